@@ -1,0 +1,53 @@
+// One config building every bundle. `node esbuild.config.mjs` builds once; `--watch` rebuilds.
+import * as esbuild from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+
+/** Node programs: dependencies stay in node_modules (the extension bundle will inline them). */
+const node = {
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  bundle: true,
+  packages: 'external',
+  sourcemap: 'linked',
+  absWorkingDir: root,
+  logLevel: 'warning',
+};
+
+/** Code that runs in Chromium: the browser viewer, the host page, VS Code webviews. */
+const browser = {
+  platform: 'browser',
+  format: 'esm',
+  target: 'chrome120',
+  bundle: true,
+  sourcemap: 'linked',
+  absWorkingDir: root,
+  logLevel: 'warning',
+};
+
+export const bundles = [
+  { ...node, entryPoints: { server: 'server/main.ts', demo: 'demo/main.ts' }, outdir: 'dist' },
+  {
+    ...browser,
+    entryPoints: {
+      viewer: 'webview/pages/viewer.ts',
+      host: 'webview/pages/host.ts',
+      probe: 'webview/probe/probe.ts',
+    },
+    outdir: 'dist/webview',
+  },
+];
+
+export async function build({ watch = false } = {}) {
+  if (watch) {
+    for (const b of bundles) await (await esbuild.context(b)).watch();
+    return;
+  }
+  await Promise.all(bundles.map((b) => esbuild.build(b)));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await build({ watch: process.argv.includes('--watch') });
+}

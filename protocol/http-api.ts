@@ -1,0 +1,30 @@
+/** Boundary: host tooling (extension, demo runner) → server over HTTP. */
+import { z } from 'zod';
+import { DisplayName, Id, Mode } from './common';
+import { MAX_LINK_TTL_SECONDS } from './limits';
+
+export const CREATE_SESSION_PATH = '/api/sessions';
+export const MAX_HTTP_BODY_BYTES = 16 * 1024;
+
+export const CreateSessionRequest = z.object({
+  mode: Mode.default('p2p'),
+  name: DisplayName.optional(),
+  hostName: DisplayName.optional(),
+  linkTtlSeconds: z.int().min(60).max(MAX_LINK_TTL_SECONDS).optional(),
+});
+export type CreateSessionRequest = z.input<typeof CreateSessionRequest>;
+
+const Link = z.object({ url: z.string(), expiresAt: z.number() });
+
+export const CreateSessionResponse = z.object({
+  sessionId: Id,
+  /** The host's own join token: never put it in a share link. */
+  hostToken: z.string(),
+  wsUrl: z.string(),
+  links: z.object({ controller: Link, viewer: Link }),
+});
+export type CreateSessionResponse = z.infer<typeof CreateSessionResponse>;
+
+export const HttpErrorResponse = z.object({
+  error: z.object({ code: z.string(), message: z.string(), data: z.record(z.string(), z.unknown()).optional() }),
+});

@@ -1,0 +1,26 @@
+/**
+ * Boundary: guest (side a) ⇄ host (side b) over the RTCDataChannel `pairux` of each P2P
+ * connection (and LiveKit data in SFU mode, later). The host trusts nothing here: control events
+ * (next issue) pass the grant check and the allowlist before anything reaches the helper.
+ */
+import { z } from 'zod';
+import { MAX_PEER_MESSAGE_BYTES } from './limits';
+import { defineNotification, defineRequest, type Boundary } from './rpc';
+
+export const DATA_CHANNEL_LABEL = 'pairux';
+
+/** Guest → host round-trip probe; the guest shows the RTT in its status line. */
+export const Ping = defineRequest('peer.ping', z.object({ sentAt: z.number() }), z.object({ sentAt: z.number(), hostTime: z.number() }));
+
+/** Host → guest: the shared screen's size, so 1:1 view and (later) pointer mapping are exact. */
+export const ScreenInfo = defineNotification(
+  'peer.screen',
+  z.object({ width: z.int().min(1).max(16384), height: z.int().min(1).max(16384), fps: z.number().min(1).max(120), source: z.string().max(64) }),
+);
+
+export const peerBoundary: Boundary = {
+  name: 'peer',
+  maxMessageBytes: MAX_PEER_MESSAGE_BYTES,
+  aToB: { requests: [Ping], notifications: [] },
+  bToA: { requests: [], notifications: [ScreenInfo] },
+};

@@ -1,0 +1,80 @@
+/**
+ * Share links: `https://server/s/<sessionId>#t=<join token>`. The token sits in the fragment
+ * so it never reaches server logs or Referer headers; the E2EE key will sit there too.
+ */
+import { z } from 'zod';
+import { ErrorCode, PairuxError } from './errors';
+import { Id, Role } from './common';
+import { MAX_TOKEN_CHARS } from './limits';
+
+export const JOIN_TOKEN_ISSUER = 'pairux';
+export const JOIN_TOKEN_AUDIENCE = 'pairux-join';
+
+/** Claims of a signed join capability (JWT, HS256). */
+export const JoinClaims = z.object({
+  sid: Id,
+  role: Role,
+  exp: z.number(),
+  iat: z.number(),
+  iss: z.literal(JOIN_TOKEN_ISSUER),
+  aud: z.literal(JOIN_TOKEN_AUDIENCE),
+  jti: z.string().max(64),
+});
+export type JoinClaims = z.infer<typeof JoinClaims>;
+
+export interface ShareLink {
+  origin: string;
+  sessionId: string;
+  token: string;
+}
+
+export function formatShareLink(origin: string, sessionId: string, token: string): string {
+  return `${origin.replace(/\/+$/, '')}/s/${encodeURIComponent(sessionId)}#t=${token}`;
+}
+
+/** Parses a pasted link; throws a PairuxError whose message tells the user what is wrong. */
+export function parseShareLink(input: string): ShareLink {
+  const text = input.trim();
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new PairuxError(ErrorCode.TokenInvalid, 'That is not a link. Paste the whole PairUX share link, starting with http:// or https://.');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new PairuxError(ErrorCode.TokenInvalid, `A PairUX share link starts with http:// or https://, not ${url.protocol}//.`);
+  }
+  const match = /^\/s\/([^/]+)\/?$/.exec(url.pathname);
+  if (!match?.[1]) {
+    throw new PairuxError(ErrorCode.TokenInvalid, 'This link has no session in it (expected …/s/<session>#t=…). Ask the host to copy the share link again.');
+  }
+  const sessionId = decodeURIComponent(match[1]);
+  if (!Id.safeParse(sessionId).success) {
+    throw new PairuxError(ErrorCode.TokenInvalid, 'The session id in this link is malformed. Ask the host for a new link.');
+  }
+  const token = new URLSearchParams(url.hash.replace(/^#/, '')).get('t');
+  if (!token) {
+    throw new PairuxError(ErrorCode.TokenInvalid, 'This link is missing its access token (the part after #t=). It may have been cut off when pasted; copy it again.');
+  }
+  if (token.length > MAX_TOKEN_CHARS) {
+    throw new PairuxError(ErrorCode.TokenInvalid, 'The access token in this link is too long to be genuine.');
+  }
+  return { origin: url.origin, sessionId, token };
+}
+
+/**
+ * Reads a token's claims WITHOUT checking its signature: for display only (role, expiry on the
+ * error page). The server verifies every token on join.
+ */
+export function peekClaims(token: string): JoinClaims | undefined {
+  const part = token.split('.')[1];
+  if (!part) return undefined;
+  try {
+    const b64 = part.replace(/-/g, '+').replace(/_/g, '/');
+    const json = typeof atob === 'function' ? atob(b64) : Buffer.from(b64, 'base64').toString('binary');
+    const parsed = JoinClaims.safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Boundary: browser / webview / host page (side a) ⇄ control-plane server (side b), JSON over
+ * WebSocket at `/ws`. Sessions, presence and the P2P signaling relay.
+ */
+import { z } from 'zod';
+import { DisplayName, GuestRole, IceServer, Id, Mode, Role } from './common';
+import { MAX_ICE_CANDIDATE_CHARS, MAX_SDP_CHARS, MAX_SIGNALING_MESSAGE_BYTES, MAX_TOKEN_CHARS } from './limits';
+import { defineNotification, defineRequest, type Boundary } from './rpc';
+
+export const ControlState = z.enum(['none', 'requested', 'granted']);
+
+export const Participant = z.object({
+  id: Id,
+  name: DisplayName,
+  role: Role,
+  /** False while a dropped participant is inside its reconnect grace period. */
+  connected: z.boolean(),
+  controlState: ControlState,
+  joinedAt: z.number(),
+});
+export type Participant = z.infer<typeof Participant>;
+
+export const SessionInfo = z.object({
+  id: Id,
+  mode: Mode,
+  hostId: Id,
+  name: DisplayName.optional(),
+  createdAt: z.number(),
+});
+export type SessionInfo = z.infer<typeof SessionInfo>;
+
+/** Secret that lets a dropped participant come back as itself within the grace period. */
+export const ResumeTicket = z.object({ participantId: Id, secret: z.string().min(16).max(128) });
+export type ResumeTicket = z.infer<typeof ResumeTicket>;
+
+const Sdp = z.string().min(1).max(MAX_SDP_CHARS);
+const PcId = Id;
+
+/** What the relay carries between host and guest; opaque to the server beyond its shape. */
+export const SignalPayload = z.discriminatedUnion('kind', [
+  /** Guest → host: please (re)connect me; sent after join and whenever the guest's connection fails. */
+  z.object({ kind: z.literal('hello'), reason: z.enum(['join', 'reconnect', 'failed']) }),
+  z.object({ kind: z.literal('offer'), pc: PcId, sdp: Sdp }),
+  z.object({ kind: z.literal('answer'), pc: PcId, sdp: Sdp }),
+  z.object({
+    kind: z.literal('ice'),
+    pc: PcId,
+    candidate: z
+      .object({
+        candidate: z.string().max(MAX_ICE_CANDIDATE_CHARS),
+        sdpMid: z.string().max(64).nullable().optional(),
+        sdpMLineIndex: z.int().min(0).max(64).nullable().optional(),
+        usernameFragment: z.string().max(256).nullable().optional(),
+      })
+      .nullable(),
+  }),
+  z.object({ kind: z.literal('bye'), pc: PcId }),
+]);
+export type SignalPayload = z.infer<typeof SignalPayload>;
+
+export const ClientInfo = z.object({
+  kind: z.enum(['browser', 'vscode', 'host-page', 'bench']),
+  version: z.string().max(32).optional(),
+});
+
+// ---- requests, client → server -------------------------------------------------------------
+
+export const Join = defineRequest(
+  'session.join',
+  z.object({
+    sessionId: Id,
+    token: z.string().min(1).max(MAX_TOKEN_CHARS),
+    name: DisplayName,
+    resume: ResumeTicket.optional(),
+    client: ClientInfo.optional(),
+  }),
+  z.object({
+    session: SessionInfo,
+    self: Participant,
+    participants: z.array(Participant),
+    iceServers: z.array(IceServer),
+    resume: ResumeTicket,
+    /** True when this join took back an identity that was in its grace period. */
+    resumed: z.boolean(),
+    reconnectGraceMs: z.number(),
+    heartbeatIntervalMs: z.number(),
+  }),
+);
+
+export const Leave = defineRequest('session.leave', z.object({}), z.object({}));
+
+export const End = defineRequest(
+  'session.end',
+  z.object({ reason: z.string().max(200).optional() }),
+  z.object({}),
+);
+
+export const SendSignal = defineRequest(
+  'signal.send',
+  z.object({ to: Id, payload: SignalPayload }),
+  z.object({}),
+);
+
+export const CreateLink = defineRequest(
+  'links.create',
+  z.object({ role: GuestRole, ttlSeconds: z.int().min(60).optional() }),
+  z.object({ url: z.string(), role: GuestRole, expiresAt: z.number() }),
+);
+
+/** Fresh ICE servers (TURN credentials are short-lived; a long session refreshes them). */
+export const GetIceServers = defineRequest('ice.servers', z.object({}), z.object({ iceServers: z.array(IceServer) }));
+
+// ---- notifications -------------------------------------------------------------------------
+
+/** Client → server, every `heartbeatIntervalMs`: keeps presence fresh. */
+export const Heartbeat = defineNotification('heartbeat', z.object({}));
+
+export const ParticipantJoined = defineNotification(
+  'participant.joined',
+  z.object({ participant: Participant, resumed: z.boolean() }),
+);
+export const ParticipantUpdated = defineNotification('participant.updated', z.object({ participant: Participant }));
+export const ParticipantLeft = defineNotification(
+  'participant.left',
+  z.object({ participantId: Id, reason: z.enum(['left', 'timeout', 'removed', 'replaced']) }),
+);
+export const Signal = defineNotification('signal', z.object({ from: Id, payload: SignalPayload }));
+export const SessionEnded = defineNotification(
+  'session.ended',
+  z.object({ reason: z.enum(['host-ended', 'host-left', 'server-shutdown']), message: z.string().max(300) }),
+);
+
+export const signalingBoundary: Boundary = {
+  name: 'signaling',
+  maxMessageBytes: MAX_SIGNALING_MESSAGE_BYTES,
+  aToB: {
+    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers],
+    notifications: [Heartbeat],
+  },
+  bToA: {
+    requests: [],
+    notifications: [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded],
+  },
+};
+
+/** WebSocket close codes the server uses beyond the standard ones. */
+export const CloseCode = {
+  /** Standard: message too big. */
+  TooLarge: 1009,
+  SessionEnded: 4000,
+  Replaced: 4001,
+  HeartbeatTimeout: 4002,
+  Left: 4003,
+} as const;

@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// Makes a fresh clone runnable: npm ci when node_modules is missing or stale, the Debian
+// packages the demo and tests use (installed when root, otherwise the one command to run is
+// printed), and the bundles. Idempotent and quick when everything is already in place.
+// Plain Node with no dependencies: it runs before node_modules exists.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
+const args = new Set(process.argv.slice(2));
+const quiet = args.has('--quiet');
+const log = (msg) => { if (!quiet) process.stderr.write(`[bootstrap] ${msg}\n`); };
+
+/** Debian packages by purpose. The demo needs a browser; the tests need the real TURN server too. */
+export const APT_PACKAGES = {
+  demo: ['chromium', 'fonts-dejavu-core'],
+  test: ['chromium', 'fonts-dejavu-core', 'coturn'],
+};
+
+function mtime(p) {
+  try { return statSync(p).mtimeMs; } catch { return 0; }
+}
+
+function ensureNodeModules() {
+  const lock = path.join(root, 'package-lock.json');
+  const installed = path.join(root, 'node_modules', '.package-lock.json');
+  if (existsSync(installed) && mtime(installed) >= mtime(lock)) return;
+  log('installing npm dependencies (npm ci)…');
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error('[bootstrap] npm ci failed; see the output above.');
+    process.exit(r.status ?? 1);
+  }
+}
+
+function missingDebianPackages(names) {
+  if (!existsSync('/usr/bin/dpkg-query')) return [];
+  return names.filter((name) => {
+    const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' });
+    return !(r.status === 0 && r.stdout.includes('install ok installed'));
+  });
+}
+
+function ensureDebianPackages(purpose) {
+  const missing = missingDebianPackages(APT_PACKAGES[purpose]);
+  if (missing.length === 0) return;
+  const command = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (!existsSync('/usr/bin/dpkg-query')) {
+    console.error(`[bootstrap] this is not a Debian-like system; install these yourself: ${missing.join(', ')}`);
+    process.exit(1);
+  }
+  if (process.getuid?.() !== 0) {
+    console.error(`[bootstrap] missing system packages: ${missing.join(', ')}. Run:\n  sudo sh -c '${command}'`);
+    process.exit(1);
+  }
+  log(`installing system packages: ${missing.join(', ')} (one-off, a minute or two)…`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('sh', ['-c', `${command} >/dev/null`], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  const still = missingDebianPackages(missing);
+  if (still.length) {
+    console.error(`[bootstrap] apt-get did not install: ${still.join(', ')}`);
+    process.exit(1);
+  }
+}
+
+async function buildBundles() {
+  const started = Date.now();
+  const { build } = await import(path.join(root, 'esbuild.config.mjs'));
+  await build();
+  log(`bundles built in ${Date.now() - started} ms`);
+}
+
+ensureNodeModules();
+if (!args.has('--build-only')) ensureDebianPackages(process.env.npm_lifecycle_event === 'test' ? 'test' : 'demo');
+await buildBundles();

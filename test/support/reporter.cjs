@@ -1,0 +1,18 @@
+// Mocha's spec reporter plus the closing line CI counts: `N passed, N failed[, N skipped]`.
+'use strict';
+const Mocha = require('mocha');
+
+class PairuxReporter extends Mocha.reporters.Spec {
+  constructor(runner, options) {
+    super(runner, options);
+    runner.once(Mocha.Runner.constants.EVENT_RUN_END, () => {
+      const { passes, failures, pending } = runner.stats;
+      // After spec's epilogue, on its own line.
+      setImmediate(() => {
+        process.stdout.write(`\n${passes} passed, ${failures} failed${pending ? `, ${pending} skipped` : ''}\n`);
+      });
+    });
+  }
+}
+
+module.exports = PairuxReporter;
