@@ -38,6 +38,8 @@ export const bundles = [
     },
     outdir: 'dist/webview',
   },
+  // The pages' HTML shells are copied as they are; their scripts and CSS come from the bundles above.
+  { entryPoints: ['webview/pages/*.html'], loader: { '.html': 'copy' }, outdir: 'dist/webview', absWorkingDir: root, logLevel: 'warning' },
 ];
 
 export async function build({ watch = false } = {}) {

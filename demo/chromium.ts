@@ -1,0 +1,48 @@
+/**
+ * Starts Debian's Chromium through playwright-core, with the flags that keep it on this machine:
+ * no mDNS host candidates (they would multicast), no background traffic, a throwaway profile.
+ * Shared by the demo's headless host, the end-to-end tests and the benchmarks.
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type LaunchOptions } from 'playwright-core';
+
+export const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+
+export function findChromium(): string {
+  const fromEnv = process.env.PAIRUX_CHROMIUM;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new Error(`PAIRUX_CHROMIUM points at ${fromEnv}, which does not exist`);
+    return fromEnv;
+  }
+  const found = CHROMIUM_CANDIDATES.find((p) => existsSync(p));
+  if (!found) {
+    throw new Error('Chromium is not installed. Run `npm run bootstrap` (as root it installs it), or: sudo apt-get install -y chromium');
+  }
+  return found;
+}
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--no-default-browser-check',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-features=WebRtcHideLocalIpsWithMdns,Translate,MediaRouter,OptimizationHints',
+  // Background tabs must keep decoding and painting: tests and benches run many viewers at once.
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+export async function launchChromium(options: LaunchOptions = {}): Promise<Browser> {
+  return chromium.launch({
+    executablePath: findChromium(),
+    headless: true,
+    ...options,
+    args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
+  });
+}
