@@ -1,0 +1,76 @@
+/** RoomStateStore in process memory: the embedded server's store. Synchronous inside, so atomic. */
+import type { ParticipantRole } from '../protocol/limits';
+import type { AddResult, ParticipantRecord, RoomStateStore, SessionRecord } from './room-state-store';
+
+interface Room {
+  session: SessionRecord;
+  participants: Map<string, ParticipantRecord>;
+}
+
+export class MemoryRoomStateStore implements RoomStateStore {
+  private readonly rooms = new Map<string, Room>();
+
+  async createSession(record: SessionRecord): Promise<void> {
+    if (this.rooms.has(record.id)) throw new Error(`session ${record.id} already exists`);
+    this.rooms.set(record.id, { session: { ...record }, participants: new Map() });
+  }
+
+  async getSession(sessionId: string): Promise<SessionRecord | undefined> {
+    const room = this.rooms.get(sessionId);
+    return room && { ...room.session };
+  }
+
+  async endSession(sessionId: string, ended: NonNullable<SessionRecord['ended']>): Promise<boolean> {
+    const room = this.rooms.get(sessionId);
+    if (!room || room.session.ended) return false;
+    room.session.ended = ended;
+    room.participants.clear();
+    return true;
+  }
+
+  async deleteSession(sessionId: string): Promise<void> {
+    this.rooms.delete(sessionId);
+  }
+
+  async countLiveSessions(): Promise<number> {
+    let n = 0;
+    for (const room of this.rooms.values()) if (!room.session.ended) n++;
+    return n;
+  }
+
+  async addParticipant(sessionId: string, participant: ParticipantRecord, limits: Record<ParticipantRole, number>): Promise<AddResult> {
+    const room = this.rooms.get(sessionId);
+    if (!room || room.session.ended) throw new Error(`session ${sessionId} is not live`);
+    let sameRole = 0;
+    for (const p of room.participants.values()) if (p.role === participant.role) sameRole++;
+    const limit = limits[participant.role];
+    if (sameRole >= limit) return { ok: false, role: participant.role, limit };
+    room.participants.set(participant.id, { ...participant });
+    return { ok: true };
+  }
+
+  async updateParticipant(sessionId: string, participantId: string, patch: Partial<ParticipantRecord>): Promise<ParticipantRecord | undefined> {
+    const p = this.rooms.get(sessionId)?.participants.get(participantId);
+    if (!p) return undefined;
+    Object.assign(p, patch);
+    return { ...p };
+  }
+
+  async removeParticipant(sessionId: string, participantId: string): Promise<ParticipantRecord | undefined> {
+    const room = this.rooms.get(sessionId);
+    const p = room?.participants.get(participantId);
+    if (!room || !p) return undefined;
+    room.participants.delete(participantId);
+    return p;
+  }
+
+  async getParticipant(sessionId: string, participantId: string): Promise<ParticipantRecord | undefined> {
+    const p = this.rooms.get(sessionId)?.participants.get(participantId);
+    return p && { ...p };
+  }
+
+  async listParticipants(sessionId: string): Promise<ParticipantRecord[]> {
+    const room = this.rooms.get(sessionId);
+    return room ? [...room.participants.values()].map((p) => ({ ...p })) : [];
+  }
+}

@@ -1,0 +1,54 @@
+/** Prometheus metrics of one control-plane instance (its own registry, so tests can run several). */
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly sessions = new Gauge({ name: 'pairux_sessions', help: 'Live sessions on this instance', registers: [this.registry] });
+  /** Counted at scrape time from the room state, so it can never drift from it. */
+  private participantSource: (() => Promise<Map<string, number>>) | undefined;
+  readonly participants = (() => {
+    const metrics = this;
+    return new Gauge({
+      name: 'pairux_participants',
+      help: 'Participants in live sessions, by role and whether connected',
+      labelNames: ['role', 'connected'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        if (!metrics.participantSource) return;
+        for (const [key, n] of await metrics.participantSource()) {
+          const [role = '', connected = ''] = key.split('|');
+          this.set({ role, connected }, n);
+        }
+      },
+    });
+  })();
+  readonly connections = new Gauge({ name: 'pairux_ws_connections', help: 'Open WebSocket connections', registers: [this.registry] });
+  readonly sessionsCreated = new Counter({ name: 'pairux_sessions_created_total', help: 'Sessions created', labelNames: ['mode'] as const, registers: [this.registry] });
+  readonly sessionsEnded = new Counter({ name: 'pairux_sessions_ended_total', help: 'Sessions ended, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
+  readonly joins = new Counter({
+    name: 'pairux_joins_total',
+    help: 'Join attempts by role and outcome (ok, resumed, or the error code)',
+    labelNames: ['role', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({ name: 'pairux_errors_total', help: 'Errors answered to clients, by code', labelNames: ['code'] as const, registers: [this.registry] });
+  readonly signals = new Counter({ name: 'pairux_signals_relayed_total', help: 'Signaling messages relayed', labelNames: ['kind'] as const, registers: [this.registry] });
+
+  constructor(defaultMetrics = false) {
+    if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'pairux_process_' });
+  }
+
+  /** `role|connected` → count. */
+  countParticipantsWith(source: () => Promise<Map<string, number>>): void {
+    this.participantSource = source;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

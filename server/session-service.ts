@@ -1,0 +1,431 @@
+/**
+ * The control plane's core: sessions, participants and roles, join-token checks, presence with a
+ * reconnect grace period, and the host⇄guest signaling relay. Free of sockets and HTTP (the
+ * gateway adapts a WebSocket to `ClientConnection`), so it is tested and benchmarked directly.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { ErrorCode, PairuxError } from '../protocol/errors';
+import type { IceServer } from '../protocol/common';
+import type { CreateSessionRequest, CreateSessionResponse } from '../protocol/http-api';
+import { ROLE_LIMITS, type ParticipantRole } from '../protocol/limits';
+import { formatShareLink } from '../protocol/share-link';
+import {
+  CloseCode,
+  ParticipantJoined,
+  ParticipantLeft,
+  ParticipantUpdated,
+  SessionEnded,
+  Signal,
+  type Join,
+  type Participant,
+  type SendSignal,
+} from '../protocol/signaling';
+import type { ParamsOf, ResultOf } from '../protocol/rpc';
+import type { ServerConfig } from './config';
+import type { JoinTokens } from './join-tokens';
+import type { ServerMetrics } from './metrics';
+import type { ParticipantRecord, RoomStateStore, SessionRecord } from './room-state-store';
+import type { ParticipantSink, SignalingTransport } from './signaling-transport';
+import { turnCredentials } from './turn-credentials';
+
+type EndReason = NonNullable<SessionRecord['ended']>['reason'];
+
+/** What the service tells its embedder (the demo prints these; the extension will show them). */
+export interface SessionServiceEvents {
+  'session-created': [{ sessionId: string }];
+  'participant-joined': [{ sessionId: string; participant: Participant; resumed: boolean }];
+  'participant-disconnected': [{ sessionId: string; participant: Participant }];
+  'participant-left': [{ sessionId: string; participant: Participant; reason: 'left' | 'timeout' | 'removed' }];
+  'session-ended': [{ sessionId: string; reason: EndReason; message: string }];
+  /** A background task (grace timer, purge) failed. */
+  error: [unknown];
+}
+
+export interface SessionServiceDeps {
+  config: ServerConfig;
+  store: RoomStateStore;
+  transport: SignalingTransport;
+  tokens: JoinTokens;
+  metrics: ServerMetrics;
+  /** Origin for share links and the WebSocket URL (known once the server listens). */
+  origin(): string;
+  now?: () => number;
+}
+
+const newId = (bytes: number) => randomBytes(bytes).toString('base64url');
+const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
+function publicView(p: ParticipantRecord): Participant {
+  return { id: p.id, name: p.name, role: p.role, connected: p.connected, controlState: p.controlState, joinedAt: p.joinedAt };
+}
+
+const END_MESSAGES: Record<EndReason, string> = {
+  'host-ended': 'The host ended the session.',
+  'host-left': 'The host left and did not come back, so the session ended.',
+  'server-shutdown': 'The PairUX server shut down.',
+};
+
+export class SessionService extends EventEmitter<SessionServiceEvents> {
+  private readonly now: () => number;
+  /** Timers owned by this instance: grace periods, host-join deadlines, tombstone purges. */
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Sessions this instance created or serves (for shutdown and metrics). */
+  readonly localSessions = new Set<string>();
+
+  constructor(private readonly deps: SessionServiceDeps) {
+    super();
+    this.now = deps.now ?? Date.now;
+  }
+
+  get config(): ServerConfig {
+    return this.deps.config;
+  }
+
+  roleLimits(mode: SessionRecord['mode']): Record<ParticipantRole, number> {
+    const base = ROLE_LIMITS[mode];
+    return {
+      host: base.host,
+      controller: this.deps.config.controllerLimit,
+      viewer: mode === 'p2p' ? this.deps.config.viewerLimitP2p : base.viewer,
+    };
+  }
+
+  async createSession(request: CreateSessionRequest & { mode: 'p2p' | 'sfu' }): Promise<CreateSessionResponse> {
+    const { store, tokens, config, metrics } = this.deps;
+    if (request.mode === 'sfu') {
+      throw new PairuxError(ErrorCode.BadMessage, 'SFU mode is not available on this server yet; start the session in p2p mode.', { mode: 'sfu' });
+    }
+    if ((await store.countLiveSessions()) >= config.maxSessions) {
+      throw new PairuxError(ErrorCode.LimitReached, `This server is at its limit of ${config.maxSessions} live sessions. Try again later.`, {
+        limit: config.maxSessions,
+      });
+    }
+    const sessionId = newId(9);
+    const ttl = request.linkTtlSeconds ?? config.defaultLinkTtlSeconds;
+    const record: SessionRecord = { id: sessionId, mode: request.mode, hostId: `host-${newId(6)}`, createdAt: this.now() };
+    if (request.name) record.name = request.name;
+    await store.createSession(record);
+    this.localSessions.add(sessionId);
+    const [host, controller, viewer] = await Promise.all([
+      tokens.issue(sessionId, 'host', ttl),
+      tokens.issue(sessionId, 'controller', ttl),
+      tokens.issue(sessionId, 'viewer', ttl),
+    ]);
+    this.schedule(`host-deadline:${sessionId}`, config.hostJoinTimeoutMs, async () => {
+      const p = await store.getParticipant(sessionId, record.hostId);
+      if (!p) await this.endSession(sessionId, 'host-left', 'The host never connected, so the session was closed.');
+    });
+    metrics.sessionsCreated.inc({ mode: request.mode });
+    metrics.sessions.inc();
+    this.emit('session-created', { sessionId });
+    const origin = this.deps.origin();
+    return {
+      sessionId,
+      hostToken: host.token,
+      wsUrl: `${origin.replace(/^http/, 'ws')}/ws`,
+      links: {
+        controller: { url: formatShareLink(origin, sessionId, controller.token), expiresAt: controller.expiresAt },
+        viewer: { url: formatShareLink(origin, sessionId, viewer.token), expiresAt: viewer.expiresAt },
+      },
+    };
+  }
+
+  /** A new client connection (one WebSocket); it must join before anything else. */
+  connect(sink: ParticipantSink): ClientConnection {
+    return new ClientConnection(this, sink);
+  }
+
+  // ---- used by ClientConnection -----------------------------------------------------------
+
+  async join(sink: ParticipantSink, params: ParamsOf<typeof Join>): Promise<{ result: ResultOf<typeof Join>; member: Member }> {
+    const { store, tokens, transport, metrics, config } = this.deps;
+    let role: ParticipantRole | 'unknown' = 'unknown';
+    try {
+      const { claims, expired } = await tokens.verify(params.token);
+      role = claims.role;
+      if (claims.sid !== params.sessionId) {
+        throw new PairuxError(ErrorCode.TokenWrongSession, 'This link belongs to a different session. Ask the host for the link to this one.');
+      }
+      const session = await store.getSession(params.sessionId);
+      if (!session) {
+        throw new PairuxError(ErrorCode.SessionNotFound, 'There is no such session on this server (it may have ended long ago, or the server restarted). Ask the host for a new link.');
+      }
+      if (session.ended) {
+        throw new PairuxError(ErrorCode.SessionEnded, `This session has ended: ${session.ended.message}`, { reason: session.ended.reason });
+      }
+      const secret = newId(24);
+      let record: ParticipantRecord | undefined;
+      let resumed = false;
+      if (params.resume) {
+        const previous = await store.getParticipant(session.id, params.resume.participantId);
+        if (previous && previous.role === claims.role && safeEqualHex(previous.resumeHash, hashSecret(params.resume.secret))) {
+          record = await store.updateParticipant(session.id, previous.id, {
+            connected: true,
+            disconnectedAt: undefined,
+            resumeHash: hashSecret(secret),
+            name: params.name,
+          });
+          resumed = record !== undefined;
+          this.cancel(`grace:${session.id}:${previous.id}`);
+        }
+      }
+      if (!record) {
+        if (expired) {
+          throw new PairuxError(ErrorCode.TokenExpired, `This link expired on ${new Date(claims.exp * 1000).toISOString()}. Ask the host for a new link.`, {
+            expiredAt: claims.exp * 1000,
+          });
+        }
+        record = {
+          id: claims.role === 'host' ? session.hostId : `${claims.role === 'viewer' ? 'v' : 'c'}-${newId(9)}`,
+          name: params.name,
+          role: claims.role,
+          connected: true,
+          controlState: 'none',
+          joinedAt: this.now(),
+          resumeHash: hashSecret(secret),
+        };
+        const added = await store.addParticipant(session.id, record, this.roleLimits(session.mode));
+        if (!added.ok) throw limitError(added.role, added.limit, session.mode);
+        if (claims.role === 'host') this.cancel(`host-deadline:${session.id}`);
+      }
+      const replaced = transport.attach(session.id, record.id, sink);
+      if (replaced) replaced.close(CloseCode.Replaced, 'replaced by a newer connection of the same participant');
+      const participants = (await store.listParticipants(session.id)).map(publicView);
+      const self = publicView(record);
+      if (resumed) transport.broadcast(session.id, ParticipantUpdated, { participant: self }, self.id);
+      else transport.broadcast(session.id, ParticipantJoined, { participant: self, resumed: false }, self.id);
+      metrics.joins.inc({ role: self.role, result: resumed ? 'resumed' : 'ok' });
+      this.emit('participant-joined', { sessionId: session.id, participant: self, resumed });
+      const info: ResultOf<typeof Join>['session'] = { id: session.id, mode: session.mode, hostId: session.hostId, createdAt: session.createdAt };
+      if (session.name) info.name = session.name;
+      return {
+        member: { sessionId: session.id, participantId: self.id, role: self.role },
+        result: {
+          session: info,
+          self,
+          participants,
+          iceServers: this.iceServersFor(self.id),
+          resume: { participantId: self.id, secret },
+          resumed,
+          reconnectGraceMs: config.reconnectGraceMs,
+          heartbeatIntervalMs: config.heartbeatIntervalMs,
+        },
+      };
+    } catch (err) {
+      const e = PairuxError.from(err);
+      metrics.joins.inc({ role, result: e.code });
+      throw e;
+    }
+  }
+
+  iceServersFor(participantId: string): IceServer[] {
+    const turn = this.deps.config.turn;
+    return turn ? [turnCredentials(turn, participantId, this.now())] : [];
+  }
+
+  async relaySignal(from: Member, params: ParamsOf<typeof SendSignal>): Promise<void> {
+    const { store, transport, metrics } = this.deps;
+    if (params.to === from.participantId) throw new PairuxError(ErrorCode.BadMessage, 'cannot signal yourself');
+    // Looked up inside the caller's own session only: ids from other sessions are simply unknown.
+    const target = await store.getParticipant(from.sessionId, params.to);
+    if (!target) throw new PairuxError(ErrorCode.PeerNotFound, `participant ${params.to} is not in this session`);
+    if (from.role !== 'host' && target.role !== 'host') {
+      throw new PairuxError(ErrorCode.Forbidden, 'guests may only signal the host');
+    }
+    if (!transport.send(from.sessionId, target.id, Signal, { from: from.participantId, payload: params.payload })) {
+      throw new PairuxError(ErrorCode.PeerNotFound, `participant ${params.to} is not connected right now`, { reconnecting: true });
+    }
+    metrics.signals.inc({ kind: params.payload.kind });
+  }
+
+  async createLink(from: Member, role: 'controller' | 'viewer', ttlSeconds?: number): Promise<{ url: string; role: typeof role; expiresAt: number }> {
+    if (from.role !== 'host') throw new PairuxError(ErrorCode.Forbidden, 'only the host can create share links');
+    const ttl = Math.min(ttlSeconds ?? this.deps.config.defaultLinkTtlSeconds, 30 * 24 * 3600);
+    const { token, expiresAt } = await this.deps.tokens.issue(from.sessionId, role, ttl);
+    return { url: formatShareLink(this.deps.origin(), from.sessionId, token), role, expiresAt };
+  }
+
+  async leave(member: Member): Promise<void> {
+    if (member.role === 'host') {
+      await this.endSession(member.sessionId, 'host-left', 'The host left the session.');
+      return;
+    }
+    await this.removeParticipant(member, 'left');
+  }
+
+  async end(member: Member, reason?: string): Promise<void> {
+    if (member.role !== 'host') throw new PairuxError(ErrorCode.Forbidden, 'only the host can end the session');
+    await this.endSession(member.sessionId, 'host-ended', reason ? `The host ended the session: ${reason}` : END_MESSAGES['host-ended']);
+  }
+
+  /** The connection went away without leaving: keep identity and role for the grace period. */
+  async connectionLost(member: Member, sink: ParticipantSink): Promise<void> {
+    const { store, transport, config } = this.deps;
+    transport.detach(member.sessionId, member.participantId, sink);
+    const current = await store.getParticipant(member.sessionId, member.participantId);
+    // Replaced by a newer connection of the same participant, or already gone: nothing to do.
+    if (!current || !current.connected || transport.has(member.sessionId, member.participantId)) return;
+    const updated = await store.updateParticipant(member.sessionId, member.participantId, { connected: false, disconnectedAt: this.now() });
+    if (!updated) return;
+    transport.broadcast(member.sessionId, ParticipantUpdated, { participant: publicView(updated) });
+    this.emit('participant-disconnected', { sessionId: member.sessionId, participant: publicView(updated) });
+    const disconnectedAt = updated.disconnectedAt;
+    this.schedule(`grace:${member.sessionId}:${member.participantId}`, config.reconnectGraceMs, async () => {
+      const p = await store.getParticipant(member.sessionId, member.participantId);
+      if (!p || p.connected || p.disconnectedAt !== disconnectedAt) return;
+      if (member.role === 'host') await this.endSession(member.sessionId, 'host-left', END_MESSAGES['host-left']);
+      else await this.removeParticipant(member, 'timeout');
+    });
+  }
+
+  async endSession(sessionId: string, reason: EndReason, message = END_MESSAGES[reason]): Promise<void> {
+    const { store, transport, metrics, config } = this.deps;
+    const participants = await store.listParticipants(sessionId);
+    if (!(await store.endSession(sessionId, { at: this.now(), reason, message }))) return;
+    for (const p of participants) this.cancel(`grace:${sessionId}:${p.id}`);
+    this.cancel(`host-deadline:${sessionId}`);
+    transport.broadcast(sessionId, SessionEnded, { reason, message });
+    // After the pending response (if any) has been written: closing first would drop it.
+    setImmediate(() => transport.disconnectAll(sessionId, CloseCode.SessionEnded, 'session ended'));
+    metrics.sessions.dec();
+    metrics.sessionsEnded.inc({ reason });
+    this.emit('session-ended', { sessionId, reason, message });
+    this.schedule(`purge:${sessionId}`, config.endedSessionTtlMs, async () => {
+      await store.deleteSession(sessionId);
+      this.localSessions.delete(sessionId);
+    });
+  }
+
+  async shutdown(): Promise<void> {
+    for (const id of [...this.localSessions]) await this.endSession(id, 'server-shutdown');
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    await new Promise((r) => setImmediate(r));
+  }
+
+  /** Participants per role and connection state, for the metrics gauge. */
+  async participantCounts(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const id of this.localSessions) {
+      for (const p of await this.deps.store.listParticipants(id)) {
+        const key = `${p.role}|${p.connected}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+    }
+    return counts;
+  }
+
+  private async removeParticipant(member: Member, reason: 'left' | 'timeout' | 'removed'): Promise<void> {
+    const { store, transport } = this.deps;
+    this.cancel(`grace:${member.sessionId}:${member.participantId}`);
+    const removed = await store.removeParticipant(member.sessionId, member.participantId);
+    if (!removed) return;
+    transport.broadcast(member.sessionId, ParticipantLeft, { participantId: removed.id, reason }, removed.id);
+    setImmediate(() => transport.disconnect(member.sessionId, member.participantId, CloseCode.Left, reason));
+    this.emit('participant-left', { sessionId: member.sessionId, participant: publicView(removed), reason });
+  }
+
+  private schedule(key: string, ms: number, fn: () => Promise<void>): void {
+    this.cancel(key);
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      fn().catch((err: unknown) => this.emit('error', err));
+    }, ms);
+    timer.unref?.();
+    this.timers.set(key, timer);
+  }
+
+  private cancel(key: string): void {
+    const t = this.timers.get(key);
+    if (t) clearTimeout(t);
+    this.timers.delete(key);
+  }
+}
+
+export interface Member {
+  sessionId: string;
+  participantId: string;
+  role: ParticipantRole;
+}
+
+function limitError(role: ParticipantRole, limit: number, mode: string): PairuxError {
+  const what =
+    role === 'viewer'
+      ? `This session already has ${limit} viewers, the most a ${mode.toUpperCase()} session allows.`
+      : role === 'controller'
+        ? `This session already has ${limit} controllers, the most a session allows.`
+        : 'This session already has its host connected.';
+  return new PairuxError(ErrorCode.LimitReached, `${what} Ask the host to make room or to switch to a larger mode.`, { role, limit });
+}
+
+function safeEqualHex(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * One client connection's view of the service: it must join first; afterwards every call acts
+ * as the participant it joined as. The gateway maps RPC methods onto these.
+ */
+export class ClientConnection {
+  member: Member | undefined;
+  private joining = false;
+  private closed = false;
+
+  constructor(
+    private readonly service: SessionService,
+    private readonly sink: ParticipantSink,
+  ) {}
+
+  async join(params: ParamsOf<typeof Join>): Promise<ResultOf<typeof Join>> {
+    if (this.member || this.joining) throw new PairuxError(ErrorCode.AlreadyJoined, 'this connection has already joined a session');
+    this.joining = true;
+    try {
+      const { result, member } = await this.service.join(this.sink, params);
+      if (this.closed) {
+        // The socket died while the join was in flight: treat it as a drop right away.
+        void this.service.connectionLost(member, this.sink);
+      }
+      this.member = member;
+      return result;
+    } finally {
+      this.joining = false;
+    }
+  }
+
+  requireMember(): Member {
+    if (!this.member) throw new PairuxError(ErrorCode.NotJoined, 'join a session first (session.join)');
+    return this.member;
+  }
+
+  async leave(): Promise<void> {
+    const member = this.requireMember();
+    await this.service.leave(member);
+    this.member = undefined;
+  }
+
+  end(reason?: string): Promise<void> {
+    return this.service.end(this.requireMember(), reason);
+  }
+
+  signal(params: ParamsOf<typeof SendSignal>): Promise<void> {
+    return this.service.relaySignal(this.requireMember(), params);
+  }
+
+  createLink(role: 'controller' | 'viewer', ttlSeconds?: number) {
+    return this.service.createLink(this.requireMember(), role, ttlSeconds);
+  }
+
+  iceServers(): IceServer[] {
+    return this.service.iceServersFor(this.requireMember().participantId);
+  }
+
+  /** The socket closed. */
+  async closedByTransport(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.member) await this.service.connectionLost(this.member, this.sink);
+  }
+}

@@ -1,0 +1,23 @@
+/** Starts a real control plane for a test and creates sessions on it over real HTTP. */
+import { startControlPlane, type ControlPlane } from '../../server/control-plane';
+import type { ServerConfigInput } from '../../server/config';
+import { CreateSessionResponse, type CreateSessionRequest } from '../../protocol/http-api';
+
+export async function startTestServer(config: ServerConfigInput = {}): Promise<ControlPlane> {
+  return startControlPlane({ host: '127.0.0.1', port: 0, ...config });
+}
+
+export async function createSession(plane: { url: string }, body: CreateSessionRequest = {}, headers: Record<string, string> = {}): Promise<CreateSessionResponse> {
+  const res = await fetch(`${plane.url}/api/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  const json: unknown = await res.json();
+  if (res.status !== 201) throw new Error(`create session failed: HTTP ${res.status} ${JSON.stringify(json)}`);
+  return CreateSessionResponse.parse(json);
+}
+
+export function tokenOf(link: string): string {
+  return new URL(link).hash.replace(/^#t=/, '');
+}

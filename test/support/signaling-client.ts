@@ -1,0 +1,134 @@
+/**
+ * A bare signaling client for tests and benches: the real protocol over a real WebSocket, with
+ * every notification recorded so a test can wait for one.
+ */
+import WebSocket from 'ws';
+import { RpcEndpoint } from '../../protocol/rpc-endpoint';
+import type { NotificationType, RequestType } from '../../protocol/rpc';
+import {
+  Heartbeat,
+  Join,
+  ParticipantJoined,
+  ParticipantLeft,
+  ParticipantUpdated,
+  SessionEnded,
+  Signal,
+  signalingBoundary,
+} from '../../protocol/signaling';
+import type { PairuxError } from '../../protocol/errors';
+
+export interface Received {
+  method: string;
+  params: unknown;
+}
+
+export class TestClient {
+  readonly endpoint: RpcEndpoint;
+  readonly notifications: Received[] = [];
+  readonly protocolErrors: PairuxError[] = [];
+  /** Raw frames as they came, for tests of malformed input. */
+  readonly raw: string[] = [];
+  closeCode: number | undefined;
+  closeReason = '';
+  private waiters: Array<() => void> = [];
+  readonly closed: Promise<number>;
+
+  private constructor(readonly ws: WebSocket) {
+    this.endpoint = new RpcEndpoint({
+      boundary: signalingBoundary,
+      side: 'a',
+      send: (text) => ws.send(text),
+      onProtocolError: (e) => {
+        this.protocolErrors.push(e);
+        this.wake();
+      },
+    });
+    for (const type of [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded] as NotificationType<unknown>[]) {
+      this.endpoint.onNotification(type, (params) => {
+        this.notifications.push({ method: type.method, params });
+        this.wake();
+      });
+    }
+    ws.on('message', (data) => {
+      const text = data.toString();
+      this.raw.push(text);
+      this.endpoint.receive(text);
+      this.wake();
+    });
+    this.closed = new Promise((resolve) => {
+      ws.on('close', (code, reason) => {
+        this.closeCode = code;
+        this.closeReason = reason.toString();
+        this.endpoint.close();
+        this.wake();
+        resolve(code);
+      });
+    });
+  }
+
+  static async connect(baseUrl: string, headers: Record<string, string> = {}): Promise<TestClient> {
+    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws`, { headers, maxPayload: 1 << 20 });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
+    });
+    return new TestClient(ws);
+  }
+
+  request<P, R>(type: RequestType<P, R>, params: P): Promise<R> {
+    return this.endpoint.request(type, params, 5000);
+  }
+
+  join(sessionId: string, token: string, name = 'Tester', extra: Partial<Parameters<typeof Join.params.parse>[0]> = {}) {
+    return this.request(Join, { sessionId, token, name, ...extra });
+  }
+
+  heartbeat(): void {
+    this.endpoint.notify(Heartbeat, {});
+  }
+
+  sendRaw(text: string | Buffer): void {
+    this.ws.send(text);
+  }
+
+  /** Resolves with the first recorded notification of that type matching `where`. */
+  async waitFor<P>(type: NotificationType<P>, where: (p: P) => boolean = () => true, timeoutMs = 5000): Promise<P> {
+    return this.until(() => this.notifications.find((n) => n.method === type.method && where(n.params as P))?.params as P | undefined, `${type.method}`, timeoutMs);
+  }
+
+  async until<T>(probe: () => T | undefined, what: string, timeoutMs = 5000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = probe();
+      if (value !== undefined) return value;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 100));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  received<P>(type: NotificationType<P>): P[] {
+    return this.notifications.filter((n) => n.method === type.method).map((n) => n.params as P);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+
+  kill(): void {
+    this.ws.terminate();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+}
