@@ -1,0 +1,13 @@
+/** The whole tree type-checks under the strict config: a broken contract between parts fails here. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+describe('typecheck', () => {
+  it('tsc --noEmit passes on every folder', function () {
+    this.timeout(120_000);
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--noEmit'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  });
+});
