@@ -1,0 +1,77 @@
+/**
+ * Runs the host's media engine in headless Chromium: the host page of the control plane, joined
+ * with the host token. The demo uses it as the host; tests and benches use it as a real host.
+ * Until the helper captures the real screen, the page shares a generated screen.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './chromium';
+
+export interface HostPageOptions {
+  width?: number;
+  height?: number;
+  fps?: number;
+  codec?: 'vp8' | 'vp9' | 'av1' | 'h264';
+  hint?: 'detail' | 'motion' | 'text' | '';
+  degradation?: 'maintain-resolution' | 'maintain-framerate' | 'balanced';
+  maxKbps?: number;
+  /** Force TURN relay for every peer connection. */
+  relayOnly?: boolean;
+  name?: string;
+}
+
+export type HostEvent =
+  | { type: 'state'; state: string }
+  | { type: 'guest'; id: string; name: string; role: string; state: string }
+  | { type: 'error'; message: string };
+
+export interface HeadlessHost {
+  readonly page: Page;
+  readonly browser: Browser;
+  close(): Promise<void>;
+}
+
+export function hostPageUrl(serverUrl: string, sessionId: string, hostToken: string, o: HostPageOptions = {}): string {
+  const params = new URLSearchParams({ sid: sessionId, token: hostToken, name: o.name ?? 'Host' });
+  if (o.width) params.set('w', String(o.width));
+  if (o.height) params.set('h', String(o.height));
+  if (o.fps) params.set('fps', String(o.fps));
+  if (o.codec) params.set('codec', o.codec);
+  if (o.hint !== undefined) params.set('hint', o.hint);
+  if (o.degradation) params.set('degradation', o.degradation);
+  if (o.maxKbps) params.set('maxKbps', String(o.maxKbps));
+  if (o.relayOnly) params.set('ice', 'relay');
+  return `${serverUrl}/host#${params}`;
+}
+
+export async function startHeadlessHost(
+  serverUrl: string,
+  sessionId: string,
+  hostToken: string,
+  options: HostPageOptions & { browser?: Browser; onEvent?: (e: HostEvent) => void; timeoutMs?: number } = {},
+): Promise<HeadlessHost> {
+  const ownBrowser = !options.browser;
+  const browser = options.browser ?? (await launchChromium());
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  if (options.onEvent) await page.exposeFunction('pairuxHostEvent', options.onEvent);
+  try {
+    await page.goto(hostPageUrl(serverUrl, sessionId, hostToken, options));
+    await page.waitForFunction(() => Boolean((window as unknown as { pairuxHost?: { selfId?: string } }).pairuxHost?.selfId), null, {
+      timeout: options.timeoutMs ?? 20_000,
+    });
+  } catch (err) {
+    const state = await page.evaluate(() => document.body?.innerText.slice(0, 500)).catch(() => '');
+    await (ownBrowser ? browser.close() : context.close());
+    throw new Error(`the host page did not join: ${errors.join('; ') || state || String(err)}`);
+  }
+  return {
+    page,
+    browser,
+    async close() {
+      await context.close().catch(() => undefined);
+      if (ownBrowser) await browser.close().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * `npm run demo`: a whole PairUX session on this machine. Starts the control plane on loopback,
+ * the host's media engine in headless Chromium, prints the share links and a line for every
+ * guest that comes and goes. Ctrl-C ends the session for everyone and exits.
+ */
+import { parseArgs } from 'node:util';
+import { startControlPlane, type ControlPlane } from '../server/control-plane';
+import type { HeadlessHost, HostEvent } from './headless-host';
+import { startHeadlessHost } from './headless-host';
+
+const USAGE = `Usage: npm run demo -- [options]
+  --port <n>        control-plane port on 127.0.0.1 (default 7420; a free one if busy)
+  --size <WxH>      shared screen size (default 1920x1080)
+  --fps <n>         frame rate, 1-60 (default 30)
+  --codec <c>       vp9 | vp8 | av1 | h264 (default vp9)
+  --ttl <minutes>   share-link lifetime (default 1440 = 24 h)
+  --help            this text`;
+
+interface DemoOptions {
+  port: number;
+  width: number;
+  height: number;
+  fps: number;
+  codec: 'vp9' | 'vp8' | 'av1' | 'h264';
+  ttlMinutes: number;
+}
+
+function fail(message: string): never {
+  console.error(`pairux demo: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function parseOptions(argv: string[]): DemoOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string', default: '7420' },
+        size: { type: 'string', default: '1920x1080' },
+        fps: { type: 'string', default: '30' },
+        codec: { type: 'string', default: 'vp9' },
+        ttl: { type: 'string', default: '1440' },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be 0-65535, not ${values.port}`);
+  const size = /^(\d{3,5})x(\d{3,5})$/.exec(values.size ?? '');
+  if (!size) fail(`--size must look like 1920x1080, not ${values.size}`);
+  const [width, height] = [Number(size[1]), Number(size[2])];
+  if (width < 320 || height < 240 || width > 3840 || height > 2160 || width % 2 || height % 2) {
+    fail(`--size must be even and between 320x240 and 3840x2160, not ${values.size}`);
+  }
+  const fps = Number(values.fps);
+  if (!Number.isInteger(fps) || fps < 1 || fps > 60) fail(`--fps must be a whole number 1-60, not ${values.fps}`);
+  const codec = values.codec as DemoOptions['codec'];
+  if (!['vp9', 'vp8', 'av1', 'h264'].includes(codec)) fail(`--codec must be vp9, vp8, av1 or h264, not ${values.codec}`);
+  const ttlMinutes = Number(values.ttl);
+  if (!Number.isInteger(ttlMinutes) || ttlMinutes < 1 || ttlMinutes > 43_200) fail(`--ttl must be 1-43200 minutes, not ${values.ttl}`);
+  return { port, width, height, fps, codec, ttlMinutes };
+}
+
+const time = () => new Date().toLocaleTimeString('en-GB', { hour12: false });
+const say = (line: string) => console.log(`${time()}  ${line}`);
+
+async function startPlane(port: number): Promise<ControlPlane> {
+  try {
+    return await startControlPlane({ host: '127.0.0.1', port });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw err;
+    say(`port ${port} is busy; using a free port instead`);
+    return startControlPlane({ host: '127.0.0.1', port: 0 });
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const started = Date.now();
+  say('starting the control plane…');
+  const plane = await startPlane(options.port);
+  const session = await plane.service.createSession({ mode: 'p2p', name: 'PairUX demo', linkTtlSeconds: options.ttlMinutes * 60 });
+  const names = new Map<string, string>();
+  let watching = 0;
+
+  plane.service.on('participant-joined', ({ sessionId, participant, resumed }) => {
+    if (sessionId !== session.sessionId || participant.role === 'host') return;
+    names.set(participant.id, participant.name);
+    if (!resumed) watching++;
+    say(`${resumed ? 'back' : 'joined'}: ${participant.name} (${participant.role}) — ${watching} watching`);
+  });
+  plane.service.on('participant-disconnected', ({ sessionId, participant }) => {
+    if (sessionId === session.sessionId && participant.role !== 'host') say(`dropped: ${participant.name}; keeping their place for ${plane.config.reconnectGraceMs / 1000} s`);
+  });
+  plane.service.on('participant-left', ({ sessionId, participant, reason }) => {
+    if (sessionId !== session.sessionId || participant.role === 'host') return;
+    watching = Math.max(0, watching - 1);
+    say(`left: ${participant.name} (${reason === 'timeout' ? 'did not come back' : reason}) — ${watching} watching`);
+  });
+
+  say(`starting the headless host (Chromium) at ${options.width}×${options.height} @ ${options.fps} fps, ${options.codec.toUpperCase()}…`);
+  let host: HeadlessHost;
+  const onEvent = (e: HostEvent) => {
+    if (e.type === 'guest') {
+      const who = e.name || names.get(e.id) || e.id;
+      if (e.state === 'connected') say(`video flowing to ${who} (peer-to-peer)`);
+      else if (e.state === 'failed') say(`could not reach ${who}; they will retry by themselves`);
+    } else if (e.type === 'error') {
+      say(`host page error: ${e.message}`);
+    }
+  };
+  try {
+    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, {
+      width: options.width,
+      height: options.height,
+      fps: options.fps,
+      codec: options.codec,
+      name: 'Demo host',
+      onEvent,
+    });
+  } catch (err) {
+    await plane.close();
+    throw err;
+  }
+  host.browser.on('disconnected', () => {
+    say('the headless host (Chromium) went away; ending the demo');
+    void shutdown(1);
+  });
+
+  const expires = new Date(session.links.viewer.expiresAt).toLocaleString('en-GB');
+  console.log(`
+PairUX demo is live (ready in ${((Date.now() - started) / 1000).toFixed(1)} s).
+The host shares a GENERATED screen (code text, a clock and a frame counter): a stand-in until
+the helper captures the real desktop.
+
+  Watch in a browser:  ${session.links.viewer.url}
+  Controller link:     ${session.links.controller.url}
+
+Links expire ${expires}. Health: ${plane.url}/healthz · metrics: ${plane.url}/metrics
+Press Ctrl-C to end the session for everyone.
+`);
+
+  let stopping = false;
+  async function shutdown(code: number): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    say('ending the session…');
+    await plane.service.endSession(session.sessionId, 'host-ended', 'The demo host stopped.');
+    await host.close();
+    await plane.close();
+    say('session ended; bye');
+    process.exit(code);
+  }
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+}
+
+main().catch((err: unknown) => {
+  console.error(`pairux demo failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
