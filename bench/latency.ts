@@ -1,0 +1,126 @@
+/**
+ * `npm run bench:latency`: glass-to-glass latency of the P2P path and delivered frame rate,
+ * 1/5/10/25 viewers of one host at 1080p30, with the host's CPU per viewer. Latency = the moment
+ * the host grabbed a frame (stamped into its pixels) → the moment a viewer presented it
+ * (requestVideoFrameCallback's expectedDisplayTime), read from the decoded pixels. The bare
+ * WebRTC floor (one page, loopback peer connection pair) is measured in the same run.
+ *
+ * Options: --viewers=1,5,10,25 --seconds=10 --size=1920x1080 --fps=30 --codec=vp9
+ */
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../demo/chromium';
+import { startHeadlessHost } from '../demo/headless-host';
+import { startControlPlane } from '../server/control-plane';
+import { expandCaptureTime } from '../webview/engine/frame-marker';
+import { ViewerPage } from '../test/support/browser-viewer';
+import { launchMeteredChromium, serveBenchPages } from './support/browsers';
+import { CpuMeter, percentile, printTable } from './support/stats';
+
+const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
+const VIEWERS = (args.get('viewers') ?? '1,5,10,25').split(',').map(Number);
+const SECONDS = Number(args.get('seconds') ?? 10);
+const [WIDTH, HEIGHT] = (args.get('size') ?? '1920x1080').split('x').map(Number) as [number, number];
+const FPS = Number(args.get('fps') ?? 30);
+const CODEC = (args.get('codec') ?? 'vp9') as 'vp9' | 'vp8' | 'av1' | 'h264';
+
+interface Row {
+  label: string;
+  p50: number;
+  p95: number;
+  fpsMean: number;
+  fpsMin: number;
+  hostCores: number;
+  perViewer: number;
+  resolution: string;
+}
+
+async function floor(browser: Browser): Promise<Row> {
+  const pages = await serveBenchPages();
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${pages.url}/page`);
+  await page.addScriptTag({ url: `${pages.url}/floor.js`, type: 'module' });
+  await page.waitForFunction(() => 'pairuxFloor' in window);
+  const r = await page.evaluate(
+    (o) => (window as unknown as { pairuxFloor: { run(o: unknown): Promise<{ latencies: number[]; frames: number; seconds: number; width: number; height: number }> } }).pairuxFloor.run(o),
+    { width: WIDTH, height: HEIGHT, fps: FPS, codec: CODEC, ms: SECONDS * 1000 },
+  );
+  await context.close();
+  await pages.close();
+  const fps = r.frames / r.seconds;
+  return { label: 'floor (1 page, loopback pair)', p50: percentile(r.latencies, 50), p95: percentile(r.latencies, 95), fpsMean: fps, fpsMin: fps, hostCores: Number.NaN, perViewer: Number.NaN, resolution: `${r.width}×${r.height}` };
+}
+
+async function measure(viewerCount: number, viewerBrowser: Browser): Promise<Row> {
+  const plane = await startControlPlane({ host: '127.0.0.1', port: 0, viewerLimitP2p: Math.max(25, viewerCount) });
+  const hostBrowser = await launchMeteredChromium();
+  const viewers: ViewerPage[] = [];
+  try {
+    const session = await plane.service.createSession({ mode: 'p2p' });
+    const host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { width: WIDTH, height: HEIGHT, fps: FPS, codec: CODEC, browser: hostBrowser.browser });
+    for (let i = 0; i < viewerCount; i++) viewers.push(await ViewerPage.open(viewerBrowser, session.links.viewer.url, `Bench ${i + 1}`));
+    for (const v of viewers) await v.waitForState('live', 60_000);
+    for (const v of viewers) await v.waitForMarker(30_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    const meter = new CpuMeter(() => hostBrowser.cpuSeconds());
+    const collected = await Promise.all(viewers.map((v) => v.collect(SECONDS * 1000)));
+    const hostCores = meter.cores();
+    const latencies: number[] = [];
+    const fpsPerViewer: number[] = [];
+    let resolution = '';
+    for (const frames of collected) {
+      const unique = new Set<number>();
+      for (const f of frames) {
+        if (unique.has(f.frame)) continue;
+        unique.add(f.frame);
+        latencies.push(f.presentedAt - expandCaptureTime(f.captureTimeLow32, f.presentedAt));
+        resolution = `${f.width}×${f.height}`;
+      }
+      fpsPerViewer.push(unique.size / SECONDS);
+    }
+    await host.close();
+    return {
+      label: `${viewerCount} viewer${viewerCount > 1 ? 's' : ''}`,
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
+      fpsMean: fpsPerViewer.reduce((a, b) => a + b, 0) / fpsPerViewer.length,
+      fpsMin: Math.min(...fpsPerViewer),
+      hostCores,
+      perViewer: hostCores / viewerCount,
+      resolution,
+    };
+  } finally {
+    for (const v of viewers) await v.close();
+    await hostBrowser.close();
+    await plane.close();
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`bench:latency — P2P, ${WIDTH}×${HEIGHT} @ ${FPS} fps, ${CODEC.toUpperCase()}, ${SECONDS} s per row; host and viewers in separate Chromium instances on one 2-core machine`);
+  const viewerBrowser = await launchChromium();
+  const rows: Row[] = [];
+  try {
+    rows.push(await floor(viewerBrowser));
+    for (const n of VIEWERS) {
+      process.stderr.write(`measuring ${n} viewer(s)…\n`);
+      rows.push(await measure(n, viewerBrowser));
+    }
+  } finally {
+    await viewerBrowser.close();
+  }
+  printTable(
+    'Frame grabbed on the host → presented at the viewer (ms); fps = distinct frames presented per second per viewer',
+    ['setup', 'p50 ms', 'p95 ms', 'fps mean', 'fps worst viewer', 'host CPU (cores)', 'host CPU per viewer', 'received'],
+    rows.map((r) => [r.label, r.p50, r.p95, r.fpsMean, r.fpsMin, r.hostCores, r.perViewer, r.resolution]),
+  );
+  const floorRow = rows[0]!;
+  const one = rows.find((r) => r.label === '1 viewer');
+  if (one) console.log(`1 viewer vs floor: p95 ×${(one.p95 / floorRow.p95).toFixed(2)}, fps ×${(one.fpsMean / floorRow.fpsMean).toFixed(2)}`);
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

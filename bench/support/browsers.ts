@@ -1,0 +1,58 @@
+/** Chromium for benches: a browser whose process tree we can meter, and a page server for bench-only pages. */
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { CHROMIUM_ARGS, findChromium } from '../../demo/chromium';
+import { treeCpuSeconds } from './stats';
+
+export interface MeteredBrowser {
+  browser: Browser;
+  pid: number;
+  /** CPU seconds of the whole Chromium process tree so far. */
+  cpuSeconds(): number;
+  close(): Promise<void>;
+}
+
+export async function launchMeteredChromium(): Promise<MeteredBrowser> {
+  const server = await chromium.launchServer({ executablePath: findChromium(), headless: true, args: CHROMIUM_ARGS });
+  const browser = await chromium.connect(server.wsEndpoint());
+  const pid = server.process().pid!;
+  return {
+    browser,
+    pid,
+    cpuSeconds: () => treeCpuSeconds(pid),
+    async close() {
+      await browser.close().catch(() => undefined);
+      await server.close();
+    },
+  };
+}
+
+/** Serves dist/bench/*.js under a blank page on loopback (a secure context for WebCodecs). */
+export async function serveBenchPages(): Promise<{ url: string; close(): Promise<void> }> {
+  const dist = fileURLToPath(new URL('../../dist/bench/', import.meta.url));
+  const server = createServer(async (req, res) => {
+    const name = (req.url ?? '/').replace(/^\//, '');
+    if (/^[a-z-]+\.js$/.test(name)) {
+      try {
+        const body = await readFile(dist + name);
+        res.writeHead(200, { 'content-type': 'text/javascript' });
+        res.end(body);
+        return;
+      } catch {
+        // fall through to 404
+      }
+    }
+    if (name === '' || name.startsWith('page')) {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<!doctype html><meta charset="utf-8"><title>bench</title><body style="margin:0;background:#000"></body>');
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+}
