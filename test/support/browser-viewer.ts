@@ -2,7 +2,7 @@
  * Opens share links in real Chromium pages and reads what the viewer actually shows: the page's
  * state hooks and, for video, the frame marker decoded from the pixels of the `<video>`.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 
 export interface Marker {
   frame: number;
@@ -29,8 +29,8 @@ export class ViewerPage {
     readonly origin: string,
   ) {}
 
-  static async open(browser: Browser, link: string, name = 'Viewer'): Promise<ViewerPage> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  static async open(browser: Browser, link: string, name = 'Viewer', contextOptions: BrowserContextOptions = {}): Promise<ViewerPage> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...contextOptions });
     const page = await context.newPage();
     const url = new URL(link);
     if (!url.hash.includes('name=')) url.hash = `${url.hash.replace(/^#/, '')}&name=${encodeURIComponent(name)}`;
