@@ -1,0 +1,16 @@
+// Chromium APIs that TypeScript's lib.dom does not describe yet (Insertable Streams for
+// MediaStreamTrack, main-thread variant). Only what the engine uses.
+
+interface MediaStreamTrackGeneratorInit {
+  kind: 'video' | 'audio';
+}
+
+/** A MediaStreamTrack fed by writing VideoFrames to `writable` (Chromium ≥ 94, main thread). */
+interface MediaStreamTrackGenerator extends MediaStreamTrack {
+  readonly writable: WritableStream<VideoFrame>;
+}
+
+declare var MediaStreamTrackGenerator: {
+  prototype: MediaStreamTrackGenerator;
+  new (init: MediaStreamTrackGeneratorInit): MediaStreamTrackGenerator;
+};

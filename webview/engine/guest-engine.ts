@@ -1,0 +1,345 @@
+/**
+ * The guest's side of P2P: asks the host for a connection (hello), answers its offer, renders
+ * the track into a `<video>`, pings over the data channel, and heals itself — a watchdog says
+ * hello again when the connection does not come up, fails, or stays disconnected.
+ */
+import type { RpcEndpoint } from '../../protocol/rpc-endpoint';
+import { DATA_CHANNEL_LABEL, Ping, ScreenInfo } from '../../protocol/peer';
+import type { SignalPayload } from '../../protocol/signaling';
+import { TypedEmitter } from './emitter';
+import { consoleLogger, type Logger } from './logger';
+import { attachPeerEndpoint } from './peer-channel';
+import { PeerLink } from './peer-link';
+import type { SignalingClient } from './signaling-client';
+import { inboundVideoStats, type InboundVideoStats } from './stats';
+import type { ScreenDescription } from './host-engine';
+
+export type GuestState = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'error';
+type HelloReason = Extract<SignalPayload, { kind: 'hello' }>['reason'];
+
+export interface GuestEngineOptions {
+  signaling: SignalingClient;
+  /** Where the host's screen is shown; the engine sets muted/playsInline/autoplay on it. */
+  video: HTMLVideoElement;
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  /** Say hello again if not connected this long after the last hello (default 8 s). */
+  connectTimeoutMs?: number;
+  /** …or if ICE stays disconnected this long (default 5 s). */
+  disconnectedTimeoutMs?: number;
+  pingIntervalMs?: number;
+  log?: Logger;
+}
+
+export interface GuestEngineEvents {
+  state: { state: GuestState; previous: GuestState };
+  screen: { screen: ScreenDescription };
+  rtt: { rttMs: number };
+  /** A new peer connection (pc id) is being set up. */
+  peer: { pcId: string };
+}
+
+/** Least time between two hellos, so a flapping connection cannot flood the host. */
+const MIN_HELLO_SPACING_MS = 2000;
+/** A live connection answers a ping in milliseconds; this long means it is gone. */
+const VERIFY_PING_TIMEOUT_MS = 1500;
+
+export class GuestEngine extends TypedEmitter<GuestEngineEvents> {
+  private readonly log: Logger;
+  private readonly signaling: SignalingClient;
+  private readonly video: HTMLVideoElement;
+  private _state: GuestState = 'connecting';
+  private link: PeerLink | undefined;
+  private endpoint: RpcEndpoint | undefined;
+  private hasFrames = false;
+  private everLive = false;
+  private lastHelloAt = -Infinity;
+  private disconnectedSince: number | undefined;
+  /** Candidates that arrived for a pc id whose offer is still being processed. */
+  private early: { pcId: string; candidates: Array<Extract<SignalPayload, { kind: 'ice' }>['candidate']> } | undefined;
+  private watchdog: ReturnType<typeof setInterval> | undefined;
+  private pinger: ReturnType<typeof setInterval> | undefined;
+  private readonly unsubscribe: Array<() => void> = [];
+  private _rttMs: number | undefined;
+  private _screen: ScreenDescription | undefined;
+
+  constructor(private readonly options: GuestEngineOptions) {
+    super();
+    this.log = options.log ?? consoleLogger('pairux:guest');
+    this.signaling = options.signaling;
+    this.video = options.video;
+    this.video.muted = true;
+    this.video.playsInline = true;
+    this.video.autoplay = true;
+  }
+
+  get state(): GuestState {
+    return this._state;
+  }
+  get rttMs(): number | undefined {
+    return this._rttMs;
+  }
+  get screen(): ScreenDescription | undefined {
+    return this._screen;
+  }
+  get peerConnection(): RTCPeerConnection | undefined {
+    return this.link?.pc;
+  }
+
+  start(): void {
+    const s = this.signaling;
+    this.unsubscribe.push(
+      s.on('joined', ({ identityChanged }) => {
+        if (identityChanged) {
+          // A new identity: the host cannot know the old connection is ours any more.
+          this.closeLink();
+          this.hello('join');
+        } else {
+          void this.verifyConnection();
+        }
+        this.updateState();
+      }),
+      s.on('signal', ({ from, payload }) => this.onSignal(from, payload)),
+      s.on('participantJoined', ({ participant }) => {
+        if (participant.role === 'host') void this.verifyConnection();
+      }),
+      s.on('participantUpdated', ({ participant, previous }) => {
+        const hostBack = participant.role === 'host' && participant.connected && (previous?.connected === false || previous?.role !== 'host');
+        if (hostBack) void this.verifyConnection();
+      }),
+      s.on('participantLeft', ({ participantId }) => {
+        if (participantId === this.link?.remoteId) {
+          this.log('info', 'the host left; waiting for the session to end or a new host');
+          this.closeLink();
+          this.updateState();
+        }
+      }),
+      s.on('state', () => this.updateState()),
+    );
+    this.video.addEventListener('loadeddata', this.onVideoData);
+    this.video.addEventListener('resize', this.onVideoData);
+    this.watchdog = setInterval(() => this.checkConnection(), 1000);
+    this.pinger = setInterval(() => void this.ping(), this.options.pingIntervalMs ?? 2000);
+    this.updateState();
+  }
+
+  stop(): void {
+    for (const off of this.unsubscribe.splice(0)) off();
+    if (this.watchdog !== undefined) clearInterval(this.watchdog);
+    if (this.pinger !== undefined) clearInterval(this.pinger);
+    this.video.removeEventListener('loadeddata', this.onVideoData);
+    this.video.removeEventListener('resize', this.onVideoData);
+    const link = this.link;
+    if (link && this.signaling.state === 'joined') {
+      this.signaling.sendSignal(link.remoteId, { kind: 'bye', pc: link.pcId }).catch(() => undefined);
+    }
+    this.closeLink();
+  }
+
+  stats(): Promise<InboundVideoStats> {
+    return inboundVideoStats(this.link?.pc);
+  }
+
+  private isConnected(): boolean {
+    return this.link?.connectionState === 'connected';
+  }
+
+  private hello(reason: HelloReason, force = false): void {
+    if (this.signaling.state !== 'joined') return;
+    const now = performance.now();
+    if (!force && now - this.lastHelloAt < MIN_HELLO_SPACING_MS) return;
+    const hostId = this.signaling.hostId;
+    if (!hostId) {
+      this.log('warn', 'no host in the session yet; will say hello when one joins');
+      return;
+    }
+    this.lastHelloAt = now;
+    this.log('info', `hello (${reason}) → ${hostId}`);
+    this.signaling.sendSignal(hostId, { kind: 'hello', reason }).catch((err: unknown) => {
+      this.log('warn', `hello not delivered: ${String(err)}`);
+    });
+  }
+
+  private onSignal(from: string, payload: SignalPayload): void {
+    if (from !== this.signaling.hostId) {
+      this.log('warn', `${payload.kind} from ${from}, who is not the host, ignored`);
+      return;
+    }
+    switch (payload.kind) {
+      case 'offer':
+        void this.acceptOffer(from, payload.pc, payload.sdp);
+        return;
+      case 'ice':
+        if (this.link?.pcId === payload.pc) this.link.addRemoteCandidate(payload.candidate);
+        else if (this.early?.pcId === payload.pc) this.early.candidates.push(payload.candidate);
+        else this.early = { pcId: payload.pc, candidates: [payload.candidate] };
+        return;
+      case 'bye':
+        if (this.link?.pcId === payload.pc) {
+          this.log('info', `host closed ${payload.pc}`);
+          this.closeLink();
+          this.updateState();
+        }
+        return;
+      case 'answer':
+      case 'hello':
+        return;
+    }
+  }
+
+  private async acceptOffer(hostId: string, pcId: string, sdp: string): Promise<void> {
+    if (this.link?.pcId === pcId) {
+      await this.link.answerOffer(sdp).catch((err: unknown) => this.log('warn', `renegotiation failed: ${String(err)}`));
+      return;
+    }
+    this.closeLink();
+    const link = new PeerLink({
+      pcId,
+      remoteId: hostId,
+      iceServers: this.signaling.iceServers,
+      ...(this.options.iceTransportPolicy ? { iceTransportPolicy: this.options.iceTransportPolicy } : {}),
+      send: (payload) => this.signaling.sendSignal(hostId, payload),
+      log: this.log,
+    });
+    this.link = link;
+    this.hasFrames = false;
+    this.disconnectedSince = undefined;
+    this.emit('peer', { pcId });
+    link.on('change', () => this.onLinkChange(link));
+    link.pc.ontrack = (event) => this.showTrack(link, event.track);
+    link.pc.ondatachannel = (event) => {
+      if (event.channel.label === DATA_CHANNEL_LABEL && this.link === link) this.useChannel(event.channel);
+    };
+    if (this.early?.pcId === pcId) for (const c of this.early.candidates) link.addRemoteCandidate(c);
+    this.early = undefined;
+    try {
+      await link.answerOffer(sdp);
+    } catch (err) {
+      if (this.link !== link) return;
+      this.log('warn', `could not answer ${pcId}: ${String(err)}`);
+      this.closeLink();
+      this.hello('failed', true);
+    }
+    this.updateState();
+  }
+
+  private showTrack(link: PeerLink, track: MediaStreamTrack): void {
+    if (this.link !== link || track.kind !== 'video') return;
+    // The previous picture stays up until this one has frames; no black flash on reconnect.
+    this.video.srcObject = new MediaStream([track]);
+    this.video.play().catch((err: unknown) => this.log('warn', `video.play() refused: ${String(err)}`));
+    const markFrames = (): void => {
+      if (this.link !== link) return;
+      this.hasFrames = true;
+      this.updateState();
+    };
+    if ('requestVideoFrameCallback' in this.video) this.video.requestVideoFrameCallback(markFrames);
+  }
+
+  private readonly onVideoData = (): void => {
+    if (this.link && this.video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) {
+      this.hasFrames = true;
+      this.updateState();
+    }
+  };
+
+  private useChannel(channel: RTCDataChannel): void {
+    this.endpoint?.close();
+    const endpoint = attachPeerEndpoint(channel, 'a', this.log);
+    this.endpoint = endpoint;
+    endpoint.onNotification(ScreenInfo, (screen) => {
+      this._screen = screen;
+      this.emit('screen', { screen });
+    });
+    channel.addEventListener('open', () => void this.ping());
+  }
+
+  /** One round trip over the data channel; false when it is closed or gets no answer in time. */
+  private async ping(timeoutMs = 5000): Promise<boolean> {
+    const endpoint = this.endpoint;
+    if (!endpoint || endpoint.closed) return false;
+    const sentAt = performance.now();
+    try {
+      await endpoint.request(Ping, { sentAt }, timeoutMs);
+      this._rttMs = performance.now() - sentAt;
+      this.emit('rtt', { rttMs: this._rttMs });
+      return true;
+    } catch {
+      // Lost pings show up as a stale RTT; the watchdog handles a dead connection.
+      return false;
+    }
+  }
+
+  /**
+   * The host came back to signaling (or we did). That is either a blip on its socket, with our
+   * peer connection fine, or a reloaded host page whose old connection is dead although ICE
+   * will take seconds to notice: a ping tells them apart, and only the dead case says hello.
+   */
+  private async verifyConnection(): Promise<void> {
+    const link = this.link;
+    if (!link || !this.isConnected()) {
+      this.hello('reconnect', true);
+      return;
+    }
+    if (await this.ping(VERIFY_PING_TIMEOUT_MS)) return;
+    if (this.link !== link) return;
+    this.log('info', `${link.pcId} does not answer after the host came back; asking the host again`);
+    this.hello('reconnect', true);
+  }
+
+  private onLinkChange(link: PeerLink): void {
+    if (this.link !== link) return;
+    const ice = link.iceConnectionState;
+    if (ice === 'disconnected' || link.connectionState === 'disconnected') this.disconnectedSince ??= performance.now();
+    else this.disconnectedSince = undefined;
+    if (link.connectionState === 'failed') {
+      this.log('warn', `${link.pcId} failed; asking the host again`);
+      this.hello('failed', true);
+    }
+    this.updateState();
+  }
+
+  private checkConnection(): void {
+    if (this.signaling.state !== 'joined') return;
+    const now = performance.now();
+    const link = this.link;
+    const connectTimeout = this.options.connectTimeoutMs ?? 8000;
+    if (!link || link.isClosed || link.connectionState === 'failed' || link.connectionState === 'closed') {
+      if (now - this.lastHelloAt > connectTimeout) this.hello(link ? 'failed' : 'reconnect');
+      return;
+    }
+    if (link.connectionState !== 'connected') {
+      const since = Math.max(this.lastHelloAt, link.createdAt);
+      const disconnectedFor = this.disconnectedSince === undefined ? 0 : now - this.disconnectedSince;
+      if (now - since > connectTimeout || disconnectedFor > (this.options.disconnectedTimeoutMs ?? 5000)) {
+        this.log('warn', `${link.pcId} not connected (${link.connectionState}/${link.iceConnectionState}); asking the host again`);
+        this.hello('failed', true);
+        this.disconnectedSince = undefined;
+      }
+    }
+  }
+
+  private closeLink(): void {
+    this.endpoint?.close();
+    this.endpoint = undefined;
+    this.link?.close();
+    this.link = undefined;
+    this.hasFrames = false;
+    this.disconnectedSince = undefined;
+  }
+
+  private updateState(): void {
+    const signaling = this.signaling.state;
+    let next: GuestState;
+    if (signaling === 'ended') next = 'ended';
+    else if (signaling === 'failed') next = 'error';
+    else if (this.isConnected() && this.hasFrames) next = 'live';
+    else next = this.everLive ? 'reconnecting' : 'connecting';
+    if (next === 'live') this.everLive = true;
+    if (next === this._state) return;
+    const previous = this._state;
+    this._state = next;
+    this.log('info', `state ${previous} → ${next}`);
+    this.emit('state', { state: next, previous });
+    if (next === 'ended' || next === 'error') this.stop();
+  }
+}

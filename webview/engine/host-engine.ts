@@ -1,0 +1,301 @@
+/**
+ * The host's P2P mesh: one RTCPeerConnection per guest, created when the guest says hello,
+ * carrying the shared screen's track and the `pairux` data channel. Guests always initiate; the
+ * host only answers hellos, so the two sides never race to offer.
+ */
+import { ErrorCode, PairuxError } from '../../protocol/errors';
+import { DATA_CHANNEL_LABEL, Ping, ScreenInfo } from '../../protocol/peer';
+import type { Participant, SignalPayload } from '../../protocol/signaling';
+import { preferCodec, type VideoCodecName } from './codecs';
+import { TypedEmitter } from './emitter';
+import { consoleLogger, type Logger } from './logger';
+import { attachPeerEndpoint } from './peer-channel';
+import { newPcId, PeerLink } from './peer-link';
+import type { SignalingClient } from './signaling-client';
+import { outboundVideoStats, type OutboundVideoStats } from './stats';
+
+export type GuestConnectionState = 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
+
+export interface GuestInfo {
+  id: string;
+  name: string;
+  role: Participant['role'];
+  /** The guest's signaling presence (false while inside its reconnect grace period). */
+  present: boolean;
+  pcId: string | null;
+  pcState: RTCPeerConnectionState | 'none';
+  iceState: RTCIceConnectionState | 'none';
+  state: GuestConnectionState;
+}
+
+export interface GuestStats extends OutboundVideoStats {
+  guestId: string;
+  name: string;
+  pcId: string;
+}
+
+export interface ScreenDescription {
+  width: number;
+  height: number;
+  fps: number;
+  source: string;
+}
+
+export interface HostEngineOptions {
+  signaling: SignalingClient;
+  /** The shared screen (from FrameTrack); one track feeds every guest's sender. */
+  track: MediaStreamTrack;
+  screen: ScreenDescription;
+  codec?: VideoCodecName;
+  /** Cap per guest, kbit/s; unset leaves it to bandwidth estimation. */
+  maxBitrateKbps?: number;
+  /** Overrides the track's contentHint when set. */
+  contentHint?: '' | 'detail' | 'text' | 'motion';
+  degradationPreference?: RTCDegradationPreference;
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  log?: Logger;
+}
+
+export interface HostEngineEvents {
+  /** A guest's connection state changed (also fires 'closed' when its PC is dropped). */
+  guest: { guest: GuestInfo };
+  /** The guest table changed in any way. */
+  guests: { guests: GuestInfo[] };
+  error: { message: string; guestId?: string };
+}
+
+interface GuestPeer {
+  link: PeerLink;
+  state: GuestConnectionState;
+}
+
+function stateOf(link: PeerLink): GuestConnectionState {
+  switch (link.connectionState) {
+    case 'connected':
+      return 'connected';
+    case 'disconnected':
+      return 'disconnected';
+    case 'failed':
+      return 'failed';
+    case 'closed':
+      return 'closed';
+    default:
+      return 'connecting';
+  }
+}
+
+export class HostEngine extends TypedEmitter<HostEngineEvents> {
+  private readonly log: Logger;
+  private readonly signaling: SignalingClient;
+  private readonly stream: MediaStream;
+  private readonly peers = new Map<string, GuestPeer>();
+  private readonly unsubscribe: Array<() => void> = [];
+  private started = false;
+
+  constructor(private readonly options: HostEngineOptions) {
+    super();
+    this.log = options.log ?? consoleLogger('pairux:host');
+    this.signaling = options.signaling;
+    if (options.contentHint !== undefined) options.track.contentHint = options.contentHint;
+    this.stream = new MediaStream([options.track]);
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const s = this.signaling;
+    this.unsubscribe.push(
+      s.on('signal', ({ from, payload }) => this.onSignal(from, payload)),
+      s.on('participantLeft', ({ participantId }) => this.dropGuest(participantId, 'left the session')),
+      s.on('participants', () => this.emitGuests()),
+      s.on('joined', ({ identityChanged, resumed }) => {
+        // A new host identity means the guests' connections point at someone who left: they
+        // will say hello to the new identity, so free the old connections now.
+        if (identityChanged && !resumed && this.peers.size > 0) {
+          for (const id of [...this.peers.keys()]) this.dropGuest(id, 'host identity changed');
+        }
+      }),
+      s.on('state', ({ state }) => {
+        if (state === 'ended' || state === 'failed') this.stop();
+      }),
+    );
+  }
+
+  /** Closes every guest connection (telling each guest) and stops listening. */
+  stop(): void {
+    for (const id of [...this.peers.keys()]) this.dropGuest(id, 'host stopped', true);
+    for (const off of this.unsubscribe.splice(0)) off();
+    this.started = false;
+  }
+
+  guests(): GuestInfo[] {
+    const out: GuestInfo[] = [];
+    const seen = new Set<string>();
+    for (const p of this.signaling.participants.values()) {
+      if (p.role === 'host') continue;
+      seen.add(p.id);
+      out.push(this.describe(p.id, p));
+    }
+    // A peer whose participant already left the list (closing) still shows until it is gone.
+    for (const id of this.peers.keys()) if (!seen.has(id)) out.push(this.describe(id, undefined));
+    return out;
+  }
+
+  /** Outbound video stats per connected guest. */
+  async stats(): Promise<GuestStats[]> {
+    const entries = [...this.peers.entries()];
+    return Promise.all(
+      entries.map(async ([guestId, peer]) => ({
+        guestId,
+        name: this.signaling.participants.get(guestId)?.name ?? guestId,
+        pcId: peer.link.pcId,
+        ...(await outboundVideoStats(peer.link.pc)),
+      })),
+    );
+  }
+
+  private describe(id: string, p: Participant | undefined): GuestInfo {
+    const peer = this.peers.get(id);
+    return {
+      id,
+      name: p?.name ?? id,
+      role: p?.role ?? 'viewer',
+      present: p?.connected ?? false,
+      pcId: peer?.link.pcId ?? null,
+      pcState: peer?.link.connectionState ?? 'none',
+      iceState: peer?.link.iceConnectionState ?? 'none',
+      state: peer?.state ?? 'closed',
+    };
+  }
+
+  private emitGuests(): void {
+    this.emit('guests', { guests: this.guests() });
+  }
+
+  private onSignal(from: string, payload: SignalPayload): void {
+    const peer = this.peers.get(from);
+    switch (payload.kind) {
+      case 'hello':
+        this.log('info', `hello from ${from} (${payload.reason})`);
+        void this.connectGuest(from);
+        return;
+      case 'answer':
+        if (!peer || peer.link.pcId !== payload.pc) return this.stale(from, payload.kind, payload.pc);
+        peer.link.acceptAnswer(payload.sdp).catch((err: unknown) => this.fail(from, `could not apply the answer: ${String(err)}`));
+        return;
+      case 'ice':
+        if (!peer || peer.link.pcId !== payload.pc) return this.stale(from, payload.kind, payload.pc);
+        peer.link.addRemoteCandidate(payload.candidate);
+        return;
+      case 'bye':
+        if (peer?.link.pcId === payload.pc) this.dropGuest(from, 'guest said bye');
+        return;
+      case 'offer':
+        // Guests never offer in this protocol; ignore rather than let a guest drive our state.
+        this.log('warn', `unexpected offer from ${from} ignored`);
+        return;
+    }
+  }
+
+  private stale(from: string, kind: string, pc: string): void {
+    this.log('debug', `${kind} for stale pc ${pc} from ${from} ignored`);
+  }
+
+  /** A hello: replace whatever connection this guest had with a fresh one. */
+  private async connectGuest(guestId: string): Promise<void> {
+    const participant = this.signaling.participants.get(guestId);
+    if (participant?.role === 'host') return;
+    this.dropGuest(guestId, 'replaced by a new connection');
+    const iceServers = await this.signaling.freshIceServers();
+    const link = new PeerLink({
+      pcId: newPcId(),
+      remoteId: guestId,
+      iceServers,
+      ...(this.options.iceTransportPolicy ? { iceTransportPolicy: this.options.iceTransportPolicy } : {}),
+      send: (payload) => this.signaling.sendSignal(guestId, payload),
+      log: this.log,
+    });
+    // A second hello may have arrived while we awaited the ICE servers: the newest wins.
+    this.dropGuest(guestId, 'replaced by a new connection');
+    const peer: GuestPeer = { link, state: 'connecting' };
+    this.peers.set(guestId, peer);
+    link.on('change', () => this.onLinkChange(guestId, peer));
+
+    const transceiver = link.pc.addTransceiver(this.options.track, { direction: 'sendonly', streams: [this.stream] });
+    const codec = this.options.codec ?? 'vp9';
+    if (!preferCodec(transceiver, codec)) {
+      this.emit('error', { message: `this browser cannot send ${codec}; using its default codec`, guestId });
+    }
+    this.openDataChannel(link);
+    this.emitGuest(guestId, peer);
+    try {
+      await link.sendOffer();
+      await this.applySenderParameters(transceiver.sender);
+    } catch (err) {
+      if (link.isClosed) return;
+      const error = PairuxError.from(err);
+      const why = error.code === ErrorCode.Internal ? String(err) : `${error.code}: ${error.message}`;
+      this.fail(guestId, `could not offer to ${guestId}: ${why}`);
+      if (this.peers.get(guestId) === peer) this.dropGuest(guestId, 'offer failed');
+    }
+  }
+
+  private openDataChannel(link: PeerLink): void {
+    const channel = link.pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true });
+    const endpoint = attachPeerEndpoint(channel, 'b', this.log);
+    endpoint.onRequest(Ping, ({ sentAt }) => ({ sentAt, hostTime: Date.now() }));
+    channel.addEventListener('open', () => {
+      const { width, height, fps, source } = this.options.screen;
+      endpoint.notify(ScreenInfo, { width, height, fps, source });
+    });
+  }
+
+  /** degradationPreference and maxBitrate live on the sender, which has encodings only after the offer. */
+  private async applySenderParameters(sender: RTCRtpSender): Promise<void> {
+    const params = sender.getParameters();
+    const preference = this.options.degradationPreference ?? 'maintain-resolution';
+    params.degradationPreference = preference;
+    if (this.options.maxBitrateKbps && params.encodings.length > 0) {
+      for (const e of params.encodings) e.maxBitrate = Math.round(this.options.maxBitrateKbps * 1000);
+    }
+    try {
+      await sender.setParameters(params);
+    } catch (err) {
+      this.log('warn', `sender parameters not accepted (degradation ${preference}); continuing`, err);
+    }
+  }
+
+  private onLinkChange(guestId: string, peer: GuestPeer): void {
+    if (this.peers.get(guestId) !== peer) return;
+    const state = stateOf(peer.link);
+    if (state !== peer.state) {
+      peer.state = state;
+      this.log('info', `guest ${guestId} ${peer.link.pcId}: ${state}`);
+      this.emitGuest(guestId, peer);
+    }
+  }
+
+  private emitGuest(guestId: string, peer: GuestPeer | undefined): void {
+    const guest = this.describe(guestId, this.signaling.participants.get(guestId));
+    if (!peer) guest.state = 'closed';
+    this.emit('guest', { guest });
+    this.emitGuests();
+  }
+
+  private dropGuest(guestId: string, why: string, sayBye = false): void {
+    const peer = this.peers.get(guestId);
+    if (!peer) return;
+    this.peers.delete(guestId);
+    this.log('info', `closing ${peer.link.pcId} to ${guestId}: ${why}`);
+    if (sayBye && this.signaling.state === 'joined') {
+      this.signaling.sendSignal(guestId, { kind: 'bye', pc: peer.link.pcId }).catch(() => undefined);
+    }
+    peer.link.close();
+    this.emitGuest(guestId, undefined);
+  }
+
+  private fail(guestId: string, message: string): void {
+    this.log('warn', message);
+    this.emit('error', { message, guestId });
+  }
+}

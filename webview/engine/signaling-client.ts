@@ -1,0 +1,399 @@
+/**
+ * The control-plane client (side 'a' of `signalingBoundary`): joins a session, keeps presence
+ * with heartbeats, mirrors the participant list, relays P2P signals, and survives dropped
+ * connections by rejoining with the resume ticket inside the grace period.
+ *
+ * State machine: connecting → joined ⇄ reconnecting, and → ended (the session or this seat is
+ * over) or → failed (a join error retrying cannot fix: bad/expired token, full, not found…).
+ */
+import { ErrorCode, PairuxError } from '../../protocol/errors';
+import { RpcEndpoint } from '../../protocol/rpc-endpoint';
+import type { ResultOf } from '../../protocol/rpc';
+import {
+  CloseCode,
+  End,
+  GetIceServers,
+  Heartbeat,
+  Join,
+  Leave,
+  ParticipantJoined,
+  ParticipantLeft,
+  ParticipantUpdated,
+  SendSignal,
+  SessionEnded,
+  Signal,
+  signalingBoundary,
+  type Participant,
+  type SessionInfo,
+  type SignalPayload,
+} from '../../protocol/signaling';
+import type { IceServer } from '../../protocol/common';
+import { TypedEmitter } from './emitter';
+import { consoleLogger, type Logger } from './logger';
+import { defaultResumeStore, type ResumeStore } from './resume-store';
+import type { SignalingTransport, TransportConnection } from './transport';
+
+export type SignalingState = 'connecting' | 'joined' | 'reconnecting' | 'ended' | 'failed';
+export type JoinResult = ResultOf<typeof Join>;
+export type ClientKind = 'browser' | 'vscode' | 'host-page' | 'bench';
+export type EndReason = 'host-ended' | 'host-left' | 'server-shutdown' | 'replaced' | 'left';
+
+export interface SignalingEvents {
+  state: { state: SignalingState; previous: SignalingState };
+  /** Every successful join; `identityChanged` when this is a new participant (first join, or resume refused). */
+  joined: { result: JoinResult; resumed: boolean; identityChanged: boolean };
+  /** The participant list changed (join result or any participant notification). */
+  participants: { participants: Participant[] };
+  participantJoined: { participant: Participant; resumed: boolean };
+  participantUpdated: { participant: Participant; previous: Participant | undefined };
+  participantLeft: { participantId: string; reason: string; participant: Participant | undefined };
+  signal: { from: string; payload: SignalPayload };
+  ended: { reason: EndReason; message: string };
+  failed: { error: PairuxError };
+  /** A connection attempt failed or dropped; the next one starts after `delayMs`. */
+  retry: { attempt: number; delayMs: number; reason: string };
+}
+
+export interface SignalingClientOptions {
+  transport: SignalingTransport;
+  sessionId: string;
+  token: string;
+  name: string;
+  client: { kind: ClientKind; version?: string };
+  resumeStore?: ResumeStore;
+  /** First reconnect delay (default 250 ms), doubled per attempt up to `maxBackoffMs` (5 s). */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Give up on a connection attempt that neither opens nor joins within this (default 10 s). */
+  connectTimeoutMs?: number;
+  log?: Logger;
+}
+
+/** Join errors that no retry can fix: the user has to get a new link or give up. */
+const FINAL_JOIN_ERRORS = new Set<string>([
+  ErrorCode.TokenInvalid,
+  ErrorCode.TokenExpired,
+  ErrorCode.TokenWrongSession,
+  ErrorCode.SessionNotFound,
+  ErrorCode.SessionEnded,
+  ErrorCode.LimitReached,
+  ErrorCode.Forbidden,
+  ErrorCode.Unauthorized,
+  ErrorCode.UnsupportedVersion,
+  ErrorCode.BadMessage,
+]);
+
+export function isFinalJoinError(error: PairuxError): boolean {
+  return FINAL_JOIN_ERRORS.has(error.code);
+}
+
+/** TURN credentials are short-lived: refresh them before a new peer connection after this. */
+const ICE_SERVERS_MAX_AGE_MS = 5 * 60_000;
+
+export class SignalingClient extends TypedEmitter<SignalingEvents> {
+  private _state: SignalingState = 'connecting';
+  private readonly log: Logger;
+  private readonly resumeStore: ResumeStore;
+  private connection: TransportConnection | undefined;
+  private rpc: RpcEndpoint | undefined;
+  /** Bumped per connection attempt; callbacks from older attempts are ignored. */
+  private generation = 0;
+  private attempt = 0;
+  private started = false;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private endedNotice: { reason: EndReason; message: string } | undefined;
+  private readonly _participants = new Map<string, Participant>();
+  private _self: Participant | undefined;
+  private _session: SessionInfo | undefined;
+  private _iceServers: IceServer[] = [];
+  private iceServersAt = 0;
+  private _lastJoin: JoinResult | undefined;
+
+  constructor(private readonly options: SignalingClientOptions) {
+    super();
+    this.log = options.log ?? consoleLogger('pairux:signaling');
+    this.resumeStore = options.resumeStore ?? defaultResumeStore();
+  }
+
+  get state(): SignalingState {
+    return this._state;
+  }
+  get self(): Participant | undefined {
+    return this._self;
+  }
+  get session(): SessionInfo | undefined {
+    return this._session;
+  }
+  get participants(): ReadonlyMap<string, Participant> {
+    return this._participants;
+  }
+  get iceServers(): readonly IceServer[] {
+    return this._iceServers;
+  }
+  get lastJoin(): JoinResult | undefined {
+    return this._lastJoin;
+  }
+  get sessionId(): string {
+    return this.options.sessionId;
+  }
+
+  /** The current host (by role; falls back to the session's hostId). */
+  get hostId(): string | undefined {
+    for (const p of this._participants.values()) if (p.role === 'host') return p.id;
+    return this._session?.hostId;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.connect();
+  }
+
+  /** Relays a signal to a participant of this session (host ⇄ guest only). */
+  async sendSignal(to: string, payload: SignalPayload): Promise<void> {
+    await this.requireRpc().request(SendSignal, { to, payload });
+  }
+
+  /** ICE servers for a new peer connection, refreshing short-lived TURN credentials when stale. */
+  async freshIceServers(): Promise<IceServer[]> {
+    if (Date.now() - this.iceServersAt > ICE_SERVERS_MAX_AGE_MS && this.rpc && this._state === 'joined') {
+      try {
+        const { iceServers } = await this.rpc.request(GetIceServers, {});
+        this._iceServers = iceServers;
+        this.iceServersAt = Date.now();
+      } catch (err) {
+        this.log('warn', 'could not refresh ICE servers; using the ones from join', err);
+      }
+    }
+    return [...this._iceServers];
+  }
+
+  /** Leaves for good (no resume): the seat is freed at once. */
+  async leave(): Promise<void> {
+    const rpc = this.rpc;
+    if (rpc && this._state === 'joined') await rpc.request(Leave, {}, 3000).catch(() => undefined);
+    this.finish('ended', { reason: 'left', message: 'You left the session.' });
+  }
+
+  /** Host only: ends the session for everyone. */
+  async end(reason?: string): Promise<void> {
+    try {
+      await this.requireRpc().request(End, reason === undefined ? {} : { reason });
+    } catch (err) {
+      // The server announces the end (and closes) before its answer can arrive: that is success.
+      if (this._state === 'ended') return;
+      throw err;
+    }
+  }
+
+  /** Stops without telling the server (it sees a drop and keeps the seat for the grace period). */
+  dispose(): void {
+    this.teardownConnection();
+    this.clearTimers();
+    this.started = false;
+    this.removeAllListeners();
+  }
+
+  private requireRpc(): RpcEndpoint {
+    if (!this.rpc || this._state !== 'joined') {
+      throw new PairuxError(ErrorCode.NotJoined, `not joined (state ${this._state})`);
+    }
+    return this.rpc;
+  }
+
+  private setState(state: SignalingState): void {
+    if (state === this._state) return;
+    const previous = this._state;
+    this._state = state;
+    this.log('info', `state ${previous} → ${state}`);
+    this.emit('state', { state, previous });
+  }
+
+  private connect(): void {
+    const generation = ++this.generation;
+    const current = (): boolean => generation === this.generation;
+    this.connectTimer = setTimeout(() => {
+      if (!current()) return;
+      this.log('warn', 'connection attempt timed out');
+      this.dropConnection(0, 'connect timeout');
+    }, this.options.connectTimeoutMs ?? 10_000);
+
+    this.connection = this.options.transport.connect({
+      onOpen: () => {
+        if (current()) void this.join(generation);
+      },
+      onMessage: (text) => {
+        if (current()) this.rpc?.receive(text);
+      },
+      onClose: (code, reason) => {
+        if (current()) this.dropConnection(code, reason);
+      },
+    });
+  }
+
+  private async join(generation: number): Promise<void> {
+    const connection = this.connection;
+    if (!connection) return;
+    const rpc = new RpcEndpoint({
+      boundary: signalingBoundary,
+      side: 'a',
+      send: (text) => connection.send(text),
+      onProtocolError: (error) => this.log('warn', `protocol error: ${error.message}`),
+    });
+    this.rpc = rpc;
+    this.registerNotifications(rpc);
+    const resume = this.resumeStore.load(this.options.sessionId);
+    let result: JoinResult;
+    try {
+      result = await rpc.request(Join, {
+        sessionId: this.options.sessionId,
+        token: this.options.token,
+        name: this.options.name,
+        client: this.options.client,
+        ...(resume ? { resume } : {}),
+      });
+    } catch (err) {
+      if (generation !== this.generation) return;
+      const error = PairuxError.from(err);
+      if (isFinalJoinError(error)) {
+        this.log('error', `join refused: ${error.code} ${error.message}`);
+        this.resumeStore.clear(this.options.sessionId);
+        this.finish('failed', undefined, error);
+        return;
+      }
+      if (resume) {
+        // A ticket the server no longer honours must not wedge every later attempt.
+        this.resumeStore.clear(this.options.sessionId);
+      }
+      this.log('warn', `join failed (${error.code}): ${error.message}; will retry`);
+      this.dropConnection(0, `join failed: ${error.code}`);
+      return;
+    }
+    if (generation !== this.generation) return;
+    this.onJoined(result);
+  }
+
+  private onJoined(result: JoinResult): void {
+    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
+    const identityChanged = this._self?.id !== result.self.id;
+    this.attempt = 0;
+    this._lastJoin = result;
+    this._self = result.self;
+    this._session = result.session;
+    this._iceServers = result.iceServers;
+    this.iceServersAt = Date.now();
+    this.resumeStore.save(this.options.sessionId, result.resume);
+    this._participants.clear();
+    for (const p of result.participants) this._participants.set(p.id, p);
+    this._participants.set(result.self.id, result.self);
+    this.startHeartbeat(result.heartbeatIntervalMs);
+    this.setState('joined');
+    this.log('info', `joined ${result.session.id} as ${result.self.role} ${result.self.id}${result.resumed ? ' (resumed)' : ''}`);
+    this.emit('joined', { result, resumed: result.resumed, identityChanged });
+    this.emitParticipants();
+  }
+
+  private registerNotifications(rpc: RpcEndpoint): void {
+    rpc.onNotification(ParticipantJoined, ({ participant, resumed }) => {
+      this._participants.set(participant.id, participant);
+      this.emit('participantJoined', { participant, resumed });
+      this.emitParticipants();
+    });
+    rpc.onNotification(ParticipantUpdated, ({ participant }) => {
+      const previous = this._participants.get(participant.id);
+      this._participants.set(participant.id, participant);
+      if (participant.id === this._self?.id) this._self = participant;
+      this.emit('participantUpdated', { participant, previous });
+      this.emitParticipants();
+    });
+    rpc.onNotification(ParticipantLeft, ({ participantId, reason }) => {
+      const participant = this._participants.get(participantId);
+      this._participants.delete(participantId);
+      this.emit('participantLeft', { participantId, reason, participant });
+      this.emitParticipants();
+    });
+    rpc.onNotification(Signal, ({ from, payload }) => this.emit('signal', { from, payload }));
+    rpc.onNotification(SessionEnded, ({ reason, message }) => {
+      // The server closes with 4000 right after; end now so nothing tries to reconnect.
+      this.endedNotice = { reason, message };
+      this.finish('ended', this.endedNotice);
+    });
+  }
+
+  private emitParticipants(): void {
+    this.emit('participants', { participants: [...this._participants.values()] });
+  }
+
+  private startHeartbeat(intervalMs: number): void {
+    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
+    const every = Math.max(1000, intervalMs);
+    this.heartbeatTimer = setInterval(() => {
+      try {
+        this.rpc?.notify(Heartbeat, {});
+      } catch (err) {
+        this.log('warn', 'heartbeat could not be sent', err);
+      }
+    }, every);
+  }
+
+  /** The current connection is gone (closed, failed to open, timed out or join failed). */
+  private dropConnection(code: number, reason: string): void {
+    if (this._state === 'ended' || this._state === 'failed') return;
+    this.teardownConnection();
+    if (code === CloseCode.SessionEnded) {
+      this.finish('ended', this.endedNotice ?? { reason: 'host-ended', message: reason || 'The session has ended.' });
+      return;
+    }
+    if (code === CloseCode.Replaced) {
+      this.finish('ended', { reason: 'replaced', message: 'This session was opened again in another window or tab, so this one stopped.' });
+      return;
+    }
+    if (code === CloseCode.Left) {
+      this.finish('ended', { reason: 'left', message: reason || 'You left the session.' });
+      return;
+    }
+    if (this._state === 'joined') this.setState('reconnecting');
+    const base = this.options.initialBackoffMs ?? 250;
+    const max = this.options.maxBackoffMs ?? 5000;
+    const raw = Math.min(max, base * 2 ** this.attempt);
+    // ±25 % jitter so a server restart is not met by every client at the same instant.
+    const delayMs = Math.round(Math.min(max, raw * (0.75 + Math.random() * 0.5)));
+    this.attempt++;
+    this.log('info', `connection lost (${code}${reason ? ` ${reason}` : ''}); retry ${this.attempt} in ${delayMs} ms`);
+    this.emit('retry', { attempt: this.attempt, delayMs, reason: reason || `close ${code}` });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this._state === 'connecting' || this._state === 'reconnecting') this.connect();
+    }, delayMs);
+  }
+
+  private teardownConnection(): void {
+    this.generation++;
+    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
+    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
+    this.heartbeatTimer = undefined;
+    this.connectTimer = undefined;
+    this.rpc?.close();
+    this.rpc = undefined;
+    const connection = this.connection;
+    this.connection = undefined;
+    connection?.close(1000, 'client closing');
+  }
+
+  private clearTimers(): void {
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  private finish(state: 'ended' | 'failed', ended?: { reason: EndReason; message: string }, error?: PairuxError): void {
+    if (this._state === 'ended' || this._state === 'failed') return;
+    this.teardownConnection();
+    this.clearTimers();
+    if (state === 'ended') this.resumeStore.clear(this.options.sessionId);
+    this.setState(state);
+    if (state === 'ended' && ended) this.emit('ended', ended);
+    if (state === 'failed' && error) this.emit('failed', { error });
+  }
+}

@@ -1,0 +1,149 @@
+/** getStats() digests shared by host and guest: what the status lines, tests and benches read. */
+import { codecLabel } from './codecs';
+
+export interface CandidatePairInfo {
+  /** 'host' | 'srflx' | 'prflx' | 'relay', or null before ICE selected a pair. */
+  localCandidateType: string | null;
+  remoteCandidateType: string | null;
+  /** Transport protocol of the local candidate ('udp' | 'tcp'). */
+  protocol: string | null;
+  /** Current STUN round-trip time of the selected pair, ms. */
+  candidateRttMs: number | null;
+}
+
+export interface InboundVideoStats extends CandidatePairInfo {
+  framesDecoded: number;
+  framesDropped: number;
+  frameWidth: number;
+  frameHeight: number;
+  fps: number;
+  /** 'VP9', 'VP8', 'AV1', 'H264' or '' while unknown. */
+  codec: string;
+  bytesReceived: number;
+  packetsLost: number;
+  jitterMs: number;
+}
+
+export interface OutboundVideoStats extends CandidatePairInfo {
+  framesEncoded: number;
+  framesSent: number;
+  /** Encoder output rate. */
+  fps: number;
+  frameWidth: number;
+  frameHeight: number;
+  qualityLimitationReason: string;
+  codec: string;
+  encoderImplementation: string;
+  bytesSent: number;
+  targetBitrate: number;
+  /** Average ms spent encoding a frame (totalEncodeTime / framesEncoded). */
+  encodeMsPerFrame: number;
+}
+
+type StatsRecord = Record<string, unknown> & { id: string; type: string };
+
+function num(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+function records(report: RTCStatsReport): StatsRecord[] {
+  const out: StatsRecord[] = [];
+  report.forEach((value: StatsRecord) => out.push(value));
+  return out;
+}
+
+export function selectedCandidatePair(report: RTCStatsReport): CandidatePairInfo {
+  const all = records(report);
+  const byId = new Map(all.map((r) => [r.id, r]));
+  const transport = all.find((r) => r.type === 'transport' && typeof r.selectedCandidatePairId === 'string');
+  let pair = transport ? byId.get(str(transport.selectedCandidatePairId)) : undefined;
+  // Older stacks only flag the pair itself.
+  pair ??= all.find((r) => r.type === 'candidate-pair' && (r.selected === true || (r.nominated === true && r.state === 'succeeded')));
+  if (!pair) return { localCandidateType: null, remoteCandidateType: null, protocol: null, candidateRttMs: null };
+  const local = byId.get(str(pair.localCandidateId));
+  const remote = byId.get(str(pair.remoteCandidateId));
+  const rtt = pair.currentRoundTripTime;
+  return {
+    localCandidateType: local ? str(local.candidateType) || null : null,
+    remoteCandidateType: remote ? str(remote.candidateType) || null : null,
+    protocol: local ? str(local.protocol) || null : null,
+    candidateRttMs: typeof rtt === 'number' ? rtt * 1000 : null,
+  };
+}
+
+function codecOf(report: RTCStatsReport, rtp: StatsRecord): string {
+  const codec = report.get(str(rtp.codecId)) as StatsRecord | undefined;
+  return codecLabel(codec ? str(codec.mimeType) : undefined);
+}
+
+/** The video receiver's numbers; zeros before anything arrived. */
+export async function inboundVideoStats(pc: RTCPeerConnection | undefined): Promise<InboundVideoStats> {
+  const empty: InboundVideoStats = {
+    localCandidateType: null, remoteCandidateType: null, protocol: null, candidateRttMs: null,
+    framesDecoded: 0, framesDropped: 0, frameWidth: 0, frameHeight: 0, fps: 0, codec: '',
+    bytesReceived: 0, packetsLost: 0, jitterMs: 0,
+  };
+  if (!pc || pc.connectionState === 'closed') return empty;
+  const report = await pc.getStats();
+  const rtp = records(report).find((r) => r.type === 'inbound-rtp' && r.kind === 'video');
+  const pair = selectedCandidatePair(report);
+  if (!rtp) return { ...empty, ...pair };
+  return {
+    ...pair,
+    framesDecoded: num(rtp.framesDecoded),
+    framesDropped: num(rtp.framesDropped),
+    frameWidth: num(rtp.frameWidth),
+    frameHeight: num(rtp.frameHeight),
+    fps: num(rtp.framesPerSecond),
+    codec: codecOf(report, rtp),
+    bytesReceived: num(rtp.bytesReceived),
+    packetsLost: num(rtp.packetsLost),
+    jitterMs: num(rtp.jitter) * 1000,
+  };
+}
+
+/** The video sender's numbers (one encoding: P2P sends no simulcast). */
+export async function outboundVideoStats(pc: RTCPeerConnection | undefined): Promise<OutboundVideoStats> {
+  const empty: OutboundVideoStats = {
+    localCandidateType: null, remoteCandidateType: null, protocol: null, candidateRttMs: null,
+    framesEncoded: 0, framesSent: 0, fps: 0, frameWidth: 0, frameHeight: 0, qualityLimitationReason: '',
+    codec: '', encoderImplementation: '', bytesSent: 0, targetBitrate: 0, encodeMsPerFrame: 0,
+  };
+  if (!pc || pc.connectionState === 'closed') return empty;
+  const report = await pc.getStats();
+  const rtp = records(report).find((r) => r.type === 'outbound-rtp' && r.kind === 'video');
+  const pair = selectedCandidatePair(report);
+  if (!rtp) return { ...empty, ...pair };
+  const encoded = num(rtp.framesEncoded);
+  return {
+    ...pair,
+    framesEncoded: encoded,
+    framesSent: num(rtp.framesSent),
+    fps: num(rtp.framesPerSecond),
+    frameWidth: num(rtp.frameWidth),
+    frameHeight: num(rtp.frameHeight),
+    qualityLimitationReason: str(rtp.qualityLimitationReason),
+    codec: codecOf(report, rtp),
+    encoderImplementation: str(rtp.encoderImplementation),
+    bytesSent: num(rtp.bytesSent),
+    targetBitrate: num(rtp.targetBitrate),
+    encodeMsPerFrame: encoded > 0 ? (num(rtp.totalEncodeTime) * 1000) / encoded : 0,
+  };
+}
+
+/** Turns a growing counter into a per-second rate between two readings (bitrate from bytes). */
+export class RateMeter {
+  private last: { value: number; at: number } | undefined;
+
+  /** Rate per second since the previous reading, or 0 on the first one / after a reset. */
+  update(value: number, at = performance.now()): number {
+    const last = this.last;
+    this.last = { value, at };
+    if (!last || value < last.value || at <= last.at) return 0;
+    return ((value - last.value) * 1000) / (at - last.at);
+  }
+}

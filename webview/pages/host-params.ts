@@ -1,0 +1,81 @@
+/**
+ * The headless host page's settings, from its fragment:
+ * `/host#sid=…&token=…&name=…&w=1280&h=720&fps=30&codec=vp9&hint=detail&degradation=maintain-resolution&maxKbps=2500&ice=relay`.
+ * The fragment keeps the host token out of server logs, as share links do.
+ */
+import { parseCodecName, type VideoCodecName } from '../engine/codecs';
+import { cleanName } from './viewer-link';
+
+export type ContentHint = '' | 'detail' | 'text' | 'motion';
+
+export interface HostParams {
+  sessionId: string;
+  token: string;
+  name: string;
+  width: number;
+  height: number;
+  fps: number;
+  codec: VideoCodecName;
+  contentHint: ContentHint;
+  degradationPreference: RTCDegradationPreference;
+  maxBitrateKbps: number | undefined;
+  iceTransportPolicy: RTCIceTransportPolicy;
+}
+
+export type HostParamsResult = { ok: true; params: HostParams } | { ok: false; message: string };
+
+function int(value: string | null, fallback: number, min: number, max: number): number | string {
+  if (value === null || value === '') return fallback;
+  const n = Number(value);
+  return Number.isInteger(n) && n >= min && n <= max ? n : `must be an integer from ${min} to ${max}`;
+}
+
+export function readHostParams(hash: string): HostParamsResult {
+  const q = new URLSearchParams(hash.replace(/^#/, ''));
+  const problems: string[] = [];
+  const sessionId = q.get('sid') ?? '';
+  const token = q.get('token') ?? '';
+  if (!sessionId) problems.push('sid is missing');
+  if (!token) problems.push('token is missing');
+  const w = int(q.get('w'), 1280, 160, 7680);
+  const h = int(q.get('h'), 720, 90, 4320);
+  const fps = int(q.get('fps'), 30, 1, 120);
+  if (typeof w === 'string') problems.push(`w ${w}`);
+  if (typeof h === 'string') problems.push(`h ${h}`);
+  if (typeof fps === 'string') problems.push(`fps ${fps}`);
+  // Even dimensions: 4:2:0 encoders would crop or pad an odd edge.
+  if (typeof w === 'number' && w % 2) problems.push('w must be even');
+  if (typeof h === 'number' && h % 2) problems.push('h must be even');
+  const codecRaw = q.get('codec');
+  const codec = codecRaw ? parseCodecName(codecRaw) : 'vp9';
+  if (!codec) problems.push(`codec must be vp9, vp8, av1 or h264 (got ${codecRaw})`);
+  const hintRaw = q.get('hint') ?? 'detail';
+  const hints: ContentHint[] = ['', 'detail', 'text', 'motion'];
+  const contentHint = hints.find((x) => x === hintRaw);
+  if (contentHint === undefined) problems.push(`hint must be detail, motion, text or empty (got ${hintRaw})`);
+  const degRaw = q.get('degradation') ?? 'maintain-resolution';
+  const degradations: RTCDegradationPreference[] = ['maintain-resolution', 'maintain-framerate', 'balanced'];
+  const degradationPreference = degradations.find((x) => x === degRaw);
+  if (!degradationPreference) problems.push(`degradation must be maintain-resolution, maintain-framerate or balanced (got ${degRaw})`);
+  const kbps = int(q.get('maxKbps'), 0, 0, 100_000);
+  if (typeof kbps === 'string') problems.push(`maxKbps ${kbps}`);
+  if (problems.length > 0 || typeof w !== 'number' || typeof h !== 'number' || typeof fps !== 'number' || typeof kbps !== 'number' || !codec || contentHint === undefined || !degradationPreference) {
+    return { ok: false, message: `Bad host page parameters: ${problems.join('; ')}` };
+  }
+  return {
+    ok: true,
+    params: {
+      sessionId,
+      token,
+      name: cleanName(q.get('name')) ?? 'Host',
+      width: w,
+      height: h,
+      fps,
+      codec,
+      contentHint,
+      degradationPreference,
+      maxBitrateKbps: kbps > 0 ? kbps : undefined,
+      iceTransportPolicy: q.get('ice') === 'relay' ? 'relay' : 'all',
+    },
+  };
+}

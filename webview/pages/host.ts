@@ -1,0 +1,222 @@
+/**
+ * The headless host page used by the demo, tests and benches: a generated screen → track →
+ * HostEngine, joined as the session's host. Opened headed it doubles as a small status page.
+ *
+ * Test hooks (stable): window.pairuxHost, and window.pairuxHostEvent(event) when defined.
+ */
+import './host.css';
+import { GeneratedScreenSource } from '../engine/generated-screen';
+import { FrameTrack } from '../engine/track-from-frames';
+import { HostEngine, type GuestConnectionState, type GuestInfo, type GuestStats } from '../engine/host-engine';
+import { SignalingClient, type SignalingState } from '../engine/signaling-client';
+import { signalingUrlFor, WebSocketTransport } from '../engine/transport';
+import { consoleLogger } from '../engine/logger';
+import { RateMeter } from '../engine/stats';
+import { readHostParams, type HostParams } from './host-params';
+
+export type HostPageState = 'loading' | SignalingState;
+
+export type HostEvent =
+  | { type: 'state'; state: HostPageState }
+  | { type: 'guest'; id: string; name: string; role: string; state: GuestConnectionState }
+  | { type: 'error'; message: string };
+
+export interface FrameLogEntry {
+  /** The marker's frame number (seq mod 2^16). */
+  frame: number;
+  seq: number;
+  /** Epoch ms, as painted (low 32 bits) into the marker. */
+  captureTime: number;
+}
+
+export interface HostHook {
+  readonly state: HostPageState;
+  readonly selfId: string | undefined;
+  guests(): Array<Pick<GuestInfo, 'id' | 'name' | 'role' | 'pcState' | 'iceState' | 'state' | 'pcId' | 'present'>>;
+  /** Frames the generated screen produced / handed to the track / dropped under back-pressure. */
+  readonly framesProduced: number;
+  readonly framesWritten: number;
+  readonly framesDropped: number;
+  stats(): Promise<GuestStats[]>;
+  /** The most recent frames that reached the track (up to FRAME_LOG_SIZE), oldest first. */
+  frameLog(): FrameLogEntry[];
+  /** Ends the session for everyone. */
+  end(reason?: string): Promise<void>;
+}
+
+declare global {
+  interface Window {
+    pairuxHost?: HostHook;
+    pairuxHostEvent?: (event: HostEvent) => unknown;
+  }
+}
+
+const FRAME_LOG_SIZE = 3600;
+
+function el(id: string): HTMLElement {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`host.html is missing #${id}`);
+  return found;
+}
+
+function report(event: HostEvent): void {
+  try {
+    // Playwright's exposeFunction returns a promise; a closed page rejects it, which is harmless.
+    const result = window.pairuxHostEvent?.(event);
+    if (result instanceof Promise) result.catch(() => undefined);
+  } catch {
+    // A broken observer must not break the host.
+  }
+}
+
+let pageState: HostPageState = 'loading';
+
+function setState(state: HostPageState, message?: string): void {
+  pageState = state;
+  document.body.dataset.state = state;
+  el('state').textContent = state;
+  if (message !== undefined) el('message').textContent = message;
+  report({ type: 'state', state });
+}
+
+function run(params: HostParams): void {
+  const log = consoleLogger('pairux:host');
+  const source = new GeneratedScreenSource({ width: params.width, height: params.height, fps: params.fps });
+  const frameLog: FrameLogEntry[] = [];
+  const frames = new FrameTrack(source, {
+    contentHint: params.contentHint,
+    onFrame: (frame, written) => {
+      if (!written) return;
+      frameLog.push({ frame: frame.seq & 0xffff, seq: frame.seq, captureTime: frame.captureTime });
+      if (frameLog.length > FRAME_LOG_SIZE) frameLog.splice(0, frameLog.length - FRAME_LOG_SIZE);
+    },
+  });
+  const signaling = new SignalingClient({
+    transport: new WebSocketTransport(signalingUrlFor(location.href)),
+    sessionId: params.sessionId,
+    token: params.token,
+    name: params.name,
+    client: { kind: 'host-page' },
+    log,
+  });
+  const engine = new HostEngine({
+    signaling,
+    track: frames.track,
+    screen: { width: params.width, height: params.height, fps: params.fps, source: source.info.name },
+    codec: params.codec,
+    contentHint: params.contentHint,
+    degradationPreference: params.degradationPreference,
+    iceTransportPolicy: params.iceTransportPolicy,
+    ...(params.maxBitrateKbps ? { maxBitrateKbps: params.maxBitrateKbps } : {}),
+    log,
+  });
+
+  window.pairuxHost = {
+    get state() {
+      return pageState;
+    },
+    get selfId() {
+      return signaling.self?.id;
+    },
+    guests: () => engine.guests().map(({ id, name, role, pcState, iceState, state, pcId, present }) => ({ id, name, role, pcState, iceState, state, pcId, present })),
+    get framesProduced() {
+      return source.framesProduced;
+    },
+    get framesWritten() {
+      return frames.framesWritten;
+    },
+    get framesDropped() {
+      return frames.framesDropped;
+    },
+    stats: () => engine.stats(),
+    frameLog: () => frameLog.slice(),
+    end: (reason) => signaling.end(reason),
+  };
+
+  signaling.on('state', ({ state }) => {
+    const message =
+      state === 'joined'
+        ? `Sharing a generated ${params.width}×${params.height}@${params.fps} screen in session ${params.sessionId} (${params.codec}, hint '${params.contentHint}', ${params.degradationPreference}${params.maxBitrateKbps ? `, ≤ ${params.maxBitrateKbps} kbps` : ''}${params.iceTransportPolicy === 'relay' ? ', relay only' : ''}).`
+        : state === 'reconnecting'
+          ? 'Lost the server; reconnecting (guests keep their picture meanwhile).'
+          : undefined;
+    setState(state, message);
+  });
+  signaling.on('failed', ({ error }) => {
+    el('message').textContent = `Could not join as host: ${error.code}: ${error.message}`;
+    report({ type: 'error', message: `${error.code}: ${error.message}` });
+  });
+  signaling.on('ended', ({ message }) => {
+    el('message').textContent = `Session ended: ${message}`;
+    frames.stop();
+  });
+  engine.on('guest', ({ guest }) => report({ type: 'guest', id: guest.id, name: guest.name, role: guest.role, state: guest.state }));
+  engine.on('guests', () => renderGuests());
+  engine.on('error', ({ message }) => report({ type: 'error', message }));
+
+  const rates = new Map<string, RateMeter>();
+  const kbpsById = new Map<string, number>();
+  const statsById = new Map<string, GuestStats>();
+  function renderGuests(): void {
+    const rows = engine.guests().map((g) => {
+      const s = statsById.get(g.id);
+      const tr = document.createElement('tr');
+      const kbps = kbpsById.get(g.id) ?? 0;
+      const cells = [g.name, g.role, g.state, g.iceState, s ? `${s.frameWidth}×${s.frameHeight}` : '', s ? String(Math.round(s.fps)) : '', s?.codec ?? '', String(kbps), s?.qualityLimitationReason ?? ''];
+      for (const text of cells) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        tr.append(td);
+      }
+      return tr;
+    });
+    el('guests').replaceChildren(...rows);
+  }
+  setInterval(async () => {
+    for (const s of await engine.stats().catch(() => [])) {
+      statsById.set(s.guestId, s);
+      const meter = rates.get(s.guestId) ?? new RateMeter();
+      rates.set(s.guestId, meter);
+      kbpsById.set(s.guestId, Math.round((meter.update(s.bytesSent) * 8) / 1000));
+    }
+    renderGuests();
+    el('source').textContent = `frames produced ${source.framesProduced}, to the track ${frames.framesWritten}, dropped ${frames.framesDropped}, skipped by the timer ${source.framesSkipped}`;
+  }, 1000);
+
+  frames.start();
+  engine.start();
+  signaling.start();
+  setState('connecting', `Joining session ${params.sessionId} as ${params.name}…`);
+}
+
+function main(): void {
+  // Until run() replaces it, the hook still answers, so a test sees 'failed' instead of undefined.
+  window.pairuxHost = {
+    get state() {
+      return pageState;
+    },
+    selfId: undefined,
+    guests: () => [],
+    framesProduced: 0,
+    framesWritten: 0,
+    framesDropped: 0,
+    stats: () => Promise.resolve([]),
+    frameLog: () => [],
+    end: () => Promise.reject(new Error('the host page is not running')),
+  };
+  const result = readHostParams(location.hash);
+  if (!result.ok) {
+    setState('failed', result.message);
+    report({ type: 'error', message: result.message });
+    return;
+  }
+  try {
+    run(result.params);
+  } catch (err) {
+    const message = `The host page could not start: ${String(err)}`;
+    setState('failed', message);
+    report({ type: 'error', message });
+  }
+}
+
+main();

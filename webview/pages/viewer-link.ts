@@ -1,0 +1,64 @@
+/**
+ * What the viewer page needs from its own URL: `/s/<sessionId>#t=<token>[&name=…][&ice=relay]`.
+ * Parsing is separate from the page so it can be tested and reused by the VS Code panel, which
+ * gets the link pasted rather than as its location.
+ */
+import { parseShareLink } from '../../protocol/share-link';
+import { MAX_NAME_CHARS } from '../../protocol/limits';
+import { PairuxError } from '../../protocol/errors';
+
+export interface ViewerParams {
+  sessionId: string;
+  token: string;
+  /** From `name=`; undefined means "pick a default". */
+  name: string | undefined;
+  iceTransportPolicy: RTCIceTransportPolicy;
+}
+
+export type ViewerLink = { ok: true; params: ViewerParams } | { ok: false; message: string };
+
+export function readViewerLink(href: string): ViewerLink {
+  let link;
+  try {
+    link = parseShareLink(href);
+  } catch (err) {
+    return { ok: false, message: err instanceof PairuxError ? err.message : 'This link could not be read.' };
+  }
+  const fragment = new URLSearchParams(new URL(href).hash.replace(/^#/, ''));
+  const name = cleanName(fragment.get('name'));
+  return {
+    ok: true,
+    params: {
+      sessionId: link.sessionId,
+      token: link.token,
+      name,
+      iceTransportPolicy: fragment.get('ice') === 'relay' ? 'relay' : 'all',
+    },
+  };
+}
+
+/** A display name the server will accept (printable, trimmed, ≤ 64), or undefined. */
+export function cleanName(raw: string | null | undefined): string | undefined {
+  if (!raw) return undefined;
+  // eslint-disable-next-line no-control-regex
+  const name = raw.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, MAX_NAME_CHARS).trim();
+  return name || undefined;
+}
+
+/** "Guest 1234", kept for the tab's lifetime so a reload shows the same name. */
+export function defaultGuestName(storage: Storage | undefined): string {
+  const key = 'pairux.guestName';
+  try {
+    const saved = cleanName(storage?.getItem(key));
+    if (saved) return saved;
+  } catch {
+    // No storage in this context: a fresh name per load is fine.
+  }
+  const name = `Guest ${1000 + Math.floor(Math.random() * 9000)}`;
+  try {
+    storage?.setItem(key, name);
+  } catch {
+    // As above.
+  }
+  return name;
+}
