@@ -131,6 +131,7 @@ async function main(): Promise<void> {
     throw err;
   }
   host.browser.on('disconnected', () => {
+    if (stopping) return;
     say('the headless host (Chromium) went away; ending the demo');
     void shutdown(1);
   });

@@ -150,6 +150,10 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): void {
   // Leaving the page (reload or close) tells the host at once, so it stops encoding for us; the
   // seat itself stays ours for the grace period, and a reload says hello again.
   window.addEventListener('pagehide', () => guest.stop());
+  // Restored from the back/forward cache with a stopped engine: start over as a fresh load.
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted) location.reload();
+  });
   guest.start();
   client.start();
   ui.setState('connecting', 'Connecting…', `Joining session ${params.sessionId}…`);
