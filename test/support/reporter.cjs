@@ -7,10 +7,9 @@ class PairuxReporter extends Mocha.reporters.Spec {
     super(runner, options);
     runner.once(Mocha.Runner.constants.EVENT_RUN_END, () => {
       const { passes, failures, pending } = runner.stats;
-      // After spec's epilogue, on its own line.
-      setImmediate(() => {
-        process.stdout.write(`\n${passes} passed, ${failures} failed${pending ? `, ${pending} skipped` : ''}\n`);
-      });
+      // Spec's epilogue was registered first, so this lands after it. Synchronously: mocha's
+      // --exit ends the process right after this event.
+      process.stdout.write(`${passes} passed, ${failures} failed${pending ? `, ${pending} skipped` : ''}\n`);
     });
   }
 }
