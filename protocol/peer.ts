@@ -18,9 +18,22 @@ export const ScreenInfo = defineNotification(
   z.object({ width: z.int().min(1).max(16384), height: z.int().min(1).max(16384), fps: z.number().min(1).max(120), source: z.string().max(64) }),
 );
 
+/**
+ * Guest → host: one remote-control event. Typed loosely here on purpose: the host runs
+ * `sanitizeInputEvent` (protocol/input.ts) on it, and checks that this guest holds the grant,
+ * so a refusal can say exactly why.
+ */
+export const PeerInput = defineNotification('peer.input', z.object({ event: z.unknown() }));
+
+/** Host → guest: input that was refused (coalesced; a few per second at most). */
+export const PeerInputRefused = defineNotification(
+  'peer.input.refused',
+  z.object({ seq: z.int().optional(), code: z.string().max(32), reason: z.string().max(300), count: z.int().min(1) }),
+);
+
 export const peerBoundary: Boundary = {
   name: 'peer',
   maxMessageBytes: MAX_PEER_MESSAGE_BYTES,
-  aToB: { requests: [Ping], notifications: [] },
-  bToA: { requests: [], notifications: [ScreenInfo] },
+  aToB: { requests: [Ping], notifications: [PeerInput] },
+  bToA: { requests: [], notifications: [ScreenInfo, PeerInputRefused] },
 };

@@ -110,6 +110,27 @@ export const CreateLink = defineRequest(
 /** Fresh ICE servers (TURN credentials are short-lived; a long session refreshes them). */
 export const GetIceServers = defineRequest('ice.servers', z.object({}), z.object({ iceServers: z.array(IceServer) }));
 
+// ---- remote control: one driver at a time, decided by the host, known to everyone ----------
+
+/** Controller → server: ask the host for control. Viewers may not. */
+export const RequestControl = defineRequest('control.request', z.object({}), z.object({}));
+/** Guest → server: give control back (or withdraw a request). */
+export const ReleaseControl = defineRequest('control.release', z.object({}), z.object({}));
+/** Host → server: this controller drives now; whoever drove before is told it was taken over. */
+export const GrantControl = defineRequest('control.grant', z.object({ participantId: Id }), z.object({}));
+/** Host → server: refuse a pending request. */
+export const DenyControl = defineRequest(
+  'control.deny',
+  z.object({ participantId: Id, reason: z.enum(['denied', 'timeout']).default('denied') }),
+  z.object({}),
+);
+/** Host → server: stop control for one participant, or for everyone (panic) when absent. */
+export const RevokeControl = defineRequest(
+  'control.revoke',
+  z.object({ participantId: Id.optional(), panic: z.boolean().default(false) }),
+  z.object({}),
+);
+
 // ---- notifications -------------------------------------------------------------------------
 
 /** Client → server, every `heartbeatIntervalMs`: keeps presence fresh. */
@@ -130,16 +151,25 @@ export const SessionEnded = defineNotification(
   z.object({ reason: z.enum(['host-ended', 'host-left', 'server-shutdown']), message: z.string().max(300) }),
 );
 
+export const ControlReason = z.enum(['requested', 'granted', 'denied', 'timeout', 'revoked', 'panic', 'released', 'taken-over', 'left']);
+export type ControlReason = z.infer<typeof ControlReason>;
+
+/** Server → everyone in the session: a participant's control state changed, and who drives now. */
+export const ControlChanged = defineNotification(
+  'control.changed',
+  z.object({ participantId: Id, state: ControlState, reason: ControlReason, driverId: Id.nullable() }),
+);
+
 export const signalingBoundary: Boundary = {
   name: 'signaling',
   maxMessageBytes: MAX_SIGNALING_MESSAGE_BYTES,
   aToB: {
-    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers],
+    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl],
     notifications: [Heartbeat],
   },
   bToA: {
     requests: [],
-    notifications: [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded],
+    notifications: [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged],
   },
 };
 

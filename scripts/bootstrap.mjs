@@ -14,9 +14,12 @@ const quiet = args.has('--quiet');
 const log = (msg) => { if (!quiet) process.stderr.write(`[bootstrap] ${msg}\n`); };
 
 /** Debian packages by purpose. The demo needs a browser; the tests need the real TURN server too. */
+// X packages: Xvfb gives the helper a screen when there is no display (CI, SSH), xdotool types
+// what robotjs cannot, xterm/xinput/x11 utils are the real X clients the tests drive and query.
+const X11 = ['xvfb', 'xdotool', 'x11-utils', 'x11-xserver-utils', 'xterm', 'xinput'];
 export const APT_PACKAGES = {
-  demo: ['chromium', 'fonts-dejavu-core'],
-  test: ['chromium', 'fonts-dejavu-core', 'coturn'],
+  demo: ['chromium', 'fonts-dejavu-core', ...X11],
+  test: ['chromium', 'fonts-dejavu-core', 'coturn', ...X11],
 };
 
 function mtime(p) {

@@ -1,0 +1,62 @@
+/**
+ * Boundary: the host page (side a: the media engine in headless Chromium for the demo, the host
+ * webview in VS Code) ⇄ its host runner (side b: the demo process, the extension), which owns
+ * the helper and the host's own UI (terminal prompt or VS Code notification). JSON messages as
+ * WebSocket text (demo) or postMessage (extension); screen frames from the helper travel on the
+ * same channel as binary messages in `helper-framing.ts`'s video layout (kind byte first).
+ */
+import { z } from 'zod';
+import { DisplayName, Id } from './common';
+import { ControlReason } from './signaling';
+import { defineNotification, defineRequest, type Boundary } from './rpc';
+
+export const MAX_BRIDGE_JSON_BYTES = 64 * 1024;
+
+/** Page → runner once connected: who the page is, so the runner can label what it shows. */
+export const BridgeHello = defineRequest(
+  'bridge.hello',
+  z.object({ sessionId: Id, hostId: Id }),
+  z.object({
+    /** Where frames come from: relayed on this channel, or a helper WebSocket the page opens itself. */
+    frames: z.discriminatedUnion('via', [
+      z.object({ via: z.literal('bridge') }),
+      z.object({ via: z.literal('websocket'), url: z.string().max(200) }),
+      z.object({ via: z.literal('generated') }),
+    ]),
+    screen: z.object({ width: z.int(), height: z.int(), fps: z.number(), source: z.string().max(64) }),
+    /** Whether guests may ask for control at all (a host setting). */
+    controlRequests: z.boolean(),
+  }),
+);
+
+/** Page → runner: a controller asks to drive. The runner asks the host; no answer in time is a deny. */
+export const AskControl = defineRequest(
+  'control.ask',
+  z.object({ participantId: Id, name: DisplayName }),
+  z.object({ allow: z.boolean(), reason: z.enum(['allowed', 'denied', 'timeout', 'disabled']) }),
+);
+
+/** Page → runner: who drives now (from the server's `control.changed`); the runner tells the helper. */
+export const ControlState = defineNotification(
+  'control.state',
+  z.object({ driverId: Id.nullable(), driverName: DisplayName.nullable(), reason: ControlReason }),
+);
+
+/** Page → runner: a driver's event that passed the page's grant check and allowlist. */
+export const BridgeInput = defineNotification('input', z.object({ controllerId: Id, event: z.unknown() }));
+
+/** Runner → page: the host pressed the panic action; revoke everyone at the server now. */
+export const StopAllControl = defineNotification('control.stopAll', z.object({}));
+
+/** Runner → page: input refused further down (by the helper), to be passed to the guest. */
+export const BridgeInputRefused = defineNotification(
+  'input.refused',
+  z.object({ controllerId: Id, seq: z.int().optional(), code: z.string().max(32), reason: z.string().max(300), count: z.int().min(1) }),
+);
+
+export const hostBridgeBoundary: Boundary = {
+  name: 'host-bridge',
+  maxMessageBytes: MAX_BRIDGE_JSON_BYTES,
+  aToB: { requests: [BridgeHello, AskControl], notifications: [ControlState, BridgeInput] },
+  bToA: { requests: [], notifications: [StopAllControl, BridgeInputRefused] },
+};
