@@ -38,6 +38,8 @@ export const ServerConfig = z.object({
   viewerLimitP2p: z.int().min(1).max(1000).default(ROLE_LIMITS.p2p.viewer),
   controllerLimit: z.int().min(0).max(50).default(ROLE_LIMITS.p2p.controller),
   maxSessions: z.int().min(1).default(10_000),
+  /** Whether controllers may ask for control at all (the host can still grant directly). */
+  controlRequests: z.boolean().default(true),
   /** Messages per second per connection (token bucket, burst twice this). */
   messageRatePerSecond: z.int().min(1).default(200),
   /** Browser origins allowed to open the WebSocket besides the server's own and VS Code webviews. */
@@ -79,6 +81,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     hostKey: env.PAIRUX_HOST_KEY || undefined,
     reconnectGraceMs: num(env.PAIRUX_RECONNECT_GRACE_MS),
     viewerLimitP2p: num(env.PAIRUX_VIEWER_LIMIT),
+    controlRequests: env.PAIRUX_CONTROL_REQUESTS === undefined ? undefined : env.PAIRUX_CONTROL_REQUESTS !== 'false',
     allowedOrigins: env.PAIRUX_ALLOWED_ORIGINS ? env.PAIRUX_ALLOWED_ORIGINS.split(',').map((s) => s.trim()) : undefined,
   };
   if (env.PAIRUX_TURN_URLS && env.PAIRUX_TURN_SECRET) {

@@ -28,6 +28,7 @@ import type { ServerMetrics } from './metrics';
 import type { ParticipantRecord, RoomStateStore, SessionRecord } from './room-state-store';
 import type { ParticipantSink, SignalingTransport } from './signaling-transport';
 import { turnCredentials } from './turn-credentials';
+import { ControlArbiter } from './control-arbiter';
 
 type EndReason = NonNullable<SessionRecord['ended']>['reason'];
 
@@ -72,10 +73,12 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   /** Sessions this instance created or serves (for shutdown and metrics). */
   readonly localSessions = new Set<string>();
+  readonly control: ControlArbiter;
 
   constructor(private readonly deps: SessionServiceDeps) {
     super();
     this.now = deps.now ?? Date.now;
+    this.control = new ControlArbiter(deps.store, deps.transport, () => deps.config.controlRequests);
   }
 
   get config(): ServerConfig {
@@ -269,6 +272,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     const updated = await store.updateParticipant(member.sessionId, member.participantId, { connected: false, disconnectedAt: this.now() });
     if (!updated) return;
     transport.broadcast(member.sessionId, ParticipantUpdated, { participant: publicView(updated) });
+    await this.control.participantGone(member.sessionId, updated, true);
     this.emit('participant-disconnected', { sessionId: member.sessionId, participant: publicView(updated) });
     const disconnectedAt = updated.disconnectedAt;
     this.schedule(`grace:${member.sessionId}:${member.participantId}`, config.reconnectGraceMs, async () => {
@@ -322,6 +326,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     const removed = await store.removeParticipant(member.sessionId, member.participantId);
     if (!removed) return;
     transport.broadcast(member.sessionId, ParticipantLeft, { participantId: removed.id, reason }, removed.id);
+    await this.control.participantGone(member.sessionId, removed, false);
     setImmediate(() => transport.disconnect(member.sessionId, member.participantId, CloseCode.Left, reason));
     this.emit('participant-left', { sessionId: member.sessionId, participant: publicView(removed), reason });
   }
@@ -420,6 +425,18 @@ export class ClientConnection {
 
   iceServers(): IceServer[] {
     return this.service.iceServersFor(this.requireMember().participantId);
+  }
+
+  get control() {
+    const member = () => this.requireMember();
+    const arbiter = this.service.control;
+    return {
+      request: () => arbiter.request(member()),
+      release: () => arbiter.release(member()),
+      grant: (participantId: string) => arbiter.grant(member(), participantId),
+      deny: (participantId: string, reason: 'denied' | 'timeout') => arbiter.deny(member(), participantId, reason),
+      revoke: (participantId: string | undefined, panic: boolean) => arbiter.revoke(member(), participantId, panic),
+    };
   }
 
   /** The socket closed. */

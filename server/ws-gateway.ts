@@ -10,7 +10,22 @@ import { ErrorCode, PairuxError } from '../protocol/errors';
 import { MAX_SIGNALING_MESSAGE_BYTES } from '../protocol/limits';
 import { PROTOCOL_VERSION, type NotificationType } from '../protocol/rpc';
 import { RpcEndpoint } from '../protocol/rpc-endpoint';
-import { CloseCode, CreateLink, End, GetIceServers, Heartbeat, Join, Leave, SendSignal, signalingBoundary } from '../protocol/signaling';
+import {
+  CloseCode,
+  CreateLink,
+  DenyControl,
+  End,
+  GetIceServers,
+  GrantControl,
+  Heartbeat,
+  Join,
+  Leave,
+  ReleaseControl,
+  RequestControl,
+  RevokeControl,
+  SendSignal,
+  signalingBoundary,
+} from '../protocol/signaling';
 import type { ServerConfig } from './config';
 import type { ServerMetrics } from './metrics';
 import type { ClientConnection, SessionService } from './session-service';
@@ -101,6 +116,11 @@ export class WsGateway {
     });
     endpoint.onRequest(CreateLink, (p) => connection.createLink(p.role, p.ttlSeconds));
     endpoint.onRequest(GetIceServers, () => ({ iceServers: connection.iceServers() }));
+    endpoint.onRequest(RequestControl, async () => (await connection.control.request(), {}));
+    endpoint.onRequest(ReleaseControl, async () => (await connection.control.release(), {}));
+    endpoint.onRequest(GrantControl, async (p) => (await connection.control.grant(p.participantId), {}));
+    endpoint.onRequest(DenyControl, async (p) => (await connection.control.deny(p.participantId, p.reason), {}));
+    endpoint.onRequest(RevokeControl, async (p) => (await connection.control.revoke(p.participantId, p.panic), {}));
     endpoint.onNotification(Heartbeat, () => undefined);
 
     // Token bucket: a burst of twice the rate, refilled continuously.

@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import type { NotificationType, RequestType } from '../../protocol/rpc';
 import {
+  ControlChanged,
   Heartbeat,
   Join,
   ParticipantJoined,
@@ -43,7 +44,7 @@ export class TestClient {
         this.wake();
       },
     });
-    for (const type of [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded] as NotificationType<unknown>[]) {
+    for (const type of [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged] as NotificationType<unknown>[]) {
       this.endpoint.onNotification(type, (params) => {
         this.notifications.push({ method: type.method, params });
         this.wake();
