@@ -1,0 +1,79 @@
+/**
+ * The demo host's console: asks Allow/Deny when a guest requests control (no answer in time is
+ * a deny), and takes the panic command — `s` then Enter — at any moment, even mid-question.
+ * Without a terminal (CI, piped output) requests are denied and the user is told how to allow.
+ */
+import { createInterface, type Interface } from 'node:readline';
+
+export interface PromptAnswer {
+  allow: boolean;
+  reason: 'allowed' | 'denied' | 'timeout' | 'disabled';
+}
+
+export class ControlPrompt {
+  private readonly rl: Interface | undefined;
+  private pending: { resolve(a: PromptAnswer): void; timer: ReturnType<typeof setTimeout> } | undefined;
+  private readonly queue: Array<() => void> = [];
+
+  constructor(
+    private readonly say: (line: string) => void,
+    private readonly onPanic: () => void,
+    private readonly policy: 'ask' | 'allow' | 'deny',
+    private readonly timeoutMs = 20_000,
+  ) {
+    if (process.stdin.isTTY) {
+      this.rl = createInterface({ input: process.stdin, terminal: false });
+      this.rl.on('line', (line) => this.onLine(line.trim().toLowerCase()));
+    }
+  }
+
+  /** Asks the host about one guest; requests queue so answers cannot go to the wrong guest. */
+  ask(name: string): Promise<PromptAnswer> {
+    if (this.policy === 'allow') {
+      this.say(`${name} takes control (--allow-control)`);
+      return Promise.resolve({ allow: true, reason: 'allowed' });
+    }
+    if (this.policy === 'deny' || !this.rl) {
+      this.say(`${name} asked for control; denied (${this.rl ? '--deny-control' : 'no terminal to ask on; start the demo with --allow-control to allow'})`);
+      return Promise.resolve({ allow: false, reason: 'disabled' });
+    }
+    return new Promise((resolve) => {
+      const start = () => {
+        this.say(`${name} asks to control this screen. Allow? [y/N] (no answer in ${this.timeoutMs / 1000} s = no)`);
+        const timer = setTimeout(() => this.finish({ allow: false, reason: 'timeout' }, `no answer; ${name} was denied`), this.timeoutMs);
+        this.pending = { resolve, timer };
+      };
+      if (this.pending) this.queue.push(start);
+      else start();
+    });
+  }
+
+  close(): void {
+    if (this.pending) this.finish({ allow: false, reason: 'denied' });
+    this.rl?.close();
+  }
+
+  private onLine(line: string): void {
+    if (line === 's' || line === 'stop') {
+      this.onPanic();
+      if (this.pending) this.finish({ allow: false, reason: 'denied' });
+      return;
+    }
+    if (!this.pending) {
+      if (line) this.say('commands: s = stop all control now; Ctrl-C = end the session');
+      return;
+    }
+    if (line === 'y' || line === 'yes') this.finish({ allow: true, reason: 'allowed' });
+    else this.finish({ allow: false, reason: 'denied' });
+  }
+
+  private finish(answer: PromptAnswer, note?: string): void {
+    const p = this.pending;
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending = undefined;
+    if (note) this.say(note);
+    p.resolve(answer);
+    this.queue.shift()?.();
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * A screen for the helper to share. With a working X display the demo shares it; without one
+ * (SSH, CI, a container) it starts Xvfb with a small desktop — a shell and an editor-like
+ * window — so a new user still sees and drives something real. Wayland sessions get the virtual
+ * desktop too, because X capture of a Wayland desktop is black (the portal is not supported yet).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface Desktop {
+  display: string;
+  /** True when we started Xvfb (and so must stop it). */
+  virtual: boolean;
+  /** Why the demo chose this screen, for the user. */
+  why: string;
+  stop(): Promise<void>;
+}
+
+function displayWorks(display: string): boolean {
+  const r = spawnSync('xdpyinfo', ['-display', display], { stdio: 'ignore', timeout: 3000 });
+  return r.status === 0;
+}
+
+function freeDisplayNumber(from = 90): number {
+  for (let n = from; n < from + 100; n++) {
+    if (!existsSync(`/tmp/.X11-unix/X${n}`) && !existsSync(`/tmp/.X${n}-lock`)) return n;
+  }
+  throw new Error('no free X display number between :90 and :189');
+}
+
+async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startVirtualDesktop(width: number, height: number, withApps = true): Promise<Desktop> {
+  if (!existsSync('/usr/bin/Xvfb')) {
+    throw new Error('There is no display to share and Xvfb is not installed. Run `npm run bootstrap` as root, or: sudo apt-get install -y xvfb xterm');
+  }
+  const n = freeDisplayNumber();
+  const display = `:${n}`;
+  const children: ChildProcess[] = [];
+  const xvfb = spawn('Xvfb', [display, '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp', '-noreset'], { stdio: 'ignore' });
+  children.push(xvfb);
+  await waitFor(() => existsSync(`/tmp/.X11-unix/X${n}`) || xvfb.exitCode !== null, 5000, `Xvfb on ${display}`);
+  if (xvfb.exitCode !== null) throw new Error(`Xvfb on ${display} exited with ${xvfb.exitCode}`);
+  const env = { ...process.env, DISPLAY: display };
+  if (withApps) {
+    spawnSync('xsetroot', ['-solid', '#22384f'], { env, stdio: 'ignore' });
+    const font = ['-fa', 'DejaVu Sans Mono', '-fs', '12'];
+    const source = fileURLToPath(new URL('../server/session-service.ts', import.meta.url));
+    const editorCols = Math.floor((width * 0.58) / 9);
+    const rows = Math.floor((height - 60) / 19);
+    children.push(
+      spawn('xterm', [...font, '-geometry', `${editorCols}x${rows}+10+10`, '-bg', '#1e1e1e', '-fg', '#d4d4d4', '-T', 'editor - session-service.ts', '-e', 'less', '-N', source], { env, stdio: 'ignore' }),
+      spawn(
+        'xterm',
+        [...font, '-geometry', `${Math.floor((width * 0.38) / 9)}x${Math.floor(rows * 0.6)}-10+10`, '-bg', '#0c0c0c', '-fg', '#cccccc', '-T', 'terminal', '-e', 'bash', '-c',
+          'echo "PairUX demo desktop (Xvfb ' + display + '). A granted guest types here."; exec bash --norc -i'],
+        { env, stdio: 'ignore' },
+      ),
+    );
+  }
+  return {
+    display,
+    virtual: true,
+    why: `started a virtual desktop (Xvfb ${display}, ${width}×${height}) with a terminal and an editor-like window`,
+    async stop() {
+      for (const c of children.reverse()) if (c.exitCode === null) c.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 100));
+    },
+  };
+}
+
+/** The screen the demo shares: the user's X display if there is one, else a virtual desktop. */
+export async function chooseDesktop(width: number, height: number, forceVirtual: boolean): Promise<Desktop> {
+  const wayland = process.env.XDG_SESSION_TYPE === 'wayland' || (!!process.env.WAYLAND_DISPLAY && !process.env.DISPLAY);
+  const display = process.env.DISPLAY;
+  if (!forceVirtual && !wayland && display && displayWorks(display)) {
+    return { display, virtual: false, why: `sharing your X display ${display}`, stop: async () => undefined };
+  }
+  const desktop = await startVirtualDesktop(width, height);
+  if (wayland) desktop.why = `your session is Wayland, where X screen capture is black (the portal is not supported yet), so the demo ${desktop.why}`;
+  else if (!display) desktop.why = `there is no X display here, so the demo ${desktop.why}`;
+  else if (!forceVirtual) desktop.why = `DISPLAY=${display} does not answer, so the demo ${desktop.why}`;
+  return desktop;
+}

@@ -1,0 +1,119 @@
+/**
+ * The runner's end of the host bridge (protocol/host-bridge.ts) for the demo: a loopback
+ * WebSocket the headless host page connects to, with a one-off key in its URL. JSON text is the
+ * bridge's RPC; binary messages are helper video frames relayed to the page as they came.
+ * The extension will carry the same boundary over webview postMessage instead.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { RpcEndpoint } from '../protocol/rpc-endpoint';
+import type { ParamsOf, ResultOf } from '../protocol/rpc';
+import {
+  AskControl,
+  BridgeHello,
+  BridgeInput,
+  BridgeInputRefused,
+  ControlState,
+  hostBridgeBoundary,
+  MAX_BRIDGE_JSON_BYTES,
+  StopAllControl,
+} from '../protocol/host-bridge';
+import { MAX_VIDEO_FRAME_BYTES } from '../protocol/helper-framing';
+
+/** What the runner plugs in behind the bridge: the helper, the host's prompt, the frame source. */
+export interface BridgeBackend {
+  hello(params: ParamsOf<typeof BridgeHello>): ResultOf<typeof BridgeHello> | Promise<ResultOf<typeof BridgeHello>>;
+  askControl(params: ParamsOf<typeof AskControl>): Promise<ResultOf<typeof AskControl>>;
+  controlState(params: ParamsOf<typeof ControlState>): void;
+  input(controllerId: string, event: unknown): void;
+}
+
+export class HostBridgeServer {
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly key = randomBytes(18).toString('base64url');
+  private page: { ws: WebSocket; endpoint: RpcEndpoint } | undefined;
+  /** Frames dropped because the page had not taken the previous one yet. */
+  framesDropped = 0;
+  framesSent = 0;
+  url = '';
+
+  constructor(private readonly backend: BridgeBackend) {
+    this.http = createServer((_req, res) => res.writeHead(404).end());
+    this.wss = new WebSocketServer({ server: this.http, maxPayload: MAX_BRIDGE_JSON_BYTES, perMessageDeflate: false });
+    this.wss.on('connection', (ws, req) => {
+      if (new URL(req.url ?? '/', 'http://x').searchParams.get('k') !== this.key) {
+        ws.close(1008, 'wrong key');
+        return;
+      }
+      this.attach(ws);
+    });
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.http.listen(0, '127.0.0.1', resolve));
+    const { port } = this.http.address() as AddressInfo;
+    this.url = `ws://127.0.0.1:${port}/bridge?k=${this.key}`;
+    return this.url;
+  }
+
+  get connected(): boolean {
+    return this.page !== undefined;
+  }
+
+  /**
+   * Relays one helper frame (kind byte + header + pixels) to the page. A frame the page has not
+   * drained yet is superseded, never queued: the screen only needs its newest picture.
+   */
+  sendFrame(frame: Uint8Array): void {
+    const page = this.page;
+    if (!page || frame.byteLength > MAX_VIDEO_FRAME_BYTES) return;
+    if (page.ws.bufferedAmount > 0) {
+      this.framesDropped++;
+      return;
+    }
+    this.framesSent++;
+    page.ws.send(frame, { binary: true });
+  }
+
+  stopAllControl(): void {
+    this.page?.endpoint.notify(StopAllControl, {});
+  }
+
+  inputRefused(params: ParamsOf<typeof BridgeInputRefused>): void {
+    this.page?.endpoint.notify(BridgeInputRefused, params);
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  }
+
+  private attach(ws: WebSocket): void {
+    // One host page at a time: a reloaded page replaces the old connection.
+    this.page?.ws.close(4001, 'replaced');
+    const endpoint = new RpcEndpoint({
+      boundary: hostBridgeBoundary,
+      side: 'b',
+      send: (text) => ws.send(text),
+      requestTimeoutMs: 60_000,
+    });
+    endpoint.onRequest(BridgeHello, (p) => this.backend.hello(p));
+    endpoint.onRequest(AskControl, (p) => this.backend.askControl(p));
+    endpoint.onNotification(ControlState, (p) => this.backend.controlState(p));
+    endpoint.onNotification(BridgeInput, (p) => this.backend.input(p.controllerId, p.event));
+    const page = { ws, endpoint };
+    this.page = page;
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return; // the page never sends binary on the bridge
+      endpoint.receive(data.toString());
+    });
+    ws.on('close', () => {
+      endpoint.close();
+      if (this.page === page) this.page = undefined;
+    });
+  }
+}
