@@ -40,6 +40,12 @@ export interface GuestEngineEvents {
 
 /** Least time between two hellos, so a flapping connection cannot flood the host. */
 const MIN_HELLO_SPACING_MS = 2000;
+/** Show a new track after this even if it never reported 'unmute'. */
+const UNMUTE_FALLBACK_MS = 4000;
+/** Longest a replaced connection is kept for its last picture. */
+const RETIRE_MS = 10_000;
+/** Candidates kept for an offer still in flight; a real one has a handful. */
+const MAX_EARLY_CANDIDATES = 100;
 /** A live connection answers a ping in milliseconds; this long means it is gone. */
 const VERIFY_PING_TIMEOUT_MS = 1500;
 
@@ -49,6 +55,9 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> {
   private readonly video: HTMLVideoElement;
   private _state: GuestState = 'connecting';
   private link: PeerLink | undefined;
+  /** The connection being replaced, kept only so its last picture stays on screen. */
+  private retired: PeerLink | undefined;
+  private retiredTimer: ReturnType<typeof setTimeout> | undefined;
   private endpoint: RpcEndpoint | undefined;
   private hasFrames = false;
   private everLive = false;
@@ -169,9 +178,14 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> {
         void this.acceptOffer(from, payload.pc, payload.sdp);
         return;
       case 'ice':
-        if (this.link?.pcId === payload.pc) this.link.addRemoteCandidate(payload.candidate);
-        else if (this.early?.pcId === payload.pc) this.early.candidates.push(payload.candidate);
-        else this.early = { pcId: payload.pc, candidates: [payload.candidate] };
+        if (this.link?.pcId === payload.pc) {
+          this.link.addRemoteCandidate(payload.candidate);
+        } else if (this.early?.pcId === payload.pc) {
+          if (this.early.candidates.length < MAX_EARLY_CANDIDATES) this.early.candidates.push(payload.candidate);
+        } else {
+          // Either stale (an older pc) or ahead of its offer; kept only until the next offer.
+          this.early = { pcId: payload.pc, candidates: [payload.candidate] };
+        }
         return;
       case 'bye':
         if (this.link?.pcId === payload.pc) {
@@ -191,7 +205,7 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> {
       await this.link.answerOffer(sdp).catch((err: unknown) => this.log('warn', `renegotiation failed: ${String(err)}`));
       return;
     }
-    this.closeLink();
+    this.retireLink();
     const link = new PeerLink({
       pcId,
       remoteId: hostId,
@@ -224,15 +238,29 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> {
 
   private showTrack(link: PeerLink, track: MediaStreamTrack): void {
     if (this.link !== link || track.kind !== 'video') return;
-    // The previous picture stays up until this one has frames; no black flash on reconnect.
-    this.video.srcObject = new MediaStream([track]);
-    this.video.play().catch((err: unknown) => this.log('warn', `video.play() refused: ${String(err)}`));
-    const markFrames = (): void => {
-      if (this.link !== link) return;
-      this.hasFrames = true;
-      this.updateState();
+    let attached = false;
+    const attach = (): void => {
+      if (this.link !== link || attached) return;
+      attached = true;
+      this.video.srcObject = new MediaStream([track]);
+      this.video.play().catch((err: unknown) => this.log('warn', `video.play() refused: ${String(err)}`));
+      this.closeRetired();
+      const markFrames = (): void => {
+        if (this.link !== link) return;
+        this.hasFrames = true;
+        this.updateState();
+      };
+      if ('requestVideoFrameCallback' in this.video) this.video.requestVideoFrameCallback(markFrames);
     };
-    if ('requestVideoFrameCallback' in this.video) this.video.requestVideoFrameCallback(markFrames);
+    // A remote track is muted until media flows. Swapping the <video> over only then keeps the
+    // previous picture up while a replacement connection is set up: no black gap on reconnect.
+    if (track.muted) {
+      track.addEventListener('unmute', attach, { once: true });
+      // Insurance against a browser that never unmutes remote tracks.
+      setTimeout(attach, UNMUTE_FALLBACK_MS);
+    } else {
+      attach();
+    }
   }
 
   private readonly onVideoData = (): void => {
@@ -319,12 +347,37 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> {
   }
 
   private closeLink(): void {
+    this.closeRetired();
     this.endpoint?.close();
     this.endpoint = undefined;
     this.link?.close();
     this.link = undefined;
     this.hasFrames = false;
     this.disconnectedSince = undefined;
+  }
+
+  /**
+   * Sets the current connection aside instead of closing it: closing would end its track and
+   * blank the <video>. It is closed once the replacement shows (or after RETIRE_MS).
+   */
+  private retireLink(): void {
+    const link = this.link;
+    if (!link) return;
+    this.closeRetired();
+    this.endpoint?.close();
+    this.endpoint = undefined;
+    this.link = undefined;
+    this.hasFrames = false;
+    this.disconnectedSince = undefined;
+    this.retired = link;
+    this.retiredTimer = setTimeout(() => this.closeRetired(), RETIRE_MS);
+  }
+
+  private closeRetired(): void {
+    if (this.retiredTimer !== undefined) clearTimeout(this.retiredTimer);
+    this.retiredTimer = undefined;
+    this.retired?.close();
+    this.retired = undefined;
   }
 
   private updateState(): void {

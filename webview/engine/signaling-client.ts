@@ -257,6 +257,11 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     } catch (err) {
       if (generation !== this.generation) return;
       const error = PairuxError.from(err);
+      if (error.code === ErrorCode.SessionEnded && this._self) {
+        // It ended while we were away: that is the session's end, not a failure of ours.
+        this.finish('ended', { reason: 'host-ended', message: error.message });
+        return;
+      }
       if (isFinalJoinError(error)) {
         this.log('error', `join refused: ${error.code} ${error.message}`);
         this.resumeStore.clear(this.options.sessionId);
@@ -328,7 +333,8 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
 
   private startHeartbeat(intervalMs: number): void {
     if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
-    const every = Math.max(1000, intervalMs);
+    // Exactly the server's interval: it drops a connection silent for ~3 of them.
+    const every = Math.max(100, intervalMs);
     this.heartbeatTimer = setInterval(() => {
       try {
         this.rpc?.notify(Heartbeat, {});

@@ -12,7 +12,7 @@ import { GuestEngine, type GuestState } from '../engine/guest-engine';
 import { SignalingClient, type EndReason } from '../engine/signaling-client';
 import { signalingUrlFor, WebSocketTransport } from '../engine/transport';
 import { consoleLogger } from '../engine/logger';
-import type { InboundVideoStats } from '../engine/stats';
+import { inboundVideoStats, type InboundVideoStats } from '../engine/stats';
 import { errorScreen, expiredScreen, linkInvalidScreen, wrongSessionScreen, type ErrorScreen } from './error-text';
 import { defaultGuestName, readViewerLink, type ViewerParams } from './viewer-link';
 import { ViewerUi, type ViewerPageState } from './viewer-ui';
@@ -43,7 +43,8 @@ window.pairuxViewer = {
   get selfId() {
     return signaling?.self?.id;
   },
-  stats: () => (engine ? engine.stats() : Promise.reject(new Error('not connected'))),
+  // Zeros (not a rejection) before there is a connection, so pollers need no special case.
+  stats: () => (engine ? engine.stats() : inboundVideoStats(undefined)),
 };
 
 function fail(screen: ErrorScreen): void {
@@ -99,9 +100,11 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): void {
         const host = client.hostId ? client.participants.get(client.hostId) : undefined;
         const message = !joined
           ? lastRetry || `Joining session ${params.sessionId}…`
-          : host && !host.connected
-            ? `${host.name} (the host) is reconnecting; the picture appears when they are back.`
-            : `Waiting for ${host?.name ?? 'the host'}'s screen…`;
+          : !host
+            ? 'The host is not in the session yet; the picture appears as soon as they are.'
+            : !host.connected
+              ? `${host.name} (the host) is reconnecting; the picture appears when they are back.`
+              : `Waiting for ${host.name}'s screen…`;
         ui.setState('connecting', 'Connecting…', message);
         ui.setStatus(message);
         return;
@@ -136,7 +139,12 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): void {
     }
     if (guest.state !== state) return;
     const parts: string[] = [state === 'live' ? 'Live' : 'Reconnecting'];
-    if (stats && stats.frameWidth > 0) parts.push(`${stats.frameWidth}×${stats.frameHeight}`);
+    if (stats && stats.frameWidth > 0) {
+      const screen = guest.screen;
+      // Say so when the encoder is sending less than the host's real screen size.
+      const scaled = screen && (screen.width !== stats.frameWidth || screen.height !== stats.frameHeight);
+      parts.push(`${stats.frameWidth}×${stats.frameHeight}${scaled ? ` (screen ${screen.width}×${screen.height})` : ''}`);
+    }
     if (stats) parts.push(`${Math.round(stats.fps)} fps`);
     if (guest.rttMs !== undefined) parts.push(`RTT ${Math.round(guest.rttMs)} ms`);
     if (stats?.codec) parts.push(stats.codec);
