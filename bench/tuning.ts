@@ -5,6 +5,7 @@
  * local render of the same screen; plus received resolution, fps, latency, bitrate, host CPU.
  *
  * Options: --seconds=6 --warmup=8 --maxKbps=2500 --size=1920x1080 --fps=30
+ *          --configs=vp9/detail/maintain-resolution,vp9/motion/balanced (default: the grid below)
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -24,13 +25,19 @@ const [WIDTH, HEIGHT] = (args.get('size') ?? '1920x1080').split('x').map(Number)
 const FPS = Number(args.get('fps') ?? 30);
 
 type Config = Required<Pick<HostPageOptions, 'codec' | 'hint' | 'degradation'>>;
-const CONFIGS: Config[] = [
+const GRID: Config[] = [
   ...(['vp9', 'vp8', 'av1', 'h264'] as const).flatMap((codec) =>
     (['detail', 'motion'] as const).map((hint) => ({ codec, hint, degradation: 'maintain-resolution' as const })),
   ),
   { codec: 'vp9', hint: 'detail', degradation: 'balanced' },
   { codec: 'av1', hint: 'detail', degradation: 'balanced' },
 ];
+const CONFIGS: Config[] = args.get('configs')
+  ? args.get('configs')!.split(',').map((c) => {
+      const [codec, hint, degradation] = c.split('/') as [Config['codec'], Config['hint'], Config['degradation']];
+      return { codec, hint, degradation };
+    })
+  : GRID;
 
 async function main(): Promise<void> {
   console.log(`bench:tuning — ${WIDTH}×${HEIGHT} @ ${FPS} fps generated code screen, host uplink capped at ${MAX_KBPS} kbps, 1 viewer, ${WARMUP} s warm-up + ${SECONDS} s per row`);
