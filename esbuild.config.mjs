@@ -30,7 +30,7 @@ const browser = {
 };
 
 export const bundles = [
-  { ...node, entryPoints: { server: 'server/main.ts', demo: 'demo/main.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { server: 'server/main.ts', demo: 'demo/main.ts', helper: 'helper/main.ts' }, outdir: 'dist' },
   {
     ...browser,
     entryPoints: {

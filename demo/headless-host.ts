@@ -17,6 +17,8 @@ export interface HostPageOptions {
   /** Force TURN relay for every peer connection. */
   relayOnly?: boolean;
   name?: string;
+  /** The runner's host-bridge WebSocket URL: frames (and control) come from the runner, not the generated screen. */
+  bridge?: string;
 }
 
 export type HostEvent =
@@ -40,6 +42,7 @@ export function hostPageUrl(serverUrl: string, sessionId: string, hostToken: str
   if (o.degradation) params.set('degradation', o.degradation);
   if (o.maxKbps) params.set('maxKbps', String(o.maxKbps));
   if (o.relayOnly) params.set('ice', 'relay');
+  if (o.bridge) params.set('bridge', o.bridge);
   return `${serverUrl}/host#${params}`;
 }
 
