@@ -1,5 +1,6 @@
 // One config building every bundle. `node esbuild.config.mjs` builds once; `--watch` rebuilds.
 import * as esbuild from 'esbuild';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
@@ -30,7 +31,7 @@ const browser = {
 };
 
 export const bundles = [
-  { ...node, entryPoints: { server: 'server/main.ts', demo: 'demo/main.ts', helper: 'helper/main.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { server: 'server/main.ts', demo: 'demo/main.ts', ...(existsSync(`${root}helper/main.ts`) ? { helper: 'helper/main.ts' } : {}) }, outdir: 'dist' },
   {
     ...browser,
     entryPoints: {

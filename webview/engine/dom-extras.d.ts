@@ -14,3 +14,13 @@ declare var MediaStreamTrackGenerator: {
   prototype: MediaStreamTrackGenerator;
   new (init: MediaStreamTrackGeneratorInit): MediaStreamTrackGenerator;
 };
+
+/** Keyboard Lock (Chromium ≥ 68): in full screen, lets a page have browser-reserved shortcuts. */
+interface PairuxKeyboardLock {
+  lock(keyCodes?: string[]): Promise<void>;
+  unlock(): void;
+}
+
+interface Navigator {
+  readonly keyboard?: PairuxKeyboardLock;
+}

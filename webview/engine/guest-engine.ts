@@ -4,7 +4,7 @@
  * hello again when the connection does not come up, fails, or stays disconnected.
  */
 import type { RpcEndpoint } from '../../protocol/rpc-endpoint';
-import { DATA_CHANNEL_LABEL, Ping, ScreenInfo } from '../../protocol/peer';
+import { DATA_CHANNEL_LABEL, PeerInput, PeerInputRefused, Ping, ScreenInfo } from '../../protocol/peer';
 import type { SignalPayload } from '../../protocol/signaling';
 import { TypedEmitter } from './emitter';
 import { consoleLogger, type Logger } from './logger';
@@ -36,6 +36,8 @@ export interface GuestEngineEvents {
   rtt: { rttMs: number };
   /** A new peer connection (pc id) is being set up. */
   peer: { pcId: string };
+  /** The host refused control input (coalesced by the host: a few per second at most). */
+  inputRefused: { seq?: number; code: string; reason: string; count: number };
 }
 
 /** Least time between two hellos, so a flapping connection cannot flood the host. */
@@ -59,6 +61,7 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> {
   private retired: PeerLink | undefined;
   private retiredTimer: ReturnType<typeof setTimeout> | undefined;
   private endpoint: RpcEndpoint | undefined;
+  private channel: RTCDataChannel | undefined;
   private hasFrames = false;
   private everLive = false;
   private lastHelloAt = -Infinity;
@@ -146,6 +149,26 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> {
 
   stats(): Promise<InboundVideoStats> {
     return inboundVideoStats(this.link?.pc);
+  }
+
+  /** Whether input can be sent now (the data channel to the host is open). */
+  get inputReady(): boolean {
+    return this.endpoint !== undefined && !this.endpoint.closed && this.channel?.readyState === 'open';
+  }
+
+  /**
+   * Sends one control event to the host over the data channel; false when there is no open
+   * channel (the event is lost: input is only meaningful now). The host checks everything again.
+   */
+  sendInput(event: unknown): boolean {
+    if (!this.inputReady || !this.endpoint) return false;
+    try {
+      this.endpoint.notify(PeerInput, { event });
+      return true;
+    } catch (err) {
+      this.log('debug', `input not sent: ${String(err)}`);
+      return false;
+    }
   }
 
   private isConnected(): boolean {
@@ -274,9 +297,13 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> {
     this.endpoint?.close();
     const endpoint = attachPeerEndpoint(channel, 'a', this.log);
     this.endpoint = endpoint;
+    this.channel = channel;
     endpoint.onNotification(ScreenInfo, (screen) => {
       this._screen = screen;
       this.emit('screen', { screen });
+    });
+    endpoint.onNotification(PeerInputRefused, (refusal) => {
+      if (this.endpoint === endpoint) this.emit('inputRefused', refusal);
     });
     channel.addEventListener('open', () => void this.ping());
   }
@@ -350,6 +377,7 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> {
     this.closeRetired();
     this.endpoint?.close();
     this.endpoint = undefined;
+    this.channel = undefined;
     this.link?.close();
     this.link = undefined;
     this.hasFrames = false;
@@ -366,6 +394,7 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> {
     this.closeRetired();
     this.endpoint?.close();
     this.endpoint = undefined;
+    this.channel = undefined;
     this.link = undefined;
     this.hasFrames = false;
     this.disconnectedSince = undefined;

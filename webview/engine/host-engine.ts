@@ -4,10 +4,12 @@
  * host only answers hellos, so the two sides never race to offer.
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
-import { DATA_CHANNEL_LABEL, Ping, ScreenInfo } from '../../protocol/peer';
+import { DATA_CHANNEL_LABEL, PeerInput, PeerInputRefused, Ping, ScreenInfo } from '../../protocol/peer';
+import type { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import type { Participant, SignalPayload } from '../../protocol/signaling';
 import { preferCodec, type VideoCodecName } from './codecs';
 import { TypedEmitter } from './emitter';
+import type { HostInputGate } from './host-input';
 import { consoleLogger, type Logger } from './logger';
 import { attachPeerEndpoint } from './peer-channel';
 import { newPcId, PeerLink } from './peer-link';
@@ -53,6 +55,8 @@ export interface HostEngineOptions {
   contentHint?: '' | 'detail' | 'text' | 'motion';
   degradationPreference?: RTCDegradationPreference;
   iceTransportPolicy?: RTCIceTransportPolicy;
+  /** Remote control: every guest's `peer.input` goes through this gate (refused without one). */
+  input?: HostInputGate;
   log?: Logger;
 }
 
@@ -67,6 +71,7 @@ export interface HostEngineEvents {
 interface GuestPeer {
   link: PeerLink;
   state: GuestConnectionState;
+  endpoint?: RpcEndpoint;
 }
 
 function stateOf(link: PeerLink): GuestConnectionState {
@@ -91,11 +96,13 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> {
   private readonly peers = new Map<string, GuestPeer>();
   private readonly unsubscribe: Array<() => void> = [];
   private started = false;
+  private _screen: ScreenDescription;
 
   constructor(private readonly options: HostEngineOptions) {
     super();
     this.log = options.log ?? consoleLogger('pairux:host');
     this.signaling = options.signaling;
+    this._screen = { ...options.screen };
     if (options.contentHint !== undefined) options.track.contentHint = options.contentHint;
     this.stream = new MediaStream([options.track]);
   }
@@ -106,7 +113,10 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> {
     const s = this.signaling;
     this.unsubscribe.push(
       s.on('signal', ({ from, payload }) => this.onSignal(from, payload)),
-      s.on('participantLeft', ({ participantId }) => this.dropGuest(participantId, 'left the session')),
+      s.on('participantLeft', ({ participantId }) => {
+        this.dropGuest(participantId, 'left the session');
+        this.options.input?.forget(participantId);
+      }),
       s.on('participants', () => this.emitGuests()),
       s.on('joined', ({ identityChanged, resumed }) => {
         // A new host identity means the guests' connections point at someone who left: they
@@ -126,6 +136,26 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> {
     for (const id of [...this.peers.keys()]) this.dropGuest(id, 'host stopped', true);
     for (const off of this.unsubscribe.splice(0)) off();
     this.started = false;
+  }
+
+  get screen(): ScreenDescription {
+    return { ...this._screen };
+  }
+
+  /** The shared screen changed (source chosen, resized): tell every connected guest. */
+  setScreen(screen: ScreenDescription): void {
+    const same = screen.width === this._screen.width && screen.height === this._screen.height && screen.fps === this._screen.fps && screen.source === this._screen.source;
+    this._screen = { ...screen };
+    if (same) return;
+    for (const peer of this.peers.values()) {
+      if (peer.endpoint && !peer.endpoint.closed) {
+        try {
+          peer.endpoint.notify(ScreenInfo, this._screen);
+        } catch {
+          // A channel that is not open yet sends the screen when it opens.
+        }
+      }
+    }
   }
 
   guests(): GuestInfo[] {
@@ -226,7 +256,7 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> {
     if (!preferCodec(transceiver, codec)) {
       this.emit('error', { message: `this browser cannot send ${codec}; using its default codec`, guestId });
     }
-    this.openDataChannel(link);
+    this.openDataChannel(link, peer);
     this.emitGuest(guestId, peer);
     try {
       await link.sendOffer();
@@ -240,12 +270,23 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> {
     }
   }
 
-  private openDataChannel(link: PeerLink): void {
+  private openDataChannel(link: PeerLink, peer: GuestPeer): void {
     const channel = link.pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true });
     const endpoint = attachPeerEndpoint(channel, 'b', this.log);
+    peer.endpoint = endpoint;
     endpoint.onRequest(Ping, ({ sentAt }) => ({ sentAt, hostTime: Date.now() }));
+    // Input is attributed to the guest this connection was made for, whatever the event claims.
+    const guestId = link.remoteId;
+    const gate = this.options.input;
+    if (gate) {
+      endpoint.onNotification(PeerInput, ({ event }) => gate.receive(guestId, event));
+      const detach = gate.attach(guestId, (notice) => {
+        if (channel.readyState === 'open') endpoint.notify(PeerInputRefused, notice);
+      });
+      channel.addEventListener('close', detach);
+    }
     channel.addEventListener('open', () => {
-      const { width, height, fps, source } = this.options.screen;
+      const { width, height, fps, source } = this._screen;
       endpoint.notify(ScreenInfo, { width, height, fps, source });
     });
   }

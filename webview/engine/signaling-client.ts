@@ -11,7 +11,10 @@ import { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import type { ResultOf } from '../../protocol/rpc';
 import {
   CloseCode,
+  ControlChanged,
+  DenyControl,
   End,
+  GrantControl,
   GetIceServers,
   Heartbeat,
   Join,
@@ -19,10 +22,14 @@ import {
   ParticipantJoined,
   ParticipantLeft,
   ParticipantUpdated,
+  ReleaseControl,
+  RequestControl,
+  RevokeControl,
   SendSignal,
   SessionEnded,
   Signal,
   signalingBoundary,
+  type ControlReason,
   type Participant,
   type SessionInfo,
   type SignalPayload,
@@ -37,6 +44,15 @@ export type SignalingState = 'connecting' | 'joined' | 'reconnecting' | 'ended' 
 export type JoinResult = ResultOf<typeof Join>;
 export type ClientKind = 'browser' | 'vscode' | 'host-page' | 'bench';
 export type EndReason = 'host-ended' | 'host-left' | 'server-shutdown' | 'replaced' | 'left';
+export type ControlStateName = Participant['controlState'];
+
+export interface ControlChange {
+  participantId: string;
+  state: ControlStateName;
+  reason: ControlReason;
+  /** Who drives now (null: nobody). */
+  driverId: string | null;
+}
 
 export interface SignalingEvents {
   state: { state: SignalingState; previous: SignalingState };
@@ -48,6 +64,8 @@ export interface SignalingEvents {
   participantUpdated: { participant: Participant; previous: Participant | undefined };
   participantLeft: { participantId: string; reason: string; participant: Participant | undefined };
   signal: { from: string; payload: SignalPayload };
+  /** The server's `control.changed`: one participant's control state, and who drives now. */
+  controlChanged: ControlChange;
   ended: { reason: EndReason; message: string };
   failed: { error: PairuxError };
   /** A connection attempt failed or dropped; the next one starts after `delayMs`. */
@@ -110,6 +128,7 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
   private _iceServers: IceServer[] = [];
   private iceServersAt = 0;
   private _lastJoin: JoinResult | undefined;
+  private _driverId: string | null = null;
 
   constructor(private readonly options: SignalingClientOptions) {
     super();
@@ -137,6 +156,11 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
   }
   get sessionId(): string {
     return this.options.sessionId;
+  }
+
+  /** Who drives the host's machine now, as the server last said (null: nobody). */
+  get driverId(): string | null {
+    return this._driverId;
   }
 
   /** The current host (by role; falls back to the session's hostId). */
@@ -168,6 +192,34 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
       }
     }
     return [...this._iceServers];
+  }
+
+  /** Controller: ask the host for control. The answer arrives as `controlChanged`. */
+  async requestControl(): Promise<void> {
+    await this.requireRpc().request(RequestControl, {});
+  }
+
+  /** Give control back, or withdraw a pending request. */
+  async releaseControl(): Promise<void> {
+    await this.requireRpc().request(ReleaseControl, {});
+  }
+
+  /** Host: let this controller drive (whoever drove before is taken over). */
+  async grantControl(participantId: string): Promise<void> {
+    await this.requireRpc().request(GrantControl, { participantId });
+  }
+
+  /** Host: refuse a pending request; 'timeout' tells the guest nobody answered. */
+  async denyControl(participantId: string, reason: 'denied' | 'timeout' = 'denied'): Promise<void> {
+    await this.requireRpc().request(DenyControl, { participantId, reason });
+  }
+
+  /** Host: stop one participant's control, or everyone's (with `panic`, the stop-all action). */
+  async revokeControl(options: { participantId?: string; panic?: boolean } = {}): Promise<void> {
+    await this.requireRpc().request(RevokeControl, {
+      ...(options.participantId ? { participantId: options.participantId } : {}),
+      panic: options.panic ?? false,
+    });
   }
 
   /** Leaves for good (no resume): the seat is freed at once. */
@@ -293,6 +345,8 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     this._participants.clear();
     for (const p of result.participants) this._participants.set(p.id, p);
     this._participants.set(result.self.id, result.self);
+    // Control changes missed while away are summed up by the list itself.
+    this._driverId = result.participants.find((p) => p.controlState === 'granted')?.id ?? (result.self.controlState === 'granted' ? result.self.id : null);
     this.startHeartbeat(result.heartbeatIntervalMs);
     this.setState('joined');
     this.log('info', `joined ${result.session.id} as ${result.self.role} ${result.self.id}${result.resumed ? ' (resumed)' : ''}`);
@@ -320,6 +374,10 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
       this.emitParticipants();
     });
     rpc.onNotification(Signal, ({ from, payload }) => this.emit('signal', { from, payload }));
+    rpc.onNotification(ControlChanged, (change) => {
+      this._driverId = change.driverId;
+      this.emit('controlChanged', change);
+    });
     rpc.onNotification(SessionEnded, ({ reason, message }) => {
       // The server closes with 4000 right after; end now so nothing tries to reconnect.
       this.endedNotice = { reason, message };

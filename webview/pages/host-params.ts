@@ -1,6 +1,8 @@
 /**
  * The headless host page's settings, from its fragment:
- * `/host#sid=…&token=…&name=…&w=1280&h=720&fps=30&codec=vp9&hint=detail&degradation=maintain-resolution&maxKbps=2500&ice=relay`.
+ * `/host#sid=…&token=…&name=…&w=1280&h=720&fps=30&codec=vp9&hint=detail&degradation=maintain-resolution&maxKbps=2500&ice=relay&bridge=<ws url>`.
+ * Without `bridge` the page shares its generated screen and has nobody to ask about control;
+ * with it (URL-encoded `ws://` URL of the runner's host bridge), the runner decides both.
  * The fragment keeps the host token out of server logs, as share links do.
  */
 import { parseCodecName, type VideoCodecName } from '../engine/codecs';
@@ -20,6 +22,8 @@ export interface HostParams {
   degradationPreference: RTCDegradationPreference;
   maxBitrateKbps: number | undefined;
   iceTransportPolicy: RTCIceTransportPolicy;
+  /** The runner's host bridge (ws:// or wss://), or undefined for the stand-alone generated screen. */
+  bridgeUrl: string | undefined;
 }
 
 export type HostParamsResult = { ok: true; params: HostParams } | { ok: false; message: string };
@@ -59,6 +63,17 @@ export function readHostParams(hash: string): HostParamsResult {
   if (!degradationPreference) problems.push(`degradation must be maintain-resolution, maintain-framerate or balanced (got ${degRaw})`);
   const kbps = int(q.get('maxKbps'), 0, 0, 100_000);
   if (typeof kbps === 'string') problems.push(`maxKbps ${kbps}`);
+  const bridgeRaw = q.get('bridge');
+  let bridgeUrl: string | undefined;
+  if (bridgeRaw) {
+    try {
+      const url = new URL(bridgeRaw);
+      if (url.protocol !== 'ws:' && url.protocol !== 'wss:') problems.push(`bridge must be a ws:// or wss:// URL (got ${url.protocol})`);
+      else bridgeUrl = url.toString();
+    } catch {
+      problems.push('bridge is not a URL (URL-encode it in the fragment)');
+    }
+  }
   if (problems.length > 0 || typeof w !== 'number' || typeof h !== 'number' || typeof fps !== 'number' || typeof kbps !== 'number' || !codec || contentHint === undefined || !degradationPreference) {
     return { ok: false, message: `Bad host page parameters: ${problems.join('; ')}` };
   }
@@ -76,6 +91,7 @@ export function readHostParams(hash: string): HostParamsResult {
       degradationPreference,
       maxBitrateKbps: kbps > 0 ? kbps : undefined,
       iceTransportPolicy: q.get('ice') === 'relay' ? 'relay' : 'all',
+      bridgeUrl,
     },
   };
 }

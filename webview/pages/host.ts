@@ -1,25 +1,34 @@
 /**
- * The headless host page used by the demo, tests and benches: a generated screen → track →
- * HostEngine, joined as the session's host. Opened headed it doubles as a small status page.
+ * The headless host page used by the demo, tests and benches: a screen → track → HostEngine,
+ * joined as the session's host. Without `bridge=` it shares a generated screen on its own; with
+ * it, the runner behind the bridge supplies the frames and decides about remote control (see
+ * host-bridge-link.ts). Opened headed it doubles as a small status page.
  *
  * Test hooks (stable): window.pairuxHost, and window.pairuxHostEvent(event) when defined.
  */
 import './host.css';
 import { GeneratedScreenSource } from '../engine/generated-screen';
 import { FrameTrack } from '../engine/track-from-frames';
-import { HostEngine, type GuestConnectionState, type GuestInfo, type GuestStats } from '../engine/host-engine';
+import { HostControl } from '../engine/host-control';
+import { HostEngine, type GuestConnectionState, type GuestInfo, type GuestStats, type ScreenDescription } from '../engine/host-engine';
+import { HostInputGate, type InputGateStats } from '../engine/host-input';
+import { SourceSwitch } from '../engine/source-switch';
+import type { FrameSource } from '../engine/frame-source';
 import { SignalingClient, type SignalingState } from '../engine/signaling-client';
 import { signalingUrlFor, WebSocketTransport } from '../engine/transport';
 import { consoleLogger } from '../engine/logger';
 import { RateMeter } from '../engine/stats';
 import { readHostParams, type HostParams } from './host-params';
+import { BridgeLink, type BridgeStatus } from './host-bridge-link';
 
 export type HostPageState = 'loading' | SignalingState;
 
 export type HostEvent =
   | { type: 'state'; state: HostPageState }
   | { type: 'guest'; id: string; name: string; role: string; state: GuestConnectionState }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  | { type: 'control'; driverId: string | null; driverName: string | null; reason: string }
+  | { type: 'bridge'; state: BridgeStatus['state']; message: string };
 
 export interface FrameLogEntry {
   /** The marker's frame number (seq mod 2^16). */
@@ -27,6 +36,22 @@ export interface FrameLogEntry {
   seq: number;
   /** Epoch ms, as painted (low 32 bits) into the marker. */
   captureTime: number;
+}
+
+export interface HostControlSnapshot extends InputGateStats {
+  driverId: string | null;
+  /** Stop-all ran and no new grant has come since: every input is refused. */
+  stopped: boolean;
+  asked: number;
+  granted: number;
+  denied: number;
+}
+
+export interface HostBridgeSnapshot extends BridgeStatus {
+  framesDelivered: number;
+  framesBad: number;
+  lastBadReason: string | undefined;
+  inputsSent: number;
 }
 
 export interface HostHook {
@@ -42,6 +67,12 @@ export interface HostHook {
   frameLog(): FrameLogEntry[];
   /** Ends the session for everyone. */
   end(reason?: string): Promise<void>;
+  /** The shared screen as guests are told it (`peer.screen`). */
+  readonly screen: ScreenDescription | undefined;
+  /** Remote control as this page enforces it. */
+  control(): HostControlSnapshot;
+  /** The runner's bridge, or null without `bridge=`. */
+  bridge(): HostBridgeSnapshot | null;
 }
 
 declare global {
@@ -81,7 +112,11 @@ function setState(state: HostPageState, message?: string): void {
 
 function run(params: HostParams): void {
   const log = consoleLogger('pairux:host');
-  const source = new GeneratedScreenSource({ width: params.width, height: params.height, fps: params.fps });
+  // Without a bridge: exactly the stand-alone generated screen. With one: a switch the runner's
+  // answer fills in, so the track and engine exist before the runner has been asked.
+  const generated = params.bridgeUrl ? undefined : new GeneratedScreenSource({ width: params.width, height: params.height, fps: params.fps });
+  const sources = params.bridgeUrl ? new SourceSwitch({ width: params.width, height: params.height, fps: params.fps, name: 'bridge' }) : undefined;
+  const source: FrameSource = generated ?? (sources as SourceSwitch);
   const frameLog: FrameLogEntry[] = [];
   const frames = new FrameTrack(source, {
     contentHint: params.contentHint,
@@ -99,9 +134,12 @@ function run(params: HostParams): void {
     client: { kind: 'host-page' },
     log,
   });
+  const control = new HostControl({ signaling, log });
+  const gate = new HostInputGate({ refusalFor: (guestId) => control.refusalFor(guestId) });
   const engine = new HostEngine({
     signaling,
     track: frames.track,
+    input: gate,
     screen: { width: params.width, height: params.height, fps: params.fps, source: source.info.name },
     codec: params.codec,
     contentHint: params.contentHint,
@@ -120,7 +158,9 @@ function run(params: HostParams): void {
     },
     guests: () => engine.guests().map(({ id, name, role, pcState, iceState, state, pcId, present }) => ({ id, name, role, pcState, iceState, state, pcId, present })),
     get framesProduced() {
-      return source.framesProduced;
+      if (generated) return generated.framesProduced;
+      const inner = sources?.source;
+      return inner instanceof GeneratedScreenSource ? inner.framesProduced : (link?.frames?.framesDelivered ?? 0);
     },
     get framesWritten() {
       return frames.framesWritten;
@@ -131,12 +171,52 @@ function run(params: HostParams): void {
     stats: () => engine.stats(),
     frameLog: () => frameLog.slice(),
     end: (reason) => signaling.end(reason),
+    get screen() {
+      return engine.screen;
+    },
+    control: () => ({ driverId: control.driverId, stopped: control.stopped, asked: control.asked, granted: control.granted, denied: control.denied, ...gate.stats() }),
+    bridge: () =>
+      link
+        ? {
+            ...link.status,
+            framesDelivered: link.frames?.framesDelivered ?? 0,
+            framesBad: link.frames?.framesBad ?? 0,
+            lastBadReason: link.frames?.lastBadReason,
+            inputsSent: link.inputsSent,
+          }
+        : null,
   };
+
+  const link = params.bridgeUrl
+    ? new BridgeLink({
+        url: params.bridgeUrl,
+        params,
+        signaling,
+        engine,
+        control,
+        gate,
+        sources: sources as SourceSwitch,
+        log,
+        onStatus: (status) => {
+          el('bridge').textContent = `Runner: ${status.message}`;
+          report({ type: 'bridge', state: status.state, message: status.message });
+        },
+      })
+    : undefined;
+  if (link) signaling.once('joined', () => void link.start());
+  control.on('changed', ({ driverId, driverName, reason }) => {
+    el('control').textContent = driverId ? `${driverName ?? driverId} is driving (${reason})` : `Nobody is driving (${reason})`;
+    report({ type: 'control', driverId, driverName, reason });
+  });
+  control.on('stopped', () => {
+    el('control').textContent = 'All control stopped by the host; input is refused.';
+  });
+  control.on('error', ({ message }) => report({ type: 'error', message }));
 
   signaling.on('state', ({ state }) => {
     const message =
       state === 'joined'
-        ? `Sharing a generated ${params.width}×${params.height}@${params.fps} screen in session ${params.sessionId} (${params.codec}, hint '${params.contentHint}', ${params.degradationPreference}${params.maxBitrateKbps ? `, ≤ ${params.maxBitrateKbps} kbps` : ''}${params.iceTransportPolicy === 'relay' ? ', relay only' : ''}).`
+        ? `Sharing ${params.bridgeUrl ? "the runner's" : 'a generated'} ${params.width}×${params.height}@${params.fps} screen in session ${params.sessionId} (${params.codec}, hint '${params.contentHint}', ${params.degradationPreference}${params.maxBitrateKbps ? `, ≤ ${params.maxBitrateKbps} kbps` : ''}${params.iceTransportPolicy === 'relay' ? ', relay only' : ''}).`
         : state === 'reconnecting'
           ? 'Lost the server; reconnecting (guests keep their picture meanwhile).'
           : undefined;
@@ -180,10 +260,14 @@ function run(params: HostParams): void {
       kbpsById.set(s.guestId, Math.round((meter.update(s.bytesSent) * 8) / 1000));
     }
     renderGuests();
-    el('source').textContent = `frames produced ${source.framesProduced}, to the track ${frames.framesWritten}, dropped ${frames.framesDropped}, skipped by the timer ${source.framesSkipped}`;
+    const produced = window.pairuxHost?.framesProduced ?? 0;
+    const skipped = generated ? `, skipped by the timer ${generated.framesSkipped}` : '';
+    const bad = link?.frames ? `, bad frames dropped ${link.frames.framesBad}` : '';
+    el('source').textContent = `frames produced ${produced}, to the track ${frames.framesWritten}, dropped ${frames.framesDropped}${skipped}${bad}`;
   }, 1000);
 
   frames.start();
+  control.start();
   engine.start();
   signaling.start();
   setState('connecting', `Joining session ${params.sessionId} as ${params.name}…`);
@@ -203,6 +287,9 @@ function main(): void {
     stats: () => Promise.resolve([]),
     frameLog: () => [],
     end: () => Promise.reject(new Error('the host page is not running')),
+    screen: undefined,
+    control: () => ({ driverId: null, stopped: false, asked: 0, granted: 0, denied: 0, forwarded: 0, refused: {}, notices: 0 }),
+    bridge: () => null,
   };
   const result = readHostParams(location.hash);
   if (!result.ok) {

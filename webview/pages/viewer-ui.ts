@@ -76,7 +76,16 @@ export class ViewerUi {
       const role = document.createElement('span');
       role.className = 'role';
       role.textContent = p.role;
-      li.append(dot, name, role);
+      li.dataset.control = p.controlState;
+      if (p.controlState !== 'none') {
+        // Everyone sees who drives (and who is asking to).
+        const tag = document.createElement('span');
+        tag.className = 'control';
+        tag.textContent = p.controlState === 'granted' ? 'driving' : 'asking';
+        li.append(dot, name, tag, role);
+      } else {
+        li.append(dot, name, role);
+      }
       return li;
     });
     this.list.replaceChildren(...items);

@@ -3,8 +3,9 @@
  * session, asks the host for the screen, and shows it; explains every failure in words that
  * say what to do next.
  *
- * Test hooks (stable): body[data-state], body[data-error-code], #message, the single <video>,
- * and window.pairuxViewer.
+ * Test hooks (stable): body[data-state], body[data-error-code], body[data-control],
+ * body[data-can-request], #message, #control-status, #control-request, #control-stop, the single
+ * <video>, and window.pairuxViewer.
  */
 import './viewer.css';
 import { peekClaims } from '../../protocol/share-link';
@@ -16,11 +17,19 @@ import { inboundVideoStats, type InboundVideoStats } from '../engine/stats';
 import { errorScreen, expiredScreen, linkInvalidScreen, wrongSessionScreen, type ErrorScreen } from './error-text';
 import { defaultGuestName, readViewerLink, type ViewerParams } from './viewer-link';
 import { ViewerUi, type ViewerPageState } from './viewer-ui';
+import { startViewerControl, type ViewerControl, type ViewerControlSnapshot } from './viewer-control';
+import type { ScreenDescription } from '../engine/host-engine';
 
 export interface ViewerHook {
   readonly state: ViewerPageState;
   readonly selfId: string | undefined;
   stats(): Promise<InboundVideoStats>;
+  /** The host's screen as it reported it (`peer.screen`). */
+  readonly screen: ScreenDescription | undefined;
+  /** Remote control as this page sees it (undefined before the page has started). */
+  control(): ViewerControlSnapshot | undefined;
+  /** Test hook: sends any payload as `peer.input`, bypassing the page's own checks (the host's are what is tested). */
+  sendRawInput(raw: unknown): boolean;
 }
 
 declare global {
@@ -35,6 +44,7 @@ const EXPIRY_SLACK_MS = 30_000;
 const ui = new ViewerUi();
 let engine: GuestEngine | undefined;
 let signaling: SignalingClient | undefined;
+let control: ViewerControl | undefined;
 
 window.pairuxViewer = {
   get state() {
@@ -45,6 +55,11 @@ window.pairuxViewer = {
   },
   // Zeros (not a rejection) before there is a connection, so pollers need no special case.
   stats: () => (engine ? engine.stats() : inboundVideoStats(undefined)),
+  get screen() {
+    return engine?.screen;
+  },
+  control: () => control?.snapshot(),
+  sendRawInput: (raw) => control?.sendRaw(raw) ?? false,
 };
 
 function fail(screen: ErrorScreen): void {
@@ -70,6 +85,8 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): void {
   signaling = client;
   const guest = new GuestEngine({ signaling: client, video: ui.video, iceTransportPolicy: params.iceTransportPolicy, log });
   engine = guest;
+  const remote = startViewerControl({ client, guest, video: ui.video, log });
+  control = remote;
 
   let lastRetry = '';
   client.on('retry', ({ delayMs }) => {
@@ -149,6 +166,8 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): void {
     if (guest.rttMs !== undefined) parts.push(`RTT ${Math.round(guest.rttMs)} ms`);
     if (stats?.codec) parts.push(stats.codec);
     if (stats?.localCandidateType) parts.push(stats.localCandidateType === 'relay' || stats.remoteCandidateType === 'relay' ? 'via TURN relay' : 'direct');
+    const driving = remote.driverText();
+    if (driving) parts.push(driving);
     parts.push(`${client.participants.size} in session`);
     if (client.state === 'reconnecting') parts.push('server connection lost, retrying');
     ui.setStatus(parts.join(' · '));
