@@ -53,13 +53,14 @@ export async function startVirtualDesktop(width: number, height: number, withApp
     spawnSync('xsetroot', ['-solid', '#22384f'], { env, stdio: 'ignore' });
     const font = ['-fa', 'DejaVu Sans Mono', '-fs', '12'];
     const source = fileURLToPath(new URL('../server/session-service.ts', import.meta.url));
-    const editorCols = Math.floor((width * 0.58) / 9);
+    // DejaVu Sans Mono at 12 pt is about 10 × 19 px per cell.
+    const editorCols = Math.floor((width * 0.55) / 10);
     const rows = Math.floor((height - 60) / 19);
     children.push(
-      spawn('xterm', [...font, '-geometry', `${editorCols}x${rows}+10+10`, '-bg', '#1e1e1e', '-fg', '#d4d4d4', '-T', 'editor - session-service.ts', '-e', 'less', '-N', source], { env, stdio: 'ignore' }),
+      spawn('xterm', [...font, '-geometry', `${editorCols}x${rows}+10+10`, '-bg', '#1e1e1e', '-fg', '#d4d4d4', '-T', 'editor - session-service.ts', '-e', 'less', '-N', '-S', source], { env, stdio: 'ignore' }),
       spawn(
         'xterm',
-        [...font, '-geometry', `${Math.floor((width * 0.38) / 9)}x${Math.floor(rows * 0.6)}-10+10`, '-bg', '#0c0c0c', '-fg', '#cccccc', '-T', 'terminal', '-e', 'bash', '-c',
+        [...font, '-geometry', `${Math.floor((width * 0.4) / 10)}x${Math.floor(rows * 0.6)}-10+10`, '-bg', '#0c0c0c', '-fg', '#cccccc', '-T', 'terminal', '-e', 'bash', '-c',
           'echo "PairUX demo desktop (Xvfb ' + display + '). A granted guest types here."; exec bash --norc -i'],
         { env, stdio: 'ignore' },
       ),

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { startControlPlane, type ControlPlane } from '../server/control-plane';
 import type { HeadlessHost, HostEvent } from './headless-host';
 import { startHeadlessHost } from './headless-host';
+import { startRealScreen, type RealScreen } from './real-screen';
 
 const USAGE = `Usage: npm run demo -- [options]
   --port <n>        control-plane port on 127.0.0.1 (default 7420; a free one if busy)
@@ -14,10 +15,20 @@ const USAGE = `Usage: npm run demo -- [options]
   --fps <n>         frame rate, 1-60 (default 30)
   --codec <c>       vp9 | vp8 | av1 | h264 (default vp9)
   --ttl <minutes>   share-link lifetime (default 1440 = 24 h)
-  --help            this text`;
+  --virtual         share a virtual desktop (Xvfb) even when a display exists
+  --generated       share a generated test screen instead of a real one (no helper, no control)
+  --allow-control   grant every control request without asking (for scripted demos)
+  --deny-control    refuse every control request
+  --frames <path>   bridge (default: helper frames relayed by this process) | websocket (page reads the helper directly)
+  --help            this text
+
+While a guest drives, type s then Enter to stop all control at once.`;
 
 interface DemoOptions {
   port: number;
+  screen: 'real' | 'virtual' | 'generated';
+  controlPolicy: 'ask' | 'allow' | 'deny';
+  frames: 'bridge' | 'websocket';
   width: number;
   height: number;
   fps: number;
@@ -41,6 +52,11 @@ function parseOptions(argv: string[]): DemoOptions {
         fps: { type: 'string', default: '30' },
         codec: { type: 'string', default: 'vp9' },
         ttl: { type: 'string', default: '1440' },
+        virtual: { type: 'boolean', default: false },
+        generated: { type: 'boolean', default: false },
+        'allow-control': { type: 'boolean', default: false },
+        'deny-control': { type: 'boolean', default: false },
+        frames: { type: 'string', default: 'bridge' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -66,7 +82,15 @@ function parseOptions(argv: string[]): DemoOptions {
   if (!['vp9', 'vp8', 'av1', 'h264'].includes(codec)) fail(`--codec must be vp9, vp8, av1 or h264, not ${values.codec}`);
   const ttlMinutes = Number(values.ttl);
   if (!Number.isInteger(ttlMinutes) || ttlMinutes < 1 || ttlMinutes > 43_200) fail(`--ttl must be 1-43200 minutes, not ${values.ttl}`);
-  return { port, width, height, fps, codec, ttlMinutes };
+  if (values.virtual && values.generated) fail('choose --virtual or --generated, not both');
+  if (values['allow-control'] && values['deny-control']) fail('choose --allow-control or --deny-control, not both');
+  if (values.frames !== 'bridge' && values.frames !== 'websocket') fail(`--frames must be bridge or websocket, not ${values.frames}`);
+  return {
+    port, width, height, fps, codec, ttlMinutes,
+    screen: values.generated ? 'generated' : values.virtual ? 'virtual' : 'real',
+    controlPolicy: values['allow-control'] ? 'allow' : values['deny-control'] ? 'deny' : 'ask',
+    frames: values.frames,
+  };
 }
 
 const time = () => new Date().toLocaleTimeString('en-GB', { hour12: false });
@@ -106,7 +130,20 @@ async function main(): Promise<void> {
     say(`left: ${participant.name} (${reason === 'timeout' ? 'did not come back' : reason}) — ${watching} watching`);
   });
 
-  say(`starting the headless host (Chromium) at ${options.width}×${options.height} @ ${options.fps} fps, ${options.codec.toUpperCase()}…`);
+  let screen: RealScreen | undefined;
+  if (options.screen !== 'generated') {
+    try {
+      screen = await startRealScreen({
+        width: options.width, height: options.height, fps: options.fps, forceVirtual: options.screen === 'virtual',
+        controlPolicy: options.controlPolicy, frames: options.frames, say,
+      });
+    } catch (err) {
+      await plane.close();
+      throw err;
+    }
+  }
+  const size = screen ? `${screen.width}×${screen.height}` : `${options.width}×${options.height}`;
+  say(`starting the headless host (Chromium) at ${size} @ ${options.fps} fps, ${options.codec.toUpperCase()}…`);
   let host: HeadlessHost;
   const onEvent = (e: HostEvent) => {
     if (e.type === 'guest') {
@@ -125,8 +162,10 @@ async function main(): Promise<void> {
       codec: options.codec,
       name: 'Demo host',
       onEvent,
+      ...(screen ? { bridge: screen.bridgeUrl } : {}),
     });
   } catch (err) {
+    await screen?.close();
     await plane.close();
     throw err;
   }
@@ -139,8 +178,8 @@ async function main(): Promise<void> {
   const expires = new Date(session.links.viewer.expiresAt).toLocaleString('en-GB');
   console.log(`
 PairUX demo is live (ready in ${((Date.now() - started) / 1000).toFixed(1)} s).
-The host shares a GENERATED screen (code text, a clock and a frame counter): a stand-in until
-the helper captures the real desktop.
+${screen ? `${screen.describe}
+A guest with the controller link can ask to drive; you answer here (y/n), and s + Enter stops all control.` : 'The host shares a GENERATED screen (code text, a clock and a frame counter), as asked with --generated.'}
 
   Watch in a browser:  ${session.links.viewer.url}
   Controller link:     ${session.links.controller.url}
@@ -155,7 +194,9 @@ Press Ctrl-C to end the session for everyone.
     stopping = true;
     say('ending the session…');
     await plane.service.endSession(session.sessionId, 'host-ended', 'The demo host stopped.');
+    await screen?.stopAllControl().catch(() => undefined);
     await host.close();
+    await screen?.close();
     await plane.close();
     say('session ended; bye');
     process.exit(code);

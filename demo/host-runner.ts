@@ -1,0 +1,87 @@
+/**
+ * The demo's host runner: what the VS Code extension will be for a real host. It owns the helper
+ * (real screen, input injection), relays the helper's frames to the host page over the bridge,
+ * asks the host (console) when a guest wants control, tells the helper who may drive, and
+ * carries the panic action to both the helper (at once, locally) and the page (server revoke).
+ */
+import type { ParamsOf, ResultOf } from '../protocol/rpc';
+import type { AskControl, BridgeHello, ControlState } from '../protocol/host-bridge';
+import type { CaptureResult, HelperProcess, RevokeReason } from '../helper/client';
+import type { BridgeBackend, HostBridgeServer } from './host-bridge-server';
+import type { ControlPrompt } from './control-prompt';
+
+const REVOKE_REASON: Record<string, RevokeReason> = {
+  panic: 'panic',
+  'taken-over': 'taken-over',
+  left: 'driver-left',
+};
+
+export interface HostRunnerOptions {
+  helper: HelperProcess;
+  capture: CaptureResult;
+  prompt: ControlPrompt;
+  say(line: string): void;
+  /** Frames relayed through the bridge (default), or the page reads the helper's own WebSocket. */
+  frames: 'bridge' | 'websocket';
+  controlRequests: boolean;
+}
+
+export class HostRunner implements BridgeBackend {
+  private bridge: HostBridgeServer | undefined;
+  private driver: string | null = null;
+
+  constructor(private readonly o: HostRunnerOptions) {
+    o.helper.on('frame', (f) => this.bridge?.sendFrame(f.frame));
+    o.helper.on('inputRefused', (n) => {
+      if (this.driver) this.bridge?.inputRefused({ controllerId: this.driver, ...n });
+    });
+    o.helper.on('restarted', (r) => {
+      o.say(`the helper stopped (${r.reason}) and was restarted in ${r.downtimeMs} ms${r.hello.releasedAtStart.length ? `; released held input: ${r.hello.releasedAtStart.join(', ')}` : ''}`);
+      if (r.capture) this.o.capture = r.capture;
+    });
+    o.helper.on('captureError', (e) => o.say(`screen capture ${e.fatal ? 'failed' : 'hiccup'}: ${e.message}`));
+    o.helper.on('exit', (e) => {
+      if (e.reason !== 'stopped') o.say(`the helper is gone for good (${e.reason}); the screen is frozen. Restart the demo.`);
+    });
+  }
+
+  attach(bridge: HostBridgeServer): void {
+    this.bridge = bridge;
+  }
+
+  hello(_params: ParamsOf<typeof BridgeHello>): ResultOf<typeof BridgeHello> {
+    const c = this.o.capture;
+    const frames =
+      this.o.frames === 'websocket' && c.websocketUrl ? { via: 'websocket' as const, url: c.websocketUrl } : { via: 'bridge' as const };
+    return { frames, screen: { width: c.width, height: c.height, fps: c.fps, source: 'helper' }, controlRequests: this.o.controlRequests };
+  }
+
+  async askControl(params: ParamsOf<typeof AskControl>): Promise<ResultOf<typeof AskControl>> {
+    if (!this.o.controlRequests) return { allow: false, reason: 'disabled' };
+    return this.o.prompt.ask(params.name);
+  }
+
+  controlState(p: ParamsOf<typeof ControlState>): void {
+    const previous = this.driver;
+    this.driver = p.driverId;
+    if (p.driverId) {
+      this.o.say(`${p.driverName ?? p.driverId} is driving (type s + Enter to stop all control)`);
+      this.o.helper.grant(p.driverId).catch((err: Error) => this.o.say(`could not hand control to the helper: ${err.message}`));
+    } else if (previous || p.reason === 'panic') {
+      this.o.say(p.reason === 'panic' ? 'all control stopped' : `control ended (${p.reason})`);
+      this.o.helper.revoke(REVOKE_REASON[p.reason] ?? 'revoked').catch(() => undefined);
+    }
+  }
+
+  input(controllerId: string, event: unknown): void {
+    // The helper checks the grant and the allowlist again; this is only the relay.
+    this.o.helper.sendInput(controllerId, event);
+  }
+
+  /** The host's panic action: the helper stops injecting now, then the session hears of it. */
+  async stopAllControl(): Promise<void> {
+    this.driver = null;
+    await this.o.helper.revoke('panic').catch(() => undefined);
+    this.bridge?.stopAllControl();
+  }
+}

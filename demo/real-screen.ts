@@ -1,0 +1,66 @@
+/**
+ * Puts the real screen behind the demo's host page: picks the display (or starts a virtual
+ * desktop), starts the helper on it, starts capture, and serves the bridge the page connects to.
+ */
+import { HelperProcess } from '../helper/client';
+import { ControlPrompt } from './control-prompt';
+import { chooseDesktop, type Desktop } from './desktop';
+import { HostBridgeServer } from './host-bridge-server';
+import { HostRunner } from './host-runner';
+
+export interface RealScreen {
+  bridgeUrl: string;
+  /** One line for the banner: what is shared and why. */
+  describe: string;
+  width: number;
+  height: number;
+  stopAllControl(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RealScreenOptions {
+  width: number;
+  height: number;
+  fps: number;
+  forceVirtual: boolean;
+  controlPolicy: 'ask' | 'allow' | 'deny';
+  frames: 'bridge' | 'websocket';
+  say(line: string): void;
+}
+
+export async function startRealScreen(o: RealScreenOptions): Promise<RealScreen> {
+  const desktop: Desktop = await chooseDesktop(o.width, o.height, o.forceVirtual);
+  const cleanups: Array<() => Promise<void>> = [() => desktop.stop()];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    o.say(`${desktop.why}; starting the helper (screen capture and input)…`);
+    const helper = new HelperProcess({ env: { ...process.env, DISPLAY: desktop.display } });
+    cleanups.push(() => helper.stop());
+    const hello = await helper.start();
+    if (!hello.capture.available) throw new Error(`screen capture is not available: ${hello.capture.reason ?? 'unknown reason'}`);
+    if (!hello.inject.available) o.say(`remote control will not work here: ${hello.inject.reason ?? 'injection unavailable'}`);
+    if (hello.releasedAtStart.length) o.say(`released input a previous helper left held: ${hello.releasedAtStart.join(', ')}`);
+    const capture = await helper.startCapture({ fps: o.fps, deliver: o.frames === 'websocket' ? 'websocket' : 'link' });
+    let runner: HostRunner | undefined;
+    const prompt = new ControlPrompt(o.say, () => void runner?.stopAllControl(), o.controlPolicy);
+    cleanups.push(async () => prompt.close());
+    runner = new HostRunner({ helper, capture, prompt, say: o.say, frames: o.frames, controlRequests: o.controlPolicy !== 'deny' });
+    const bridge = new HostBridgeServer(runner);
+    runner.attach(bridge);
+    const bridgeUrl = await bridge.listen();
+    cleanups.push(() => bridge.close());
+    return {
+      bridgeUrl,
+      width: capture.width,
+      height: capture.height,
+      describe: `The host shares ${desktop.virtual ? `a virtual desktop (Xvfb ${desktop.display})` : `the X display ${desktop.display}`}: ${capture.width}×${capture.height} @ ${capture.fps} fps, captured by the helper.`,
+      stopAllControl: () => runner!.stopAllControl(),
+      close: cleanup,
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
