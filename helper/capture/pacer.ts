@@ -1,0 +1,61 @@
+/**
+ * Calls `tick` at a fixed rate without drift: every deadline is computed from the start time
+ * (start + n × interval), never from when the previous tick ran, so timer lateness and the time
+ * a tick takes do not add up. When a tick overruns whole intervals, the missed ticks are skipped,
+ * not bunched: a burst of stale frames helps nobody.
+ */
+export class Pacer {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private origin = 0;
+  private n = 0;
+  /** Ticks skipped because a tick (or the event loop) overran. */
+  skipped = 0;
+  ticks = 0;
+
+  constructor(
+    private readonly fps: number,
+    private readonly tick: () => void,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  get interval(): number {
+    return 1000 / this.fps;
+  }
+
+  get running(): boolean {
+    return this.timer !== undefined;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.origin = this.now();
+    this.n = 0;
+    this.timer = setTimeout(() => this.run(), 0);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private run(): void {
+    this.ticks++;
+    try {
+      this.tick();
+    } finally {
+      if (this.timer) this.schedule();
+    }
+  }
+
+  private schedule(): void {
+    const now = this.now();
+    this.n++;
+    const due = Math.floor((now - this.origin) / this.interval);
+    if (due > this.n) {
+      this.skipped += due - this.n;
+      this.n = due;
+    }
+    const next = this.origin + this.n * this.interval;
+    this.timer = setTimeout(() => this.run(), Math.max(0, next - now));
+  }
+}

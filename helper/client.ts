@@ -1,0 +1,436 @@
+/**
+ * The runner's handle on the helper (the demo now, the VS Code extension next; no `vscode` here):
+ * spawns it, speaks the link with typed requests, emits its video frames and notifications, and
+ * restarts it when it dies unexpectedly — first at once, then with backoff capped at 1 s — putting
+ * capture and the current grant back, and saying so ('restarted').
+ *
+ *   const helper = new HelperProcess({ env: { ...process.env, DISPLAY: ':0' } });
+ *   const hello = await helper.start();
+ *   helper.on('frame', ({ header, pixels, frame }) => …);
+ *   await helper.startCapture({ fps: 30 });
+ *   await helper.grant('guest-1');
+ *   helper.sendInput('guest-1', { t: 'move', seq: 1, x: 0.5, y: 0.5 });
+ *   await helper.stop();
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { ErrorCode, PairuxError } from '../protocol/errors';
+import {
+  CaptureError,
+  GrantControl,
+  Hello,
+  Input,
+  InputRefused,
+  InputStats,
+  RevokeControl,
+  StartCapture,
+  StopCapture,
+  type CaptureRegion,
+} from '../protocol/helper-link';
+import { describeIssues, type ParamsOf, type ResultOf } from '../protocol/rpc';
+import { FRAME_SOCKET_KEY_ENV, FRAME_SOCKET_PORT_ENV } from './capture/frame-socket-env';
+import { resolveHelperCommand, type HelperCommand } from './command';
+import { HelperExit } from './exit-codes';
+import type { DecodedVideoFrame } from './link/frame-decoder';
+import { HelperLink } from './link/helper-link';
+
+export { resolveHelperCommand, type HelperCommand } from './command';
+export { HelperExit } from './exit-codes';
+
+export type HelloResult = ResultOf<typeof Hello>;
+export type CaptureResult = ResultOf<typeof StartCapture>;
+export type CaptureParams = ParamsOf<typeof StartCapture>;
+export type InputStatsResult = ResultOf<typeof InputStats>;
+export type RevokeReason = ParamsOf<typeof RevokeControl>['reason'];
+export type InputRefusedNotice = ParamsOf<typeof InputRefused>;
+export type CaptureErrorNotice = ParamsOf<typeof CaptureError>;
+/** A video frame: `pixels` tightly packed; `frame` is kind byte + header + pixels, to relay as is. */
+export type HelperFrame = DecodedVideoFrame;
+
+/** `capture.start` parameters; omitted ones take the protocol's defaults. */
+export interface CaptureOptions {
+  fps?: number;
+  region?: CaptureRegion;
+  drawCursor?: boolean;
+  idleFps?: number;
+  deliver?: 'link' | 'websocket';
+}
+
+export interface RestartInfo {
+  /** Why the previous helper ended, e.g. "killed by SIGKILL" or "exited with code 70". */
+  reason: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Restarts in a row (1 for the first after a stable run). */
+  attempt: number;
+  /** From noticing the death to the new helper answering with capture and grant restored. */
+  downtimeMs: number;
+  hello: HelloResult;
+  /** The re-issued capture (its websocketUrl is new), or null when none was running. */
+  capture: CaptureResult | null;
+  /** The grant put back, or null. */
+  granted: string | null;
+  /** The previous helper's last stderr lines. */
+  stderrTail: string[];
+}
+
+export interface HelperExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** 'stopped' after stop(); otherwise why it is gone for good. */
+  reason: string;
+  stderrTail: string[];
+}
+
+export interface HelperEvents {
+  frame: [HelperFrame];
+  inputRefused: [InputRefusedNotice];
+  captureError: [CaptureErrorNotice];
+  restarted: [RestartInfo];
+  /** One restart attempt failed; more follow until `maxRestartAttempts`. */
+  restartFailed: [{ attempt: number; error: Error }];
+  /** The helper is gone for good (stop(), or restarts gave up / are off). */
+  exit: [HelperExitInfo];
+  /** A line the helper wrote to stderr (its log). */
+  log: [string];
+  /** Something malformed came from the helper; the link goes on. */
+  protocolError: [PairuxError];
+}
+
+export interface HelperProcessOptions {
+  /** Default: `resolveHelperCommand()`. */
+  command?: HelperCommand;
+  /** The helper's environment (DISPLAY decides the screen). Default: process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Restart the helper when it dies unexpectedly. Default true. */
+  autoRestart?: boolean;
+  /** Longest wait between restart attempts. Default (and most) 1000 ms. */
+  maxRestartDelayMs?: number;
+  /** Attempts in a row before giving up. Default 10. */
+  maxRestartAttempts?: number;
+  /** Per request. Default 10 s. */
+  requestTimeoutMs?: number;
+  /** For `helper.hello` after a spawn. Default 10 s. */
+  startTimeoutMs?: number;
+}
+
+interface Generation {
+  child: ChildProcess;
+  link: HelperLink;
+  hello?: HelloResult;
+  stderrTail: string[];
+  startedAt: number;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** A helper that ran this long is stable: the next crash restarts at once again. */
+const STABLE_MS = 5000;
+const STDERR_TAIL_LINES = 40;
+
+export class HelperProcess extends EventEmitter<HelperEvents> {
+  private readonly command: HelperCommand;
+  private readonly maxDelay: number;
+  private gen: Generation | undefined;
+  /** Resolves to the live, ready helper; replaced while restarting. */
+  private ready: Promise<Generation> | undefined;
+  private stopping = false;
+  private capture: CaptureParams | null = null;
+  private lastCapture: CaptureResult | null = null;
+  private granted: string | null = null;
+  private restartsInARow = 0;
+  private restarting = false;
+  /** The helper's frame WebSocket keeps this key and port across restarts: the page's URL stays good. */
+  private readonly frameKey = randomBytes(24).toString('base64url');
+  private framePort = 0;
+  private inputDropped = 0;
+
+  constructor(private readonly options: HelperProcessOptions = {}) {
+    super();
+    this.command = options.command ?? resolveHelperCommand();
+    this.maxDelay = Math.min(1000, options.maxRestartDelayMs ?? 1000);
+  }
+
+  /** Spawns the helper and waits for its hello. */
+  async start(): Promise<HelloResult> {
+    if (this.ready) return (await this.ready).hello!;
+    this.stopping = false;
+    this.ready = this.spawnReady();
+    return (await this.ready).hello!;
+  }
+
+  /** The last hello (null before start). */
+  get info(): HelloResult | null {
+    return this.gen?.hello ?? null;
+  }
+
+  get pid(): number | undefined {
+    return this.gen?.child.pid;
+  }
+
+  /** The capture now running (its websocketUrl changes when the helper restarts), or null. */
+  get currentCapture(): CaptureResult | null {
+    return this.capture ? this.lastCapture : null;
+  }
+
+  get controller(): string | null {
+    return this.granted;
+  }
+
+  /** Input notifications not sent because no helper was ready (during a restart). */
+  get droppedInput(): number {
+    return this.inputDropped;
+  }
+
+  async hello(): Promise<HelloResult> {
+    const g = await this.live();
+    return g.link.rpc.request(Hello, {});
+  }
+
+  async startCapture(options: CaptureOptions = {}): Promise<CaptureResult> {
+    const parsed = StartCapture.params.safeParse(options);
+    if (!parsed.success) throw new PairuxError(ErrorCode.BadMessage, `bad capture options: ${describeIssues(parsed.error)}`);
+    const g = await this.live();
+    const result = await g.link.rpc.request(StartCapture, parsed.data);
+    this.capture = parsed.data;
+    this.lastCapture = result;
+    this.rememberFramePort(result);
+    return result;
+  }
+
+  async stopCapture(): Promise<void> {
+    this.capture = null;
+    this.lastCapture = null;
+    const g = await this.live();
+    await g.link.rpc.request(StopCapture, {});
+  }
+
+  async grant(controllerId: string): Promise<void> {
+    const g = await this.live();
+    await g.link.rpc.request(GrantControl, { controllerId });
+    this.granted = controllerId;
+  }
+
+  /** Stops injection at once; what the driver held is released. The grant is forgotten even if this fails. */
+  async revoke(reason: RevokeReason = 'revoked'): Promise<{ released: string[] }> {
+    this.granted = null;
+    const g = await this.live();
+    return g.link.rpc.request(RevokeControl, { reason });
+  }
+
+  async inputStats(): Promise<InputStatsResult> {
+    const g = await this.live();
+    return g.link.rpc.request(InputStats, {});
+  }
+
+  /**
+   * One driver event (high rate, no answer; refusals come back as 'inputRefused'). False when no
+   * helper is ready: input is never queued across a restart, stale input is worse than none.
+   */
+  sendInput(controllerId: string, event: unknown): boolean {
+    const g = this.gen;
+    if (!g?.hello || g.link.closed || this.stopping) {
+      this.inputDropped++;
+      return false;
+    }
+    g.link.rpc.notify(Input, { controllerId, event });
+    return true;
+  }
+
+  /**
+   * Revokes control, closes the helper's stdin (it exits on that) and kills it if it has not
+   * exited within `timeoutMs`.
+   */
+  async stop(timeoutMs = 2000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.granted = null;
+    this.capture = null;
+    const g = this.gen;
+    if (!g || g.child.exitCode !== null || g.child.signalCode !== null) {
+      this.ready = undefined;
+      return;
+    }
+    if (g.hello && !g.link.closed) {
+      await g.link.rpc.request(RevokeControl, { reason: 'shutdown' }, Math.min(timeoutMs, 1000)).catch(() => undefined);
+    }
+    g.child.stdin?.end();
+    const exited = await Promise.race([g.exited.then(() => true), delay(timeoutMs).then(() => false)]);
+    if (!exited) {
+      g.child.kill('SIGTERM');
+      if (!(await Promise.race([g.exited.then(() => true), delay(500).then(() => false)]))) g.child.kill('SIGKILL');
+      await g.exited;
+    }
+    this.ready = undefined;
+  }
+
+  private async live(): Promise<Generation> {
+    if (!this.ready || this.stopping) throw new PairuxError(ErrorCode.Closed, 'the helper is not running (call start())');
+    return this.ready;
+  }
+
+  private spawnGeneration(): Generation {
+    const { command } = this;
+    const child = spawn(command.command, command.args, {
+      cwd: command.cwd,
+      env: {
+        ...(this.options.env ?? process.env),
+        ...command.env,
+        [FRAME_SOCKET_KEY_ENV]: this.frameKey,
+        ...(this.framePort ? { [FRAME_SOCKET_PORT_ENV]: String(this.framePort) } : {}),
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('error', () => resolve({ code: null, signal: null }));
+    });
+    const g: Generation = { child, link: undefined as unknown as HelperLink, stderrTail: [], startedAt: performance.now(), exited };
+    g.link = new HelperLink({
+      side: 'a',
+      input: child.stdout!,
+      output: child.stdin!,
+      ...(this.options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: this.options.requestTimeoutMs }),
+      onVideo: (frame) => this.emit('frame', frame),
+      onProtocolError: (e) => this.emit('protocolError', e),
+      onClose: (reason) => {
+        // A helper whose frames cannot be read is of no use: end it, the exit handler restarts it.
+        if (reason.startsWith('framing lost') && child.exitCode === null) child.kill('SIGKILL');
+      },
+    });
+    g.link.rpc.onNotification(InputRefused, (p) => this.emit('inputRefused', p));
+    g.link.rpc.onNotification(CaptureError, (p) => {
+      if (p.fatal) this.capture = null;
+      this.emit('captureError', p);
+    });
+    let partial = '';
+    child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        g.stderrTail.push(line);
+        if (g.stderrTail.length > STDERR_TAIL_LINES) g.stderrTail.shift();
+        this.emit('log', line);
+      }
+    });
+    void exited.then(({ code, signal }) => this.onExit(g, code, signal));
+    return g;
+  }
+
+  /** Spawns a helper and waits for its hello; throws (after killing it) when it does not answer. */
+  private async spawnReady(): Promise<Generation> {
+    const g = this.spawnGeneration();
+    this.gen = g;
+    try {
+      g.hello = await g.link.rpc.request(Hello, {}, this.options.startTimeoutMs ?? 10_000);
+      return g;
+    } catch (err) {
+      g.child.kill('SIGKILL');
+      const tail = g.stderrTail.slice(-5).join(' | ');
+      throw new PairuxError(ErrorCode.Closed, `the helper did not start: ${(err as Error).message}${tail ? ` (stderr: ${tail})` : ''}`, undefined, { cause: err });
+    }
+  }
+
+  private onExit(g: Generation, code: number | null, signal: NodeJS.Signals | null): void {
+    const reason = signal ? `killed by ${signal}` : code === HelperExit.LinkBroken ? 'exited: the link broke' : `exited with code ${code}`;
+    g.link.close(`helper ${reason}`);
+    // Only the established helper's death starts a restart; a failed attempt is the loop's business.
+    if (g !== this.gen || !g.hello || this.restarting) return;
+    if (this.stopping) {
+      this.emit('exit', { code, signal, reason: 'stopped', stderrTail: g.stderrTail });
+      return;
+    }
+    if (this.options.autoRestart === false) {
+      this.ready = undefined;
+      this.emit('exit', { code, signal, reason: `helper ${reason}`, stderrTail: g.stderrTail });
+      return;
+    }
+    if (performance.now() - g.startedAt > STABLE_MS) this.restartsInARow = 0;
+    this.ready = this.restart({ reason, code, signal, stderrTail: g.stderrTail });
+    // Requests wait on `ready`; if nobody is waiting, a final failure must not go unhandled.
+    this.ready.catch(() => undefined);
+  }
+
+  private async restart(died: { reason: string; code: number | null; signal: NodeJS.Signals | null; stderrTail: string[] }): Promise<Generation> {
+    this.restarting = true;
+    try {
+      return await this.restartLoop(died);
+    } finally {
+      this.restarting = false;
+    }
+  }
+
+  private async restartLoop(died: { reason: string; code: number | null; signal: NodeJS.Signals | null; stderrTail: string[] }): Promise<Generation> {
+    const since = performance.now();
+    const maxAttempts = this.options.maxRestartAttempts ?? 10;
+    for (;;) {
+      this.restartsInARow++;
+      const attempt = this.restartsInARow;
+      if (attempt > 1) await delay(Math.min(this.maxDelay, 100 * 2 ** (attempt - 2)));
+      if (this.stopping) throw new PairuxError(ErrorCode.Closed, 'the helper was stopped');
+      try {
+        const g = await this.spawnReady();
+        // The state the runner asked for, put back: capture first (viewers see the screen again),
+        // then the grant. A refusal (not a death) is reported and the helper kept.
+        let capture: CaptureResult | null = null;
+        if (this.capture) {
+          const params = this.capture;
+          capture = await this.reissue(g, () => g.link.rpc.request(StartCapture, params), (e) => {
+            this.capture = null;
+            this.emit('captureError', { message: `capture could not be restarted: ${e.message}`.slice(0, 1000), fatal: true });
+          });
+          this.lastCapture = capture;
+          if (capture) this.rememberFramePort(capture);
+        }
+        let granted = this.granted;
+        if (granted) {
+          const id = granted;
+          const ok = await this.reissue(g, () => g.link.rpc.request(GrantControl, { controllerId: id }), (e) => {
+            this.granted = null;
+            this.emit('protocolError', new PairuxError(e.code, `the grant could not be restored: ${e.message}`));
+          });
+          if (!ok) granted = null;
+        }
+        this.emit('restarted', {
+          ...died,
+          attempt,
+          downtimeMs: performance.now() - since,
+          hello: g.hello!,
+          capture,
+          granted,
+        });
+        return g;
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        this.emit('restartFailed', { attempt, error });
+        if (attempt >= maxAttempts) {
+          this.emit('exit', { code: died.code, signal: died.signal, reason: `gave up after ${attempt} restart attempts: ${error.message}`, stderrTail: this.gen?.stderrTail ?? died.stderrTail });
+          throw error;
+        }
+      }
+    }
+  }
+
+  private rememberFramePort(result: CaptureResult): void {
+    if (result.websocketUrl) this.framePort = Number(new URL(result.websocketUrl).port) || 0;
+  }
+
+  /** Runs a re-issue request; a dead helper throws (the loop tries again), a refusal is handed to `refused`. */
+  private async reissue<R>(g: Generation, request: () => Promise<R>, refused: (e: PairuxError) => void): Promise<R | null> {
+    try {
+      return await request();
+    } catch (err) {
+      const e = PairuxError.from(err);
+      if (g.link.closed || e.code === ErrorCode.Closed || e.code === ErrorCode.Timeout) {
+        g.child.kill('SIGKILL');
+        throw e;
+      }
+      refused(e);
+      return null;
+    }
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

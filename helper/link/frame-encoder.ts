@@ -1,0 +1,101 @@
+/**
+ * Writes helper-link frames onto a byte stream (the helper's stdout, the runner's pipe to the
+ * helper's stdin). JSON is small and never dropped. Video is big (8 MB at 1080p) and only the
+ * newest picture matters, so it is written without copying the pixels (prefix and pixel buffer go
+ * out together through `cork`/writev) and a new frame is dropped, and counted, while the previous
+ * one is still in the stream's buffer: the queue is at most one frame, whatever the reader does.
+ */
+import type { Writable } from 'node:stream';
+import { ErrorCode, PairuxError } from '../../protocol/errors';
+import { FrameKind, LENGTH_BYTES, VIDEO_HEADER_BYTES, writeVideoHeader, type VideoFrameHeader } from '../../protocol/helper-framing';
+import { MAX_HELPER_JSON_BYTES } from '../../protocol/helper-link';
+
+export interface FrameEncoderStats {
+  jsonFrames: number;
+  videoFrames: number;
+  /** Video frames not written because the previous one had not been flushed yet. */
+  videoDropped: number;
+}
+
+export const VIDEO_PREFIX_BYTES = LENGTH_BYTES + 1 + VIDEO_HEADER_BYTES;
+
+/** Length prefix + kind byte + video header for a frame of `pixelBytes` pixels. */
+export function videoPrefix(header: VideoFrameHeader, pixelBytes: number): Buffer {
+  const prefix = Buffer.alloc(VIDEO_PREFIX_BYTES);
+  prefix.writeUInt32LE(1 + VIDEO_HEADER_BYTES + pixelBytes, 0);
+  prefix[LENGTH_BYTES] = FrameKind.Video;
+  writeVideoHeader(new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength), LENGTH_BYTES + 1, header);
+  return prefix;
+}
+
+/** One JSON frame as bytes; throws TOO_LARGE over the cap (the peer would drop the link). */
+export function jsonFrame(text: string): Buffer {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_HELPER_JSON_BYTES) {
+    throw new PairuxError(ErrorCode.TooLarge, `JSON message of ${bytes} bytes is over the link's ${MAX_HELPER_JSON_BYTES}`, { limit: MAX_HELPER_JSON_BYTES });
+  }
+  const frame = Buffer.allocUnsafe(LENGTH_BYTES + 1 + bytes);
+  frame.writeUInt32LE(1 + bytes, 0);
+  frame[LENGTH_BYTES] = FrameKind.Json;
+  frame.write(text, LENGTH_BYTES + 1, 'utf8');
+  return frame;
+}
+
+export class FrameEncoder {
+  private videoInFlight = false;
+  private stopped = false;
+  readonly stats: FrameEncoderStats = { jsonFrames: 0, videoFrames: 0, videoDropped: 0 };
+
+  constructor(private readonly out: Writable) {}
+
+  /** Queues one JSON message (never dropped). Throws TOO_LARGE over the cap; false once stopped. */
+  writeJson(text: string): boolean {
+    const frame = jsonFrame(text);
+    if (!this.writable()) return false;
+    this.out.write(frame);
+    this.stats.jsonFrames++;
+    return true;
+  }
+
+  /**
+   * Writes one video frame, or drops it (false) while the previous frame is still buffered.
+   * `pixels` must stay unchanged until written; the caller hands it over.
+   */
+  writeVideo(header: VideoFrameHeader, pixels: Buffer): boolean {
+    if (pixels.length !== header.width * header.height * 4) {
+      throw new Error(`video frame ${header.width}x${header.height} needs ${header.width * header.height * 4} pixel bytes, got ${pixels.length}`);
+    }
+    if (!this.writable()) return false;
+    if (this.videoInFlight) {
+      this.stats.videoDropped++;
+      return false;
+    }
+    this.videoInFlight = true;
+    this.stats.videoFrames++;
+    this.out.cork();
+    this.out.write(videoPrefix(header, pixels.length));
+    this.out.write(pixels, () => {
+      this.videoInFlight = false;
+    });
+    this.out.uncork();
+    return true;
+  }
+
+  /** Whether a video frame is still waiting in the stream's buffer. */
+  get videoBusy(): boolean {
+    return this.videoInFlight;
+  }
+
+  /** Bytes queued in the stream and not yet handed to the OS. */
+  get bufferedBytes(): number {
+    return this.out.writableLength;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private writable(): boolean {
+    return !this.stopped && !this.out.destroyed && !this.out.writableEnded;
+  }
+}

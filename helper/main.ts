@@ -1,0 +1,89 @@
+/**
+ * The helper process: `node --import tsx helper/main.ts` from source, `node dist/helper.js` built.
+ * stdout carries link frames and nothing else (console output is sent to stderr, the log).
+ * Whatever way it ends (stdin closed, a signal, a broken link, a crash), nothing it pressed stays
+ * pressed; and a previous helper's leftovers are released at start.
+ */
+import { format } from 'node:util';
+import { HelperExit } from './exit-codes';
+import { Keymap } from './inject/keymap';
+import { releaseHeldXtest } from './inject/xtest-recovery';
+import { HelperLink } from './link/helper-link';
+import { probePlatform } from './platform';
+import { HelperService } from './service';
+
+const log = (line: string) => process.stderr.write(`[helper ${process.pid}] ${line}\n`);
+// A stray console.log would corrupt the frame stream; everything human goes to stderr.
+console.log = console.info = console.warn = console.debug = (...args: unknown[]) => log(format(...args));
+
+const started = performance.now();
+const env = process.env;
+const platform = probePlatform(env);
+let keymap = Keymap.us();
+let releasedAtStart: string[] = [];
+if (platform.x11) {
+  const fromServer = Keymap.fromXServer(env);
+  if (fromServer instanceof Error) log(`keyboard layout unknown (${fromServer.message}); assuming US`);
+  else keymap = fromServer;
+  const recovery = releaseHeldXtest(keymap, env);
+  releasedAtStart = recovery.released;
+  if (recovery.released.length) log(`released what a previous helper left held: ${recovery.released.join(' ')}`);
+  for (const p of recovery.problems) log(p);
+}
+if (!platform.capture.available) log(`capture unavailable: ${platform.capture.reason}`);
+else if (platform.capture.reason) log(`capture: ${platform.capture.reason}`);
+
+let protocolErrors = 0;
+let shuttingDown = false;
+let service: HelperService | undefined;
+
+const link = new HelperLink({
+  side: 'b',
+  input: process.stdin,
+  output: process.stdout,
+  onProtocolError: (e) => {
+    // Logged, but not one line per frame of a flood.
+    protocolErrors++;
+    if (protocolErrors <= 10 || protocolErrors % 1000 === 0) log(`protocol error #${protocolErrors}: ${e.code} ${e.message}`);
+  },
+  onClose: (reason) => {
+    const broken = reason.startsWith('framing lost');
+    void shutdown(`link closed: ${reason}`, broken ? HelperExit.LinkBroken : HelperExit.Normal);
+  },
+});
+service = new HelperService({ link, platform, keymap, releasedAtStart, env, log });
+log(`ready in ${(performance.now() - started).toFixed(0)} ms (${platform.platform}, screen ${platform.screen ? `${platform.screen.name} ${platform.screen.width}x${platform.screen.height}` : 'none'})`);
+
+async function shutdown(why: string, code: number): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  const released = service?.shutdown() ?? [];
+  log(`stopping: ${why}${released.length ? `; released ${released.join(' ')}` : ''}`);
+  link.close(why);
+  // Let queued frames (the last answers, input.refused) reach the runner, briefly.
+  if (process.stdout.writableLength > 0) {
+    await new Promise<void>((resolve) => {
+      process.stdout.once('drain', resolve);
+      setTimeout(resolve, 300).unref();
+    });
+  }
+  process.exit(code);
+}
+
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.on(signal, () => void shutdown(signal, HelperExit.Normal));
+}
+// The last line of defence: release before dying, whatever happened.
+process.on('exit', () => {
+  if (!shuttingDown) service?.shutdown();
+});
+const crash = (err: unknown) => {
+  log(`crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  try {
+    service?.shutdown();
+  } finally {
+    process.exit(HelperExit.Crashed);
+  }
+};
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);

@@ -1,0 +1,85 @@
+/**
+ * Frames from the runner: the bridge's kind-first layout and the helper socket's length-prefixed
+ * one both parse; garbage is counted and dropped without stopping the stream; a new screen size
+ * is followed.
+ */
+import assert from 'node:assert/strict';
+import { FrameKind, VIDEO_HEADER_BYTES, writeVideoHeader } from '../../protocol/helper-framing';
+import { BridgeFrameSource } from '../../webview/engine/bridge-frame-source';
+import type { RawFrame } from '../../webview/engine/frame-source';
+import { parseVideoMessage } from '../../webview/engine/video-message';
+
+function frame(width: number, height: number, seq: number, fill = 7, format: 'BGRX' | 'RGBX' = 'BGRX'): Uint8Array {
+  const bytes = new Uint8Array(1 + VIDEO_HEADER_BYTES + width * height * 4);
+  bytes[0] = FrameKind.Video;
+  writeVideoHeader(new DataView(bytes.buffer), 1, { seq, width, height, format, captureTime: 1_700_000_000_000 + seq });
+  bytes.fill(fill, 1 + VIDEO_HEADER_BYTES);
+  return bytes;
+}
+
+function lengthPrefixed(inner: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + inner.byteLength);
+  new DataView(out.buffer).setUint32(0, inner.byteLength, true);
+  out.set(inner, 4);
+  return out;
+}
+
+describe('webview: frames from the host bridge', () => {
+  it('parses a relayed frame (kind byte first) and a stdio-framed one (length first)', () => {
+    for (const message of [frame(32, 16, 5), lengthPrefixed(frame(32, 16, 5))]) {
+      const parsed = parseVideoMessage(message);
+      assert.ok(parsed.ok, parsed.ok ? '' : parsed.reason);
+      if (!parsed.ok) continue;
+      assert.deepEqual({ ...parsed.header }, { seq: 5, width: 32, height: 16, format: 'BGRX', captureTime: 1_700_000_000_005 });
+      assert.equal(parsed.pixels.byteLength, 32 * 16 * 4);
+      assert.equal(parsed.pixels[0], 7);
+    }
+    // An ArrayBuffer (what a WebSocket delivers) works as well as a view.
+    assert.ok(parseVideoMessage(frame(16, 16, 1).buffer as ArrayBuffer).ok);
+  });
+
+  it('turns every kind of garbage into a reason, and JSON into "ignored"', () => {
+    const good = frame(32, 16, 1);
+    const cases: Array<[string, Uint8Array]> = [
+      ['empty', new Uint8Array(0)],
+      ['unknown kind', Uint8Array.of(9, 1, 2, 3)],
+      ['truncated header', good.subarray(0, 10)],
+      ['one byte short', good.subarray(0, good.byteLength - 1)],
+      ['one byte long', Uint8Array.from([...good, 0])],
+      ['zero width', (() => { const b = good.slice(); new DataView(b.buffer).setUint16(5, 0, true); return b; })()],
+      ['bad pixel format', (() => { const b = good.slice(); b[9] = 7; return b; })()],
+      ['random', Uint8Array.from({ length: 4096 }, (_, i) => ((i + 1) * 7919) & 0xff)],
+    ];
+    for (const [what, bytes] of cases) {
+      const r = parseVideoMessage(bytes);
+      assert.ok(!r.ok && !r.ignored, what);
+      assert.ok(!r.ok && r.reason.length > 0, what);
+    }
+    const json = parseVideoMessage(Uint8Array.of(FrameKind.Json, 0x7b, 0x7d));
+    assert.ok(!json.ok && json.ignored);
+  });
+
+  it('the source drops bad frames, keeps going, follows resizes and keeps timestamps increasing', () => {
+    const resized: string[] = [];
+    const source = new BridgeFrameSource({ width: 32, height: 16, fps: 30, name: 'test', onResize: (w, h) => resized.push(`${w}x${h}`) });
+    const got: RawFrame[] = [];
+    source.push(frame(32, 16, 0)); // before start: counted, not delivered
+    source.start((f) => got.push({ ...f, data: new Uint8Array(f.data as Uint8Array) }));
+    source.push(frame(32, 16, 1));
+    source.push(Uint8Array.of(1, 2, 3));
+    source.push(frame(32, 16, 2).subarray(0, 100));
+    source.push(frame(48, 20, 3, 9, 'RGBX'));
+    source.push(frame(48, 20, 4));
+    assert.deepEqual(got.map((f) => [f.seq, f.width, f.height, f.format]), [[1, 32, 16, 'BGRX'], [3, 48, 20, 'RGBX'], [4, 48, 20, 'BGRX']]);
+    assert.equal(source.framesBad, 2);
+    assert.equal(source.framesIdle, 1);
+    assert.match(source.lastBadReason ?? '', /bytes/);
+    assert.deepEqual(resized, ['48x20']);
+    assert.deepEqual([source.info.width, source.info.height], [48, 20]);
+    for (let i = 1; i < got.length; i++) assert.ok(got[i]!.timestamp > got[i - 1]!.timestamp);
+    assert.equal((got[1]!.data as Uint8Array)[0], 9);
+    source.stop();
+    source.push(frame(48, 20, 5));
+    assert.equal(got.length, 3);
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * The host page's end (side 'a') of the host bridge (protocol/host-bridge.ts) over a WebSocket
+ * to its runner: JSON RPC as text messages, helper video frames as binary ones. The runner owns
+ * the helper and the host's own UI (the prompt, the panic action), so this is how the page asks
+ * it about control requests, hands it the driver's input, and gets the screen's frames.
+ */
+import { ErrorCode, PairuxError } from '../../protocol/errors';
+import {
+  AskControl,
+  BridgeHello,
+  BridgeInput,
+  BridgeInputRefused,
+  ControlState,
+  hostBridgeBoundary,
+  StopAllControl,
+} from '../../protocol/host-bridge';
+import type { InputEvent } from '../../protocol/input';
+import type { ParamsOf, ResultOf } from '../../protocol/rpc';
+import { RpcEndpoint } from '../../protocol/rpc-endpoint';
+import type { AskAnswer, ControlAsker } from './host-control';
+import { TypedEmitter } from './emitter';
+import type { Logger } from './logger';
+
+export type BridgeHelloResult = ResultOf<typeof BridgeHello>;
+
+export interface HostBridgeEvents {
+  /** The runner's panic action. */
+  stopAll: Record<string, never>;
+  /** The helper refused a driver's input further down. */
+  inputRefused: ParamsOf<typeof BridgeInputRefused>;
+  /** A binary message (a helper video frame, unchecked). */
+  frame: { data: ArrayBuffer };
+  closed: { code: number; reason: string };
+}
+
+/** Longer than any runner's own prompt timeout (the demo's is 20 s): its 'timeout' answer wins. */
+const ASK_TIMEOUT_MS = 60_000;
+
+export class HostBridgeClient extends TypedEmitter<HostBridgeEvents> implements ControlAsker {
+  private readonly endpoint: RpcEndpoint;
+  private closedWith: { code: number; reason: string } | undefined;
+  /** Input events handed to the runner. */
+  inputsSent = 0;
+
+  private constructor(
+    private readonly ws: WebSocket,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.endpoint = new RpcEndpoint({
+      boundary: hostBridgeBoundary,
+      side: 'a',
+      send: (text) => {
+        if (ws.readyState !== WebSocket.OPEN) throw new Error('the bridge is not open');
+        ws.send(text);
+      },
+      onProtocolError: (error) => log('warn', `bridge protocol error: ${error.message}`),
+    });
+    this.endpoint.onNotification(StopAllControl, () => this.emit('stopAll', {}));
+    this.endpoint.onNotification(BridgeInputRefused, (p) => this.emit('inputRefused', p));
+    ws.binaryType = 'arraybuffer';
+    ws.addEventListener('message', (event: MessageEvent) => {
+      if (typeof event.data === 'string') this.endpoint.receive(event.data);
+      else if (event.data instanceof ArrayBuffer) this.emit('frame', { data: event.data });
+    });
+    ws.addEventListener('close', (event) => this.finish(event.code, event.reason));
+  }
+
+  /** Opens the bridge; rejects if it cannot (wrong URL, runner gone, wrong key). */
+  static connect(url: string, log: Logger, timeoutMs = 10_000): Promise<HostBridgeClient> {
+    return new Promise((resolve, reject) => {
+      let ws: WebSocket;
+      try {
+        ws = new WebSocket(url);
+      } catch (err) {
+        reject(new PairuxError(ErrorCode.BadMessage, `bad bridge URL: ${String(err)}`));
+        return;
+      }
+      const timer = setTimeout(() => {
+        ws.close();
+        reject(new PairuxError(ErrorCode.Timeout, `the host bridge did not open within ${timeoutMs} ms`));
+      }, timeoutMs);
+      ws.addEventListener('open', () => {
+        clearTimeout(timer);
+        resolve(new HostBridgeClient(ws, log));
+      }, { once: true });
+      ws.addEventListener('close', (event) => {
+        clearTimeout(timer);
+        reject(new PairuxError(ErrorCode.Closed, `the host bridge closed before it opened (${event.code}${event.reason ? ` ${event.reason}` : ''})`));
+      }, { once: true });
+    });
+  }
+
+  get open(): boolean {
+    return this.closedWith === undefined && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  hello(params: ParamsOf<typeof BridgeHello>): Promise<BridgeHelloResult> {
+    return this.endpoint.request(BridgeHello, params);
+  }
+
+  ask(participantId: string, name: string): Promise<AskAnswer> {
+    return this.endpoint.request(AskControl, { participantId, name }, ASK_TIMEOUT_MS);
+  }
+
+  controlState(params: ParamsOf<typeof ControlState>): void {
+    if (this.open) this.endpoint.notify(ControlState, params);
+  }
+
+  /** Hands one checked event to the runner; false when the bridge is down. */
+  input(controllerId: string, event: InputEvent): boolean {
+    if (!this.open) return false;
+    try {
+      this.endpoint.notify(BridgeInput, { controllerId, event });
+      this.inputsSent++;
+      return true;
+    } catch (err) {
+      this.log('warn', `input not handed to the runner: ${String(err)}`);
+      return false;
+    }
+  }
+
+  close(): void {
+    this.ws.close(1000, 'host page closing');
+    this.finish(1000, 'host page closing');
+  }
+
+  private finish(code: number, reason: string): void {
+    if (this.closedWith) return;
+    this.closedWith = { code, reason };
+    this.endpoint.close(`bridge closed (${code})`);
+    this.log('warn', `host bridge closed (${code}${reason ? ` ${reason}` : ''})`);
+    this.emit('closed', { code, reason });
+  }
+}
