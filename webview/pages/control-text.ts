@@ -26,9 +26,11 @@ export function driverText(driverId: string | null, selfId: string | undefined, 
 function keyboardNote(i: ControlTextInput): string {
   if (i.fullscreen) {
     if (i.keyboard === 'locked') return 'every key goes to the host';
-    return 'Keyboard Lock is not available here, so browser shortcuts (Ctrl+W, Ctrl+T, Ctrl+N…) stay with this browser';
+    // The lock is asked for as full screen starts; 'off' here only lasts until it answers.
+    if (i.keyboard === 'off') return 'locking the keyboard…';
+    return 'Keyboard Lock is not available: Ctrl+W, Ctrl+T… stay with this browser';
   }
-  return i.keyboardLockSupported ? 'go full screen to send browser shortcuts (Ctrl+W, Ctrl+T…) too' : 'browser shortcuts (Ctrl+W, Ctrl+T…) stay with this browser';
+  return i.keyboardLockSupported ? 'full screen sends Ctrl+W, Ctrl+T… too' : 'Ctrl+W, Ctrl+T… stay with this browser';
 }
 
 /** The control line: this guest's own situation first, else who drives. */
@@ -40,7 +42,7 @@ export function controlStatusText(i: ControlTextInput): string {
     case 'waiting':
       return `Waiting for ${hostName} to answer your request to drive…`;
     case 'driving':
-      return `You are driving ${hostName}'s screen: ${keyboardNote(i)}`;
+      return `You are driving ${hostName}'s screen · ${keyboardNote(i)}`;
     case 'none':
       break;
   }
