@@ -24,7 +24,9 @@ export interface HostPageOptions {
 export type HostEvent =
   | { type: 'state'; state: string }
   | { type: 'guest'; id: string; name: string; role: string; state: string }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  | { type: 'control'; driverId: string | null; driverName: string | null; reason: string }
+  | { type: 'bridge'; state: string; message?: string };
 
 export interface HeadlessHost {
   readonly page: Page;
@@ -64,6 +66,14 @@ export async function startHeadlessHost(
     await page.waitForFunction(() => Boolean((window as unknown as { pairuxHost?: { selfId?: string } }).pairuxHost?.selfId), null, {
       timeout: options.timeoutMs ?? 20_000,
     });
+    if (options.bridge) {
+      // Frames and control come over the bridge: not ready until it is open.
+      await page.waitForFunction(
+        () => (window as unknown as { pairuxHost?: { bridge?(): { state?: string } | undefined } }).pairuxHost?.bridge?.()?.state === 'open',
+        null,
+        { timeout: options.timeoutMs ?? 20_000 },
+      );
+    }
   } catch (err) {
     const state = await page.evaluate(() => document.body?.innerText.slice(0, 500)).catch(() => '');
     await (ownBrowser ? browser.close() : context.close());

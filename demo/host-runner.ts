@@ -8,7 +8,12 @@ import type { ParamsOf, ResultOf } from '../protocol/rpc';
 import type { AskControl, BridgeHello, ControlState } from '../protocol/host-bridge';
 import type { CaptureResult, HelperProcess, RevokeReason } from '../helper/client';
 import type { BridgeBackend, HostBridgeServer } from './host-bridge-server';
-import type { ControlPrompt } from './control-prompt';
+import type { PromptAnswer } from './control-prompt';
+
+/** Whoever answers control requests for the host: the console here, a notification in VS Code. */
+export interface ControlAsker {
+  ask(name: string): Promise<PromptAnswer>;
+}
 
 const REVOKE_REASON: Record<string, RevokeReason> = {
   panic: 'panic',
@@ -19,7 +24,7 @@ const REVOKE_REASON: Record<string, RevokeReason> = {
 export interface HostRunnerOptions {
   helper: HelperProcess;
   capture: CaptureResult;
-  prompt: ControlPrompt;
+  prompt: ControlAsker;
   say(line: string): void;
   /** Frames relayed through the bridge (default), or the page reads the helper's own WebSocket. */
   frames: 'bridge' | 'websocket';

@@ -3,6 +3,11 @@
  * before anything reaches the OS (the model is Jitsi's remote-control `sanitizeEvent`). The guest
  * page builds them, the host page checks them (and the sender's grant), and the helper checks
  * them again before injecting: the same `sanitizeInputEvent` at every hop.
+ *
+ * Conventions: a printable key is the character the guest's layout produced ('H', '!'), so
+ * Shift is implied by the character; modifiers list what else is held (Ctrl+P is key 'p' with
+ * ['control']). A keyup names the same key as its keydown. Text outside the allowlist (é, IME
+ * results) travels as `text`. Wheel: one notch ≈ 100 px or 3 lines; positive dx/dy = right/down.
  */
 import { z } from 'zod';
 import { ErrorCode } from './errors';
