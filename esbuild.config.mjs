@@ -42,7 +42,7 @@ export const bundles = [
     outdir: 'dist/webview',
   },
   // Bench-only page code (the bare WebRTC floor), served by the bench itself.
-  { ...browser, entryPoints: { floor: 'bench/pages/floor.ts', quality: 'bench/pages/quality.ts' }, outdir: 'dist/bench' },
+  { ...browser, entryPoints: { floor: 'bench/pages/floor.ts', quality: 'bench/pages/quality.ts', painter: 'bench/pages/painter.ts' }, outdir: 'dist/bench' },
   // The pages' HTML shells are copied as they are; their scripts and CSS come from the bundles above.
   { entryPoints: ['webview/pages/*.html'], loader: { '.html': 'copy' }, outdir: 'dist/webview', absWorkingDir: root, logLevel: 'warning' },
 ];

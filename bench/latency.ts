@@ -5,7 +5,12 @@
  * (requestVideoFrameCallback's expectedDisplayTime), read from the decoded pixels. The bare
  * WebRTC floor (one page, loopback peer connection pair) is measured in the same run.
  *
- * Options: --viewers=1,5,10,25 --seconds=10 --size=1920x1080 --fps=30 --codec=vp9
+ * The real-screen rows run the whole host path: a headed Chromium paints the marker (frame
+ * counter + paint time) on an Xvfb screen, the helper captures it, the runner relays frames over
+ * the bridge to the host page; latency is then X screen paint → viewer present.
+ *
+ * Options: --viewers=1,5,10,25 --real=1,5 --frames=bridge|websocket --seconds=10 --size=1920x1080
+ *          --fps=30 --codec=vp9
  */
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../demo/chromium';
@@ -15,13 +20,16 @@ import { expandCaptureTime } from '../webview/engine/frame-marker';
 import { ViewerPage } from '../test/support/browser-viewer';
 import { launchMeteredChromium, serveBenchPages } from './support/browsers';
 import { CpuMeter, percentile, printTable } from './support/stats';
+import { startRealScreen, type RealScreen } from './support/real-screen';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
-const VIEWERS = (args.get('viewers') ?? '1,5,10,25').split(',').map(Number);
+const VIEWERS = (args.get('viewers') ?? '1,5,10,25').split(',').filter(Boolean).map(Number);
 const SECONDS = Number(args.get('seconds') ?? 10);
 const [WIDTH, HEIGHT] = (args.get('size') ?? '1920x1080').split('x').map(Number) as [number, number];
 const FPS = Number(args.get('fps') ?? 30);
 const CODEC = (args.get('codec') ?? 'vp9') as 'vp9' | 'vp8' | 'av1' | 'h264';
+const REAL = (args.get('real') ?? '1,5').split(',').filter(Boolean).map(Number);
+const FRAMES = (args.get('frames') ?? 'bridge') as 'bridge' | 'websocket';
 
 interface Row {
   label: string;
@@ -51,18 +59,20 @@ async function floor(browser: Browser): Promise<Row> {
   return { label: 'floor (1 page, loopback pair)', p50: percentile(r.latencies, 50), p95: percentile(r.latencies, 95), fpsMean: fps, fpsMin: fps, hostCores: Number.NaN, perViewer: Number.NaN, resolution: `${r.width}×${r.height}` };
 }
 
-async function measure(viewerCount: number, viewerBrowser: Browser): Promise<Row> {
+async function measure(viewerCount: number, viewerBrowser: Browser, real?: RealScreen): Promise<Row> {
   const plane = await startControlPlane({ host: '127.0.0.1', port: 0, viewerLimitP2p: Math.max(25, viewerCount) });
   const hostBrowser = await launchMeteredChromium();
   const viewers: ViewerPage[] = [];
   try {
     const session = await plane.service.createSession({ mode: 'p2p' });
-    const host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { width: WIDTH, height: HEIGHT, fps: FPS, codec: CODEC, browser: hostBrowser.browser });
+    const host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, {
+      width: WIDTH, height: HEIGHT, fps: FPS, codec: CODEC, browser: hostBrowser.browser, ...(real ? { bridge: real.bridgeUrl } : {}),
+    });
     for (let i = 0; i < viewerCount; i++) viewers.push(await ViewerPage.open(viewerBrowser, session.links.viewer.url, `Bench ${i + 1}`));
     for (const v of viewers) await v.waitForState('live', 60_000);
     for (const v of viewers) await v.waitForMarker(30_000);
     await new Promise((r) => setTimeout(r, 3000));
-    const meter = new CpuMeter(() => hostBrowser.cpuSeconds());
+    const meter = new CpuMeter(() => hostBrowser.cpuSeconds() + (real ? real.helperCpuSeconds() : 0));
     const collected = await Promise.all(viewers.map((v) => v.collect(SECONDS * 1000)));
     const hostCores = meter.cores();
     const latencies: number[] = [];
@@ -80,7 +90,7 @@ async function measure(viewerCount: number, viewerBrowser: Browser): Promise<Row
     }
     await host.close();
     return {
-      label: `${viewerCount} viewer${viewerCount > 1 ? 's' : ''}`,
+      label: `${real ? 'real screen, ' : ''}${viewerCount} viewer${viewerCount > 1 ? 's' : ''}`,
       p50: percentile(latencies, 50),
       p95: percentile(latencies, 95),
       fpsMean: fpsPerViewer.reduce((a, b) => a + b, 0) / fpsPerViewer.length,
@@ -106,14 +116,27 @@ async function main(): Promise<void> {
       process.stderr.write(`measuring ${n} viewer(s)…\n`);
       rows.push(await measure(n, viewerBrowser));
     }
+    if (REAL.length) {
+      process.stderr.write('starting the real screen (Xvfb, painter, helper)…\n');
+      const real = await startRealScreen(WIDTH, HEIGHT, FPS, FRAMES);
+      try {
+        for (const n of REAL) {
+          process.stderr.write(`measuring ${n} viewer(s) of the real screen…\n`);
+          rows.push(await measure(n, viewerBrowser, real));
+        }
+      } finally {
+        await real.close();
+      }
+    }
   } finally {
     await viewerBrowser.close();
   }
   printTable(
     'Frame grabbed on the host → presented at the viewer (ms); fps = distinct frames presented per second per viewer',
-    ['setup', 'p50 ms', 'p95 ms', 'fps mean', 'fps worst viewer', 'host CPU (cores)', 'host CPU per viewer', 'received'],
+    ['setup', 'p50 ms', 'p95 ms', 'fps mean', 'fps worst viewer', 'host CPU (cores)*', 'host CPU per viewer', 'received'],
     rows.map((r) => [r.label, r.p50, r.p95, r.fpsMean, r.fpsMin, r.hostCores, r.perViewer, r.resolution]),
   );
+  console.log('* host CPU = the host page\'s Chromium; real-screen rows add the helper process (capture, cursor, link).');
   const floorRow = rows[0]!;
   const one = rows.find((r) => r.label === '1 viewer');
   if (one) console.log(`1 viewer vs floor: p95 ×${(one.p95 / floorRow.p95).toFixed(2)}, fps ×${(one.fpsMean / floorRow.fpsMean).toFixed(2)}`);

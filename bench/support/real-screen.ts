@@ -1,0 +1,57 @@
+/**
+ * A real screen for the latency bench: Xvfb, a headed Chromium painting the frame marker on it
+ * full screen, the helper capturing it, and the demo's runner relaying frames over the bridge.
+ */
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, findChromium } from '../../demo/chromium';
+import { HostBridgeServer } from '../../demo/host-bridge-server';
+import { HostRunner } from '../../demo/host-runner';
+import { HelperProcess } from '../../helper/client';
+import { startXvfb } from '../../test/helper/support/xvfb';
+import { serveBenchPages } from './browsers';
+import { cpuSeconds } from './stats';
+
+export interface RealScreen {
+  bridgeUrl: string;
+  helperCpuSeconds(): number;
+  close(): Promise<void>;
+}
+
+export async function startRealScreen(width: number, height: number, fps: number, frames: 'bridge' | 'websocket' = 'bridge'): Promise<RealScreen> {
+  const x = await startXvfb(width, height);
+  const pages = await serveBenchPages();
+  const painter = await chromium.launch({
+    executablePath: findChromium(),
+    headless: false,
+    env: x.env as Record<string, string>,
+    args: [...CHROMIUM_ARGS, `--window-size=${width},${height}`, '--window-position=0,0'],
+  });
+  const page = await (await painter.newContext({ viewport: null })).newPage();
+  await page.goto(`${pages.url}/page`);
+  // --kiosk is not honoured under Playwright; full screen through the DevTools protocol is.
+  const cdp = await page.context().newCDPSession(page);
+  const { windowId } = (await cdp.send('Browser.getWindowForTarget')) as { windowId: number };
+  await cdp.send('Browser.setWindowBounds', { windowId, bounds: { windowState: 'fullscreen' } });
+  await page.addScriptTag({ url: `${pages.url}/painter.js`, type: 'module' });
+  await page.waitForFunction(() => 'painterFrames' in window);
+  const helper = new HelperProcess({ env: x.env });
+  await helper.start();
+  const capture = await helper.startCapture({ fps, drawCursor: false, deliver: frames === 'websocket' ? 'websocket' : 'link' });
+  const runner = new HostRunner({
+    helper, capture, prompt: { ask: async () => ({ allow: false, reason: 'disabled' }) }, say: () => undefined, frames, controlRequests: false,
+  });
+  const bridge = new HostBridgeServer(runner);
+  runner.attach(bridge);
+  const bridgeUrl = await bridge.listen();
+  return {
+    bridgeUrl,
+    helperCpuSeconds: () => (helper.pid ? cpuSeconds(helper.pid) : 0),
+    async close() {
+      await bridge.close();
+      await helper.stop();
+      await painter.close();
+      await pages.close();
+      await x.stop();
+    },
+  };
+}
