@@ -107,21 +107,33 @@ export interface HelperProcessOptions {
   autoRestart?: boolean;
   /** Longest wait between restart attempts. Default (and most) 1000 ms. */
   maxRestartDelayMs?: number;
-  /** Attempts in a row before giving up. Default 10. */
+  /** Failed restart attempts (no hello, or it died again before answering) in a row before giving up. Default 10. */
   maxRestartAttempts?: number;
   /** Per request. Default 10 s. */
   requestTimeoutMs?: number;
   /** For `helper.hello` after a spawn. Default 10 s. */
   startTimeoutMs?: number;
+  /**
+   * Keep a second helper spawned and idle (modules loaded, X untouched until its first request)
+   * to take over at once when the active one dies: a restart then costs a hello, not a Node start
+   * (≈ 0.3–1 s from source on a busy 2-core machine). Costs one idle process (≈ 50 MB). Default true.
+   */
+  standby?: boolean;
 }
 
 interface Generation {
   child: ChildProcess;
+  /** The frame WebSocket port it was given (0: none yet). */
+  framePort: number;
+  /** A standby that has answered a request: loaded and ready to take over. */
+  warm?: boolean;
   link: HelperLink;
   hello?: HelloResult;
   stderrTail: string[];
   startedAt: number;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Its stderr has ended: every last word is in `stderrTail`. */
+  stderrDone: Promise<void>;
 }
 
 /** A helper that ran this long is stable: the next crash restarts at once again. */
@@ -143,6 +155,7 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
   /** The helper's frame WebSocket keeps this key and port across restarts: the page's URL stays good. */
   private readonly frameKey = randomBytes(24).toString('base64url');
   private framePort = 0;
+  private spare: Generation | undefined;
   private inputDropped = 0;
 
   constructor(private readonly options: HelperProcessOptions = {}) {
@@ -155,7 +168,10 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
   async start(): Promise<HelloResult> {
     if (this.ready) return (await this.ready).hello!;
     this.stopping = false;
-    this.ready = this.spawnReady();
+    this.ready = this.spawnReady().then((g) => {
+      this.prepareStandby();
+      return g;
+    });
     return (await this.ready).hello!;
   }
 
@@ -168,13 +184,18 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
     return this.gen?.child.pid;
   }
 
-  /** The capture now running (its websocketUrl changes when the helper restarts), or null. */
+  /** The capture now running, or null. Its websocketUrl stays the same across helper restarts. */
   get currentCapture(): CaptureResult | null {
     return this.capture ? this.lastCapture : null;
   }
 
   get controller(): string | null {
     return this.granted;
+  }
+
+  /** Whether a warm standby is loaded and waiting (a restart then takes a hello, not a Node start). */
+  get standbyReady(): boolean {
+    return this.spare?.warm === true;
   }
 
   /** Input notifications not sent because no helper was ready (during a restart). */
@@ -246,6 +267,9 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
     this.stopping = true;
     this.granted = null;
     this.capture = null;
+    const spare = this.spare;
+    this.spare = undefined;
+    spare?.child.stdin?.end();
     const g = this.gen;
     if (!g || g.child.exitCode !== null || g.child.signalCode !== null) {
       this.ready = undefined;
@@ -261,6 +285,7 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
       if (!(await Promise.race([g.exited.then(() => true), delay(500).then(() => false)]))) g.child.kill('SIGKILL');
       await g.exited;
     }
+    if (spare && !(await Promise.race([spare.exited.then(() => true), delay(500).then(() => false)]))) spare.child.kill('SIGKILL');
     this.ready = undefined;
   }
 
@@ -285,7 +310,11 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
       child.once('exit', (code, signal) => resolve({ code, signal }));
       child.once('error', () => resolve({ code: null, signal: null }));
     });
-    const g: Generation = { child, link: undefined as unknown as HelperLink, stderrTail: [], startedAt: performance.now(), exited };
+    const stderrDone = new Promise<void>((resolve) => {
+      child.stderr!.once('close', () => resolve());
+      child.once('error', () => resolve());
+    });
+    const g: Generation = { child, framePort: this.framePort, link: undefined as unknown as HelperLink, stderrTail: [], startedAt: performance.now(), exited, stderrDone };
     g.link = new HelperLink({
       side: 'a',
       input: child.stdout!,
@@ -304,28 +333,40 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
       this.emit('captureError', p);
     });
     let partial = '';
+    const line = (text: string) => {
+      g.stderrTail.push(text);
+      if (g.stderrTail.length > STDERR_TAIL_LINES) g.stderrTail.shift();
+      this.emit('log', text);
+    };
     child.stderr!.setEncoding('utf8').on('data', (text: string) => {
       const lines = (partial + text).split('\n');
       partial = lines.pop() ?? '';
-      for (const line of lines) {
-        g.stderrTail.push(line);
-        if (g.stderrTail.length > STDERR_TAIL_LINES) g.stderrTail.shift();
-        this.emit('log', line);
-      }
+      for (const l of lines) line(l);
+    });
+    child.stderr!.once('end', () => {
+      if (partial) line(partial);
     });
     void exited.then(({ code, signal }) => this.onExit(g, code, signal));
     return g;
   }
 
-  /** Spawns a helper and waits for its hello; throws (after killing it) when it does not answer. */
+  /**
+   * Makes a helper the active one (the standby if there is a live one, else a new one) and waits
+   * for its hello; throws (after killing it) when it does not answer.
+   */
   private async spawnReady(): Promise<Generation> {
-    const g = this.spawnGeneration();
+    const spare = this.spare;
+    this.spare = undefined;
+    const usable = spare && spare.child.exitCode === null && spare.child.signalCode === null && !spare.link.closed;
+    if (spare && !usable) spare.child.kill('SIGKILL');
+    const g = usable ? spare : this.spawnGeneration();
     this.gen = g;
     try {
       g.hello = await g.link.rpc.request(Hello, {}, this.options.startTimeoutMs ?? 10_000);
       return g;
     } catch (err) {
       g.child.kill('SIGKILL');
+      await Promise.race([g.stderrDone, delay(500)]);
       const tail = g.stderrTail.slice(-5).join(' | ');
       throw new PairuxError(ErrorCode.Closed, `the helper did not start: ${(err as Error).message}${tail ? ` (stderr: ${tail})` : ''}`, undefined, { cause: err });
     }
@@ -334,6 +375,12 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
   private onExit(g: Generation, code: number | null, signal: NodeJS.Signals | null): void {
     const reason = signal ? `killed by ${signal}` : code === HelperExit.LinkBroken ? 'exited: the link broke' : `exited with code ${code}`;
     g.link.close(`helper ${reason}`);
+    if (g === this.spare) {
+      // The standby died (it should not): make another, unhurried.
+      this.spare = undefined;
+      if (!this.stopping) setTimeout(() => this.prepareStandby(), 1000).unref();
+      return;
+    }
     // Only the established helper's death starts a restart; a failed attempt is the loop's business.
     if (g !== this.gen || !g.hello || this.restarting) return;
     if (this.stopping) {
@@ -346,7 +393,10 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
       return;
     }
     if (performance.now() - g.startedAt > STABLE_MS) this.restartsInARow = 0;
-    this.ready = this.restart({ reason, code, signal, stderrTail: g.stderrTail });
+    this.ready = this.restart({ reason, code, signal, stderrTail: g.stderrTail }).then((next) => {
+      this.prepareStandby();
+      return next;
+    });
     // Requests wait on `ready`; if nobody is waiting, a final failure must not go unhandled.
     this.ready.catch(() => undefined);
   }
@@ -362,7 +412,8 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
 
   private async restartLoop(died: { reason: string; code: number | null; signal: NodeJS.Signals | null; stderrTail: string[] }): Promise<Generation> {
     const since = performance.now();
-    const maxAttempts = this.options.maxRestartAttempts ?? 10;
+    const maxFailures = this.options.maxRestartAttempts ?? 10;
+    let failures = 0;
     for (;;) {
       this.restartsInARow++;
       const attempt = this.restartsInARow;
@@ -394,7 +445,7 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
         this.emit('restarted', {
           ...died,
           attempt,
-          downtimeMs: performance.now() - since,
+          downtimeMs: Math.round(performance.now() - since),
           hello: g.hello!,
           capture,
           granted,
@@ -403,8 +454,8 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
       } catch (err) {
         const error = err instanceof Error ? err : new Error(String(err));
         this.emit('restartFailed', { attempt, error });
-        if (attempt >= maxAttempts) {
-          this.emit('exit', { code: died.code, signal: died.signal, reason: `gave up after ${attempt} restart attempts: ${error.message}`, stderrTail: this.gen?.stderrTail ?? died.stderrTail });
+        if (++failures >= maxFailures) {
+          this.emit('exit', { code: died.code, signal: died.signal, reason: `gave up after ${failures} failed restarts: ${error.message}`, stderrTail: this.gen?.stderrTail ?? died.stderrTail });
           throw error;
         }
       }
@@ -412,7 +463,35 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
   }
 
   private rememberFramePort(result: CaptureResult): void {
-    if (result.websocketUrl) this.framePort = Number(new URL(result.websocketUrl).port) || 0;
+    if (!result.websocketUrl) return;
+    this.framePort = Number(new URL(result.websocketUrl).port) || 0;
+    // A standby spawned before the port was known would serve frames elsewhere: replace it.
+    if (this.spare && this.spare.framePort !== this.framePort) {
+      this.spare.child.stdin?.end();
+      this.spare = undefined;
+      this.prepareStandby();
+    }
+  }
+
+  /**
+   * Spawns the idle standby if it is wanted and missing, and asks it for its input stats: the one
+   * question a helper answers without starting up (touching X), so an answer means it is loaded.
+   */
+  private prepareStandby(): void {
+    if (this.options.standby === false || this.stopping || this.spare || !this.gen?.hello) return;
+    const spare = this.spawnGeneration();
+    this.spare = spare;
+    spare.link.rpc.request(InputStats, {}, 30_000).then(
+      () => {
+        spare.warm = true;
+      },
+      () => {
+        if (this.spare !== spare) return;
+        this.spare = undefined;
+        spare.child.kill('SIGKILL');
+        if (!this.stopping) setTimeout(() => this.prepareStandby(), 1000).unref();
+      },
+    );
   }
 
   /** Runs a re-issue request; a dead helper throws (the loop tries again), a refusal is handed to `refused`. */

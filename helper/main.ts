@@ -2,37 +2,19 @@
  * The helper process: `node --import tsx helper/main.ts` from source, `node dist/helper.js` built.
  * stdout carries link frames and nothing else (console output is sent to stderr, the log).
  * Whatever way it ends (stdin closed, a signal, a broken link, a crash), nothing it pressed stays
- * pressed; and a previous helper's leftovers are released at start.
+ * pressed; and a previous helper's leftovers are released when it starts up (on the first request).
  */
 import { format } from 'node:util';
 import { HelperExit } from './exit-codes';
-import { Keymap } from './inject/keymap';
-import { releaseHeldXtest } from './inject/xtest-recovery';
 import { HelperLink } from './link/helper-link';
-import { probePlatform } from './platform';
 import { HelperService } from './service';
+import { startUp } from './startup';
 
 const log = (line: string) => process.stderr.write(`[helper ${process.pid}] ${line}\n`);
 // A stray console.log would corrupt the frame stream; everything human goes to stderr.
 console.log = console.info = console.warn = console.debug = (...args: unknown[]) => log(format(...args));
 
-const started = performance.now();
 const env = process.env;
-const platform = probePlatform(env);
-let keymap = Keymap.us();
-let releasedAtStart: string[] = [];
-if (platform.x11) {
-  const fromServer = Keymap.fromXServer(env);
-  if (fromServer instanceof Error) log(`keyboard layout unknown (${fromServer.message}); assuming US`);
-  else keymap = fromServer;
-  const recovery = releaseHeldXtest(keymap, env);
-  releasedAtStart = recovery.released;
-  if (recovery.released.length) log(`released what a previous helper left held: ${recovery.released.join(' ')}`);
-  for (const p of recovery.problems) log(p);
-}
-if (!platform.capture.available) log(`capture unavailable: ${platform.capture.reason}`);
-else if (platform.capture.reason) log(`capture: ${platform.capture.reason}`);
-
 let protocolErrors = 0;
 let shuttingDown = false;
 let service: HelperService | undefined;
@@ -51,8 +33,19 @@ const link = new HelperLink({
     void shutdown(`link closed: ${reason}`, broken ? HelperExit.LinkBroken : HelperExit.Normal);
   },
 });
-service = new HelperService({ link, platform, keymap, releasedAtStart, env, log });
-log(`ready in ${(performance.now() - started).toFixed(0)} ms (${platform.platform}, screen ${platform.screen ? `${platform.screen.name} ${platform.screen.width}x${platform.screen.height}` : 'none'})`);
+service = new HelperService({
+  link,
+  env,
+  log,
+  startUp: async () => {
+    const t = performance.now();
+    const startup = await startUp(env, log);
+    const { platform } = startup;
+    const screen = platform.screen ? `${platform.screen.name} ${platform.screen.width}x${platform.screen.height}` : 'none';
+    log(`started up in ${(performance.now() - t).toFixed(0)} ms, ${(process.uptime() * 1000).toFixed(0)} ms after launch (${platform.platform}, screen ${screen})`);
+    return startup;
+  },
+});
 
 async function shutdown(why: string, code: number): Promise<void> {
   if (shuttingDown) return;

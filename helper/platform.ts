@@ -31,7 +31,7 @@ function unavailable(platform: NodeJS.Platform, reason: string, xdotool = false)
   return { platform, screen: null, capture: { available: false, reason }, inject: { available: false, reason, xdotool }, x11: false, robot: null };
 }
 
-export function probePlatform(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): PlatformReport {
+export async function probePlatform(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): Promise<PlatformReport> {
   if (platform === 'linux') return probeLinux(env);
   if (platform !== 'darwin' && platform !== 'win32') return unavailable(platform, `${platform} is not supported`);
   const robot = loadRobot();
@@ -50,18 +50,17 @@ export function probePlatform(env: NodeJS.ProcessEnv = process.env, platform: No
   };
 }
 
-function probeLinux(env: NodeJS.ProcessEnv): PlatformReport {
+async function probeLinux(env: NodeJS.ProcessEnv): Promise<PlatformReport> {
   const wayland = env.XDG_SESSION_TYPE === 'wayland' || !!env.WAYLAND_DISPLAY;
   const display = env.DISPLAY;
   if (!display) {
     return unavailable('linux', wayland ? WAYLAND_REASON : 'There is no X display (DISPLAY is not set). On a machine without a screen, run the editor under Xvfb.');
   }
-  const probe = probeXDisplay(env);
-  if (!probe.ok) return unavailable('linux', probe.reason);
+  const [probe, xdotool] = await Promise.all([probeXDisplay(env), hasXdotool(env)]);
+  if (!probe.ok) return unavailable('linux', probe.reason, xdotool);
   // DISPLAY inside a Wayland session is XWayland: its root window shows none of the Wayland windows.
-  if (probe.xwayland) return unavailable('linux', `${WAYLAND_REASON} (DISPLAY=${display} is XWayland.)`);
+  if (probe.xwayland) return unavailable('linux', `${WAYLAND_REASON} (DISPLAY=${display} is XWayland.)`, xdotool);
   const robot = loadRobot();
-  const xdotool = hasXdotool(env);
   if (robot instanceof Error) return unavailable('linux', robot.message, xdotool);
   return {
     platform: 'linux',

@@ -1,6 +1,7 @@
 /**
  * The helper's side of the link: answers the runner's requests with capture and injection.
- * Injection only through the GrantGate; capture only where the platform probe allowed it.
+ * Injection only through the GrantGate; capture only where the platform probe allowed it. The
+ * probe (and the release of leftovers) runs on the first request: see startup.ts.
  */
 import { ErrorCode, PairuxError } from '../protocol/errors';
 import {
@@ -23,74 +24,71 @@ import { ScreenCapturer, type Rect } from './capture/screen-capturer';
 import { HELPER_VERSION } from './exit-codes';
 import { GrantGate } from './inject/grant-gate';
 import type { InputSink } from './inject/input-sink';
-import type { Keymap } from './inject/keymap';
 import { OsInputSink } from './inject/os-sink';
-import { xdotoolType } from './inject/xdotool';
+import { X11UnicodeTyper } from './inject/x11-unicode';
+import { xdotoolType, type Cancelable } from './inject/xdotool';
 import type { HelperLink } from './link/helper-link';
-import type { PlatformReport } from './platform';
+import type { Startup } from './startup';
 
 export interface HelperServiceOptions {
   link: HelperLink;
-  platform: PlatformReport;
-  keymap: Keymap;
-  releasedAtStart: string[];
   env: NodeJS.ProcessEnv;
   log(line: string): void;
+  startUp(): Promise<Startup>;
 }
 
-/** Stands in when injection is unavailable; unreachable in practice, since grants are refused. */
-const NO_SINK: InputSink = {
-  name: 'none',
-  inject() {
-    throw new Error('injection is not available');
-  },
-  releaseAll: () => [],
-};
+interface Core {
+  startup: Startup;
+  sink?: OsInputSink;
+  capturer?: ScreenCapturer;
+  /** Keycodes it bound to characters outside the layout, undone at shutdown. */
+  unicode?: X11UnicodeTyper;
+}
 
 export class HelperService {
   private readonly gate: GrantGate;
-  private readonly sink: OsInputSink | undefined;
-  private readonly capturer: ScreenCapturer | undefined;
+  private core: Core | undefined;
+  private starting: Promise<Core> | undefined;
   private frameServer: FrameWebSocketServer | undefined;
+  /**
+   * Bumped by every grant and revoke. A grant waits for start-up; if a revoke (or another grant)
+   * arrives meanwhile, the waiting grant must not take effect after it: the later word wins.
+   */
+  private grantEpoch = 0;
 
   constructor(private readonly o: HelperServiceOptions) {
-    const { link, platform, log } = o;
-    const robot = platform.robot;
-    const notifyCaptureError = (message: string, fatal: boolean) => {
-      log(`capture ${fatal ? 'stopped' : 'error'}: ${message}`);
-      link.rpc.notify(CaptureError, { message: message.slice(0, 1000), fatal });
-      if (fatal) void this.closeFrameServer();
+    const { link, log } = o;
+    // Nobody can be granted before start-up is done, so the gate never reaches a missing sink.
+    const sink: InputSink = {
+      name: 'os',
+      inject: (event) => {
+        if (!this.core?.sink) throw new Error('injection is not available');
+        this.core.sink.inject(event);
+      },
+      releaseAll: () => this.core?.sink?.releaseAll() ?? [],
     };
-    if (robot && platform.capture.available) {
-      this.capturer = new ScreenCapturer(robotGrabber(robot), (h, p) => this.deliver(h, p), notifyCaptureError);
-    }
-    if (robot && platform.inject.available) {
-      this.sink = new OsInputSink({
-        robot,
-        keymap: o.keymap,
-        target: () => this.target(),
-        ...(platform.x11 && platform.inject.xdotool ? { typeUnicode: (text: string) => xdotoolType(text, o.env) } : {}),
-        onError: (m) => log(`input: ${m}`),
-      });
-    }
-    this.gate = new GrantGate(this.sink ?? NO_SINK, {
+    this.gate = new GrantGate(sink, {
       onRefused: (r) => link.rpc.notify(InputRefused, r),
       onSinkError: (m) => log(`input: ${m}`),
     });
     const rpc = link.rpc;
-    rpc.onRequest(Hello, () => this.hello());
-    rpc.onRequest(StartCapture, (p) => this.startCapture(p));
+    rpc.onRequest(Hello, async () => this.hello((await this.ready()).startup));
+    rpc.onRequest(StartCapture, async (p) => this.startCapture(await this.ready(), p));
     rpc.onRequest(StopCapture, async () => {
       await this.stopCapture();
       return {};
     });
-    rpc.onRequest(GrantControl, ({ controllerId }) => {
-      if (!this.sink) throw unavailable('input injection', platform.inject.reason);
+    rpc.onRequest(GrantControl, async ({ controllerId }) => {
+      const epoch = ++this.grantEpoch;
+      const core = await this.ready();
+      if (!core.sink) throw unavailable('input injection', core.startup.platform.inject.reason);
+      if (epoch !== this.grantEpoch) throw new PairuxError(ErrorCode.Forbidden, `the grant to ${controllerId} was overtaken by a later revoke or grant`);
       const released = this.gate.grant(controllerId);
       log(`control granted to ${controllerId}${released.length ? `; released ${released.join(' ')}` : ''}`);
       return {};
     });
     rpc.onRequest(RevokeControl, ({ reason }) => {
+      this.grantEpoch++;
       const was = this.gate.controller;
       const released = this.gate.revoke();
       log(`control revoked (${reason})${was ? ` from ${was}` : ''}${released.length ? `; released ${released.join(' ')}` : ''}`);
@@ -105,13 +103,59 @@ export class HelperService {
     const released = this.gate.revoke();
     this.gate.flush();
     this.gate.dispose();
-    if (this.capturer?.running) this.logStats(this.capturer.stop());
+    const capturer = this.core?.capturer;
+    if (capturer?.running) this.logStats(capturer.stop());
     void this.closeFrameServer();
+    this.core?.unicode?.restore();
     return released;
   }
 
-  private hello(): ResultOf<typeof Hello> {
-    const { platform } = this.o;
+  private ready(): Promise<Core> {
+    this.starting ??= this.o.startUp().then((startup) => {
+      this.core = this.build(startup);
+      return this.core;
+    });
+    return this.starting;
+  }
+
+  private build(startup: Startup): Core {
+    const { platform } = startup;
+    const { link, log, env } = this.o;
+    const robot = platform.robot;
+    const core: Core = { startup };
+    if (robot && platform.capture.available) {
+      const onError = (message: string, fatal: boolean) => {
+        log(`capture ${fatal ? 'stopped' : 'error'}: ${message}`);
+        link.rpc.notify(CaptureError, { message: message.slice(0, 1000), fatal });
+        if (fatal) void this.closeFrameServer();
+      };
+      const outlet = {
+        ready: () => (this.frameServer ? this.frameServer.ready() : this.o.link.videoReady),
+        send: (h: VideoFrameHeader, strips: Buffer[]) => (this.frameServer ? this.frameServer.send(h, strips) : this.o.link.sendVideo(h, strips)),
+      };
+      core.capturer = new ScreenCapturer(robotGrabber(robot), outlet, onError);
+    }
+    if (robot && platform.inject.available) {
+      let typeUnicode: ((text: string) => Cancelable) | undefined;
+      if (platform.x11 && platform.inject.xdotool) {
+        const unicode = new X11UnicodeTyper(startup.keymap.spareKeycodes, env);
+        if (unicode.usable) core.unicode = unicode;
+        else log('no spare keycodes on this layout: text outside it is typed with `xdotool type`, which can drop characters on a busy machine');
+        typeUnicode = unicode.usable ? (text) => unicode.type(text) : (text) => xdotoolType(text, env);
+      }
+      core.sink = new OsInputSink({
+        robot,
+        keymap: startup.keymap,
+        target: () => this.target(),
+        ...(typeUnicode ? { typeUnicode } : {}),
+        onError: (m) => log(`input: ${m}`),
+      });
+    }
+    return core;
+  }
+
+  private hello(startup: Startup): ResultOf<typeof Hello> {
+    const { platform } = startup;
     return {
       version: HELPER_VERSION,
       pid: process.pid,
@@ -119,13 +163,13 @@ export class HelperService {
       screen: platform.screen,
       capture: platform.capture,
       inject: platform.inject,
-      releasedAtStart: this.o.releasedAtStart,
+      releasedAtStart: startup.releasedAtStart,
     };
   }
 
-  private async startCapture(p: ParamsOf<typeof StartCapture>): Promise<ResultOf<typeof StartCapture>> {
-    const capturer = this.capturer;
-    if (!capturer) throw unavailable('screen capture', this.o.platform.capture.reason);
+  private async startCapture(core: Core, p: ParamsOf<typeof StartCapture>): Promise<ResultOf<typeof StartCapture>> {
+    const capturer = core.capturer;
+    if (!capturer) throw unavailable('screen capture', core.startup.platform.capture.reason);
     await this.stopCapture();
     const settings = { fps: p.fps, region: p.region, drawCursor: p.drawCursor, idleFps: p.idleFps };
     if (p.deliver === 'link') {
@@ -149,12 +193,9 @@ export class HelperService {
   }
 
   private async stopCapture(): Promise<void> {
-    if (this.capturer?.running) this.logStats(this.capturer.stop());
+    const capturer = this.core?.capturer;
+    if (capturer?.running) this.logStats(capturer.stop());
     await this.closeFrameServer();
-  }
-
-  private deliver(header: VideoFrameHeader, pixels: Buffer): boolean {
-    return this.frameServer ? this.frameServer.send(header, pixels) : this.o.link.sendVideo(header, pixels);
   }
 
   private async closeFrameServer(): Promise<void> {
@@ -169,9 +210,9 @@ export class HelperService {
   }
 
   private target(): Rect {
-    const t = this.capturer?.target;
+    const t = this.core?.capturer?.target;
     if (t) return t;
-    const size = this.o.platform.robot?.getScreenSize() ?? { width: 1, height: 1 };
+    const size = this.core?.startup.platform.robot?.getScreenSize() ?? { width: 1, height: 1 };
     return { x: 0, y: 0, width: size.width, height: size.height };
   }
 }

@@ -3,7 +3,8 @@
  * opens, so 8 MB pictures skip the hop through the runner. 127.0.0.1 only, a random port, and a
  * random key in the URL path: anything else is refused before the upgrade. Each frame is one
  * binary message laid out as the host bridge relays link frames (kind byte, video header, pixels;
- * a WebSocket message needs no length prefix), sent as two fragments so the pixels are not copied.
+ * a WebSocket message needs no length prefix), sent as fragments (header, then each strip of
+ * pixels) so the pixels are not copied.
  * A viewer still draining the previous frame skips this one.
  */
 import { randomBytes } from 'node:crypto';
@@ -71,8 +72,14 @@ export class FrameWebSocketServer {
     return this.wss.clients.size;
   }
 
+  /** Whether some viewer could take a frame now (the others are still draining theirs). */
+  ready(): boolean {
+    for (const ws of this.wss.clients) if (ws.readyState === ws.OPEN && !this.inFlight.has(ws)) return true;
+    return false;
+  }
+
   /** Sends to every viewer ready for it; true when at least one took the frame. */
-  send(header: VideoFrameHeader, pixels: Buffer): boolean {
+  send(header: VideoFrameHeader, strips: readonly Buffer[]): boolean {
     let taken = false;
     let prefix: Buffer | undefined;
     for (const ws of this.wss.clients) {
@@ -84,7 +91,10 @@ export class FrameWebSocketServer {
       prefix ??= framePrefix(header);
       this.inFlight.add(ws);
       ws.send(prefix, { binary: true, fin: false });
-      ws.send(pixels, { binary: true, fin: true }, () => this.inFlight.delete(ws));
+      strips.forEach((strip, i) => {
+        if (i < strips.length - 1) ws.send(strip, { binary: true, fin: false });
+        else ws.send(strip, { binary: true, fin: true }, () => this.inFlight.delete(ws));
+      });
       this.stats.sent++;
       taken = true;
     }

@@ -14,7 +14,8 @@ export class Pacer {
 
   constructor(
     private readonly fps: number,
-    private readonly tick: () => void,
+    /** May be async: the next deadline is scheduled once it has finished. */
+    private readonly tick: () => void | Promise<void>,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
@@ -40,11 +41,20 @@ export class Pacer {
 
   private run(): void {
     this.ticks++;
+    const timer = this.timer;
+    const next = () => {
+      // Stopped (or restarted) meanwhile: that run schedules itself.
+      if (this.timer === timer) this.schedule();
+    };
+    let result: void | Promise<void>;
     try {
-      this.tick();
-    } finally {
-      if (this.timer) this.schedule();
+      result = this.tick();
+    } catch (err) {
+      next();
+      throw err;
     }
+    if (result instanceof Promise) result.then(next, next);
+    else next();
   }
 
   private schedule(): void {

@@ -5,7 +5,7 @@ import type { ScreenGrabber } from './screen-capturer';
 export function robotGrabber(robot: Robot): ScreenGrabber {
   return {
     screenSize: () => robot.getScreenSize(),
-    grab: (r, whole) => (whole ? robot.screen.capture() : robot.screen.capture(r.x, r.y, r.width, r.height)),
+    grab: (r) => robot.screen.capture(r.x, r.y, r.width, r.height),
     pointer: () => robot.getMousePos(),
   };
 }

@@ -2,6 +2,11 @@
  * The capture loop: grab the screen (or a region) at the requested rate, skip frames that show
  * nothing new (except `idleFps` of them, so a viewer who just arrived gets a picture), draw the
  * pointer, and hand each frame to an outlet (the link or the loopback WebSocket).
+ *
+ * A grab is a synchronous XGetImage (≈ 5–10 ms at 1080p, more at 1440p) on the event loop that
+ * also injects the driver's input. So a frame is grabbed in horizontal strips of about 2 MB with
+ * the event loop let through between them: input waits for one strip, not one screen. The strips
+ * travel as they are (writev), never copied into one buffer.
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { VideoFrameHeader } from '../../protocol/helper-framing';
@@ -20,7 +25,7 @@ export interface Rect {
 /** The OS side of capture; robotjs in the helper, a fake in unit tests. */
 export interface ScreenGrabber {
   screenSize(): { width: number; height: number };
-  grab(rect: Rect, whole: boolean): GrabbedImage;
+  grab(rect: Rect): GrabbedImage;
   pointer(): { x: number; y: number };
 }
 
@@ -31,8 +36,18 @@ export interface CaptureSettings {
   idleFps: number;
 }
 
-/** Takes a frame; false when it was not delivered (previous one still in flight, nobody watching). */
-export type FrameOutlet = (header: VideoFrameHeader, pixels: Buffer) => boolean;
+/** Where frames go: the link to the runner, or the loopback WebSocket. */
+export interface FrameOutlet {
+  /**
+   * Whether a frame handed over now would be taken. While the previous frame is still being
+   * written the tick does not even grab: the grab is synchronous, and a helper busy grabbing frames
+   * it must drop starves the very event loop that writes the pending one out (measured: 1440p at
+   * 60 fps fell to under 2 fps received that way).
+   */
+  ready(): boolean;
+  /** Takes a frame (its pixels as consecutive strips of rows); false when it was not delivered after all. */
+  send(header: VideoFrameHeader, strips: Buffer[]): boolean;
+}
 
 export interface CaptureStats {
   /** Grabs taken. */
@@ -41,32 +56,44 @@ export interface CaptureStats {
   sent: number;
   /** Grabs equal to the last frame sent, not sent (idle pacing). */
   unchanged: number;
-  /** Frames the outlet refused (backpressure). */
+  /** Ticks skipped because the outlet was still busy with the previous frame (backpressure). */
+  busy: number;
+  /** Frames the outlet refused after the grab. */
   dropped: number;
   /** Ticks skipped because a tick overran its interval. */
   late: number;
   errors: number;
-  /** Mean time of one grab (robotjs), ms. */
+  /** Mean time grabbing one frame (robotjs, all strips), ms. */
   grabMs: number;
-  /** Mean time of a whole tick (grab, compare, cursor, hand-off), ms. */
+  /** Mean CPU time of a tick (grab, compare, cursor, hand-off; not the pauses between strips), ms. */
   tickMs: number;
 }
 
 /** After this many failed grabs in a row capture stops and says so (fatal). */
 const MAX_CONSECUTIVE_ERRORS = 30;
+/** Bytes per strip: ≈ 1–2 ms of XGetImage. */
+const STRIP_BYTES = 2 * 1024 * 1024;
+
+interface Sent {
+  strips: Buffer[];
+  stamps: Array<CursorStamp | null>;
+  pointer: string;
+}
 
 export class ScreenCapturer {
   private pacer: Pacer | undefined;
   private settings: CaptureSettings | undefined;
   private rect: Rect | undefined;
-  private whole = true;
+  private strips: Rect[] = [];
+  /** Bumped by start/stop: a tick still grabbing strips of an older run gives up. */
+  private run = 0;
   private seq = 0;
-  private prev: { pixels: Buffer; stamp: CursorStamp | null; pointer: string } | undefined;
+  private prev: Sent | undefined;
   private lastSentAt = -Infinity;
   private forceNext = false;
   private paused = false;
   private consecutiveErrors = 0;
-  private counts = { grabbed: 0, sent: 0, unchanged: 0, dropped: 0, errors: 0, grabMs: 0, tickMs: 0 };
+  private counts = { grabbed: 0, sent: 0, unchanged: 0, busy: 0, dropped: 0, errors: 0, grabMs: 0, tickMs: 0 };
 
   constructor(
     private readonly grabber: ScreenGrabber,
@@ -91,20 +118,24 @@ export class ScreenCapturer {
     if (r && (r.x + r.width > screen.width || r.y + r.height > screen.height)) {
       throw new PairuxError(ErrorCode.BadMessage, `region ${r.width}x${r.height}+${r.x}+${r.y} is outside the ${screen.width}x${screen.height} screen`, { screen });
     }
+    const rect = r ? { ...r } : { x: 0, y: 0, width: screen.width, height: screen.height };
     this.settings = settings;
-    this.whole = !r;
-    this.rect = r ? { ...r } : { x: 0, y: 0, width: screen.width, height: screen.height };
-    this.counts = { grabbed: 0, sent: 0, unchanged: 0, dropped: 0, errors: 0, grabMs: 0, tickMs: 0 };
+    this.rect = rect;
+    const rows = Math.max(16, Math.floor(STRIP_BYTES / (rect.width * 4)));
+    this.strips = [];
+    for (let y = 0; y < rect.height; y += rows) this.strips.push({ x: rect.x, y: rect.y + y, width: rect.width, height: Math.min(rows, rect.height - y) });
+    this.counts = { grabbed: 0, sent: 0, unchanged: 0, busy: 0, dropped: 0, errors: 0, grabMs: 0, tickMs: 0 };
     this.prev = undefined;
     this.lastSentAt = -Infinity;
     this.consecutiveErrors = 0;
     this.pacer = new Pacer(settings.fps, () => this.tick());
     this.pacer.start();
-    return { width: this.rect.width, height: this.rect.height, fps: settings.fps };
+    return { width: rect.width, height: rect.height, fps: settings.fps };
   }
 
   stop(): CaptureStats {
     const stats = this.stats();
+    this.run++;
     this.pacer?.stop();
     this.pacer = undefined;
     this.prev = undefined;
@@ -127,6 +158,7 @@ export class ScreenCapturer {
       grabbed: c.grabbed,
       sent: c.sent,
       unchanged: c.unchanged,
+      busy: c.busy,
       dropped: c.dropped,
       late: this.pacer?.skipped ?? 0,
       errors: c.errors,
@@ -135,38 +167,57 @@ export class ScreenCapturer {
     };
   }
 
-  private tick(): void {
+  private async tick(): Promise<void> {
     const settings = this.settings;
     const rect = this.rect;
     if (!settings || !rect || this.paused) return;
-    const t0 = performance.now();
-    let pixels: Buffer;
-    try {
-      const img = this.grabber.grab(rect, this.whole);
-      if (img.width !== rect.width || img.height !== rect.height) {
-        throw new Error(`the grab is ${img.width}x${img.height}, expected ${rect.width}x${rect.height} (did the screen size change?)`);
-      }
-      pixels = tightPixels(img);
-      this.consecutiveErrors = 0;
-    } catch (err) {
-      this.grabFailed(err);
+    if (!this.outlet.ready()) {
+      this.counts.busy++;
       return;
     }
-    const t1 = performance.now();
-    this.counts.grabbed++;
-    this.counts.grabMs += t1 - t0;
+    const run = this.run;
+    const t0 = performance.now();
     const p = settings.drawCursor ? this.grabber.pointer() : undefined;
+    const strips: Buffer[] = [];
+    let grabMs = 0;
+    for (const [i, s] of this.strips.entries()) {
+      if (i > 0) {
+        // Let pending input (and link I/O) run between strips.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (run !== this.run) return;
+      }
+      const g0 = performance.now();
+      try {
+        const img = this.grabber.grab(s);
+        if (img.width !== s.width || img.height !== s.height) {
+          throw new Error(`the grab is ${img.width}x${img.height}, expected ${s.width}x${s.height} (did the screen size change?)`);
+        }
+        strips.push(tightPixels(img));
+      } catch (err) {
+        this.grabFailed(err);
+        return;
+      }
+      grabMs += performance.now() - g0;
+    }
+    const c0 = performance.now();
+    this.consecutiveErrors = 0;
+    this.counts.grabbed++;
+    this.counts.grabMs += grabMs;
     const pointer = p ? `${p.x - rect.x},${p.y - rect.y}` : '';
     const prev = this.prev;
-    const unchanged = prev !== undefined && prev.pointer === pointer && sameScreen(pixels, prev.pixels, rect.width, prev.stamp);
+    const unchanged =
+      prev !== undefined && prev.pointer === pointer && strips.every((px, i) => sameScreen(px, prev.strips[i]!, rect.width, prev.stamps[i]!));
     // Half a tick of slack: ticks jitter by a millisecond, and idleFps = fps must mean every tick.
     const idleDue = t0 - this.lastSentAt >= 1000 / settings.idleFps - 500 / settings.fps;
     if (unchanged && !this.forceNext && !idleDue) {
       this.counts.unchanged++;
-      this.counts.tickMs += performance.now() - t0;
+      this.counts.tickMs += grabMs + performance.now() - c0;
       return;
     }
-    const stamp = p ? drawCursor(pixels, rect.width, rect.height, p.x - rect.x, p.y - rect.y) : null;
+    const stamps = strips.map((px, i) => {
+      const s = this.strips[i]!;
+      return p ? drawCursor(px, s.width, s.height, p.x - s.x, p.y - s.y) : null;
+    });
     const header: VideoFrameHeader = {
       seq: this.seq,
       width: rect.width,
@@ -174,16 +225,16 @@ export class ScreenCapturer {
       format: 'BGRX',
       captureTime: performance.timeOrigin + t0,
     };
-    if (this.outlet(header, pixels)) {
+    if (this.outlet.send(header, strips)) {
       this.seq = (this.seq + 1) >>> 0;
       this.counts.sent++;
-      this.prev = { pixels, stamp, pointer };
+      this.prev = { strips, stamps, pointer };
       this.lastSentAt = t0;
       this.forceNext = false;
     } else {
       this.counts.dropped++;
     }
-    this.counts.tickMs += performance.now() - t0;
+    this.counts.tickMs += grabMs + performance.now() - c0;
   }
 
   private grabFailed(err: unknown): void {

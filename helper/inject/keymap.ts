@@ -37,6 +37,8 @@ export class Keymap {
     private readonly strokes: Map<string, KeyStroke>,
     /** X keycode → its first keysym name (X11 only), for naming keys found held. */
     private readonly names: Map<number, string>,
+    /** X keycodes with no symbol at all: free to bind characters the layout lacks. */
+    readonly spareKeycodes: readonly number[] = [],
   ) {}
 
   static us(): Keymap {
@@ -54,14 +56,15 @@ export class Keymap {
   }
 
   /** The X server's current layout, as `xmodmap -pke` prints it. */
-  static fromXServer(env: NodeJS.ProcessEnv = process.env): Keymap | Error {
-    const r = runTool('xmodmap', ['-pke'], env);
+  static async fromXServer(env: NodeJS.ProcessEnv = process.env): Promise<Keymap | Error> {
+    const r = await runTool('xmodmap', ['-pke'], env);
     return r.ok ? Keymap.parseXmodmap(r.stdout) : new Error(r.error ?? 'xmodmap failed');
   }
 
   static parseXmodmap(text: string): Keymap {
     const rows: Array<{ code: number; syms: string[] }> = [];
     const names = new Map<number, string>();
+    const spare: number[] = [];
     for (const line of text.split('\n')) {
       const m = /^keycode\s+(\d+)\s*=\s*(.*)$/.exec(line.trim());
       if (!m) continue;
@@ -69,6 +72,8 @@ export class Keymap {
       const code = Number(m[1]);
       rows.push({ code, syms });
       if (syms[0] && syms[0] !== 'NoSymbol') names.set(code, syms[0]);
+      // Keycode 8 is the lowest X allows and some toolkits treat it specially: leave it alone.
+      if (code > 8 && code < 256 && syms.every((k) => k === 'NoSymbol')) spare.push(code);
     }
     const byName = new Map<string, string>(PRINTABLE.map((c) => [keysymName(c), c]));
     const strokes = new Map<string, KeyStroke>();
@@ -82,7 +87,7 @@ export class Keymap {
         strokes.set(c, { key: base, shift: level === 1 });
       }
     }
-    return new Keymap(strokes, names);
+    return new Keymap(strokes, names, spare);
   }
 
   /** How to type printable character `c`, or undefined when the layout has no key for it. */

@@ -1,6 +1,6 @@
 /**
- * The OS as an input sink: robotjs for the pointer, keys and ASCII text, xdotool for other text
- * (X11). Every key and button it presses is tracked so `releaseAll` can lift them (revoke, a new
+ * The OS as an input sink: robotjs for the pointer, keys and ASCII text, xmodmap + xdotool for
+ * other text (X11). Every key and button it presses is tracked so `releaseAll` can lift them (revoke, a new
  * driver, shutdown): a driver who leaves mid-drag must not leave the host's button down.
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
@@ -15,7 +15,7 @@ export interface OsInputSinkOptions {
   keymap: Keymap;
   /** The screen rectangle normalised coordinates map onto: the shared region or the whole screen. */
   target(): Rect;
-  /** Types text outside ASCII (X11: xdotool); without it robotjs types everything (macOS, Windows). */
+  /** Types text outside ASCII (X11: x11-unicode.ts); without it robotjs types everything (macOS, Windows). */
   typeUnicode?: (text: string) => { done: Promise<void>; cancel(): void };
   /** Something failed after `inject` returned (xdotool). */
   onError?(message: string): void;
@@ -116,9 +116,7 @@ export class OsInputSink implements InputSink {
 
   private moveTo(nx: number, ny: number): void {
     const r = this.options.target();
-    const x = r.x + Math.min(r.width - 1, Math.floor(nx * r.width));
-    const y = r.y + Math.min(r.height - 1, Math.floor(ny * r.height));
-    this.robot.moveMouse(x, y);
+    this.robot.moveMouse(r.x + toPixel(nx, r.width), r.y + toPixel(ny, r.height));
   }
 
   /**
@@ -218,6 +216,15 @@ export class OsInputSink implements InputSink {
       this.options.onError?.(`releasing failed: ${(err as Error).message}`);
     }
   }
+}
+
+/**
+ * The pixel a normalised coordinate falls in (1 is the last pixel). A hundredth of a pixel of
+ * slack: a guest sends pixel p as p / size rounded to 6 decimals, and floor() of 311.9999 would
+ * land one pixel short.
+ */
+export function toPixel(n: number, size: number): number {
+  return Math.max(0, Math.min(size - 1, Math.floor(n * size + 0.01)));
 }
 
 function keyLabel(robotKey: string): string {

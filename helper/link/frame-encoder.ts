@@ -59,11 +59,14 @@ export class FrameEncoder {
 
   /**
    * Writes one video frame, or drops it (false) while the previous frame is still buffered.
-   * `pixels` must stay unchanged until written; the caller hands it over.
+   * The pixels may come as consecutive strips of rows (the capturer grabs in strips); they must
+   * stay unchanged until written: the caller hands them over.
    */
-  writeVideo(header: VideoFrameHeader, pixels: Buffer): boolean {
-    if (pixels.length !== header.width * header.height * 4) {
-      throw new Error(`video frame ${header.width}x${header.height} needs ${header.width * header.height * 4} pixel bytes, got ${pixels.length}`);
+  writeVideo(header: VideoFrameHeader, pixels: Buffer | readonly Buffer[]): boolean {
+    const parts = Buffer.isBuffer(pixels) ? [pixels] : pixels;
+    const bytes = parts.reduce((n, p) => n + p.length, 0);
+    if (bytes !== header.width * header.height * 4 || parts.length === 0) {
+      throw new Error(`video frame ${header.width}x${header.height} needs ${header.width * header.height * 4} pixel bytes, got ${bytes}`);
     }
     if (!this.writable()) return false;
     if (this.videoInFlight) {
@@ -73,9 +76,13 @@ export class FrameEncoder {
     this.videoInFlight = true;
     this.stats.videoFrames++;
     this.out.cork();
-    this.out.write(videoPrefix(header, pixels.length));
-    this.out.write(pixels, () => {
-      this.videoInFlight = false;
+    this.out.write(videoPrefix(header, bytes));
+    parts.forEach((part, i) => {
+      if (i < parts.length - 1) this.out.write(part);
+      else
+        this.out.write(part, () => {
+          this.videoInFlight = false;
+        });
     });
     this.out.uncork();
     return true;

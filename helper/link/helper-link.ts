@@ -4,7 +4,7 @@
  * helper (side b, on its stdin/stdout) and the runner (side a, on the child's pipes).
  */
 import type { Readable, Writable } from 'node:stream';
-import { ErrorCode, PairuxError } from '../../protocol/errors';
+import { PairuxError } from '../../protocol/errors';
 import type { VideoFrameHeader } from '../../protocol/helper-framing';
 import { helperBoundary } from '../../protocol/helper-link';
 import { PROTOCOL_VERSION } from '../../protocol/rpc';
@@ -72,8 +72,13 @@ export class HelperLink {
   }
 
   /** Sends one video frame, or drops it (false) while the previous one is not flushed yet. */
-  sendVideo(header: VideoFrameHeader, pixels: Buffer): boolean {
+  sendVideo(header: VideoFrameHeader, pixels: Buffer | readonly Buffer[]): boolean {
     return this.encoder.writeVideo(header, pixels);
+  }
+
+  /** Whether a video frame sent now would be written rather than dropped. */
+  get videoReady(): boolean {
+    return !this.closed && !this.encoder.videoBusy;
   }
 
   get videoStats(): { sent: number; dropped: number } {
@@ -127,7 +132,7 @@ export class HelperLink {
       }
       if (typeof msg.method === 'string' && typeof msg.id === 'number') throw error;
       this.options.onProtocolError?.(new PairuxError(error.code, `not sent: ${error.message}`, error.data));
-      if (typeof msg.id === 'number') this.writeError(msg.id, error.code === ErrorCode.TooLarge ? error : PairuxError.from(error));
+      if (typeof msg.id === 'number') this.writeError(msg.id, error);
     }
   }
 }

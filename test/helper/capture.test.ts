@@ -149,15 +149,15 @@ describe('helper capture: a real screen', function () {
     const on = (f: HelperFrame) => frames.push(f);
     helper.on('frame', on);
     try {
-      await helper.startCapture({ fps: 30, idleFps: 2, drawCursor: true });
+      await helper.startCapture({ fps: 30, idleFps: 1, drawCursor: true });
       await new Promise((r) => setTimeout(r, 2500));
-      // 1 at start + 2 per second: about 6 in 2.5 s, against 75 if nothing were skipped.
-      assert.ok(frames.length >= 4 && frames.length <= 8, `${frames.length} frames of a still screen in 2.5 s`);
+      // 1 at start + 1 per second: 3 in 2.5 s, against 75 if nothing were skipped.
+      assert.ok(frames.length >= 2 && frames.length <= 4, `${frames.length} frames of a still screen in 2.5 s`);
       const before = frames.length;
       const t = Date.now();
       x.run('xsetroot', '-solid', '#118899');
       await waitFor(() => frames.slice(before).some((f) => bgr(f, 600, 500).join() === TEAL.join()), 2000, 'a frame showing the new colour');
-      assert.ok(Date.now() - t < 300, 'a change goes out on the next tick, not at idle pace');
+      assert.ok(Date.now() - t < 600, `a change goes out on the next tick, not at idle pace (1 s): ${Date.now() - t} ms`);
       const beforeMove = frames.length;
       x.run('xdotool', 'mousemove', '50', '60');
       await waitFor(() => frames.length > beforeMove && bgr(frames.at(-1)!, 50, 60).join() === '0,0,0', 2000, 'a frame with the moved pointer');
@@ -178,7 +178,8 @@ describe('helper capture: a real screen', function () {
       helper.off('frame', on);
       const span = (frames.at(-1)!.header.captureTime - frames[0]!.header.captureTime) / 1000;
       const rate = (frames.length - 1) / span;
-      assert.ok(rate > 15 && rate < 20.6, `${rate.toFixed(1)} fps for 20 requested (${frames.length} frames)`);
+      // Never above the rate; below it only if this machine is too busy to grab in time.
+      assert.ok(rate > 12 && rate < 20.6, `${rate.toFixed(1)} fps for 20 requested (${frames.length} frames)`);
       const gaps = frames.slice(1).map((f, i) => f.header.captureTime - frames[i]!.header.captureTime).sort((a, b) => a - b);
       const median = gaps[Math.floor(gaps.length / 2)]!;
       assert.ok(Math.abs(median - 50) < 5, `median interval ${median.toFixed(1)} ms for 50`);

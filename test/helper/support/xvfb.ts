@@ -10,6 +10,8 @@ import path from 'node:path';
 
 export interface Xvfb {
   display: string;
+  /** The Xvfb process (benches read its CPU). */
+  pid: number;
   width: number;
   height: number;
   /** process.env with DISPLAY set and any Wayland hints removed: what the helper runs with. */
@@ -38,8 +40,16 @@ export async function startXvfb(width = 1280, height = 720): Promise<Xvfb> {
     if (!displayFree(n)) continue;
     const child = spawn('Xvfb', [`:${n}`, '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp', '-noreset'], { stdio: 'ignore' });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // Ours only when the lock names our pid: another process may have taken :n meanwhile.
+    const ours = () => {
+      try {
+        return Number(readFileSync(`/tmp/.X${n}-lock`, 'utf8').trim()) === child.pid && existsSync(`/tmp/.X11-unix/X${n}`);
+      } catch {
+        return false;
+      }
+    };
     try {
-      await waitFor(() => existsSync(`/tmp/.X11-unix/X${n}`) || child.exitCode !== null, 5000, `Xvfb :${n}`);
+      await waitFor(() => ours() || child.exitCode !== null, 5000, `Xvfb :${n}`);
     } catch (err) {
       child.kill('SIGKILL');
       throw err;
@@ -56,6 +66,7 @@ export async function startXvfb(width = 1280, height = 720): Promise<Xvfb> {
     await waitFor(() => spawnSync('xdpyinfo', [], { env, stdio: 'ignore' }).status === 0, 5000, `Xvfb :${n} answering`);
     return {
       display: `:${n}`,
+      pid: child.pid!,
       width,
       height,
       env,
