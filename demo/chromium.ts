@@ -42,6 +42,11 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
   return chromium.launch({
     executablePath: findChromium(),
     headless: true,
+    // The runner shuts Chromium down itself, in order; Playwright's own Ctrl-C handler would kill
+    // it mid-shutdown (and with it the session's goodbye).
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
     ...options,
     args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
   });

@@ -44,7 +44,13 @@ export async function startVirtualDesktop(width: number, height: number, withApp
   const n = freeDisplayNumber();
   const display = `:${n}`;
   const children: ChildProcess[] = [];
-  const xvfb = spawn('Xvfb', [display, '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp', '-noreset'], { stdio: 'ignore' });
+  // Own process groups: a Ctrl-C in the terminal reaches only the demo, which stops these in
+  // order; and if the demo dies, the exit hook still takes them down.
+  const killAll = () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  };
+  process.once('exit', killAll);
+  const xvfb = spawn('Xvfb', [display, '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp', '-noreset'], { stdio: 'ignore', detached: true });
   children.push(xvfb);
   await waitFor(() => existsSync(`/tmp/.X11-unix/X${n}`) || xvfb.exitCode !== null, 5000, `Xvfb on ${display}`);
   if (xvfb.exitCode !== null) throw new Error(`Xvfb on ${display} exited with ${xvfb.exitCode}`);
@@ -57,12 +63,12 @@ export async function startVirtualDesktop(width: number, height: number, withApp
     const editorCols = Math.floor((width * 0.55) / 10);
     const rows = Math.floor((height - 60) / 19);
     children.push(
-      spawn('xterm', [...font, '-geometry', `${editorCols}x${rows}+10+10`, '-bg', '#1e1e1e', '-fg', '#d4d4d4', '-T', 'editor - session-service.ts', '-e', 'less', '-N', '-S', source], { env, stdio: 'ignore' }),
+      spawn('xterm', [...font, '-geometry', `${editorCols}x${rows}+10+10`, '-bg', '#1e1e1e', '-fg', '#d4d4d4', '-T', 'editor - session-service.ts', '-e', 'less', '-N', '-S', source], { env, stdio: 'ignore', detached: true }),
       spawn(
         'xterm',
         [...font, '-geometry', `${Math.floor((width * 0.4) / 10)}x${Math.floor(rows * 0.6)}-10+10`, '-bg', '#0c0c0c', '-fg', '#cccccc', '-T', 'terminal', '-e', 'bash', '-c',
           'echo "PairUX demo desktop (Xvfb ' + display + '). A granted guest types here."; exec bash --norc -i'],
-        { env, stdio: 'ignore' },
+        { env, stdio: 'ignore', detached: true },
       ),
     );
   }
@@ -71,7 +77,8 @@ export async function startVirtualDesktop(width: number, height: number, withApp
     virtual: true,
     why: `started a virtual desktop (Xvfb ${display}, ${width}×${height}) with a terminal and an editor-like window`,
     async stop() {
-      for (const c of children.reverse()) if (c.exitCode === null) c.kill('SIGTERM');
+      process.off('exit', killAll);
+      for (const c of [...children].reverse()) if (c.exitCode === null) c.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 100));
     },
   };

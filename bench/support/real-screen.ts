@@ -27,7 +27,7 @@ export async function startRealScreen(width: number, height: number, fps: number
     args: [...CHROMIUM_ARGS, `--window-size=${width},${height}`, '--window-position=0,0'],
   });
   const page = await (await painter.newContext({ viewport: null })).newPage();
-  await page.goto(`${pages.url}/page`);
+  await page.goto(`${pages.url}/page?fps=${fps}`);
   // --kiosk is not honoured under Playwright; full screen through the DevTools protocol is.
   const cdp = await page.context().newCDPSession(page);
   const { windowId } = (await cdp.send('Browser.getWindowForTarget')) as { windowId: number };
