@@ -37,9 +37,7 @@ export class HostRunner implements BridgeBackend {
 
   constructor(private readonly o: HostRunnerOptions) {
     o.helper.on('frame', (f) => this.bridge?.sendFrame(f.frame));
-    o.helper.on('inputRefused', (n) => {
-      if (this.driver) this.bridge?.inputRefused({ controllerId: this.driver, ...n });
-    });
+    o.helper.on('inputRefused', (n) => this.bridge?.inputRefused(n));
     o.helper.on('restarted', (r) => {
       o.say(`the helper stopped (${r.reason}) and was restarted in ${r.downtimeMs} ms${r.hello.releasedAtStart.length ? `; released held input: ${r.hello.releasedAtStart.join(', ')}` : ''}`);
       if (r.capture) this.o.capture = r.capture;

@@ -222,5 +222,5 @@ export class HelperService {
  * message and `data.unavailable`, so the runner can tell it from a bug.
  */
 function unavailable(what: string, reason: string | undefined): PairuxError {
-  return new PairuxError(ErrorCode.Internal, `${what} is not available here: ${reason ?? 'unknown reason'}`, { unavailable: what });
+  return new PairuxError(ErrorCode.Unavailable, `${what} is not available here: ${reason ?? 'unknown reason'}`, { unavailable: what });
 }

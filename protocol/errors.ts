@@ -31,6 +31,8 @@ export const ErrorCode = {
   /** Creating sessions needs the server's host key. */
   Unauthorized: 'UNAUTHORIZED',
   Timeout: 'TIMEOUT',
+  /** The capability is missing on this machine (no X display, Wayland, no injection). */
+  Unavailable: 'UNAVAILABLE',
   /** The connection closed while a request was pending. */
   Closed: 'CLOSED',
   Internal: 'INTERNAL',

@@ -1,6 +1,5 @@
 /**
- * The helper link's wire format, on stdio and on any byte stream that carries helper frames
- * onward (a loopback WebSocket to the host page): length-prefixed frames
+ * The helper link's wire format on stdio: length-prefixed frames
  *
  *   u32 LE length (of what follows) | u8 kind | payload
  *
@@ -8,7 +7,9 @@
  *
  *   u32 seq | u16 width | u16 height | u8 format (0 BGRX, 1 RGBX) | u8 reserved[3] | f64 captureTime (epoch ms) | pixels
  *
- * Pixels are tightly packed (stride = width × 4). All little-endian.
+ * Pixels are tightly packed (stride = width × 4). All little-endian. Message-framed carriers
+ * (the helper's own WebSocket, the runner's bridge to the host page) send `kind | payload`
+ * per message, without the length prefix.
  */
 export const FrameKind = { Json: 0, Video: 1 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];

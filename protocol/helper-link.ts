@@ -86,6 +86,8 @@ export const Input = defineNotification('input', z.object({ controllerId: Id, ev
 export const InputRefused = defineNotification(
   'input.refused',
   z.object({
+    /** Whose events were refused (the runner passes the notice to that guest). */
+    controllerId: Id,
     seq: z.int().optional(),
     code: z.string().max(32),
     reason: z.string().max(300),

@@ -64,17 +64,17 @@ export class GrantGate {
     const seq = seqOf(raw);
     if (this.granted === null || controllerId !== this.granted) {
       const reason = this.granted === null ? 'no controller is granted' : `${controllerId} is not the granted controller`;
-      this.refuse(ErrorCode.Forbidden, reason, seq);
+      this.refuse(controllerId, ErrorCode.Forbidden, reason, seq);
       return;
     }
     if (!this.limiter.take()) {
       this.rateLimited++;
-      this.reporter.refuse(ErrorCode.RateLimited, 'over the input rate limit; event dropped', seq);
+      this.reporter.refuse(controllerId, ErrorCode.RateLimited, 'over the input rate limit; event dropped', seq);
       return;
     }
     const checked = sanitizeInputEvent(raw);
     if (!checked.ok) {
-      this.refuse(checked.code, checked.reason, seq);
+      this.refuse(controllerId, checked.code, checked.reason, seq);
       return;
     }
     try {
@@ -84,7 +84,7 @@ export class GrantGate {
       const message = (err as Error).message ?? String(err);
       this.options.onSinkError?.(`${this.sink.name} sink failed on ${checked.event.t}: ${message}`);
       const code = (err as { code?: unknown }).code === ErrorCode.RateLimited ? ErrorCode.RateLimited : ErrorCode.Internal;
-      this.refuse(code, code === ErrorCode.Internal ? 'the event could not be injected' : message, checked.event.seq);
+      this.refuse(controllerId, code, code === ErrorCode.Internal ? 'the event could not be injected' : message, checked.event.seq);
     }
   }
 
@@ -101,9 +101,9 @@ export class GrantGate {
     this.reporter.dispose();
   }
 
-  private refuse(code: string, reason: string, seq: number | undefined): void {
+  private refuse(controllerId: string, code: string, reason: string, seq: number | undefined): void {
     this.refused[code] = (this.refused[code] ?? 0) + 1;
-    this.reporter.refuse(code, reason.slice(0, 300), seq);
+    this.reporter.refuse(controllerId, code, reason.slice(0, 300), seq);
   }
 }
 

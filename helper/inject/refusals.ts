@@ -4,6 +4,8 @@
  * goes out at once; later ones are counted and summed into one notice per code per window.
  */
 export interface Refusal {
+  /** Whose event it was, so the runner tells the right guest. */
+  controllerId: string;
   seq?: number;
   code: string;
   reason: string;
@@ -23,12 +25,13 @@ export class RefusalReporter {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  refuse(code: string, reason: string, seq?: number): void {
-    const prior = this.pending.get(code);
-    const next: Refusal = { code, reason, count: (prior?.count ?? 0) + 1 };
+  refuse(controllerId: string, code: string, reason: string, seq?: number): void {
+    const key = `${controllerId}\u0000${code}`;
+    const prior = this.pending.get(key);
+    const next: Refusal = { controllerId, code, reason, count: (prior?.count ?? 0) + 1 };
     const lastSeq = seq ?? prior?.seq;
     if (lastSeq !== undefined) next.seq = lastSeq;
-    this.pending.set(code, next);
+    this.pending.set(key, next);
     if (this.timer) return;
     const wait = this.lastSent + this.windowMs - this.now();
     if (wait <= 0) this.flush();

@@ -280,6 +280,7 @@ describe('helper capture: platforms where it cannot work', function () {
       assert.equal(hello.screen, null);
       assert.ok(err instanceof PairuxError);
       assert.match(err.message, /screen capture is not available here: Screen capture needs an X11 session/);
+      assert.equal(err.code, 'UNAVAILABLE');
       assert.deepEqual(err.data, { unavailable: 'screen capture' });
     }
   });
