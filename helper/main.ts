@@ -63,9 +63,14 @@ async function shutdown(why: string, code: number): Promise<void> {
   process.exit(code);
 }
 
-for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => void shutdown(signal, HelperExit.Normal));
 }
+// Ctrl-C in the host's terminal reaches the whole process group; it is meant for the runner,
+// which stops the helper in order (revoke, release, exit). Run by hand, Ctrl-C still stops it.
+process.on('SIGINT', () => {
+  if (process.stdin.isTTY) void shutdown('SIGINT', HelperExit.Normal);
+});
 // The last line of defence: release before dying, whatever happened.
 process.on('exit', () => {
   if (!shuttingDown) service?.shutdown();
