@@ -14,11 +14,22 @@
  * latency, not queueing. Measured with the helper idle and while it captures 1080p (every grab is
  * a synchronous ~5–10 ms XGetImage on the helper's event loop, which input has to wait behind).
  *
+ * The last row is the whole path from a guest: a controller's browser page sends each move over
+ * its WebRTC data channel → host page (grant check, allowlist) → bridge → runner → helper → X.
+ * Its send time is the page's epoch clock, mapped onto the monotonic clock through this
+ * process's own epoch/monotonic offset (same machine, ~1 ms).
+ *
  * Options: --events=300 --size=1920x1080
  */
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { startXvfb } from '../test/helper/support/xvfb';
+import { launchChromium } from '../demo/chromium';
+import { startHeadlessHost } from '../demo/headless-host';
+import { HostBridgeServer } from '../demo/host-bridge-server';
+import { HostRunner } from '../demo/host-runner';
+import { startControlPlane } from '../server/control-plane';
+import { ViewerPage } from '../test/support/browser-viewer';
 import { benchHelper, sleep } from './support/helper-bench';
 import { percentile, printTable } from './support/stats';
 
@@ -113,6 +124,66 @@ async function measure(label: string): Promise<Array<string | number>> {
   ];
 }
 
+/** The full path: guest page → data channel → host page → bridge → runner → helper → X. */
+async function measureFromGuest(drawCursor: boolean): Promise<Array<string | number>> {
+  // With the pointer drawn into frames every move changes the picture, so each event races a
+  // fresh 1080p frame through runner, bridge, host page and encoder: the loaded case.
+  const capture = await helper.startCapture({ fps: 30, idleFps: 1, drawCursor });
+  const runner = new HostRunner({
+    helper, capture, prompt: { ask: async () => ({ allow: true, reason: 'allowed' }) }, say: () => undefined, frames: 'bridge', controlRequests: true,
+  });
+  const bridge = new HostBridgeServer(runner);
+  runner.attach(bridge);
+  await bridge.listen();
+  const plane = await startControlPlane({ host: '127.0.0.1', port: 0 });
+  const browser = await launchChromium();
+  try {
+    const session = await plane.service.createSession({ mode: 'p2p' });
+    await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { browser, bridge: bridge.url });
+    const guest = await ViewerPage.open(browser, session.links.controller.url, 'Bench driver');
+    await guest.waitForState('live');
+    await guest.page.click('#control-request');
+    await guest.page.waitForFunction(() => document.body.dataset.control === 'driving', null, { timeout: 15_000 });
+    const moveServer: number[] = [];
+    const moveClient: number[] = [];
+    let lost = 0;
+    for (let i = 0; i < EVENTS; i++) {
+      const px = 100 + ((i * 41) % 1000);
+      const py = 100 + ((i * 59) % 700);
+      const from = seen.length;
+      const offset = performance.timeOrigin + performance.now() - monoMs();
+      const sentEpoch = await guest.page.evaluate(
+        ([seq, nx, ny]) => {
+          const t = performance.timeOrigin + performance.now();
+          (window as unknown as { pairuxViewer: { sendRawInput(e: unknown): boolean } }).pairuxViewer.sendRawInput({ t: 'move', seq, x: nx, y: ny });
+          return t;
+        },
+        [100_000 + i, px / WIDTH, py / HEIGHT] as const,
+      );
+      const sentAt = sentEpoch - offset;
+      let hit: Seen | undefined;
+      const deadline = monoMs() + 1000;
+      while (!hit && monoMs() < deadline) {
+        hit = seen.slice(from).find((s) => s.kind === 'motion' && s.x === px && s.y === py);
+        if (!hit) await new Promise((r) => setImmediate(r));
+      }
+      if (!hit) {
+        lost++;
+        continue;
+      }
+      moveServer.push(serverDelta(hit.serverTime, sentAt));
+      moveClient.push(hit.arrivedAt - sentAt);
+      await sleep(25);
+    }
+    return [`guest page → X (full path; ${drawCursor ? 'pointer drawn: every move sends a frame' : 'still screen'})`, percentile(moveServer, 50), percentile(moveServer, 95), percentile(moveClient, 50), percentile(moveClient, 95), Math.max(...moveClient), NaN, NaN, lost];
+  } finally {
+    await browser.close();
+    await plane.close();
+    await bridge.close();
+    await helper.stopCapture().catch(() => undefined);
+  }
+}
+
 const rows: Array<Array<string | number>> = [];
 try {
   rows.push(await measure('helper idle'));
@@ -123,6 +194,8 @@ try {
     rows.push(await measure(`capturing ${WIDTH}×${HEIGHT} at ${fps} fps`));
     await helper.stopCapture();
   }
+  rows.push(await measureFromGuest(false));
+  rows.push(await measureFromGuest(true));
 } finally {
   xev.kill('SIGKILL');
   await helper.stop();
@@ -130,7 +203,7 @@ try {
 }
 
 printTable(
-  `Input latency, runner sendInput → X (${EVENTS} events per row: ⅔ moves, ⅓ key presses; ms; load average ${loadavg()[0]!.toFixed(1)})`,
+  `Input latency, runner sendInput → X, and guest page → X (${EVENTS} events per row: ⅔ moves, ⅓ key presses; ms; load average ${loadavg()[0]!.toFixed(1)})`,
   ['helper', 'move→X server p50', 'p95', 'move→X client p50', 'p95', 'max', 'key→X server p50', 'p95', 'lost'],
   rows,
 );
