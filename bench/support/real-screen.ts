@@ -13,6 +13,8 @@ import { cpuSeconds } from './stats';
 
 export interface RealScreen {
   bridgeUrl: string;
+  /** Frames the helper sent, and what the bridge relayed or dropped. */
+  frameStats(): { fromHelper: number; relayed: number; droppedAtBridge: number };
   helperCpuSeconds(): number;
   close(): Promise<void>;
 }
@@ -43,8 +45,11 @@ export async function startRealScreen(width: number, height: number, fps: number
   const bridge = new HostBridgeServer(runner);
   runner.attach(bridge);
   const bridgeUrl = await bridge.listen();
+  let fromHelper = 0;
+  helper.on('frame', () => fromHelper++);
   return {
     bridgeUrl,
+    frameStats: () => ({ fromHelper, relayed: bridge.framesSent, droppedAtBridge: bridge.framesDropped }),
     helperCpuSeconds: () => (helper.pid ? cpuSeconds(helper.pid) : 0),
     async close() {
       await bridge.close();
