@@ -162,7 +162,9 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): void {
       const scaled = screen && (screen.width !== stats.frameWidth || screen.height !== stats.frameHeight);
       parts.push(`${stats.frameWidth}×${stats.frameHeight}${scaled ? ` (screen ${screen.width}×${screen.height})` : ''}`);
     }
-    if (stats) parts.push(`${Math.round(stats.fps)} fps`);
+    // The helper sends about one frame a second while nothing on the screen changes: under 2 fps
+    // that is a still screen, not a broken stream, and "0 fps" would alarm people.
+    if (stats) parts.push(stats.fps < 2 ? 'screen still' : `${Math.round(stats.fps)} fps`);
     if (guest.rttMs !== undefined) parts.push(`RTT ${Math.round(guest.rttMs)} ms`);
     if (stats?.codec) parts.push(stats.codec);
     if (stats?.localCandidateType) parts.push(stats.localCandidateType === 'relay' || stats.remoteCandidateType === 'relay' ? 'via TURN relay' : 'direct');
