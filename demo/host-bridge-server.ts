@@ -21,6 +21,7 @@ import {
   StopAllControl,
 } from '../protocol/host-bridge';
 import { MAX_VIDEO_FRAME_BYTES } from '../protocol/helper-framing';
+import type { FrameTarget } from './frame-relay';
 
 /** What the runner plugs in behind the bridge: the helper, the host's prompt, the frame source. */
 export interface BridgeBackend {
@@ -39,6 +40,18 @@ export class HostBridgeServer {
   framesDropped = 0;
   framesSent = 0;
   url = '';
+  /** Called when a host page (re)connects: it has no picture yet. */
+  onPageConnected: (() => void) | undefined;
+
+  /** Where the frame relay sends: ready when the page has drained the previous message. */
+  readonly frameTarget: FrameTarget = {
+    connected: () => this.page !== undefined,
+    ready: () => this.page !== undefined && this.page.ws.bufferedAmount === 0,
+    send: (bytes) => {
+      this.framesSent++;
+      this.page?.ws.send(bytes, { binary: true });
+    },
+  };
 
   constructor(private readonly backend: BridgeBackend) {
     this.http = createServer((_req, res) => res.writeHead(404).end());
@@ -109,6 +122,7 @@ export class HostBridgeServer {
     endpoint.onNotification(BridgeInput, (p) => this.backend.input(p.controllerId, p.event));
     const page = { ws, endpoint };
     this.page = page;
+    this.onPageConnected?.();
     ws.on('message', (data, isBinary) => {
       if (isBinary) return; // the page never sends binary on the bridge
       endpoint.receive(data.toString());

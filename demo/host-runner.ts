@@ -8,6 +8,7 @@ import type { ParamsOf, ResultOf } from '../protocol/rpc';
 import type { AskControl, BridgeHello, ControlState } from '../protocol/host-bridge';
 import type { CaptureResult, HelperProcess, RevokeReason } from '../helper/client';
 import type { BridgeBackend, HostBridgeServer } from './host-bridge-server';
+import { FrameRelay } from './frame-relay';
 import type { PromptAnswer } from './control-prompt';
 
 /** Whoever answers control requests for the host: the console here, a notification in VS Code. */
@@ -33,10 +34,11 @@ export interface HostRunnerOptions {
 
 export class HostRunner implements BridgeBackend {
   private bridge: HostBridgeServer | undefined;
+  private relay: FrameRelay | undefined;
   private driver: string | null = null;
 
   constructor(private readonly o: HostRunnerOptions) {
-    o.helper.on('frame', (f) => this.bridge?.sendFrame(f.frame));
+    o.helper.on('frame', (f) => this.relay?.push(f.header, f.pixels));
     o.helper.on('inputRefused', (n) => this.bridge?.inputRefused(n));
     o.helper.on('restarted', (r) => {
       o.say(`the helper stopped (${r.reason}) and was restarted in ${r.downtimeMs} ms${r.hello.releasedAtStart.length ? `; released held input: ${r.hello.releasedAtStart.join(', ')}` : ''}`);
@@ -50,9 +52,19 @@ export class HostRunner implements BridgeBackend {
 
   attach(bridge: HostBridgeServer): void {
     this.bridge = bridge;
+    this.relay = new FrameRelay(bridge.frameTarget);
+    bridge.onPageConnected = () => this.relay?.reset();
+  }
+
+  /** What the relay did: frames from the helper, full frames and patches to the page. */
+  relayStats(): { framesIn: number; fullSent: number; patchesSent: number; bytesSent: number } | undefined {
+    const r = this.relay;
+    return r && { framesIn: r.framesIn, fullSent: r.fullSent, patchesSent: r.patchesSent, bytesSent: r.bytesSent };
   }
 
   hello(_params: ParamsOf<typeof BridgeHello>): ResultOf<typeof BridgeHello> {
+    // The page starts taking frames once it has this answer: give it a full picture right after.
+    setTimeout(() => this.relay?.reset(), 0);
     const c = this.o.capture;
     const frames =
       this.o.frames === 'websocket' && c.websocketUrl ? { via: 'websocket' as const, url: c.websocketUrl } : { via: 'bridge' as const };

@@ -7,11 +7,15 @@
  *
  *   u32 seq | u16 width | u16 height | u8 format (0 BGRX, 1 RGBX) | u8 reserved[3] | f64 captureTime (epoch ms) | pixels
  *
+ * kind 2 = a patch (runner → host page only): the video header, then u16 firstRow | u16 rows,
+ * then those rows of the full picture, tightly packed. It updates the receiver's copy of the last
+ * picture; `rows` 0 repeats the picture unchanged (a keep-alive new viewers need).
+ *
  * Pixels are tightly packed (stride = width × 4). All little-endian. Message-framed carriers
  * (the helper's own WebSocket, the runner's bridge to the host page) send `kind | payload`
  * per message, without the length prefix.
  */
-export const FrameKind = { Json: 0, Video: 1 } as const;
+export const FrameKind = { Json: 0, Video: 1, Patch: 2 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
 export const LENGTH_BYTES = 4;
@@ -51,4 +55,34 @@ export function readVideoHeader(view: DataView, offset: number, payloadBytes: nu
     throw new Error(`video frame of ${width}x${height} needs ${VIDEO_HEADER_BYTES + width * height * 4} bytes, got ${payloadBytes}`);
   }
   return { seq: view.getUint32(offset, true), width, height, format: code === 0 ? 'BGRX' : 'RGBX', captureTime: view.getFloat64(offset + 12, true) };
+}
+
+export const PATCH_HEADER_BYTES = VIDEO_HEADER_BYTES + 4;
+
+export interface PatchHeader extends VideoFrameHeader {
+  firstRow: number;
+  rows: number;
+}
+
+export function writePatchHeader(target: DataView, offset: number, h: PatchHeader): void {
+  writeVideoHeader(target, offset, h);
+  target.setUint16(offset + VIDEO_HEADER_BYTES, h.firstRow, true);
+  target.setUint16(offset + VIDEO_HEADER_BYTES + 2, h.rows, true);
+}
+
+/** Reads and checks a patch header; throws a short reason when it is not a valid patch. */
+export function readPatchHeader(view: DataView, offset: number, payloadBytes: number): PatchHeader {
+  if (payloadBytes < PATCH_HEADER_BYTES) throw new Error(`patch of ${payloadBytes} bytes is shorter than its header`);
+  const firstRow = view.getUint16(offset + VIDEO_HEADER_BYTES, true);
+  const rows = view.getUint16(offset + VIDEO_HEADER_BYTES + 2, true);
+  const width = view.getUint16(offset + 4, true);
+  const height = view.getUint16(offset + 6, true);
+  if (width < 1 || height < 1 || width > MAX_VIDEO_WIDTH || height > MAX_VIDEO_HEIGHT) throw new Error(`patch frame size ${width}x${height} is out of range`);
+  if (firstRow + rows > height) throw new Error(`patch rows ${firstRow}..${firstRow + rows} fall outside a ${height}-row picture`);
+  const code = view.getUint8(offset + 8);
+  if (code !== 0 && code !== 1) throw new Error(`unknown pixel format ${code}`);
+  if (payloadBytes !== PATCH_HEADER_BYTES + rows * width * 4) {
+    throw new Error(`patch of ${rows} rows at ${width} px needs ${PATCH_HEADER_BYTES + rows * width * 4} bytes, got ${payloadBytes}`);
+  }
+  return { seq: view.getUint32(offset, true), width, height, format: code === 0 ? 'BGRX' : 'RGBX', captureTime: view.getFloat64(offset + 12, true), firstRow, rows };
 }

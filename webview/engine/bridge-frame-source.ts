@@ -14,6 +14,8 @@ export interface BridgeFrameSourceOptions {
   height: number;
   fps: number;
   name: string;
+  /** Keep the last full picture so patches (kind 2, from the bridge relay) can update it. */
+  keepPicture?: boolean;
   /** The screen size changed (the first frame of a new size is about to be delivered). */
   onResize?(width: number, height: number): void;
 }
@@ -22,6 +24,8 @@ export class BridgeFrameSource implements FrameSource {
   private current: FrameSourceInfo;
   private sink: FrameSink | undefined;
   private lastTimestamp = -1;
+  /** The last full picture, kept when patches may follow (bridge relay): they update it in place. */
+  private picture: Uint8Array | undefined;
   /** Valid frames handed on / received while stopped / rejected, and why the last one was. */
   framesDelivered = 0;
   framesIdle = 0;
@@ -57,7 +61,22 @@ export class BridgeFrameSource implements FrameSource {
       this.lastBadReason = message.reason;
       return;
     }
-    const { header, pixels } = message;
+    const { header, band } = message;
+    let pixels = message.pixels;
+    if (band) {
+      const picture = this.picture;
+      if (!picture || picture.byteLength !== header.width * header.height * 4) {
+        this.framesBad++;
+        this.lastBadReason = 'a patch arrived without a full picture of its size to apply it to';
+        return;
+      }
+      picture.set(pixels, band.firstRow * header.width * 4);
+      pixels = picture;
+    } else if (this.options.keepPicture) {
+      // One copy per full frame, so later patches have something to update.
+      if (!this.picture || this.picture.byteLength !== pixels.byteLength) this.picture = new Uint8Array(pixels.byteLength);
+      this.picture.set(pixels);
+    }
     if (header.width !== this.current.width || header.height !== this.current.height) {
       this.current = { ...this.current, width: header.width, height: header.height };
       try {

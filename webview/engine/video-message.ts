@@ -4,10 +4,19 @@
  * its u32 length first. Both are accepted, and anything else is a reason, never an exception, so
  * a bad frame is counted and dropped while the stream goes on. Pure: tested in Node.
  */
-import { FrameKind, LENGTH_BYTES, readVideoHeader, VIDEO_HEADER_BYTES, type VideoFrameHeader } from '../../protocol/helper-framing';
+import {
+  FrameKind,
+  LENGTH_BYTES,
+  PATCH_HEADER_BYTES,
+  readPatchHeader,
+  readVideoHeader,
+  VIDEO_HEADER_BYTES,
+  type VideoFrameHeader,
+} from '../../protocol/helper-framing';
 
 export type VideoMessage =
-  | { ok: true; header: VideoFrameHeader; pixels: Uint8Array }
+  /** `band` set: a patch, and `pixels` holds only those rows of the picture. */
+  | { ok: true; header: VideoFrameHeader; pixels: Uint8Array; band?: { firstRow: number; rows: number } }
   /** A JSON (kind 0) message on a frame stream: not a frame, not an error. */
   | { ok: false; ignored: true; reason: string }
   | { ok: false; ignored: false; reason: string };
@@ -15,8 +24,16 @@ export type VideoMessage =
 function atKind(bytes: Uint8Array, view: DataView, kindAt: number): VideoMessage {
   const kind = bytes[kindAt];
   if (kind === FrameKind.Json) return { ok: false, ignored: true, reason: 'JSON message on the frame stream' };
-  if (kind !== FrameKind.Video) return { ok: false, ignored: false, reason: `unknown message kind ${String(kind)}` };
   const headerAt = kindAt + 1;
+  if (kind === FrameKind.Patch) {
+    try {
+      const { firstRow, rows, ...header } = readPatchHeader(view, headerAt, bytes.byteLength - headerAt);
+      return { ok: true, header, pixels: bytes.subarray(headerAt + PATCH_HEADER_BYTES), band: { firstRow, rows } };
+    } catch (err) {
+      return { ok: false, ignored: false, reason: err instanceof Error ? err.message : String(err) };
+    }
+  }
+  if (kind !== FrameKind.Video) return { ok: false, ignored: false, reason: `unknown message kind ${String(kind)}` };
   try {
     const header = readVideoHeader(view, headerAt, bytes.byteLength - headerAt);
     return { ok: true, header, pixels: bytes.subarray(headerAt + VIDEO_HEADER_BYTES) };

@@ -118,6 +118,7 @@ export class BridgeLink {
     const source = new BridgeFrameSource({
       ...screen,
       name: screen.source,
+      keepPicture: frames.via === 'bridge',
       onResize: (width, height) => {
         deps.log('info', `shared screen is now ${width}×${height}`);
         deps.engine.setScreen({ ...deps.engine.screen, width, height });

@@ -1,0 +1,96 @@
+/**
+ * The runner's frame relay and the page's frame source together: what the page reconstructs
+ * from a full frame and then patches must equal the helper's pictures, row for row, however the
+ * page's pace makes changes accumulate.
+ */
+import assert from 'node:assert/strict';
+import { FrameRelay } from '../../demo/frame-relay';
+import { PATCH_HEADER_BYTES, type VideoFrameHeader } from '../../protocol/helper-framing';
+import { BridgeFrameSource } from '../../webview/engine/bridge-frame-source';
+
+const W = 64;
+const H = 48;
+const header = (seq: number): VideoFrameHeader => ({ seq, width: W, height: H, format: 'BGRX', captureTime: 1000 + seq });
+
+function picture(fill: number): Uint8Array {
+  return new Uint8Array(W * H * 4).fill(fill);
+}
+
+function paintRows(p: Uint8Array, from: number, to: number, value: number): Uint8Array {
+  const out = p.slice();
+  out.fill(value, from * W * 4, (to + 1) * W * 4);
+  return out;
+}
+
+function harness() {
+  const sent: Uint8Array[] = [];
+  let ready = true;
+  const relay = new FrameRelay({ connected: () => true, ready: () => ready, send: (b) => sent.push(b) });
+  const shown: Uint8Array[] = [];
+  const page = new BridgeFrameSource({ width: W, height: H, fps: 30, name: 'helper', keepPicture: true });
+  page.start((f) => shown.push(new Uint8Array(f.data instanceof ArrayBuffer ? f.data : f.data.slice())));
+  const deliver = () => {
+    for (const m of sent.splice(0)) page.push(m);
+  };
+  return { relay, sent, shown, page, deliver, setReady: (r: boolean) => (ready = r) };
+}
+
+describe('demo: frame relay (full frame, then changed rows only)', () => {
+  it('sends a full frame first, then only the band that changed, and the page rebuilds each picture', () => {
+    const h = harness();
+    const a = picture(10);
+    h.relay.push(header(1), a);
+    const b = paintRows(a, 5, 7, 200);
+    h.relay.push(header(2), b);
+    assert.equal(h.relay.fullSent, 1);
+    assert.equal(h.relay.patchesSent, 1);
+    // 3 changed rows: the patch is a small fraction of the frame.
+    assert.ok(h.sent[1]!.byteLength < (3 * W * 4) + 64, `patch of ${h.sent[1]!.byteLength} bytes`);
+    h.deliver();
+    assert.deepEqual(h.shown.map((s) => Buffer.compare(Buffer.from(s), Buffer.from(s))), [0, 0]);
+    assert.ok(Buffer.from(h.shown[0]!).equals(Buffer.from(a)));
+    assert.ok(Buffer.from(h.shown[1]!).equals(Buffer.from(b)));
+  });
+
+  it('accumulates changes while the page is busy, losing none', () => {
+    const h = harness();
+    let p = picture(0);
+    h.relay.push(header(1), p);
+    h.deliver();
+    h.setReady(false);
+    p = paintRows(p, 2, 3, 50);
+    h.relay.push(header(2), p);
+    p = paintRows(p, 40, 41, 60);
+    h.relay.push(header(3), p);
+    assert.equal(h.sent.length, 0);
+    h.setReady(true);
+    p = paintRows(p, 20, 20, 70);
+    h.relay.push(header(4), p);
+    h.deliver();
+    assert.ok(Buffer.from(h.shown.at(-1)!).equals(Buffer.from(p)), 'the page shows the latest picture exactly');
+  });
+
+  it('repeats an unchanged picture with an empty patch (new viewers need frames)', () => {
+    const h = harness();
+    const p = picture(9);
+    h.relay.push(header(1), p);
+    h.relay.push(header(2), p);
+    assert.equal(h.sent[1]!.byteLength, 1 + PATCH_HEADER_BYTES);
+    h.deliver();
+    assert.equal(h.shown.length, 2);
+    assert.ok(Buffer.from(h.shown[1]!).equals(Buffer.from(p)));
+  });
+
+  it('a page that missed the full frame refuses patches until the relay resets', () => {
+    const h = harness();
+    h.relay.push(header(1), picture(1));
+    h.sent.splice(0);
+    h.relay.push(header(2), paintRows(picture(1), 0, 0, 2));
+    h.deliver();
+    assert.equal(h.shown.length, 0);
+    assert.equal(h.page.framesBad, 1);
+    h.relay.reset();
+    h.deliver();
+    assert.equal(h.shown.length, 1);
+  });
+});
