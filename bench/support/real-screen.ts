@@ -10,9 +10,12 @@ import { HelperProcess } from '../../helper/client';
 import { startXvfb } from '../../test/helper/support/xvfb';
 import { serveBenchPages } from './browsers';
 import { cpuSeconds } from './stats';
+import { decodeMarker, expandCaptureTime } from '../../webview/engine/frame-marker';
 
 export interface RealScreen {
   bridgeUrl: string;
+  /** Painted on X → grabbed by the helper, ms, per distinct marker since the last call (the first hop). */
+  takePaintToGrab(): number[];
   /** Frames the helper sent, and what the bridge relayed or dropped. */
   frameStats(): { fromHelper: number; relayed: number; droppedAtBridge: number };
   helperCpuSeconds(): number;
@@ -46,9 +49,24 @@ export async function startRealScreen(width: number, height: number, fps: number
   runner.attach(bridge);
   const bridgeUrl = await bridge.listen();
   let fromHelper = 0;
-  helper.on('frame', () => fromHelper++);
+  let paintToGrab: number[] = [];
+  let lastMarker = -1;
+  helper.on('frame', (f) => {
+    fromHelper++;
+    // Only the marker rows are read: cheap enough to do on every frame.
+    const m = decodeMarker(f.pixels, f.header.width, f.header.height);
+    if (m && m.frame !== lastMarker) {
+      lastMarker = m.frame;
+      paintToGrab.push(f.header.captureTime - expandCaptureTime(m.captureTimeLow32, f.header.captureTime));
+    }
+  });
   return {
     bridgeUrl,
+    takePaintToGrab: () => {
+      const out = paintToGrab;
+      paintToGrab = [];
+      return out;
+    },
     frameStats: () => ({ fromHelper, relayed: bridge.framesSent, droppedAtBridge: bridge.framesDropped }),
     helperCpuSeconds: () => (helper.pid ? cpuSeconds(helper.pid) : 0),
     async close() {
