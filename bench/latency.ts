@@ -73,12 +73,15 @@ async function measure(viewerCount: number, viewerBrowser: Browser, real?: RealS
     for (const v of viewers) await v.waitForMarker(30_000);
     await new Promise((r) => setTimeout(r, 3000));
     real?.takePaintToGrab();
+    real?.takeGrabToRunner();
     const meter = new CpuMeter(() => hostBrowser.cpuSeconds() + (real ? real.helperCpuSeconds() : 0));
     const collected = await Promise.all(viewers.map((v) => v.collect(SECONDS * 1000)));
     const hostCores = meter.cores();
     if (real) {
       const firstHop = real.takePaintToGrab();
       process.stderr.write(`  first hop, painted on X → grabbed by the helper: p50 ${percentile(firstHop, 50).toFixed(1)} ms, p95 ${percentile(firstHop, 95).toFixed(1)} ms (${firstHop.length} frames)\n`);
+      const link = real.takeGrabToRunner();
+      process.stderr.write(`  second hop, grab started → whole frame at the runner (stdout link): p50 ${percentile(link, 50).toFixed(1)} ms, p95 ${percentile(link, 95).toFixed(1)} ms\n`);
     }
     const latencies: number[] = [];
     const fpsPerViewer: number[] = [];

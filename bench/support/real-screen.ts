@@ -16,6 +16,8 @@ export interface RealScreen {
   bridgeUrl: string;
   /** Painted on X → grabbed by the helper, ms, per distinct marker since the last call (the first hop). */
   takePaintToGrab(): number[];
+  /** Grabbed by the helper → frame complete at the runner, ms (the stdout link), since the last call. */
+  takeGrabToRunner(): number[];
   /** Frames the helper sent, and what the bridge relayed or dropped. */
   frameStats(): { fromHelper: number; relayed: number; droppedAtBridge: number };
   helperCpuSeconds(): number;
@@ -51,8 +53,10 @@ export async function startRealScreen(width: number, height: number, fps: number
   let fromHelper = 0;
   let paintToGrab: number[] = [];
   let lastMarker = -1;
+  let grabToRunner: number[] = [];
   helper.on('frame', (f) => {
     fromHelper++;
+    grabToRunner.push(performance.timeOrigin + performance.now() - f.header.captureTime);
     // Only the marker rows are read: cheap enough to do on every frame.
     const m = decodeMarker(f.pixels, f.header.width, f.header.height);
     if (m && m.frame !== lastMarker) {
@@ -62,6 +66,11 @@ export async function startRealScreen(width: number, height: number, fps: number
   });
   return {
     bridgeUrl,
+    takeGrabToRunner: () => {
+      const out = grabToRunner;
+      grabToRunner = [];
+      return out;
+    },
     takePaintToGrab: () => {
       const out = paintToGrab;
       paintToGrab = [];
