@@ -32,11 +32,27 @@ export class FrameRelay {
 
   constructor(private readonly target: FrameTarget) {}
 
-  /** One helper frame (tightly packed pixels). */
-  push(header: VideoFrameHeader, pixels: Uint8Array): void {
+  /**
+   * One helper frame (tightly packed pixels), or with `band` a helper patch: only those rows, the
+   * rest unchanged since the helper's previous frame.
+   */
+  push(header: VideoFrameHeader, pixels: Uint8Array, band?: { firstRow: number; rows: number }): void {
     this.framesIn++;
     const rowBytes = header.width * 4;
     const incoming = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+    if (band) {
+      // A patch needs the picture it patches; the helper sends a full frame first and after restarts.
+      if (!this.picture || !this.header || this.header.width !== header.width || this.header.height !== header.height) return;
+      if (band.rows > 0) {
+        incoming.copy(this.picture, band.firstRow * rowBytes, 0, band.rows * rowBytes);
+        if (band.firstRow < this.first) this.first = band.firstRow;
+        if (band.firstRow + band.rows - 1 > this.last) this.last = band.firstRow + band.rows - 1;
+      }
+      this.header = header;
+      this.pending = true;
+      this.flush();
+      return;
+    }
     if (!this.picture || !this.header || this.header.width !== header.width || this.header.height !== header.height) {
       this.picture = Buffer.from(incoming);
       this.needFull = true;

@@ -42,7 +42,7 @@ export async function startRealScreen(o: RealScreenOptions): Promise<RealScreen>
     if (!hello.capture.available) throw new Error(`screen capture is not available: ${hello.capture.reason ?? 'unknown reason'}`);
     if (!hello.inject.available) o.say(`remote control will not work here: ${hello.inject.reason ?? 'injection unavailable'}`);
     if (hello.releasedAtStart.length) o.say(`released input a previous helper left held: ${hello.releasedAtStart.join(', ')}`);
-    const capture = await helper.startCapture({ fps: o.fps, deliver: o.frames === 'websocket' ? 'websocket' : 'link' });
+    const capture = await helper.startCapture({ fps: o.fps, deliver: o.frames === 'websocket' ? 'websocket' : 'link', patches: true });
     let runner: HostRunner | undefined;
     const prompt = new ControlPrompt(o.say, () => void runner?.stopAllControl(), o.controlPolicy);
     cleanups.push(async () => prompt.close());

@@ -55,6 +55,8 @@ export interface CaptureOptions {
   drawCursor?: boolean;
   idleFps?: number;
   deliver?: 'link' | 'websocket';
+  /** Only changed rows after a full frame (link delivery); frames then carry `band`. */
+  patches?: boolean;
 }
 
 export interface RestartInfo {

@@ -131,7 +131,8 @@ export class HelperService {
       };
       const outlet = {
         ready: () => (this.frameServer ? this.frameServer.ready() : this.o.link.videoReady),
-        send: (h: VideoFrameHeader, strips: Buffer[]) => (this.frameServer ? this.frameServer.send(h, strips) : this.o.link.sendVideo(h, strips)),
+        send: (h: VideoFrameHeader, strips: Buffer[], patch?: { firstRow: number; rows: number }) =>
+          this.frameServer ? this.frameServer.send(h, strips) : this.o.link.sendVideo(h, strips, patch),
       };
       core.capturer = new ScreenCapturer(robotGrabber(robot), outlet, onError);
     }
@@ -171,7 +172,8 @@ export class HelperService {
     const capturer = core.capturer;
     if (!capturer) throw unavailable('screen capture', core.startup.platform.capture.reason);
     await this.stopCapture();
-    const settings = { fps: p.fps, region: p.region, drawCursor: p.drawCursor, idleFps: p.idleFps };
+    // Patches only on the link: the runner rebuilds the picture; the helper's own socket sends whole frames.
+    const settings = { fps: p.fps, region: p.region, drawCursor: p.drawCursor, idleFps: p.idleFps, patches: p.patches && p.deliver === 'link' };
     if (p.deliver === 'link') {
       capturer.setPaused(false);
       const r = capturer.start(settings);

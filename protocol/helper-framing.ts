@@ -7,7 +7,8 @@
  *
  *   u32 seq | u16 width | u16 height | u8 format (0 BGRX, 1 RGBX) | u8 reserved[3] | f64 captureTime (epoch ms) | pixels
  *
- * kind 2 = a patch (runner → host page only): the video header, then u16 firstRow | u16 rows,
+ * kind 2 = a patch (helper → runner when asked with `capture.start {patches}`, runner → host
+ * page): the video header, then u16 firstRow | u16 rows,
  * then those rows of the full picture, tightly packed. It updates the receiver's copy of the last
  * picture; `rows` 0 repeats the picture unchanged (a keep-alive new viewers need).
  *

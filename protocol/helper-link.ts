@@ -53,6 +53,11 @@ export const StartCapture = defineRequest(
      * them itself on a loopback WebSocket (URL with a one-off key) that the host page connects to.
      */
     deliver: z.enum(['link', 'websocket']).default('link'),
+    /**
+     * On the link only: after a full frame, send just the rows that changed since the last frame
+     * sent (kind 2 patches), so an 8 MB screen with a blinking cursor costs kilobytes.
+     */
+    patches: z.boolean().default(false),
   }),
   z.object({ width: z.int(), height: z.int(), fps: z.number(), websocketUrl: z.string().max(200).optional() }),
 );

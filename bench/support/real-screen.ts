@@ -43,7 +43,7 @@ export async function startRealScreen(width: number, height: number, fps: number
   await page.waitForFunction(() => 'painterFrames' in window);
   const helper = new HelperProcess({ env: x.env });
   await helper.start();
-  const capture = await helper.startCapture({ fps, drawCursor: false, deliver: frames === 'websocket' ? 'websocket' : 'link' });
+  const capture = await helper.startCapture({ fps, drawCursor: false, deliver: frames === 'websocket' ? 'websocket' : 'link', patches: process.env.BENCH_HELPER_PATCHES !== '0' });
   const runner = new HostRunner({
     helper, capture, prompt: { ask: async () => ({ allow: false, reason: 'disabled' }) }, say: () => undefined, frames, controlRequests: false,
   });
@@ -58,7 +58,9 @@ export async function startRealScreen(width: number, height: number, fps: number
     fromHelper++;
     grabToRunner.push(performance.timeOrigin + performance.now() - f.header.captureTime);
     // Only the marker rows are read: cheap enough to do on every frame.
-    const m = decodeMarker(f.pixels, f.header.width, f.header.height);
+    // Patches that do not reach the top rows carry no marker.
+    if (f.band && f.band.firstRow > 0) return;
+    const m = f.band ? (f.band.rows ? decodeMarker(f.pixels, f.header.width, f.band.rows) : null) : decodeMarker(f.pixels, f.header.width, f.header.height);
     if (m && m.frame !== lastMarker) {
       lastMarker = m.frame;
       paintToGrab.push(f.header.captureTime - expandCaptureTime(m.captureTimeLow32, f.header.captureTime));

@@ -34,6 +34,8 @@ export interface CaptureSettings {
   region?: CaptureRegion | undefined;
   drawCursor: boolean;
   idleFps: number;
+  /** Send only the strips that changed since the last frame sent (after a full frame). */
+  patches?: boolean;
 }
 
 /** Where frames go: the link to the runner, or the loopback WebSocket. */
@@ -45,8 +47,11 @@ export interface FrameOutlet {
    * 60 fps fell to under 2 fps received that way).
    */
   ready(): boolean;
-  /** Takes a frame (its pixels as consecutive strips of rows); false when it was not delivered after all. */
-  send(header: VideoFrameHeader, strips: Buffer[]): boolean;
+  /**
+   * Takes a frame (its pixels as consecutive strips of rows); false when it was not delivered
+   * after all. With `patch`, `strips` are only the rows from `patch.firstRow` on.
+   */
+  send(header: VideoFrameHeader, strips: Buffer[], patch?: { firstRow: number; rows: number }): boolean;
 }
 
 export interface CaptureStats {
@@ -205,8 +210,9 @@ export class ScreenCapturer {
     this.counts.grabMs += grabMs;
     const pointer = p ? `${p.x - rect.x},${p.y - rect.y}` : '';
     const prev = this.prev;
-    const unchanged =
-      prev !== undefined && prev.pointer === pointer && strips.every((px, i) => sameScreen(px, prev.strips[i]!, rect.width, prev.stamps[i]!));
+    // Per strip (before the pointer is drawn in): did the screen under it change since the last frame sent?
+    const changed = prev ? strips.map((px, i) => !sameScreen(px, prev.strips[i]!, rect.width, prev.stamps[i]!)) : undefined;
+    const unchanged = prev !== undefined && prev.pointer === pointer && changed !== undefined && !changed.includes(true);
     // Half a tick of slack: ticks jitter by a millisecond, and idleFps = fps must mean every tick.
     const idleDue = t0 - this.lastSentAt >= 1000 / settings.idleFps - 500 / settings.fps;
     if (unchanged && !this.forceNext && !idleDue) {
@@ -225,7 +231,46 @@ export class ScreenCapturer {
       format: 'BGRX',
       captureTime: performance.timeOrigin + t0,
     };
-    if (this.outlet.send(header, strips)) {
+    let patch: { firstRow: number; rows: number } | undefined;
+    let payload = strips;
+    if (settings.patches && prev && changed && !this.forceNext) {
+      // The pointer moved: the strips under its old and new places changed too.
+      const moved = prev.pointer !== pointer;
+      const dirty = changed.map((c, i) => c || (moved && (prev.stamps[i] !== null || stamps[i] !== null)));
+      const first = dirty.indexOf(true);
+      const last = dirty.lastIndexOf(true);
+      // Narrow the band to the rows that differ from what was sent (both have the pointer drawn).
+      const stride = rect.width * 4;
+      const rowDiffers = (i: number, r: number) => strips[i]!.compare(prev.strips[i]!, r * stride, (r + 1) * stride, r * stride, (r + 1) * stride) !== 0;
+      // A strip flagged dirty may hold no differing row once the pointer is drawn: search on.
+      let top = -1;
+      let bottom = -1;
+      let firstAt = first;
+      let lastAt = last;
+      for (; first >= 0 && firstAt <= last && top < 0; firstAt++) {
+        for (let r = 0; r < this.strips[firstAt]!.height && top < 0; r++) if (rowDiffers(firstAt, r)) top = r;
+        if (top >= 0) break;
+      }
+      for (; first >= 0 && lastAt >= firstAt && bottom < 0; lastAt--) {
+        for (let r = this.strips[lastAt]!.height - 1; r >= 0 && bottom < 0; r--) if (rowDiffers(lastAt, r)) bottom = r;
+        if (bottom >= 0) break;
+      }
+      if (top < 0 || bottom < 0) {
+        patch = { firstRow: 0, rows: 0 };
+        payload = [];
+      } else {
+        const firstRow = this.strips[firstAt]!.y - rect.y + top;
+        const lastRow = this.strips[lastAt]!.y - rect.y + bottom;
+        patch = { firstRow, rows: lastRow - firstRow + 1 };
+        payload = strips.slice(firstAt, lastAt + 1).map((px, k) => {
+          const i = firstAt + k;
+          const from = i === firstAt ? top * stride : 0;
+          const to = i === lastAt ? (bottom + 1) * stride : px.length;
+          return px.subarray(from, to);
+        });
+      }
+    }
+    if (this.outlet.send(header, payload, patch)) {
       this.seq = (this.seq + 1) >>> 0;
       this.counts.sent++;
       this.prev = { strips, stamps, pointer };

@@ -9,6 +9,8 @@ import {
   FrameKind,
   LENGTH_BYTES,
   MAX_VIDEO_FRAME_BYTES,
+  PATCH_HEADER_BYTES,
+  readPatchHeader,
   readVideoHeader,
   VIDEO_HEADER_BYTES,
   type VideoFrameHeader,
@@ -18,6 +20,8 @@ import { MAX_HELPER_JSON_BYTES } from '../../protocol/helper-link';
 /** One video frame as it arrived: `frame` is kind byte + header + pixels, ready to relay as is. */
 export interface DecodedVideoFrame {
   header: VideoFrameHeader;
+  /** Set for a patch (kind 2): `pixels` then holds only these rows of the picture. */
+  band?: { firstRow: number; rows: number };
   /** Tightly packed pixels (a view into `frame`, no copy). */
   pixels: Buffer;
   /** The frame without its length prefix: what the host bridge relays to the page. */
@@ -144,7 +148,7 @@ export class FrameDecoder {
         ? new PairuxError(ErrorCode.TooLarge, `JSON frame of ${length - 1} bytes is over ${MAX_HELPER_JSON_BYTES}`, { limit: MAX_HELPER_JSON_BYTES })
         : undefined;
     }
-    if (kind === FrameKind.Video) {
+    if (kind === FrameKind.Video || kind === FrameKind.Patch) {
       return this.options.acceptVideo ? undefined : new PairuxError(ErrorCode.BadMessage, 'video frames only travel from the helper to the runner; skipped');
     }
     return new PairuxError(ErrorCode.BadMessage, `unknown frame kind ${kind} (${length} bytes); skipped`);
@@ -154,6 +158,15 @@ export class FrameDecoder {
   private deliver(body: Buffer): void {
     if (body[0] === FrameKind.Json) {
       this.options.onJson(body.toString('utf8', 1));
+      return;
+    }
+    if (body[0] === FrameKind.Patch) {
+      try {
+        const { firstRow, rows, ...header } = readPatchHeader(new DataView(body.buffer, body.byteOffset, body.byteLength), 1, body.length - 1);
+        this.options.onVideo?.({ header, band: { firstRow, rows }, pixels: body.subarray(1 + PATCH_HEADER_BYTES), frame: body });
+      } catch (err) {
+        this.options.onError(new PairuxError(ErrorCode.BadMessage, `bad video patch: ${(err as Error).message}`));
+      }
       return;
     }
     let header: VideoFrameHeader;

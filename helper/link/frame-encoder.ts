@@ -7,7 +7,7 @@
  */
 import type { Writable } from 'node:stream';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
-import { FrameKind, LENGTH_BYTES, VIDEO_HEADER_BYTES, writeVideoHeader, type VideoFrameHeader } from '../../protocol/helper-framing';
+import { FrameKind, LENGTH_BYTES, PATCH_HEADER_BYTES, VIDEO_HEADER_BYTES, writePatchHeader, writeVideoHeader, type VideoFrameHeader } from '../../protocol/helper-framing';
 import { MAX_HELPER_JSON_BYTES } from '../../protocol/helper-link';
 
 export interface FrameEncoderStats {
@@ -62,11 +62,12 @@ export class FrameEncoder {
    * The pixels may come as consecutive strips of rows (the capturer grabs in strips); they must
    * stay unchanged until written: the caller hands them over.
    */
-  writeVideo(header: VideoFrameHeader, pixels: Buffer | readonly Buffer[]): boolean {
+  writeVideo(header: VideoFrameHeader, pixels: Buffer | readonly Buffer[], patch?: { firstRow: number; rows: number }): boolean {
     const parts = Buffer.isBuffer(pixels) ? [pixels] : pixels;
     const bytes = parts.reduce((n, p) => n + p.length, 0);
-    if (bytes !== header.width * header.height * 4 || parts.length === 0) {
-      throw new Error(`video frame ${header.width}x${header.height} needs ${header.width * header.height * 4} pixel bytes, got ${bytes}`);
+    const rows = patch ? patch.rows : header.height;
+    if (bytes !== header.width * rows * 4 || (parts.length === 0 && rows > 0)) {
+      throw new Error(`video ${patch ? 'patch' : 'frame'} ${header.width}x${rows} needs ${header.width * rows * 4} pixel bytes, got ${bytes}`);
     }
     if (!this.writable()) return false;
     if (this.videoInFlight) {
@@ -76,7 +77,22 @@ export class FrameEncoder {
     this.videoInFlight = true;
     this.stats.videoFrames++;
     this.out.cork();
-    this.out.write(videoPrefix(header, bytes));
+    if (patch) {
+      const prefix = Buffer.alloc(LENGTH_BYTES + 1 + PATCH_HEADER_BYTES);
+      prefix.writeUInt32LE(1 + PATCH_HEADER_BYTES + bytes, 0);
+      prefix[LENGTH_BYTES] = FrameKind.Patch;
+      writePatchHeader(new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength), LENGTH_BYTES + 1, { ...header, ...patch });
+      if (parts.length === 0) {
+        this.out.write(prefix, () => {
+          this.videoInFlight = false;
+        });
+        this.out.uncork();
+        return true;
+      }
+      this.out.write(prefix);
+    } else {
+      this.out.write(videoPrefix(header, bytes));
+    }
     parts.forEach((part, i) => {
       if (i < parts.length - 1) this.out.write(part);
       else

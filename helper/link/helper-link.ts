@@ -72,8 +72,8 @@ export class HelperLink {
   }
 
   /** Sends one video frame, or drops it (false) while the previous one is not flushed yet. */
-  sendVideo(header: VideoFrameHeader, pixels: Buffer | readonly Buffer[]): boolean {
-    return this.encoder.writeVideo(header, pixels);
+  sendVideo(header: VideoFrameHeader, pixels: Buffer | readonly Buffer[], patch?: { firstRow: number; rows: number }): boolean {
+    return this.encoder.writeVideo(header, pixels, patch);
   }
 
   /** Whether a video frame sent now would be written rather than dropped. */

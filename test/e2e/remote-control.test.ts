@@ -55,7 +55,8 @@ describe('end to end: a guest drives the host\'s real X screen', function () {
     x.run('xdotool', 'windowfocus', '--sync', xterm.windowId);
     helper = new HelperProcess({ env: x.env });
     await helper.start();
-    const capture = await helper.startCapture({ fps: 20 });
+    // Patches: after a full frame the helper sends only changed rows, as the demo does.
+    const capture = await helper.startCapture({ fps: 20, patches: true });
     runner = new HostRunner({
       helper,
       capture,
