@@ -10,7 +10,7 @@
  * the bridge to the host page; latency is then X screen paint → viewer present.
  *
  * Options: --viewers=1,5,10,25 --real=1,5 --frames=bridge|websocket --seconds=10 --size=1920x1080
- *          --fps=30 --codec=vp9; BENCH_HELPER_PATCHES=0 makes the helper send whole frames (as the demo does not).
+ *          --fps=30 --codec=vp9; BENCH_HELPER_PATCHES=0 has the helper send whole frames instead of changed rows.
  */
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../demo/chromium';
