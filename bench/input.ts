@@ -128,7 +128,7 @@ async function measure(label: string): Promise<Array<string | number>> {
 async function measureFromGuest(drawCursor: boolean): Promise<Array<string | number>> {
   // With the pointer drawn into frames every move changes the picture, so each event races a
   // fresh 1080p frame through runner, bridge, host page and encoder: the loaded case.
-  const capture = await helper.startCapture({ fps: 30, idleFps: 1, drawCursor });
+  const capture = await helper.startCapture({ fps: 30, idleFps: 1, drawCursor, patches: true });
   const runner = new HostRunner({
     helper, capture, prompt: { ask: async () => ({ allow: true, reason: 'allowed' }) }, say: () => undefined, frames: 'bridge', controlRequests: true,
   });
