@@ -44,18 +44,24 @@ export function writeVideoHeader(target: DataView, offset: number, h: VideoFrame
   target.setFloat64(offset + 12, h.captureTime, true);
 }
 
-/** Reads and checks a video header; throws a short reason when it is not a valid frame. */
-export function readVideoHeader(view: DataView, offset: number, payloadBytes: number): VideoFrameHeader {
-  if (payloadBytes < VIDEO_HEADER_BYTES) throw new Error(`video frame of ${payloadBytes} bytes is shorter than its header`);
+/** The header fields both picture kinds share, with their ranges checked. */
+function readHeaderFields(view: DataView, offset: number, what: string): VideoFrameHeader {
   const width = view.getUint16(offset + 4, true);
   const height = view.getUint16(offset + 6, true);
   const code = view.getUint8(offset + 8);
-  if (width < 1 || height < 1 || width > MAX_VIDEO_WIDTH || height > MAX_VIDEO_HEIGHT) throw new Error(`video frame size ${width}x${height} is out of range`);
+  if (width < 1 || height < 1 || width > MAX_VIDEO_WIDTH || height > MAX_VIDEO_HEIGHT) throw new Error(`${what} size ${width}x${height} is out of range`);
   if (code !== 0 && code !== 1) throw new Error(`unknown pixel format ${code}`);
-  if (payloadBytes !== VIDEO_HEADER_BYTES + width * height * 4) {
-    throw new Error(`video frame of ${width}x${height} needs ${VIDEO_HEADER_BYTES + width * height * 4} bytes, got ${payloadBytes}`);
-  }
   return { seq: view.getUint32(offset, true), width, height, format: code === 0 ? 'BGRX' : 'RGBX', captureTime: view.getFloat64(offset + 12, true) };
+}
+
+/** Reads and checks a video header; throws a short reason when it is not a valid frame. */
+export function readVideoHeader(view: DataView, offset: number, payloadBytes: number): VideoFrameHeader {
+  if (payloadBytes < VIDEO_HEADER_BYTES) throw new Error(`video frame of ${payloadBytes} bytes is shorter than its header`);
+  const h = readHeaderFields(view, offset, 'video frame');
+  if (payloadBytes !== VIDEO_HEADER_BYTES + h.width * h.height * 4) {
+    throw new Error(`video frame of ${h.width}x${h.height} needs ${VIDEO_HEADER_BYTES + h.width * h.height * 4} bytes, got ${payloadBytes}`);
+  }
+  return h;
 }
 
 export const PATCH_HEADER_BYTES = VIDEO_HEADER_BYTES + 4;
@@ -74,16 +80,34 @@ export function writePatchHeader(target: DataView, offset: number, h: PatchHeade
 /** Reads and checks a patch header; throws a short reason when it is not a valid patch. */
 export function readPatchHeader(view: DataView, offset: number, payloadBytes: number): PatchHeader {
   if (payloadBytes < PATCH_HEADER_BYTES) throw new Error(`patch of ${payloadBytes} bytes is shorter than its header`);
+  const h = readHeaderFields(view, offset, 'patch frame');
   const firstRow = view.getUint16(offset + VIDEO_HEADER_BYTES, true);
   const rows = view.getUint16(offset + VIDEO_HEADER_BYTES + 2, true);
-  const width = view.getUint16(offset + 4, true);
-  const height = view.getUint16(offset + 6, true);
-  if (width < 1 || height < 1 || width > MAX_VIDEO_WIDTH || height > MAX_VIDEO_HEIGHT) throw new Error(`patch frame size ${width}x${height} is out of range`);
-  if (firstRow + rows > height) throw new Error(`patch rows ${firstRow}..${firstRow + rows} fall outside a ${height}-row picture`);
-  const code = view.getUint8(offset + 8);
-  if (code !== 0 && code !== 1) throw new Error(`unknown pixel format ${code}`);
-  if (payloadBytes !== PATCH_HEADER_BYTES + rows * width * 4) {
-    throw new Error(`patch of ${rows} rows at ${width} px needs ${PATCH_HEADER_BYTES + rows * width * 4} bytes, got ${payloadBytes}`);
+  if (firstRow + rows > h.height) throw new Error(`patch rows ${firstRow}..${firstRow + rows} fall outside a ${h.height}-row picture`);
+  if (payloadBytes !== PATCH_HEADER_BYTES + rows * h.width * 4) {
+    throw new Error(`patch of ${rows} rows at ${h.width} px needs ${PATCH_HEADER_BYTES + rows * h.width * 4} bytes, got ${payloadBytes}`);
   }
-  return { seq: view.getUint32(offset, true), width, height, format: code === 0 ? 'BGRX' : 'RGBX', captureTime: view.getFloat64(offset + 12, true), firstRow, rows };
+  return { ...h, firstRow, rows };
+}
+
+/** A picture message: a whole frame, or (with `band`) the rows of a patch. */
+export interface PictureBody {
+  header: VideoFrameHeader;
+  band?: { firstRow: number; rows: number };
+  /** Where the pixels start in the body. */
+  pixelsAt: number;
+}
+
+/**
+ * Reads `body` = kind byte + payload of a video (1) or patch (2) message: the one parser the
+ * runner's link decoder and the host page share. Throws a short reason for anything else.
+ */
+export function readPictureBody(body: Uint8Array): PictureBody {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  if (body[0] === FrameKind.Video) return { header: readVideoHeader(view, 1, body.byteLength - 1), pixelsAt: 1 + VIDEO_HEADER_BYTES };
+  if (body[0] === FrameKind.Patch) {
+    const { firstRow, rows, ...header } = readPatchHeader(view, 1, body.byteLength - 1);
+    return { header, band: { firstRow, rows }, pixelsAt: 1 + PATCH_HEADER_BYTES };
+  }
+  throw new Error(`kind ${String(body[0])} is not a picture`);
 }

@@ -18,8 +18,8 @@ export interface RealScreen {
   takePaintToGrab(): number[];
   /** Grabbed by the helper → frame complete at the runner, ms (the stdout link), since the last call. */
   takeGrabToRunner(): number[];
-  /** Frames the helper sent, and what the bridge relayed or dropped. */
-  frameStats(): { fromHelper: number; relayed: number; droppedAtBridge: number };
+  /** Frames the helper sent, and what the relay sent the page (whole frames, patches). */
+  frameStats(): { fromHelper: number; fullSent: number; patchesSent: number };
   helperCpuSeconds(): number;
   close(): Promise<void>;
 }
@@ -78,7 +78,10 @@ export async function startRealScreen(width: number, height: number, fps: number
       paintToGrab = [];
       return out;
     },
-    frameStats: () => ({ fromHelper, relayed: bridge.framesSent, droppedAtBridge: bridge.framesDropped }),
+    frameStats: () => {
+      const r = runner.relayStats();
+      return { fromHelper, fullSent: r?.fullSent ?? 0, patchesSent: r?.patchesSent ?? 0 };
+    },
     helperCpuSeconds: () => (helper.pid ? cpuSeconds(helper.pid) : 0),
     async close() {
       await bridge.close();

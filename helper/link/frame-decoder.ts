@@ -9,10 +9,7 @@ import {
   FrameKind,
   LENGTH_BYTES,
   MAX_VIDEO_FRAME_BYTES,
-  PATCH_HEADER_BYTES,
-  readPatchHeader,
-  readVideoHeader,
-  VIDEO_HEADER_BYTES,
+  readPictureBody,
   type VideoFrameHeader,
 } from '../../protocol/helper-framing';
 import { MAX_HELPER_JSON_BYTES } from '../../protocol/helper-link';
@@ -160,23 +157,14 @@ export class FrameDecoder {
       this.options.onJson(body.toString('utf8', 1));
       return;
     }
-    if (body[0] === FrameKind.Patch) {
-      try {
-        const { firstRow, rows, ...header } = readPatchHeader(new DataView(body.buffer, body.byteOffset, body.byteLength), 1, body.length - 1);
-        this.options.onVideo?.({ header, band: { firstRow, rows }, pixels: body.subarray(1 + PATCH_HEADER_BYTES), frame: body });
-      } catch (err) {
-        this.options.onError(new PairuxError(ErrorCode.BadMessage, `bad video patch: ${(err as Error).message}`));
-      }
-      return;
-    }
-    let header: VideoFrameHeader;
     try {
-      header = readVideoHeader(new DataView(body.buffer, body.byteOffset, body.byteLength), 1, body.length - 1);
+      const picture = readPictureBody(body);
+      const frame: DecodedVideoFrame = { header: picture.header, pixels: body.subarray(picture.pixelsAt), frame: body };
+      if (picture.band) frame.band = picture.band;
+      this.options.onVideo?.(frame);
     } catch (err) {
-      this.options.onError(new PairuxError(ErrorCode.BadMessage, `bad video frame: ${(err as Error).message}`));
-      return;
+      this.options.onError(new PairuxError(ErrorCode.BadMessage, `bad video ${body[0] === FrameKind.Patch ? 'patch' : 'frame'}: ${(err as Error).message}`));
     }
-    this.options.onVideo?.({ header, pixels: body.subarray(1 + VIDEO_HEADER_BYTES), frame: body });
   }
 
   private fail(what: string): void {

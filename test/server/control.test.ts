@@ -4,21 +4,12 @@
  * test/helper and test/e2e.)
  */
 import assert from 'node:assert/strict';
-import { ErrorCode, PairuxError } from '../../protocol/errors';
+import { ErrorCode } from '../../protocol/errors';
 import { ControlChanged, DenyControl, GrantControl, ReleaseControl, RequestControl, RevokeControl } from '../../protocol/signaling';
 import type { ControlPlane } from '../../server/control-plane';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
 import { TestClient } from '../support/signaling-client';
-
-async function refused(promise: Promise<unknown>, code: string): Promise<PairuxError> {
-  const err = await promise.then(
-    () => assert.fail(`expected ${code}`),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof PairuxError);
-  assert.equal(err.code, code, err.message);
-  return err;
-}
+import { rejects as refused } from '../support/assertions';
 
 describe('control plane: remote control', () => {
   let plane: ControlPlane;

@@ -3,22 +3,12 @@
  * joining by role, role limits, presence, reconnect grace, ending.
  */
 import assert from 'node:assert/strict';
-import { ErrorCode, PairuxError } from '../../protocol/errors';
+import { ErrorCode } from '../../protocol/errors';
 import { CloseCode, End, Leave, ParticipantJoined, ParticipantLeft, ParticipantUpdated, SessionEnded } from '../../protocol/signaling';
 import type { ControlPlane } from '../../server/control-plane';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
 import { TestClient } from '../support/signaling-client';
-
-async function rejects(promise: Promise<unknown>, code: string): Promise<PairuxError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof PairuxError, `expected a PairuxError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`expected ${code}, but it succeeded`);
-}
+import { rejects } from '../support/assertions';
 
 describe('control plane: sessions', () => {
   let plane: ControlPlane;

@@ -5,24 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { ErrorCode, PairuxError } from '../../protocol/errors';
+import { ErrorCode } from '../../protocol/errors';
 import { FailureEnvelope, PROTOCOL_VERSION } from '../../protocol/rpc';
 import { CloseCode, GetIceServers, SendSignal, Signal } from '../../protocol/signaling';
 import type { ControlPlane } from '../../server/control-plane';
 import { JoinTokens } from '../../server/join-tokens';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
 import { TestClient } from '../support/signaling-client';
-
-async function rejects(promise: Promise<unknown>, code: string): Promise<PairuxError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof PairuxError, `expected a PairuxError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`expected ${code}, but it succeeded`);
-}
+import { rejects } from '../support/assertions';
 
 /** The last error frame the server sent this client. */
 async function nextError(client: TestClient, after: number): Promise<FailureEnvelope['error']> {

@@ -7,10 +7,7 @@
 import {
   FrameKind,
   LENGTH_BYTES,
-  PATCH_HEADER_BYTES,
-  readPatchHeader,
-  readVideoHeader,
-  VIDEO_HEADER_BYTES,
+  readPictureBody,
   type VideoFrameHeader,
 } from '../../protocol/helper-framing';
 
@@ -21,22 +18,15 @@ export type VideoMessage =
   | { ok: false; ignored: true; reason: string }
   | { ok: false; ignored: false; reason: string };
 
-function atKind(bytes: Uint8Array, view: DataView, kindAt: number): VideoMessage {
+function atKind(bytes: Uint8Array, kindAt: number): VideoMessage {
   const kind = bytes[kindAt];
   if (kind === FrameKind.Json) return { ok: false, ignored: true, reason: 'JSON message on the frame stream' };
-  const headerAt = kindAt + 1;
-  if (kind === FrameKind.Patch) {
-    try {
-      const { firstRow, rows, ...header } = readPatchHeader(view, headerAt, bytes.byteLength - headerAt);
-      return { ok: true, header, pixels: bytes.subarray(headerAt + PATCH_HEADER_BYTES), band: { firstRow, rows } };
-    } catch (err) {
-      return { ok: false, ignored: false, reason: err instanceof Error ? err.message : String(err) };
-    }
-  }
-  if (kind !== FrameKind.Video) return { ok: false, ignored: false, reason: `unknown message kind ${String(kind)}` };
+  if (kind !== FrameKind.Video && kind !== FrameKind.Patch) return { ok: false, ignored: false, reason: `unknown message kind ${String(kind)}` };
+  const body = bytes.subarray(kindAt);
   try {
-    const header = readVideoHeader(view, headerAt, bytes.byteLength - headerAt);
-    return { ok: true, header, pixels: bytes.subarray(headerAt + VIDEO_HEADER_BYTES) };
+    const { header, band, pixelsAt } = readPictureBody(body);
+    const pixels = body.subarray(pixelsAt);
+    return band ? { ok: true, header, pixels, band } : { ok: true, header, pixels };
   } catch (err) {
     return { ok: false, ignored: false, reason: err instanceof Error ? err.message : String(err) };
   }
@@ -46,11 +36,11 @@ export function parseVideoMessage(data: ArrayBuffer | Uint8Array): VideoMessage 
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
   if (bytes.byteLength < 1) return { ok: false, ignored: false, reason: 'empty message' };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const direct = atKind(bytes, view, 0);
+  const direct = atKind(bytes, 0);
   if (direct.ok || direct.ignored) return direct;
   // The stdio framing: a length that covers exactly the rest of the message.
   if (bytes.byteLength > LENGTH_BYTES && view.getUint32(0, true) === bytes.byteLength - LENGTH_BYTES) {
-    const framed = atKind(bytes, view, LENGTH_BYTES);
+    const framed = atKind(bytes, LENGTH_BYTES);
     if (framed.ok || framed.ignored) return framed;
   }
   return direct;
