@@ -30,7 +30,26 @@ const browser = {
   logLevel: 'warning',
 };
 
+/**
+ * The VS Code extension host loads CommonJS; the server code it embeds reads `import.meta.url`
+ * to find the page bundles, so that is mapped to the bundle's own file URL.
+ */
+const extensionHost = {
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  bundle: true,
+  external: ['vscode', 'robotjs'],
+  sourcemap: 'linked',
+  absWorkingDir: root,
+  logLevel: 'warning',
+  banner: { js: "const __pairuxImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__pairuxImportMetaUrl' },
+  outExtension: { '.js': '.cjs' },
+};
+
 export const bundles = [
+  ...(existsSync(`${root}extension/extension.ts`) ? [{ ...extensionHost, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist' }] : []),
   { ...node, entryPoints: { server: 'server/main.ts', demo: 'demo/main.ts', ...(existsSync(`${root}helper/main.ts`) ? { helper: 'helper/main.ts' } : {}) }, outdir: 'dist' },
   {
     ...browser,
