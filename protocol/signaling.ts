@@ -131,6 +131,30 @@ export const RevokeControl = defineRequest(
   z.object({}),
 );
 
+// ---- the host's participant actions (the Participants view) -------------------------------
+
+/**
+ * Host → server: make a viewer a controller or a controller a viewer. The token decides only
+ * the first join's role; from then on the server's record is the role every rule reads.
+ * Everyone gets `participant.updated`; demoting someone who drives or asks revokes that first.
+ */
+export const SetRole = defineRequest(
+  'participant.setRole',
+  z.object({ participantId: Id, role: GuestRole }),
+  z.object({ participant: Participant }),
+);
+
+/**
+ * Host → server: take a guest out of the session. The guest gets `session.ended` with reason
+ * 'removed' and is closed with 4004; everyone else gets `participant.left` with reason 'removed'.
+ * Its seat and resume ticket are gone; the share link itself still works until it expires.
+ */
+export const RemoveParticipant = defineRequest(
+  'participant.remove',
+  z.object({ participantId: Id, reason: z.string().trim().max(200).optional() }),
+  z.object({}),
+);
+
 // ---- notifications -------------------------------------------------------------------------
 
 /** Client → server, every `heartbeatIntervalMs`: keeps presence fresh. */
@@ -148,7 +172,8 @@ export const ParticipantLeft = defineNotification(
 export const Signal = defineNotification('signal', z.object({ from: Id, payload: SignalPayload }));
 export const SessionEnded = defineNotification(
   'session.ended',
-  z.object({ reason: z.enum(['host-ended', 'host-left', 'server-shutdown']), message: z.string().max(300) }),
+  /** 'removed' goes only to the guest the host removed: its session is over, not everyone's. */
+  z.object({ reason: z.enum(['host-ended', 'host-left', 'server-shutdown', 'removed']), message: z.string().max(300) }),
 );
 
 export const ControlReason = z.enum(['requested', 'granted', 'denied', 'timeout', 'revoked', 'panic', 'released', 'taken-over', 'left']);
@@ -164,7 +189,7 @@ export const signalingBoundary: Boundary = {
   name: 'signaling',
   maxMessageBytes: MAX_SIGNALING_MESSAGE_BYTES,
   aToB: {
-    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl],
+    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl, SetRole, RemoveParticipant],
     notifications: [Heartbeat],
   },
   bToA: {
@@ -181,4 +206,6 @@ export const CloseCode = {
   Replaced: 4001,
   HeartbeatTimeout: 4002,
   Left: 4003,
+  /** The host removed this participant; a `session.ended` with reason 'removed' came first. */
+  Removed: 4004,
 } as const;

@@ -25,12 +25,13 @@ export class ControlArbiter {
   ) {}
 
   async request(member: ControlMember): Promise<void> {
-    if (member.role === 'viewer') {
-      throw new PairuxError(ErrorCode.Forbidden, 'Viewers cannot request control. Ask the host for a controller link.');
-    }
     if (member.role === 'host') throw new PairuxError(ErrorCode.Forbidden, 'The host already has control of their own machine.');
-    if (!this.requestsAllowed()) throw new PairuxError(ErrorCode.Forbidden, 'The host has turned off control requests in this session.');
+    // The stored role, not the one this connection joined with: the host may have changed it since.
     const me = await this.participant(member.sessionId, member.participantId);
+    if (me.role !== 'controller') {
+      throw new PairuxError(ErrorCode.Forbidden, 'Viewers cannot request control. Ask the host to make you a controller, or for a controller link.');
+    }
+    if (!this.requestsAllowed()) throw new PairuxError(ErrorCode.Forbidden, 'The host has turned off control requests in this session.');
     if (me.controlState !== 'none') return;
     await this.set(member.sessionId, me, 'requested', 'requested');
   }
@@ -73,6 +74,12 @@ export class ControlArbiter {
     for (const p of await this.store.listParticipants(host.sessionId)) {
       if (p.controlState !== 'none') await this.set(host.sessionId, p, 'none', reason);
     }
+  }
+
+  /** The server ends whatever control the participant had or asked for (a demotion, a removal). */
+  async stop(sessionId: string, participantId: string, reason: ControlReason): Promise<void> {
+    const p = await this.store.getParticipant(sessionId, participantId);
+    if (p && p.controlState !== 'none') await this.set(sessionId, p, 'none', reason);
   }
 
   /** The participant dropped or left: whatever control it had or asked for ends now. */

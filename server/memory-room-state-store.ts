@@ -1,10 +1,11 @@
 /** RoomStateStore in process memory: the embedded server's store. Synchronous inside, so atomic. */
 import type { ParticipantRole } from '../protocol/limits';
-import type { AddResult, ParticipantRecord, RoomStateStore, SessionRecord } from './room-state-store';
+import type { AddResult, ParticipantRecord, RoleChangeResult, RoomStateStore, SessionRecord } from './room-state-store';
 
 interface Room {
   session: SessionRecord;
   participants: Map<string, ParticipantRecord>;
+  removedByHost: Set<string>;
 }
 
 export class MemoryRoomStateStore implements RoomStateStore {
@@ -12,7 +13,7 @@ export class MemoryRoomStateStore implements RoomStateStore {
 
   async createSession(record: SessionRecord): Promise<void> {
     if (this.rooms.has(record.id)) throw new Error(`session ${record.id} already exists`);
-    this.rooms.set(record.id, { session: { ...record }, participants: new Map() });
+    this.rooms.set(record.id, { session: { ...record }, participants: new Map(), removedByHost: new Set() });
   }
 
   async getSession(sessionId: string): Promise<SessionRecord | undefined> {
@@ -41,12 +42,22 @@ export class MemoryRoomStateStore implements RoomStateStore {
   async addParticipant(sessionId: string, participant: ParticipantRecord, limits: Record<ParticipantRole, number>): Promise<AddResult> {
     const room = this.rooms.get(sessionId);
     if (!room || room.session.ended) throw new Error(`session ${sessionId} is not live`);
-    let sameRole = 0;
-    for (const p of room.participants.values()) if (p.role === participant.role) sameRole++;
     const limit = limits[participant.role];
-    if (sameRole >= limit) return { ok: false, role: participant.role, limit };
+    if (countRole(room, participant.role) >= limit) return { ok: false, role: participant.role, limit };
     room.participants.set(participant.id, { ...participant });
     return { ok: true };
+  }
+
+  async changeRole(sessionId: string, participantId: string, role: ParticipantRole, limits: Record<ParticipantRole, number>): Promise<RoleChangeResult> {
+    const room = this.rooms.get(sessionId);
+    const p = room?.participants.get(participantId);
+    if (!room || !p) return undefined;
+    if (p.role !== role) {
+      const limit = limits[role];
+      if (countRole(room, role) >= limit) return { ok: false, role, limit };
+      p.role = role;
+    }
+    return { ok: true, participant: { ...p } };
   }
 
   async updateParticipant(sessionId: string, participantId: string, patch: Partial<ParticipantRecord>): Promise<ParticipantRecord | undefined> {
@@ -56,12 +67,17 @@ export class MemoryRoomStateStore implements RoomStateStore {
     return { ...p };
   }
 
-  async removeParticipant(sessionId: string, participantId: string): Promise<ParticipantRecord | undefined> {
+  async removeParticipant(sessionId: string, participantId: string, byHost = false): Promise<ParticipantRecord | undefined> {
     const room = this.rooms.get(sessionId);
     const p = room?.participants.get(participantId);
     if (!room || !p) return undefined;
     room.participants.delete(participantId);
+    if (byHost) room.removedByHost.add(participantId);
     return p;
+  }
+
+  async wasRemovedByHost(sessionId: string, participantId: string): Promise<boolean> {
+    return this.rooms.get(sessionId)?.removedByHost.has(participantId) ?? false;
   }
 
   async getParticipant(sessionId: string, participantId: string): Promise<ParticipantRecord | undefined> {
@@ -73,4 +89,10 @@ export class MemoryRoomStateStore implements RoomStateStore {
     const room = this.rooms.get(sessionId);
     return room ? [...room.participants.values()].map((p) => ({ ...p })) : [];
   }
+}
+
+function countRole(room: Room, role: ParticipantRole): number {
+  let n = 0;
+  for (const p of room.participants.values()) if (p.role === role) n++;
+  return n;
 }

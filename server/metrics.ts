@@ -32,6 +32,12 @@ export class ServerMetrics {
     labelNames: ['role', 'result'] as const,
     registers: [this.registry],
   });
+  readonly hostActions = new Counter({
+    name: 'pairux_host_actions_total',
+    help: 'Host participant actions (promote, demote, remove) by outcome (ok or the error code)',
+    labelNames: ['action', 'result'] as const,
+    registers: [this.registry],
+  });
   readonly errors = new Counter({ name: 'pairux_errors_total', help: 'Errors answered to clients, by code', labelNames: ['code'] as const, registers: [this.registry] });
   readonly signals = new Counter({ name: 'pairux_signals_relayed_total', help: 'Signaling messages relayed', labelNames: ['kind'] as const, registers: [this.registry] });
 

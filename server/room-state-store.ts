@@ -23,6 +23,7 @@ export interface ParticipantRecord extends Participant {
 }
 
 export type AddResult = { ok: true } | { ok: false; role: ParticipantRole; limit: number };
+export type RoleChangeResult = { ok: true; participant: ParticipantRecord } | { ok: false; role: ParticipantRole; limit: number } | undefined;
 
 export interface RoomStateStore {
   createSession(record: SessionRecord): Promise<void>;
@@ -33,8 +34,15 @@ export interface RoomStateStore {
   countLiveSessions(): Promise<number>;
   /** Adds the participant unless its role is at its limit; participants in their grace period count. */
   addParticipant(sessionId: string, participant: ParticipantRecord, limits: Record<ParticipantRole, number>): Promise<AddResult>;
+  /**
+   * Gives the participant `role` unless that role is at its limit (same counting as
+   * `addParticipant`, one atomic step); undefined when the participant is not there.
+   */
+  changeRole(sessionId: string, participantId: string, role: ParticipantRole, limits: Record<ParticipantRole, number>): Promise<RoleChangeResult>;
   updateParticipant(sessionId: string, participantId: string, patch: Partial<ParticipantRecord>): Promise<ParticipantRecord | undefined>;
-  removeParticipant(sessionId: string, participantId: string): Promise<ParticipantRecord | undefined>;
+  /** With `byHost`, the id is remembered until the session is deleted, so its ticket is refused with a reason. */
+  removeParticipant(sessionId: string, participantId: string, byHost?: boolean): Promise<ParticipantRecord | undefined>;
+  wasRemovedByHost(sessionId: string, participantId: string): Promise<boolean>;
   getParticipant(sessionId: string, participantId: string): Promise<ParticipantRecord | undefined>;
   listParticipants(sessionId: string): Promise<ParticipantRecord[]>;
 }

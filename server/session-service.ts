@@ -29,6 +29,7 @@ import type { ParticipantRecord, RoomStateStore, SessionRecord } from './room-st
 import type { ParticipantSink, SignalingTransport } from './signaling-transport';
 import { turnCredentials } from './turn-credentials';
 import { ControlArbiter } from './control-arbiter';
+import { ParticipantAdmin, publicView } from './participant-admin';
 
 type EndReason = NonNullable<SessionRecord['ended']>['reason'];
 
@@ -57,10 +58,6 @@ export interface SessionServiceDeps {
 const newId = (bytes: number) => randomBytes(bytes).toString('base64url');
 const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
-function publicView(p: ParticipantRecord): Participant {
-  return { id: p.id, name: p.name, role: p.role, connected: p.connected, controlState: p.controlState, joinedAt: p.joinedAt };
-}
-
 const END_MESSAGES: Record<EndReason, string> = {
   'host-ended': 'The host ended the session.',
   'host-left': 'The host left and did not come back, so the session ended.',
@@ -74,11 +71,20 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   /** Sessions this instance created or serves (for shutdown and metrics). */
   readonly localSessions = new Set<string>();
   readonly control: ControlArbiter;
+  readonly participants: ParticipantAdmin;
 
   constructor(private readonly deps: SessionServiceDeps) {
     super();
     this.now = deps.now ?? Date.now;
     this.control = new ControlArbiter(deps.store, deps.transport, () => deps.config.controlRequests);
+    this.participants = new ParticipantAdmin({
+      store: deps.store,
+      transport: deps.transport,
+      control: this.control,
+      metrics: deps.metrics,
+      roleLimits: (mode) => this.roleLimits(mode),
+      remove: (sessionId, participantId, message) => this.removeParticipant({ sessionId, participantId }, 'removed', message),
+    });
   }
 
   get config(): ServerConfig {
@@ -162,7 +168,10 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       let resumed = false;
       if (params.resume) {
         const previous = await store.getParticipant(session.id, params.resume.participantId);
-        if (previous && previous.role === claims.role && safeEqualHex(previous.resumeHash, hashSecret(params.resume.secret))) {
+        if (!previous && (await store.wasRemovedByHost(session.id, params.resume.participantId))) {
+          throw new PairuxError(ErrorCode.SessionEnded, 'The host removed you from this session.', { reason: 'removed' });
+        }
+        if (previous && sameSeatKind(previous.role, claims.role) && safeEqualHex(previous.resumeHash, hashSecret(params.resume.secret))) {
           record = await store.updateParticipant(session.id, previous.id, {
             connected: true,
             disconnectedAt: undefined,
@@ -320,14 +329,22 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     return counts;
   }
 
-  private async removeParticipant(member: Member, reason: 'left' | 'timeout' | 'removed'): Promise<void> {
+  /** Frees the seat for good; `removed` (by the host) also tells the guest why and refuses its ticket later. */
+  private async removeParticipant(
+    member: Pick<Member, 'sessionId' | 'participantId'>,
+    reason: 'left' | 'timeout' | 'removed',
+    message = 'The host removed you from the session.',
+  ): Promise<void> {
     const { store, transport } = this.deps;
     this.cancel(`grace:${member.sessionId}:${member.participantId}`);
-    const removed = await store.removeParticipant(member.sessionId, member.participantId);
+    const byHost = reason === 'removed';
+    const removed = await store.removeParticipant(member.sessionId, member.participantId, byHost);
     if (!removed) return;
     transport.broadcast(member.sessionId, ParticipantLeft, { participantId: removed.id, reason }, removed.id);
     await this.control.participantGone(member.sessionId, removed, false);
-    setImmediate(() => transport.disconnect(member.sessionId, member.participantId, CloseCode.Left, reason));
+    if (byHost) transport.send(member.sessionId, removed.id, SessionEnded, { reason: 'removed', message });
+    const [code, why] = byHost ? [CloseCode.Removed, 'removed by the host'] : [CloseCode.Left, reason];
+    setImmediate(() => transport.disconnect(member.sessionId, member.participantId, code, why));
     this.emit('participant-left', { sessionId: member.sessionId, participant: publicView(removed), reason });
   }
 
@@ -348,10 +365,23 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   }
 }
 
+/**
+ * Who a connection joined as. `role` is the role at join: it tells host from guest, which never
+ * changes, but a guest's controller/viewer role can (the host's setRole), so rules about that
+ * read the stored participant instead.
+ */
 export interface Member {
   sessionId: string;
   participantId: string;
   role: ParticipantRole;
+}
+
+/**
+ * A resume ticket may bring back a guest whose role the host changed since its link was made,
+ * but never turns a guest link into the host's seat or the other way round.
+ */
+function sameSeatKind(stored: ParticipantRole, fromToken: ParticipantRole): boolean {
+  return (stored === 'host') === (fromToken === 'host');
 }
 
 function limitError(role: ParticipantRole, limit: number, mode: string): PairuxError {
@@ -425,6 +455,15 @@ export class ClientConnection {
 
   iceServers(): IceServer[] {
     return this.service.iceServersFor(this.requireMember().participantId);
+  }
+
+  get participants() {
+    const member = () => this.requireMember();
+    const admin = this.service.participants;
+    return {
+      setRole: (participantId: string, role: 'controller' | 'viewer') => admin.setRole(member(), participantId, role),
+      remove: (participantId: string, reason?: string) => admin.remove(member(), participantId, reason),
+    };
   }
 
   get control() {

@@ -21,9 +21,11 @@ import {
   Join,
   Leave,
   ReleaseControl,
+  RemoveParticipant,
   RequestControl,
   RevokeControl,
   SendSignal,
+  SetRole,
   signalingBoundary,
 } from '../protocol/signaling';
 import type { ServerConfig } from './config';
@@ -121,6 +123,8 @@ export class WsGateway {
     endpoint.onRequest(GrantControl, async (p) => (await connection.control.grant(p.participantId), {}));
     endpoint.onRequest(DenyControl, async (p) => (await connection.control.deny(p.participantId, p.reason), {}));
     endpoint.onRequest(RevokeControl, async (p) => (await connection.control.revoke(p.participantId, p.panic), {}));
+    endpoint.onRequest(SetRole, async (p) => ({ participant: await connection.participants.setRole(p.participantId, p.role) }));
+    endpoint.onRequest(RemoveParticipant, async (p) => (await connection.participants.remove(p.participantId, p.reason), {}));
     endpoint.onNotification(Heartbeat, () => undefined);
 
     // Token bucket: a burst of twice the rate, refilled continuously.

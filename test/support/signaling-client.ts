@@ -17,6 +17,7 @@ import {
   signalingBoundary,
 } from '../../protocol/signaling';
 import type { PairuxError } from '../../protocol/errors';
+import type { SignalingTransport as EngineTransport } from '../../webview/engine/transport';
 
 export interface Received {
   method: string;
@@ -132,4 +133,30 @@ export class TestClient {
     this.waiters = [];
     for (const f of w) f();
   }
+}
+
+/**
+ * The media engine's `SignalingTransport` over Node's `ws`, so the real webview SignalingClient
+ * (what the pages and the extension call) runs against the real server in Node tests.
+ */
+export function nodeWsTransport(baseUrl: string): EngineTransport {
+  const url = `${baseUrl.replace(/^http/, 'ws')}/ws`;
+  return {
+    connect(handlers) {
+      const ws = new WebSocket(url);
+      let closed = false;
+      ws.on('open', () => handlers.onOpen());
+      ws.on('message', (data) => handlers.onMessage(data.toString()));
+      ws.on('error', () => undefined);
+      ws.on('close', (code, reason) => {
+        if (closed) return;
+        closed = true;
+        handlers.onClose(code, reason.toString());
+      });
+      return {
+        send: (text) => ws.send(text),
+        close: (code = 1000, reason = '') => ws.close(code, reason),
+      };
+    },
+  };
 }

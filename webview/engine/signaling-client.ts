@@ -23,10 +23,12 @@ import {
   ParticipantLeft,
   ParticipantUpdated,
   ReleaseControl,
+  RemoveParticipant,
   RequestControl,
   RevokeControl,
   SendSignal,
   SessionEnded,
+  SetRole,
   Signal,
   signalingBoundary,
   type ControlReason,
@@ -43,7 +45,10 @@ import type { SignalingTransport, TransportConnection } from './transport';
 export type SignalingState = 'connecting' | 'joined' | 'reconnecting' | 'ended' | 'failed';
 export type JoinResult = ResultOf<typeof Join>;
 export type ClientKind = 'browser' | 'vscode' | 'host-page' | 'bench';
-export type EndReason = 'host-ended' | 'host-left' | 'server-shutdown' | 'replaced' | 'left';
+/** 'removed': the host took this participant out; the session goes on for the others. */
+export type EndReason = 'host-ended' | 'host-left' | 'server-shutdown' | 'replaced' | 'left' | 'removed';
+
+const REMOVED_MESSAGE = 'The host removed you from the session.';
 export type ControlStateName = Participant['controlState'];
 
 export interface ControlChange {
@@ -222,6 +227,21 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     });
   }
 
+  /**
+   * Host: make a viewer a controller or a controller a viewer (demoting whoever drives or asks
+   * revokes that first). Resolves with the participant as the server now has it; everyone also
+   * gets `participantUpdated`. LIMIT_REACHED when the target role is full, FORBIDDEN for non-hosts.
+   */
+  async setRole(participantId: string, role: 'controller' | 'viewer'): Promise<Participant> {
+    const { participant } = await this.requireRpc().request(SetRole, { participantId, role });
+    return participant;
+  }
+
+  /** Host: take a guest out of the session; it is told why (`reason` is shown to it) and cannot resume. */
+  async removeParticipant(participantId: string, reason?: string): Promise<void> {
+    await this.requireRpc().request(RemoveParticipant, reason === undefined ? { participantId } : { participantId, reason });
+  }
+
   /** Leaves for good (no resume): the seat is freed at once. */
   async leave(): Promise<void> {
     const rpc = this.rpc;
@@ -309,6 +329,11 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     } catch (err) {
       if (generation !== this.generation) return;
       const error = PairuxError.from(err);
+      if (error.code === ErrorCode.SessionEnded && error.data?.reason === 'removed') {
+        // Removed while away: the resume ticket is refused, and that is this seat's end.
+        this.finish('ended', { reason: 'removed', message: error.message || REMOVED_MESSAGE });
+        return;
+      }
       if (error.code === ErrorCode.SessionEnded && this._self) {
         // It ended while we were away: that is the session's end, not a failure of ours.
         this.finish('ended', { reason: 'host-ended', message: error.message });
@@ -412,6 +437,10 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     }
     if (code === CloseCode.Replaced) {
       this.finish('ended', { reason: 'replaced', message: 'This session was opened again in another window or tab, so this one stopped.' });
+      return;
+    }
+    if (code === CloseCode.Removed) {
+      this.finish('ended', this.endedNotice ?? { reason: 'removed', message: REMOVED_MESSAGE });
       return;
     }
     if (code === CloseCode.Left) {

@@ -1,0 +1,106 @@
+/**
+ * The host's actions on other participants (the Participants view): promote a viewer, demote a
+ * controller, remove a guest. Only the host may act, never on itself. A join token decides only
+ * the first role; after a change the stored role is what every rule reads (control requests,
+ * grants, resume), so a demoted controller can no longer ask for control.
+ */
+import { ErrorCode, PairuxError } from '../protocol/errors';
+import type { ParticipantRole, SessionMode } from '../protocol/limits';
+import { ParticipantUpdated, type Participant } from '../protocol/signaling';
+import type { ControlArbiter } from './control-arbiter';
+import type { ServerMetrics } from './metrics';
+import type { ParticipantRecord, RoomStateStore } from './room-state-store';
+import type { SignalingTransport } from './signaling-transport';
+
+export interface AdminMember {
+  sessionId: string;
+  participantId: string;
+  role: ParticipantRole;
+}
+
+export interface ParticipantAdminDeps {
+  store: RoomStateStore;
+  transport: SignalingTransport;
+  control: ControlArbiter;
+  metrics: ServerMetrics;
+  roleLimits(mode: SessionMode): Record<ParticipantRole, number>;
+  /** Frees the seat, tells everyone, and tells the guest `message` before closing it. */
+  remove(sessionId: string, participantId: string, message: string): Promise<unknown>;
+}
+
+type Action = 'promote' | 'demote' | 'remove';
+
+export function publicView(p: ParticipantRecord): Participant {
+  return { id: p.id, name: p.name, role: p.role, connected: p.connected, controlState: p.controlState, joinedAt: p.joinedAt };
+}
+
+export class ParticipantAdmin {
+  constructor(private readonly deps: ParticipantAdminDeps) {}
+
+  async setRole(host: AdminMember, participantId: string, role: 'controller' | 'viewer'): Promise<Participant> {
+    return this.counted(role === 'controller' ? 'promote' : 'demote', async () => {
+      const { store, transport, control } = this.deps;
+      this.requireHost(host, participantId, 'change your own role');
+      const session = await store.getSession(host.sessionId);
+      if (!session || session.ended) throw new PairuxError(ErrorCode.SessionEnded, 'This session has ended.');
+      const target = await this.guest(host.sessionId, participantId);
+      if (target.role === role) return publicView(target);
+      // Input must stop before the role changes, so nobody ever drives as a viewer.
+      if (role === 'viewer') await control.stop(host.sessionId, participantId, 'revoked');
+      const changed = await store.changeRole(host.sessionId, participantId, role, this.deps.roleLimits(session.mode));
+      if (!changed) throw notHere(participantId);
+      if (!changed.ok) throw limitError(changed.role, changed.limit, session.mode);
+      // A request or grant that slipped in between the two steps above must not survive either.
+      if (role === 'viewer') await control.stop(host.sessionId, participantId, 'revoked');
+      const view = publicView((await store.getParticipant(host.sessionId, participantId)) ?? changed.participant);
+      transport.broadcast(host.sessionId, ParticipantUpdated, { participant: view });
+      return view;
+    });
+  }
+
+  async remove(host: AdminMember, participantId: string, reason?: string): Promise<void> {
+    await this.counted('remove', async () => {
+      this.requireHost(host, participantId, 'remove yourself; end the session (session.end) instead');
+      await this.guest(host.sessionId, participantId);
+      await this.deps.control.stop(host.sessionId, participantId, 'revoked');
+      const message = reason ? `The host removed you from the session: ${reason}` : 'The host removed you from the session.';
+      await this.deps.remove(host.sessionId, participantId, message);
+    });
+  }
+
+  private async counted<T>(action: Action, run: () => Promise<T>): Promise<T> {
+    try {
+      const value = await run();
+      this.deps.metrics.hostActions.inc({ action, result: 'ok' });
+      return value;
+    } catch (err) {
+      const e = PairuxError.from(err);
+      this.deps.metrics.hostActions.inc({ action, result: e.code });
+      throw e;
+    }
+  }
+
+  private requireHost(member: AdminMember, participantId: string, selfAction: string): void {
+    if (member.role !== 'host') throw new PairuxError(ErrorCode.Forbidden, 'Only the host can change roles or remove participants.');
+    if (participantId === member.participantId) throw new PairuxError(ErrorCode.Forbidden, `The host cannot ${selfAction}.`);
+  }
+
+  private async guest(sessionId: string, participantId: string): Promise<ParticipantRecord> {
+    const p = await this.deps.store.getParticipant(sessionId, participantId);
+    if (!p) throw notHere(participantId);
+    if (p.role === 'host') throw new PairuxError(ErrorCode.Forbidden, 'The host cannot be demoted or removed.');
+    return p;
+  }
+}
+
+function notHere(participantId: string): PairuxError {
+  return new PairuxError(ErrorCode.PeerNotFound, `participant ${participantId} is not in this session`);
+}
+
+function limitError(role: ParticipantRole, limit: number, mode: SessionMode): PairuxError {
+  const what =
+    role === 'controller'
+      ? `This session already has ${limit} controllers, the most a session allows. Demote one of them first.`
+      : `This session already has ${limit} viewers, the most a ${mode.toUpperCase()} session allows. Remove a viewer first.`;
+  return new PairuxError(ErrorCode.LimitReached, what, { role, limit });
+}
