@@ -45,6 +45,12 @@ export const ControlState = defineNotification(
 /** Page → runner: a driver's event that passed the page's grant check and allowlist. */
 export const BridgeInput = defineNotification('input', z.object({ controllerId: Id, event: z.unknown() }));
 
+/**
+ * Page → runner, on carriers without back-pressure (webview postMessage): one frame message was
+ * taken; the runner's relay sends the next only then, so frames never pile up in the webview.
+ */
+export const BridgeFrameTaken = defineNotification('frame.taken', z.object({}));
+
 /** Runner → page: the host pressed the panic action; revoke everyone at the server now. */
 export const StopAllControl = defineNotification('control.stopAll', z.object({}));
 
@@ -57,6 +63,6 @@ export const BridgeInputRefused = defineNotification(
 export const hostBridgeBoundary: Boundary = {
   name: 'host-bridge',
   maxMessageBytes: MAX_BRIDGE_JSON_BYTES,
-  aToB: { requests: [BridgeHello, AskControl], notifications: [ControlState, BridgeInput] },
+  aToB: { requests: [BridgeHello, AskControl], notifications: [ControlState, BridgeInput, BridgeFrameTaken] },
   bToA: { requests: [], notifications: [StopAllControl, BridgeInputRefused] },
 };

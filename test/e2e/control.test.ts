@@ -21,7 +21,7 @@ import type { ParamsOf, ResultOf } from '../../protocol/rpc';
 import type { AskControl, ControlState } from '../../protocol/host-bridge';
 import type { ControlPlane } from '../../server/control-plane';
 import { captureTimeLow32, paintMarker } from '../../webview/engine/frame-marker';
-import type { HostBridgeSnapshot, HostControlSnapshot } from '../../webview/pages/host';
+import type { HostBridgeSnapshot, HostControlSnapshot } from '../../webview/pages/host-page';
 import type { ViewerControlSnapshot } from '../../webview/pages/viewer-control';
 import { ViewerPage, framesBetween } from '../support/browser-viewer';
 import { createSession, startTestServer } from '../support/control-plane';

@@ -1,6 +1,7 @@
 /**
- * The host page's end (side 'a') of the host bridge (protocol/host-bridge.ts) over a WebSocket
- * to its runner: JSON RPC as text messages, helper video frames as binary ones. The runner owns
+ * The host page's end (side 'a') of the host bridge (protocol/host-bridge.ts) over a channel to
+ * its runner: a WebSocket (the demo) or the VS Code webview's postMessage (the extension); JSON
+ * RPC as text messages, helper video frames as binary ones. The runner owns
  * the helper and the host's own UI (the prompt, the panic action), so this is how the page asks
  * it about control requests, hands it the driver's input, and gets the screen's frames.
  */
@@ -9,6 +10,7 @@ import {
   AskControl,
   BridgeHello,
   BridgeInput,
+  BridgeFrameTaken,
   BridgeInputRefused,
   ControlState,
   hostBridgeBoundary,
@@ -33,6 +35,23 @@ export interface HostBridgeEvents {
   closed: { code: number; reason: string };
 }
 
+/** The bridge's carrier, so the same client runs over a WebSocket and over webview postMessage. */
+export interface BridgeChannel {
+  isOpen(): boolean;
+  send(text: string): void;
+  close(code: number, reason: string): void;
+  listen(handlers: {
+    text(text: string): void;
+    frame(data: ArrayBuffer): void;
+    close(code: number, reason: string): void;
+  }): void;
+  /**
+   * A carrier without back-pressure of its own (postMessage) tells the runner each time a frame
+   * has been taken, so the runner sends the next one only then. A WebSocket has bufferedAmount.
+   */
+  readonly acksFrames: boolean;
+}
+
 /** Longer than any runner's own prompt timeout (the demo's is 20 s): its 'timeout' answer wins. */
 const ASK_TIMEOUT_MS = 60_000;
 
@@ -43,7 +62,7 @@ export class HostBridgeClient extends TypedEmitter<HostBridgeEvents> implements 
   inputsSent = 0;
 
   private constructor(
-    private readonly ws: WebSocket,
+    private readonly channel: BridgeChannel,
     private readonly log: Logger,
   ) {
     super();
@@ -51,19 +70,29 @@ export class HostBridgeClient extends TypedEmitter<HostBridgeEvents> implements 
       boundary: hostBridgeBoundary,
       side: 'a',
       send: (text) => {
-        if (ws.readyState !== WebSocket.OPEN) throw new Error('the bridge is not open');
-        ws.send(text);
+        if (!channel.isOpen()) throw new Error('the bridge is not open');
+        channel.send(text);
       },
       onProtocolError: (error) => log('warn', `bridge protocol error: ${error.message}`),
     });
     this.endpoint.onNotification(StopAllControl, () => this.emit('stopAll', {}));
     this.endpoint.onNotification(BridgeInputRefused, (p) => this.emit('inputRefused', p));
-    ws.binaryType = 'arraybuffer';
-    ws.addEventListener('message', (event: MessageEvent) => {
-      if (typeof event.data === 'string') this.endpoint.receive(event.data);
-      else if (event.data instanceof ArrayBuffer) this.emit('frame', { data: event.data });
+    channel.listen({
+      text: (text) => this.endpoint.receive(text),
+      frame: (data) => {
+        try {
+          this.emit('frame', { data });
+        } finally {
+          if (channel.acksFrames && this.open) this.endpoint.notify(BridgeFrameTaken, {});
+        }
+      },
+      close: (code, reason) => this.finish(code, reason),
     });
-    ws.addEventListener('close', (event) => this.finish(event.code, event.reason));
+  }
+
+  /** The bridge over a channel that is already open (the VS Code webview's postMessage). */
+  static over(channel: BridgeChannel, log: Logger): HostBridgeClient {
+    return new HostBridgeClient(channel, log);
   }
 
   /** Opens the bridge; rejects if it cannot (wrong URL, runner gone, wrong key). */
@@ -82,7 +111,7 @@ export class HostBridgeClient extends TypedEmitter<HostBridgeEvents> implements 
       }, timeoutMs);
       ws.addEventListener('open', () => {
         clearTimeout(timer);
-        resolve(new HostBridgeClient(ws, log));
+        resolve(new HostBridgeClient(webSocketChannel(ws), log));
       }, { once: true });
       ws.addEventListener('close', (event) => {
         clearTimeout(timer);
@@ -92,7 +121,7 @@ export class HostBridgeClient extends TypedEmitter<HostBridgeEvents> implements 
   }
 
   get open(): boolean {
-    return this.closedWith === undefined && this.ws.readyState === WebSocket.OPEN;
+    return this.closedWith === undefined && this.channel.isOpen();
   }
 
   hello(params: ParamsOf<typeof BridgeHello>): Promise<BridgeHelloResult> {
@@ -121,7 +150,7 @@ export class HostBridgeClient extends TypedEmitter<HostBridgeEvents> implements 
   }
 
   close(): void {
-    this.ws.close(1000, 'host page closing');
+    this.channel.close(1000, 'host page closing');
     this.finish(1000, 'host page closing');
   }
 
@@ -132,4 +161,21 @@ export class HostBridgeClient extends TypedEmitter<HostBridgeEvents> implements 
     this.log('warn', `host bridge closed (${code}${reason ? ` ${reason}` : ''})`);
     this.emit('closed', { code, reason });
   }
+}
+
+function webSocketChannel(ws: WebSocket): BridgeChannel {
+  ws.binaryType = 'arraybuffer';
+  return {
+    acksFrames: false,
+    isOpen: () => ws.readyState === WebSocket.OPEN,
+    send: (text) => ws.send(text),
+    close: (code, reason) => ws.close(code, reason),
+    listen(handlers) {
+      ws.addEventListener('message', (event: MessageEvent) => {
+        if (typeof event.data === 'string') handlers.text(event.data);
+        else if (event.data instanceof ArrayBuffer) handlers.frame(event.data);
+      });
+      ws.addEventListener('close', (event) => handlers.close(event.code, event.reason));
+    },
+  };
 }

@@ -6,7 +6,7 @@
  */
 import { BridgeFrameSource } from '../engine/bridge-frame-source';
 import { GeneratedScreenSource } from '../engine/generated-screen';
-import { HostBridgeClient, type BridgeHelloResult } from '../engine/host-bridge-client';
+import type { HostBridgeClient, BridgeHelloResult } from '../engine/host-bridge-client';
 import type { ControlAsker, HostControl } from '../engine/host-control';
 import type { HostEngine, ScreenDescription } from '../engine/host-engine';
 import type { HostInputGate } from '../engine/host-input';
@@ -26,7 +26,8 @@ export interface BridgeStatus {
 }
 
 export interface BridgeLinkDeps {
-  url: string;
+  /** Opens the runner's bridge (a WebSocket for the demo, postMessage in VS Code). */
+  connect(): Promise<HostBridgeClient>;
   params: HostParams;
   signaling: SignalingClient;
   engine: HostEngine;
@@ -65,7 +66,7 @@ export class BridgeLink {
     let client: HostBridgeClient;
     let hello: BridgeHelloResult;
     try {
-      client = await HostBridgeClient.connect(deps.url, deps.log);
+      client = await deps.connect();
       this.client = client;
       client.on('closed', ({ code }) => this.onClosed(code));
       hello = await client.hello({ sessionId: deps.params.sessionId, hostId });

@@ -29,6 +29,10 @@ export interface ViewerControl {
   snapshot(): ViewerControlSnapshot;
   /** Test hook: puts any payload on the data channel as `peer.input`, bypassing every local check. */
   sendRaw(raw: unknown): boolean;
+  /** The Request control button's action, for an embedder's own command. */
+  request(): Promise<void>;
+  /** The Stop driving button's action. */
+  release(): Promise<void>;
 }
 
 export interface ViewerControlDeps {
@@ -36,9 +40,11 @@ export interface ViewerControlDeps {
   guest: GuestEngine;
   video: HTMLVideoElement;
   log: Logger;
+  /** Called after every control state change (the VS Code panel mirrors it in the editor). */
+  onChange?(): void;
 }
 
-export function startViewerControl({ client, guest, video, log }: ViewerControlDeps): ViewerControl {
+export function startViewerControl({ client, guest, video, log, onChange }: ViewerControlDeps): ViewerControl {
   const ui = new ControlUi();
   const control = new GuestControl(client, log);
   const capture = new InputCapture({ video, imeSink: ui.imeSink, send: (event) => guest.sendInput(event) });
@@ -81,12 +87,16 @@ export function startViewerControl({ client, guest, video, log }: ViewerControlD
     if (view.phase !== 'driving' && capture.active) capture.disable(false);
     if ((view.phase === 'driving') !== (previous.phase === 'driving')) void updateLock();
     render();
+    onChange?.();
   });
-  ui.onRequest(() => void control.request());
-  ui.onStop(() => {
+  const release = async (): Promise<void> => {
     // Let go of held keys and buttons while the host still takes our input, then give control back.
     capture.disable(true);
-    control.release().catch((err: unknown) => ui.flash(`Could not stop driving: ${String(err)}`));
+    await control.release();
+  };
+  ui.onRequest(() => void control.request());
+  ui.onStop(() => {
+    release().catch((err: unknown) => ui.flash(`Could not stop driving: ${String(err)}`));
   });
   guest.on('inputRefused', (refusal) => {
     refused += refusal.count;
@@ -102,5 +112,7 @@ export function startViewerControl({ client, guest, video, log }: ViewerControlD
     driverText: () => driverText(client.driverId, client.self?.id, nameOf(client.driverId)),
     snapshot: () => ({ ...control.view, text: text(control.view), keyboard, sent: capture.sent, dropped: capture.dropped, refused, lastRefusal }),
     sendRaw: (raw) => guest.sendInput(raw),
+    request: () => control.request(),
+    release,
   };
 }

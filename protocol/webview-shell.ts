@@ -1,0 +1,101 @@
+/**
+ * Boundary: a PairUX page inside a VS Code webview (side a: the host page or the guest panel) ⇄
+ * the extension that opened it (side b). It carries what a plain browser page gets from its URL
+ * (the session, the token, where the server is) without putting secrets in the HTML, and it lets
+ * the editor's own UI (status bar, Participants view, palette commands) show and act on the
+ * page's session. Over the same postMessage channel the host page also speaks the host bridge
+ * (`host-bridge.ts`); `WebviewEnvelope` tells the two apart and carries binary frames.
+ */
+import { z } from 'zod';
+import { DisplayName, Id, Mode, Role } from './common';
+import { Participant } from './signaling';
+import { defineNotification, defineRequest, type Boundary } from './rpc';
+
+export const MAX_SHELL_JSON_BYTES = 256 * 1024;
+
+/** One postMessage between the extension and a webview page. */
+export const WebviewEnvelope = z.discriminatedUnion('ch', [
+  /** JSON text of an RpcEndpoint message on the shell boundary (this file). */
+  z.object({ ch: z.literal('shell'), text: z.string().max(MAX_SHELL_JSON_BYTES) }),
+  /** JSON text on the host bridge (host page only). */
+  z.object({ ch: z.literal('bridge'), text: z.string().max(MAX_SHELL_JSON_BYTES) }),
+  /** A binary screen message (`helper-framing.ts` video/patch layout), extension → host page. */
+  z.object({ ch: z.literal('frame'), data: z.instanceof(Uint8Array) }),
+]);
+export type WebviewEnvelope = z.infer<typeof WebviewEnvelope>;
+
+const HostBoot = z.object({
+  page: z.literal('host'),
+  /** The host page's fragment parameters (`webview/pages/host-params.ts`) with `bridge=vscode`. */
+  hostParams: z.string().max(8192),
+  /** ws:// or wss:// URL of the control plane's `/ws`, as the webview can reach it. */
+  signalingUrl: z.string().max(2048),
+});
+
+const GuestBoot = z.object({
+  page: z.literal('guest'),
+  /** The share link the user pasted (http(s)://…/s/<id>#t=…). */
+  link: z.string().max(8192),
+  name: DisplayName.optional(),
+  signalingUrl: z.string().max(2048),
+});
+
+/** Page → extension once its script runs: who it is; the answer says what to join. */
+export const ShellReady = defineRequest(
+  'shell.ready',
+  z.object({ page: z.enum(['host', 'guest']), origin: z.string().max(512) }),
+  z.discriminatedUnion('page', [HostBoot, GuestBoot]),
+);
+
+export const PageState = z.enum(['connecting', 'joined', 'live', 'reconnecting', 'ended', 'failed']);
+export type PageState = z.infer<typeof PageState>;
+
+/** Page → extension whenever something the editor shows changes. */
+export const ShellStatus = defineNotification(
+  'shell.status',
+  z.object({
+    state: PageState,
+    /** One line for the status bar's tooltip / error messages. */
+    message: z.string().max(1000),
+    mode: Mode.optional(),
+    selfId: Id.optional(),
+    role: Role.optional(),
+    participants: z.array(Participant).max(200),
+    driverId: Id.nullable(),
+    /** Guest: the control request / driving state. */
+    control: z.enum(['none', 'requested', 'granted', 'unavailable']).optional(),
+    /** Set when the session is over: why, in words. */
+    ended: z.object({ reason: z.string().max(64), message: z.string().max(1000) }).optional(),
+    /** Set when joining failed: the server's error code. */
+    errorCode: z.string().max(64).optional(),
+  }),
+);
+export type ShellStatusParams = z.infer<typeof ShellStatus.params>;
+
+/** Extension → page: a palette / status-bar / view action for the page's session. */
+export const ShellAction = defineRequest(
+  'shell.action',
+  z.discriminatedUnion('action', [
+    z.object({ action: z.literal('requestControl') }),
+    z.object({ action: z.literal('releaseControl') }),
+    z.object({ action: z.literal('leave') }),
+    z.object({ action: z.literal('end'), reason: z.string().max(300).optional() }),
+    z.object({ action: z.literal('grant'), participantId: Id }),
+    z.object({ action: z.literal('revoke'), participantId: Id }),
+    z.object({ action: z.literal('stopAll') }),
+    z.object({ action: z.literal('setRole'), participantId: Id, role: z.enum(['controller', 'viewer']) }),
+    z.object({ action: z.literal('remove'), participantId: Id }),
+  ]),
+  z.object({}),
+);
+export type ShellActionParams = z.infer<typeof ShellAction.params>;
+
+/** Page → extension (guest): the guest started or stopped driving (the `pairux.driving` context key). */
+export const ShellDriving = defineNotification('shell.driving', z.object({ driving: z.boolean() }));
+
+export const webviewShellBoundary: Boundary = {
+  name: 'webview-shell',
+  maxMessageBytes: MAX_SHELL_JSON_BYTES,
+  aToB: { requests: [ShellReady], notifications: [ShellStatus, ShellDriving] },
+  bToA: { requests: [ShellAction], notifications: [] },
+};

@@ -1,0 +1,380 @@
+/**
+ * The host page's logic: a screen → track → HostEngine, joined as the session's host. Used by
+ * the headless host of the demo, tests and benches (`host.ts`, settings in its URL) and by the
+ * VS Code host panel (`webview/vscode/host-panel.ts`, settings from the extension). Without a
+ * bridge it shares a generated screen on its own; with one, the runner behind the bridge (the
+ * demo process or the extension) supplies the frames and decides about remote control (see
+ * host-bridge-link.ts). It doubles as a small status page.
+ *
+ * Test hooks (stable): window.pairuxHost, and window.pairuxHostEvent(event) when defined.
+ */
+import './host.css';
+import { GeneratedScreenSource } from '../engine/generated-screen';
+import { FrameTrack } from '../engine/track-from-frames';
+import { HostControl } from '../engine/host-control';
+import { HostEngine, type GuestConnectionState, type GuestInfo, type GuestStats, type ScreenDescription } from '../engine/host-engine';
+import { HostInputGate, type InputGateStats } from '../engine/host-input';
+import { SourceSwitch } from '../engine/source-switch';
+import type { FrameSource } from '../engine/frame-source';
+import { SignalingClient, type SignalingState } from '../engine/signaling-client';
+import { WebSocketTransport } from '../engine/transport';
+import type { HostBridgeClient } from '../engine/host-bridge-client';
+import type { Participant } from '../../protocol/signaling';
+import { consoleLogger } from '../engine/logger';
+import { RateMeter } from '../engine/stats';
+import { readHostParams, type HostParams } from './host-params';
+import { BridgeLink, type BridgeStatus } from './host-bridge-link';
+
+export type HostPageState = 'loading' | SignalingState;
+
+export type HostEvent =
+  | { type: 'state'; state: HostPageState }
+  | { type: 'guest'; id: string; name: string; role: string; state: GuestConnectionState }
+  | { type: 'error'; message: string }
+  | { type: 'control'; driverId: string | null; driverName: string | null; reason: string }
+  | { type: 'bridge'; state: BridgeStatus['state']; message: string };
+
+export interface FrameLogEntry {
+  /** The marker's frame number (seq mod 2^16). */
+  frame: number;
+  seq: number;
+  /** Epoch ms, as painted (low 32 bits) into the marker. */
+  captureTime: number;
+}
+
+export interface HostControlSnapshot extends InputGateStats {
+  driverId: string | null;
+  /** Stop-all ran and no new grant has come since: every input is refused. */
+  stopped: boolean;
+  asked: number;
+  granted: number;
+  denied: number;
+}
+
+export interface HostBridgeSnapshot extends BridgeStatus {
+  framesDelivered: number;
+  framesBad: number;
+  lastBadReason: string | undefined;
+  inputsSent: number;
+}
+
+export interface HostHook {
+  readonly state: HostPageState;
+  readonly selfId: string | undefined;
+  guests(): Array<Pick<GuestInfo, 'id' | 'name' | 'role' | 'pcState' | 'iceState' | 'state' | 'pcId' | 'present'>>;
+  /** Frames the generated screen produced / handed to the track / dropped under back-pressure. */
+  readonly framesProduced: number;
+  readonly framesWritten: number;
+  readonly framesDropped: number;
+  stats(): Promise<GuestStats[]>;
+  /** The most recent frames that reached the track (up to FRAME_LOG_SIZE), oldest first. */
+  frameLog(): FrameLogEntry[];
+  /** Ends the session for everyone. */
+  end(reason?: string): Promise<void>;
+  /** The shared screen as guests are told it (`peer.screen`). */
+  readonly screen: ScreenDescription | undefined;
+  /** Remote control as this page enforces it. */
+  control(): HostControlSnapshot;
+  /** The runner's bridge, or null without `bridge=`. */
+  bridge(): HostBridgeSnapshot | null;
+}
+
+declare global {
+  interface Window {
+    pairuxHost?: HostHook;
+    pairuxHostEvent?: (event: HostEvent) => unknown;
+  }
+}
+
+const FRAME_LOG_SIZE = 3600;
+
+function el(id: string): HTMLElement {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`host.html is missing #${id}`);
+  return found;
+}
+
+function report(event: HostEvent): void {
+  try {
+    // Playwright's exposeFunction returns a promise; a closed page rejects it, which is harmless.
+    const result = window.pairuxHostEvent?.(event);
+    if (result instanceof Promise) result.catch(() => undefined);
+  } catch {
+    // A broken observer must not break the host.
+  }
+}
+
+let pageState: HostPageState = 'loading';
+
+
+let onStateChange: (() => void) | undefined;
+
+function setState(state: HostPageState, message?: string): void {
+  pageState = state;
+  onStateChange?.();
+  document.body.dataset.state = state;
+  el('state').textContent = state;
+  if (message !== undefined) el('message').textContent = message;
+  report({ type: 'state', state });
+}
+
+/** What the host page runs on besides its parameters. */
+export interface HostPageEnv {
+  /** ws(s):// URL of the control plane's `/ws`. */
+  signalingUrl: string;
+  /** Opens the runner's bridge; without it the page shares its generated screen. */
+  connectBridge?: () => Promise<HostBridgeClient>;
+  /** Called whenever the session's state, participants or driver change (the extension mirrors them). */
+  onSession?(view: HostSessionView): void;
+}
+
+/** The host's session as the editor shows it. */
+export interface HostSessionView {
+  state: HostPageState;
+  message: string;
+  selfId: string | undefined;
+  participants: Participant[];
+  driverId: string | null;
+}
+
+/** What the extension can do through the page: the host's actions go to the server from here. */
+export interface HostPageActions {
+  grant(participantId: string): Promise<void>;
+  revoke(participantId: string): Promise<void>;
+  stopAll(): void;
+  setRole(participantId: string, role: 'controller' | 'viewer'): Promise<void>;
+  remove(participantId: string): Promise<void>;
+  end(reason?: string): Promise<void>;
+}
+
+export function startHostPage(params: HostParams, env: HostPageEnv): HostPageActions {
+  const log = consoleLogger('pairux:host');
+  // Without a bridge: exactly the stand-alone generated screen. With one: a switch the runner's
+  // answer fills in, so the track and engine exist before the runner has been asked.
+  const generated = env.connectBridge ? undefined : new GeneratedScreenSource({ width: params.width, height: params.height, fps: params.fps });
+  const sources = env.connectBridge ? new SourceSwitch({ width: params.width, height: params.height, fps: params.fps, name: 'bridge' }) : undefined;
+  const source: FrameSource = generated ?? (sources as SourceSwitch);
+  const frameLog: FrameLogEntry[] = [];
+  const frames = new FrameTrack(source, {
+    contentHint: params.contentHint,
+    onFrame: (frame, written) => {
+      if (!written) return;
+      frameLog.push({ frame: frame.seq & 0xffff, seq: frame.seq, captureTime: frame.captureTime });
+      if (frameLog.length > FRAME_LOG_SIZE) frameLog.splice(0, frameLog.length - FRAME_LOG_SIZE);
+    },
+  });
+  const signaling = new SignalingClient({
+    transport: new WebSocketTransport(env.signalingUrl),
+    sessionId: params.sessionId,
+    token: params.token,
+    name: params.name,
+    client: { kind: 'host-page' },
+    log,
+  });
+  const control = new HostControl({ signaling, log });
+  const gate = new HostInputGate({ refusalFor: (guestId) => control.refusalFor(guestId) });
+  const engine = new HostEngine({
+    signaling,
+    track: frames.track,
+    input: gate,
+    screen: { width: params.width, height: params.height, fps: params.fps, source: source.info.name },
+    codec: params.codec,
+    contentHint: params.contentHint,
+    degradationPreference: params.degradationPreference,
+    iceTransportPolicy: params.iceTransportPolicy,
+    ...(params.maxBitrateKbps ? { maxBitrateKbps: params.maxBitrateKbps } : {}),
+    log,
+  });
+
+  window.pairuxHost = {
+    get state() {
+      return pageState;
+    },
+    get selfId() {
+      return signaling.self?.id;
+    },
+    guests: () => engine.guests().map(({ id, name, role, pcState, iceState, state, pcId, present }) => ({ id, name, role, pcState, iceState, state, pcId, present })),
+    get framesProduced() {
+      if (generated) return generated.framesProduced;
+      const inner = sources?.source;
+      return inner instanceof GeneratedScreenSource ? inner.framesProduced : (link?.frames?.framesDelivered ?? 0);
+    },
+    get framesWritten() {
+      return frames.framesWritten;
+    },
+    get framesDropped() {
+      return frames.framesDropped;
+    },
+    stats: () => engine.stats(),
+    frameLog: () => frameLog.slice(),
+    end: (reason) => signaling.end(reason),
+    get screen() {
+      return engine.screen;
+    },
+    control: () => ({ driverId: control.driverId, stopped: control.stopped, asked: control.asked, granted: control.granted, denied: control.denied, ...gate.stats() }),
+    bridge: () =>
+      link
+        ? {
+            ...link.status,
+            framesDelivered: link.frames?.framesDelivered ?? 0,
+            framesBad: link.frames?.framesBad ?? 0,
+            lastBadReason: link.frames?.lastBadReason,
+            inputsSent: link.inputsSent,
+          }
+        : null,
+  };
+
+  const link = env.connectBridge
+    ? new BridgeLink({
+        connect: env.connectBridge,
+        params,
+        signaling,
+        engine,
+        control,
+        gate,
+        sources: sources as SourceSwitch,
+        log,
+        onStatus: (status) => {
+          el('bridge').textContent = `Runner: ${status.message}`;
+          report({ type: 'bridge', state: status.state, message: status.message });
+        },
+      })
+    : undefined;
+  if (link) signaling.once('joined', () => void link.start());
+  control.on('changed', ({ driverId, driverName, reason }) => {
+    el('control').textContent = driverId ? `${driverName ?? driverId} is driving (${reason})` : `Nobody is driving (${reason})`;
+    report({ type: 'control', driverId, driverName, reason });
+  });
+  control.on('stopped', () => {
+    el('control').textContent = 'All control stopped by the host; input is refused.';
+  });
+  control.on('error', ({ message }) => report({ type: 'error', message }));
+
+  signaling.on('state', ({ state }) => {
+    const message =
+      state === 'joined'
+        ? `Sharing ${env.connectBridge ? "the runner's" : 'a generated'} ${params.width}×${params.height}@${params.fps} screen in session ${params.sessionId} (${params.codec}, hint '${params.contentHint}', ${params.degradationPreference}${params.maxBitrateKbps ? `, ≤ ${params.maxBitrateKbps} kbps` : ''}${params.iceTransportPolicy === 'relay' ? ', relay only' : ''}).`
+        : state === 'reconnecting'
+          ? 'Lost the server; reconnecting (guests keep their picture meanwhile).'
+          : undefined;
+    setState(state, message);
+  });
+  signaling.on('failed', ({ error }) => {
+    el('message').textContent = `Could not join as host: ${error.code}: ${error.message}`;
+    report({ type: 'error', message: `${error.code}: ${error.message}` });
+  });
+  signaling.on('ended', ({ message }) => {
+    el('message').textContent = `Session ended: ${message}`;
+    frames.stop();
+  });
+  engine.on('guest', ({ guest }) => report({ type: 'guest', id: guest.id, name: guest.name, role: guest.role, state: guest.state }));
+  engine.on('guests', () => renderGuests());
+  engine.on('error', ({ message }) => report({ type: 'error', message }));
+
+  const rates = new Map<string, RateMeter>();
+  const kbpsById = new Map<string, number>();
+  const statsById = new Map<string, GuestStats>();
+  function renderGuests(): void {
+    const rows = engine.guests().map((g) => {
+      const s = statsById.get(g.id);
+      const tr = document.createElement('tr');
+      const kbps = kbpsById.get(g.id) ?? 0;
+      const cells = [g.name, g.role, g.state, g.iceState, s ? `${s.frameWidth}×${s.frameHeight}` : '', s ? String(Math.round(s.fps)) : '', s?.codec ?? '', String(kbps), s?.qualityLimitationReason ?? ''];
+      for (const text of cells) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        tr.append(td);
+      }
+      return tr;
+    });
+    el('guests').replaceChildren(...rows);
+  }
+  setInterval(async () => {
+    for (const s of await engine.stats().catch(() => [])) {
+      statsById.set(s.guestId, s);
+      const meter = rates.get(s.guestId) ?? new RateMeter();
+      rates.set(s.guestId, meter);
+      kbpsById.set(s.guestId, Math.round((meter.update(s.bytesSent) * 8) / 1000));
+    }
+    renderGuests();
+    const produced = window.pairuxHost?.framesProduced ?? 0;
+    const skipped = generated ? `, skipped by the timer ${generated.framesSkipped}` : '';
+    const bad = link?.frames ? `, bad frames dropped ${link.frames.framesBad}` : '';
+    el('source').textContent = `frames produced ${produced}, to the track ${frames.framesWritten}, dropped ${frames.framesDropped}${skipped}${bad}`;
+  }, 1000);
+
+  // The editor's mirror of this session: coalesced, since a join can bring several updates at once.
+  let sessionTimer: ReturnType<typeof setTimeout> | undefined;
+  const publish = (): void => {
+    if (!env.onSession || sessionTimer) return;
+    sessionTimer = setTimeout(() => {
+      sessionTimer = undefined;
+      env.onSession?.({
+        state: pageState,
+        message: el('message').textContent ?? '',
+        selfId: signaling.self?.id,
+        participants: [...signaling.participants.values()],
+        driverId: signaling.driverId,
+      });
+    }, 0);
+  };
+  onStateChange = publish;
+  signaling.on('participants', publish);
+  control.on('changed', publish);
+
+  frames.start();
+  control.start();
+  engine.start();
+  signaling.start();
+  setState('connecting', `Joining session ${params.sessionId} as ${params.name}…`);
+
+  return {
+    grant: (id) => signaling.grantControl(id),
+    revoke: (id) => signaling.revokeControl({ participantId: id }),
+    stopAll: () => control.stopAll(),
+    setRole: async (id, role) => {
+      await signaling.setRole(id, role);
+    },
+    remove: (id) => signaling.removeParticipant(id),
+    end: (reason) => signaling.end(reason),
+  };
+}
+
+
+/**
+ * Starts the page from its (unchecked) parameters: a bad parameter shows 'failed' with the reason
+ * instead of a dead page. The test hook answers from the first moment.
+ */
+export function bootHostPage(fragment: string, env: HostPageEnv): HostPageActions | undefined {
+  // Until startHostPage() replaces it, the hook still answers, so a test sees 'failed' instead of undefined.
+  window.pairuxHost = {
+    get state() {
+      return pageState;
+    },
+    selfId: undefined,
+    guests: () => [],
+    framesProduced: 0,
+    framesWritten: 0,
+    framesDropped: 0,
+    stats: () => Promise.resolve([]),
+    frameLog: () => [],
+    end: () => Promise.reject(new Error('the host page is not running')),
+    screen: undefined,
+    control: () => ({ driverId: null, stopped: false, asked: 0, granted: 0, denied: 0, forwarded: 0, refused: {}, notices: 0 }),
+    bridge: () => null,
+  };
+  const result = readHostParams(fragment);
+  if (!result.ok) {
+    setState('failed', result.message);
+    report({ type: 'error', message: result.message });
+    return undefined;
+  }
+  try {
+    return startHostPage(result.params, env);
+  } catch (err) {
+    const message = `The host page could not start: ${String(err)}`;
+    setState('failed', message);
+    report({ type: 'error', message });
+    return undefined;
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * The viewer's page logic, shared by the browser viewer (`viewer.ts`, the link is its own URL)
+ * and the VS Code guest panel (`webview/vscode/guest-panel.ts`, the link was pasted): joins the
+ * session, asks the host for the screen, shows it, and explains every failure in words that say
+ * what to do next. `onStatus` lets an embedder (the extension) mirror the page's state.
+ *
+ * Test hooks (stable): body[data-state], body[data-error-code], body[data-control],
+ * body[data-can-request], #message, #control-status, #control-request, #control-stop, the single
+ * <video>, and window.pairuxViewer.
+ */
+import './viewer.css';
+import { peekClaims } from '../../protocol/share-link';
+import type { Participant } from '../../protocol/signaling';
+import { GuestEngine, type GuestState } from '../engine/guest-engine';
+import { SignalingClient, type EndReason } from '../engine/signaling-client';
+import { WebSocketTransport } from '../engine/transport';
+import { consoleLogger } from '../engine/logger';
+import { inboundVideoStats, type InboundVideoStats } from '../engine/stats';
+import { errorScreen, expiredScreen, linkInvalidScreen, wrongSessionScreen, type ErrorScreen } from './error-text';
+import { defaultGuestName, readViewerLink, type ViewerParams } from './viewer-link';
+import { ViewerUi, type ViewerPageState } from './viewer-ui';
+import { startViewerControl, type ViewerControl, type ViewerControlSnapshot } from './viewer-control';
+import type { ScreenDescription } from '../engine/host-engine';
+
+export interface ViewerHook {
+  readonly state: ViewerPageState;
+  readonly selfId: string | undefined;
+  stats(): Promise<InboundVideoStats>;
+  /** The host's screen as it reported it (`peer.screen`). */
+  readonly screen: ScreenDescription | undefined;
+  /** Remote control as this page sees it (undefined before the page has started). */
+  control(): ViewerControlSnapshot | undefined;
+  /** Test hook: sends any payload as `peer.input`, bypassing the page's own checks (the host's are what is tested). */
+  sendRawInput(raw: unknown): boolean;
+}
+
+declare global {
+  interface Window {
+    pairuxViewer?: ViewerHook;
+  }
+}
+
+/** Local clocks drift: only call a link expired before asking the server when it clearly is. */
+const EXPIRY_SLACK_MS = 30_000;
+
+/** What an embedder hears whenever the page's state, participants or control change. */
+export interface ViewerStatus {
+  state: ViewerPageState;
+  message: string;
+  selfId: string | undefined;
+  role: Participant['role'] | undefined;
+  participants: Participant[];
+  driverId: string | null;
+  control: 'none' | 'requested' | 'granted' | 'unavailable';
+  ended?: { reason: string; message: string };
+  errorCode?: string;
+}
+
+export interface ViewerPageOptions {
+  /** The share link (`…/s/<id>#t=…`): the page's own URL in a browser, the pasted one in VS Code. */
+  link: string;
+  /** ws(s):// URL of the control plane's `/ws`. */
+  signalingUrl: string;
+  client: 'browser' | 'vscode';
+  /** Display name; default: from the link, else a remembered "Guest 1234". */
+  name?: string;
+  onStatus?(status: ViewerStatus): void;
+}
+
+/** What an embedder can do with a running page. */
+export interface ViewerPageHandle {
+  requestControl(): Promise<void>;
+  releaseControl(): Promise<void>;
+  leave(): Promise<void>;
+}
+
+let ui: ViewerUi;
+let options: ViewerPageOptions;
+let lastStatus: Pick<ViewerStatus, 'state' | 'message' | 'ended' | 'errorCode'> = { state: 'loading', message: '' };
+let engine: GuestEngine | undefined;
+let signaling: SignalingClient | undefined;
+let control: ViewerControl | undefined;
+
+window.pairuxViewer = {
+  get state() {
+    return (document.body.dataset.state ?? 'loading') as ViewerPageState;
+  },
+  get selfId() {
+    return signaling?.self?.id;
+  },
+  // Zeros (not a rejection) before there is a connection, so pollers need no special case.
+  stats: () => (engine ? engine.stats() : inboundVideoStats(undefined)),
+  get screen() {
+    return engine?.screen;
+  },
+  control: () => control?.snapshot(),
+  sendRawInput: (raw) => control?.sendRaw(raw) ?? false,
+};
+
+function fail(screen: ErrorScreen): void {
+  ui.showError(screen.code, screen.title, screen.message);
+  lastStatus = { state: 'error', message: `${screen.title}: ${screen.message}`, errorCode: screen.code };
+  emitStatus();
+}
+
+function emitStatus(): void {
+  if (!options.onStatus) return;
+  const view = control?.snapshot();
+  const participants = signaling ? [...signaling.participants.values()] : [];
+  const self = signaling?.self?.id;
+  options.onStatus({
+    ...lastStatus,
+    selfId: self,
+    role: self ? signaling?.participants.get(self)?.role : undefined,
+    participants,
+    driverId: signaling?.driverId ?? null,
+    control: controlOf(view),
+  });
+}
+
+function controlOf(view: ViewerControlSnapshot | undefined): ViewerStatus['control'] {
+  if (!view) return 'none';
+  if (view.phase === 'driving') return 'granted';
+  if (view.phase === 'asking' || view.phase === 'waiting') return 'requested';
+  return view.canRequest ? 'none' : 'unavailable';
+}
+
+/** The overlay's state, mirrored to the embedder. */
+function setPage(state: ViewerPageState, title: string, message = '', ended?: ViewerStatus['ended']): void {
+  ui.setState(state, title, message);
+  lastStatus = { state, message: message || title, ...(ended ? { ended } : {}) };
+  emitStatus();
+}
+
+function describeEnd(reason: EndReason, message: string): { title: string; message: string } {
+  if (reason === 'replaced') return { title: 'Opened somewhere else', message: `${message} Reload this page to watch here instead.` };
+  if (reason === 'left') return { title: 'You left the session', message: 'Reload the page to join again while the session is running.' };
+  if (reason === 'removed') return { title: 'Removed from the session', message: message || 'The host removed you from the session.' };
+  return { title: 'The session has ended', message: message || 'The host ended the session.' };
+}
+
+function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPageHandle {
+  const log = consoleLogger('pairux:viewer');
+  const client = new SignalingClient({
+    transport: new WebSocketTransport(options.signalingUrl),
+    sessionId: params.sessionId,
+    token: params.token,
+    name: options.name ?? params.name ?? defaultGuestName(sessionStorageOrUndefined()),
+    client: { kind: options.client },
+    log,
+  });
+  signaling = client;
+  const guest = new GuestEngine({ signaling: client, video: ui.video, iceTransportPolicy: params.iceTransportPolicy, log });
+  engine = guest;
+  const remote = startViewerControl({ client, guest, video: ui.video, log, onChange: emitStatus });
+  control = remote;
+
+  let lastRetry = '';
+  client.on('retry', ({ delayMs }) => {
+    lastRetry = `Cannot reach the server; trying again in ${(delayMs / 1000).toFixed(1)} s`;
+    render(guest.state);
+  });
+  client.on('joined', () => {
+    lastRetry = '';
+    render(guest.state);
+  });
+  client.on('participants', ({ participants }) => {
+    ui.setParticipants(participants, client.self?.id);
+    render(guest.state);
+    emitStatus();
+  });
+  client.on('ended', ({ reason, message }) => {
+    const text = describeEnd(reason, message);
+    setPage('ended', text.title, text.message, { reason, message: text.message });
+    ui.setStatus(text.title);
+  });
+  client.on('failed', ({ error }) => fail(errorScreen(error, expiresAtMs)));
+  guest.on('state', ({ state }) => render(state));
+  guest.on('rtt', () => void refreshStatus());
+
+  function render(state: GuestState): void {
+    switch (state) {
+      case 'connecting': {
+        const joined = client.state === 'joined';
+        const host = client.hostId ? client.participants.get(client.hostId) : undefined;
+        const message = !joined
+          ? lastRetry || `Joining session ${params.sessionId}…`
+          : !host
+            ? 'The host is not in the session yet; the picture appears as soon as they are.'
+            : !host.connected
+              ? `${host.name} (the host) is reconnecting; the picture appears when they are back.`
+              : `Waiting for ${host.name}'s screen…`;
+        setPage('connecting', 'Connecting…', message);
+        ui.setStatus(message);
+        return;
+      }
+      case 'live':
+        setPage('live', 'Live');
+        void refreshStatus();
+        return;
+      case 'reconnecting':
+        setPage(
+          'reconnecting',
+          'Reconnecting…',
+          client.state === 'joined' ? 'The connection to the host dropped; the last picture stays until it is back.' : lastRetry || 'Reconnecting to the server…',
+        );
+        void refreshStatus();
+        return;
+      case 'ended':
+      case 'error':
+        // The signaling client's 'ended' / 'failed' listeners above draw these screens.
+        return;
+    }
+  }
+
+  async function refreshStatus(): Promise<void> {
+    const state = guest.state;
+    if (state !== 'live' && state !== 'reconnecting') return;
+    let stats: InboundVideoStats | undefined;
+    try {
+      stats = await guest.stats();
+    } catch {
+      stats = undefined;
+    }
+    if (guest.state !== state) return;
+    const parts: string[] = [state === 'live' ? 'Live' : 'Reconnecting'];
+    if (stats && stats.frameWidth > 0) {
+      const screen = guest.screen;
+      // Say so when the encoder is sending less than the host's real screen size.
+      const scaled = screen && (screen.width !== stats.frameWidth || screen.height !== stats.frameHeight);
+      parts.push(`${stats.frameWidth}×${stats.frameHeight}${scaled ? ` (screen ${screen.width}×${screen.height})` : ''}`);
+    }
+    // The helper sends about one frame a second while nothing on the screen changes: under 2 fps
+    // that is a still screen, not a broken stream, and "0 fps" would alarm people.
+    if (stats) parts.push(stats.fps < 2 ? 'screen still' : `${Math.round(stats.fps)} fps`);
+    if (guest.rttMs !== undefined) parts.push(`RTT ${Math.round(guest.rttMs)} ms`);
+    if (stats?.codec) parts.push(stats.codec);
+    if (stats?.localCandidateType) parts.push(stats.localCandidateType === 'relay' || stats.remoteCandidateType === 'relay' ? 'via TURN relay' : 'direct');
+    const driving = remote.driverText();
+    if (driving) parts.push(driving);
+    parts.push(`${client.participants.size} in session`);
+    if (client.state === 'reconnecting') parts.push('server connection lost, retrying');
+    ui.setStatus(parts.join(' · '));
+  }
+
+  setInterval(() => void refreshStatus(), 1000);
+  // Leaving the page (reload or close) tells the host at once, so it stops encoding for us; the
+  // seat itself stays ours for the grace period, and a reload says hello again.
+  window.addEventListener('pagehide', () => guest.stop());
+  // Restored from the back/forward cache with a stopped engine: start over as a fresh load.
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted) location.reload();
+  });
+  guest.start();
+  client.start();
+  setPage('connecting', 'Connecting…', `Joining session ${params.sessionId}…`);
+  return {
+    requestControl: () => remote.request(),
+    releaseControl: () => remote.release(),
+    leave: async () => {
+      guest.stop();
+      await client.leave();
+    },
+  };
+}
+
+function sessionStorageOrUndefined(): Storage | undefined {
+  try {
+    return sessionStorage;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts the page for one share link; undefined when the link cannot be used (the page says why). */
+export function startViewerPage(opts: ViewerPageOptions): ViewerPageHandle | undefined {
+  options = opts;
+  ui = new ViewerUi();
+  const link = readViewerLink(opts.link);
+  if (!link.ok) {
+    fail(linkInvalidScreen(link.message));
+    return undefined;
+  }
+  const { params } = link;
+  const claims = peekClaims(params.token);
+  const expiresAtMs = claims ? claims.exp * 1000 : undefined;
+  // The server is the authority; these checks only spare a round trip and say it sooner.
+  if (expiresAtMs !== undefined && expiresAtMs < Date.now() - EXPIRY_SLACK_MS) {
+    fail(expiredScreen(expiresAtMs));
+    return undefined;
+  }
+  if (claims && claims.sid !== params.sessionId) {
+    fail(wrongSessionScreen());
+    return undefined;
+  }
+  return start(params, expiresAtMs);
+}
