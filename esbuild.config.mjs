@@ -57,6 +57,9 @@ export const bundles = [
       viewer: 'webview/pages/viewer.ts',
       host: 'webview/pages/host.ts',
       probe: 'webview/probe/probe.ts',
+      // The same pages inside VS Code webviews, booted by the extension over postMessage.
+      'vscode-host': 'webview/vscode/host-panel.ts',
+      'vscode-guest': 'webview/vscode/guest-panel.ts',
     },
     outdir: 'dist/webview',
   },

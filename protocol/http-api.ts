@@ -28,3 +28,25 @@ export type CreateSessionResponse = z.infer<typeof CreateSessionResponse>;
 export const HttpErrorResponse = z.object({
   error: z.object({ code: z.string(), message: z.string(), data: z.record(z.string(), z.unknown()).optional() }),
 });
+
+/**
+ * `GET /api/preview` with `Authorization: Bearer <join token>`: what a share link leads to,
+ * before joining (the VS Code extension's "Join Ada's session?" confirmation). Answers with the
+ * same errors a join would (expired, invalid, ended, not found), so a bad link is explained up
+ * front; reveals nothing without a genuine token for that session.
+ */
+export const SESSION_PREVIEW_PATH = '/api/preview';
+
+export const SessionPreview = z.object({
+  sessionId: Id,
+  name: z.string().optional(),
+  /** The host's display name once the host has joined. */
+  hostName: z.string().optional(),
+  hostConnected: z.boolean(),
+  mode: Mode,
+  /** The role this link gives. */
+  role: z.enum(['host', 'controller', 'viewer']),
+  expiresAt: z.number(),
+  participants: z.int(),
+});
+export type SessionPreview = z.infer<typeof SessionPreview>;

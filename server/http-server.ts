@@ -6,7 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, PairuxError } from '../protocol/errors';
-import { CREATE_SESSION_PATH, CreateSessionRequest, MAX_HTTP_BODY_BYTES } from '../protocol/http-api';
+import { CREATE_SESSION_PATH, CreateSessionRequest, MAX_HTTP_BODY_BYTES, SESSION_PREVIEW_PATH } from '../protocol/http-api';
 import { describeIssues } from '../protocol/rpc';
 import type { ServerMetrics } from './metrics';
 import type { SessionService } from './session-service';
@@ -31,6 +31,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.Forbidden]: 403,
   [ErrorCode.LimitReached]: 503,
   [ErrorCode.SessionNotFound]: 404,
+  [ErrorCode.TokenInvalid]: 401,
+  [ErrorCode.TokenExpired]: 401,
+  [ErrorCode.SessionEnded]: 410,
 };
 
 export interface HttpDeps {
@@ -62,6 +65,11 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
     return createSession(deps, req, res);
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, 'GET');
+  if (p === SESSION_PREVIEW_PATH) {
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (!token) throw new PairuxError(ErrorCode.TokenInvalid, 'send the share link\'s token as Authorization: Bearer <token>');
+    return sendJson(res, 200, await deps.service.preview(token));
+  }
   if (p === '/healthz') {
     const sessions = deps.service.localSessions.size;
     return sendJson(res, 200, { ok: true, sessions, uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000) });

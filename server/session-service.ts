@@ -7,7 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ErrorCode, PairuxError } from '../protocol/errors';
 import type { IceServer } from '../protocol/common';
-import type { CreateSessionRequest, CreateSessionResponse } from '../protocol/http-api';
+import type { CreateSessionRequest, CreateSessionResponse, SessionPreview } from '../protocol/http-api';
 import { ROLE_LIMITS, type ParticipantRole } from '../protocol/limits';
 import { formatShareLink } from '../protocol/share-link';
 import {
@@ -137,6 +137,34 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
         controller: { url: formatShareLink(origin, sessionId, controller.token), expiresAt: controller.expiresAt },
         viewer: { url: formatShareLink(origin, sessionId, viewer.token), expiresAt: viewer.expiresAt },
       },
+    };
+  }
+
+  /** What a share link's token leads to, checked as a join would check it (GET /api/preview). */
+  async preview(token: string): Promise<SessionPreview> {
+    const { store, tokens } = this.deps;
+    const { claims, expired } = await tokens.verify(token);
+    if (expired) {
+      throw new PairuxError(ErrorCode.TokenExpired, `This link expired on ${new Date(claims.exp * 1000).toISOString()}. Ask the host for a new link.`, {
+        expiredAt: claims.exp * 1000,
+      });
+    }
+    const session = await store.getSession(claims.sid);
+    if (!session) {
+      throw new PairuxError(ErrorCode.SessionNotFound, 'There is no such session on this server (it may have ended long ago, or the server restarted). Ask the host for a new link.');
+    }
+    if (session.ended) throw new PairuxError(ErrorCode.SessionEnded, `This session has ended: ${session.ended.message}`, { reason: session.ended.reason });
+    const participants = await store.listParticipants(session.id);
+    const host = participants.find((p) => p.id === session.hostId);
+    return {
+      sessionId: session.id,
+      ...(session.name ? { name: session.name } : {}),
+      ...(host ? { hostName: host.name } : {}),
+      hostConnected: host?.connected ?? false,
+      mode: session.mode,
+      role: claims.role,
+      expiresAt: claims.exp * 1000,
+      participants: participants.length,
     };
   }
 

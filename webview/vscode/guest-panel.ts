@@ -1,0 +1,75 @@
+/**
+ * The guest's view inside VS Code: the browser viewer's page in a webview, joined with the link
+ * the user pasted (or clicked), mirroring its state to the extension (status bar, the
+ * `pairux.driving` context key) and taking the palette's Request Control / Stop Driving / Leave.
+ */
+import { ErrorCode, PairuxError } from '../../protocol/errors';
+import { ShellAction, ShellDriving, ShellReady, ShellStatus } from '../../protocol/webview-shell';
+import { consoleLogger } from '../engine/logger';
+import { startViewerPage, type ViewerStatus } from '../pages/viewer-page';
+import { VsCodeChannel } from './vscode-channel';
+
+const log = consoleLogger('pairux:guest-panel');
+const channel = new VsCodeChannel(log);
+
+function shellState(status: ViewerStatus): 'connecting' | 'live' | 'reconnecting' | 'ended' | 'failed' {
+  switch (status.state) {
+    case 'live':
+    case 'reconnecting':
+    case 'ended':
+      return status.state;
+    case 'error':
+      return 'failed';
+    default:
+      return 'connecting';
+  }
+}
+
+async function main(): Promise<void> {
+  const boot = await channel.shell.request(ShellReady, { page: 'guest', origin: location.origin });
+  if (boot.page !== 'guest') throw new Error('the extension opened the guest panel as something else');
+  let driving = false;
+  const page = startViewerPage({
+    link: boot.link,
+    signalingUrl: boot.signalingUrl,
+    client: 'vscode',
+    ...(boot.name ? { name: boot.name } : {}),
+    onStatus: (status) => {
+      channel.shell.notify(ShellStatus, {
+        state: shellState(status),
+        message: status.message.slice(0, 1000),
+        ...(status.selfId ? { selfId: status.selfId } : {}),
+        ...(status.role ? { role: status.role } : {}),
+        participants: status.participants.slice(0, 200),
+        driverId: status.driverId,
+        control: status.control,
+        ...(status.ended ? { ended: status.ended } : {}),
+        ...(status.errorCode ? { errorCode: status.errorCode } : {}),
+      });
+      const now = status.control === 'granted';
+      if (now !== driving) {
+        driving = now;
+        channel.shell.notify(ShellDriving, { driving });
+      }
+    },
+  });
+  channel.shell.onRequest(ShellAction, async (a) => {
+    if (!page) throw new PairuxError(ErrorCode.Unavailable, 'this link could not be joined');
+    switch (a.action) {
+      case 'requestControl':
+        await page.requestControl();
+        break;
+      case 'releaseControl':
+        await page.releaseControl();
+        break;
+      case 'leave':
+        await page.leave();
+        break;
+      default:
+        throw new PairuxError(ErrorCode.BadMessage, `a guest cannot '${a.action}'`);
+    }
+    return {};
+  });
+}
+
+main().catch((err: unknown) => log('error', `guest panel failed to start: ${String(err)}`));

@@ -1,0 +1,65 @@
+/**
+ * The host's media engine inside a VS Code webview: the same host page as the demo's headless
+ * one, told by the extension what to join, fed the helper's frames over postMessage, and driven
+ * by the editor's UI (Participants view, palette) through `shell.action`.
+ */
+import '../pages/host.css';
+import { ErrorCode, PairuxError } from '../../protocol/errors';
+import { ShellAction, ShellReady, ShellStatus } from '../../protocol/webview-shell';
+import { HostBridgeClient } from '../engine/host-bridge-client';
+import { consoleLogger } from '../engine/logger';
+import { bootHostPage, type HostSessionView } from '../pages/host-page';
+import { VsCodeChannel } from './vscode-channel';
+
+const log = consoleLogger('pairux:host-panel');
+const channel = new VsCodeChannel(log);
+
+function pageState(view: HostSessionView): 'connecting' | 'joined' | 'reconnecting' | 'ended' | 'failed' {
+  return view.state === 'loading' ? 'connecting' : view.state;
+}
+
+async function main(): Promise<void> {
+  const boot = await channel.shell.request(ShellReady, { page: 'host', origin: location.origin });
+  if (boot.page !== 'host') throw new Error('the extension opened the host panel as something else');
+  const actions = bootHostPage(boot.hostParams, {
+    signalingUrl: boot.signalingUrl,
+    connectBridge: () => Promise.resolve(HostBridgeClient.over(channel.bridge, log)),
+    onSession: (view) =>
+      channel.shell.notify(ShellStatus, {
+        state: pageState(view),
+        message: view.message.slice(0, 1000),
+        ...(view.selfId ? { selfId: view.selfId } : {}),
+        role: 'host',
+        participants: view.participants.slice(0, 200),
+        driverId: view.driverId,
+      }),
+  });
+  channel.shell.onRequest(ShellAction, async (a) => {
+    if (!actions) throw new PairuxError(ErrorCode.Unavailable, 'the host page did not start');
+    switch (a.action) {
+      case 'grant':
+        await actions.grant(a.participantId);
+        break;
+      case 'revoke':
+        await actions.revoke(a.participantId);
+        break;
+      case 'stopAll':
+        actions.stopAll();
+        break;
+      case 'setRole':
+        await actions.setRole(a.participantId, a.role);
+        break;
+      case 'remove':
+        await actions.remove(a.participantId);
+        break;
+      case 'end':
+        await actions.end(a.reason);
+        break;
+      default:
+        throw new PairuxError(ErrorCode.BadMessage, `the host panel does not do '${a.action}'`);
+    }
+    return {};
+  });
+}
+
+main().catch((err: unknown) => log('error', `host panel failed to start: ${String(err)}`));
