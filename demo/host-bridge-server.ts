@@ -31,7 +31,16 @@ export interface BridgeBackend {
   input(controllerId: string, event: unknown): void;
 }
 
-export class HostBridgeServer {
+/** The runner's view of a bridge to its host page, whatever carries it (WebSocket, webview postMessage). */
+export interface RunnerBridge {
+  readonly frameTarget: FrameTarget;
+  /** Called when a host page (re)connects: it has no picture yet. */
+  onPageConnected: (() => void) | undefined;
+  stopAllControl(): void;
+  inputRefused(params: ParamsOf<typeof BridgeInputRefused>): void;
+}
+
+export class HostBridgeServer implements RunnerBridge {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly key = randomBytes(18).toString('base64url');

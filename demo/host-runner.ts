@@ -7,8 +7,8 @@
 import type { ParamsOf, ResultOf } from '../protocol/rpc';
 import type { AskControl, BridgeHello, ControlState } from '../protocol/host-bridge';
 import type { CaptureResult, HelperProcess, RevokeReason } from '../helper/client';
-import type { BridgeBackend, HostBridgeServer } from './host-bridge-server';
-import { FrameRelay } from './frame-relay';
+import type { BridgeBackend, RunnerBridge } from './host-bridge-server';
+import { FrameRelay, type FrameRelayOptions } from './frame-relay';
 import type { PromptAnswer } from './control-prompt';
 
 /** Whoever answers control requests for the host: the console here, a notification in VS Code. */
@@ -30,10 +30,12 @@ export interface HostRunnerOptions {
   /** Frames relayed through the bridge (default), or the page reads the helper's own WebSocket. */
   frames: 'bridge' | 'websocket';
   controlRequests: boolean;
+  /** Sees every frame message relayed to the page (benches time the hops with it). */
+  onFrameSent?: FrameRelayOptions['onSent'];
 }
 
 export class HostRunner implements BridgeBackend {
-  private bridge: HostBridgeServer | undefined;
+  private bridge: RunnerBridge | undefined;
   private relay: FrameRelay | undefined;
   private driver: string | null = null;
 
@@ -50,9 +52,9 @@ export class HostRunner implements BridgeBackend {
     });
   }
 
-  attach(bridge: HostBridgeServer): void {
+  attach(bridge: RunnerBridge): void {
     this.bridge = bridge;
-    this.relay = new FrameRelay(bridge.frameTarget);
+    this.relay = new FrameRelay(bridge.frameTarget, this.o.onFrameSent ? { onSent: this.o.onFrameSent } : {});
     bridge.onPageConnected = () => this.relay?.reset();
   }
 

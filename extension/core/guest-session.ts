@@ -1,0 +1,81 @@
+/**
+ * One joined session as a guest inside VS Code, free of `vscode`: the link is checked (locally,
+ * then by its server, which names the host for the confirmation), then the guest panel's webview
+ * port is booted with it and its reports are mirrored for the status bar and views.
+ */
+import { ErrorCode, PairuxError } from '../../protocol/errors';
+import type { SessionPreview } from '../../protocol/http-api';
+import { ShellAction, ShellDriving, ShellReady, ShellStatus, type ShellActionParams, type ShellStatusParams } from '../../protocol/webview-shell';
+import { signalingUrlFor } from '../../webview/engine/transport';
+import { TypedEmitter } from '../../webview/engine/emitter';
+import type { JoinTarget } from './join-input';
+import { previewLink, type RetryPolicy } from './remote-server';
+import type { WebviewPort } from './webview-port';
+
+export interface GuestSessionEvents {
+  status: { page: ShellStatusParams | undefined; target: JoinTarget; preview: SessionPreview };
+  driving: { driving: boolean };
+}
+
+/** Asks the link's server what it leads to; the server's own words when the link is no good. */
+export async function checkLink(target: JoinTarget, progress: (line: string) => void, policy?: RetryPolicy): Promise<SessionPreview> {
+  const preview = await previewLink(target.origin, target.token, progress, policy);
+  if (preview.sessionId !== target.sessionId) {
+    throw new PairuxError(ErrorCode.TokenWrongSession, 'This link is damaged: its token is for another session. Ask the host to copy the link again.');
+  }
+  return preview;
+}
+
+export class GuestSession extends TypedEmitter<GuestSessionEvents> {
+  private port: WebviewPort | undefined;
+  page: ShellStatusParams | undefined;
+  driving = false;
+
+  constructor(
+    readonly target: JoinTarget,
+    readonly preview: SessionPreview,
+    private readonly name: string | undefined,
+  ) {
+    super();
+  }
+
+  /** Who this session is with, for titles and messages. */
+  get hostLabel(): string {
+    return this.preview.hostName ?? 'the host';
+  }
+
+  attachPage(port: WebviewPort): void {
+    this.port = port;
+    port.shell.onRequest(ShellReady, ({ page }) => {
+      if (page !== 'guest') throw new PairuxError(ErrorCode.BadMessage, 'this panel is a guest panel');
+      return {
+        page: 'guest' as const,
+        link: this.target.link,
+        ...(this.name ? { name: this.name } : {}),
+        signalingUrl: signalingUrlFor(this.target.origin),
+      };
+    });
+    port.shell.onNotification(ShellStatus, (s) => {
+      this.page = s;
+      this.emit('status', { page: s, target: this.target, preview: this.preview });
+    });
+    port.shell.onNotification(ShellDriving, ({ driving }) => {
+      this.driving = driving;
+      this.emit('driving', { driving });
+    });
+  }
+
+  async act(action: ShellActionParams): Promise<void> {
+    if (!this.port) throw new PairuxError(ErrorCode.Unavailable, 'the session panel is not open');
+    await this.port.shell.request(ShellAction, action);
+  }
+
+  detach(): void {
+    this.port?.close();
+    this.port = undefined;
+    if (this.driving) {
+      this.driving = false;
+      this.emit('driving', { driving: false });
+    }
+  }
+}

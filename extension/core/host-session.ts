@@ -1,0 +1,268 @@
+/**
+ * One hosted session, free of `vscode` so it runs in tests and the demo alike: the control plane
+ * (embedded in this process, or a deployed one over HTTP), the helper on the chosen X display,
+ * the runner between them, and the host page's webview port once the UI has opened it. Slow
+ * steps report progress; every failure becomes a `PairuxError` whose message says what to do.
+ */
+import { ErrorCode, PairuxError } from '../../protocol/errors';
+import type { CreateSessionResponse } from '../../protocol/http-api';
+import { ShellAction, ShellReady, ShellStatus, type ShellActionParams, type ShellStatusParams } from '../../protocol/webview-shell';
+import type { ControlPlane } from '../../server/control-plane';
+import { startControlPlane } from '../../server/control-plane';
+import { HelperProcess, type CaptureResult, type HelloResult } from '../../helper/client';
+import type { PromptAnswer } from '../../demo/control-prompt';
+import { HostRunner } from '../../demo/host-runner';
+import { TypedEmitter } from '../../webview/engine/emitter';
+import { createRemoteSession } from './remote-server';
+import type { HostSettings } from './settings';
+import { WebviewBridge } from './webview-bridge';
+import type { WebviewPort } from './webview-port';
+
+export type HostPhase = 'starting' | 'live' | 'ending' | 'ended';
+
+export interface HostStatus {
+  phase: HostPhase;
+  /** The page's latest report (participants, driver, state), once it has joined. */
+  page: ShellStatusParams | undefined;
+  sessionId: string;
+  mode: 'p2p' | 'sfu';
+  links: CreateSessionResponse['links'];
+  screen: { width: number; height: number; fps: number; display: string };
+}
+
+export interface HostSessionEvents {
+  status: HostStatus;
+  /** The session is over (ended by the host, the page, or a fatal helper failure). */
+  ended: { reason: string };
+  /** A line for the log and, when `notify`, for the user. */
+  log: { level: 'info' | 'warn' | 'error'; line: string; notify?: boolean };
+}
+
+export interface HostUi {
+  /** Allow / Deny for one guest; the UI's own timeout answers 'timeout'. */
+  askControl(name: string): Promise<PromptAnswer>;
+  /** Progress on a slow step (one line). */
+  progress(line: string): void;
+}
+
+export class HostSession extends TypedEmitter<HostSessionEvents> {
+  private plane: ControlPlane | undefined;
+  private helper: HelperProcess | undefined;
+  private runner: HostRunner | undefined;
+  private bridge: WebviewBridge | undefined;
+  private port: WebviewPort | undefined;
+  private created: CreateSessionResponse | undefined;
+  private capture: CaptureResult | undefined;
+  private phase: HostPhase = 'starting';
+  private page: ShellStatusParams | undefined;
+  private signalingUrl = '';
+
+  constructor(
+    private readonly settings: HostSettings,
+    private readonly ui: HostUi,
+  ) {
+    super();
+  }
+
+  get sessionId(): string | undefined {
+    return this.created?.sessionId;
+  }
+
+  get status(): HostStatus | undefined {
+    const c = this.created;
+    const cap = this.capture;
+    if (!c || !cap) return undefined;
+    return {
+      phase: this.phase,
+      page: this.page,
+      sessionId: c.sessionId,
+      mode: this.settings.mode,
+      links: c.links,
+      screen: { width: cap.width, height: cap.height, fps: cap.fps, display: this.settings.display },
+    };
+  }
+
+  /** Starts everything but the page; the UI then opens the host panel and calls `attachPage`. */
+  async start(): Promise<HostStatus> {
+    try {
+      const hello = await this.startHelper();
+      this.created = await this.createSession();
+      this.capture = await this.startCapture(hello);
+      this.runner = new HostRunner({
+        helper: this.helper!,
+        capture: this.capture,
+        prompt: { ask: (name) => this.ui.askControl(name) },
+        say: (line) => this.emit('log', { level: 'info', line }),
+        frames: 'bridge',
+        controlRequests: this.settings.allowControlRequests,
+      });
+      this.helper!.on('exit', (e) => {
+        if (e.reason !== 'stopped' && this.phase === 'live') {
+          this.emit('log', { level: 'error', line: `The screen-capture helper stopped for good (${e.reason}); guests see a frozen picture. End the session and start again.`, notify: true });
+        }
+      });
+      this.phase = 'live';
+      return this.status!;
+    } catch (err) {
+      await this.dispose();
+      throw err;
+    }
+  }
+
+  /** The host page's webview: boots it, bridges it to the runner, mirrors its reports. */
+  attachPage(port: WebviewPort): void {
+    const c = this.created;
+    const cap = this.capture;
+    if (!c || !cap || !this.runner) throw new PairuxError(ErrorCode.Unavailable, 'the session has not started');
+    this.bridge?.close();
+    this.port = port;
+    this.bridge = new WebviewBridge(port, this.runner, (line) => this.emit('log', { level: 'warn', line }));
+    this.runner.attach(this.bridge);
+    port.shell.onRequest(ShellReady, ({ page, origin }) => {
+      if (page !== 'host') throw new PairuxError(ErrorCode.BadMessage, 'this panel is the host panel');
+      this.allowOrigin(origin);
+      const params = new URLSearchParams({
+        sid: c.sessionId,
+        token: c.hostToken,
+        name: this.settings.hostName,
+        w: String(cap.width - (cap.width % 2)),
+        h: String(cap.height - (cap.height % 2)),
+        fps: String(cap.fps),
+        codec: this.settings.codec,
+        hint: this.settings.contentHint,
+        degradation: this.settings.degradation,
+        bridge: 'vscode',
+      });
+      if (this.settings.maxKbps) params.set('maxKbps', String(this.settings.maxKbps));
+      return { page: 'host' as const, hostParams: params.toString(), signalingUrl: this.signalingUrl };
+    });
+    port.shell.onNotification(ShellStatus, (s) => {
+      this.page = s;
+      this.emitStatus();
+      if (s.state === 'ended' || s.state === 'failed') {
+        if (s.state === 'failed') this.emit('log', { level: 'error', line: `The host page could not join: ${s.message}`, notify: true });
+      }
+    });
+  }
+
+  /** A host action carried out by the page (it holds the host's server connection). */
+  async act(action: ShellActionParams): Promise<void> {
+    if (!this.port) throw new PairuxError(ErrorCode.Unavailable, 'the host panel is not open');
+    await this.port.shell.request(ShellAction, action);
+  }
+
+  /** The panic action: the helper stops injecting at once, then the server revokes everyone. */
+  async stopAllControl(): Promise<void> {
+    await this.runner?.stopAllControl();
+  }
+
+  /** Ends the session for everyone and stops the helper (and the embedded server). */
+  async end(reason = 'The host ended the session.'): Promise<void> {
+    if (this.phase === 'ending' || this.phase === 'ended') return;
+    this.phase = 'ending';
+    this.emitStatus();
+    if (this.plane && this.created) {
+      await this.plane.service.endSession(this.created.sessionId, 'host-ended', reason).catch(() => undefined);
+    } else {
+      await this.act({ action: 'end', reason }).catch(() => undefined);
+    }
+    await this.dispose();
+    this.emit('ended', { reason });
+  }
+
+  /** The host panel was closed (or the page died): without it nobody receives video. */
+  pageClosed(): void {
+    this.port = undefined;
+    this.bridge?.close();
+    this.bridge = undefined;
+  }
+
+  private async startHelper(): Promise<HelloResult> {
+    const display = this.settings.display;
+    if (process.platform === 'linux' && !display) {
+      throw new PairuxError(
+        ErrorCode.Unavailable,
+        'There is no X display to share: VS Code was started without DISPLAY. Set “pairux.capture.display” (for example :0), or start VS Code from your desktop session.',
+      );
+    }
+    this.ui.progress('starting screen capture…');
+    const helper = new HelperProcess({ env: { ...process.env, ...(display ? { DISPLAY: display } : {}) } });
+    helper.on('log', (line) => this.emit('log', { level: 'info', line: `helper: ${line}` }));
+    helper.on('restarted', (r) => this.emit('log', { level: 'warn', line: `The capture helper stopped (${r.reason}) and was restarted in ${r.downtimeMs} ms.`, notify: true }));
+    this.helper = helper;
+    let hello: HelloResult;
+    try {
+      hello = await helper.start();
+    } catch (err) {
+      throw new PairuxError(ErrorCode.Unavailable, `The screen-capture helper did not start: ${(err as Error).message}. See “PairUX: Show Log” for its output.`, undefined, { cause: err });
+    }
+    if (!hello.capture.available) {
+      throw new PairuxError(ErrorCode.Unavailable, `Screen capture is not possible here: ${hello.capture.reason ?? 'unknown reason'}. ${captureFix(display)}`);
+    }
+    if (!hello.inject.available) {
+      this.emit('log', { level: 'warn', line: `Guests will be able to watch but not drive: ${hello.inject.reason ?? 'input injection is unavailable'}.`, notify: true });
+    }
+    return hello;
+  }
+
+  private async createSession(): Promise<CreateSessionResponse> {
+    const s = this.settings;
+    const request = { mode: s.mode, name: s.sessionName, hostName: s.hostName, linkTtlSeconds: s.linkTtlMinutes * 60 };
+    if (s.serverUrl) {
+      const created = await createRemoteSession(s.serverUrl, s.hostKey, request, (line) => this.ui.progress(line));
+      this.signalingUrl = created.wsUrl;
+      return created;
+    }
+    this.ui.progress('starting the embedded server…');
+    try {
+      this.plane = await startControlPlane({ host: '127.0.0.1', port: s.embeddedPort });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new PairuxError(ErrorCode.Unavailable, `Port ${s.embeddedPort} is in use, so the embedded server cannot start. Set “pairux.server.port” to 0 (any free port) or another port.`);
+      }
+      throw err;
+    }
+    this.signalingUrl = `${this.plane.url.replace(/^http/, 'ws')}/ws`;
+    return this.plane.service.createSession(request);
+  }
+
+  private async startCapture(hello: HelloResult): Promise<CaptureResult> {
+    void hello;
+    this.ui.progress('capturing the screen…');
+    try {
+      return await this.helper!.startCapture({ fps: this.settings.fps, patches: true, ...(this.settings.region ? { region: this.settings.region } : {}) });
+    } catch (err) {
+      throw new PairuxError(ErrorCode.Unavailable, `Screen capture did not start: ${(err as Error).message}`, undefined, { cause: err });
+    }
+  }
+
+  /** The embedded server lets this editor's webviews connect (their origin varies by host). */
+  private allowOrigin(origin: string): void {
+    const allowed = this.plane?.config.allowedOrigins;
+    if (allowed && origin && origin !== 'null' && !allowed.includes(origin)) allowed.push(origin);
+  }
+
+  private emitStatus(): void {
+    const s = this.status;
+    if (s) this.emit('status', s);
+  }
+
+  private async dispose(): Promise<void> {
+    this.bridge?.close();
+    this.port?.close('the session ended');
+    await this.helper?.stop().catch(() => undefined);
+    // Give the page a moment to hear the end before the server goes.
+    await this.plane?.close().catch(() => undefined);
+    this.plane = undefined;
+    this.helper = undefined;
+    this.phase = 'ended';
+  }
+}
+
+function captureFix(display: string): string {
+  if (process.platform === 'linux') {
+    return `PairUX captures X11 displays (it used ${display || 'no DISPLAY'}); on Wayland, log in to an “Ubuntu on Xorg”-style X session, or set “pairux.capture.display” to an X display.`;
+  }
+  if (process.platform === 'darwin') return 'On macOS, allow VS Code under System Settings → Privacy & Security → Screen Recording, then restart VS Code.';
+  return 'Check that this machine allows screen capture for VS Code.';
+}

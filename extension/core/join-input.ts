@@ -1,0 +1,71 @@
+/**
+ * What a user may paste or click to join: the share link itself (`http(s)://…/s/<id>#t=…`), the
+ * same link wrapped for VS Code (`vscode://pairux.pairux/join?link=<encoded>`, also from other
+ * editor builds' schemes), or `pairux://join?link=<encoded>`. Everything comes down to the share
+ * link, which `parseShareLink` checks; the messages say what to do about a bad one.
+ */
+import { ErrorCode, PairuxError } from '../../protocol/errors';
+import { parseShareLink, peekClaims, type ShareLink } from '../../protocol/share-link';
+
+export const EXTENSION_ID = 'pairux.pairux';
+
+export interface JoinTarget extends ShareLink {
+  /** The plain share link (what the guest page joins). */
+  link: string;
+  role: 'host' | 'controller' | 'viewer' | undefined;
+  /** From the token, unverified (the server checks); undefined when unreadable. */
+  expiresAt: number | undefined;
+}
+
+/** Schemes VS Code builds register for their URI handlers. */
+const EDITOR_SCHEMES = new Set(['vscode:', 'vscode-insiders:', 'code-oss:', 'vscodium:', 'cursor:']);
+
+export function parseJoinInput(input: string, now = Date.now()): JoinTarget {
+  const text = input.trim();
+  if (!text) throw new PairuxError(ErrorCode.TokenInvalid, 'Paste the share link the host sent you (it starts with http:// or https://).');
+  const link = unwrap(text);
+  const parsed = parseShareLink(link);
+  const claims = peekClaims(parsed.token);
+  if (claims && claims.sid !== parsed.sessionId) {
+    throw new PairuxError(ErrorCode.TokenWrongSession, 'This link is damaged: its token is for another session. Ask the host to copy the link again.');
+  }
+  const expiresAt = claims ? claims.exp * 1000 : undefined;
+  // Clocks differ a little; the server has the last word, this only spares a round trip.
+  if (expiresAt !== undefined && expiresAt < now - 30_000) {
+    throw new PairuxError(ErrorCode.TokenExpired, `This link expired on ${new Date(expiresAt).toLocaleString()}. Ask the host for a new one.`, { expiredAt: expiresAt });
+  }
+  if (claims?.role === 'host') {
+    throw new PairuxError(ErrorCode.Forbidden, "That is the host's own token, not a share link. Use “PairUX: Copy Share Link” on the host to get one.");
+  }
+  return { ...parsed, link: normalise(link), role: claims?.role, expiresAt };
+}
+
+function unwrap(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return text; // parseShareLink explains what a link looks like
+  }
+  if (EDITOR_SCHEMES.has(url.protocol) || url.protocol === 'pairux:') {
+    const inner = url.searchParams.get('link');
+    if (!inner) {
+      throw new PairuxError(ErrorCode.TokenInvalid, `This ${url.protocol}// link has no share link in it (expected …?link=https://…). Ask the host to copy the link again.`);
+    }
+    if (EDITOR_SCHEMES.has(url.protocol) && url.host.toLowerCase() !== EXTENSION_ID) {
+      throw new PairuxError(ErrorCode.TokenInvalid, `This link is for the extension “${url.host}”, not PairUX.`);
+    }
+    return inner;
+  }
+  return text;
+}
+
+/** The link as the page joins it: no stray whitespace, the fragment kept whole. */
+function normalise(link: string): string {
+  return link.trim();
+}
+
+/** `vscode://pairux.pairux/join?link=…`: a link that opens VS Code and joins. */
+export function editorJoinUri(shareLink: string, scheme = 'vscode'): string {
+  return `${scheme}://${EXTENSION_ID}/join?link=${encodeURIComponent(shareLink)}`;
+}

@@ -1,0 +1,102 @@
+/**
+ * Talking to a deployed control plane over HTTP (protocol/http-api.ts): creating a session as
+ * host and previewing a share link as guest. A server that does not answer is tried again a few
+ * times with growing pauses, each attempt reported, before the error says what to check.
+ */
+import { ErrorCode, PairuxError } from '../../protocol/errors';
+import {
+  CREATE_SESSION_PATH,
+  CreateSessionResponse,
+  HttpErrorResponse,
+  SESSION_PREVIEW_PATH,
+  SessionPreview,
+  type CreateSessionRequest,
+} from '../../protocol/http-api';
+
+export interface RetryPolicy {
+  attempts: number;
+  /** Pause before attempt n+1 is delays[n-1] (the last one repeats). */
+  delaysMs: number[];
+  timeoutMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, delaysMs: [500, 1000, 2000], timeoutMs: 5000 };
+
+/** fetch with retries on network failures and 5xx; answers with the response or a clear error. */
+export async function fetchWithRetry(
+  url: string,
+  init: RequestInit,
+  progress: (line: string) => void,
+  policy: RetryPolicy = DEFAULT_RETRY,
+): Promise<Response> {
+  const where = new URL(url).host;
+  let last = '';
+  for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+    progress(attempt === 1 ? `contacting ${where}…` : `contacting ${where}… (attempt ${attempt} of ${policy.attempts}: ${last})`);
+    try {
+      const res = await fetch(url, { ...init, signal: AbortSignal.timeout(policy.timeoutMs) });
+      if (res.status < 500 || res.status === 503) return res;
+      last = `it answered ${res.status}`;
+    } catch (err) {
+      last = describeNetworkError(err);
+    }
+    if (attempt < policy.attempts) {
+      const delay = policy.delaysMs[Math.min(attempt - 1, policy.delaysMs.length - 1)] ?? 1000;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+  throw new PairuxError(
+    ErrorCode.Unavailable,
+    `The PairUX server at ${where} cannot be reached (${last}) after ${policy.attempts} attempts. Check that it is running and that this machine can reach it, then try again.`,
+    { url },
+  );
+}
+
+function describeNetworkError(err: unknown): string {
+  const cause = (err as { cause?: { code?: string } }).cause;
+  if (cause?.code === 'ECONNREFUSED') return 'connection refused';
+  if (cause?.code === 'ENOTFOUND') return 'no such host';
+  if ((err as Error).name === 'TimeoutError') return 'no answer in time';
+  return cause?.code ?? (err as Error).message;
+}
+
+async function errorFrom(res: Response): Promise<PairuxError> {
+  const body = HttpErrorResponse.safeParse(await res.json().catch(() => undefined));
+  if (body.success) return new PairuxError(body.data.error.code as PairuxError['code'], body.data.error.message, body.data.error.data);
+  return new PairuxError(ErrorCode.Internal, `the server answered ${res.status} ${res.statusText}`);
+}
+
+export async function createRemoteSession(
+  serverUrl: string,
+  hostKey: string | undefined,
+  request: CreateSessionRequest,
+  progress: (line: string) => void,
+  policy?: RetryPolicy,
+): Promise<CreateSessionResponse> {
+  const res = await fetchWithRetry(
+    new URL(CREATE_SESSION_PATH, serverUrl).toString(),
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(hostKey ? { authorization: `Bearer ${hostKey}` } : {}) },
+      body: JSON.stringify(request),
+    },
+    progress,
+    policy,
+  );
+  if (res.status === 401) {
+    throw new PairuxError(ErrorCode.Unauthorized, 'The server needs its host key to start sessions. Run “PairUX: Set Server Host Key” and paste the key its operator gave you.');
+  }
+  if (!res.ok) throw await errorFrom(res);
+  const parsed = CreateSessionResponse.safeParse(await res.json());
+  if (!parsed.success) throw new PairuxError(ErrorCode.BadMessage, 'The server answered with something that is not a PairUX session. Is “pairux.server.url” a PairUX server?');
+  return parsed.data;
+}
+
+/** What a share link leads to, checked by its server (expired, ended, damaged → the server's words). */
+export async function previewLink(origin: string, token: string, progress: (line: string) => void, policy?: RetryPolicy): Promise<SessionPreview> {
+  const res = await fetchWithRetry(new URL(SESSION_PREVIEW_PATH, origin).toString(), { headers: { authorization: `Bearer ${token}` } }, progress, policy);
+  if (!res.ok) throw await errorFrom(res);
+  const parsed = SessionPreview.safeParse(await res.json());
+  if (!parsed.success) throw new PairuxError(ErrorCode.BadMessage, `${new URL(origin).host} is not a PairUX server (or a much older one).`);
+  return parsed.data;
+}

@@ -1,0 +1,146 @@
+/**
+ * What the editor shows about the current session, computed from the session's reports and free
+ * of `vscode`: the status bar's words, the Participants view's rows, the context keys that
+ * enable commands, and the lines announcing joins and leaves.
+ */
+import type { Participant } from '../../protocol/signaling';
+import type { ShellStatusParams } from '../../protocol/webview-shell';
+
+export type SessionView =
+  | { kind: 'none' }
+  | { kind: 'starting'; step: string }
+  | {
+      kind: 'host';
+      phase: 'live' | 'ending';
+      mode: 'p2p' | 'sfu';
+      page: ShellStatusParams | undefined;
+      screen: { width: number; height: number; fps: number };
+    }
+  | { kind: 'guest'; hostName: string; mode: 'p2p' | 'sfu'; page: ShellStatusParams | undefined };
+
+export interface StatusBarText {
+  text: string;
+  tooltip: string;
+}
+
+const MODE_LABEL = { p2p: 'P2P', sfu: 'SFU' } as const;
+
+function nameOf(page: ShellStatusParams | undefined, id: string | null | undefined): string | undefined {
+  return id ? page?.participants.find((p) => p.id === id)?.name : undefined;
+}
+
+/** Guests present now (connected or within their reconnect grace). */
+export function guestsOf(page: ShellStatusParams | undefined): Participant[] {
+  return (page?.participants ?? []).filter((p) => p.role !== 'host');
+}
+
+export function statusBarText(view: SessionView): StatusBarText {
+  switch (view.kind) {
+    case 'none':
+      return { text: '$(broadcast) PairUX', tooltip: 'PairUX: start a pairing session or join one' };
+    case 'starting':
+      return { text: '$(sync~spin) PairUX: starting…', tooltip: `PairUX is ${view.step}` };
+    case 'host': {
+      const guests = guestsOf(view.page);
+      const driver = view.page?.driverId;
+      const parts = [`$(broadcast) PairUX`, MODE_LABEL[view.mode], `${guests.length} watching`];
+      if (view.phase === 'ending') parts.push('ending…');
+      else if (view.page?.state === 'reconnecting') parts.push('reconnecting');
+      else if (driver) parts.push(`$(hand) ${nameOf(view.page, driver) ?? 'a guest'} drives`);
+      return {
+        text: parts.join(' · '),
+        tooltip: `Sharing your ${view.screen.width}×${view.screen.height} screen at ${view.screen.fps} fps (${MODE_LABEL[view.mode]}). Click for the session's actions.`,
+      };
+    }
+    case 'guest': {
+      const page = view.page;
+      const state = page?.state ?? 'connecting';
+      const parts = [`$(device-camera-video) PairUX`, MODE_LABEL[view.mode], `${view.hostName}'s screen`];
+      if (state === 'live') {
+        if (page?.control === 'granted') parts.push('$(hand) you drive');
+        else if (page?.driverId) parts.push(`${nameOf(page, page.driverId) ?? 'someone'} drives`);
+        else if (page?.control === 'requested') parts.push('asked to drive');
+      } else {
+        parts.push(state === 'failed' ? 'could not join' : state);
+      }
+      return { text: parts.join(' · '), tooltip: page?.message ? `PairUX: ${page.message}` : `PairUX: ${state}` };
+    }
+  }
+}
+
+export interface ContextKeys {
+  'pairux.hosting': boolean;
+  'pairux.joined': boolean;
+  'pairux.driving': boolean;
+  'pairux.canRequestControl': boolean;
+  'pairux.someoneDriving': boolean;
+}
+
+export function contextKeys(view: SessionView): ContextKeys {
+  const page = view.kind === 'host' || view.kind === 'guest' ? view.page : undefined;
+  const joined = view.kind === 'guest' && page?.state !== 'ended' && page?.state !== 'failed';
+  return {
+    'pairux.hosting': view.kind === 'host',
+    'pairux.joined': joined,
+    'pairux.driving': joined && page?.control === 'granted',
+    'pairux.canRequestControl': joined && page?.control === 'none' && page?.role === 'controller',
+    'pairux.someoneDriving': Boolean(page?.driverId),
+  };
+}
+
+export interface ParticipantRow {
+  id: string;
+  label: string;
+  description: string;
+  tooltip: string;
+  icon: 'person' | 'hand' | 'eye' | 'broadcast' | 'debug-disconnect' | 'question';
+  /** The view's `viewItem` context: which host actions apply to this row. */
+  contextValue: string;
+}
+
+export function participantRows(view: SessionView): ParticipantRow[] {
+  if (view.kind !== 'host' && view.kind !== 'guest') return [];
+  const page = view.page;
+  const amHost = view.kind === 'host';
+  return (page?.participants ?? [])
+    .slice()
+    .sort((a, b) => rank(a) - rank(b) || a.joinedAt - b.joinedAt)
+    .map((p) => {
+      const driving = page?.driverId === p.id;
+      const self = page?.selfId === p.id;
+      const states = [p.role === 'host' ? 'host' : p.role, driving ? 'driving' : p.controlState === 'requested' ? 'asked to drive' : '', p.connected ? '' : 'reconnecting'].filter(Boolean);
+      const actions: string[] = [];
+      if (amHost && p.role !== 'host') {
+        actions.push('guest');
+        if (p.role === 'controller') actions.push(driving ? 'driving' : 'grantable', 'demotable');
+        if (p.role === 'viewer') actions.push('promotable');
+      }
+      return {
+        id: p.id,
+        label: `${p.name}${self ? ' (you)' : ''}`,
+        description: states.join(' · '),
+        tooltip: `${p.name}: ${states.join(', ')}; joined ${new Date(p.joinedAt).toLocaleTimeString()}`,
+        icon: !p.connected ? 'debug-disconnect' : p.role === 'host' ? 'broadcast' : driving ? 'hand' : p.role === 'viewer' ? 'eye' : p.controlState === 'requested' ? 'question' : 'person',
+        contextValue: `participant ${actions.join(' ')}`.trim(),
+      };
+    });
+}
+
+function rank(p: Participant): number {
+  return p.role === 'host' ? 0 : p.role === 'controller' ? 1 : 2;
+}
+
+/** "Ada joined (controller)" / "Ada left" lines between two reports, for a quiet announcement. */
+export function presenceChanges(before: ShellStatusParams | undefined, after: ShellStatusParams): string[] {
+  const old = new Map((before?.participants ?? []).map((p) => [p.id, p]));
+  const now = new Map(after.participants.map((p) => [p.id, p]));
+  const lines: string[] = [];
+  for (const [id, p] of now) {
+    if (id === after.selfId) continue;
+    if (!old.has(id)) lines.push(`${p.name} joined (${p.role})`);
+    else if (old.get(id)!.connected && !p.connected) lines.push(`${p.name} dropped; keeping their place for a while`);
+    else if (!old.get(id)!.connected && p.connected) lines.push(`${p.name} is back`);
+  }
+  for (const [id, p] of old) if (!now.has(id) && id !== after.selfId) lines.push(`${p.name} left`);
+  return lines;
+}

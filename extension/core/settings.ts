@@ -1,0 +1,104 @@
+/**
+ * The extension's settings (package.json `contributes.configuration`, documented there and in
+ * extension/README.md), read through a getter so this stays free of `vscode`. A bad value is
+ * never silently replaced: `readHostSettings` lists every problem with the setting's name.
+ */
+import { ErrorCode, PairuxError } from '../../protocol/errors';
+import type { CaptureRegion } from '../../protocol/helper-link';
+
+export type SessionMode = 'auto' | 'p2p' | 'sfu';
+export type Quality = 'text' | 'balanced' | 'motion';
+
+export interface HostSettings {
+  /** The mode the server is asked for ('auto' starts as P2P until the session focus exists). */
+  mode: 'p2p' | 'sfu';
+  /** Deployed control plane, or '' for the embedded one. */
+  serverUrl: string;
+  hostKey: string | undefined;
+  embeddedPort: number;
+  fps: number;
+  codec: 'vp9' | 'vp8' | 'av1' | 'h264';
+  contentHint: 'detail' | 'motion' | 'text' | '';
+  degradation: 'maintain-resolution' | 'maintain-framerate' | 'balanced';
+  maxKbps: number;
+  display: string;
+  region: CaptureRegion | undefined;
+  allowControlRequests: boolean;
+  linkTtlMinutes: number;
+  hostName: string;
+  sessionName: string;
+}
+
+/** What each quality setting means for the encoder (chosen by `npm run bench:tuning`). */
+export const QUALITY: Record<Quality, Pick<HostSettings, 'codec' | 'contentHint' | 'degradation'>> = {
+  // Sharp text at full resolution; frame rate gives way first. The default for code.
+  text: { codec: 'vp9', contentHint: 'detail', degradation: 'maintain-resolution' },
+  balanced: { codec: 'vp9', contentHint: 'detail', degradation: 'balanced' },
+  // Smooth motion (scrolling, video); resolution gives way first.
+  motion: { codec: 'vp8', contentHint: 'motion', degradation: 'maintain-framerate' },
+};
+
+export type SettingGetter = (key: string) => unknown;
+
+export function readHostSettings(
+  get: SettingGetter,
+  extra: { mode: SessionMode; hostKey: string | undefined; env: NodeJS.ProcessEnv; userName: string },
+): HostSettings {
+  const problems: string[] = [];
+  const str = (key: string, fallback = ''): string => {
+    const v = get(key);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'string') {
+      problems.push(`“pairux.${key}” must be text`);
+      return fallback;
+    }
+    return v.trim();
+  };
+  const int = (key: string, fallback: number, min: number, max: number): number => {
+    const v = get(key) ?? fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      problems.push(`“pairux.${key}” must be a whole number from ${min} to ${max} (it is ${JSON.stringify(v)})`);
+      return fallback;
+    }
+    return v;
+  };
+  const serverUrl = str('server.url');
+  if (serverUrl && !/^https?:\/\/[^/]+/.test(serverUrl)) problems.push(`“pairux.server.url” must be an http:// or https:// URL, or empty for the embedded server (it is ${serverUrl})`);
+  const qualityRaw = str('capture.quality', 'text');
+  const quality = (['text', 'balanced', 'motion'] as const).find((q) => q === qualityRaw);
+  if (!quality) problems.push(`“pairux.capture.quality” must be text, balanced or motion (it is ${qualityRaw})`);
+  const region = parseRegion(str('capture.region'), problems);
+  const settings: HostSettings = {
+    mode: extra.mode === 'sfu' ? 'sfu' : 'p2p',
+    serverUrl,
+    hostKey: extra.hostKey,
+    embeddedPort: int('server.port', 0, 0, 65535),
+    fps: int('capture.fps', 30, 1, 60),
+    ...QUALITY[quality ?? 'text'],
+    maxKbps: int('capture.maxBitrateKbps', 0, 0, 100_000),
+    display: str('capture.display') || extra.env.DISPLAY || '',
+    region,
+    allowControlRequests: get('control.allowRequests') !== false,
+    linkTtlMinutes: int('links.expiryMinutes', 1440, 1, 43_200),
+    hostName: (str('displayName') || extra.userName || 'Host').slice(0, 64),
+    sessionName: str('session.name').slice(0, 64) || `${(str('displayName') || extra.userName || 'PairUX').slice(0, 40)}'s session`,
+  };
+  if (problems.length) throw new PairuxError(ErrorCode.BadMessage, `Fix these settings first: ${problems.join('; ')}.`);
+  return settings;
+}
+
+/** `x,y,width,height` in screen pixels, or empty for the whole screen. */
+function parseRegion(text: string, problems: string[]): CaptureRegion | undefined {
+  if (!text) return undefined;
+  const m = /^(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)$/.exec(text);
+  if (!m) {
+    problems.push(`“pairux.capture.region” must look like x,y,width,height (for example 0,0,1920,1080), or be empty for the whole screen (it is ${text})`);
+    return undefined;
+  }
+  const [x, y, width, height] = m.slice(1).map(Number) as [number, number, number, number];
+  if (width < 16 || height < 16) {
+    problems.push('“pairux.capture.region” must be at least 16×16 pixels');
+    return undefined;
+  }
+  return { x, y, width, height };
+}

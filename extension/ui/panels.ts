@@ -1,0 +1,46 @@
+/**
+ * The two webview panels: the host's (runs the media engine; closing it stops the share) and a
+ * guest's (the host's screen with the control overlay). Each gets a `WebviewPort` over its
+ * postMessage, and keeps running while hidden: WebRTC must not stop when the user switches tabs.
+ */
+import * as vscode from 'vscode';
+import { WebviewPort } from '../core/webview-port';
+import { webviewHtml, type PanelPage } from './webview-html';
+
+export interface OpenPanel {
+  readonly panel: vscode.WebviewPanel;
+  readonly port: WebviewPort;
+}
+
+export const HOST_PANEL_TYPE = 'pairux.host';
+export const GUEST_PANEL_TYPE = 'pairux.guest';
+
+export function openPanel(
+  context: vscode.ExtensionContext,
+  page: PanelPage,
+  title: string,
+  serverOrigin: string,
+  log: vscode.LogOutputChannel,
+  onClosed: () => void,
+): OpenPanel {
+  const panel = vscode.window.createWebviewPanel(
+    page === 'host' ? HOST_PANEL_TYPE : GUEST_PANEL_TYPE,
+    title,
+    // The host keeps its editor focused; a guest came to watch.
+    page === 'host' ? { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true } : { viewColumn: vscode.ViewColumn.Active, preserveFocus: false },
+    {
+      enableScripts: true,
+      retainContextWhenHidden: true,
+      localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview')],
+    },
+  );
+  const port = new WebviewPort({ post: (m) => panel.webview.postMessage(m) }, (error) => log.warn(`${page} panel: ${error.message}`));
+  const subscription = panel.webview.onDidReceiveMessage((m: unknown) => port.receive(m));
+  panel.onDidDispose(() => {
+    subscription.dispose();
+    port.close();
+    onClosed();
+  });
+  panel.webview.html = webviewHtml(panel.webview, context.extensionUri, page, serverOrigin);
+  return { panel, port };
+}

@@ -1,0 +1,453 @@
+/**
+ * The editor's side of PairUX: every command, the URI handler, and the one current session
+ * (hosted or joined) shown in the status bar, the Participants view and the context keys.
+ * Session logic lives in ../core (no `vscode` there); this file asks, shows and routes.
+ */
+import { userInfo } from 'node:os';
+import * as vscode from 'vscode';
+import { PairuxError } from '../../protocol/errors';
+import type { ShellActionParams, ShellStatusParams } from '../../protocol/webview-shell';
+import { checkLink, GuestSession } from '../core/guest-session';
+import { HostSession } from '../core/host-session';
+import { editorJoinUri, parseJoinInput, type JoinTarget } from '../core/join-input';
+import { contextKeys, presenceChanges, type ContextKeys, type ParticipantRow, type SessionView } from '../core/session-view';
+import { readHostSettings, type SessionMode } from '../core/settings';
+import { askControlInEditor } from './control-asker';
+import { openPanel, type OpenPanel } from './panels';
+import type { ParticipantsView } from './participants-view';
+import type { SessionStatusBar } from './status-bar';
+
+const HOST_KEY_SECRET = 'pairux.server.hostKey';
+
+interface Hosting {
+  kind: 'host';
+  session: HostSession;
+  panel: OpenPanel | undefined;
+}
+interface Joined {
+  kind: 'guest';
+  session: GuestSession;
+  panel: OpenPanel;
+}
+
+const MODE_ITEMS: Array<vscode.QuickPickItem & { mode: SessionMode }> = [
+  { mode: 'auto', label: 'Auto', description: 'recommended', detail: 'Starts peer-to-peer and moves to the SFU when the session grows (until the session focus ships, it stays peer-to-peer).' },
+  { mode: 'p2p', label: 'P2P', description: 'peer-to-peer', detail: 'Lowest latency, no media server: your machine sends one stream per guest (up to 25 guests).' },
+  { mode: 'sfu', label: 'SFU', description: 'LiveKit', detail: 'Your machine sends once and a LiveKit server fans out to 100+ guests (needs a LiveKit server).' },
+];
+
+export class SessionController implements vscode.Disposable {
+  private current: Hosting | Joined | undefined;
+  private view: SessionView = { kind: 'none' };
+  private lastPage: ShellStatusParams | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private lastKeys: Partial<ContextKeys> = {};
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly statusBar: SessionStatusBar,
+    private readonly participants: ParticipantsView,
+  ) {
+    const command = (id: string, run: (...args: never[]) => unknown) =>
+      this.disposables.push(vscode.commands.registerCommand(id, (...args: never[]) => this.guard(id, () => run(...args))));
+    command('pairux.startSession', (mode?: SessionMode) => this.start(mode));
+    command('pairux.joinSession', (link?: string) => this.join(link));
+    command('pairux.copyShareLink', (role?: 'controller' | 'viewer') => this.copyLink(role));
+    command('pairux.requestControl', () => this.guestAct({ action: 'requestControl' }, 'Asked the host for control; they will see a prompt.'));
+    command('pairux.releaseControl', () => this.guestAct({ action: 'releaseControl' }));
+    command('pairux.stopAllControl', () => this.stopAll());
+    command('pairux.leaveSession', () => this.leave());
+    command('pairux.endSession', () => this.end(true));
+    command('pairux.showMenu', () => this.menu());
+    command('pairux.showLog', () => this.log.show());
+    command('pairux.setHostKey', () => this.setHostKey());
+    command('pairux.grantControl', (row?: ParticipantRow) => this.hostAct(row, (id) => ({ action: 'grant', participantId: id })));
+    command('pairux.revokeControl', (row?: ParticipantRow) => this.hostAct(row, (id) => ({ action: 'revoke', participantId: id })));
+    command('pairux.promote', (row?: ParticipantRow) => this.hostAct(row, (id) => ({ action: 'setRole', participantId: id, role: 'controller' })));
+    command('pairux.demote', (row?: ParticipantRow) => this.hostAct(row, (id) => ({ action: 'setRole', participantId: id, role: 'viewer' })));
+    command('pairux.removeParticipant', (row?: ParticipantRow) => this.hostAct(row, (id) => ({ action: 'remove', participantId: id }), true));
+    command('pairux.keptForHost', () => undefined);
+    this.disposables.push(vscode.window.registerUriHandler({ handleUri: (uri) => this.guard('uri', () => this.join(uri.toString(true), true)) }));
+    this.render();
+  }
+
+  /** For tests and the walkthrough: what the editor currently shows. */
+  get snapshot(): { view: SessionView; links?: { controller: string; viewer: string } } {
+    const host = this.current?.kind === 'host' ? this.current.session.status : undefined;
+    return { view: this.view, ...(host ? { links: { controller: host.links.controller.url, viewer: host.links.viewer.url } } : {}) };
+  }
+
+  // ---- host ---------------------------------------------------------------------------------
+
+  private async start(modeArg?: SessionMode): Promise<void> {
+    if (this.current?.kind === 'host') {
+      const choice = await vscode.window.showWarningMessage('You are already sharing your screen.', 'Keep Sharing', 'End and Start New');
+      if (choice !== 'End and Start New') return;
+      await this.end(false);
+    } else if (this.current?.kind === 'guest') {
+      const choice = await vscode.window.showWarningMessage(`You are in ${this.current.session.hostLabel}'s session. Leave it to start your own?`, 'Leave and Start', 'Stay');
+      if (choice !== 'Leave and Start') return;
+      await this.leave();
+    }
+    const config = vscode.workspace.getConfiguration('pairux');
+    let mode = modeArg;
+    if (!mode) {
+      const preferred = config.get<SessionMode>('session.defaultMode', 'auto');
+      const items = [...MODE_ITEMS].sort((a, b) => Number(b.mode === preferred) - Number(a.mode === preferred));
+      const picked = await vscode.window.showQuickPick(items, { title: 'PairUX: Start Pairing Session', placeHolder: 'How should guests receive your screen?' });
+      if (!picked) return;
+      mode = picked.mode;
+    }
+    if (mode === 'sfu') {
+      const choice = await vscode.window.showWarningMessage('SFU mode needs a LiveKit server, which this version cannot use yet. Start peer-to-peer instead (up to 25 guests)?', 'Start P2P', 'Cancel');
+      if (choice !== 'Start P2P') return;
+      mode = 'p2p';
+    }
+    const settings = readHostSettings((key) => config.get(key), {
+      mode,
+      hostKey: await this.context.secrets.get(HOST_KEY_SECRET),
+      env: process.env,
+      userName: safeUserName(),
+    });
+    const askTimeoutMs = Math.max(5, config.get<number>('control.askTimeoutSeconds', 20)) * 1000;
+    let report: (line: string) => void = () => undefined;
+    const session = new HostSession(settings, {
+      askControl: (name) => askControlInEditor(name, askTimeoutMs),
+      progress: (line) => {
+        this.view = { kind: 'starting', step: line };
+        this.render();
+        report(line);
+      },
+    });
+    session.on('log', ({ level, line, notify }) => {
+      this.log[level](line);
+      if (notify) void (level === 'error' ? vscode.window.showErrorMessage(`PairUX: ${line}`) : vscode.window.showWarningMessage(`PairUX: ${line}`));
+    });
+    let status;
+    try {
+      status = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'PairUX' }, (progress) => {
+        report = (line) => progress.report({ message: line });
+        return session.start();
+      });
+    } catch (err) {
+      this.view = { kind: 'none' };
+      this.render();
+      throw err;
+    }
+    const hosting: Hosting = { kind: 'host', session, panel: undefined };
+    this.current = hosting;
+    this.lastPage = undefined;
+    const serverOrigin = new URL(status.links.viewer.url).origin;
+    hosting.panel = openPanel(this.context, 'host', 'PairUX: Sharing', serverOrigin, this.log, () => {
+      hosting.panel = undefined;
+      session.pageClosed();
+      if (this.current === hosting) {
+        void vscode.window.showWarningMessage('The PairUX host panel was closed, so guests no longer receive your screen.', 'End Session').then((c) => {
+          if (c === 'End Session') void this.end(false);
+        });
+      }
+    });
+    session.attachPage(hosting.panel.port);
+    session.on('status', (s) => {
+      if (this.current !== hosting) return;
+      this.announce(s.page);
+      this.view = s.phase === 'ended' ? { kind: 'none' } : { kind: 'host', phase: s.phase === 'ending' ? 'ending' : 'live', mode: s.mode, page: s.page, screen: s.screen };
+      this.render();
+    });
+    session.on('ended', () => {
+      if (this.current === hosting) this.current = undefined;
+      hosting.panel?.panel.dispose();
+      this.view = { kind: 'none' };
+      this.render();
+    });
+    this.view = { kind: 'host', phase: 'live', mode: status.mode, page: undefined, screen: status.screen };
+    this.render();
+    const role = vscode.workspace.getConfiguration('pairux').get<'controller' | 'viewer'>('links.copyRole', 'controller');
+    await vscode.env.clipboard.writeText(status.links[role].url);
+    this.log.info(`session ${status.sessionId} started; ${role} link copied`);
+    void vscode.window
+      .showInformationMessage(
+        `You are sharing your screen (${status.screen.width}×${status.screen.height}). The ${role} link is on your clipboard: send it to your pair.`,
+        role === 'controller' ? 'Copy Viewer Link' : 'Copy Controller Link',
+        'Stop Sharing',
+      )
+      .then(async (choice) => {
+        if (choice === 'Stop Sharing') await this.end(false);
+        else if (choice) await this.copyLink(role === 'controller' ? 'viewer' : 'controller');
+      });
+  }
+
+  private async copyLink(roleArg?: 'controller' | 'viewer'): Promise<void> {
+    const status = this.current?.kind === 'host' ? this.current.session.status : undefined;
+    if (!status) {
+      void vscode.window.showInformationMessage('You are not sharing a session. Start one first.', 'Start Pairing Session').then((c) => {
+        if (c) void vscode.commands.executeCommand('pairux.startSession');
+      });
+      return;
+    }
+    let role = roleArg;
+    if (!role) {
+      const picked = await vscode.window.showQuickPick(
+        [
+          { label: 'Controller link', role: 'controller' as const, detail: 'Can watch and ask to drive; you decide each time (up to 3).' },
+          { label: 'Viewer link', role: 'viewer' as const, detail: 'Can only watch.' },
+          { label: 'VS Code link (controller)', role: 'controller' as const, vscode: true, detail: 'Opens VS Code and joins there.' },
+        ],
+        { title: 'PairUX: Copy Share Link' },
+      );
+      if (!picked) return;
+      role = picked.role;
+      if ('vscode' in picked) {
+        await vscode.env.clipboard.writeText(editorJoinUri(status.links.controller.url, vscode.env.uriScheme));
+        void vscode.window.setStatusBarMessage('PairUX: VS Code link copied', 4000);
+        return;
+      }
+    }
+    await vscode.env.clipboard.writeText(status.links[role].url);
+    void vscode.window.setStatusBarMessage(`PairUX: ${role} link copied (valid until ${new Date(status.links[role].expiresAt).toLocaleString()})`, 4000);
+  }
+
+  private async stopAll(): Promise<void> {
+    if (this.current?.kind !== 'host') {
+      void vscode.window.setStatusBarMessage('PairUX: nobody can control this machine', 3000);
+      return;
+    }
+    await this.current.session.stopAllControl();
+    void vscode.window.setStatusBarMessage('PairUX: all control stopped', 4000);
+    this.log.info('stop all control');
+  }
+
+  private async end(confirm: boolean): Promise<void> {
+    const hosting = this.current;
+    if (hosting?.kind !== 'host') {
+      void vscode.window.showInformationMessage('You are not hosting a session.');
+      return;
+    }
+    if (confirm) {
+      const guests = hosting.session.status?.page?.participants.filter((p) => p.role !== 'host').length ?? 0;
+      if (guests > 0) {
+        const choice = await vscode.window.showWarningMessage(`End the session for ${guests === 1 ? 'your guest' : `all ${guests} guests`}?`, { modal: true }, 'End Session');
+        if (choice !== 'End Session') return;
+      }
+    }
+    this.current = undefined;
+    await hosting.session.end();
+    hosting.panel?.panel.dispose();
+    this.view = { kind: 'none' };
+    this.render();
+    void vscode.window.setStatusBarMessage('PairUX: session ended', 4000);
+  }
+
+  private async hostAct(row: ParticipantRow | undefined, make: (id: string) => ShellActionParams, confirm = false): Promise<void> {
+    if (this.current?.kind !== 'host') throw new PairuxError('FORBIDDEN', 'Only the host can do that.');
+    const id = row?.id ?? (await this.pickGuest());
+    if (!id) return;
+    if (confirm) {
+      const name = this.current.session.status?.page?.participants.find((p) => p.id === id)?.name ?? 'this guest';
+      const choice = await vscode.window.showWarningMessage(`Remove ${name} from the session?`, { modal: true }, 'Remove');
+      if (choice !== 'Remove') return;
+    }
+    await this.current.session.act(make(id));
+  }
+
+  private async pickGuest(): Promise<string | undefined> {
+    const page = this.current?.kind === 'host' ? this.current.session.status?.page : undefined;
+    const guests = page?.participants.filter((p) => p.role !== 'host') ?? [];
+    if (!guests.length) {
+      void vscode.window.showInformationMessage('Nobody has joined yet.');
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(guests.map((g) => ({ label: g.name, description: g.role, id: g.id })), { placeHolder: 'Which guest?' });
+    return picked?.id;
+  }
+
+  // ---- guest --------------------------------------------------------------------------------
+
+  private async join(input?: string, fromUri = false): Promise<void> {
+    let target: JoinTarget | undefined;
+    let text = input;
+    for (;;) {
+      if (text === undefined) {
+        text = await vscode.window.showInputBox({
+          title: 'PairUX: Join Session',
+          prompt: 'Paste the share link the host sent you',
+          placeHolder: 'http://…/s/…#t=…',
+          ignoreFocusOut: true,
+          validateInput: (value) => {
+            if (!value.trim()) return undefined;
+            try {
+              parseJoinInput(value);
+              return undefined;
+            } catch (err) {
+              return (err as Error).message;
+            }
+          },
+        });
+        if (text === undefined) return;
+      }
+      try {
+        target = parseJoinInput(text);
+        break;
+      } catch (err) {
+        const again = await vscode.window.showErrorMessage(`PairUX: ${(err as Error).message}`, 'Paste Another Link');
+        if (again !== 'Paste Another Link') return;
+        text = undefined;
+      }
+    }
+    if (this.current) {
+      const what = this.current.kind === 'host' ? 'You are sharing your screen. End that session and join?' : `You are in ${this.current.session.hostLabel}'s session. Leave it and join this one?`;
+      const choice = await vscode.window.showWarningMessage(what, { modal: true }, 'Switch');
+      if (choice !== 'Switch') return;
+      if (this.current.kind === 'host') await this.end(false);
+      else await this.leave();
+    }
+    const found = target;
+    const preview = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: 'PairUX', cancellable: false },
+      (progress) => checkLink(found, (line) => progress.report({ message: line })),
+    );
+    const host = preview.hostName ?? 'The host';
+    if (fromUri || vscode.workspace.getConfiguration('pairux').get<boolean>('join.confirm', true)) {
+      const what = preview.role === 'controller' ? 'watch and ask to drive' : 'watch';
+      const choice = await vscode.window.showInformationMessage(
+        `Join ${host}'s session “${preview.name ?? found.sessionId}”? You can ${what}.${preview.hostConnected ? '' : ' (The host is not connected right now.)'}`,
+        { modal: true },
+        'Join',
+      );
+      if (choice !== 'Join') return;
+    }
+    const name = vscode.workspace.getConfiguration('pairux').get<string>('displayName', '').trim() || safeUserName();
+    const session = new GuestSession(found, preview, name.slice(0, 64) || undefined);
+    const panel = openPanel(this.context, 'guest', `PairUX: ${host}'s screen`, found.origin, this.log, () => {
+      if (this.current?.session === session) {
+        this.current = undefined;
+        this.view = { kind: 'none' };
+        this.render();
+      }
+      session.detach();
+    });
+    const joined: Joined = { kind: 'guest', session, panel };
+    this.current = joined;
+    this.lastPage = undefined;
+    session.attachPage(panel.port);
+    session.on('status', ({ page }) => {
+      if (this.current !== joined) return;
+      this.announce(page);
+      this.view = { kind: 'guest', hostName: host, mode: preview.mode, page };
+      this.render();
+      if (page?.state === 'failed') void vscode.window.showErrorMessage(`PairUX: ${page.message}`);
+      if (page?.state === 'ended' && page.ended) void vscode.window.showInformationMessage(`PairUX: ${page.ended.message || 'The session has ended.'}`);
+    });
+    session.on('driving', () => this.render());
+    this.view = { kind: 'guest', hostName: host, mode: preview.mode, page: undefined };
+    this.render();
+  }
+
+  private async guestAct(action: ShellActionParams, done?: string): Promise<void> {
+    if (this.current?.kind !== 'guest') {
+      void vscode.window.showInformationMessage('Join a session first (PairUX: Join Session).');
+      return;
+    }
+    await this.current.session.act(action);
+    if (done) void vscode.window.setStatusBarMessage(`PairUX: ${done}`, 4000);
+  }
+
+  private async leave(): Promise<void> {
+    const joined = this.current;
+    if (joined?.kind !== 'guest') {
+      void vscode.window.showInformationMessage('You are not in a session.');
+      return;
+    }
+    this.current = undefined;
+    await joined.session.act({ action: 'leave' }).catch(() => undefined);
+    joined.panel.panel.dispose();
+    this.view = { kind: 'none' };
+    this.render();
+  }
+
+  // ---- shared -------------------------------------------------------------------------------
+
+  private async menu(): Promise<void> {
+    const keys = contextKeys(this.view);
+    const items: Array<vscode.QuickPickItem & { command: string }> = [];
+    if (keys['pairux.hosting']) {
+      items.push(
+        { label: '$(link) Copy Share Link', command: 'pairux.copyShareLink' },
+        { label: '$(stop-circle) Stop All Control', command: 'pairux.stopAllControl', description: keys['pairux.someoneDriving'] ? 'someone is driving' : '' },
+        { label: '$(organization) Show Participants', command: 'pairux.participants.focus' },
+        { label: '$(close-all) End Session', command: 'pairux.endSession' },
+      );
+    } else if (keys['pairux.joined']) {
+      if (keys['pairux.driving']) items.push({ label: '$(debug-stop) Stop Driving', command: 'pairux.releaseControl' });
+      else if (keys['pairux.canRequestControl']) items.push({ label: '$(hand) Request Control', command: 'pairux.requestControl' });
+      items.push({ label: '$(organization) Show Participants', command: 'pairux.participants.focus' }, { label: '$(sign-out) Leave Session', command: 'pairux.leaveSession' });
+    } else {
+      items.push({ label: '$(broadcast) Start Pairing Session', command: 'pairux.startSession' }, { label: '$(plug) Join Session', command: 'pairux.joinSession' });
+    }
+    items.push({ label: '$(output) Show Log', command: 'pairux.showLog' });
+    const picked = await vscode.window.showQuickPick(items, { title: 'PairUX' });
+    if (picked) await vscode.commands.executeCommand(picked.command);
+  }
+
+  private async setHostKey(): Promise<void> {
+    const key = await vscode.window.showInputBox({
+      title: 'PairUX: Set Server Host Key',
+      prompt: 'The host key of the PairUX server in “pairux.server.url” (stored in VS Code’s secret storage). Empty removes it.',
+      password: true,
+      ignoreFocusOut: true,
+    });
+    if (key === undefined) return;
+    if (key.trim()) await this.context.secrets.store(HOST_KEY_SECRET, key.trim());
+    else await this.context.secrets.delete(HOST_KEY_SECRET);
+    void vscode.window.setStatusBarMessage(key.trim() ? 'PairUX: host key saved' : 'PairUX: host key removed', 3000);
+  }
+
+  /** Joins and leaves go to the log and a passing status-bar line, never a popup. */
+  private announce(page: ShellStatusParams | undefined): void {
+    if (!page) return;
+    const lines = presenceChanges(this.lastPage, page);
+    this.lastPage = page;
+    for (const line of lines) this.log.info(line);
+    if (lines.length) this.disposables.push(vscode.window.setStatusBarMessage(`PairUX: ${lines.join('; ')}`, 5000));
+  }
+
+  private render(): void {
+    this.statusBar.update(this.view);
+    this.participants.update(this.view);
+    const keys = contextKeys(this.view);
+    for (const [key, value] of Object.entries(keys) as Array<[keyof ContextKeys, boolean]>) {
+      if (this.lastKeys[key] === value) continue;
+      this.lastKeys[key] = value;
+      void vscode.commands.executeCommand('setContext', key, value);
+    }
+  }
+
+  /** Every command's errors end up as one clear message (and in the log), never unhandled. */
+  private async guard(name: string, run: () => unknown): Promise<void> {
+    try {
+      await run();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.log.error(`${name}: ${message}`);
+      const choice = await vscode.window.showErrorMessage(`PairUX: ${message}`, 'Show Log');
+      if (choice === 'Show Log') this.log.show();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    for (const d of this.disposables) d.dispose();
+    const current = this.current;
+    this.current = undefined;
+    if (current?.kind === 'host') await current.session.end('The host closed VS Code.');
+    if (current?.kind === 'guest') await current.session.act({ action: 'leave' }).catch(() => undefined);
+  }
+}
+
+function safeUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return '';
+  }
+}
