@@ -16,6 +16,14 @@ export interface FrameTarget {
   send(bytes: Uint8Array): void;
 }
 
+export interface FrameRelayOptions {
+  /**
+   * Sees every message handed to the page (its header: the newest frame it carries) and when, in
+   * epoch ms: benches time the runner's hop with it.
+   */
+  onSent?(header: VideoFrameHeader, at: number): void;
+}
+
 export class FrameRelay {
   private picture: Buffer | undefined;
   private header: VideoFrameHeader | undefined;
@@ -30,7 +38,10 @@ export class FrameRelay {
   patchesSent = 0;
   bytesSent = 0;
 
-  constructor(private readonly target: FrameTarget) {}
+  constructor(
+    private readonly target: FrameTarget,
+    private readonly options: FrameRelayOptions = {},
+  ) {}
 
   /**
    * One helper frame (tightly packed pixels), or with `band` a helper patch: only those rows, the
@@ -107,6 +118,7 @@ export class FrameRelay {
     this.pending = false;
     this.bytesSent += message.byteLength;
     this.target.send(message);
+    this.options.onSent?.(h, performance.timeOrigin + performance.now());
   }
 
   /** The page (re)connected: it has no picture yet. */
