@@ -52,6 +52,17 @@ const x = await startXvfb(WIDTH, HEIGHT);
 const xev = spawn('stdbuf', ['-oL', 'xev', '-root', '-event', 'mouse', '-event', 'keyboard'], { env: x.env, stdio: ['ignore', 'pipe', 'ignore'] });
 const seen: Seen[] = [];
 let pending = '';
+// Waiters are woken by xev's output. Polling (setImmediate) kept one of the 2 cores spinning in
+// the very process that relays the input, which is what the bench measures.
+let wake: (() => void) | undefined;
+const nextOutput = (deadline: number) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, Math.max(0, deadline - monoMs()));
+    wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
 xev.stdout.setEncoding('utf8').on('data', (d: string) => {
   const arrivedAt = monoMs();
   pending += d;
@@ -61,6 +72,9 @@ xev.stdout.setEncoding('utf8').on('data', (d: string) => {
     seen.push({ kind: m[1] === 'KeyPress' ? 'key' : 'motion', serverTime: Number(m[2]), x: Number(m[3]), y: Number(m[4]), keycode: Number(m[5] ?? 0), arrivedAt });
     pending = pending.slice(m.index + m[0].length);
   }
+  const w = wake;
+  wake = undefined;
+  w?.();
 });
 await sleep(500);
 
@@ -96,7 +110,7 @@ async function measure(label: string): Promise<Array<string | number>> {
     let hit: Seen | undefined;
     while (!hit && monoMs() < deadline) {
       hit = seen.slice(from).find(match);
-      if (!hit) await new Promise((r) => setImmediate(r));
+      if (!hit) await nextOutput(deadline);
     }
     if (key) helper.sendInput('bench', { t: 'keyup', seq: seq++, key: 'a', mods: [] });
     if (!hit) {
@@ -132,6 +146,14 @@ async function measureFromGuest(drawCursor: boolean): Promise<Array<string | num
   const runner = new HostRunner({
     helper, capture, prompt: { ask: async () => ({ allow: true, reason: 'allowed' }) }, say: () => undefined, frames: 'bridge', controlRequests: true,
   });
+  // The runner's hop: when each move reached it (from the host page over the bridge), by seq.
+  const atRunner = new Map<number, number>();
+  const relay = runner.input.bind(runner);
+  runner.input = (controllerId, event) => {
+    const seq = (event as { seq?: unknown }).seq;
+    if (typeof seq === 'number') atRunner.set(seq, monoMs());
+    relay(controllerId, event);
+  };
   const bridge = new HostBridgeServer(runner);
   runner.attach(bridge);
   await bridge.listen();
@@ -146,6 +168,8 @@ async function measureFromGuest(drawCursor: boolean): Promise<Array<string | num
     await guest.page.waitForFunction(() => document.body.dataset.control === 'driving', null, { timeout: 15_000 });
     const moveServer: number[] = [];
     const moveClient: number[] = [];
+    const toRunner: number[] = [];
+    const runnerToX: number[] = [];
     let lost = 0;
     for (let i = 0; i < EVENTS; i++) {
       const px = 100 + ((i * 41) % 1000);
@@ -165,7 +189,7 @@ async function measureFromGuest(drawCursor: boolean): Promise<Array<string | num
       const deadline = monoMs() + 1000;
       while (!hit && monoMs() < deadline) {
         hit = seen.slice(from).find((s) => s.kind === 'motion' && s.x === px && s.y === py);
-        if (!hit) await new Promise((r) => setImmediate(r));
+        if (!hit) await nextOutput(deadline);
       }
       if (!hit) {
         lost++;
@@ -173,8 +197,15 @@ async function measureFromGuest(drawCursor: boolean): Promise<Array<string | num
       }
       moveServer.push(serverDelta(hit.serverTime, sentAt));
       moveClient.push(hit.arrivedAt - sentAt);
+      const r = atRunner.get(100_000 + i);
+      if (r !== undefined) {
+        toRunner.push(r - sentAt);
+        runnerToX.push(serverDelta(hit.serverTime, r));
+      }
       await sleep(25);
     }
+    const f = (v: number[]) => `p50 ${percentile(v, 50).toFixed(1)} p95 ${percentile(v, 95).toFixed(1)} ms`;
+    process.stderr.write(`  ${drawCursor ? 'pointer drawn' : 'still screen'}: guest page → runner ${f(toRunner)}; runner → X server ${f(runnerToX)} (${toRunner.length} moves)\n`);
     return [`guest page → X (full path; ${drawCursor ? 'pointer drawn: every move sends a frame' : 'still screen'})`, percentile(moveServer, 50), percentile(moveServer, 95), percentile(moveClient, 50), percentile(moveClient, 95), Math.max(...moveClient), NaN, NaN, lost];
   } finally {
     await browser.close();

@@ -10,8 +10,9 @@
  * the bridge to the host page; latency is then X screen paint → viewer present.
  *
  * Options: --viewers=1,5,10,25 --real=1,5 --frames=bridge|websocket --seconds=10 --size=1920x1080
- *          --fps=30 --codec=vp9; BENCH_HELPER_PATCHES=0 has the helper send whole frames instead of changed rows.
+ *          --fps=30 --capture-fps=30 --codec=vp9 --hint=detail; BENCH_HELPER_PATCHES=0 has the helper send whole frames instead of changed rows.
  */
+import { loadavg } from 'node:os';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../demo/chromium';
 import { startHeadlessHost } from '../demo/headless-host';
@@ -21,6 +22,7 @@ import { ViewerPage } from '../test/support/browser-viewer';
 import { launchMeteredChromium, serveBenchPages } from './support/browsers';
 import { CpuMeter, percentile, printTable } from './support/stats';
 import { startRealScreen, type RealScreen } from './support/real-screen';
+import { formatHops, splitHops, startPageTrace, takePageTrace } from './support/hops';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const VIEWERS = (args.get('viewers') ?? '1,5,10,25').split(',').filter(Boolean).map(Number);
@@ -30,6 +32,9 @@ const FPS = Number(args.get('fps') ?? 30);
 const CODEC = (args.get('codec') ?? 'vp9') as 'vp9' | 'vp8' | 'av1' | 'h264';
 const REAL = (args.get('real') ?? '1,5').split(',').filter(Boolean).map(Number);
 const FRAMES = (args.get('frames') ?? 'bridge') as 'bridge' | 'websocket';
+/** The helper's capture rate on the real screen (the painter paints at --fps). */
+const CAPTURE_FPS = Number(args.get('capture-fps') ?? FPS);
+const HINT = args.get('hint') as 'detail' | 'motion' | 'text' | '' | undefined;
 
 interface Row {
   label: string;
@@ -40,6 +45,8 @@ interface Row {
   hostCores: number;
   perViewer: number;
   resolution: string;
+  /** 1-minute load average at the end of the row (others share the 2 cores). */
+  load: number;
 }
 
 async function floor(browser: Browser): Promise<Row> {
@@ -56,7 +63,7 @@ async function floor(browser: Browser): Promise<Row> {
   await context.close();
   await pages.close();
   const fps = r.frames / r.seconds;
-  return { label: 'floor (1 page, loopback pair)', p50: percentile(r.latencies, 50), p95: percentile(r.latencies, 95), fpsMean: fps, fpsMin: fps, hostCores: Number.NaN, perViewer: Number.NaN, resolution: `${r.width}×${r.height}` };
+  return { label: 'floor (1 page, loopback pair)', p50: percentile(r.latencies, 50), p95: percentile(r.latencies, 95), fpsMean: fps, fpsMin: fps, hostCores: Number.NaN, perViewer: Number.NaN, resolution: `${r.width}×${r.height}`, load: loadavg()[0]! };
 }
 
 async function measure(viewerCount: number, viewerBrowser: Browser, real?: RealScreen): Promise<Row> {
@@ -66,14 +73,17 @@ async function measure(viewerCount: number, viewerBrowser: Browser, real?: RealS
   try {
     const session = await plane.service.createSession({ mode: 'p2p' });
     const host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, {
-      width: WIDTH, height: HEIGHT, fps: FPS, codec: CODEC, browser: hostBrowser.browser, ...(real ? { bridge: real.bridgeUrl } : {}),
+      width: WIDTH, height: HEIGHT, fps: FPS, codec: CODEC, browser: hostBrowser.browser, ...(HINT !== undefined ? { hint: HINT } : {}), ...(real ? { bridge: real.bridgeUrl } : {}),
     });
     for (let i = 0; i < viewerCount; i++) viewers.push(await ViewerPage.open(viewerBrowser, session.links.viewer.url, `Bench ${i + 1}`));
     for (const v of viewers) await v.waitForState('live', 60_000);
     for (const v of viewers) await v.waitForMarker(30_000);
+    if (real) await startPageTrace(host.page);
     await new Promise((r) => setTimeout(r, 3000));
     real?.takePaintToGrab();
     real?.takeGrabToRunner();
+    real?.takeTrace();
+    if (real) await takePageTrace(host.page);
     const meter = new CpuMeter(() => hostBrowser.cpuSeconds() + (real ? real.helperCpuSeconds() : 0));
     const collected = await Promise.all(viewers.map((v) => v.collect(SECONDS * 1000)));
     const hostCores = meter.cores();
@@ -82,6 +92,15 @@ async function measure(viewerCount: number, viewerBrowser: Browser, real?: RealS
       process.stderr.write(`  first hop, painted on X → grabbed by the helper: p50 ${percentile(firstHop, 50).toFixed(1)} ms, p95 ${percentile(firstHop, 95).toFixed(1)} ms (${firstHop.length} frames)\n`);
       const link = real.takeGrabToRunner();
       process.stderr.write(`  second hop, grab started → whole frame at the runner (stdout link): p50 ${percentile(link, 50).toFixed(1)} ms, p95 ${percentile(link, 95).toFixed(1)} ms\n`);
+    }
+    if (real) {
+      const runnerTrace = real.takeTrace();
+      const pageTrace = await takePageTrace(host.page);
+      const presented = new Map<number, number>();
+      for (const f of collected[0] ?? []) if (!presented.has(f.frame)) presented.set(f.frame, f.presentedAt);
+      process.stderr.write(formatHops(splitHops(presented, runnerTrace, pageTrace)));
+      const [st] = await host.page.evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<Array<{ encodeMsPerFrame: number; framesEncoded: number; qualityLimitationReason: string; encoderImplementation: string }>> } }).pairuxHost.stats());
+      if (st) process.stderr.write(`  encoder: ${st.encoderImplementation}, ${st.encodeMsPerFrame.toFixed(1)} ms per frame (mean), ${st.framesEncoded} frames, limited by ${st.qualityLimitationReason}\n`);
     }
     const latencies: number[] = [];
     const fpsPerViewer: number[] = [];
@@ -106,6 +125,7 @@ async function measure(viewerCount: number, viewerBrowser: Browser, real?: RealS
       hostCores,
       perViewer: hostCores / viewerCount,
       resolution,
+      load: loadavg()[0]!,
     };
   } finally {
     for (const v of viewers) await v.close();
@@ -126,7 +146,7 @@ async function main(): Promise<void> {
     }
     if (REAL.length) {
       process.stderr.write('starting the real screen (Xvfb, painter, helper)…\n');
-      const real = await startRealScreen(WIDTH, HEIGHT, FPS, FRAMES);
+      const real = await startRealScreen(WIDTH, HEIGHT, FPS, FRAMES, CAPTURE_FPS);
       try {
         for (const n of REAL) {
           process.stderr.write(`measuring ${n} viewer(s) of the real screen…\n`);
@@ -141,8 +161,8 @@ async function main(): Promise<void> {
   }
   printTable(
     'Frame grabbed on the host → presented at the viewer (ms); fps = distinct frames presented per second per viewer',
-    ['setup', 'p50 ms', 'p95 ms', 'fps mean', 'fps worst viewer', 'host CPU (cores)*', 'host CPU per viewer', 'received'],
-    rows.map((r) => [r.label, r.p50, r.p95, r.fpsMean, r.fpsMin, r.hostCores, r.perViewer, r.resolution]),
+    ['setup', 'p50 ms', 'p95 ms', 'fps mean', 'fps worst viewer', 'host CPU (cores)*', 'host CPU per viewer', 'received', 'load avg'],
+    rows.map((r) => [r.label, r.p50, r.p95, r.fpsMean, r.fpsMin, r.hostCores, r.perViewer, r.resolution, r.load]),
   );
   console.log('* host CPU = the host page\'s Chromium; real-screen rows add the helper process (capture, cursor, link).');
   const floorRow = rows[0]!;

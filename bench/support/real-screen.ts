@@ -10,7 +10,23 @@ import { HelperProcess } from '../../helper/client';
 import { startXvfb } from '../../test/helper/support/xvfb';
 import { serveBenchPages } from './browsers';
 import { cpuSeconds } from './stats';
-import { decodeMarker, expandCaptureTime } from '../../webview/engine/frame-marker';
+import { decodeMarker, expandCaptureTime, markerGeometry } from '../../webview/engine/frame-marker';
+
+/** Where one painted marker was first seen on the host side (epoch ms). */
+export interface MarkerSeen {
+  painted: number;
+  /** captureTime of the first helper frame holding it: the key later hops are found by. */
+  grabbed: number;
+}
+
+/** What the runner saw, for the per-hop breakdown: epoch ms, in arrival order. */
+export interface RunnerTrace {
+  markers: Map<number, MarkerSeen>;
+  /** [captureTime, at]: a helper frame complete at the runner. */
+  arrived: Array<[number, number]>;
+  /** [captureTime of the newest frame it carries, at]: a message handed to the page's WebSocket. */
+  sent: Array<[number, number]>;
+}
 
 export interface RealScreen {
   bridgeUrl: string;
@@ -18,13 +34,15 @@ export interface RealScreen {
   takePaintToGrab(): number[];
   /** Grabbed by the helper → frame complete at the runner, ms (the stdout link), since the last call. */
   takeGrabToRunner(): number[];
+  /** The runner's hops since the last call (and forgets them). */
+  takeTrace(): RunnerTrace;
   /** Frames the helper sent, and what the relay sent the page (whole frames, patches). */
   frameStats(): { fromHelper: number; fullSent: number; patchesSent: number };
   helperCpuSeconds(): number;
   close(): Promise<void>;
 }
 
-export async function startRealScreen(width: number, height: number, fps: number, frames: 'bridge' | 'websocket' = 'bridge'): Promise<RealScreen> {
+export async function startRealScreen(width: number, height: number, fps: number, frames: 'bridge' | 'websocket' = 'bridge', captureFps = fps): Promise<RealScreen> {
   const x = await startXvfb(width, height);
   const pages = await serveBenchPages();
   const painter = await chromium.launch({
@@ -43,9 +61,11 @@ export async function startRealScreen(width: number, height: number, fps: number
   await page.waitForFunction(() => 'painterFrames' in window);
   const helper = new HelperProcess({ env: x.env });
   await helper.start();
-  const capture = await helper.startCapture({ fps, drawCursor: false, deliver: frames === 'websocket' ? 'websocket' : 'link', patches: process.env.BENCH_HELPER_PATCHES !== '0' });
+  const capture = await helper.startCapture({ fps: captureFps, drawCursor: false, deliver: frames === 'websocket' ? 'websocket' : 'link', patches: process.env.BENCH_HELPER_PATCHES !== '0' });
+  let trace: RunnerTrace = { markers: new Map(), arrived: [], sent: [] };
   const runner = new HostRunner({
     helper, capture, prompt: { ask: async () => ({ allow: false, reason: 'disabled' }) }, say: () => undefined, frames, controlRequests: false,
+    onFrameSent: (h, at) => trace.sent.push([h.captureTime, at]),
   });
   const bridge = new HostBridgeServer(runner);
   runner.attach(bridge);
@@ -54,20 +74,40 @@ export async function startRealScreen(width: number, height: number, fps: number
   let paintToGrab: number[] = [];
   let lastMarker = -1;
   let grabToRunner: number[] = [];
+  // The marker's rows of the picture, patched like the relay patches the whole: a patch that
+  // starts below row 0 can still change the marker's lower cells.
+  const markerRows = markerGeometry(width).height;
+  let top: Buffer | undefined;
   helper.on('frame', (f) => {
+    const at = performance.timeOrigin + performance.now();
     fromHelper++;
-    grabToRunner.push(performance.timeOrigin + performance.now() - f.header.captureTime);
-    // Only the marker rows are read: cheap enough to do on every frame.
-    // Patches that do not reach the top rows carry no marker.
-    if (f.band && f.band.firstRow > 0) return;
-    const m = f.band ? (f.band.rows ? decodeMarker(f.pixels, f.header.width, f.band.rows) : null) : decodeMarker(f.pixels, f.header.width, f.header.height);
+    grabToRunner.push(at - f.header.captureTime);
+    trace.arrived.push([f.header.captureTime, at]);
+    const stride = f.header.width * 4;
+    const rows = Math.min(markerRows, f.header.height);
+    if (!f.band) {
+      top ??= Buffer.alloc(rows * stride);
+      f.pixels.copy(top, 0, 0, rows * stride);
+    } else {
+      if (!top || f.band.rows === 0 || f.band.firstRow >= rows) return;
+      const end = Math.min(rows, f.band.firstRow + f.band.rows);
+      f.pixels.copy(top, f.band.firstRow * stride, 0, (end - f.band.firstRow) * stride);
+    }
+    const m = decodeMarker(top, f.header.width, rows);
     if (m && m.frame !== lastMarker) {
       lastMarker = m.frame;
-      paintToGrab.push(f.header.captureTime - expandCaptureTime(m.captureTimeLow32, f.header.captureTime));
+      const painted = expandCaptureTime(m.captureTimeLow32, f.header.captureTime);
+      paintToGrab.push(f.header.captureTime - painted);
+      if (!trace.markers.has(m.frame)) trace.markers.set(m.frame, { painted, grabbed: f.header.captureTime });
     }
   });
   return {
     bridgeUrl,
+    takeTrace: () => {
+      const out = trace;
+      trace = { markers: new Map(), arrived: [], sent: [] };
+      return out;
+    },
     takeGrabToRunner: () => {
       const out = grabToRunner;
       grabToRunner = [];

@@ -6,6 +6,7 @@
  * encoder's timeline.
  */
 import { epochNow, type FrameSink, type FrameSource, type FrameSourceInfo } from './frame-source';
+import { traceFrame } from './track-from-frames';
 import { parseVideoMessage } from './video-message';
 
 export interface BridgeFrameSourceOptions {
@@ -62,6 +63,7 @@ export class BridgeFrameSource implements FrameSource {
       return;
     }
     const { header, band } = message;
+    traceFrame('page', header.captureTime);
     let pixels = message.pixels;
     if (band) {
       const picture = this.picture;
@@ -85,6 +87,7 @@ export class BridgeFrameSource implements FrameSource {
         console.error('[pairux] resize listener threw', err);
       }
     }
+    traceFrame('applied', header.captureTime);
     const sink = this.sink;
     if (!sink) {
       this.framesIdle++;

@@ -9,6 +9,19 @@
  */
 import type { FrameSource, RawFrame } from './frame-source';
 
+/**
+ * Per-hop timing for benches: when a page defines `window.pairuxFrameTrace`, every frame is
+ * reported at each stage with its capture time (the key that follows a frame from the helper's
+ * grab on) and the epoch time it reached the stage. Absent, it costs one property read.
+ */
+export type FrameTraceStage = 'page' | 'applied' | 'track' | 'accepted';
+type FrameTraceHook = (stage: FrameTraceStage, captureTime: number, at: number) => void;
+
+export function traceFrame(stage: FrameTraceStage, captureTime: number): void {
+  const hook = (globalThis as { pairuxFrameTrace?: FrameTraceHook }).pairuxFrameTrace;
+  if (hook) hook(stage, captureTime, performance.timeOrigin + performance.now());
+}
+
 export interface FrameTrackOptions {
   /** Pending writes tolerated before new frames are dropped (default 2). */
   maxInFlight?: number;
@@ -85,8 +98,10 @@ export class FrameTrack {
     this.inFlight++;
     this.framesWritten++;
     this.options.onFrame?.(frame, true);
+    traceFrame('track', frame.captureTime);
     this.writer.write(videoFrame).then(
       () => {
+        traceFrame('accepted', frame.captureTime);
         this.inFlight--;
         videoFrame.close();
       },

@@ -1,0 +1,98 @@
+/**
+ * Where a real-screen frame's time goes, hop by hop: painted on X → grabbed by the helper → at
+ * the runner → handed to the page's WebSocket → at the page → patch applied → written to the
+ * track → presented at the viewer. Every stage is an epoch-ms reading of the machine's one clock
+ * (performance.timeOrigin + now in each process).
+ *
+ * A frame is followed by its capture time. Past the runner, messages merge frames (the relay
+ * accumulates changes while the page is busy, and a message carries the newest header), so a
+ * stage's time for a frame is the first event at that stage whose capture time is at least the
+ * frame's: when its pixels got there, inside whatever message carried them.
+ */
+import type { Page } from 'playwright-core';
+import type { RunnerTrace } from './real-screen';
+import { percentile } from './stats';
+
+export const HOPS = ['painted→grab', 'grab→runner', 'runner→sent', 'sent→page', 'page→applied', 'applied→track', 'track→viewer'] as const;
+export type Hop = (typeof HOPS)[number];
+
+type PageStage = 'page' | 'applied' | 'track' | 'accepted';
+type PageTrace = Record<PageStage, Array<[number, number]>>;
+
+/** Installs the page's trace hook (webview/engine/track-from-frames.ts `traceFrame`). */
+export async function startPageTrace(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { pairuxTraceLog: Array<[string, number, number]>; pairuxFrameTrace: (s: string, c: number, t: number) => void };
+    w.pairuxTraceLog = [];
+    w.pairuxFrameTrace = (s, c, t) => {
+      w.pairuxTraceLog.push([s, c, t]);
+    };
+  });
+}
+
+/** What the page recorded since the last call (and forgets it). */
+export async function takePageTrace(page: Page): Promise<PageTrace> {
+  const log = await page.evaluate(() => {
+    const w = window as unknown as { pairuxTraceLog: Array<[string, number, number]> };
+    const out = w.pairuxTraceLog;
+    w.pairuxTraceLog = [];
+    return out;
+  });
+  const trace: PageTrace = { page: [], applied: [], track: [], accepted: [] };
+  for (const [s, c, t] of log) trace[s as PageStage]?.push([c, t]);
+  return trace;
+}
+
+/** The first event at or after capture time `c` (events are in time order, capture times rise). */
+function firstFrom(events: Array<[number, number]>, c: number): number | undefined {
+  let lo = 0;
+  let hi = events.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (events[mid]![0] < c) lo = mid + 1;
+    else hi = mid;
+  }
+  return events[lo]?.[1];
+}
+
+export interface HopTable {
+  hops: Record<Hop, number[]>;
+  /** Frames followed through every stage. */
+  followed: number;
+  /** Written to the track → the generator took it (its queue), ms: part of track→viewer. */
+  accepted: number[];
+}
+
+/** Per presented marker (frame number → epoch ms presented), the time spent in each hop. */
+export function splitHops(presented: Map<number, number>, runner: RunnerTrace, page: PageTrace): HopTable {
+  const hops = Object.fromEntries(HOPS.map((h) => [h, [] as number[]])) as Record<Hop, number[]>;
+  let followed = 0;
+  const accepted: number[] = [];
+  for (const [frame, viewerAt] of presented) {
+    const m = runner.markers.get(frame);
+    if (!m) continue;
+    const stages = [
+      m.painted,
+      m.grabbed,
+      firstFrom(runner.arrived, m.grabbed),
+      firstFrom(runner.sent, m.grabbed),
+      firstFrom(page.page, m.grabbed),
+      firstFrom(page.applied, m.grabbed),
+      firstFrom(page.track, m.grabbed),
+      viewerAt,
+    ];
+    if (stages.some((t) => t === undefined)) continue;
+    followed++;
+    const acc = firstFrom(page.accepted, m.grabbed);
+    if (acc !== undefined) accepted.push(acc - stages[6]!);
+    HOPS.forEach((h, i) => hops[h].push(stages[i + 1]! - stages[i]!));
+  }
+  return { hops, followed, accepted };
+}
+
+/** One line per hop: p50 / p95 ms. */
+export function formatHops(t: HopTable): string {
+  const lines = HOPS.map((h) => `    ${h.padEnd(14)} p50 ${percentile(t.hops[h], 50).toFixed(1).padStart(6)}  p95 ${percentile(t.hops[h], 95).toFixed(1).padStart(6)} ms`);
+  lines.push(`    (of track→viewer, in the track's queue: p50 ${percentile(t.accepted, 50).toFixed(1)}  p95 ${percentile(t.accepted, 95).toFixed(1)} ms)`);
+  return `  per hop (${t.followed} frames followed end to end):\n${lines.join('\n')}\n`;
+}
