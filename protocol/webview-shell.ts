@@ -26,7 +26,7 @@ export type WebviewEnvelope = z.infer<typeof WebviewEnvelope>;
 
 const HostBoot = z.object({
   page: z.literal('host'),
-  /** The host page's fragment parameters (`webview/pages/host-params.ts`) with `bridge=vscode`. */
+  /** The host page's fragment parameters (`webview/pages/host-params.ts`); the bridge is this channel. */
   hostParams: z.string().max(8192),
   /** ws:// or wss:// URL of the control plane's `/ws`, as the webview can reach it. */
   signalingUrl: z.string().max(2048),

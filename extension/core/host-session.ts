@@ -131,7 +131,6 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
         codec: this.settings.codec,
         hint: this.settings.contentHint,
         degradation: this.settings.degradation,
-        bridge: 'vscode',
       });
       if (this.settings.maxKbps) params.set('maxKbps', String(this.settings.maxKbps));
       return { page: 'host' as const, hostParams: params.toString(), signalingUrl: this.signalingUrl };
