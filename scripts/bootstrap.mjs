@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { CODE_SERVER_APT, ensureCodeServer } from './code-server.mjs';
 
 const root = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = new Set(process.argv.slice(2));
@@ -19,7 +20,8 @@ const log = (msg) => { if (!quiet) process.stderr.write(`[bootstrap] ${msg}\n`);
 const X11 = ['xvfb', 'xdotool', 'x11-utils', 'x11-xserver-utils', 'xterm', 'xinput'];
 export const APT_PACKAGES = {
   demo: ['chromium', 'fonts-dejavu-core', ...X11],
-  test: ['chromium', 'fonts-dejavu-core', 'coturn', ...X11],
+  // code-server's build headers and rg too, so one apt-get run covers the VS Code tests.
+  test: [...new Set(['chromium', 'fonts-dejavu-core', 'coturn', ...X11, ...CODE_SERVER_APT])],
 };
 
 function mtime(p) {
@@ -75,6 +77,18 @@ async function buildBundles() {
   log(`bundles built in ${Date.now() - started} ms`);
 }
 
+/** The real VS Code workbench the extension tests run in; outside node_modules (see code-server.mjs). */
+function ensureVsCode() {
+  try {
+    ensureCodeServer({ log });
+  } catch (err) {
+    console.error(`[bootstrap] ${err instanceof Error ? err.message : err}`);
+    process.exit(1);
+  }
+}
+
+const forTests = process.env.npm_lifecycle_event === 'test';
 ensureNodeModules();
-if (!args.has('--build-only')) ensureDebianPackages(process.env.npm_lifecycle_event === 'test' ? 'test' : 'demo');
+if (!args.has('--build-only')) ensureDebianPackages(forTests ? 'test' : 'demo');
 await buildBundles();
+if (forTests && !args.has('--build-only')) ensureVsCode();

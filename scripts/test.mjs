@@ -1,15 +1,23 @@
 #!/usr/bin/env node
 // Runs every test (mocha, TypeScript through tsx). Extra arguments go to mocha, e.g.
 // `npm test -- --grep limits` or `npm test -- test/server/*.test.ts`.
+// test/vscode/suite/ holds the extension tests, which run inside VS Code, not in this mocha:
+// naming one of them runs test/vscode/workbench.test.ts with just that inner file.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const root = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const mocha = path.join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
-const args = process.argv.slice(2);
+const INNER = 'test/vscode/suite/';
+const isInner = (a) => !a.startsWith('-') && path.relative(root, path.resolve(root, a)).split(path.sep).join('/').startsWith(INNER);
+const given = process.argv.slice(2);
+const inner = given.filter(isInner).map((a) => path.relative(path.join(root, INNER), path.resolve(root, a)).split(path.sep).join('/'));
+const args = given.filter((a) => !isInner(a));
+if (inner.length) args.push('test/vscode/workbench.test.ts');
 // Files or globs given: run just those; otherwise the whole suite.
 const named = args.some((a) => /\.ts$|\//.test(a) && !a.startsWith('-'));
 const spec = named ? [] : ['test/**/*.test.ts'];
-const r = spawnSync(process.execPath, [mocha, ...spec, ...args], { cwd: root, stdio: 'inherit' });
+const env = inner.length ? { ...process.env, PAIRUX_VSCODE_FILES: inner.join(',') } : process.env;
+const r = spawnSync(process.execPath, [mocha, ...spec, '--ignore', `${INNER}**`, ...args], { cwd: root, stdio: 'inherit', env });
 process.exit(r.status ?? 1);
