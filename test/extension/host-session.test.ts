@@ -1,0 +1,90 @@
+/**
+ * A hosted session without an editor: the embedded server, the real helper on a real X screen,
+ * and the failures a host can meet (no display, an unreachable deployed server, bad settings),
+ * each answered with words that say what to do.
+ */
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { ErrorCode, PairuxError } from '../../protocol/errors';
+import { SessionPreview } from '../../protocol/http-api';
+import { HostSession } from '../../extension/core/host-session';
+import { fetchWithRetry } from '../../extension/core/remote-server';
+import { QUALITY, readHostSettings, type HostSettings } from '../../extension/core/settings';
+import { parseShareLink } from '../../protocol/share-link';
+import { startXvfb, type Xvfb } from '../helper/support/xvfb';
+
+function settings(over: Partial<HostSettings> = {}): HostSettings {
+  return {
+    mode: 'p2p', serverUrl: '', hostKey: undefined, embeddedPort: 0, fps: 15, ...QUALITY.text, maxKbps: 0, display: '', region: undefined,
+    allowControlRequests: true, linkTtlMinutes: 60, hostName: 'Ada', sessionName: "Ada's session", ...over,
+  };
+}
+
+const quietUi = { askControl: async () => ({ allow: false, reason: 'denied' as const }), progress: () => undefined };
+
+async function rejectsWith(promise: Promise<unknown>, code: string, pattern: RegExp): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => err instanceof PairuxError && err.code === code && pattern.test(err.message));
+}
+
+describe('extension: hosting without an editor', function () {
+  this.timeout(30_000);
+  let x: Xvfb | undefined;
+  afterEach(async () => {
+    await x?.stop();
+    x = undefined;
+  });
+
+  it('starts the embedded server and the helper on the chosen display; the share links lead to it', async () => {
+    x = await startXvfb(800, 600);
+    const steps: string[] = [];
+    const session = new HostSession(settings({ display: x.display }), { ...quietUi, progress: (s) => steps.push(s) });
+    const status = await session.start();
+    try {
+      assert.deepEqual([status.screen.width, status.screen.height, status.screen.display], [800, 600, x.display]);
+      assert.ok(steps.includes('starting the embedded server…') && steps.includes('starting screen capture…'), steps.join(' / '));
+      const link = parseShareLink(status.links.controller.url);
+      assert.match(link.origin, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const res = await fetch(`${link.origin}/api/preview`, { headers: { authorization: `Bearer ${link.token}` } });
+      const preview = SessionPreview.parse(await res.json());
+      assert.deepEqual([preview.name, preview.role, preview.hostConnected], ["Ada's session", 'controller', false]);
+    } finally {
+      await session.end();
+    }
+    await assert.rejects(fetch(`${parseShareLink(status.links.viewer.url).origin}/healthz`), 'the embedded server stops with the session');
+  });
+
+  it('says how to fix a missing X display instead of sharing nothing', async () => {
+    await rejectsWith(new HostSession(settings({ display: '' }), quietUi).start(), ErrorCode.Unavailable, /no X display.*pairux\.capture\.display/);
+    await rejectsWith(new HostSession(settings({ display: ':87' }), quietUi).start(), ErrorCode.Unavailable, /capture is not possible here.*pairux\.capture\.display/s);
+  });
+
+  it('retries an unreachable deployed server, reporting each attempt, then says what to check', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as { port: number };
+        s.close(() => resolve(port));
+      });
+    });
+    const lines: string[] = [];
+    const policy = { attempts: 3, delaysMs: [20], timeoutMs: 500 };
+    await rejectsWith(fetchWithRetry(`http://127.0.0.1:${closed}/api/sessions`, {}, (l) => lines.push(l), policy), ErrorCode.Unavailable, /cannot be reached \(connection refused\) after 3 attempts/);
+    assert.deepEqual(lines.map((l) => l.replace(/\d+/g, 'N')), [
+      'contacting N.N.N.N:N…',
+      'contacting N.N.N.N:N… (attempt N of N: connection refused)',
+      'contacting N.N.N.N:N… (attempt N of N: connection refused)',
+    ]);
+  });
+
+  it('reads settings with their defaults and names every bad one', () => {
+    const s = readHostSettings(() => undefined, { mode: 'auto', hostKey: undefined, env: { DISPLAY: ':5' }, userName: 'ada' });
+    assert.deepEqual([s.mode, s.fps, s.codec, s.display, s.linkTtlMinutes, s.hostName, s.region], ['p2p', 30, 'vp9', ':5', 1440, 'ada', undefined]);
+    const values: Record<string, unknown> = { 'capture.fps': 0, 'capture.quality': 'ultra', 'capture.region': '1,2,3', 'server.url': 'pairux.example.com', 'links.expiryMinutes': 1.5 };
+    assert.throws(
+      () => readHostSettings((k) => values[k], { mode: 'p2p', hostKey: undefined, env: {}, userName: 'ada' }),
+      (err: Error) => ['capture.fps', 'capture.quality', 'capture.region', 'server.url', 'links.expiryMinutes'].every((k) => err.message.includes(`pairux.${k}`)),
+    );
+    const region = readHostSettings((k) => ({ 'capture.region': '1920, 0, 1920, 1080', 'capture.quality': 'motion' })[k], { mode: 'p2p', hostKey: undefined, env: {}, userName: '' });
+    assert.deepEqual(region.region, { x: 1920, y: 0, width: 1920, height: 1080 });
+    assert.equal(region.contentHint, 'motion');
+  });
+});
