@@ -35,11 +35,28 @@ export interface StartOptions {
 }
 
 const live = new Set<ChildProcess>();
-// Mocha's --exit (and a Ctrl-C) ends the process without running `after` hooks; the extension
-// host would outlive it. Synchronous kill of every group still running.
+// Mocha's --exit ends the process without running `after` hooks, and code-server's own process
+// group does not get the terminal's Ctrl-C: the extension host would outlive the run. So every
+// group still running is killed on exit, and on SIGINT/SIGTERM before the signal is re-raised.
 process.once('exit', () => {
   for (const child of live) killGroup(child, 'SIGKILL');
 });
+function onSignal(signal: NodeJS.Signals): void {
+  for (const child of live) killGroup(child, 'SIGKILL');
+  unwatchSignals();
+  process.kill(process.pid, signal);
+}
+const onSigint = () => onSignal('SIGINT');
+const onSigterm = () => onSignal('SIGTERM');
+function watchSignals(): void {
+  if (live.size !== 1) return;
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+}
+function unwatchSignals(): void {
+  process.off('SIGINT', onSigint);
+  process.off('SIGTERM', onSigterm);
+}
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
@@ -113,8 +130,13 @@ export async function startCodeServer(options: StartOptions = {}): Promise<CodeS
     },
   });
   live.add(child);
+  watchSignals();
   let output = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => { live.delete(child); resolve(); }));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    live.delete(child);
+    if (live.size === 0) unwatchSignals();
+    resolve();
+  }));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`code-server did not listen within ${options.startTimeoutMs ?? 30_000} ms:\n${output.slice(-3000)}`)), options.startTimeoutMs ?? 30_000);
     const onData = (chunk: Buffer) => {
