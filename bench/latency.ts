@@ -22,7 +22,7 @@ import { ViewerPage } from '../test/support/browser-viewer';
 import { launchMeteredChromium, serveBenchPages } from './support/browsers';
 import { CpuMeter, percentile, printTable } from './support/stats';
 import { startRealScreen, type RealScreen } from './support/real-screen';
-import { formatHops, splitHops, startPageTrace, takePageTrace } from './support/hops';
+import { formatHops, splitHops, startPageTrace, takePageTrace, viewerTimings } from './support/hops';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const VIEWERS = (args.get('viewers') ?? '1,5,10,25').split(',').filter(Boolean).map(Number);
@@ -85,7 +85,10 @@ async function measure(viewerCount: number, viewerBrowser: Browser, real?: RealS
     real?.takeTrace();
     if (real) await takePageTrace(host.page);
     const meter = new CpuMeter(() => hostBrowser.cpuSeconds() + (real ? real.helperCpuSeconds() : 0));
-    const collected = await Promise.all(viewers.map((v) => v.collect(SECONDS * 1000)));
+    const [collected, timings] = await Promise.all([
+      Promise.all(viewers.map((v) => v.collect(SECONDS * 1000))),
+      real ? viewerTimings(viewers[0]!.page, SECONDS * 1000) : Promise.resolve([]),
+    ]);
     const hostCores = meter.cores();
     if (real) {
       const firstHop = real.takePaintToGrab();
@@ -98,7 +101,7 @@ async function measure(viewerCount: number, viewerBrowser: Browser, real?: RealS
       const pageTrace = await takePageTrace(host.page);
       const presented = new Map<number, number>();
       for (const f of collected[0] ?? []) if (!presented.has(f.frame)) presented.set(f.frame, f.presentedAt);
-      process.stderr.write(formatHops(splitHops(presented, runnerTrace, pageTrace)));
+      process.stderr.write(formatHops(splitHops(presented, runnerTrace, pageTrace, timings)));
       const [st] = await host.page.evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<Array<{ encodeMsPerFrame: number; framesEncoded: number; qualityLimitationReason: string; encoderImplementation: string }>> } }).pairuxHost.stats());
       if (st) process.stderr.write(`  encoder: ${st.encoderImplementation}, ${st.encodeMsPerFrame.toFixed(1)} ms per frame (mean), ${st.framesEncoded} frames, limited by ${st.qualityLimitationReason}\n`);
     }

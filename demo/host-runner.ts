@@ -40,7 +40,7 @@ export class HostRunner implements BridgeBackend {
   private driver: string | null = null;
 
   constructor(private readonly o: HostRunnerOptions) {
-    o.helper.on('frame', (f) => this.relay?.push(f.header, f.pixels, f.band));
+    o.helper.on('frame', (f) => this.relay?.push(f.header, f.pixels, f.rects ?? f.band));
     o.helper.on('inputRefused', (n) => this.bridge?.inputRefused(n));
     o.helper.on('restarted', (r) => {
       o.say(`the helper stopped (${r.reason}) and was restarted in ${r.downtimeMs} ms${r.hello.releasedAtStart.length ? `; released held input: ${r.hello.releasedAtStart.join(', ')}` : ''}`);

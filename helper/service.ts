@@ -15,7 +15,7 @@ import {
   StartCapture,
   StopCapture,
 } from '../protocol/helper-link';
-import type { VideoFrameHeader } from '../protocol/helper-framing';
+import type { PixelRect, VideoFrameHeader } from '../protocol/helper-framing';
 import type { ParamsOf, ResultOf } from '../protocol/rpc';
 import type { FrameWebSocketServer } from './capture/frame-websocket';
 import { frameSocketFromEnv } from './capture/frame-socket-env';
@@ -131,7 +131,7 @@ export class HelperService {
       };
       const outlet = {
         ready: () => (this.frameServer ? this.frameServer.ready() : this.o.link.videoReady),
-        send: (h: VideoFrameHeader, strips: Buffer[], patch?: { firstRow: number; rows: number }) =>
+        send: (h: VideoFrameHeader, strips: Buffer[], patch?: { rects: PixelRect[] }) =>
           this.frameServer ? this.frameServer.send(h, strips) : this.o.link.sendVideo(h, strips, patch),
       };
       core.capturer = new ScreenCapturer(robotGrabber(robot), outlet, onError);

@@ -12,11 +12,18 @@
  * then those rows of the full picture, tightly packed. It updates the receiver's copy of the last
  * picture; `rows` 0 repeats the picture unchanged (a keep-alive new viewers need).
  *
+ * kind 3 = rectangles (helper → runner with `capture.start {patches}`, runner → host page): the
+ * video header, then u16 count | u16 reserved | count × (u16 x | u16 y | u16 w | u16 h), then each
+ * rectangle's pixels in that order, row by row (w × 4 bytes a row). Like a patch it updates the
+ * receiver's copy of the last picture, but only where something changed: a pointer that moved
+ * across the screen is two 12×19 squares, not the 500 rows between them. `count` 0 repeats the
+ * picture (keep-alive). Rectangles lie inside the picture and may overlap (applied in order).
+ *
  * Pixels are tightly packed (stride = width × 4). All little-endian. Message-framed carriers
  * (the helper's own WebSocket, the runner's bridge to the host page) send `kind | payload`
  * per message, without the length prefix.
  */
-export const FrameKind = { Json: 0, Video: 1, Patch: 2 } as const;
+export const FrameKind = { Json: 0, Video: 1, Patch: 2, Rects: 3 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
 export const LENGTH_BYTES = 4;
@@ -90,16 +97,93 @@ export function readPatchHeader(view: DataView, offset: number, payloadBytes: nu
   return { ...h, firstRow, rows };
 }
 
-/** A picture message: a whole frame, or (with `band`) the rows of a patch. */
+/** One changed rectangle of a picture (kind 3). */
+export interface PixelRect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** More would say the whole screen changed: send it whole (or as one rectangle) instead. */
+export const MAX_RECTS = 256;
+export const RECTS_HEADER_BYTES = VIDEO_HEADER_BYTES + 4;
+export const RECT_BYTES = 8;
+
+/** Pixel bytes the rectangles carry. */
+export function rectPixelBytes(rects: readonly PixelRect[]): number {
+  let n = 0;
+  for (const r of rects) n += r.w * r.h * 4;
+  return n;
+}
+
+/** Bytes of a kind-3 payload's header and rectangle table (what precedes the pixels). */
+export function rectsPrefixBytes(count: number): number {
+  return RECTS_HEADER_BYTES + count * RECT_BYTES;
+}
+
+/** Writes header, count and rectangle table at `offset` (the bytes after the kind byte). */
+export function writeRectsHeader(target: DataView, offset: number, h: VideoFrameHeader, rects: readonly PixelRect[]): void {
+  writeVideoHeader(target, offset, h);
+  let at = offset + VIDEO_HEADER_BYTES;
+  target.setUint16(at, rects.length, true);
+  target.setUint16(at + 2, 0, true);
+  at += 4;
+  for (const r of rects) {
+    target.setUint16(at, r.x, true);
+    target.setUint16(at + 2, r.y, true);
+    target.setUint16(at + 4, r.w, true);
+    target.setUint16(at + 6, r.h, true);
+    at += RECT_BYTES;
+  }
+}
+
+/** Reads and checks a rectangles header; throws a short reason when it is not valid. */
+export function readRectsHeader(view: DataView, offset: number, payloadBytes: number): { header: VideoFrameHeader; rects: PixelRect[] } {
+  if (payloadBytes < RECTS_HEADER_BYTES) throw new Error(`rectangles message of ${payloadBytes} bytes is shorter than its header`);
+  const header = readHeaderFields(view, offset, 'rectangles frame');
+  const count = view.getUint16(offset + VIDEO_HEADER_BYTES, true);
+  if (count > MAX_RECTS) throw new Error(`${count} rectangles, over the ${MAX_RECTS} allowed`);
+  if (payloadBytes < rectsPrefixBytes(count)) throw new Error(`rectangles message of ${payloadBytes} bytes is shorter than its ${count}-entry table`);
+  const rects: PixelRect[] = [];
+  let at = offset + RECTS_HEADER_BYTES;
+  for (let i = 0; i < count; i++, at += RECT_BYTES) {
+    const r = { x: view.getUint16(at, true), y: view.getUint16(at + 2, true), w: view.getUint16(at + 4, true), h: view.getUint16(at + 6, true) };
+    if (r.w < 1 || r.h < 1 || r.x + r.w > header.width || r.y + r.h > header.height) {
+      throw new Error(`rectangle ${r.w}x${r.h}+${r.x}+${r.y} is empty or outside the ${header.width}x${header.height} picture`);
+    }
+    rects.push(r);
+  }
+  const expected = rectsPrefixBytes(count) + rectPixelBytes(rects);
+  if (payloadBytes !== expected) throw new Error(`${count} rectangles need ${expected} bytes, got ${payloadBytes}`);
+  return { header, rects };
+}
+
+/**
+ * Copies tightly packed rectangle pixels (as kind 3 carries them, from `pixels[0]`) into `picture`
+ * (the whole frame, stride = width × 4). The receiver's half of kind 3, shared by runner and page.
+ */
+export function applyRects(picture: Uint8Array, width: number, rects: readonly PixelRect[], pixels: Uint8Array): void {
+  const stride = width * 4;
+  let at = 0;
+  for (const r of rects) {
+    const row = r.w * 4;
+    let to = r.y * stride + r.x * 4;
+    for (let y = 0; y < r.h; y++, at += row, to += stride) picture.set(pixels.subarray(at, at + row), to);
+  }
+}
+
+/** A picture message: a whole frame, (with `band`) the rows of a patch, or (with `rects`) changed rectangles. */
 export interface PictureBody {
   header: VideoFrameHeader;
   band?: { firstRow: number; rows: number };
+  rects?: PixelRect[];
   /** Where the pixels start in the body. */
   pixelsAt: number;
 }
 
 /**
- * Reads `body` = kind byte + payload of a video (1) or patch (2) message: the one parser the
+ * Reads `body` = kind byte + payload of a video (1), patch (2) or rectangles (3) message: the one parser the
  * runner's link decoder and the host page share. Throws a short reason for anything else.
  */
 export function readPictureBody(body: Uint8Array): PictureBody {
@@ -108,6 +192,10 @@ export function readPictureBody(body: Uint8Array): PictureBody {
   if (body[0] === FrameKind.Patch) {
     const { firstRow, rows, ...header } = readPatchHeader(view, 1, body.byteLength - 1);
     return { header, band: { firstRow, rows }, pixelsAt: 1 + PATCH_HEADER_BYTES };
+  }
+  if (body[0] === FrameKind.Rects) {
+    const { header, rects } = readRectsHeader(view, 1, body.byteLength - 1);
+    return { header, rects, pixelsAt: 1 + rectsPrefixBytes(rects.length) };
   }
   throw new Error(`kind ${String(body[0])} is not a picture`);
 }

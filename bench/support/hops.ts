@@ -43,6 +43,38 @@ export async function takePageTrace(page: Page): Promise<PageTrace> {
   return trace;
 }
 
+/** Viewer-side timing of each presented frame (requestVideoFrameCallback metadata), epoch ms. */
+export interface ViewerTiming {
+  presentedAt: number;
+  /** The frame's last packet arrived (WebRTC sources only). */
+  receivedAt: number;
+  /** Receipt → decoded, ms (rVFC processingDuration). */
+  processingMs: number;
+}
+
+/** Records the viewer's rVFC metadata for `ms`, beside the probe's own collect(). */
+export async function viewerTimings(page: Page, ms: number): Promise<ViewerTiming[]> {
+  // A string, not a function: tsx's name-keeping helper (__name) does not exist in the page.
+  return page.evaluate(`new Promise((resolve) => {
+    const video = document.querySelector('video');
+    const out = [];
+    let handle = 0;
+    const onFrame = (_now, m) => {
+      out.push({
+        presentedAt: performance.timeOrigin + m.expectedDisplayTime,
+        receivedAt: m.receiveTime === undefined ? NaN : performance.timeOrigin + m.receiveTime,
+        processingMs: (m.processingDuration ?? NaN) * 1000,
+      });
+      handle = video.requestVideoFrameCallback(onFrame);
+    };
+    handle = video.requestVideoFrameCallback(onFrame);
+    setTimeout(() => {
+      video.cancelVideoFrameCallback(handle);
+      resolve(out);
+    }, ${ms});
+  })`);
+}
+
 /** The first event at or after capture time `c` (events are in time order, capture times rise). */
 function firstFrom(events: Array<[number, number]>, c: number): number | undefined {
   let lo = 0;
@@ -61,10 +93,13 @@ export interface HopTable {
   followed: number;
   /** Written to the track → the generator took it (its queue), ms: part of track→viewer. */
   accepted: number[];
+  /** track→viewer split at the viewer: track → last packet received, → decoded, → displayed. */
+  viewer: { received: number[]; decoded: number[]; displayed: number[] };
 }
 
 /** Per presented marker (frame number → epoch ms presented), the time spent in each hop. */
-export function splitHops(presented: Map<number, number>, runner: RunnerTrace, page: PageTrace): HopTable {
+export function splitHops(presented: Map<number, number>, runner: RunnerTrace, page: PageTrace, timings: ViewerTiming[] = []): HopTable {
+  const viewer = { received: [] as number[], decoded: [] as number[], displayed: [] as number[] };
   const hops = Object.fromEntries(HOPS.map((h) => [h, [] as number[]])) as Record<Hop, number[]>;
   let followed = 0;
   const accepted: number[] = [];
@@ -85,14 +120,21 @@ export function splitHops(presented: Map<number, number>, runner: RunnerTrace, p
     followed++;
     const acc = firstFrom(page.accepted, m.grabbed);
     if (acc !== undefined) accepted.push(acc - stages[6]!);
+    const v = timings.find((t) => Math.abs(t.presentedAt - viewerAt) < 0.01);
+    if (v && Number.isFinite(v.receivedAt)) {
+      viewer.received.push(v.receivedAt - stages[6]!);
+      viewer.decoded.push(v.processingMs);
+      viewer.displayed.push(viewerAt - v.receivedAt - v.processingMs);
+    }
     HOPS.forEach((h, i) => hops[h].push(stages[i + 1]! - stages[i]!));
   }
-  return { hops, followed, accepted };
+  return { hops, followed, accepted, viewer };
 }
 
 /** One line per hop: p50 / p95 ms. */
 export function formatHops(t: HopTable): string {
   const lines = HOPS.map((h) => `    ${h.padEnd(14)} p50 ${percentile(t.hops[h], 50).toFixed(1).padStart(6)}  p95 ${percentile(t.hops[h], 95).toFixed(1).padStart(6)} ms`);
-  lines.push(`    (of track→viewer, in the track's queue: p50 ${percentile(t.accepted, 50).toFixed(1)}  p95 ${percentile(t.accepted, 95).toFixed(1)} ms)`);
+  const pp = (v: number[]) => `p50 ${percentile(v, 50).toFixed(1)} p95 ${percentile(v, 95).toFixed(1)}`;
+  lines.push(`    (of track→viewer: in the track's queue ${pp(t.accepted)}; track → packet at the viewer ${pp(t.viewer.received)}; → decoded ${pp(t.viewer.decoded)}; → displayed ${pp(t.viewer.displayed)} ms)`);
   return `  per hop (${t.followed} frames followed end to end):\n${lines.join('\n')}\n`;
 }

@@ -11,6 +11,7 @@ import { startXvfb } from '../../test/helper/support/xvfb';
 import { serveBenchPages } from './browsers';
 import { cpuSeconds } from './stats';
 import { decodeMarker, expandCaptureTime, markerGeometry } from '../../webview/engine/frame-marker';
+import { applyRects } from '../../protocol/helper-framing';
 
 /** Where one painted marker was first seen on the host side (epoch ms). */
 export interface MarkerSeen {
@@ -74,25 +75,25 @@ export async function startRealScreen(width: number, height: number, fps: number
   let paintToGrab: number[] = [];
   let lastMarker = -1;
   let grabToRunner: number[] = [];
-  // The marker's rows of the picture, patched like the relay patches the whole: a patch that
-  // starts below row 0 can still change the marker's lower cells.
-  const markerRows = markerGeometry(width).height;
-  let top: Buffer | undefined;
+  // The picture as the relay rebuilds it: a change below row 0 can still touch the marker.
+  let picture: Buffer | undefined;
   helper.on('frame', (f) => {
     const at = performance.timeOrigin + performance.now();
     fromHelper++;
     grabToRunner.push(at - f.header.captureTime);
     trace.arrived.push([f.header.captureTime, at]);
     const stride = f.header.width * 4;
-    const rows = Math.min(markerRows, f.header.height);
-    if (!f.band) {
-      top ??= Buffer.alloc(rows * stride);
-      f.pixels.copy(top, 0, 0, rows * stride);
-    } else {
-      if (!top || f.band.rows === 0 || f.band.firstRow >= rows) return;
-      const end = Math.min(rows, f.band.firstRow + f.band.rows);
-      f.pixels.copy(top, f.band.firstRow * stride, 0, (end - f.band.firstRow) * stride);
+    const rows = Math.min(markerGeometry(f.header.width).height, f.header.height);
+    if (!f.band && !f.rects) picture = Buffer.from(f.pixels);
+    else if (!picture) return;
+    else if (f.rects) {
+      if (!f.rects.some((r) => r.y < rows)) return;
+      applyRects(picture, f.header.width, f.rects, f.pixels);
+    } else if (f.band) {
+      if (f.band.rows === 0 || f.band.firstRow >= rows) return;
+      f.pixels.copy(picture, f.band.firstRow * stride);
     }
+    const top = picture;
     const m = decodeMarker(top, f.header.width, rows);
     if (m && m.frame !== lastMarker) {
       lastMarker = m.frame;

@@ -9,11 +9,12 @@
  * travel as they are (writev), never copied into one buffer.
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
-import type { VideoFrameHeader } from '../../protocol/helper-framing';
+import type { PixelRect, VideoFrameHeader } from '../../protocol/helper-framing';
 import type { CaptureRegion } from '../../protocol/helper-link';
 import { drawCursor, type CursorStamp } from './cursor';
 import { Pacer } from './pacer';
 import { sameScreen, tightPixels, type GrabbedImage } from './pixels';
+import { changedRects, rectPixels } from './rects';
 
 export interface Rect {
   x: number;
@@ -34,7 +35,7 @@ export interface CaptureSettings {
   region?: CaptureRegion | undefined;
   drawCursor: boolean;
   idleFps: number;
-  /** Send only the strips that changed since the last frame sent (after a full frame). */
+  /** Send only the rectangles that changed since the last frame sent (after a full frame). */
   patches?: boolean;
 }
 
@@ -49,9 +50,9 @@ export interface FrameOutlet {
   ready(): boolean;
   /**
    * Takes a frame (its pixels as consecutive strips of rows); false when it was not delivered
-   * after all. With `patch`, `strips` are only the rows from `patch.firstRow` on.
+   * after all. With `patch`, `strips` are only the pixels of `patch.rects`, one after another.
    */
-  send(header: VideoFrameHeader, strips: Buffer[], patch?: { firstRow: number; rows: number }): boolean;
+  send(header: VideoFrameHeader, strips: Buffer[], patch?: { rects: PixelRect[] }): boolean;
 }
 
 export interface CaptureStats {
@@ -90,6 +91,8 @@ export class ScreenCapturer {
   private settings: CaptureSettings | undefined;
   private rect: Rect | undefined;
   private strips: Rect[] = [];
+  /** Rows of every strip but the last. */
+  private stripRows = 0;
   /** Bumped by start/stop: a tick still grabbing strips of an older run gives up. */
   private run = 0;
   private seq = 0;
@@ -128,6 +131,7 @@ export class ScreenCapturer {
     this.rect = rect;
     const rows = Math.max(16, Math.floor(STRIP_BYTES / (rect.width * 4)));
     this.strips = [];
+    this.stripRows = rows;
     for (let y = 0; y < rect.height; y += rows) this.strips.push({ x: rect.x, y: rect.y + y, width: rect.width, height: Math.min(rows, rect.height - y) });
     this.counts = { grabbed: 0, sent: 0, unchanged: 0, busy: 0, dropped: 0, errors: 0, grabMs: 0, tickMs: 0 };
     this.prev = undefined;
@@ -231,44 +235,17 @@ export class ScreenCapturer {
       format: 'BGRX',
       captureTime: performance.timeOrigin + t0,
     };
-    let patch: { firstRow: number; rows: number } | undefined;
+    let patch: { rects: PixelRect[] } | undefined;
     let payload = strips;
     if (settings.patches && prev && changed && !this.forceNext) {
       // The pointer moved: the strips under its old and new places changed too.
       const moved = prev.pointer !== pointer;
       const dirty = changed.map((c, i) => c || (moved && (prev.stamps[i] !== null || stamps[i] !== null)));
-      const first = dirty.indexOf(true);
-      const last = dirty.lastIndexOf(true);
-      // Narrow the band to the rows that differ from what was sent (both have the pointer drawn).
-      const stride = rect.width * 4;
-      const rowDiffers = (i: number, r: number) => strips[i]!.compare(prev.strips[i]!, r * stride, (r + 1) * stride, r * stride, (r + 1) * stride) !== 0;
-      // A strip flagged dirty may hold no differing row once the pointer is drawn: search on.
-      let top = -1;
-      let bottom = -1;
-      let firstAt = first;
-      let lastAt = last;
-      for (; first >= 0 && firstAt <= last && top < 0; firstAt++) {
-        for (let r = 0; r < this.strips[firstAt]!.height && top < 0; r++) if (rowDiffers(firstAt, r)) top = r;
-        if (top >= 0) break;
-      }
-      for (; first >= 0 && lastAt >= firstAt && bottom < 0; lastAt--) {
-        for (let r = this.strips[lastAt]!.height - 1; r >= 0 && bottom < 0; r--) if (rowDiffers(lastAt, r)) bottom = r;
-        if (bottom >= 0) break;
-      }
-      if (top < 0 || bottom < 0) {
-        patch = { firstRow: 0, rows: 0 };
-        payload = [];
-      } else {
-        const firstRow = this.strips[firstAt]!.y - rect.y + top;
-        const lastRow = this.strips[lastAt]!.y - rect.y + bottom;
-        patch = { firstRow, rows: lastRow - firstRow + 1 };
-        payload = strips.slice(firstAt, lastAt + 1).map((px, k) => {
-          const i = firstAt + k;
-          const from = i === firstAt ? top * stride : 0;
-          const to = i === lastAt ? (bottom + 1) * stride : px.length;
-          return px.subarray(from, to);
-        });
-      }
+      // Exact to the rows and (in 16-px blocks) columns that differ from what was sent; both
+      // have the pointer drawn, so a strip flagged dirty may turn out to hold no change at all.
+      const rects = changedRects(strips, prev.strips, rect.width, this.stripRows, dirty);
+      patch = { rects };
+      payload = rectPixels(strips, rect.width, this.stripRows, rects);
     }
     if (this.outlet.send(header, payload, patch)) {
       this.seq = (this.seq + 1) >>> 0;

@@ -10,6 +10,7 @@ import {
   LENGTH_BYTES,
   MAX_VIDEO_FRAME_BYTES,
   readPictureBody,
+  type PixelRect,
   type VideoFrameHeader,
 } from '../../protocol/helper-framing';
 import { MAX_HELPER_JSON_BYTES } from '../../protocol/helper-link';
@@ -19,6 +20,8 @@ export interface DecodedVideoFrame {
   header: VideoFrameHeader;
   /** Set for a patch (kind 2): `pixels` then holds only these rows of the picture. */
   band?: { firstRow: number; rows: number };
+  /** Set for changed rectangles (kind 3): `pixels` then holds each one's rows, in order. */
+  rects?: PixelRect[];
   /** Tightly packed pixels (a view into `frame`, no copy). */
   pixels: Buffer;
   /** The frame without its length prefix: what the host bridge relays to the page. */
@@ -145,7 +148,7 @@ export class FrameDecoder {
         ? new PairuxError(ErrorCode.TooLarge, `JSON frame of ${length - 1} bytes is over ${MAX_HELPER_JSON_BYTES}`, { limit: MAX_HELPER_JSON_BYTES })
         : undefined;
     }
-    if (kind === FrameKind.Video || kind === FrameKind.Patch) {
+    if (kind === FrameKind.Video || kind === FrameKind.Patch || kind === FrameKind.Rects) {
       return this.options.acceptVideo ? undefined : new PairuxError(ErrorCode.BadMessage, 'video frames only travel from the helper to the runner; skipped');
     }
     return new PairuxError(ErrorCode.BadMessage, `unknown frame kind ${kind} (${length} bytes); skipped`);
@@ -161,9 +164,10 @@ export class FrameDecoder {
       const picture = readPictureBody(body);
       const frame: DecodedVideoFrame = { header: picture.header, pixels: body.subarray(picture.pixelsAt), frame: body };
       if (picture.band) frame.band = picture.band;
+      if (picture.rects) frame.rects = picture.rects;
       this.options.onVideo?.(frame);
     } catch (err) {
-      this.options.onError(new PairuxError(ErrorCode.BadMessage, `bad video ${body[0] === FrameKind.Patch ? 'patch' : 'frame'}: ${(err as Error).message}`));
+      this.options.onError(new PairuxError(ErrorCode.BadMessage, `bad video ${body[0] === FrameKind.Patch ? 'patch' : body[0] === FrameKind.Rects ? 'rectangles' : 'frame'}: ${(err as Error).message}`));
     }
   }
 

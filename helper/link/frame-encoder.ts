@@ -7,7 +7,19 @@
  */
 import type { Writable } from 'node:stream';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
-import { FrameKind, LENGTH_BYTES, PATCH_HEADER_BYTES, VIDEO_HEADER_BYTES, writePatchHeader, writeVideoHeader, type VideoFrameHeader } from '../../protocol/helper-framing';
+import {
+  FrameKind,
+  LENGTH_BYTES,
+  PATCH_HEADER_BYTES,
+  rectPixelBytes,
+  rectsPrefixBytes,
+  VIDEO_HEADER_BYTES,
+  writePatchHeader,
+  writeRectsHeader,
+  writeVideoHeader,
+  type PixelRect,
+  type VideoFrameHeader,
+} from '../../protocol/helper-framing';
 import { MAX_HELPER_JSON_BYTES } from '../../protocol/helper-link';
 
 export interface FrameEncoderStats {
@@ -62,12 +74,14 @@ export class FrameEncoder {
    * The pixels may come as consecutive strips of rows (the capturer grabs in strips); they must
    * stay unchanged until written: the caller hands them over.
    */
-  writeVideo(header: VideoFrameHeader, pixels: Buffer | readonly Buffer[], patch?: { firstRow: number; rows: number }): boolean {
+  writeVideo(header: VideoFrameHeader, pixels: Buffer | readonly Buffer[], patch?: { firstRow: number; rows: number } | { rects: readonly PixelRect[] }): boolean {
     const parts = Buffer.isBuffer(pixels) ? [pixels] : pixels;
     const bytes = parts.reduce((n, p) => n + p.length, 0);
-    const rows = patch ? patch.rows : header.height;
-    if (bytes !== header.width * rows * 4 || (parts.length === 0 && rows > 0)) {
-      throw new Error(`video ${patch ? 'patch' : 'frame'} ${header.width}x${rows} needs ${header.width * rows * 4} pixel bytes, got ${bytes}`);
+    const rects = patch && 'rects' in patch ? patch.rects : undefined;
+    const band = patch && 'rows' in patch ? patch : undefined;
+    const need = rects ? rectPixelBytes(rects) : header.width * (band ? band.rows : header.height) * 4;
+    if (bytes !== need || (parts.length === 0 && need > 0)) {
+      throw new Error(`video ${rects ? `rectangles (${rects.length})` : band ? 'patch' : 'frame'} of ${header.width}x${header.height} needs ${need} pixel bytes, got ${bytes}`);
     }
     if (!this.writable()) return false;
     if (this.videoInFlight) {
@@ -77,11 +91,25 @@ export class FrameEncoder {
     this.videoInFlight = true;
     this.stats.videoFrames++;
     this.out.cork();
-    if (patch) {
+    if (rects) {
+      const head = rectsPrefixBytes(rects.length);
+      const prefix = Buffer.alloc(LENGTH_BYTES + 1 + head);
+      prefix.writeUInt32LE(1 + head + bytes, 0);
+      prefix[LENGTH_BYTES] = FrameKind.Rects;
+      writeRectsHeader(new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength), LENGTH_BYTES + 1, header, rects);
+      if (parts.length === 0) {
+        this.out.write(prefix, () => {
+          this.videoInFlight = false;
+        });
+        this.out.uncork();
+        return true;
+      }
+      this.out.write(prefix);
+    } else if (band) {
       const prefix = Buffer.alloc(LENGTH_BYTES + 1 + PATCH_HEADER_BYTES);
       prefix.writeUInt32LE(1 + PATCH_HEADER_BYTES + bytes, 0);
       prefix[LENGTH_BYTES] = FrameKind.Patch;
-      writePatchHeader(new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength), LENGTH_BYTES + 1, { ...header, ...patch });
+      writePatchHeader(new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength), LENGTH_BYTES + 1, { ...header, ...band });
       if (parts.length === 0) {
         this.out.write(prefix, () => {
           this.videoInFlight = false;

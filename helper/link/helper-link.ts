@@ -5,7 +5,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { PairuxError } from '../../protocol/errors';
-import type { VideoFrameHeader } from '../../protocol/helper-framing';
+import type { PixelRect, VideoFrameHeader } from '../../protocol/helper-framing';
 import { helperBoundary } from '../../protocol/helper-link';
 import { PROTOCOL_VERSION } from '../../protocol/rpc';
 import { RpcEndpoint, type Side } from '../../protocol/rpc-endpoint';
@@ -72,7 +72,7 @@ export class HelperLink {
   }
 
   /** Sends one video frame, or drops it (false) while the previous one is not flushed yet. */
-  sendVideo(header: VideoFrameHeader, pixels: Buffer | readonly Buffer[], patch?: { firstRow: number; rows: number }): boolean {
+  sendVideo(header: VideoFrameHeader, pixels: Buffer | readonly Buffer[], patch?: { firstRow: number; rows: number } | { rects: readonly PixelRect[] }): boolean {
     return this.encoder.writeVideo(header, pixels, patch);
   }
 

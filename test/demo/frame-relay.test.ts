@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { FrameRelay } from '../../demo/frame-relay';
-import { PATCH_HEADER_BYTES, type VideoFrameHeader } from '../../protocol/helper-framing';
+import { rectsPrefixBytes, type VideoFrameHeader } from '../../protocol/helper-framing';
 import { BridgeFrameSource } from '../../webview/engine/bridge-frame-source';
 
 const W = 64;
@@ -35,7 +35,37 @@ function harness() {
   return { relay, sent, shown, page, deliver, setReady: (r: boolean) => (ready = r) };
 }
 
-describe('demo: frame relay (full frame, then changed rows only)', () => {
+describe('demo: frame relay (full frame, then changed areas only)', () => {
+  it('a small change far from another costs the two areas, whether the relay or the helper found them', () => {
+    for (const fromHelper of [false, true]) {
+      const h = harness();
+      const a = picture(10);
+      h.relay.push(header(1), a);
+      const b = a.slice();
+      for (const [x, y] of [[2, 1], [60, 45]] as const) b.fill(99, (y * W + x) * 4, (y * W + x + 3) * 4);
+      if (fromHelper) {
+        const rects = [{ x: 2, y: 1, w: 3, h: 1 }, { x: 60, y: 45, w: 3, h: 1 }];
+        h.relay.push(header(2), new Uint8Array(2 * 3 * 4).fill(99), rects);
+      } else {
+        h.relay.push(header(2), b);
+      }
+      // Two 16-px blocks of one row each, not the 45 rows between them.
+      assert.ok(h.sent[1]!.byteLength <= 1 + rectsPrefixBytes(2) + 2 * 16 * 4, `${h.sent[1]!.byteLength} bytes`);
+      h.deliver();
+      assert.ok(Buffer.from(h.shown.at(-1)!).equals(Buffer.from(b)), `from the ${fromHelper ? 'helper' : 'relay'}: the page shows the new picture`);
+    }
+  });
+
+  it('still takes row bands (kind 2) from a helper that sends them', () => {
+    const h = harness();
+    const a = picture(3);
+    h.relay.push(header(1), a);
+    const b = paintRows(a, 10, 11, 77);
+    h.relay.push(header(2), b.subarray(10 * W * 4, 12 * W * 4), { firstRow: 10, rows: 2 });
+    h.deliver();
+    assert.ok(Buffer.from(h.shown.at(-1)!).equals(Buffer.from(b)));
+  });
+
   it('sends a full frame first, then only the band that changed, and the page rebuilds each picture', () => {
     const h = harness();
     const a = picture(10);
@@ -75,7 +105,7 @@ describe('demo: frame relay (full frame, then changed rows only)', () => {
     const p = picture(9);
     h.relay.push(header(1), p);
     h.relay.push(header(2), p);
-    assert.equal(h.sent[1]!.byteLength, 1 + PATCH_HEADER_BYTES);
+    assert.equal(h.sent[1]!.byteLength, 1 + rectsPrefixBytes(0));
     h.deliver();
     assert.equal(h.shown.length, 2);
     assert.ok(Buffer.from(h.shown[1]!).equals(Buffer.from(p)));

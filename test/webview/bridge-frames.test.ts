@@ -4,7 +4,7 @@
  * is followed.
  */
 import assert from 'node:assert/strict';
-import { FrameKind, VIDEO_HEADER_BYTES, writeVideoHeader } from '../../protocol/helper-framing';
+import { FrameKind, rectsPrefixBytes, VIDEO_HEADER_BYTES, writeRectsHeader, writeVideoHeader, type PixelRect } from '../../protocol/helper-framing';
 import { BridgeFrameSource } from '../../webview/engine/bridge-frame-source';
 import type { RawFrame } from '../../webview/engine/frame-source';
 import { parseVideoMessage } from '../../webview/engine/video-message';
@@ -24,7 +24,40 @@ function lengthPrefixed(inner: Uint8Array): Uint8Array {
   return out;
 }
 
+function rectsMessage(width: number, height: number, rects: PixelRect[], fill: number): Uint8Array {
+  const head = 1 + rectsPrefixBytes(rects.length);
+  const bytes = new Uint8Array(head + rects.reduce((n, r) => n + r.w * r.h * 4, 0));
+  bytes[0] = FrameKind.Rects;
+  writeRectsHeader(new DataView(bytes.buffer), 1, { seq: 9, width, height, format: 'BGRX', captureTime: 1 }, rects);
+  bytes.fill(fill, head);
+  return bytes;
+}
+
 describe('webview: frames from the host bridge', () => {
+  it('applies changed rectangles to the kept picture, and refuses ones that do not fit it', () => {
+    const source = new BridgeFrameSource({ width: 32, height: 16, fps: 30, name: 'test', keepPicture: true });
+    let shown: Uint8Array | undefined;
+    source.start((f) => (shown = new Uint8Array(f.data as Uint8Array)));
+    source.push(frame(32, 16, 1, 7));
+    source.push(rectsMessage(32, 16, [{ x: 30, y: 15, w: 2, h: 1 }, { x: 0, y: 2, w: 3, h: 2 }], 200));
+    const at = (x: number, y: number) => shown![(y * 32 + x) * 4];
+    assert.deepEqual([at(30, 15), at(31, 15), at(29, 15), at(0, 2), at(2, 3), at(3, 3), at(0, 4)], [200, 200, 7, 200, 200, 7, 7]);
+    const bad = source.framesBad;
+    for (const message of [
+      rectsMessage(32, 16, [{ x: 31, y: 0, w: 2, h: 1 }], 1),
+      rectsMessage(32, 16, [{ x: 0, y: 0, w: 1, h: 1 }], 1).subarray(0, 30),
+      rectsMessage(32, 16, [{ x: 0, y: 0, w: 0, h: 1 }], 1),
+    ]) {
+      const r = parseVideoMessage(message);
+      assert.ok(!r.ok && !r.ignored);
+      source.push(message);
+    }
+    assert.equal(source.framesBad, bad + 3);
+    // An empty list repeats the picture.
+    source.push(rectsMessage(32, 16, [], 0));
+    assert.equal(at(30, 15), 200);
+  });
+
   it('parses a relayed frame (kind byte first) and a stdio-framed one (length first)', () => {
     for (const message of [frame(32, 16, 5), lengthPrefixed(frame(32, 16, 5))]) {
       const parsed = parseVideoMessage(message);

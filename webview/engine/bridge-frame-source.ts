@@ -6,6 +6,7 @@
  * encoder's timeline.
  */
 import { epochNow, type FrameSink, type FrameSource, type FrameSourceInfo } from './frame-source';
+import { applyRects } from '../../protocol/helper-framing';
 import { traceFrame } from './track-from-frames';
 import { parseVideoMessage } from './video-message';
 
@@ -15,7 +16,7 @@ export interface BridgeFrameSourceOptions {
   height: number;
   fps: number;
   name: string;
-  /** Keep the last full picture so patches (kind 2, from the bridge relay) can update it. */
+  /** Keep the last full picture so changes (kinds 2 and 3, from the bridge relay) can update it. */
   keepPicture?: boolean;
   /** The screen size changed (the first frame of a new size is about to be delivered). */
   onResize?(width: number, height: number): void;
@@ -62,17 +63,18 @@ export class BridgeFrameSource implements FrameSource {
       this.lastBadReason = message.reason;
       return;
     }
-    const { header, band } = message;
+    const { header, band, rects } = message;
     traceFrame('page', header.captureTime);
     let pixels = message.pixels;
-    if (band) {
+    if (band || rects) {
       const picture = this.picture;
       if (!picture || picture.byteLength !== header.width * header.height * 4) {
         this.framesBad++;
         this.lastBadReason = 'a patch arrived without a full picture of its size to apply it to';
         return;
       }
-      picture.set(pixels, band.firstRow * header.width * 4);
+      if (rects) applyRects(picture, header.width, rects, pixels);
+      else picture.set(pixels, band!.firstRow * header.width * 4);
       pixels = picture;
     } else if (this.options.keepPicture) {
       // One copy per full frame, so later patches have something to update.

@@ -8,12 +8,13 @@ import {
   FrameKind,
   LENGTH_BYTES,
   readPictureBody,
+  type PixelRect,
   type VideoFrameHeader,
 } from '../../protocol/helper-framing';
 
 export type VideoMessage =
-  /** `band` set: a patch, and `pixels` holds only those rows of the picture. */
-  | { ok: true; header: VideoFrameHeader; pixels: Uint8Array; band?: { firstRow: number; rows: number } }
+  /** `band` set: a patch, and `pixels` holds only those rows; `rects` set: only those rectangles' pixels, in turn. */
+  | { ok: true; header: VideoFrameHeader; pixels: Uint8Array; band?: { firstRow: number; rows: number }; rects?: PixelRect[] }
   /** A JSON (kind 0) message on a frame stream: not a frame, not an error. */
   | { ok: false; ignored: true; reason: string }
   | { ok: false; ignored: false; reason: string };
@@ -21,11 +22,12 @@ export type VideoMessage =
 function atKind(bytes: Uint8Array, kindAt: number): VideoMessage {
   const kind = bytes[kindAt];
   if (kind === FrameKind.Json) return { ok: false, ignored: true, reason: 'JSON message on the frame stream' };
-  if (kind !== FrameKind.Video && kind !== FrameKind.Patch) return { ok: false, ignored: false, reason: `unknown message kind ${String(kind)}` };
+  if (kind !== FrameKind.Video && kind !== FrameKind.Patch && kind !== FrameKind.Rects) return { ok: false, ignored: false, reason: `unknown message kind ${String(kind)}` };
   const body = bytes.subarray(kindAt);
   try {
-    const { header, band, pixelsAt } = readPictureBody(body);
+    const { header, band, rects, pixelsAt } = readPictureBody(body);
     const pixels = body.subarray(pixelsAt);
+    if (rects) return { ok: true, header, pixels, rects };
     return band ? { ok: true, header, pixels, band } : { ok: true, header, pixels };
   } catch (err) {
     return { ok: false, ignored: false, reason: err instanceof Error ? err.message : String(err) };
