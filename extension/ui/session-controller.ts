@@ -58,7 +58,8 @@ export class SessionController implements vscode.Disposable {
     command('pairux.releaseControl', () => this.guestAct({ action: 'releaseControl' }));
     command('pairux.stopAllControl', () => this.stopAll());
     command('pairux.leaveSession', () => this.leave());
-    command('pairux.endSession', () => this.end(true));
+    // `false` as the argument ends without asking (scripts, tests).
+    command('pairux.endSession', (ask?: boolean) => this.end(ask !== false));
     command('pairux.showMenu', () => this.menu());
     command('pairux.showLog', () => this.log.show());
     command('pairux.setHostKey', () => this.setHostKey());
@@ -227,7 +228,8 @@ export class SessionController implements vscode.Disposable {
     if (confirm) {
       const guests = hosting.session.status?.page?.participants.filter((p) => p.role !== 'host').length ?? 0;
       if (guests > 0) {
-        const choice = await vscode.window.showWarningMessage(`End the session for ${guests === 1 ? 'your guest' : `all ${guests} guests`}?`, { modal: true }, 'End Session');
+        // A notification, not a modal: VS Code refuses modal dialogs in its extension test host.
+        const choice = await vscode.window.showWarningMessage(`End the session for ${guests === 1 ? 'your guest' : `all ${guests} guests`}?`, 'End Session', 'Keep Sharing');
         if (choice !== 'End Session') return;
       }
     }
@@ -245,7 +247,7 @@ export class SessionController implements vscode.Disposable {
     if (!id) return;
     if (confirm) {
       const name = this.current.session.status?.page?.participants.find((p) => p.id === id)?.name ?? 'this guest';
-      const choice = await vscode.window.showWarningMessage(`Remove ${name} from the session?`, { modal: true }, 'Remove');
+      const choice = await vscode.window.showWarningMessage(`Remove ${name} from the session? They can rejoin with a valid link.`, 'Remove', 'Cancel');
       if (choice !== 'Remove') return;
     }
     await this.current.session.act(make(id));

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import Mocha from 'mocha';
 import { runInnerSuite, type InnerRun } from './support/workbench';
+import { startXvfb, type Xvfb } from '../helper/support/xvfb';
 import type { TestResult } from './support/ui-protocol';
 
 function innerTest(result: TestResult): Mocha.Test {
@@ -23,10 +24,18 @@ function innerTest(result: TestResult): Mocha.Test {
 describe('VS Code workbench (code-server)', function () {
   const suite = this;
   let run: InnerRun | undefined;
+  let screen: Xvfb | undefined;
 
   before(async function () {
     this.timeout(Number(process.env.PAIRUX_VSCODE_TIMEOUT_MS ?? 10 * 60_000) + 60_000);
-    run = await runInnerSuite();
+    // The host's screen for the session tests: the helper the extension spawns captures it and
+    // injects into it; the inner tests put X clients on it and read back what landed.
+    screen = await startXvfb(1280, 720);
+    try {
+      run = await runInnerSuite({ env: { DISPLAY: screen.display } });
+    } finally {
+      await screen.stop();
+    }
     for (const r of run.results) suite.addTest(innerTest(r));
   });
 

@@ -14,7 +14,7 @@ import type { RequestType } from '../../../protocol/rpc';
 import {
   TestResultReport, UI_DRIVER, UI_DRIVER_ENV, UiClickNotificationButton, UiClickStatusBarItem, UiClipboardRead, UiClipboardWrite,
   UiCommand, UiInput, UiKeyboard, UiNotifications, UiPaletteItems, UiPick, UiQuickInputItems, UiScreenshot, UiStatusBarText,
-  UiType, UiWebviewEval, UiWebviewPixels, UiWorkbenchEval, type PixelStats, type TestResult,
+  UiType, UiWebviewEval, UiWebviewPixels, UiWorkbenchEval, UiOpenWindow, UiCloseWindow, UiPagePixels, UiClickDialogButton, UiWebviewClick, type PixelStats, type TestResult,
 } from '../support/ui-protocol';
 
 const DEFAULT_TIMEOUT = 10_000;
@@ -59,47 +59,69 @@ interface WebviewOptions extends Wait {
   title?: string;
 }
 
-export const ui = {
+function makeUi(window: string | undefined) {
+  const w = window ? { window } : {};
+  return {
   /** Whether this run has a UI driver (the code-server harness does; the electron runner does not). */
   available: Boolean(process.env[UI_DRIVER_ENV]),
 
   /** Runs a command from the palette by its full label, e.g. `PairUX: Start Pairing Session`. */
-  command: (title: string, o: Wait = {}) => call(UiCommand, { title, ...o }).then(() => undefined),
+  command: (title: string, o: Wait = {}) => call(UiCommand, { title, ...o, ...w }).then(() => undefined),
   /** The palette's rows when `text` is typed after `>` (palette closed again afterwards). */
-  paletteItems: (text: string, o: Wait = {}) => call(UiPaletteItems, { text, ...o }).then((r) => r.labels),
+  paletteItems: (text: string, o: Wait = {}) => call(UiPaletteItems, { text, ...o, ...w }).then((r) => r.labels),
   /** Picks the item labelled exactly `label` in the open quick pick. */
-  pick: (label: string, o: Wait = {}) => call(UiPick, { label, ...o }).then(() => undefined),
+  pick: (label: string, o: Wait = {}) => call(UiPick, { label, ...o, ...w }).then(() => undefined),
   /** Title and row labels of the open quick pick / input box (waits for one to open). */
-  quickInput: (o: Wait = {}) => call(UiQuickInputItems, { ...o }),
+  quickInput: (o: Wait = {}) => call(UiQuickInputItems, { ...o, ...w }),
   /** Fills the open input box and presses Enter (`submit: false` to only type). */
-  input: (text: string, o: Wait & { submit?: boolean } = {}) => call(UiInput, { text, ...o }).then(() => undefined),
+  input: (text: string, o: Wait & { submit?: boolean } = {}) => call(UiInput, { text, ...o, ...w }).then(() => undefined),
   /** Types text with the keyboard into whatever has focus. */
-  type: (text: string) => call(UiType, { text }).then(() => undefined),
+  type: (text: string) => call(UiType, { text, ...w }).then(() => undefined),
   /** Presses keys in order (Playwright names: 'Control+P', 'Escape', 'F1', 'Shift+Alt+S'). */
-  keyboard: (...keys: string[]) => call(UiKeyboard, { keys }).then(() => undefined),
+  keyboard: (...keys: string[]) => call(UiKeyboard, { keys, ...w }).then(() => undefined),
   /** Messages of the visible notification toasts. */
-  notifications: () => call(UiNotifications, {}).then((r) => r.messages),
+  notifications: () => call(UiNotifications, { ...w }).then((r) => r.messages),
   /** Clicks `button` on the notification whose message contains `message` (waits for it). */
   clickNotificationButton: (message: string, button: string, o: Wait = {}) =>
-    call(UiClickNotificationButton, { message, button, ...o }).then(() => undefined),
+    call(UiClickNotificationButton, { message, button, ...o, ...w }).then(() => undefined),
   /** Text of a status-bar item, by (a substring of) its id, e.g. 'pairux.pairux.session', or its text. */
-  statusBarText: (item: string, o: Wait = {}) => call(UiStatusBarText, { item, ...o }).then((r) => r.text),
-  clickStatusBarItem: (item: string, o: Wait = {}) => call(UiClickStatusBarItem, { item, ...o }).then(() => undefined),
+  statusBarText: (item: string, o: Wait = {}) => call(UiStatusBarText, { item, ...o, ...w }).then((r) => r.text),
+  clickStatusBarItem: (item: string, o: Wait = {}) => call(UiClickStatusBarItem, { item, ...o, ...w }).then(() => undefined),
   /**
    * Evaluates JavaScript in a webview's page and returns the (JSON) value: an expression, or a
    * function body with `return` (may `await`).
    */
   webviewEval: <T = unknown>(expression: string, o: WebviewOptions = {}) =>
-    call(UiWebviewEval, { expression, ...o }).then((r) => r.value as T),
+    call(UiWebviewEval, { expression, ...o, ...w }).then((r) => r.value as T),
   /** Pixel statistics of a `<video>`/`<canvas>`/`<img>` in a webview: live picture vs black. */
-  webviewPixels: (selector: string, o: WebviewOptions = {}): Promise<PixelStats> => call(UiWebviewPixels, { selector, ...o }),
+  webviewPixels: (selector: string, o: WebviewOptions = {}): Promise<PixelStats> => call(UiWebviewPixels, { selector, ...o, ...w }),
   /** Evaluates JavaScript in the workbench page itself (DOM queries the helpers do not cover). */
-  workbenchEval: <T = unknown>(expression: string) => call(UiWorkbenchEval, { expression }).then((r) => r.value as T),
+  workbenchEval: <T = unknown>(expression: string) => call(UiWorkbenchEval, { expression, ...w }).then((r) => r.value as T),
   /** The browser clipboard, which is where `vscode.env.clipboard` writes in code-server. */
   clipboard: () => call(UiClipboardRead, {}).then((r) => r.text),
   setClipboard: (text: string) => call(UiClipboardWrite, { text }).then(() => undefined),
   /** Saves a screenshot of the workbench under test-results/vscode/NAME.png; returns the path. */
-  screenshot: (name: string) => call(UiScreenshot, { name }).then((r) => r.path),
+  screenshot: (name: string) => call(UiScreenshot, { name, ...w }).then((r) => r.path),
+  /** Opens another workbench window with its own extension host (e.g. a guest); drive it with ui.window(name). */
+    openWindow: (name: string, o: Wait = {}) => call(UiOpenWindow, { name, ...o, timeoutMs: o.timeoutMs ?? 60_000 }).then(() => undefined),
+    /** Opens a plain browser page (not a workbench) as window `name`, e.g. a share link. */
+    openPage: (name: string, url: string, o: Wait = {}) => call(UiOpenWindow, { name, url, ...o, timeoutMs: o.timeoutMs ?? 30_000 }).then(() => undefined),
+    closeWindow: (name: string) => call(UiCloseWindow, { name }).then(() => undefined),
+    /** Clicks `button` in VS Code's modal dialog containing `message`; resolves with the dialog's text. */
+    clickDialogButton: (message: string, button: string, o: Wait = {}) => call(UiClickDialogButton, { message, button, ...o, ...w }).then((r) => r.text),
+    /** A real mouse click on an element of a webview (focuses it). */
+    webviewClick: (selector: string, o: WebviewOptions = {}) => call(UiWebviewClick, { selector, ...o, ...w }).then(() => undefined),
+    /** Pixel statistics of an element in this window's own page (a browser viewer's video). */
+    pagePixels: (selector: string): Promise<PixelStats> => call(UiPagePixels, { selector, ...w }),
+  };
+}
+
+export type Ui = ReturnType<typeof makeUi>;
+
+export const ui = {
+  ...makeUi(undefined),
+  /** The same calls against another window opened with ui.openWindow. */
+  window: (name: string): Ui => makeUi(name),
 };
 
 /** Polls `probe` until it returns something other than undefined (the workbench's state arrives late). */

@@ -15,14 +15,17 @@ import * as ui from './ui';
 import {
   TestResultReport, UI_DRIVER, UiClickNotificationButton, UiClickStatusBarItem, UiClipboardRead, UiClipboardWrite, UiCommand,
   UiInput, UiKeyboard, UiNotifications, UiPaletteItems, UiPick, UiQuickInputItems, UiScreenshot, UiStatusBarText, UiType,
-  UiWebviewEval, UiWebviewPixels, UiWorkbenchEval, type TestResult,
+  UiWebviewEval, UiWebviewPixels, UiWorkbenchEval, UiOpenWindow, UiCloseWindow, UiPagePixels, UiClickDialogButton, UiWebviewClick, type TestResult,
 } from './ui-protocol';
+
+/** Opens one more workbench window (a page) and resolves once it is visible. */
+export type WindowOpener = (name: string, timeoutMs: number, url?: string) => Promise<Page>;
 
 export interface UiDriverServer {
   /** `ws://127.0.0.1:PORT/KEY`: goes into the extension host's PAIRUX_UI_DRIVER. */
   readonly url: string;
-  /** Set once the workbench page exists; requests before that wait for it. */
-  attach(page: Page): void;
+  /** Set once the workbench page exists; requests before that wait for it. `open` makes more windows. */
+  attach(page: Page, open: WindowOpener): void;
   readonly results: TestResult[];
   onResult(listener: (r: TestResult) => void): void;
   /** Protocol problems seen (bad messages), for the harness to assert there were none. */
@@ -44,8 +47,16 @@ export async function startUiDriver({ screenshotDir }: { screenshotDir: string }
   await new Promise<void>((resolve, reject) => { wss.once('listening', resolve); wss.once('error', reject); });
   const port = (wss.address() as AddressInfo).port;
 
-  let setPage!: (p: Page) => void;
-  const pageReady = new Promise<Page>((r) => { setPage = r; });
+  let setPage!: (p: { page: Page; open: WindowOpener }) => void;
+  const pageReady = new Promise<{ page: Page; open: WindowOpener }>((r) => { setPage = r; });
+  const windows = new Map<string, Page>();
+  async function pageFor(name: string | undefined): Promise<Page> {
+    const { page } = await pageReady;
+    if (!name || name === 'main') return page;
+    const found = windows.get(name);
+    if (!found) throw new PairuxError(ErrorCode.BadMessage, `no window '${name}' (open it with ui.openWindow first; open: ${[...windows.keys()].join(', ') || 'none'})`);
+    return found;
+  }
   const results: TestResult[] = [];
   const listeners: ((r: TestResult) => void)[] = [];
   const problems: string[] = [];
@@ -62,7 +73,7 @@ export async function startUiDriver({ screenshotDir }: { screenshotDir: string }
     const handle = <P, R>(type: Parameters<typeof rpc.onRequest<P, R>>[0], fn: (page: Page, params: P) => Promise<R>) =>
       rpc.onRequest(type, async (params) => {
         try {
-          return await fn(await pageReady, params);
+          return await fn(await pageFor((params as { window?: string }).window), params);
         } catch (err) {
           throw asPairuxError(err);
         }
@@ -80,6 +91,9 @@ export async function startUiDriver({ screenshotDir }: { screenshotDir: string }
     handle(UiClickStatusBarItem, async (page, p) => { await ui.clickStatusBarItem(page, p.item, p.timeoutMs); return null; });
     handle(UiWebviewEval, async (page, p) => ({ value: await ui.webviewEval(page, p.expression, { title: p.title, timeoutMs: p.timeoutMs }) }));
     handle(UiWebviewPixels, (page, p) => ui.webviewPixels(page, p.selector, { title: p.title, timeoutMs: p.timeoutMs }));
+    handle(UiClickDialogButton, async (page, p) => ({ text: await ui.clickDialogButton(page, p.message, p.button, p.timeoutMs) }));
+    handle(UiWebviewClick, async (page, p) => { await ui.webviewClick(page, p.selector, { title: p.title, timeoutMs: p.timeoutMs }); return null; });
+    handle(UiPagePixels, (page, p) => ui.framePixels(page.mainFrame(), p.selector));
     handle(UiWorkbenchEval, async (page, p) => ({ value: await page.evaluate(`(async () => { ${/\breturn\b/.test(p.expression) ? p.expression : `return (${p.expression});`} })()`) }));
     handle(UiClipboardRead, async (page) => ({ text: await ui.readClipboard(page) }));
     handle(UiClipboardWrite, async (page, p) => { await ui.writeClipboard(page, p.text); return null; });
@@ -88,6 +102,22 @@ export async function startUiDriver({ screenshotDir }: { screenshotDir: string }
       const file = path.join(screenshotDir, `${p.name.replace(/\.png$/, '')}.png`);
       await page.screenshot({ path: file });
       return { path: file };
+    });
+    rpc.onRequest(UiOpenWindow, async ({ name, url, timeoutMs }) => {
+      try {
+        if (name === 'main' || windows.has(name)) throw new PairuxError(ErrorCode.BadMessage, `window '${name}' is already open`);
+        const { open } = await pageReady;
+        windows.set(name, await open(name, timeoutMs ?? 60_000, url));
+        return null;
+      } catch (err) {
+        throw asPairuxError(err);
+      }
+    });
+    rpc.onRequest(UiCloseWindow, async ({ name }) => {
+      const page = windows.get(name);
+      windows.delete(name);
+      await page?.close().catch(() => undefined);
+      return null;
     });
     rpc.onRequest(TestResultReport, (r) => {
       results.push(r);
@@ -103,7 +133,7 @@ export async function startUiDriver({ screenshotDir }: { screenshotDir: string }
 
   return {
     url: `ws://127.0.0.1:${port}/${key}`,
-    attach: (page) => setPage(page),
+    attach: (page, open) => setPage({ page, open }),
     results,
     onResult: (l) => listeners.push(l),
     problems,

@@ -12,44 +12,55 @@ import { defineRequest, type Boundary } from '../../../protocol/rpc';
 const timeoutMs = z.int().min(1).max(300_000).optional();
 const text = z.string().max(100_000);
 const none = z.null();
+/** Which workbench window: 'main' (the one running the tests, the default) or one opened with ui.openWindow. */
+export const WindowName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/);
+const window = WindowName.optional();
 
-export const UiCommand = defineRequest('ui.command', z.object({ title: text, timeoutMs }), none);
+export const UiCommand = defineRequest('ui.command', z.object({ title: text, timeoutMs, window }), none);
 export const UiPaletteItems = defineRequest(
   'ui.paletteItems',
-  z.object({ text, timeoutMs }),
+  z.object({ text, timeoutMs, window }),
   z.object({ labels: z.array(z.string()) }),
 );
-export const UiPick = defineRequest('ui.pick', z.object({ label: text, timeoutMs }), none);
+export const UiPick = defineRequest('ui.pick', z.object({ label: text, timeoutMs, window }), none);
 export const UiQuickInputItems = defineRequest(
   'ui.quickInputItems',
-  z.object({ timeoutMs }),
+  z.object({ timeoutMs, window }),
   z.object({ title: z.string().nullable(), labels: z.array(z.string()) }),
 );
-export const UiInput = defineRequest('ui.input', z.object({ text, submit: z.boolean().optional(), timeoutMs }), none);
-export const UiType = defineRequest('ui.type', z.object({ text }), none);
-export const UiKeyboard = defineRequest('ui.keyboard', z.object({ keys: z.array(z.string().min(1).max(100)).min(1).max(100) }), none);
-export const UiNotifications = defineRequest('ui.notifications', z.object({}), z.object({ messages: z.array(z.string()) }));
+export const UiInput = defineRequest('ui.input', z.object({ text, submit: z.boolean().optional(), timeoutMs, window }), none);
+export const UiType = defineRequest('ui.type', z.object({ text, window }), none);
+export const UiKeyboard = defineRequest('ui.keyboard', z.object({ keys: z.array(z.string().min(1).max(100)).min(1).max(100), window }), none);
+export const UiNotifications = defineRequest('ui.notifications', z.object({ window }), z.object({ messages: z.array(z.string()) }));
 export const UiClickNotificationButton = defineRequest(
   'ui.clickNotificationButton',
-  z.object({ message: text, button: text, timeoutMs }),
+  z.object({ message: text, button: text, timeoutMs, window }),
   none,
+);
+/** Clicks a button of VS Code's modal dialog; answers the dialog's text. */
+export const UiClickDialogButton = defineRequest(
+  'ui.clickDialogButton',
+  z.object({ message: text, button: text, timeoutMs, window }),
+  z.object({ text: z.string() }),
 );
 export const UiStatusBarText = defineRequest(
   'ui.statusBarText',
-  z.object({ item: text, timeoutMs }),
+  z.object({ item: text, timeoutMs, window }),
   z.object({ text: z.string(), id: z.string().nullable() }),
 );
-export const UiClickStatusBarItem = defineRequest('ui.clickStatusBarItem', z.object({ item: text, timeoutMs }), none);
+export const UiClickStatusBarItem = defineRequest('ui.clickStatusBarItem', z.object({ item: text, timeoutMs, window }), none);
 const webview = z.object({
   /** Which webview: a substring of its tab or panel title; the first visible one when absent. */
   title: text.optional(),
   timeoutMs,
+  window,
 });
 export const UiWebviewEval = defineRequest(
   'ui.webviewEval',
   webview.extend({ expression: text }),
   z.object({ value: z.unknown() }),
 );
+export const UiWebviewClick = defineRequest('ui.webviewClick', webview.extend({ selector: text }), none);
 export const PixelStatsSchema = z.object({
   width: z.number(),
   height: z.number(),
@@ -66,10 +77,24 @@ export const UiWebviewPixels = defineRequest(
   webview.extend({ selector: text }),
   PixelStatsSchema,
 );
-export const UiWorkbenchEval = defineRequest('ui.workbenchEval', z.object({ expression: text }), z.object({ value: z.unknown() }));
+export const UiWorkbenchEval = defineRequest('ui.workbenchEval', z.object({ expression: text, window }), z.object({ value: z.unknown() }));
 export const UiClipboardRead = defineRequest('ui.clipboardRead', z.object({}), z.object({ text: z.string() }));
 export const UiClipboardWrite = defineRequest('ui.clipboardWrite', z.object({ text }), none);
-export const UiScreenshot = defineRequest('ui.screenshot', z.object({ name: z.string().regex(/^[\w.-]{1,80}$/) }), z.object({ path: z.string() }));
+export const UiScreenshot = defineRequest('ui.screenshot', z.object({ name: z.string().regex(/^[\w.-]{1,80}$/), window }), z.object({ path: z.string() }));
+
+/**
+ * Opens another workbench window (same code-server, same extension under development, no tests
+ * of its own: its own extension host), e.g. a guest beside the host the tests run in.
+ */
+export const UiOpenWindow = defineRequest(
+  'ui.openWindow',
+  /** With `url`, a plain browser page instead (a guest in the browser viewer). */
+  z.object({ name: WindowName, url: z.string().max(8192).optional(), timeoutMs }),
+  none,
+);
+/** Pixel statistics of an element in a window's own page (a browser viewer's `<video>`). */
+export const UiPagePixels = defineRequest('ui.pagePixels', z.object({ selector: text, window }), PixelStatsSchema);
+export const UiCloseWindow = defineRequest('ui.closeWindow', z.object({ name: WindowName }), none);
 
 export const TestResultSchema = z.object({
   title: z.string().max(2000),
@@ -90,7 +115,7 @@ export const UI_DRIVER: Boundary = {
     requests: [
       UiCommand, UiPaletteItems, UiPick, UiQuickInputItems, UiInput, UiType, UiKeyboard, UiNotifications,
       UiClickNotificationButton, UiStatusBarText, UiClickStatusBarItem, UiWebviewEval, UiWebviewPixels,
-      UiWorkbenchEval, UiClipboardRead, UiClipboardWrite, UiScreenshot, TestResultReport,
+      UiWorkbenchEval, UiClipboardRead, UiClipboardWrite, UiScreenshot, UiOpenWindow, UiCloseWindow, UiPagePixels, UiClickDialogButton, UiWebviewClick, TestResultReport,
     ],
     notifications: [],
   },

@@ -158,6 +158,33 @@ export async function clickNotificationButton(page: Page, message: string, butto
   await btn.click();
 }
 
+/** Clicks `button` in the modal dialog whose message contains `message` (VS Code's own dialog, not the OS's). */
+export async function clickDialogButton(page: Page, message: string, button: string, timeoutMs = DEFAULT_TIMEOUT): Promise<string> {
+  const dialog = page.locator('.monaco-dialog-box').filter({ hasText: message }).first();
+  try {
+    await dialog.waitFor({ state: 'visible', timeout: timeoutMs });
+  } catch {
+    const open = await page.locator('.monaco-dialog-box').allInnerTexts();
+    throw new Error(`no dialog containing "${message}" (open: ${open.join(' | ') || 'none'})`);
+  }
+  const text = await dialog.innerText();
+  const btn = dialog.locator('.dialog-buttons .monaco-button', { hasText: exactText(button) }).first();
+  try {
+    await btn.waitFor({ state: 'visible', timeout: 2000 });
+  } catch {
+    const labels = await dialog.locator('.dialog-buttons .monaco-button').allTextContents();
+    throw new Error(`the dialog "${message}" has no button "${button}" (buttons: ${labels.join(' | ') || 'none'})`);
+  }
+  await btn.click();
+  return text;
+}
+
+/** Clicks an element inside a webview with the real mouse (it focuses the webview, as a person's click does). */
+export async function webviewClick(page: Page, selector: string, options: { title?: string; timeoutMs?: number } = {}): Promise<void> {
+  const frame = await webviewFrame(page, options);
+  await frame.locator(selector).first().click({ timeout: options.timeoutMs ?? DEFAULT_TIMEOUT });
+}
+
 /**
  * A status-bar item by its element id (VS Code uses `<extension id>.<item id>`, e.g.
  * `pairux.pairux.session`; a substring of the id is enough) or, failing that, by its text.
@@ -217,7 +244,11 @@ export async function webviewEval(page: Page, expression: string, options: { tit
  * canvas: enough to tell a live picture from a black or empty one.
  */
 export async function webviewPixels(page: Page, selector: string, options: { title?: string; timeoutMs?: number } = {}): Promise<PixelStats> {
-  const frame = await webviewFrame(page, options);
+  return framePixels(await webviewFrame(page, options), selector);
+}
+
+/** The same statistics for an element of any frame (a plain page's main frame, say). */
+export async function framePixels(frame: Frame, selector: string): Promise<PixelStats> {
   return frame.evaluate(async (sel) => {
     const el = document.querySelector(sel) as HTMLVideoElement | HTMLCanvasElement | HTMLImageElement | null;
     if (!el) throw new Error(`no element matches ${sel} in the webview`);

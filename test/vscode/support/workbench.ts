@@ -96,10 +96,15 @@ export async function runInnerSuite(options: RunOptions = {}): Promise<InnerRun>
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
-    const page: Page = await context.newPage();
-    // Headless Chromium's page never has focus, and the async clipboard refuses an unfocused
-    // document (vscode.env.clipboard would silently fall back to an in-memory copy).
-    await (await context.newCDPSession(page)).send('Emulation.setFocusEmulationEnabled', { enabled: true });
+    const ctx = context;
+    const focused = async (): Promise<Page> => {
+      const p = await ctx.newPage();
+      // Headless Chromium's page never has focus, and the async clipboard refuses an unfocused
+      // document (vscode.env.clipboard would silently fall back to an in-memory copy).
+      await (await ctx.newCDPSession(p)).send('Emulation.setFocusEmulationEnabled', { enabled: true });
+      return p;
+    };
+    const page: Page = await focused();
     let exit!: (code: number) => void;
     const exited = new Promise<number>((r) => { exit = r; });
     await page.exposeFunction('codeAutomationLog', (type: string, args: unknown) => {
@@ -109,13 +114,32 @@ export async function runInnerSuite(options: RunOptions = {}): Promise<InnerRun>
     });
     await page.exposeFunction('codeAutomationExit', (code: number) => exit(code));
     page.on('pageerror', (err) => log.push(`[pageerror] ${err.message}`));
-    driver.attach(page);
+    const cs = server;
+    const workbenchUrl = (tests: boolean): string => {
+      const payload = [
+        ['extensionDevelopmentPath', `vscode-remote://remote${ROOT}`],
+        ...(tests ? [['extensionTestsPath', `vscode-remote://remote${INNER_SUITE_INDEX}`]] : []),
+      ];
+      return `${cs.url}/?folder=${encodeURIComponent(cs.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+    };
+    driver.attach(page, async (name, openTimeoutMs, plainUrl) => {
+      const other = await focused();
+      if (plainUrl) {
+        await other.goto(plainUrl, { timeout: openTimeoutMs });
+        return other;
+      }
+      // Another window: its own extension host with the extension under development, no tests.
+      other.on('pageerror', (err) => log.push(`[pageerror ${name}] ${err.message}`));
+      other.on('console', (m) => {
+        if (process.env.PAIRUX_VSCODE_VERBOSE) process.stderr.write(`  [${name}] ${m.text()}\n`);
+      });
+      await other.goto(workbenchUrl(false));
+      await waitForWorkbench(other, openTimeoutMs);
+      phase(`window '${name}' visible`);
+      return other;
+    });
 
-    const payload = [
-      ['extensionDevelopmentPath', `vscode-remote://remote${ROOT}`],
-      ['extensionTestsPath', `vscode-remote://remote${INNER_SUITE_INDEX}`],
-    ];
-    const url = `${server.url}/?folder=${encodeURIComponent(server.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+    const url = workbenchUrl(true);
     await page.goto(url);
     phase('workbench page loaded');
     await waitForWorkbench(page);
