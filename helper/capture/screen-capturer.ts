@@ -4,7 +4,7 @@
  * pointer, and hand each frame to an outlet (the link or the loopback WebSocket).
  *
  * A grab is a synchronous XGetImage (≈ 5–10 ms at 1080p, more at 1440p) on the event loop that
- * also injects the driver's input. So a frame is grabbed in horizontal strips of about 2 MB with
+ * also injects the driver's input. So a frame is grabbed in horizontal strips of about 0.5 MB with
  * the event loop let through between them: input waits for one strip, not one screen. The strips
  * travel as they are (writev), never copied into one buffer.
  */
@@ -77,8 +77,8 @@ export interface CaptureStats {
 
 /** After this many failed grabs in a row capture stops and says so (fatal). */
 const MAX_CONSECUTIVE_ERRORS = 30;
-/** Bytes per strip: ≈ 1–2 ms of XGetImage. */
-const STRIP_BYTES = 2 * 1024 * 1024;
+/** Bytes per strip: ≈ 0.5 ms of XGetImage, the longest an input event waits behind a grab. */
+const STRIP_BYTES = 512 * 1024;
 
 interface Sent {
   strips: Buffer[];
@@ -188,7 +188,12 @@ export class ScreenCapturer {
     const t0 = performance.now();
     const p = settings.drawCursor ? this.grabber.pointer() : undefined;
     const strips: Buffer[] = [];
+    const prev = this.prev;
+    // Per strip (before the pointer is drawn in): did the screen under it change since the last
+    // frame sent? Compared right after its grab, so that work too is cut up by the pauses.
+    const changed: boolean[] | undefined = prev ? [] : undefined;
     let grabMs = 0;
+    let compareMs = 0;
     for (const [i, s] of this.strips.entries()) {
       if (i > 0) {
         // Let pending input (and link I/O) run between strips.
@@ -206,22 +211,24 @@ export class ScreenCapturer {
         this.grabFailed(err);
         return;
       }
-      grabMs += performance.now() - g0;
+      const g1 = performance.now();
+      grabMs += g1 - g0;
+      if (prev && changed) {
+        changed.push(!sameScreen(strips[i]!, prev.strips[i]!, rect.width, prev.stamps[i]!));
+        compareMs += performance.now() - g1;
+      }
     }
     const c0 = performance.now();
     this.consecutiveErrors = 0;
     this.counts.grabbed++;
     this.counts.grabMs += grabMs;
     const pointer = p ? `${p.x - rect.x},${p.y - rect.y}` : '';
-    const prev = this.prev;
-    // Per strip (before the pointer is drawn in): did the screen under it change since the last frame sent?
-    const changed = prev ? strips.map((px, i) => !sameScreen(px, prev.strips[i]!, rect.width, prev.stamps[i]!)) : undefined;
     const unchanged = prev !== undefined && prev.pointer === pointer && changed !== undefined && !changed.includes(true);
     // Half a tick of slack: ticks jitter by a millisecond, and idleFps = fps must mean every tick.
     const idleDue = t0 - this.lastSentAt >= 1000 / settings.idleFps - 500 / settings.fps;
     if (unchanged && !this.forceNext && !idleDue) {
       this.counts.unchanged++;
-      this.counts.tickMs += grabMs + performance.now() - c0;
+      this.counts.tickMs += grabMs + compareMs + performance.now() - c0;
       return;
     }
     const stamps = strips.map((px, i) => {
@@ -256,7 +263,7 @@ export class ScreenCapturer {
     } else {
       this.counts.dropped++;
     }
-    this.counts.tickMs += grabMs + performance.now() - c0;
+    this.counts.tickMs += grabMs + compareMs + performance.now() - c0;
   }
 
   private grabFailed(err: unknown): void {
