@@ -3,7 +3,7 @@
  * file it writes under one per-run temp dir, no gallery or update calls, in its own process
  * group so stopping it also stops its extension host and whatever the extension spawned.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +32,8 @@ export interface StartOptions {
   /** Files to create in the workspace folder, path → content. */
   files?: Record<string, string>;
   startTimeoutMs?: number;
+  /** .vsix files installed (`--install-extension`) into the extensions dir before the start. */
+  vsixes?: string[];
 }
 
 const live = new Set<ChildProcess>();
@@ -99,6 +101,20 @@ export async function startCodeServer(options: StartOptions = {}): Promise<CodeS
     const file = path.join(dirs.workspace, name);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, content);
+  }
+
+  for (const vsix of options.vsixes ?? []) {
+    // code-server's CLI installs as VS Code's does: unpacked into the extensions dir.
+    const r = spawnSync(process.execPath, [entry, '--extensions-dir', dirs.extensionsDir, '--user-data-dir', dirs.userDataDir, '--install-extension', vsix], {
+      cwd: runDir,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, EXTENSIONS_GALLERY: '{}', XDG_CONFIG_HOME: dirs.config, XDG_DATA_HOME: dirs.data, XDG_CACHE_HOME: dirs.cache, TMPDIR: dirs.tmp, NODE_OPTIONS: '' },
+    });
+    if (r.status !== 0) {
+      rmSync(runDir, { recursive: true, force: true });
+      throw new Error(`code-server --install-extension ${vsix} failed (${r.status ?? r.signal}):\n${r.stdout}${r.stderr}`);
+    }
   }
 
   const child = spawn(process.execPath, [
