@@ -61,6 +61,11 @@ export async function startRealScreen(width: number, height: number, fps: number
   await page.addScriptTag({ url: `${pages.url}/painter.js`, type: 'module' });
   await page.waitForFunction(() => 'painterFrames' in window);
   const helper = new HelperProcess({ env: x.env });
+  // Its counts (grabs, frames sent, changes held back by the rate cap, …), logged when capture stops.
+  helper.on('log', (line) => {
+    const m = /capture stopped: (\{.*\})$/.exec(line);
+    if (m) process.stderr.write(`  helper capture: ${m[1]}\n`);
+  });
   await helper.start();
   const capture = await helper.startCapture({ fps: captureFps, drawCursor: false, deliver: frames === 'websocket' ? 'websocket' : 'link', patches: process.env.BENCH_HELPER_PATCHES !== '0' });
   let trace: RunnerTrace = { markers: new Map(), arrived: [], sent: [] };
@@ -126,6 +131,7 @@ export async function startRealScreen(width: number, height: number, fps: number
     helperCpuSeconds: () => (helper.pid ? cpuSeconds(helper.pid) : 0),
     async close() {
       await bridge.close();
+      await helper.stopCapture().catch(() => undefined);
       await helper.stop();
       await painter.close();
       await pages.close();
