@@ -63,6 +63,21 @@ export const ClientInfo = z.object({
   version: z.string().max(32).optional(),
 });
 
+/**
+ * Where an SFU session's media goes: the LiveKit server (as this client can reach it) and a
+ * LiveKit access token for this participant, whose grants follow its role (host: publish screen
+ * share and data; controller: subscribe and publish data; viewer: subscribe only). The LiveKit
+ * identity is the PairUX participant id, so the host can tell who sent a data message.
+ */
+export const SfuAccess = z.object({
+  url: z.string().max(2048),
+  token: z.string().max(8192),
+  room: z.string().max(128),
+  /** Epoch ms; ask `sfu.token` for a fresh one before then. */
+  expiresAt: z.number(),
+});
+export type SfuAccess = z.infer<typeof SfuAccess>;
+
 // ---- requests, client → server -------------------------------------------------------------
 
 export const Join = defineRequest(
@@ -84,8 +99,13 @@ export const Join = defineRequest(
     resumed: z.boolean(),
     reconnectGraceMs: z.number(),
     heartbeatIntervalMs: z.number(),
+    /** Set in SFU sessions: how to reach the session's media. */
+    sfu: SfuAccess.optional(),
   }),
 );
+
+/** A fresh LiveKit token (before the last one expires, or to reconnect to the SFU). SFU sessions only. */
+export const RefreshSfuAccess = defineRequest('sfu.access', z.object({}), SfuAccess);
 
 export const Leave = defineRequest('session.leave', z.object({}), z.object({}));
 
@@ -189,7 +209,7 @@ export const signalingBoundary: Boundary = {
   name: 'signaling',
   maxMessageBytes: MAX_SIGNALING_MESSAGE_BYTES,
   aToB: {
-    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl, SetRole, RemoveParticipant],
+    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl, SetRole, RemoveParticipant, RefreshSfuAccess],
     notifications: [Heartbeat],
   },
   bToA: {
