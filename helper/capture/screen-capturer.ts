@@ -85,6 +85,8 @@ export interface CaptureStats {
 
 /** The fastest the screen is sampled. */
 const MAX_SAMPLE_FPS = 60;
+/** Extra samples are taken only while a sample's wall time stays under this share of the sample interval. */
+const OVERSAMPLE_BUDGET = 0.4;
 /** A screen that changed this recently is sampled at the doubled rate. */
 const ACTIVE_MS = 500;
 /** After this many failed grabs in a row capture stops and says so (fatal). */
@@ -115,6 +117,8 @@ export class ScreenCapturer {
   /** Samples per frame interval while the screen changes: 2 up to 30 fps, else 1. */
   private oversample = 1;
   private sample = 0;
+  /** Moving average of a sample's wall time, grab to hand-off (pauses and preemption included), ms. */
+  private tickWallMs = 0;
   private forceNext = false;
   private paused = false;
   private consecutiveErrors = 0;
@@ -157,6 +161,7 @@ export class ScreenCapturer {
     this.consecutiveErrors = 0;
     this.oversample = settings.fps * 2 <= MAX_SAMPLE_FPS ? 2 : 1;
     this.sample = 0;
+    this.tickWallMs = 0;
     this.pacer = new Pacer(settings.fps * this.oversample, () => this.tick());
     this.pacer.start();
     return { width: rect.width, height: rect.height, fps: settings.fps };
@@ -203,7 +208,12 @@ export class ScreenCapturer {
     if (!settings || !rect || this.paused) return;
     // A still screen is looked at once per frame interval, a changing one at every sample.
     const sample = this.sample++;
-    if (this.oversample > 1 && sample % this.oversample !== 0 && performance.now() - this.lastChangeAt > ACTIVE_MS && !this.forceNext) return;
+    if (this.oversample > 1 && sample % this.oversample !== 0 && !this.forceNext) {
+      // A helper whose samples take long (a slow grab, or a machine too busy to run it) would
+      // only take CPU from the encoder and the rest: then fps is enough.
+      const starved = this.tickWallMs > OVERSAMPLE_BUDGET * (1000 / (settings.fps * this.oversample));
+      if (starved || performance.now() - this.lastChangeAt > ACTIVE_MS) return;
+    }
     if (!this.outlet.ready()) {
       this.counts.busy++;
       return;
@@ -256,6 +266,7 @@ export class ScreenCapturer {
     if (unchanged && !this.forceNext && !idleDue) {
       this.counts.unchanged++;
       this.counts.tickMs += grabMs + compareMs + performance.now() - c0;
+      this.noteWall(t0);
       return;
     }
     // The rate cap: too soon after the last frame, the change waits for the next sample (which
@@ -265,6 +276,7 @@ export class ScreenCapturer {
     if (!unchanged && !this.forceNext && sinceSent < (0.6 * 1000) / settings.fps) {
       this.counts.held++;
       this.counts.tickMs += grabMs + compareMs + performance.now() - c0;
+      this.noteWall(t0);
       return;
     }
     const stamps = strips.map((px, i) => {
@@ -300,6 +312,11 @@ export class ScreenCapturer {
       this.counts.dropped++;
     }
     this.counts.tickMs += grabMs + compareMs + performance.now() - c0;
+    this.noteWall(t0);
+  }
+
+  private noteWall(t0: number): void {
+    this.tickWallMs = 0.8 * this.tickWallMs + 0.2 * (performance.now() - t0);
   }
 
   private grabFailed(err: unknown): void {

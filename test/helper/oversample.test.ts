@@ -10,13 +10,16 @@ import { ScreenCapturer, type FrameOutlet, type ScreenGrabber } from '../../help
 const W = 64;
 const H = 32;
 
-function fakeScreen() {
+function fakeScreen(grabMs = 0) {
   let value = 0;
   let grabs = 0;
   const grabber: ScreenGrabber = {
     screenSize: () => ({ width: W, height: H }),
     grab: (r) => {
       grabs++;
+      // A slow XGetImage (or a starved machine): synchronous, like the real one.
+      const until = performance.now() + grabMs;
+      while (performance.now() < until);
       return { width: r.width, height: r.height, byteWidth: r.width * 4, bytesPerPixel: 4, image: Buffer.alloc(r.width * r.height * 4, value) };
     },
     pointer: () => ({ x: 0, y: 0 }),
@@ -83,5 +86,24 @@ describe('helper capture pacing (fake screen)', function () {
     const median = waits[Math.floor(waits.length / 2)]!;
     // Sampling at 10 Hz would make it ≈ 50 ms (up to 100); at 20 Hz ≈ 25 (up to 50).
     assert.ok(median < 40, `median wait ${median.toFixed(1)} ms: ${waits.map((w) => w.toFixed(0)).join(' ')}`);
+  });
+
+  it('a helper whose samples are slow does not take the extra ones', async () => {
+    const screen = fakeScreen(25);
+    const out = sink();
+    const capturer = new ScreenCapturer(screen.grabber, out.outlet, () => undefined);
+    // One strip (a 64×32 screen): 25 ms a sample, against a budget of 0.4 × 50 ms.
+    capturer.start({ fps: 10, drawCursor: false, idleFps: 1, patches: true });
+    const timer = setInterval(screen.change, 7);
+    try {
+      await sleep(700);
+      const g = screen.grabs();
+      await sleep(1000);
+      const grabs = screen.grabs() - g;
+      assert.ok(grabs >= 7 && grabs <= 12, `${grabs} grabs in 1 s of a changing screen with slow grabs at 10 fps`);
+    } finally {
+      clearInterval(timer);
+      capturer.stop();
+    }
   });
 });
