@@ -13,6 +13,7 @@ import { PeerLink } from './peer-link';
 import type { SignalingClient } from './signaling-client';
 import { inboundVideoStats, type InboundVideoStats } from './stats';
 import type { ScreenDescription } from './host-engine';
+import type { GuestMediaEngine } from './media-engine';
 
 export type GuestState = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'error';
 type HelloReason = Extract<SignalPayload, { kind: 'hello' }>['reason'];
@@ -51,7 +52,8 @@ const MAX_EARLY_CANDIDATES = 100;
 /** A live connection answers a ping in milliseconds; this long means it is gone. */
 const VERIFY_PING_TIMEOUT_MS = 1500;
 
-export class GuestEngine extends TypedEmitter<GuestEngineEvents> {
+export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements GuestMediaEngine {
+  readonly mode = 'p2p' as const;
   private readonly log: Logger;
   private readonly signaling: SignalingClient;
   private readonly video: HTMLVideoElement;
@@ -131,6 +133,8 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> {
     this.video.addEventListener('resize', this.onVideoData);
     this.watchdog = setInterval(() => this.checkConnection(), 1000);
     this.pinger = setInterval(() => void this.ping(), this.options.pingIntervalMs ?? 2000);
+    // Started after the first join (the page learns the mode from it): that join's hello is ours to say.
+    if (s.state === 'joined') this.hello('join', true);
     this.updateState();
   }
 

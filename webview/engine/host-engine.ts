@@ -10,6 +10,7 @@ import type { Participant, SignalPayload } from '../../protocol/signaling';
 import { preferCodec, type VideoCodecName } from './codecs';
 import { TypedEmitter } from './emitter';
 import type { HostInputGate } from './host-input';
+import type { HostMediaEngine } from './media-engine';
 import { consoleLogger, type Logger } from './logger';
 import { attachPeerEndpoint } from './peer-channel';
 import { newPcId, PeerLink } from './peer-link';
@@ -89,7 +90,8 @@ function stateOf(link: PeerLink): GuestConnectionState {
   }
 }
 
-export class HostEngine extends TypedEmitter<HostEngineEvents> {
+export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMediaEngine {
+  readonly mode = 'p2p' as const;
   private readonly log: Logger;
   private readonly signaling: SignalingClient;
   private readonly stream: MediaStream;

@@ -22,6 +22,7 @@ import {
   ParticipantJoined,
   ParticipantLeft,
   ParticipantUpdated,
+  RefreshSfuAccess,
   ReleaseControl,
   RemoveParticipant,
   RequestControl,
@@ -34,6 +35,7 @@ import {
   type ControlReason,
   type Participant,
   type SessionInfo,
+  type SfuAccess,
   type SignalPayload,
 } from '../../protocol/signaling';
 import type { IceServer } from '../../protocol/common';
@@ -134,6 +136,7 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
   private iceServersAt = 0;
   private _lastJoin: JoinResult | undefined;
   private _driverId: string | null = null;
+  private _sfu: SfuAccess | undefined;
 
   constructor(private readonly options: SignalingClientOptions) {
     super();
@@ -161,6 +164,18 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
   }
   get sessionId(): string {
     return this.options.sessionId;
+  }
+
+  /** An SFU session's LiveKit access: from the last join, or the last refresh if newer. */
+  get sfu(): SfuAccess | undefined {
+    return this._sfu;
+  }
+
+  /** A fresh LiveKit token (SFU sessions only): before the current one expires, or to reconnect to the SFU. */
+  async refreshSfuAccess(): Promise<SfuAccess> {
+    const access = await this.requireRpc().request(RefreshSfuAccess, {});
+    this._sfu = access;
+    return access;
   }
 
   /** Who drives the host's machine now, as the server last said (null: nobody). */
@@ -362,6 +377,7 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     const identityChanged = this._self?.id !== result.self.id;
     this.attempt = 0;
     this._lastJoin = result;
+    this._sfu = result.sfu;
     this._self = result.self;
     this._session = result.session;
     this._iceServers = result.iceServers;

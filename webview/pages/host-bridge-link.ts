@@ -8,7 +8,8 @@ import { BridgeFrameSource } from '../engine/bridge-frame-source';
 import { GeneratedScreenSource } from '../engine/generated-screen';
 import type { HostBridgeClient, BridgeHelloResult } from '../engine/host-bridge-client';
 import type { ControlAsker, HostControl } from '../engine/host-control';
-import type { HostEngine, ScreenDescription } from '../engine/host-engine';
+import type { ScreenDescription } from '../engine/host-engine';
+import type { HostMediaEngine } from '../engine/media-engine';
 import type { HostInputGate } from '../engine/host-input';
 import type { Logger } from '../engine/logger';
 import type { SignalingClient } from '../engine/signaling-client';
@@ -30,7 +31,7 @@ export interface BridgeLinkDeps {
   connect(): Promise<HostBridgeClient>;
   params: HostParams;
   signaling: SignalingClient;
-  engine: HostEngine;
+  engine: HostMediaEngine;
   control: HostControl;
   gate: HostInputGate;
   sources: SourceSwitch;

@@ -13,6 +13,8 @@ import { GeneratedScreenSource } from '../engine/generated-screen';
 import { FrameTrack } from '../engine/track-from-frames';
 import { HostControl } from '../engine/host-control';
 import { HostEngine, type GuestConnectionState, type GuestInfo, type GuestStats, type ScreenDescription } from '../engine/host-engine';
+import { HostMediaSwitch, mediaModeLabel, type MediaMode } from '../engine/media-engine';
+import { SfuHostEngine, type SfuHostSnapshot } from '../engine/sfu-host';
 import { HostInputGate, type InputGateStats } from '../engine/host-input';
 import { SourceSwitch } from '../engine/source-switch';
 import type { FrameSource } from '../engine/frame-source';
@@ -77,6 +79,8 @@ export interface HostHook {
   control(): HostControlSnapshot;
   /** The runner's bridge, or null without `bridge=`. */
   bridge(): HostBridgeSnapshot | null;
+  /** Which media path the session uses (known after the first join), and the SFU side's state. */
+  media(): { mode: MediaMode | undefined; sfu: SfuHostSnapshot | undefined };
 }
 
 declare global {
@@ -173,18 +177,20 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
   });
   const control = new HostControl({ signaling, log });
   const gate = new HostInputGate({ refusalFor: (guestId) => control.refusalFor(guestId) });
-  const engine = new HostEngine({
-    signaling,
-    track: frames.track,
-    input: gate,
-    screen: { width: params.width, height: params.height, fps: params.fps, source: source.info.name },
+  const screen: ScreenDescription = { width: params.width, height: params.height, fps: params.fps, source: source.info.name };
+  const tuning = {
     codec: params.codec,
     contentHint: params.contentHint,
     degradationPreference: params.degradationPreference,
-    iceTransportPolicy: params.iceTransportPolicy,
     ...(params.maxBitrateKbps ? { maxBitrateKbps: params.maxBitrateKbps } : {}),
-    log,
-  });
+  };
+  // The join result says the mode: with SFU access the screen goes to LiveKit, else to each guest.
+  const engine = new HostMediaSwitch(signaling, screen, (sfu) =>
+    sfu
+      ? new SfuHostEngine({ signaling, access: sfu, track: frames.track, input: gate, screen, ...tuning, log })
+      : new HostEngine({ signaling, track: frames.track, input: gate, screen, ...tuning, iceTransportPolicy: params.iceTransportPolicy, log }),
+  );
+  const modeNow = (): MediaMode | undefined => (signaling.lastJoin ? (signaling.sfu ? 'sfu' : 'p2p') : undefined);
 
   window.pairuxHost = {
     get state() {
@@ -222,6 +228,10 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
             inputsSent: link.inputsSent,
           }
         : null,
+    media: () => {
+      const chosen = engine.chosen;
+      return { mode: modeNow(), sfu: chosen instanceof SfuHostEngine ? chosen.snapshot() : undefined };
+    },
   };
 
   const link = env.connectBridge
@@ -253,7 +263,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
   signaling.on('state', ({ state }) => {
     const message =
       state === 'joined'
-        ? `Sharing ${env.connectBridge ? "the runner's" : 'a generated'} ${params.width}×${params.height}@${params.fps} screen in session ${params.sessionId} (${params.codec}, hint '${params.contentHint}', ${params.degradationPreference}${params.maxBitrateKbps ? `, ≤ ${params.maxBitrateKbps} kbps` : ''}${params.iceTransportPolicy === 'relay' ? ', relay only' : ''}).`
+        ? `Sharing ${env.connectBridge ? "the runner's" : 'a generated'} ${params.width}×${params.height}@${params.fps} screen ${mediaModeLabel(modeNow())} in session ${params.sessionId} (${signaling.sfu ? 'simulcast' : params.codec}, hint '${params.contentHint}', ${params.degradationPreference}${params.maxBitrateKbps ? `, ≤ ${params.maxBitrateKbps} kbps` : ''}${params.iceTransportPolicy === 'relay' ? ', relay only' : ''}).`
         : state === 'reconnecting'
           ? 'Lost the server; reconnecting (guests keep their picture meanwhile).'
           : undefined;
@@ -362,6 +372,7 @@ export function bootHostPage(fragment: string, env: HostPageEnv): HostPageAction
     screen: undefined,
     control: () => ({ driverId: null, stopped: false, asked: 0, granted: 0, denied: 0, forwarded: 0, refused: {}, notices: 0 }),
     bridge: () => null,
+    media: () => ({ mode: undefined, sfu: undefined }),
   };
   const result = readHostParams(fragment);
   if (!result.ok) {

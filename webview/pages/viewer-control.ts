@@ -5,7 +5,7 @@
  * refusals for a moment.
  */
 import { GuestControl, type GuestControlView } from '../engine/guest-control';
-import type { GuestEngine } from '../engine/guest-engine';
+import type { GuestMediaEngine } from '../engine/media-engine';
 import { InputCapture } from '../engine/input-capture';
 import { applyKeyboardLock, keyboardLockSupported, type KeyboardLockState } from '../engine/keyboard-lock';
 import type { Logger } from '../engine/logger';
@@ -37,7 +37,7 @@ export interface ViewerControl {
 
 export interface ViewerControlDeps {
   client: SignalingClient;
-  guest: GuestEngine;
+  guest: GuestMediaEngine;
   video: HTMLVideoElement;
   log: Logger;
   /** Called after every control state change (the VS Code panel mirrors it in the editor). */

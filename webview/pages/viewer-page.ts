@@ -12,6 +12,8 @@ import './viewer.css';
 import { peekClaims } from '../../protocol/share-link';
 import type { Participant } from '../../protocol/signaling';
 import { GuestEngine, type GuestState } from '../engine/guest-engine';
+import { GuestMediaSwitch, mediaModeLabel, type MediaMode } from '../engine/media-engine';
+import { SfuGuestEngine, type SfuGuestConnection } from '../engine/sfu-guest';
 import { SignalingClient, type EndReason } from '../engine/signaling-client';
 import { WebSocketTransport } from '../engine/transport';
 import { consoleLogger } from '../engine/logger';
@@ -32,6 +34,8 @@ export interface ViewerHook {
   control(): ViewerControlSnapshot | undefined;
   /** Test hook: sends any payload as `peer.input`, bypassing the page's own checks (the host's are what is tested). */
   sendRawInput(raw: unknown): boolean;
+  /** The media path (known after the first join) and, in SFU mode, LiveKit's own connection state. */
+  media(): { mode: MediaMode | undefined; sfu: SfuGuestConnection | undefined };
 }
 
 declare global {
@@ -77,7 +81,7 @@ export interface ViewerPageHandle {
 let ui: ViewerUi;
 let options: ViewerPageOptions;
 let lastStatus: Pick<ViewerStatus, 'state' | 'message' | 'ended' | 'errorCode'> = { state: 'loading', message: '' };
-let engine: GuestEngine | undefined;
+let engine: GuestMediaSwitch | undefined;
 let signaling: SignalingClient | undefined;
 let control: ViewerControl | undefined;
 
@@ -95,6 +99,10 @@ window.pairuxViewer = {
   },
   control: () => control?.snapshot(),
   sendRawInput: (raw) => control?.sendRaw(raw) ?? false,
+  media: () => {
+    const chosen = engine?.chosen;
+    return { mode: chosen?.mode, sfu: chosen instanceof SfuGuestEngine ? chosen.sfuConnection : undefined };
+  },
 };
 
 function fail(screen: ErrorScreen): void {
@@ -150,7 +158,12 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     log,
   });
   signaling = client;
-  const guest = new GuestEngine({ signaling: client, video: ui.video, iceTransportPolicy: params.iceTransportPolicy, log });
+  // The join result says the mode: SFU access present ⇒ LiveKit, else a peer connection to the host.
+  const guest = new GuestMediaSwitch(client, (sfu) =>
+    sfu
+      ? new SfuGuestEngine({ signaling: client, access: sfu, video: ui.video, log })
+      : new GuestEngine({ signaling: client, video: ui.video, iceTransportPolicy: params.iceTransportPolicy, log }),
+  );
   engine = guest;
   const remote = startViewerControl({ client, guest, video: ui.video, log, onChange: emitStatus });
   control = remote;
@@ -202,7 +215,11 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
         setPage(
           'reconnecting',
           'Reconnecting…',
-          client.state === 'joined' ? 'The connection to the host dropped; the last picture stays until it is back.' : lastRetry || 'Reconnecting to the server…',
+          client.state !== 'joined'
+            ? lastRetry || 'Reconnecting to the server…'
+            : guest.mode === 'sfu'
+              ? "The media server's connection dropped; the last picture is not live until it is back."
+              : 'The connection to the host dropped; the last picture stays until it is back.',
         );
         void refreshStatus();
         return;
@@ -235,6 +252,7 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     if (stats) parts.push(stats.fps < 2 ? 'screen still' : `${Math.round(stats.fps)} fps`);
     if (guest.rttMs !== undefined) parts.push(`RTT ${Math.round(guest.rttMs)} ms`);
     if (stats?.codec) parts.push(stats.codec);
+    parts.push(mediaModeLabel(guest.mode));
     if (stats?.localCandidateType) parts.push(stats.localCandidateType === 'relay' || stats.remoteCandidateType === 'relay' ? 'via TURN relay' : 'direct');
     const driving = remote.driverText();
     if (driving) parts.push(driving);

@@ -1,0 +1,335 @@
+/**
+ * The host's SFU engine: joins the session's LiveKit room with the access from the join result,
+ * publishes the shared screen ONCE as a screen-share track with simulcast (the SFU fans it out,
+ * so the host's cost does not grow with the guests), and takes guests' control input from
+ * LiveKit data through SfuHostData (sender identity from LiveKit, role from the control plane)
+ * into the same HostInputGate the P2P engine uses.
+ *
+ * Publish settings (why): VP8 with two simulcast layers. LiveKit 1.13.5 cannot take VP9/AV1 as
+ * rid simulcast (livekit-client needs a server newer than 1.13.6 for that) and publishes a VP9
+ * screen share as one spatial layer (L1T3) with the track's hint forced to 'motion', which lets
+ * the encoder trade resolution away: no layers and blurrier text. VP8 'detail' kept 1080p text at
+ * the same PSNR as VP9 here (TESTING.md). The top layer is the screen's own size at its frame
+ * rate; the second is half size at up to 15 fps, for guests on a small window or a poor link.
+ * maintain-resolution, so congestion costs frames, not legibility. Dynacast pauses a layer
+ * nobody watches.
+ *
+ * Survives LiveKit going away: the client's own reconnects first; after it gives up, a new room
+ * with a fresh token every few seconds, republishing the screen. The MediaStreamTrack given to
+ * LiveKit is a clone of the page's track: LiveKit stops the tracks of a room that disconnects,
+ * and the page's generator track must outlive any one room.
+ */
+import {
+  ConnectionState,
+  DisconnectReason,
+  Room,
+  RoomEvent,
+  Track,
+  VideoPreset,
+  type LocalTrackPublication,
+  type RemoteParticipant,
+  type TrackPublishOptions,
+  type VideoCodec,
+} from 'livekit-client';
+import type { SfuAccess } from '../../protocol/signaling';
+import type { VideoCodecName } from './codecs';
+import { TypedEmitter } from './emitter';
+import type { GuestConnectionState, GuestInfo, GuestStats, HostEngineEvents, ScreenDescription } from './host-engine';
+import type { HostInputGate } from './host-input';
+import { consoleLogger, type Logger } from './logger';
+import type { HostMediaEngine } from './media-engine';
+import { SfuAccessKeeper } from './sfu-access';
+import { SfuHostData } from './sfu-data';
+import { trackOutboundStats } from './sfu-stats';
+import type { SignalingClient } from './signaling-client';
+
+export interface SfuHostEngineOptions {
+  signaling: SignalingClient;
+  access: SfuAccess;
+  track: MediaStreamTrack;
+  screen: ScreenDescription;
+  /** vp8 and h264 are published as asked; vp9/av1 become vp8 (see the header). */
+  codec?: VideoCodecName;
+  /** Cap of the top layer, kbit/s; default from the screen's size and rate. */
+  maxBitrateKbps?: number;
+  contentHint?: '' | 'detail' | 'text' | 'motion';
+  degradationPreference?: RTCDegradationPreference;
+  input?: HostInputGate;
+  log?: Logger;
+}
+
+export type SfuHostConnection = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'closed';
+
+/** What the host page's test hook shows about the SFU side. */
+export interface SfuHostSnapshot {
+  connection: SfuHostConnection;
+  room: string;
+  /** Video tracks this host has published in the current room (1 while sharing, whatever the guest count). */
+  publishedTracks: number;
+  codec: string;
+  /** Encodings of the published track (simulcast layers). */
+  layers: number;
+  /** Rooms joined so far (a full reconnect adds one). */
+  connects: number;
+  data: SfuHostData['counts'];
+}
+
+/** A new room after LiveKit's own reconnects gave up: first after this, then up to the cap. */
+const RECONNECT_MIN_MS = 1000;
+const RECONNECT_MAX_MS = 5000;
+
+/** Text stays sharp at ≈ 3 Mbps for 1080p30 VP8 'detail'; scaled by area and (gently) by rate. */
+export function defaultMaxBitrate(screen: ScreenDescription): number {
+  const area = (screen.width * screen.height) / (1920 * 1080);
+  const rate = Math.max(0.5, Math.min(2, screen.fps / 30));
+  return Math.round(Math.min(8_000_000, Math.max(800_000, 3_000_000 * area * rate)));
+}
+
+/** Publish options for the shared screen (exported for the tests that pin them). */
+export function screenPublishOptions(screen: ScreenDescription, o: Pick<SfuHostEngineOptions, 'codec' | 'maxBitrateKbps' | 'degradationPreference'>): TrackPublishOptions {
+  const codec: VideoCodec = o.codec === 'h264' ? 'h264' : 'vp8';
+  const maxBitrate = o.maxBitrateKbps ? o.maxBitrateKbps * 1000 : defaultMaxBitrate(screen);
+  const half = new VideoPreset(Math.floor(screen.width / 2), Math.floor(screen.height / 2), Math.max(300_000, Math.round(maxBitrate / 4)), Math.min(15, screen.fps), 'medium');
+  return {
+    name: 'pairux-screen',
+    source: Track.Source.ScreenShare,
+    videoCodec: codec,
+    backupCodec: false,
+    simulcast: true,
+    screenShareEncoding: { maxBitrate, maxFramerate: screen.fps, priority: 'high' },
+    screenShareSimulcastLayers: [half],
+    degradationPreference: o.degradationPreference ?? 'maintain-resolution',
+  };
+}
+
+export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements HostMediaEngine {
+  readonly mode = 'sfu' as const;
+  private readonly log: Logger;
+  private readonly signaling: SignalingClient;
+  private readonly keeper: SfuAccessKeeper;
+  private readonly data: SfuHostData;
+  private room: Room | undefined;
+  private published: MediaStreamTrack | undefined;
+  private publication: LocalTrackPublication | undefined;
+  private connection: SfuHostConnection = 'connecting';
+  private connects = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private reconnectDelay = RECONNECT_MIN_MS;
+  private started = false;
+  private stopped = false;
+  private _screen: ScreenDescription;
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(private readonly options: SfuHostEngineOptions) {
+    super();
+    this.log = options.log ?? consoleLogger('pairux:host');
+    this.signaling = options.signaling;
+    this._screen = { ...options.screen };
+    this.keeper = new SfuAccessKeeper(options.signaling, options.access, this.log);
+    this.data = new SfuHostData({
+      participants: () => this.signaling.participants,
+      publish: (bytes, opts) => this.room?.localParticipant.publishData(bytes, opts) ?? Promise.reject(new Error('not in the room')),
+      screen: () => this._screen,
+      ...(options.input ? { gate: options.input } : {}),
+      log: this.log,
+    });
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const s = this.signaling;
+    this.unsubscribe.push(
+      s.on('participants', () => this.emitGuests()),
+      s.on('participantLeft', ({ participantId }) => {
+        this.data.forget(participantId);
+        this.options.input?.forget(participantId);
+      }),
+      s.on('state', ({ state }) => {
+        if (state === 'ended' || state === 'failed') this.stop();
+      }),
+    );
+    void this.connect(false);
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const off of this.unsubscribe.splice(0)) off();
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.keeper.stop();
+    this.data.close();
+    this.setConnection('closed');
+    const room = this.room;
+    this.room = undefined;
+    void room?.disconnect(true);
+  }
+
+  get screen(): ScreenDescription {
+    return { ...this._screen };
+  }
+
+  setScreen(screen: ScreenDescription): void {
+    const same = screen.width === this._screen.width && screen.height === this._screen.height && screen.fps === this._screen.fps && screen.source === this._screen.source;
+    this._screen = { ...screen };
+    if (!same && this.room?.state === ConnectionState.Connected) this.data.sendScreen();
+  }
+
+  snapshot(): SfuHostSnapshot {
+    const videos = this.room ? [...this.room.localParticipant.videoTrackPublications.values()] : [];
+    const sender = this.publication?.track?.sender;
+    return {
+      connection: this.connection,
+      room: this.keeper.current.room,
+      publishedTracks: videos.length,
+      codec: this.publication?.track?.codec ?? '',
+      layers: sender ? sender.getParameters().encodings.length : 0,
+      connects: this.connects,
+      data: { ...this.data.counts },
+    };
+  }
+
+  guests(): GuestInfo[] {
+    const inRoom = this.room?.remoteParticipants;
+    const out: GuestInfo[] = [];
+    for (const p of this.signaling.participants.values()) {
+      if (p.role === 'host') continue;
+      const there = inRoom?.has(p.id) ?? false;
+      const state: GuestConnectionState = this.connection === 'connected' ? (there ? 'connected' : 'connecting') : this.connection === 'closed' ? 'closed' : 'disconnected';
+      out.push({ id: p.id, name: p.name, role: p.role, present: p.connected, pcId: null, pcState: 'none', iceState: 'none', state });
+    }
+    return out;
+  }
+
+  /** One row: the single published stream (to the SFU), not one per guest. */
+  async stats(): Promise<GuestStats[]> {
+    const track = this.publication?.track;
+    if (!track) return [];
+    const { layers: _layers, ...stats } = await trackOutboundStats(track);
+    return [{ guestId: 'sfu', name: 'LiveKit SFU', pcId: 'publisher', ...stats }];
+  }
+
+  private async connect(forceToken: boolean): Promise<void> {
+    if (this.stopped) return;
+    this.setConnection(this.connects === 0 ? 'connecting' : 'reconnecting');
+    const access = await this.keeper.fresh(forceToken);
+    if (this.stopped) return;
+    const room = new Room({
+      // The host subscribes to nothing; adaptive stream is a subscriber's feature.
+      adaptiveStream: false,
+      dynacast: true,
+      disconnectOnPageLeave: true,
+      stopLocalTrackOnUnpublish: true,
+    });
+    this.room = room;
+    this.wire(room);
+    try {
+      await room.connect(access.url, access.token, { autoSubscribe: false });
+    } catch (err) {
+      if (this.room !== room) return;
+      this.log('warn', `could not reach LiveKit at ${access.url}: ${String(err)}`);
+      this.emit('error', { message: `could not reach the SFU (${access.url}); retrying` });
+      this.room = undefined;
+      void room.disconnect(true);
+      this.scheduleReconnect();
+      return;
+    }
+    if (this.room !== room || this.stopped) return;
+    this.connects++;
+    this.reconnectDelay = RECONNECT_MIN_MS;
+    this.setConnection('connected');
+    this.log('info', `in LiveKit room ${access.room} as ${room.localParticipant.identity}`);
+    await this.publish(room);
+    this.data.sendScreen();
+    this.emitGuests();
+  }
+
+  private wire(room: Room): void {
+    const mine = (): boolean => this.room === room && !this.stopped;
+    room
+      .on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
+        if (mine()) this.data.receive(payload, participant?.identity, topic);
+      })
+      .on(RoomEvent.ParticipantConnected, (p: RemoteParticipant) => {
+        if (!mine()) return;
+        this.data.sendScreen(p.identity);
+        this.emitGuest(p.identity);
+      })
+      .on(RoomEvent.ParticipantDisconnected, (p: RemoteParticipant) => {
+        if (!mine()) return;
+        this.data.forget(p.identity);
+        this.emitGuest(p.identity);
+      })
+      .on(RoomEvent.Reconnecting, () => {
+        if (mine()) this.setConnection('reconnecting');
+      })
+      .on(RoomEvent.Reconnected, () => {
+        if (!mine()) return;
+        this.setConnection('connected');
+        // A full reconnect republishes by itself; a resumed one keeps the track. Either way, make sure.
+        void this.publish(room);
+        this.data.sendScreen();
+      })
+      .on(RoomEvent.Disconnected, (reason?: DisconnectReason) => {
+        if (!mine()) return;
+        this.log('warn', `left the LiveKit room (${reason === undefined ? 'unknown' : DisconnectReason[reason]}); joining again`);
+        this.room = undefined;
+        this.publication = undefined;
+        this.setConnection('disconnected');
+        this.scheduleReconnect();
+      });
+  }
+
+  /** Publishes the screen unless this room already carries it: never a second copy. */
+  private async publish(room: Room): Promise<void> {
+    const existing = [...room.localParticipant.videoTrackPublications.values()].find((p) => p.source === Track.Source.ScreenShare);
+    if (existing) {
+      this.publication = existing;
+      return;
+    }
+    // A clone per room: LiveKit stops what it published when the room goes away.
+    if (!this.published || this.published.readyState === 'ended') {
+      this.published = this.options.track.clone();
+    }
+    const track = this.published;
+    track.contentHint = this.options.contentHint || 'detail';
+    const opts = screenPublishOptions(this._screen, this.options);
+    try {
+      this.publication = await room.localParticipant.publishTrack(track, opts);
+      // LiveKit may adjust the hint for some codecs; text wants 'detail' whatever it chose.
+      if (this.options.contentHint !== 'motion') track.contentHint = this.options.contentHint || 'detail';
+      this.log('info', `published the screen ${this._screen.width}×${this._screen.height}@${this._screen.fps} (${opts.videoCodec}, simulcast, ${opts.degradationPreference})`);
+    } catch (err) {
+      if (this.room !== room) return;
+      this.log('error', `could not publish the screen: ${String(err)}`);
+      this.emit('error', { message: `could not publish the screen to the SFU: ${String(err)}` });
+    }
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped || this.reconnectTimer !== undefined) return;
+    const delay = this.reconnectDelay;
+    this.reconnectDelay = Math.min(RECONNECT_MAX_MS, this.reconnectDelay * 2);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.published = undefined;
+      void this.connect(true);
+    }, delay);
+  }
+
+  private setConnection(next: SfuHostConnection): void {
+    if (next === this.connection) return;
+    this.connection = next;
+    this.emitGuests();
+  }
+
+  private emitGuest(id: string): void {
+    const guest = this.guests().find((g) => g.id === id);
+    if (guest) this.emit('guest', { guest });
+    this.emitGuests();
+  }
+
+  private emitGuests(): void {
+    this.emit('guests', { guests: this.guests() });
+  }
+}

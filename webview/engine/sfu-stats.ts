@@ -1,0 +1,38 @@
+/**
+ * getStats() digests for LiveKit tracks, in the same shapes as the P2P engine's (stats.ts), so
+ * the status lines, tests and benches read one format whatever the mode. LiveKit exposes a
+ * track's sender/receiver report rather than its peer connection; the digests in stats.ts only
+ * need `getStats()` and the connection state, so the report is handed to them in that shape.
+ */
+import { inboundVideoStats, outboundVideoStats, type InboundVideoStats, type OutboundVideoStats } from './stats';
+
+interface HasReport {
+  getRTCStatsReport(): Promise<RTCStatsReport | undefined>;
+}
+
+function asConnection(report: RTCStatsReport | Map<string, unknown>): RTCPeerConnection {
+  return { connectionState: 'connected', getStats: () => Promise.resolve(report) } as unknown as RTCPeerConnection;
+}
+
+export async function trackInboundStats(track: HasReport | undefined): Promise<InboundVideoStats> {
+  const report = await track?.getRTCStatsReport().catch(() => undefined);
+  return inboundVideoStats(report ? asConnection(report) : undefined);
+}
+
+/**
+ * The published screen: resolution, fps and codec of the top simulcast layer (what a guest
+ * watching at full size gets), bytes summed over every layer (the host's real egress).
+ */
+export async function trackOutboundStats(track: HasReport | undefined): Promise<OutboundVideoStats & { layers: number }> {
+  const report = await track?.getRTCStatsReport().catch(() => undefined);
+  if (!report) return { ...(await outboundVideoStats(undefined)), layers: 0 };
+  const all: Array<[string, Record<string, unknown>]> = [];
+  report.forEach((value: Record<string, unknown>, key: string) => all.push([key, value]));
+  const layers = all.filter(([, r]) => r.type === 'outbound-rtp' && r.kind === 'video');
+  const width = (r: Record<string, unknown>): number => (typeof r.frameWidth === 'number' ? r.frameWidth : 0);
+  const top = [...layers].sort((a, b) => width(b[1]) - width(a[1]))[0];
+  const bytes = layers.reduce((sum, [, r]) => sum + (typeof r.bytesSent === 'number' ? r.bytesSent : 0), 0);
+  const kept = new Map(all.filter(([, r]) => !(r.type === 'outbound-rtp' && r.kind === 'video') || r === top?.[1]));
+  const stats = await outboundVideoStats(asConnection(kept));
+  return { ...stats, bytesSent: bytes, layers: layers.length };
+}
