@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { CODE_SERVER_APT, ensureCodeServer } from './code-server.mjs';
+import { ensureLiveKit } from './livekit.mjs';
 
 const root = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = new Set(process.argv.slice(2));
@@ -87,8 +88,21 @@ function ensureVsCode() {
   }
 }
 
+/** The real LiveKit server the SFU tests start (see livekit.mjs); the demo builds it itself, only for `--mode sfu`. */
+function ensureSfu() {
+  try {
+    ensureLiveKit({ log });
+  } catch (err) {
+    console.error(`[bootstrap] ${err instanceof Error ? err.message : err}`);
+    process.exit(1);
+  }
+}
+
 const forTests = process.env.npm_lifecycle_event === 'test';
 ensureNodeModules();
 if (!args.has('--build-only')) ensureDebianPackages(forTests ? 'test' : 'demo');
 await buildBundles();
-if (forTests && !args.has('--build-only')) ensureVsCode();
+if (forTests && !args.has('--build-only')) {
+  ensureVsCode();
+  ensureSfu();
+}

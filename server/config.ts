@@ -16,6 +16,33 @@ export const TurnConfig = z.object({
   ttlSeconds: z.int().min(60).max(86_400).default(3600),
 });
 
+/**
+ * A LiveKit server (the SFU of `sfu` sessions). Without it, `sfu` sessions are refused with the
+ * settings to add. Limits are the scaling strategy's single-SFU soft limits.
+ */
+export const LiveKitConfig = z.object({
+  /** How the control plane reaches LiveKit's API: ws(s):// or http(s)://, e.g. ws://127.0.0.1:7880. */
+  url: z.string().regex(/^(wss?|https?):\/\/[^\s]+$/, 'LiveKit url starts with ws://, wss://, http:// or https://'),
+  /** How participants reach it, when that differs (behind a proxy: wss://sfu.example.com). Default: `url`. */
+  publicUrl: z.string().regex(/^wss?:\/\/[^\s]+$/, 'LiveKit publicUrl starts with ws:// or wss://').optional(),
+  apiKey: z.string().min(1),
+  /** Signs participant tokens and verifies LiveKit's webhooks. */
+  apiSecret: z.string().min(1),
+  /** Rooms (= SFU sessions) the node may hold; `canAcceptSession` refuses a new SFU session at this count. */
+  maxConcurrentRooms: z.int().min(1).default(50),
+  /** Viewers per SFU session. */
+  viewerLimit: z.int().min(1).max(10_000).default(100),
+  /**
+   * Lifetime of a LiveKit token. Only connecting needs it (LiveKit refreshes it for connected
+   * clients, and `sfu.access` hands out a fresh one), so it is short: a guest removed from the
+   * session cannot come back into the SFU with an old token for long.
+   */
+  tokenTtlSeconds: z.int().min(60).max(86_400).default(900),
+  /** How long a call to LiveKit's API may take before LiveKit counts as unreachable. */
+  requestTimeoutMs: z.int().min(100).max(60_000).default(5000),
+});
+export type LiveKitConfig = z.infer<typeof LiveKitConfig>;
+
 export const ServerConfig = z.object({
   host: z.string().default('127.0.0.1'),
   /** 0 picks a free port. */
@@ -45,6 +72,7 @@ export const ServerConfig = z.object({
   /** Browser origins allowed to open the WebSocket besides the server's own and VS Code webviews. */
   allowedOrigins: z.array(z.string()).default([]),
   turn: TurnConfig.optional(),
+  livekit: LiveKitConfig.optional(),
   /** Where the built page bundles are (dist/webview). */
   webviewDist: z.string().optional(),
 });
@@ -91,5 +119,25 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
       ttlSeconds: num(env.PAIRUX_TURN_TTL_SECONDS),
     };
   }
+  const livekit = liveKitFromEnv(env, num);
+  if (livekit) input.livekit = livekit;
   return input;
+}
+
+const LIVEKIT_REQUIRED = ['PAIRUX_LIVEKIT_URL', 'PAIRUX_LIVEKIT_API_KEY', 'PAIRUX_LIVEKIT_API_SECRET'] as const;
+
+/** None of the three set: no SFU. Some set: a mistake worth failing at start for, naming what is missing. */
+function liveKitFromEnv(env: NodeJS.ProcessEnv, num: (v: string | undefined) => number | undefined): ServerConfigInput['livekit'] {
+  const missing = LIVEKIT_REQUIRED.filter((name) => !env[name]);
+  if (missing.length === LIVEKIT_REQUIRED.length) return undefined;
+  if (missing.length) throw new Error(`LiveKit is half configured: set ${missing.join(' and ')} too (or unset the others to run without SFU mode).`);
+  return {
+    url: env.PAIRUX_LIVEKIT_URL as string,
+    publicUrl: env.PAIRUX_LIVEKIT_PUBLIC_URL || undefined,
+    apiKey: env.PAIRUX_LIVEKIT_API_KEY as string,
+    apiSecret: env.PAIRUX_LIVEKIT_API_SECRET as string,
+    maxConcurrentRooms: num(env.PAIRUX_LIVEKIT_MAX_ROOMS),
+    viewerLimit: num(env.PAIRUX_SFU_VIEWER_LIMIT),
+    tokenTtlSeconds: num(env.PAIRUX_LIVEKIT_TOKEN_TTL_SECONDS),
+  };
 }

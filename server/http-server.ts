@@ -11,6 +11,7 @@ import { describeIssues } from '../protocol/rpc';
 import type { ServerMetrics } from './metrics';
 import type { SessionService } from './session-service';
 import type { StaticFiles } from './static-files';
+import { LIVEKIT_WEBHOOK_PATH, MAX_WEBHOOK_BYTES } from './sfu/webhooks';
 
 const PAGE_CSP = [
   "default-src 'self'",
@@ -34,6 +35,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.TokenInvalid]: 401,
   [ErrorCode.TokenExpired]: 401,
   [ErrorCode.SessionEnded]: 410,
+  // The SFU is missing or unreachable: the client can retry, or start in P2P.
+  [ErrorCode.Unavailable]: 503,
 };
 
 export interface HttpDeps {
@@ -63,6 +66,13 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
   if (p === CREATE_SESSION_PATH) {
     if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
     return createSession(deps, req, res);
+  }
+  if (p === LIVEKIT_WEBHOOK_PATH) {
+    if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
+    // Read raw: the signature covers the exact bytes LiveKit sent.
+    const body = await readBody(req, MAX_WEBHOOK_BYTES);
+    const { event } = await deps.service.sfu.webhook(body, req.headers.authorization);
+    return sendJson(res, 200, { ok: true, event });
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, 'GET');
   if (p === SESSION_PREVIEW_PATH) {

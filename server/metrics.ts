@@ -41,6 +41,26 @@ export class ServerMetrics {
   readonly errors = new Counter({ name: 'pairux_errors_total', help: 'Errors answered to clients, by code', labelNames: ['code'] as const, registers: [this.registry] });
   readonly signals = new Counter({ name: 'pairux_signals_relayed_total', help: 'Signaling messages relayed', labelNames: ['kind'] as const, registers: [this.registry] });
 
+  readonly sfuWebhooks = new Counter({
+    name: 'pairux_sfu_webhooks_total',
+    help: 'LiveKit webhooks by event and outcome (ok, evicted: someone the session does not know was removed from the SFU, rejected: bad signature)',
+    labelNames: ['event', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly sfuRefused = new Counter({ name: 'pairux_sfu_sessions_refused_total', help: 'SFU sessions refused by the SFU limits', labelNames: ['reason'] as const, registers: [this.registry] });
+  private sfuPresenceSource: (() => number) | undefined;
+  readonly sfuParticipants = (() => {
+    const metrics = this;
+    return new Gauge({
+      name: 'pairux_sfu_participants',
+      help: 'Participants connected to the SFU (LiveKit), as its webhooks report them',
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.sfuPresenceSource?.() ?? 0);
+      },
+    });
+  })();
+
   constructor(defaultMetrics = false) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'pairux_process_' });
   }
@@ -48,6 +68,10 @@ export class ServerMetrics {
   /** `role|connected` → count. */
   countParticipantsWith(source: () => Promise<Map<string, number>>): void {
     this.participantSource = source;
+  }
+
+  countSfuPresenceWith(source: () => number): void {
+    this.sfuPresenceSource = source;
   }
 
   text(): Promise<string> {

@@ -26,6 +26,8 @@ export interface ParticipantAdminDeps {
   roleLimits(mode: SessionMode): Record<ParticipantRole, number>;
   /** Frees the seat, tells everyone, and tells the guest `message` before closing it. */
   remove(sessionId: string, participantId: string, message: string): Promise<unknown>;
+  /** After a role change: the SFU's permissions follow it (sfu/). */
+  roleChanged?(sessionId: string, participantId: string, role: 'controller' | 'viewer', mode: SessionMode): void;
 }
 
 type Action = 'promote' | 'demote' | 'remove';
@@ -54,6 +56,7 @@ export class ParticipantAdmin {
       if (role === 'viewer') await control.stop(host.sessionId, participantId, 'revoked');
       const view = publicView((await store.getParticipant(host.sessionId, participantId)) ?? changed.participant);
       transport.broadcast(host.sessionId, ParticipantUpdated, { participant: view });
+      this.deps.roleChanged?.(host.sessionId, participantId, role, session.mode);
       return view;
     });
   }

@@ -30,6 +30,7 @@ import type { ParticipantSink, SignalingTransport } from './signaling-transport'
 import { turnCredentials } from './turn-credentials';
 import { ControlArbiter } from './control-arbiter';
 import { ParticipantAdmin, publicView } from './participant-admin';
+import { SfuSessions } from './sfu/sfu-sessions';
 
 type EndReason = NonNullable<SessionRecord['ended']>['reason'];
 
@@ -72,10 +73,12 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   readonly localSessions = new Set<string>();
   readonly control: ControlArbiter;
   readonly participants: ParticipantAdmin;
+  readonly sfu: SfuSessions;
 
   constructor(private readonly deps: SessionServiceDeps) {
     super();
     this.now = deps.now ?? Date.now;
+    this.sfu = new SfuSessions({ config: deps.config, store: deps.store, metrics: deps.metrics, now: this.now });
     this.control = new ControlArbiter(deps.store, deps.transport, () => deps.config.controlRequests);
     this.participants = new ParticipantAdmin({
       store: deps.store,
@@ -84,6 +87,9 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       metrics: deps.metrics,
       roleLimits: (mode) => this.roleLimits(mode),
       remove: (sessionId, participantId, message) => this.removeParticipant({ sessionId, participantId }, 'removed', message),
+      roleChanged: (sessionId, participantId, role, mode) => {
+        if (mode === 'sfu') this.background(this.sfu.roleChanged(sessionId, participantId, role));
+      },
     });
   }
 
@@ -96,21 +102,20 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     return {
       host: base.host,
       controller: this.deps.config.controllerLimit,
-      viewer: mode === 'p2p' ? this.deps.config.viewerLimitP2p : base.viewer,
+      viewer: mode === 'p2p' ? this.deps.config.viewerLimitP2p : (this.sfu.viewerLimit ?? base.viewer),
     };
   }
 
   async createSession(request: CreateSessionRequest & { mode: 'p2p' | 'sfu' }): Promise<CreateSessionResponse> {
     const { store, tokens, config, metrics } = this.deps;
-    if (request.mode === 'sfu') {
-      throw new PairuxError(ErrorCode.BadMessage, 'SFU mode is not available on this server yet; start the session in p2p mode.', { mode: 'sfu' });
-    }
     if ((await store.countLiveSessions()) >= config.maxSessions) {
       throw new PairuxError(ErrorCode.LimitReached, `This server is at its limit of ${config.maxSessions} live sessions. Try again later.`, {
         limit: config.maxSessions,
       });
     }
     const sessionId = newId(9);
+    // Before the session exists: a refused or unreachable SFU leaves nothing behind to clean up.
+    if (request.mode === 'sfu') await this.sfu.openRoom(sessionId);
     const ttl = request.linkTtlSeconds ?? config.defaultLinkTtlSeconds;
     const record: SessionRecord = { id: sessionId, mode: request.mode, hostId: `host-${newId(6)}`, createdAt: this.now() };
     if (request.name) record.name = request.name;
@@ -239,6 +244,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       this.emit('participant-joined', { sessionId: session.id, participant: self, resumed });
       const info: ResultOf<typeof Join>['session'] = { id: session.id, mode: session.mode, hostId: session.hostId, createdAt: session.createdAt };
       if (session.name) info.name = session.name;
+      // Signed locally, no call to LiveKit: a hundred viewers joining cost no SFU round trips.
+      const sfu = session.mode === 'sfu' ? await this.sfu.access(session.id, self) : undefined;
       return {
         member: { sessionId: session.id, participantId: self.id, role: self.role },
         result: {
@@ -250,6 +257,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
           resumed,
           reconnectGraceMs: config.reconnectGraceMs,
           heartbeatIntervalMs: config.heartbeatIntervalMs,
+          ...(sfu ? { sfu } : {}),
         },
       };
     } catch (err) {
@@ -257,6 +265,16 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       metrics.joins.inc({ role, result: e.code });
       throw e;
     }
+  }
+
+  /** `sfu.access`: a fresh LiveKit token, with the room made sure of (the client is getting back in). */
+  async sfuAccess(member: Member) {
+    const session = await this.deps.store.getSession(member.sessionId);
+    if (!session || session.ended) throw new PairuxError(ErrorCode.SessionEnded, 'This session has ended.');
+    if (session.mode !== 'sfu') throw new PairuxError(ErrorCode.BadMessage, `This is a ${session.mode.toUpperCase()} session; it has no SFU access.`, { mode: session.mode });
+    const p = await this.deps.store.getParticipant(member.sessionId, member.participantId);
+    if (!p) throw new PairuxError(ErrorCode.PeerNotFound, 'You are no longer in this session.');
+    return this.sfu.access(session.id, { id: p.id, name: p.name, role: p.role }, true);
   }
 
   iceServersFor(participantId: string): IceServer[] {
@@ -323,7 +341,9 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   async endSession(sessionId: string, reason: EndReason, message = END_MESSAGES[reason]): Promise<void> {
     const { store, transport, metrics, config } = this.deps;
     const participants = await store.listParticipants(sessionId);
+    const mode = (await store.getSession(sessionId))?.mode;
     if (!(await store.endSession(sessionId, { at: this.now(), reason, message }))) return;
+    if (mode === 'sfu') this.background(this.sfu.sessionEnded(sessionId));
     for (const p of participants) this.cancel(`grace:${sessionId}:${p.id}`);
     this.cancel(`host-deadline:${sessionId}`);
     transport.broadcast(sessionId, SessionEnded, { reason, message });
@@ -368,12 +388,18 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     const byHost = reason === 'removed';
     const removed = await store.removeParticipant(member.sessionId, member.participantId, byHost);
     if (!removed) return;
+    if ((await store.getSession(member.sessionId))?.mode === 'sfu') this.background(this.sfu.participantGone(member.sessionId, removed.id));
     transport.broadcast(member.sessionId, ParticipantLeft, { participantId: removed.id, reason }, removed.id);
     await this.control.participantGone(member.sessionId, removed, false);
     if (byHost) transport.send(member.sessionId, removed.id, SessionEnded, { reason: 'removed', message });
     const [code, why] = byHost ? [CloseCode.Removed, 'removed by the host'] : [CloseCode.Left, reason];
     setImmediate(() => transport.disconnect(member.sessionId, member.participantId, code, why));
     this.emit('participant-left', { sessionId: member.sessionId, participant: publicView(removed), reason });
+  }
+
+  /** Best-effort work whose failure must not fail the caller (LiveKit down while a session ends). */
+  private background(task: Promise<unknown>): void {
+    task.catch((err: unknown) => this.emit('error', err));
   }
 
   private schedule(key: string, ms: number, fn: () => Promise<void>): void {
@@ -483,6 +509,10 @@ export class ClientConnection {
 
   iceServers(): IceServer[] {
     return this.service.iceServersFor(this.requireMember().participantId);
+  }
+
+  sfuAccess() {
+    return this.service.sfuAccess(this.requireMember());
   }
 
   get participants() {

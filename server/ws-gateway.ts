@@ -23,6 +23,7 @@ import {
   ReleaseControl,
   RemoveParticipant,
   RequestControl,
+  RefreshSfuAccess,
   RevokeControl,
   SendSignal,
   SetRole,
@@ -125,6 +126,7 @@ export class WsGateway {
     endpoint.onRequest(RevokeControl, async (p) => (await connection.control.revoke(p.participantId, p.panic), {}));
     endpoint.onRequest(SetRole, async (p) => ({ participant: await connection.participants.setRole(p.participantId, p.role) }));
     endpoint.onRequest(RemoveParticipant, async (p) => (await connection.participants.remove(p.participantId, p.reason), {}));
+    endpoint.onRequest(RefreshSfuAccess, () => connection.sfuAccess());
     endpoint.onNotification(Heartbeat, () => undefined);
 
     // Token bucket: a burst of twice the rate, refilled continuously.

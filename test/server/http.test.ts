@@ -38,9 +38,10 @@ describe('control plane: HTTP', () => {
     const huge = await post(plane, JSON.stringify({ name: 'x'.repeat(20_000) }));
     assert.equal(huge.status, 413);
     assert.equal(HttpErrorResponse.parse(huge.json).error.code, ErrorCode.TooLarge);
+    // No LiveKit configured: unavailable, naming the settings, offering P2P (test/server/sfu.test.ts covers SFU).
     const sfu = await post(plane, '{"mode":"sfu"}');
-    assert.equal(sfu.status, 400);
-    assert.match(HttpErrorResponse.parse(sfu.json).error.message, /p2p/);
+    assert.equal(sfu.status, 503);
+    assert.match(HttpErrorResponse.parse(sfu.json).error.message, /PAIRUX_LIVEKIT_URL.*P2P/);
     assert.equal((await fetch(`${plane.url}/api/sessions`)).status, 405);
   });
 

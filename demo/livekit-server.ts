@@ -1,0 +1,215 @@
+/**
+ * Runs the real LiveKit server (built by scripts/livekit.mjs) on loopback for the demo's `--mode
+ * sfu`, the tests and the benches: a config generated per run on free ports, API key and secret
+ * generated per run (never written anywhere but a private temp dir), its own process group so
+ * nothing outlives `stop()` or the parent process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createTcpServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ensureLiveKit, liveKitBinary } from '../scripts/livekit.mjs';
+
+export interface LocalLiveKitOptions {
+  /** Where LiveKit POSTs its signed webhooks (the control plane's /livekit/webhook). */
+  webhookUrl?: string;
+  /** LiveKit's log level: debug, info (default), warn, error. */
+  logLevel?: string;
+  /** Receives each line LiveKit logs (default: kept only for error messages). */
+  log?: (line: string) => void;
+  /** A LiveKit server binary; default: the pinned build, built first when missing. */
+  binary?: string;
+  /** How long to wait for it to answer (default 30 s: it is slow to start on a loaded machine). */
+  startTimeoutMs?: number;
+}
+
+export interface LocalLiveKit {
+  /** ws://127.0.0.1:PORT: what clients and the control plane's settings use. */
+  url: string;
+  apiKey: string;
+  apiSecret: string;
+  /** Ports it listens on: signal (HTTP + WebSocket), ICE over TCP, ICE over UDP. */
+  ports: { signal: number; rtcTcp: number; rtcUdp: number };
+  pid: number;
+  /** SIGTERM, then a second (LiveKit forces its shutdown on the second), then SIGKILL. */
+  stop(): Promise<void>;
+}
+
+/** Builds the pinned LiveKit server if needed and returns its path; the demo calls it for `--mode sfu`. */
+export function ensureLiveKitServer(log?: (msg: string) => void): string {
+  return ensureLiveKit(log ? { log } : {});
+}
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // A test run that crashes or forgets stop() must not leave a LiveKit behind holding ports.
+  process.on('exit', () => {
+    for (const child of running) killGroup(child, 'SIGKILL');
+  });
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+async function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createTcpServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const port = s.address().port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The config, in LiveKit's YAML (keys as in its config-sample.yaml). Values are all generated, so no quoting issues. */
+function configYaml(o: { port: number; rtcTcp: number; rtcUdp: number; apiKey: string; apiSecret: string; logLevel: string; webhookUrl?: string }): string {
+  const lines = [
+    `port: ${o.port}`,
+    'bind_addresses:',
+    '  - 127.0.0.1',
+    'rtc:',
+    `  tcp_port: ${o.rtcTcp}`,
+    `  udp_port: ${o.rtcUdp}`,
+    // No STUN discovery: everything stays on this machine, and the node advertises 127.0.0.1.
+    '  use_external_ip: false',
+    '  node_ip: 127.0.0.1',
+    // LiveKit leaves loopback out of its candidates unless told; the UDP mux binds loopback only.
+    '  enable_loopback_candidate: true',
+    '  ips:',
+    '    includes:',
+    '      - 127.0.0.1/32',
+    'keys:',
+    `  ${o.apiKey}: ${o.apiSecret}`,
+    'logging:',
+    `  level: ${o.logLevel}`,
+    '  pion_level: error',
+    'room:',
+    // Rooms exist only because the control plane created them for a live session: a token for a
+    // room it deleted (session ended) cannot bring the room back.
+    '  auto_create: false',
+    '  empty_timeout: 300',
+    '  departure_timeout: 20',
+  ];
+  if (o.webhookUrl) {
+    lines.push('webhook:', `  api_key: ${o.apiKey}`, '  urls:', `    - ${o.webhookUrl}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startLocalLiveKit(options: LocalLiveKitOptions = {}): Promise<LocalLiveKit> {
+  const binary = options.binary ?? ensureLiveKitServer();
+  let lastError: Error | undefined;
+  // Free ports are picked, released and then bound by LiveKit: another process may take one in
+  // between, which shows as a failed start; a fresh set of ports fixes it.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startOnce(binary, options);
+    } catch (err) {
+      lastError = err as Error;
+      if (!/address already in use/i.test(lastError.message)) throw lastError;
+    }
+  }
+  throw lastError ?? new Error('LiveKit did not start');
+}
+
+async function startOnce(binary: string, options: LocalLiveKitOptions): Promise<LocalLiveKit> {
+  const [port, rtcTcp, rtcUdp] = [await freeTcpPort(), await freeTcpPort(), await freeUdpPort()];
+  const apiKey = `API${randomBytes(6).toString('hex')}`;
+  const apiSecret = randomBytes(32).toString('base64url');
+  const dir = mkdtempSync(path.join(tmpdir(), 'pairux-livekit-'));
+  const configPath = path.join(dir, 'livekit.yaml');
+  const config = { port, rtcTcp, rtcUdp, apiKey, apiSecret, logLevel: options.logLevel ?? 'info', ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}) };
+  writeFileSync(configPath, configYaml(config), { mode: 0o600 });
+
+  const child = spawn(binary, ['--config', configPath], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  installExitHook();
+  running.add(child);
+  const tail: string[] = [];
+  const onData = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line) continue;
+      tail.push(line);
+      if (tail.length > 40) tail.shift();
+      options.log?.(line);
+    }
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('exit', () => {
+    running.delete(child);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  let spawnError: Error | undefined;
+  child.once('error', (err) => {
+    spawnError = err;
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      killGroup(child, 'SIGTERM');
+      if (await Promise.race([exited.then(() => true), sleep(1500).then(() => false)])) return;
+      // The first SIGTERM waits for participants to leave; the second forces the shutdown.
+      killGroup(child, 'SIGTERM');
+      if (await Promise.race([exited.then(() => true), sleep(4000).then(() => false)])) return;
+      killGroup(child, 'SIGKILL');
+      await exited;
+    })());
+
+  const url = `ws://127.0.0.1:${port}`;
+  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+  for (;;) {
+    if (spawnError) throw new Error(`could not start LiveKit (${binary}): ${spawnError.message}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`LiveKit exited during start (${child.exitCode ?? child.signalCode}):\n${tail.join('\n')}`);
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`LiveKit did not answer on ${url} within ${options.startTimeoutMs ?? 30_000} ms:\n${tail.join('\n')}`);
+    }
+    try {
+      // LiveKit answers its health check on the signal port's root once it serves.
+      const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(100);
+  }
+  return { url, apiKey, apiSecret, ports: { signal: port, rtcTcp, rtcUdp }, pid: child.pid ?? 0, stop };
+}
+
+export { liveKitBinary };

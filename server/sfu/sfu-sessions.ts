@@ -1,0 +1,153 @@
+/**
+ * SFU support of the session service, kept out of it: the room of each `sfu` session, the LiveKit
+ * access handed to each participant, and the webhooks that say who reached the media. Without a
+ * LiveKit configured every entry point refuses with the settings to add.
+ */
+import { ErrorCode, PairuxError } from '../../protocol/errors';
+import type { ParticipantRole } from '../../protocol/limits';
+import type { SfuAccess } from '../../protocol/signaling';
+import type { LiveKitConfig, ServerConfig } from '../config';
+import type { ServerMetrics } from '../metrics';
+import type { RoomStateStore } from '../room-state-store';
+import { issueAccess } from './grants';
+import { SfuPresence } from './presence';
+import { SfuRooms } from './rooms';
+import { SfuWebhookVerifier } from './webhooks';
+
+export interface SfuSessionsDeps {
+  config: ServerConfig;
+  store: RoomStateStore;
+  metrics: ServerMetrics;
+  now?: () => number;
+}
+
+export const SFU_NOT_CONFIGURED =
+  'SFU mode needs a LiveKit server, and this control plane has none: set PAIRUX_LIVEKIT_URL, PAIRUX_LIVEKIT_API_KEY and ' +
+  'PAIRUX_LIVEKIT_API_SECRET (or `livekit` in startControlPlane\'s settings). Start the session in P2P mode meanwhile.';
+
+export class SfuSessions {
+  readonly presence = new SfuPresence();
+  private readonly livekit: LiveKitConfig | undefined;
+  private readonly rooms: SfuRooms | undefined;
+  private readonly webhooks: SfuWebhookVerifier | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: SfuSessionsDeps) {
+    this.livekit = deps.config.livekit;
+    this.now = deps.now ?? Date.now;
+    if (this.livekit) {
+      const graceSeconds = Math.ceil(deps.config.reconnectGraceMs / 1000);
+      this.rooms = new SfuRooms(this.livekit, {
+        beforeFirstJoin: Math.max(60, Math.ceil(deps.config.hostJoinTimeoutMs / 1000)),
+        // Everyone dropping at once (a network blip) must not cost the room while they come back.
+        afterLastLeave: graceSeconds + 60,
+      });
+      this.webhooks = new SfuWebhookVerifier(this.livekit.apiKey, this.livekit.apiSecret);
+    }
+    deps.metrics.countSfuPresenceWith(() => this.presence.total);
+  }
+
+  get configured(): boolean {
+    return this.livekit !== undefined;
+  }
+
+  get viewerLimit(): number | undefined {
+    return this.livekit?.viewerLimit;
+  }
+
+  /**
+   * Before an SFU session exists: LiveKit configured and answering, under `maxConcurrentRooms`
+   * (the strategy's canAcceptSession), then the room itself.
+   */
+  async openRoom(sessionId: string): Promise<void> {
+    const rooms = this.requireRooms();
+    const capacity = await rooms.canAcceptSession();
+    if (!capacity.ok) {
+      this.deps.metrics.sfuRefused.inc({ reason: 'max_rooms' });
+      throw new PairuxError(
+        ErrorCode.LimitReached,
+        `The SFU is at its limit of ${capacity.limit} concurrent sessions (maxConcurrentRooms). Start the session in P2P mode, or try again when one ends.`,
+        { limit: capacity.limit, rooms: capacity.rooms, what: 'maxConcurrentRooms' },
+      );
+    }
+    await rooms.open(sessionId);
+  }
+
+  /**
+   * A LiveKit token for one participant of an SFU session. `reopen` also makes sure the room
+   * exists (LiveKit drops an empty room, and loses all of them when it restarts): used when a
+   * client asks again, which is when it is trying to get back in.
+   */
+  async access(sessionId: string, who: { id: string; name: string; role: ParticipantRole }, reopen = false): Promise<SfuAccess> {
+    const livekit = this.requireConfig();
+    if (reopen) await this.requireRooms().open(sessionId);
+    return issueAccess(livekit, livekit.publicUrl ?? livekit.url.replace(/^http/, 'ws'), livekit.tokenTtlSeconds, {
+      room: sessionId,
+      participantId: who.id,
+      name: who.name,
+      role: who.role,
+    }, this.now());
+  }
+
+  async sessionEnded(sessionId: string): Promise<void> {
+    this.presence.roomGone(sessionId);
+    await this.rooms?.close(sessionId);
+  }
+
+  /** A guest the host removed (or who left for good) must not stay in the media either. */
+  async participantGone(sessionId: string, participantId: string): Promise<void> {
+    this.presence.left(sessionId, participantId, '');
+    await this.rooms?.kick(sessionId, participantId);
+  }
+
+  async roleChanged(sessionId: string, participantId: string, role: ParticipantRole): Promise<void> {
+    await this.rooms?.updateRole(sessionId, participantId, role);
+  }
+
+  /**
+   * One signed webhook from LiveKit. Presence follows participant_joined/left; someone in a
+   * session's room whom the session does not know (an old token of a removed guest, a room of an
+   * ended session) is removed from the SFU.
+   */
+  async webhook(body: string, authorization: string | undefined): Promise<{ event: string }> {
+    if (!this.webhooks) throw new PairuxError(ErrorCode.SessionNotFound, 'this control plane has no LiveKit configured');
+    let event;
+    try {
+      event = await this.webhooks.verify(body, authorization);
+    } catch (err) {
+      this.deps.metrics.sfuWebhooks.inc({ event: 'unknown', result: 'rejected' });
+      throw err;
+    }
+    const name = event.event || 'unknown';
+    const room = event.room?.name ?? '';
+    const identity = event.participant?.identity ?? '';
+    const sid = event.participant?.sid ?? '';
+    let result = 'ok';
+    if (name === 'participant_joined' && room && identity) {
+      const session = await this.deps.store.getSession(room);
+      const member = session && !session.ended ? await this.deps.store.getParticipant(room, identity) : undefined;
+      if (member) {
+        this.presence.joined(room, identity, sid, this.now());
+      } else {
+        result = 'evicted';
+        await this.rooms?.kick(room, identity).catch(() => undefined);
+      }
+    } else if ((name === 'participant_left' || name === 'participant_connection_aborted') && room && identity) {
+      this.presence.left(room, identity, sid);
+    } else if (name === 'room_finished' && room) {
+      this.presence.roomGone(room);
+    }
+    this.deps.metrics.sfuWebhooks.inc({ event: name, result });
+    return { event: name };
+  }
+
+  private requireConfig(): LiveKitConfig {
+    if (!this.livekit) throw new PairuxError(ErrorCode.Unavailable, SFU_NOT_CONFIGURED, { missing: 'livekit', mode: 'p2p' });
+    return this.livekit;
+  }
+
+  private requireRooms(): SfuRooms {
+    this.requireConfig();
+    return this.rooms as SfuRooms;
+  }
+}
