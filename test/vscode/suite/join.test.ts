@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { SessionView } from '../../../extension/core/session-view';
-import { ui, until, type Ui } from './ui';
+import { extensionReady, ui, until, type Ui } from './ui';
 
 interface PairuxApi {
   snapshot(): { view: SessionView; links?: { controller: string; viewer: string } };
@@ -29,6 +29,7 @@ describe('Joining PairUX sessions in VS Code', function () {
     await until(() => api.snapshot().links, { timeoutMs: 30_000, what: 'the session to start' });
     await ui.openWindow('guest2');
     guest = ui.window('guest2');
+    await extensionReady(guest);
   });
 
   after(async () => {

@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { SessionView } from '../../../extension/core/session-view';
-import { ui, until, type Ui } from './ui';
+import { extensionReady, ui, until, type Ui } from './ui';
 
 interface PairuxApi {
   snapshot(): { view: SessionView; links?: { controller: string; viewer: string } };
@@ -108,6 +108,7 @@ describe('PairUX sessions in VS Code', function () {
     const links = api.snapshot().links!;
     await ui.openWindow('guest');
     guest = ui.window('guest');
+    await extensionReady(guest);
     await guest.command('PairUX: Join Session');
     await guest.input(links.controller);
     const dialog = await guest.clickDialogButton('Join', 'Join', { timeoutMs: 15_000 });

@@ -135,6 +135,14 @@ export async function until<T>(probe: () => T | undefined | Promise<T | undefine
   }
 }
 
+/**
+ * Waits until a freshly opened window's extension host has loaded PairUX (its commands reach the
+ * palette a few seconds after the workbench shows, later still on a busy machine).
+ */
+export async function extensionReady(w: Ui, timeoutMs = 60_000): Promise<void> {
+  await until(async () => ((await w.paletteItems('PairUX: Join')).includes('PairUX: Join Session') ? true : undefined), { timeoutMs, what: 'PairUX in the new window' });
+}
+
 /** Used by the suite's index: one result per test, for the outer mocha to count. */
 export async function reportResult(result: TestResult): Promise<void> {
   if (!ui.available) return;
