@@ -173,7 +173,12 @@ async function startOnce(binary: string, options: LocalLiveKitOptions): Promise<
   });
   let spawnError: Error | undefined;
   child.once('error', (err) => {
+    // Not started at all (no such binary): no 'exit' comes to clean up.
     spawnError = err;
+    if (child.pid === undefined) {
+      running.delete(child);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   let stopping: Promise<void> | undefined;

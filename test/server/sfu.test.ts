@@ -251,6 +251,14 @@ describe('control plane: SFU sessions on a real LiveKit', function () {
     const room: Room = await sfu.connect(fresh);
     assert.equal(room.isConnected, true);
   });
+
+  it('says so when LiveKit refuses the control plane\'s API secret', async () => {
+    plane = await startPlane(rig, {}, { apiSecret: 'a-secret-livekit-does-not-know-at-all' });
+    const r = await post(plane, '{"mode":"sfu"}');
+    assert.equal(r.status, 503);
+    assert.equal(r.error.code, ErrorCode.Unavailable);
+    assert.match(r.error.message, /refused the control plane's API key.*PAIRUX_LIVEKIT_API_SECRET/);
+  });
 });
 
 describe('control plane: SFU mode without a usable LiveKit', () => {
