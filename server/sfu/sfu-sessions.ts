@@ -91,7 +91,14 @@ export class SfuSessions {
 
   async sessionEnded(sessionId: string): Promise<void> {
     this.presence.roomGone(sessionId);
-    await this.rooms?.close(sessionId);
+    try {
+      await this.rooms?.close(sessionId);
+    } catch (err) {
+      // LiveKit gone (the usual reason it does not answer): its rooms went with it, and the
+      // participants heard session.ended from us. One line, not a stack trace per session.
+      if (!(err instanceof PairuxError && err.code === ErrorCode.Unavailable)) throw err;
+      console.warn(`[pairux-server] could not delete the LiveKit room of ended session ${sessionId}: ${err.message}`);
+    }
   }
 
   /** A guest the host removed (or who left for good) must not stay in the media either. */
@@ -128,6 +135,12 @@ export class SfuSessions {
       const member = session && !session.ended ? await this.deps.store.getParticipant(room, identity) : undefined;
       if (member) {
         this.presence.joined(room, identity, sid, this.now());
+        // A token minted before a role change (a demoted controller's, still within its
+        // lifetime) carries the old grants: the SFU gets the current role's.
+        if (roleIn(event.participant?.metadata) !== member.role) {
+          result = 'role_corrected';
+          await this.rooms?.updateRole(room, identity, member.role);
+        }
       } else {
         result = 'evicted';
         await this.rooms?.kick(room, identity).catch(() => undefined);
@@ -149,5 +162,14 @@ export class SfuSessions {
   private requireRooms(): SfuRooms {
     this.requireConfig();
     return this.rooms as SfuRooms;
+  }
+}
+
+function roleIn(metadata: string | undefined): string | undefined {
+  try {
+    const role = (JSON.parse(metadata ?? '') as { role?: unknown }).role;
+    return typeof role === 'string' ? role : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -137,12 +137,12 @@ describe('control plane: SFU sessions on a real LiveKit', function () {
     await hostRoom.localParticipant!.publishTrack(screen.track, new TrackPublishOptions({ source: TrackSource.SOURCE_SCREENSHARE }));
     assert.equal(await subscribed, h.self.id, 'the viewer receives the host\'s screen through the SFU');
 
-    await sendUntil(controllerRoom, '{"t":"key"}', { topic: 'pairux.control', destination_identities: [h.self.id] }, () => atHost.some((m) => m.from === c.self.id && m.topic === 'pairux.control'), 'the controller\'s data at the host');
+    await sendUntil(controllerRoom, '{"t":"key"}', { topic: 'pairux.input', destination_identities: [h.self.id] }, () => atHost.some((m) => m.from === c.self.id && m.topic === 'pairux.input'), 'the controller\'s data at the host');
     await sendUntil(hostRoom, 'hello', { topic: 'pairux.host' }, () => atViewer.some((m) => m.from === h.self.id && m.text === 'hello'), 'the host\'s data at the viewer');
 
     // The viewer's own client goes ahead; the SFU drops its data and never accepts its track.
     for (let i = 0; i < 5; i++) {
-      await viewerRoom.localParticipant!.publishData(new TextEncoder().encode('{"t":"key"}'), { reliable: true, topic: 'pairux.control', destination_identities: [h.self.id] });
+      await viewerRoom.localParticipant!.publishData(new TextEncoder().encode('{"t":"key"}'), { reliable: true, topic: 'pairux.input', destination_identities: [h.self.id] });
     }
     const viewerScreen = screenTrack();
     stops.push(viewerScreen.stop);
@@ -156,14 +156,14 @@ describe('control plane: SFU sessions on a real LiveKit', function () {
     assert.equal(viewerPublish.status, 'rejected', 'a viewer cannot publish a track');
     assert.match(String((viewerPublish as PromiseRejectedResult).reason), /track publication timed out|permission/i);
     assert.equal(hostCamera.status, 'rejected', 'the host cannot publish a camera');
-    await sendUntil(controllerRoom, 'marker', { topic: 'pairux.control', destination_identities: [h.self.id] }, () => atHost.some((m) => m.text === 'marker'), 'a later controller message at the host');
+    await sendUntil(controllerRoom, 'marker', { topic: 'pairux.input', destination_identities: [h.self.id] }, () => atHost.some((m) => m.text === 'marker'), 'a later controller message at the host');
     assert.deepEqual(atHost.filter((m) => m.from === v.self.id), [], 'nothing from the viewer reached the host');
     const inRoom = await rig.api.listParticipants(s.sessionId);
     const tracks = Object.fromEntries(inRoom.map((p) => [p.identity, p.tracks.map((t) => t.source)]));
     assert.deepEqual(tracks, { [h.self.id]: [TrackSource.SOURCE_SCREENSHARE as number], [c.self.id]: [], [v.self.id]: [] });
   });
 
-  it('follows role changes and removals into the SFU, and keeps an old token from getting a removed guest back in', async () => {
+  it('follows role changes and removals into the SFU, also against old tokens of demoted or removed guests', async () => {
     plane = await startPlane(rig);
     const { s, host } = await hosted(plane);
     const v = await (await connect(plane)).join(s.sessionId, tokenOf(s.links.viewer.url), 'Grace');
@@ -173,6 +173,14 @@ describe('control plane: SFU sessions on a real LiveKit', function () {
     await host.request(SetRole, { participantId: v.self.id, role: 'controller' });
     await eventually(async () => (await permission())?.canPublishData === true, 'the promoted viewer may send data in the SFU');
     assert.equal((await permission())?.canPublish, false, 'and still publishes no media');
+
+    // A controller demoted while away from the SFU comes back with its old controller token: it gets a viewer's permissions.
+    const c = await (await connect(plane)).join(s.sessionId, tokenOf(s.links.controller.url), 'Linus');
+    await host.request(SetRole, { participantId: c.self.id, role: 'viewer' });
+    await sfu.connect(c.sfu!);
+    const permissionOf = async (id: string) => (await rig.api.listParticipants(s.sessionId)).find((p) => p.identity === id);
+    await eventually(async () => (await permissionOf(c.self.id))?.permission?.canPublishData === false, 'the demoted controller\'s data permission withdrawn');
+    assert.deepEqual(JSON.parse((await permissionOf(c.self.id))?.metadata ?? ''), { role: 'viewer' });
 
     const gone = new Promise<void>((resolve) => viewerRoom.once(RoomEvent.Disconnected, () => resolve()));
     await host.request(RemoveParticipant, { participantId: v.self.id });
