@@ -66,7 +66,7 @@ export class SfuSessions {
       this.deps.metrics.sfuRefused.inc({ reason: 'max_rooms' });
       throw new PairuxError(
         ErrorCode.LimitReached,
-        `The SFU is at its limit of ${capacity.limit} concurrent sessions (maxConcurrentRooms). Start the session in P2P mode, or try again when one ends.`,
+        `The SFU is at its limit of ${capacity.limit} concurrent session${capacity.limit === 1 ? '' : 's'} (maxConcurrentRooms). Start the session in P2P mode, or try again when one ends.`,
         { limit: capacity.limit, rooms: capacity.rooms, what: 'maxConcurrentRooms' },
       );
     }

@@ -23,6 +23,18 @@ const configDirs = () => readdirSync(tmpdir()).filter((d) => d.startsWith('pairu
 
 describe('local LiveKit server (demo/livekit-server.ts)', function () {
   this.timeout(60_000);
+  // A private temp dir: other runs on this machine start LiveKits too, and their configs are not ours to count.
+  const savedTmp = process.env.TMPDIR;
+  let privateTmp = '';
+  beforeEach(() => {
+    privateTmp = mkdtempSync(path.join(tmpdir(), 'pairux-lk-test-'));
+    process.env.TMPDIR = privateTmp;
+  });
+  afterEach(() => {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+    rmSync(privateTmp, { recursive: true, force: true });
+  });
 
   it('answers on loopback with per-run keys and leaves no process, port or config behind', async () => {
     const dirsBefore = new Set(configDirs());

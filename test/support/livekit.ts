@@ -33,9 +33,15 @@ export interface SfuRig {
   planePort: number;
 }
 
-export async function startSfuRig(): Promise<SfuRig> {
+/**
+ * `webhooks: false` keeps LiveKit from telling the control plane who joined: then the control
+ * plane does not correct a rogue token's grants or evict it, which a test of the host's own
+ * checks behind the SFU needs.
+ */
+export async function startSfuRig(options: { webhooks?: boolean } = {}): Promise<SfuRig> {
   const planePort = await freePort();
-  const livekit = await startLocalLiveKit({ webhookUrl: `http://127.0.0.1:${planePort}${LIVEKIT_WEBHOOK_PATH}`, logLevel: 'warn' });
+  const webhookUrl = options.webhooks === false ? undefined : `http://127.0.0.1:${planePort}${LIVEKIT_WEBHOOK_PATH}`;
+  const livekit = await startLocalLiveKit({ ...(webhookUrl ? { webhookUrl } : {}), logLevel: 'warn' });
   const api = new RoomServiceClient(livekit.url.replace(/^ws/, 'http'), livekit.apiKey, livekit.apiSecret);
   return { livekit, api, planePort };
 }
