@@ -31,6 +31,8 @@ export class SfuSessions {
   private readonly rooms: SfuRooms | undefined;
   private readonly webhooks: SfuWebhookVerifier | undefined;
   private readonly now: () => number;
+  /** Room openings one after the other, so concurrent creations cannot all pass the same count. */
+  private opening: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: SfuSessionsDeps) {
     this.livekit = deps.config.livekit;
@@ -61,6 +63,12 @@ export class SfuSessions {
    */
   async openRoom(sessionId: string): Promise<void> {
     const rooms = this.requireRooms();
+    const turn = this.opening.then(() => this.checkAndOpen(rooms, sessionId));
+    this.opening = turn.catch(() => undefined);
+    await turn;
+  }
+
+  private async checkAndOpen(rooms: SfuRooms, sessionId: string): Promise<void> {
     const capacity = await rooms.canAcceptSession();
     if (!capacity.ok) {
       this.deps.metrics.sfuRefused.inc({ reason: 'max_rooms' });

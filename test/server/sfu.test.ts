@@ -6,6 +6,7 @@
  */
 import '../support/livekit-quiet';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { AccessToken, TokenVerifier, type ClaimGrants } from 'livekit-server-sdk';
 import { LocalVideoTrack, RoomEvent, TrackPublishOptions, TrackSource, VideoBufferType, VideoFrame, VideoSource, type Room } from '@livekit/rtc-node';
 import { ErrorCode } from '../../protocol/errors';
@@ -232,9 +233,17 @@ describe('control plane: SFU sessions on a real LiveKit', function () {
     assert.equal(refused.error.code, ErrorCode.LimitReached);
     assert.match(refused.error.message, /limit of 2 concurrent sessions \(maxConcurrentRooms\).*P2P/);
     assert.equal((await rig.api.listRooms()).length, 2, 'the refused session left no room behind');
+    const burst = await Promise.all([1, 2, 3].map(() => post(plane!, '{"mode":"sfu"}')));
+    assert.deepEqual(burst.map((r) => r.status), [503, 503, 503], 'concurrent creations at the limit are all refused');
     assert.equal((await post(plane, '{"mode":"p2p"}')).status, 201, 'P2P sessions are not counted against the SFU');
     await first.host.request(End, {});
     await eventually(async () => (await rig.api.listRooms([first.s.sessionId])).length === 0, 'the ended session\'s room deleted');
+    // One room free, four hosts at once: exactly one gets it.
+    const race = await Promise.all([1, 2, 3, 4].map(() => post(plane!, '{"mode":"sfu"}')));
+    assert.deepEqual(race.map((r) => r.status).sort(), [201, 503, 503, 503]);
+    await plane.close();
+    await untilNoRooms(rig.api);
+    plane = await startPlane(rig);
     const s = await createSession(plane, { mode: 'sfu' });
 
     // The default viewer limit of an SFU session is 100 (P2P: 25).
@@ -285,6 +294,23 @@ describe('control plane: SFU mode without a usable LiveKit', () => {
     assert.match(r.error.message, new RegExp(`LiveKit at ws://127\\.0\\.0\\.1:${port} did not answer \\(ECONNREFUSED\\); start the session in P2P mode`));
     assert.equal(r.error.data?.mode, 'p2p');
     assert.equal(plane.service.localSessions.size, 0, 'no session was created');
+  });
+
+  it('says LiveKit did not answer in time when it accepts connections and never replies', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = silent.address() as { port: number };
+    try {
+      plane = await startTestServer({ livekit: { url: `http://127.0.0.1:${port}`, apiKey: 'k', apiSecret: 's'.repeat(32), requestTimeoutMs: 300 } });
+      const started = Date.now();
+      const r = await post(plane, '{"mode":"sfu"}');
+      assert.equal(r.error.code, ErrorCode.Unavailable);
+      assert.match(r.error.message, /did not answer \(no answer in time\); start the session in P2P mode/);
+      assert.ok(Date.now() - started < 3000, `gave up after ${Date.now() - started} ms`);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
   });
 
   it('names the missing settings when no LiveKit is configured, and a half-configured environment fails at start', async () => {
