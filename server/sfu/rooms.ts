@@ -79,10 +79,6 @@ export class SfuRooms {
     }
   }
 
-  async identitiesIn(sessionId: string): Promise<string[]> {
-    return (await this.call('list participants', () => this.api.listParticipants(sessionId))).map((p) => p.identity);
-  }
-
   private async call<T>(what: string, run: () => Promise<T>): Promise<T> {
     try {
       return await run();
