@@ -3,8 +3,11 @@
  * the host's media engine in headless Chromium, prints the share links and a line for every
  * guest that comes and goes. Ctrl-C ends the session for everyone and exits.
  */
+import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { startControlPlane, type ControlPlane } from '../server/control-plane';
+import type { ServerConfigInput } from '../server/config';
+import { LIVEKIT_WEBHOOK_PATH } from '../server/sfu/webhooks';
 import type { HeadlessHost, HostEvent } from './headless-host';
 import { startHeadlessHost } from './headless-host';
 import { startRealScreen, type RealScreen } from './real-screen';
@@ -13,7 +16,8 @@ const USAGE = `Usage: npm run demo -- [options]
   --port <n>        control-plane port on 127.0.0.1 (default 7420; a free one if busy)
   --size <WxH>      shared screen size (default 1920x1080)
   --fps <n>         frame rate, 1-60 (default 30)
-  --codec <c>       vp9 | vp8 | av1 | h264 (default vp9)
+  --mode <m>        p2p (default: one stream per guest) | sfu (a local LiveKit server fans one stream out)
+  --codec <c>       vp9 | vp8 | av1 | h264 (default vp9; in SFU mode vp8 or h264, simulcast)
   --ttl <minutes>   share-link lifetime (default 1440 = 24 h)
   --virtual         share a virtual desktop (Xvfb) even when a display exists
   --generated       share a generated test screen instead of a real one (no helper, no control)
@@ -26,6 +30,7 @@ While a guest drives, type s then Enter to stop all control at once.`;
 
 interface DemoOptions {
   port: number;
+  mode: 'p2p' | 'sfu';
   screen: 'real' | 'virtual' | 'generated';
   controlPolicy: 'ask' | 'allow' | 'deny';
   frames: 'bridge' | 'websocket';
@@ -51,6 +56,7 @@ function parseOptions(argv: string[]): DemoOptions {
         size: { type: 'string', default: '1920x1080' },
         fps: { type: 'string', default: '30' },
         codec: { type: 'string', default: 'vp9' },
+        mode: { type: 'string', default: 'p2p' },
         ttl: { type: 'string', default: '1440' },
         virtual: { type: 'boolean', default: false },
         generated: { type: 'boolean', default: false },
@@ -85,8 +91,9 @@ function parseOptions(argv: string[]): DemoOptions {
   if (values.virtual && values.generated) fail('choose --virtual or --generated, not both');
   if (values['allow-control'] && values['deny-control']) fail('choose --allow-control or --deny-control, not both');
   if (values.frames !== 'bridge' && values.frames !== 'websocket') fail(`--frames must be bridge or websocket, not ${values.frames}`);
+  if (values.mode !== 'p2p' && values.mode !== 'sfu') fail(`--mode must be p2p or sfu, not ${values.mode}`);
   return {
-    port, width, height, fps, codec, ttlMinutes,
+    port, width, height, fps, codec, ttlMinutes, mode: values.mode,
     screen: values.generated ? 'generated' : values.virtual ? 'virtual' : 'real',
     controlPolicy: values['allow-control'] ? 'allow' : values['deny-control'] ? 'deny' : 'ask',
     frames: values.frames,
@@ -96,22 +103,64 @@ function parseOptions(argv: string[]): DemoOptions {
 const time = () => new Date().toLocaleTimeString('en-GB', { hour12: false });
 const say = (line: string) => console.log(`${time()}  ${line}`);
 
-async function startPlane(port: number): Promise<ControlPlane> {
+async function startPlane(port: number, config: ServerConfigInput = {}): Promise<ControlPlane> {
   try {
-    return await startControlPlane({ host: '127.0.0.1', port });
+    return await startControlPlane({ host: '127.0.0.1', port, ...config });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw err;
     say(`port ${port} is busy; using a free port instead`);
-    return startControlPlane({ host: '127.0.0.1', port: 0 });
+    return startControlPlane({ host: '127.0.0.1', ...config, port: 0 });
   }
+}
+
+interface Sfu {
+  url: string;
+  apiKey: string;
+  apiSecret: string;
+  stop(): Promise<void>;
+}
+
+/** `port` when it is free, else a free one: LiveKit's webhook URL must name the port before the control plane listens. */
+async function planePort(port: number): Promise<number> {
+  const tryPort = (p: number) =>
+    new Promise<number | undefined>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(undefined));
+      s.listen(p, '127.0.0.1', () => {
+        const chosen = (s.address() as { port: number }).port;
+        s.close(() => resolve(chosen));
+      });
+    });
+  const chosen = (await tryPort(port)) ?? (await tryPort(0));
+  if (chosen === undefined) throw new Error('no free port for the control plane');
+  if (chosen !== port && port !== 0) say(`port ${port} is busy; using ${chosen} instead`);
+  return chosen;
+}
+
+/** A LiveKit server of our own on loopback (built on first use), for `--mode sfu`; its webhooks go to the control plane. */
+async function startSfu(port: number): Promise<Sfu> {
+  say('starting the LiveKit server (the SFU; built first if this machine has no build yet)…');
+  const { startLocalLiveKit } = await import('./livekit-server');
+  const livekit = await startLocalLiveKit({ webhookUrl: `http://127.0.0.1:${port}${LIVEKIT_WEBHOOK_PATH}` });
+  say(`LiveKit listening at ${livekit.url}`);
+  return livekit;
 }
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const started = Date.now();
+  const port = options.mode === 'sfu' ? await planePort(options.port) : options.port;
+  const sfu = options.mode === 'sfu' ? await startSfu(port) : undefined;
   say('starting the control plane…');
-  const plane = await startPlane(options.port);
-  const session = await plane.service.createSession({ mode: 'p2p', name: 'PairUX demo', linkTtlSeconds: options.ttlMinutes * 60 });
+  let plane: ControlPlane;
+  try {
+    plane = await startPlane(port, sfu ? { livekit: { url: sfu.url, apiKey: sfu.apiKey, apiSecret: sfu.apiSecret } } : {});
+  } catch (err) {
+    await sfu?.stop();
+    throw err;
+  }
+  const session = await plane.service.createSession({ mode: options.mode, name: 'PairUX demo', linkTtlSeconds: options.ttlMinutes * 60 });
+  const via = options.mode === 'sfu' ? 'via the SFU' : 'peer-to-peer';
   const names = new Map<string, string>();
   let watching = 0;
 
@@ -139,16 +188,18 @@ async function main(): Promise<void> {
       });
     } catch (err) {
       await plane.close();
+      await sfu?.stop();
       throw err;
     }
   }
   const size = screen ? `${screen.width}×${screen.height}` : `${options.width}×${options.height}`;
-  say(`starting the headless host (Chromium) at ${size} @ ${options.fps} fps, ${options.codec.toUpperCase()}…`);
+  const codec = options.mode === 'sfu' ? `${options.codec === 'h264' ? 'H264' : 'VP8'} simulcast` : options.codec.toUpperCase();
+  say(`starting the headless host (Chromium) at ${size} @ ${options.fps} fps, ${codec}, ${via}…`);
   let host: HeadlessHost;
   const onEvent = (e: HostEvent) => {
     if (e.type === 'guest') {
       const who = e.name || names.get(e.id) || e.id;
-      if (e.state === 'connected') say(`video flowing to ${who} (peer-to-peer)`);
+      if (e.state === 'connected') say(options.mode === 'sfu' ? `${who} is in the SFU room` : `video flowing to ${who} (peer-to-peer)`);
       else if (e.state === 'failed') say(`could not reach ${who}; they will retry by themselves`);
     } else if (e.type === 'error') {
       say(`host page error: ${e.message}`);
@@ -167,6 +218,7 @@ async function main(): Promise<void> {
   } catch (err) {
     await screen?.close();
     await plane.close();
+    await sfu?.stop();
     throw err;
   }
   host.browser.on('disconnected', () => {
@@ -177,7 +229,7 @@ async function main(): Promise<void> {
 
   const expires = new Date(session.links.viewer.expiresAt).toLocaleString('en-GB');
   console.log(`
-PairUX demo is live (ready in ${((Date.now() - started) / 1000).toFixed(1)} s).
+PairUX demo is live (ready in ${((Date.now() - started) / 1000).toFixed(1)} s), ${options.mode === 'sfu' ? `SFU mode: the host publishes once to LiveKit (${sfu?.url}), which fans it out to every guest` : 'peer-to-peer mode: the host sends each guest its own stream'}.
 ${screen ? `${screen.describe}
 A guest with the controller link can ask to drive; you answer here (y/n), and s + Enter stops all control.` : 'The host shares a GENERATED screen (code text, a clock and a frame counter), as asked with --generated.'}
 
@@ -198,6 +250,7 @@ Press Ctrl-C to end the session for everyone.
     await host.close();
     await screen?.close();
     await plane.close();
+    await sfu?.stop();
     say('session ended; bye');
     process.exit(code);
   }

@@ -115,6 +115,8 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
   private connects = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private reconnectDelay = RECONNECT_MIN_MS;
+  /** The page hears once per outage that the SFU is unreachable, not on every retry. */
+  private outageReported = false;
   private started = false;
   private stopped = false;
   private _screen: ScreenDescription;
@@ -228,7 +230,8 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
     } catch (err) {
       if (this.room !== room) return;
       this.log('warn', `could not reach LiveKit at ${access.url}: ${String(err)}`);
-      this.emit('error', { message: `could not reach the SFU (${access.url}); retrying` });
+      if (!this.outageReported) this.emit('error', { message: `could not reach the SFU (${access.url}); retrying until it is back` });
+      this.outageReported = true;
       this.room = undefined;
       void room.disconnect(true);
       this.scheduleReconnect();
@@ -237,6 +240,7 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
     if (this.room !== room || this.stopped) return;
     this.connects++;
     this.reconnectDelay = RECONNECT_MIN_MS;
+    this.outageReported = false;
     this.setConnection('connected');
     this.log('info', `in LiveKit room ${access.room} as ${room.localParticipant.identity}`);
     await this.publish(room);
