@@ -73,7 +73,7 @@ export const SfuAccess = z.object({
   url: z.string().max(2048),
   token: z.string().max(8192),
   room: z.string().max(128),
-  /** Epoch ms; ask `sfu.token` for a fresh one before then. */
+  /** Epoch ms; ask `sfu.access` for a fresh one before then. */
   expiresAt: z.number(),
 });
 export type SfuAccess = z.infer<typeof SfuAccess>;
