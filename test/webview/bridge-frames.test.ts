@@ -116,3 +116,67 @@ describe('webview: frames from the host bridge', () => {
     assert.equal(got.length, 3);
   });
 });
+
+describe('webview: frames into the track (fake MediaStreamTrackGenerator)', () => {
+  interface FakeFrame { seq: number; closed: boolean; close(): void }
+  const made: FakeFrame[] = [];
+  const written: number[] = [];
+  let finish: Array<() => void> = [];
+  const g = globalThis as Record<string, unknown>;
+  let saved: Record<string, unknown> = {};
+
+  before(() => {
+    saved = { MediaStreamTrackGenerator: g.MediaStreamTrackGenerator, VideoFrame: g.VideoFrame };
+    g.VideoFrame = class {
+      seq: number;
+      closed = false;
+      constructor(data: Uint8Array) {
+        this.seq = data[0]!;
+        made.push(this);
+      }
+      close() {
+        this.closed = true;
+      }
+    };
+    g.MediaStreamTrackGenerator = class {
+      contentHint = '';
+      // Each write resolves when the test says so: the generator is "busy" until then.
+      writable = new WritableStream<FakeFrame>({
+        write: (f) =>
+          new Promise<void>((resolve) => {
+            written.push(f.seq);
+            finish.push(resolve);
+          }),
+      });
+      stop() {}
+    };
+  });
+  after(() => Object.assign(g, saved));
+
+  it('a frame that comes while the track is busy waits and is written next; a newer one replaces it; all are closed', async () => {
+    const { FrameTrack } = await import('../../webview/engine/track-from-frames');
+    let sink: ((f: RawFrame) => void) | undefined;
+    const source = { info: { width: 1, height: 1, fps: 30, name: 't' }, running: true, start: (s: (f: RawFrame) => void) => (sink = s), stop: () => undefined };
+    const track = new FrameTrack(source, { maxInFlight: 1 });
+    track.start();
+    const frame = (seq: number): RawFrame => ({ format: 'BGRX', width: 1, height: 1, data: Uint8Array.of(seq, 0, 0, 0), timestamp: seq, captureTime: seq, seq });
+    const tick = () => new Promise((r) => setTimeout(r, 0));
+    sink!(frame(1));
+    await tick();
+    sink!(frame(2));
+    sink!(frame(3));
+    await tick();
+    assert.deepEqual(written, [1], 'one write at a time');
+    finish.shift()!();
+    await tick();
+    await tick();
+    // The last change reaches the track without waiting for another frame from the source.
+    assert.deepEqual(written, [1, 3]);
+    assert.equal(track.framesDropped, 1);
+    finish.shift()!();
+    await tick();
+    await tick();
+    assert.ok(made.every((f) => f.closed), `closed: ${made.map((f) => `${f.seq}:${f.closed}`).join(' ')}`);
+    finish = [];
+  });
+});

@@ -3,9 +3,12 @@
  * place every host frame passes before encoding (masking and the text side channel attach here
  * later).
  *
- * Back-pressure: a frame is dropped, never queued, while earlier writes are still pending; a
- * live screen only cares about the newest picture, and an unbounded queue is unbounded latency
- * and memory. Every VideoFrame is closed whatever happens to its write.
+ * Back-pressure: while `maxInFlight` writes are pending, the newest frame waits in one slot (a
+ * newer one replaces it) and is written as soon as a write finishes; a live screen only cares
+ * about the newest picture, and an unbounded queue is unbounded latency and memory. The slot
+ * matters because the bridge sends only changes: a dropped frame's change would otherwise show
+ * only with the next message, which on a still screen is the idle keep-alive a second later.
+ * Every VideoFrame is closed whatever happens to its write.
  */
 import type { FrameSource, RawFrame } from './frame-source';
 
@@ -23,11 +26,14 @@ export function traceFrame(stage: FrameTraceStage, captureTime: number): void {
 }
 
 export interface FrameTrackOptions {
-  /** Pending writes tolerated before new frames are dropped (default 2). */
+  /** Pending writes tolerated before a new frame waits in the slot (default 2). */
   maxInFlight?: number;
   /** MediaStreamTrack.contentHint: 'detail' (default) keeps resolution for text, 'motion' keeps frame rate. */
   contentHint?: '' | 'detail' | 'text' | 'motion';
-  /** Sees every frame the source delivers, and whether it reached the track. */
+  /**
+   * Sees every frame the source delivers, and whether it reached the track: at once, or for a
+   * frame that waited in the slot, when it was written or replaced (its `data` is then no longer valid).
+   */
   onFrame?(frame: RawFrame, written: boolean): void;
 }
 
@@ -38,6 +44,8 @@ export class FrameTrack {
   private readonly writer: WritableStreamDefaultWriter<VideoFrame>;
   private readonly maxInFlight: number;
   private inFlight = 0;
+  /** The newest frame, waiting for a write to finish. */
+  private waiting: { frame: RawFrame; videoFrame: VideoFrame } | undefined;
   private ended = false;
 
   constructor(
@@ -71,11 +79,12 @@ export class FrameTrack {
   private end(): void {
     if (this.ended) return;
     this.ended = true;
+    this.dropWaiting();
     this.source.stop();
   }
 
   private push(frame: RawFrame): void {
-    if (this.ended || this.inFlight >= this.maxInFlight) {
+    if (this.ended) {
       this.framesDropped++;
       this.options.onFrame?.(frame, false);
       return;
@@ -95,6 +104,15 @@ export class FrameTrack {
       this.options.onFrame?.(frame, false);
       return;
     }
+    if (this.inFlight >= this.maxInFlight) {
+      this.dropWaiting();
+      this.waiting = { frame, videoFrame };
+      return;
+    }
+    this.write(frame, videoFrame);
+  }
+
+  private write(frame: RawFrame, videoFrame: VideoFrame): void {
     this.inFlight++;
     this.framesWritten++;
     this.options.onFrame?.(frame, true);
@@ -104,6 +122,10 @@ export class FrameTrack {
         traceFrame('accepted', frame.captureTime);
         this.inFlight--;
         videoFrame.close();
+        const next = this.waiting;
+        this.waiting = undefined;
+        if (next && !this.ended) this.write(next.frame, next.videoFrame);
+        else if (next) next.videoFrame.close();
       },
       (err: unknown) => {
         this.inFlight--;
@@ -112,5 +134,14 @@ export class FrameTrack {
         this.end();
       },
     );
+  }
+
+  private dropWaiting(): void {
+    const w = this.waiting;
+    if (!w) return;
+    this.waiting = undefined;
+    w.videoFrame.close();
+    this.framesDropped++;
+    this.options.onFrame?.(w.frame, false);
   }
 }
