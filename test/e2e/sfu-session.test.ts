@@ -180,6 +180,22 @@ describe('end to end: host and guests through the real LiveKit SFU', function ()
     await eventually(async () => (await hostTracksAtSfu()).length === 1, 'LiveKit to hold one track of the host again', 15_000);
   });
 
+  it('removed from the room by LiveKit, a guest and then the host come back by themselves with fresh tokens; the host republishes once', async () => {
+    const vicId = (await vic.selfId())!;
+    await rig.api.removeParticipant(session.sessionId, vicId);
+    await vic.waitForState('reconnecting', 10_000);
+    await vic.waitForState('live', 30_000);
+    await vic.markerAdvance(500);
+    const hostId = await host.page.evaluate(() => (window as unknown as { pairuxHost: { selfId?: string } }).pairuxHost.selfId!);
+    const { connects = 0, tokenRefreshes = 0 } = (await sfu()) ?? {};
+    await rig.api.removeParticipant(session.sessionId, hostId);
+    await eventually(async () => ((await sfu())?.connects ?? 0) > connects && (await sfu())?.publishedTracks === 1, 'the host back in the room, publishing', 30_000);
+    assert.ok(((await sfu())?.tokenRefreshes ?? 0) > tokenRefreshes, 'the host asked the control plane for a fresh token to get back in');
+    for (const g of [vic, ada]) await g.waitForState('live', 30_000);
+    await vic.markerAdvance(500);
+    await eventually(async () => (await hostTracksAtSfu()).length === 1, 'one track of the host at the SFU', 15_000);
+  });
+
   it("LiveKit dying mid-session: guests say 'reconnecting', never 'live' on a frozen frame", async () => {
     await rig.livekit.stop();
     for (const g of [vic, ada]) await g.waitForState('reconnecting', 30_000);

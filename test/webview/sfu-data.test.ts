@@ -158,3 +158,30 @@ describe('webview: SFU access keeper', () => {
     keeper.stop();
   });
 });
+
+describe('webview: SFU publish settings for the shared screen', () => {
+  // Imported here so the suites above do not load livekit-client.
+  const load = () => import('../../webview/engine/sfu-host');
+
+  it('1080p30: VP8 simulcast, the full-size layer at ≈ 3 Mbps and a half-size layer at ≤ 15 fps, resolution kept under congestion', async () => {
+    const { screenPublishOptions } = await load();
+    const o = screenPublishOptions({ width: 1920, height: 1080, fps: 30, source: 'x' }, {});
+    assert.equal(o.source, 'screen_share');
+    assert.equal(o.videoCodec, 'vp8');
+    assert.equal(o.simulcast, true);
+    assert.equal(o.backupCodec, false);
+    assert.equal(o.degradationPreference, 'maintain-resolution');
+    assert.deepEqual(o.screenShareEncoding, { maxBitrate: 3_000_000, maxFramerate: 30, priority: 'high' });
+    const [half] = o.screenShareSimulcastLayers ?? [];
+    assert.deepEqual([half?.width, half?.height, half?.encoding.maxFramerate, half?.encoding.maxBitrate], [960, 540, 15, 750_000]);
+  });
+
+  it('VP9/AV1 become VP8 (LiveKit 1.13.5 cannot simulcast them), H.264 stays; an explicit cap wins', async () => {
+    const { screenPublishOptions } = await load();
+    const screen = { width: 1280, height: 720, fps: 15, source: 'x' };
+    assert.equal(screenPublishOptions(screen, { codec: 'vp9' }).videoCodec, 'vp8');
+    assert.equal(screenPublishOptions(screen, { codec: 'av1' }).videoCodec, 'vp8');
+    assert.equal(screenPublishOptions(screen, { codec: 'h264' }).videoCodec, 'h264');
+    assert.equal(screenPublishOptions(screen, { maxBitrateKbps: 1200 }).screenShareEncoding?.maxBitrate, 1_200_000);
+  });
+});

@@ -9,7 +9,7 @@ import type { SfuAccess } from '../../protocol/signaling';
 import type { Logger } from './logger';
 import type { SignalingClient } from './signaling-client';
 
-/** Refresh this long before expiry (or at half the token's life if that is sooner). */
+/** Refresh this long before expiry (or at half the token's life if that is later). */
 const REFRESH_AHEAD_MS = 60_000;
 const RETRY_MS = 5_000;
 
@@ -20,6 +20,8 @@ export class SfuAccessKeeper {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private inFlight: Promise<SfuAccess> | undefined;
   private stopped = false;
+  /** Fresh tokens obtained from the control plane so far. */
+  refreshes = 0;
   private readonly offJoined: () => void;
 
   constructor(
@@ -51,6 +53,7 @@ export class SfuAccessKeeper {
     });
     try {
       this.access = await this.inFlight;
+      this.refreshes++;
     } catch (err) {
       this.log('warn', `could not refresh the LiveKit token; using the one we have: ${String(err)}`);
     }
@@ -68,7 +71,8 @@ export class SfuAccessKeeper {
     if (this.stopped) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     const left = this.access.expiresAt - this.now();
-    const wait = Math.max(RETRY_MS, Math.min(left - REFRESH_AHEAD_MS, left / 2));
+    // A minute ahead, or at half-life for a token shorter than two minutes.
+    const wait = Math.max(RETRY_MS, Math.max(left - REFRESH_AHEAD_MS, left / 2));
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.fresh(true).then(() => undefined, () => this.schedule());

@@ -71,6 +71,8 @@ export interface SfuHostSnapshot {
   layers: number;
   /** Rooms joined so far (a full reconnect adds one). */
   connects: number;
+  /** Fresh LiveKit tokens asked of the control plane (`sfu.access`). */
+  tokenRefreshes: number;
   data: SfuHostData['counts'];
 }
 
@@ -187,6 +189,7 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
       codec: this.publication?.track?.codec ?? '',
       layers: sender ? sender.getParameters().encodings.length : 0,
       connects: this.connects,
+      tokenRefreshes: this.keeper.refreshes,
       data: { ...this.data.counts },
     };
   }
