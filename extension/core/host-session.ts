@@ -28,6 +28,8 @@ export interface HostStatus {
   mode: 'p2p' | 'sfu';
   links: CreateSessionResponse['links'];
   screen: { width: number; height: number; fps: number; display: string };
+  /** Where SFU media goes (the LiveKit URL the webview must be allowed to reach), when known. */
+  sfuUrl: string | undefined;
 }
 
 export interface HostSessionEvents {
@@ -79,6 +81,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
       mode: this.settings.mode,
       links: c.links,
       screen: { width: cap.width, height: cap.height, fps: cap.fps, display: this.settings.display },
+      sfuUrl: this.settings.mode === 'sfu' ? (this.settings.livekit?.url ?? 'remote') : undefined,
     };
   }
 
@@ -214,7 +217,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     }
     this.ui.progress('starting the embedded server…');
     try {
-      this.plane = await startControlPlane({ host: '127.0.0.1', port: s.embeddedPort });
+      this.plane = await startControlPlane({ host: '127.0.0.1', port: s.embeddedPort, ...(s.livekit ? { livekit: s.livekit } : {}) });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         throw new PairuxError(ErrorCode.Unavailable, `Port ${s.embeddedPort} is in use, so the embedded server cannot start. Set “pairux.server.port” to 0 (any free port) or another port.`);

@@ -27,6 +27,8 @@ export interface HostSettings {
   linkTtlMinutes: number;
   hostName: string;
   sessionName: string;
+  /** The LiveKit server the embedded control plane uses for SFU sessions, when configured. */
+  livekit: { url: string; apiKey: string; apiSecret: string } | undefined;
 }
 
 /** What each quality setting means for the encoder (chosen by `npm run bench:tuning`). */
@@ -42,7 +44,7 @@ export type SettingGetter = (key: string) => unknown;
 
 export function readHostSettings(
   get: SettingGetter,
-  extra: { mode: SessionMode; hostKey: string | undefined; env: NodeJS.ProcessEnv; userName: string },
+  extra: { mode: SessionMode; hostKey: string | undefined; env: NodeJS.ProcessEnv; userName: string; livekitSecret?: string | undefined },
 ): HostSettings {
   const problems: string[] = [];
   const str = (key: string, fallback = ''): string => {
@@ -68,6 +70,9 @@ export function readHostSettings(
   const quality = (['text', 'balanced', 'motion'] as const).find((q) => q === qualityRaw);
   if (!quality) problems.push(`“pairux.capture.quality” must be text, balanced or motion (it is ${qualityRaw})`);
   const region = parseRegion(str('capture.region'), problems);
+  const livekitUrl = str('livekit.url');
+  const livekitKey = str('livekit.apiKey');
+  if (livekitUrl && !/^(wss?|https?):\/\/[^\s/]+/.test(livekitUrl)) problems.push(`“pairux.livekit.url” must be a ws://, wss://, http:// or https:// URL (it is ${livekitUrl})`);
   const settings: HostSettings = {
     mode: extra.mode === 'sfu' ? 'sfu' : 'p2p',
     serverUrl,
@@ -82,6 +87,7 @@ export function readHostSettings(
     linkTtlMinutes: int('links.expiryMinutes', 1440, 1, 43_200),
     hostName: (str('displayName') || extra.userName || 'Host').slice(0, 64),
     sessionName: str('session.name').slice(0, 64) || `${(str('displayName') || extra.userName || 'PairUX').slice(0, 40)}'s session`,
+    livekit: livekitUrl && livekitKey && extra.livekitSecret ? { url: livekitUrl, apiKey: livekitKey, apiSecret: extra.livekitSecret } : undefined,
   };
   if (problems.length) throw new PairuxError(ErrorCode.BadMessage, `Fix these settings first: ${problems.join('; ')}.`);
   return settings;

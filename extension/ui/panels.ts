@@ -22,6 +22,7 @@ export function openPanel(
   serverOrigin: string,
   log: vscode.LogOutputChannel,
   onClosed: () => void,
+  mediaOrigins: string[] = [],
 ): OpenPanel {
   const panel = vscode.window.createWebviewPanel(
     page === 'host' ? HOST_PANEL_TYPE : GUEST_PANEL_TYPE,
@@ -41,6 +42,6 @@ export function openPanel(
     port.close();
     onClosed();
   });
-  panel.webview.html = webviewHtml(panel.webview, context.extensionUri, page, serverOrigin);
+  panel.webview.html = webviewHtml(panel.webview, context.extensionUri, page, serverOrigin, mediaOrigins);
   return { panel, port };
 }

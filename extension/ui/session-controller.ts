@@ -18,6 +18,7 @@ import type { ParticipantsView } from './participants-view';
 import type { SessionStatusBar } from './status-bar';
 
 const HOST_KEY_SECRET = 'pairux.server.hostKey';
+const LIVEKIT_SECRET = 'pairux.livekit.apiSecret';
 
 interface Hosting {
   kind: 'host';
@@ -63,6 +64,7 @@ export class SessionController implements vscode.Disposable {
     command('pairux.showMenu', () => this.menu());
     command('pairux.showLog', () => this.log.show());
     command('pairux.setHostKey', () => this.setHostKey());
+    command('pairux.setLiveKitSecret', () => this.setSecret(LIVEKIT_SECRET, 'PairUX: Set LiveKit API Secret', 'The API secret of the LiveKit server in “pairux.livekit.url” (kept in VS Code’s secret storage). Empty removes it.'));
     command('pairux.grantControl', (row?: ParticipantRow) => this.hostAct(row, (id) => ({ action: 'grant', participantId: id })));
     command('pairux.revokeControl', (row?: ParticipantRow) => this.hostAct(row, (id) => ({ action: 'revoke', participantId: id })));
     command('pairux.promote', (row?: ParticipantRow) => this.hostAct(row, (id) => ({ action: 'setRole', participantId: id, role: 'controller' })));
@@ -100,17 +102,24 @@ export class SessionController implements vscode.Disposable {
       if (!picked) return;
       mode = picked.mode;
     }
-    if (mode === 'sfu') {
-      const choice = await vscode.window.showWarningMessage('SFU mode needs a LiveKit server, which this version cannot use yet. Start peer-to-peer instead (up to 25 guests)?', 'Start P2P', 'Cancel');
-      if (choice !== 'Start P2P') return;
-      mode = 'p2p';
-    }
     const settings = readHostSettings((key) => config.get(key), {
       mode,
       hostKey: await this.context.secrets.get(HOST_KEY_SECRET),
       env: process.env,
       userName: safeUserName(),
+      livekitSecret: await this.context.secrets.get(LIVEKIT_SECRET),
     });
+    if (settings.mode === 'sfu' && !settings.serverUrl && !settings.livekit) {
+      const choice = await vscode.window.showWarningMessage(
+        'SFU mode needs a LiveKit server: set “pairux.livekit.url” and “pairux.livekit.apiKey” and run “PairUX: Set LiveKit API Secret”, or point “pairux.server.url” at a PairUX server that has one. Start peer-to-peer instead (up to 25 guests)?',
+        'Start P2P',
+        'Set Up LiveKit',
+        'Cancel',
+      );
+      if (choice === 'Set Up LiveKit') void vscode.commands.executeCommand('workbench.action.openSettings', 'pairux.livekit');
+      if (choice !== 'Start P2P') return;
+      settings.mode = 'p2p';
+    }
     const askTimeoutMs = Math.max(5, config.get<number>('control.askTimeoutSeconds', 20)) * 1000;
     let report: (line: string) => void = () => undefined;
     const session = new HostSession(settings, {
@@ -134,12 +143,19 @@ export class SessionController implements vscode.Disposable {
     } catch (err) {
       this.view = { kind: 'none' };
       this.render();
+      // LiveKit not answering: the server says P2P would work; offer it rather than just failing.
+      if (err instanceof PairuxError && err.code === 'UNAVAILABLE' && err.data?.mode === 'p2p' && settings.mode === 'sfu') {
+        const choice = await vscode.window.showWarningMessage(`PairUX: ${err.message}`, 'Start P2P', 'Cancel');
+        if (choice === 'Start P2P') return this.start('p2p');
+        return;
+      }
       throw err;
     }
     const hosting: Hosting = { kind: 'host', session, panel: undefined };
     this.current = hosting;
     this.lastPage = undefined;
     const serverOrigin = new URL(status.links.viewer.url).origin;
+    const media = status.sfuUrl ? [status.sfuUrl === 'remote' ? 'any-websocket' : status.sfuUrl] : [];
     hosting.panel = openPanel(this.context, 'host', 'PairUX: Sharing', serverOrigin, this.log, () => {
       hosting.panel = undefined;
       session.pageClosed();
@@ -148,7 +164,7 @@ export class SessionController implements vscode.Disposable {
           if (c === 'End Session') void this.end(false);
         });
       }
-    });
+    }, media);
     session.attachPage(hosting.panel.port);
     session.on('status', (s) => {
       if (this.current !== hosting) return;
@@ -328,7 +344,7 @@ export class SessionController implements vscode.Disposable {
         this.render();
       }
       session.detach();
-    });
+    }, preview.mode === 'sfu' ? ['any-websocket'] : []);
     const joined: Joined = { kind: 'guest', session, panel };
     this.current = joined;
     this.lastPage = undefined;
@@ -392,17 +408,16 @@ export class SessionController implements vscode.Disposable {
     if (picked) await vscode.commands.executeCommand(picked.command);
   }
 
-  private async setHostKey(): Promise<void> {
-    const key = await vscode.window.showInputBox({
-      title: 'PairUX: Set Server Host Key',
-      prompt: 'The host key of the PairUX server in “pairux.server.url” (stored in VS Code’s secret storage). Empty removes it.',
-      password: true,
-      ignoreFocusOut: true,
-    });
-    if (key === undefined) return;
-    if (key.trim()) await this.context.secrets.store(HOST_KEY_SECRET, key.trim());
-    else await this.context.secrets.delete(HOST_KEY_SECRET);
-    void vscode.window.setStatusBarMessage(key.trim() ? 'PairUX: host key saved' : 'PairUX: host key removed', 3000);
+  private setHostKey(): Promise<void> {
+    return this.setSecret(HOST_KEY_SECRET, 'PairUX: Set Server Host Key', 'The host key of the PairUX server in “pairux.server.url” (kept in VS Code’s secret storage). Empty removes it.');
+  }
+
+  private async setSecret(name: string, title: string, prompt: string): Promise<void> {
+    const value = await vscode.window.showInputBox({ title, prompt, password: true, ignoreFocusOut: true });
+    if (value === undefined) return;
+    if (value.trim()) await this.context.secrets.store(name, value.trim());
+    else await this.context.secrets.delete(name);
+    void vscode.window.setStatusBarMessage(value.trim() ? 'PairUX: secret saved' : 'PairUX: secret removed', 3000);
   }
 
   /** Joins and leaves go to the log and a passing status-bar line, never a popup. */

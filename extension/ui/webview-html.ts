@@ -15,7 +15,11 @@ const SHELLS: Record<PanelPage, { html: string; bundle: string }> = {
   guest: { html: 'viewer.html', bundle: 'vscode-guest' },
 };
 
-export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, page: PanelPage, serverOrigin: string): string {
+/**
+ * `mediaOrigins`: where else the page may connect (an SFU session's LiveKit: its origin, or
+ * 'any-websocket' when the server picks it at join time).
+ */
+export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, page: PanelPage, serverOrigin: string, mediaOrigins: string[] = []): string {
   const dist = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
   const { html, bundle } = SHELLS[page];
   const shell = readFileSync(vscode.Uri.joinPath(dist, html).fsPath, 'utf8');
@@ -31,7 +35,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, p
     `font-src ${webview.cspSource}`,
     `img-src ${webview.cspSource} data: blob:`,
     'media-src blob: mediastream:',
-    `connect-src ${server.origin} ${ws}`,
+    `connect-src ${[server.origin, ws, ...mediaOrigins.flatMap(connectSources)].join(' ')}`,
     "base-uri 'none'",
     "form-action 'none'",
   ].join('; ');
@@ -43,4 +47,11 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, p
   // A shell whose tags moved would load nothing; say so instead of showing a blank panel.
   if (!out.includes(`nonce="${nonce}"`) || !out.includes('Content-Security-Policy')) throw new Error(`dist/webview/${html} is not the page shell PairUX expects; rebuild the extension`);
   return out;
+}
+
+function connectSources(origin: string): string[] {
+  if (origin === 'any-websocket') return ['ws:', 'wss:'];
+  const u = new URL(origin);
+  const secure = u.protocol === 'https:' || u.protocol === 'wss:';
+  return [`${secure ? 'wss' : 'ws'}://${u.host}`, `${secure ? 'https' : 'http'}://${u.host}`];
 }

@@ -12,11 +12,12 @@ import { fetchWithRetry } from '../../extension/core/remote-server';
 import { QUALITY, readHostSettings, type HostSettings } from '../../extension/core/settings';
 import { parseShareLink } from '../../protocol/share-link';
 import { startXvfb, type Xvfb } from '../helper/support/xvfb';
+import { startLocalLiveKit } from '../../demo/livekit-server';
 
 function settings(over: Partial<HostSettings> = {}): HostSettings {
   return {
     mode: 'p2p', serverUrl: '', hostKey: undefined, embeddedPort: 0, fps: 15, ...QUALITY.text, maxKbps: 0, display: '', region: undefined,
-    allowControlRequests: true, linkTtlMinutes: 60, hostName: 'Ada', sessionName: "Ada's session", ...over,
+    allowControlRequests: true, linkTtlMinutes: 60, hostName: 'Ada', sessionName: "Ada's session", livekit: undefined, ...over,
   };
 }
 
@@ -51,6 +52,28 @@ describe('extension: hosting without an editor', function () {
       await session.end();
     }
     await assert.rejects(fetch(`${parseShareLink(status.links.viewer.url).origin}/healthz`), 'the embedded server stops with the session');
+  });
+
+  it('hosts an SFU session on the LiveKit from the settings, and says P2P would work when LiveKit does not answer', async function () {
+    this.timeout(120_000);
+    x = await startXvfb(640, 480);
+    const lk = await startLocalLiveKit();
+    try {
+      const session = new HostSession(settings({ display: x.display, mode: 'sfu', livekit: { url: lk.url, apiKey: lk.apiKey, apiSecret: lk.apiSecret } }), quietUi);
+      const status = await session.start();
+      try {
+        assert.equal(status.sfuUrl, lk.url);
+        const link = parseShareLink(status.links.viewer.url);
+        const preview = SessionPreview.parse(await (await fetch(`${link.origin}/api/preview`, { headers: { authorization: `Bearer ${link.token}` } })).json());
+        assert.equal(preview.mode, 'sfu');
+      } finally {
+        await session.end();
+      }
+    } finally {
+      await lk.stop();
+    }
+    const gone = new HostSession(settings({ display: x.display, mode: 'sfu', livekit: { url: lk.url, apiKey: lk.apiKey, apiSecret: lk.apiSecret } }), quietUi);
+    await assert.rejects(gone.start(), (err: unknown) => err instanceof PairuxError && err.code === ErrorCode.Unavailable && err.data?.mode === 'p2p' && /P2P/.test(err.message));
   });
 
   it('says how to fix a missing X display instead of sharing nothing', async () => {

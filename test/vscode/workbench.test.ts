@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import Mocha from 'mocha';
 import { runInnerSuite, type InnerRun } from './support/workbench';
 import { startXvfb, type Xvfb } from '../helper/support/xvfb';
+import { startLocalLiveKit } from '../../demo/livekit-server';
 import type { TestResult } from './support/ui-protocol';
 
 function innerTest(result: TestResult): Mocha.Test {
@@ -31,9 +32,14 @@ describe('VS Code workbench (code-server)', function () {
     // The host's screen for the session tests: the helper the extension spawns captures it and
     // injects into it; the inner tests put X clients on it and read back what landed.
     screen = await startXvfb(1280, 720);
+    // A real LiveKit for the SFU tests; they configure the extension with it through its UI.
+    const livekit = await startLocalLiveKit();
     try {
-      run = await runInnerSuite({ env: { DISPLAY: screen.display } });
+      run = await runInnerSuite({
+        env: { DISPLAY: screen.display, PAIRUX_TEST_LIVEKIT: JSON.stringify({ url: livekit.url, apiKey: livekit.apiKey, apiSecret: livekit.apiSecret }) },
+      });
     } finally {
+      await livekit.stop();
       await screen.stop();
     }
     for (const r of run.results) suite.addTest(innerTest(r));
