@@ -132,6 +132,8 @@ function rank(p: Participant): number {
 
 /** "Ada joined (controller)" / "Ada left" lines between two reports, for a quiet announcement. */
 export function presenceChanges(before: ShellStatusParams | undefined, after: ShellStatusParams): string[] {
+  // The first report is who was already there, not news.
+  if (!before) return [];
   const old = new Map((before?.participants ?? []).map((p) => [p.id, p]));
   const now = new Map(after.participants.map((p) => [p.id, p]));
   const lines: string[] = [];

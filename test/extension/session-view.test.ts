@@ -69,7 +69,7 @@ describe('extension: session view', () => {
     const c = page([p('h', 'Me', 'host'), p('c1', 'Ada', 'controller', { connected: false })]);
     const d = page([p('h', 'Me', 'host'), p('c1', 'Ada', 'controller')]);
     const e = page([p('h', 'Me', 'host')]);
-    assert.deepEqual(presenceChanges(undefined, a), []);
+    assert.deepEqual(presenceChanges(undefined, b), [], 'who was there at the first report is not news');
     assert.deepEqual(presenceChanges(a, b), ['Ada joined (controller)']);
     assert.deepEqual(presenceChanges(b, b), []);
     assert.deepEqual(presenceChanges(b, c), ['Ada dropped; keeping their place for a while']);
