@@ -16,7 +16,7 @@ import type { ControlPlane } from '../../server/control-plane';
 import { ViewerPage } from '../support/browser-viewer';
 import { createSession } from '../support/control-plane';
 import { eventually, startPlane, startSfuRig, type SfuRig } from '../support/livekit';
-import { startXterm, startXvfb, type Xterm, type Xvfb } from '../helper/support/xvfb';
+import { mouseLocation, startXterm, startXvfb, type Xterm, type Xvfb } from '../helper/support/xvfb';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -95,6 +95,17 @@ describe("end to end: a guest drives the host's real X screen through the LiveKi
     await guest.page.click('#control-request');
     await eventually(async () => (await guest.page.evaluate(() => document.body.dataset.control)) === 'driving', 'driving');
     await viewer.page.evaluate(() => (window as unknown as { pairuxViewer: { sendRawInput(e: unknown): boolean } }).pairuxViewer.sendRawInput({ t: 'text', seq: 5, text: 'viewer\n' }));
+    // The guest hears of its grant as the host does; the runner (and the helper) a moment later.
+    // A click on the xterm that moves the X pointer shows the whole path is open before typing.
+    const box = await guest.page.locator('video').boundingBox();
+    assert.ok(box);
+    const scale = Math.min(box.width / 1280, box.height / 720);
+    const at = { x: box.x + (box.width - 1280 * scale) / 2 + 320 * scale, y: box.y + (box.height - 720 * scale) / 2 + 200 * scale };
+    await eventually(async () => {
+      await guest.page.mouse.click(at.x, at.y);
+      const p = mouseLocation(x);
+      return Math.abs(p.x - 320) <= 2 && Math.abs(p.y - 200) <= 2;
+    }, 'the X pointer at (320,200)', 10_000);
     const text = 'echo via-sfu: {[(<>)]} ~!@#$%^&*_+|';
     await guest.page.keyboard.type(text, { delay: 5 });
     await guest.page.keyboard.press('Enter');

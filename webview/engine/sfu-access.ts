@@ -44,6 +44,12 @@ export class SfuAccessKeeper {
     return this.access;
   }
 
+  /** Access for a new identity (a join that could not resume): the old token names someone else. */
+  use(access: SfuAccess): void {
+    this.access = access;
+    this.schedule();
+  }
+
   /** Access for a new connection: a fresh token when `force` or when this one is near expiry. */
   async fresh(force = false): Promise<SfuAccess> {
     if (!force && this.access.expiresAt - this.now() > REFRESH_AHEAD_MS) return this.access;

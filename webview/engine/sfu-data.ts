@@ -3,9 +3,9 @@
  * instead of a P2P data channel: one RpcEndpoint per remote participant, each message a UTF-8
  * JSON packet on a PairUX topic. The same validation and size caps as the data channel.
  *
- * The host side (SfuHostData) decides who a packet is from by the identity LiveKit stamps on it
- * (the token's identity, which is the PairUX participant id) and never by anything in the
- * payload; it then requires that identity to be a guest of this session by the signaling
+ * The host side (SfuHostData) decides who a packet is from by the identity the SFU stamps on it
+ * (LiveKit overwrites a user packet's sender identity with the authenticated one from the
+ * sender's token, which is the PairUX participant id) and never by anything in the payload; it then requires that identity to be a guest of this session by the signaling
  * client's participant list before the HostInputGate sees the event (which checks the grant).
  */
 import { ErrorCode } from '../../protocol/errors';

@@ -113,6 +113,10 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
       s.on('state', () => this.updateState()),
       // A new host (host transfer, or the host page came back as someone else): follow it.
       s.on('participants', () => this.subscribeToHost()),
+      s.on('joined', ({ result, identityChanged }) => {
+        // A join that could not resume made us someone new; the host knows input by that id.
+        if (identityChanged && result.sfu) this.rejoin(result.sfu);
+      }),
     );
     this.rttTimer = setInterval(() => void this.readRtt(), RTT_INTERVAL_MS);
     this.updateState();
@@ -185,6 +189,21 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
     return rpc;
   }
 
+  private rejoin(access: SfuAccess): void {
+    this.log('info', 'identity changed; joining the LiveKit room as the new one');
+    this.keeper.use(access);
+    const old = this.room;
+    this.room = undefined;
+    this.track = undefined;
+    this.hasFrames = false;
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    void old?.disconnect(true);
+    this.setConnection('connecting');
+    this.updateState();
+    void this.connect(false);
+  }
+
   private async connect(forceToken: boolean): Promise<void> {
     if (this.stopped) return;
     const access = await this.keeper.fresh(forceToken);
@@ -228,9 +247,10 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
         this.hasFrames = false;
         this.updateState();
       })
-      .on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
-        // Only the host speaks on this topic; LiveKit, not the payload, says who sent it.
-        if (!mine() || topic !== TOPIC_TO_GUEST || !participant || participant.identity !== this.signaling.hostId) return;
+      .on(RoomEvent.DataReceived, (payload, participant, _kind, topic, _encryption, senderIdentity) => {
+        // Only the host speaks on this topic; the SFU's stamp, not the payload, says who sent it.
+        const from = participant?.identity ?? senderIdentity;
+        if (!mine() || topic !== TOPIC_TO_GUEST || !from || from !== this.signaling.hostId) return;
         const text = packetText(payload);
         if (text !== undefined) this.hostEndpoint()?.receive(text);
       })

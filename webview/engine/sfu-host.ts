@@ -152,6 +152,11 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
       s.on('state', ({ state }) => {
         if (state === 'ended' || state === 'failed') this.stop();
       }),
+      s.on('joined', ({ result, identityChanged }) => {
+        // A join that could not resume made us someone new: guests look for the host by its
+        // id, so the room must be rejoined under the new identity, with the new join's token.
+        if (identityChanged && result.sfu) this.rejoin(result.sfu);
+      }),
     );
     void this.connect(false);
   }
@@ -214,6 +219,19 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
     return [{ guestId: 'sfu', name: 'LiveKit SFU', pcId: 'publisher', ...stats }];
   }
 
+  private rejoin(access: SfuAccess): void {
+    this.log('info', 'host identity changed; joining the LiveKit room as the new one');
+    this.keeper.use(access);
+    const old = this.room;
+    this.room = undefined;
+    this.publication = undefined;
+    this.published = undefined;
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    void old?.disconnect(true);
+    void this.connect(false);
+  }
+
   private async connect(forceToken: boolean): Promise<void> {
     if (this.stopped) return;
     this.setConnection(this.connects === 0 ? 'connecting' : 'reconnecting');
@@ -254,8 +272,11 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
   private wire(room: Room): void {
     const mine = (): boolean => this.room === room && !this.stopped;
     room
-      .on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
-        if (mine()) this.data.receive(payload, participant?.identity, topic);
+      .on(RoomEvent.DataReceived, (payload, participant, _kind, topic, _encryption, senderIdentity) => {
+        // The SFU stamps every user packet with its sender's authenticated identity (whatever
+        // the sender wrote there); livekit-client looks the participant up by it, but a guest
+        // who just (re)joined may not be in the room's list yet, so the stamp itself is used.
+        if (mine()) this.data.receive(payload, participant?.identity ?? senderIdentity, topic);
       })
       .on(RoomEvent.ParticipantConnected, (p: RemoteParticipant) => {
         if (!mine()) return;
