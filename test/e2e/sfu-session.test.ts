@@ -113,6 +113,16 @@ describe('end to end: host and guests through the real LiveKit SFU', function ()
     assert.equal(rows.length, 1, 'the host encodes one stream, not one per guest');
   });
 
+  it("simulcast: a guest in a tiny window gets the half-size layer from the SFU while the others keep full size", async () => {
+    const tiny = await ViewerPage.open(browser, session.links.viewer.url, 'Tiny', { viewport: { width: 200, height: 150 } });
+    guests.push(tiny);
+    await tiny.waitForState('live', 30_000);
+    await eventually(async () => (await tiny.stats()).frameWidth === SIZE.width / 2, 'the half-size layer at the tiny guest', 20_000);
+    assert.equal((await vic.stats()).frameWidth, SIZE.width);
+    assert.equal((await hostTracksAtSfu()).length, 1);
+    await tiny.close();
+  });
+
   it("without a grant, a controller's input crosses LiveKit to the host and is refused there", async () => {
     const refusedBefore = (await hostControl()).refused.FORBIDDEN ?? 0;
     const sent = await sendRaw(ada, [{ t: 'move', seq: 1, x: 0.5, y: 0.5 }, { t: 'text', seq: 2, text: 'sneaky' }]);

@@ -10,7 +10,8 @@
  * screen share as one spatial layer (L1T3) with the track's hint forced to 'motion', which lets
  * the encoder trade resolution away: no layers and blurrier text. VP8 'detail' kept 1080p text at
  * the same PSNR as VP9 here (TESTING.md). The top layer is the screen's own size at its frame
- * rate; the second is half size at up to 15 fps, for guests on a small window or a poor link.
+ * rate (≤ 5 Mbps at 1080p30, see defaultMaxBitrate); the second is half size at up to 15 fps,
+ * for guests on a small window or a poor link.
  * maintain-resolution, so congestion costs frames, not legibility. Dynacast pauses a layer
  * nobody watches.
  *
@@ -80,18 +81,23 @@ export interface SfuHostSnapshot {
 const RECONNECT_MIN_MS = 1000;
 const RECONNECT_MAX_MS = 5000;
 
-/** Text stays sharp at ≈ 3 Mbps for 1080p30 VP8 'detail'; scaled by area and (gently) by rate. */
+/**
+ * Cap of the full-size layer: LiveKit's own 1080p30 screen-share preset (5 Mbps), scaled by area
+ * and frame rate. A still code screen needs a fraction of it (≈ 0.5 Mbps measured for VP8
+ * 'detail'); the headroom is for scrolling and page changes, where a tight cap blurs text.
+ */
 export function defaultMaxBitrate(screen: ScreenDescription): number {
   const area = (screen.width * screen.height) / (1920 * 1080);
   const rate = Math.max(0.5, Math.min(2, screen.fps / 30));
-  return Math.round(Math.min(8_000_000, Math.max(800_000, 3_000_000 * area * rate)));
+  return Math.round(Math.min(10_000_000, Math.max(1_000_000, 5_000_000 * area * rate)));
 }
 
 /** Publish options for the shared screen (exported for the tests that pin them). */
 export function screenPublishOptions(screen: ScreenDescription, o: Pick<SfuHostEngineOptions, 'codec' | 'maxBitrateKbps' | 'degradationPreference'>): TrackPublishOptions {
   const codec: VideoCodec = o.codec === 'h264' ? 'h264' : 'vp8';
   const maxBitrate = o.maxBitrateKbps ? o.maxBitrateKbps * 1000 : defaultMaxBitrate(screen);
-  const half = new VideoPreset(Math.floor(screen.width / 2), Math.floor(screen.height / 2), Math.max(300_000, Math.round(maxBitrate / 4)), Math.min(15, screen.fps), 'medium');
+  // A quarter of the pixels at up to half the rate: about a sixth of the bits.
+  const half = new VideoPreset(Math.floor(screen.width / 2), Math.floor(screen.height / 2), Math.max(300_000, Math.round(maxBitrate / 6)), Math.min(15, screen.fps), 'medium');
   return {
     name: 'pairux-screen',
     source: Track.Source.ScreenShare,
