@@ -10,7 +10,7 @@
  * the bridge to the host page; latency is then X screen paint → viewer present.
  *
  * Options: --viewers=1,5,10,25 --real=1,5 --frames=bridge|websocket --seconds=10 --size=1920x1080
- *          --fps=30 --capture-fps=30 --codec=vp9 --hint=detail; BENCH_HELPER_PATCHES=0 has the helper send whole frames instead of changed rows.
+ *          --fps=30 --capture-fps=30 --codec=vp9 --hint=detail --jb=<viewer jitter-buffer target ms, default Chromium's>; BENCH_HELPER_PATCHES=0 has the helper send whole frames instead of changed rows.
  */
 import { loadavg } from 'node:os';
 import type { Browser } from 'playwright-core';
@@ -75,7 +75,9 @@ async function measure(viewerCount: number, viewerBrowser: Browser, real?: RealS
     const host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, {
       width: WIDTH, height: HEIGHT, fps: FPS, codec: CODEC, browser: hostBrowser.browser, ...(HINT !== undefined ? { hint: HINT } : {}), ...(real ? { bridge: real.bridgeUrl } : {}),
     });
-    for (let i = 0; i < viewerCount; i++) viewers.push(await ViewerPage.open(viewerBrowser, session.links.viewer.url, `Bench ${i + 1}`));
+    const jb = args.get('jb');
+    const link = jb === undefined ? session.links.viewer.url : `${session.links.viewer.url}&jb=${jb}`;
+    for (let i = 0; i < viewerCount; i++) viewers.push(await ViewerPage.open(viewerBrowser, link, `Bench ${i + 1}`));
     for (const v of viewers) await v.waitForState('live', 60_000);
     for (const v of viewers) await v.waitForMarker(30_000);
     if (real) await startPageTrace(host.page);

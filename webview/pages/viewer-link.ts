@@ -13,6 +13,8 @@ export interface ViewerParams {
   /** From `name=`; undefined means "pick a default". */
   name: string | undefined;
   iceTransportPolicy: RTCIceTransportPolicy;
+  /** `jb=<ms>`: the receiver's jitter-buffer target; undefined leaves Chromium's own. */
+  jitterBufferMs: number | undefined;
 }
 
 export type ViewerLink = { ok: true; params: ViewerParams } | { ok: false; message: string };
@@ -33,8 +35,15 @@ export function readViewerLink(href: string): ViewerLink {
       token: link.token,
       name,
       iceTransportPolicy: fragment.get('ice') === 'relay' ? 'relay' : 'all',
+      jitterBufferMs: jitterBuffer(fragment.get('jb')),
     },
   };
+}
+
+function jitterBuffer(raw: string | null): number | undefined {
+  if (raw === null || raw === '') return undefined;
+  const n = Number(raw);
+  return Number.isInteger(n) && n >= 0 && n <= 4000 ? n : undefined;
 }
 
 /** A display name the server will accept (printable, trimmed, ≤ 64), or undefined. */

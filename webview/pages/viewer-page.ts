@@ -162,7 +162,7 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
   const guest = new GuestMediaSwitch(client, (sfu) =>
     sfu
       ? new SfuGuestEngine({ signaling: client, access: sfu, video: ui.video, log })
-      : new GuestEngine({ signaling: client, video: ui.video, iceTransportPolicy: params.iceTransportPolicy, log }),
+      : new GuestEngine({ signaling: client, video: ui.video, iceTransportPolicy: params.iceTransportPolicy, ...(params.jitterBufferMs === undefined ? {} : { jitterBufferTargetMs: params.jitterBufferMs }), log }),
   );
   engine = guest;
   const remote = startViewerControl({ client, guest, video: ui.video, log, onChange: emitStatus });
