@@ -5,10 +5,9 @@
  */
 import { createInterface, type Interface } from 'node:readline';
 
-export interface PromptAnswer {
-  allow: boolean;
-  reason: 'allowed' | 'denied' | 'timeout' | 'disabled';
-}
+import type { PromptAnswer } from '../runner/host-runner';
+
+export type { PromptAnswer };
 
 export class ControlPrompt {
   private readonly rl: Interface | undefined;

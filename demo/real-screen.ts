@@ -5,8 +5,8 @@
 import { HelperProcess } from '../helper/client';
 import { ControlPrompt } from './control-prompt';
 import { chooseDesktop, type Desktop } from './desktop';
-import { HostBridgeServer } from './host-bridge-server';
-import { HostRunner } from './host-runner';
+import { HostBridgeServer } from '../runner/websocket-bridge';
+import { HostRunner } from '../runner/host-runner';
 
 export interface RealScreen {
   bridgeUrl: string;

@@ -1,7 +1,7 @@
 /**
  * The browser-host case of `npm run bench:extension`, as its own process so its CPU is metered
  * apart from the bench: what `npm run demo` runs (demo/main.ts) on the X display in $DISPLAY —
- * the control plane on loopback, the helper with demo/host-runner.ts and its bridge WebSocket
+ * the control plane on loopback, the helper with runner/host-runner.ts and its bridge WebSocket
  * (as demo/real-screen.ts wires them) and demo/headless-host.ts (the host page in headless
  * Chromium). Speaks over the
  * IPC channel: sends `{ type: 'ready', viewer }`, answers `{ type: 'counters' }` with the host
@@ -10,8 +10,8 @@
  */
 import { startControlPlane } from '../../server/control-plane';
 import { startHeadlessHost } from '../../demo/headless-host';
-import { HostBridgeServer } from '../../demo/host-bridge-server';
-import { HostRunner } from '../../demo/host-runner';
+import { HostBridgeServer } from '../../runner/websocket-bridge';
+import { HostRunner } from '../../runner/host-runner';
 import { HelperProcess, resolveHelperCommand } from '../../helper/client';
 import { HOST_COUNTERS_EXPRESSION } from './extension-host-stats';
 

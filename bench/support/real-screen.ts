@@ -4,8 +4,8 @@
  */
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, findChromium } from '../../demo/chromium';
-import { HostBridgeServer } from '../../demo/host-bridge-server';
-import { HostRunner } from '../../demo/host-runner';
+import { HostBridgeServer } from '../../runner/websocket-bridge';
+import { HostRunner } from '../../runner/host-runner';
 import { HelperProcess } from '../../helper/client';
 import { startXvfb } from '../../test/helper/support/xvfb';
 import { serveBenchPages } from './browsers';

@@ -10,8 +10,8 @@ import { ShellAction, ShellReady, ShellStatus, type ShellActionParams, type Shel
 import type { ControlPlane } from '../../server/control-plane';
 import { startControlPlane } from '../../server/control-plane';
 import { HelperProcess, type CaptureResult, type HelloResult } from '../../helper/client';
-import type { PromptAnswer } from '../../demo/control-prompt';
-import { HostRunner } from '../../demo/host-runner';
+import type { PromptAnswer } from '../../runner/host-runner';
+import { HostRunner } from '../../runner/host-runner';
 import { TypedEmitter } from '../../webview/engine/emitter';
 import { createRemoteSession } from './remote-server';
 import type { HostSettings } from './settings';

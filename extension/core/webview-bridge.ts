@@ -17,8 +17,8 @@ import {
   StopAllControl,
 } from '../../protocol/host-bridge';
 import { MAX_VIDEO_FRAME_BYTES } from '../../protocol/helper-framing';
-import type { BridgeBackend, RunnerBridge } from '../../demo/host-bridge-server';
-import type { FrameTarget } from '../../demo/frame-relay';
+import type { BridgeBackend, RunnerBridge } from '../../runner/bridge-backend';
+import type { FrameTarget } from '../../runner/frame-relay';
 import type { WebviewPort } from './webview-port';
 
 /** A frame not acknowledged in this time is taken as lost (a reloaded webview), so frames go on. */

@@ -4,7 +4,7 @@
  * rather than silently granting a request the guest has already seen refused.
  */
 import * as vscode from 'vscode';
-import type { PromptAnswer } from '../../demo/control-prompt';
+import type { PromptAnswer } from '../../runner/host-runner';
 
 export const ALLOW = 'Allow';
 export const DENY = 'Deny';

@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
-import type { PromptAnswer } from '../../demo/control-prompt';
+import type { PromptAnswer } from '../../runner/host-runner';
 import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
-import { HostBridgeServer } from '../../demo/host-bridge-server';
-import { HostRunner } from '../../demo/host-runner';
+import { HostBridgeServer } from '../../runner/websocket-bridge';
+import { HostRunner } from '../../runner/host-runner';
 import { HelperProcess } from '../../helper/client';
 import type { CreateSessionResponse } from '../../protocol/http-api';
 import type { ControlPlane } from '../../server/control-plane';

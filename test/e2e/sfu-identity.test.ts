@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
 import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
-import { HostBridgeServer } from '../../demo/host-bridge-server';
+import { HostBridgeServer } from '../../runner/websocket-bridge';
 import { sanitizeInputEvent, type InputEvent } from '../../protocol/input';
 import type { CreateSessionResponse } from '../../protocol/http-api';
 import type { ControlPlane } from '../../server/control-plane';

@@ -10,7 +10,7 @@ import { AccessToken } from 'livekit-server-sdk';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
 import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
-import { HostBridgeServer } from '../../demo/host-bridge-server';
+import { HostBridgeServer } from '../../runner/websocket-bridge';
 import { sanitizeInputEvent, type InputEvent } from '../../protocol/input';
 import type { CreateSessionResponse } from '../../protocol/http-api';
 import type { ControlPlane } from '../../server/control-plane';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import { AskControl, BridgeFrameTaken, BridgeHello, BridgeInput, hostBridgeBoundary } from '../../protocol/host-bridge';
 import { ShellReady, webviewShellBoundary } from '../../protocol/webview-shell';
-import type { BridgeBackend } from '../../demo/host-bridge-server';
+import type { BridgeBackend } from '../../runner/bridge-backend';
 import { WebviewBridge } from '../../extension/core/webview-bridge';
 import { WebviewPort } from '../../extension/core/webview-port';
 

@@ -1,5 +1,5 @@
 /**
- * The demo's host runner: what the VS Code extension will be for a real host. It owns the helper
+ * The host's runner, shared by the demo and the VS Code extension (Node, no `vscode`). It owns the helper
  * (real screen, input injection), relays the helper's frames to the host page over the bridge,
  * asks the host (console) when a guest wants control, tells the helper who may drive, and
  * carries the panic action to both the helper (at once, locally) and the page (server revoke).
@@ -7,11 +7,16 @@
 import type { ParamsOf, ResultOf } from '../protocol/rpc';
 import type { AskControl, BridgeHello, ControlState } from '../protocol/host-bridge';
 import type { CaptureResult, HelperProcess, RevokeReason } from '../helper/client';
-import type { BridgeBackend, RunnerBridge } from './host-bridge-server';
+import type { BridgeBackend, RunnerBridge } from './bridge-backend';
 import { FrameRelay, type FrameRelayOptions } from './frame-relay';
-import type { PromptAnswer } from './control-prompt';
 
-/** Whoever answers control requests for the host: the console here, a notification in VS Code. */
+/** The host's answer to one control request; no answer in time is a deny ('timeout'). */
+export interface PromptAnswer {
+  allow: boolean;
+  reason: 'allowed' | 'denied' | 'timeout' | 'disabled';
+}
+
+/** Whoever answers control requests for the host: the demo's console, a notification in VS Code. */
 export interface ControlAsker {
   ask(name: string): Promise<PromptAnswer>;
 }

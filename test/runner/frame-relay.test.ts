@@ -4,7 +4,7 @@
  * page's pace makes changes accumulate.
  */
 import assert from 'node:assert/strict';
-import { FrameRelay } from '../../demo/frame-relay';
+import { FrameRelay } from '../../runner/frame-relay';
 import { rectsPrefixBytes, type VideoFrameHeader } from '../../protocol/helper-framing';
 import { BridgeFrameSource } from '../../webview/engine/bridge-frame-source';
 

@@ -1,6 +1,6 @@
 /**
- * The runner's end of the host bridge (protocol/host-bridge.ts) for the demo: a loopback
- * WebSocket the headless host page connects to, with a one-off key in its URL. JSON text is the
+ * The runner's end of the host bridge (protocol/host-bridge.ts) over a loopback WebSocket, for
+ * the demo's headless host page: the page connects, with a one-off key in its URL. JSON text is the
  * bridge's RPC; binary messages are helper video frames relayed to the page as they came.
  * The extension will carry the same boundary over webview postMessage instead.
  */
@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { RpcEndpoint } from '../protocol/rpc-endpoint';
-import type { ParamsOf, ResultOf } from '../protocol/rpc';
+import type { ParamsOf } from '../protocol/rpc';
 import {
   AskControl,
   BridgeHello,
@@ -21,24 +21,8 @@ import {
   StopAllControl,
 } from '../protocol/host-bridge';
 import { MAX_VIDEO_FRAME_BYTES } from '../protocol/helper-framing';
+import type { BridgeBackend, RunnerBridge } from './bridge-backend';
 import type { FrameTarget } from './frame-relay';
-
-/** What the runner plugs in behind the bridge: the helper, the host's prompt, the frame source. */
-export interface BridgeBackend {
-  hello(params: ParamsOf<typeof BridgeHello>): ResultOf<typeof BridgeHello> | Promise<ResultOf<typeof BridgeHello>>;
-  askControl(params: ParamsOf<typeof AskControl>): Promise<ResultOf<typeof AskControl>>;
-  controlState(params: ParamsOf<typeof ControlState>): void;
-  input(controllerId: string, event: unknown): void;
-}
-
-/** The runner's view of a bridge to its host page, whatever carries it (WebSocket, webview postMessage). */
-export interface RunnerBridge {
-  readonly frameTarget: FrameTarget;
-  /** Called when a host page (re)connects: it has no picture yet. */
-  onPageConnected: (() => void) | undefined;
-  stopAllControl(): void;
-  inputRefused(params: ParamsOf<typeof BridgeInputRefused>): void;
-}
 
 export class HostBridgeServer implements RunnerBridge {
   private readonly http: Server;
