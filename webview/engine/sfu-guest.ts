@@ -51,6 +51,13 @@ const RECONNECT_MIN_MS = 1000;
 const RECONNECT_MAX_MS = 5000;
 /** How often the RTT is read from the subscriber's candidate pair (the SFU's round trip). */
 const RTT_INTERVAL_MS = 2000;
+/**
+ * No frame presented for this long while LiveKit still says connected means the picture is
+ * frozen (an SFU that hangs, or a link that died without closing, takes LiveKit ~15 s to notice
+ * by its pings): the state turns 'reconnecting'. The host sends a frame about every second even
+ * when its screen is still, so this is several missed frames, not a quiet screen.
+ */
+const STALL_MS = 5000;
 
 export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements GuestMediaEngine {
   readonly mode = 'sfu' as const;
@@ -63,6 +70,9 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
   private track: RemoteVideoTrack | undefined;
   private endpoint: { to: string; rpc: RpcEndpoint } | undefined;
   private hasFrames = false;
+  /** performance.now() of the last frame presented from the current track. */
+  private lastFrameAt = 0;
+  private stalled = false;
   private everLive = false;
   private _state: GuestState = 'connecting';
   private _screen: ScreenDescription | undefined;
@@ -118,7 +128,10 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
         if (identityChanged && result.sfu) this.rejoin(result.sfu);
       }),
     );
-    this.rttTimer = setInterval(() => void this.readRtt(), RTT_INTERVAL_MS);
+    this.rttTimer = setInterval(() => {
+      void this.readRtt();
+      this.checkStall();
+    }, RTT_INTERVAL_MS / 2);
     this.updateState();
     void this.connect(false);
   }
@@ -294,17 +307,32 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
     previous?.detach(this.video);
     this.track.attach(this.video);
     this.video.play().catch((err: unknown) => this.log('warn', `video.play() refused: ${String(err)}`));
+    // Every presented frame, for as long as this track is the one shown: the stall check reads it.
     const mark = (): void => {
-      if (this.track !== track) return;
+      if (this.track !== track || this.stopped) return;
+      this.lastFrameAt = performance.now();
+      const changed = !this.hasFrames || this.stalled;
       this.hasFrames = true;
-      this.updateState();
+      this.stalled = false;
+      if (changed) this.updateState();
+      this.video.requestVideoFrameCallback(mark);
     };
     this.video.requestVideoFrameCallback(mark);
     this.updateState();
   }
 
+  private checkStall(): void {
+    // A hidden page presents nothing (and adaptive stream pauses it): no way to tell a stall.
+    const judge = this.hasFrames && this.connection === 'connected' && document.visibilityState === 'visible';
+    const stalled = judge && performance.now() - this.lastFrameAt > STALL_MS;
+    if (stalled === this.stalled) return;
+    this.stalled = stalled;
+    if (stalled) this.log('warn', `no frame from the host for ${STALL_MS / 1000} s although LiveKit says connected`);
+    this.updateState();
+  }
+
   private async readRtt(): Promise<void> {
-    if (!this.track || this.connection !== 'connected') return;
+    if (!this.track || this.connection !== 'connected' || this.stalled) return;
     const stats = await this.stats().catch(() => undefined);
     if (stats?.candidateRttMs === null || stats?.candidateRttMs === undefined) return;
     this._rttMs = stats.candidateRttMs;
@@ -333,7 +361,7 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
     let next: GuestState;
     if (signaling === 'ended') next = 'ended';
     else if (signaling === 'failed') next = 'error';
-    else if (this.connection === 'connected' && this.track && this.hasFrames) next = 'live';
+    else if (this.connection === 'connected' && this.track && this.hasFrames && !this.stalled) next = 'live';
     else next = this.everLive ? 'reconnecting' : 'connecting';
     if (next === 'live') this.everLive = true;
     if (next === this._state) return;
