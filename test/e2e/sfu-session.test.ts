@@ -206,6 +206,20 @@ describe('end to end: host and guests through the real LiveKit SFU', function ()
     await eventually(async () => (await hostTracksAtSfu()).length === 1, 'one track of the host at the SFU', 15_000);
   });
 
+  it("LiveKit hanging (no socket closes): guests say 'reconnecting' within seconds, and are live again when it resumes", async () => {
+    process.kill(rig.livekit.pid, 'SIGSTOP');
+    try {
+      const since = Date.now();
+      for (const g of [vic, ada]) await g.waitForState('reconnecting', 15_000);
+      assert.ok(Date.now() - since < 12_000, `took ${Date.now() - since} ms`);
+    } finally {
+      process.kill(rig.livekit.pid, 'SIGCONT');
+    }
+    for (const g of [vic, ada]) await g.waitForState('live', 45_000);
+    await vic.markerAdvance(500);
+    await eventually(async () => (await hostTracksAtSfu()).length === 1, 'one track of the host at the SFU', 20_000);
+  });
+
   it("LiveKit dying mid-session: guests say 'reconnecting', never 'live' on a frozen frame", async () => {
     await rig.livekit.stop();
     for (const g of [vic, ada]) await g.waitForState('reconnecting', 30_000);
