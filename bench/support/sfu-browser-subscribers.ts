@@ -1,0 +1,220 @@
+/**
+ * Light SFU viewers that decode nothing: N livekit-client Rooms in ONE headless Chromium page,
+ * each joined to the PairUX session as a viewer through the signaling WebSocket (a bare protocol
+ * client in Node, test/support TestClient; its join result's `sfu` access is the Room's URL and
+ * token), auto-subscribed to the host's screen share.
+ *
+ * Why not rtc-node: a subscribed rtc-node track is decoded by its libwebrtc even with no
+ * VideoStream (its inbound-rtp shows framesDecoded growing, decoderImplementation libvpx,
+ * ≈2 ms a 1080p frame), so 100 of them would be ≈7 cores of VP8 decoding on a 2-core machine.
+ *
+ * Here every RTCPeerConnection the page makes is created with `encodedInsertableStreams`, and
+ * each video receiver's encoded frames are read off its readable side, counted (frames,
+ * keyframes, bytes, size from the keyframes' metadata) and dropped: never decoded. `nack pli` /
+ * `ccm fir` are stripped from every description so a receiver whose decoder never gets a frame
+ * cannot keep asking for keyframes (the bench reads the host's keyFramesEncoded / pliCount to
+ * show none came). The SFU still sees a normal subscriber: transport-cc feedback, NACKs, RTX.
+ */
+import { build } from 'esbuild';
+import type { Browser, Page } from 'playwright-core';
+import { fileURLToPath } from 'node:url';
+import { TestClient } from '../../test/support/signaling-client';
+
+/** Installed before any page script: every RTCPeerConnection records and drops its encoded video. */
+const INIT_SCRIPT = `
+(() => {
+  const Original = window.RTCPeerConnection;
+  const strip = (sdp) => sdp.split('\\r\\n').filter((l) => !/^a=rtcp-fb:\\S+ (nack pli|ccm fir)\\s*$/.test(l)).join('\\r\\n');
+  const counters = new Map();
+  const pcs = [];
+  class Light extends Original {
+    constructor(config, ...rest) {
+      super({ ...(config || {}), encodedInsertableStreams: true }, ...rest);
+      pcs.push(this);
+      this.addEventListener('track', (e) => {
+        const c = { frames: 0, keyFrames: 0, bytes: 0, width: 0, height: 0 };
+        counters.set(e.receiver, c);
+        const streams = e.receiver.createEncodedStreams();
+        if (e.track.kind !== 'video') { streams.readable.pipeTo(streams.writable).catch(() => undefined); return; }
+        streams.readable.pipeTo(new WritableStream({
+          write(frame) {
+            c.frames++;
+            c.bytes += frame.data.byteLength;
+            if (frame.type === 'key') {
+              c.keyFrames++;
+              const m = frame.getMetadata();
+              if (m.width) { c.width = m.width; c.height = m.height; }
+            }
+          },
+        })).catch(() => undefined);
+      });
+    }
+    setConfiguration(config) {
+      return super.setConfiguration({ ...(config || {}), encodedInsertableStreams: true });
+    }
+    setLocalDescription(d) {
+      return d && d.sdp ? super.setLocalDescription({ type: d.type, sdp: strip(d.sdp) }) : super.setLocalDescription(d);
+    }
+    setRemoteDescription(d) {
+      return d && d.sdp ? super.setRemoteDescription({ type: d.type, sdp: strip(d.sdp) }) : super.setRemoteDescription(d);
+    }
+  }
+  window.RTCPeerConnection = Light;
+  window.__lightCounters = counters;
+  window.__lightPcs = pcs;
+})();
+`;
+
+/** Runs after livekit-client is loaded (window.LK). */
+const PAGE_SCRIPT = `
+window.benchSfu = (() => {
+  const subs = new Map();
+  return {
+    async join(i, url, token, timeoutMs) {
+      const room = new LK.Room({ adaptiveStream: false, dynacast: false });
+      const sub = { room, receiver: undefined };
+      subs.set(i, sub);
+      const t0 = performance.now();
+      const video = new Promise((resolve) => {
+        room.on(LK.RoomEvent.TrackSubscribed, (track) => {
+          if (track.kind === 'video') { sub.receiver = track.receiver; resolve(); }
+        });
+      });
+      await room.connect(url, token, { autoSubscribe: true });
+      const connectedMs = performance.now() - t0;
+      let timer;
+      await Promise.race([video, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('no video track within ' + timeoutMs + ' ms')), timeoutMs); })]).finally(() => clearTimeout(timer));
+      return { connectedMs, subscribedMs: performance.now() - t0 };
+    },
+    counts() {
+      const out = {};
+      for (const [i, s] of subs) {
+        const c = s.receiver && window.__lightCounters.get(s.receiver);
+        out[i] = c ? { ...c, state: s.room.state } : { frames: 0, keyFrames: 0, bytes: 0, width: 0, height: 0, state: s.room.state };
+      }
+      return out;
+    },
+    async decoded() {
+      const n = { framesDecoded: 0, pliCount: 0, firCount: 0, nackCount: 0 };
+      for (const pc of window.__lightPcs) {
+        if (pc.connectionState === 'closed') continue;
+        const r = await pc.getStats().catch(() => undefined);
+        if (r) r.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') for (const k of Object.keys(n)) n[k] += s[k] || 0; });
+      }
+      return n;
+    },
+    async close() {
+      await Promise.all([...subs.values()].map((s) => s.room.disconnect().catch(() => undefined)));
+      subs.clear();
+    },
+  };
+})();
+`;
+
+let bundled: string | undefined;
+async function livekitClientBundle(): Promise<string> {
+  if (bundled) return bundled;
+  const result = await build({
+    stdin: { contents: "import { Room, RoomEvent } from 'livekit-client'; window.LK = { Room, RoomEvent };", resolveDir: fileURLToPath(new URL('../..', import.meta.url)), loader: 'js' },
+    bundle: true,
+    format: 'iife',
+    write: false,
+    logLevel: 'silent',
+  });
+  bundled = result.outputFiles[0]!.text;
+  return bundled;
+}
+
+export interface LightCounts {
+  frames: number;
+  keyFrames: number;
+  bytes: number;
+  width: number;
+  height: number;
+  state: string;
+}
+
+export interface ReceiverTotals {
+  framesDecoded: number;
+  pliCount: number;
+  firCount: number;
+  nackCount: number;
+}
+
+export interface LightJoin {
+  index: number;
+  /** Signaling WebSocket connect + session.join. */
+  signalingMs?: number;
+  /** From the start of the join to the host's video track subscribed. */
+  subscribedMs?: number;
+  error?: string;
+}
+
+export class BrowserSfuSubscribers {
+  readonly joins: LightJoin[] = [];
+  private readonly clients: TestClient[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  private constructor(private readonly page: Page) {}
+
+  static async open(browser: Browser, pageUrl: string): Promise<BrowserSfuSubscribers> {
+    const context = await browser.newContext();
+    await context.addInitScript(INIT_SCRIPT);
+    const page = await context.newPage();
+    await page.goto(pageUrl);
+    await page.addScriptTag({ content: await livekitClientBundle() });
+    await page.evaluate(PAGE_SCRIPT);
+    return new BrowserSfuSubscribers(page);
+  }
+
+  get count(): number {
+    return this.joins.length;
+  }
+
+  private async joinOne(j: LightJoin, planeUrl: string, sessionId: string, token: string, timeoutMs: number): Promise<void> {
+    const t0 = performance.now();
+    try {
+      const client = await TestClient.connect(planeUrl);
+      this.clients.push(client);
+      const joined = await client.join(sessionId, token, `Light ${j.index + 1}`, { client: { kind: 'bench' } });
+      this.timers.push(setInterval(() => client.heartbeat(), Math.max(1000, joined.heartbeatIntervalMs / 2)));
+      j.signalingMs = performance.now() - t0;
+      if (!joined.sfu) throw new Error('the join result has no sfu access (not an SFU session?)');
+      await this.page.evaluate(
+        ([i, url, tok, ms]) => (window as unknown as { benchSfu: { join(i: number, u: string, t: string, ms: number): Promise<unknown> } }).benchSfu.join(i, url, tok, ms),
+        [j.index, joined.sfu.url, joined.sfu.token, timeoutMs] as const,
+      );
+      j.subscribedMs = performance.now() - t0;
+    } catch (err) {
+      j.error = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    }
+  }
+
+  /** Joins `n` more, `concurrency` at a time; failures are recorded in `joins`, not thrown. */
+  async add(n: number, planeUrl: string, sessionId: string, token: string, options: { concurrency?: number; timeoutMs?: number } = {}): Promise<void> {
+    const todo = Array.from({ length: n }, (_, k) => ({ index: this.joins.length + k }) as LightJoin);
+    this.joins.push(...todo);
+    let next = 0;
+    const worker = async () => {
+      while (next < todo.length) await this.joinOne(todo[next++]!, planeUrl, sessionId, token, options.timeoutMs ?? 30_000);
+    };
+    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 10, n) }, worker));
+  }
+
+  async counts(): Promise<LightCounts[]> {
+    const byIndex = await this.page.evaluate(() => (window as unknown as { benchSfu: { counts(): Record<string, LightCounts> } }).benchSfu.counts());
+    return this.joins.map((j) => byIndex[j.index] ?? { frames: 0, keyFrames: 0, bytes: 0, width: 0, height: 0, state: 'none' });
+  }
+
+  /** inbound-rtp framesDecoded (0 when nothing was decoded) and the keyframe requests / NACKs sent, summed over the page's connections. */
+  decoded(): Promise<ReceiverTotals> {
+    return this.page.evaluate(() => (window as unknown as { benchSfu: { decoded(): Promise<ReceiverTotals> } }).benchSfu.decoded());
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers.splice(0)) clearInterval(t);
+    await this.page.evaluate(() => (window as unknown as { benchSfu: { close(): Promise<void> } }).benchSfu.close()).catch(() => undefined);
+    for (const c of this.clients.splice(0)) c.close();
+    await this.page.context().close().catch(() => undefined);
+  }
+}
