@@ -9,7 +9,10 @@
  * counter + paint time) on an Xvfb screen, the helper captures it, the runner relays frames over
  * the bridge to the host page; latency is then X screen paint → viewer present.
  *
- * Options: --viewers=1,5,10,25 --real=1,5 --frames=bridge|websocket --seconds=10 --size=1920x1080
+ * With --modes=p2p,sfu each row is measured peer-to-peer and through a local LiveKit SFU
+ * (glass-to-glass through the SFU vs P2P, same method).
+ *
+ * Options: --modes=p2p --viewers=1,5,10,25 --real=1,5 --frames=bridge|websocket --seconds=10 --size=1920x1080
  *          --fps=30 --capture-fps=30 --codec=vp9 --hint=detail --jb=<viewer jitter-buffer target ms, default Chromium's>; BENCH_HELPER_PATCHES=0 has the helper send whole frames instead of changed rows.
  */
 import { loadavg } from 'node:os';
@@ -17,6 +20,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../demo/chromium';
 import { startHeadlessHost } from '../demo/headless-host';
 import { startControlPlane } from '../server/control-plane';
+import { startLocalLiveKit, type LocalLiveKit } from '../demo/livekit-server';
 import { expandCaptureTime } from '../webview/engine/frame-marker';
 import { ViewerPage } from '../test/support/browser-viewer';
 import { launchMeteredChromium, serveBenchPages } from './support/browsers';
@@ -35,6 +39,8 @@ const FRAMES = (args.get('frames') ?? 'bridge') as 'bridge' | 'websocket';
 /** The helper's capture rate on the real screen (the painter paints at --fps). */
 const CAPTURE_FPS = Number(args.get('capture-fps') ?? FPS);
 const HINT = args.get('hint') as 'detail' | 'motion' | 'text' | '' | undefined;
+const MODES = (args.get('modes') ?? 'p2p').split(',').filter((m): m is 'p2p' | 'sfu' => m === 'p2p' || m === 'sfu');
+let livekit: LocalLiveKit | undefined;
 
 interface Row {
   label: string;
@@ -66,12 +72,16 @@ async function floor(browser: Browser): Promise<Row> {
   return { label: 'floor (1 page, loopback pair)', p50: percentile(r.latencies, 50), p95: percentile(r.latencies, 95), fpsMean: fps, fpsMin: fps, hostCores: Number.NaN, perViewer: Number.NaN, resolution: `${r.width}×${r.height}`, load: loadavg()[0]! };
 }
 
-async function measure(viewerCount: number, viewerBrowser: Browser, real?: RealScreen): Promise<Row> {
-  const plane = await startControlPlane({ host: '127.0.0.1', port: 0, viewerLimitP2p: Math.max(25, viewerCount) });
+async function measure(viewerCount: number, viewerBrowser: Browser, real?: RealScreen, mode: 'p2p' | 'sfu' = 'p2p'): Promise<Row> {
+  if (mode === 'sfu') livekit ??= await startLocalLiveKit();
+  const plane = await startControlPlane({
+    host: '127.0.0.1', port: 0, viewerLimitP2p: Math.max(25, viewerCount),
+    ...(mode === 'sfu' && livekit ? { livekit: { url: livekit.url, apiKey: livekit.apiKey, apiSecret: livekit.apiSecret } } : {}),
+  });
   const hostBrowser = await launchMeteredChromium();
   const viewers: ViewerPage[] = [];
   try {
-    const session = await plane.service.createSession({ mode: 'p2p' });
+    const session = await plane.service.createSession({ mode });
     const host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, {
       width: WIDTH, height: HEIGHT, fps: FPS, codec: CODEC, browser: hostBrowser.browser, ...(HINT !== undefined ? { hint: HINT } : {}), ...(real ? { bridge: real.bridgeUrl } : {}),
     });
@@ -140,22 +150,30 @@ async function measure(viewerCount: number, viewerBrowser: Browser, real?: RealS
 }
 
 async function main(): Promise<void> {
-  console.log(`bench:latency — P2P, ${WIDTH}×${HEIGHT} @ ${FPS} fps, ${CODEC.toUpperCase()}, ${SECONDS} s per row; host and viewers in separate Chromium instances on one 2-core machine`);
+  console.log(`bench:latency — ${MODES.map((m) => m.toUpperCase()).join(' and ')}, ${WIDTH}×${HEIGHT} @ ${FPS} fps, ${CODEC.toUpperCase()}, ${SECONDS} s per row; host and viewers in separate Chromium instances on one 2-core machine`);
   const viewerBrowser = await launchChromium();
   const rows: Row[] = [];
   try {
     rows.push(await floor(viewerBrowser));
     for (const n of VIEWERS) {
-      process.stderr.write(`measuring ${n} viewer(s)…\n`);
-      rows.push(await measure(n, viewerBrowser));
+      for (const mode of MODES) {
+        process.stderr.write(`measuring ${n} viewer(s), ${mode}…\n`);
+        const row = await measure(n, viewerBrowser, undefined, mode);
+        if (MODES.length > 1) row.label = `${mode.toUpperCase()}: ${row.label}`;
+        rows.push(row);
+      }
     }
     if (REAL.length) {
       process.stderr.write('starting the real screen (Xvfb, painter, helper)…\n');
       const real = await startRealScreen(WIDTH, HEIGHT, FPS, FRAMES, CAPTURE_FPS);
       try {
         for (const n of REAL) {
-          process.stderr.write(`measuring ${n} viewer(s) of the real screen…\n`);
-          rows.push(await measure(n, viewerBrowser, real));
+          for (const mode of MODES) {
+            process.stderr.write(`measuring ${n} viewer(s) of the real screen, ${mode}…\n`);
+            const row = await measure(n, viewerBrowser, real, mode);
+            if (MODES.length > 1) row.label = `${mode.toUpperCase()}: ${row.label}`;
+            rows.push(row);
+          }
         }
       } finally {
         await real.close();
@@ -163,6 +181,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await viewerBrowser.close();
+    await livekit?.stop();
   }
   printTable(
     'Frame grabbed on the host → presented at the viewer (ms); fps = distinct frames presented per second per viewer',
