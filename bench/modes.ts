@@ -45,6 +45,8 @@ const benchCpuSeconds = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };
+/** A close that cannot hang the bench (an rtc-node disconnect can, once LiveKit dropped the room). */
+const bounded = (p: Promise<unknown>, ms = 5000) => Promise.race([p.catch(() => undefined), sleep(ms)]);
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' / ');
 
 interface Measured {
@@ -81,6 +83,12 @@ async function measureWindow<T>(
   const hostCores = hostCpu.cores();
   const viewerCores = viewerCpu.cores();
   const liveKitCores = lkCpu.cores();
+  const enc = await host.page
+    .evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<Array<{ fps: number; qualityLimitationReason: string; frameWidth: number }>> } }).pairuxHost.stats())
+    .catch(() => []);
+  const reasons = new Map<string, number>();
+  for (const e of enc) reasons.set(e.qualityLimitationReason || '?', (reasons.get(e.qualityLimitationReason || '?') ?? 0) + 1);
+  process.stderr.write(`  encoder(s): ${enc.length}, output fps mean ${mean(enc.map((e) => e.fps)).toFixed(1)}, widths ${[...new Set(enc.map((e) => e.frameWidth))].join('/')}, limited by ${[...reasons].map(([r, n]) => `${r}×${n}`).join(', ')}\n`);
   return { dt, out, hostCores, viewerCores, liveKitCores, fps: after.map((b, i) => frames(before[i]!, b) / dt), after };
 }
 
@@ -124,9 +132,11 @@ async function main(): Promise<void> {
           });
           process.stderr.write(`  host ${w.hostCores.toFixed(2)} cores, ${((w.out.bytesSent * 8) / w.dt / 1e6).toFixed(2)} Mbit/s over ${w.out.connections} connections, keyframes ${w.out.keyFramesEncoded} / PLI ${w.out.pliCount} in the window\n`);
         }
+        await bounded(viewers.close());
+        viewers = undefined;
         await host.close();
       } finally {
-        await viewers?.close();
+        await bounded(viewers?.close() ?? Promise.resolve());
         await viewerBrowser.close();
         await hostBrowser.close();
       }
@@ -162,11 +172,13 @@ async function main(): Promise<void> {
           });
           process.stderr.write(`  host ${w.hostCores.toFixed(2)} cores, ${((w.out.bytesSent * 8) / w.dt / 1e6).toFixed(2)} Mbit/s over ${w.out.streams} layer(s), LiveKit ${w.liveKitCores.toFixed(2)} cores, keyframes ${w.out.keyFramesEncoded} / PLI ${w.out.pliCount} in the window\n`);
         }
+        // Viewers leave first, then the host; the session ends with it: let the control plane
+        // delete its LiveKit room before LiveKit stops.
+        await Promise.all(subs.splice(0).map((s) => bounded(s.close())));
         await host.close();
-        // The session ends with the host: let the control plane delete its LiveKit room before LiveKit stops.
         await sleep(1500);
       } finally {
-        await Promise.all(subs.map((s) => s.close()));
+        await Promise.all(subs.map((s) => bounded(s.close())));
         await hostBrowser.close();
       }
     }

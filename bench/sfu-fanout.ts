@@ -1,24 +1,35 @@
 /**
  * `npm run bench:sfu`: SFU fan-out on one LiveKit node. One host (the control plane's host page in
  * headless Chromium, generated 1080p screen, SFU session: it publishes its screen once, as
- * simulcast) and N light subscribers: @livekit/rtc-node rooms in this Node process, each joined
- * to the PairUX session as a viewer through the signaling WebSocket (the join's `sfu` access is
- * its LiveKit URL and token), auto-subscribed to the screen, with no VideoStream made (no frame
- * handed to the app; the stats show whether libwebrtc decoded anyway).
+ * simulcast) and N light subscribers, each joined to the PairUX session as a viewer through the
+ * signaling WebSocket (a bare protocol client in this process; the join's `sfu` access is its
+ * LiveKit URL and token) and auto-subscribed to the host's screen share. Two kinds:
  *
- * Measured: LiveKit's CPU (/proc utime+stime of its process over the window), delivered fps per
- * subscriber (inbound-rtp framesReceived of its subscriber connection, from rtc-node's
- * getRtcStats, over the window: complete frames reassembled from RTP, counted without decoding),
- * received bitrate, join time (signaling join → LiveKit connect → video track subscribed),
- * failures, and LiveKit's own participant count (RoomService).
+ *  --client=browser (default): N livekit-client Rooms in ONE headless Chromium page whose
+ *    RTCPeerConnections drop the encoded video frames (insertable streams) after counting them:
+ *    nothing decoded, nothing rendered (bench/support/sfu-browser-subscribers.ts). fps = encoded
+ *    frames handed to the receiver's transform per second (complete frames, after the jitter
+ *    buffer's reassembly). Side effect: a receiver that decodes nothing asks for a keyframe every
+ *    ~200 ms (libwebrtc; PLI cannot be negotiated away); LiveKit throttles what it forwards to
+ *    the host, and the table shows the host's keyframe rate that results.
+ *  --client=rtc-node: @livekit/rtc-node rooms in this process, no VideoStream; fps = inbound-rtp
+ *    framesReceived. Its libwebrtc decodes every frame anyway (framesDecoded column), ≈2 ms a
+ *    1080p frame: 100 of them do not fit on 2 cores, which is why it is not the default.
+ *
+ * Measured per step: LiveKit's CPU (/proc utime+stime of its process over the window), delivered
+ * fps per subscriber, received bitrate, join time (signaling join → LiveKit connect → the host's
+ * video track subscribed), failures, LiveKit's own participant count (RoomService), the host's
+ * CPU, egress and keyframe rate.
  *
  * Options: --subscribers=100 --seconds=10 --steps=<cumulative counts, default: subscribers>
- *          --size=1920x1080 --fps=30 --concurrency=10 (joins at once) --settle=4 (s before a window)
+ *          --client=browser|rtc-node --size=1920x1080 --fps=30 --concurrency=10 (joins at once)
+ *          --settle=4 (s before a window)
  */
 import { loadavg } from 'node:os';
-import { launchMeteredChromium } from './support/browsers';
+import { launchMeteredChromium, serveBenchPages, type MeteredBrowser } from './support/browsers';
+import { BrowserSfuSubscribers } from './support/sfu-browser-subscribers';
 import { BenchHostPage, outboundDelta } from './support/modes-host';
-import { joinSubscribers, type LightSfuSubscriber, type SubscriberStats } from './support/sfu-subscribers';
+import { joinSubscribers, type LightSfuSubscriber } from './support/sfu-subscribers';
 import { CpuMeter, percentile, printTable, treeCpuSeconds } from './support/stats';
 import { startPlane, startSfuRig } from '../test/support/livekit';
 import { tokenOf } from '../test/support/control-plane';
@@ -31,13 +42,72 @@ const [WIDTH, HEIGHT] = (args.get('size') ?? '1920x1080').split('x').map(Number)
 const FPS = Number(args.get('fps') ?? 30);
 const CONCURRENCY = Number(args.get('concurrency') ?? 10);
 const SETTLE = Number(args.get('settle') ?? 4);
+const CLIENT = (args.get('client') ?? 'browser') as 'browser' | 'rtc-node';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mean = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : Number.NaN);
+/** A close that cannot hang the bench (an rtc-node disconnect can, once LiveKit dropped the room). */
+const bounded = (p: Promise<unknown>, ms = 10_000) => Promise.race([p.catch(() => undefined), sleep(ms)]);
 const benchCpuSeconds = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };
+
+interface Reading {
+  frames: number;
+  bytes: number;
+  width: number;
+  height: number;
+}
+
+/** Either kind of subscriber, behind one face. */
+interface Fleet {
+  add(n: number): Promise<void>;
+  joins(): Array<{ index: number; subscribedMs?: number | undefined; error?: string | undefined }>;
+  read(): Promise<Reading[]>;
+  /** Frames decoded so far, summed (0 = nothing decoded). */
+  decoded(): Promise<number>;
+  /** CPU seconds of the process(es) the subscribers run in. */
+  cpuSeconds(): number;
+  close(): Promise<void>;
+}
+
+async function browserFleet(planeUrl: string, sessionId: string, token: string): Promise<Fleet> {
+  const browser: MeteredBrowser = await launchMeteredChromium();
+  const pages = await serveBenchPages();
+  const subs = await BrowserSfuSubscribers.open(browser.browser, `${pages.url}/page`);
+  return {
+    add: (n) => subs.add(n, planeUrl, sessionId, token, { concurrency: CONCURRENCY }),
+    joins: () => subs.joins,
+    read: async () => (await subs.counts()).map((c) => ({ frames: c.frames, bytes: c.bytes, width: c.width, height: c.height })),
+    decoded: async () => (await subs.decoded()).framesDecoded,
+    cpuSeconds: () => browser.cpuSeconds(),
+    async close() {
+      await subs.close();
+      await browser.close();
+      await pages.close();
+    },
+  };
+}
+
+function rtcNodeFleet(planeUrl: string, sessionId: string, token: string): Fleet {
+  const subs: LightSfuSubscriber[] = [];
+  let decoded = 0;
+  return {
+    async add(n) {
+      subs.push(...(await joinSubscribers(planeUrl, sessionId, token, n, { concurrency: CONCURRENCY, firstIndex: subs.length })));
+    },
+    joins: () => subs.map((s) => ({ index: s.index, subscribedMs: s.times.subscribedMs, error: s.error })),
+    async read() {
+      const all = await Promise.all(subs.map((s) => s.stats()));
+      decoded = all.reduce((sum, r) => sum + r.framesDecoded, 0);
+      return all.map((r) => ({ frames: r.framesReceived, bytes: r.bytesReceived, width: r.width, height: r.height }));
+    },
+    decoded: async () => decoded,
+    cpuSeconds: benchCpuSeconds,
+    close: async () => void (await Promise.all(subs.map((s) => bounded(s.close(), 5000)))),
+  };
+}
 
 interface Row {
   subscribers: number;
@@ -57,17 +127,18 @@ interface Row {
   resolution: string;
   hostCores: number;
   hostMbps: number;
+  hostKeyFps: number;
   subsCores: number;
   inRoom: number;
   load: string;
 }
 
 async function main(): Promise<void> {
-  console.log(`bench:sfu — one host, generated ${WIDTH}×${HEIGHT} @ ${FPS} fps, SFU session (LiveKit v1.13.5 on loopback, one node), up to ${SUBSCRIBERS} rtc-node subscribers in this Node process; ${SECONDS} s window per step; 2-core machine shared by all of it`);
+  console.log(`bench:sfu — one host, generated ${WIDTH}×${HEIGHT} @ ${FPS} fps, SFU session (LiveKit v1.13.5 on loopback, one node), up to ${SUBSCRIBERS} ${CLIENT === 'browser' ? 'livekit-client subscribers in one Chromium page (frames dropped, not decoded)' : 'rtc-node subscribers in this Node process'}; ${SECONDS} s window per step; 2-core machine shared by all of it`);
   const rig = await startSfuRig();
   const plane = await startPlane(rig, {}, { viewerLimit: Math.max(100, SUBSCRIBERS) });
   const hostBrowser = await launchMeteredChromium();
-  const subs: LightSfuSubscriber[] = [];
+  let fleet: Fleet | undefined;
   const rows: Row[] = [];
   try {
     const session = await plane.service.createSession({ mode: 'sfu' });
@@ -75,86 +146,93 @@ async function main(): Promise<void> {
     const host = await BenchHostPage.open(hostBrowser.browser, plane.url, session.sessionId, session.hostToken, { width: WIDTH, height: HEIGHT, fps: FPS });
     await host.waitForSfuPublished();
     process.stderr.write('host publishing to LiveKit\n');
+    fleet = CLIENT === 'rtc-node' ? rtcNodeFleet(plane.url, session.sessionId, token) : await browserFleet(plane.url, session.sessionId, token);
+    const f = fleet;
     for (const step of STEPS) {
-      const add = step - subs.length;
+      const add = step - f.joins().length;
       if (add > 0) {
         process.stderr.write(`joining ${add} subscriber(s) (${CONCURRENCY} at a time)…\n`);
         const t = performance.now();
-        subs.push(...(await joinSubscribers(plane.url, session.sessionId, token, add, { concurrency: CONCURRENCY, firstIndex: subs.length })));
+        await f.add(add);
         process.stderr.write(`  ${step} joined in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
       }
       await sleep(SETTLE * 1000);
-      const live = subs.filter((s) => s.hasVideo);
       const lk = new CpuMeter(() => treeCpuSeconds(rig.livekit.pid));
       const hostCpu = new CpuMeter(() => hostBrowser.cpuSeconds());
-      const mine = new CpuMeter(benchCpuSeconds);
+      const subsCpu = new CpuMeter(() => f.cpuSeconds());
       const out0 = await host.outbound();
-      const before = await Promise.all(live.map((s) => s.stats()));
+      const before = await f.read();
+      const decoded0 = await f.decoded();
       const t0 = performance.now();
       await sleep(SECONDS * 1000);
-      const after = await Promise.all(live.map((s) => s.stats()));
+      const after = await f.read();
       const dt = (performance.now() - t0) / 1000;
+      const decoded = (await f.decoded()) - decoded0;
       const out = outboundDelta(out0, await host.outbound());
       const liveKitCores = lk.cores();
       const hostCores = hostCpu.cores();
-      const subsCores = mine.cores();
-      const fps: number[] = [];
-      const mbps: number[] = [];
-      let decoded = 0;
+      const subsCores = subsCpu.cores();
+      const joins = f.joins();
+      const ok = joins.map((j, i) => ({ j, i })).filter(({ j }) => !j.error);
+      const fps = ok.map(({ i }) => (after[i]!.frames - before[i]!.frames) / dt);
+      const mbps = ok.map(({ i }) => ((after[i]!.bytes - before[i]!.bytes) * 8) / dt / 1e6);
       const sizes = new Map<string, number>();
-      after.forEach((b: SubscriberStats, i) => {
-        const a = before[i]!;
-        fps.push((b.framesReceived - a.framesReceived) / dt);
-        mbps.push(((b.bytesReceived - a.bytesReceived) * 8) / dt / 1e6);
-        decoded += b.framesDecoded - a.framesDecoded;
-        const size = `${b.width}×${b.height}`;
+      for (const { i } of ok) {
+        const size = `${after[i]!.width}×${after[i]!.height}`;
         sizes.set(size, (sizes.get(size) ?? 0) + 1);
-      });
-      const joins = subs.map((s) => s.times.subscribedMs).filter((v): v is number => v !== undefined);
+      }
+      const joinMs = joins.map((j) => j.subscribedMs).filter((v): v is number => v !== undefined);
       const inRoom = (await rig.api.listParticipants(session.sessionId).catch(() => [])).length;
-      const failed = subs.filter((s) => s.error);
-      for (const f of failed.slice(0, 3)) process.stderr.write(`  subscriber ${f.index + 1} failed: ${f.error}\n`);
+      const failed = joins.filter((j) => j.error);
+      for (const x of failed.slice(0, 3)) process.stderr.write(`  subscriber ${x.index + 1} failed: ${x.error}\n`);
       const [l1, l5, l15] = loadavg();
       rows.push({
         subscribers: step,
-        receiving: fps.filter((f) => f > 0).length,
+        receiving: fps.filter((v) => v > 0).length,
         failed: failed.length,
-        joinP50: percentile(joins, 50),
-        joinP95: percentile(joins, 95),
-        joinMax: Math.max(...joins),
+        joinP50: percentile(joinMs, 50),
+        joinP95: percentile(joinMs, 95),
+        joinMax: Math.max(...joinMs),
         liveKitCores,
-        liveKitPerSub: liveKitCores / Math.max(1, live.length),
+        liveKitPerSub: liveKitCores / Math.max(1, ok.length),
         fpsMean: mean(fps),
         fpsP5: percentile(fps, 5),
         fpsMin: Math.min(...fps),
         mbpsPerSub: mean(mbps),
         fanoutMbps: mbps.reduce((a, b) => a + b, 0),
         decoded,
-        resolution: [...sizes].map(([s, n]) => `${s}×${n}`).join(' '),
+        resolution: [...sizes].map(([size, n]) => `${size} ×${n}`).join(', '),
         hostCores,
         hostMbps: (out.bytesSent * 8) / dt / 1e6,
+        hostKeyFps: out.keyFramesEncoded / dt,
         subsCores,
         inRoom,
         load: `${l1!.toFixed(2)} / ${l5!.toFixed(2)} / ${l15!.toFixed(2)}`,
       });
       process.stderr.write(`  ${step}: LiveKit ${liveKitCores.toFixed(2)} cores, fps mean ${mean(fps).toFixed(1)}, host keyframes ${out.keyFramesEncoded} / PLI ${out.pliCount} in the window\n`);
     }
+    // Subscribers leave first, then the host; the session ends with it: let the control plane
+    // delete its LiveKit room before LiveKit stops.
+    await bounded(f.close());
+    fleet = undefined;
     await host.close();
-    // The session ends with the host: let the control plane delete its LiveKit room before LiveKit stops.
     await sleep(1500);
   } finally {
-    await Promise.all(subs.map((s) => s.close()));
+    await bounded(fleet?.close() ?? Promise.resolve(), 10_000);
     await hostBrowser.close();
     await plane.close();
     await rig.livekit.stop();
   }
   printTable(
-    `SFU fan-out: one ${WIDTH}×${HEIGHT}@${FPS} host → N rtc-node subscribers on one LiveKit node (${SECONDS} s window; fps = inbound-rtp framesReceived per second per subscriber, not decoded)`,
-    ['subscribers', 'receiving', 'failed', 'in LiveKit room', 'join p50 ms', 'join p95 ms', 'join max ms', 'LiveKit CPU (cores)', 'LiveKit CPU per sub', 'fps mean', 'fps p5', 'fps worst', 'Mbit/s per sub', 'fan-out Mbit/s', 'frames decoded', 'received (size×subs)', 'host CPU (cores)', 'host egress Mbit/s', 'subscribers\' process CPU', 'load avg 1/5/15'],
-    rows.map((r) => [r.subscribers, r.receiving, r.failed, r.inRoom, r.joinP50, r.joinP95, r.joinMax, r.liveKitCores, r.liveKitPerSub, r.fpsMean, r.fpsP5, r.fpsMin, r.mbpsPerSub, r.fanoutMbps, r.decoded, r.resolution, r.hostCores, r.hostMbps, r.subsCores, r.load]),
+    `SFU fan-out: one ${WIDTH}×${HEIGHT}@${FPS} host → N light subscribers (${CLIENT}) on one LiveKit node, ${SECONDS} s window`,
+    ['subscribers', 'receiving', 'failed', 'in LiveKit room', 'join p50 ms', 'join p95 ms', 'join max ms', 'LiveKit CPU (cores)', 'LiveKit CPU per sub', 'fps mean', 'fps p5', 'fps worst', 'Mbit/s per sub', 'fan-out Mbit/s', 'frames decoded', 'received (size×subs)', 'host CPU (cores)', 'host egress Mbit/s', 'host keyframes/s', 'subscribers\' CPU', 'load avg 1/5/15'],
+    rows.map((r) => [r.subscribers, r.receiving, r.failed, r.inRoom, r.joinP50, r.joinP95, r.joinMax, r.liveKitCores, r.liveKitPerSub, r.fpsMean, r.fpsP5, r.fpsMin, r.mbpsPerSub, r.fanoutMbps, r.decoded, r.resolution, r.hostCores, r.hostMbps, r.hostKeyFps, r.subsCores, r.load]),
   );
-  console.log('join = session.join over the signaling WebSocket → rtc-node Room.connect with the join\'s LiveKit token → the host\'s video track subscribed (all of it, per subscriber, while others join alongside: ' + `${CONCURRENCY} at a time).`);
-  console.log('in LiveKit room = RoomService listParticipants (subscribers + the host). host egress = the host page\'s outbound-rtp bytesSent summed over the simulcast layers. subscribers\' process CPU = this Node process (rtc-node/libwebrtc for every subscriber, plus the bench itself).');
+  console.log(CLIENT === 'browser'
+    ? 'subscribers = livekit-client Rooms in one headless Chromium page, encoded frames counted and dropped (never decoded); fps = encoded frames delivered to each receiver per second; subscribers\' CPU = that Chromium\'s process tree.'
+    : 'subscribers = @livekit/rtc-node rooms in the bench process, no VideoStream (libwebrtc decodes anyway: frames decoded); fps = inbound-rtp framesReceived per second; subscribers\' CPU = the bench process (subscribers, control plane, bench).');
+  console.log(`join = signaling WebSocket + session.join → LiveKit connect with the join's token → the host's video track subscribed, per subscriber, ${CONCURRENCY} joining at a time. in LiveKit room = RoomService listParticipants (subscribers + host).`);
+  console.log('LiveKit CPU = its process over the window; host egress = the host page\'s outbound-rtp bytesSent summed over its simulcast layers; Mbit/s per sub = bytes received (payload) per subscriber.');
   process.exit(0);
 }
 
