@@ -79,7 +79,16 @@ async function browserFleet(planeUrl: string, sessionId: string, token: string):
   return {
     add: (n) => subs.add(n, planeUrl, sessionId, token, { concurrency: CONCURRENCY }),
     joins: () => subs.joins,
-    read: async () => (await subs.counts()).map((c) => ({ frames: c.frames, bytes: c.bytes, width: c.width, height: c.height })),
+    async read() {
+      const all = await subs.counts();
+      const silent = all.filter((c) => c.frames === 0);
+      if (silent.length) {
+        const states = new Map<string, number>();
+        for (const c of silent) states.set(`${c.state}/${c.streamState}/${c.counted ? 'counted' : 'not counted'}/${c.packets > 0 ? 'packets' : 'no packets'}`, (states.get(`${c.state}/${c.streamState}/${c.counted ? 'counted' : 'not counted'}/${c.packets > 0 ? 'packets' : 'no packets'}`) ?? 0) + 1);
+        process.stderr.write(`  ${silent.length} subscriber(s) with no frame counted: ${[...states].map(([k, n]) => `${k} ×${n}`).join(', ')}\n`);
+      }
+      return all.map((c) => ({ frames: c.frames, bytes: c.bytes, width: c.width, height: c.height }));
+    },
     decoded: async () => (await subs.decoded()).framesDecoded,
     cpuSeconds: () => browser.cpuSeconds(),
     async close() {
@@ -161,11 +170,15 @@ async function main(): Promise<void> {
       const hostCpu = new CpuMeter(() => hostBrowser.cpuSeconds());
       const subsCpu = new CpuMeter(() => f.cpuSeconds());
       const out0 = await host.outbound();
+      const tb = performance.now();
       const before = await f.read();
       const decoded0 = await f.decoded();
       const t0 = performance.now();
       await sleep(SECONDS * 1000);
+      const ta = performance.now();
       const after = await f.read();
+      /** Between the two readings' starts: each reading copies the counters as it begins. */
+      const readDt = (ta - tb) / 1000;
       const dt = (performance.now() - t0) / 1000;
       const decoded = (await f.decoded()) - decoded0;
       const out = outboundDelta(out0, await host.outbound());
@@ -174,8 +187,8 @@ async function main(): Promise<void> {
       const subsCores = subsCpu.cores();
       const joins = f.joins();
       const ok = joins.map((j, i) => ({ j, i })).filter(({ j }) => !j.error);
-      const fps = ok.map(({ i }) => (after[i]!.frames - before[i]!.frames) / dt);
-      const mbps = ok.map(({ i }) => ((after[i]!.bytes - before[i]!.bytes) * 8) / dt / 1e6);
+      const fps = ok.map(({ i }) => (after[i]!.frames - before[i]!.frames) / readDt);
+      const mbps = ok.map(({ i }) => ((after[i]!.bytes - before[i]!.bytes) * 8) / readDt / 1e6);
       const sizes = new Map<string, number>();
       for (const { i } of ok) {
         const size = `${after[i]!.width}×${after[i]!.height}`;

@@ -32,9 +32,12 @@ const INIT_SCRIPT = `
       super({ ...(config || {}), encodedInsertableStreams: true }, ...rest);
       pcs.push(this);
       this.addEventListener('track', (e) => {
-        const c = { frames: 0, keyFrames: 0, bytes: 0, width: 0, height: 0 };
+        // A renegotiation can fire 'track' again for the same receiver: its streams exist already.
+        if (counters.has(e.receiver)) return;
+        const c = { frames: 0, keyFrames: 0, bytes: 0, width: 0, height: 0, error: '' };
         counters.set(e.receiver, c);
-        const streams = e.receiver.createEncodedStreams();
+        let streams;
+        try { streams = e.receiver.createEncodedStreams(); } catch (err) { c.error = String(err); return; }
         if (e.track.kind !== 'video') { streams.readable.pipeTo(streams.writable).catch(() => undefined); return; }
         streams.readable.pipeTo(new WritableStream({
           write(frame) {
@@ -77,7 +80,7 @@ window.benchSfu = (() => {
       const t0 = performance.now();
       const video = new Promise((resolve) => {
         room.on(LK.RoomEvent.TrackSubscribed, (track) => {
-          if (track.kind === 'video') { sub.receiver = track.receiver; resolve(); }
+          if (track.kind === 'video') { sub.receiver = track.receiver; sub.track = track; resolve(); }
         });
       });
       await room.connect(url, token, { autoSubscribe: true });
@@ -86,11 +89,22 @@ window.benchSfu = (() => {
       await Promise.race([video, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('no video track within ' + timeoutMs + ' ms')), timeoutMs); })]).finally(() => clearTimeout(timer));
       return { connectedMs, subscribedMs: performance.now() - t0 };
     },
-    counts() {
+    async counts() {
       const out = {};
+      // Every frame counter is copied at one instant (the RTP stats below take a while for 100).
+      const snap = new Map();
       for (const [i, s] of subs) {
         const c = s.receiver && window.__lightCounters.get(s.receiver);
-        out[i] = c ? { ...c, state: s.room.state } : { frames: 0, keyFrames: 0, bytes: 0, width: 0, height: 0, state: s.room.state };
+        snap.set(i, c ? { ...c } : { frames: 0, keyFrames: 0, bytes: 0, width: 0, height: 0 });
+      }
+      for (const [i, s] of subs) {
+        const c = snap.get(i);
+        const rtp = { packets: 0, rtpBytes: 0 };
+        if (s.receiver) {
+          const r = await s.receiver.getStats().catch(() => undefined);
+          if (r) r.forEach((x) => { if (x.type === 'inbound-rtp') { rtp.packets += x.packetsReceived || 0; rtp.rtpBytes += x.bytesReceived || 0; } });
+        }
+        out[i] = { ...c, ...rtp, counted: Boolean(s.receiver && window.__lightCounters.get(s.receiver)), streamState: s.track ? s.track.streamState : 'none', state: s.room.state };
       }
       return out;
     },
@@ -126,6 +140,13 @@ async function livekitClientBundle(): Promise<string> {
 }
 
 export interface LightCounts {
+  /** RTP packets / payload bytes the receiver got (inbound-rtp), whatever the transform saw. */
+  packets: number;
+  rtpBytes: number;
+  /** Whether the receiver's transform was found (false: its frames are not counted). */
+  counted: boolean;
+  /** LiveKit's view of the subscription: 'active' or 'paused' (by its bandwidth allocation). */
+  streamState: string;
   frames: number;
   keyFrames: number;
   bytes: number;
@@ -202,8 +223,8 @@ export class BrowserSfuSubscribers {
   }
 
   async counts(): Promise<LightCounts[]> {
-    const byIndex = await this.page.evaluate(() => (window as unknown as { benchSfu: { counts(): Record<string, LightCounts> } }).benchSfu.counts());
-    return this.joins.map((j) => byIndex[j.index] ?? { frames: 0, keyFrames: 0, bytes: 0, width: 0, height: 0, state: 'none' });
+    const byIndex = await this.page.evaluate(() => (window as unknown as { benchSfu: { counts(): Promise<Record<string, LightCounts>> } }).benchSfu.counts());
+    return this.joins.map((j) => byIndex[j.index] ?? { packets: 0, rtpBytes: 0, counted: false, streamState: 'none', frames: 0, keyFrames: 0, bytes: 0, width: 0, height: 0, state: 'none' });
   }
 
   /** inbound-rtp framesDecoded (0 when nothing was decoded) and the keyframe requests / NACKs sent, summed over the page's connections. */
