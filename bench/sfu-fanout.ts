@@ -23,7 +23,8 @@
  *
  * Options: --subscribers=100 --seconds=10 --steps=<cumulative counts, default: subscribers>
  *          --client=browser|rtc-node --size=1920x1080 --fps=30 --concurrency=10 (joins at once)
- *          --settle=4 (s before a window)
+ *          --settle=6 (s before a window) --pli-throttle=<s, LiveKit's rtc.pli_throttle; default 5 with
+ *          --client=browser, whose receivers ask for a keyframe every ~200 ms; 0 = LiveKit's defaults>
  */
 import { loadavg } from 'node:os';
 import { launchMeteredChromium, serveBenchPages, type MeteredBrowser } from './support/browsers';
@@ -31,7 +32,8 @@ import { BrowserSfuSubscribers } from './support/sfu-browser-subscribers';
 import { BenchHostPage, outboundDelta } from './support/modes-host';
 import { joinSubscribers, type LightSfuSubscriber } from './support/sfu-subscribers';
 import { CpuMeter, percentile, printTable, treeCpuSeconds } from './support/stats';
-import { startPlane, startSfuRig } from '../test/support/livekit';
+import { startPlane } from '../test/support/livekit';
+import { startBenchSfuRig } from './support/sfu-livekit';
 import { tokenOf } from '../test/support/control-plane';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
@@ -41,8 +43,10 @@ const STEPS = (args.get('steps') ?? String(SUBSCRIBERS)).split(',').filter(Boole
 const [WIDTH, HEIGHT] = (args.get('size') ?? '1920x1080').split('x').map(Number) as [number, number];
 const FPS = Number(args.get('fps') ?? 30);
 const CONCURRENCY = Number(args.get('concurrency') ?? 10);
-const SETTLE = Number(args.get('settle') ?? 4);
+const SETTLE = Number(args.get('settle') ?? 6);
 const CLIENT = (args.get('client') ?? 'browser') as 'browser' | 'rtc-node';
+/** LiveKit's PLI throttle, s (0 = LiveKit's defaults, 0.5 s / 1 s): see bench/support/sfu-livekit.ts. */
+const PLI_THROTTLE = Number(args.get('pli-throttle') ?? (CLIENT === 'browser' ? 5 : 0));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mean = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : Number.NaN);
@@ -137,6 +141,7 @@ interface Row {
   hostCores: number;
   hostMbps: number;
   hostKeyFps: number;
+  hostFps: number;
   subsCores: number;
   inRoom: number;
   load: string;
@@ -144,7 +149,7 @@ interface Row {
 
 async function main(): Promise<void> {
   console.log(`bench:sfu — one host, generated ${WIDTH}×${HEIGHT} @ ${FPS} fps, SFU session (LiveKit v1.13.5 on loopback, one node), up to ${SUBSCRIBERS} ${CLIENT === 'browser' ? 'livekit-client subscribers in one Chromium page (frames dropped, not decoded)' : 'rtc-node subscribers in this Node process'}; ${SECONDS} s window per step; 2-core machine shared by all of it`);
-  const rig = await startSfuRig();
+  const rig = await startBenchSfuRig(PLI_THROTTLE || undefined);
   const plane = await startPlane(rig, {}, { viewerLimit: Math.max(100, SUBSCRIBERS) });
   const hostBrowser = await launchMeteredChromium();
   let fleet: Fleet | undefined;
@@ -182,6 +187,9 @@ async function main(): Promise<void> {
       const dt = (performance.now() - t0) / 1000;
       const decoded = (await f.decoded()) - decoded0;
       const out = outboundDelta(out0, await host.outbound());
+      const [enc] = await host.page
+        .evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<Array<{ fps: number }>> } }).pairuxHost.stats())
+        .catch(() => [] as Array<{ fps: number }>);
       const liveKitCores = lk.cores();
       const hostCores = hostCpu.cores();
       const subsCores = subsCpu.cores();
@@ -218,6 +226,7 @@ async function main(): Promise<void> {
         hostCores,
         hostMbps: (out.bytesSent * 8) / dt / 1e6,
         hostKeyFps: out.keyFramesEncoded / dt,
+        hostFps: enc?.fps ?? Number.NaN,
         subsCores,
         inRoom,
         load: `${l1!.toFixed(2)} / ${l5!.toFixed(2)} / ${l15!.toFixed(2)}`,
@@ -234,12 +243,12 @@ async function main(): Promise<void> {
     await bounded(fleet?.close() ?? Promise.resolve(), 10_000);
     await hostBrowser.close();
     await plane.close();
-    await rig.livekit.stop();
+    await rig.stop();
   }
   printTable(
-    `SFU fan-out: one ${WIDTH}×${HEIGHT}@${FPS} host → N light subscribers (${CLIENT}) on one LiveKit node, ${SECONDS} s window`,
-    ['subscribers', 'receiving', 'failed', 'in LiveKit room', 'join p50 ms', 'join p95 ms', 'join max ms', 'LiveKit CPU (cores)', 'LiveKit CPU per sub', 'fps mean', 'fps p5', 'fps worst', 'Mbit/s per sub', 'fan-out Mbit/s', 'frames decoded', 'received (size×subs)', 'host CPU (cores)', 'host egress Mbit/s', 'host keyframes/s', 'subscribers\' CPU', 'load avg 1/5/15'],
-    rows.map((r) => [r.subscribers, r.receiving, r.failed, r.inRoom, r.joinP50, r.joinP95, r.joinMax, r.liveKitCores, r.liveKitPerSub, r.fpsMean, r.fpsP5, r.fpsMin, r.mbpsPerSub, r.fanoutMbps, r.decoded, r.resolution, r.hostCores, r.hostMbps, r.hostKeyFps, r.subsCores, r.load]),
+    `SFU fan-out: one ${WIDTH}×${HEIGHT}@${FPS} host → N light subscribers (${CLIENT}) on one LiveKit node, ${SECONDS} s window, LiveKit PLI throttle ${PLI_THROTTLE ? `${PLI_THROTTLE} s` : 'default (0.5 s / 1 s)'}`,
+    ['subscribers', 'receiving', 'failed', 'in LiveKit room', 'join p50 ms', 'join p95 ms', 'join max ms', 'LiveKit CPU (cores)', 'LiveKit CPU per sub', 'fps mean', 'fps p5', 'fps worst', 'Mbit/s per sub', 'fan-out Mbit/s', 'frames decoded', 'received (size×subs)', 'host CPU (cores)', 'host sends fps (top layer)', 'host egress Mbit/s', 'host keyframes/s', 'subscribers\' CPU', 'load avg 1/5/15'],
+    rows.map((r) => [r.subscribers, r.receiving, r.failed, r.inRoom, r.joinP50, r.joinP95, r.joinMax, r.liveKitCores, r.liveKitPerSub, r.fpsMean, r.fpsP5, r.fpsMin, r.mbpsPerSub, r.fanoutMbps, r.decoded, r.resolution, r.hostCores, r.hostFps, r.hostMbps, r.hostKeyFps, r.subsCores, r.load]),
   );
   console.log(CLIENT === 'browser'
     ? 'subscribers = livekit-client Rooms in one headless Chromium page, encoded frames counted and dropped (never decoded); fps = encoded frames delivered to each receiver per second; subscribers\' CPU = that Chromium\'s process tree.'
