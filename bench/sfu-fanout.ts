@@ -23,7 +23,7 @@
  *
  * Options: --subscribers=100 --seconds=10 --steps=<cumulative counts, default: subscribers>
  *          --client=browser|rtc-node --size=1920x1080 --fps=30 --concurrency=10 (joins at once)
- *          --settle=6 (s before a window) --pli-throttle=<s, LiveKit's rtc.pli_throttle; default 5 with
+ *          --settle=<s before a window; default max(6, pli-throttle + 2)> --pli-throttle=<s, LiveKit's rtc.pli_throttle; default 15 with
  *          --client=browser, whose receivers ask for a keyframe every ~200 ms; 0 = LiveKit's defaults>
  */
 import { loadavg } from 'node:os';
@@ -43,10 +43,12 @@ const STEPS = (args.get('steps') ?? String(SUBSCRIBERS)).split(',').filter(Boole
 const [WIDTH, HEIGHT] = (args.get('size') ?? '1920x1080').split('x').map(Number) as [number, number];
 const FPS = Number(args.get('fps') ?? 30);
 const CONCURRENCY = Number(args.get('concurrency') ?? 10);
-const SETTLE = Number(args.get('settle') ?? 6);
+const SETTLE_ARG = args.get('settle');
 const CLIENT = (args.get('client') ?? 'browser') as 'browser' | 'rtc-node';
 /** LiveKit's PLI throttle, s (0 = LiveKit's defaults, 0.5 s / 1 s): see bench/support/sfu-livekit.ts. */
-const PLI_THROTTLE = Number(args.get('pli-throttle') ?? (CLIENT === 'browser' ? 5 : 0));
+const PLI_THROTTLE = Number(args.get('pli-throttle') ?? (CLIENT === 'browser' ? 15 : 0));
+/** A new subscriber starts on a keyframe: with a long PLI throttle it may wait that long for one. */
+const SETTLE = SETTLE_ARG !== undefined ? Number(SETTLE_ARG) : Math.max(6, PLI_THROTTLE + 2);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mean = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : Number.NaN);
