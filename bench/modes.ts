@@ -60,6 +60,8 @@ interface Measured {
   keyFramesPerSecond: number;
   receiving: number;
   resolution: string;
+  codec: string;
+  streams: number;
   load: string;
 }
 
@@ -69,7 +71,7 @@ async function measureWindow<T>(
   meters: { host: () => number; viewers: () => number; liveKit: () => number },
   readViewers: () => Promise<T[]>,
   frames: (a: T, b: T) => number,
-): Promise<{ dt: number; out: HostOutbound; hostCores: number; viewerCores: number; liveKitCores: number; fps: number[]; after: T[] }> {
+): Promise<{ codec: string; dt: number; out: HostOutbound; hostCores: number; viewerCores: number; liveKitCores: number; fps: number[]; after: T[] }> {
   const hostCpu = new CpuMeter(meters.host);
   const viewerCpu = new CpuMeter(meters.viewers);
   const lkCpu = new CpuMeter(meters.liveKit);
@@ -84,12 +86,13 @@ async function measureWindow<T>(
   const viewerCores = viewerCpu.cores();
   const liveKitCores = lkCpu.cores();
   const enc = await host.page
-    .evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<Array<{ fps: number; qualityLimitationReason: string; frameWidth: number }>> } }).pairuxHost.stats())
+    .evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<Array<{ fps: number; qualityLimitationReason: string; frameWidth: number; codec: string }>> } }).pairuxHost.stats())
     .catch(() => []);
   const reasons = new Map<string, number>();
   for (const e of enc) reasons.set(e.qualityLimitationReason || '?', (reasons.get(e.qualityLimitationReason || '?') ?? 0) + 1);
   process.stderr.write(`  encoder(s): ${enc.length}, output fps mean ${mean(enc.map((e) => e.fps)).toFixed(1)}, widths ${[...new Set(enc.map((e) => e.frameWidth))].join('/')}, limited by ${[...reasons].map(([r, n]) => `${r}×${n}`).join(', ')}\n`);
-  return { dt, out, hostCores, viewerCores, liveKitCores, fps: after.map((b, i) => frames(before[i]!, b) / dt), after };
+  const codec = [...new Set(enc.map((e) => e.codec))].join('/');
+  return { dt, out, hostCores, viewerCores, liveKitCores, fps: after.map((b, i) => frames(before[i]!, b) / dt), after, codec };
 }
 
 async function main(): Promise<void> {
@@ -128,6 +131,8 @@ async function main(): Promise<void> {
             keyFramesPerSecond: w.out.keyFramesEncoded / w.dt,
             receiving: w.fps.filter((f) => f > 0).length,
             resolution: [...sizes].join(' '),
+            codec: w.codec,
+            streams: w.out.streams,
             load: load(),
           });
           process.stderr.write(`  host ${w.hostCores.toFixed(2)} cores, ${((w.out.bytesSent * 8) / w.dt / 1e6).toFixed(2)} Mbit/s over ${w.out.connections} connections, keyframes ${w.out.keyFramesEncoded} / PLI ${w.out.pliCount} in the window\n`);
@@ -168,6 +173,8 @@ async function main(): Promise<void> {
             keyFramesPerSecond: w.out.keyFramesEncoded / w.dt,
             receiving: w.fps.filter((f) => f > 0).length,
             resolution: [...sizes].join(' '),
+            codec: w.codec,
+            streams: w.out.streams,
             load: load(),
           });
           process.stderr.write(`  host ${w.hostCores.toFixed(2)} cores, ${((w.out.bytesSent * 8) / w.dt / 1e6).toFixed(2)} Mbit/s over ${w.out.streams} layer(s), LiveKit ${w.liveKitCores.toFixed(2)} cores, keyframes ${w.out.keyFramesEncoded} / PLI ${w.out.pliCount} in the window\n`);
@@ -216,6 +223,7 @@ async function main(): Promise<void> {
   console.log('fps = frames decoded per second per viewer (inbound-rtp framesDecoded over the window), mean / worst viewer.');
   console.log('viewers: P2P = one Chromium page with N RTCPeerConnections answering the host (decoded, never rendered); viewers\' CPU = that Chromium\'s process tree.');
   console.log('         SFU = N @livekit/rtc-node rooms in the bench process (joined through PairUX signaling, auto-subscribed, no VideoStream; libwebrtc decodes anyway); viewers\' CPU = the bench process (the subscribers, the control plane, the bench).');
+  console.log(`host encodes: P2P ${p2p.map((r) => `${r.streams}× ${r.codec}`).join(', ')} (one stream per viewer); SFU ${sfu.map((r) => `${r.codec} simulcast, ${r.streams} layers`).join(', ')} (once, whatever the viewer count).`);
   console.log(`host keyframes per second, P2P: ${p2p.map((r) => r.keyFramesPerSecond.toFixed(2)).join(', ')}; SFU: ${sfu.map((r) => r.keyFramesPerSecond.toFixed(2)).join(', ')}`);
   process.exit(0);
 }
