@@ -207,15 +207,13 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
   }
 
   async hello(): Promise<HelloResult> {
-    const g = await this.live();
-    return g.link.rpc.request(Hello, {});
+    return this.onLive((g) => g.link.rpc.request(Hello, {}));
   }
 
   async startCapture(options: CaptureOptions = {}): Promise<CaptureResult> {
     const parsed = StartCapture.params.safeParse(options);
     if (!parsed.success) throw new PairuxError(ErrorCode.BadMessage, `bad capture options: ${describeIssues(parsed.error)}`);
-    const g = await this.live();
-    const result = await g.link.rpc.request(StartCapture, parsed.data);
+    const result = await this.onLive((g) => g.link.rpc.request(StartCapture, parsed.data));
     this.capture = parsed.data;
     this.lastCapture = result;
     this.rememberFramePort(result);
@@ -225,26 +223,22 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
   async stopCapture(): Promise<void> {
     this.capture = null;
     this.lastCapture = null;
-    const g = await this.live();
-    await g.link.rpc.request(StopCapture, {});
+    await this.onLive((g) => g.link.rpc.request(StopCapture, {}));
   }
 
   async grant(controllerId: string): Promise<void> {
-    const g = await this.live();
-    await g.link.rpc.request(GrantControl, { controllerId });
+    await this.onLive((g) => g.link.rpc.request(GrantControl, { controllerId }));
     this.granted = controllerId;
   }
 
   /** Stops injection at once; what the driver held is released. The grant is forgotten even if this fails. */
   async revoke(reason: RevokeReason = 'revoked'): Promise<{ released: string[] }> {
     this.granted = null;
-    const g = await this.live();
-    return g.link.rpc.request(RevokeControl, { reason });
+    return this.onLive((g) => g.link.rpc.request(RevokeControl, { reason }));
   }
 
   async inputStats(): Promise<InputStatsResult> {
-    const g = await this.live();
-    return g.link.rpc.request(InputStats, {});
+    return this.onLive((g) => g.link.rpc.request(InputStats, {}));
   }
 
   /**
@@ -290,6 +284,26 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
     }
     if (spare && !(await Promise.race([spare.exited.then(() => true), delay(500).then(() => false)]))) spare.child.kill('SIGKILL');
     this.ready = undefined;
+  }
+
+  /**
+   * Runs a request on the live helper. A request that was already on its way to a helper that
+   * died is not lost: once the death is handled it goes to the restarted helper (these requests
+   * are all safe to repeat), so a caller never sees a restart it did not cause.
+   */
+  private async onLive<R>(run: (g: Generation) => Promise<R>): Promise<R> {
+    const g = await this.live();
+    try {
+      return await run(g);
+    } catch (err) {
+      if (!(err instanceof PairuxError) || err.code !== ErrorCode.Closed || this.stopping) throw err;
+      // The link can close a moment before the exit that starts the restart is handled.
+      await Promise.race([g.exited, delay(2000)]);
+      await new Promise((r) => setImmediate(r));
+      const next = await this.live();
+      if (next === g) throw err;
+      return run(next);
+    }
   }
 
   private async live(): Promise<Generation> {

@@ -93,6 +93,22 @@ describe('helper client: HelperProcess', function () {
     }
   });
 
+  it('a request already sent to a helper that dies is answered by the restarted one, not lost', async () => {
+    const helper = helperOn(x);
+    try {
+      await helper.start();
+      await helper.grant('g');
+      const old = helper.pid!;
+      process.kill(old, 'SIGKILL');
+      // No pause: this goes down the dying helper's link before anyone knows it is dead.
+      const stats = await helper.inputStats();
+      assert.equal(stats.granted, 'g');
+      assert.notEqual(helper.pid, old);
+    } finally {
+      await helper.stop();
+    }
+  });
+
   it('backs off when the helper keeps dying soon after starting (at once, then 100 ms, 200 ms, … at most 1 s)', async () => {
     const helper = helperOn(x, { standby: false });
     const restarts: RestartInfo[] = [];
