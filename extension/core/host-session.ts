@@ -88,9 +88,9 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   /** Starts everything but the page; the UI then opens the host panel and calls `attachPage`. */
   async start(): Promise<HostStatus> {
     try {
-      const hello = await this.startHelper();
+      await this.startHelper();
       this.created = await this.createSession();
-      this.capture = await this.startCapture(hello);
+      this.capture = await this.startCapture();
       this.runner = new HostRunner({
         helper: this.helper!,
         capture: this.capture,
@@ -141,9 +141,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     port.shell.onNotification(ShellStatus, (s) => {
       this.page = s;
       this.emitStatus();
-      if (s.state === 'ended' || s.state === 'failed') {
-        if (s.state === 'failed') this.emit('log', { level: 'error', line: `The host page could not join: ${s.message}`, notify: true });
-      }
+      if (s.state === 'failed') this.emit('log', { level: 'error', line: `The host page could not join: ${s.message}`, notify: true });
     });
   }
 
@@ -228,8 +226,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     return this.plane.service.createSession(request);
   }
 
-  private async startCapture(hello: HelloResult): Promise<CaptureResult> {
-    void hello;
+  private async startCapture(): Promise<CaptureResult> {
     this.ui.progress('capturing the screen…');
     try {
       return await this.helper!.startCapture({ fps: this.settings.fps, patches: true, ...(this.settings.region ? { region: this.settings.region } : {}) });
@@ -253,7 +250,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     this.bridge?.close();
     this.port?.close('the session ended');
     await this.helper?.stop().catch(() => undefined);
-    // Give the page a moment to hear the end before the server goes.
+    // The session was ended first (end()), so the server's own close only ends what is left.
     await this.plane?.close().catch(() => undefined);
     this.plane = undefined;
     this.helper = undefined;

@@ -37,7 +37,7 @@ export function parseJoinInput(input: string, now = Date.now()): JoinTarget {
   if (claims?.role === 'host') {
     throw new PairuxError(ErrorCode.Forbidden, "That is the host's own token, not a share link. Use “PairUX: Copy Share Link” on the host to get one.");
   }
-  return { ...parsed, link: normalise(link), role: claims?.role, expiresAt };
+  return { ...parsed, link: link.trim(), role: claims?.role, expiresAt };
 }
 
 function unwrap(text: string): string {
@@ -58,11 +58,6 @@ function unwrap(text: string): string {
     return inner;
   }
   return text;
-}
-
-/** The link as the page joins it: no stray whitespace, the fragment kept whole. */
-function normalise(link: string): string {
-  return link.trim();
 }
 
 /** `vscode://pairux.pairux/join?link=…`: a link that opens VS Code and joins. */

@@ -426,7 +426,8 @@ export class SessionController implements vscode.Disposable {
     const lines = presenceChanges(this.lastPage, page);
     this.lastPage = page;
     for (const line of lines) this.log.info(line);
-    if (lines.length) this.disposables.push(vscode.window.setStatusBarMessage(`PairUX: ${lines.join('; ')}`, 5000));
+    // The message hides itself after its timeout: nothing to keep (a long session would pile them up).
+    if (lines.length) vscode.window.setStatusBarMessage(`PairUX: ${lines.join('; ')}`, 5000);
   }
 
   private render(): void {

@@ -12,18 +12,8 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
 import { startXvfb, startXterm, type Xvfb } from '../helper/support/xvfb';
 import { startCodeServer, type CodeServer } from './support/code-server';
-import { framePixels, notifications, paletteItems, pickItem, readClipboard, runCommand, waitForWorkbench } from './support/ui';
+import { framePixels, notifications, paletteItems, pickItem, readClipboard, runCommand, until, waitForWorkbench } from './support/ui';
 import { ROOT } from './support/workbench';
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe('the packaged extension (.vsix) in code-server', function () {
   this.timeout(180_000);

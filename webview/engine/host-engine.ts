@@ -7,10 +7,10 @@ import { ErrorCode, PairuxError } from '../../protocol/errors';
 import { DATA_CHANNEL_LABEL, PeerInput, PeerInputRefused, Ping, ScreenInfo } from '../../protocol/peer';
 import type { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import type { Participant, SignalPayload } from '../../protocol/signaling';
-import { preferCodec, type VideoCodecName } from './codecs';
+import { preferCodec } from './codecs';
 import { TypedEmitter } from './emitter';
 import type { HostInputGate } from './host-input';
-import type { HostMediaEngine } from './media-engine';
+import type { HostMediaEngine, ScreenEncoding } from './media-engine';
 import { consoleLogger, type Logger } from './logger';
 import { attachPeerEndpoint } from './peer-channel';
 import { newPcId, PeerLink } from './peer-link';
@@ -44,17 +44,12 @@ export interface ScreenDescription {
   source: string;
 }
 
-export interface HostEngineOptions {
+/** `maxBitrateKbps` is per guest here; unset leaves it to bandwidth estimation. */
+export interface HostEngineOptions extends ScreenEncoding {
   signaling: SignalingClient;
   /** The shared screen (from FrameTrack); one track feeds every guest's sender. */
   track: MediaStreamTrack;
   screen: ScreenDescription;
-  codec?: VideoCodecName;
-  /** Cap per guest, kbit/s; unset leaves it to bandwidth estimation. */
-  maxBitrateKbps?: number;
-  /** Overrides the track's contentHint when set. */
-  contentHint?: '' | 'detail' | 'text' | 'motion';
-  degradationPreference?: RTCDegradationPreference;
   iceTransportPolicy?: RTCIceTransportPolicy;
   /** Remote control: every guest's `peer.input` goes through this gate (refused without one). */
   input?: HostInputGate;

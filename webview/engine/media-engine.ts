@@ -7,6 +7,7 @@
  * SFU). Nothing else in the pages branches on the mode.
  */
 import type { SfuAccess } from '../../protocol/signaling';
+import type { VideoCodecName } from './codecs';
 import { TypedEmitter } from './emitter';
 import type { GuestEngineEvents, GuestState } from './guest-engine';
 import type { GuestInfo, GuestStats, HostEngineEvents, ScreenDescription } from './host-engine';
@@ -14,6 +15,16 @@ import type { SignalingClient } from './signaling-client';
 import { inboundVideoStats, type InboundVideoStats } from './stats';
 
 export type MediaMode = 'p2p' | 'sfu';
+
+/** How the host encodes its screen, whichever engine sends it. */
+export interface ScreenEncoding {
+  codec?: VideoCodecName;
+  /** Bitrate cap, kbit/s (P2P: per guest; SFU: the top simulcast layer). Unset: the engine's default. */
+  maxBitrateKbps?: number;
+  /** Overrides the track's contentHint when set. */
+  contentHint?: '' | 'detail' | 'text' | 'motion';
+  degradationPreference?: RTCDegradationPreference;
+}
 
 /** How the status lines name the media path. */
 export function mediaModeLabel(mode: MediaMode | undefined): string {

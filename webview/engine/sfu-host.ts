@@ -33,28 +33,25 @@ import {
   type VideoCodec,
 } from 'livekit-client';
 import type { SfuAccess } from '../../protocol/signaling';
-import type { VideoCodecName } from './codecs';
 import { TypedEmitter } from './emitter';
 import type { GuestConnectionState, GuestInfo, GuestStats, HostEngineEvents, ScreenDescription } from './host-engine';
 import type { HostInputGate } from './host-input';
 import { consoleLogger, type Logger } from './logger';
-import type { HostMediaEngine } from './media-engine';
+import type { HostMediaEngine, ScreenEncoding } from './media-engine';
 import { SfuAccessKeeper } from './sfu-access';
 import { SfuHostData } from './sfu-data';
 import { trackOutboundStats } from './sfu-stats';
 import type { SignalingClient } from './signaling-client';
 
-export interface SfuHostEngineOptions {
+/**
+ * `codec`: vp8 and h264 are published as asked, vp9/av1 become vp8 (see the header);
+ * `maxBitrateKbps` caps the top layer, by default from the screen's size and rate.
+ */
+export interface SfuHostEngineOptions extends ScreenEncoding {
   signaling: SignalingClient;
   access: SfuAccess;
   track: MediaStreamTrack;
   screen: ScreenDescription;
-  /** vp8 and h264 are published as asked; vp9/av1 become vp8 (see the header). */
-  codec?: VideoCodecName;
-  /** Cap of the top layer, kbit/s; default from the screen's size and rate. */
-  maxBitrateKbps?: number;
-  contentHint?: '' | 'detail' | 'text' | 'motion';
-  degradationPreference?: RTCDegradationPreference;
   input?: HostInputGate;
   log?: Logger;
 }
