@@ -1,13 +1,16 @@
 /** Boundary: host tooling (extension, demo runner) → server over HTTP. */
 import { z } from 'zod';
-import { DisplayName, Id, Mode } from './common';
+import { DisplayName, Id, Media, Mode, Region } from './common';
 import { MAX_LINK_TTL_SECONDS } from './limits';
 
 export const CREATE_SESSION_PATH = '/api/sessions';
 export const MAX_HTTP_BODY_BYTES = 16 * 1024;
 
 export const CreateSessionRequest = z.object({
-  mode: Mode.default('p2p'),
+  /** `auto` (default): P2P, moved to the SFU by the server when the session grows. */
+  mode: Mode.default('auto'),
+  /** The host's region hint: where the session's SFU is picked when it needs one. */
+  region: Region.optional(),
   name: DisplayName.optional(),
   hostName: DisplayName.optional(),
   linkTtlSeconds: z.int().min(60).max(MAX_LINK_TTL_SECONDS).optional(),
@@ -44,6 +47,7 @@ export const SessionPreview = z.object({
   hostName: z.string().optional(),
   hostConnected: z.boolean(),
   mode: Mode,
+  media: Media,
   /** The role this link gives. */
   role: z.enum(['host', 'controller', 'viewer']),
   expiresAt: z.number(),

@@ -12,10 +12,12 @@ export const MAX_ID_CHARS = 64;
 export const MAX_PEER_MESSAGE_BYTES = 16 * 1024;
 
 export type ParticipantRole = 'host' | 'controller' | 'viewer';
-export type SessionMode = 'p2p' | 'sfu';
+export type SessionMode = 'auto' | 'p2p' | 'sfu';
+export type MediaMode = 'p2p' | 'sfu';
 
 /** Per-role caps from the scaling strategy: host 1, controllers 3, viewers ~25 in P2P. */
-export const ROLE_LIMITS: Record<SessionMode, Record<ParticipantRole, number>> = {
+/** Keyed by where the media flows (an `auto` session has P2P's limits until it moves to the SFU). */
+export const ROLE_LIMITS: Record<MediaMode, Record<ParticipantRole, number>> = {
   p2p: { host: 1, controller: 3, viewer: 25 },
   sfu: { host: 1, controller: 3, viewer: 100 },
 };
@@ -26,3 +28,6 @@ export const DEFAULT_RECONNECT_GRACE_MS = 30_000;
 export const DEFAULT_LINK_TTL_SECONDS = 24 * 60 * 60;
 /** Longest a share link may live. */
 export const MAX_LINK_TTL_SECONDS = 30 * 24 * 60 * 60;
+
+/** An `auto` session moves to the SFU when it reaches this many participants, host included. */
+export const DEFAULT_AUTO_SFU_AT = 10;

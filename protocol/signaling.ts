@@ -3,7 +3,7 @@
  * WebSocket at `/ws`. Sessions, presence and the P2P signaling relay.
  */
 import { z } from 'zod';
-import { DisplayName, GuestRole, IceServer, Id, Mode, Role } from './common';
+import { DisplayName, GuestRole, IceServer, Id, Media, Mode, Region, Role } from './common';
 import { MAX_ICE_CANDIDATE_CHARS, MAX_SDP_CHARS, MAX_SIGNALING_MESSAGE_BYTES, MAX_TOKEN_CHARS } from './limits';
 import { defineNotification, defineRequest, type Boundary } from './rpc';
 
@@ -17,12 +17,16 @@ export const Participant = z.object({
   connected: z.boolean(),
   controlState: ControlState,
   joinedAt: z.number(),
+  /** Guests: where the picture they see comes from, once they have reported it (`media.report`). */
+  media: Media.optional(),
 });
 export type Participant = z.infer<typeof Participant>;
 
 export const SessionInfo = z.object({
   id: Id,
   mode: Mode,
+  /** Where the media flows now; `session.topology` says when it changes. */
+  media: Media,
   hostId: Id,
   name: DisplayName.optional(),
   createdAt: z.number(),
@@ -88,6 +92,8 @@ export const Join = defineRequest(
     name: DisplayName,
     resume: ResumeTicket.optional(),
     client: ClientInfo.optional(),
+    /** Which SFU pool this participant is nearest to; the host's picks the session's SFU. */
+    region: Region.optional(),
   }),
   z.object({
     session: SessionInfo,
@@ -99,13 +105,25 @@ export const Join = defineRequest(
     resumed: z.boolean(),
     reconnectGraceMs: z.number(),
     heartbeatIntervalMs: z.number(),
-    /** Set in SFU sessions: how to reach the session's media. */
+    /** Set while the media flows through an SFU: how to reach it. */
     sfu: SfuAccess.optional(),
+    /** The topology's version (bumped by each move to or between SFUs), as in `session.topology`. */
+    epoch: z.int().min(0),
   }),
 );
 
-/** A fresh LiveKit token (before the last one expires, or to reconnect to the SFU). SFU sessions only. */
+/**
+ * A fresh LiveKit token (before the last one expires, to reconnect to the SFU, or after
+ * `session.topology` moved the session to an SFU). Only while the media flows through one.
+ */
 export const RefreshSfuAccess = defineRequest('sfu.access', z.object({}), SfuAccess);
+
+/**
+ * Guest → server: this guest now shows the SFU's picture (after `session.topology`), so its
+ * peer-to-peer link may go. The server tells the host, which closes it; nobody loses the
+ * picture in between (make before break).
+ */
+export const ReportMedia = defineRequest('media.report', z.object({ media: Media, epoch: z.int().min(0) }), z.object({}));
 
 export const Leave = defineRequest('session.leave', z.object({}), z.object({}));
 
@@ -196,6 +214,26 @@ export const SessionEnded = defineNotification(
   z.object({ reason: z.enum(['host-ended', 'host-left', 'server-shutdown', 'removed']), message: z.string().max(300) }),
 );
 
+/**
+ * Server → everyone: the session focus moved the media. `media: 'sfu'` with a new epoch: get an
+ * `sfu.access` and connect (the host publishes there; guests keep their P2P picture until the
+ * SFU's shows, then report it). `phase` says what users should be told: `moving` (an upgrade or a
+ * failover started), `done`, or `failed` (the media stays where it was, with `message` saying why).
+ */
+export const SessionTopology = defineNotification(
+  'session.topology',
+  z.object({
+    media: Media,
+    epoch: z.int().min(0),
+    phase: z.enum(['moving', 'done', 'failed']),
+    reason: z.enum(['participants', 'failover', 'rebalance']),
+    message: z.string().max(300),
+    /** The SFU's region, when the media flows through one. */
+    region: Region.optional(),
+  }),
+);
+export type SessionTopology = z.infer<typeof SessionTopology>;
+
 export const ControlReason = z.enum(['requested', 'granted', 'denied', 'timeout', 'revoked', 'panic', 'released', 'taken-over', 'left']);
 export type ControlReason = z.infer<typeof ControlReason>;
 
@@ -209,12 +247,12 @@ export const signalingBoundary: Boundary = {
   name: 'signaling',
   maxMessageBytes: MAX_SIGNALING_MESSAGE_BYTES,
   aToB: {
-    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl, SetRole, RemoveParticipant, RefreshSfuAccess],
+    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl, SetRole, RemoveParticipant, RefreshSfuAccess, ReportMedia],
     notifications: [Heartbeat],
   },
   bToA: {
     requests: [],
-    notifications: [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged],
+    notifications: [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged, SessionTopology],
   },
 };
 

@@ -3,9 +3,10 @@
  * run), validated once at start so a bad setting fails with a message instead of at first use.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { describeIssues } from '../protocol/rpc';
-import { DEFAULT_LINK_TTL_SECONDS, DEFAULT_RECONNECT_GRACE_MS, MAX_LINK_TTL_SECONDS, ROLE_LIMITS } from '../protocol/limits';
+import { DEFAULT_AUTO_SFU_AT, DEFAULT_LINK_TTL_SECONDS, DEFAULT_RECONNECT_GRACE_MS, MAX_LINK_TTL_SECONDS, ROLE_LIMITS } from '../protocol/limits';
 
 export const TurnConfig = z.object({
   /** e.g. ["turn:turn.example.com:3478?transport=udp"]. */
@@ -43,6 +44,59 @@ export const LiveKitConfig = z.object({
 });
 export type LiveKitConfig = z.infer<typeof LiveKitConfig>;
 
+const PoolId = z.string().min(1).max(32).regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and -');
+
+/**
+ * One SFU deployment of a regional pool: a LiveKit server, or a LiveKit cluster in its own
+ * multi-node mode (nodes sharing a Redis; LiveKit's node selector places rooms inside it). The
+ * session focus picks the region, then the healthy deployment under the load limit with the
+ * least load, read from the deployment's real statistics.
+ */
+export const SfuDeploymentConfig = LiveKitConfig.extend({
+  id: PoolId,
+  region: PoolId,
+  /** Participants the deployment carries at 100 % load (load is the highest of CPU, participants and rooms). */
+  maxParticipants: z.int().min(1).default(1000),
+  /**
+   * The Redis of the deployment's LiveKit cluster (LiveKit's `redis.address`, e.g.
+   * redis://127.0.0.1:6379/1): its node statistics (CPU load, rooms, clients) are read there.
+   * Without it, load comes from LiveKit's API (rooms and participants).
+   */
+  redisUrl: z.string().regex(/^rediss?:\/\/[^\s]+$/, 'redisUrl starts with redis:// or rediss://').optional(),
+});
+export type SfuDeploymentConfig = z.infer<typeof SfuDeploymentConfig>;
+
+export const SfuPoolsConfig = z.object({
+  deployments: z.array(SfuDeploymentConfig).min(1),
+  /** Where participants without a region hint (or with one no pool serves) go. */
+  defaultRegion: PoolId.default('default'),
+  /** A deployment at or above this load (%) takes no new sessions (the strategy's 80). */
+  loadLimitPercent: z.number().min(1).max(100).default(80),
+  /** How often each deployment's health and load are read. */
+  checkIntervalMs: z.int().min(100).max(60_000).default(500),
+  /** Consecutive failed health checks before a deployment counts as down and its sessions move. */
+  failuresToDown: z.int().min(1).max(20).default(2),
+});
+export type SfuPoolsConfig = z.infer<typeof SfuPoolsConfig>;
+
+/** Several control-plane instances sharing room state and signaling through Redis. */
+export const RedisConfig = z.object({
+  url: z.string().regex(/^rediss?:\/\/[^\s]+$/, 'the Redis url starts with redis:// or rediss://'),
+  /** Prefix of every key and channel, so several PairUX deployments can share one Redis. */
+  keyPrefix: z.string().max(64).default('pairux:'),
+});
+export type RedisConfig = z.infer<typeof RedisConfig>;
+
+/** The session focus: the server-side brain that decides where a session's media flows. */
+export const FocusConfig = z.object({
+  /** An `auto` session moves to the SFU when it reaches this many participants, host included. */
+  autoSfuAt: z.int().min(2).max(1000).default(DEFAULT_AUTO_SFU_AT),
+  /** How long one move (opening the room, everyone reaching it) may take before another instance may retry it. */
+  moveTimeoutMs: z.int().min(1000).max(120_000).default(15_000),
+  /** After a failed move (no SFU could take the session), the wait before the next try. */
+  retryAfterMs: z.int().min(0).max(600_000).default(30_000),
+});
+
 export const ServerConfig = z.object({
   host: z.string().default('127.0.0.1'),
   /** 0 picks a free port. */
@@ -72,12 +126,20 @@ export const ServerConfig = z.object({
   /** Browser origins allowed to open the WebSocket besides the server's own and VS Code webviews. */
   allowedOrigins: z.array(z.string()).default([]),
   turn: TurnConfig.optional(),
+  /** A single LiveKit server: shorthand for `sfuPools` with one deployment `default` in region `default`. */
   livekit: LiveKitConfig.optional(),
+  /** Regional pools of SFU deployments; takes the place of `livekit`. */
+  sfuPools: SfuPoolsConfig.optional(),
+  focus: FocusConfig.default(FocusConfig.parse({})),
+  /** Shared state and signaling for several instances; without it, state is in this process. */
+  redis: RedisConfig.optional(),
+  /** This instance's name among several (logs, Redis routing); random per run when omitted. */
+  instanceId: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/).optional(),
   /** Where the built page bundles are (dist/webview). */
   webviewDist: z.string().optional(),
 });
 export type ServerConfigInput = z.input<typeof ServerConfig>;
-export type ServerConfig = z.infer<typeof ServerConfig> & { tokenSecret: string };
+export type ServerConfig = z.infer<typeof ServerConfig> & { tokenSecret: string; instanceId: string };
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -89,13 +151,21 @@ export function resolveConfig(input: ServerConfigInput = {}): ServerConfig {
   const parsed = ServerConfig.safeParse(input);
   if (!parsed.success) throw new Error(`invalid server configuration: ${describeIssues(parsed.error)}`);
   const config = parsed.data;
+  if (config.livekit && config.sfuPools) throw new Error('invalid server configuration: set either livekit or sfuPools, not both');
+  if (config.redis && !config.tokenSecret) {
+    throw new Error('invalid server configuration: instances sharing a Redis must share their token secret too (set PAIRUX_TOKEN_SECRET)');
+  }
   if (!isLoopbackHost(config.host) && !config.hostKey) {
     throw new Error(
       `refusing to listen on ${config.host} without a host key: anyone who can reach it could create sessions. ` +
         'Set PAIRUX_HOST_KEY (16+ characters) or listen on 127.0.0.1.',
     );
   }
-  return { ...config, tokenSecret: config.tokenSecret ?? randomBytes(32).toString('base64url') };
+  return {
+    ...config,
+    tokenSecret: config.tokenSecret ?? randomBytes(32).toString('base64url'),
+    instanceId: config.instanceId ?? `i-${randomBytes(6).toString('base64url')}`,
+  };
 }
 
 /** Reads PAIRUX_* environment variables; documented in server/README.md. */
@@ -121,7 +191,28 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   }
   const livekit = liveKitFromEnv(env, num);
   if (livekit) input.livekit = livekit;
+  if (env.PAIRUX_SFU_POOLS) input.sfuPools = poolsFromEnv(env.PAIRUX_SFU_POOLS);
+  if (env.PAIRUX_REDIS_URL) input.redis = { url: env.PAIRUX_REDIS_URL, keyPrefix: env.PAIRUX_REDIS_PREFIX || undefined };
+  if (env.PAIRUX_INSTANCE_ID) input.instanceId = env.PAIRUX_INSTANCE_ID;
+  if (env.PAIRUX_AUTO_SFU_AT) input.focus = { autoSfuAt: num(env.PAIRUX_AUTO_SFU_AT) };
   return input;
+}
+
+/** PAIRUX_SFU_POOLS: the pools as JSON, or `@/path/to/pools.json`. */
+function poolsFromEnv(value: string): ServerConfigInput['sfuPools'] {
+  let text = value;
+  if (value.startsWith('@')) {
+    try {
+      text = readFileSync(value.slice(1), 'utf8');
+    } catch (err) {
+      throw new Error(`PAIRUX_SFU_POOLS names ${value.slice(1)}, which cannot be read: ${(err as Error).message}`);
+    }
+  }
+  try {
+    return JSON.parse(text) as ServerConfigInput['sfuPools'];
+  } catch (err) {
+    throw new Error(`PAIRUX_SFU_POOLS is not valid JSON: ${(err as Error).message}`);
+  }
 }
 
 const LIVEKIT_REQUIRED = ['PAIRUX_LIVEKIT_URL', 'PAIRUX_LIVEKIT_API_KEY', 'PAIRUX_LIVEKIT_API_SECRET'] as const;

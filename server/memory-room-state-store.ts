@@ -1,6 +1,6 @@
 /** RoomStateStore in process memory: the embedded server's store. Synchronous inside, so atomic. */
 import type { ParticipantRole } from '../protocol/limits';
-import type { AddResult, ParticipantRecord, RoleChangeResult, RoomStateStore, SessionRecord } from './room-state-store';
+import type { AddResult, ParticipantRecord, RoleChangeResult, RoomStateStore, SessionPatch, SessionRecord } from './room-state-store';
 
 interface Room {
   session: SessionRecord;
@@ -19,6 +19,21 @@ export class MemoryRoomStateStore implements RoomStateStore {
   async getSession(sessionId: string): Promise<SessionRecord | undefined> {
     const room = this.rooms.get(sessionId);
     return room && { ...room.session };
+  }
+
+  async updateSession(sessionId: string, expectedVersion: number, patch: SessionPatch): Promise<SessionRecord | undefined> {
+    const room = this.rooms.get(sessionId);
+    if (!room || room.session.ended || room.session.version !== expectedVersion) return undefined;
+    const next: SessionRecord = { ...room.session, ...patch, version: expectedVersion + 1 };
+    for (const key of Object.keys(patch) as Array<keyof SessionPatch>) if (patch[key] === undefined) delete next[key];
+    room.session = next;
+    return { ...next };
+  }
+
+  async sessionsOnSfu(deploymentId: string): Promise<string[]> {
+    const ids: string[] = [];
+    for (const [id, room] of this.rooms) if (!room.session.ended && room.session.sfu?.deploymentId === deploymentId) ids.push(id);
+    return ids;
   }
 
   async endSession(sessionId: string, ended: NonNullable<SessionRecord['ended']>): Promise<boolean> {

@@ -47,6 +47,12 @@ export class ServerMetrics {
     labelNames: ['event', 'result'] as const,
     registers: [this.registry],
   });
+  readonly topologyMoves = new Counter({
+    name: 'pairux_topology_moves_total',
+    help: 'Moves of a session\'s media by the session focus (P2P → SFU, SFU → SFU), by reason and result',
+    labelNames: ['reason', 'result'] as const,
+    registers: [this.registry],
+  });
   readonly sfuRefused = new Counter({ name: 'pairux_sfu_sessions_refused_total', help: 'SFU sessions refused by the SFU limits', labelNames: ['reason'] as const, registers: [this.registry] });
   private sfuPresenceSource: (() => number) | undefined;
   readonly sfuParticipants = (() => {

@@ -5,11 +5,11 @@
  * grants, resume), so a demoted controller can no longer ask for control.
  */
 import { ErrorCode, PairuxError } from '../protocol/errors';
-import type { ParticipantRole, SessionMode } from '../protocol/limits';
+import type { ParticipantRole } from '../protocol/limits';
 import { ParticipantUpdated, type Participant } from '../protocol/signaling';
 import type { ControlArbiter } from './control-arbiter';
 import type { ServerMetrics } from './metrics';
-import type { ParticipantRecord, RoomStateStore } from './room-state-store';
+import type { ParticipantRecord, RoomStateStore, SessionRecord } from './room-state-store';
 import type { SignalingTransport } from './signaling-transport';
 
 export interface AdminMember {
@@ -23,17 +23,19 @@ export interface ParticipantAdminDeps {
   transport: SignalingTransport;
   control: ControlArbiter;
   metrics: ServerMetrics;
-  roleLimits(mode: SessionMode): Record<ParticipantRole, number>;
+  roleLimits(session: SessionRecord): Record<ParticipantRole, number>;
   /** Frees the seat, tells everyone, and tells the guest `message` before closing it. */
   remove(sessionId: string, participantId: string, message: string): Promise<unknown>;
-  /** After a role change: the SFU's permissions follow it (sfu/). */
-  roleChanged?(sessionId: string, participantId: string, role: 'controller' | 'viewer', mode: SessionMode): void;
+  /** After a role change: the session focus makes the media follow it (the SFU's permissions). */
+  roleChanged?(session: SessionRecord, participantId: string, role: 'controller' | 'viewer'): void;
 }
 
 type Action = 'promote' | 'demote' | 'remove';
 
 export function publicView(p: ParticipantRecord): Participant {
-  return { id: p.id, name: p.name, role: p.role, connected: p.connected, controlState: p.controlState, joinedAt: p.joinedAt };
+  const view: Participant = { id: p.id, name: p.name, role: p.role, connected: p.connected, controlState: p.controlState, joinedAt: p.joinedAt };
+  if (p.media) view.media = p.media;
+  return view;
 }
 
 export class ParticipantAdmin {
@@ -49,14 +51,14 @@ export class ParticipantAdmin {
       if (target.role === role) return publicView(target);
       // Input must stop before the role changes, so nobody ever drives as a viewer.
       if (role === 'viewer') await control.stop(host.sessionId, participantId, 'revoked');
-      const changed = await store.changeRole(host.sessionId, participantId, role, this.deps.roleLimits(session.mode));
+      const changed = await store.changeRole(host.sessionId, participantId, role, this.deps.roleLimits(session));
       if (!changed) throw notHere(participantId);
-      if (!changed.ok) throw limitError(changed.role, changed.limit, session.mode);
+      if (!changed.ok) throw limitError(changed.role, changed.limit, session.media);
       // A request or grant that slipped in between the two steps above must not survive either.
       if (role === 'viewer') await control.stop(host.sessionId, participantId, 'revoked');
       const view = publicView((await store.getParticipant(host.sessionId, participantId)) ?? changed.participant);
       transport.broadcast(host.sessionId, ParticipantUpdated, { participant: view });
-      this.deps.roleChanged?.(host.sessionId, participantId, role, session.mode);
+      this.deps.roleChanged?.(session, participantId, role);
       return view;
     });
   }
@@ -100,7 +102,7 @@ function notHere(participantId: string): PairuxError {
   return new PairuxError(ErrorCode.PeerNotFound, `participant ${participantId} is not in this session`);
 }
 
-function limitError(role: ParticipantRole, limit: number, mode: SessionMode): PairuxError {
+function limitError(role: ParticipantRole, limit: number, mode: string): PairuxError {
   const what =
     role === 'controller'
       ? `This session already has ${limit} controllers, the most a session allows. Demote one of them first.`

@@ -4,11 +4,36 @@
  * async for those adapters; the limit check and the insert are one atomic step in each.
  */
 import type { Participant } from '../protocol/signaling';
-import type { ParticipantRole, SessionMode } from '../protocol/limits';
+import type { MediaMode, ParticipantRole, SessionMode } from '../protocol/limits';
+
+/** Which SFU a session's media is on: the deployment the focus chose and the LiveKit room there. */
+export interface SfuAssignment {
+  deploymentId: string;
+  region: string;
+  room: string;
+}
 
 export interface SessionRecord {
   id: string;
   mode: SessionMode;
+  /** Where the media flows now. */
+  media: MediaMode;
+  /**
+   * Bumped by every `updateSession`: the compare-and-set that lets several control-plane
+   * instances race on a session's topology with exactly one winner.
+   */
+  version: number;
+  /** Bumped by each move of the media (P2P → SFU, SFU → another SFU). */
+  epoch: number;
+  /** The host's region hint. */
+  region?: string;
+  sfu?: SfuAssignment;
+  /** An instance moving the media: others leave it alone until `until` (epoch ms). */
+  moving?: { by: string; until: number; reason: 'participants' | 'failover' | 'rebalance' };
+  /** When the last move failed (no SFU could take the session): the next try waits. */
+  moveFailedAt?: number;
+  /** Why the media last moved (what `session.topology` says when everyone has arrived). */
+  movedFor?: 'participants' | 'failover' | 'rebalance';
   name?: string;
   hostId: string;
   createdAt: number;
@@ -25,9 +50,20 @@ export interface ParticipantRecord extends Participant {
 export type AddResult = { ok: true } | { ok: false; role: ParticipantRole; limit: number };
 export type RoleChangeResult = { ok: true; participant: ParticipantRecord } | { ok: false; role: ParticipantRole; limit: number } | undefined;
 
+/** What `updateSession` may change; `version` is the store's to bump. */
+export type SessionPatch = Partial<Pick<SessionRecord, 'media' | 'epoch' | 'region' | 'sfu' | 'moving' | 'moveFailedAt' | 'movedFor'>>;
+
 export interface RoomStateStore {
   createSession(record: SessionRecord): Promise<void>;
   getSession(sessionId: string): Promise<SessionRecord | undefined>;
+  /**
+   * Compare-and-set: applies `patch` (a key set to undefined is removed) and bumps `version` only
+   * when the stored version is still `expectedVersion` and the session is not ended. Returns the
+   * updated record, or undefined when another writer got there first (or the session is gone).
+   */
+  updateSession(sessionId: string, expectedVersion: number, patch: SessionPatch): Promise<SessionRecord | undefined>;
+  /** Live sessions whose media is on this SFU deployment (for failover). */
+  sessionsOnSfu(deploymentId: string): Promise<string[]>;
   /** Marks the session ended and drops its participants; false when it was already ended or unknown. */
   endSession(sessionId: string, ended: NonNullable<SessionRecord['ended']>): Promise<boolean>;
   deleteSession(sessionId: string): Promise<void>;

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { ErrorCode, PairuxError } from '../protocol/errors';
 import type { IceServer } from '../protocol/common';
 import type { CreateSessionRequest, CreateSessionResponse, SessionPreview } from '../protocol/http-api';
-import { ROLE_LIMITS, type ParticipantRole } from '../protocol/limits';
+import { ROLE_LIMITS, type MediaMode, type ParticipantRole } from '../protocol/limits';
 import { formatShareLink } from '../protocol/share-link';
 import {
   CloseCode,
@@ -31,6 +31,7 @@ import { turnCredentials } from './turn-credentials';
 import { ControlArbiter } from './control-arbiter';
 import { ParticipantAdmin, publicView } from './participant-admin';
 import { SfuSessions } from './sfu/sfu-sessions';
+import { SessionFocus } from './focus/session-focus';
 
 type EndReason = NonNullable<SessionRecord['ended']>['reason'];
 
@@ -74,22 +75,23 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   readonly control: ControlArbiter;
   readonly participants: ParticipantAdmin;
   readonly sfu: SfuSessions;
+  readonly focus: SessionFocus;
 
   constructor(private readonly deps: SessionServiceDeps) {
     super();
     this.now = deps.now ?? Date.now;
     this.sfu = new SfuSessions({ config: deps.config, store: deps.store, metrics: deps.metrics, now: this.now });
+    this.focus = new SessionFocus({ config: deps.config, store: deps.store, transport: deps.transport, sfu: this.sfu, metrics: deps.metrics, now: this.now });
+    this.focus.on('error', (err) => this.emit('error', err));
     this.control = new ControlArbiter(deps.store, deps.transport, () => deps.config.controlRequests);
     this.participants = new ParticipantAdmin({
       store: deps.store,
       transport: deps.transport,
       control: this.control,
       metrics: deps.metrics,
-      roleLimits: (mode) => this.roleLimits(mode),
+      roleLimits: (session) => this.roleLimits(session.media),
       remove: (sessionId, participantId, message) => this.removeParticipant({ sessionId, participantId }, 'removed', message),
-      roleChanged: (sessionId, participantId, role, mode) => {
-        if (mode === 'sfu') this.background(this.sfu.roleChanged(sessionId, participantId, role));
-      },
+      roleChanged: (session, participantId, role) => this.background(this.focus.roleChanged(session, participantId, role)),
     });
   }
 
@@ -97,16 +99,17 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     return this.deps.config;
   }
 
-  roleLimits(mode: SessionRecord['mode']): Record<ParticipantRole, number> {
-    const base = ROLE_LIMITS[mode];
+  /** By where the media flows now: an `auto` session has P2P's limits until the focus moves it to an SFU. */
+  roleLimits(media: MediaMode): Record<ParticipantRole, number> {
+    const base = ROLE_LIMITS[media];
     return {
       host: base.host,
       controller: this.deps.config.controllerLimit,
-      viewer: mode === 'p2p' ? this.deps.config.viewerLimitP2p : (this.sfu.viewerLimit ?? base.viewer),
+      viewer: media === 'p2p' ? this.deps.config.viewerLimitP2p : (this.sfu.viewerLimit ?? base.viewer),
     };
   }
 
-  async createSession(request: CreateSessionRequest & { mode: 'p2p' | 'sfu' }): Promise<CreateSessionResponse> {
+  async createSession(request: CreateSessionRequest & { mode: NonNullable<CreateSessionRequest['mode']> }): Promise<CreateSessionResponse> {
     const { store, tokens, config, metrics } = this.deps;
     if ((await store.countLiveSessions()) >= config.maxSessions) {
       throw new PairuxError(ErrorCode.LimitReached, `This server is at its limit of ${config.maxSessions} live sessions. Try again later.`, {
@@ -115,9 +118,19 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     }
     const sessionId = newId(9);
     // Before the session exists: a refused or unreachable SFU leaves nothing behind to clean up.
-    if (request.mode === 'sfu') await this.sfu.openRoom(sessionId);
+    const sfu = request.mode === 'sfu' ? await this.sfu.openRoom(sessionId, { epoch: 1, ...(request.region ? { region: request.region } : {}) }) : undefined;
     const ttl = request.linkTtlSeconds ?? config.defaultLinkTtlSeconds;
-    const record: SessionRecord = { id: sessionId, mode: request.mode, hostId: `host-${newId(6)}`, createdAt: this.now() };
+    const record: SessionRecord = {
+      id: sessionId,
+      mode: request.mode,
+      media: sfu ? 'sfu' : 'p2p',
+      version: 0,
+      epoch: sfu ? 1 : 0,
+      hostId: `host-${newId(6)}`,
+      createdAt: this.now(),
+    };
+    if (sfu) record.sfu = sfu;
+    if (request.region) record.region = request.region;
     if (request.name) record.name = request.name;
     await store.createSession(record);
     this.localSessions.add(sessionId);
@@ -167,6 +180,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       ...(host ? { hostName: host.name } : {}),
       hostConnected: host?.connected ?? false,
       mode: session.mode,
+      media: session.media,
       role: claims.role,
       expiresAt: claims.exp * 1000,
       participants: participants.length,
@@ -230,22 +244,31 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
           joinedAt: this.now(),
           resumeHash: hashSecret(secret),
         };
-        const added = await store.addParticipant(session.id, record, this.roleLimits(session.mode));
-        if (!added.ok) throw limitError(added.role, added.limit, session.mode);
+        // Joining a session already on an SFU: the picture comes from there from the start.
+        if (session.media === 'sfu' && claims.role !== 'host') record.media = 'sfu';
+        const added = await store.addParticipant(session.id, record, this.roleLimits(session.media));
+        if (!added.ok) throw limitError(added.role, added.limit, session.media);
         if (claims.role === 'host') this.cancel(`host-deadline:${session.id}`);
       }
       const replaced = transport.attach(session.id, record.id, sink);
       if (replaced) replaced.close(CloseCode.Replaced, 'replaced by a newer connection of the same participant');
+      if (claims.role === 'host' && params.region && !session.region) {
+        await store.updateSession(session.id, session.version, { region: params.region });
+      }
+      // Read again now that this connection is attached: a move of the media that landed
+      // meanwhile is either in this result or in a `session.topology` this connection will get.
+      const now = (await store.getSession(session.id)) ?? session;
       const participants = (await store.listParticipants(session.id)).map(publicView);
       const self = publicView(record);
       if (resumed) transport.broadcast(session.id, ParticipantUpdated, { participant: self }, self.id);
       else transport.broadcast(session.id, ParticipantJoined, { participant: self, resumed: false }, self.id);
       metrics.joins.inc({ role: self.role, result: resumed ? 'resumed' : 'ok' });
       this.emit('participant-joined', { sessionId: session.id, participant: self, resumed });
-      const info: ResultOf<typeof Join>['session'] = { id: session.id, mode: session.mode, hostId: session.hostId, createdAt: session.createdAt };
+      const info: ResultOf<typeof Join>['session'] = { id: session.id, mode: session.mode, media: now.media, hostId: session.hostId, createdAt: session.createdAt };
       if (session.name) info.name = session.name;
       // Signed locally, no call to LiveKit: a hundred viewers joining cost no SFU round trips.
-      const sfu = session.mode === 'sfu' ? await this.sfu.access(session.id, self) : undefined;
+      const sfu = now.media === 'sfu' && now.sfu ? await this.sfu.access(now.sfu, self) : undefined;
+      if (!resumed) this.background(this.focus.participantJoined(session.id));
       return {
         member: { sessionId: session.id, participantId: self.id, role: self.role },
         result: {
@@ -255,6 +278,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
           iceServers: this.iceServersFor(self.id),
           resume: { participantId: self.id, secret },
           resumed,
+          epoch: now.epoch,
           reconnectGraceMs: config.reconnectGraceMs,
           heartbeatIntervalMs: config.heartbeatIntervalMs,
           ...(sfu ? { sfu } : {}),
@@ -271,10 +295,18 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   async sfuAccess(member: Member) {
     const session = await this.deps.store.getSession(member.sessionId);
     if (!session || session.ended) throw new PairuxError(ErrorCode.SessionEnded, 'This session has ended.');
-    if (session.mode !== 'sfu') throw new PairuxError(ErrorCode.BadMessage, `This is a ${session.mode.toUpperCase()} session; it has no SFU access.`, { mode: session.mode });
+    if (session.media !== 'sfu' || !session.sfu) {
+      throw new PairuxError(ErrorCode.BadMessage, 'This session\'s media is peer-to-peer right now; it has no SFU access.', { mode: session.mode, media: session.media });
+    }
     const p = await this.deps.store.getParticipant(member.sessionId, member.participantId);
     if (!p) throw new PairuxError(ErrorCode.PeerNotFound, 'You are no longer in this session.');
-    return this.sfu.access(session.id, { id: p.id, name: p.name, role: p.role }, true);
+    return this.sfu.access(session.sfu, { id: p.id, name: p.name, role: p.role }, true);
+  }
+
+  /** `media.report`: a guest shows the picture of the session's current media now. */
+  async reportMedia(member: Member, media: MediaMode, epoch: number): Promise<void> {
+    if (member.role === 'host') throw new PairuxError(ErrorCode.BadMessage, 'the host publishes; only guests report where their picture comes from');
+    await this.focus.mediaReported(member.sessionId, member.participantId, media, epoch);
   }
 
   iceServersFor(participantId: string): IceServer[] {
@@ -291,7 +323,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     if (from.role !== 'host' && target.role !== 'host') {
       throw new PairuxError(ErrorCode.Forbidden, 'guests may only signal the host');
     }
-    if (!transport.send(from.sessionId, target.id, Signal, { from: from.participantId, payload: params.payload })) {
+    if (!(await transport.send(from.sessionId, target.id, Signal, { from: from.participantId, payload: params.payload }))) {
       throw new PairuxError(ErrorCode.PeerNotFound, `participant ${params.to} is not connected right now`, { reconnecting: true });
     }
     metrics.signals.inc({ kind: params.payload.kind });
@@ -323,7 +355,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     transport.detach(member.sessionId, member.participantId, sink);
     const current = await store.getParticipant(member.sessionId, member.participantId);
     // Replaced by a newer connection of the same participant, or already gone: nothing to do.
-    if (!current || !current.connected || transport.has(member.sessionId, member.participantId)) return;
+    if (!current || !current.connected || (await transport.has(member.sessionId, member.participantId))) return;
     const updated = await store.updateParticipant(member.sessionId, member.participantId, { connected: false, disconnectedAt: this.now() });
     if (!updated) return;
     transport.broadcast(member.sessionId, ParticipantUpdated, { participant: publicView(updated) });
@@ -341,9 +373,9 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   async endSession(sessionId: string, reason: EndReason, message = END_MESSAGES[reason]): Promise<void> {
     const { store, transport, metrics, config } = this.deps;
     const participants = await store.listParticipants(sessionId);
-    const mode = (await store.getSession(sessionId))?.mode;
+    const assignment = (await store.getSession(sessionId))?.sfu;
     if (!(await store.endSession(sessionId, { at: this.now(), reason, message }))) return;
-    if (mode === 'sfu') this.background(this.sfu.sessionEnded(sessionId));
+    if (assignment) this.background(this.sfu.closeRoom(assignment));
     for (const p of participants) this.cancel(`grace:${sessionId}:${p.id}`);
     this.cancel(`host-deadline:${sessionId}`);
     transport.broadcast(sessionId, SessionEnded, { reason, message });
@@ -388,10 +420,11 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     const byHost = reason === 'removed';
     const removed = await store.removeParticipant(member.sessionId, member.participantId, byHost);
     if (!removed) return;
-    if ((await store.getSession(member.sessionId))?.mode === 'sfu') this.background(this.sfu.participantGone(member.sessionId, removed.id));
+    const assignment = (await store.getSession(member.sessionId))?.sfu;
+    if (assignment) this.background(this.sfu.participantGone(assignment, removed.id));
     transport.broadcast(member.sessionId, ParticipantLeft, { participantId: removed.id, reason }, removed.id);
     await this.control.participantGone(member.sessionId, removed, false);
-    if (byHost) transport.send(member.sessionId, removed.id, SessionEnded, { reason: 'removed', message });
+    if (byHost) await transport.send(member.sessionId, removed.id, SessionEnded, { reason: 'removed', message });
     const [code, why] = byHost ? [CloseCode.Removed, 'removed by the host'] : [CloseCode.Left, reason];
     setImmediate(() => transport.disconnect(member.sessionId, member.participantId, code, why));
     this.emit('participant-left', { sessionId: member.sessionId, participant: publicView(removed), reason });
@@ -513,6 +546,10 @@ export class ClientConnection {
 
   sfuAccess() {
     return this.service.sfuAccess(this.requireMember());
+  }
+
+  reportMedia(media: MediaMode, epoch: number) {
+    return this.service.reportMedia(this.requireMember(), media, epoch);
   }
 
   get participants() {

@@ -15,10 +15,14 @@ export interface SignalingTransport {
   attach(sessionId: string, participantId: string, sink: ParticipantSink): ParticipantSink | undefined;
   /** Unregisters it, unless a newer connection has taken its place. */
   detach(sessionId: string, participantId: string, sink: ParticipantSink): void;
-  /** Whether the participant has a live connection. */
-  has(sessionId: string, participantId: string): boolean;
-  /** Delivers to one participant; false when it has no live connection. */
-  send<P>(sessionId: string, participantId: string, type: NotificationType<P>, params: P): boolean;
+  /** Whether the participant has a live connection (on any instance). */
+  has(sessionId: string, participantId: string): Promise<boolean>;
+  /** Delivers to one participant (on whichever instance holds it); false when it has no live connection. */
+  send<P>(sessionId: string, participantId: string, type: NotificationType<P>, params: P): Promise<boolean>;
+  /**
+   * Fire and forget, to every connection of the session on every instance. Deliveries from one
+   * instance keep their order (a `send` then a `disconnect` arrive in that order).
+   */
   broadcast<P>(sessionId: string, type: NotificationType<P>, params: P, exceptParticipantId?: string): void;
   disconnect(sessionId: string, participantId: string, code: number, reason: string): void;
   disconnectAll(sessionId: string, code: number, reason: string): void;
@@ -42,11 +46,11 @@ export class LocalSignalingTransport implements SignalingTransport {
     if (members.size === 0) this.sessions.delete(sessionId);
   }
 
-  has(sessionId: string, participantId: string): boolean {
+  async has(sessionId: string, participantId: string): Promise<boolean> {
     return this.sessions.get(sessionId)?.has(participantId) ?? false;
   }
 
-  send<P>(sessionId: string, participantId: string, type: NotificationType<P>, params: P): boolean {
+  async send<P>(sessionId: string, participantId: string, type: NotificationType<P>, params: P): Promise<boolean> {
     const sink = this.sessions.get(sessionId)?.get(participantId);
     if (!sink) return false;
     sink.notify(type, params);

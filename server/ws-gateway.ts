@@ -24,6 +24,7 @@ import {
   RemoveParticipant,
   RequestControl,
   RefreshSfuAccess,
+  ReportMedia,
   RevokeControl,
   SendSignal,
   SetRole,
@@ -126,6 +127,10 @@ export class WsGateway {
     endpoint.onRequest(RevokeControl, async (p) => (await connection.control.revoke(p.participantId, p.panic), {}));
     endpoint.onRequest(SetRole, async (p) => ({ participant: await connection.participants.setRole(p.participantId, p.role) }));
     endpoint.onRequest(RemoveParticipant, async (p) => (await connection.participants.remove(p.participantId, p.reason), {}));
+    endpoint.onRequest(ReportMedia, async ({ media, epoch }) => {
+      await connection.reportMedia(media, epoch);
+      return {};
+    });
     endpoint.onRequest(RefreshSfuAccess, () => connection.sfuAccess());
     endpoint.onNotification(Heartbeat, () => undefined);
 

@@ -344,7 +344,7 @@ export class SessionController implements vscode.Disposable {
         this.render();
       }
       session.detach();
-    }, preview.mode === 'sfu' ? ['any-websocket'] : []);
+    }, preview.mode !== 'p2p' ? ['any-websocket'] : []);
     const joined: Joined = { kind: 'guest', session, panel };
     this.current = joined;
     this.lastPage = undefined;
@@ -352,13 +352,13 @@ export class SessionController implements vscode.Disposable {
     session.on('status', ({ page }) => {
       if (this.current !== joined) return;
       this.announce(page);
-      this.view = { kind: 'guest', hostName: host, mode: preview.mode, page };
+      this.view = { kind: 'guest', hostName: host, mode: preview.media, page };
       this.render();
       if (page?.state === 'failed') void vscode.window.showErrorMessage(`PairUX: ${page.message}`);
       if (page?.state === 'ended' && page.ended) void vscode.window.showInformationMessage(`PairUX: ${page.ended.message || 'The session has ended.'}`);
     });
     session.on('driving', () => this.render());
-    this.view = { kind: 'guest', hostName: host, mode: preview.mode, page: undefined };
+    this.view = { kind: 'guest', hostName: host, mode: preview.media, page: undefined };
     this.render();
   }
 

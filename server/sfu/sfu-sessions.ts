@@ -8,7 +8,7 @@ import type { ParticipantRole } from '../../protocol/limits';
 import type { SfuAccess } from '../../protocol/signaling';
 import type { LiveKitConfig, ServerConfig } from '../config';
 import type { ServerMetrics } from '../metrics';
-import type { RoomStateStore } from '../room-state-store';
+import type { RoomStateStore, SfuAssignment } from '../room-state-store';
 import { issueAccess } from './grants';
 import { SfuPresence } from './presence';
 import { SfuRooms } from './rooms';
@@ -20,6 +20,20 @@ export interface SfuSessionsDeps {
   metrics: ServerMetrics;
   now?: () => number;
 }
+
+/** The LiveKit room of a session's media at a given epoch: the session id, then `.<epoch>` after a move between SFUs. */
+export function roomName(sessionId: string, epoch: number): string {
+  return epoch <= 1 ? sessionId : `${sessionId}.${epoch}`;
+}
+
+/** The session a LiveKit room belongs to (see `roomName`). */
+export function sessionOfRoom(room: string): string {
+  const dot = room.indexOf('.');
+  return dot < 0 ? room : room.slice(0, dot);
+}
+
+/** The deployment a single configured LiveKit server is, among pools. */
+export const DEFAULT_DEPLOYMENT = 'default';
 
 export const SFU_NOT_CONFIGURED =
   'SFU mode needs a LiveKit server, and this control plane has none: set PAIRUX_LIVEKIT_URL, PAIRUX_LIVEKIT_API_KEY and ' +
@@ -61,14 +75,16 @@ export class SfuSessions {
    * Before an SFU session exists: LiveKit configured and answering, under `maxConcurrentRooms`
    * (the strategy's canAcceptSession), then the room itself.
    */
-  async openRoom(sessionId: string): Promise<void> {
+  async openRoom(sessionId: string, opts: { region?: string; epoch: number; exclude?: string[] }): Promise<SfuAssignment> {
     const rooms = this.requireRooms();
-    const turn = this.opening.then(() => this.checkAndOpen(rooms, sessionId));
+    const room = roomName(sessionId, opts.epoch);
+    const turn = this.opening.then(() => this.checkAndOpen(rooms, room));
     this.opening = turn.catch(() => undefined);
     await turn;
+    return { deploymentId: DEFAULT_DEPLOYMENT, region: 'default', room };
   }
 
-  private async checkAndOpen(rooms: SfuRooms, sessionId: string): Promise<void> {
+  private async checkAndOpen(rooms: SfuRooms, room: string): Promise<void> {
     const capacity = await rooms.canAcceptSession();
     if (!capacity.ok) {
       this.deps.metrics.sfuRefused.inc({ reason: 'max_rooms' });
@@ -78,7 +94,7 @@ export class SfuSessions {
         { limit: capacity.limit, rooms: capacity.rooms, what: 'maxConcurrentRooms' },
       );
     }
-    await rooms.open(sessionId);
+    await rooms.open(room);
   }
 
   /**
@@ -86,37 +102,38 @@ export class SfuSessions {
    * exists (LiveKit drops an empty room, and loses all of them when it restarts): used when a
    * client asks again, which is when it is trying to get back in.
    */
-  async access(sessionId: string, who: { id: string; name: string; role: ParticipantRole }, reopen = false): Promise<SfuAccess> {
+  async access(assignment: SfuAssignment, who: { id: string; name: string; role: ParticipantRole }, reopen = false): Promise<SfuAccess> {
     const livekit = this.requireConfig();
-    if (reopen) await this.requireRooms().open(sessionId);
+    if (reopen) await this.requireRooms().open(assignment.room);
     return issueAccess(livekit, livekit.publicUrl ?? livekit.url.replace(/^http/, 'ws'), livekit.tokenTtlSeconds, {
-      room: sessionId,
+      room: assignment.room,
       participantId: who.id,
       name: who.name,
       role: who.role,
     }, this.now());
   }
 
-  async sessionEnded(sessionId: string): Promise<void> {
-    this.presence.roomGone(sessionId);
+  /** The session ended, or its media moved away from this room: the room goes. */
+  async closeRoom(assignment: SfuAssignment): Promise<void> {
+    this.presence.roomGone(assignment.room);
     try {
-      await this.rooms?.close(sessionId);
+      await this.rooms?.close(assignment.room);
     } catch (err) {
       // LiveKit gone (the usual reason it does not answer): its rooms went with it, and the
       // participants heard session.ended from us. One line, not a stack trace per session.
       if (!(err instanceof PairuxError && err.code === ErrorCode.Unavailable)) throw err;
-      console.warn(`[pairux-server] could not delete the LiveKit room of ended session ${sessionId}: ${err.message}`);
+      console.warn(`[pairux-server] could not delete the LiveKit room ${assignment.room}: ${err.message}`);
     }
   }
 
   /** A guest the host removed (or who left for good) must not stay in the media either. */
-  async participantGone(sessionId: string, participantId: string): Promise<void> {
-    this.presence.left(sessionId, participantId, '');
-    await this.rooms?.kick(sessionId, participantId);
+  async participantGone(assignment: SfuAssignment, participantId: string): Promise<void> {
+    this.presence.left(assignment.room, participantId, '');
+    await this.rooms?.kick(assignment.room, participantId);
   }
 
-  async roleChanged(sessionId: string, participantId: string, role: ParticipantRole): Promise<void> {
-    await this.rooms?.updateRole(sessionId, participantId, role);
+  async roleChanged(assignment: SfuAssignment, participantId: string, role: ParticipantRole): Promise<void> {
+    await this.rooms?.updateRole(assignment.room, participantId, role);
   }
 
   /**
@@ -139,8 +156,11 @@ export class SfuSessions {
     const sid = event.participant?.sid ?? '';
     let result = 'ok';
     if (name === 'participant_joined' && room && identity) {
-      const session = await this.deps.store.getSession(room);
-      const member = session && !session.ended ? await this.deps.store.getParticipant(room, identity) : undefined;
+      const sessionId = sessionOfRoom(room);
+      const session = await this.deps.store.getSession(sessionId);
+      // Someone in a room the session has moved away from does not belong there any more either.
+      const current = session && !session.ended && session.sfu?.room === room;
+      const member = current ? await this.deps.store.getParticipant(sessionId, identity) : undefined;
       if (member) {
         this.presence.joined(room, identity, sid, this.now());
         // A token minted before a role change (a demoted controller's, still within its

@@ -33,7 +33,9 @@ describe('control plane: sessions', () => {
     const h = await host.join(s.sessionId, s.hostToken, 'Ada');
     assert.equal(h.self.role, 'host');
     assert.equal(h.session.hostId, h.self.id);
-    assert.equal(h.session.mode, 'p2p');
+    // Auto is the default: peer-to-peer until the session grows (test/server/focus.test.ts).
+    assert.equal(h.session.mode, 'auto');
+    assert.equal(h.session.media, 'p2p');
     const viewer = await connect();
     const v = await viewer.join(s.sessionId, tokenOf(s.links.viewer.url), 'Grace');
     assert.equal(v.self.role, 'viewer');

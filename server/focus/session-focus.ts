@@ -1,0 +1,194 @@
+/**
+ * The session focus (Jitsi's Jicofo for PairUX): the server-side brain that decides where a
+ * session's media flows, so clients never have to agree among themselves. An `auto` session
+ * starts peer-to-peer and moves to an SFU when it reaches `autoSfuAt` participants; a session on
+ * an SFU that dies moves to another. Each move is claimed with a compare-and-set on the stored
+ * session, so when several control-plane instances see the same trigger exactly one acts.
+ *
+ * A move is make-before-break: the focus opens the room, records the new topology, and tells
+ * everyone (`session.topology`). The host publishes there while its P2P links stay up; each guest
+ * keeps its P2P picture until the SFU's shows, then reports it (`media.report`) and drops its P2P
+ * link. Nobody is without a picture in between.
+ */
+import { EventEmitter } from 'node:events';
+import { ErrorCode, PairuxError } from '../../protocol/errors';
+import type { ParticipantRole } from '../../protocol/limits';
+import { ParticipantUpdated, SessionTopology } from '../../protocol/signaling';
+import type { ParamsOf } from '../../protocol/rpc';
+import type { ServerConfig } from '../config';
+import type { ServerMetrics } from '../metrics';
+import { publicView } from '../participant-admin';
+import type { RoomStateStore, SessionRecord, SfuAssignment } from '../room-state-store';
+import type { SignalingTransport } from '../signaling-transport';
+import type { SfuSessions } from '../sfu/sfu-sessions';
+
+type MoveReason = NonNullable<SessionRecord['moving']>['reason'];
+type Topology = ParamsOf<typeof SessionTopology>;
+
+export interface SessionFocusDeps {
+  config: ServerConfig;
+  store: RoomStateStore;
+  transport: SignalingTransport;
+  sfu: SfuSessions;
+  metrics: ServerMetrics;
+  now: () => number;
+}
+
+export interface SessionFocusEvents {
+  /** A move began, finished (everyone on the new media) or failed; what users were told. */
+  topology: [{ sessionId: string } & Topology];
+  error: [unknown];
+}
+
+/** How many tries a compare-and-set gets when other writers keep bumping the version. */
+const CAS_TRIES = 5;
+
+export class SessionFocus extends EventEmitter<SessionFocusEvents> {
+  /** Sessions whose move this instance is running, so a second trigger does not start another. */
+  private readonly running = new Set<string>();
+
+  constructor(private readonly deps: SessionFocusDeps) {
+    super();
+  }
+
+  /** After a join: an `auto` session on P2P that reached the threshold moves to an SFU. */
+  async participantJoined(sessionId: string): Promise<void> {
+    const { store, config, now } = this.deps;
+    const session = await store.getSession(sessionId);
+    if (!session || session.ended || session.mode !== 'auto' || session.media !== 'p2p') return;
+    if (session.moving && session.moving.until > now()) return;
+    if (session.moveFailedAt !== undefined && now() - session.moveFailedAt < config.focus.retryAfterMs) return;
+    const count = (await store.listParticipants(sessionId)).length;
+    if (count < config.focus.autoSfuAt) return;
+    await this.move(session, 'participants', `This session reached ${count} participants`);
+  }
+
+  /** An SFU deployment stopped answering: every live session on it moves to another. */
+  async deploymentDown(deploymentId: string): Promise<void> {
+    const ids = await this.deps.store.sessionsOnSfu(deploymentId);
+    await Promise.all(
+      ids.map(async (id) => {
+        const session = await this.deps.store.getSession(id);
+        if (!session || session.ended || session.sfu?.deploymentId !== deploymentId) return;
+        await this.move(session, 'failover', `The SFU in ${session.sfu.region} stopped answering`, [deploymentId]).catch((err: unknown) => this.emit('error', err));
+      }),
+    );
+  }
+
+  /** A guest now shows the picture from `media`: the host hears it (and drops that P2P link). */
+  async mediaReported(sessionId: string, participantId: string, media: 'p2p' | 'sfu', epoch: number): Promise<void> {
+    const { store, transport } = this.deps;
+    const session = await store.getSession(sessionId);
+    if (!session || session.ended) throw new PairuxError(ErrorCode.SessionEnded, 'This session has ended.');
+    // A report about an earlier topology (a slow client) changes nothing.
+    if (epoch !== session.epoch || media !== session.media) return;
+    const updated = await store.updateParticipant(sessionId, participantId, { media });
+    if (!updated) throw new PairuxError(ErrorCode.PeerNotFound, 'You are no longer in this session.');
+    transport.broadcast(sessionId, ParticipantUpdated, { participant: publicView(updated) });
+    const guests = (await store.listParticipants(sessionId)).filter((p) => p.role !== 'host' && p.connected);
+    if (guests.every((p) => p.media === media)) {
+      this.tell(sessionId, { media, epoch, phase: 'done', reason: session.movedFor ?? 'participants', message: doneMessage(session), ...regionOf(session) });
+    }
+  }
+
+  /** A role change reaches the media too: on an SFU, the participant's permissions there. */
+  async roleChanged(session: SessionRecord, participantId: string, role: ParticipantRole): Promise<void> {
+    if (session.sfu) await this.deps.sfu.roleChanged(session.sfu, participantId, role);
+  }
+
+  /**
+   * Claims the move, opens the new room, records the new topology, tells everyone. Only one
+   * instance wins the claim; a failure to find an SFU leaves the media where it was, says why,
+   * and waits `retryAfterMs` before the next try.
+   */
+  private async move(session: SessionRecord, reason: MoveReason, why: string, exclude: string[] = []): Promise<void> {
+    if (this.running.has(session.id)) return;
+    if (session.moving && session.moving.until > this.deps.now()) return; // another instance is on it
+    this.running.add(session.id);
+    try {
+      const { store, config, now, metrics } = this.deps;
+      const claimed = await store.updateSession(session.id, session.version, {
+        moving: { by: config.instanceId, until: now() + config.focus.moveTimeoutMs, reason },
+      });
+      if (!claimed) return; // another instance (or another trigger) got there first
+      const epoch = claimed.epoch + 1;
+      const region = claimed.region;
+      let assignment: SfuAssignment;
+      try {
+        if (!this.deps.sfu.configured) {
+          throw new PairuxError(ErrorCode.Unavailable, 'this server has no SFU configured');
+        }
+        assignment = await this.deps.sfu.openRoom(session.id, { epoch, exclude, ...(region ? { region } : {}) });
+      } catch (err) {
+        const e = PairuxError.from(err);
+        await this.casRetry(session.id, claimed, (s) => (s.moving?.by === config.instanceId ? { moving: undefined, moveFailedAt: now() } : undefined));
+        metrics.topologyMoves.inc({ reason, result: 'failed' });
+        const stay = claimed.media === 'sfu' ? 'The picture stays where it is' : 'The session stays peer-to-peer';
+        this.tell(session.id, {
+          media: claimed.media,
+          epoch: claimed.epoch,
+          phase: 'failed',
+          reason,
+          message: `${why}, but no SFU could take it (${e.message}). ${stay}; PairUX tries again in ${Math.round(config.focus.retryAfterMs / 1000)} s.`,
+          ...regionOf(claimed),
+        });
+        return;
+      }
+      const previous = claimed.sfu;
+      const moved = await this.casRetry(session.id, claimed, (s) =>
+        s.moving?.by === config.instanceId ? { media: 'sfu', epoch, sfu: assignment, moving: undefined, movedFor: reason, moveFailedAt: undefined } : undefined,
+      );
+      if (!moved) {
+        // Lost the session meanwhile (it ended, or our claim lapsed and another instance moved it).
+        await this.deps.sfu.closeRoom(assignment).catch(() => undefined);
+        return;
+      }
+      metrics.topologyMoves.inc({ reason, result: 'ok' });
+      this.tell(session.id, {
+        media: 'sfu',
+        epoch,
+        phase: 'moving',
+        reason,
+        message: `${why}: moving it to the SFU in ${assignment.region}. The picture stays on while it moves.`,
+        region: assignment.region,
+      });
+      if (previous && previous.room !== assignment.room) this.background(this.deps.sfu.closeRoom(previous));
+    } finally {
+      this.running.delete(session.id);
+    }
+  }
+
+  /** Re-reads and retries a compare-and-set while other writers (joins, reports) bump the version. */
+  private async casRetry(
+    sessionId: string,
+    start: SessionRecord,
+    patchFor: (s: SessionRecord) => Parameters<RoomStateStore['updateSession']>[2] | undefined,
+  ): Promise<SessionRecord | undefined> {
+    let current: SessionRecord | undefined = start;
+    for (let i = 0; i < CAS_TRIES && current && !current.ended; i++) {
+      const patch = patchFor(current);
+      if (!patch) return undefined;
+      const done = await this.deps.store.updateSession(sessionId, current.version, patch);
+      if (done) return done;
+      current = await this.deps.store.getSession(sessionId);
+    }
+    return undefined;
+  }
+
+  private tell(sessionId: string, topology: Topology): void {
+    this.deps.transport.broadcast(sessionId, SessionTopology, topology);
+    this.emit('topology', { sessionId, ...topology });
+  }
+
+  private background(task: Promise<unknown>): void {
+    task.catch((err: unknown) => this.emit('error', err));
+  }
+}
+
+function regionOf(session: SessionRecord): { region?: string } {
+  return session.sfu ? { region: session.sfu.region } : {};
+}
+
+function doneMessage(session: SessionRecord): string {
+  return session.media === 'sfu' ? `Everyone now watches through the SFU${session.sfu ? ` in ${session.sfu.region}` : ''}.` : 'Everyone now watches peer-to-peer.';
+}
