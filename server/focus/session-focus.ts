@@ -129,7 +129,7 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
           epoch: claimed.epoch,
           phase: 'failed',
           reason,
-          message: `${why}, but no SFU could take it (${e.message}). ${stay}; PairUX tries again in ${Math.round(config.focus.retryAfterMs / 1000)} s.`,
+          message: `${why}, but no SFU could take it (${e.message}). ${stay}; PairUX tries again in ${Math.ceil(config.focus.retryAfterMs / 1000)} s.`,
           ...regionOf(claimed),
         });
         return;

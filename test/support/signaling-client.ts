@@ -13,6 +13,7 @@ import {
   ParticipantLeft,
   ParticipantUpdated,
   SessionEnded,
+  SessionTopology,
   Signal,
   signalingBoundary,
 } from '../../protocol/signaling';
@@ -45,7 +46,7 @@ export class TestClient {
         this.wake();
       },
     });
-    for (const type of [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged] as NotificationType<unknown>[]) {
+    for (const type of [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged, SessionTopology] as NotificationType<unknown>[]) {
       this.endpoint.onNotification(type, (params) => {
         this.notifications.push({ method: type.method, params });
         this.wake();
