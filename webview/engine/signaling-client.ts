@@ -25,16 +25,19 @@ import {
   RefreshSfuAccess,
   ReleaseControl,
   RemoveParticipant,
+  ReportMedia,
   RequestControl,
   RevokeControl,
   SendSignal,
   SessionEnded,
+  SessionTopology,
   SetRole,
   Signal,
   signalingBoundary,
   type ControlReason,
   type Participant,
   type SessionInfo,
+  type SessionTopology as Topology,
   type SfuAccess,
   type SignalPayload,
 } from '../../protocol/signaling';
@@ -75,6 +78,8 @@ export interface SignalingEvents {
   controlChanged: ControlChange;
   ended: { reason: EndReason; message: string };
   failed: { error: PairuxError };
+  /** The session focus moved (or could not move) the media: `session.topology`. */
+  topology: { topology: Topology };
   /** A connection attempt failed or dropped; the next one starts after `delayMs`. */
   retry: { attempt: number; delayMs: number; reason: string };
 }
@@ -137,6 +142,8 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
   private _lastJoin: JoinResult | undefined;
   private _driverId: string | null = null;
   private _sfu: SfuAccess | undefined;
+  private _media: 'p2p' | 'sfu' = 'p2p';
+  private _epoch = 0;
 
   constructor(private readonly options: SignalingClientOptions) {
     super();
@@ -169,6 +176,20 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
   /** An SFU session's LiveKit access: from the last join, or the last refresh if newer. */
   get sfu(): SfuAccess | undefined {
     return this._sfu;
+  }
+
+  /** Where the session's media flows, as of the last join or `session.topology`. */
+  get media(): 'p2p' | 'sfu' {
+    return this._media;
+  }
+  /** The topology's version the media is at (see `session.topology`). */
+  get epoch(): number {
+    return this._epoch;
+  }
+
+  /** Guests: the picture shown now comes from `media` (the focus's make-before-break). */
+  async reportMedia(media: 'p2p' | 'sfu', epoch: number): Promise<void> {
+    await this.requireRpc().request(ReportMedia, { media, epoch });
   }
 
   /** A fresh LiveKit token (SFU sessions only): before the current one expires, or to reconnect to the SFU. */
@@ -378,6 +399,8 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     this.attempt = 0;
     this._lastJoin = result;
     this._sfu = result.sfu;
+    this._media = result.session.media;
+    this._epoch = result.epoch;
     this._self = result.self;
     this._session = result.session;
     this._iceServers = result.iceServers;
@@ -415,6 +438,17 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
       this.emitParticipants();
     });
     rpc.onNotification(Signal, ({ from, payload }) => this.emit('signal', { from, payload }));
+    rpc.onNotification(SessionTopology, (topology) => {
+      // A notice about an older topology (one overtaken by a rejoin's result) changes nothing.
+      if (topology.epoch < this._epoch) return;
+      if (topology.phase !== 'failed') {
+        this._epoch = topology.epoch;
+        this._media = topology.media;
+        if (this._session) this._session = { ...this._session, media: topology.media };
+      }
+      this.log('info', `topology ${topology.phase}: ${topology.message}`);
+      this.emit('topology', { topology });
+    });
     rpc.onNotification(ControlChanged, (change) => {
       this._driverId = change.driverId;
       this.emit('controlChanged', change);
