@@ -27,6 +27,7 @@ import type { JoinTokens } from './join-tokens';
 import type { ServerMetrics } from './metrics';
 import type { ParticipantRecord, RoomStateStore, SessionRecord } from './room-state-store';
 import type { ParticipantSink, SignalingTransport } from './signaling-transport';
+import { LocalSessionTimers, type SessionTimers } from './session-timers';
 import { turnCredentials } from './turn-credentials';
 import { ControlArbiter } from './control-arbiter';
 import { ParticipantAdmin, publicView } from './participant-admin';
@@ -55,6 +56,8 @@ export interface SessionServiceDeps {
   /** Origin for share links and the WebSocket URL (known once the server listens). */
   origin(): string;
   now?: () => number;
+  /** Where deadlines live; in this process by default (Redis keeps them for other instances too). */
+  timers?: SessionTimers;
 }
 
 const newId = (bytes: number) => randomBytes(bytes).toString('base64url');
@@ -68,8 +71,8 @@ const END_MESSAGES: Record<EndReason, string> = {
 
 export class SessionService extends EventEmitter<SessionServiceEvents> {
   private readonly now: () => number;
-  /** Timers owned by this instance: grace periods, host-join deadlines, tombstone purges. */
-  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Grace periods, host-join deadlines, tombstone purges, by key (see `runDeadline`). */
+  private readonly timers: SessionTimers;
   /** Sessions this instance created or serves (for shutdown and metrics). */
   readonly localSessions = new Set<string>();
   readonly control: ControlArbiter;
@@ -80,6 +83,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   constructor(private readonly deps: SessionServiceDeps) {
     super();
     this.now = deps.now ?? Date.now;
+    this.timers = deps.timers ?? new LocalSessionTimers();
+    this.timers.bind((key) => this.runDeadline(key).catch((err: unknown) => void this.emit('error', err)));
     this.sfu = new SfuSessions({ config: deps.config, store: deps.store, metrics: deps.metrics, now: this.now });
     this.focus = new SessionFocus({ config: deps.config, store: deps.store, transport: deps.transport, sfu: this.sfu, metrics: deps.metrics, now: this.now });
     this.focus.on('error', (err) => this.emit('error', err));
@@ -139,10 +144,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       tokens.issue(sessionId, 'controller', ttl),
       tokens.issue(sessionId, 'viewer', ttl),
     ]);
-    this.schedule(`host-deadline:${sessionId}`, config.hostJoinTimeoutMs, async () => {
-      const p = await store.getParticipant(sessionId, record.hostId);
-      if (!p) await this.endSession(sessionId, 'host-left', 'The host never connected, so the session was closed.');
-    });
+    this.schedule(`host-deadline:${sessionId}`, config.hostJoinTimeoutMs);
     metrics.sessionsCreated.inc({ mode: request.mode });
     metrics.sessions.inc();
     this.emit('session-created', { sessionId });
@@ -351,23 +353,57 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
 
   /** The connection went away without leaving: keep identity and role for the grace period. */
   async connectionLost(member: Member, sink: ParticipantSink): Promise<void> {
+    this.deps.transport.detach(member.sessionId, member.participantId, sink);
+    await this.presenceLost(member.sessionId, member.participantId);
+  }
+
+  /**
+   * The participant has no connection any more: closed here, or (with several instances) its
+   * instance died and a survivor sweeps it. Unless it is connected again somewhere, it is marked
+   * disconnected and keeps its seat for the grace period.
+   */
+  async presenceLost(sessionId: string, participantId: string): Promise<void> {
     const { store, transport, config } = this.deps;
-    transport.detach(member.sessionId, member.participantId, sink);
-    const current = await store.getParticipant(member.sessionId, member.participantId);
+    const current = await store.getParticipant(sessionId, participantId);
     // Replaced by a newer connection of the same participant, or already gone: nothing to do.
-    if (!current || !current.connected || (await transport.has(member.sessionId, member.participantId))) return;
-    const updated = await store.updateParticipant(member.sessionId, member.participantId, { connected: false, disconnectedAt: this.now() });
+    if (!current || !current.connected || (await transport.has(sessionId, participantId))) return;
+    const updated = await store.updateParticipant(sessionId, participantId, { connected: false, disconnectedAt: this.now() });
     if (!updated) return;
-    transport.broadcast(member.sessionId, ParticipantUpdated, { participant: publicView(updated) });
-    await this.control.participantGone(member.sessionId, updated, true);
-    this.emit('participant-disconnected', { sessionId: member.sessionId, participant: publicView(updated) });
-    const disconnectedAt = updated.disconnectedAt;
-    this.schedule(`grace:${member.sessionId}:${member.participantId}`, config.reconnectGraceMs, async () => {
-      const p = await store.getParticipant(member.sessionId, member.participantId);
-      if (!p || p.connected || p.disconnectedAt !== disconnectedAt) return;
-      if (member.role === 'host') await this.endSession(member.sessionId, 'host-left', END_MESSAGES['host-left']);
-      else await this.removeParticipant(member, 'timeout');
-    });
+    this.schedule(`grace:${sessionId}:${participantId}`, config.reconnectGraceMs);
+    // It may have come back on another instance between the check and the write: undo the write.
+    if (await transport.has(sessionId, participantId)) {
+      const back = await store.updateParticipant(sessionId, participantId, { connected: true, disconnectedAt: undefined });
+      if (back) transport.broadcast(sessionId, ParticipantUpdated, { participant: publicView(back) });
+      return;
+    }
+    transport.broadcast(sessionId, ParticipantUpdated, { participant: publicView(updated) });
+    await this.control.participantGone(sessionId, updated, true);
+    this.emit('participant-disconnected', { sessionId, participant: publicView(updated) });
+  }
+
+  /** A deadline is due (on the instance that set it, or on a survivor of its instance). */
+  async runDeadline(key: string): Promise<void> {
+    const { store, transport, config } = this.deps;
+    const [kind, sessionId, participantId] = key.split(':');
+    if (!sessionId) return;
+    if (kind === 'host-deadline') {
+      const session = await store.getSession(sessionId);
+      const p = session && (await store.getParticipant(sessionId, session.hostId));
+      if (session && !p) await this.endSession(sessionId, 'host-left', 'The host never connected, so the session was closed.');
+    } else if (kind === 'purge') {
+      await store.deleteSession(sessionId);
+      this.localSessions.delete(sessionId);
+    } else if (kind === 'grace' && participantId) {
+      const p = await store.getParticipant(sessionId, participantId);
+      if (!p || (await transport.has(sessionId, participantId))) return;
+      // Marked connected with no connection anywhere (its drop went unseen, e.g. the store was
+      // unreachable then): it gets its grace period from now.
+      if (p.connected) return this.presenceLost(sessionId, participantId);
+      // A newer drop has its own deadline.
+      if (p.disconnectedAt === undefined || this.now() < p.disconnectedAt + config.reconnectGraceMs - 50) return;
+      if (p.role === 'host') await this.endSession(sessionId, 'host-left', END_MESSAGES['host-left']);
+      else await this.removeParticipant({ sessionId, participantId }, 'timeout');
+    }
   }
 
   async endSession(sessionId: string, reason: EndReason, message = END_MESSAGES[reason]): Promise<void> {
@@ -384,16 +420,16 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     metrics.sessions.dec();
     metrics.sessionsEnded.inc({ reason });
     this.emit('session-ended', { sessionId, reason, message });
-    this.schedule(`purge:${sessionId}`, config.endedSessionTtlMs, async () => {
-      await store.deleteSession(sessionId);
-      this.localSessions.delete(sessionId);
-    });
+    this.schedule(`purge:${sessionId}`, config.endedSessionTtlMs);
   }
 
-  async shutdown(): Promise<void> {
-    for (const id of [...this.localSessions]) await this.endSession(id, 'server-shutdown');
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
+  /**
+   * `endSessions: false` (several instances sharing a store): the sessions go on, served by the
+   * other instances; only this instance's timers stop (deadlines kept in the store stay).
+   */
+  async shutdown(options: { endSessions?: boolean } = {}): Promise<void> {
+    if (options.endSessions ?? true) for (const id of [...this.localSessions]) await this.endSession(id, 'server-shutdown');
+    this.timers.close();
     await new Promise((r) => setImmediate(r));
   }
 
@@ -435,20 +471,12 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     task.catch((err: unknown) => this.emit('error', err));
   }
 
-  private schedule(key: string, ms: number, fn: () => Promise<void>): void {
-    this.cancel(key);
-    const timer = setTimeout(() => {
-      this.timers.delete(key);
-      fn().catch((err: unknown) => this.emit('error', err));
-    }, ms);
-    timer.unref?.();
-    this.timers.set(key, timer);
+  private schedule(key: string, ms: number): void {
+    this.timers.schedule(key, ms);
   }
 
   private cancel(key: string): void {
-    const t = this.timers.get(key);
-    if (t) clearTimeout(t);
-    this.timers.delete(key);
+    this.timers.cancel(key);
   }
 }
 
