@@ -220,19 +220,17 @@ export const SessionEnded = defineNotification(
  * SFU's shows, then report it). `phase` says what users should be told: `moving` (an upgrade or a
  * failover started), `done`, or `failed` (the media stays where it was, with `message` saying why).
  */
-export const SessionTopology = defineNotification(
-  'session.topology',
-  z.object({
-    media: Media,
-    epoch: z.int().min(0),
-    phase: z.enum(['moving', 'done', 'failed']),
-    reason: z.enum(['participants', 'failover', 'rebalance']),
-    message: z.string().max(300),
-    /** The SFU's region, when the media flows through one. */
-    region: Region.optional(),
-  }),
-);
-export type SessionTopology = z.infer<typeof SessionTopology>;
+export const TopologyNotice = z.object({
+  media: Media,
+  epoch: z.int().min(0),
+  phase: z.enum(['moving', 'done', 'failed']),
+  reason: z.enum(['participants', 'failover', 'rebalance']),
+  message: z.string().max(300),
+  /** The SFU's region, when the media flows through one. */
+  region: Region.optional(),
+});
+export const SessionTopology = defineNotification('session.topology', TopologyNotice);
+export type SessionTopology = z.infer<typeof TopologyNotice>;
 
 export const ControlReason = z.enum(['requested', 'granted', 'denied', 'timeout', 'revoked', 'panic', 'released', 'taken-over', 'left']);
 export type ControlReason = z.infer<typeof ControlReason>;

@@ -3,6 +3,7 @@
  * state hooks and, for video, the frame marker decoded from the pixels of the `<video>`.
  */
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+import { visibleFrames, type CollectSummary, type PresentedReading } from '../../webview/probe/readings';
 
 export interface Marker {
   frame: number;
@@ -107,9 +108,31 @@ export class ViewerPage {
     );
   }
 
+  /**
+   * Like `collect`, across a move of the media: the frames that were on screen (the page's video,
+   * or the move's stage while it covered it), in order.
+   */
+  async collectVisible(ms: number): Promise<{ frames: PresentedReading[]; all: PresentedReading[]; summary: CollectSummary }> {
+    const all = (await this.collect(ms)) as PresentedReading[];
+    const summary = await this.page.evaluate(() => (window as unknown as { pairuxProbe: { lastCollect: CollectSummary } }).pairuxProbe.lastCollect);
+    return { frames: visibleFrames(all, summary), all, summary };
+  }
+
   close(): Promise<void> {
     return this.context.close().catch(() => undefined);
   }
+}
+
+/** The longest time between two on-screen frames that showed a new picture (a new marker). */
+export function longestFreeze(frames: Array<{ frame: number; presentedAt: number }>): { ms: number; at: number } {
+  let worst = { ms: 0, at: 0 };
+  let last: { frame: number; presentedAt: number } | undefined;
+  for (const f of frames) {
+    if (last && f.frame === last.frame) continue;
+    if (last && f.presentedAt - last.presentedAt > worst.ms) worst = { ms: f.presentedAt - last.presentedAt, at: last.presentedAt };
+    last = f;
+  }
+  return worst;
 }
 
 /** Frame numbers are 16-bit and wrap; this is how far `b` is ahead of `a`. */

@@ -63,7 +63,7 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
   readonly mode = 'sfu' as const;
   private readonly log: Logger;
   private readonly signaling: SignalingClient;
-  private readonly video: HTMLVideoElement;
+  private video: HTMLVideoElement;
   private readonly keeper: SfuAccessKeeper;
   private room: Room | undefined;
   private connection: SfuGuestConnection = 'connecting';
@@ -202,8 +202,35 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
     return rpc;
   }
 
+  /**
+   * The session focus moved the media to another SFU (failover): leave this room for the one in
+   * `access` at once, rather than wait for LiveKit's own reconnects to give up on a dead server.
+   */
+  moveTo(access: SfuAccess): void {
+    if (this.stopped || access.room === this.keeper.current.room && access.url === this.keeper.current.url) return;
+    this.log('info', `moving to the SFU at ${access.url} (room ${access.room})`);
+    this.reconnectDelay = RECONNECT_MIN_MS;
+    this.rejoin(access);
+  }
+
+  /** Shows the picture in another element from now on (the end of a make-before-break move). */
+  showIn(video: HTMLVideoElement): void {
+    if (video === this.video) return;
+    const previous = this.video;
+    video.muted = true;
+    video.playsInline = true;
+    video.autoplay = true;
+    this.video = video;
+    const track = this.track;
+    if (!track) return;
+    track.detach(previous);
+    track.attach(video);
+    video.play().catch((err: unknown) => this.log('warn', `video.play() refused: ${String(err)}`));
+    this.watchFrames(track, video);
+  }
+
   private rejoin(access: SfuAccess): void {
-    this.log('info', 'identity changed; joining the LiveKit room as the new one');
+    this.log('info', 'joining the LiveKit room with new access');
     this.keeper.use(access);
     const old = this.room;
     this.room = undefined;
@@ -307,18 +334,22 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
     previous?.detach(this.video);
     this.track.attach(this.video);
     this.video.play().catch((err: unknown) => this.log('warn', `video.play() refused: ${String(err)}`));
-    // Every presented frame, for as long as this track is the one shown: the stall check reads it.
+    this.watchFrames(this.track, this.video);
+    this.updateState();
+  }
+
+  /** Every presented frame, for as long as this track in this element is the one shown: the stall check reads it. */
+  private watchFrames(track: RemoteTrack, video: HTMLVideoElement): void {
     const mark = (): void => {
-      if (this.track !== track || this.stopped) return;
+      if (this.track !== track || this.video !== video || this.stopped) return;
       this.lastFrameAt = performance.now();
       const changed = !this.hasFrames || this.stalled;
       this.hasFrames = true;
       this.stalled = false;
       if (changed) this.updateState();
-      this.video.requestVideoFrameCallback(mark);
+      video.requestVideoFrameCallback(mark);
     };
-    this.video.requestVideoFrameCallback(mark);
-    this.updateState();
+    video.requestVideoFrameCallback(mark);
   }
 
   private checkStall(): void {

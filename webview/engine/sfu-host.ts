@@ -222,8 +222,20 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
     return [{ guestId: 'sfu', name: 'LiveKit SFU', pcId: 'publisher', ...stats }];
   }
 
+  /**
+   * The session focus moved the media to another SFU (failover): leave this room for the one in
+   * `access` at once and publish there, rather than wait for LiveKit's reconnects to give up.
+   */
+  moveTo(access: SfuAccess): void {
+    if (this.stopped || access.room === this.keeper.current.room && access.url === this.keeper.current.url) return;
+    this.log('info', `moving to the SFU at ${access.url} (room ${access.room})`);
+    this.reconnectDelay = RECONNECT_MIN_MS;
+    this.outageReported = false;
+    this.rejoin(access);
+  }
+
   private rejoin(access: SfuAccess): void {
-    this.log('info', 'host identity changed; joining the LiveKit room as the new one');
+    this.log('info', 'joining the LiveKit room with new access');
     this.keeper.use(access);
     const old = this.room;
     this.room = undefined;

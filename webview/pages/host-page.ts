@@ -34,7 +34,8 @@ export type HostEvent =
   | { type: 'guest'; id: string; name: string; role: string; state: GuestConnectionState }
   | { type: 'error'; message: string }
   | { type: 'control'; driverId: string | null; driverName: string | null; reason: string }
-  | { type: 'bridge'; state: BridgeStatus['state']; message: string };
+  | { type: 'bridge'; state: BridgeStatus['state']; message: string }
+  | { type: 'topology'; media: MediaMode; phase: 'moving' | 'done' | 'failed'; reason: string; message: string };
 
 export interface FrameLogEntry {
   /** The marker's frame number (seq mod 2^16). */
@@ -80,7 +81,7 @@ export interface HostHook {
   /** The runner's bridge, or null without `bridge=`. */
   bridge(): HostBridgeSnapshot | null;
   /** Which media path the session uses (known after the first join), and the SFU side's state. */
-  media(): { mode: MediaMode | undefined; sfu: SfuHostSnapshot | undefined };
+  media(): { mode: MediaMode | undefined; sfu: SfuHostSnapshot | undefined; retiringP2p: boolean; epoch: number };
 }
 
 declare global {
@@ -185,12 +186,21 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     ...(params.maxBitrateKbps ? { maxBitrateKbps: params.maxBitrateKbps } : {}),
   };
   // The join result says the mode: with SFU access the screen goes to LiveKit, else to each guest.
-  const engine = new HostMediaSwitch(signaling, screen, (sfu) =>
-    sfu
-      ? new SfuHostEngine({ signaling, access: sfu, track: frames.track, input: gate, screen, ...tuning, log })
-      : new HostEngine({ signaling, track: frames.track, input: gate, screen, ...tuning, iceTransportPolicy: params.iceTransportPolicy, log }),
+  // A move by the session focus starts the SFU engine beside the P2P one (make before break).
+  const engine = new HostMediaSwitch(
+    signaling,
+    screen,
+    (sfu) =>
+      sfu
+        ? new SfuHostEngine({ signaling, access: sfu, track: frames.track, input: gate, screen, ...tuning, log })
+        : new HostEngine({ signaling, track: frames.track, input: gate, screen, ...tuning, iceTransportPolicy: params.iceTransportPolicy, log }),
+    log,
   );
-  const modeNow = (): MediaMode | undefined => (signaling.lastJoin ? (signaling.sfu ? 'sfu' : 'p2p') : undefined);
+  const modeNow = (): MediaMode | undefined => (signaling.lastJoin ? engine.mode : undefined);
+  signaling.on('topology', ({ topology }) => {
+    el('media').textContent = topology.message;
+    report({ type: 'topology', media: topology.media, phase: topology.phase, reason: topology.reason, message: topology.message });
+  });
 
   window.pairuxHost = {
     get state() {
@@ -230,7 +240,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
         : null,
     media: () => {
       const chosen = engine.chosen;
-      return { mode: modeNow(), sfu: chosen instanceof SfuHostEngine ? chosen.snapshot() : undefined };
+      return { mode: modeNow(), sfu: chosen instanceof SfuHostEngine ? chosen.snapshot() : undefined, retiringP2p: engine.retiring !== undefined, epoch: signaling.epoch };
     },
   };
 
@@ -372,7 +382,7 @@ export function bootHostPage(fragment: string, env: HostPageEnv): HostPageAction
     screen: undefined,
     control: () => ({ driverId: null, stopped: false, asked: 0, granted: 0, denied: 0, forwarded: 0, refused: {}, notices: 0 }),
     bridge: () => null,
-    media: () => ({ mode: undefined, sfu: undefined }),
+    media: () => ({ mode: undefined, sfu: undefined, retiringP2p: false, epoch: 0 }),
   };
   const result = readHostParams(fragment);
   if (!result.ok) {

@@ -13,6 +13,7 @@ import { peekClaims } from '../../protocol/share-link';
 import type { Participant } from '../../protocol/signaling';
 import { GuestEngine, type GuestState } from '../engine/guest-engine';
 import { GuestMediaSwitch, mediaModeLabel, type MediaMode } from '../engine/media-engine';
+import { createVideoStage } from '../engine/video-stage';
 import { SfuGuestEngine, type SfuGuestConnection } from '../engine/sfu-guest';
 import { SignalingClient, type EndReason } from '../engine/signaling-client';
 import { WebSocketTransport } from '../engine/transport';
@@ -35,7 +36,7 @@ export interface ViewerHook {
   /** Test hook: sends any payload as `peer.input`, bypassing the page's own checks (the host's are what is tested). */
   sendRawInput(raw: unknown): boolean;
   /** The media path (known after the first join) and, in SFU mode, LiveKit's own connection state. */
-  media(): { mode: MediaMode | undefined; sfu: SfuGuestConnection | undefined };
+  media(): { mode: MediaMode | undefined; sfu: SfuGuestConnection | undefined; moves: number; moving: boolean; epoch: number };
 }
 
 declare global {
@@ -101,7 +102,7 @@ window.pairuxViewer = {
   sendRawInput: (raw) => control?.sendRaw(raw) ?? false,
   media: () => {
     const chosen = engine?.chosen;
-    return { mode: chosen?.mode, sfu: chosen instanceof SfuGuestEngine ? chosen.sfuConnection : undefined };
+    return { mode: chosen?.mode, sfu: chosen instanceof SfuGuestEngine ? chosen.sfuConnection : undefined, moves: engine?.moves ?? 0, moving: engine?.moving ?? false, epoch: signaling?.epoch ?? 0 };
   },
 };
 
@@ -159,14 +160,30 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
   });
   signaling = client;
   // The join result says the mode: SFU access present ⇒ LiveKit, else a peer connection to the host.
-  const guest = new GuestMediaSwitch(client, (sfu) =>
-    sfu
-      ? new SfuGuestEngine({ signaling: client, access: sfu, video: ui.video, log })
-      : new GuestEngine({ signaling: client, video: ui.video, iceTransportPolicy: params.iceTransportPolicy, ...(params.jitterBufferMs === undefined ? {} : { jitterBufferTargetMs: params.jitterBufferMs }), log }),
+  // A move of the media by the session focus plays the new picture on a stage over this one first.
+  const guest = new GuestMediaSwitch(
+    client,
+    (sfu, video) =>
+      sfu
+        ? new SfuGuestEngine({ signaling: client, access: sfu, video: video ?? ui.video, log })
+        : new GuestEngine({ signaling: client, video: ui.video, iceTransportPolicy: params.iceTransportPolicy, ...(params.jitterBufferMs === undefined ? {} : { jitterBufferTargetMs: params.jitterBufferMs }), log }),
+    { stage: () => createVideoStage(ui.video), log },
   );
   engine = guest;
   const remote = startViewerControl({ client, guest, video: ui.video, log, onChange: emitStatus });
   control = remote;
+
+  // What the session focus last said about the media (a move under way, or why there was none).
+  let topologyNote = '';
+  let topologyNoteTimer: ReturnType<typeof setTimeout> | undefined;
+  client.on('topology', ({ topology }) => {
+    topologyNote = topology.message;
+    if (topologyNoteTimer !== undefined) clearTimeout(topologyNoteTimer);
+    // A finished move is news for a moment; a move under way or a failure stays until the next word.
+    if (topology.phase === 'done') topologyNoteTimer = setTimeout(() => ((topologyNote = ''), void refreshStatus()), 8000);
+    log('info', `media: ${topology.message}`);
+    void refreshStatus();
+  });
 
   let lastRetry = '';
   client.on('retry', ({ delayMs }) => {
@@ -258,7 +275,8 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     if (driving) parts.push(driving);
     parts.push(`${client.participants.size} in session`);
     if (client.state === 'reconnecting') parts.push('server connection lost, retrying');
-    ui.setStatus(parts.join(' · '));
+    if (guest.moving) parts.push('moving to the SFU…');
+    ui.setStatus(topologyNote ? `${parts.join(' · ')} — ${topologyNote}` : parts.join(' · '));
   }
 
   setInterval(() => void refreshStatus(), 1000);

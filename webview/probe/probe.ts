@@ -1,28 +1,18 @@
 /**
  * Test/bench probe injected into viewer pages (`page.addScriptTag({url: '/dist/webview/probe.js',
- * type: 'module'})`): reads the frame marker out of the page's single `<video>` — now, or on every
+ * type: 'module'})`): reads the frame marker out of the page's `<video>` — now, or on every
  * presented frame for a while — so latency and frame delivery are measured on real pixels.
+ *
+ * During a move of the media (video-stage.ts) a second `<video>`, the stage, lies over the page's
+ * own: what the person sees is the stage from its first frame until it is removed. `read()` reads
+ * the visible one; `collect()` records both, each reading tagged, with the stage's lifetime, so
+ * `visibleFrames()` can tell exactly which frames were on screen.
  */
 import { decodeMarker, decodeMarkerLuma, markerGeometry, MARKER_MIN_FRAME_WIDTH, type MarkerValue } from '../engine/frame-marker';
 
-export interface ProbeReading {
-  frame: number;
-  captureTimeLow32: number;
-  width: number;
-  height: number;
-}
+import type { CollectSummary, PresentedReading, ProbeReading } from './readings';
 
-export interface PresentedReading extends ProbeReading {
-  /** Epoch ms: performance.timeOrigin + metadata.expectedDisplayTime. */
-  presentedAt: number;
-}
-
-export interface CollectSummary {
-  /** Frames presented during the last collect(). */
-  presented: number;
-  /** Of those, how many had no readable marker. */
-  unreadable: number;
-}
+export { visibleFrames, type CollectSummary, type PresentedReading, type ProbeReading } from './readings';
 
 export interface PairuxProbe {
   read(): ProbeReading | null;
@@ -55,10 +45,18 @@ function context(width: number, height: number): OffscreenCanvasRenderingContext
   return ctx;
 }
 
-function theVideo(): HTMLVideoElement {
-  const videos = document.querySelectorAll('video');
-  if (videos.length !== 1) throw new Error(`pairuxProbe expects exactly one <video>, found ${videos.length}`);
+const isStage = (v: HTMLVideoElement): boolean => v.dataset.pairuxStage !== undefined;
+
+function mainVideo(): HTMLVideoElement {
+  const videos = [...document.querySelectorAll('video')].filter((v) => !isStage(v));
+  if (videos.length !== 1) throw new Error(`pairuxProbe expects exactly one <video> besides a stage, found ${videos.length}`);
   return videos[0] as HTMLVideoElement;
+}
+
+/** The video on screen: a move's stage once it has a picture, else the page's own. */
+function theVideo(): HTMLVideoElement {
+  const stage = [...document.querySelectorAll('video')].find(isStage);
+  return stage && stage.videoWidth > 0 ? stage : mainVideo();
 }
 
 /** Reads the marker from the video's current frame; only the marker's rows are copied. */
@@ -126,17 +124,18 @@ const probe: PairuxProbe = {
   },
 
   collect(ms) {
-    const video = theVideo();
     const out: PresentedReading[] = [];
     const pending: Array<Promise<void>> = [];
     const summary: CollectSummary = { presented: 0, unreadable: 0 };
-    const record = (reading: ProbeReading | null, presentedAt: number): void => {
-      if (reading) out.push({ ...reading, presentedAt });
-      else summary.unreadable++;
-    };
-    return new Promise((resolve) => {
-      let handle = 0;
-      let done = false;
+    const watched = new Map<HTMLVideoElement, number>();
+    let done = false;
+    const watch = (video: HTMLVideoElement): void => {
+      if (watched.has(video)) return;
+      const tag = isStage(video) ? 'stage' : 'main';
+      const record = (reading: ProbeReading | null, presentedAt: number): void => {
+        if (reading) out.push({ ...reading, presentedAt, video: tag });
+        else summary.unreadable++;
+      };
       const onFrame = (_now: number, metadata: VideoFrameCallbackMetadata): void => {
         if (done) return;
         summary.presented++;
@@ -144,12 +143,24 @@ const probe: PairuxProbe = {
         const viaLuma = readLuma(video);
         if (viaLuma) pending.push(viaLuma.then((r) => record(r, presentedAt), () => record(null, presentedAt)));
         else record(readMarker(video), presentedAt);
-        handle = video.requestVideoFrameCallback(onFrame);
+        watched.set(video, video.requestVideoFrameCallback(onFrame));
       };
-      handle = video.requestVideoFrameCallback(onFrame);
+      watched.set(video, video.requestVideoFrameCallback(onFrame));
+    };
+    watch(mainVideo());
+    for (const v of document.querySelectorAll('video')) if (isStage(v)) watch(v);
+    const observer = new MutationObserver((changes) => {
+      for (const change of changes) {
+        for (const n of change.addedNodes) if (n instanceof HTMLVideoElement && isStage(n)) watch(n);
+        for (const n of change.removedNodes) if (n instanceof HTMLVideoElement && isStage(n)) summary.stageRemovedAt = performance.timeOrigin + performance.now();
+      }
+    });
+    observer.observe(document.body, { childList: true, subtree: true });
+    return new Promise((resolve) => {
       setTimeout(() => {
         done = true;
-        video.cancelVideoFrameCallback(handle);
+        observer.disconnect();
+        for (const [video, handle] of watched) video.cancelVideoFrameCallback(handle);
         void Promise.all(pending).then(() => {
           probe.lastCollect = summary;
           resolve(out.sort((a, b) => a.presentedAt - b.presentedAt));
