@@ -1,0 +1,276 @@
+/**
+ * One spec for every RoomStateStore: the memory store (the reference) and the Redis store on a
+ * real redis-server. Races run through two separate Redis connections (two instances), so the
+ * atomic rules are checked where they matter.
+ */
+import assert from 'node:assert/strict';
+import { ErrorCode, PairuxError } from '../../protocol/errors';
+import type { ParticipantRole } from '../../protocol/limits';
+import { MemoryRoomStateStore } from '../../server/memory-room-state-store';
+import type { ParticipantRecord, RoomStateStore, SessionRecord } from '../../server/room-state-store';
+import { RedisLink } from '../../server/redis/redis-link';
+import { CorruptStateError, RedisRoomStateStore } from '../../server/redis/redis-room-state-store';
+import { startRedis, type TestRedis } from '../support/redis';
+
+const LIMITS: Record<ParticipantRole, number> = { host: 1, controller: 3, viewer: 2 };
+const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+function session(id: string, extra: Partial<SessionRecord> = {}): SessionRecord {
+  return { id, mode: 'auto', media: 'p2p', version: 0, epoch: 0, hostId: `host-${id}`, createdAt: 1_700_000_000_000, ...extra };
+}
+
+let joined = 0;
+function participant(id: string, role: ParticipantRole, extra: Partial<ParticipantRecord> = {}): ParticipantRecord {
+  return { id, name: `Name ${id}`, role, connected: true, controlState: 'none', joinedAt: 1_700_000_000_000 + ++joined, resumeHash: 'ab'.repeat(32), ...extra };
+}
+
+interface Subject {
+  /** Two handles on the same state (two instances); for the memory store, the same object twice. */
+  a: RoomStateStore;
+  b: RoomStateStore;
+  close(): Promise<void>;
+}
+
+function spec(name: string, open: () => Promise<Subject>) {
+  describe(`room state store: ${name}`, function () {
+    this.timeout(20_000);
+    let a: RoomStateStore;
+    let b: RoomStateStore;
+    let subject: Subject;
+    beforeEach(async () => {
+      subject = await open();
+      ({ a, b } = subject);
+    });
+    afterEach(() => subject.close());
+
+    it('creates, reads back exactly, refuses a duplicate id, and counts live sessions', async () => {
+      const rec = session('s1', { name: 'Pairing é ✓', region: 'eu', sfu: { deploymentId: 'd1', region: 'eu', room: 's1' }, media: 'sfu', epoch: 1 });
+      await a.createSession(rec);
+      assert.deepEqual(plain(await b.getSession('s1')), plain(rec));
+      await assert.rejects(b.createSession(session('s1')), /already exists/);
+      assert.equal(await b.getSession('nope'), undefined);
+      await a.createSession(session('s2'));
+      await a.createSession(session('s3'));
+      assert.equal(await b.countLiveSessions(), 3);
+      assert.equal(await a.endSession('s2', { at: 1, reason: 'host-ended', message: 'bye' }), true);
+      assert.equal(await b.countLiveSessions(), 2);
+      await a.deleteSession('s3'); // a live session deleted: no longer counted
+      assert.equal(await b.countLiveSessions(), 1);
+      await a.deleteSession('s2'); // an ended one: the count stays
+      assert.equal(await b.countLiveSessions(), 1);
+      assert.equal(await b.getSession('s2'), undefined);
+    });
+
+    it('updateSession is a compare-and-set on version, removes keys patched to undefined, and refuses ended sessions', async () => {
+      await a.createSession(session('s1', { moving: { by: 'i1', until: 5, reason: 'participants' }, region: 'eu' }));
+      assert.equal(await b.updateSession('s1', 1, { media: 'sfu' }), undefined, 'stale version');
+      const next = await b.updateSession('s1', 0, { media: 'sfu', epoch: 1, moving: undefined, movedFor: 'participants' });
+      assert.ok(next);
+      assert.equal(next.version, 1);
+      assert.equal(next.media, 'sfu');
+      assert.equal('moving' in next, false, 'moving removed');
+      assert.equal(next.region, 'eu', 'untouched keys stay');
+      assert.deepEqual(plain(await a.getSession('s1')), plain(next));
+      assert.equal(await a.updateSession('s1', 0, { epoch: 9 }), undefined, 'the old version no longer wins');
+      assert.equal(await a.updateSession('missing', 0, { epoch: 1 }), undefined);
+      await a.endSession('s1', { at: 2, reason: 'host-left', message: 'gone' });
+      assert.equal(await b.updateSession('s1', 1, { epoch: 2 }), undefined, 'ended');
+      assert.equal((await b.getSession('s1'))?.ended?.reason, 'host-left');
+    });
+
+    it('exactly one of many racing compare-and-sets wins', async () => {
+      await a.createSession(session('s1'));
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).updateSession('s1', 0, { epoch: i + 1 })));
+      const winners = results.filter((r) => r !== undefined);
+      assert.equal(winners.length, 1);
+      assert.equal((await a.getSession('s1'))?.version, 1);
+      assert.equal((await a.getSession('s1'))?.epoch, winners[0]!.epoch);
+    });
+
+    it('sessionsOnSfu follows the assignment through moves, and forgets ended sessions', async () => {
+      await a.createSession(session('s1', { media: 'sfu', sfu: { deploymentId: 'd1', region: 'eu', room: 's1' } }));
+      await a.createSession(session('s2'));
+      await a.createSession(session('s3', { media: 'sfu', sfu: { deploymentId: 'd1', region: 'eu', room: 's3' } }));
+      assert.deepEqual((await b.sessionsOnSfu('d1')).sort(), ['s1', 's3']);
+      await b.updateSession('s2', 0, { media: 'sfu', sfu: { deploymentId: 'd2', region: 'us', room: 's2' } });
+      await b.updateSession('s1', 0, { sfu: { deploymentId: 'd2', region: 'us', room: 's1.2' }, epoch: 2 });
+      assert.deepEqual((await a.sessionsOnSfu('d1')).sort(), ['s3']);
+      assert.deepEqual((await a.sessionsOnSfu('d2')).sort(), ['s1', 's2']);
+      await a.updateSession('s2', 1, { region: 'us' }); // no sfu key in the patch: the index stays
+      assert.deepEqual((await a.sessionsOnSfu('d2')).sort(), ['s1', 's2']);
+      await a.updateSession('s2', 2, { sfu: undefined, media: 'p2p' });
+      await a.endSession('s1', { at: 1, reason: 'host-ended', message: 'x' });
+      assert.deepEqual(await a.sessionsOnSfu('d2'), []);
+      await a.deleteSession('s3');
+      assert.deepEqual(await a.sessionsOnSfu('d1'), []);
+    });
+
+    it('endSession happens once, drops the participants, and keeps who the host removed until deleted', async () => {
+      await a.createSession(session('s1'));
+      await a.addParticipant('s1', participant('h', 'host'), LIMITS);
+      await a.addParticipant('s1', participant('v1', 'viewer'), LIMITS);
+      await a.removeParticipant('s1', 'v1', true);
+      await a.addParticipant('s1', participant('c1', 'controller'), LIMITS);
+      const ended = { at: 3, reason: 'host-ended' as const, message: 'done' };
+      const once = await Promise.all([a.endSession('s1', ended), b.endSession('s1', ended), a.endSession('s1', ended)]);
+      assert.deepEqual(once.filter(Boolean).length, 1);
+      assert.equal(await b.endSession('nope', ended), false);
+      assert.deepEqual(await b.listParticipants('s1'), []);
+      assert.equal(await b.getParticipant('s1', 'c1'), undefined);
+      assert.equal(await b.wasRemovedByHost('s1', 'v1'), true);
+      await assert.rejects(b.addParticipant('s1', participant('v2', 'viewer'), LIMITS), /not live/);
+      await a.deleteSession('s1');
+      assert.equal(await b.wasRemovedByHost('s1', 'v1'), false);
+    });
+
+    it('addParticipant holds role limits, counting participants in their grace period', async () => {
+      await a.createSession(session('s1'));
+      assert.deepEqual(await a.addParticipant('s1', participant('v1', 'viewer', { connected: false, disconnectedAt: 5 }), LIMITS), { ok: true });
+      assert.deepEqual(await b.addParticipant('s1', participant('v2', 'viewer'), LIMITS), { ok: true });
+      assert.deepEqual(await a.addParticipant('s1', participant('v3', 'viewer'), LIMITS), { ok: false, role: 'viewer', limit: 2 });
+      assert.deepEqual(await b.addParticipant('s1', participant('h', 'host'), LIMITS), { ok: true });
+      assert.deepEqual(await b.addParticipant('s1', participant('h2', 'host'), LIMITS), { ok: false, role: 'host', limit: 1 });
+      await a.removeParticipant('s1', 'v1');
+      assert.deepEqual(await a.addParticipant('s1', participant('v3', 'viewer'), LIMITS), { ok: true }, 'a freed seat is free');
+      await assert.rejects(a.addParticipant('missing', participant('x', 'viewer'), LIMITS), /not live/);
+      const ids = (await b.listParticipants('s1')).map((p) => p.id);
+      assert.deepEqual(ids, ['v2', 'h', 'v3'], 'in joining order');
+      assert.deepEqual(plain(await b.getParticipant('s1', 'v2')), plain((await a.listParticipants('s1'))[0]));
+    });
+
+    it('two instances racing for the last seats: exactly the limit wins', async () => {
+      await a.createSession(session('s1'));
+      const racers = Array.from({ length: 10 }, (_, i) => participant(`c${i}`, 'controller'));
+      const results = await Promise.all(racers.map((p, i) => (i % 2 ? a : b).addParticipant('s1', p, LIMITS)));
+      assert.equal(results.filter((r) => r.ok).length, 3);
+      assert.equal((await a.listParticipants('s1')).length, 3);
+    });
+
+    it('changeRole checks the target role limit in the same step; a no-op change is ok; unknown is undefined', async () => {
+      await a.createSession(session('s1'));
+      for (const id of ['c1', 'c2', 'c3']) await a.addParticipant('s1', participant(id, 'controller'), LIMITS);
+      await a.addParticipant('s1', participant('v1', 'viewer'), LIMITS);
+      await a.addParticipant('s1', participant('v2', 'viewer'), LIMITS);
+      assert.deepEqual(await b.changeRole('s1', 'v1', 'controller', LIMITS), { ok: false, role: 'controller', limit: 3 });
+      const same = await b.changeRole('s1', 'c1', 'controller', LIMITS);
+      assert.equal(same?.ok && same.participant.role, 'controller');
+      assert.deepEqual(await b.changeRole('s1', 'c1', 'viewer', LIMITS), { ok: false, role: 'viewer', limit: 2 });
+      assert.equal(await b.changeRole('s1', 'nobody', 'viewer', LIMITS), undefined);
+      await a.removeParticipant('s1', 'v2');
+      const demoted = await b.changeRole('s1', 'c1', 'viewer', LIMITS);
+      assert.equal(demoted?.ok && demoted.participant.role, 'viewer');
+      assert.equal((await a.getParticipant('s1', 'c1'))?.role, 'viewer');
+      // Both instances promote a viewer into the one free controller seat at once: one wins.
+      await a.addParticipant('s1', participant('v3', 'viewer', {}), { ...LIMITS, viewer: 3 });
+      const race = await Promise.all([a.changeRole('s1', 'c1', 'controller', LIMITS), b.changeRole('s1', 'v3', 'controller', LIMITS)]);
+      assert.equal(race.filter((r) => r?.ok).length, 1);
+      assert.equal((await a.listParticipants('s1')).filter((p) => p.role === 'controller').length, 3);
+    });
+
+    it('updateParticipant patches fields, removes those patched to undefined, and answers undefined for strangers', async () => {
+      await a.createSession(session('s1'));
+      await a.addParticipant('s1', participant('c1', 'controller', { connected: false, disconnectedAt: 42 }), LIMITS);
+      const back = await b.updateParticipant('s1', 'c1', { connected: true, disconnectedAt: undefined, name: 'Ada ✓' });
+      assert.equal(back?.connected, true);
+      assert.equal(plain(back)?.disconnectedAt, undefined);
+      const read = plain(await a.getParticipant('s1', 'c1'));
+      assert.equal(read?.name, 'Ada ✓');
+      assert.equal('disconnectedAt' in (read ?? {}), false);
+      assert.equal((await a.updateParticipant('s1', 'c1', { controlState: 'granted' }))?.controlState, 'granted');
+      assert.equal(await a.updateParticipant('s1', 'ghost', { connected: true }), undefined);
+      assert.equal(await a.getParticipant('s1', 'ghost'), undefined);
+      const removed = await b.removeParticipant('s1', 'c1');
+      assert.equal(removed?.controlState, 'granted');
+      assert.equal(await b.removeParticipant('s1', 'c1'), undefined);
+      assert.equal(await a.wasRemovedByHost('s1', 'c1'), false, 'left, not removed by the host');
+    });
+  });
+}
+
+spec('memory', async () => {
+  const store = new MemoryRoomStateStore();
+  return { a: store, b: store, close: async () => undefined };
+});
+
+describe('room state store: redis only', function () {
+  this.timeout(30_000);
+  let redis: TestRedis;
+  let prefixN = 0;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(() => redis?.stop());
+
+  const links: RedisLink[] = [];
+  async function link(prefix: string, timeoutMs = 500): Promise<RedisLink> {
+    const l = new RedisLink({ url: redis.url, keyPrefix: prefix, timeoutMs, log: () => undefined });
+    await l.connect();
+    links.push(l);
+    return l;
+  }
+  afterEach(async () => {
+    redis.resume();
+    await Promise.all(links.splice(0).map((l) => l.close()));
+  });
+
+  spec('redis', async () => {
+    const prefix = `spec${++prefixN}:`;
+    const la = await link(prefix);
+    const lb = await link(prefix);
+    return { a: new RedisRoomStateStore(la), b: new RedisRoomStateStore(lb), close: async () => undefined };
+  });
+
+  it('a corrupt value is a clear error naming the key, not a crash; the rest keeps working', async () => {
+    const l = await link('corrupt:');
+    const store = new RedisRoomStateStore(l);
+    await store.createSession(session('s1'));
+    await store.createSession(session('s2'));
+    await store.addParticipant('s1', participant('c1', 'controller'), LIMITS);
+    await l.cmd.hset('corrupt:s:s1', 'media', '"carrier-pigeon"');
+    await assert.rejects(store.getSession('s1'), (err: unknown) => err instanceof CorruptStateError && /corrupt session at corrupt:s:s1: media/.test(err.message));
+    await l.cmd.hset('corrupt:p:s1:c1', 'connected', '{not json');
+    await assert.rejects(store.getParticipant('s1', 'c1'), (err: unknown) => err instanceof CorruptStateError && /corrupt participant at corrupt:p:s1:c1: field connected is not JSON/.test(err.message));
+    await assert.rejects(store.listParticipants('s1'), CorruptStateError);
+    await l.cmd.set('corrupt:live', 'many');
+    await assert.rejects(store.countLiveSessions(), /corrupt live-session count/);
+    assert.equal((await store.getSession('s2'))?.id, 's2');
+  });
+
+  it('while Redis is paused: held sessions are read from the local copy within ~500 ms, the rest is UNAVAILABLE at once, and all is back after resume', async () => {
+    const l = await link('pause:');
+    const store = new RedisRoomStateStore(l);
+    await store.createSession(session('held'));
+    await store.createSession(session('other'));
+    await store.addParticipant('held', participant('h', 'host'), LIMITS);
+    await store.listParticipants('held');
+    store.holds = (id) => id === 'held';
+    redis.pause();
+    let t0 = Date.now();
+    assert.equal((await store.getSession('held'))?.id, 'held');
+    assert.ok(Date.now() - t0 < 900, `first read waited ${Date.now() - t0} ms`);
+    t0 = Date.now();
+    assert.equal((await store.getParticipant('held', 'h'))?.role, 'host');
+    assert.deepEqual((await store.listParticipants('held')).map((p) => p.id), ['h']);
+    assert.ok(Date.now() - t0 < 100, 'later reads do not wait once Redis counts as unreachable');
+    const unavailable = (err: unknown) => err instanceof PairuxError && err.code === ErrorCode.Unavailable && /state store is unreachable/.test(err.message);
+    await assert.rejects(store.getSession('other'), unavailable);
+    await assert.rejects(store.addParticipant('held', participant('v1', 'viewer'), LIMITS), unavailable);
+    redis.resume();
+    await new Promise<void>((resolve) => l.once('up', () => resolve()));
+    assert.deepEqual(await store.addParticipant('held', participant('v1', 'viewer'), LIMITS), { ok: true });
+    assert.equal((await store.getSession('other'))?.id, 'other');
+  });
+
+  it('a join insert sent just as Redis stops answering is reported as uncertain (it lands on resume)', async () => {
+    const l = await link('uncertain:');
+    const store = new RedisRoomStateStore(l);
+    await store.createSession(session('s1'));
+    redis.pause();
+    await assert.rejects(store.addParticipant('s1', participant('v1', 'viewer'), LIMITS), (e: unknown) => e instanceof PairuxError && e.code === ErrorCode.Unavailable);
+    redis.resume();
+    await new Promise<void>((resolve) => l.once('up', () => resolve()));
+    assert.deepEqual(store.takeUncertainAdds(), [{ sessionId: 's1', participantId: 'v1' }]);
+    assert.equal((await store.getParticipant('s1', 'v1'))?.id, 'v1', 'Redis ran it after all');
+    assert.deepEqual(store.takeUncertainAdds(), []);
+  });
+});
