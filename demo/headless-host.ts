@@ -19,6 +19,8 @@ export interface HostPageOptions {
   name?: string;
   /** The runner's host-bridge WebSocket URL: frames (and control) come from the runner, not the generated screen. */
   bridge?: string;
+  /** The host's region hint: where the session's SFU is picked. */
+  region?: string;
 }
 
 export type HostEvent =
@@ -26,7 +28,8 @@ export type HostEvent =
   | { type: 'guest'; id: string; name: string; role: string; state: string }
   | { type: 'error'; message: string }
   | { type: 'control'; driverId: string | null; driverName: string | null; reason: string }
-  | { type: 'bridge'; state: string; message?: string };
+  | { type: 'bridge'; state: string; message?: string }
+  | { type: 'topology'; media: string; phase: string; reason: string; message: string };
 
 export interface HeadlessHost {
   readonly page: Page;
@@ -45,6 +48,7 @@ export function hostPageUrl(serverUrl: string, sessionId: string, hostToken: str
   if (o.maxKbps) params.set('maxKbps', String(o.maxKbps));
   if (o.relayOnly) params.set('ice', 'relay');
   if (o.bridge) params.set('bridge', o.bridge);
+  if (o.region) params.set('region', o.region);
   return `${serverUrl}/host#${params}`;
 }
 

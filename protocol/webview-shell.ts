@@ -7,7 +7,7 @@
  * (`host-bridge.ts`); `WebviewEnvelope` tells the two apart and carries binary frames.
  */
 import { z } from 'zod';
-import { DisplayName, Id, Mode, Role } from './common';
+import { DisplayName, Id, Media, Mode, Role } from './common';
 import { Participant } from './signaling';
 import { defineNotification, defineRequest, type Boundary } from './rpc';
 
@@ -58,6 +58,10 @@ export const ShellStatus = defineNotification(
     /** One line for the status bar's tooltip / error messages. */
     message: z.string().max(1000),
     mode: Mode.optional(),
+    /** Where the media flows now; an auto session moves from p2p to sfu as it grows. */
+    media: Media.optional(),
+    /** What the session focus last said about the media (a move under way, or why there was none). */
+    notice: z.string().max(300).optional(),
     selfId: Id.optional(),
     role: Role.optional(),
     participants: z.array(Participant).max(200),

@@ -25,6 +25,7 @@ export interface HostStatus {
   /** The page's latest report (participants, driver, state), once it has joined. */
   page: ShellStatusParams | undefined;
   sessionId: string;
+  /** Where the media flows now: the page's word once it has one (an auto session moves), else the mode's start. */
   mode: 'p2p' | 'sfu';
   links: CreateSessionResponse['links'];
   screen: { width: number; height: number; fps: number; display: string };
@@ -78,10 +79,11 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
       phase: this.phase,
       page: this.page,
       sessionId: c.sessionId,
-      mode: this.settings.mode,
+      mode: this.page?.media ?? (this.settings.mode === 'sfu' ? 'sfu' : 'p2p'),
       links: c.links,
       screen: { width: cap.width, height: cap.height, fps: cap.fps, display: this.settings.display },
-      sfuUrl: this.settings.mode === 'sfu' ? (this.settings.livekit?.url ?? 'remote') : undefined,
+      // An auto session may move to the SFU later, so its webview may reach LiveKit from the start.
+      sfuUrl: this.settings.mode === 'p2p' ? undefined : (this.settings.livekit?.url ?? (this.settings.serverUrl ? 'remote' : undefined)),
     };
   }
 

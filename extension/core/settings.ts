@@ -10,8 +10,8 @@ export type SessionMode = 'auto' | 'p2p' | 'sfu';
 export type Quality = 'text' | 'balanced' | 'motion';
 
 export interface HostSettings {
-  /** The mode the server is asked for ('auto' starts as P2P until the session focus exists). */
-  mode: 'p2p' | 'sfu';
+  /** The mode the server is asked for: 'auto' starts peer-to-peer and the server's session focus moves it to the SFU as it grows. */
+  mode: SessionMode;
   /** Deployed control plane, or '' for the embedded one. */
   serverUrl: string;
   hostKey: string | undefined;
@@ -74,7 +74,7 @@ export function readHostSettings(
   const livekitKey = str('livekit.apiKey');
   if (livekitUrl && !/^(wss?|https?):\/\/[^\s/]+/.test(livekitUrl)) problems.push(`“pairux.livekit.url” must be a ws://, wss://, http:// or https:// URL (it is ${livekitUrl})`);
   const settings: HostSettings = {
-    mode: extra.mode === 'sfu' ? 'sfu' : 'p2p',
+    mode: extra.mode === 'sfu' || extra.mode === 'auto' ? extra.mode : 'p2p',
     serverUrl,
     hostKey: extra.hostKey,
     embeddedPort: int('server.port', 0, 0, 65535),

@@ -32,7 +32,7 @@ interface Joined {
 }
 
 const MODE_ITEMS: Array<vscode.QuickPickItem & { mode: SessionMode }> = [
-  { mode: 'auto', label: 'Auto', description: 'recommended', detail: 'Starts peer-to-peer and moves to the SFU when the session grows (until the session focus ships, it stays peer-to-peer).' },
+  { mode: 'auto', label: 'Auto', description: 'recommended', detail: 'Starts peer-to-peer; the server moves it to the SFU when it reaches 10 participants, with nobody noticing.' },
   { mode: 'p2p', label: 'P2P', description: 'peer-to-peer', detail: 'Lowest latency, no media server: your machine sends one stream per guest (up to 25 guests).' },
   { mode: 'sfu', label: 'SFU', description: 'LiveKit', detail: 'Your machine sends once and a LiveKit server fans out to 100+ guests (needs a LiveKit server).' },
 ];
@@ -41,6 +41,7 @@ export class SessionController implements vscode.Disposable {
   private current: Hosting | Joined | undefined;
   private view: SessionView = { kind: 'none' };
   private lastPage: ShellStatusParams | undefined;
+  private lastNotice = '';
   private readonly disposables: vscode.Disposable[] = [];
   private lastKeys: Partial<ContextKeys> = {};
 
@@ -352,7 +353,7 @@ export class SessionController implements vscode.Disposable {
     session.on('status', ({ page }) => {
       if (this.current !== joined) return;
       this.announce(page);
-      this.view = { kind: 'guest', hostName: host, mode: preview.media, page };
+      this.view = { kind: 'guest', hostName: host, mode: page?.media ?? preview.media, page };
       this.render();
       if (page?.state === 'failed') void vscode.window.showErrorMessage(`PairUX: ${page.message}`);
       if (page?.state === 'ended' && page.ended) void vscode.window.showInformationMessage(`PairUX: ${page.ended.message || 'The session has ended.'}`);
@@ -425,6 +426,9 @@ export class SessionController implements vscode.Disposable {
     if (!page) return;
     const lines = presenceChanges(this.lastPage, page);
     this.lastPage = page;
+    // The session focus moving the media (or saying why it could not) is news for everyone.
+    if (page.notice && page.notice !== this.lastNotice) lines.push(page.notice);
+    this.lastNotice = page.notice ?? '';
     for (const line of lines) this.log.info(line);
     // The message hides itself after its timeout: nothing to keep (a long session would pile them up).
     if (lines.length) vscode.window.setStatusBarMessage(`PairUX: ${lines.join('; ')}`, 5000);

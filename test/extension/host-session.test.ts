@@ -100,7 +100,7 @@ describe('extension: hosting without an editor', function () {
 
   it('reads settings with their defaults and names every bad one', () => {
     const s = readHostSettings(() => undefined, { mode: 'auto', hostKey: undefined, env: { DISPLAY: ':5' }, userName: 'ada' });
-    assert.deepEqual([s.mode, s.fps, s.codec, s.display, s.linkTtlMinutes, s.hostName, s.region], ['p2p', 30, 'vp9', ':5', 1440, 'ada', undefined]);
+    assert.deepEqual([s.mode, s.fps, s.codec, s.display, s.linkTtlMinutes, s.hostName, s.region], ['auto', 30, 'vp9', ':5', 1440, 'ada', undefined]);
     const values: Record<string, unknown> = { 'capture.fps': 0, 'capture.quality': 'ultra', 'capture.region': '1,2,3', 'server.url': 'pairux.example.com', 'links.expiryMinutes': 1.5 };
     assert.throws(
       () => readHostSettings((k) => values[k], { mode: 'p2p', hostKey: undefined, env: {}, userName: 'ada' }),

@@ -90,6 +90,8 @@ export interface SignalingClientOptions {
   token: string;
   name: string;
   client: { kind: ClientKind; version?: string };
+  /** Which SFU pool this client is nearest to (the host's picks the session's SFU). */
+  region?: string;
   resumeStore?: ResumeStore;
   /** First reconnect delay (default 250 ms), doubled per attempt up to `maxBackoffMs` (5 s). */
   initialBackoffMs?: number;
@@ -360,6 +362,7 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
         token: this.options.token,
         name: this.options.name,
         client: this.options.client,
+        ...(this.options.region ? { region: this.options.region } : {}),
         ...(resume ? { resume } : {}),
       });
     } catch (err) {

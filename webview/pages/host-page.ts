@@ -140,6 +140,10 @@ export interface HostSessionView {
   selfId: string | undefined;
   participants: Participant[];
   driverId: string | null;
+  /** Where the media flows now (an auto session moves to the SFU as it grows). */
+  media: MediaMode | undefined;
+  /** What the session focus last said about the media (a move, or why there was none); '' once old news. */
+  notice: string;
 }
 
 /** What the extension can do through the page: the host's actions go to the server from here. */
@@ -174,6 +178,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     token: params.token,
     name: params.name,
     client: { kind: 'host-page' },
+    ...(params.region ? { region: params.region } : {}),
     log,
   });
   const control = new HostControl({ signaling, log });
@@ -197,9 +202,12 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     log,
   );
   const modeNow = (): MediaMode | undefined => (signaling.lastJoin ? engine.mode : undefined);
+  let notice = '';
   signaling.on('topology', ({ topology }) => {
+    notice = topology.message;
     el('media').textContent = topology.message;
     report({ type: 'topology', media: topology.media, phase: topology.phase, reason: topology.reason, message: topology.message });
+    publish();
   });
 
   window.pairuxHost = {
@@ -270,14 +278,19 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
   });
   control.on('error', ({ message }) => report({ type: 'error', message }));
 
+  const sharingMessage = (): string =>
+    `Sharing ${env.connectBridge ? "the runner's" : 'a generated'} ${params.width}×${params.height}@${params.fps} screen ${mediaModeLabel(modeNow())} in session ${params.sessionId} (${modeNow() === 'sfu' ? 'simulcast' : params.codec}, hint '${params.contentHint}', ${params.degradationPreference}${params.maxBitrateKbps ? `, ≤ ${params.maxBitrateKbps} kbps` : ''}${params.iceTransportPolicy === 'relay' ? ', relay only' : ''}).`;
   signaling.on('state', ({ state }) => {
-    const message =
-      state === 'joined'
-        ? `Sharing ${env.connectBridge ? "the runner's" : 'a generated'} ${params.width}×${params.height}@${params.fps} screen ${mediaModeLabel(modeNow())} in session ${params.sessionId} (${signaling.sfu ? 'simulcast' : params.codec}, hint '${params.contentHint}', ${params.degradationPreference}${params.maxBitrateKbps ? `, ≤ ${params.maxBitrateKbps} kbps` : ''}${params.iceTransportPolicy === 'relay' ? ', relay only' : ''}).`
-        : state === 'reconnecting'
-          ? 'Lost the server; reconnecting (guests keep their picture meanwhile).'
-          : undefined;
+    if (state === 'joined') shownMode = modeNow();
+    const message = state === 'joined' ? sharingMessage() : state === 'reconnecting' ? 'Lost the server; reconnecting (guests keep their picture meanwhile).' : undefined;
     setState(state, message);
+  });
+  // After a move the media path changes under the same 'joined' state (the switch says so with 'guests').
+  let shownMode = modeNow();
+  engine.on('guests', () => {
+    if (signaling.state !== 'joined' || modeNow() === shownMode) return;
+    shownMode = modeNow();
+    setState('joined', sharingMessage());
   });
   signaling.on('failed', ({ error }) => {
     el('message').textContent = `Could not join as host: ${error.code}: ${error.message}`;
@@ -335,9 +348,12 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
         selfId: signaling.self?.id,
         participants: [...signaling.participants.values()],
         driverId: signaling.driverId,
+        media: modeNow(),
+        notice,
       });
     }, 0);
   };
+  engine.on('guests', publish);
   onStateChange = publish;
   signaling.on('participants', publish);
   control.on('changed', publish);

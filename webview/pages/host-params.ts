@@ -6,7 +6,7 @@
  * The fragment keeps the host token out of server logs, as share links do.
  */
 import { parseCodecName, type VideoCodecName } from '../engine/codecs';
-import { cleanName } from './viewer-link';
+import { cleanName, regionHint } from './viewer-link';
 
 export type ContentHint = '' | 'detail' | 'text' | 'motion';
 
@@ -24,6 +24,8 @@ export interface HostParams {
   iceTransportPolicy: RTCIceTransportPolicy;
   /** The runner's host bridge (ws:// or wss://), or undefined for the stand-alone generated screen. */
   bridgeUrl: string | undefined;
+  /** `region=<pool>`: where the session's SFU is picked when it needs one. */
+  region: string | undefined;
 }
 
 export type HostParamsResult = { ok: true; params: HostParams } | { ok: false; message: string };
@@ -92,6 +94,7 @@ export function readHostParams(hash: string): HostParamsResult {
       maxBitrateKbps: kbps > 0 ? kbps : undefined,
       iceTransportPolicy: q.get('ice') === 'relay' ? 'relay' : 'all',
       bridgeUrl,
+      region: regionHint(q.get('region')),
     },
   };
 }

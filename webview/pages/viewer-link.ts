@@ -1,5 +1,5 @@
 /**
- * What the viewer page needs from its own URL: `/s/<sessionId>#t=<token>[&name=…][&ice=relay]`.
+ * What the viewer page needs from its own URL: `/s/<sessionId>#t=<token>[&name=…][&ice=relay][&region=…]`.
  * Parsing is separate from the page so it can be tested and reused by the VS Code panel, which
  * gets the link pasted rather than as its location.
  */
@@ -15,6 +15,8 @@ export interface ViewerParams {
   iceTransportPolicy: RTCIceTransportPolicy;
   /** `jb=<ms>`: the receiver's jitter-buffer target; undefined leaves Chromium's own. */
   jitterBufferMs: number | undefined;
+  /** `region=<pool>`: which SFU pool this guest is nearest to; a malformed one is ignored. */
+  region: string | undefined;
 }
 
 export type ViewerLink = { ok: true; params: ViewerParams } | { ok: false; message: string };
@@ -36,8 +38,14 @@ export function readViewerLink(href: string): ViewerLink {
       name,
       iceTransportPolicy: fragment.get('ice') === 'relay' ? 'relay' : 'all',
       jitterBufferMs: jitterBuffer(fragment.get('jb')),
+      region: regionHint(fragment.get('region')),
     },
   };
+}
+
+/** A region hint the server accepts (lower-case letters, digits and -, ≤ 32), or undefined. */
+export function regionHint(raw: string | null): string | undefined {
+  return raw && /^[a-z0-9][a-z0-9-]{0,31}$/.test(raw) ? raw : undefined;
 }
 
 function jitterBuffer(raw: string | null): number | undefined {

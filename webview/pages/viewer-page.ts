@@ -57,6 +57,10 @@ export interface ViewerStatus {
   participants: Participant[];
   driverId: string | null;
   control: 'none' | 'requested' | 'granted' | 'unavailable';
+  /** Where this guest's picture comes from now. */
+  media: MediaMode | undefined;
+  /** What the session focus last said about the media; '' once old news. */
+  notice: string;
   ended?: { reason: string; message: string };
   errorCode?: string;
 }
@@ -83,6 +87,8 @@ let ui: ViewerUi;
 let options: ViewerPageOptions;
 let lastStatus: Pick<ViewerStatus, 'state' | 'message' | 'ended' | 'errorCode'> = { state: 'loading', message: '' };
 let engine: GuestMediaSwitch | undefined;
+/** The session focus's last word about the media, for the embedder. */
+let currentNotice = '';
 let signaling: SignalingClient | undefined;
 let control: ViewerControl | undefined;
 
@@ -124,6 +130,8 @@ function emitStatus(): void {
     participants,
     driverId: signaling?.driverId ?? null,
     control: controlOf(view),
+    media: engine?.chosen?.mode,
+    notice: currentNotice,
   });
 }
 
@@ -156,6 +164,7 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     token: params.token,
     name: options.name ?? params.name ?? defaultGuestName(sessionStorageOrUndefined()),
     client: { kind: options.client },
+    ...(params.region ? { region: params.region } : {}),
     log,
   });
   signaling = client;
@@ -178,9 +187,11 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
   let topologyNoteTimer: ReturnType<typeof setTimeout> | undefined;
   client.on('topology', ({ topology }) => {
     topologyNote = topology.message;
+    currentNotice = topology.message;
+    emitStatus();
     if (topologyNoteTimer !== undefined) clearTimeout(topologyNoteTimer);
     // A finished move is news for a moment; a move under way or a failure stays until the next word.
-    if (topology.phase === 'done') topologyNoteTimer = setTimeout(() => ((topologyNote = ''), void refreshStatus()), 8000);
+    if (topology.phase === 'done') topologyNoteTimer = setTimeout(() => ((topologyNote = ''), (currentNotice = ''), void refreshStatus(), emitStatus()), 8000);
     log('info', `media: ${topology.message}`);
     void refreshStatus();
   });

@@ -43,6 +43,8 @@ async function main(): Promise<void> {
         participants: status.participants.slice(0, 200),
         driverId: status.driverId,
         control: status.control,
+        ...(status.media ? { media: status.media } : {}),
+        ...(status.notice ? { notice: status.notice.slice(0, 300) } : {}),
         ...(status.ended ? { ended: status.ended } : {}),
         ...(status.errorCode ? { errorCode: status.errorCode } : {}),
       });

@@ -32,6 +32,8 @@ async function main(): Promise<void> {
         role: 'host',
         participants: view.participants.slice(0, 200),
         driverId: view.driverId,
+        ...(view.media ? { media: view.media } : {}),
+        ...(view.notice ? { notice: view.notice.slice(0, 300) } : {}),
       }),
   });
   channel.shell.onRequest(ShellAction, async (a) => {
