@@ -256,6 +256,9 @@ export class GuestMediaSwitch extends TypedEmitter<GuestEngineEvents> implements
     signaling.once('joined', ({ result }) => {
       this.epoch = result.epoch;
       this.pick(result.sfu);
+      // A guest that came back (resumed) into an auto session already on the SFU says so, as a
+      // moving guest would, so the focus can tell when everyone has arrived.
+      if (result.sfu && result.resumed && result.session.mode === 'auto') this.report('sfu', result.epoch);
     });
     followMoves(signaling, this.log, () => this.epoch, (access, epoch) => this.move(access, epoch));
   }
