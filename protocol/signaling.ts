@@ -264,4 +264,9 @@ export const CloseCode = {
   Left: 4003,
   /** The host removed this participant; a `session.ended` with reason 'removed' came first. */
   Removed: 4004,
+  /**
+   * This server instance is going away (a graceful shutdown of one of several): reconnect at
+   * once, with the resume ticket; another instance serves the session.
+   */
+  Moving: 4005,
 } as const;
