@@ -221,6 +221,11 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
           throw new PairuxError(ErrorCode.SessionEnded, 'The host removed you from this session.', { reason: 'removed' });
         }
         if (previous && sameSeatKind(previous.role, claims.role) && safeEqualHex(previous.resumeHash, hashSecret(params.resume.secret))) {
+          // Still marked connected with no connection anywhere: its instance died unseen. That was
+          // a drop, and a drop ends the control it had, as `presenceLost` would have.
+          if (previous.connected && previous.controlState !== 'none' && !(await transport.has(session.id, previous.id))) {
+            await this.control.participantGone(session.id, previous, true);
+          }
           record = await store.updateParticipant(session.id, previous.id, {
             connected: true,
             disconnectedAt: undefined,
