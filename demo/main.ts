@@ -17,6 +17,8 @@ const USAGE = `Usage: npm run demo -- [options]
   --size <WxH>      shared screen size (default 1920x1080)
   --fps <n>         frame rate, 1-60 (default 30)
   --mode <m>        p2p (default: one stream per guest) | sfu (a local LiveKit server fans one stream out)
+                    | auto (peer-to-peer, moved to a local LiveKit by the server as the session grows)
+  --auto-at <n>     with --mode auto: participants, host included, at which the move happens (default 10)
   --codec <c>       vp9 | vp8 | av1 | h264 (default vp9; in SFU mode vp8 or h264, simulcast)
   --ttl <minutes>   share-link lifetime (default 1440 = 24 h)
   --virtual         share a virtual desktop (Xvfb) even when a display exists
@@ -30,7 +32,9 @@ While a guest drives, type s then Enter to stop all control at once.`;
 
 interface DemoOptions {
   port: number;
-  mode: 'p2p' | 'sfu';
+  mode: 'auto' | 'p2p' | 'sfu';
+  /** --mode auto: the move's threshold. */
+  autoAt: number;
   screen: 'real' | 'virtual' | 'generated';
   controlPolicy: 'ask' | 'allow' | 'deny';
   frames: 'bridge' | 'websocket';
@@ -57,6 +61,7 @@ function parseOptions(argv: string[]): DemoOptions {
         fps: { type: 'string', default: '30' },
         codec: { type: 'string', default: 'vp9' },
         mode: { type: 'string', default: 'p2p' },
+        'auto-at': { type: 'string', default: '10' },
         ttl: { type: 'string', default: '1440' },
         virtual: { type: 'boolean', default: false },
         generated: { type: 'boolean', default: false },
@@ -91,9 +96,11 @@ function parseOptions(argv: string[]): DemoOptions {
   if (values.virtual && values.generated) fail('choose --virtual or --generated, not both');
   if (values['allow-control'] && values['deny-control']) fail('choose --allow-control or --deny-control, not both');
   if (values.frames !== 'bridge' && values.frames !== 'websocket') fail(`--frames must be bridge or websocket, not ${values.frames}`);
-  if (values.mode !== 'p2p' && values.mode !== 'sfu') fail(`--mode must be p2p or sfu, not ${values.mode}`);
+  if (values.mode !== 'p2p' && values.mode !== 'sfu' && values.mode !== 'auto') fail(`--mode must be p2p, sfu or auto, not ${values.mode}`);
+  const autoAt = Number(values['auto-at']);
+  if (!Number.isInteger(autoAt) || autoAt < 2 || autoAt > 1000) fail(`--auto-at must be a whole number 2-1000, not ${values['auto-at']}`);
   return {
-    port, width, height, fps, codec, ttlMinutes, mode: values.mode,
+    port, width, height, fps, codec, ttlMinutes, mode: values.mode, autoAt,
     screen: values.generated ? 'generated' : values.virtual ? 'virtual' : 'real',
     controlPolicy: values['allow-control'] ? 'allow' : values['deny-control'] ? 'deny' : 'ask',
     frames: values.frames,
@@ -149,18 +156,27 @@ async function startSfu(port: number): Promise<Sfu> {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const started = Date.now();
-  const port = options.mode === 'sfu' ? await planePort(options.port) : options.port;
-  const sfu = options.mode === 'sfu' ? await startSfu(port) : undefined;
+  const needsSfu = options.mode !== 'p2p';
+  const port = needsSfu ? await planePort(options.port) : options.port;
+  const sfu = needsSfu ? await startSfu(port) : undefined;
   say('starting the control plane…');
   let plane: ControlPlane;
   try {
-    plane = await startPlane(port, sfu ? { livekit: { url: sfu.url, apiKey: sfu.apiKey, apiSecret: sfu.apiSecret } } : {});
+    plane = await startPlane(port, {
+      ...(sfu ? { livekit: { url: sfu.url, apiKey: sfu.apiKey, apiSecret: sfu.apiSecret } } : {}),
+      focus: { autoSfuAt: options.autoAt },
+    });
   } catch (err) {
     await sfu?.stop();
     throw err;
   }
   const session = await plane.service.createSession({ mode: options.mode, name: 'PairUX demo', linkTtlSeconds: options.ttlMinutes * 60 });
-  const via = options.mode === 'sfu' ? 'via the SFU' : 'peer-to-peer';
+  let via = options.mode === 'sfu' ? 'via the SFU' : 'peer-to-peer';
+  plane.service.focus.on('topology', ({ sessionId, media, message }) => {
+    if (sessionId !== session.sessionId) return;
+    if (media === 'sfu') via = 'via the SFU';
+    say(message);
+  });
   const names = new Map<string, string>();
   let watching = 0;
 
@@ -199,7 +215,7 @@ async function main(): Promise<void> {
   const onEvent = (e: HostEvent) => {
     if (e.type === 'guest') {
       const who = e.name || names.get(e.id) || e.id;
-      if (e.state === 'connected') say(options.mode === 'sfu' ? `${who} is in the SFU room` : `video flowing to ${who} (peer-to-peer)`);
+      if (e.state === 'connected') say(via === 'via the SFU' ? `${who} is in the SFU room` : `video flowing to ${who} (peer-to-peer)`);
       else if (e.state === 'failed') say(`could not reach ${who}; they will retry by themselves`);
     } else if (e.type === 'error') {
       say(`host page error: ${e.message}`);
@@ -229,7 +245,13 @@ async function main(): Promise<void> {
 
   const expires = new Date(session.links.viewer.expiresAt).toLocaleString('en-GB');
   console.log(`
-PairUX demo is live (ready in ${((Date.now() - started) / 1000).toFixed(1)} s), ${options.mode === 'sfu' ? `SFU mode: the host publishes once to LiveKit (${sfu?.url}), which fans it out to every guest` : 'peer-to-peer mode: the host sends each guest its own stream'}.
+PairUX demo is live (ready in ${((Date.now() - started) / 1000).toFixed(1)} s), ${
+    options.mode === 'sfu'
+      ? `SFU mode: the host publishes once to LiveKit (${sfu?.url}), which fans it out to every guest`
+      : options.mode === 'auto'
+        ? `auto mode: peer-to-peer until the session has ${options.autoAt} participants, then the server moves everyone to LiveKit (${sfu?.url}) without anyone noticing`
+        : 'peer-to-peer mode: the host sends each guest its own stream'
+  }.
 ${screen ? `${screen.describe}
 A guest with the controller link can ask to drive; you answer here (y/n), and s + Enter stops all control.` : 'The host shares a GENERATED screen (code text, a clock and a frame counter), as asked with --generated.'}
 
