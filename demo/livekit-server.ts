@@ -24,6 +24,34 @@ export interface LocalLiveKitOptions {
   binary?: string;
   /** How long to wait for it to answer (default 30 s: it is slow to start on a loaded machine). */
   startTimeoutMs?: number;
+  /**
+   * LiveKit's multi-node mode: nodes given the same Redis (and the same `keys`) form one cluster,
+   * share their rooms and signal for each other, and each writes its statistics into the Redis
+   * hash `nodes`. Absent: a single node with its state in memory.
+   */
+  redis?: { address: string; db?: number; username?: string; password?: string };
+  /** API key and secret; default generated per run. Nodes of one cluster must share them. */
+  keys?: { apiKey: string; apiSecret: string };
+  /** LiveKit's `region` of this node (what its `regionaware` node selector compares). */
+  region?: string;
+  /** Where a cluster places new rooms (LiveKit's `node_selector`); LiveKit's default is `any`, random. */
+  nodeSelector?: LiveKitNodeSelector;
+  /** Fixed ports, e.g. to start a node again where it was (its URL unchanged); default free ones. */
+  ports?: Partial<LocalLiveKit['ports']>;
+  /** How often the node refreshes its statistics (LiveKit's default: 2 s); multi-node mode publishes them in Redis. */
+  statsUpdateIntervalMs?: number;
+}
+
+/** LiveKit's `node_selector` (config-sample.yaml); only what is set is written. */
+export interface LiveKitNodeSelector {
+  kind?: 'any' | 'cpuload' | 'sysload' | 'regionaware';
+  sortBy?: 'random' | 'sysload' | 'cpuload' | 'rooms' | 'clients' | 'tracks' | 'bytespersec';
+  algorithm?: 'lowest' | 'twochoice';
+  /** cpuload: no new rooms on a node whose CPU load (0-1) is above this. */
+  cpuLoadLimit?: number;
+  /** sysload, regionaware: no new rooms on a node whose load average per CPU is above this. */
+  sysloadLimit?: number;
+  regions?: Array<{ name: string; lat: number; lon: number }>;
 }
 
 export interface LocalLiveKit {
@@ -34,6 +62,8 @@ export interface LocalLiveKit {
   /** Ports it listens on: signal (HTTP + WebSocket), ICE over TCP, ICE over UDP. */
   ports: { signal: number; rtcTcp: number; rtcUdp: number };
   pid: number;
+  /** Settles when the process has exited, however it ended. */
+  exited: Promise<void>;
   /** SIGTERM, then a second (LiveKit forces its shutdown on the second), then SIGKILL. */
   stop(): Promise<void>;
 }
@@ -90,8 +120,20 @@ async function freeUdpPort(): Promise<number> {
   });
 }
 
-/** The config, in LiveKit's YAML (keys as in its config-sample.yaml). Values are all generated, so no quoting issues. */
-function configYaml(o: { port: number; rtcTcp: number; rtcUdp: number; apiKey: string; apiSecret: string; logLevel: string; webhookUrl?: string }): string {
+interface YamlInput extends Pick<LocalLiveKitOptions, 'webhookUrl' | 'redis' | 'region' | 'nodeSelector' | 'statsUpdateIntervalMs'> {
+  port: number;
+  rtcTcp: number;
+  rtcUdp: number;
+  apiKey: string;
+  apiSecret: string;
+  logLevel: string;
+}
+
+/** A YAML scalar: JSON's string quoting is valid YAML, and keeps a password's `:` or `#` literal. */
+const scalar = (v: string | number) => (typeof v === 'number' ? String(v) : JSON.stringify(v));
+
+/** The config, in LiveKit's YAML (keys as in its config-sample.yaml). */
+function configYaml(o: YamlInput): string {
   const lines = [
     `port: ${o.port}`,
     'bind_addresses:',
@@ -122,7 +164,29 @@ function configYaml(o: { port: number; rtcTcp: number; rtcUdp: number; apiKey: s
   if (o.webhookUrl) {
     lines.push('webhook:', `  api_key: ${o.apiKey}`, '  urls:', `    - ${o.webhookUrl}`);
   }
+  if (o.redis) {
+    lines.push('redis:', `  address: ${scalar(o.redis.address)}`, `  db: ${o.redis.db ?? 0}`);
+    if (o.redis.username) lines.push(`  username: ${scalar(o.redis.username)}`);
+    if (o.redis.password) lines.push(`  password: ${scalar(o.redis.password)}`);
+  }
+  if (o.region) lines.push(`region: ${scalar(o.region)}`);
+  if (o.nodeSelector) lines.push(...nodeSelectorYaml(o.nodeSelector));
+  if (o.statsUpdateIntervalMs) lines.push('node_stats:', `  stats_update_interval: ${Math.round(o.statsUpdateIntervalMs)}ms`);
   return `${lines.join('\n')}\n`;
+}
+
+function nodeSelectorYaml(n: LiveKitNodeSelector): string[] {
+  const lines = ['node_selector:'];
+  if (n.kind) lines.push(`  kind: ${n.kind}`);
+  if (n.sortBy) lines.push(`  sort_by: ${n.sortBy}`);
+  if (n.algorithm) lines.push(`  algorithm: ${n.algorithm}`);
+  if (n.cpuLoadLimit !== undefined) lines.push(`  cpu_load_limit: ${n.cpuLoadLimit}`);
+  if (n.sysloadLimit !== undefined) lines.push(`  sysload_limit: ${n.sysloadLimit}`);
+  if (n.regions?.length) {
+    lines.push('  regions:');
+    for (const r of n.regions) lines.push(`    - name: ${scalar(r.name)}`, `      lat: ${r.lat}`, `      lon: ${r.lon}`);
+  }
+  return lines;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -144,12 +208,14 @@ export async function startLocalLiveKit(options: LocalLiveKitOptions = {}): Prom
 }
 
 async function startOnce(binary: string, options: LocalLiveKitOptions): Promise<LocalLiveKit> {
-  const [port, rtcTcp, rtcUdp] = [await freeTcpPort(), await freeTcpPort(), await freeUdpPort()];
-  const apiKey = `API${randomBytes(6).toString('hex')}`;
-  const apiSecret = randomBytes(32).toString('base64url');
+  const fixed = options.ports ?? {};
+  const [port, rtcTcp, rtcUdp] = [fixed.signal ?? (await freeTcpPort()), fixed.rtcTcp ?? (await freeTcpPort()), fixed.rtcUdp ?? (await freeUdpPort())];
+  const apiKey = options.keys?.apiKey ?? `API${randomBytes(6).toString('hex')}`;
+  const apiSecret = options.keys?.apiSecret ?? randomBytes(32).toString('base64url');
   const dir = mkdtempSync(path.join(tmpdir(), 'pairux-livekit-'));
   const configPath = path.join(dir, 'livekit.yaml');
-  const config = { port, rtcTcp, rtcUdp, apiKey, apiSecret, logLevel: options.logLevel ?? 'info', ...(options.webhookUrl ? { webhookUrl: options.webhookUrl } : {}) };
+  const { webhookUrl, redis, region, nodeSelector, statsUpdateIntervalMs } = options;
+  const config: YamlInput = { port, rtcTcp, rtcUdp, apiKey, apiSecret, logLevel: options.logLevel ?? 'info', webhookUrl, redis, region, nodeSelector, statsUpdateIntervalMs };
   writeFileSync(configPath, configYaml(config), { mode: 0o600 });
 
   const child = spawn(binary, ['--config', configPath], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -214,7 +280,7 @@ async function startOnce(binary: string, options: LocalLiveKitOptions): Promise<
     }
     await sleep(100);
   }
-  return { url, apiKey, apiSecret, ports: { signal: port, rtcTcp, rtcUdp }, pid: child.pid ?? 0, stop };
+  return { url, apiKey, apiSecret, ports: { signal: port, rtcTcp, rtcUdp }, pid: child.pid ?? 0, exited, stop };
 }
 
 export { liveKitBinary };

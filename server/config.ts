@@ -46,6 +46,10 @@ export type LiveKitConfig = z.infer<typeof LiveKitConfig>;
 
 const PoolId = z.string().min(1).max(32).regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and -');
 
+/** What a deployment's load is the highest of (see `deploymentLoad` in server/sfu/pool.ts). */
+export const LoadSignal = z.enum(['cpu', 'clients', 'rooms']);
+export type LoadSignal = z.infer<typeof LoadSignal>;
+
 /**
  * One SFU deployment of a regional pool: a LiveKit server, or a LiveKit cluster in its own
  * multi-node mode (nodes sharing a Redis; LiveKit's node selector places rooms inside it). The
@@ -58,26 +62,74 @@ export const SfuDeploymentConfig = LiveKitConfig.extend({
   /** Participants the deployment carries at 100 % load (load is the highest of CPU, participants and rooms). */
   maxParticipants: z.int().min(1).default(1000),
   /**
-   * The Redis of the deployment's LiveKit cluster (LiveKit's `redis.address`, e.g.
+   * The Redis of the deployment's LiveKit cluster (LiveKit's `redis.address` and `db`, e.g.
    * redis://127.0.0.1:6379/1): its node statistics (CPU load, rooms, clients) are read there.
-   * Without it, load comes from LiveKit's API (rooms and participants).
+   * Without it, load comes from LiveKit's API (rooms and participants, no CPU).
    */
   redisUrl: z.string().regex(/^rediss?:\/\/[^\s]+$/, 'redisUrl starts with redis:// or rediss://').optional(),
+  /**
+   * Which statistics make up the load. Leave out `cpu` where the CPU figure is not the SFU's
+   * (a node sharing its machine with other busy work reports the whole machine's CPU).
+   */
+  loadSignals: z.array(LoadSignal).min(1).default(['cpu', 'clients', 'rooms']),
 });
 export type SfuDeploymentConfig = z.infer<typeof SfuDeploymentConfig>;
 
-export const SfuPoolsConfig = z.object({
-  deployments: z.array(SfuDeploymentConfig).min(1),
-  /** Where participants without a region hint (or with one no pool serves) go. */
-  defaultRegion: PoolId.default('default'),
-  /** A deployment at or above this load (%) takes no new sessions (the strategy's 80). */
-  loadLimitPercent: z.number().min(1).max(100).default(80),
-  /** How often each deployment's health and load are read. */
-  checkIntervalMs: z.int().min(100).max(60_000).default(500),
-  /** Consecutive failed health checks before a deployment counts as down and its sessions move. */
-  failuresToDown: z.int().min(1).max(20).default(2),
-});
+export const SfuPoolsConfig = z
+  .object({
+    deployments: z.array(SfuDeploymentConfig).min(1),
+    /**
+     * Where participants without a region hint (or with one no pool serves) go. May be left out
+     * when all deployments are in one region.
+     */
+    defaultRegion: PoolId.optional(),
+    /** A deployment at or above this load (%) takes no new sessions (the strategy's 80). */
+    loadLimitPercent: z.number().min(1).max(100).default(80),
+    /** How often each deployment's health and load are read. */
+    checkIntervalMs: z.int().min(100).max(60_000).default(500),
+    /** How long LiveKit may take to answer a health check (capped by the deployment's requestTimeoutMs). */
+    checkTimeoutMs: z.int().min(50).max(60_000).default(1000),
+    /** Consecutive failed health checks before a deployment counts as down and its sessions move. */
+    failuresToDown: z.int().min(1).max(20).default(2),
+  })
+  .superRefine((pools, ctx) => {
+    const seen = new Map<string, number>();
+    const urls = new Map<string, string>();
+    pools.deployments.forEach((d, i) => {
+      if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: ['deployments', i, 'id'], message: `deployment id ${d.id} is used twice (deployments ${seen.get(d.id)} and ${i}); ids must be unique` });
+      else seen.set(d.id, i);
+      const url = d.url.replace(/\/+$/, '');
+      const other = urls.get(url);
+      if (other !== undefined && other !== d.id) ctx.addIssue({ code: 'custom', path: ['deployments', i, 'url'], message: `deployments ${other} and ${d.id} have the same url ${d.url}; one LiveKit deployment is one entry` });
+      else urls.set(url, d.id);
+    });
+    const regions = [...new Set(pools.deployments.map((d) => d.region))];
+    if (pools.defaultRegion === undefined) {
+      if (regions.length > 1) ctx.addIssue({ code: 'custom', path: ['defaultRegion'], message: `set the default region: the deployments are in ${regions.join(', ')}` });
+    } else if (!regions.includes(pools.defaultRegion)) {
+      ctx.addIssue({ code: 'custom', path: ['defaultRegion'], message: `no deployment is in the default region ${pools.defaultRegion} (the deployments are in ${regions.join(', ')})` });
+    }
+  })
+  .transform((pools) => ({ ...pools, defaultRegion: pools.defaultRegion ?? (pools.deployments[0] as SfuDeploymentConfig).region }));
 export type SfuPoolsConfig = z.infer<typeof SfuPoolsConfig>;
+
+/** The deployment a single configured LiveKit server (`livekit`) is, and its region. */
+export const DEFAULT_DEPLOYMENT = 'default';
+
+/**
+ * The pools the SFU side runs on: `sfuPools`, or `livekit` as one deployment `default` in region
+ * `default`. That lone LiveKit keeps its old meaning: sessions up to `maxConcurrentRooms`, no
+ * more and no fewer (its load is its rooms, limit 100 %): the 80 % headroom is for spreading
+ * sessions over several deployments, and it has none to spread them to.
+ */
+export function sfuPoolsOf(config: Pick<ServerConfig, 'livekit' | 'sfuPools'>): SfuPoolsConfig | undefined {
+  if (config.sfuPools) return config.sfuPools;
+  if (!config.livekit) return undefined;
+  return SfuPoolsConfig.parse({
+    deployments: [{ ...config.livekit, id: DEFAULT_DEPLOYMENT, region: DEFAULT_DEPLOYMENT, loadSignals: ['rooms'] }],
+    loadLimitPercent: 100,
+  });
+}
 
 /** Several control-plane instances sharing room state and signaling through Redis. */
 export const RedisConfig = z.object({

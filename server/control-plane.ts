@@ -85,6 +85,8 @@ export async function startControlPlane(input: ServerConfigInput = {}, parts: Co
     close() {
       closing ??= (async () => {
         await service.shutdown();
+        // The SFU health checks run only while the control plane does.
+        service.sfu.close();
         gateway.close();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();

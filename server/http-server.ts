@@ -82,7 +82,8 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
   }
   if (p === '/healthz') {
     const sessions = deps.service.localSessions.size;
-    return sendJson(res, 200, { ok: true, sessions, uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000) });
+    const sfu = deps.service.sfu.pool?.snapshot().map((d) => ({ id: d.id, region: d.region, health: d.health, load: d.load?.percent, accepting: d.accepting }));
+    return sendJson(res, 200, { ok: true, sessions, uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000), ...(sfu ? { sfu } : {}) });
   }
   if (p === '/metrics') {
     res.writeHead(200, { 'Content-Type': deps.metrics.contentType });

@@ -1,6 +1,15 @@
 /** Prometheus metrics of one control-plane instance (its own registry, so tests can run several). */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
+/** What the metrics need of an SFU deployment's snapshot (server/sfu/pool.ts). */
+export interface SfuPoolFigures {
+  id: string;
+  region: string;
+  healthy: boolean;
+  load: { percent: number } | undefined;
+  stats: { clients: number; rooms: number } | undefined;
+}
+
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly sessions = new Gauge({ name: 'pairux_sessions', help: 'Live sessions on this instance', registers: [this.registry] });
@@ -67,6 +76,35 @@ export class ServerMetrics {
     });
   })();
 
+  readonly sfuDeploymentDown = new Counter({
+    name: 'pairux_sfu_deployment_down_total',
+    help: 'SFU deployments reported down by the health checks (failuresToDown checks in a row failed)',
+    labelNames: ['deployment', 'region'] as const,
+    registers: [this.registry],
+  });
+  /** Read at scrape time from the SFU pool's last checks. */
+  private sfuPoolSource: (() => SfuPoolFigures[]) | undefined;
+  private readonly sfuPoolGauge = (name: string, help: string, value: (d: SfuPoolFigures) => number | undefined) => {
+    const metrics = this;
+    return new Gauge({
+      name,
+      help,
+      labelNames: ['deployment', 'region'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const d of metrics.sfuPoolSource?.() ?? []) {
+          const v = value(d);
+          if (v !== undefined) this.set({ deployment: d.id, region: d.region }, v);
+        }
+      },
+    });
+  };
+  readonly sfuDeploymentUp = this.sfuPoolGauge('pairux_sfu_deployment_up', 'Whether an SFU deployment answers its health checks (0 once it is down)', (d) => (d.healthy ? 1 : 0));
+  readonly sfuDeploymentLoad = this.sfuPoolGauge('pairux_sfu_deployment_load_percent', 'SFU deployment load: the highest of CPU, clients/maxParticipants, rooms/maxConcurrentRooms', (d) => d.load?.percent);
+  readonly sfuDeploymentClients = this.sfuPoolGauge('pairux_sfu_deployment_clients', 'Participants connected to an SFU deployment, from its statistics', (d) => d.stats?.clients);
+  readonly sfuDeploymentRooms = this.sfuPoolGauge('pairux_sfu_deployment_rooms', 'Rooms on an SFU deployment, from its statistics', (d) => d.stats?.rooms);
+
   constructor(defaultMetrics = false) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'pairux_process_' });
   }
@@ -78,6 +116,10 @@ export class ServerMetrics {
 
   countSfuPresenceWith(source: () => number): void {
     this.sfuPresenceSource = source;
+  }
+
+  describeSfuPoolWith(source: () => SfuPoolFigures[]): void {
+    this.sfuPoolSource = source;
   }
 
   text(): Promise<string> {

@@ -1,6 +1,7 @@
 /**
- * The LiveKit side of a session's life: one room per SFU session (named by the session id), the
- * strategy's `canAcceptSession` before one is created, the room deleted when the session ends.
+ * The LiveKit side of a session's life on one deployment: one room per SFU session (see
+ * `roomName`), the strategy's `canAcceptSession` before one is created, the room deleted when the
+ * session ends.
  * Every failure to reach LiveKit becomes one clear UNAVAILABLE error, so the host can be offered
  * P2P instead of a stack trace.
  */
@@ -22,6 +23,8 @@ export class SfuRooms {
     private readonly config: LiveKitConfig,
     /** How long LiveKit keeps a room nobody is in: covers the host's join deadline and reconnect grace. */
     private readonly idleSeconds: { beforeFirstJoin: number; afterLastLeave: number },
+    /** Where the key and secret are set, for the error when LiveKit refuses them. */
+    private readonly keySettings = 'PAIRUX_LIVEKIT_API_KEY and PAIRUX_LIVEKIT_API_SECRET',
   ) {
     this.api = new RoomServiceClient(httpUrlOf(config.url), config.apiKey, config.apiSecret, {
       requestTimeout: config.requestTimeoutMs / 1000,
@@ -47,12 +50,13 @@ export class SfuRooms {
     );
   }
 
-  async close(sessionId: string): Promise<void> {
+  /** False when the room was already gone (LiveKit closed it when empty, or restarted). */
+  async close(sessionId: string): Promise<boolean> {
     try {
       await this.call('delete the session\'s room', () => this.api.deleteRoom(sessionId));
+      return true;
     } catch (err) {
-      // Already gone (LiveKit closed it when empty, or restarted): nothing left to delete.
-      if (err instanceof PairuxError && err.data?.status === 404) return;
+      if (err instanceof PairuxError && err.data?.status === 404) return false;
       throw err;
     }
   }
@@ -87,30 +91,24 @@ export class SfuRooms {
     }
   }
 
+  /** `data.reason` is the bare what-happened, for a pool's error that names several deployments. */
   private explain(what: string, err: unknown): PairuxError {
     const where = this.config.url;
     if (err instanceof ServerError) {
       if (err.status === 401 || err.status === 403) {
-        return new PairuxError(
-          ErrorCode.Unavailable,
-          `LiveKit at ${where} refused the control plane's API key (${err.message}); check PAIRUX_LIVEKIT_API_KEY and PAIRUX_LIVEKIT_API_SECRET, or start the session in P2P mode.`,
-          { sfu: where, status: err.status },
-          { cause: err },
-        );
+        const reason = `LiveKit at ${where} refused the control plane's API key (${err.message})`;
+        return new PairuxError(ErrorCode.Unavailable, `${reason}; check ${this.keySettings}, or start the session in P2P mode.`, { sfu: where, status: err.status, reason }, { cause: err });
       }
-      return new PairuxError(ErrorCode.Unavailable, `LiveKit at ${where} could not ${what}: ${err.message}`, { sfu: where, status: err.status }, { cause: err });
+      const reason = `LiveKit at ${where} could not ${what}: ${err.message}`;
+      return new PairuxError(ErrorCode.Unavailable, reason, { sfu: where, status: err.status, reason }, { cause: err });
     }
-    const cause = err instanceof Error ? describeCause(err) : String(err);
-    return new PairuxError(
-      ErrorCode.Unavailable,
-      `LiveKit at ${where} did not answer (${cause}); start the session in P2P mode.`,
-      { sfu: where, mode: 'p2p' },
-      { cause: err },
-    );
+    const reason = `LiveKit at ${where} did not answer (${err instanceof Error ? describeCause(err) : String(err)})`;
+    return new PairuxError(ErrorCode.Unavailable, `${reason}; start the session in P2P mode.`, { sfu: where, mode: 'p2p', reason }, { cause: err });
   }
 }
 
-function describeCause(err: Error): string {
+/** The short why of a failed call: a code (ECONNREFUSED), "no answer in time", or the message. */
+export function describeCause(err: Error): string {
   if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'no answer in time';
   const code = (err.cause as { code?: string } | undefined)?.code;
   return code ?? err.message;
