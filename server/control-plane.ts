@@ -4,12 +4,14 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CloseCode } from '../protocol/signaling';
 import { resolveConfig, type ServerConfig, type ServerConfigInput } from './config';
 import { createRequestHandler } from './http-server';
 import { JoinTokens } from './join-tokens';
 import { MemoryRoomStateStore } from './memory-room-state-store';
 import { ServerMetrics } from './metrics';
 import type { RoomStateStore } from './room-state-store';
+import { startScaleOut, type ScaleOut, type ScaleOutOptions } from './redis/scale-out';
 import { SessionService } from './session-service';
 import { LocalSignalingTransport, type SignalingTransport } from './signaling-transport';
 import { findWebviewDist, StaticFiles } from './static-files';
@@ -24,7 +26,13 @@ export interface ControlPlane {
   readonly tokens: JoinTokens;
   readonly metrics: ServerMetrics;
   readonly gateway: WsGateway;
-  /** Ends every session with `server-shutdown`, closes sockets, stops listening. */
+  /** With `config.redis`: the store, transport and liveness shared with the other instances. */
+  readonly scaleOut: ScaleOut | undefined;
+  /**
+   * Ends every session with `server-shutdown`, closes sockets, stops listening. With Redis it
+   * ends no session: it stops listening, closes its sockets with `Moving` (the clients reconnect
+   * to another instance at once, as themselves) and leaves the sessions to the others.
+   */
   close(): Promise<void>;
 }
 
@@ -33,6 +41,8 @@ export interface ControlPlaneParts {
   transport?: SignalingTransport;
   /** Collect Node process metrics too (the standalone server does). */
   processMetrics?: boolean;
+  /** Timings of the Redis scale-out (tests shorten the heartbeat TTL). */
+  scaleOut?: ScaleOutOptions;
 }
 
 export async function startControlPlane(input: ServerConfigInput = {}, parts: ControlPlaneParts = {}): Promise<ControlPlane> {
@@ -41,14 +51,17 @@ export async function startControlPlane(input: ServerConfigInput = {}, parts: Co
   const tokens = new JoinTokens(config.tokenSecret);
   const files = new StaticFiles(findWebviewDist(config.webviewDist));
   let origin = config.publicUrl?.replace(/\/+$/, '') ?? '';
+  const scale = config.redis && !parts.store && !parts.transport ? await startScaleOut(config, parts.scaleOut) : undefined;
   const service = new SessionService({
     config,
-    store: parts.store ?? new MemoryRoomStateStore(),
-    transport: parts.transport ?? new LocalSignalingTransport(),
+    store: parts.store ?? scale?.store ?? new MemoryRoomStateStore(),
+    transport: parts.transport ?? scale?.transport ?? new LocalSignalingTransport(),
+    ...(scale ? { timers: scale.timers } : {}),
     tokens,
     metrics,
     origin: () => origin,
   });
+  scale?.bind(service);
   service.on('error', (err: unknown) => console.error('[pairux-server] background task failed', err));
   metrics.countParticipantsWith(() => service.participantCounts());
   const gateway = new WsGateway(service, metrics, config);
@@ -68,6 +81,12 @@ export async function startControlPlane(input: ServerConfigInput = {}, parts: Co
       server.off('error', reject);
       resolve();
     });
+  }).catch(async (err: unknown) => {
+    gateway.close();
+    service.sfu.close();
+    await service.shutdown({ endSessions: false });
+    await scale?.close();
+    throw err;
   });
   const { port } = server.address() as AddressInfo;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -82,8 +101,21 @@ export async function startControlPlane(input: ServerConfigInput = {}, parts: Co
     tokens,
     metrics,
     gateway,
+    scaleOut: scale,
     close() {
       closing ??= (async () => {
+        if (scale) {
+          // Not listening first: the load balancer sends the reconnects to the other instances.
+          const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+          await gateway.drain(CloseCode.Moving, 'this server instance is going away; reconnect');
+          await service.shutdown({ endSessions: false });
+          service.sfu.close();
+          gateway.close();
+          await scale.close();
+          server.closeAllConnections();
+          await stopped;
+          return;
+        }
         await service.shutdown();
         // The SFU health checks run only while the control plane does.
         service.sfu.close();

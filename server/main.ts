@@ -1,16 +1,22 @@
 /**
  * The control plane on its own: `npm run server` (or `node dist/server.js`). Settings come from
- * PAIRUX_* environment variables (server/README.md); SIGINT/SIGTERM end sessions cleanly.
+ * PAIRUX_* environment variables (server/README.md); SIGINT/SIGTERM end sessions cleanly (with
+ * Redis, several instances: they end none, and hand this instance's clients to the others).
  */
 import { configFromEnv } from './config';
 import { startControlPlane } from './control-plane';
 
 try {
   const plane = await startControlPlane(configFromEnv(), { processMetrics: true });
-  console.log(`PairUX control plane listening on ${plane.url} (health: ${plane.url}/healthz, metrics: ${plane.url}/metrics)`);
+  const local = `http://${plane.config.host.includes(':') ? `[${plane.config.host}]` : plane.config.host}:${plane.port}`;
+  const shared = plane.config.redis
+    ? `; instance ${plane.config.instanceId}, sharing sessions with the other instances through Redis at ${redisWhere(plane.config.redis.url)} (prefix ${plane.config.redis.keyPrefix})`
+    : '';
+  const links = plane.url === local ? '' : `; share links point at ${plane.url}`;
+  console.log(`PairUX control plane listening on ${local} (health: ${local}/healthz, metrics: ${local}/metrics${links})${shared}`);
   if (!plane.config.hostKey) console.log('No host key set: anyone on this machine can create sessions (fine on loopback).');
   const stop = async (signal: string) => {
-    console.log(`${signal}: ending sessions and shutting down…`);
+    console.log(plane.config.redis ? `${signal}: moving this instance's clients to the others and shutting down…` : `${signal}: ending sessions and shutting down…`);
     await plane.close();
     process.exit(0);
   };
@@ -19,4 +25,14 @@ try {
 } catch (err) {
   console.error(`PairUX control plane could not start: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
+}
+
+/** Where Redis is, without its password. */
+function redisWhere(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return 'the configured url';
+  }
 }

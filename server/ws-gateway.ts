@@ -47,6 +47,9 @@ interface Live {
 export class WsGateway {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SIGNALING_MESSAGE_BYTES, perMessageDeflate: false });
   private readonly live = new Set<Live>();
+  /** What closed sockets still do in the session service (marking drops), for `drain`. */
+  private readonly settling = new Set<Promise<void>>();
+  private draining = false;
   private readonly sweeper: ReturnType<typeof setInterval>;
 
   constructor(
@@ -64,6 +67,10 @@ export class WsGateway {
 
   /** Called from the HTTP server's `upgrade` event. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.draining) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     const origin = req.headers.origin;
     if (origin && !this.originAllowed(origin, req.headers.host)) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -71,6 +78,21 @@ export class WsGateway {
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+  }
+
+  /**
+   * Closes every socket with `code` (clients that reconnect get another instance) and waits until
+   * the session service has recorded each drop; sockets that do not finish the closing handshake
+   * within `timeoutMs` are cut.
+   */
+  async drain(code: number, reason: string, timeoutMs = 2000): Promise<void> {
+    this.draining = true;
+    for (const l of this.live) l.ws.close(code, reason);
+    const deadline = Date.now() + timeoutMs;
+    while (this.live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const l of this.live) l.ws.terminate();
+    while (this.live.size > 0 && Date.now() < deadline + 1000) await new Promise((r) => setTimeout(r, 20));
+    await Promise.all([...this.settling]);
   }
 
   close(): void {
@@ -168,7 +190,9 @@ export class WsGateway {
       this.live.delete(live);
       this.metrics.connections.dec();
       endpoint.close();
-      connection.closedByTransport().catch(() => undefined);
+      const settled = connection.closedByTransport().catch(() => undefined);
+      this.settling.add(settled);
+      void settled.finally(() => this.settling.delete(settled));
     });
   }
 
