@@ -65,6 +65,11 @@ export class InstanceLiveness {
   private beatTimer: ReturnType<typeof setInterval> | undefined;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
   private sweeping = false;
+  /**
+   * No sweeping before then. When Redis itself was away, every instance's heartbeat lapsed at
+   * once: after it answers again, the others get one TTL to beat before any of them counts as dead.
+   */
+  private sweepNotBefore = 0;
   private readonly s: Record<'beat' | 'dead' | 'claim' | 'forget', (keys: string[], args: Array<string | number>) => Promise<unknown>>;
 
   constructor(
@@ -75,6 +80,7 @@ export class InstanceLiveness {
     this.beatMs = options.beatMs ?? 1000;
     this.ttlMs = options.ttlMs ?? 5000;
     this.sweepMs = options.sweepMs ?? 1000;
+    link.on('down', () => (this.sweepNotBefore = Number.POSITIVE_INFINITY));
     this.s = {
       beat: link.script('pairuxLiveBeat', 2, BEAT),
       dead: link.script('pairuxLiveDead', 1, DEAD),
@@ -98,15 +104,21 @@ export class InstanceLiveness {
     if (had === 0 && this.beatTimer) this.options.lapsed();
   }
 
+  /** After this instance lost Redis: sweeps wait one TTL from now (see `sweepNotBefore`). */
+  holdSweeps(): void {
+    this.sweepNotBefore = Date.now() + this.ttlMs;
+  }
+
   /** Finds dead instances and sweeps them; concurrent sweeps on one instance are skipped. */
   async sweep(): Promise<number> {
-    if (this.sweeping || !this.link.isUp) return 0;
+    if (this.sweeping || !this.link.isUp || Date.now() < this.sweepNotBefore) return 0;
     this.sweeping = true;
     let swept = 0;
     try {
       const k = this.link.keys;
       const dead = (await this.link.run(() => this.s.dead([k.instances()], [this.instanceId, k.prefix]))) as string[];
       for (const id of dead) {
+        let count = 0;
         for (;;) {
           const batch = await this.link.run((r) => r.spop(k.instanceRoutes(id), 50));
           if (batch.length === 0) break;
@@ -116,11 +128,12 @@ export class InstanceLiveness {
             const claimed = await this.link.run(() => this.s.claim([k.routes(parsed.sessionId)], [parsed.participantId, id]));
             if (claimed !== 1) continue;
             swept++;
+            count++;
             await this.options.orphaned(parsed.sessionId, parsed.participantId).catch((err: unknown) => this.link.log('error', `sweeping ${entry} of dead instance ${id} failed`, err));
           }
         }
         await this.link.run(() => this.s.forget([k.instances(), k.instanceRoutes(id), k.heartbeat(id)], [id]));
-        if (swept) this.link.log('info', `instance ${id} stopped answering; swept ${swept} of its participants`);
+        if (count) this.link.log('info', `instance ${id} stopped answering; swept ${count} of its participants`);
       }
     } catch {
       // Redis away: the next sweep tries again.

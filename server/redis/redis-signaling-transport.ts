@@ -117,12 +117,20 @@ export class RedisSignalingTransport implements SignalingTransport {
   /** Relayed messages dropped as malformed or oversized (for tests and metrics). */
   dropped = 0;
   private lastDropLog = 0;
+  /**
+   * Sockets closed lately (entry → when). The service records a drop with a few calls to Redis
+   * after the close; one that began just before Redis stopped answering may have been cut short,
+   * so `resync` looks at these again.
+   */
+  private readonly recentDrops = new Map<string, number>();
+  private downAt = 0;
 
   constructor(
     private readonly link: RedisLink,
     readonly instanceId: string,
   ) {
     const d = (name: string, lua: string) => link.script(`pairuxRoute${name}`, name === 'Has' || name === 'ToOne' || name === 'ToAll' ? 1 : 2, lua);
+    link.on('down', () => (this.downAt = Date.now()));
     this.s = { attach: d('Attach', ATTACH), reclaim: d('Reclaim', RECLAIM), detach: d('Detach', DETACH), has: d('Has', HAS), toOne: d('ToOne', TO_ONE), toAll: d('ToAll', TO_ALL) };
   }
 
@@ -151,6 +159,9 @@ export class RedisSignalingTransport implements SignalingTransport {
   detach(sessionId: string, participantId: string, sink: ParticipantSink): void {
     if (!this.detachLocal(sessionId, participantId, sink)) return;
     this.detachRoute(sessionId, participantId);
+    const now = Date.now();
+    if (this.link.isUp) for (const [entry, at] of this.recentDrops) if (now - at > 10_000) this.recentDrops.delete(entry);
+    this.recentDrops.set(routeEntry(sessionId, participantId), now);
   }
 
   async has(sessionId: string, participantId: string): Promise<boolean> {
@@ -226,8 +237,9 @@ export class RedisSignalingTransport implements SignalingTransport {
   /**
    * After Redis answered again: routes for every socket here are written again (unless the
    * participant is held by another live instance now: then the socket here is stale and closed),
-   * and the entries of sockets that closed meanwhile are dropped. Returns those participants:
-   * their drop was never recorded.
+   * and the entries of sockets that closed meanwhile are dropped. Returns those participants,
+   * and those whose socket closed shortly before or during the outage: their drop may not have
+   * been recorded (recording it again is harmless).
    */
   async resync(): Promise<Array<{ sessionId: string; participantId: string }>> {
     const k = this.link.keys;
@@ -244,7 +256,14 @@ export class RedisSignalingTransport implements SignalingTransport {
       }),
     );
     const recorded = await this.link.run((r) => r.smembers(k.instanceRoutes(this.instanceId)));
+    const since = this.downAt - 2 * this.link.commandTimeoutMs;
+    const suspects = [...this.recentDrops].filter(([entry, at]) => at >= since && !held.has(entry) && !recorded.includes(entry)).map(([entry]) => entry);
+    this.recentDrops.clear();
     const gone: Array<{ sessionId: string; participantId: string }> = [];
+    for (const entry of suspects) {
+      const parsed = parseRouteEntry(entry);
+      if (parsed) gone.push(parsed);
+    }
     for (const entry of recorded) {
       if (held.has(entry)) continue;
       const parsed = parseRouteEntry(entry);

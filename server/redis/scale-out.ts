@@ -78,6 +78,7 @@ export async function startScaleOut(config: ServerConfig, options: ScaleOutOptio
 
   const resync = () => (resyncing ??= runResync().finally(() => (resyncing = undefined)));
   async function runResync(): Promise<void> {
+    liveness.holdSweeps();
     await liveness.beat();
     for (const gone of await transport.resync()) await service?.presenceLost(gone.sessionId, gone.participantId);
     await timers.resync();

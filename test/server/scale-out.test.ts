@@ -246,10 +246,14 @@ describe('control plane: scale-out through Redis', function () {
     const h = await host.join(s.sessionId, s.hostToken, 'Host');
     const guest = await client(local(a!));
     const g = await guest.join(s.sessionId, tokenOf(s.links.controller.url), 'Ada');
-    const beat = setInterval(() => [host, guest].forEach((c) => c.heartbeat()), 150);
+    const leaver = await client(local(a!));
+    const leaverId = (await leaver.join(s.sessionId, tokenOf(s.links.viewer.url), 'Leaves while Redis is away')).self.id;
+    // Heartbeats every 300 ms: a socket silent for 900 ms is closed, so staying connected through the pause means they were answered.
+    const beat = setInterval(() => clients.forEach((c) => c.ws.readyState === c.ws.OPEN && c.heartbeat()), 150);
     try {
       redis.pause();
       const pausedAt = Date.now();
+      leaver.kill();
       await guest.request(SendSignal, { to: h.self.id, payload: { kind: 'hello', reason: 'join' } });
       await host.waitFor(Signal, (p) => p.from === g.self.id);
       for (let i = 0; i < 5; i++) {
@@ -272,10 +276,16 @@ describe('control plane: scale-out through Redis', function () {
       await host.waitFor(ParticipantJoined, (p) => p.participant.id === joined.self.id);
       const w = await client(local(b!));
       const fromB = await w.join(s.sessionId, tokenOf(s.links.viewer.url), 'Wil');
-      assert.deepEqual(fromB.participants.map((p) => p.id).sort(), [h.self.id, g.self.id, joined.self.id, fromB.self.id].sort(), 'the failed join left no seat behind');
-      assert.ok(fromB.participants.every((p) => p.connected));
+      assert.deepEqual(fromB.participants.map((p) => p.id).sort(), [h.self.id, g.self.id, leaverId, joined.self.id, fromB.self.id].sort(), 'the failed join left no seat behind');
+      assert.ok(fromB.participants.every((p) => p.connected || p.id === leaverId));
       await guest.request(SendSignal, { to: h.self.id, payload: { kind: 'bye', pc: 'pc-0' } });
       await host.waitFor(Signal, (p) => p.payload.kind === 'bye');
+      // The drop that happened while Redis was away was recorded by the resync: its grace, then gone.
+      await host.waitFor(ParticipantUpdated, (p) => p.participant.id === leaverId && !p.participant.connected, 3000);
+      assert.equal((await host.waitFor(ParticipantLeft, (p) => p.participantId === leaverId, 6000)).reason, 'timeout');
+      // Every heartbeat lapsed during the pause (TTL 1.5 s); nobody swept a live instance for it.
+      const spurious = [...host.received(ParticipantUpdated), ...guest.received(ParticipantUpdated)].filter((p) => p.participant.id !== leaverId && !p.participant.connected);
+      assert.deepEqual(spurious, [], 'nobody connected was shown as disconnected');
     } finally {
       clearInterval(beat);
     }
