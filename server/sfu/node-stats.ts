@@ -5,7 +5,8 @@
  * LiveKit's own node selector reads; its room store beside it (`rooms`, `room_node_map`) says
  * which rooms exist, on which node, with how many participants. A lone LiveKit keeps no such
  * record anywhere the control plane can reach, so there the API's room list (rooms and their
- * participant counts) is the statistic, and there is no CPU figure.
+ * participant counts, which LiveKit refreshes every 5 s) is the statistic, and there is no CPU
+ * figure.
  */
 import { Redis } from 'ioredis';
 import { RoomServiceClient } from 'livekit-server-sdk';
@@ -55,6 +56,8 @@ export interface DeploymentStats {
   /** Participants in the rooms each live node hosts, by node id (redis). */
   participantsOn: Map<string, number>;
   staleNodes: string[];
+  /** Rooms the room store still puts on a stale node, by node id: they died with it. */
+  lostRooms: Map<string, string[]>;
   /** When the rooms and participants were read (ms); the nodes' own reports are `updatedAt`. */
   measuredAt: number;
   /** How long reading them took (ms). */
@@ -102,7 +105,22 @@ class RedisStatsReader implements StatsReader {
     const failed = replies?.find(([err]) => err)?.[0];
     if (!replies || failed) throw new Error(`its Redis did not answer (${failed?.message ?? 'transaction aborted'})`);
     const [rawNodes, rawRooms, roomNode] = replies.map(([, v]) => v) as [Record<string, Buffer>, Record<string, Buffer>, Record<string, string>];
-    return clusterStats(rawNodes, rawRooms, roomNode, started, Date.now());
+    // Who is in each room: the hosting node adds and removes participants here as they come and
+    // go, while the room's own num_participants is refreshed only every 5 s (LiveKit's roomUpdateInterval).
+    const names = Object.keys(rawRooms);
+    const counts = new Map<string, number>();
+    if (names.length) {
+      const pipeline = this.redis.pipeline();
+      for (const name of names) pipeline.hlen(`room_participants:${name}`);
+      const lens = await pipeline.exec().catch((err: Error) => {
+        throw new Error(`its Redis did not answer (${err.message})`, { cause: err });
+      });
+      names.forEach((name, i) => {
+        const [err, n] = lens?.[i] ?? [new Error('no reply'), 0];
+        if (!err) counts.set(name, Number(n));
+      });
+    }
+    return clusterStats({ nodes: rawNodes, rooms: rawRooms, roomNode, participants: counts }, started, Date.now());
   }
 
   close(): void {
@@ -110,14 +128,27 @@ class RedisStatsReader implements StatsReader {
   }
 }
 
+/** What a cluster's Redis holds: LiveKit's node records and its room store. */
+export interface ClusterRecords {
+  /** `nodes`: node id → livekit.Node. */
+  nodes: Record<string, Buffer>;
+  /** `rooms`: room name → livekit.Room. */
+  rooms: Record<string, Buffer>;
+  /** `room_node_map`: room name → the node hosting it. */
+  roomNode: Record<string, string>;
+  /** Entries of each room's `room_participants:<room>`; a room missing here falls back to its num_participants. */
+  participants: Map<string, number>;
+}
+
 /**
- * A cluster's figures. Rooms and participants come from LiveKit's room store (the `rooms` hash,
- * written by the node that hosts each room as participants come and go), not from the sum of
- * the nodes' `num_clients`: a participant whose signal connection reached another node than its
- * room's is counted by both (LiveKit's telemetry counts signal and media sides), so the sum runs
- * up to twice the truth. Rooms on a node that went stale died with it.
+ * A cluster's figures. Rooms and participants come from LiveKit's room store (written by the
+ * node that hosts each room), not from the sum of the nodes' `num_clients`: a participant whose
+ * signal connection reached another node than its room's is counted by both (LiveKit's telemetry
+ * counts the signal and the media side), so the sum runs up to twice the truth. Rooms on a node
+ * that went stale died with it.
  */
-export function clusterStats(rawNodes: Record<string, Buffer>, rawRooms: Record<string, Buffer>, roomNode: Record<string, string>, started: number, now: number): DeploymentStats {
+export function clusterStats(records: ClusterRecords, started: number, now: number): DeploymentStats {
+  const { nodes: rawNodes, rooms: rawRooms, roomNode } = records;
   const nodes: LiveKitNode[] = [];
   const staleNodes: string[] = [];
   for (const [id, value] of Object.entries(rawNodes)) {
@@ -134,16 +165,22 @@ export function clusterStats(rawNodes: Record<string, Buffer>, rawRooms: Record<
   }
   const live = new Set(nodes.map((n) => n.id));
   const participantsOn = new Map<string, number>();
+  const lostRooms = new Map<string, string[]>();
   let rooms = 0;
   let clients = 0;
   for (const [name, value] of Object.entries(rawRooms)) {
     const on = roomNode[name];
-    if (on !== undefined && !live.has(on)) continue;
-    let participants: number;
-    try {
-      participants = decodeRoomParticipants(value);
-    } catch {
-      participants = 0;
+    if (on !== undefined && !live.has(on)) {
+      lostRooms.set(on, [...(lostRooms.get(on) ?? []), name]);
+      continue;
+    }
+    let participants = records.participants.get(name);
+    if (participants === undefined) {
+      try {
+        participants = decodeRoomParticipants(value);
+      } catch {
+        participants = 0;
+      }
     }
     rooms++;
     clients += participants;
@@ -159,6 +196,7 @@ export function clusterStats(rawNodes: Record<string, Buffer>, rawRooms: Record<
     nodes,
     participantsOn,
     staleNodes,
+    lostRooms,
     measuredAt: started,
     latencyMs: now - started,
   };
@@ -187,6 +225,7 @@ class ApiStatsReader implements StatsReader {
       nodes: [],
       participantsOn: new Map(),
       staleNodes: [],
+      lostRooms: new Map(),
       measuredAt: started,
       latencyMs: Date.now() - started,
     };

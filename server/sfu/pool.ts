@@ -33,11 +33,26 @@ export interface DeploymentUp {
   at: number;
 }
 
+/** A node of a multi-node deployment stopped reporting: the deployment still answers, but these rooms are gone. */
+export interface NodeDown {
+  deploymentId: string;
+  region: string;
+  nodeId: string;
+  /** LiveKit rooms (see `roomName`) its room store still put on that node. */
+  rooms: string[];
+  at: number;
+}
+
 export interface SfuPoolEvents {
   /** Once per outage, after `failuresToDown` failed checks in a row: move the sessions on it elsewhere. */
   'deployment-down': [DeploymentDown];
   /** The first answer after an outage. */
   'deployment-up': [DeploymentUp];
+  /**
+   * A cluster node's statistics went stale (5 s without a report, LiveKit's own cut-off) while
+   * the deployment answers: the sessions whose rooms were on it need moving, the others do not.
+   */
+  'node-down': [NodeDown];
   /** After every check of one deployment (health and statistics), with its state then. */
   checked: [DeploymentSnapshot];
 }
@@ -117,6 +132,8 @@ interface Member {
   running: Promise<void> | undefined;
   timer: NodeJS.Timeout | undefined;
   checks: number;
+  /** Nodes live at the last read, to tell when one stops. */
+  liveNodes: Set<string>;
 }
 
 export interface SelectionPlan {
@@ -149,6 +166,7 @@ export class SfuPool extends EventEmitter<SfuPoolEvents> {
         running: undefined,
         timer: undefined,
         checks: 0,
+        liveNodes: new Set(),
       });
     }
   }
@@ -299,6 +317,7 @@ export class SfuPool extends EventEmitter<SfuPoolEvents> {
     if (stats.ok) {
       m.stats = stats.s;
       m.statsError = undefined;
+      this.nodesGone(m, stats.s);
     } else {
       m.statsError = stats.why;
     }
@@ -312,6 +331,18 @@ export class SfuPool extends EventEmitter<SfuPoolEvents> {
       this.emit('deployment-up', { deploymentId: id, region, downForMs: change.downForMs, at: this.now() });
     }
     this.emit('checked', this.snapshotOf(m));
+  }
+
+  private nodesGone(m: Member, s: DeploymentStats): void {
+    const live = new Set(s.nodes.map((n) => n.id));
+    for (const id of m.liveNodes) {
+      // A node that left the hash said goodbye (LiveKit drains and unregisters on shutdown); a stale one did not.
+      if (live.has(id) || !s.staleNodes.includes(id)) continue;
+      const rooms = s.lostRooms.get(id) ?? [];
+      console.warn(`[pairux-server] LiveKit node ${id} of SFU deployment ${m.config.id} stopped reporting; ${rooms.length} room${rooms.length === 1 ? '' : 's'} on it`);
+      this.emit('node-down', { deploymentId: m.config.id, region: m.config.region, nodeId: id, rooms, at: this.now() });
+    }
+    m.liveNodes = live;
   }
 
   private snapshotOf(m: Member): DeploymentSnapshot {

@@ -12,7 +12,7 @@ import { DEFAULT_DEPLOYMENT, sfuPoolsOf, type ServerConfig, type SfuDeploymentCo
 import type { ServerMetrics } from '../metrics';
 import type { RoomStateStore, SfuAssignment } from '../room-state-store';
 import { issueAccess } from './grants';
-import { SfuPool, type DeploymentDown, type DeploymentUp, type Refusal, type SelectionPlan } from './pool';
+import { SfuPool, type DeploymentDown, type DeploymentUp, type NodeDown, type Refusal, type SelectionPlan } from './pool';
 import { SfuPresence } from './presence';
 import { SfuRooms } from './rooms';
 import { SfuWebhookVerifier } from './webhooks';
@@ -30,6 +30,8 @@ export interface SfuSessionsEvents {
   /** A deployment stopped answering its health checks: the focus moves its sessions (`deploymentDown`). */
   'deployment-down': [DeploymentDown];
   'deployment-up': [DeploymentUp];
+  /** A node of a multi-node deployment died with `rooms` on it (`sessionOfRoom` gives their sessions). */
+  'node-down': [NodeDown];
 }
 
 /** The LiveKit room of a session's media at a given epoch: the session id, then `.<epoch>` after a move between SFUs. */
@@ -85,6 +87,7 @@ export class SfuSessions extends EventEmitter<SfuSessionsEvents> {
         this.emit('deployment-down', e);
       });
       this.pool.on('deployment-up', (e) => this.emit('deployment-up', e));
+      this.pool.on('node-down', (e) => this.emit('node-down', e));
       this.pool.start();
       const pool = this.pool;
       deps.metrics.describeSfuPoolWith(() => pool.snapshot());

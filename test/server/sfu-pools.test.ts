@@ -19,7 +19,7 @@ import { HttpErrorResponse } from '../../protocol/http-api';
 import { configFromEnv, resolveConfig, sfuPoolsOf, type ServerConfigInput } from '../../server/config';
 import { startControlPlane, type ControlPlane } from '../../server/control-plane';
 import { MemoryRoomStateStore } from '../../server/memory-room-state-store';
-import type { DeploymentDown, DeploymentUp } from '../../server/sfu/pool';
+import type { DeploymentDown, DeploymentUp, NodeDown } from '../../server/sfu/pool';
 import { LIVEKIT_WEBHOOK_PATH } from '../../server/sfu/webhooks';
 import { createSession, tokenOf } from '../support/control-plane';
 import { eventually, freePort, SfuClients } from '../support/livekit';
@@ -367,18 +367,57 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
     assert.ok(presence.has(inB.s.sessionId, inB.joined.self.id));
   });
 
-  it('counts a cluster node whose statistics went stale as gone, while the deployment still answers', async () => {
+  it('reports a hung deployment (SIGSTOP) down after its health checks time out, and up when it resumes', async () => {
     const p = await start(pools());
-    const before = await untilDeployment(p, 'a', (d) => d.stats?.nodes.length === 2, 'both nodes');
-    const killed = before.stats!.nodes.map((n) => n.id);
-    const killedAt = Date.now();
-    await a2.kill();
-    const after = await untilDeployment(p, 'a', (d) => d.stats?.nodes.length === 1 && d.stats.staleNodes.length === 1, 'a2 stale', 10_000);
-    console.log(`      [figures] cluster node SIGKILL to stale in its Redis: ${Date.now() - killedAt} ms (LiveKit's 5 s)`);
-    assert.ok(killed.includes(after.stats!.staleNodes[0]!));
-    assert.equal(after.health, 'up', 'a1 answers for the deployment');
-    assert.equal(after.accepting, true);
-    assert.equal((await hosted(p)).assignment.deploymentId, 'a', 'the surviving node takes new rooms');
-    await a2.restart();
+    const down = nextEvent<DeploymentDown>(p.service.sfu, 'deployment-down');
+    const pausedAt = Date.now();
+    b2.pause();
+    try {
+      const event = await down;
+      console.log(`      [figures] SIGSTOP to deployment-down: ${event.at - pausedAt} ms (checkTimeoutMs 1000)`);
+      assert.equal(event.deploymentId, 'b2');
+      assert.match(event.reason, /did not answer \(no answer in time\)/);
+      // Two checks of 1 s timeout each, 500 ms apart.
+      assert.ok(event.at - pausedAt >= 2000 && event.at - pausedAt <= 4000, `down after ${event.at - pausedAt} ms`);
+    } finally {
+      b2.resume();
+    }
+    const up = await nextEvent<DeploymentUp>(p.service.sfu, 'deployment-up');
+    assert.equal(up.deploymentId, 'b2');
+  });
+
+  it('reports a cluster node that stopped reporting, with the rooms that died with it, while the deployment still answers', async () => {
+    const p = await start(pools());
+    const r = new Redis(redis.urlFor(CLUSTER_DB));
+    try {
+      await untilDeployment(p, 'a', (d) => d.stats?.nodes.length === 2, 'both nodes');
+      // LiveKit places each room on the node with the fewest (sort_by: rooms) as its stats say: one at a time, both get some.
+      const rooms: string[] = [];
+      let placed: Record<string, string> = {};
+      while (new Set(Object.values(placed)).size < 2) {
+        assert.ok(rooms.length < 6, `LiveKit put ${rooms.length} rooms all on one node`);
+        rooms.push((await hosted(p)).s.sessionId);
+        placed = await r.hgetall('room_node_map');
+        const counts = (id: string) => rooms.filter((x) => placed[x] === id).length;
+        await untilDeployment(p, 'a', (d) => d.stats!.nodes.every((n) => n.rooms === counts(n.id)), 'the nodes\' room counts');
+      }
+      const nodeDown = nextEvent<NodeDown>(p.service.sfu, 'node-down');
+      const killedAt = Date.now();
+      await a2.kill();
+      const event = await nodeDown;
+      console.log(`      [figures] cluster node SIGKILL to node-down: ${event.at - killedAt} ms (LiveKit's 5 s staleness, stats every 1 s)`);
+      assert.equal(event.deploymentId, 'a');
+      assert.deepEqual([...event.rooms].sort(), rooms.filter((x) => placed[x] === event.nodeId).sort(), 'the rooms the room store put on it');
+      assert.ok(event.rooms.length > 0);
+      const after = p.service.sfu.pool!.snapshot().find((d) => d.id === 'a')!;
+      assert.deepEqual([after.health, after.accepting, after.stats?.nodes.length, after.stats?.staleNodes], ['up', true, 1, [event.nodeId]]);
+      assert.equal(after.stats?.rooms, rooms.length - event.rooms.length, 'its rooms no longer count');
+      const next = await hosted(p);
+      assert.equal(next.assignment.deploymentId, 'a');
+      assert.notEqual((await r.hgetall('room_node_map'))[next.s.sessionId], event.nodeId, 'the surviving node takes new rooms');
+    } finally {
+      r.disconnect();
+      await a2.restart();
+    }
   });
 });

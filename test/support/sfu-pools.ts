@@ -40,6 +40,15 @@ export class PoolNode {
     await this.lk.exited;
   }
 
+  /** SIGSTOP: its sockets stay open and nothing answers, like a hung machine or a dead link. */
+  pause(): void {
+    process.kill(-this.lk.pid, 'SIGSTOP');
+  }
+
+  resume(): void {
+    process.kill(-this.lk.pid, 'SIGCONT');
+  }
+
   /** Started again on the same ports with the same keys (a new LiveKit node id). */
   async restart(): Promise<void> {
     await this.lk.stop();
