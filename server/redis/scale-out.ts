@@ -51,7 +51,7 @@ export interface ScaleOut {
   readonly transport: RedisSignalingTransport;
   readonly timers: RedisSessionTimers;
   readonly liveness: InstanceLiveness;
-  /** Hooks the sweeper and the resync up to the service (once it exists). */
+  /** Hooks the sweeper and the resync up to the service (once it exists), and resyncs once. */
   bind(service: SessionService): void;
   /** After the sockets are closed: stops beating (dropping the heartbeat, so others take over now) and disconnects. */
   close(): Promise<void>;
@@ -139,6 +139,9 @@ export async function startScaleOut(config: ServerConfig, options: ScaleOutOptio
     liveness,
     bind(s) {
       service = s;
+      // An instance restarted under the same id finds the routes of its previous life: their
+      // sockets are gone, so their drops are recorded now (as after an outage).
+      void resync().catch((err: unknown) => link.log('error', 'resync at start failed', err));
     },
     async close() {
       clearInterval(pruner);

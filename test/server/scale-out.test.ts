@@ -373,4 +373,31 @@ describe('control plane: scale-out through Redis', function () {
     // The moved controller's list says the same (its notifications come from the survivor now).
     await until(() => ctrl.participants.has(h.self.id) && !ctrl.participants.has(goneId) && !ctrl.participants.has(droppedId), "the controller's list", 3000);
   });
+
+  it('an instance restarted under the same id records the drops of its previous life', async function () {
+    this.timeout(60_000);
+    const env = {
+      PAIRUX_REDIS_URL: redis.url,
+      PAIRUX_REDIS_PREFIX: `restart${++prefixN}:`,
+      PAIRUX_TOKEN_SECRET: SECRET,
+      PAIRUX_RECONNECT_GRACE_MS: '2000',
+    };
+    const steady = await startPlaneProcess({ ...env, PAIRUX_INSTANCE_ID: 'steady' });
+    processes.push(steady);
+    const first = await startPlaneProcess({ ...env, PAIRUX_INSTANCE_ID: 'phoenix' });
+    processes.push(first);
+    const s = await createSession({ url: steady.url });
+    const host = await client({ url: steady.url });
+    await host.join(s.sessionId, s.hostToken, 'Host');
+    const guest = await client({ url: first.url });
+    const guestId = (await guest.join(s.sessionId, tokenOf(s.links.viewer.url), 'Guest')).self.id;
+    await first.kill('SIGKILL');
+    // Back under the same id before its heartbeat expired: nobody else would ever sweep it.
+    const again = await startPlaneProcess({ ...env, PAIRUX_INSTANCE_ID: 'phoenix' });
+    processes.push(again);
+    const startedAt = Date.now();
+    await host.waitFor(ParticipantUpdated, (p) => p.participant.id === guestId && !p.participant.connected, 4000);
+    assert.ok(Date.now() - startedAt < 4000);
+    assert.equal((await host.waitFor(ParticipantLeft, (p) => p.participantId === guestId, 6000)).reason, 'timeout');
+  });
 });
