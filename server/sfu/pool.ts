@@ -113,6 +113,9 @@ export interface DeploymentSnapshot {
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
+/** Without statistics to settle them, this instance's own room changes are forgotten after this. */
+const ROOM_CHANGES_KEPT_MS = 60_000;
+
 export function deploymentLoad(d: SfuDeploymentConfig, figures: { cpuLoad: number | undefined; clients: number; rooms: number }): LoadBreakdown {
   const cpu = figures.cpuLoad === undefined ? undefined : round1(figures.cpuLoad * 100);
   const clients = round1((figures.clients / d.maxParticipants) * 100);
@@ -265,7 +268,7 @@ export class SfuPool extends EventEmitter<SfuPoolEvents> {
 
   /** Rooms as of the last statistics, with this instance's changes since. */
   private roomsOf(m: Member): number {
-    const since = m.stats?.measuredAt ?? 0;
+    const since = Math.max(m.stats?.measuredAt ?? 0, this.now() - ROOM_CHANGES_KEPT_MS);
     m.roomChanges = m.roomChanges.filter((c) => c.at >= since);
     return Math.max(0, (m.stats?.rooms ?? 0) + m.roomChanges.reduce((n, c) => n + c.n, 0));
   }
@@ -319,6 +322,8 @@ export class SfuPool extends EventEmitter<SfuPoolEvents> {
       m.statsError = undefined;
       this.nodesGone(m, stats.s);
     } else {
+      // Figures that can no longer be read are not figures: the load is unknown until they can.
+      m.stats = undefined;
       m.statsError = stats.why;
     }
     const change = m.health.record(probe, this.now());

@@ -293,6 +293,17 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
     assert.equal((await hosted(p, 'b')).assignment.deploymentId, 'b2');
   });
 
+  it('says why a cluster\'s statistics cannot be read, and still places sessions there by LiveKit\'s own count', async () => {
+    const nowhere = `redis://127.0.0.1:${await freePort()}/${CLUSTER_DB}`;
+    store = new MemoryRoomStateStore();
+    plane = await startControlPlane({ host: '127.0.0.1', port: planePort, sfuPools: { deployments: [{ id: 'a', region: 'a', url: a1.url, ...a1.keys, redisUrl: nowhere }] } }, { store });
+    const blind = await untilDeployment(plane, 'a', (d) => d.statsError !== undefined, 'the failed read');
+    assert.match(blind.statsError!, /^its Redis did not answer \(.*ECONNREFUSED.*\)$/);
+    assert.deepEqual([blind.health, blind.load, blind.accepting], ['up', undefined, true]);
+    const s = await createSession(plane, { mode: 'sfu' });
+    assert.equal((await store.getSession(s.sessionId))?.sfu?.deploymentId, 'a');
+  });
+
   it('reports a SIGKILLed deployment down within 1.5 s and up again once it is back, skipping it meanwhile', async () => {
     const p = await start(pools());
     const sfuSessions = p.service.sfu;
@@ -322,8 +333,9 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
     const up = nextEvent<DeploymentUp>(sfuSessions, 'deployment-up');
     const restartedAt = Date.now();
     await b2.restart();
+    const answeredAt = Date.now();
     const back = await up;
-    console.log(`      [figures] LiveKit restarted (${Date.now() - restartedAt} ms to answer) to deployment-up: ${back.at - restartedAt} ms`);
+    console.log(`      [figures] restart: LiveKit answering after ${answeredAt - restartedAt} ms, deployment-up ${back.at - answeredAt} ms later`);
     assert.equal(back.deploymentId, 'b2');
     assert.ok(back.downForMs > 0);
     assert.equal(downs.length, 1, 'one deployment-down per outage, not one per failed check');
