@@ -9,7 +9,13 @@
  * against the same measure over the seconds before the move (the stream's own jitter). Target:
  * ≤ 500 ms.
  *
- * Options: --rounds=3 --viewers=3 --size=1280x720 --fps=30 --at=10
+ * Failover: an `sfu` session on a pool of two real LiveKit servers (health checks every
+ * --check=250 ms, down after 2 misses); the one holding the session is SIGKILLed, and each browser
+ * guest's first on-screen frame that was captured after the kill is "pixels again". Also when the
+ * focus announced the move (detection). The killed server is started again for the next round.
+ * Target: ≤ 2 s.
+ *
+ * Options: --part=upgrade,failover --rounds=3 --viewers=3 --size=1280x720 --fps=30 --at=10 --check=250
  */
 import { loadavg } from 'node:os';
 import { launchChromium } from '../demo/chromium';
@@ -18,6 +24,10 @@ import { SessionTopology } from '../protocol/signaling';
 import { ViewerPage, longestFreeze } from '../test/support/browser-viewer';
 import { createSession, tokenOf } from '../test/support/control-plane';
 import { startPlane, startSfuRig } from '../test/support/livekit';
+import { startTestServer } from '../test/support/control-plane';
+import { startLocalLiveKit, type LocalLiveKit } from '../demo/livekit-server';
+import { RoomServiceClient } from 'livekit-server-sdk';
+import { expandCaptureTime } from '../webview/engine/frame-marker';
 import { TestClient } from '../test/support/signaling-client';
 import { percentile, printTable } from './support/stats';
 
@@ -27,6 +37,8 @@ const VIEWERS = Number(args.get('viewers') ?? 3);
 const [WIDTH, HEIGHT] = (args.get('size') ?? '1280x720').split('x').map(Number) as [number, number];
 const FPS = Number(args.get('fps') ?? 30);
 const AT = Number(args.get('at') ?? 10);
+const PARTS = new Set((args.get('part') ?? 'upgrade,failover').split(','));
+const CHECK_MS = Number(args.get('check') ?? 250);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' / ');
@@ -86,7 +98,71 @@ async function upgradeRound(round: number, browser: Awaited<ReturnType<typeof la
   }
 }
 
+interface FailoverSample {
+  round: number;
+  viewer: number;
+  /** SIGKILL → the focus's `session.topology` (failover) at a guest. */
+  announcedMs: number;
+  /** SIGKILL → the first on-screen frame captured after the kill. */
+  pixelsMs: number;
+}
+
+async function failoverRounds(browser: Awaited<ReturnType<typeof launchChromium>>): Promise<FailoverSample[]> {
+  const nodes: LocalLiveKit[] = [await startLocalLiveKit({ logLevel: 'warn' }), await startLocalLiveKit({ logLevel: 'warn' })];
+  const plane = await startTestServer({
+    sfuPools: {
+      deployments: nodes.map((lk, i) => ({ id: `n${i + 1}`, region: 'default', url: lk.url, apiKey: lk.apiKey, apiSecret: lk.apiSecret })),
+      checkIntervalMs: CHECK_MS,
+      failuresToDown: 2,
+    },
+  });
+  const samples: FailoverSample[] = [];
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      const session = await createSession(plane, { mode: 'sfu', name: `failover ${round}` });
+      const host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { width: WIDTH, height: HEIGHT, fps: FPS, browser, name: 'Host' });
+      const viewers: ViewerPage[] = [];
+      const watcher = await TestClient.connect(plane.url);
+      try {
+        await watcher.join(session.sessionId, tokenOf(session.links.viewer.url), 'Watcher');
+        for (let i = 0; i < VIEWERS; i++) viewers.push(await ViewerPage.open(browser, session.links.viewer.url, `Viewer ${i}`));
+        for (const v of viewers) await v.waitForState('live', 60_000);
+        await sleep(3000);
+        const rooms = await Promise.all(nodes.map((lk) => new RoomServiceClient(lk.url.replace(/^ws/, 'http'), lk.apiKey, lk.apiSecret).listRooms()));
+        const victim = rooms.findIndex((list) => list.some((r) => r.name === session.sessionId));
+        if (victim < 0) throw new Error('no LiveKit holds the session');
+        const watching = viewers.map((v) => v.collectVisible(12_000));
+        await sleep(2000);
+        const killedAt = Date.now();
+        const old = nodes[victim]!;
+        process.kill(old.pid, 'SIGKILL');
+        await watcher.waitFor(SessionTopology, (t) => t.reason === 'failover' && t.phase === 'moving', 15_000);
+        const announcedMs = Date.now() - killedAt;
+        const seen = await Promise.all(watching);
+        for (const [viewer, { frames }] of seen.entries()) {
+          const fresh = frames.find((f) => expandCaptureTime(f.captureTimeLow32, f.presentedAt) > killedAt);
+          samples.push({ round, viewer, announcedMs, pixelsMs: fresh ? fresh.presentedAt - killedAt : Number.POSITIVE_INFINITY });
+        }
+        console.log(`  failover round ${round}: announced after ${announcedMs} ms, pixels again ${samples.slice(-VIEWERS).map((s) => fmt(s.pixelsMs)).join(' / ')} ms; load ${load()}`);
+        // The killed server comes back where it was, for the next round to kill either one.
+        await old.exited;
+        nodes[victim] = await startLocalLiveKit({ logLevel: 'warn', keys: { apiKey: old.apiKey, apiSecret: old.apiSecret }, ports: old.ports });
+        await sleep(2000);
+      } finally {
+        watcher.close();
+        for (const v of viewers) await v.close();
+        await host.close();
+      }
+    }
+  } finally {
+    await plane.close();
+    for (const lk of nodes) await lk.stop();
+  }
+  return samples;
+}
+
 async function main(): Promise<void> {
+  if (PARTS.has('failover') && !PARTS.has('upgrade')) return failover();
   console.log(`bench:focus — upgrade freeze at the ${AT}th participant; ${VIEWERS} browser viewers, ${WIDTH}×${HEIGHT}@${FPS}, ${ROUNDS} rounds; load ${load()}`);
   const rig = await startSfuRig({ webhooks: false });
   const plane = await startPlane(rig, { focus: { autoSfuAt: AT } });
@@ -118,6 +194,34 @@ async function main(): Promise<void> {
       ['longest gap through the move', fmt(percentile(freezes, 50)), fmt(percentile(freezes, 95)), fmt(Math.max(...freezes))],
       ['longest gap before the move', fmt(percentile(baselines, 50)), fmt(percentile(baselines, 95)), fmt(Math.max(...baselines))],
       ['announced → on the SFU', fmt(percentile(moves, 50)), fmt(percentile(moves, 95)), fmt(Math.max(...moves))],
+    ],
+  );
+  console.log(`load at the end ${load()}`);
+  if (PARTS.has('failover')) await failover();
+}
+
+async function failover(): Promise<void> {
+  console.log(`bench:focus — failover: SIGKILL of the session's LiveKit, health checks every ${CHECK_MS} ms; ${VIEWERS} browser viewers, ${WIDTH}×${HEIGHT}@${FPS}, ${ROUNDS} rounds; load ${load()}`);
+  const browser = await launchChromium();
+  let samples: FailoverSample[];
+  try {
+    samples = await failoverRounds(browser);
+  } finally {
+    await browser.close();
+  }
+  printTable(
+    'Failover: SIGKILL of the session\'s LiveKit → (ms)',
+    ['round', 'viewer', 'move announced', 'pixels again'],
+    samples.map((s) => [s.round, s.viewer, fmt(s.announcedMs), fmt(s.pixelsMs)]),
+  );
+  const pixels = samples.map((s) => s.pixelsMs);
+  const announced = samples.map((s) => s.announcedMs);
+  printTable(
+    'Summary (target: pixels again ≤ 2000 ms)',
+    ['measure', 'p50', 'p95', 'max'],
+    [
+      ['move announced', fmt(percentile(announced, 50)), fmt(percentile(announced, 95)), fmt(Math.max(...announced))],
+      ['pixels again', fmt(percentile(pixels, 50)), fmt(percentile(pixels, 95)), fmt(Math.max(...pixels))],
     ],
   );
   console.log(`load at the end ${load()}`);

@@ -88,6 +88,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     this.sfu = new SfuSessions({ config: deps.config, store: deps.store, metrics: deps.metrics, now: this.now });
     this.focus = new SessionFocus({ config: deps.config, store: deps.store, transport: deps.transport, sfu: this.sfu, metrics: deps.metrics, now: this.now });
     this.focus.on('error', (err) => this.emit('error', err));
+    // Health checks found an SFU dead: its sessions move to another (every instance sees it; one moves each session).
+    this.sfu.on('deployment-down', ({ deploymentId }) => this.background(this.focus.deploymentDown(deploymentId)));
     this.control = new ControlArbiter(deps.store, deps.transport, () => deps.config.controlRequests);
     this.participants = new ParticipantAdmin({
       store: deps.store,

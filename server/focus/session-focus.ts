@@ -152,7 +152,8 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
         message: `${why}: moving it to the SFU in ${assignment.region}. The picture stays on while it moves.`,
         region: assignment.region,
       });
-      if (previous && previous.room !== assignment.room) this.background(this.deps.sfu.closeRoom(previous));
+      // The room left behind goes, unless its SFU is the one that died (nothing to ask it).
+      if (previous && previous.room !== assignment.room && reason !== 'failover') this.background(this.deps.sfu.closeRoom(previous));
     } finally {
       this.running.delete(session.id);
     }
