@@ -13,6 +13,7 @@ import { MemoryRoomStateStore } from '../../server/memory-room-state-store';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
 import { TestClient } from '../support/signaling-client';
 import { rejects } from '../support/assertions';
+import { startRedis } from '../support/redis';
 import { eventually, startPlane, startSfuRig, untilNoRooms, type SfuRig } from '../support/livekit';
 
 type Created = Awaited<ReturnType<typeof createSession>>;
@@ -133,6 +134,39 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
     assert.equal(session?.epoch, 1);
     assert.equal(session?.moving, undefined);
     assert.deepEqual((await rig.api.listRooms()).map((r) => r.name), [s.sessionId]);
+  });
+
+  it('exactly one move when two instances on a real Redis race, and everyone on both hears it', async () => {
+    const redis = await startRedis();
+    try {
+      const shared = { tokenSecret: 'y'.repeat(40), focus: { autoSfuAt: 4 }, redis: { url: redis.url, keyPrefix: 'focus-race:' } };
+      const livekit = { url: rig.livekit.url, apiKey: rig.livekit.apiKey, apiSecret: rig.livekit.apiSecret };
+      const a = await startControlPlane({ ...shared, livekit, instanceId: 'ra' });
+      const b = await startControlPlane({ ...shared, livekit, instanceId: 'rb' });
+      planes.push(a, b);
+      const s = await createSession(a);
+      // Host and a controller on A, a viewer on B.
+      const onA = await fill(a, s, 2);
+      const vb = await connect(b);
+      await vb.join(s.sessionId, tokenOf(s.links.viewer.url), 'On B');
+      const [c4, c5] = await Promise.all([connect(a), connect(b)]);
+      await Promise.all([c4.join(s.sessionId, tokenOf(s.links.viewer.url), 'Four'), c5.join(s.sessionId, tokenOf(s.links.viewer.url), 'Five')]);
+      await Promise.all([...Array(5)].flatMap(() => [a.service.focus.participantJoined(s.sessionId), b.service.focus.participantJoined(s.sessionId)]));
+      const everyone = [...onA.map((j) => j.client), vb, c4, c5];
+      const heard = await Promise.all(everyone.map((c) => c.waitFor(SessionTopology, (t) => t.phase === 'moving')));
+      assert.deepEqual(new Set(heard.map((t) => t.epoch)), new Set([1]));
+      await new Promise((r) => setTimeout(r, 300));
+      const moves = async (p: ControlPlane) => (await p.metrics.topologyMoves.get()).values.filter((v) => v.labels.result === 'ok').reduce((n, v) => n + v.value, 0);
+      assert.equal((await moves(a)) + (await moves(b)), 1, 'one move in all');
+      assert.equal(everyone.reduce((n, c) => n + c.received(SessionTopology).filter((t) => t.phase === 'moving').length, 0), everyone.length, 'each participant told once');
+      assert.deepEqual((await rig.api.listRooms()).map((r) => r.name), [s.sessionId]);
+      // Instances sharing Redis leave sessions to each other when they close: end it.
+      await a.service.endSession(s.sessionId, 'host-ended');
+    } finally {
+      for (const c of clients.splice(0)) c.close();
+      for (const p of planes.splice(0)) await p.close();
+      await redis.stop();
+    }
   });
 
   it('without an SFU, says why the session stays peer-to-peer and tries again later', async () => {
