@@ -90,6 +90,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     this.focus.on('error', (err) => this.emit('error', err));
     // Health checks found an SFU dead: its sessions move to another (every instance sees it; one moves each session).
     this.sfu.on('deployment-down', ({ deploymentId }) => this.background(this.focus.deploymentDown(deploymentId)));
+    // One node of a LiveKit cluster died with some rooms: their sessions move to new rooms.
+    this.sfu.on('node-down', ({ rooms }) => this.background(this.focus.roomsLost(rooms)));
     this.control = new ControlArbiter(deps.store, deps.transport, () => deps.config.controlRequests);
     this.participants = new ParticipantAdmin({
       store: deps.store,

@@ -20,7 +20,7 @@ import type { ServerMetrics } from '../metrics';
 import { publicView } from '../participant-admin';
 import type { RoomStateStore, SessionRecord, SfuAssignment } from '../room-state-store';
 import type { SignalingTransport } from '../signaling-transport';
-import type { SfuSessions } from '../sfu/sfu-sessions';
+import { sessionOfRoom, type SfuSessions } from '../sfu/sfu-sessions';
 
 type MoveReason = NonNullable<SessionRecord['moving']>['reason'];
 type Topology = ParamsOf<typeof SessionTopology>;
@@ -71,6 +71,21 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
         const session = await this.deps.store.getSession(id);
         if (!session || session.ended || session.sfu?.deploymentId !== deploymentId) return;
         await this.move(session, 'failover', `The SFU in ${session.sfu.region} stopped answering`, [deploymentId]).catch((err: unknown) => this.emit('error', err));
+      }),
+    );
+  }
+
+  /**
+   * One node of a multi-node LiveKit cluster died with these rooms while the cluster answers: the
+   * sessions in them move to a new room, which the cluster (or another deployment) places on a
+   * living node.
+   */
+  async roomsLost(rooms: string[]): Promise<void> {
+    await Promise.all(
+      rooms.map(async (room) => {
+        const session = await this.deps.store.getSession(sessionOfRoom(room));
+        if (!session || session.ended || session.sfu?.room !== room) return;
+        await this.move(session, 'failover', `The SFU node holding this session in ${session.sfu.region} stopped answering`).catch((err: unknown) => this.emit('error', err));
       }),
     );
   }

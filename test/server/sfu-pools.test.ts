@@ -424,6 +424,13 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
       const after = p.service.sfu.pool!.snapshot().find((d) => d.id === 'a')!;
       assert.deepEqual([after.health, after.accepting, after.stats?.nodes.length, after.stats?.staleNodes], ['up', true, 1, [event.nodeId]]);
       assert.equal(after.stats?.rooms, rooms.length - event.rooms.length, 'its rooms no longer count');
+      // The session focus moves each lost session to a new room, which the cluster puts on the survivor.
+      for (const id of event.rooms) {
+        await eventually(async () => (await store.getSession(id))?.sfu?.room === `${id}.2`, `session ${id} in a new room`);
+      }
+      const alive = new Set((await a1.api.listRooms()).map((x) => x.name));
+      for (const id of event.rooms) assert.ok(alive.has(`${id}.2`), `the new room of ${id} is in the cluster`);
+      for (const id of rooms.filter((x) => !event.rooms.includes(x))) assert.equal((await store.getSession(id))?.epoch, 1, `session ${id} on the surviving node stays`);
       const next = await hosted(p);
       assert.equal(next.assignment.deploymentId, 'a');
       assert.notEqual((await r.hgetall('room_node_map'))[next.s.sessionId], event.nodeId, 'the surviving node takes new rooms');
