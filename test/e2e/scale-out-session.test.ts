@@ -1,0 +1,141 @@
+/**
+ * A live session outlives the control-plane instance it was on: two real instances (child
+ * processes) share a real Redis behind a load balancer; the host page and two guests in Chromium
+ * are all on instance A. A is SIGKILLed. The picture never depends on the control plane (the P2P
+ * media keeps flowing), every client reconnects through the balancer to B as itself, with its
+ * role, and remote control works again there.
+ */
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../demo/chromium';
+import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
+import { HostBridgeServer } from '../../runner/websocket-bridge';
+import { sanitizeInputEvent, type InputEvent } from '../../protocol/input';
+import type { CreateSessionResponse } from '../../protocol/http-api';
+import { ViewerPage, framesBetween, longestFreeze } from '../support/browser-viewer';
+import { createSession } from '../support/control-plane';
+import { eventually } from '../support/livekit';
+import { startPlaneProcess, type PlaneProcess } from '../support/plane-process';
+import { startRedis, type TestRedis } from '../support/redis';
+import { TcpBalancer } from '../support/tcp-balancer';
+
+const SIZE = { width: 640, height: 360, fps: 15 };
+
+interface Who {
+  selfId?: string;
+  role?: string;
+  state?: string;
+}
+
+describe('end to end: a control-plane instance killed under a live session', function () {
+  this.timeout(180_000);
+  let browser: Browser;
+  let redis: TestRedis;
+  let balancer: TcpBalancer;
+  let a: PlaneProcess;
+  let b: PlaneProcess;
+  let session: CreateSessionResponse;
+  let bridge: HostBridgeServer;
+  let host: HeadlessHost;
+  let ada: ViewerPage;
+  let vic: ViewerPage;
+  const inputs: Array<{ controllerId: string; event: InputEvent }> = [];
+
+  before(async () => {
+    browser = await launchChromium();
+    redis = await startRedis();
+    balancer = await TcpBalancer.start();
+    const env = {
+      PAIRUX_REDIS_URL: redis.url,
+      PAIRUX_TOKEN_SECRET: 'e2e-scale-out-secret-0123456789abcdef',
+      PAIRUX_PUBLIC_URL: balancer.url,
+      PAIRUX_RECONNECT_GRACE_MS: '20000',
+    };
+    a = await startPlaneProcess({ ...env, PAIRUX_INSTANCE_ID: 'a' });
+    b = await startPlaneProcess({ ...env, PAIRUX_INSTANCE_ID: 'b' });
+    balancer.setBackends([{ port: a.port }, { port: b.port }]);
+    balancer.pin(0); // everyone starts on A
+    session = await createSession({ url: a.url }, { mode: 'p2p', name: 'Outlives' });
+    bridge = new HostBridgeServer({
+      hello: () => ({ frames: { via: 'generated' }, screen: { ...SIZE, source: 'generated' }, controlRequests: true }),
+      askControl: async () => ({ allow: true, reason: 'allowed' }),
+      controlState: () => undefined,
+      input: (controllerId, raw) => {
+        const checked = sanitizeInputEvent(raw);
+        if (checked.ok) inputs.push({ controllerId, event: checked.event });
+      },
+    });
+    await bridge.listen();
+    host = await startHeadlessHost(balancer.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana', bridge: bridge.url });
+  });
+  after(async () => {
+    await ada?.close();
+    await vic?.close();
+    await host?.close();
+    await bridge?.close();
+    await a?.kill();
+    await b?.kill();
+    await balancer?.close();
+    await redis?.stop();
+    await browser?.close();
+  });
+
+  const hostWho = () => host.page.evaluate(() => ({ selfId: (window as unknown as { pairuxHost: { selfId?: string } }).pairuxHost.selfId, state: document.body.dataset.state }) as Who);
+  const guestWho = (g: ViewerPage) =>
+    g.page.evaluate(() => {
+      const v = (window as unknown as { pairuxViewer: { selfId?: string; role?: string } }).pairuxViewer;
+      return { selfId: v.selfId, state: document.body.dataset.state } as Who;
+    });
+  const controlOf = (g: ViewerPage) => g.page.evaluate(() => document.body.dataset.control);
+  const clickCentre = async (g: ViewerPage) => {
+    const box = await g.page.locator('video#screen').boundingBox();
+    assert.ok(box);
+    await g.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  };
+
+  it('host, controller and viewer all on instance A, the controller driving', async () => {
+    [ada, vic] = await Promise.all([ViewerPage.open(browser, session.links.controller.url, 'Ada'), ViewerPage.open(browser, session.links.viewer.url, 'Vic')]);
+    for (const g of [ada, vic]) await g.waitForState('live', 30_000);
+    await ada.page.click('#control-request');
+    await eventually(async () => (await controlOf(ada)) === 'driving', 'Ada to drive');
+    await clickCentre(ada);
+    const adaId = await ada.selfId();
+    await eventually(() => inputs.some((i) => i.controllerId === adaId && i.event.t === 'down'), 'the click at the host');
+    assert.equal(balancer.routed.includes(1), false, 'nobody on B yet');
+  });
+
+  it('SIGKILL of A: the picture keeps flowing, everyone is back on B as themselves, and control works again', async () => {
+    const before = { host: await hostWho(), ada: await guestWho(ada), vic: await guestWho(vic) };
+    const watching = [ada, vic].map((g) => g.collectVisible(8000));
+    await new Promise((r) => setTimeout(r, 1000));
+    balancer.pin(undefined);
+    await a.kill('SIGKILL');
+    const seen = await Promise.all(watching);
+    for (const [i, { frames }] of seen.entries()) {
+      assert.ok(frames.length > 50, `guest ${i}: ${frames.length} frames on screen over 8 s`);
+      assert.ok(framesBetween(frames[0]!, frames.at(-1)!) >= 50, `guest ${i}: the picture advanced through the kill`);
+      console.log(`      guest ${i}: longest freeze while the instance died ${longestFreeze(frames).ms.toFixed(0)} ms`);
+    }
+    // Back through the balancer, on B (A is gone), as the same participants.
+    // Three signaling sockets (host, Ada, Vic) come back through the balancer, which can only send them to B now.
+    await eventually(() => balancer.routed.filter((x) => x === 1).length >= 3, 'three reconnections through B', 20_000);
+    await eventually(async () => (await hostWho()).state === 'joined', 'the host page to rejoin');
+    const after = { host: await hostWho(), ada: await guestWho(ada), vic: await guestWho(vic) };
+    assert.deepEqual([after.host.selfId, after.ada.selfId, after.vic.selfId], [before.host.selfId, before.ada.selfId, before.vic.selfId]);
+    // Roles intact: the controller can ask again (control ended with the drop, as for any drop), the viewer cannot.
+    await eventually(async () => (await controlOf(ada)) !== 'driving', 'the drop to end the grant');
+    assert.equal(await vic.page.locator('#control-request').isVisible(), false, 'a viewer still has no control button');
+    const clicksBefore = inputs.length;
+    await eventually(async () => {
+      if ((await controlOf(ada)) === 'driving') return true;
+      if (await ada.page.locator('#control-request').isEnabled()) await ada.page.click('#control-request');
+      return false;
+    }, 'Ada to drive again, through B', 20_000);
+    await clickCentre(ada);
+    await eventually(() => inputs.slice(clicksBefore).some((i) => i.controllerId === before.ada.selfId && i.event.t === 'down'), 'the click at the host, through B');
+    for (const g of [ada, vic]) {
+      const [x, y] = await g.markerAdvance(1000);
+      assert.ok(framesBetween(x, y) >= 3);
+    }
+  });
+});
