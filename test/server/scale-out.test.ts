@@ -265,6 +265,20 @@ describe('control plane: scale-out through Redis', function () {
       const late = await client(local(a!));
       const err = await rejects(late.join(s.sessionId, tokenOf(s.links.viewer.url), 'Late'), ErrorCode.Unavailable);
       assert.match(err.message, /the state store is unreachable; retrying/);
+      // The pages' signaling client tells its user what the server said, and keeps trying.
+      const patient = new SignalingClient({
+        transport: nodeWsTransport(local(a!).url),
+        sessionId: s.sessionId,
+        token: tokenOf(s.links.viewer.url),
+        name: 'Patient',
+        client: { kind: 'bench' },
+        resumeStore: memoryResumeStore(),
+        log: silentLogger,
+      });
+      engines.push(patient);
+      const told = new Promise<string | undefined>((resolve) => patient.once('retry', (r) => resolve(r.serverSaid)));
+      patient.start();
+      assert.match((await told) ?? 'nothing', /the state store is unreachable/);
       await sleep(Math.max(0, 2000 - (Date.now() - pausedAt)));
       assert.equal(host.closeCode, undefined, 'the host stayed connected (heartbeats answered)');
       assert.equal(guest.closeCode, undefined, 'the guest stayed connected');
@@ -274,9 +288,10 @@ describe('control plane: scale-out through Redis', function () {
       const joined = await v.join(s.sessionId, tokenOf(s.links.viewer.url), 'Vic');
       assert.equal(joined.self.role, 'viewer');
       await host.waitFor(ParticipantJoined, (p) => p.participant.id === joined.self.id);
+      await until(() => patient.state === 'joined', 'the patient client to get in by itself', 10_000);
       const w = await client(local(b!));
       const fromB = await w.join(s.sessionId, tokenOf(s.links.viewer.url), 'Wil');
-      assert.deepEqual(fromB.participants.map((p) => p.id).sort(), [h.self.id, g.self.id, leaverId, joined.self.id, fromB.self.id].sort(), 'the failed join left no seat behind');
+      assert.deepEqual(fromB.participants.map((p) => p.id).sort(), [h.self.id, g.self.id, leaverId, joined.self.id, patient.self!.id, fromB.self.id].sort(), 'the failed join left no seat behind');
       assert.ok(fromB.participants.every((p) => p.connected || p.id === leaverId));
       await guest.request(SendSignal, { to: h.self.id, payload: { kind: 'bye', pc: 'pc-0' } });
       await host.waitFor(Signal, (p) => p.payload.kind === 'bye');

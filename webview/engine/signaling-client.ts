@@ -81,7 +81,7 @@ export interface SignalingEvents {
   /** The session focus moved (or could not move) the media: `session.topology`. */
   topology: { topology: Topology };
   /** A connection attempt failed or dropped; the next one starts after `delayMs`. */
-  retry: { attempt: number; delayMs: number; reason: string };
+  retry: { attempt: number; delayMs: number; reason: string; /** The server answered, but could not take the join now (e.g. its state store is unreachable). */ serverSaid?: string };
 }
 
 export interface SignalingClientOptions {
@@ -145,6 +145,8 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
   private _driverId: string | null = null;
   private _sfu: SfuAccess | undefined;
   private _media: 'p2p' | 'sfu' = 'p2p';
+  /** Why the server refused the last join for now, for the next 'retry' event. */
+  private serverSaid: string | undefined;
   private _epoch = 0;
 
   constructor(private readonly options: SignalingClientOptions) {
@@ -389,6 +391,7 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
         this.resumeStore.clear(this.options.sessionId);
       }
       this.log('warn', `join failed (${error.code}): ${error.message}; will retry`);
+      this.serverSaid = error.message;
       this.dropConnection(0, `join failed: ${error.code}`);
       return;
     }
@@ -510,7 +513,9 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     const delayMs = moving ? 0 : Math.round(Math.min(max, raw * (0.75 + Math.random() * 0.5)));
     this.attempt++;
     this.log('info', `connection lost (${code}${reason ? ` ${reason}` : ''}); retry ${this.attempt} in ${delayMs} ms`);
-    this.emit('retry', { attempt: this.attempt, delayMs, reason: reason || `close ${code}` });
+    const serverSaid = this.serverSaid;
+    this.serverSaid = undefined;
+    this.emit('retry', { attempt: this.attempt, delayMs, reason: reason || `close ${code}`, ...(serverSaid ? { serverSaid } : {}) });
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (this._state === 'connecting' || this._state === 'reconnecting') this.connect();

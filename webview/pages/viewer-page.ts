@@ -197,8 +197,10 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
   });
 
   let lastRetry = '';
-  client.on('retry', ({ delayMs }) => {
-    lastRetry = `Cannot reach the server; trying again in ${(delayMs / 1000).toFixed(1)} s`;
+  client.on('retry', ({ delayMs, serverSaid }) => {
+    const again = `trying again in ${(delayMs / 1000).toFixed(1)} s`;
+    // The server answering "not now" (its state store unreachable, say) is not the same as no server.
+    lastRetry = serverSaid ? `The server cannot take you back in right now (${serverSaid.replace(/\.$/, '')}); ${again}` : `Cannot reach the server; ${again}`;
     render(guest.state);
   });
   client.on('joined', () => {
