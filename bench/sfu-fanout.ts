@@ -45,7 +45,7 @@ const FPS = Number(args.get('fps') ?? 30);
 const CONCURRENCY = Number(args.get('concurrency') ?? 10);
 const SETTLE_ARG = args.get('settle');
 const CLIENT = (args.get('client') ?? 'browser') as 'browser' | 'rtc-node';
-/** LiveKit's PLI throttle, s (0 = LiveKit's defaults, 0.5 s / 1 s): see bench/support/sfu-livekit.ts. */
+/** LiveKit's PLI throttle, s (0 = the launcher's default, 0.3 s): see bench/support/sfu-livekit.ts. */
 const PLI_THROTTLE = Number(args.get('pli-throttle') ?? (CLIENT === 'browser' ? 15 : 0));
 /** A new subscriber starts on a keyframe: with a long PLI throttle it may wait that long for one. */
 const SETTLE = SETTLE_ARG !== undefined ? Number(SETTLE_ARG) : Math.max(6, PLI_THROTTLE + 2);
@@ -248,14 +248,14 @@ async function main(): Promise<void> {
     await rig.stop();
   }
   printTable(
-    `SFU fan-out: one ${WIDTH}×${HEIGHT}@${FPS} host → N light subscribers (${CLIENT}) on one LiveKit node, ${SECONDS} s window, LiveKit PLI throttle ${PLI_THROTTLE ? `${PLI_THROTTLE} s` : 'default (0.5 s / 1 s)'}`,
+    `SFU fan-out: one ${WIDTH}×${HEIGHT}@${FPS} host → N light subscribers (${CLIENT}) on one LiveKit node, ${SECONDS} s window, LiveKit PLI throttle ${PLI_THROTTLE ? `${PLI_THROTTLE} s` : '0.3 s (the launcher\'s default)'}`,
     ['subscribers', 'receiving', 'failed', 'in LiveKit room', 'join p50 ms', 'join p95 ms', 'join max ms', 'LiveKit CPU (cores)', 'LiveKit millicores per sub', 'fps mean', 'fps p5', 'fps worst', 'Mbit/s per sub', 'fan-out Mbit/s', 'frames decoded', 'received (size×subs)', 'host CPU (cores)', 'host sends fps (top layer)', 'host egress Mbit/s', 'host keyframes/s', 'subscribers\' CPU', 'load avg 1/5/15'],
     rows.map((r) => [r.subscribers, r.receiving, r.failed, r.inRoom, r.joinP50, r.joinP95, r.joinMax, r.liveKitCores, r.liveKitPerSub * 1000, r.fpsMean, r.fpsP5, r.fpsMin, r.mbpsPerSub, r.fanoutMbps, r.decoded, r.resolution, r.hostCores, r.hostFps, r.hostMbps, r.hostKeyFps, r.subsCores, r.load]),
   );
   console.log(CLIENT === 'browser'
     ? 'subscribers = livekit-client Rooms in one headless Chromium page, encoded frames counted and dropped (never decoded); fps = encoded frames delivered to each receiver per second; subscribers\' CPU = that Chromium\'s process tree.'
     : 'subscribers = @livekit/rtc-node rooms in the bench process, no VideoStream (libwebrtc decodes anyway: frames decoded); fps = inbound-rtp framesReceived per second; subscribers\' CPU = the bench process (subscribers, control plane, bench).');
-  if (CLIENT === 'browser') console.log(`These receivers never decode, so each asks for a keyframe every ~200 ms (libwebrtc; PLI is always on); LiveKit passes one on per layer per ${PLI_THROTTLE ? `${PLI_THROTTLE} s (--pli-throttle)` : '0.5–1 s (its default throttle)'}: host keyframes/s shows what the host paid for it.`);
+  if (CLIENT === 'browser') console.log(`These receivers never decode, so each asks for a keyframe every ~200 ms (libwebrtc; PLI is always on); LiveKit passes one on per layer per ${PLI_THROTTLE ? `${PLI_THROTTLE} s (--pli-throttle)` : '0.3 s (the launcher\'s default throttle)'}: host keyframes/s shows what the host paid for it.`);
   console.log(`join = signaling WebSocket + session.join → LiveKit connect with the join's token → the host's video track subscribed, per subscriber, ${CONCURRENCY} joining at a time. in LiveKit room = RoomService listParticipants (subscribers + host).`);
   console.log('LiveKit CPU = its process over the window; host egress = the host page\'s outbound-rtp bytesSent summed over its simulcast layers; Mbit/s per sub = bytes received (payload) per subscriber.');
   process.exit(0);

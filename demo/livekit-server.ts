@@ -40,6 +40,13 @@ export interface LocalLiveKitOptions {
   ports?: Partial<LocalLiveKit['ports']>;
   /** How often the node refreshes its statistics (LiveKit's default: 2 s); multi-node mode publishes them in Redis. */
   statsUpdateIntervalMs?: number;
+  /**
+   * Least time between two keyframe requests LiveKit passes to the host for one layer (its
+   * `rtc.pli_throttle`). LiveKit's own default (0.5–1 s) can leave a guest who subscribes just
+   * after another one black for a second, which a failover (everyone resubscribing at once) makes
+   * likely; screens are mostly still, so the occasional extra keyframe is cheap. Default 300 ms.
+   */
+  pliThrottleMs?: number;
 }
 
 /** LiveKit's `node_selector` (config-sample.yaml); only what is set is written. */
@@ -120,7 +127,7 @@ async function freeUdpPort(): Promise<number> {
   });
 }
 
-interface YamlInput extends Pick<LocalLiveKitOptions, 'webhookUrl' | 'redis' | 'region' | 'nodeSelector' | 'statsUpdateIntervalMs'> {
+interface YamlInput extends Pick<LocalLiveKitOptions, 'webhookUrl' | 'redis' | 'region' | 'nodeSelector' | 'statsUpdateIntervalMs' | 'pliThrottleMs'> {
   port: number;
   rtcTcp: number;
   rtcUdp: number;
@@ -146,6 +153,8 @@ function configYaml(o: YamlInput): string {
     '  node_ip: 127.0.0.1',
     // LiveKit leaves loopback out of its candidates unless told; the UDP mux binds loopback only.
     '  enable_loopback_candidate: true',
+    '  pli_throttle:',
+    ...['low_quality', 'mid_quality', 'high_quality'].map((q) => `    ${q}: ${Math.round(o.pliThrottleMs ?? 300)}ms`),
     '  ips:',
     '    includes:',
     '      - 127.0.0.1/32',
@@ -214,8 +223,8 @@ async function startOnce(binary: string, options: LocalLiveKitOptions): Promise<
   const apiSecret = options.keys?.apiSecret ?? randomBytes(32).toString('base64url');
   const dir = mkdtempSync(path.join(tmpdir(), 'pairux-livekit-'));
   const configPath = path.join(dir, 'livekit.yaml');
-  const { webhookUrl, redis, region, nodeSelector, statsUpdateIntervalMs } = options;
-  const config: YamlInput = { port, rtcTcp, rtcUdp, apiKey, apiSecret, logLevel: options.logLevel ?? 'info', webhookUrl, redis, region, nodeSelector, statsUpdateIntervalMs };
+  const { webhookUrl, redis, region, nodeSelector, statsUpdateIntervalMs, pliThrottleMs } = options;
+  const config: YamlInput = { port, rtcTcp, rtcUdp, apiKey, apiSecret, logLevel: options.logLevel ?? 'info', webhookUrl, redis, region, nodeSelector, statsUpdateIntervalMs, pliThrottleMs };
   writeFileSync(configPath, configYaml(config), { mode: 0o600 });
 
   const child = spawn(binary, ['--config', configPath], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
