@@ -255,8 +255,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
           joinedAt: this.now(),
           resumeHash: hashSecret(secret),
         };
-        // Joining a session already on an SFU: the picture comes from there from the start.
-        if (session.media === 'sfu' && claims.role !== 'host') record.media = 'sfu';
+        // A guest's picture comes from where the media flows when it joins (the focus's 'done' counts it).
+        if (claims.role !== 'host') record.media = session.media;
         const added = await store.addParticipant(session.id, record, this.roleLimits(session.media));
         if (!added.ok) throw limitError(added.role, added.limit, session.media);
         if (claims.role === 'host') this.cancel(`host-deadline:${session.id}`);

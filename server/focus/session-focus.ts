@@ -136,6 +136,24 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
         assignment = await this.deps.sfu.openRoom(session.id, { epoch, exclude, ...(region ? { region } : {}) });
       } catch (err) {
         const e = PairuxError.from(err);
+        // An auto session whose SFU died with no other to take it goes back to peer-to-peer
+        // (when it fits P2P's limits) rather than wait on a dead server.
+        if (reason === 'failover' && claimed.mode === 'auto' && (await this.fitsP2p(session.id))) {
+          const back = await this.casRetry(session.id, claimed, (s) =>
+            s.moving?.by === config.instanceId ? { media: 'p2p', epoch, sfu: undefined, moving: undefined, movedFor: reason, moveFailedAt: now() } : undefined,
+          );
+          if (back) {
+            metrics.topologyMoves.inc({ reason, result: 'p2p' });
+            this.tell(session.id, {
+              media: 'p2p',
+              epoch,
+              phase: 'moving',
+              reason,
+              message: `${why}, and no other SFU can take the session (${e.message}): back to peer-to-peer; the picture returns in a moment.`,
+            });
+            return;
+          }
+        }
         await this.casRetry(session.id, claimed, (s) => (s.moving?.by === config.instanceId ? { moving: undefined, moveFailedAt: now() } : undefined));
         metrics.topologyMoves.inc({ reason, result: 'failed' });
         const stay = claimed.media === 'sfu' ? 'The picture stays where it is' : 'The session stays peer-to-peer';
@@ -172,6 +190,14 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
     } finally {
       this.running.delete(session.id);
     }
+  }
+
+  /** Whether the session's guests fit a peer-to-peer session's limits. */
+  private async fitsP2p(sessionId: string): Promise<boolean> {
+    const participants = await this.deps.store.listParticipants(sessionId);
+    const viewers = participants.filter((p) => p.role === 'viewer').length;
+    const controllers = participants.filter((p) => p.role === 'controller').length;
+    return viewers <= this.deps.config.viewerLimitP2p && controllers <= this.deps.config.controllerLimit;
   }
 
   /** Re-reads and retries a compare-and-set while other writers (joins, reports) bump the version. */

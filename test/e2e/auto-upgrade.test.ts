@@ -163,4 +163,24 @@ describe('end to end: an auto session moves from P2P to the SFU at the 10th part
     const adaId = await ada.selfId();
     await eventually(() => inputs.some((i) => i.controllerId === adaId && i.event.t === 'down'), 'the click at the host');
   });
+
+  it('its only SFU killed, the session goes back to peer-to-peer and every guest sees the host again', async () => {
+    const watcher = extras[0]!;
+    process.kill(rig.livekit.pid, 'SIGKILL');
+    const back = await watcher.waitFor(SessionTopology, (t) => t.reason === 'failover' && t.phase === 'moving', 15_000);
+    assert.deepEqual([back.media, back.epoch], ['p2p', 2]);
+    assert.match(back.message, /stopped answering, and no other SFU can take the session.*back to peer-to-peer/);
+    for (const v of viewers) {
+      await eventually(async () => (await viewerMedia(v)).mode === 'p2p', 'the guest on P2P again', 20_000);
+      await v.waitForState('live', 30_000);
+      const [a, b] = await v.markerAdvance(1000);
+      assert.ok(framesBetween(a, b) >= 3, `frame ${a.frame} → ${b.frame} in 1 s, peer-to-peer again`);
+      assert.match(await status(v), /peer-to-peer/);
+    }
+    assert.equal((await hostMedia()).mode, 'p2p');
+    const rows = await host.page.evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<Array<{ guestId: string; bytesSent?: number }>> } }).pairuxHost.stats());
+    const ids = await Promise.all(viewers.map((v) => v.selfId()));
+    for (const id of ids) assert.ok(rows.some((r) => r.guestId === id), `a P2P stream to ${id} again`);
+    assert.ok(!rows.some((r) => r.guestId === 'sfu'), 'nothing to the dead SFU');
+  });
 });

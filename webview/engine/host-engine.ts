@@ -128,6 +128,17 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
     );
   }
 
+  /**
+   * Offers a connection to every connected guest without waiting for their hello: after the
+   * session comes back from a dead SFU, guests' hellos may have reached the host before this
+   * engine listened.
+   */
+  connectAll(): void {
+    for (const p of this.signaling.participants.values()) {
+      if (p.role !== 'host' && p.connected && !this.peers.has(p.id)) void this.connectGuest(p.id);
+    }
+  }
+
   /** Closes every guest connection (telling each guest) and stops listening. */
   stop(): void {
     for (const id of [...this.peers.keys()]) this.dropGuest(id, 'host stopped', true);

@@ -50,6 +50,8 @@ export interface HostMediaEngine {
   stats(): Promise<GuestStats[]>;
   /** SFU engines: leave the current room for this one (the focus moved the session). */
   moveTo?(access: SfuAccess): void;
+  /** P2P engines: offer to every connected guest now (back from a dead SFU). */
+  connectAll?(): void;
   on<K extends keyof HostEngineEvents>(type: K, listener: (event: HostEngineEvents[K]) => void): () => void;
 }
 
@@ -85,23 +87,27 @@ const GUEST_EVENTS: Array<keyof GuestEngineEvents> = ['state', 'screen', 'rtt', 
 /** How long a guest's SFU picture may take to show before the move is given up (it stays on P2P). */
 const STAGE_TIMEOUT_MS = 20_000;
 
-/** Follows the focus's moves: calls `move` with fresh access for each new SFU epoch (from a notice or a rejoin). */
-function followMoves(signaling: SignalingClient, log: Logger, epochNow: () => number, move: (access: SfuAccess, epoch: number) => void, done?: (t: SessionTopology) => void): void {
-  const go = (epoch: number, access: SfuAccess | undefined): void => {
-    if (access) return move(access, epoch);
+/** Where a move goes: an SFU room (with this participant's access to it), or back to peer-to-peer. */
+export type MoveTarget = { media: 'sfu'; access: SfuAccess } | { media: 'p2p' };
+
+/** Follows the focus's moves: calls `move` for each new epoch (from a notice or a rejoin), with fresh SFU access when it goes to one. */
+function followMoves(signaling: SignalingClient, log: Logger, epochNow: () => number, move: (target: MoveTarget, epoch: number) => void, done?: (t: SessionTopology) => void): void {
+  const go = (epoch: number, media: 'p2p' | 'sfu', access: SfuAccess | undefined): void => {
+    if (media === 'p2p') return move({ media }, epoch);
+    if (access) return move({ media, access }, epoch);
     signaling.refreshSfuAccess().then(
-      (fresh) => move(fresh, epoch),
+      (fresh) => move({ media: 'sfu', access: fresh }, epoch),
       (err: unknown) => log('warn', `could not get the SFU access for the move: ${String(err)}`),
     );
   };
   signaling.on('topology', ({ topology }) => {
     if (topology.phase === 'done') done?.(topology);
-    if (topology.phase !== 'moving' || topology.media !== 'sfu' || topology.epoch <= epochNow()) return;
-    go(topology.epoch, undefined);
+    if (topology.phase !== 'moving' || topology.epoch <= epochNow()) return;
+    go(topology.epoch, topology.media, undefined);
   });
   // A move announced while this client was away arrives as a rejoin's newer epoch.
   signaling.on('joined', ({ result }) => {
-    if (result.sfu && result.epoch > epochNow()) go(result.epoch, result.sfu);
+    if (result.epoch > epochNow()) go(result.epoch, result.session.media, result.sfu);
   });
 }
 
@@ -134,7 +140,7 @@ export class HostMediaSwitch extends TypedEmitter<HostEngineEvents> implements H
       this.epoch = result.epoch;
       this.pick(result.sfu);
     });
-    followMoves(signaling, this.log, () => this.epoch, (access, epoch) => this.move(access, epoch), () => this.retirePrevious('everyone moved'));
+    followMoves(signaling, this.log, () => this.epoch, (target, epoch) => this.move(target, epoch), () => this.retirePrevious('everyone moved'));
   }
 
   get mode(): MediaMode {
@@ -199,10 +205,23 @@ export class HostMediaSwitch extends TypedEmitter<HostEngineEvents> implements H
     this.emit('guests', { guests: this.guests() });
   }
 
-  private move(access: SfuAccess, epoch: number): void {
+  private move(target: MoveTarget, epoch: number): void {
     if (this.stopped || epoch <= this.epoch || !this.inner) return;
     this.epoch = epoch;
     const current = this.inner;
+    if (target.media === 'p2p') {
+      if (current.mode === 'p2p') return;
+      // Back from a dead SFU: nothing there to keep; guests say hello and get a P2P link each.
+      this.log('info', `back to peer-to-peer (epoch ${epoch})`);
+      this.offInner?.();
+      current.stop();
+      this.retirePrevious('back to peer-to-peer');
+      const p2p = this.choose(undefined);
+      this.use(p2p);
+      p2p.connectAll?.();
+      return;
+    }
+    const access = target.access;
     if (current.mode === 'sfu' && current.moveTo) {
       current.moveTo(access);
       return;
@@ -260,7 +279,7 @@ export class GuestMediaSwitch extends TypedEmitter<GuestEngineEvents> implements
       // moving guest would, so the focus can tell when everyone has arrived.
       if (result.sfu && result.resumed && result.session.mode === 'auto') this.report('sfu', result.epoch);
     });
-    followMoves(signaling, this.log, () => this.epoch, (access, epoch) => this.move(access, epoch));
+    followMoves(signaling, this.log, () => this.epoch, (target, epoch) => this.move(target, epoch));
   }
 
   get mode(): MediaMode {
@@ -316,10 +335,28 @@ export class GuestMediaSwitch extends TypedEmitter<GuestEngineEvents> implements
     if (this.started) inner.start();
   }
 
-  private move(access: SfuAccess, epoch: number): void {
+  private move(target: MoveTarget, epoch: number): void {
     if (this.stopped || epoch <= this.epoch || !this.inner) return;
     this.epoch = epoch;
     const current = this.inner;
+    if (target.media === 'p2p') {
+      if (current.mode === 'p2p') return;
+      // Back from a dead SFU (its picture is frozen anyway): straight over to a P2P link.
+      this.dropPending();
+      this.offInner?.();
+      current.stop();
+      const engine = this.choose(undefined);
+      this.use(engine);
+      this.emit('state', { state: engine.state, previous: current.state });
+      this.moves++;
+      const off = engine.on('state', ({ state }) => {
+        if (state !== 'live') return;
+        off();
+        this.report('p2p', epoch);
+      });
+      return;
+    }
+    const access = target.access;
     if (current.mode === 'sfu' && current.moveTo) {
       current.moveTo(access);
       this.moves++;
