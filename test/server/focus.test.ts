@@ -14,6 +14,8 @@ import { createSession, startTestServer, tokenOf } from '../support/control-plan
 import { TestClient } from '../support/signaling-client';
 import { rejects } from '../support/assertions';
 import { startRedis } from '../support/redis';
+import { RoomServiceClient } from 'livekit-server-sdk';
+import { startLocalLiveKit } from '../../demo/livekit-server';
 import { eventually, startPlane, startSfuRig, untilNoRooms, type SfuRig } from '../support/livekit';
 
 type Created = Awaited<ReturnType<typeof createSession>>;
@@ -166,6 +168,34 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
       for (const c of clients.splice(0)) c.close();
       for (const p of planes.splice(0)) await p.close();
       await redis.stop();
+    }
+  });
+
+  it('moves the session to the SFU of the region its host hinted at when joining', async () => {
+    const other = await startLocalLiveKit({ logLevel: 'warn' });
+    try {
+      const deployment = (id: string, region: string, lk: { url: string; apiKey: string; apiSecret: string }) => ({ id, region, url: lk.url, apiKey: lk.apiKey, apiSecret: lk.apiSecret });
+      const plane = await startTestServer({
+        focus: { autoSfuAt: 3 },
+        sfuPools: { deployments: [deployment('home', 'default', rig.livekit), deployment('far', 'eu', other)], defaultRegion: 'default' },
+      });
+      planes.push(plane);
+      const s = await createSession(plane);
+      const host = await connect(plane);
+      await host.join(s.sessionId, s.hostToken, 'Host', { region: 'eu' });
+      await fill(plane, s, 3, 1);
+      const moved = await host.waitFor(SessionTopology, (t) => t.phase === 'moving');
+      assert.equal(moved.region, 'eu');
+      const access = await host.request(RefreshSfuAccess, {});
+      assert.equal(access.url, other.url, "the host's access points at the eu SFU");
+      const farApi = new RoomServiceClient(other.url.replace(/^ws/, 'http'), other.apiKey, other.apiSecret);
+      assert.deepEqual((await farApi.listRooms()).map((r) => r.name), [s.sessionId]);
+      assert.deepEqual(await rig.api.listRooms(), [], 'nothing on the default region\'s SFU');
+      await plane.service.endSession(s.sessionId, 'host-ended');
+    } finally {
+      for (const c of clients.splice(0)) c.close();
+      for (const p of planes.splice(0)) await p.close();
+      await other.stop();
     }
   });
 
