@@ -209,7 +209,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
 
   private async createSession(): Promise<CreateSessionResponse> {
     const s = this.settings;
-    const request = { mode: s.mode, name: s.sessionName, hostName: s.hostName, linkTtlSeconds: s.linkTtlMinutes * 60 };
+    const request = { mode: s.mode, name: s.sessionName, hostName: s.hostName, linkTtlSeconds: s.linkTtlMinutes * 60, ...(s.sfuRegion ? { region: s.sfuRegion } : {}) };
     if (s.serverUrl) {
       const created = await createRemoteSession(s.serverUrl, s.hostKey, request, (line) => this.ui.progress(line));
       this.signalingUrl = created.wsUrl;

@@ -27,6 +27,8 @@ export interface HostSettings {
   linkTtlMinutes: number;
   hostName: string;
   sessionName: string;
+  /** The region hint for the session's SFU (`pairux.session.region`): where the server picks one when it needs one. */
+  sfuRegion: string | undefined;
   /** The LiveKit server the embedded control plane uses for SFU sessions, when configured. */
   livekit: { url: string; apiKey: string; apiSecret: string } | undefined;
 }
@@ -73,6 +75,8 @@ export function readHostSettings(
   const livekitUrl = str('livekit.url');
   const livekitKey = str('livekit.apiKey');
   if (livekitUrl && !/^(wss?|https?):\/\/[^\s/]+/.test(livekitUrl)) problems.push(`“pairux.livekit.url” must be a ws://, wss://, http:// or https:// URL (it is ${livekitUrl})`);
+  const sfuRegion = str('session.region');
+  if (sfuRegion && !/^[a-z0-9][a-z0-9-]{0,31}$/.test(sfuRegion)) problems.push(`“pairux.session.region” must be a region name such as eu or us-west: lower-case letters, digits and - (it is ${sfuRegion})`);
   const settings: HostSettings = {
     mode: extra.mode === 'sfu' || extra.mode === 'auto' ? extra.mode : 'p2p',
     serverUrl,
@@ -87,6 +91,7 @@ export function readHostSettings(
     linkTtlMinutes: int('links.expiryMinutes', 1440, 1, 43_200),
     hostName: (str('displayName') || extra.userName || 'Host').slice(0, 64),
     sessionName: str('session.name').slice(0, 64) || `${(str('displayName') || extra.userName || 'PairUX').slice(0, 40)}'s session`,
+    sfuRegion: sfuRegion || undefined,
     livekit: livekitUrl && livekitKey && extra.livekitSecret ? { url: livekitUrl, apiKey: livekitKey, apiSecret: extra.livekitSecret } : undefined,
   };
   if (problems.length) throw new PairuxError(ErrorCode.BadMessage, `Fix these settings first: ${problems.join('; ')}.`);

@@ -17,7 +17,7 @@ import { startLocalLiveKit } from '../../demo/livekit-server';
 function settings(over: Partial<HostSettings> = {}): HostSettings {
   return {
     mode: 'p2p', serverUrl: '', hostKey: undefined, embeddedPort: 0, fps: 15, ...QUALITY.text, maxKbps: 0, display: '', region: undefined,
-    allowControlRequests: true, linkTtlMinutes: 60, hostName: 'Ada', sessionName: "Ada's session", livekit: undefined, ...over,
+    allowControlRequests: true, linkTtlMinutes: 60, hostName: 'Ada', sessionName: "Ada's session", sfuRegion: undefined, livekit: undefined, ...over,
   };
 }
 
@@ -101,11 +101,13 @@ describe('extension: hosting without an editor', function () {
   it('reads settings with their defaults and names every bad one', () => {
     const s = readHostSettings(() => undefined, { mode: 'auto', hostKey: undefined, env: { DISPLAY: ':5' }, userName: 'ada' });
     assert.deepEqual([s.mode, s.fps, s.codec, s.display, s.linkTtlMinutes, s.hostName, s.region], ['auto', 30, 'vp9', ':5', 1440, 'ada', undefined]);
-    const values: Record<string, unknown> = { 'capture.fps': 0, 'capture.quality': 'ultra', 'capture.region': '1,2,3', 'server.url': 'pairux.example.com', 'links.expiryMinutes': 1.5 };
+    assert.equal(s.sfuRegion, undefined);
+    const values: Record<string, unknown> = { 'capture.fps': 0, 'capture.quality': 'ultra', 'capture.region': '1,2,3', 'server.url': 'pairux.example.com', 'links.expiryMinutes': 1.5, 'session.region': 'EU West' };
     assert.throws(
       () => readHostSettings((k) => values[k], { mode: 'p2p', hostKey: undefined, env: {}, userName: 'ada' }),
-      (err: Error) => ['capture.fps', 'capture.quality', 'capture.region', 'server.url', 'links.expiryMinutes'].every((k) => err.message.includes(`pairux.${k}`)),
+      (err: Error) => ['capture.fps', 'capture.quality', 'capture.region', 'server.url', 'links.expiryMinutes', 'session.region'].every((k) => err.message.includes(`pairux.${k}`)),
     );
+    assert.equal(readHostSettings((k) => ({ 'session.region': 'eu' })[k], { mode: 'auto', hostKey: undefined, env: {}, userName: '' }).sfuRegion, 'eu');
     const region = readHostSettings((k) => ({ 'capture.region': '1920, 0, 1920, 1080', 'capture.quality': 'motion' })[k], { mode: 'p2p', hostKey: undefined, env: {}, userName: '' });
     assert.deepEqual(region.region, { x: 1920, y: 0, width: 1920, height: 1080 });
     assert.equal(region.contentHint, 'motion');
