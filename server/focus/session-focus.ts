@@ -18,7 +18,7 @@ import type { ParamsOf } from '../../protocol/rpc';
 import type { ServerConfig } from '../config';
 import type { ServerMetrics } from '../metrics';
 import { publicView } from '../participant-admin';
-import type { RoomStateStore, SessionRecord, SfuAssignment } from '../room-state-store';
+import type { RoomStateStore, SessionPatch, SessionRecord, SfuAssignment } from '../room-state-store';
 import type { SignalingTransport } from '../signaling-transport';
 import { sessionOfRoom, type SfuSessions } from '../sfu/sfu-sessions';
 
@@ -38,6 +38,14 @@ export interface SessionFocusEvents {
   /** A move began, finished (everyone on the new media) or failed; what users were told. */
   topology: [{ sessionId: string } & Topology];
   error: [unknown];
+}
+
+/** One move under way: the session as claimed, why, and the epoch it moves to. */
+interface Move {
+  claimed: SessionRecord;
+  reason: MoveReason;
+  why: string;
+  epoch: number;
 }
 
 /** How many tries a compare-and-set gets when other writers keep bumping the version. */
@@ -113,83 +121,97 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
 
   /**
    * Claims the move, opens the new room, records the new topology, tells everyone. Only one
-   * instance wins the claim; a failure to find an SFU leaves the media where it was, says why,
-   * and waits `retryAfterMs` before the next try.
+   * instance wins the claim; a failure to find an SFU leaves the media where it was (or, for an
+   * auto session whose SFU died, takes it back to peer-to-peer), says why, and waits
+   * `retryAfterMs` before the next try.
    */
   private async move(session: SessionRecord, reason: MoveReason, why: string, exclude: string[] = []): Promise<void> {
     if (this.running.has(session.id)) return;
     if (session.moving && session.moving.until > this.deps.now()) return; // another instance is on it
     this.running.add(session.id);
     try {
-      const { store, config, now, metrics } = this.deps;
+      const { store, config, now } = this.deps;
       const claimed = await store.updateSession(session.id, session.version, {
         moving: { by: config.instanceId, until: now() + config.focus.moveTimeoutMs, reason },
       });
       if (!claimed) return; // another instance (or another trigger) got there first
-      const epoch = claimed.epoch + 1;
-      const region = claimed.region;
+      const move: Move = { claimed, reason, why, epoch: claimed.epoch + 1 };
       let assignment: SfuAssignment;
       try {
-        if (!this.deps.sfu.configured) {
-          throw new PairuxError(ErrorCode.Unavailable, 'this server has no SFU configured');
-        }
-        assignment = await this.deps.sfu.openRoom(session.id, { epoch, exclude, ...(region ? { region } : {}) });
+        if (!this.deps.sfu.configured) throw new PairuxError(ErrorCode.Unavailable, 'this server has no SFU configured');
+        assignment = await this.deps.sfu.openRoom(session.id, { epoch: move.epoch, exclude, ...(claimed.region ? { region: claimed.region } : {}) });
       } catch (err) {
         const e = PairuxError.from(err);
         // An auto session whose SFU died with no other to take it goes back to peer-to-peer
         // (when it fits P2P's limits) rather than wait on a dead server.
-        if (reason === 'failover' && claimed.mode === 'auto' && (await this.fitsP2p(session.id))) {
-          const back = await this.casRetry(session.id, claimed, (s) =>
-            s.moving?.by === config.instanceId ? { media: 'p2p', epoch, sfu: undefined, moving: undefined, movedFor: reason, moveFailedAt: now() } : undefined,
-          );
-          if (back) {
-            metrics.topologyMoves.inc({ reason, result: 'p2p' });
-            this.tell(session.id, {
-              media: 'p2p',
-              epoch,
-              phase: 'moving',
-              reason,
-              message: `${why}, and no other SFU can take the session (${e.message}): back to peer-to-peer; the picture returns in a moment.`,
-            });
-            return;
-          }
-        }
-        await this.casRetry(session.id, claimed, (s) => (s.moving?.by === config.instanceId ? { moving: undefined, moveFailedAt: now() } : undefined));
-        metrics.topologyMoves.inc({ reason, result: 'failed' });
-        const stay = claimed.media === 'sfu' ? 'The picture stays where it is' : 'The session stays peer-to-peer';
-        this.tell(session.id, {
-          media: claimed.media,
-          epoch: claimed.epoch,
-          phase: 'failed',
-          reason,
-          message: `${why}, but no SFU could take it (${e.message}). ${stay}; PairUX tries again in ${Math.ceil(config.focus.retryAfterMs / 1000)} s.`,
-          ...regionOf(claimed),
-        });
+        if (reason === 'failover' && claimed.mode === 'auto' && (await this.fitsP2p(session.id)) && (await this.backToP2p(move, e))) return;
+        await this.giveUp(move, e);
         return;
       }
-      const previous = claimed.sfu;
-      const moved = await this.casRetry(session.id, claimed, (s) =>
-        s.moving?.by === config.instanceId ? { media: 'sfu', epoch, sfu: assignment, moving: undefined, movedFor: reason, moveFailedAt: undefined } : undefined,
-      );
-      if (!moved) {
-        // Lost the session meanwhile (it ended, or our claim lapsed and another instance moved it).
-        await this.deps.sfu.closeRoom(assignment).catch(() => undefined);
-        return;
-      }
-      metrics.topologyMoves.inc({ reason, result: 'ok' });
-      this.tell(session.id, {
-        media: 'sfu',
-        epoch,
-        phase: 'moving',
-        reason,
-        message: `${why}: moving it to the SFU in ${assignment.region}. The picture stays on while it moves.`,
-        region: assignment.region,
-      });
-      // The room left behind goes, unless its SFU is the one that died (nothing to ask it).
-      if (previous && previous.room !== assignment.room && reason !== 'failover') this.background(this.deps.sfu.closeRoom(previous));
+      await this.land(move, assignment);
     } finally {
       this.running.delete(session.id);
     }
+  }
+
+  /** The new room is open: record it as the session's media (if the claim is still ours) and tell everyone. */
+  private async land(move: Move, assignment: SfuAssignment): Promise<void> {
+    const { claimed, reason, why, epoch } = move;
+    const moved = await this.finish(move, { media: 'sfu', epoch, sfu: assignment, moving: undefined, movedFor: reason, moveFailedAt: undefined });
+    if (!moved) {
+      // Lost the session meanwhile (it ended, or our claim lapsed and another instance moved it).
+      await this.deps.sfu.closeRoom(assignment).catch(() => undefined);
+      return;
+    }
+    this.deps.metrics.topologyMoves.inc({ reason, result: 'ok' });
+    this.tell(claimed.id, {
+      media: 'sfu',
+      epoch,
+      phase: 'moving',
+      reason,
+      message: `${why}: moving it to the SFU in ${assignment.region}. The picture stays on while it moves.`,
+      region: assignment.region,
+    });
+    // The room left behind goes, unless its SFU is the one that died (nothing to ask it).
+    const previous = claimed.sfu;
+    if (previous && previous.room !== assignment.room && reason !== 'failover') this.background(this.deps.sfu.closeRoom(previous));
+  }
+
+  private async backToP2p(move: Move, e: PairuxError): Promise<boolean> {
+    const { claimed, reason, why, epoch } = move;
+    const back = await this.finish(move, { media: 'p2p', epoch, sfu: undefined, moving: undefined, movedFor: reason, moveFailedAt: this.deps.now() });
+    if (!back) return false;
+    this.deps.metrics.topologyMoves.inc({ reason, result: 'p2p' });
+    this.tell(claimed.id, {
+      media: 'p2p',
+      epoch,
+      phase: 'moving',
+      reason,
+      message: `${why}, and no other SFU can take the session (${e.message}): back to peer-to-peer; the picture returns in a moment.`,
+    });
+    return true;
+  }
+
+  /** No SFU could take it: the media stays where it was, and everyone hears why. */
+  private async giveUp(move: Move, e: PairuxError): Promise<void> {
+    const { claimed, reason, why } = move;
+    await this.finish(move, { moving: undefined, moveFailedAt: this.deps.now() });
+    this.deps.metrics.topologyMoves.inc({ reason, result: 'failed' });
+    const stay = claimed.media === 'sfu' ? 'The picture stays where it is' : 'The session stays peer-to-peer';
+    this.tell(claimed.id, {
+      media: claimed.media,
+      epoch: claimed.epoch,
+      phase: 'failed',
+      reason,
+      message: `${why}, but no SFU could take it (${e.message}). ${stay}; PairUX tries again in ${Math.ceil(this.deps.config.focus.retryAfterMs / 1000)} s.`,
+      ...regionOf(claimed),
+    });
+  }
+
+  /** The end of a move: `patch` applied only while the claim is still this instance's. */
+  private finish(move: Move, patch: SessionPatch): Promise<SessionRecord | undefined> {
+    const me = this.deps.config.instanceId;
+    return this.casRetry(move.claimed.id, move.claimed, (s) => (s.moving?.by === me ? patch : undefined));
   }
 
   /** Whether the session's guests fit a peer-to-peer session's limits. */
@@ -204,7 +226,7 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
   private async casRetry(
     sessionId: string,
     start: SessionRecord,
-    patchFor: (s: SessionRecord) => Parameters<RoomStateStore['updateSession']>[2] | undefined,
+    patchFor: (s: SessionRecord) => SessionPatch | undefined,
   ): Promise<SessionRecord | undefined> {
     let current: SessionRecord | undefined = start;
     for (let i = 0; i < CAS_TRIES && current && !current.ended; i++) {

@@ -11,12 +11,11 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
 import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
-import { HostBridgeServer } from '../../runner/websocket-bridge';
-import { sanitizeInputEvent, type InputEvent } from '../../protocol/input';
 import type { CreateSessionResponse } from '../../protocol/http-api';
 import { ReportMedia, SessionTopology } from '../../protocol/signaling';
 import type { ControlPlane } from '../../server/control-plane';
 import type { SfuHostSnapshot } from '../../webview/engine/sfu-host';
+import { startRecordingRunner, type RecordingRunner } from '../support/recording-runner';
 import { ViewerPage, framesBetween, longestFreeze } from '../support/browser-viewer';
 import { createSession, tokenOf } from '../support/control-plane';
 import { TestClient } from '../support/signaling-client';
@@ -43,9 +42,8 @@ describe('end to end: an auto session moves from P2P to the SFU at the 10th part
   let rig: SfuRig;
   let plane: ControlPlane;
   let session: CreateSessionResponse;
-  let bridge: HostBridgeServer;
+  let runner: RecordingRunner;
   let host: HeadlessHost;
-  const inputs: Array<{ controllerId: string; event: InputEvent }> = [];
   const viewers: ViewerPage[] = [];
   const extras: TestClient[] = [];
 
@@ -54,23 +52,14 @@ describe('end to end: an auto session moves from P2P to the SFU at the 10th part
     rig = await startSfuRig();
     plane = await startPlane(rig);
     session = await createSession(plane, { name: 'Growing' });
-    bridge = new HostBridgeServer({
-      hello: () => ({ frames: { via: 'generated' }, screen: { ...SIZE, source: 'generated' }, controlRequests: true }),
-      askControl: async () => ({ allow: true, reason: 'allowed' }),
-      controlState: () => undefined,
-      input: (controllerId, raw) => {
-        const checked = sanitizeInputEvent(raw);
-        if (checked.ok) inputs.push({ controllerId, event: checked.event });
-      },
-    });
-    await bridge.listen();
-    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana', bridge: bridge.url });
+    runner = await startRecordingRunner(SIZE);
+    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana', bridge: runner.url });
   });
   after(async () => {
     for (const c of extras.splice(0)) c.close();
     for (const v of viewers.splice(0)) await v.close();
     await host?.close();
-    await bridge?.close();
+    await runner?.close();
     await plane?.close();
     await rig?.livekit.stop();
     await browser?.close();
@@ -161,7 +150,7 @@ describe('end to end: an auto session moves from P2P to the SFU at the 10th part
     assert.ok(box);
     await ada.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     const adaId = await ada.selfId();
-    await eventually(() => inputs.some((i) => i.controllerId === adaId && i.event.t === 'down'), 'the click at the host');
+    await eventually(() => runner.inputs.some((i) => i.controllerId === adaId && i.event.t === 'down'), 'the click at the host');
   });
 
   it('its only SFU killed, the session goes back to peer-to-peer and every guest sees the host again', async () => {

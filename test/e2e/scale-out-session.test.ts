@@ -9,9 +9,8 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
 import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
-import { HostBridgeServer } from '../../runner/websocket-bridge';
-import { sanitizeInputEvent, type InputEvent } from '../../protocol/input';
 import type { CreateSessionResponse } from '../../protocol/http-api';
+import { startRecordingRunner, type RecordingRunner } from '../support/recording-runner';
 import { ViewerPage, framesBetween, longestFreeze } from '../support/browser-viewer';
 import { createSession } from '../support/control-plane';
 import { eventually } from '../support/livekit';
@@ -35,11 +34,10 @@ describe('end to end: a control-plane instance killed under a live session', fun
   let a: PlaneProcess;
   let b: PlaneProcess;
   let session: CreateSessionResponse;
-  let bridge: HostBridgeServer;
+  let runner: RecordingRunner;
   let host: HeadlessHost;
   let ada: ViewerPage;
   let vic: ViewerPage;
-  const inputs: Array<{ controllerId: string; event: InputEvent }> = [];
 
   before(async () => {
     browser = await launchChromium();
@@ -56,23 +54,14 @@ describe('end to end: a control-plane instance killed under a live session', fun
     balancer.setBackends([{ port: a.port }, { port: b.port }]);
     balancer.pin(0); // everyone starts on A
     session = await createSession({ url: a.url }, { mode: 'p2p', name: 'Outlives' });
-    bridge = new HostBridgeServer({
-      hello: () => ({ frames: { via: 'generated' }, screen: { ...SIZE, source: 'generated' }, controlRequests: true }),
-      askControl: async () => ({ allow: true, reason: 'allowed' }),
-      controlState: () => undefined,
-      input: (controllerId, raw) => {
-        const checked = sanitizeInputEvent(raw);
-        if (checked.ok) inputs.push({ controllerId, event: checked.event });
-      },
-    });
-    await bridge.listen();
-    host = await startHeadlessHost(balancer.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana', bridge: bridge.url });
+    runner = await startRecordingRunner(SIZE);
+    host = await startHeadlessHost(balancer.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana', bridge: runner.url });
   });
   after(async () => {
     await ada?.close();
     await vic?.close();
     await host?.close();
-    await bridge?.close();
+    await runner?.close();
     await a?.kill();
     await b?.kill();
     await balancer?.close();
@@ -87,6 +76,13 @@ describe('end to end: a control-plane instance killed under a live session', fun
       return { selfId: v.selfId, state: document.body.dataset.state } as Who;
     });
   const controlOf = (g: ViewerPage) => g.page.evaluate(() => document.body.dataset.control);
+  /** Asks for control until driving (a request sent while the page was still reconnecting is lost with that socket). */
+  const drive = (g: ViewerPage, what: string) =>
+    eventually(async () => {
+      if ((await controlOf(g)) === 'driving') return true;
+      if (await g.page.locator('#control-request').isEnabled()) await g.page.click('#control-request');
+      return false;
+    }, what, 20_000);
   const clickCentre = async (g: ViewerPage) => {
     const box = await g.page.locator('video#screen').boundingBox();
     assert.ok(box);
@@ -96,11 +92,10 @@ describe('end to end: a control-plane instance killed under a live session', fun
   it('host, controller and viewer all on instance A, the controller driving', async () => {
     [ada, vic] = await Promise.all([ViewerPage.open(browser, session.links.controller.url, 'Ada'), ViewerPage.open(browser, session.links.viewer.url, 'Vic')]);
     for (const g of [ada, vic]) await g.waitForState('live', 30_000);
-    await ada.page.click('#control-request');
-    await eventually(async () => (await controlOf(ada)) === 'driving', 'Ada to drive');
+    await drive(ada, 'Ada to drive');
     await clickCentre(ada);
     const adaId = await ada.selfId();
-    await eventually(() => inputs.some((i) => i.controllerId === adaId && i.event.t === 'down'), 'the click at the host');
+    await eventually(() => runner.inputs.some((i) => i.controllerId === adaId && i.event.t === 'down'), 'the click at the host');
     assert.equal(balancer.routed.includes(1), false, 'nobody on B yet');
   });
 
@@ -125,14 +120,10 @@ describe('end to end: a control-plane instance killed under a live session', fun
     // Roles intact: the controller can ask again (control ended with the drop, as for any drop), the viewer cannot.
     await eventually(async () => (await controlOf(ada)) !== 'driving', 'the drop to end the grant');
     assert.equal(await vic.page.locator('#control-request').isVisible(), false, 'a viewer still has no control button');
-    const clicksBefore = inputs.length;
-    await eventually(async () => {
-      if ((await controlOf(ada)) === 'driving') return true;
-      if (await ada.page.locator('#control-request').isEnabled()) await ada.page.click('#control-request');
-      return false;
-    }, 'Ada to drive again, through B', 20_000);
+    const clicksBefore = runner.inputs.length;
+    await drive(ada, 'Ada to drive again, through B');
     await clickCentre(ada);
-    await eventually(() => inputs.slice(clicksBefore).some((i) => i.controllerId === before.ada.selfId && i.event.t === 'down'), 'the click at the host, through B');
+    await eventually(() => runner.inputs.slice(clicksBefore).some((i) => i.controllerId === before.ada.selfId && i.event.t === 'down'), 'the click at the host, through B');
     for (const g of [ada, vic]) {
       const [x, y] = await g.markerAdvance(1000);
       assert.ok(framesBetween(x, y) >= 3);

@@ -9,10 +9,9 @@ import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
 import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
-import { HostBridgeServer } from '../../runner/websocket-bridge';
-import { sanitizeInputEvent, type InputEvent } from '../../protocol/input';
 import type { CreateSessionResponse } from '../../protocol/http-api';
 import type { ControlPlane } from '../../server/control-plane';
+import { startRecordingRunner, type RecordingRunner } from '../support/recording-runner';
 import { createSession } from '../support/control-plane';
 import { eventually, startPlane, startSfuRig, type SfuRig } from '../support/livekit';
 
@@ -24,11 +23,10 @@ describe('end to end: SFU mode follows a guest that came back as someone new', f
   let rig: SfuRig;
   let plane: ControlPlane;
   let session: CreateSessionResponse;
-  let bridge: HostBridgeServer;
+  let runner: RecordingRunner;
   let host: HeadlessHost;
   let context: BrowserContext;
   let page: Page;
-  const inputs: Array<{ controllerId: string; event: InputEvent }> = [];
   const sockets: WebSocketRoute[] = [];
   let blocked = false;
 
@@ -37,17 +35,8 @@ describe('end to end: SFU mode follows a guest that came back as someone new', f
     rig = await startSfuRig();
     plane = await startPlane(rig, { reconnectGraceMs: 1000 });
     session = await createSession(plane, { mode: 'sfu' });
-    bridge = new HostBridgeServer({
-      hello: () => ({ frames: { via: 'generated' }, screen: { ...SIZE, source: 'generated' }, controlRequests: true }),
-      askControl: async () => ({ allow: true, reason: 'allowed' }),
-      controlState: () => undefined,
-      input: (controllerId, raw) => {
-        const checked = sanitizeInputEvent(raw);
-        if (checked.ok) inputs.push({ controllerId, event: checked.event });
-      },
-    });
-    await bridge.listen();
-    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, bridge: bridge.url });
+    runner = await startRecordingRunner(SIZE);
+    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, bridge: runner.url });
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await context.newPage();
     await page.routeWebSocket(/\/ws$/, (ws) => {
@@ -60,7 +49,7 @@ describe('end to end: SFU mode follows a guest that came back as someone new', f
   after(async () => {
     await context?.close();
     await host?.close();
-    await bridge?.close();
+    await runner?.close();
     await plane?.close();
     await rig?.livekit.stop();
     await browser?.close();
@@ -94,7 +83,7 @@ describe('end to end: SFU mode follows a guest that came back as someone new', f
     await page.click('#control-request');
     await eventually(driving, 'driving again');
     await page.evaluate(() => (window as unknown as { pairuxViewer: { sendRawInput(e: unknown): boolean } }).pairuxViewer.sendRawInput({ t: 'text', seq: 1, text: 'new me' }));
-    await eventually(() => inputs.some((i) => i.event.t === 'text' && i.event.text === 'new me'), 'the input at the runner');
-    assert.deepEqual([...new Set(inputs.map((i) => i.controllerId))], [after]);
+    await eventually(() => runner.inputs.some((i) => i.event.t === 'text' && i.event.text === 'new me'), 'the input at the runner');
+    assert.deepEqual([...new Set(runner.inputs.map((i) => i.controllerId))], [after]);
   });
 });

@@ -10,12 +10,12 @@ import { AccessToken } from 'livekit-server-sdk';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
 import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
-import { HostBridgeServer } from '../../runner/websocket-bridge';
-import { sanitizeInputEvent, type InputEvent } from '../../protocol/input';
+import type { InputEvent } from '../../protocol/input';
 import type { CreateSessionResponse } from '../../protocol/http-api';
 import type { ControlPlane } from '../../server/control-plane';
 import type { HostControlSnapshot } from '../../webview/pages/host-page';
 import type { SfuHostSnapshot } from '../../webview/engine/sfu-host';
+import { startRecordingRunner, type RecordingRunner } from '../support/recording-runner';
 import { ViewerPage, framesBetween } from '../support/browser-viewer';
 import { createSession } from '../support/control-plane';
 import { SfuClients, eventually, startPlane, startSfuRig, type SfuRig } from '../support/livekit';
@@ -30,10 +30,8 @@ describe('end to end: host and guests through the real LiveKit SFU', function ()
   let rig: SfuRig;
   let plane: ControlPlane;
   let session: CreateSessionResponse;
-  let bridge: HostBridgeServer;
+  let runner: RecordingRunner;
   let host: HeadlessHost;
-  const inputs: Array<{ controllerId: string; event: InputEvent }> = [];
-  const asked: string[] = [];
   const guests: ViewerPage[] = [];
   const rogues = new SfuClients();
   let ada: ViewerPage;
@@ -46,23 +44,14 @@ describe('end to end: host and guests through the real LiveKit SFU', function ()
     plane = await startPlane(rig);
     session = await createSession(plane, { mode: 'sfu', name: 'SFU e2e' });
     // The runner: generated frames (the page's own marker screen), every request allowed, input recorded.
-    bridge = new HostBridgeServer({
-      hello: () => ({ frames: { via: 'generated' }, screen: { ...SIZE, source: 'generated' }, controlRequests: true }),
-      askControl: async ({ name }) => (asked.push(name), { allow: true, reason: 'allowed' }),
-      controlState: () => undefined,
-      input: (controllerId, raw) => {
-        const checked = sanitizeInputEvent(raw);
-        if (checked.ok) inputs.push({ controllerId, event: checked.event });
-      },
-    });
-    await bridge.listen();
-    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana', bridge: bridge.url });
+    runner = await startRecordingRunner(SIZE);
+    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana', bridge: runner.url });
   });
   after(async () => {
     await rogues.disconnectAll();
     for (const g of guests.splice(0)) await g.close();
     await host?.close();
-    await bridge?.close();
+    await runner?.close();
     await plane?.close();
     await rig?.livekit.stop();
     await browser?.close();
@@ -129,32 +118,32 @@ describe('end to end: host and guests through the real LiveKit SFU', function ()
     assert.ok(sent.every(Boolean), 'the events left the guest');
     await eventually(async () => ((await hostControl()).refused.FORBIDDEN ?? 0) > refusedBefore, 'the host to refuse them');
     await sleep(300);
-    assert.deepEqual(inputs, []);
+    assert.deepEqual(runner.inputs, []);
   });
 
   it("a granted controller's clicks and keys reach the host's runner through LiveKit data", async () => {
     await ada.page.click('#control-request');
     await eventually(async () => (await controlOf(ada)) === 'driving', 'Ada to drive');
-    assert.deepEqual(asked, ['Ada']);
+    assert.deepEqual(runner.asked, ['Ada']);
     const adaId = await ada.selfId();
     const box = await ada.page.locator('video').boundingBox();
     assert.ok(box);
     await ada.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     await ada.page.keyboard.type('hi sfu');
-    await eventually(() => inputs.some((i) => i.event.t === 'down') && inputs.some((i) => i.event.t === 'up'), 'the click at the runner');
+    await eventually(() => runner.inputs.some((i) => i.event.t === 'down') && runner.inputs.some((i) => i.event.t === 'up'), 'the click at the runner');
     const typed = () =>
-      inputs
+      runner.inputs
         .map((i) => i.event)
         .map((e) => (e.t === 'text' ? e.text : e.t === 'keydown' && e.key.length === 1 ? e.key : e.t === 'keydown' && e.key === 'Space' ? ' ' : ''))
         .join('');
     await eventually(() => typed().includes('hi sfu') || /h.*i.*s.*f.*u/.test(typed()), `the keys at the runner (got ${JSON.stringify(typed())})`);
-    assert.ok(inputs.every((i) => i.controllerId === adaId), 'every event attributed to Ada by her LiveKit identity');
-    const down = inputs.find((i) => i.event.t === 'down')!.event as Extract<InputEvent, { t: 'down' }>;
+    assert.ok(runner.inputs.every((i) => i.controllerId === adaId), 'every event attributed to Ada by her LiveKit identity');
+    const down = runner.inputs.find((i) => i.event.t === 'down')!.event as Extract<InputEvent, { t: 'down' }>;
     assert.ok(Math.abs(down.x - 0.5) < 0.05 && Math.abs(down.y - 0.5) < 0.05, `click at ${down.x},${down.y}`);
   });
 
   it("while Ada drives, a viewer's forged input is refused: from its page, and from a LiveKit client holding a data-publishing token in the viewer's name", async () => {
-    const before = inputs.length;
+    const before = runner.inputs.length;
     const wrongRoleBefore = (await sfu())?.data.wrongRole ?? 0;
     await sendRaw(wes, [{ t: 'text', seq: 1, text: 'from a viewer' }, { t: 'down', seq: 2, x: 0.1, y: 0.1, button: 'left' }]);
     // A token the control plane would never give a viewer (data publishing), in Wes's identity
@@ -176,8 +165,8 @@ describe('end to end: host and guests through the real LiveKit SFU', function ()
     }, "the host to refuse the viewer's data by its role");
     await sleep(500);
     const adaId = await ada.selfId();
-    assert.deepEqual(inputs.slice(before).filter((i) => i.controllerId !== adaId), []);
-    assert.ok(!inputs.some((i) => i.event.t === 'text' && /forged|from a viewer/.test(i.event.text)));
+    assert.deepEqual(runner.inputs.slice(before).filter((i) => i.controllerId !== adaId), []);
+    assert.ok(!runner.inputs.some((i) => i.event.t === 'text' && /forged|from a viewer/.test(i.event.text)));
   });
 
   it('the host page reloaded: it publishes once again, and the guests are live again by themselves', async () => {
@@ -200,7 +189,7 @@ describe('end to end: host and guests through the real LiveKit SFU', function ()
     const { connects = 0, tokenRefreshes = 0 } = (await sfu()) ?? {};
     await rig.api.removeParticipant(session.sessionId, hostId);
     await eventually(async () => ((await sfu())?.connects ?? 0) > connects && (await sfu())?.publishedTracks === 1, 'the host back in the room, publishing', 30_000);
-    assert.ok(((await sfu())?.tokenRefreshes ?? 0) > tokenRefreshes, 'the host asked the control plane for a fresh token to get back in');
+    assert.ok(((await sfu())?.tokenRefreshes ?? 0) > tokenRefreshes, 'the host runner.asked the control plane for a fresh token to get back in');
     for (const g of [vic, ada]) await g.waitForState('live', 30_000);
     await vic.markerAdvance(500);
     await eventually(async () => (await hostTracksAtSfu()).length === 1, 'one track of the host at the SFU', 15_000);

@@ -71,9 +71,11 @@ async function fillPalette(page: Page, query: string, timeoutMs: number): Promis
  * Settled = two reads 150 ms apart agree, since the list is filtered as you type.
  */
 export async function paletteItems(page: Page, text: string, timeoutMs = DEFAULT_TIMEOUT): Promise<string[]> {
+  // One deadline for opening and reading: the caller's RPC waits `timeoutMs` (and a margin), not twice it.
+  const deadline = Date.now() + timeoutMs;
   await fillPalette(page, text, timeoutMs);
   let previous = '';
-  const labels = await until(`the palette rows for "${text}"`, timeoutMs, async () => {
+  const labels = await until(`the palette rows for "${text}"`, Math.max(1000, deadline - Date.now()), async () => {
     const now = await rowLabels(page);
     const key = JSON.stringify(now);
     if (key === previous) return now;
