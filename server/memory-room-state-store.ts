@@ -1,6 +1,6 @@
 /** RoomStateStore in process memory: the embedded server's store. Synchronous inside, so atomic. */
 import type { ParticipantRole } from '../protocol/limits';
-import type { AddResult, ParticipantRecord, RoleChangeResult, RoomStateStore, SessionPatch, SessionRecord } from './room-state-store';
+import type { AddResult, ParticipantRecord, RoleChangeResult, RoomStateStore, SessionPatch, SessionRecord, TransferResult } from './room-state-store';
 
 interface Room {
   session: SessionRecord;
@@ -80,6 +80,20 @@ export class MemoryRoomStateStore implements RoomStateStore {
     if (!p) return undefined;
     Object.assign(p, patch);
     return { ...p };
+  }
+
+  async transferHost(sessionId: string, fromId: string, toId: string): Promise<TransferResult> {
+    const room = this.rooms.get(sessionId);
+    if (!room || room.session.ended) return { ok: false, reason: 'gone' };
+    const from = room.participants.get(fromId);
+    if (room.session.hostId !== fromId || from?.role !== 'host') return { ok: false, reason: 'not-host' };
+    const to = room.participants.get(toId);
+    if (!to) return { ok: false, reason: 'not-found' };
+    if (to.role !== 'controller') return { ok: false, reason: 'not-controller' };
+    Object.assign(from, { role: 'controller', controlState: 'none' });
+    Object.assign(to, { role: 'host', controlState: 'none' });
+    room.session = { ...room.session, hostId: toId, version: room.session.version + 1 };
+    return { ok: true, session: { ...room.session }, from: { ...from }, to: { ...to } };
   }
 
   async removeParticipant(sessionId: string, participantId: string, byHost = false): Promise<ParticipantRecord | undefined> {

@@ -47,6 +47,11 @@ export interface ParticipantRecord extends Participant {
   disconnectedAt?: number;
 }
 
+/** `transferHost`: the swap made (both records after it), or why not. */
+export type TransferResult =
+  | { ok: true; session: SessionRecord; from: ParticipantRecord; to: ParticipantRecord }
+  | { ok: false; reason: 'gone' | 'not-host' | 'not-found' | 'not-controller' };
+
 export type AddResult = { ok: true } | { ok: false; role: ParticipantRole; limit: number };
 export type RoleChangeResult = { ok: true; participant: ParticipantRecord } | { ok: false; role: ParticipantRole; limit: number } | undefined;
 
@@ -76,6 +81,12 @@ export interface RoomStateStore {
    */
   changeRole(sessionId: string, participantId: string, role: ParticipantRole, limits: Record<ParticipantRole, number>): Promise<RoleChangeResult>;
   updateParticipant(sessionId: string, participantId: string, patch: Partial<ParticipantRecord>): Promise<ParticipantRecord | undefined>;
+  /**
+   * Host transfer, one atomic step: `fromId` (the session's host) becomes a controller and `toId`
+   * (a controller) the host, the session's `hostId` follows (and its version is bumped), and
+   * neither keeps a control request or grant.
+   */
+  transferHost(sessionId: string, fromId: string, toId: string): Promise<TransferResult>;
   /** With `byHost`, the id is remembered until the session is deleted, so its ticket is refused with a reason. */
   removeParticipant(sessionId: string, participantId: string, byHost?: boolean): Promise<ParticipantRecord | undefined>;
   wasRemovedByHost(sessionId: string, participantId: string): Promise<boolean>;

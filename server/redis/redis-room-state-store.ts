@@ -26,7 +26,7 @@ import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { ParticipantRole } from '../../protocol/limits';
 import { describeIssues } from '../../protocol/rpc';
 import { Participant } from '../../protocol/signaling';
-import type { AddResult, ParticipantRecord, RoleChangeResult, RoomStateStore, SessionPatch, SessionRecord } from '../room-state-store';
+import type { AddResult, ParticipantRecord, RoleChangeResult, RoomStateStore, SessionPatch, SessionRecord, TransferResult } from '../room-state-store';
 import type { Redis } from 'ioredis';
 import type { RedisLink } from './redis-link';
 
@@ -144,6 +144,20 @@ if #ARGV >= 4 + 2 * nset then redis.call('HDEL', KEYS[1], unpack(ARGV, 4 + 2 * n
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) end
 return redis.call('HGETALL', KEYS[1])`;
 
+// KEYS: session, roles, from's hash, to's hash. ARGV: fromId, toId, JSON fromId, JSON toId.
+const TRANSFER_HOST = `
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'ended') == 1 then return {0} end
+if redis.call('HGET', KEYS[1], 'hostId') ~= ARGV[3] or redis.call('HGET', KEYS[2], ARGV[1]) ~= 'host' then return {1} end
+local r = redis.call('HGET', KEYS[2], ARGV[2])
+if not r then return {2} end
+if r ~= 'controller' then return {3} end
+redis.call('HSET', KEYS[2], ARGV[1], 'controller', ARGV[2], 'host')
+redis.call('HSET', KEYS[3], 'role', '"controller"', 'controlState', '"none"')
+redis.call('HSET', KEYS[4], 'role', '"host"', 'controlState', '"none"')
+redis.call('HSET', KEYS[1], 'hostId', ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+return {4, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[3]), redis.call('HGETALL', KEYS[4])}`;
+
 const REMOVE = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local all = redis.call('HGETALL', KEYS[1])
@@ -171,7 +185,7 @@ interface Held {
 }
 
 export class RedisRoomStateStore implements RoomStateStore {
-  private readonly s: Record<'create' | 'updateSession' | 'end' | 'delete' | 'add' | 'changeRole' | 'updateParticipant' | 'remove' | 'list', Script>;
+  private readonly s: Record<'create' | 'updateSession' | 'end' | 'delete' | 'add' | 'changeRole' | 'updateParticipant' | 'transferHost' | 'remove' | 'list', Script>;
   private readonly cache = new Map<string, Held>();
   private uncertainAdds: Array<{ sessionId: string; participantId: string }> = [];
   /** Whether this instance holds connections in the session (set by the scale-out wiring). */
@@ -187,6 +201,7 @@ export class RedisRoomStateStore implements RoomStateStore {
       add: d('Add', 3, ADD),
       changeRole: d('ChangeRole', 2, CHANGE_ROLE),
       updateParticipant: d('UpdateParticipant', 2, UPDATE_PARTICIPANT),
+      transferHost: d('TransferHost', 4, TRANSFER_HOST),
       remove: d('Remove', 3, REMOVE),
       list: d('List', 1, LIST),
     };
@@ -309,6 +324,27 @@ export class RedisRoomStateStore implements RoomStateStore {
     const participant = decodeParticipant(pairsToObject(reply, key), key);
     if (participant) this.held(sessionId).participants.set(participantId, participant);
     return participant && { ...participant };
+  }
+
+  async transferHost(sessionId: string, fromId: string, toId: string): Promise<TransferResult> {
+    const sessionKey = this.k.session(sessionId);
+    const fromKey = this.k.participant(sessionId, fromId);
+    const toKey = this.k.participant(sessionId, toId);
+    const reply = await this.link.run(() =>
+      this.s.transferHost([sessionKey, this.k.roles(sessionId), fromKey, toKey], [fromId, toId, JSON.stringify(fromId), JSON.stringify(toId)]),
+    );
+    if (!Array.isArray(reply)) throw new CorruptStateError(`unexpected reply to transferHost for ${sessionKey}`);
+    const refused = (['gone', 'not-host', 'not-found', 'not-controller'] as const)[reply[0] as number];
+    if (refused) return { ok: false, reason: refused };
+    const session = decodeSession(pairsToObject(reply[1], sessionKey), sessionKey);
+    const from = decodeParticipant(pairsToObject(reply[2], fromKey), fromKey);
+    const to = decodeParticipant(pairsToObject(reply[3], toKey), toKey);
+    if (!session || !from || !to) throw new CorruptStateError(`transferHost left an unreadable record in ${sessionKey}`);
+    const held = this.held(sessionId);
+    held.session = session;
+    held.participants.set(fromId, from);
+    held.participants.set(toId, to);
+    return { ok: true, session: { ...session }, from: { ...from }, to: { ...to } };
   }
 
   async removeParticipant(sessionId: string, participantId: string, byHost = false): Promise<ParticipantRecord | undefined> {

@@ -167,6 +167,33 @@ function spec(name: string, open: () => Promise<Subject>) {
       assert.equal((await a.listParticipants('s1')).filter((p) => p.role === 'controller').length, 3);
     });
 
+    it('transferHost swaps the host and a controller in one step, bumps the version, and refuses anything else', async () => {
+      await a.createSession(session('s1'));
+      await a.addParticipant('s1', participant('host-s1', 'host', { controlState: 'none' }), LIMITS);
+      for (const id of ['c1', 'c2', 'c3']) await a.addParticipant('s1', participant(id, 'controller'), LIMITS);
+      await a.updateParticipant('s1', 'c1', { controlState: 'granted' });
+      await a.addParticipant('s1', participant('v1', 'viewer'), LIMITS);
+      assert.deepEqual(await b.transferHost('s1', 'c2', 'c1'), { ok: false, reason: 'not-host' });
+      assert.deepEqual(await b.transferHost('s1', 'host-s1', 'v1'), { ok: false, reason: 'not-controller' });
+      assert.deepEqual(await b.transferHost('s1', 'host-s1', 'ghost'), { ok: false, reason: 'not-found' });
+      assert.deepEqual(await b.transferHost('nope', 'host-s1', 'c1'), { ok: false, reason: 'gone' });
+      const done = await b.transferHost('s1', 'host-s1', 'c1');
+      assert.ok(done.ok);
+      assert.deepEqual([done.session.hostId, done.session.version, done.from.role, done.to.role, done.to.controlState], ['c1', 1, 'controller', 'host', 'none']);
+      const after = await a.listParticipants('s1');
+      assert.deepEqual(after.filter((p) => p.role === 'host').map((p) => p.id), ['c1']);
+      assert.equal(after.filter((p) => p.role === 'controller').length, 3, 'the old host took the new one\'s controller seat');
+      assert.equal((await a.getSession('s1'))?.hostId, 'c1');
+      // The role limits see the swap: no fourth controller, no second host.
+      assert.deepEqual(await a.changeRole('s1', 'v1', 'controller', LIMITS), { ok: false, role: 'controller', limit: 3 });
+      // Two instances racing to hand the host seat on: one wins, the other is no longer the host's.
+      const race = await Promise.all([a.transferHost('s1', 'c1', 'c2'), b.transferHost('s1', 'c1', 'c3')]);
+      assert.equal(race.filter((r) => r.ok).length, 1);
+      assert.equal((await a.listParticipants('s1')).filter((p) => p.role === 'host').length, 1);
+      await a.endSession('s1', { at: 1, reason: 'host-ended', message: 'bye' });
+      assert.deepEqual(await b.transferHost('s1', (await a.getSession('s1'))!.hostId, 'c1'), { ok: false, reason: 'gone' });
+    });
+
     it('updateParticipant patches fields, removes those patched to undefined, and answers undefined for strangers', async () => {
       await a.createSession(session('s1'));
       await a.addParticipant('s1', participant('c1', 'controller', { connected: false, disconnectedAt: 42 }), LIMITS);
