@@ -193,6 +193,16 @@ export const RemoveParticipant = defineRequest(
   z.object({}),
 );
 
+/**
+ * Host → server: hand the host's seat to a controller (host transfer). The controller becomes the
+ * host and the host a controller, in one step; all control stops first. Everyone gets
+ * `session.hostChanged`; the two whose roles swapped are then closed with `CloseCode.HostChanged`
+ * and come back with their resume tickets in their new roles (the new host starts sharing).
+ * Refused for a guest that is not a connected controller, or one in a browser (it cannot share a
+ * screen).
+ */
+export const MakeHost = defineRequest('participant.makeHost', z.object({ participantId: Id }), z.object({ participant: Participant }));
+
 // ---- notifications -------------------------------------------------------------------------
 
 /** Client → server, every `heartbeatIntervalMs`: keeps presence fresh. */
@@ -232,6 +242,12 @@ export const TopologyNotice = z.object({
 export const SessionTopology = defineNotification('session.topology', TopologyNotice);
 export type SessionTopology = z.infer<typeof TopologyNotice>;
 
+/** Server → everyone: the host's seat moved (`participant.makeHost`). */
+export const HostChanged = defineNotification(
+  'session.hostChanged',
+  z.object({ hostId: Id, previousHostId: Id, message: z.string().max(300) }),
+);
+
 export const ControlReason = z.enum(['requested', 'granted', 'denied', 'timeout', 'revoked', 'panic', 'released', 'taken-over', 'left']);
 export type ControlReason = z.infer<typeof ControlReason>;
 
@@ -245,12 +261,12 @@ export const signalingBoundary: Boundary = {
   name: 'signaling',
   maxMessageBytes: MAX_SIGNALING_MESSAGE_BYTES,
   aToB: {
-    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl, SetRole, RemoveParticipant, RefreshSfuAccess, ReportMedia],
+    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl, SetRole, RemoveParticipant, RefreshSfuAccess, ReportMedia, MakeHost],
     notifications: [Heartbeat],
   },
   bToA: {
     requests: [],
-    notifications: [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged, SessionTopology],
+    notifications: [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged, SessionTopology, HostChanged],
   },
 };
 
@@ -269,4 +285,6 @@ export const CloseCode = {
    * once, with the resume ticket; another instance serves the session.
    */
   Moving: 4005,
+  /** This participant's role changed with a host transfer: rejoin at once with the resume ticket, in the new role. */
+  HostChanged: 4006,
 } as const;

@@ -6,7 +6,7 @@
  */
 import { ErrorCode, PairuxError } from '../protocol/errors';
 import type { ParticipantRole } from '../protocol/limits';
-import { ParticipantUpdated, type Participant } from '../protocol/signaling';
+import { CloseCode, HostChanged, ParticipantUpdated, type Participant } from '../protocol/signaling';
 import type { ControlArbiter } from './control-arbiter';
 import type { ServerMetrics } from './metrics';
 import type { ParticipantRecord, RoomStateStore, SessionRecord } from './room-state-store';
@@ -27,10 +27,10 @@ export interface ParticipantAdminDeps {
   /** Frees the seat, tells everyone, and tells the guest `message` before closing it. */
   remove(sessionId: string, participantId: string, message: string): Promise<unknown>;
   /** After a role change: the session focus makes the media follow it (the SFU's permissions). */
-  roleChanged?(session: SessionRecord, participantId: string, role: 'controller' | 'viewer'): void;
+  roleChanged?(session: SessionRecord, participantId: string, role: ParticipantRole): void;
 }
 
-type Action = 'promote' | 'demote' | 'remove';
+type Action = 'promote' | 'demote' | 'remove' | 'make-host';
 
 export function publicView(p: ParticipantRecord): Participant {
   const view: Participant = { id: p.id, name: p.name, role: p.role, connected: p.connected, controlState: p.controlState, joinedAt: p.joinedAt };
@@ -70,6 +70,51 @@ export class ParticipantAdmin {
       await this.deps.control.stop(host.sessionId, participantId, 'revoked');
       const message = reason ? `The host removed you from the session: ${reason}` : 'The host removed you from the session.';
       await this.deps.remove(host.sessionId, participantId, message);
+    });
+  }
+
+  /**
+   * Host transfer (the strategy's transferHost): the controller becomes the host, the host a
+   * controller. Control stops first, so nobody drives through the swap; then both are closed
+   * with HostChanged so their connections come back carrying the new roles.
+   */
+  async makeHost(host: AdminMember, participantId: string): Promise<Participant> {
+    return this.counted('make-host', async () => {
+      const { store, transport, control } = this.deps;
+      this.requireHost(host, participantId, 'hand the host seat to itself');
+      const target = await this.guest(host.sessionId, participantId);
+      if (target.role !== 'controller') {
+        throw new PairuxError(ErrorCode.Forbidden, `${target.name} is a viewer; only a controller can take over as host. Make them a controller first.`);
+      }
+      if (!target.connected) throw new PairuxError(ErrorCode.PeerNotFound, `${target.name} is not connected right now; try again when they are back.`, { reconnecting: true });
+      if (target.client === 'browser') {
+        throw new PairuxError(ErrorCode.Forbidden, `${target.name} watches in a browser, which cannot share a screen; only a guest in VS Code can take over as host.`);
+      }
+      for (const p of await store.listParticipants(host.sessionId)) {
+        if (p.controlState !== 'none') await control.stop(host.sessionId, p.id, 'revoked');
+      }
+      const swapped = await store.transferHost(host.sessionId, host.participantId, participantId);
+      if (!swapped.ok) {
+        throw swapped.reason === 'gone'
+          ? new PairuxError(ErrorCode.SessionEnded, 'This session has ended.')
+          : swapped.reason === 'not-controller'
+            ? new PairuxError(ErrorCode.Forbidden, `${target.name} is no longer a controller.`)
+            : swapped.reason === 'not-found'
+              ? notHere(participantId)
+              : new PairuxError(ErrorCode.Forbidden, 'You are no longer the host of this session.');
+      }
+      const { session, from, to } = swapped;
+      transport.broadcast(host.sessionId, ParticipantUpdated, { participant: publicView(from) });
+      transport.broadcast(host.sessionId, ParticipantUpdated, { participant: publicView(to) });
+      transport.broadcast(host.sessionId, HostChanged, { hostId: to.id, previousHostId: from.id, message: `${from.name} handed the host's seat to ${to.name}, whose screen is shared from now on.` });
+      this.deps.roleChanged?.(session, from.id, 'controller');
+      this.deps.roleChanged?.(session, to.id, 'host');
+      // After this answer is on its way: their connections still carry the old roles.
+      setImmediate(() => {
+        transport.disconnect(host.sessionId, to.id, CloseCode.HostChanged, 'you are the host now: rejoin');
+        transport.disconnect(host.sessionId, from.id, CloseCode.HostChanged, 'you handed over the host seat: rejoin');
+      });
+      return publicView(to);
     });
   }
 

@@ -224,7 +224,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
         if (!previous && (await store.wasRemovedByHost(session.id, params.resume.participantId))) {
           throw new PairuxError(ErrorCode.SessionEnded, 'The host removed you from this session.', { reason: 'removed' });
         }
-        if (previous && sameSeatKind(previous.role, claims.role) && safeEqualHex(previous.resumeHash, hashSecret(params.resume.secret))) {
+        // The ticket proves who this is; the stored role (which a host transfer may have swapped) is what it comes back as.
+        if (previous && safeEqualHex(previous.resumeHash, hashSecret(params.resume.secret))) {
           // Still marked connected with no connection anywhere: its instance died unseen. That was
           // a drop, and a drop ends the control it had, as `presenceLost` would have.
           if (previous.connected && previous.controlState !== 'none' && !(await transport.has(session.id, previous.id))) {
@@ -254,6 +255,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
           controlState: 'none',
           joinedAt: this.now(),
           resumeHash: hashSecret(secret),
+          ...(params.client ? { client: params.client.kind } : {}),
         };
         // A guest's picture comes from where the media flows when it joins (the focus's 'done' counts it).
         if (claims.role !== 'host') record.media = session.media;
@@ -500,14 +502,6 @@ export interface Member {
   role: ParticipantRole;
 }
 
-/**
- * A resume ticket may bring back a guest whose role the host changed since its link was made,
- * but never turns a guest link into the host's seat or the other way round.
- */
-function sameSeatKind(stored: ParticipantRole, fromToken: ParticipantRole): boolean {
-  return (stored === 'host') === (fromToken === 'host');
-}
-
 function limitError(role: ParticipantRole, limit: number, mode: string): PairuxError {
   const what =
     role === 'viewer'
@@ -595,6 +589,7 @@ export class ClientConnection {
     return {
       setRole: (participantId: string, role: 'controller' | 'viewer') => admin.setRole(member(), participantId, role),
       remove: (participantId: string, reason?: string) => admin.remove(member(), participantId, reason),
+      makeHost: (participantId: string) => admin.makeHost(member(), participantId),
     };
   }
 

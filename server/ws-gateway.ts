@@ -25,6 +25,7 @@ import {
   RequestControl,
   RefreshSfuAccess,
   ReportMedia,
+  MakeHost,
   RevokeControl,
   SendSignal,
   SetRole,
@@ -149,6 +150,7 @@ export class WsGateway {
     endpoint.onRequest(RevokeControl, async (p) => (await connection.control.revoke(p.participantId, p.panic), {}));
     endpoint.onRequest(SetRole, async (p) => ({ participant: await connection.participants.setRole(p.participantId, p.role) }));
     endpoint.onRequest(RemoveParticipant, async (p) => (await connection.participants.remove(p.participantId, p.reason), {}));
+    endpoint.onRequest(MakeHost, async (p) => ({ participant: await connection.participants.makeHost(p.participantId) }));
     endpoint.onRequest(ReportMedia, async ({ media, epoch }) => {
       await connection.reportMedia(media, epoch);
       return {};

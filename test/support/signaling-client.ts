@@ -8,6 +8,7 @@ import type { NotificationType, RequestType } from '../../protocol/rpc';
 import {
   ControlChanged,
   Heartbeat,
+  HostChanged,
   Join,
   ParticipantJoined,
   ParticipantLeft,
@@ -46,7 +47,7 @@ export class TestClient {
         this.wake();
       },
     });
-    for (const type of [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged, SessionTopology] as NotificationType<unknown>[]) {
+    for (const type of [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged, SessionTopology, HostChanged] as NotificationType<unknown>[]) {
       this.endpoint.onNotification(type, (params) => {
         this.notifications.push({ method: type.method, params });
         this.wake();

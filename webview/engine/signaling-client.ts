@@ -508,8 +508,9 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     const max = this.options.maxBackoffMs ?? 5000;
     const raw = Math.min(max, base * 2 ** this.attempt);
     // ±25 % jitter so a server restart is not met by every client at the same instant. An
-    // instance going away on purpose (Moving) has others ready: the first retry goes at once.
-    const moving = code === CloseCode.Moving && this.attempt === 0;
+    // instance going away on purpose (Moving) has others ready, and a host transfer
+    // (HostChanged) wants the new roles at once: the first retry goes at once.
+    const moving = (code === CloseCode.Moving || code === CloseCode.HostChanged) && this.attempt === 0;
     const delayMs = moving ? 0 : Math.round(Math.min(max, raw * (0.75 + Math.random() * 0.5)));
     this.attempt++;
     this.log('info', `connection lost (${code}${reason ? ` ${reason}` : ''}); retry ${this.attempt} in ${delayMs} ms`);
