@@ -92,6 +92,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     this.sfu.on('deployment-down', ({ deploymentId }) => this.background(this.focus.deploymentDown(deploymentId)));
     // One node of a LiveKit cluster died with some rooms: their sessions move to new rooms.
     this.sfu.on('node-down', ({ rooms }) => this.background(this.focus.roomsLost(rooms)));
+    // An SFU back: this instance's auto sessions waiting on P2P for one move now.
+    this.sfu.on('deployment-up', () => this.background(this.focus.sfuAvailable(this.localSessions)));
     this.control = new ControlArbiter(deps.store, deps.transport, () => deps.config.controlRequests);
     this.participants = new ParticipantAdmin({
       store: deps.store,

@@ -59,16 +59,27 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
     super();
   }
 
-  /** After a join: an `auto` session on P2P that reached the threshold moves to an SFU. */
-  async participantJoined(sessionId: string): Promise<void> {
+  /**
+   * After a join: an `auto` session on P2P that reached the threshold moves to an SFU. With
+   * `sfuBack` (an SFU just came back) the back-off after a failed move does not apply.
+   */
+  async participantJoined(sessionId: string, sfuBack = false): Promise<void> {
     const { store, config, now } = this.deps;
     const session = await store.getSession(sessionId);
     if (!session || session.ended || session.mode !== 'auto' || session.media !== 'p2p') return;
     if (session.moving && session.moving.until > now()) return;
-    if (session.moveFailedAt !== undefined && now() - session.moveFailedAt < config.focus.retryAfterMs) return;
+    if (!sfuBack && session.moveFailedAt !== undefined && now() - session.moveFailedAt < config.focus.retryAfterMs) return;
     const count = (await store.listParticipants(sessionId)).length;
     if (count < config.focus.autoSfuAt) return;
     await this.move(session, 'participants', `This session reached ${count} participants`);
+  }
+
+  /**
+   * An SFU deployment answers again: `auto` sessions left peer-to-peer for want of one (or sent
+   * back to it by a failover) move now, not at their next join.
+   */
+  async sfuAvailable(sessionIds: Iterable<string>): Promise<void> {
+    await Promise.all([...sessionIds].map((id) => this.participantJoined(id, true).catch((err: unknown) => this.emit('error', err))));
   }
 
   /** An SFU deployment stopped answering: every live session on it moves to another. */

@@ -217,6 +217,36 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
     assert.equal(fifth.result.session.media, 'p2p');
   });
 
+  it('an SFU coming back moves a session left peer-to-peer for want of one, without waiting for a join', async () => {
+    const first = await startLocalLiveKit({ logLevel: 'warn' });
+    const { ports, apiKey, apiSecret, url } = first;
+    await first.stop();
+    let back: Awaited<ReturnType<typeof startLocalLiveKit>> | undefined;
+    try {
+      const plane = await startTestServer({
+        focus: { autoSfuAt: 3, retryAfterMs: 600_000 },
+        sfuPools: { deployments: [{ id: 'only', region: 'default', url, apiKey, apiSecret }], checkIntervalMs: 200, failuresToDown: 1 },
+      });
+      planes.push(plane);
+      await eventually(() => plane.service.sfu.pool?.snapshot()[0]?.health === 'down', 'the health checks to find the SFU down');
+      const s = await createSession(plane);
+      const [host] = await fill(plane, s, 3);
+      const failed = await host!.client.waitFor(SessionTopology, (t) => t.phase === 'failed');
+      assert.match(failed.message, /no SFU could take it/);
+      back = await startLocalLiveKit({ logLevel: 'warn', keys: { apiKey, apiSecret }, ports });
+      // No join: the deployment's return alone moves it (the 10-minute back-off would have kept it waiting).
+      const moved = await host!.client.waitFor(SessionTopology, (t) => t.phase === 'moving', 10_000);
+      assert.deepEqual([moved.media, moved.epoch], ['sfu', 1]);
+      const api = new RoomServiceClient(url.replace(/^ws/, 'http'), apiKey, apiSecret);
+      assert.deepEqual((await api.listRooms()).map((r) => r.name), [s.sessionId]);
+      await plane.service.endSession(s.sessionId, 'host-ended');
+    } finally {
+      for (const c of clients.splice(0)) c.close();
+      for (const p of planes.splice(0)) await p.close();
+      await back?.stop();
+    }
+  });
+
   it('leaves p2p and sfu sessions where they started', async () => {
     const plane = await startPlane(rig, { focus: { autoSfuAt: 2 } });
     planes.push(plane);
