@@ -62,6 +62,10 @@ export async function startControlPlane(input: ServerConfigInput = {}, parts: Co
     origin: () => origin,
   });
   scale?.bind(service);
+  if (scale) {
+    metrics.describeRedisWith(() => ({ up: scale.link.isUp, relaysDropped: scale.transport.dropped }));
+    scale.link.on('down', () => metrics.redisOutages.inc());
+  }
   service.on('error', (err: unknown) => console.error('[pairux-server] background task failed', err));
   metrics.countParticipantsWith(() => service.participantCounts());
   const gateway = new WsGateway(service, metrics, config);

@@ -105,6 +105,34 @@ export class ServerMetrics {
   readonly sfuDeploymentClients = this.sfuPoolGauge('pairux_sfu_deployment_clients', 'Participants connected to an SFU deployment, from its statistics', (d) => d.stats?.clients);
   readonly sfuDeploymentRooms = this.sfuPoolGauge('pairux_sfu_deployment_rooms', 'Rooms on an SFU deployment, from its statistics', (d) => d.stats?.rooms);
 
+  /** Read at scrape time from the Redis scale-out, when there is one. */
+  private redisSource: (() => { up: boolean; relaysDropped: number }) | undefined;
+  readonly redisUp = (() => {
+    const metrics = this;
+    return new Gauge({
+      name: 'pairux_redis_up',
+      help: 'Whether this instance reaches the shared Redis (0 while it serves its sessions from its own copy)',
+      registers: [this.registry],
+      collect() {
+        const r = metrics.redisSource?.();
+        if (r) this.set(r.up ? 1 : 0);
+      },
+    });
+  })();
+  readonly redisOutages = new Counter({ name: 'pairux_redis_outages_total', help: 'Times this instance lost the shared Redis (its circuit breaker opened)', registers: [this.registry] });
+  readonly relaysDropped = (() => {
+    const metrics = this;
+    return new Gauge({
+      name: 'pairux_relays_dropped',
+      help: 'Messages from other instances dropped as malformed or oversized, since start',
+      registers: [this.registry],
+      collect() {
+        const r = metrics.redisSource?.();
+        if (r) this.set(r.relaysDropped);
+      },
+    });
+  })();
+
   constructor(defaultMetrics = false) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'pairux_process_' });
   }
@@ -112,6 +140,10 @@ export class ServerMetrics {
   /** `role|connected` → count. */
   countParticipantsWith(source: () => Promise<Map<string, number>>): void {
     this.participantSource = source;
+  }
+
+  describeRedisWith(source: () => { up: boolean; relaysDropped: number }): void {
+    this.redisSource = source;
   }
 
   countSfuPresenceWith(source: () => number): void {

@@ -279,11 +279,15 @@ describe('control plane: scale-out through Redis', function () {
       const told = new Promise<string | undefined>((resolve) => patient.once('retry', (r) => resolve(r.serverSaid)));
       patient.start();
       assert.match((await told) ?? 'nothing', /the state store is unreachable/);
+      const scrape = () => a!.metrics.registry.metrics();
+      assert.match(await scrape(), /^pairux_redis_up 0$/m, 'the outage shows in /metrics');
+      assert.match(await scrape(), /^pairux_redis_outages_total 1$/m);
       await sleep(Math.max(0, 2000 - (Date.now() - pausedAt)));
       assert.equal(host.closeCode, undefined, 'the host stayed connected (heartbeats answered)');
       assert.equal(guest.closeCode, undefined, 'the guest stayed connected');
       redis.resume();
       await until(() => a!.scaleOut!.link.isUp, 'instance A sees Redis again');
+      assert.match(await a!.metrics.registry.metrics(), /^pairux_redis_up 1$/m);
       const v = await client(local(a!));
       const joined = await v.join(s.sessionId, tokenOf(s.links.viewer.url), 'Vic');
       assert.equal(joined.self.role, 'viewer');
@@ -316,6 +320,7 @@ describe('control plane: scale-out through Redis', function () {
     await pub.publish(channel, JSON.stringify({ k: 'n', from: 'x', s: 'abc', p: 'def', m: 'signal', a: { from: 'x', payload: { kind: 'nonsense' } } }));
     await pub.publish(channel, 'x'.repeat(MAX_RELAY_BYTES + 1));
     await until(() => a!.scaleOut!.transport.dropped === 5 || undefined, `5 dropped (${a!.scaleOut!.transport.dropped})`);
+    assert.match(await a!.metrics.registry.metrics(), /^pairux_relays_dropped 5$/m);
     const s = await createSession(local(a!));
     const host = await client(local(a!));
     const h = await host.join(s.sessionId, s.hostToken, 'Host');
