@@ -6,12 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { SessionView } from '../../../extension/core/session-view';
-import { extensionReady, ui, until, type Ui } from './ui';
-
-interface PairuxApi {
-  snapshot(): { view: SessionView; links?: { controller: string; viewer: string } };
-}
+import { hostWithSecondWindow, type PairuxApi } from './pairux-api';
+import { ui, until, type Ui } from './ui';
 
 describe('Host transfer in VS Code', function () {
   this.timeout(120_000);
@@ -20,12 +16,7 @@ describe('Host transfer in VS Code', function () {
 
   before(async function () {
     if (!ui.available || !process.env.DISPLAY) this.skip();
-    api = await vscode.extensions.getExtension<PairuxApi>('pairux.pairux')!.activate();
-    await vscode.commands.executeCommand('pairux.startSession', 'p2p');
-    await until(() => api.snapshot().links, { timeoutMs: 30_000, what: 'the session to start' });
-    await ui.openWindow('newhost');
-    guest = ui.window('newhost');
-    await extensionReady(guest);
+    ({ api, other: guest } = await hostWithSecondWindow('newhost'));
     await guest.command('PairUX: Join Session');
     await guest.input(api.snapshot().links!.controller);
     await guest.clickDialogButton('Join', 'Join', { timeoutMs: 15_000 });

@@ -5,12 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { SessionView } from '../../../extension/core/session-view';
-import { extensionReady, ui, until, type Ui } from './ui';
-
-interface PairuxApi {
-  snapshot(): { view: SessionView; links?: { controller: string; viewer: string } };
-}
+import { hostWithSecondWindow, type PairuxApi } from './pairux-api';
+import { ui, until, type Ui } from './ui';
 
 function participants(api: PairuxApi) {
   const v = api.snapshot().view;
@@ -24,12 +20,7 @@ describe('Joining PairUX sessions in VS Code', function () {
 
   before(async function () {
     if (!ui.available || !process.env.DISPLAY) this.skip();
-    api = await vscode.extensions.getExtension<PairuxApi>('pairux.pairux')!.activate();
-    await vscode.commands.executeCommand('pairux.startSession', 'p2p');
-    await until(() => api.snapshot().links, { timeoutMs: 30_000, what: 'the session to start' });
-    await ui.openWindow('guest2');
-    guest = ui.window('guest2');
-    await extensionReady(guest);
+    ({ api, other: guest } = await hostWithSecondWindow('guest2'));
   });
 
   after(async () => {

@@ -12,12 +12,8 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import type { SessionView } from '../../../extension/core/session-view';
+import type { PairuxApi } from './pairux-api';
 import { extensionReady, ui, until, type Ui } from './ui';
-
-interface PairuxApi {
-  snapshot(): { view: SessionView; links?: { controller: string; viewer: string } };
-}
 
 const GREEN = '#00b000';
 

@@ -6,12 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
-import type { SessionView } from '../../../extension/core/session-view';
+import type { PairuxApi } from './pairux-api';
 import { ui, until } from './ui';
-
-interface PairuxApi {
-  snapshot(): { view: SessionView; links?: { controller: string; viewer: string } };
-}
 
 describe('PairUX SFU sessions in VS Code', function () {
   this.timeout(90_000);
