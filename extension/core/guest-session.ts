@@ -35,8 +35,6 @@ export class GuestSession extends TypedEmitter<GuestSessionEvents> {
     readonly target: JoinTarget,
     readonly preview: SessionPreview,
     private readonly name: string | undefined,
-    /** Join as this participant (a host that handed its seat over watches as itself). */
-    private readonly resume?: ShellStatusParams['resume'],
   ) {
     super();
   }
@@ -54,7 +52,6 @@ export class GuestSession extends TypedEmitter<GuestSessionEvents> {
         page: 'guest' as const,
         link: this.target.link,
         ...(this.name ? { name: this.name } : {}),
-        ...(this.resume ? { resume: this.resume } : {}),
         signalingUrl: signalingUrlFor(this.target.origin),
       };
     });

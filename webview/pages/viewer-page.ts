@@ -10,7 +10,7 @@
  */
 import './viewer.css';
 import { peekClaims } from '../../protocol/share-link';
-import type { Participant, ResumeTicket } from '../../protocol/signaling';
+import type { Participant } from '../../protocol/signaling';
 import { GuestEngine, type GuestState } from '../engine/guest-engine';
 import { GuestMediaSwitch, mediaModeLabel, type MediaMode } from '../engine/media-engine';
 import { createVideoStage } from '../engine/video-stage';
@@ -61,10 +61,6 @@ export interface ViewerStatus {
   media: MediaMode | undefined;
   /** What the session focus last said about the media; '' once old news. */
   notice: string;
-  /** The current resume ticket, so the extension can carry this identity into a host page (host transfer). */
-  resume: ResumeTicket | undefined;
-  /** The role the current connection joined with (the ticket's). */
-  joinedAs: Participant['role'] | undefined;
   ended?: { reason: string; message: string };
   errorCode?: string;
 }
@@ -77,8 +73,6 @@ export interface ViewerPageOptions {
   client: 'browser' | 'vscode';
   /** Display name; default: from the link, else a remembered "Guest 1234". */
   name?: string;
-  /** Join as this participant (a host that handed its seat over watches as itself). */
-  resume?: ResumeTicket;
   onStatus?(status: ViewerStatus): void;
 }
 
@@ -138,8 +132,6 @@ function emitStatus(): void {
     control: controlOf(view),
     media: engine?.chosen?.mode,
     notice: currentNotice,
-    resume: signaling?.lastJoin?.resume,
-    joinedAs: signaling?.lastJoin?.self.role,
   });
 }
 
@@ -173,7 +165,6 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     name: options.name ?? params.name ?? defaultGuestName(sessionStorageOrUndefined()),
     client: { kind: options.client },
     ...(params.region ? { region: params.region } : {}),
-    ...(options.resume ? { initialResume: options.resume } : {}),
     log,
   });
   signaling = client;
