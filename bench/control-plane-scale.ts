@@ -12,12 +12,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import WebSocket from 'ws';
 import { CREATE_SESSION_PATH, CreateSessionResponse } from '../protocol/http-api';
 import { startPlaneProcess, type PlaneProcess } from '../test/support/plane-process';
 import { startRedis, type TestRedis } from '../test/support/redis';
 import { TcpBalancer } from '../test/support/tcp-balancer';
 import { cpuSeconds, percentile, printTable } from './support/stats';
+import { LoadClient } from './support/load-client';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const SESSIONS = Number(args.get('sessions') ?? 200);
@@ -30,39 +30,6 @@ interface Session {
   sessionId: string;
   hostToken: string;
   viewerToken: string;
-}
-
-/** One socket, request ids, responses resolved by id. */
-class LoadClient {
-  private nextId = 1;
-  private readonly waiting = new Map<number, (msg: { result?: unknown; error?: { code: string; message: string } }) => void>();
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as { id?: number; result?: unknown; error?: { code: string; message: string } };
-      if (typeof msg.id === 'number') {
-        this.waiting.get(msg.id)?.(msg);
-        this.waiting.delete(msg.id);
-      }
-    });
-    ws.on('error', () => undefined);
-  }
-  static open(url: string): Promise<LoadClient> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, { perMessageDeflate: false });
-      ws.once('open', () => resolve(new LoadClient(ws)));
-      ws.once('error', reject);
-    });
-  }
-  request(method: string, params: unknown): Promise<unknown> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, (msg) => (msg.error ? reject(new Error(`${msg.error.code}: ${msg.error.message}`)) : resolve(msg.result)));
-      this.ws.send(JSON.stringify({ v: 1, id, method, params }));
-    });
-  }
-  close(): void {
-    this.ws.terminate();
-  }
 }
 
 /** Runs `fn` over `items` with at most `limit` at once. */

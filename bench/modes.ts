@@ -65,6 +65,25 @@ interface Measured {
   load: string;
 }
 
+/** A table row from one window, the same for both modes. */
+function measuredRow(viewers: number, w: Awaited<ReturnType<typeof measureWindow<{ width: number; height: number }>>>): Measured {
+  return {
+    viewers,
+    hostCores: w.hostCores,
+    egressMbps: (w.out.bytesSent * 8) / w.dt / 1e6,
+    fpsMean: mean(w.fps),
+    fpsMin: Math.min(...w.fps),
+    viewerCores: w.viewerCores,
+    liveKitCores: w.liveKitCores,
+    keyFramesPerSecond: w.out.keyFramesEncoded / w.dt,
+    receiving: w.fps.filter((f) => f > 0).length,
+    resolution: [...new Set(w.after.map((c) => `${c.width}×${c.height}`))].join(' '),
+    codec: w.codec,
+    streams: w.out.streams,
+    load: load(),
+  };
+}
+
 /** One window: CPU meters and counters read at both ends. */
 async function measureWindow<T>(
   host: BenchHostPage,
@@ -119,22 +138,7 @@ async function main(): Promise<void> {
           await sleep(SETTLE * 1000);
           const v = viewers;
           const w = await measureWindow(host, { host: () => hostBrowser.cpuSeconds(), viewers: () => viewerBrowser.cpuSeconds(), liveKit: liveKitCpu }, () => v.counts(), (a, b) => b.framesDecoded - a.framesDecoded);
-          const sizes = new Set(w.after.map((c) => `${c.width}×${c.height}`));
-          p2p.push({
-            viewers: n,
-            hostCores: w.hostCores,
-            egressMbps: (w.out.bytesSent * 8) / w.dt / 1e6,
-            fpsMean: mean(w.fps),
-            fpsMin: Math.min(...w.fps),
-            viewerCores: w.viewerCores,
-            liveKitCores: w.liveKitCores,
-            keyFramesPerSecond: w.out.keyFramesEncoded / w.dt,
-            receiving: w.fps.filter((f) => f > 0).length,
-            resolution: [...sizes].join(' '),
-            codec: w.codec,
-            streams: w.out.streams,
-            load: load(),
-          });
+          p2p.push(measuredRow(n, w));
           process.stderr.write(`  host ${w.hostCores.toFixed(2)} cores, ${((w.out.bytesSent * 8) / w.dt / 1e6).toFixed(2)} Mbit/s over ${w.out.connections} connections, keyframes ${w.out.keyFramesEncoded} / PLI ${w.out.pliCount} in the window\n`);
         }
         await bounded(viewers.close());
@@ -161,22 +165,7 @@ async function main(): Promise<void> {
           for (const s of subs.filter((x) => x.error)) process.stderr.write(`  subscriber ${s.index + 1} failed: ${s.error}\n`);
           await sleep(SETTLE * 1000);
           const w = await measureWindow(host, { host: () => hostBrowser.cpuSeconds(), viewers: benchCpuSeconds, liveKit: liveKitCpu }, () => Promise.all(subs.map((s) => s.stats())), (a, b) => b.framesDecoded - a.framesDecoded);
-          const sizes = new Set(w.after.map((c) => `${c.width}×${c.height}`));
-          sfu.push({
-            viewers: n,
-            hostCores: w.hostCores,
-            egressMbps: (w.out.bytesSent * 8) / w.dt / 1e6,
-            fpsMean: mean(w.fps),
-            fpsMin: Math.min(...w.fps),
-            viewerCores: w.viewerCores,
-            liveKitCores: w.liveKitCores,
-            keyFramesPerSecond: w.out.keyFramesEncoded / w.dt,
-            receiving: w.fps.filter((f) => f > 0).length,
-            resolution: [...sizes].join(' '),
-            codec: w.codec,
-            streams: w.out.streams,
-            load: load(),
-          });
+          sfu.push(measuredRow(n, w));
           process.stderr.write(`  host ${w.hostCores.toFixed(2)} cores, ${((w.out.bytesSent * 8) / w.dt / 1e6).toFixed(2)} Mbit/s over ${w.out.streams} layer(s), LiveKit ${w.liveKitCores.toFixed(2)} cores, keyframes ${w.out.keyFramesEncoded} / PLI ${w.out.pliCount} in the window\n`);
         }
         // Viewers leave first, then the host; the session ends with it: let the control plane

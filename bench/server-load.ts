@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { CREATE_SESSION_PATH, CreateSessionResponse } from '../protocol/http-api';
 import { CpuMeter, cpuSeconds, percentile, printTable, rssBytes } from './support/stats';
 import { startServerProcess, type ServerProcess } from './support/server-process';
+import { LoadClient } from './support/load-client';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const IDLE_PARTICIPANTS = Number(args.get('idle') ?? 10_000);
@@ -34,41 +35,6 @@ async function createSessions(server: ServerProcess, n: number): Promise<Session
     out.push(...batch);
   }
   return out;
-}
-
-/** A minimal protocol client: one socket, request ids, resolves responses by id. */
-class LoadClient {
-  private nextId = 1;
-  private readonly waiting = new Map<number, (msg: { result?: unknown; error?: { code: string } }) => void>();
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as { id?: number; result?: unknown; error?: { code: string } };
-      if (typeof msg.id === 'number') {
-        this.waiting.get(msg.id)?.(msg);
-        this.waiting.delete(msg.id);
-      }
-    });
-  }
-  static open(url: string): Promise<LoadClient> {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, { perMessageDeflate: false });
-      ws.once('open', () => resolve(new LoadClient(ws)));
-      ws.once('error', reject);
-    });
-  }
-  request(method: string, params: unknown): Promise<unknown> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, (msg) => (msg.error ? reject(new Error(msg.error.code)) : resolve(msg.result)));
-      this.ws.send(JSON.stringify({ v: 1, id, method, params }));
-    });
-  }
-  heartbeat(): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send('{"v":1,"method":"heartbeat","params":{}}');
-  }
-  close(): void {
-    this.ws.terminate();
-  }
 }
 
 async function joinThroughput(server: ServerProcess, concurrency: number, total: number) {

@@ -19,11 +19,9 @@ import {
   type ResumeTicket,
 } from '../../protocol/signaling';
 import type { ControlPlane } from '../../server/control-plane';
-import { SignalingClient, type EndReason } from '../../webview/engine/signaling-client';
-import { memoryResumeStore } from '../../webview/engine/resume-store';
-import { silentLogger } from '../../webview/engine/logger';
+import type { SignalingClient, EndReason } from '../../webview/engine/signaling-client';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
-import { nodeWsTransport, TestClient } from '../support/signaling-client';
+import { joinedEngine, TestClient } from '../support/signaling-client';
 import { rejects as refused } from '../support/assertions';
 
 describe('control plane: host participant actions', () => {
@@ -233,22 +231,8 @@ describe('control plane: host participant actions', () => {
     });
 
     async function engine(token: string, name: string): Promise<SignalingClient> {
-      const e = new SignalingClient({
-        transport: nodeWsTransport(plane.url),
-        sessionId: fresh.sessionId,
-        token,
-        name,
-        client: { kind: 'bench' },
-        resumeStore: memoryResumeStore(),
-        log: silentLogger,
-      });
+      const e = await joinedEngine(plane.url, fresh.sessionId, token, name);
       engines.push(e);
-      const joined = new Promise<void>((resolve, reject) => {
-        e.on('joined', () => resolve());
-        e.on('failed', ({ error }) => reject(error));
-      });
-      e.start();
-      await joined;
       return e;
     }
 

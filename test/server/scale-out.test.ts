@@ -24,14 +24,12 @@ import {
 import type { ServerConfigInput } from '../../server/config';
 import { startControlPlane, type ControlPlane } from '../../server/control-plane';
 import { MAX_RELAY_BYTES } from '../../server/redis/redis-signaling-transport';
-import { memoryResumeStore } from '../../webview/engine/resume-store';
-import { silentLogger } from '../../webview/engine/logger';
-import { SignalingClient } from '../../webview/engine/signaling-client';
+import type { SignalingClient } from '../../webview/engine/signaling-client';
 import { rejects } from '../support/assertions';
 import { createSession, tokenOf } from '../support/control-plane';
 import { startPlaneProcess, type PlaneProcess } from '../support/plane-process';
 import { startRedis, type TestRedis } from '../support/redis';
-import { nodeWsTransport, TestClient } from '../support/signaling-client';
+import { engineClient, joinedEngine, TestClient } from '../support/signaling-client';
 import { TcpBalancer } from '../support/tcp-balancer';
 
 const SECRET = 'scale-out-test-secret-0123456789abcdef';
@@ -99,22 +97,8 @@ describe('control plane: scale-out through Redis', function () {
 
   /** The real engine client, through the balancer: it reconnects with its resume ticket like the pages do. */
   async function engine(balancer: TcpBalancer, sessionId: string, token: string, name: string): Promise<SignalingClient> {
-    const e = new SignalingClient({
-      transport: nodeWsTransport(balancer.url),
-      sessionId,
-      token,
-      name,
-      client: { kind: 'bench' },
-      resumeStore: memoryResumeStore(),
-      log: silentLogger,
-    });
+    const e = await joinedEngine(balancer.url, sessionId, token, name);
     engines.push(e);
-    const joined = new Promise<void>((resolve, reject) => {
-      e.once('joined', () => resolve());
-      e.once('failed', ({ error }) => reject(error));
-    });
-    e.start();
-    await joined;
     return e;
   }
 
@@ -266,15 +250,7 @@ describe('control plane: scale-out through Redis', function () {
       const err = await rejects(late.join(s.sessionId, tokenOf(s.links.viewer.url), 'Late'), ErrorCode.Unavailable);
       assert.match(err.message, /the state store is unreachable; retrying/);
       // The pages' signaling client tells its user what the server said, and keeps trying.
-      const patient = new SignalingClient({
-        transport: nodeWsTransport(local(a!).url),
-        sessionId: s.sessionId,
-        token: tokenOf(s.links.viewer.url),
-        name: 'Patient',
-        client: { kind: 'bench' },
-        resumeStore: memoryResumeStore(),
-        log: silentLogger,
-      });
+      const patient = engineClient(local(a!).url, s.sessionId, tokenOf(s.links.viewer.url), 'Patient');
       engines.push(patient);
       const told = new Promise<string | undefined>((resolve) => patient.once('retry', (r) => resolve(r.serverSaid)));
       patient.start();

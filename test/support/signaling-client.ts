@@ -20,6 +20,9 @@ import {
 } from '../../protocol/signaling';
 import type { PairuxError } from '../../protocol/errors';
 import type { SignalingTransport as EngineTransport } from '../../webview/engine/transport';
+import { SignalingClient } from '../../webview/engine/signaling-client';
+import { memoryResumeStore } from '../../webview/engine/resume-store';
+import { silentLogger } from '../../webview/engine/logger';
 
 export interface Received {
   method: string;
@@ -161,4 +164,34 @@ export function nodeWsTransport(baseUrl: string): EngineTransport {
       };
     },
   };
+}
+
+/** The pages' own SignalingClient on `baseUrl`, quiet and with its resume ticket in memory; not started. */
+export function engineClient(baseUrl: string, sessionId: string, token: string, name: string): SignalingClient {
+  return new SignalingClient({
+    transport: nodeWsTransport(baseUrl),
+    sessionId,
+    token,
+    name,
+    client: { kind: 'bench' },
+    resumeStore: memoryResumeStore(),
+    log: silentLogger,
+  });
+}
+
+/** `engineClient`, started and joined (rejects with the join's error). */
+export async function joinedEngine(baseUrl: string, sessionId: string, token: string, name: string): Promise<SignalingClient> {
+  const e = engineClient(baseUrl, sessionId, token, name);
+  const joined = new Promise<void>((resolve, reject) => {
+    e.once('joined', () => resolve());
+    e.once('failed', ({ error }) => reject(error));
+  });
+  e.start();
+  try {
+    await joined;
+  } catch (err) {
+    e.dispose();
+    throw err;
+  }
+  return e;
 }
