@@ -64,6 +64,9 @@ class FakeGuest extends TypedEmitter<GuestEngineEvents> implements GuestMediaEng
     this.sent.push(event);
     return true;
   }
+  flushInput(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
   live(): void {
     this.emit('state', { state: 'live', previous: 'connecting' });
   }

@@ -322,6 +322,10 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
     channel.addEventListener('open', () => void this.ping());
   }
 
+  flushInput(timeoutMs: number): Promise<boolean> {
+    return this.ping(timeoutMs);
+  }
+
   /** One round trip over the data channel; false when it is closed or gets no answer in time. */
   private async ping(timeoutMs = 5000): Promise<boolean> {
     const endpoint = this.endpoint;

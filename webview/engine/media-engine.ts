@@ -65,6 +65,11 @@ export interface GuestMediaEngine {
   stop(): void;
   stats(): Promise<InboundVideoStats>;
   sendInput(event: unknown): boolean;
+  /**
+   * Resolves once the host has had everything sent so far (one round trip on the same ordered
+   * channel as input), or false after `timeoutMs`: what must land before control is given back.
+   */
+  flushInput(timeoutMs: number): Promise<boolean>;
   /** SFU engines: leave the current room for this one (the focus moved the session). */
   moveTo?(access: SfuAccess): void;
   /** SFU engines: play into this element from now on (the end of a staged move). */
@@ -322,6 +327,10 @@ export class GuestMediaSwitch extends TypedEmitter<GuestEngineEvents> implements
 
   sendInput(event: unknown): boolean {
     return this.inner?.sendInput(event) ?? false;
+  }
+
+  flushInput(timeoutMs: number): Promise<boolean> {
+    return this.inner ? this.inner.flushInput(timeoutMs) : Promise.resolve(false);
   }
 
   private pick(sfu: SfuAccess | undefined): void {

@@ -24,7 +24,7 @@ import {
   type RemoteTrackPublication,
   type RemoteVideoTrack,
 } from 'livekit-client';
-import { PeerInput, PeerInputRefused, ScreenInfo } from '../../protocol/peer';
+import { PeerInput, PeerInputRefused, Ping, ScreenInfo } from '../../protocol/peer';
 import type { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import type { SfuAccess } from '../../protocol/signaling';
 import { TypedEmitter } from './emitter';
@@ -171,6 +171,18 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
       return false;
     } finally {
       this.lossyNext = false;
+    }
+  }
+
+  /** A ping on the reliable topic input's keys and buttons take: LiveKit keeps it in order. */
+  async flushInput(timeoutMs: number): Promise<boolean> {
+    const rpc = this.hostEndpoint();
+    if (!rpc || !this.inputReady) return false;
+    try {
+      await rpc.request(Ping, { sentAt: performance.now() }, timeoutMs);
+      return true;
+    } catch {
+      return false;
     }
   }
 

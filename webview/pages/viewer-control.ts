@@ -13,6 +13,9 @@ import type { SignalingClient } from '../engine/signaling-client';
 import { ControlUi } from './control-ui';
 import { controlStatusText, driverText } from './control-text';
 
+/** How long Stop driving waits for the host to confirm the key-ups before giving control back anyway. */
+const RELEASE_FLUSH_MS = 1000;
+
 export interface ViewerControlSnapshot extends GuestControlView {
   text: string;
   keyboard: KeyboardLockState;
@@ -90,8 +93,11 @@ export function startViewerControl({ client, guest, video, log, onChange }: View
     onChange?.();
   });
   const release = async (): Promise<void> => {
-    // Let go of held keys and buttons while the host still takes our input, then give control back.
+    // Let go of held keys and buttons while the host still takes our input, then give control
+    // back — only once the host has them: the release travels through the server, a quicker or
+    // slower path than the data channel, and input arriving after it would be refused.
     capture.disable(true);
+    await guest.flushInput(RELEASE_FLUSH_MS);
     await control.release();
   };
   ui.onRequest(() => void control.request());
