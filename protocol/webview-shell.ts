@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { DisplayName, Id, Media, Mode, Role } from './common';
-import { Participant } from './signaling';
+import { Participant, ResumeTicket } from './signaling';
 import { defineNotification, defineRequest, type Boundary } from './rpc';
 
 export const MAX_SHELL_JSON_BYTES = 256 * 1024;
@@ -30,6 +30,8 @@ const HostBoot = z.object({
   hostParams: z.string().max(8192),
   /** ws:// or wss:// URL of the control plane's `/ws`, as the webview can reach it. */
   signalingUrl: z.string().max(2048),
+  /** Join as this participant (a guest taking over the host's seat brings its identity along). */
+  resume: ResumeTicket.optional(),
 });
 
 const GuestBoot = z.object({
@@ -38,6 +40,8 @@ const GuestBoot = z.object({
   link: z.string().max(8192),
   name: DisplayName.optional(),
   signalingUrl: z.string().max(2048),
+  /** Join as this participant (a host that handed its seat over watches as itself). */
+  resume: ResumeTicket.optional(),
 });
 
 /** Page → extension once its script runs: who it is; the answer says what to join. */
@@ -64,6 +68,14 @@ export const ShellStatus = defineNotification(
     notice: z.string().max(300).optional(),
     selfId: Id.optional(),
     role: Role.optional(),
+    /** The page's current resume ticket: lets the extension carry this identity into another page (host transfer). */
+    resume: ResumeTicket.optional(),
+    /**
+     * The role the page's current connection joined with (`role` follows updates at once): after a
+     * host transfer the extension acts when this changes, i.e. once the page has rejoined and
+     * `resume` is the ticket of that join.
+     */
+    joinedAs: Role.optional(),
     participants: z.array(Participant).max(200),
     driverId: Id.nullable(),
     /** Guest: the control request / driving state. */
@@ -89,8 +101,12 @@ export const ShellAction = defineRequest(
     z.object({ action: z.literal('stopAll') }),
     z.object({ action: z.literal('setRole'), participantId: Id, role: z.enum(['controller', 'viewer']) }),
     z.object({ action: z.literal('remove'), participantId: Id }),
+    z.object({ action: z.literal('makeHost'), participantId: Id }),
+    /** A fresh share link (the host's page creates it; a host that took over has none of its own). */
+    z.object({ action: z.literal('createLink'), role: z.enum(['controller', 'viewer']) }),
   ]),
-  z.object({}),
+  /** `url` and `expiresAt` (epoch ms): the link `createLink` made. */
+  z.object({ url: z.string().max(8192).optional(), expiresAt: z.number().optional() }),
 );
 export type ShellActionParams = z.infer<typeof ShellAction.params>;
 

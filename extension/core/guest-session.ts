@@ -35,6 +35,8 @@ export class GuestSession extends TypedEmitter<GuestSessionEvents> {
     readonly target: JoinTarget,
     readonly preview: SessionPreview,
     private readonly name: string | undefined,
+    /** Join as this participant (a host that handed its seat over watches as itself): its ticket when the page boots. */
+    private readonly resume?: () => ShellStatusParams['resume'],
   ) {
     super();
   }
@@ -48,10 +50,12 @@ export class GuestSession extends TypedEmitter<GuestSessionEvents> {
     this.port = port;
     port.shell.onRequest(ShellReady, ({ page }) => {
       if (page !== 'guest') throw new PairuxError(ErrorCode.BadMessage, 'this panel is a guest panel');
+      const resume = this.resume?.();
       return {
         page: 'guest' as const,
         link: this.target.link,
         ...(this.name ? { name: this.name } : {}),
+        ...(resume ? { resume } : {}),
         signalingUrl: signalingUrlFor(this.target.origin),
       };
     });

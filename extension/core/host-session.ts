@@ -37,6 +37,11 @@ export interface HostSessionEvents {
   status: HostStatus;
   /** The session is over (ended by the host, the page, or a fatal helper failure). */
   ended: { reason: string };
+  /**
+   * Host transfer: this host handed its seat to a controller; its page rejoined as a controller
+   * (with this ticket) and shares nothing any more. The UI steps down and watches the new host.
+   */
+  handedOver: { resume: ShellStatusParams['resume']; newHostName: string };
   /** A line for the log and, when `notify`, for the user. */
   log: { level: 'info' | 'warn' | 'error'; line: string; notify?: boolean };
 }
@@ -59,6 +64,13 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   private phase: HostPhase = 'starting';
   private page: ShellStatusParams | undefined;
   private signalingUrl = '';
+  /**
+   * Taking over another participant's identity (host transfer): the host page joins with the
+   * ticket this returns when it boots (the guest page still holds that identity until then, and
+   * its ticket changes with each of its joins).
+   */
+  private resume: (() => ShellStatusParams['resume']) | undefined;
+  private handed = false;
 
   constructor(
     private readonly settings: HostSettings,
@@ -69,6 +81,11 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
 
   get sessionId(): string | undefined {
     return this.created?.sessionId;
+  }
+
+  /** The token the host page joined with (after a takeover, the guest link's). */
+  get hostToken(): string | undefined {
+    return this.created?.hostToken;
   }
 
   get status(): HostStatus | undefined {
@@ -83,15 +100,62 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
       links: c.links,
       screen: { width: cap.width, height: cap.height, fps: cap.fps, display: this.settings.display },
       // An auto session may move to the SFU later, so its webview may reach LiveKit from the start.
-      sfuUrl: this.settings.mode === 'p2p' ? undefined : (this.settings.livekit?.url ?? (this.settings.serverUrl ? 'remote' : undefined)),
+      // A taken-over session's LiveKit is the server's, unknown here.
+      sfuUrl: this.resume ? 'remote' : this.settings.mode === 'p2p' ? undefined : (this.settings.livekit?.url ?? (this.settings.serverUrl ? 'remote' : undefined)),
     };
   }
 
   /** Starts everything but the page; the UI then opens the host panel and calls `attachPage`. */
   async start(): Promise<HostStatus> {
+    return this.startWith(() => this.createSession());
+  }
+
+  /**
+   * Host transfer, the new host's side: the session exists and this editor's guest was made its
+   * host. Starts the helper and capture like `start`; the host page joins as that participant
+   * (its guest link and resume ticket), and the share links are asked of the server once it has.
+   */
+  async takeOver(joined: { sessionId: string; token: string; signalingUrl: string; resume: () => ShellStatusParams['resume']; link: string }): Promise<HostStatus> {
+    this.resume = joined.resume;
+    return this.startWith(async () => {
+      this.signalingUrl = joined.signalingUrl;
+      const link = { url: joined.link, expiresAt: 0 };
+      return { sessionId: joined.sessionId, hostToken: joined.token, wsUrl: joined.signalingUrl, links: { controller: link, viewer: link } };
+    });
+  }
+
+  /** Once the page has joined as the host it took over: share links of its own, from the server. */
+  async refreshLinks(): Promise<void> {
+    const c = this.created;
+    if (!c) return;
+    const [controller, viewer] = await Promise.all([this.act({ action: 'createLink', role: 'controller' }), this.act({ action: 'createLink', role: 'viewer' })]);
+    if (controller.url && viewer.url) {
+      c.links = { controller: { url: controller.url, expiresAt: controller.expiresAt ?? 0 }, viewer: { url: viewer.url, expiresAt: viewer.expiresAt ?? 0 } };
+      this.emitStatus();
+    }
+  }
+
+  /**
+   * Host transfer, the old host's side: stop sharing (helper and capture) but keep the embedded
+   * server, which still serves the session (`end()` later stops that too), and the page, whose
+   * connection holds this participant until the guest page that takes it over has joined.
+   */
+  async stepDown(): Promise<void> {
+    this.bridge?.close();
+    this.bridge = undefined;
+    await this.helper?.stop().catch(() => undefined);
+    this.helper = undefined;
+  }
+
+  /** The embedded server's origin when this editor runs it (a stepped-down host keeps it for the session). */
+  get embeddedOrigin(): string | undefined {
+    return this.plane?.url;
+  }
+
+  private async startWith(session: () => Promise<CreateSessionResponse>): Promise<HostStatus> {
     try {
       await this.startHelper();
-      this.created = await this.createSession();
+      this.created = await session();
       this.capture = await this.startCapture();
       this.runner = new HostRunner({
         helper: this.helper!,
@@ -138,19 +202,25 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
         degradation: this.settings.degradation,
       });
       if (this.settings.maxKbps) params.set('maxKbps', String(this.settings.maxKbps));
-      return { page: 'host' as const, hostParams: params.toString(), signalingUrl: this.signalingUrl };
+      const resume = this.resume?.();
+      return { page: 'host' as const, hostParams: params.toString(), signalingUrl: this.signalingUrl, ...(resume ? { resume } : {}) };
     });
     port.shell.onNotification(ShellStatus, (s) => {
       this.page = s;
       this.emitStatus();
+      if (s.joinedAs === 'controller' && !this.handed) {
+        this.handed = true;
+        const newHost = s.participants.find((p) => p.role === 'host');
+        this.emit('handedOver', { resume: s.resume, newHostName: newHost?.name ?? 'the new host' });
+      }
       if (s.state === 'failed') this.emit('log', { level: 'error', line: `The host page could not join: ${s.message}`, notify: true });
     });
   }
 
   /** A host action carried out by the page (it holds the host's server connection). */
-  async act(action: ShellActionParams): Promise<void> {
+  async act(action: ShellActionParams): Promise<{ url?: string; expiresAt?: number }> {
     if (!this.port) throw new PairuxError(ErrorCode.Unavailable, 'the host panel is not open');
-    await this.port.shell.request(ShellAction, action);
+    return this.port.shell.request(ShellAction, action);
   }
 
   /** The panic action: the helper stops injecting at once, then the server revokes everyone. */

@@ -113,6 +113,8 @@ export function participantRows(view: SessionView): ParticipantRow[] {
       if (amHost && p.role !== 'host') {
         actions.push('guest');
         if (p.role === 'controller') actions.push(driving ? 'driving' : 'grantable', 'demotable');
+        // Host transfer goes to a controller who is there (the server refuses one reconnecting).
+        if (p.role === 'controller' && p.connected) actions.push('hostable');
         if (p.role === 'viewer') actions.push('promotable');
       }
       return {

@@ -4,6 +4,7 @@
  * postMessage, and keeps running while hidden: WebRTC must not stop when the user switches tabs.
  */
 import * as vscode from 'vscode';
+import { watchPanelLoad } from '../core/panel-load-watch';
 import { WebviewPort } from '../core/webview-port';
 import { webviewHtml, type PanelPage } from './webview-html';
 
@@ -36,12 +37,30 @@ export function openPanel(
     },
   );
   const port = new WebviewPort({ post: (m) => panel.webview.postMessage(m) }, (error) => log.warn(`${page} panel: ${error.message}`));
-  const subscription = panel.webview.onDidReceiveMessage((m: unknown) => port.receive(m));
+  const html = (): string => webviewHtml(panel.webview, context.extensionUri, page, serverOrigin, mediaOrigins);
+  const load = watchPanelLoad({
+    visible: () => panel.visible,
+    reload: (attempt) => {
+      log.warn(`${page} panel: its page did not start; loading it again (${attempt})`);
+      panel.webview.html = html();
+    },
+    failed: (attempts) => {
+      log.error(`${page} panel: its page did not start after ${attempts} reloads`);
+      void vscode.window
+        .showErrorMessage(`PairUX: the ${page === 'host' ? 'sharing' : 'viewer'} panel did not load (VS Code could not serve its script). Reloading the window usually fixes it.`, 'Reload Window')
+        .then((choice) => choice && vscode.commands.executeCommand('workbench.action.reloadWindow'));
+    },
+  });
+  const subscription = panel.webview.onDidReceiveMessage((m: unknown) => {
+    load.heard();
+    port.receive(m);
+  });
   panel.onDidDispose(() => {
+    load.dispose();
     subscription.dispose();
     port.close();
     onClosed();
   });
-  panel.webview.html = webviewHtml(panel.webview, context.extensionUri, page, serverOrigin, mediaOrigins);
+  panel.webview.html = html();
   return { panel, port };
 }

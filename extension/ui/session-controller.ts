@@ -5,13 +5,16 @@
  */
 import { userInfo } from 'node:os';
 import * as vscode from 'vscode';
-import { PairuxError } from '../../protocol/errors';
+import { ErrorCode, PairuxError } from '../../protocol/errors';
+import type { SessionPreview } from '../../protocol/http-api';
+import { formatShareLink, parseShareLink } from '../../protocol/share-link';
 import type { ShellActionParams, ShellStatusParams } from '../../protocol/webview-shell';
+import { signalingUrlFor } from '../../webview/engine/transport';
 import { checkLink, GuestSession } from '../core/guest-session';
-import { HostSession } from '../core/host-session';
+import { HostSession, type HostStatus } from '../core/host-session';
 import { editorJoinUri, parseJoinInput, type JoinTarget } from '../core/join-input';
 import { contextKeys, presenceChanges, type ContextKeys, type ParticipantRow, type SessionView } from '../core/session-view';
-import { readHostSettings, type SessionMode } from '../core/settings';
+import { readHostSettings, type HostSettings, type SessionMode } from '../core/settings';
 import { askControlInEditor } from './control-asker';
 import { openPanel, type OpenPanel } from './panels';
 import type { ParticipantsView } from './participants-view';
@@ -42,6 +45,8 @@ export class SessionController implements vscode.Disposable {
   private view: SessionView = { kind: 'none' };
   private lastPage: ShellStatusParams | undefined;
   private lastNotice = '';
+  /** Hosts that handed their seat over but still run the session's embedded server. */
+  private readonly retained: HostSession[] = [];
   private readonly disposables: vscode.Disposable[] = [];
   private lastKeys: Partial<ContextKeys> = {};
 
@@ -71,6 +76,7 @@ export class SessionController implements vscode.Disposable {
     command('pairux.promote', (row?: ParticipantRow) => this.hostAct(row, (id) => ({ action: 'setRole', participantId: id, role: 'controller' })));
     command('pairux.demote', (row?: ParticipantRow) => this.hostAct(row, (id) => ({ action: 'setRole', participantId: id, role: 'viewer' })));
     command('pairux.removeParticipant', (row?: ParticipantRow) => this.hostAct(row, (id) => ({ action: 'remove', participantId: id }), true));
+    command('pairux.makeHost', (row?: ParticipantRow) => this.makeHost(row));
     command('pairux.keptForHost', () => undefined);
     this.disposables.push(vscode.window.registerUriHandler({ handleUri: (uri) => this.guard('uri', () => this.join(uri.toString(true), true)) }));
     this.render();
@@ -121,6 +127,43 @@ export class SessionController implements vscode.Disposable {
       if (choice !== 'Start P2P') return;
       settings.mode = 'p2p';
     }
+    const { session, reportTo } = this.newHostSession(settings);
+    let status;
+    try {
+      status = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'PairUX' }, (progress) => {
+        reportTo((line) => progress.report({ message: line }));
+        return session.start();
+      });
+    } catch (err) {
+      this.view = { kind: 'none' };
+      this.render();
+      // LiveKit not answering: the server says P2P would work; offer it rather than just failing.
+      if (err instanceof PairuxError && err.code === 'UNAVAILABLE' && err.data?.mode === 'p2p' && settings.mode === 'sfu') {
+        const choice = await vscode.window.showWarningMessage(`PairUX: ${err.message}`, 'Start P2P', 'Cancel');
+        if (choice === 'Start P2P') return this.start('p2p');
+        return;
+      }
+      throw err;
+    }
+    this.hostWith(session, status);
+    const role = vscode.workspace.getConfiguration('pairux').get<'controller' | 'viewer'>('links.copyRole', 'controller');
+    await vscode.env.clipboard.writeText(status.links[role].url);
+    this.log.info(`session ${status.sessionId} started; ${role} link copied`);
+    void vscode.window
+      .showInformationMessage(
+        `You are sharing your screen (${status.screen.width}×${status.screen.height}). The ${role} link is on your clipboard: send it to your pair.`,
+        role === 'controller' ? 'Copy Viewer Link' : 'Copy Controller Link',
+        'Stop Sharing',
+      )
+      .then(async (choice) => {
+        if (choice === 'Stop Sharing') await this.end(false);
+        else if (choice) await this.copyLink(role === 'controller' ? 'viewer' : 'controller');
+      });
+  }
+
+  /** A host session whose progress goes to the status bar (and to `reportTo`'s sink) and whose log lines to the output channel. */
+  private newHostSession(settings: HostSettings): { session: HostSession; reportTo(sink: (line: string) => void): void } {
+    const config = vscode.workspace.getConfiguration('pairux');
     const askTimeoutMs = Math.max(5, config.get<number>('control.askTimeoutSeconds', 20)) * 1000;
     let report: (line: string) => void = () => undefined;
     const session = new HostSession(settings, {
@@ -135,23 +178,11 @@ export class SessionController implements vscode.Disposable {
       this.log[level](line);
       if (notify) void (level === 'error' ? vscode.window.showErrorMessage(`PairUX: ${line}`) : vscode.window.showWarningMessage(`PairUX: ${line}`));
     });
-    let status;
-    try {
-      status = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'PairUX' }, (progress) => {
-        report = (line) => progress.report({ message: line });
-        return session.start();
-      });
-    } catch (err) {
-      this.view = { kind: 'none' };
-      this.render();
-      // LiveKit not answering: the server says P2P would work; offer it rather than just failing.
-      if (err instanceof PairuxError && err.code === 'UNAVAILABLE' && err.data?.mode === 'p2p' && settings.mode === 'sfu') {
-        const choice = await vscode.window.showWarningMessage(`PairUX: ${err.message}`, 'Start P2P', 'Cancel');
-        if (choice === 'Start P2P') return this.start('p2p');
-        return;
-      }
-      throw err;
-    }
+    return { session, reportTo: (sink) => (report = sink) };
+  }
+
+  /** Opens the host panel for a started host session and mirrors it in the editor. */
+  private hostWith(session: HostSession, status: HostStatus): Hosting {
     const hosting: Hosting = { kind: 'host', session, panel: undefined };
     this.current = hosting;
     this.lastPage = undefined;
@@ -181,19 +212,75 @@ export class SessionController implements vscode.Disposable {
     });
     this.view = { kind: 'host', phase: 'live', mode: status.mode, page: undefined, screen: status.screen };
     this.render();
-    const role = vscode.workspace.getConfiguration('pairux').get<'controller' | 'viewer'>('links.copyRole', 'controller');
-    await vscode.env.clipboard.writeText(status.links[role].url);
-    this.log.info(`session ${status.sessionId} started; ${role} link copied`);
-    void vscode.window
-      .showInformationMessage(
-        `You are sharing your screen (${status.screen.width}×${status.screen.height}). The ${role} link is on your clipboard: send it to your pair.`,
-        role === 'controller' ? 'Copy Viewer Link' : 'Copy Controller Link',
-        'Stop Sharing',
-      )
-      .then(async (choice) => {
-        if (choice === 'Stop Sharing') await this.end(false);
-        else if (choice) await this.copyLink(role === 'controller' ? 'viewer' : 'controller');
+    session.on('handedOver', ({ resume, newHostName }) => void this.guard('host transfer', () => this.handedOver(hosting, resume, newHostName)));
+    return hosting;
+  }
+
+  /**
+   * Host transfer, this editor handed the host's seat over: stop sharing (the embedded server, if
+   * this editor runs it, stays for the session) and watch the new host as the same participant.
+   * Make before break: the host panel's connection holds this participant until the guest
+   * panel's join (with its ticket) replaces it, so nobody sees it leave and come back.
+   */
+  private async handedOver(hosting: Hosting, resume: ShellStatusParams['resume'], newHostName: string): Promise<void> {
+    const status = hosting.session.status;
+    const token = hosting.session.hostToken;
+    if (!status || !token || this.current !== hosting) return;
+    this.current = undefined;
+    await hosting.session.stepDown();
+    this.retained.push(hosting.session);
+    const closeHostPanel = () => hosting.panel?.panel.dispose();
+    try {
+      const origin = new URL(status.links.viewer.url).origin;
+      const link = formatShareLink(origin, status.sessionId, token);
+      const target: JoinTarget = { ...parseShareLink(link), link, role: undefined, expiresAt: undefined };
+      const preview = await checkLink(target, () => undefined);
+      const joined = this.openGuest(target, preview, () => hosting.session.status?.page?.resume ?? resume);
+      whenJoined(joined.session, HANDOVER_PANEL_MS, closeHostPanel);
+    } catch (err) {
+      closeHostPanel();
+      throw err;
+    }
+    void vscode.window.showInformationMessage(`You handed the host's seat to ${newHostName}: their screen is shared now, and you watch it here.${hosting.session.embeddedOrigin ? ' The session’s server still runs in this editor: leaving ends it for everyone.' : ''}`);
+  }
+
+  /**
+   * Host transfer, this editor's guest was made the host: share this screen as that participant.
+   * The guest panel's connection holds the host's seat (no reconnect grace runs) until the host
+   * panel has joined with its ticket; only then does the guest panel close.
+   */
+  private async takeOver(joined: Joined, resume: NonNullable<ShellStatusParams['resume']>): Promise<void> {
+    if (this.current !== joined) return;
+    const config = vscode.workspace.getConfiguration('pairux');
+    const settings = readHostSettings((key) => config.get(key), { mode: 'auto', hostKey: undefined, env: process.env, userName: safeUserName() });
+    const target = joined.session.target;
+    this.current = undefined;
+    const closeGuestPanel = () => {
+      joined.session.detach();
+      joined.panel.panel.dispose();
+    };
+    const { session, reportTo } = this.newHostSession(settings);
+    let status: HostStatus;
+    try {
+      status = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'PairUX: you are the host now' }, (progress) => {
+        reportTo((line) => progress.report({ message: line }));
+        return session.takeOver({ sessionId: target.sessionId, token: target.token, signalingUrl: signalingUrlFor(target.origin), resume: () => joined.session.page?.resume ?? resume, link: target.link });
       });
+    } catch (err) {
+      // This editor cannot share (no display, no helper): it still holds the seat through the
+      // guest panel, so say what is wrong and that leaving hands the session's end to the server.
+      this.current = joined;
+      throw new PairuxError(ErrorCode.Unavailable, `You were made the host, but this editor cannot share its screen: ${(err as Error).message} Leave the session, or ask to be made a guest again.`, undefined, { cause: err });
+    }
+    this.hostWith(session, status);
+    // Once its page is in as the host: the guest panel goes, and share links of its own come from the server.
+    const once = session.on('status', (s) => {
+      if (s.page?.state !== 'joined' || s.page.joinedAs !== 'host') return;
+      once();
+      closeGuestPanel();
+      session.refreshLinks().catch((err: unknown) => this.log.warn(`could not get share links: ${String(err)}`));
+    });
+    void vscode.window.showInformationMessage('You are the host now: your screen is shared with everyone in the session.');
   }
 
   private async copyLink(roleArg?: 'controller' | 'viewer'): Promise<void> {
@@ -270,6 +357,21 @@ export class SessionController implements vscode.Disposable {
     await this.current.session.act(make(id));
   }
 
+  /** Host transfer: the chosen controller shares their screen from now on; this editor then watches it. */
+  private async makeHost(row: ParticipantRow | undefined): Promise<void> {
+    if (this.current?.kind !== 'host') throw new PairuxError('FORBIDDEN', 'Only the host can hand over the host seat.');
+    const id = row?.id ?? (await this.pickGuest());
+    if (!id) return;
+    const name = this.current.session.status?.page?.participants.find((p) => p.id === id)?.name ?? 'this guest';
+    const choice = await vscode.window.showWarningMessage(`Make ${name} the host? Their screen will be shared instead of yours, and you will watch it.`, 'Make Host', 'Cancel');
+    if (choice !== 'Make Host') return;
+    const hosting = this.current;
+    // The page may be closed by the hand-over before its answer comes back: that is the success.
+    await hosting.session.act({ action: 'makeHost', participantId: id }).catch((err: unknown) => {
+      if (this.current === hosting) throw err;
+    });
+  }
+
   private async pickGuest(): Promise<string | undefined> {
     const page = this.current?.kind === 'host' ? this.current.session.status?.page : undefined;
     const guests = page?.participants.filter((p) => p.role !== 'host') ?? [];
@@ -336,8 +438,14 @@ export class SessionController implements vscode.Disposable {
       );
       if (choice !== 'Join') return;
     }
+    this.openGuest(found, preview);
+  }
+
+  /** Opens the guest panel on a checked link and mirrors it in the editor; `resume` gives the ticket to join as that participant. */
+  private openGuest(found: JoinTarget, preview: SessionPreview, resume?: () => ShellStatusParams['resume']): Joined {
+    const host = preview.hostName ?? 'The host';
     const name = vscode.workspace.getConfiguration('pairux').get<string>('displayName', '').trim() || safeUserName();
-    const session = new GuestSession(found, preview, name.slice(0, 64) || undefined);
+    const session = new GuestSession(found, preview, name.slice(0, 64) || undefined, resume);
     const panel = openPanel(this.context, 'guest', `PairUX: ${host}'s screen`, found.origin, this.log, () => {
       if (this.current?.session === session) {
         this.current = undefined;
@@ -350,8 +458,14 @@ export class SessionController implements vscode.Disposable {
     this.current = joined;
     this.lastPage = undefined;
     session.attachPage(panel.port);
+    let promoted = false;
     session.on('status', ({ page }) => {
       if (this.current !== joined) return;
+      if (page?.joinedAs === 'host' && page.resume && !promoted) {
+        promoted = true;
+        void this.guard('host transfer', () => this.takeOver(joined, page.resume!));
+        return;
+      }
       this.announce(page);
       this.view = { kind: 'guest', hostName: host, mode: page?.media ?? preview.media, page };
       this.render();
@@ -361,6 +475,7 @@ export class SessionController implements vscode.Disposable {
     session.on('driving', () => this.render());
     this.view = { kind: 'guest', hostName: host, mode: preview.media, page: undefined };
     this.render();
+    return joined;
   }
 
   private async guestAct(action: ShellActionParams, done?: string): Promise<void> {
@@ -381,6 +496,8 @@ export class SessionController implements vscode.Disposable {
     this.current = undefined;
     await joined.session.act({ action: 'leave' }).catch(() => undefined);
     joined.panel.panel.dispose();
+    // A host that handed its seat over and still ran the session's server: it goes now.
+    for (const r of this.retained.splice(0)) await r.end('The session’s server was in the editor of someone who left.');
     this.view = { kind: 'none' };
     this.render();
   }
@@ -463,7 +580,27 @@ export class SessionController implements vscode.Disposable {
     this.current = undefined;
     if (current?.kind === 'host') await current.session.end('The host closed VS Code.');
     if (current?.kind === 'guest') await current.session.act({ action: 'leave' }).catch(() => undefined);
+    for (const r of this.retained.splice(0)) await r.end('The session’s server was in the editor of someone who closed VS Code.');
   }
+}
+
+/** How long a handed-over host panel may hold its participant while the guest panel that takes it over joins. */
+const HANDOVER_PANEL_MS = 30_000;
+
+/** Runs `then` once the guest page has joined (its connection has replaced the one it takes over), or after `timeoutMs`. */
+function whenJoined(session: GuestSession, timeoutMs: number, then: () => void): void {
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    off();
+    then();
+  };
+  const timer = setTimeout(finish, timeoutMs);
+  const off = session.on('status', ({ page }) => {
+    if (page?.selfId && page.joinedAs) finish();
+  });
 }
 
 function safeUserName(): string {

@@ -52,7 +52,7 @@ describe('extension: session view', () => {
     assert.deepEqual(rows.map((r) => r.label), ['Me (you)', 'Ada', 'Cy', 'Bob']);
     const [me, ada, cy, bob] = rows;
     assert.equal(me!.contextValue, 'participant');
-    assert.equal(ada!.contextValue, 'participant guest driving demotable');
+    assert.equal(ada!.contextValue, 'participant guest driving demotable hostable');
     assert.equal(ada!.description, 'controller · driving');
     assert.equal(cy!.contextValue, 'participant guest grantable demotable');
     assert.equal(cy!.description, 'controller · asked to drive · reconnecting');

@@ -193,6 +193,8 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
       this.log('warn', 'no host in the session yet; will say hello when one joins');
       return;
     }
+    // A host transfer made this participant the host: its editor's host page shares now.
+    if (hostId === this.signaling.self?.id) return;
     this.lastHelloAt = now;
     this.log('info', `hello (${reason}) → ${hostId}`);
     this.signaling.sendSignal(hostId, { kind: 'hello', reason }).catch((err: unknown) => {

@@ -12,13 +12,16 @@ import type { ResultOf } from '../../protocol/rpc';
 import {
   CloseCode,
   ControlChanged,
+  CreateLink,
   DenyControl,
   End,
   GrantControl,
   GetIceServers,
   Heartbeat,
+  HostChanged,
   Join,
   Leave,
+  MakeHost,
   ParticipantJoined,
   ParticipantLeft,
   ParticipantUpdated,
@@ -37,6 +40,7 @@ import {
   type ControlReason,
   type Participant,
   type SessionInfo,
+  type ResumeTicket,
   type SessionTopology as Topology,
   type SfuAccess,
   type SignalPayload,
@@ -44,7 +48,7 @@ import {
 import type { IceServer } from '../../protocol/common';
 import { TypedEmitter } from './emitter';
 import { consoleLogger, type Logger } from './logger';
-import { defaultResumeStore, type ResumeStore } from './resume-store';
+import { defaultResumeStore, memoryResumeStore, type ResumeStore } from './resume-store';
 import type { SignalingTransport, TransportConnection } from './transport';
 
 export type SignalingState = 'connecting' | 'joined' | 'reconnecting' | 'ended' | 'failed';
@@ -78,6 +82,8 @@ export interface SignalingEvents {
   controlChanged: ControlChange;
   ended: { reason: EndReason; message: string };
   failed: { error: PairuxError };
+  /** The host's seat moved (host transfer); this connection then rejoins if it was one of the two. */
+  hostChanged: { hostId: string; previousHostId: string; message: string };
   /** The session focus moved (or could not move) the media: `session.topology`. */
   topology: { topology: Topology };
   /** A connection attempt failed or dropped; the next one starts after `delayMs`. */
@@ -93,6 +99,8 @@ export interface SignalingClientOptions {
   /** Which SFU pool this client is nearest to (the host's picks the session's SFU). */
   region?: string;
   resumeStore?: ResumeStore;
+  /** Join as this participant the first time (another page of the same editor held it before). */
+  initialResume?: ResumeTicket;
   /** First reconnect delay (default 250 ms), doubled per attempt up to `maxBackoffMs` (5 s). */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
@@ -152,7 +160,10 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
   constructor(private readonly options: SignalingClientOptions) {
     super();
     this.log = options.log ?? consoleLogger('pairux:signaling');
-    this.resumeStore = options.resumeStore ?? defaultResumeStore();
+    // An identity handed over by another page stays this page's alone: pages of one editor can
+    // share sessionStorage, and the other page clearing its ticket must not take this one's.
+    this.resumeStore = options.resumeStore ?? (options.initialResume ? memoryResumeStore() : defaultResumeStore());
+    if (options.initialResume) this.resumeStore.save(options.sessionId, options.initialResume);
   }
 
   get state(): SignalingState {
@@ -280,6 +291,18 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
   /** Host: take a guest out of the session; it is told why (`reason` is shown to it) and cannot resume. */
   async removeParticipant(participantId: string, reason?: string): Promise<void> {
     await this.requireRpc().request(RemoveParticipant, reason === undefined ? { participantId } : { participantId, reason });
+  }
+
+  /** Host: hand the host's seat to a controller (host transfer); both then rejoin in their new roles. */
+  async makeHost(participantId: string): Promise<Participant> {
+    const { participant } = await this.requireRpc().request(MakeHost, { participantId });
+    return participant;
+  }
+
+  /** Host: a fresh share link for `role`. */
+  async createLink(role: 'controller' | 'viewer'): Promise<{ url: string; expiresAt: number }> {
+    const { url, expiresAt } = await this.requireRpc().request(CreateLink, { role });
+    return { url, expiresAt };
   }
 
   /** Leaves for good (no resume): the seat is freed at once. */
@@ -444,6 +467,11 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
       this.emitParticipants();
     });
     rpc.onNotification(Signal, ({ from, payload }) => this.emit('signal', { from, payload }));
+    rpc.onNotification(HostChanged, (change) => {
+      if (this._session) this._session = { ...this._session, hostId: change.hostId };
+      this.log('info', change.message);
+      this.emit('hostChanged', change);
+    });
     rpc.onNotification(SessionTopology, (topology) => {
       // A notice about an older topology (one overtaken by a rejoin's result) changes nothing.
       if (topology.epoch < this._epoch) return;

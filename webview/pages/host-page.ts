@@ -21,7 +21,7 @@ import type { FrameSource } from '../engine/frame-source';
 import { SignalingClient, type SignalingState } from '../engine/signaling-client';
 import { WebSocketTransport } from '../engine/transport';
 import type { HostBridgeClient } from '../engine/host-bridge-client';
-import type { Participant } from '../../protocol/signaling';
+import type { Participant, ResumeTicket } from '../../protocol/signaling';
 import { consoleLogger } from '../engine/logger';
 import { RateMeter } from '../engine/stats';
 import { readHostParams, type HostParams } from './host-params';
@@ -131,6 +131,8 @@ export interface HostPageEnv {
   connectBridge?: () => Promise<HostBridgeClient>;
   /** Called whenever the session's state, participants or driver change (the extension mirrors them). */
   onSession?(view: HostSessionView): void;
+  /** Join as this participant (a guest taking over the host's seat). */
+  resume?: ResumeTicket;
 }
 
 /** The host's session as the editor shows it. */
@@ -144,6 +146,12 @@ export interface HostSessionView {
   media: MediaMode | undefined;
   /** What the session focus last said about the media (a move, or why there was none); '' once old news. */
   notice: string;
+  /** This page's role: 'controller' once it handed the host's seat over (it shares nothing then). */
+  role: 'host' | 'controller' | 'viewer' | undefined;
+  /** The current resume ticket, so the extension can carry this identity into a guest page. */
+  resume: ResumeTicket | undefined;
+  /** The role the current connection joined with (the ticket's). */
+  joinedAs: 'host' | 'controller' | 'viewer' | undefined;
 }
 
 /** What the extension can do through the page: the host's actions go to the server from here. */
@@ -153,6 +161,9 @@ export interface HostPageActions {
   stopAll(): void;
   setRole(participantId: string, role: 'controller' | 'viewer'): Promise<void>;
   remove(participantId: string): Promise<void>;
+  /** Host transfer: the controller takes over the host's seat (this page then stops sharing). */
+  makeHost(participantId: string): Promise<void>;
+  createLink(role: 'controller' | 'viewer'): Promise<{ url: string; expiresAt: number }>;
   end(reason?: string): Promise<void>;
 }
 
@@ -179,6 +190,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     name: params.name,
     client: { kind: 'host-page' },
     ...(params.region ? { region: params.region } : {}),
+    ...(env.resume ? { initialResume: env.resume } : {}),
     log,
   });
   const control = new HostControl({ signaling, log });
@@ -350,6 +362,9 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
         driverId: signaling.driverId,
         media: modeNow(),
         notice,
+        role: signaling.self?.role,
+        resume: signaling.lastJoin?.resume,
+        joinedAs: signaling.lastJoin?.self.role,
       });
     }, 0);
   };
@@ -357,6 +372,15 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
   onStateChange = publish;
   signaling.on('participants', publish);
   control.on('changed', publish);
+
+  // Host transfer: rejoined as a controller, this page has nothing left to share.
+  signaling.on('joined', ({ result }) => {
+    if (result.self.role === 'host') return;
+    engine.stop();
+    frames.stop();
+    el('message').textContent = `You handed the host's seat over; ${signaling.participants.get(result.session.hostId)?.name ?? 'the new host'} shares their screen now.`;
+    publish();
+  });
 
   frames.start();
   control.start();
@@ -372,6 +396,10 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
       await signaling.setRole(id, role);
     },
     remove: (id) => signaling.removeParticipant(id),
+    makeHost: async (id) => {
+      await signaling.makeHost(id);
+    },
+    createLink: (role) => signaling.createLink(role),
     end: (reason) => signaling.end(reason),
   };
 }

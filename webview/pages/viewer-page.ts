@@ -10,7 +10,7 @@
  */
 import './viewer.css';
 import { peekClaims } from '../../protocol/share-link';
-import type { Participant } from '../../protocol/signaling';
+import type { Participant, ResumeTicket } from '../../protocol/signaling';
 import { GuestEngine, type GuestState } from '../engine/guest-engine';
 import { GuestMediaSwitch, mediaModeLabel, type MediaMode } from '../engine/media-engine';
 import { createVideoStage } from '../engine/video-stage';
@@ -61,6 +61,10 @@ export interface ViewerStatus {
   media: MediaMode | undefined;
   /** What the session focus last said about the media; '' once old news. */
   notice: string;
+  /** The current resume ticket, so the extension can carry this identity into a host page (host transfer). */
+  resume: ResumeTicket | undefined;
+  /** The role the current connection joined with (the ticket's). */
+  joinedAs: Participant['role'] | undefined;
   ended?: { reason: string; message: string };
   errorCode?: string;
 }
@@ -73,6 +77,8 @@ export interface ViewerPageOptions {
   client: 'browser' | 'vscode';
   /** Display name; default: from the link, else a remembered "Guest 1234". */
   name?: string;
+  /** Join as this participant (a host that handed its seat over watches as itself). */
+  resume?: ResumeTicket;
   onStatus?(status: ViewerStatus): void;
 }
 
@@ -132,6 +138,8 @@ function emitStatus(): void {
     control: controlOf(view),
     media: engine?.chosen?.mode,
     notice: currentNotice,
+    resume: signaling?.lastJoin?.resume,
+    joinedAs: signaling?.lastJoin?.self.role,
   });
 }
 
@@ -165,6 +173,7 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     name: options.name ?? params.name ?? defaultGuestName(sessionStorageOrUndefined()),
     client: { kind: options.client },
     ...(params.region ? { region: params.region } : {}),
+    ...(options.resume ? { initialResume: options.resume } : {}),
     log,
   });
   signaling = client;
@@ -203,8 +212,18 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     lastRetry = serverSaid ? `The server cannot take you back in right now (${serverSaid.replace(/\.$/, '')}); ${again}` : `Cannot reach the server; ${again}`;
     render(guest.state);
   });
-  client.on('joined', () => {
+  let becameHost = false;
+  client.on('joined', ({ result }) => {
     lastRetry = '';
+    // Host transfer made this participant the host: its editor shares from a host panel now, and
+    // this page, whose guest engine would look for a host that is itself, stands aside.
+    if (result.self.role === 'host' && !becameHost) {
+      becameHost = true;
+      guest.stop();
+      setPage('connecting', 'You are the host now', 'Your screen is being shared from this editor; this view closes.');
+      return;
+    }
+    if (becameHost) return;
     render(guest.state);
   });
   client.on('participants', ({ participants }) => {
@@ -218,7 +237,9 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     ui.setStatus(text.title);
   });
   client.on('failed', ({ error }) => fail(errorScreen(error, expiresAtMs)));
-  guest.on('state', ({ state }) => render(state));
+  guest.on('state', ({ state }) => {
+    if (!becameHost) render(state);
+  });
   guest.on('rtt', () => void refreshStatus());
 
   function render(state: GuestState): void {

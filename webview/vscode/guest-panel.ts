@@ -34,12 +34,15 @@ async function main(): Promise<void> {
     signalingUrl: boot.signalingUrl,
     client: 'vscode',
     ...(boot.name ? { name: boot.name } : {}),
+    ...(boot.resume ? { resume: boot.resume } : {}),
     onStatus: (status) => {
       channel.shell.notify(ShellStatus, {
         state: shellState(status),
         message: status.message.slice(0, 1000),
         ...(status.selfId ? { selfId: status.selfId } : {}),
         ...(status.role ? { role: status.role } : {}),
+        ...(status.resume ? { resume: status.resume } : {}),
+        ...(status.joinedAs ? { joinedAs: status.joinedAs } : {}),
         participants: status.participants.slice(0, 200),
         driverId: status.driverId,
         control: status.control,

@@ -23,13 +23,16 @@ async function main(): Promise<void> {
   if (boot.page !== 'host') throw new Error('the extension opened the host panel as something else');
   const actions = bootHostPage(boot.hostParams, {
     signalingUrl: boot.signalingUrl,
+    ...(boot.resume ? { resume: boot.resume } : {}),
     connectBridge: () => Promise.resolve(HostBridgeClient.over(channel.bridge, log)),
     onSession: (view) =>
       channel.shell.notify(ShellStatus, {
         state: pageState(view),
         message: view.message.slice(0, 1000),
         ...(view.selfId ? { selfId: view.selfId } : {}),
-        role: 'host',
+        role: view.role ?? 'host',
+        ...(view.resume ? { resume: view.resume } : {}),
+        ...(view.joinedAs ? { joinedAs: view.joinedAs } : {}),
         participants: view.participants.slice(0, 200),
         driverId: view.driverId,
         ...(view.media ? { media: view.media } : {}),
@@ -54,6 +57,11 @@ async function main(): Promise<void> {
       case 'remove':
         await actions.remove(a.participantId);
         break;
+      case 'makeHost':
+        await actions.makeHost(a.participantId);
+        break;
+      case 'createLink':
+        return await actions.createLink(a.role);
       case 'end':
         await actions.end(a.reason);
         break;

@@ -114,6 +114,10 @@ export async function runInnerSuite(options: RunOptions = {}): Promise<InnerRun>
     });
     await page.exposeFunction('codeAutomationExit', (code: number) => exit(code));
     page.on('pageerror', (err) => log.push(`[pageerror] ${err.message}`));
+    // The webviews' own lines (their loggers write "[pairux:…]"): what a panel did, for a failure's log.
+    page.on('console', (m) => {
+      if (/pairux/.test(m.text())) log.push(`[console] ${m.text()}`);
+    });
     const cs = server;
     const workbenchUrl = (tests: boolean): string => {
       const payload = [
@@ -131,6 +135,7 @@ export async function runInnerSuite(options: RunOptions = {}): Promise<InnerRun>
       // Another window: its own extension host with the extension under development, no tests.
       other.on('pageerror', (err) => log.push(`[pageerror ${name}] ${err.message}`));
       other.on('console', (m) => {
+        if (/pairux/.test(m.text())) log.push(`[console ${name}] ${m.text()}`);
         if (process.env.PAIRUX_VSCODE_VERBOSE) process.stderr.write(`  [${name}] ${m.text()}\n`);
       });
       await other.goto(workbenchUrl(false));
