@@ -63,25 +63,28 @@ async function openPalette(page: Page, timeoutMs: number): Promise<void> {
 
 async function fillPalette(page: Page, query: string, timeoutMs: number): Promise<void> {
   await openPalette(page, timeoutMs);
-  await page.locator(QUICK_INPUT_BOX).fill(`>${query}`);
+  // Bounded: the palette can close under us (a panel or notification taking focus), and an
+  // unbounded fill would wait Playwright's 30 s for a box that is gone.
+  await page.locator(QUICK_INPUT_BOX).fill(`>${query}`, { timeout: Math.min(timeoutMs, 2000) });
 }
 
 /**
  * The palette's rows for `text` (typed after `>`), once the list has settled; closes the palette.
- * Settled = two reads 150 ms apart agree, since the list is filtered as you type.
+ * Settled = two reads 150 ms apart agree, since the list is filtered as you type; a palette that
+ * closed meanwhile is opened again. One deadline for it all: the caller's RPC waits `timeoutMs`
+ * (and a margin), no more.
  */
 export async function paletteItems(page: Page, text: string, timeoutMs = DEFAULT_TIMEOUT): Promise<string[]> {
-  // One deadline for opening and reading: the caller's RPC waits `timeoutMs` (and a margin), not twice it.
   const deadline = Date.now() + timeoutMs;
-  await fillPalette(page, text, timeoutMs);
-  let previous = '';
-  const labels = await until(`the palette rows for "${text}"`, Math.max(1000, deadline - Date.now()), async () => {
+  const left = () => Math.max(500, deadline - Date.now());
+  const labels = await until(`the palette rows for "${text}"`, timeoutMs, async () => {
+    const showing = async () => (await quickInputOpen(page)) && (await page.locator(QUICK_INPUT_BOX).inputValue({ timeout: 500 })) === `>${text}`;
+    if (!(await showing())) await fillPalette(page, text, left());
+    const first = JSON.stringify(await rowLabels(page));
+    await new Promise((r) => setTimeout(r, 150));
     const now = await rowLabels(page);
-    const key = JSON.stringify(now);
-    if (key === previous) return now;
-    previous = key;
-    return undefined;
-  }, 150);
+    return (await showing()) && JSON.stringify(now) === first ? now : undefined;
+  }, 50);
   await page.keyboard.press('Escape');
   return labels;
 }
