@@ -47,6 +47,8 @@ export interface LocalLiveKitOptions {
    * likely; screens are mostly still, so the occasional extra keyframe is cheap. Default 300 ms.
    */
   pliThrottleMs?: number;
+  /** Serve LiveKit's Prometheus metrics (its `prometheus_port`) on a port of their own: `metricsUrl`. */
+  metrics?: boolean;
 }
 
 /** LiveKit's `node_selector` (config-sample.yaml); only what is set is written. */
@@ -66,8 +68,10 @@ export interface LocalLiveKit {
   url: string;
   apiKey: string;
   apiSecret: string;
-  /** Ports it listens on: signal (HTTP + WebSocket), ICE over TCP, ICE over UDP. */
-  ports: { signal: number; rtcTcp: number; rtcUdp: number };
+  /** Ports it listens on: signal (HTTP + WebSocket), ICE over TCP, ICE over UDP, and Prometheus when asked for. */
+  ports: { signal: number; rtcTcp: number; rtcUdp: number; metrics?: number };
+  /** http://127.0.0.1:PORT/metrics when started with `metrics`. */
+  metricsUrl?: string;
   pid: number;
   /** Settles when the process has exited, however it ended. */
   exited: Promise<void>;
@@ -131,6 +135,7 @@ interface YamlInput extends Pick<LocalLiveKitOptions, 'webhookUrl' | 'redis' | '
   port: number;
   rtcTcp: number;
   rtcUdp: number;
+  metricsPort: number | undefined;
   apiKey: string;
   apiSecret: string;
   logLevel: string;
@@ -179,6 +184,8 @@ function configYaml(o: YamlInput): string {
     if (o.redis.password) lines.push(`  password: ${scalar(o.redis.password)}`);
   }
   if (o.region) lines.push(`region: ${scalar(o.region)}`);
+  // On the bind addresses above, like the signal port.
+  if (o.metricsPort) lines.push('prometheus:', `  port: ${o.metricsPort}`);
   if (o.nodeSelector) lines.push(...nodeSelectorYaml(o.nodeSelector));
   if (o.statsUpdateIntervalMs) lines.push('node_stats:', `  stats_update_interval: ${Math.round(o.statsUpdateIntervalMs)}ms`);
   return `${lines.join('\n')}\n`;
@@ -219,12 +226,13 @@ export async function startLocalLiveKit(options: LocalLiveKitOptions = {}): Prom
 async function startOnce(binary: string, options: LocalLiveKitOptions): Promise<LocalLiveKit> {
   const fixed = options.ports ?? {};
   const [port, rtcTcp, rtcUdp] = [fixed.signal ?? (await freeTcpPort()), fixed.rtcTcp ?? (await freeTcpPort()), fixed.rtcUdp ?? (await freeUdpPort())];
+  const metricsPort = options.metrics ? (fixed.metrics ?? (await freeTcpPort())) : undefined;
   const apiKey = options.keys?.apiKey ?? `API${randomBytes(6).toString('hex')}`;
   const apiSecret = options.keys?.apiSecret ?? randomBytes(32).toString('base64url');
   const dir = mkdtempSync(path.join(tmpdir(), 'pairux-livekit-'));
   const configPath = path.join(dir, 'livekit.yaml');
   const { webhookUrl, redis, region, nodeSelector, statsUpdateIntervalMs, pliThrottleMs } = options;
-  const config: YamlInput = { port, rtcTcp, rtcUdp, apiKey, apiSecret, logLevel: options.logLevel ?? 'info', webhookUrl, redis, region, nodeSelector, statsUpdateIntervalMs, pliThrottleMs };
+  const config: YamlInput = { port, rtcTcp, rtcUdp, metricsPort, apiKey, apiSecret, logLevel: options.logLevel ?? 'info', webhookUrl, redis, region, nodeSelector, statsUpdateIntervalMs, pliThrottleMs };
   writeFileSync(configPath, configYaml(config), { mode: 0o600 });
 
   const child = spawn(binary, ['--config', configPath], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -289,7 +297,16 @@ async function startOnce(binary: string, options: LocalLiveKitOptions): Promise<
     }
     await sleep(100);
   }
-  return { url, apiKey, apiSecret, ports: { signal: port, rtcTcp, rtcUdp }, pid: child.pid ?? 0, exited, stop };
+  return {
+    url,
+    apiKey,
+    apiSecret,
+    ports: { signal: port, rtcTcp, rtcUdp, ...(metricsPort ? { metrics: metricsPort } : {}) },
+    ...(metricsPort ? { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` } : {}),
+    pid: child.pid ?? 0,
+    exited,
+    stop,
+  };
 }
 
 export { liveKitBinary };

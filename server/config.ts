@@ -68,6 +68,14 @@ export const SfuDeploymentConfig = LiveKitConfig.extend({
    */
   redisUrl: z.string().regex(/^rediss?:\/\/[^\s]+$/, 'redisUrl starts with redis:// or rediss://').optional(),
   /**
+   * A lone server's Prometheus endpoint (LiveKit's `prometheus.port`), e.g.
+   * http://10.0.0.5:6789/metrics (user:password@ when it sets `prometheus.username`): its CPU
+   * (the LiveKit process's share of its CPUs) and its rooms and participants at this moment come
+   * from there. Without it (and without `redisUrl`), load is the API's rooms and participants
+   * (up to 5 s late), no CPU.
+   */
+  metricsUrl: z.string().regex(/^https?:\/\/[^\s]+$/, 'metricsUrl starts with http:// or https://').optional(),
+  /**
    * Which statistics make up the load. Leave out `cpu` where the CPU figure is not the SFU's
    * (a node sharing its machine with other busy work reports the whole machine's CPU).
    */

@@ -5,12 +5,14 @@
  * LiveKit's own node selector reads; its room store beside it (`rooms`, `room_node_map`) says
  * which rooms exist, on which node, with how many participants. A lone LiveKit keeps no such
  * record anywhere the control plane can reach, so there the API's room list (rooms and their
- * participant counts, which LiveKit refreshes every 5 s) is the statistic, and there is no CPU
- * figure.
+ * participant counts, which LiveKit refreshes every 5 s) is the statistic, with no CPU figure,
+ * unless its Prometheus endpoint is configured (`metricsUrl`, livekit-metrics.ts): then rooms,
+ * participants and CPU come from there, at the moment of the scrape.
  */
 import { Redis } from 'ioredis';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import type { SfuDeploymentConfig } from '../config';
+import { LiveKitMetricsSampler } from './livekit-metrics';
 import { httpUrlOf } from './rooms';
 
 /** LiveKit's `livekit.NodeState`. */
@@ -46,10 +48,10 @@ export interface LiveKitNode {
 export const NODE_STALE_SECONDS = 5;
 
 export interface DeploymentStats {
-  source: 'redis' | 'api';
+  source: 'redis' | 'api' | 'metrics';
   rooms: number;
   clients: number;
-  /** 0-1, mean over the live nodes weighted by their CPUs; undefined from the API. */
+  /** 0-1, mean over the live nodes weighted by their CPUs (redis), the server process's (metrics); undefined from the API. */
   cpuLoad: number | undefined;
   /** Live nodes (redis); nodes whose stats went stale are in `staleNodes`. */
   nodes: LiveKitNode[];
@@ -70,7 +72,8 @@ export interface StatsReader {
 }
 
 export function statsReaderFor(d: SfuDeploymentConfig, timeoutMs: number): StatsReader {
-  return d.redisUrl ? new RedisStatsReader(d.redisUrl, timeoutMs) : new ApiStatsReader(d, timeoutMs);
+  if (d.redisUrl) return new RedisStatsReader(d.redisUrl, timeoutMs);
+  return d.metricsUrl ? new MetricsStatsReader(new LiveKitMetricsSampler(d.metricsUrl, timeoutMs), d.metricsUrl) : new ApiStatsReader(d, timeoutMs);
 }
 
 class RedisStatsReader implements StatsReader {
@@ -222,6 +225,32 @@ class ApiStatsReader implements StatsReader {
       rooms: rooms.length,
       clients: rooms.reduce((n, r) => n + r.numParticipants, 0),
       cpuLoad: undefined,
+      nodes: [],
+      participantsOn: new Map(),
+      staleNodes: [],
+      lostRooms: new Map(),
+      measuredAt: started,
+      latencyMs: Date.now() - started,
+    };
+  }
+
+  close(): void {}
+}
+
+class MetricsStatsReader implements StatsReader {
+  constructor(
+    private readonly sampler: LiveKitMetricsSampler,
+    readonly url: string,
+  ) {}
+
+  async read(): Promise<DeploymentStats> {
+    const started = Date.now();
+    const m = await this.sampler.read();
+    return {
+      source: 'metrics',
+      rooms: m.rooms,
+      clients: m.participants,
+      cpuLoad: m.cpuLoad,
       nodes: [],
       participantsOn: new Map(),
       staleNodes: [],

@@ -7,7 +7,8 @@
  * session focus can move its sessions.
  *
  * Load (%) of a deployment is the highest of, over the signals it counts (`loadSignals`):
- *   cpu      mean `cpu_load` of its live nodes, weighted by their CPUs, × 100 (Redis stats only)
+ *   cpu      mean `cpu_load` of its live nodes, weighted by their CPUs, × 100 (a cluster's Redis),
+ *            or the LiveKit process's CPU share (a lone server's `metricsUrl`); none from the API
  *   clients  participants in its rooms / `maxParticipants` × 100
  *   rooms    its rooms / `maxConcurrentRooms` × 100
  * The highest, not a mean: a deployment out of CPU cannot take a session however few rooms it has.

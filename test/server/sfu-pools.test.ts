@@ -8,7 +8,7 @@ import '../support/livekit-quiet';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -19,6 +19,7 @@ import { HttpErrorResponse } from '../../protocol/http-api';
 import { configFromEnv, resolveConfig, sfuPoolsOf, type ServerConfigInput } from '../../server/config';
 import { startControlPlane, type ControlPlane } from '../../server/control-plane';
 import { MemoryRoomStateStore } from '../../server/memory-room-state-store';
+import { LiveKitMetricsSampler } from '../../server/sfu/livekit-metrics';
 import type { DeploymentDown, DeploymentUp, NodeDown } from '../../server/sfu/pool';
 import { LIVEKIT_WEBHOOK_PATH } from '../../server/sfu/webhooks';
 import { createSession, tokenOf } from '../support/control-plane';
@@ -291,6 +292,63 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
     await inB2[1]!.disconnect();
     await untilDeployment(p, 'b2', (d) => d.accepting, 'b2 under the limit again');
     assert.equal((await hosted(p, 'b')).assignment.deploymentId, 'b2');
+  });
+
+  it('reads a lone server\'s participants as of now and its own CPU from its Prometheus endpoint, and says why when that is not LiveKit\'s', async () => {
+    const lone = await PoolNode.start({ metrics: true });
+    try {
+      const metricsUrl = lone.lk.metricsUrl!;
+      store = new MemoryRoomStateStore();
+      const m = { id: 'm', region: 'm', url: lone.url, ...lone.keys, metricsUrl, maxParticipants: 10, loadSignals: ['clients' as const, 'rooms' as const] };
+      plane = await startControlPlane({ host: '127.0.0.1', port: planePort, sfuPools: { checkIntervalMs: 500, deployments: [m] } }, { store });
+      const idle = await untilDeployment(plane, 'm', (d) => d.stats?.source === 'metrics' && d.stats.cpuLoad !== undefined, 'two scrapes of its metrics');
+      assert.deepEqual([idle.stats?.rooms, idle.stats?.clients], [0, 0]);
+      assert.ok(idle.stats!.cpuLoad! >= 0 && idle.stats!.cpuLoad! <= 1, `cpu ${idle.stats!.cpuLoad}`);
+      assert.equal(idle.load?.cpu, Math.round(idle.stats!.cpuLoad! * 1000) / 10, 'shown, though this pool does not count it');
+
+      // Three real participants: counted at the next check, not after LiveKit's 5 s API refresh.
+      const session = await hosted(plane);
+      await fill(plane, session, 3);
+      const connectedAt = Date.now();
+      const busy = await untilDeployment(plane, 'm', (d) => d.stats?.clients === 3 && d.stats.rooms === 1, 'three participants in its metrics');
+      const lagMs = Date.now() - connectedAt;
+      assert.equal(busy.load?.clients, 30, '3 of 10 participants');
+
+      // The CPU figure is the LiveKit process's own: over the same seconds, the kernel's count of
+      // its CPU time agrees. Its API is kept busy meanwhile, so the figure is well above zero.
+      const sampler = new LiveKitMetricsSampler(metricsUrl, 2000);
+      const ticks = () => {
+        const fields = readFileSync(`/proc/${lone.lk.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return Number(fields[11]) + Number(fields[12]); // utime + stime, after the name: fields 14 and 15
+      };
+      await sampler.read();
+      const t0 = performance.now();
+      const k0 = ticks();
+      let busyUntil = Date.now() + 2500;
+      const api = lone.api;
+      await Promise.all(Array.from({ length: 8 }, async () => {
+        while (Date.now() < busyUntil) await api.listRooms();
+      }));
+      busyUntil = 0;
+      const reading = await sampler.read();
+      const kernel = (ticks() - k0) / 100 / (((performance.now() - t0) / 1000) * cpus().length);
+      assert.ok(reading.cpuLoad !== undefined && kernel > 0.05, `LiveKit busy: kernel ${kernel.toFixed(3)}, metrics ${reading.cpuLoad}`);
+      assert.ok(Math.abs(reading.cpuLoad - kernel) < 0.05 + kernel * 0.2, `metrics ${reading.cpuLoad.toFixed(3)} vs kernel ${kernel.toFixed(3)} (CPU share of ${cpus().length} CPUs)`);
+      console.log(`      [figures] lone LiveKit via Prometheus: participants seen ${lagMs} ms after connecting (checks every 500 ms); CPU ${(reading.cpuLoad * 100).toFixed(1)} % by its metrics vs ${(kernel * 100).toFixed(1)} % by the kernel`);
+      await plane.close();
+
+      // An endpoint that is not LiveKit's (the control plane's own /metrics): said, and sessions still placed.
+      store = new MemoryRoomStateStore();
+      plane = await startControlPlane({ host: '127.0.0.1', port: planePort, sfuPools: { checkIntervalMs: 500, deployments: [{ ...m, metricsUrl: `http://127.0.0.1:${planePort}/metrics` }] } }, { store });
+      // (The first check may run before this plane listens: that one did not answer at all.)
+      const blind = await untilDeployment(plane, 'm', (d) => /not LiveKit's/.test(d.statsError ?? ''), 'the refused scrape');
+      assert.match(blind.statsError!, /^its metrics at http:\/\/127\.0\.0\.1:\d+\/metrics are not LiveKit's/);
+      assert.deepEqual([blind.health, blind.accepting], ['up', true]);
+    } finally {
+      await plane?.close();
+      plane = undefined;
+      await lone.stop();
+    }
   });
 
   it('says why a cluster\'s statistics cannot be read, and still places sessions there by LiveKit\'s own count', async () => {
