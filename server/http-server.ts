@@ -81,9 +81,16 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
     return sendJson(res, 200, await deps.service.preview(token));
   }
   if (p === '/healthz') {
-    const sessions = deps.service.localSessions.size;
+    // `sessions` counts every instance's (the shared store's); `sessionsHere` this one's. With the
+    // store unreachable this instance still serves what it holds: still ok, and it says so.
+    const sessionsHere = deps.service.localSessions.size;
+    let stateStore = 'ok';
+    const sessions = await deps.service.countSessions().catch((err: unknown) => {
+      stateStore = `unreachable: ${(err as Error).message}`;
+      return undefined;
+    });
     const sfu = deps.service.sfu.pool?.snapshot().map((d) => ({ id: d.id, region: d.region, health: d.health, load: d.load?.percent, accepting: d.accepting }));
-    return sendJson(res, 200, { ok: true, sessions, uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000), ...(sfu ? { sfu } : {}) });
+    return sendJson(res, 200, { ok: true, sessions: sessions ?? null, sessionsHere, stateStore, uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000), ...(sfu ? { sfu } : {}) });
   }
   if (p === '/metrics') {
     res.writeHead(200, { 'Content-Type': deps.metrics.contentType });

@@ -75,6 +75,11 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   private readonly timers: SessionTimers;
   /** Sessions this instance created or serves (for shutdown and metrics). */
   readonly localSessions = new Set<string>();
+
+  /** Live sessions on every instance (the shared store's count). */
+  countSessions(): Promise<number> {
+    return this.deps.store.countLiveSessions();
+  }
   readonly control: ControlArbiter;
   readonly participants: ParticipantAdmin;
   readonly sfu: SfuSessions;

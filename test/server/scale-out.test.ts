@@ -102,6 +102,11 @@ describe('control plane: scale-out through Redis', function () {
     return e;
   }
 
+  async function healthOf(plane: ControlPlane): Promise<{ sessions: number | null; sessionsHere: number; stateStore: string }> {
+    const { sessions, sessionsHere, stateStore } = (await (await fetch(`${plane.url}/healthz`)).json()) as { sessions: number | null; sessionsHere: number; stateStore: string };
+    return { sessions, sessionsHere, stateStore };
+  }
+
   it('a guest on instance A reaches the host on B: signals both ways, its control request, and one participant list', async () => {
     const { instances: [a, b] } = await cluster(2);
     const s = await createSession(local(b!));
@@ -133,6 +138,11 @@ describe('control plane: scale-out through Redis', function () {
     assert.equal(r2.participants.find((p) => p.id === g.self.id)?.controlState, 'granted');
     for (const c of [host, guest, v1]) await c.waitFor(ParticipantJoined, (p) => p.participant.id === r2.self.id);
     await guest.waitFor(ParticipantJoined, (p) => p.participant.id === r1.self.id);
+
+    // Each instance's /healthz counts every instance's sessions, and its own apart.
+    await createSession(local(a!));
+    assert.deepEqual(await healthOf(a!), { sessions: 2, sessionsHere: 1, stateStore: 'ok' });
+    assert.deepEqual(await healthOf(b!), { sessions: 2, sessionsHere: 1, stateStore: 'ok' });
   });
 
   it('role limits hold across instances: of two guests racing for the last controller seat on different instances, exactly one wins', async () => {
@@ -255,6 +265,9 @@ describe('control plane: scale-out through Redis', function () {
       const told = new Promise<string | undefined>((resolve) => patient.once('retry', (r) => resolve(r.serverSaid)));
       patient.start();
       assert.match((await told) ?? 'nothing', /the state store is unreachable/);
+      const health = await healthOf(a!);
+      assert.deepEqual([health.sessions, health.sessionsHere], [null, 1], 'no count of every instance\'s without the store; its own still');
+      assert.match(health.stateStore, /^unreachable: /);
       const scrape = () => a!.metrics.registry.metrics();
       assert.match(await scrape(), /^pairux_redis_up 0$/m, 'the outage shows in /metrics');
       assert.match(await scrape(), /^pairux_redis_outages_total 1$/m);
