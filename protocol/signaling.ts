@@ -9,6 +9,10 @@ import { defineNotification, defineRequest, type Boundary } from './rpc';
 
 export const ControlState = z.enum(['none', 'requested', 'granted']);
 
+/** What a participant joined from; a browser guest cannot share a screen (so cannot be made host). */
+export const ClientKind = z.enum(['browser', 'vscode', 'host-page', 'bench']);
+export type ClientKind = z.infer<typeof ClientKind>;
+
 export const Participant = z.object({
   id: Id,
   name: DisplayName,
@@ -19,6 +23,8 @@ export const Participant = z.object({
   joinedAt: z.number(),
   /** Guests: where the picture they see comes from, once they have reported it (`media.report`). */
   media: Media.optional(),
+  /** What it joined from, as its client said. */
+  client: ClientKind.optional(),
 });
 export type Participant = z.infer<typeof Participant>;
 
@@ -63,7 +69,7 @@ export const SignalPayload = z.discriminatedUnion('kind', [
 export type SignalPayload = z.infer<typeof SignalPayload>;
 
 export const ClientInfo = z.object({
-  kind: z.enum(['browser', 'vscode', 'host-page', 'bench']),
+  kind: ClientKind,
   version: z.string().max(32).optional(),
 });
 

@@ -35,6 +35,7 @@ type Action = 'promote' | 'demote' | 'remove' | 'make-host';
 export function publicView(p: ParticipantRecord): Participant {
   const view: Participant = { id: p.id, name: p.name, role: p.role, connected: p.connected, controlState: p.controlState, joinedAt: p.joinedAt };
   if (p.media) view.media = p.media;
+  if (p.client) view.client = p.client;
   return view;
 }
 

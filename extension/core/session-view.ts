@@ -113,8 +113,9 @@ export function participantRows(view: SessionView): ParticipantRow[] {
       if (amHost && p.role !== 'host') {
         actions.push('guest');
         if (p.role === 'controller') actions.push(driving ? 'driving' : 'grantable', 'demotable');
-        // Host transfer goes to a controller who is there (the server refuses one reconnecting).
-        if (p.role === 'controller' && p.connected) actions.push('hostable');
+        // Host transfer goes to a controller who is there and in VS Code (the server refuses one
+        // reconnecting, or in a browser, which cannot share a screen).
+        if (p.role === 'controller' && p.connected && p.client === 'vscode') actions.push('hostable');
         if (p.role === 'viewer') actions.push('promotable');
       }
       return {

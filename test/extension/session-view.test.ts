@@ -47,10 +47,11 @@ describe('extension: session view', () => {
   it('participant rows carry the host actions that apply to each guest', () => {
     const rows = participantRows({
       kind: 'host', phase: 'live', mode: 'p2p', screen,
-      page: page([p('v1', 'Bob', 'viewer'), p('c1', 'Ada', 'controller', { controlState: 'granted' }), p('h', 'Me', 'host'), p('c2', 'Cy', 'controller', { connected: false, controlState: 'requested' })], { driverId: 'c1' }),
+      page: page([p('v1', 'Bob', 'viewer'), p('c1', 'Ada', 'controller', { controlState: 'granted', client: 'vscode' }), p('h', 'Me', 'host'), p('c2', 'Cy', 'controller', { connected: false, controlState: 'requested', client: 'vscode' }), p('c3', 'Di', 'controller', { client: 'browser' })], { driverId: 'c1' }),
     });
-    assert.deepEqual(rows.map((r) => r.label), ['Me (you)', 'Ada', 'Cy', 'Bob']);
-    const [me, ada, cy, bob] = rows;
+    assert.deepEqual(rows.map((r) => r.label), ['Me (you)', 'Ada', 'Cy', 'Di', 'Bob']);
+    const [me, ada, cy, di, bob] = rows;
+    assert.equal(di!.contextValue, 'participant guest grantable demotable', 'a browser guest cannot share a screen: no Make Host');
     assert.equal(me!.contextValue, 'participant');
     assert.equal(ada!.contextValue, 'participant guest driving demotable hostable');
     assert.equal(ada!.description, 'controller · driving');
