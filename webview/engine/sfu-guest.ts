@@ -28,6 +28,7 @@ import { PeerInput, PeerInputRefused, Ping, ScreenInfo } from '../../protocol/pe
 import type { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import type { SfuAccess } from '../../protocol/signaling';
 import { TypedEmitter } from './emitter';
+import { RetryTimer } from './retry-timer';
 import type { GuestEngineEvents, GuestState } from './guest-engine';
 import type { ScreenDescription } from './host-engine';
 import { consoleLogger, type Logger } from './logger';
@@ -78,8 +79,7 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
   private _screen: ScreenDescription | undefined;
   private _rttMs: number | undefined;
   private lossyNext = false;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private reconnectDelay = RECONNECT_MIN_MS;
+  private readonly retry = new RetryTimer(RECONNECT_MIN_MS, RECONNECT_MAX_MS);
   private rttTimer: ReturnType<typeof setInterval> | undefined;
   private started = false;
   private stopped = false;
@@ -140,7 +140,7 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
     if (this.stopped) return;
     this.stopped = true;
     for (const off of this.unsubscribe.splice(0)) off();
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.retry.cancel();
     if (this.rttTimer !== undefined) clearInterval(this.rttTimer);
     this.keeper.stop();
     this.endpoint?.rpc.close();
@@ -221,7 +221,7 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
   moveTo(access: SfuAccess): void {
     if (this.stopped || access.room === this.keeper.current.room && access.url === this.keeper.current.url) return;
     this.log('info', `moving to the SFU at ${access.url} (room ${access.room})`);
-    this.reconnectDelay = RECONNECT_MIN_MS;
+    this.retry.reset();
     this.rejoin(access);
   }
 
@@ -248,8 +248,7 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
     this.room = undefined;
     this.track = undefined;
     this.hasFrames = false;
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
+    this.retry.cancel();
     void old?.disconnect(true);
     this.setConnection('connecting');
     this.updateState();
@@ -275,7 +274,7 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
       return;
     }
     if (this.room !== room || this.stopped) return;
-    this.reconnectDelay = RECONNECT_MIN_MS;
+    this.retry.reset();
     this.setConnection('connected');
     this.subscribeToHost();
   }
@@ -383,13 +382,10 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
   }
 
   private scheduleReconnect(): void {
-    if (this.stopped || this.reconnectTimer !== undefined) return;
-    const delay = this.reconnectDelay;
-    this.reconnectDelay = Math.min(RECONNECT_MAX_MS, this.reconnectDelay * 2);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
+    if (this.stopped) return;
+    this.retry.schedule(() => {
       void this.connect(true);
-    }, delay);
+    });
   }
 
   private setConnection(next: SfuGuestConnection): void {

@@ -34,6 +34,7 @@ import {
 } from 'livekit-client';
 import type { SfuAccess } from '../../protocol/signaling';
 import { TypedEmitter } from './emitter';
+import { RetryTimer } from './retry-timer';
 import type { GuestConnectionState, GuestInfo, GuestStats, HostEngineEvents, ScreenDescription } from './host-engine';
 import type { HostInputGate } from './host-input';
 import { consoleLogger, type Logger } from './logger';
@@ -118,8 +119,7 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
   private publication: LocalTrackPublication | undefined;
   private connection: SfuHostConnection = 'connecting';
   private connects = 0;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private reconnectDelay = RECONNECT_MIN_MS;
+  private readonly retry = new RetryTimer(RECONNECT_MIN_MS, RECONNECT_MAX_MS);
   /** The page hears once per outage that the SFU is unreachable, not on every retry. */
   private outageReported = false;
   private started = false;
@@ -168,7 +168,7 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
     if (this.stopped) return;
     this.stopped = true;
     for (const off of this.unsubscribe.splice(0)) off();
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.retry.cancel();
     this.keeper.stop();
     this.data.close();
     this.setConnection('closed');
@@ -229,7 +229,7 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
   moveTo(access: SfuAccess): void {
     if (this.stopped || access.room === this.keeper.current.room && access.url === this.keeper.current.url) return;
     this.log('info', `moving to the SFU at ${access.url} (room ${access.room})`);
-    this.reconnectDelay = RECONNECT_MIN_MS;
+    this.retry.reset();
     this.outageReported = false;
     this.rejoin(access);
   }
@@ -241,8 +241,7 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
     this.room = undefined;
     this.publication = undefined;
     this.published = undefined;
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
+    this.retry.cancel();
     void old?.disconnect(true);
     void this.connect(false);
   }
@@ -275,7 +274,7 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
     }
     if (this.room !== room || this.stopped) return;
     this.connects++;
-    this.reconnectDelay = RECONNECT_MIN_MS;
+    this.retry.reset();
     this.outageReported = false;
     this.setConnection('connected');
     this.log('info', `in LiveKit room ${access.room} as ${room.localParticipant.identity}`);
@@ -350,14 +349,11 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
   }
 
   private scheduleReconnect(): void {
-    if (this.stopped || this.reconnectTimer !== undefined) return;
-    const delay = this.reconnectDelay;
-    this.reconnectDelay = Math.min(RECONNECT_MAX_MS, this.reconnectDelay * 2);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
+    if (this.stopped) return;
+    this.retry.schedule(() => {
       this.published = undefined;
       void this.connect(true);
-    }, delay);
+    });
   }
 
   private setConnection(next: SfuHostConnection): void {
