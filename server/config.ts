@@ -141,9 +141,17 @@ export function sfuPoolsOf(config: Pick<ServerConfig, 'livekit' | 'sfuPools'>): 
 
 /** Several control-plane instances sharing room state and signaling through Redis. */
 export const RedisConfig = z.object({
-  url: z.string().regex(/^rediss?:\/\/[^\s]+$/, 'the Redis url starts with redis:// or rediss://'),
+  /** With `sentinels`, only its password, database and TLS (rediss://) count: the primary's address comes from them. */
+  url: z.string().regex(/^rediss?:\/\/[^\s]*$/, 'the Redis url starts with redis:// or rediss://'),
   /** Prefix of every key and channel, so several PairUX deployments can share one Redis. */
   keyPrefix: z.string().max(64).default('pairux:'),
+  /**
+   * Redis Sentinel: where the sentinels listen; they name the current primary of `sentinelName`,
+   * and the instances follow it when a replica is promoted.
+   */
+  sentinels: z.array(z.object({ host: z.string().min(1).max(253), port: z.int().min(1).max(65535) })).min(1).max(16).optional(),
+  /** The primary's name the sentinels monitor (their `sentinel monitor <name> …`). */
+  sentinelName: z.string().min(1).max(128).default('mymaster'),
 });
 export type RedisConfig = z.infer<typeof RedisConfig>;
 
@@ -252,7 +260,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   const livekit = liveKitFromEnv(env, num);
   if (livekit) input.livekit = livekit;
   if (env.PAIRUX_SFU_POOLS) input.sfuPools = poolsFromEnv(env.PAIRUX_SFU_POOLS);
-  if (env.PAIRUX_REDIS_URL) input.redis = { url: env.PAIRUX_REDIS_URL, keyPrefix: env.PAIRUX_REDIS_PREFIX || undefined };
+  if (env.PAIRUX_REDIS_URL || env.PAIRUX_REDIS_SENTINELS) {
+    input.redis = { url: env.PAIRUX_REDIS_URL || 'redis://', keyPrefix: env.PAIRUX_REDIS_PREFIX || undefined };
+    if (env.PAIRUX_REDIS_SENTINELS) input.redis.sentinels = sentinelsFromEnv(env.PAIRUX_REDIS_SENTINELS);
+    if (env.PAIRUX_REDIS_SENTINEL_NAME) input.redis.sentinelName = env.PAIRUX_REDIS_SENTINEL_NAME;
+  }
   if (env.PAIRUX_INSTANCE_ID) input.instanceId = env.PAIRUX_INSTANCE_ID;
   if (env.PAIRUX_AUTO_SFU_AT) input.focus = { autoSfuAt: num(env.PAIRUX_AUTO_SFU_AT) };
   return input;
@@ -291,4 +303,15 @@ function liveKitFromEnv(env: NodeJS.ProcessEnv, num: (v: string | undefined) => 
     viewerLimit: num(env.PAIRUX_SFU_VIEWER_LIMIT),
     tokenTtlSeconds: num(env.PAIRUX_LIVEKIT_TOKEN_TTL_SECONDS),
   };
+}
+
+/** `host:port,host:port` (PAIRUX_REDIS_SENTINELS); a bad entry is named. */
+function sentinelsFromEnv(value: string): Array<{ host: string; port: number }> {
+  return value.split(',').map((raw) => {
+    const entry = raw.trim();
+    const m = /^(.+):(\d{1,5})$/.exec(entry);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port < 1 || port > 65535) throw new Error(`invalid server configuration: PAIRUX_REDIS_SENTINELS has ${JSON.stringify(entry)}, not host:port`);
+    return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+  });
 }

@@ -10,7 +10,7 @@ try {
   const plane = await startControlPlane(configFromEnv(), { processMetrics: true });
   const local = `http://${plane.config.host.includes(':') ? `[${plane.config.host}]` : plane.config.host}:${plane.port}`;
   const shared = plane.config.redis
-    ? `; instance ${plane.config.instanceId}, sharing sessions with the other instances through Redis at ${redisWhere(plane.config.redis.url)} (prefix ${plane.config.redis.keyPrefix})`
+    ? `; instance ${plane.config.instanceId}, sharing sessions with the other instances through Redis at ${plane.config.redis.sentinels ? `the primary “${plane.config.redis.sentinelName}” of the sentinels at ${plane.config.redis.sentinels.map((s) => `${s.host}:${s.port}`).join(', ')}` : redisWhere(plane.config.redis.url)} (prefix ${plane.config.redis.keyPrefix})`
     : '';
   const links = plane.url === local ? '' : `; share links point at ${plane.url}`;
   console.log(`PairUX control plane listening on ${local} (health: ${local}/healthz, metrics: ${local}/metrics${links})${shared}`);

@@ -21,6 +21,9 @@ export const UNAVAILABLE_MESSAGE = 'the state store is unreachable; retrying';
 export interface RedisLinkOptions {
   url: string;
   keyPrefix: string;
+  /** Redis Sentinel: the primary of `sentinelName` is asked of these (and followed when it changes). */
+  sentinels?: Array<{ host: string; port: number }>;
+  sentinelName?: string;
   /** How long a command may go unanswered before Redis counts as unreachable. */
   timeoutMs?: number;
   /** Between probes while Redis is down. */
@@ -85,9 +88,12 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
       maxRetriesPerRequest: 0,
       retryStrategy: (times: number) => Math.min(1000, 50 * times),
     };
-    this.cmd = new Redis(options.url, { ...common, commandTimeout: this.timeoutMs });
+    // Under Sentinel, ioredis asks the sentinels for the primary on every (re)connect, so a
+    // promoted replica is found like any reconnect; the url still gives password, db and TLS.
+    const target = options.sentinels ? { sentinels: options.sentinels, name: options.sentinelName ?? 'mymaster', sentinelRetryStrategy: (times: number) => Math.min(1000, 50 * times) } : {};
+    this.cmd = new Redis(options.url, { ...common, ...target, commandTimeout: this.timeoutMs });
     // The subscriber keeps its subscriptions across reconnects (ioredis resubscribes).
-    this.sub = new Redis(options.url, { ...common, enableOfflineQueue: true, autoResubscribe: true });
+    this.sub = new Redis(options.url, { ...common, ...target, enableOfflineQueue: true, autoResubscribe: true });
     for (const [name, client] of [['commands', this.cmd], ['subscriber', this.sub]] as const) {
       client.on('error', (err: Error) => this.connectionTrouble(`${name} connection: ${err.message}`));
       client.on('close', () => {

@@ -21,14 +21,14 @@ import {
   Signal,
   type Participant,
 } from '../../protocol/signaling';
-import type { ServerConfigInput } from '../../server/config';
+import { configFromEnv, resolveConfig, type ServerConfigInput } from '../../server/config';
 import { startControlPlane, type ControlPlane } from '../../server/control-plane';
 import { MAX_RELAY_BYTES } from '../../server/redis/redis-signaling-transport';
 import type { SignalingClient } from '../../webview/engine/signaling-client';
 import { rejects } from '../support/assertions';
 import { createSession, tokenOf } from '../support/control-plane';
 import { startPlaneProcess, type PlaneProcess } from '../support/plane-process';
-import { startRedis, type TestRedis } from '../support/redis';
+import { startRedis, startSentinelRedis, type TestRedis } from '../support/redis';
 import { engineClient, joinedEngine, TestClient } from '../support/signaling-client';
 import { TcpBalancer } from '../support/tcp-balancer';
 
@@ -408,5 +408,70 @@ describe('control plane: scale-out through Redis', function () {
     await host.waitFor(ParticipantUpdated, (p) => p.participant.id === guestId && !p.participant.connected, 4000);
     assert.ok(Date.now() - startedAt < 4000);
     assert.equal((await host.waitFor(ParticipantLeft, (p) => p.participantId === guestId, 6000)).reason, 'timeout');
+  });
+  it('reads Sentinel from the environment: the sentinels, the primary\'s name, and the url for password and db; a bad entry is named', () => {
+    const secret = 'x'.repeat(32);
+    const c = resolveConfig(configFromEnv({ PAIRUX_REDIS_SENTINELS: '127.0.0.1:26379, [::1]:26380', PAIRUX_REDIS_SENTINEL_NAME: 'pm', PAIRUX_TOKEN_SECRET: secret }));
+    assert.deepEqual(c.redis, { url: 'redis://', keyPrefix: 'pairux:', sentinels: [{ host: '127.0.0.1', port: 26379 }, { host: '::1', port: 26380 }], sentinelName: 'pm' });
+    const withUrl = resolveConfig(configFromEnv({ PAIRUX_REDIS_URL: 'redis://:pw@ignored/3', PAIRUX_REDIS_SENTINELS: 'h:1', PAIRUX_TOKEN_SECRET: secret }));
+    assert.deepEqual([withUrl.redis?.url, withUrl.redis?.sentinelName], ['redis://:pw@ignored/3', 'mymaster']);
+    assert.throws(() => configFromEnv({ PAIRUX_REDIS_SENTINELS: '127.0.0.1:26379,nowhere' }), /PAIRUX_REDIS_SENTINELS has "nowhere", not host:port/);
+  });
+
+  it('Redis under Sentinel, its primary SIGKILLed: both instances follow the promoted replica, and the session, its roles and new joins carry on', async function () {
+    this.timeout(60_000);
+    const sentinel = await startSentinelRedis();
+    try {
+      const redisConfig = { url: 'redis://', keyPrefix: `sn${++prefixN}:`, sentinels: sentinel.sentinels, sentinelName: sentinel.name };
+      const up: ControlPlane[] = [];
+      for (let i = 0; i < 2; i++) {
+        const plane = await startControlPlane({ host: '127.0.0.1', port: 0, redis: redisConfig, tokenSecret: SECRET, instanceId: `sent-${i}`, reconnectGraceMs: 10_000 }, { scaleOut: { instanceTtlMs: 1500 } });
+        planes.push(plane);
+        up.push(plane);
+      }
+      const [one, two] = up as [ControlPlane, ControlPlane];
+      const s = await createSession(local(one));
+      const host = await client(local(one));
+      const h = await host.join(s.sessionId, s.hostToken, 'Host');
+      const guest = await client(local(two));
+      const g = await guest.join(s.sessionId, tokenOf(s.links.controller.url), 'Ada');
+      await sentinel.synced();
+      const before = await sentinel.primaryPort();
+      const killedAt = Date.now();
+      await sentinel.killPrimary();
+
+      // The sentinels promote the replica; a join through either instance gets in once they have.
+      const late = await until(async () => {
+        const c = await client(local(two));
+        try {
+          return await c.join(s.sessionId, tokenOf(s.links.viewer.url), 'Late');
+        } catch {
+          c.kill();
+          return undefined;
+        }
+      }, 'a join after the failover', 30_000);
+      const failoverMs = Date.now() - killedAt;
+      assert.notEqual(await sentinel.primaryPort(), before, 'the replica was promoted');
+      // What was written before the kill came across: both seats, in their roles.
+      const roles = Object.fromEntries(late.participants.map((p) => [p.id, p.role]));
+      assert.deepEqual([roles[h.self.id], roles[g.self.id], roles[late.self.id]], ['host', 'controller', 'viewer']);
+      // Signals cross the instances again, both ways.
+      await until(async () => {
+        try {
+          await guest.request(SendSignal, { to: h.self.id, payload: { kind: 'hello', reason: 'reconnect' } });
+          return true;
+        } catch {
+          return undefined;
+        }
+      }, 'the guest on B to reach the host on A');
+      await host.waitFor(Signal, (p) => p.from === g.self.id && p.payload.kind === 'hello' && p.payload.reason === 'reconnect');
+      await host.request(SendSignal, { to: g.self.id, payload: { kind: 'offer', pc: 'pc-9', sdp: 'v=0' } });
+      await guest.waitFor(Signal, (p) => p.payload.kind === 'offer' && p.payload.pc === 'pc-9');
+      for (const p of [one, two]) assert.equal((await (await fetch(`${p.url}/healthz`)).json() as { stateStore: string }).stateStore, 'ok');
+      console.log(`      [figures] Sentinel failover: primary SIGKILLed → a join served again after ${failoverMs} ms (down-after 1 s)`);
+    } finally {
+      await Promise.all(planes.splice(0).map((p) => p.close()));
+      await sentinel.stop();
+    }
   });
 });
