@@ -100,13 +100,20 @@ export async function startSentinelRedis(name = 'pairux'): Promise<TestSentinelR
   const ask = (args: string[], port: number): Promise<string> => {
     return new Promise((resolve, reject) => execFile('/usr/bin/redis-cli', ['-p', String(port), ...args], { timeout: 8000 }, (err, out) => (err ? reject(err) : resolve(out.trim()))));
   };
-  // The replica has done its first sync, and every sentinel knows the primary and the replica.
-  const deadline = Date.now() + 15_000;
+  // The replica has done its first sync, and every sentinel knows the replica and the two other
+  // sentinels (without that, no majority can elect the one that runs a failover).
+  const deadline = Date.now() + 20_000;
   for (;;) {
     const linked = (await ask(['info', 'replication'], p2)).includes('master_link_status:up');
-    const known = await Promise.all(sentinels.map(async (x) => (await ask(['sentinel', 'replicas', name], x.port).catch(() => '')).includes(String(p2))));
+    const known = await Promise.all(
+      sentinels.map(async (x) => {
+        const replicas = await ask(['sentinel', 'replicas', name], x.port).catch(() => '');
+        const peers = await ask(['sentinel', 'sentinels', name], x.port).catch(() => '');
+        return replicas.includes(String(p2)) && sentinels.every((o) => o.port === x.port || peers.includes(String(o.port)));
+      }),
+    );
     if (linked && known.every(Boolean)) break;
-    if (Date.now() > deadline) throw new Error(`Sentinel set-up did not settle in 15 s (replica linked: ${linked}, sentinels that know it: ${known.filter(Boolean).length})`);
+    if (Date.now() > deadline) throw new Error(`Sentinel set-up did not settle in 20 s (replica linked: ${linked}, sentinels that know it and their peers: ${known.filter(Boolean).length} of 3)`);
     await new Promise((r) => setTimeout(r, 100));
   }
   const primaryPort = async () => Number((await ask(['sentinel', 'get-master-addr-by-name', name], sentinels[0]!.port)).split('\n')[1]);
