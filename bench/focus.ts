@@ -162,7 +162,11 @@ async function failoverRounds(browser: Awaited<ReturnType<typeof launchChromium>
 }
 
 async function main(): Promise<void> {
-  if (PARTS.has('failover') && !PARTS.has('upgrade')) return failover();
+  if (PARTS.has('upgrade')) await upgrade();
+  if (PARTS.has('failover')) await failover();
+}
+
+async function upgrade(): Promise<void> {
   console.log(`bench:focus — upgrade freeze at the ${AT}th participant; ${VIEWERS} browser viewers, ${WIDTH}×${HEIGHT}@${FPS}, ${ROUNDS} rounds; load ${load()}`);
   const rig = await startSfuRig({ webhooks: false });
   const plane = await startPlane(rig, { focus: { autoSfuAt: AT } });
@@ -197,7 +201,6 @@ async function main(): Promise<void> {
     ],
   );
   console.log(`load at the end ${load()}`);
-  if (PARTS.has('failover')) await failover();
 }
 
 async function failover(): Promise<void> {

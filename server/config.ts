@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { Region } from '../protocol/common';
 import { describeIssues } from '../protocol/rpc';
 import { DEFAULT_AUTO_SFU_AT, DEFAULT_LINK_TTL_SECONDS, DEFAULT_RECONNECT_GRACE_MS, MAX_LINK_TTL_SECONDS, ROLE_LIMITS } from '../protocol/limits';
 
@@ -44,7 +45,8 @@ export const LiveKitConfig = z.object({
 });
 export type LiveKitConfig = z.infer<typeof LiveKitConfig>;
 
-const PoolId = z.string().min(1).max(32).regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and -');
+/** Deployment ids and regions: the protocol's region names (hints are checked by the same rule). */
+const PoolId = Region;
 
 /** What a deployment's load is the highest of (see `deploymentLoad` in server/sfu/pool.ts). */
 export const LoadSignal = z.enum(['cpu', 'clients', 'rooms']);

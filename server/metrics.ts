@@ -63,18 +63,19 @@ export class ServerMetrics {
     registers: [this.registry],
   });
   readonly sfuRefused = new Counter({ name: 'pairux_sfu_sessions_refused_total', help: 'SFU sessions refused by the SFU limits', labelNames: ['reason'] as const, registers: [this.registry] });
-  private sfuPresenceSource: (() => number) | undefined;
-  readonly sfuParticipants = (() => {
-    const metrics = this;
-    return new Gauge({
-      name: 'pairux_sfu_participants',
-      help: 'Participants connected to the SFU (LiveKit), as its webhooks report them',
+  /** A gauge with no labels whose value is read at scrape time (left as it was when `read` has none). */
+  private readonly sampledGauge = (name: string, help: string, read: () => number | undefined) =>
+    new Gauge({
+      name,
+      help,
       registers: [this.registry],
       collect() {
-        this.set(metrics.sfuPresenceSource?.() ?? 0);
+        const v = read();
+        if (v !== undefined) this.set(v);
       },
     });
-  })();
+  private sfuPresenceSource: (() => number) | undefined;
+  readonly sfuParticipants = this.sampledGauge('pairux_sfu_participants', 'Participants connected to the SFU (LiveKit), as its webhooks report them', () => this.sfuPresenceSource?.() ?? 0);
 
   readonly sfuDeploymentDown = new Counter({
     name: 'pairux_sfu_deployment_down_total',
@@ -107,31 +108,12 @@ export class ServerMetrics {
 
   /** Read at scrape time from the Redis scale-out, when there is one. */
   private redisSource: (() => { up: boolean; relaysDropped: number }) | undefined;
-  readonly redisUp = (() => {
-    const metrics = this;
-    return new Gauge({
-      name: 'pairux_redis_up',
-      help: 'Whether this instance reaches the shared Redis (0 while it serves its sessions from its own copy)',
-      registers: [this.registry],
-      collect() {
-        const r = metrics.redisSource?.();
-        if (r) this.set(r.up ? 1 : 0);
-      },
-    });
-  })();
+  readonly redisUp = this.sampledGauge('pairux_redis_up', 'Whether this instance reaches the shared Redis (0 while it serves its sessions from its own copy)', () => {
+    const r = this.redisSource?.();
+    return r && (r.up ? 1 : 0);
+  });
   readonly redisOutages = new Counter({ name: 'pairux_redis_outages_total', help: 'Times this instance lost the shared Redis (its circuit breaker opened)', registers: [this.registry] });
-  readonly relaysDropped = (() => {
-    const metrics = this;
-    return new Gauge({
-      name: 'pairux_relays_dropped',
-      help: 'Messages from other instances dropped as malformed or oversized, since start',
-      registers: [this.registry],
-      collect() {
-        const r = metrics.redisSource?.();
-        if (r) this.set(r.relaysDropped);
-      },
-    });
-  })();
+  readonly relaysDropped = this.sampledGauge('pairux_relays_dropped', 'Messages from other instances dropped as malformed or oversized, since start', () => this.redisSource?.().relaysDropped);
 
   constructor(defaultMetrics = false) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'pairux_process_' });

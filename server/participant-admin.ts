@@ -96,13 +96,13 @@ export class ParticipantAdmin {
       }
       const swapped = await store.transferHost(host.sessionId, host.participantId, participantId);
       if (!swapped.ok) {
-        throw swapped.reason === 'gone'
-          ? new PairuxError(ErrorCode.SessionEnded, 'This session has ended.')
-          : swapped.reason === 'not-controller'
-            ? new PairuxError(ErrorCode.Forbidden, `${target.name} is no longer a controller.`)
-            : swapped.reason === 'not-found'
-              ? notHere(participantId)
-              : new PairuxError(ErrorCode.Forbidden, 'You are no longer the host of this session.');
+        const refusals = {
+          gone: () => new PairuxError(ErrorCode.SessionEnded, 'This session has ended.'),
+          'not-controller': () => new PairuxError(ErrorCode.Forbidden, `${target.name} is no longer a controller.`),
+          'not-found': () => notHere(participantId),
+          'not-host': () => new PairuxError(ErrorCode.Forbidden, 'You are no longer the host of this session.'),
+        };
+        throw refusals[swapped.reason]();
       }
       const { session, from, to } = swapped;
       transport.broadcast(host.sessionId, ParticipantUpdated, { participant: publicView(from) });

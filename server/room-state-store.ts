@@ -44,8 +44,6 @@ export interface SessionRecord {
 export interface ParticipantRecord extends Participant {
   /** sha256 of the resume secret; the secret itself is only ever with the client. */
   resumeHash: string;
-  /** What the participant joined from, as it said (a browser cannot take over as host). */
-  client?: 'browser' | 'vscode' | 'host-page' | 'bench';
   disconnectedAt?: number;
 }
 

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { ErrorCode, PairuxError } from '../protocol/errors';
 import type { IceServer } from '../protocol/common';
 import type { CreateSessionRequest, CreateSessionResponse, SessionPreview } from '../protocol/http-api';
-import { ROLE_LIMITS, type MediaMode, type ParticipantRole } from '../protocol/limits';
+import type { MediaMode, ParticipantRole } from '../protocol/limits';
 import { formatShareLink } from '../protocol/share-link';
 import {
   CloseCode,
@@ -27,6 +27,7 @@ import type { JoinTokens } from './join-tokens';
 import type { ServerMetrics } from './metrics';
 import type { ParticipantRecord, RoomStateStore, SessionRecord } from './room-state-store';
 import type { ParticipantSink, SignalingTransport } from './signaling-transport';
+import { roleLimitsFor } from './role-limits';
 import { LocalSessionTimers, type SessionTimers } from './session-timers';
 import { turnCredentials } from './turn-credentials';
 import { ControlArbiter } from './control-arbiter';
@@ -75,11 +76,6 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   private readonly timers: SessionTimers;
   /** Sessions this instance created or serves (for shutdown and metrics). */
   readonly localSessions = new Set<string>();
-
-  /** Live sessions on every instance (the shared store's count). */
-  countSessions(): Promise<number> {
-    return this.deps.store.countLiveSessions();
-  }
   readonly control: ControlArbiter;
   readonly participants: ParticipantAdmin;
   readonly sfu: SfuSessions;
@@ -117,12 +113,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
 
   /** By where the media flows now: an `auto` session has P2P's limits until the focus moves it to an SFU. */
   roleLimits(media: MediaMode): Record<ParticipantRole, number> {
-    const base = ROLE_LIMITS[media];
-    return {
-      host: base.host,
-      controller: this.deps.config.controllerLimit,
-      viewer: media === 'p2p' ? this.deps.config.viewerLimitP2p : (this.sfu.viewerLimit ?? base.viewer),
-    };
+    return roleLimitsFor(this.deps.config, media, this.sfu.viewerLimit);
   }
 
   async createSession(request: CreateSessionRequest & { mode: NonNullable<CreateSessionRequest['mode']> }): Promise<CreateSessionResponse> {
@@ -203,6 +194,11 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   /** A new client connection (one WebSocket); it must join before anything else. */
   connect(sink: ParticipantSink): ClientConnection {
     return new ClientConnection(this, sink);
+  }
+
+  /** Live sessions on every instance (the shared store's count). */
+  countSessions(): Promise<number> {
+    return this.deps.store.countLiveSessions();
   }
 
   // ---- used by ClientConnection -----------------------------------------------------------

@@ -3,6 +3,7 @@
  * extension/README.md), read through a getter so this stays free of `vscode`. A bad value is
  * never silently replaced: `readHostSettings` lists every problem with the setting's name.
  */
+import { Region } from '../../protocol/common';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { CaptureRegion } from '../../protocol/helper-link';
 
@@ -76,7 +77,7 @@ export function readHostSettings(
   const livekitKey = str('livekit.apiKey');
   if (livekitUrl && !/^(wss?|https?):\/\/[^\s/]+/.test(livekitUrl)) problems.push(`“pairux.livekit.url” must be a ws://, wss://, http:// or https:// URL (it is ${livekitUrl})`);
   const sfuRegion = str('session.region');
-  if (sfuRegion && !/^[a-z0-9][a-z0-9-]{0,31}$/.test(sfuRegion)) problems.push(`“pairux.session.region” must be a region name such as eu or us-west: lower-case letters, digits and - (it is ${sfuRegion})`);
+  if (sfuRegion && !Region.safeParse(sfuRegion).success) problems.push(`“pairux.session.region” must be a region name such as eu or us-west: lower-case letters, digits and - (it is ${sfuRegion})`);
   const settings: HostSettings = {
     mode: extra.mode === 'sfu' || extra.mode === 'auto' ? extra.mode : 'p2p',
     serverUrl,

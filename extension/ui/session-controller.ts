@@ -346,7 +346,7 @@ export class SessionController implements vscode.Disposable {
   }
 
   private async hostAct(row: ParticipantRow | undefined, make: (id: string) => ShellActionParams, confirm = false): Promise<void> {
-    if (this.current?.kind !== 'host') throw new PairuxError('FORBIDDEN', 'Only the host can do that.');
+    if (this.current?.kind !== 'host') throw new PairuxError(ErrorCode.Forbidden, 'Only the host can do that.');
     const id = row?.id ?? (await this.pickGuest());
     if (!id) return;
     if (confirm) {
@@ -359,7 +359,7 @@ export class SessionController implements vscode.Disposable {
 
   /** Host transfer: the chosen controller shares their screen from now on; this editor then watches it. */
   private async makeHost(row: ParticipantRow | undefined): Promise<void> {
-    if (this.current?.kind !== 'host') throw new PairuxError('FORBIDDEN', 'Only the host can hand over the host seat.');
+    if (this.current?.kind !== 'host') throw new PairuxError(ErrorCode.Forbidden, 'Only the host can hand over the host seat.');
     const id = row?.id ?? (await this.pickGuest());
     if (!id) return;
     const name = this.current.session.status?.page?.participants.find((p) => p.id === id)?.name ?? 'this guest';

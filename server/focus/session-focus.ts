@@ -19,6 +19,7 @@ import type { ServerConfig } from '../config';
 import type { ServerMetrics } from '../metrics';
 import { publicView } from '../participant-admin';
 import type { RoomStateStore, SessionPatch, SessionRecord, SfuAssignment } from '../room-state-store';
+import { roleLimitsFor } from '../role-limits';
 import type { SignalingTransport } from '../signaling-transport';
 import { sessionOfRoom, type SfuSessions } from '../sfu/sfu-sessions';
 
@@ -228,9 +229,8 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
   /** Whether the session's guests fit a peer-to-peer session's limits. */
   private async fitsP2p(sessionId: string): Promise<boolean> {
     const participants = await this.deps.store.listParticipants(sessionId);
-    const viewers = participants.filter((p) => p.role === 'viewer').length;
-    const controllers = participants.filter((p) => p.role === 'controller').length;
-    return viewers <= this.deps.config.viewerLimitP2p && controllers <= this.deps.config.controllerLimit;
+    const limits = roleLimitsFor(this.deps.config, 'p2p');
+    return (['viewer', 'controller'] as const).every((role) => participants.filter((p) => p.role === role).length <= limits[role]);
   }
 
   /** Re-reads and retries a compare-and-set while other writers (joins, reports) bump the version. */

@@ -61,6 +61,9 @@ export function unavailable(cause?: unknown): PairuxError {
   return new PairuxError(ErrorCode.Unavailable, UNAVAILABLE_MESSAGE, { retry: true }, { cause });
 }
 
+/** Reconnects (to Redis, or to the sentinels) 50 ms apart at first, then up to every second. */
+const reconnectBackoff = (times: number): number => Math.min(1000, 50 * times);
+
 export class RedisLink extends EventEmitter<RedisLinkEvents> {
   readonly cmd: Redis;
   readonly sub: Redis;
@@ -86,11 +89,11 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
       // Nothing waits in a queue while Redis is away: the breaker answers instead.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      retryStrategy: (times: number) => Math.min(1000, 50 * times),
+      retryStrategy: reconnectBackoff,
     };
     // Under Sentinel, ioredis asks the sentinels for the primary on every (re)connect, so a
     // promoted replica is found like any reconnect; the url still gives password, db and TLS.
-    const target = options.sentinels ? { sentinels: options.sentinels, name: options.sentinelName ?? 'mymaster', sentinelRetryStrategy: (times: number) => Math.min(1000, 50 * times) } : {};
+    const target = options.sentinels ? { sentinels: options.sentinels, name: options.sentinelName ?? 'mymaster', sentinelRetryStrategy: reconnectBackoff } : {};
     this.cmd = new Redis(options.url, { ...common, ...target, commandTimeout: this.timeoutMs });
     // The subscriber keeps its subscriptions across reconnects (ioredis resubscribes).
     this.sub = new Redis(options.url, { ...common, ...target, enableOfflineQueue: true, autoResubscribe: true });

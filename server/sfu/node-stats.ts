@@ -73,7 +73,7 @@ export interface StatsReader {
 
 export function statsReaderFor(d: SfuDeploymentConfig, timeoutMs: number): StatsReader {
   if (d.redisUrl) return new RedisStatsReader(d.redisUrl, timeoutMs);
-  return d.metricsUrl ? new MetricsStatsReader(new LiveKitMetricsSampler(d.metricsUrl, timeoutMs), d.metricsUrl) : new ApiStatsReader(d, timeoutMs);
+  return d.metricsUrl ? new MetricsStatsReader(new LiveKitMetricsSampler(d.metricsUrl, timeoutMs)) : new ApiStatsReader(d, timeoutMs);
 }
 
 class RedisStatsReader implements StatsReader {
@@ -205,6 +205,11 @@ export function clusterStats(records: ClusterRecords, started: number, now: numb
   };
 }
 
+/** A lone server's figures: no nodes to list (that needs a cluster's Redis), read since `started`. */
+function serverStats(source: 'api' | 'metrics', started: number, figures: Pick<DeploymentStats, 'rooms' | 'clients' | 'cpuLoad'>): DeploymentStats {
+  return { source, ...figures, nodes: [], participantsOn: new Map(), staleNodes: [], lostRooms: new Map(), measuredAt: started, latencyMs: Date.now() - started };
+}
+
 class ApiStatsReader implements StatsReader {
   private readonly api: RoomServiceClient;
 
@@ -220,44 +225,19 @@ class ApiStatsReader implements StatsReader {
     } catch (err) {
       throw new Error(`its API did not list its rooms (${(err as Error).message})`, { cause: err });
     }
-    return {
-      source: 'api',
-      rooms: rooms.length,
-      clients: rooms.reduce((n, r) => n + r.numParticipants, 0),
-      cpuLoad: undefined,
-      nodes: [],
-      participantsOn: new Map(),
-      staleNodes: [],
-      lostRooms: new Map(),
-      measuredAt: started,
-      latencyMs: Date.now() - started,
-    };
+    return serverStats('api', started, { rooms: rooms.length, clients: rooms.reduce((n, r) => n + r.numParticipants, 0), cpuLoad: undefined });
   }
 
   close(): void {}
 }
 
 class MetricsStatsReader implements StatsReader {
-  constructor(
-    private readonly sampler: LiveKitMetricsSampler,
-    readonly url: string,
-  ) {}
+  constructor(private readonly sampler: LiveKitMetricsSampler) {}
 
   async read(): Promise<DeploymentStats> {
     const started = Date.now();
     const m = await this.sampler.read();
-    return {
-      source: 'metrics',
-      rooms: m.rooms,
-      clients: m.participants,
-      cpuLoad: m.cpuLoad,
-      nodes: [],
-      participantsOn: new Map(),
-      staleNodes: [],
-      lostRooms: new Map(),
-      measuredAt: started,
-      latencyMs: Date.now() - started,
-    };
+    return serverStats('metrics', started, { rooms: m.rooms, clients: m.participants, cpuLoad: m.cpuLoad });
   }
 
   close(): void {}

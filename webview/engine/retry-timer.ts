@@ -2,6 +2,9 @@
  * One pending retry at a time, its delay doubling from `minMs` up to `maxMs` until `reset()` (a
  * success): how the SFU engines try a new room after LiveKit's own reconnects gave up.
  */
+/** A new SFU room after LiveKit's own reconnects gave up: first after 1 s, then up to every 5 s. */
+export const SFU_ROOM_RETRY = { minMs: 1000, maxMs: 5000 } as const;
+
 export class RetryTimer {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private delay: number;

@@ -28,7 +28,7 @@ import { PeerInput, PeerInputRefused, Ping, ScreenInfo } from '../../protocol/pe
 import type { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import type { SfuAccess } from '../../protocol/signaling';
 import { TypedEmitter } from './emitter';
-import { RetryTimer } from './retry-timer';
+import { RetryTimer, SFU_ROOM_RETRY } from './retry-timer';
 import type { GuestEngineEvents, GuestState } from './guest-engine';
 import type { ScreenDescription } from './host-engine';
 import { consoleLogger, type Logger } from './logger';
@@ -48,8 +48,6 @@ export interface SfuGuestEngineOptions {
 
 export type SfuGuestConnection = 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'closed';
 
-const RECONNECT_MIN_MS = 1000;
-const RECONNECT_MAX_MS = 5000;
 /** How often the RTT is read from the subscriber's candidate pair (the SFU's round trip). */
 const RTT_INTERVAL_MS = 2000;
 /**
@@ -79,7 +77,7 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
   private _screen: ScreenDescription | undefined;
   private _rttMs: number | undefined;
   private lossyNext = false;
-  private readonly retry = new RetryTimer(RECONNECT_MIN_MS, RECONNECT_MAX_MS);
+  private readonly retry = new RetryTimer(SFU_ROOM_RETRY.minMs, SFU_ROOM_RETRY.maxMs);
   private rttTimer: ReturnType<typeof setInterval> | undefined;
   private started = false;
   private stopped = false;

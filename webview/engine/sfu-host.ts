@@ -34,7 +34,7 @@ import {
 } from 'livekit-client';
 import type { SfuAccess } from '../../protocol/signaling';
 import { TypedEmitter } from './emitter';
-import { RetryTimer } from './retry-timer';
+import { RetryTimer, SFU_ROOM_RETRY } from './retry-timer';
 import type { GuestConnectionState, GuestInfo, GuestStats, HostEngineEvents, ScreenDescription } from './host-engine';
 import type { HostInputGate } from './host-input';
 import { consoleLogger, type Logger } from './logger';
@@ -75,9 +75,6 @@ export interface SfuHostSnapshot {
   data: SfuHostData['counts'];
 }
 
-/** A new room after LiveKit's own reconnects gave up: first after this, then up to the cap. */
-const RECONNECT_MIN_MS = 1000;
-const RECONNECT_MAX_MS = 5000;
 
 /**
  * Cap of the full-size layer: LiveKit's own 1080p30 screen-share preset (5 Mbps), scaled by area
@@ -119,7 +116,7 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
   private publication: LocalTrackPublication | undefined;
   private connection: SfuHostConnection = 'connecting';
   private connects = 0;
-  private readonly retry = new RetryTimer(RECONNECT_MIN_MS, RECONNECT_MAX_MS);
+  private readonly retry = new RetryTimer(SFU_ROOM_RETRY.minMs, SFU_ROOM_RETRY.maxMs);
   /** The page hears once per outage that the SFU is unreachable, not on every retry. */
   private outageReported = false;
   private started = false;

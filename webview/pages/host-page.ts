@@ -147,11 +147,11 @@ export interface HostSessionView {
   /** What the session focus last said about the media (a move, or why there was none); '' once old news. */
   notice: string;
   /** This page's role: 'controller' once it handed the host's seat over (it shares nothing then). */
-  role: 'host' | 'controller' | 'viewer' | undefined;
+  role: Participant['role'] | undefined;
   /** The current resume ticket, so the extension can carry this identity into a guest page. */
   resume: ResumeTicket | undefined;
   /** The role the current connection joined with (the ticket's). */
-  joinedAs: 'host' | 'controller' | 'viewer' | undefined;
+  joinedAs: Participant['role'] | undefined;
 }
 
 /** What the extension can do through the page: the host's actions go to the server from here. */

@@ -3,6 +3,7 @@
  * Parsing is separate from the page so it can be tested and reused by the VS Code panel, which
  * gets the link pasted rather than as its location.
  */
+import { Region } from '../../protocol/common';
 import { parseShareLink } from '../../protocol/share-link';
 import { MAX_NAME_CHARS } from '../../protocol/limits';
 import { PairuxError } from '../../protocol/errors';
@@ -45,7 +46,7 @@ export function readViewerLink(href: string): ViewerLink {
 
 /** A region hint the server accepts (lower-case letters, digits and -, ≤ 32), or undefined. */
 export function regionHint(raw: string | null): string | undefined {
-  return raw && /^[a-z0-9][a-z0-9-]{0,31}$/.test(raw) ? raw : undefined;
+  return raw && Region.safeParse(raw).success ? raw : undefined;
 }
 
 function jitterBuffer(raw: string | null): number | undefined {
