@@ -200,8 +200,9 @@ export const RemoveParticipant = defineRequest(
 );
 
 /**
- * Host → server: hand the host's seat to a controller (host transfer). The controller becomes the
- * host and the host a controller, in one step; all control stops first. Everyone gets
+ * Host → server: offer the host's seat to a controller (host transfer). The controller is asked
+ * (`host.offered`) and the answer is the participant as it is now; only its `host.accept` makes
+ * it the host and the host a controller, in one step; all control stops first. Everyone gets
  * `session.hostChanged`; the two whose roles swapped are then closed with `CloseCode.HostChanged`
  * and come back with their resume tickets in their new roles (the new host starts sharing).
  * Refused for a guest that is not a connected controller, or one in a browser (it cannot share a
@@ -263,16 +264,39 @@ export const ControlChanged = defineNotification(
   z.object({ participantId: Id, state: ControlState, reason: ControlReason, driverId: Id.nullable() }),
 );
 
+// ---- host transfer: offered by the host, accepted by the one it names -----------------------
+
+/**
+ * Server → the controller the host chose with `participant.makeHost`, and nobody else: the host
+ * offers it the host's seat. Nothing changes until that participant answers `host.accept` with
+ * this `offerId` before `expiresAt` (epoch ms), on its own connection; its user decides (a guest's
+ * editor asks in a modal prompt). A client that joined as a guest treats a host seat it did not
+ * accept this way as the server's lie.
+ */
+export const HostOffered = defineNotification(
+  'host.offered',
+  z.object({ offerId: Id, participantId: Id, fromId: Id, fromName: DisplayName, expiresAt: z.number() }),
+);
+/** The controller named by a `host.offered` → server: yes, take the host's seat (its screen will be shared). */
+export const AcceptHost = defineRequest('host.accept', z.object({ offerId: Id }), z.object({}));
+/** The controller named by a `host.offered` → server: no; the host is told and nothing changes. */
+export const DeclineHost = defineRequest('host.decline', z.object({ offerId: Id }), z.object({}));
+/** Server → the host that offered: its offer ended without a transfer (declined, or not answered in time). */
+export const HostOfferEnded = defineNotification(
+  'host.offerEnded',
+  z.object({ offerId: Id, participantId: Id, reason: z.enum(['declined', 'expired']), message: z.string().max(300) }),
+);
+
 export const signalingBoundary: Boundary = {
   name: 'signaling',
   maxMessageBytes: MAX_SIGNALING_MESSAGE_BYTES,
   aToB: {
-    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl, SetRole, RemoveParticipant, RefreshSfuAccess, ReportMedia, MakeHost],
+    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl, SetRole, RemoveParticipant, RefreshSfuAccess, ReportMedia, MakeHost, AcceptHost, DeclineHost],
     notifications: [Heartbeat],
   },
   bToA: {
     requests: [],
-    notifications: [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged, SessionTopology, HostChanged],
+    notifications: [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged, SessionTopology, HostChanged, HostOffered, HostOfferEnded],
   },
 };
 
