@@ -1,7 +1,8 @@
 /**
  * The same inner suite (test/vscode/suite/) in desktop VS Code via @vscode/test-electron, for
  * machines where VS Code can be downloaded (`npm run test:electron`). There is no UI driver
- * here: inner tests that need one check `ui.available` and skip. The code-server harness
+ * here: inner tests that need one fail, naming it (requireParts; the inner mocha forbids
+ * pending tests, so nothing is skipped unseen). The code-server harness
  * (test/vscode/workbench.test.ts, part of npm test) is the one that runs everywhere.
  *
  *   PAIRUX_VSCODE_VERSION=1.100.3 (default) | stable | insiders

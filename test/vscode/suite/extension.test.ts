@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { ui } from './ui';
+import { requireParts } from '../support/requirements';
 
 const EXTENSION_ID = 'pairux.pairux';
 
@@ -35,7 +36,7 @@ describe('PairUX extension', () => {
   });
 
   it('shows "PairUX: Start Pairing Session" in the command palette when typed', async function () {
-    if (!ui.available) this.skip();
+    requireParts({ ui: ui.available });
     const labels = await ui.paletteItems('PairUX: Start');
     assert.ok(labels.includes('PairUX: Start Pairing Session'), `palette rows: ${labels.join(' | ') || 'none'}`);
   });

@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { ui, until } from './ui';
+import { requireParts } from '../support/requirements';
 
 describe('UI driver (workbench harness)', function () {
   before(function () {
-    if (!ui.available) this.skip();
+    requireParts({ ui: ui.available });
   });
 
   it('runs a command from the palette and types into the editor it opened', async () => {

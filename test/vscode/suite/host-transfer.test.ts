@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { hostWithSecondWindow, type PairuxApi } from './pairux-api';
 import { ui, until, type Ui } from './ui';
+import { requireParts } from '../support/requirements';
 
 describe('Host transfer in VS Code', function () {
   this.timeout(120_000);
@@ -15,7 +16,7 @@ describe('Host transfer in VS Code', function () {
   let guest: Ui;
 
   before(async function () {
-    if (!ui.available || !process.env.DISPLAY) this.skip();
+    requireParts({ ui: ui.available, display: Boolean(process.env.DISPLAY) });
     ({ api, other: guest } = await hostWithSecondWindow('newhost'));
     await guest.command('PairUX: Join Session');
     await guest.input(api.snapshot().links!.controller);

@@ -45,7 +45,8 @@ function errorOf(err: unknown): { message: string; stack?: string } {
 
 export async function run(): Promise<void> {
   const grep = process.env[INNER_GREP_ENV];
-  const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 20_000, ...(grep ? { grep } : {}) });
+  // forbidPending: a skipped test fails the run (its missing part named by requireParts), as outside.
+  const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 20_000, forbidPending: true, ...(grep ? { grep } : {}) });
   // mocha.run() requires them (CommonJS): no ESM loader needed in the extension host.
   for (const file of testFiles()) mocha.addFile(file);
 

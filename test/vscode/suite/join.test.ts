@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { hostWithSecondWindow, type PairuxApi } from './pairux-api';
 import { ui, until, type Ui } from './ui';
+import { requireParts } from '../support/requirements';
 
 function participants(api: PairuxApi) {
   const v = api.snapshot().view;
@@ -19,7 +20,7 @@ describe('Joining PairUX sessions in VS Code', function () {
   let guest: Ui;
 
   before(async function () {
-    if (!ui.available || !process.env.DISPLAY) this.skip();
+    requireParts({ ui: ui.available, display: Boolean(process.env.DISPLAY) });
     ({ api, other: guest } = await hostWithSecondWindow('guest2'));
   });
 

@@ -14,6 +14,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { PairuxApi } from './pairux-api';
 import { extensionReady, ui, until, type Ui } from './ui';
+import { requireParts } from '../support/requirements';
 
 const GREEN = '#00b000';
 
@@ -35,7 +36,7 @@ describe('PairUX sessions in VS Code', function () {
   let guest: Ui;
 
   before(async function () {
-    if (!ui.available || !process.env.DISPLAY) this.skip();
+    requireParts({ ui: ui.available, display: Boolean(process.env.DISPLAY) });
     const ext = vscode.extensions.getExtension<PairuxApi>('pairux.pairux');
     assert.ok(ext);
     api = await ext.activate();

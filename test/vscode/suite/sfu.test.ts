@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
 import type { PairuxApi } from './pairux-api';
 import { ui, until } from './ui';
+import { requireParts } from '../support/requirements';
 
 describe('PairUX SFU sessions in VS Code', function () {
   this.timeout(90_000);
@@ -16,7 +17,7 @@ describe('PairUX SFU sessions in VS Code', function () {
   const livekit = process.env.PAIRUX_TEST_LIVEKIT ? (JSON.parse(process.env.PAIRUX_TEST_LIVEKIT) as { url: string; apiKey: string; apiSecret: string }) : undefined;
 
   before(async function () {
-    if (!ui.available || !process.env.DISPLAY || !livekit) this.skip();
+    requireParts({ ui: ui.available, display: Boolean(process.env.DISPLAY), livekit: Boolean(livekit) });
     api = await vscode.extensions.getExtension<PairuxApi>('pairux.pairux')!.activate();
     term = spawn('xterm', ['-geometry', '120x40+0+0', '-bg', '#00b000'], { stdio: 'ignore' });
   });

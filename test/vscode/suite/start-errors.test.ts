@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import * as vscode from 'vscode';
 import type { SessionView } from '../../../extension/core/session-view';
 import { ui, until } from './ui';
+import { requireParts } from '../support/requirements';
 
 interface PairuxApi {
   snapshot(): { view: SessionView };
@@ -18,7 +19,7 @@ describe('PairUX: when a session cannot start', function () {
   let api: PairuxApi;
 
   before(async function () {
-    if (!ui.available) this.skip();
+    requireParts({ ui: ui.available });
     api = await vscode.extensions.getExtension<PairuxApi>('pairux.pairux')!.activate();
   });
 

@@ -34,7 +34,7 @@ function connect(): Promise<Connection> {
   if (g[KEY]) return g[KEY];
   const url = process.env[UI_DRIVER_ENV];
   if (!url) {
-    return Promise.reject(new Error(`no UI driver: ${UI_DRIVER_ENV} is not set (run through test/vscode/workbench.test.ts; the electron runner has no UI driver, so check ui.available and skip)`));
+    return Promise.reject(new Error(`no UI driver: ${UI_DRIVER_ENV} is not set (run through test/vscode/workbench.test.ts; the electron runner has no UI driver, so check ui.available with requireParts)`));
   }
   g[KEY] = new Promise<Connection>((resolve, reject) => {
     const socket = new WebSocket(url, { maxPayload: UI_DRIVER.maxMessageBytes });
