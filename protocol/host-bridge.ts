@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { DisplayName, Id } from './common';
-import { ControlReason } from './signaling';
+import { ClientKind, ControlReason } from './signaling';
 import { defineNotification, defineRequest, type Boundary } from './rpc';
 
 export const MAX_BRIDGE_JSON_BYTES = 64 * 1024;
@@ -29,10 +29,22 @@ export const BridgeHello = defineRequest(
   }),
 );
 
-/** Page → runner: a controller asks to drive. The runner asks the host; no answer in time is a deny. */
+/** Free text shown to the host beside a name (a link's label): short, one line, no controls. */
+export const MAX_LINK_LABEL_CHARS = 64;
+
+/**
+ * Page → runner: a controller asks to drive. The runner asks the host; no answer in time is a deny.
+ * Names are not unique, so the prompt also shows the requester's client, a short id and the link
+ * they came through (when the server says).
+ */
 export const AskControl = defineRequest(
   'control.ask',
-  z.object({ participantId: Id, name: DisplayName }),
+  z.object({
+    participantId: Id,
+    name: DisplayName,
+    client: ClientKind.optional(),
+    link: z.string().trim().min(1).max(MAX_LINK_LABEL_CHARS).regex(/^[^\p{Cc}\p{Cf}]*$/u, 'must be one line of plain text').optional(),
+  }),
   z.object({ allow: z.boolean(), reason: z.enum(['allowed', 'denied', 'timeout', 'disabled']) }),
 );
 
@@ -41,6 +53,13 @@ export const ControlState = defineNotification(
   'control.state',
   z.object({ driverId: Id.nullable(), driverName: DisplayName.nullable(), reason: ControlReason }),
 );
+
+/**
+ * Page → runner: the host granted this participant itself (the editor's Grant Control, the page's
+ * own action), not in answer to a request the runner asked about. The runner lets the helper
+ * take input only from drivers approved this way or by its own prompt, never on the server's word.
+ */
+export const ControlApprove = defineNotification('control.approve', z.object({ participantId: Id }));
 
 /** Page → runner: a driver's event that passed the page's grant check and allowlist. */
 export const BridgeInput = defineNotification('input', z.object({ controllerId: Id, event: z.unknown() }));
@@ -63,6 +82,6 @@ export const BridgeInputRefused = defineNotification(
 export const hostBridgeBoundary: Boundary = {
   name: 'host-bridge',
   maxMessageBytes: MAX_BRIDGE_JSON_BYTES,
-  aToB: { requests: [BridgeHello, AskControl], notifications: [ControlState, BridgeInput, BridgeFrameTaken] },
+  aToB: { requests: [BridgeHello, AskControl], notifications: [ControlState, ControlApprove, BridgeInput, BridgeFrameTaken] },
   bToA: { requests: [], notifications: [StopAllControl, BridgeInputRefused] },
 };

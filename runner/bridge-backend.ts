@@ -11,6 +11,8 @@ export interface BridgeBackend {
   hello(params: ParamsOf<typeof BridgeHello>): ResultOf<typeof BridgeHello> | Promise<ResultOf<typeof BridgeHello>>;
   askControl(params: ParamsOf<typeof AskControl>): Promise<ResultOf<typeof AskControl>>;
   controlState(params: ParamsOf<typeof ControlState>): void;
+  /** The host granted this participant itself (a backend that checks grants records it). */
+  approve?(participantId: string): void;
   input(controllerId: string, event: unknown): void;
 }
 

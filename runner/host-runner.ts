@@ -3,9 +3,15 @@
  * (real screen, input injection), relays the helper's frames to the host page over the bridge,
  * asks the host (console) when a guest wants control, tells the helper who may drive, and
  * carries the panic action to both the helper (at once, locally) and the page (server revoke).
+ *
+ * Who drives is the server's word, relayed by the page; the helper is granted only a driver the
+ * host's own user approved: allowed at this runner's prompt, or granted by the host itself
+ * (`approve()`: the editor's Grant Control, the page's own grant). An approval ends when that
+ * participant stops driving, at stop-all, or unused after a while.
  */
 import type { ParamsOf, ResultOf } from '../protocol/rpc';
 import type { AskControl, BridgeHello, ControlState } from '../protocol/host-bridge';
+import type { ClientKind } from '../protocol/signaling';
 import type { CaptureResult, HelperProcess, RevokeReason } from '../helper/client';
 import type { BridgeBackend, RunnerBridge } from './bridge-backend';
 import { FrameRelay, type FrameRelayOptions } from './frame-relay';
@@ -18,7 +24,24 @@ export interface PromptAnswer {
 
 /** Whoever answers control requests for the host: the demo's console, a notification in VS Code. */
 export interface ControlAsker {
-  ask(name: string): Promise<PromptAnswer>;
+  ask(name: string, who?: Requester): Promise<PromptAnswer>;
+}
+
+/** Who asks, beyond a display name (names are not unique). */
+export interface Requester {
+  participantId: string;
+  /** The first characters of the participant id: enough to tell two "Ada"s apart. */
+  shortId: string;
+  client?: ClientKind;
+  /** The share link they joined through, when known. */
+  link?: string;
+}
+
+/** An approval the server never acts on lapses: a late `control.state` cannot use it. */
+export const APPROVAL_TTL_MS = 30_000;
+
+export function shortId(participantId: string): string {
+  return participantId.slice(0, 6);
 }
 
 const REVOKE_REASON: Record<string, RevokeReason> = {
@@ -43,6 +66,8 @@ export class HostRunner implements BridgeBackend {
   private bridge: RunnerBridge | undefined;
   private relay: FrameRelay | undefined;
   private driver: string | null = null;
+  /** Participant → until when its approval may start a grant (Infinity while it drives). */
+  private readonly approvals = new Map<string, number>();
 
   constructor(private readonly o: HostRunnerOptions) {
     o.helper.on('frame', (f) => this.relay?.push(f.header, f.pixels, f.rects ?? f.band));
@@ -80,13 +105,38 @@ export class HostRunner implements BridgeBackend {
 
   async askControl(params: ParamsOf<typeof AskControl>): Promise<ResultOf<typeof AskControl>> {
     if (!this.o.controlRequests) return { allow: false, reason: 'disabled' };
-    return this.o.prompt.ask(params.name);
+    const who: Requester = {
+      participantId: params.participantId,
+      shortId: shortId(params.participantId),
+      ...(params.client ? { client: params.client } : {}),
+      ...(params.link ? { link: params.link } : {}),
+    };
+    const answer = await this.o.prompt.ask(params.name, who);
+    if (answer.allow) this.approve(params.participantId);
+    return answer;
+  }
+
+  /** The host's own grant, made outside this runner's prompt (the editor's Grant Control, the page). */
+  approve(participantId: string): void {
+    this.approvals.set(participantId, Date.now() + APPROVAL_TTL_MS);
   }
 
   controlState(p: ParamsOf<typeof ControlState>): void {
     const previous = this.driver;
+    // The previous driver's control ended (revoked, released, taken over, left): so did its approval.
+    if (previous && previous !== p.driverId) this.approvals.delete(previous);
+    if (p.reason === 'panic') this.approvals.clear();
+    const until = p.driverId ? this.approvals.get(p.driverId) : undefined;
+    if (p.driverId && (until === undefined || until < Date.now())) {
+      this.approvals.delete(p.driverId);
+      this.driver = null;
+      this.o.say(`the server named ${p.driverId} as driver, but you never allowed it: ignored`);
+      if (previous) this.o.helper.revoke('revoked').catch(() => undefined);
+      return;
+    }
     this.driver = p.driverId;
     if (p.driverId) {
+      this.approvals.set(p.driverId, Infinity);
       this.o.say(`${p.driverName ?? p.driverId} is driving (type s + Enter to stop all control)`);
       this.o.helper.grant(p.driverId).catch((err: Error) => this.o.say(`could not hand control to the helper: ${err.message}`));
     } else if (previous || p.reason === 'panic') {
@@ -103,6 +153,7 @@ export class HostRunner implements BridgeBackend {
   /** The host's panic action: the helper stops injecting now, then the session hears of it. */
   async stopAllControl(): Promise<void> {
     this.driver = null;
+    this.approvals.clear();
     await this.o.helper.revoke('panic').catch(() => undefined);
     this.bridge?.stopAllControl();
   }

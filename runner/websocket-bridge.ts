@@ -15,6 +15,7 @@ import {
   BridgeHello,
   BridgeInput,
   BridgeInputRefused,
+  ControlApprove,
   ControlState,
   hostBridgeBoundary,
   MAX_BRIDGE_JSON_BYTES,
@@ -109,6 +110,7 @@ export class HostBridgeServer implements RunnerBridge {
     endpoint.onRequest(BridgeHello, (p) => this.backend.hello(p));
     endpoint.onRequest(AskControl, (p) => this.backend.askControl(p));
     endpoint.onNotification(ControlState, (p) => this.backend.controlState(p));
+    endpoint.onNotification(ControlApprove, (p) => this.backend.approve?.(p.participantId));
     endpoint.onNotification(BridgeInput, (p) => this.backend.input(p.controllerId, p.event));
     const page = { ws, endpoint };
     this.page = page;

@@ -220,6 +220,8 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   /** A host action carried out by the page (it holds the host's server connection). */
   async act(action: ShellActionParams): Promise<{ url?: string; expiresAt?: number }> {
     if (!this.port) throw new PairuxError(ErrorCode.Unavailable, 'the host panel is not open');
+    // The host's own decision, recorded where the helper is granted: the server's word alone never is.
+    if (action.action === 'grant') this.runner?.approve(action.participantId);
     return this.port.shell.request(ShellAction, action);
   }
 

@@ -12,6 +12,7 @@ import {
   BridgeHello,
   BridgeInput,
   BridgeInputRefused,
+  ControlApprove,
   ControlState,
   hostBridgeBoundary,
   StopAllControl,
@@ -79,6 +80,7 @@ export class WebviewBridge implements RunnerBridge {
     });
     endpoint.onRequest(AskControl, (p) => this.backend.askControl(p));
     endpoint.onNotification(ControlState, (p) => this.backend.controlState(p));
+    endpoint.onNotification(ControlApprove, (p) => this.backend.approve?.(p.participantId));
     endpoint.onNotification(BridgeInput, (p) => this.backend.input(p.controllerId, p.event));
     endpoint.onNotification(BridgeFrameTaken, () => {
       this.framesAcked++;

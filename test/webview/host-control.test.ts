@@ -30,6 +30,19 @@ class FakeSignaling extends TypedEmitter<SignalingEvents> {
     this.participants.set(p.id, p);
   }
 
+  /** The server's participant.updated (a role change). */
+  update(id: string, changes: Partial<Participant>): void {
+    const previous = this.participants.get(id)!;
+    this.participants.set(id, { ...previous, ...changes });
+    this.emit('participantUpdated', { participant: this.participants.get(id)!, previous });
+  }
+
+  leave(id: string): void {
+    const participant = this.participants.get(id);
+    this.participants.delete(id);
+    this.emit('participantLeft', { participantId: id, reason: 'left', participant });
+  }
+
   /** What the server would broadcast: the participant update, then control.changed. */
   change(participantId: string, state: Participant['controlState'], reason: ControlChange['reason']): void {
     const p = this.participants.get(participantId)!;
@@ -228,6 +241,63 @@ describe('webview: host control and the input gate', () => {
     gate.receive('ada', click(1));
     gate.receive('bob', click(2));
     assert.deepEqual(forwarded.map((f) => f.id), ['bob']);
+  });
+
+  it("a driver the server names on its own (the host never allowed it) gets no input through", async () => {
+    const { s, control, gate, asked, forwarded, notices } = setup();
+    const refusals: Array<[string, string | undefined]> = [];
+    const gated = new HostInputGate({
+      refusalFor: (id) => {
+        const why = control.refusalFor(id);
+        refusals.push([id, why]);
+        return why;
+      },
+      sink: { input: (id, event) => (forwarded.push({ id, event }), true) },
+    });
+    const told: Array<string | undefined> = [];
+    gated.attach('ada', (n) => told.push(n.reason));
+    // No request, no question to the host, no grant from it: only the server's word.
+    s.change('ada', 'granted', 'granted');
+    assert.equal(s.driverId, 'ada');
+    assert.deepEqual(asked, []);
+    gated.receive('ada', click(1));
+    gate.receive('ada', click(2));
+    assert.deepEqual(refusals, [['ada', 'the host never allowed ada to drive']]);
+    assert.equal(told.length, 1);
+    assert.match(told[0]!, /the host never allowed ada to drive/);
+    assert.equal(notices.get('ada')![0]?.seq, 2);
+    assert.equal(forwarded.length, 0);
+    assert.equal(control.driverId, null);
+  });
+
+  it("the host's own grant counts, and an approval ends with that participant's control", async () => {
+    const { s, control, gate, forwarded, notices } = setup();
+    await control.grant('bob');
+    assert.deepEqual(s.calls, ['grant bob']);
+    gate.receive('bob', click(1));
+    assert.deepEqual(forwarded.map((f) => [f.id, f.event.seq]), [['bob', 1]]);
+    // Bob stops driving; the server later names him again without the host having allowed it.
+    s.change('bob', 'none', 'released');
+    s.change('bob', 'granted', 'granted');
+    await wait(50);
+    gate.receive('bob', click(2));
+    assert.deepEqual(forwarded.map((f) => f.event.seq), [1]);
+    assert.match(notices.get('bob')!.at(-1)!.reason, /never allowed bob/);
+  });
+
+  it('an approval ends when that participant leaves or is demoted', async () => {
+    const { s, control, gate, forwarded } = setup();
+    await control.grant('ada');
+    s.update('ada', { role: 'viewer' });
+    s.update('ada', { role: 'controller' });
+    gate.receive('ada', click(1));
+    assert.match(control.refusalFor('ada') ?? '', /never allowed ada/);
+    await control.grant('bob');
+    s.leave('bob');
+    s.add(participant('bob', 'controller', 'granted'));
+    gate.receive('bob', click(2));
+    assert.equal(forwarded.length, 0);
+    assert.match(control.refusalFor('bob') ?? '', /never allowed bob/);
   });
 
   it('refuses when the sink cannot take input (the runner went away), and passes the helper\'s refusals on', async () => {

@@ -12,6 +12,7 @@ import {
   BridgeInput,
   BridgeFrameTaken,
   BridgeInputRefused,
+  ControlApprove,
   ControlState,
   hostBridgeBoundary,
   StopAllControl,
@@ -19,7 +20,7 @@ import {
 import type { InputEvent } from '../../protocol/input';
 import type { ParamsOf, ResultOf } from '../../protocol/rpc';
 import { RpcEndpoint } from '../../protocol/rpc-endpoint';
-import type { AskAnswer, ControlAsker } from './host-control';
+import type { AskAnswer, ControlAsker, Requester } from './host-control';
 import { TypedEmitter } from './emitter';
 import type { Logger } from './logger';
 
@@ -128,12 +129,17 @@ export class HostBridgeClient extends TypedEmitter<HostBridgeEvents> implements 
     return this.endpoint.request(BridgeHello, params);
   }
 
-  ask(participantId: string, name: string): Promise<AskAnswer> {
-    return this.endpoint.request(AskControl, { participantId, name }, ASK_TIMEOUT_MS);
+  ask(participantId: string, name: string, who: Requester = {}): Promise<AskAnswer> {
+    return this.endpoint.request(AskControl, { participantId, name, ...who }, ASK_TIMEOUT_MS);
   }
 
   controlState(params: ParamsOf<typeof ControlState>): void {
     if (this.open) this.endpoint.notify(ControlState, params);
+  }
+
+  /** The host granted this participant itself (not in answer to a request the runner was asked about). */
+  approve(participantId: string): void {
+    if (this.open) this.endpoint.notify(ControlApprove, { participantId });
   }
 
   /** Hands one checked event to the runner; false when the bridge is down. */

@@ -7,9 +7,14 @@
  * before the revoke even leaves for the server, and keeps it closed until the server has
  * confirmed the revoke and a new grant arrives. Requests already being asked about when the host
  * stops everything are not granted, whatever the runner answers later.
+ *
+ * The server's `control.changed` says who drives, but a hostile or confused server could name
+ * anyone: input passes only for a driver the host's own user approved here (the asker said allow
+ * for that participant, or the host granted it through `grant()`), and the approval ends with that
+ * participant's control (revoked, released, stop-all, taken over, left, demoted).
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
-import type { ControlReason } from '../../protocol/signaling';
+import type { ClientKind, ControlReason, Participant } from '../../protocol/signaling';
 import { TypedEmitter } from './emitter';
 import type { Logger } from './logger';
 import type { ControlChange, SignalingClient } from './signaling-client';
@@ -21,13 +26,22 @@ export interface AskAnswer {
 
 /** Whoever decides for the host (the runner, over the host bridge). */
 export interface ControlAsker {
-  ask(participantId: string, name: string): Promise<AskAnswer>;
+  ask(participantId: string, name: string, who?: Requester): Promise<AskAnswer>;
+}
+
+/** More than a display name (names are not unique): what the host's prompt shows of a requester. */
+export interface Requester {
+  client?: ClientKind;
+  /** The share link they joined through, when the server says. */
+  link?: string;
 }
 
 export interface DriverInfo {
   driverId: string | null;
   driverName: string | null;
   reason: ControlReason;
+  /** The host's own user approved this driver (false: the server named one nobody allowed here). */
+  approved: boolean;
 }
 
 export interface HostControlEvents {
@@ -35,6 +49,8 @@ export interface HostControlEvents {
   changed: DriverInfo & { change: ControlChange };
   /** stopAll() ran: input is refused from now on. */
   stopped: Record<string, never>;
+  /** The host's own explicit grant (not an answer to a request): the runner hears of it too. */
+  approved: { participantId: string };
   error: { message: string };
 }
 
@@ -53,6 +69,8 @@ export class HostControl extends TypedEmitter<HostControlEvents> {
   private readonly signaling: HostControlSignaling;
   private readonly log: Logger;
   private readonly asking = new Set<string>();
+  /** Who the host's own user let drive; input from anyone else is refused whatever the server says. */
+  private readonly approved = new Set<string>();
   private readonly unsubscribe: Array<() => void> = [];
   /** Bumped by stopAll(): answers to questions asked before it are void. */
   private epoch = 0;
@@ -76,7 +94,8 @@ export class HostControl extends TypedEmitter<HostControlEvents> {
 
   /** The driver as far as this host lets input through (null while stopped). */
   get driverId(): string | null {
-    return this._stopped ? null : this.signaling.driverId;
+    const driver = this.signaling.driverId;
+    return this._stopped || !driver || !this.approved.has(driver) ? null : driver;
   }
 
   setAsker(asker: ControlAsker | undefined): void {
@@ -87,7 +106,13 @@ export class HostControl extends TypedEmitter<HostControlEvents> {
     const s = this.signaling;
     this.unsubscribe.push(
       s.on('controlChanged', (change) => this.onChange(change)),
-      s.on('joined', () => {
+      s.on('participantLeft', ({ participantId }) => this.unapprove(participantId, 'left')),
+      s.on('participantUpdated', ({ participant }) => {
+        if (participant.role !== 'controller') this.unapprove(participant.id, 'no longer a controller');
+      }),
+      s.on('joined', ({ identityChanged }) => {
+        // A new identity is a new session as far as the server knows: nothing approved carries over.
+        if (identityChanged) this.approved.clear();
         if (this._stopped && !this.revokeConfirmed) this.sendRevoke();
         // Requests made while this page was away (or before it loaded) still need an answer.
         for (const p of s.participants.values()) if (p.controlState === 'requested') void this.consider(p.id);
@@ -109,13 +134,27 @@ export class HostControl extends TypedEmitter<HostControlEvents> {
     if (driver !== guestId) return driver ? 'someone else is driving' : 'nobody has been given control';
     const p = this.signaling.participants.get(guestId);
     if (p && p.role !== 'controller') return 'only controllers can drive';
+    if (!this.approved.has(guestId)) return `the host never allowed ${guestId} to drive`;
     return undefined;
+  }
+
+  /** The host's own explicit grant (the editor's Grant Control, the page's own action). */
+  async grant(participantId: string): Promise<void> {
+    this.approved.add(participantId);
+    this.emit('approved', { participantId });
+    try {
+      await this.signaling.grantControl(participantId);
+    } catch (err) {
+      this.unapprove(participantId, 'the grant failed');
+      throw err;
+    }
   }
 
   /** The panic action: refuse all input from now on, then revoke everyone at the server. */
   stopAll(): void {
     this.epoch++;
     this._stopped = true;
+    this.approved.clear();
     this.revokeConfirmed = false;
     this.log('warn', 'stop all control: input is refused from now on');
     this.emit('stopped', {});
@@ -140,8 +179,12 @@ export class HostControl extends TypedEmitter<HostControlEvents> {
       this._stopped = false;
       this.log('info', 'a new grant after stop-all: input flows again');
     }
+    // That participant's control ended (revoked, released, taken over, denied): so does its approval.
+    if (change.state !== 'granted') this.unapprove(change.participantId, change.reason);
     const driver = change.driverId ? this.signaling.participants.get(change.driverId) : undefined;
-    this.emit('changed', { driverId: change.driverId, driverName: change.driverId ? driver?.name ?? null : null, reason: change.reason, change });
+    const approved = change.driverId !== null && this.approved.has(change.driverId);
+    if (change.driverId && !approved) this.log('warn', `the server named ${change.driverId} as driver, but you never allowed it: ignored`);
+    this.emit('changed', { driverId: change.driverId, driverName: change.driverId ? driver?.name ?? null : null, reason: change.reason, approved, change });
     if (change.state === 'requested') void this.consider(change.participantId);
   }
 
@@ -159,7 +202,7 @@ export class HostControl extends TypedEmitter<HostControlEvents> {
         answer = { allow: false, reason: 'denied' };
       } else {
         this.asked++;
-        answer = await asker.ask(participantId, p.name).catch((err: unknown): AskAnswer => {
+        answer = await asker.ask(participantId, p.name, requester(p)).catch((err: unknown): AskAnswer => {
           const timedOut = err instanceof PairuxError && err.code === ErrorCode.Timeout;
           this.log('warn', `asking the host about ${p.name} failed: ${String(err)}`);
           return { allow: false, reason: timedOut ? 'timeout' : 'denied' };
@@ -169,7 +212,13 @@ export class HostControl extends TypedEmitter<HostControlEvents> {
       // Withdrawn, dropped or already decided meanwhile: a grant now would surprise everyone.
       if (this.signaling.participants.get(participantId)?.controlState !== 'requested') return;
       if (answer.allow) {
-        await this.signaling.grantControl(participantId);
+        this.approved.add(participantId);
+        try {
+          await this.signaling.grantControl(participantId);
+        } catch (err) {
+          this.unapprove(participantId, 'the grant failed');
+          throw err;
+        }
         this.granted++;
       } else {
         await this.signaling.denyControl(participantId, answer.reason === 'timeout' ? 'timeout' : 'denied');
@@ -182,8 +231,18 @@ export class HostControl extends TypedEmitter<HostControlEvents> {
     }
   }
 
+  private unapprove(participantId: string, why: string): void {
+    if (this.approved.delete(participantId)) this.log('info', `${participantId} may no longer drive (${why})`);
+  }
+
   private fail(message: string): void {
     this.log('warn', message);
     this.emit('error', { message });
   }
+}
+
+/** What the prompt may show besides the name; the link label only when the server sends one. */
+function requester(p: Participant): Requester {
+  const link = (p as { link?: unknown }).link;
+  return { ...(p.client ? { client: p.client } : {}), ...(typeof link === 'string' && link ? { link: link.slice(0, 64) } : {}) };
 }

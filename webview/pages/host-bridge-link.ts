@@ -82,7 +82,9 @@ export class BridgeLink {
     client.on('inputRefused', ({ controllerId, seq, code, reason, count }) => {
       deps.gate.refuse(controllerId, { ...(seq === undefined ? {} : { seq }), code, reason }, count);
     });
+    // The server's word as it is: the runner checks it against its own record of the host's decisions.
     deps.control.on('changed', ({ driverId, driverName, reason }) => client.controlState({ driverId, driverName, reason }));
+    deps.control.on('approved', ({ participantId }) => client.approve(participantId));
     this.setStatus({
       state: 'open',
       via: hello.frames.via,

@@ -281,8 +281,12 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
       })
     : undefined;
   if (link) signaling.once('joined', () => void link.start());
-  control.on('changed', ({ driverId, driverName, reason }) => {
-    el('control').textContent = driverId ? `${driverName ?? driverId} is driving (${reason})` : `Nobody is driving (${reason})`;
+  control.on('changed', ({ driverId, driverName, reason, approved }) => {
+    el('control').textContent = !driverId
+      ? `Nobody is driving (${reason})`
+      : approved
+        ? `${driverName ?? driverId} is driving (${reason})`
+        : `The server named ${driverName ?? driverId} as driver, but you never allowed it: ignored.`;
     report({ type: 'control', driverId, driverName, reason });
   });
   control.on('stopped', () => {
@@ -389,7 +393,8 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
   setState('connecting', `Joining session ${params.sessionId} as ${params.name}…`);
 
   return {
-    grant: (id) => signaling.grantControl(id),
+    // The host's own decision: the gate and the runner let this participant drive once the server agrees.
+    grant: (id) => control.grant(id),
     revoke: (id) => signaling.revokeControl({ participantId: id }),
     stopAll: () => control.stopAll(),
     setRole: async (id, role) => {
