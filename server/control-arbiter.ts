@@ -6,6 +6,7 @@
  */
 import { ErrorCode, PairuxError } from '../protocol/errors';
 import { ControlChanged, ParticipantUpdated, type ControlReason } from '../protocol/signaling';
+import { requireCurrentHost } from './host-rights';
 import type { ParticipantRecord, RoomStateStore } from './room-state-store';
 import type { SignalingTransport } from './signaling-transport';
 
@@ -25,9 +26,9 @@ export class ControlArbiter {
   ) {}
 
   async request(member: ControlMember): Promise<void> {
-    if (member.role === 'host') throw new PairuxError(ErrorCode.Forbidden, 'The host already has control of their own machine.');
     // The stored role, not the one this connection joined with: the host may have changed it since.
     const me = await this.participant(member.sessionId, member.participantId);
+    if (me.role === 'host') throw new PairuxError(ErrorCode.Forbidden, 'The host already has control of their own machine.');
     if (me.role !== 'controller') {
       throw new PairuxError(ErrorCode.Forbidden, 'Viewers cannot request control. Ask the host to make you a controller, or for a controller link.');
     }
@@ -42,7 +43,7 @@ export class ControlArbiter {
   }
 
   async grant(host: ControlMember, participantId: string): Promise<void> {
-    this.requireHost(host, 'grant control');
+    await this.requireHost(host, 'grant control');
     const target = await this.participant(host.sessionId, participantId);
     if (target.role !== 'controller') {
       throw new PairuxError(ErrorCode.Forbidden, `${target.name} joined as a ${target.role} and cannot take control; send them a controller link.`);
@@ -57,14 +58,14 @@ export class ControlArbiter {
   }
 
   async deny(host: ControlMember, participantId: string, reason: 'denied' | 'timeout'): Promise<void> {
-    this.requireHost(host, 'answer control requests');
+    await this.requireHost(host, 'answer control requests');
     const target = await this.participant(host.sessionId, participantId);
     if (target.controlState === 'requested') await this.set(host.sessionId, target, 'none', reason);
   }
 
   /** One participant, or everyone when `participantId` is absent (requests included). */
   async revoke(host: ControlMember, participantId: string | undefined, panic: boolean): Promise<void> {
-    this.requireHost(host, 'revoke control');
+    await this.requireHost(host, 'revoke control');
     const reason: ControlReason = panic ? 'panic' : 'revoked';
     if (participantId) {
       const target = await this.participant(host.sessionId, participantId);
@@ -112,7 +113,7 @@ export class ControlArbiter {
     return p;
   }
 
-  private requireHost(member: ControlMember, what: string): void {
-    if (member.role !== 'host') throw new PairuxError(ErrorCode.Forbidden, `only the host can ${what}`);
+  private async requireHost(member: ControlMember, what: string): Promise<void> {
+    await requireCurrentHost(this.store, member, what);
   }
 }

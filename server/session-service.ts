@@ -31,6 +31,7 @@ import { roleLimitsFor } from './role-limits';
 import { LocalSessionTimers, type SessionTimers } from './session-timers';
 import { turnCredentials } from './turn-credentials';
 import { ControlArbiter } from './control-arbiter';
+import { isCurrentHost, requireCurrentHost } from './host-rights';
 import { ParticipantAdmin, publicView } from './participant-admin';
 import { SfuSessions } from './sfu/sfu-sessions';
 import { SessionFocus } from './focus/session-focus';
@@ -321,7 +322,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
 
   /** `media.report`: a guest shows the picture of the session's current media now. */
   async reportMedia(member: Member, media: MediaMode, epoch: number): Promise<void> {
-    if (member.role === 'host') throw new PairuxError(ErrorCode.BadMessage, 'the host publishes; only guests report where their picture comes from');
+    if (await isCurrentHost(this.deps.store, member.sessionId, member.participantId)) throw new PairuxError(ErrorCode.BadMessage, 'the host publishes; only guests report where their picture comes from');
     await this.focus.mediaReported(member.sessionId, member.participantId, media, epoch);
   }
 
@@ -334,9 +335,17 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     const { store, transport, metrics } = this.deps;
     if (params.to === from.participantId) throw new PairuxError(ErrorCode.BadMessage, 'cannot signal yourself');
     // Looked up inside the caller's own session only: ids from other sessions are simply unknown.
-    const target = await store.getParticipant(from.sessionId, params.to);
+    // The sender too: a connection the server closed (removed, left) is heard until its close
+    // handshake ends, and who is host is the seat's holder now, not the role it joined with.
+    const [session, sender, target] = await Promise.all([
+      store.getSession(from.sessionId),
+      store.getParticipant(from.sessionId, from.participantId),
+      store.getParticipant(from.sessionId, params.to),
+    ]);
+    if (!session || session.ended) throw new PairuxError(ErrorCode.SessionEnded, 'This session has ended.');
+    if (!sender) throw new PairuxError(ErrorCode.PeerNotFound, 'You are no longer in this session, so your signal was not sent.');
     if (!target) throw new PairuxError(ErrorCode.PeerNotFound, `participant ${params.to} is not in this session`);
-    if (from.role !== 'host' && target.role !== 'host') {
+    if (sender.id !== session.hostId && target.id !== session.hostId) {
       throw new PairuxError(ErrorCode.Forbidden, 'guests may only signal the host');
     }
     if (!(await transport.send(from.sessionId, target.id, Signal, { from: from.participantId, payload: params.payload }))) {
@@ -346,14 +355,14 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   }
 
   async createLink(from: Member, role: 'controller' | 'viewer', ttlSeconds?: number): Promise<{ url: string; role: typeof role; expiresAt: number }> {
-    if (from.role !== 'host') throw new PairuxError(ErrorCode.Forbidden, 'only the host can create share links');
+    await requireCurrentHost(this.deps.store, from, 'create share links');
     const ttl = Math.min(ttlSeconds ?? this.deps.config.defaultLinkTtlSeconds, 30 * 24 * 3600);
     const { token, expiresAt } = await this.deps.tokens.issue(from.sessionId, role, ttl);
     return { url: formatShareLink(this.deps.origin(), from.sessionId, token), role, expiresAt };
   }
 
   async leave(member: Member): Promise<void> {
-    if (member.role === 'host') {
+    if (await isCurrentHost(this.deps.store, member.sessionId, member.participantId)) {
       await this.endSession(member.sessionId, 'host-left', 'The host left the session.');
       return;
     }
@@ -361,7 +370,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   }
 
   async end(member: Member, reason?: string): Promise<void> {
-    if (member.role !== 'host') throw new PairuxError(ErrorCode.Forbidden, 'only the host can end the session');
+    await requireCurrentHost(this.deps.store, member, 'end the session');
     await this.endSession(member.sessionId, 'host-ended', reason ? `The host ended the session: ${reason}` : END_MESSAGES['host-ended']);
   }
 
@@ -495,9 +504,9 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
 }
 
 /**
- * Who a connection joined as. `role` is the role at join: it tells host from guest, which never
- * changes, but a guest's controller/viewer role can (the host's setRole), so rules about that
- * read the stored participant instead.
+ * Who a connection joined as. `role` is the role at join and goes stale: the host's setRole
+ * changes a guest's, a host transfer swaps host and controller. Every rule reads the store
+ * instead (the participant's stored role, the session's `hostId`); see host-rights.ts.
  */
 export interface Member {
   sessionId: string;
