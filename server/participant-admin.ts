@@ -8,6 +8,7 @@ import { ErrorCode, PairuxError } from '../protocol/errors';
 import type { ParticipantRole } from '../protocol/limits';
 import { CloseCode, HostChanged, ParticipantUpdated, type Participant } from '../protocol/signaling';
 import type { ControlArbiter } from './control-arbiter';
+import { HostTransfer } from './host-transfer';
 import type { ServerMetrics } from './metrics';
 import type { ParticipantRecord, RoomStateStore, SessionRecord } from './room-state-store';
 import type { SignalingTransport } from './signaling-transport';
@@ -40,7 +41,18 @@ export function publicView(p: ParticipantRecord): Participant {
 }
 
 export class ParticipantAdmin {
-  constructor(private readonly deps: ParticipantAdminDeps) {}
+  /** Host transfer's offers: `makeHost` asks, the target's `host.accept` swaps (server/host-transfer.ts). */
+  readonly transfer: HostTransfer;
+
+  constructor(private readonly deps: ParticipantAdminDeps) {
+    this.transfer = new HostTransfer({
+      store: deps.store,
+      transport: deps.transport,
+      check: (host, participantId) => this.handoverTarget(host, participantId),
+      swap: (host, participantId) => this.swapHost(host, participantId),
+      publicView,
+    });
+  }
 
   async setRole(host: AdminMember, participantId: string, role: 'controller' | 'viewer'): Promise<Participant> {
     return this.counted(role === 'controller' ? 'promote' : 'demote', async () => {
@@ -74,49 +86,58 @@ export class ParticipantAdmin {
     });
   }
 
-  /**
-   * Host transfer (the strategy's transferHost): the controller becomes the host, the host a
-   * controller. Control stops first, so nobody drives through the swap; then both are closed
-   * with HostChanged so their connections come back carrying the new roles.
-   */
+  /** Host transfer, first step: the controller is offered the seat; it moves only when that participant accepts. */
   async makeHost(host: AdminMember, participantId: string): Promise<Participant> {
-    return this.counted('make-host', async () => {
-      const { store, transport, control } = this.deps;
-      this.requireHost(host, participantId, 'hand the host seat to itself');
-      const target = await this.guest(host.sessionId, participantId);
-      if (target.role !== 'controller') {
-        throw new PairuxError(ErrorCode.Forbidden, `${target.name} is a viewer; only a controller can take over as host. Make them a controller first.`);
-      }
-      if (!target.connected) throw new PairuxError(ErrorCode.PeerNotFound, `${target.name} is not connected right now; try again when they are back.`, { reconnecting: true });
-      if (target.client === 'browser') {
-        throw new PairuxError(ErrorCode.Forbidden, `${target.name} watches in a browser, which cannot share a screen; only a guest in VS Code can take over as host.`);
-      }
-      for (const p of await store.listParticipants(host.sessionId)) {
-        if (p.controlState !== 'none') await control.stop(host.sessionId, p.id, 'revoked');
-      }
-      const swapped = await store.transferHost(host.sessionId, host.participantId, participantId);
-      if (!swapped.ok) {
-        const refusals = {
-          gone: () => new PairuxError(ErrorCode.SessionEnded, 'This session has ended.'),
-          'not-controller': () => new PairuxError(ErrorCode.Forbidden, `${target.name} is no longer a controller.`),
-          'not-found': () => notHere(participantId),
-          'not-host': () => new PairuxError(ErrorCode.Forbidden, 'You are no longer the host of this session.'),
-        };
-        throw refusals[swapped.reason]();
-      }
-      const { session, from, to } = swapped;
-      transport.broadcast(host.sessionId, ParticipantUpdated, { participant: publicView(from) });
-      transport.broadcast(host.sessionId, ParticipantUpdated, { participant: publicView(to) });
-      transport.broadcast(host.sessionId, HostChanged, { hostId: to.id, previousHostId: from.id, message: `${from.name} handed the host's seat to ${to.name}, whose screen is shared from now on.` });
-      this.deps.roleChanged?.(session, from.id, 'controller');
-      this.deps.roleChanged?.(session, to.id, 'host');
-      // After this answer is on its way: their connections still carry the old roles.
-      setImmediate(() => {
-        transport.disconnect(host.sessionId, to.id, CloseCode.HostChanged, 'you are the host now: rejoin');
-        transport.disconnect(host.sessionId, from.id, CloseCode.HostChanged, 'you handed over the host seat: rejoin');
-      });
-      return publicView(to);
+    return this.counted('make-host', () => this.transfer.offer(host, participantId));
+  }
+
+  /** Who may take the host's seat: a connected controller in VS Code (throws why not). */
+  private async handoverTarget(host: AdminMember, participantId: string): Promise<ParticipantRecord> {
+    this.requireHost(host, participantId, 'hand the host seat to itself');
+    const target = await this.guest(host.sessionId, participantId);
+    if (target.role !== 'controller') {
+      throw new PairuxError(ErrorCode.Forbidden, `${target.name} is a viewer; only a controller can take over as host. Make them a controller first.`);
+    }
+    if (!target.connected) throw new PairuxError(ErrorCode.PeerNotFound, `${target.name} is not connected right now; try again when they are back.`, { reconnecting: true });
+    if (target.client === 'browser') {
+      throw new PairuxError(ErrorCode.Forbidden, `${target.name} watches in a browser, which cannot share a screen; only a guest in VS Code can take over as host.`);
+    }
+    return target;
+  }
+
+  /**
+   * Host transfer, after the target accepted (the strategy's transferHost): the controller becomes
+   * the host, the host a controller. Control stops first, so nobody drives through the swap; then
+   * both are closed with HostChanged so their connections come back carrying the new roles.
+   */
+  private async swapHost(host: AdminMember, participantId: string): Promise<Participant> {
+    const { store, transport, control } = this.deps;
+    const target = await this.guest(host.sessionId, participantId);
+    for (const p of await store.listParticipants(host.sessionId)) {
+      if (p.controlState !== 'none') await control.stop(host.sessionId, p.id, 'revoked');
+    }
+    const swapped = await store.transferHost(host.sessionId, host.participantId, participantId);
+    if (!swapped.ok) {
+      const refusals = {
+        gone: () => new PairuxError(ErrorCode.SessionEnded, 'This session has ended.'),
+        'not-controller': () => new PairuxError(ErrorCode.Forbidden, `${target.name} is no longer a controller.`),
+        'not-found': () => notHere(participantId),
+        'not-host': () => new PairuxError(ErrorCode.Forbidden, 'You are no longer the host of this session.'),
+      };
+      throw refusals[swapped.reason]();
+    }
+    const { session, from, to } = swapped;
+    transport.broadcast(host.sessionId, ParticipantUpdated, { participant: publicView(from) });
+    transport.broadcast(host.sessionId, ParticipantUpdated, { participant: publicView(to) });
+    transport.broadcast(host.sessionId, HostChanged, { hostId: to.id, previousHostId: from.id, message: `${from.name} handed the host's seat to ${to.name}, whose screen is shared from now on.` });
+    this.deps.roleChanged?.(session, from.id, 'controller');
+    this.deps.roleChanged?.(session, to.id, 'host');
+    // After this answer is on its way: their connections still carry the old roles.
+    setImmediate(() => {
+      transport.disconnect(host.sessionId, to.id, CloseCode.HostChanged, 'you are the host now: rejoin');
+      transport.disconnect(host.sessionId, from.id, CloseCode.HostChanged, 'you handed over the host seat: rejoin');
     });
+    return publicView(to);
   }
 
   private async counted<T>(action: Action, run: () => Promise<T>): Promise<T> {

@@ -26,6 +26,8 @@ import {
   RefreshSfuAccess,
   ReportMedia,
   MakeHost,
+  AcceptHost,
+  DeclineHost,
   RevokeControl,
   SendSignal,
   SetRole,
@@ -151,6 +153,8 @@ export class WsGateway {
     endpoint.onRequest(SetRole, async (p) => ({ participant: await connection.participants.setRole(p.participantId, p.role) }));
     endpoint.onRequest(RemoveParticipant, async (p) => (await connection.participants.remove(p.participantId, p.reason), {}));
     endpoint.onRequest(MakeHost, async (p) => ({ participant: await connection.participants.makeHost(p.participantId) }));
+    endpoint.onRequest(AcceptHost, async (p) => (await this.service.participants.transfer.accept(connection.requireMember(), p.offerId), {}));
+    endpoint.onRequest(DeclineHost, async (p) => (await this.service.participants.transfer.decline(connection.requireMember(), p.offerId), {}));
     endpoint.onRequest(ReportMedia, async ({ media, epoch }) => {
       await connection.reportMedia(media, epoch);
       return {};

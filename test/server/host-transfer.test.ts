@@ -1,17 +1,24 @@
 /**
- * Host transfer (the strategy's transferHost): the host hands its seat to a controller in one
- * step. Everyone hears it; control stops first; the two whose roles swapped are closed and come
- * back with their resume tickets in their new roles, and every host-only rule follows the seat.
+ * Host transfer (the strategy's transferHost), in two steps: the host offers its seat to one
+ * controller, which alone is asked and alone can accept, before a deadline. Only then does the
+ * seat move: everyone hears it; control stops first; the two whose roles swapped are closed and
+ * come back with their resume tickets in their new roles, and every host-only rule follows the
+ * seat. A decline or the deadline changes nothing and tells the host.
  */
 import assert from 'node:assert/strict';
 import { TokenVerifier } from 'livekit-server-sdk';
 import { ErrorCode } from '../../protocol/errors';
+import type { NotificationType } from '../../protocol/rpc';
 import {
+  AcceptHost,
   CloseCode,
   ControlChanged,
+  DeclineHost,
   CreateLink,
   GrantControl,
   HostChanged,
+  HostOfferEnded,
+  HostOffered,
   MakeHost,
   ParticipantUpdated,
   RefreshSfuAccess,
@@ -29,8 +36,18 @@ describe('control plane: host transfer', function () {
   const clients: TestClient[] = [];
   const connect = async (p: ControlPlane = plane) => {
     const c = await TestClient.connect(p.url);
+    // The shared test client predates these two: recorded here like the others.
+    for (const type of [HostOffered, HostOfferEnded] as NotificationType<unknown>[]) {
+      c.endpoint.onNotification(type, (params) => void c.notifications.push({ method: type.method, params }));
+    }
     clients.push(c);
     return c;
+  };
+  /** The host offers, the target is asked (and only it): the offer it received. */
+  const offer = async (host: TestClient, target: TestClient, targetId: string) => {
+    const made = await host.request(MakeHost, { participantId: targetId });
+    assert.deepEqual([made.participant.id, made.participant.role], [targetId, 'controller'], 'an offer changes no role');
+    return target.waitFor(HostOffered, (o) => o.participantId === targetId);
   };
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
@@ -47,17 +64,33 @@ describe('control plane: host transfer', function () {
     const b = await bea.join(s.sessionId, tokenOf(s.links.controller.url), 'Bea', { client: { kind: 'browser' } });
     const vic = await connect(p);
     const v = await vic.join(s.sessionId, tokenOf(s.links.viewer.url), 'Vic');
-    return { s, host, h, ada, a, bea, b, vic, v };
+    const cat = await connect(p);
+    const c = await cat.join(s.sessionId, tokenOf(s.links.controller.url), 'Cat', { client: { kind: 'vscode' } });
+    return { s, host, h, ada, a, bea, b, vic, v, cat, c };
   }
 
-  it('the host hands its seat to a controller: everyone is told, both come back in their new roles, host-only rules follow', async () => {
+  /** Nobody's role moved and nobody was closed: the host still has the host's rights. */
+  async function unchanged(host: TestClient, ...others: TestClient[]) {
+    await host.request(CreateLink, { role: 'viewer' });
+    for (const c of [host, ...others]) assert.equal(c.closeCode, undefined, 'nobody is closed without a transfer');
+    for (const c of [host, ...others]) assert.equal(c.received(HostChanged).length, 0, 'nobody was told of a new host');
+  }
+
+  it('the host offers its seat: only the named controller is asked, nothing moves until it accepts; then everyone is told, both come back in their new roles, host-only rules follow', async () => {
     plane = await startTestServer();
-    const { s, host, h, ada, a, vic } = await room(plane);
+    const { s, host, h, ada, a, vic, cat } = await room(plane);
     // Ada drives when it happens: control stops first.
     await ada.request(RequestControl, {});
     await host.request(GrantControl, { participantId: a.self.id });
-    const made = await host.request(MakeHost, { participantId: a.self.id });
-    assert.deepEqual([made.participant.id, made.participant.role], [a.self.id, 'host']);
+    const offered = await offer(host, ada, a.self.id);
+    assert.deepEqual([offered.fromId, offered.fromName, offered.participantId], [h.self.id, 'Hana', a.self.id]);
+    assert.ok(offered.expiresAt > Date.now() + 30_000, 'time enough to read the prompt');
+    // The offer alone moved nothing: Hana is still the host, Ada still drives, nobody else was asked.
+    await host.request(CreateLink, { role: 'viewer' });
+    assert.equal(host.closeCode, undefined);
+    assert.equal(ada.closeCode, undefined);
+    assert.deepEqual([vic.received(HostOffered).length, cat.received(HostOffered).length, vic.received(HostChanged).length], [0, 0, 0]);
+    await ada.request(AcceptHost, { offerId: offered.offerId });
     const told = await vic.waitFor(HostChanged);
     assert.deepEqual([told.hostId, told.previousHostId], [a.self.id, h.self.id]);
     assert.match(told.message, /Hana handed the host's seat to Ada/);
@@ -85,16 +118,87 @@ describe('control plane: host transfer', function () {
     await rejects(stray.join(s.sessionId, s.hostToken, 'Impostor'), ErrorCode.LimitReached);
   });
 
-  it('refuses what is not a transfer to a connected controller in VS Code, with why', async () => {
+  it('a declined offer changes nothing and tells the host; the declined offer cannot be accepted later', async () => {
     plane = await startTestServer();
-    const { host, ada, a, b, v, vic } = await room(plane);
+    const { host, ada, a, vic } = await room(plane);
+    const offered = await offer(host, ada, a.self.id);
+    await ada.request(DeclineHost, { offerId: offered.offerId });
+    const ended = await host.waitFor(HostOfferEnded, (e) => e.offerId === offered.offerId);
+    assert.deepEqual([ended.participantId, ended.reason], [a.self.id, 'declined']);
+    assert.match(ended.message, /Ada declined to take over as host; you are still the host/);
+    const late = await rejects(ada.request(AcceptHost, { offerId: offered.offerId }), ErrorCode.Forbidden);
+    assert.match(late.message, /no offer of the host's seat for you/);
+    await unchanged(host, ada, vic);
+    assert.equal(ada.received(HostChanged).length, 0);
+  });
+
+  it('an offer not answered before its deadline ends: the host is told, and accepting it afterwards is refused', async () => {
+    plane = await startTestServer();
+    plane.service.participants.transfer.offerTimeoutMs = 400;
+    const { host, ada, a, vic } = await room(plane);
+    const offered = await offer(host, ada, a.self.id);
+    assert.ok(offered.expiresAt <= Date.now() + 400);
+    const ended = await host.waitFor(HostOfferEnded, (e) => e.offerId === offered.offerId, 5000);
+    assert.deepEqual([ended.participantId, ended.reason], [a.self.id, 'expired']);
+    assert.match(ended.message, /Ada did not answer/);
+    await rejects(ada.request(AcceptHost, { offerId: offered.offerId }), ErrorCode.Forbidden);
+    await unchanged(host, ada, vic);
+  });
+
+  it('an offer to one controller cannot be accepted (or declined) by anyone else; the one it names still can', async () => {
+    plane = await startTestServer();
+    const { host, ada, a, vic, cat } = await room(plane);
+    const offered = await offer(host, ada, a.self.id);
+    // Cat and Vic got nothing, and an offer id learnt some other way does not work for them.
+    assert.equal(cat.received(HostOffered).length, 0);
+    await rejects(cat.request(AcceptHost, { offerId: offered.offerId }), ErrorCode.Forbidden);
+    await rejects(vic.request(AcceptHost, { offerId: offered.offerId }), ErrorCode.Forbidden);
+    await rejects(cat.request(DeclineHost, { offerId: offered.offerId }), ErrorCode.Forbidden);
+    // Not even the host can accept on Ada's behalf.
+    await rejects(host.request(AcceptHost, { offerId: offered.offerId }), ErrorCode.Forbidden);
+    await unchanged(host, ada, cat, vic);
+    assert.equal(host.received(HostOfferEnded).length, 0, "Cat's decline did not end Ada's offer");
+    await ada.request(AcceptHost, { offerId: offered.offerId });
+    const told = await vic.waitFor(HostChanged);
+    assert.equal(told.hostId, a.self.id);
+  });
+
+  it('an ex-host cannot accept or offer, and its offers lapse with its seat', async () => {
+    plane = await startTestServer();
+    const { s, host, h, ada, a, vic, cat, c } = await room(plane);
+    const toAda = await offer(host, ada, a.self.id);
+    const toCat = await offer(host, cat, c.self.id);
+    await ada.request(AcceptHost, { offerId: toAda.offerId });
+    await vic.waitFor(HostChanged, (t) => t.hostId === a.self.id);
+    // Hana is no longer the host: the offer she made to Cat no longer stands.
+    const lapsed = await rejects(cat.request(AcceptHost, { offerId: toCat.offerId }), ErrorCode.Forbidden);
+    assert.match(lapsed.message, /Hana is no longer the host/);
+    // The ex-host, back as a controller, can neither offer the seat nor take one offered to someone else.
+    await host.closed;
+    const oldHost = await connect();
+    await oldHost.join(s.sessionId, s.hostToken, 'Hana', { resume: h.resume });
+    await rejects(oldHost.request(MakeHost, { participantId: c.self.id }), ErrorCode.Forbidden);
+    const newHost = await connect();
+    await newHost.join(s.sessionId, tokenOf(s.links.controller.url), 'Ada', { resume: (await ada.closed, a.resume) });
+    const toCatAgain = await offer(newHost, cat, c.self.id);
+    await rejects(oldHost.request(AcceptHost, { offerId: toCatAgain.offerId }), ErrorCode.Forbidden);
+    assert.equal(cat.closeCode, undefined);
+    assert.equal((await newHost.request(CreateLink, { role: 'viewer' })).role, 'viewer', 'Ada is still the host');
+  });
+
+  it('refuses offers from anyone but the host, and to anyone but a connected controller in VS Code, with why', async () => {
+    plane = await startTestServer();
+    const { host, ada, a, b, v, vic, cat } = await room(plane);
     const viewer = await rejects(host.request(MakeHost, { participantId: v.self.id }), ErrorCode.Forbidden);
     assert.match(viewer.message, /Vic is a viewer; only a controller can take over as host/);
     const browser = await rejects(host.request(MakeHost, { participantId: b.self.id }), ErrorCode.Forbidden);
     assert.match(browser.message, /Bea watches in a browser/);
     await rejects(ada.request(MakeHost, { participantId: a.self.id }), ErrorCode.Forbidden);
     await rejects(vic.request(MakeHost, { participantId: a.self.id }), ErrorCode.Forbidden);
+    await rejects(cat.request(MakeHost, { participantId: a.self.id }), ErrorCode.Forbidden);
     await rejects(host.request(MakeHost, { participantId: 'nobody' }), ErrorCode.PeerNotFound);
+    // The refused offers reached nobody: the one request the host makes next is the first Ada hears of.
+    assert.equal(ada.received(HostOffered).length, 0);
     ada.kill();
     await vic.waitFor(ParticipantUpdated, (u) => u.participant.id === a.self.id && !u.participant.connected);
     const away = await rejects(host.request(MakeHost, { participantId: a.self.id }), ErrorCode.PeerNotFound);
@@ -110,8 +214,9 @@ describe('control plane: host transfer', function () {
 
     it("LiveKit access follows the seat: the new host may publish the screen, the old one no longer", async () => {
       plane = await startPlane(rig);
-      const { s, host, h, a } = await room(plane, 'sfu');
-      await host.request(MakeHost, { participantId: a.self.id });
+      const { s, host, h, ada, a } = await room(plane, 'sfu');
+      await ada.request(AcceptHost, { offerId: (await offer(host, ada, a.self.id)).offerId });
+      await ada.closed;
       const verifier = new TokenVerifier(rig.livekit.apiKey, rig.livekit.apiSecret);
       const newHost = await connect();
       await newHost.join(s.sessionId, tokenOf(s.links.controller.url), 'Ada', { resume: a.resume });
