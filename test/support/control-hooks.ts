@@ -56,5 +56,5 @@ export async function forgeAndSeeRefused(host: Page, v: ViewerPage, ...events: u
     const s = await guestControl(v);
     return s.refused > guestBefore ? s : undefined;
   }, 'the guest to be told of the refusal');
-  return { host: hostAfter, guest: guestAfter };
+  return { host: hostAfter!, guest: guestAfter! };
 }
