@@ -25,7 +25,10 @@ const browser = {
   bundle: true,
   // zod + lit make the pages ≈ 850 KB unminified; the viewer should open fast over a real network.
   minify: true,
-  sourcemap: 'linked',
+  // The server serves these bundles to anyone with a link: no `sourceMappingURL` in them and no
+  // sources in the maps (which stay beside them on disk for a developer's own debugger).
+  sourcemap: 'external',
+  sourcesContent: false,
   absWorkingDir: root,
   logLevel: 'warning',
 };

@@ -1,6 +1,7 @@
 /** Boundary: host tooling (extension, demo runner) → server over HTTP. */
 import { z } from 'zod';
 import { DisplayName, Id, Media, Mode, Region } from './common';
+import { ERROR_CODES } from './errors';
 import { MAX_LINK_TTL_SECONDS } from './limits';
 
 export const CREATE_SESSION_PATH = '/api/sessions';
@@ -28,9 +29,26 @@ export const CreateSessionResponse = z.object({
 });
 export type CreateSessionResponse = z.infer<typeof CreateSessionResponse>;
 
+/** Longest error message a server may send (ours cut theirs to this); longer ones are refused. */
+export const MAX_HTTP_ERROR_MESSAGE_CHARS = 500;
+/** `data` of an error, as JSON: a few small machine-readable fields. */
+export const MAX_HTTP_ERROR_DATA_CHARS = 2048;
+
+/**
+ * An error answer of a PairUX server. The server may be anyone's (a share link names it), so its
+ * text is bounded here and shown as literal text by whoever displays it.
+ */
 export const HttpErrorResponse = z.object({
-  error: z.object({ code: z.string(), message: z.string(), data: z.record(z.string(), z.unknown()).optional() }),
+  error: z.object({
+    code: z.enum(ERROR_CODES),
+    message: z.string().max(MAX_HTTP_ERROR_MESSAGE_CHARS),
+    data: z
+      .record(z.string().max(64), z.unknown())
+      .refine((d) => Object.keys(d).length <= 16 && (JSON.stringify(d)?.length ?? 0) <= MAX_HTTP_ERROR_DATA_CHARS, `error data is limited to 16 fields and ${MAX_HTTP_ERROR_DATA_CHARS} characters`)
+      .optional(),
+  }),
 });
+export type HttpErrorResponse = z.infer<typeof HttpErrorResponse>;
 
 /**
  * `GET /api/preview` with `Authorization: Bearer <join token>`: what a share link leads to,

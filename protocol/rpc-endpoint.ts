@@ -31,9 +31,12 @@ export interface RpcEndpointOptions {
   requestTimeoutMs?: number;
   /**
    * Called for incoming messages that cannot be answered with a response (a bad notification,
-   * a response to nothing); the caller counts and logs them. The session goes on.
+   * a response to nothing); the caller counts and logs them. The session goes on. `source` is
+   * `peer` when the error is the peer's own word (an error response it sent with no request of
+   * ours pending, or a response to an id we never used): a peer can send any number of those,
+   * so they must not count as errors of this side.
    */
-  onProtocolError?(error: PairuxError): void;
+  onProtocolError?(error: PairuxError, source: 'local' | 'peer'): void;
 }
 
 type RequestHandler = (params: unknown) => unknown;
@@ -235,7 +238,7 @@ export class RpcEndpoint {
     if ('error' in msg) {
       const env = FailureEnvelope.safeParse(msg);
       if (!env.success) return this.report(new PairuxError(ErrorCode.BadMessage, `bad error response: ${describeIssues(env.error)}`));
-      if (env.data.id === null) return this.report(PairuxError.fromBody(env.data.error as ErrorBody));
+      if (env.data.id === null) return this.report(PairuxError.fromBody(env.data.error as ErrorBody), 'peer');
       const p = this.take(env.data.id);
       if (p) p.reject(PairuxError.fromBody(env.data.error as ErrorBody));
       return;
@@ -252,7 +255,7 @@ export class RpcEndpoint {
   private take(id: number): Pending | undefined {
     const p = this.pending.get(id);
     if (!p) {
-      this.report(new PairuxError(ErrorCode.BadMessage, `response to unknown request id ${id}`));
+      this.report(new PairuxError(ErrorCode.BadMessage, `response to unknown request id ${id}`), 'peer');
       return undefined;
     }
     clearTimeout(p.timer);
@@ -270,8 +273,8 @@ export class RpcEndpoint {
     }
   }
 
-  private report(error: PairuxError): void {
-    this.options.onProtocolError?.(error);
+  private report(error: PairuxError, source: 'local' | 'peer' = 'local'): void {
+    this.options.onProtocolError?.(error, source);
   }
 
   private assertOutgoing(method: string, list: readonly { method: string }[]): void {

@@ -48,7 +48,12 @@ export function parseShareLink(input: string): ShareLink {
   if (!match?.[1]) {
     throw new PairuxError(ErrorCode.TokenInvalid, 'This link has no session in it (expected …/s/<session>#t=…). Ask the host to copy the share link again.');
   }
-  const sessionId = decodeURIComponent(match[1]);
+  let sessionId: string;
+  try {
+    sessionId = decodeURIComponent(match[1]);
+  } catch {
+    throw new PairuxError(ErrorCode.TokenInvalid, 'The session id in this link is malformed (a broken % escape). Copy the link again, or ask the host for a new one.');
+  }
   if (!Id.safeParse(sessionId).success) {
     throw new PairuxError(ErrorCode.TokenInvalid, 'The session id in this link is malformed. Ask the host for a new link.');
   }

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { Region } from '../protocol/common';
 import { describeIssues } from '../protocol/rpc';
@@ -175,7 +176,7 @@ export const ServerConfig = z.object({
   publicUrl: z.url().optional(),
   /** HS256 key for join tokens; random per run when omitted (links die with the process). */
   tokenSecret: z.string().min(32).optional(),
-  /** Bearer key required to create sessions. Mandatory when listening beyond loopback. */
+  /** Bearer key required to create sessions. Mandatory when listening beyond loopback or with a public URL that is not loopback. */
   hostKey: z.string().min(16).optional(),
   reconnectGraceMs: z.int().min(0).max(10 * 60_000).default(DEFAULT_RECONNECT_GRACE_MS),
   heartbeatIntervalMs: z.int().min(100).max(60_000).default(10_000),
@@ -195,6 +196,33 @@ export const ServerConfig = z.object({
   messageRatePerSecond: z.int().min(1).default(200),
   /** Browser origins allowed to open the WebSocket besides the server's own and VS Code webviews. */
   allowedOrigins: z.array(z.string()).default([]),
+  /**
+   * Host names (or host:port) the server answers to besides IP addresses, localhost, this
+   * machine's name and the public URL's host. Any other `Host` is refused: a DNS-rebinding page
+   * reaches a loopback server under its own name.
+   */
+  allowedHosts: z.array(z.string().min(1).max(255)).max(64).default([]),
+  /**
+   * Behind a reverse proxy: take the client's address from the last `X-Forwarded-For` entry
+   * (the one the proxy added), so the per-address caps count clients, not the proxy.
+   */
+  trustProxy: z.boolean().default(false),
+  /** Sockets that have not joined yet, all addresses together; more are refused with 503. */
+  maxUnjoinedSockets: z.int().min(1).max(1_000_000).default(1000),
+  /** Sockets that have not joined yet from one address; more are refused with 429. */
+  maxUnjoinedSocketsPerIp: z.int().min(1).max(100_000).default(20),
+  /** Time for a client to send a request's headers (slow-headers attacks). */
+  headersTimeoutMs: z.int().min(100).max(300_000).default(10_000),
+  /** Time for a client to send a whole request, body included. */
+  requestTimeoutMs: z.int().min(100).max(600_000).default(30_000),
+  /** Time for a request body to arrive once its headers have (a trickled body is cut). */
+  bodyTimeoutMs: z.int().min(100).max(600_000).default(10_000),
+  /** Sessions one client address may create per minute (`POST /api/sessions`); 0 turns the limit off. */
+  sessionCreatesPerMinute: z.int().min(0).max(100_000).default(10),
+  /** Bearer token that opens `/metrics` to non-loopback clients; without it `/metrics` is loopback-only. */
+  metricsToken: z.string().min(16).optional(),
+  /** How long a socket the server closed may take to finish the closing handshake before it is cut. */
+  closeGraceMs: z.int().min(10).max(30_000).default(1000),
   turn: TurnConfig.optional(),
   /** A single LiveKit server: shorthand for `sfuPools` with one deployment `default` in region `default`. */
   livekit: LiveKitConfig.optional(),
@@ -211,10 +239,20 @@ export const ServerConfig = z.object({
 export type ServerConfigInput = z.input<typeof ServerConfig>;
 export type ServerConfig = z.infer<typeof ServerConfig> & { tokenSecret: string; instanceId: string };
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-
+/**
+ * Whether `host` (an address or a name, IPv6 with or without brackets) is this machine's
+ * loopback: 127.0.0.0/8, ::1 (also as an IPv4-mapped address) or localhost. A name that merely
+ * starts with `127.` is not: `127.0.0.1.example.com` resolves wherever its owner likes.
+ */
 export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK.has(host) || host.startsWith('127.');
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  if (h === 'localhost') return true;
+  const v4 = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
+  if (v4) return isIP(v4.slice(1).join('.')) === 4 && v4[1] === '127';
+  if (isIP(h) !== 6) return false;
+  // The URL parser writes every spelling of an IPv6 address one way (0:0::1 → ::1, mapped IPv4 in hex).
+  const canonical = new URL(`http://[${h}]/`).hostname;
+  return canonical === '[::1]' || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical);
 }
 
 export function resolveConfig(input: ServerConfigInput = {}): ServerConfig {
@@ -230,6 +268,17 @@ export function resolveConfig(input: ServerConfigInput = {}): ServerConfig {
       `refusing to listen on ${config.host} without a host key: anyone who can reach it could create sessions. ` +
         'Set PAIRUX_HOST_KEY (16+ characters) or listen on 127.0.0.1.',
     );
+  }
+  // Behind a reverse proxy the bind address says nothing: the public URL says who can reach it.
+  const publicHost = config.publicUrl === undefined ? undefined : new URL(config.publicUrl).hostname;
+  if (publicHost !== undefined && !isLoopbackHost(publicHost) && !config.hostKey) {
+    throw new Error(
+      `refusing to serve ${config.publicUrl} without a host key: anyone who can reach it could create sessions. ` +
+        'Set PAIRUX_HOST_KEY (16+ characters), or leave PAIRUX_PUBLIC_URL unset for a loopback-only server.',
+    );
+  }
+  if (config.requestTimeoutMs < config.headersTimeoutMs) {
+    throw new Error('invalid server configuration: requestTimeoutMs must be at least headersTimeoutMs (the whole request includes its headers)');
   }
   return {
     ...config,
@@ -251,6 +300,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     viewerLimitP2p: num(env.PAIRUX_VIEWER_LIMIT),
     controlRequests: env.PAIRUX_CONTROL_REQUESTS === undefined ? undefined : env.PAIRUX_CONTROL_REQUESTS !== 'false',
     allowedOrigins: env.PAIRUX_ALLOWED_ORIGINS ? env.PAIRUX_ALLOWED_ORIGINS.split(',').map((s) => s.trim()) : undefined,
+    allowedHosts: env.PAIRUX_ALLOWED_HOSTS ? env.PAIRUX_ALLOWED_HOSTS.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    trustProxy: env.PAIRUX_TRUST_PROXY === undefined ? undefined : env.PAIRUX_TRUST_PROXY === 'true',
+    maxUnjoinedSockets: num(env.PAIRUX_MAX_UNJOINED_SOCKETS),
+    maxUnjoinedSocketsPerIp: num(env.PAIRUX_MAX_UNJOINED_SOCKETS_PER_IP),
+    headersTimeoutMs: num(env.PAIRUX_HEADERS_TIMEOUT_MS),
+    requestTimeoutMs: num(env.PAIRUX_REQUEST_TIMEOUT_MS),
+    bodyTimeoutMs: num(env.PAIRUX_BODY_TIMEOUT_MS),
+    sessionCreatesPerMinute: num(env.PAIRUX_SESSION_CREATES_PER_MINUTE),
+    metricsToken: env.PAIRUX_METRICS_TOKEN || undefined,
   };
   if (env.PAIRUX_TURN_URLS && env.PAIRUX_TURN_SECRET) {
     input.turn = {

@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CloseCode } from '../protocol/signaling';
 import { resolveConfig, type ServerConfig, type ServerConfigInput } from './config';
+import { HostAllowlist } from './host-allowlist';
 import { createRequestHandler } from './http-server';
 import { JoinTokens } from './join-tokens';
 import { MemoryRoomStateStore } from './memory-room-state-store';
@@ -68,8 +69,19 @@ export async function startControlPlane(input: ServerConfigInput = {}, parts: Co
   }
   service.on('error', (err: unknown) => console.error('[pairux-server] background task failed', err));
   metrics.countParticipantsWith(() => service.participantCounts());
-  const gateway = new WsGateway(service, metrics, config);
-  const server: Server = createServer(createRequestHandler({ service, metrics, files, hostKey: config.hostKey, startedAt: Date.now() }));
+  const hosts = new HostAllowlist(config);
+  let listeningPort = 0;
+  const gateway = new WsGateway(service, metrics, config, hosts, () => listeningPort);
+  const server: Server = createServer(
+    {
+      // Slow clients (headers or a body a byte at a time) are cut by these, checked every second
+      // instead of Node's default 30 s so a short setting means what it says.
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs),
+    },
+    createRequestHandler({ service, metrics, files, hostKey: config.hostKey, startedAt: Date.now(), config, hosts }),
+  );
   server.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path !== WS_PATH) {
@@ -93,6 +105,7 @@ export async function startControlPlane(input: ServerConfigInput = {}, parts: Co
     throw err;
   });
   const { port } = server.address() as AddressInfo;
+  listeningPort = port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${hostForUrl}:${port}`;
   if (!origin) origin = url;

@@ -1,13 +1,17 @@
 /**
  * HTTP routes of the control plane: session creation for hosts, the browser viewer and host
- * pages with their bundles, health and Prometheus metrics. Every body is size-capped and
- * validated; every error is JSON `{ error: { code, message } }` with a fitting status.
+ * pages with their bundles, health and Prometheus metrics. Every body is size-capped, read
+ * within a deadline and validated; every error is JSON `{ error: { code, message } }` with a
+ * fitting status. Requests for host names the server does not answer to are refused first.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, PairuxError } from '../protocol/errors';
-import { CREATE_SESSION_PATH, CreateSessionRequest, MAX_HTTP_BODY_BYTES, SESSION_PREVIEW_PATH } from '../protocol/http-api';
+import { CREATE_SESSION_PATH, CreateSessionRequest, MAX_HTTP_BODY_BYTES, MAX_HTTP_ERROR_DATA_CHARS, MAX_HTTP_ERROR_MESSAGE_CHARS, SESSION_PREVIEW_PATH } from '../protocol/http-api';
 import { describeIssues } from '../protocol/rpc';
+import { AddressRateLimit, clientAddress, forwarded } from './client-address';
+import { isLoopbackHost, type ServerConfig } from './config';
+import type { HostAllowlist } from './host-allowlist';
 import type { ServerMetrics } from './metrics';
 import type { SessionService } from './session-service';
 import type { StaticFiles } from './static-files';
@@ -37,6 +41,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   [ErrorCode.SessionEnded]: 410,
   // The SFU is missing or unreachable: the client can retry, or start in P2P.
   [ErrorCode.Unavailable]: 503,
+  [ErrorCode.RateLimited]: 429,
+  [ErrorCode.Timeout]: 408,
 };
 
 export interface HttpDeps {
@@ -45,9 +51,17 @@ export interface HttpDeps {
   files: StaticFiles;
   hostKey?: string;
   startedAt: number;
+  config: Pick<ServerConfig, 'trustProxy' | 'sessionCreatesPerMinute' | 'metricsToken' | 'bodyTimeoutMs'>;
+  hosts: HostAllowlist;
 }
 
-export function createRequestHandler(deps: HttpDeps) {
+interface Guards extends HttpDeps {
+  creates: AddressRateLimit | undefined;
+}
+
+export function createRequestHandler(httpDeps: HttpDeps) {
+  const perMinute = httpDeps.config.sessionCreatesPerMinute;
+  const deps: Guards = { ...httpDeps, creates: perMinute > 0 ? new AddressRateLimit(perMinute, 60_000) : undefined };
   return (req: IncomingMessage, res: ServerResponse) => {
     route(deps, req, res).catch((err: unknown) => {
       const e = PairuxError.from(err);
@@ -57,11 +71,16 @@ export function createRequestHandler(deps: HttpDeps) {
   };
 }
 
-async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const p = url.pathname;
+async function route(deps: Guards, req: IncomingMessage, res: ServerResponse): Promise<void> {
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'no-referrer');
+  if (!deps.hosts.hostAllowed(req.headers.host)) {
+    deps.metrics.errors.inc({ code: ErrorCode.Forbidden });
+    const message = 'this server does not answer to that host name (set PAIRUX_ALLOWED_HOSTS or PAIRUX_PUBLIC_URL to serve it)';
+    return sendJson(res, 421, { error: { code: ErrorCode.Forbidden, message } });
+  }
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const p = url.pathname;
 
   if (p === CREATE_SESSION_PATH) {
     if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
@@ -70,7 +89,7 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
   if (p === LIVEKIT_WEBHOOK_PATH) {
     if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
     // Read raw: the signature covers the exact bytes LiveKit sent.
-    const body = await readBody(req, MAX_WEBHOOK_BYTES);
+    const body = await readBody(req, MAX_WEBHOOK_BYTES, deps.config.bodyTimeoutMs);
     const { event } = await deps.service.sfu.webhook(body, req.headers.authorization);
     return sendJson(res, 200, { ok: true, event });
   }
@@ -85,14 +104,16 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
     // store unreachable this instance still serves what it holds: still ok, and it says so.
     const sessionsHere = deps.service.localSessions.size;
     let stateStore = 'ok';
-    const sessions = await deps.service.countSessions().catch((err: unknown) => {
-      stateStore = `unreachable: ${(err as Error).message}`;
+    // Not the store's own error text: it can name hosts, users and keys, and health is public.
+    const sessions = await deps.service.countSessions().catch(() => {
+      stateStore = 'unreachable';
       return undefined;
     });
     const sfu = deps.service.sfu.pool?.snapshot().map((d) => ({ id: d.id, region: d.region, health: d.health, load: d.load?.percent, accepting: d.accepting }));
     return sendJson(res, 200, { ok: true, sessions: sessions ?? null, sessionsHere, stateStore, uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000), ...(sfu ? { sfu } : {}) });
   }
   if (p === '/metrics') {
+    requireMetricsAccess(deps, req);
     res.writeHead(200, { 'Content-Type': deps.metrics.contentType });
     res.end(await deps.metrics.text());
     return;
@@ -112,7 +133,18 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
       return;
     }
   }
-  sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `nothing at ${p}` } });
+  sendJson(res, 404, { error: { code: ErrorCode.BadMessage, message: `nothing at ${p}` } });
+}
+
+/** Metrics name sessions and load: with a metrics token, the token; otherwise only this machine, not through a proxy. */
+function requireMetricsAccess(deps: Guards, req: IncomingMessage): void {
+  const { metricsToken, trustProxy } = deps.config;
+  if (metricsToken !== undefined && bearerMatches(req.headers.authorization, metricsToken)) return;
+  if (isLoopbackHost(clientAddress(req, trustProxy)) && !forwarded(req)) return;
+  throw new PairuxError(
+    ErrorCode.Unauthorized,
+    metricsToken === undefined ? '/metrics is served to this machine only (set PAIRUX_METRICS_TOKEN to scrape it from elsewhere)' : 'send the metrics token as Authorization: Bearer <token>',
+  );
 }
 
 async function sendPage(deps: HttpDeps, res: ServerResponse, name: string): Promise<void> {
@@ -126,7 +158,14 @@ async function sendPage(deps: HttpDeps, res: ServerResponse, name: string): Prom
   res.end(file.body);
 }
 
-async function createSession(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function createSession(deps: Guards, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // Before the key check too: the limit also slows guessing the key.
+  const waitMs = deps.creates?.take(clientAddress(req, deps.config.trustProxy)) ?? 0;
+  if (waitMs > 0) {
+    const retryAfterSeconds = Math.ceil(waitMs / 1000);
+    res.setHeader('Retry-After', String(retryAfterSeconds));
+    throw new PairuxError(ErrorCode.RateLimited, `too many sessions created from your address; try again in ${retryAfterSeconds} s`, { retryAfterSeconds });
+  }
   if (deps.hostKey && !bearerMatches(req.headers.authorization, deps.hostKey)) {
     throw new PairuxError(ErrorCode.Unauthorized, 'creating a session needs the server host key (Authorization: Bearer <key>)');
   }
@@ -134,7 +173,7 @@ async function createSession(deps: HttpDeps, req: IncomingMessage, res: ServerRe
   if (!type.startsWith('application/json')) {
     throw new PairuxError(ErrorCode.BadMessage, 'send the request body as application/json');
   }
-  const text = await readBody(req, MAX_HTTP_BODY_BYTES);
+  const text = await readBody(req, MAX_HTTP_BODY_BYTES, deps.config.bodyTimeoutMs);
   let json: unknown;
   try {
     json = text.trim() === '' ? {} : JSON.parse(text);
@@ -155,7 +194,11 @@ function bearerMatches(header: string | undefined, key: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
+/**
+ * The body, up to `limit` bytes, within `timeoutMs` of the headers (a body trickled a byte at a
+ * time is cut). A client that hangs up midway is no error of ours: it rejects with CLOSED.
+ */
+function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) {
@@ -165,17 +208,34 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     }
     const chunks: Buffer[] = [];
     let size = 0;
+    let done = false;
+    const finish = (err: PairuxError | undefined, text?: string) => {
+      if (done) return;
+      done = true;
+      clearTimeout(deadline);
+      if (err) reject(err);
+      else resolve(text ?? '');
+    };
+    const deadline = setTimeout(() => {
+      finish(new PairuxError(ErrorCode.Timeout, `the request body did not arrive within ${Math.round(timeoutMs / 1000)} s`));
+      req.unpipe();
+      req.pause();
+    }, timeoutMs);
+    deadline.unref();
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        reject(new PairuxError(ErrorCode.TooLarge, `request body over ${limit} bytes`, { limit }));
+        finish(new PairuxError(ErrorCode.TooLarge, `request body over ${limit} bytes`, { limit }));
         req.destroy();
         return;
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+    req.on('end', () => finish(undefined, Buffer.concat(chunks).toString('utf8')));
+    req.on('error', () => finish(new PairuxError(ErrorCode.Closed, 'the client closed the connection before sending the whole request')));
+    req.on('close', () => {
+      if (!req.complete) finish(new PairuxError(ErrorCode.Closed, 'the client closed the connection before sending the whole request'));
+    });
   });
 }
 
@@ -186,11 +246,17 @@ function methodNotAllowed(res: ServerResponse, allow: string): void {
 
 function sendError(metrics: ServerMetrics, res: ServerResponse, e: PairuxError): void {
   metrics.errors.inc({ code: e.code });
-  if (res.headersSent) {
+  if (res.headersSent || res.destroyed) {
     res.end();
     return;
   }
-  sendJson(res, STATUS[e.code] ?? 500, { error: e.toBody() });
+  // A client still sending a body it was told is too slow: answer, then hang up.
+  if (e.code === ErrorCode.Timeout) res.setHeader('Connection', 'close');
+  const body = e.toBody();
+  if (body.message.length > MAX_HTTP_ERROR_MESSAGE_CHARS) body.message = `${body.message.slice(0, MAX_HTTP_ERROR_MESSAGE_CHARS - 1)}…`;
+  // Clients refuse bigger error bodies (protocol/http-api.ts): keep the code and message readable.
+  if (body.data !== undefined && JSON.stringify(body.data).length > MAX_HTTP_ERROR_DATA_CHARS) delete body.data;
+  sendJson(res, STATUS[e.code] ?? 500, { error: body });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -1,4 +1,7 @@
-/** Serves the built page bundles (dist/webview) without ever leaving that folder. */
+/**
+ * Serves the built page bundles (dist/webview) without ever leaving that folder. Source maps are
+ * not served: they would hand out the code's structure (and with sourcesContent, the sources).
+ */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -8,7 +11,6 @@ const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
   '.woff2': 'font/woff2',

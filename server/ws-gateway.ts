@@ -1,7 +1,9 @@
 /**
  * WebSocket front of the session service: one RpcEndpoint per socket, size cap (1009 from `ws`),
- * per-connection rate limit, join deadline and heartbeat liveness. Bad messages get typed errors
- * and the connection goes on; only oversize, silence and floods close it.
+ * per-connection rate limit, join deadline and heartbeat liveness, caps on sockets that have not
+ * joined (all, and per address). Bad messages get typed errors and the connection goes on; only
+ * oversize, silence and floods close it. A socket the server began closing is deaf: its rights
+ * end at that moment, not when (or if) its peer completes the closing handshake.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -33,7 +35,9 @@ import {
   SetRole,
   signalingBoundary,
 } from '../protocol/signaling';
+import { clientAddress } from './client-address';
 import type { ServerConfig } from './config';
+import type { HostAllowlist } from './host-allowlist';
 import type { ServerMetrics } from './metrics';
 import type { ClientConnection, SessionService } from './session-service';
 import type { ParticipantSink } from './signaling-transport';
@@ -45,11 +49,25 @@ interface Live {
   lastSeen: number;
   joinedBy: number;
   connection: ClientConnection;
+  endpoint: RpcEndpoint;
+  address: string;
+  /** Counted among the unjoined sockets (until it joins or goes). */
+  unjoined: boolean;
+  /** The server began closing it, or its peer did: nothing it sends counts any more. */
+  closing: boolean;
+  /** The session service was told it is gone. */
+  gone: boolean;
+  cut: ReturnType<typeof setTimeout> | undefined;
 }
+
+/** Refusals in one second, beyond which a socket is flooding rather than bursting (× the rate). */
+const FLOOD_FACTOR = 1;
 
 export class WsGateway {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_SIGNALING_MESSAGE_BYTES, perMessageDeflate: false });
   private readonly live = new Set<Live>();
+  private unjoinedCount = 0;
+  private readonly unjoinedByAddress = new Map<string, number>();
   /** What closed sockets still do in the session service (marking drops), for `drain`. */
   private readonly settling = new Set<Promise<void>>();
   private draining = false;
@@ -59,6 +77,9 @@ export class WsGateway {
     private readonly service: SessionService,
     private readonly metrics: ServerMetrics,
     private readonly config: ServerConfig,
+    private readonly hosts: HostAllowlist,
+    /** The port the HTTP server listens on (known once it does): the server's own origins use it. */
+    private readonly listeningPort: () => number,
   ) {
     this.sweeper = setInterval(() => this.sweep(), Math.min(config.heartbeatIntervalMs, config.joinTimeoutMs, 1000));
     this.sweeper.unref();
@@ -74,13 +95,31 @@ export class WsGateway {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const origin = req.headers.origin;
-    if (origin && !this.originAllowed(origin, req.headers.host)) {
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    if (!this.hosts.hostAllowed(req.headers.host)) {
+      refuse(socket, '421 Misdirected Request', 'this server does not answer to that host name');
       this.metrics.errors.inc({ code: ErrorCode.Forbidden });
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    const origin = req.headers.origin;
+    if (origin && !this.hosts.originAllowed(origin, this.listeningPort())) {
+      refuse(socket, '403 Forbidden', 'pages of this origin may not open the signaling socket');
+      this.metrics.errors.inc({ code: ErrorCode.Forbidden });
+      return;
+    }
+    const address = clientAddress(req, this.config.trustProxy);
+    if (this.unjoinedCount >= this.config.maxUnjoinedSockets) {
+      refuse(socket, '503 Service Unavailable', 'too many connections are waiting to join; try again in a few seconds', 5);
+      this.metrics.errors.inc({ code: ErrorCode.LimitReached });
+      return;
+    }
+    if ((this.unjoinedByAddress.get(address) ?? 0) >= this.config.maxUnjoinedSocketsPerIp) {
+      refuse(socket, '429 Too Many Requests', 'too many connections from your address are waiting to join; join with the open ones first', 5);
+      this.metrics.errors.inc({ code: ErrorCode.RateLimited });
+      return;
+    }
+    // `ws` completes the upgrade synchronously here (no verifyClient), so the caps above and the
+    // count in accept() cannot be raced by another upgrade.
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, address));
   }
 
   /**
@@ -90,7 +129,7 @@ export class WsGateway {
    */
   async drain(code: number, reason: string, timeoutMs = 2000): Promise<void> {
     this.draining = true;
-    for (const l of this.live) l.ws.close(code, reason);
+    for (const l of this.live) this.closeLive(l, code, reason);
     const deadline = Date.now() + timeoutMs;
     while (this.live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const l of this.live) l.ws.terminate();
@@ -104,33 +143,34 @@ export class WsGateway {
     this.wss.close();
   }
 
-  private originAllowed(origin: string, host: string | undefined): boolean {
-    if (host && (origin === `http://${host}` || origin === `https://${host}`)) return true;
-    // VS Code webviews run on their own origin per webview; the join token is the real gate.
-    if (origin.startsWith('vscode-webview://')) return true;
-    return this.config.allowedOrigins.includes(origin);
-  }
-
-  private accept(ws: WebSocket): void {
+  private accept(ws: WebSocket, address: string): void {
     const now = Date.now();
     const sink: ParticipantSink = {
       notify: <P>(type: NotificationType<P>, params: P) => endpoint.notify(type, params),
-      close: (code, reason) => ws.close(code, reason),
+      close: (code, reason) => this.closeLive(live, code, reason),
     };
     const connection = this.service.connect(sink);
-    const live: Live = { ws, lastSeen: now, joinedBy: now + this.config.joinTimeoutMs, connection };
-    this.live.add(live);
-    this.metrics.connections.inc();
-
     const endpoint = new RpcEndpoint({
       boundary: signalingBoundary,
       side: 'b',
       send: (text) => {
         if (ws.readyState === ws.OPEN) ws.send(text);
       },
-      onProtocolError: (err) => this.metrics.errors.inc({ code: err.code }),
+      // What a client claims in its own error responses is not an error of ours.
+      onProtocolError: (err, source) => {
+        if (source !== 'peer') this.metrics.errors.inc({ code: err.code });
+      },
     });
-    endpoint.onRequest(Join, (p) => connection.join(p));
+    const live: Live = { ws, lastSeen: now, joinedBy: now + this.config.joinTimeoutMs, connection, endpoint, address, unjoined: false, closing: false, gone: false, cut: undefined };
+    this.live.add(live);
+    this.countUnjoined(live, true);
+    this.metrics.connections.inc();
+
+    endpoint.onRequest(Join, async (p) => {
+      const result = await connection.join(p);
+      this.countUnjoined(live, false);
+      return result;
+    });
     endpoint.onRequest(Leave, async () => {
       await connection.leave();
       return {};
@@ -166,21 +206,33 @@ export class WsGateway {
     const rate = this.config.messageRatePerSecond;
     let tokens = rate * 2;
     let refilledAt = now;
-    let refusedInRow = 0;
+    // Refusals are counted per second, not "in a row": a flood at many times the rate still lets
+    // a message through whenever a token refills, which used to reset a row count every few ms.
+    let refusedWindowStart = now;
+    let refusedInWindow = 0;
+    let toldToSlowDown = false;
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      // `ws` keeps delivering what arrives until the peer's close frame: a socket being closed
+      // (removed, replaced, handed over) must not act any more, whatever it still sends.
+      if (live.closing || ws.readyState !== ws.OPEN) return;
       const t = Date.now();
       live.lastSeen = t;
       tokens = Math.min(rate * 2, tokens + ((t - refilledAt) / 1000) * rate);
       refilledAt = t;
       if (tokens < 1) {
         this.metrics.errors.inc({ code: ErrorCode.RateLimited });
-        if (++refusedInRow === 1) this.replyError(ws, new PairuxError(ErrorCode.RateLimited, `more than ${rate} messages per second; slow down`, { rate }));
-        if (refusedInRow > rate * 4) ws.close(1008, 'message flood');
+        if (t - refusedWindowStart >= 1000) {
+          refusedWindowStart = t;
+          refusedInWindow = 0;
+        }
+        if (!toldToSlowDown) this.replyError(ws, new PairuxError(ErrorCode.RateLimited, `more than ${rate} messages per second; slow down`, { rate }));
+        toldToSlowDown = true;
+        if (++refusedInWindow > rate * FLOOD_FACTOR) this.closeLive(live, 1008, 'message flood');
         return;
       }
       tokens -= 1;
-      refusedInRow = 0;
+      toldToSlowDown = false;
       if (isBinary) {
         this.metrics.errors.inc({ code: ErrorCode.BadMessage });
         this.replyError(ws, new PairuxError(ErrorCode.BadMessage, 'binary messages are not accepted on the signaling socket; send JSON text'));
@@ -193,13 +245,46 @@ export class WsGateway {
       if (/max payload/i.test(err.message)) this.metrics.errors.inc({ code: ErrorCode.TooLarge });
     });
     ws.on('close', () => {
+      live.closing = true;
+      clearTimeout(live.cut);
       this.live.delete(live);
+      this.countUnjoined(live, false);
       this.metrics.connections.dec();
-      endpoint.close();
-      const settled = connection.closedByTransport().catch(() => undefined);
-      this.settling.add(settled);
-      void settled.finally(() => this.settling.delete(settled));
+      this.connectionGone(live);
     });
+  }
+
+  /**
+   * Server-initiated close: the close frame goes first (an honest client reads the code and
+   * reason), the socket stops counting at once, and one that does not answer is cut after the
+   * grace instead of `ws`'s 30 s closing handshake.
+   */
+  private closeLive(live: Live, code: number, reason: string): void {
+    if (live.closing) return;
+    live.closing = true;
+    live.ws.close(code, reason);
+    live.cut = setTimeout(() => live.ws.terminate(), this.config.closeGraceMs);
+    live.cut.unref();
+    this.connectionGone(live);
+  }
+
+  /** Tells the session service once that the connection is gone, and remembers the work for `drain`. */
+  private connectionGone(live: Live): void {
+    if (live.gone) return;
+    live.gone = true;
+    live.endpoint.close();
+    const settled = live.connection.closedByTransport().catch(() => undefined);
+    this.settling.add(settled);
+    void settled.finally(() => this.settling.delete(settled));
+  }
+
+  private countUnjoined(live: Live, unjoined: boolean): void {
+    if (live.unjoined === unjoined) return;
+    live.unjoined = unjoined;
+    const n = (this.unjoinedByAddress.get(live.address) ?? 0) + (unjoined ? 1 : -1);
+    if (n > 0) this.unjoinedByAddress.set(live.address, n);
+    else this.unjoinedByAddress.delete(live.address);
+    this.unjoinedCount += unjoined ? 1 : -1;
   }
 
   private replyError(ws: WebSocket, error: PairuxError): void {
@@ -210,13 +295,19 @@ export class WsGateway {
     const now = Date.now();
     const silentLimit = this.config.heartbeatIntervalMs * 3;
     for (const l of this.live) {
+      if (l.closing) continue;
       if (!l.connection.member && now > l.joinedBy) {
-        l.ws.close(1008, 'no session.join in time');
+        this.closeLive(l, 1008, 'no session.join in time');
       } else if (now - l.lastSeen > silentLimit) {
-        l.ws.close(CloseCode.HeartbeatTimeout, 'no heartbeat');
-        // A dead TCP peer never completes the closing handshake.
-        setTimeout(() => l.ws.terminate(), 1000).unref();
+        this.closeLive(l, CloseCode.HeartbeatTimeout, 'no heartbeat');
       }
     }
   }
+}
+
+/** Refuses an upgrade with a status and a sentence the client's developer can read. */
+function refuse(socket: Duplex, status: string, message: string, retryAfterSeconds?: number): void {
+  const body = JSON.stringify({ error: { code: status.startsWith('429') ? ErrorCode.RateLimited : status.startsWith('503') ? ErrorCode.LimitReached : ErrorCode.Forbidden, message } });
+  const retry = retryAfterSeconds === undefined ? '' : `Retry-After: ${retryAfterSeconds}\r\n`;
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n${retry}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }

@@ -3,7 +3,8 @@
  * secret in the Authorization header; `WebhookReceiver` checks both. Anything else is refused
  * before a byte of it is believed, since a forged "participant left" could hide someone present.
  * With several deployments the JWT's issuer (the API key) says whose secret to check it with, and
- * the secret that verifies it says which deployment sent it.
+ * the secret that verifies it says which deployment sent it. A signature says who sent an event,
+ * not when: an event older than a few minutes, or one whose id was seen, is a replay and refused.
  */
 import { WebhookReceiver, type WebhookEvent } from 'livekit-server-sdk';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
@@ -11,6 +12,12 @@ import { ErrorCode, PairuxError } from '../../protocol/errors';
 export const LIVEKIT_WEBHOOK_PATH = '/livekit/webhook';
 /** Webhook bodies are one event with a room and a participant: a few KB. */
 export const MAX_WEBHOOK_BYTES = 256 * 1024;
+/** How old an event may be (LiveKit sends at once and retries for about a minute). */
+export const WEBHOOK_MAX_AGE_MS = 5 * 60_000;
+/** Clock skew tolerated the other way. */
+const WEBHOOK_MAX_AHEAD_MS = 60_000;
+/** Ids remembered at most (each for WEBHOOK_MAX_AGE_MS); beyond it the oldest are forgotten first. */
+const MAX_SEEN_IDS = 100_000;
 
 export interface WebhookKey {
   deploymentId: string;
@@ -27,8 +34,13 @@ export interface VerifiedWebhook {
 export class SfuWebhookVerifier {
   /** By API key, then by secret: deployments sharing both are checked once. */
   private readonly byKey = new Map<string, Map<string, { receiver: WebhookReceiver; deployments: string[] }>>();
+  /** Event id → when it may be forgotten (it is stale by then anyway); in insertion order. */
+  private readonly seen = new Map<string, number>();
 
-  constructor(keys: WebhookKey[]) {
+  constructor(
+    keys: WebhookKey[],
+    private readonly now: () => number = Date.now,
+  ) {
     for (const k of keys) {
       let secrets = this.byKey.get(k.apiKey);
       if (!secrets) this.byKey.set(k.apiKey, (secrets = new Map()));
@@ -49,13 +61,32 @@ export class SfuWebhookVerifier {
     }
     let lastError: unknown;
     for (const { receiver, deployments } of secrets.values()) {
+      let event: WebhookEvent;
       try {
-        return { event: await receiver.receive(body, jwt), deployments: [...deployments] };
+        event = await receiver.receive(body, jwt);
       } catch (err) {
         lastError = err;
+        continue;
       }
+      this.refuseReplay(event);
+      return { event, deployments: [...deployments] };
     }
     throw new PairuxError(ErrorCode.Unauthorized, `LiveKit webhook refused: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+  }
+
+  private refuseReplay(event: WebhookEvent): void {
+    const t = this.now();
+    const createdAt = Number(event.createdAt) * 1000;
+    if (!(createdAt > t - WEBHOOK_MAX_AGE_MS && createdAt < t + WEBHOOK_MAX_AHEAD_MS)) {
+      throw new PairuxError(ErrorCode.Unauthorized, `LiveKit webhook refused: created at ${new Date(createdAt).toISOString()}, not within ${WEBHOOK_MAX_AGE_MS / 60_000} minutes of now (a replay, or a clock far off)`);
+    }
+    if (!event.id) throw new PairuxError(ErrorCode.Unauthorized, 'LiveKit webhook refused: it has no event id, so a replay of it could not be told apart');
+    for (const [id, until] of this.seen) {
+      if (until > t && this.seen.size < MAX_SEEN_IDS) break;
+      this.seen.delete(id);
+    }
+    if (this.seen.has(event.id)) throw new PairuxError(ErrorCode.Unauthorized, `LiveKit webhook refused: event ${event.id} was already received (a replay)`);
+    this.seen.set(event.id, t + WEBHOOK_MAX_AGE_MS + WEBHOOK_MAX_AHEAD_MS);
   }
 }
 
