@@ -32,6 +32,7 @@ import { LocalSessionTimers, type SessionTimers } from './session-timers';
 import { turnCredentials } from './turn-credentials';
 import { ControlArbiter } from './control-arbiter';
 import { isCurrentHost, requireCurrentHost } from './host-rights';
+import { SignalLimiter } from './signal-limits';
 import { ParticipantAdmin, publicView } from './participant-admin';
 import { SfuSessions } from './sfu/sfu-sessions';
 import { SessionFocus } from './focus/session-focus';
@@ -81,11 +82,13 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   readonly participants: ParticipantAdmin;
   readonly sfu: SfuSessions;
   readonly focus: SessionFocus;
+  private readonly signalLimits: SignalLimiter;
 
   constructor(private readonly deps: SessionServiceDeps) {
     super();
     this.now = deps.now ?? Date.now;
     this.timers = deps.timers ?? new LocalSessionTimers();
+    this.signalLimits = new SignalLimiter(this.now);
     this.timers.bind((key) => this.runDeadline(key).catch((err: unknown) => void this.emit('error', err)));
     this.sfu = new SfuSessions({ config: deps.config, store: deps.store, metrics: deps.metrics, now: this.now });
     this.focus = new SessionFocus({ config: deps.config, store: deps.store, transport: deps.transport, sfu: this.sfu, metrics: deps.metrics, now: this.now });
@@ -348,7 +351,9 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     if (sender.id !== session.hostId && target.id !== session.hostId) {
       throw new PairuxError(ErrorCode.Forbidden, 'guests may only signal the host');
     }
+    const undo = this.signalLimits.take(from.sessionId, from.participantId, params.payload.kind);
     if (!(await transport.send(from.sessionId, target.id, Signal, { from: from.participantId, payload: params.payload }))) {
+      undo();
       throw new PairuxError(ErrorCode.PeerNotFound, `participant ${params.to} is not connected right now`, { reconnecting: true });
     }
     metrics.signals.inc({ kind: params.payload.kind });
@@ -479,6 +484,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     const byHost = reason === 'removed';
     const removed = await store.removeParticipant(member.sessionId, member.participantId, byHost);
     if (!removed) return;
+    this.signalLimits.forget(member.sessionId, member.participantId);
     const assignment = (await store.getSession(member.sessionId))?.sfu;
     if (assignment) this.background(this.sfu.participantGone(assignment, removed.id));
     transport.broadcast(member.sessionId, ParticipantLeft, { participantId: removed.id, reason }, removed.id);
