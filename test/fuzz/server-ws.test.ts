@@ -107,7 +107,7 @@ describe('fuzz: the control plane WebSocket', function () {
       }
       return r;
     }
-    function ask(r: Rogue, msg: { id: number }): Promise<void> {
+    function ask(r: Rogue, msg: { id: number; [k: string]: unknown }): Promise<void> {
       if (r.ws.readyState !== WebSocket.OPEN) return Promise.resolve();
       return new Promise<void>((resolve) => {
         const t = setTimeout(done, 10_000);
@@ -140,12 +140,12 @@ describe('fuzz: the control plane WebSocket', function () {
       // what this socket would send next is lost, so the next message goes to a fresh one.
       const size = typeof m.data === 'string' ? Buffer.byteLength(m.data) : m.data.byteLength;
       if (size > MAX_SIGNALING_MESSAGE_BYTES || m.method === Leave.method) {
-        await ask(r, { v: 1, id: 2 ** 31 - 1, method: 'ice.servers', params: {} } as { id: number });
+        await ask(r, { v: 1, id: 2 ** 31 - 1, method: 'ice.servers', params: {} });
         if (size > MAX_SIGNALING_MESSAGE_BYTES) tally.refused++;
         r.ws.terminate();
       }
       if (sent % BATCH === BATCH - 1) {
-        await Promise.all(rogues.map((x) => ask(x, { v: 1, id: 2 ** 31 - 1, method: 'ice.servers', params: {} } as { id: number })));
+        await Promise.all(rogues.map((x) => ask(x, { v: 1, id: 2 ** 31 - 1, method: 'ice.servers', params: {} })));
         const health = await fetch(`${plane.url}/healthz`).catch(() => undefined);
         if (!health?.ok) {
           tally.crashes++;
@@ -154,7 +154,7 @@ describe('fuzz: the control plane WebSocket', function () {
       }
       if (sent === warmup) tally.before = heapBefore = memory();
     }
-    await Promise.all(rogues.map((x) => ask(x, { v: 1, id: 2 ** 31 - 1, method: 'ice.servers', params: {} } as { id: number })));
+    await Promise.all(rogues.map((x) => ask(x, { v: 1, id: 2 ** 31 - 1, method: 'ice.servers', params: {} })));
     for (const r of rogues) r.ws.terminate();
     await new Promise((r) => setTimeout(r, 1000));
     tally.after = memory();
