@@ -15,6 +15,8 @@ import type { ClientKind } from '../protocol/signaling';
 import type { CaptureResult, HelperProcess, RevokeReason } from '../helper/client';
 import type { BridgeBackend, RunnerBridge } from './bridge-backend';
 import { FrameRelay, type FrameRelayOptions } from './frame-relay';
+import { RefusalReporter } from '../helper/inject/refusals';
+import { ErrorCode } from '../protocol/errors';
 
 /** The host's answer to one control request; no answer in time is a deny ('timeout'). */
 export interface PromptAnswer {
@@ -68,6 +70,8 @@ export class HostRunner implements BridgeBackend {
   private driver: string | null = null;
   /** Participant → until when its approval may start a grant (Infinity while it drives). */
   private readonly approvals = new Map<string, number>();
+  /** Input refused here, coalesced like the helper's own refusals. */
+  private readonly refusals = new RefusalReporter((r) => this.bridge?.inputRefused(r));
 
   constructor(private readonly o: HostRunnerOptions) {
     o.helper.on('frame', (f) => this.relay?.push(f.header, f.pixels, f.rects ?? f.band));
@@ -146,7 +150,15 @@ export class HostRunner implements BridgeBackend {
   }
 
   input(controllerId: string, event: unknown): void {
-    // The helper checks the grant and the allowlist again; this is only the relay.
+    // A revoke is a request to the helper and input is not: without this check, events that cross
+    // a revoke (or that a page forwarded on the server's word) would still be injected.
+    if (controllerId !== this.driver) {
+      const seq = (event as { seq?: unknown } | null)?.seq;
+      const reason = this.driver ? `${controllerId} is not the driver the host allowed` : 'nobody the host allowed is driving';
+      this.refusals.refuse(controllerId, ErrorCode.Forbidden, reason, Number.isInteger(seq) ? (seq as number) : undefined);
+      return;
+    }
+    // The helper checks the grant and the allowlist again.
     this.o.helper.sendInput(controllerId, event);
   }
 
