@@ -5,13 +5,19 @@
  *
  * State machine: connecting → joined ⇄ reconnecting, and → ended (the session or this seat is
  * over) or → failed (a join error retrying cannot fix: bad/expired token, full, not found…).
+ *
+ * A guest's client (`asGuest`) takes the host's seat only after its user accepted an offer that
+ * named it (`acceptHostOffer`) on a connection that joined as a guest: the host's seat shares the
+ * user's screen, and a server that hands it over unasked is lying, so the client leaves.
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import type { ResultOf } from '../../protocol/rpc';
 import {
+  AcceptHost,
   CloseCode,
   ControlChanged,
+  DeclineHost,
   CreateLink,
   DenyControl,
   End,
@@ -19,6 +25,8 @@ import {
   GetIceServers,
   Heartbeat,
   HostChanged,
+  HostOffered,
+  HostOfferEnded,
   Join,
   Leave,
   MakeHost,
@@ -68,6 +76,26 @@ export interface ControlChange {
   driverId: string | null;
 }
 
+/** `host.offered`: the host offers this participant its seat, until `expiresAt` (epoch ms). */
+export interface HostOffer {
+  offerId: string;
+  participantId: string;
+  fromId: string;
+  fromName: string;
+  expiresAt: number;
+}
+
+/** Why a guest's client left: the server made it the host without its user's consent. */
+export const UNASKED_HOST_REASON = 'unasked-host';
+
+/**
+ * How long after accepting an offer the seat may arrive (the server swaps at once and the
+ * rejoin follows within a second; a reconnect backoff can add a few).
+ */
+const HOST_CONSENT_WINDOW_MS = 30_000;
+/** Open offers kept at most (a server sending more is not honest; the newest are kept). */
+const MAX_OPEN_OFFERS = 4;
+
 export interface SignalingEvents {
   state: { state: SignalingState; previous: SignalingState };
   /** Every successful join; `identityChanged` when this is a new participant (first join, or resume refused). */
@@ -86,6 +114,10 @@ export interface SignalingEvents {
   hostChanged: { hostId: string; previousHostId: string; message: string };
   /** The session focus moved (or could not move) the media: `session.topology`. */
   topology: { topology: Topology };
+  /** Guest: the host offers this participant its seat; answer with `acceptHostOffer` / `declineHostOffer`. */
+  hostOffered: { offer: HostOffer };
+  /** Host: an offer of its seat ended without a transfer (declined, or not answered in time). */
+  hostOfferEnded: { offerId: string; participantId: string; reason: 'declined' | 'expired'; message: string };
   /** A connection attempt failed or dropped; the next one starts after `delayMs`. */
   retry: { attempt: number; delayMs: number; reason: string; /** The server answered, but could not take the join now (e.g. its state store is unreachable). */ serverSaid?: string };
 }
@@ -101,6 +133,11 @@ export interface SignalingClientOptions {
   resumeStore?: ResumeStore;
   /** Join as this participant the first time (another page of the same editor held it before). */
   initialResume?: ResumeTicket;
+  /**
+   * A guest's client: a join that makes it the host is refused (the client leaves and fails
+   * with FORBIDDEN, `data.reason` UNASKED_HOST_REASON) unless its user accepted an offer naming it.
+   */
+  asGuest?: boolean;
   /** First reconnect delay (default 250 ms), doubled per attempt up to `maxBackoffMs` (5 s). */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
@@ -156,6 +193,12 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
   /** Why the server refused the last join for now, for the next 'retry' event. */
   private serverSaid: string | undefined;
   private _epoch = 0;
+  /** Offers of the host's seat this participant was sent and has not answered, by id. */
+  private readonly offers = new Map<string, HostOffer>();
+  /** Set by the user's acceptance: the seat may arrive for this participant until `until`. */
+  private consent: { participantId: string; until: number } | undefined;
+  /** The participant that took the host's seat with consent; its later rejoins as host are its own. */
+  private hostByConsent: string | undefined;
 
   constructor(private readonly options: SignalingClientOptions) {
     super();
@@ -299,6 +342,39 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     return participant;
   }
 
+  /** Offers of the host's seat waiting for this participant's answer. */
+  get hostOffers(): HostOffer[] {
+    return [...this.offers.values()];
+  }
+
+  /**
+   * Guest: its user accepted the host's offer `offerId`: the seat (and a rejoin as host) may come
+   * now. Only an offer naming this participant, received on a connection that joined as a guest.
+   */
+  async acceptHostOffer(offerId: string): Promise<void> {
+    const offer = this.offers.get(offerId);
+    const self = this._lastJoin?.self;
+    if (!offer || Date.now() > offer.expiresAt || !self || self.role === 'host' || offer.participantId !== self.id) {
+      this.offers.delete(offerId);
+      throw new PairuxError(ErrorCode.Forbidden, "That offer of the host's seat is no longer open (it expired or was withdrawn). Ask the host to offer it again.");
+    }
+    const rpc = this.requireRpc();
+    this.consent = { participantId: self.id, until: Date.now() + HOST_CONSENT_WINDOW_MS };
+    this.offers.delete(offerId);
+    try {
+      await rpc.request(AcceptHost, { offerId });
+    } catch (err) {
+      this.consent = undefined;
+      throw err;
+    }
+  }
+
+  /** Guest: its user declined the host's offer; the host is told, nothing changes. */
+  async declineHostOffer(offerId: string): Promise<void> {
+    if (!this.offers.delete(offerId)) return;
+    await this.requireRpc().request(DeclineHost, { offerId });
+  }
+
   /** Host: a fresh share link for `role`. */
   async createLink(role: 'controller' | 'viewer'): Promise<{ url: string; expiresAt: number }> {
     const { url, expiresAt } = await this.requireRpc().request(CreateLink, { role });
@@ -419,7 +495,39 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
       return;
     }
     if (generation !== this.generation) return;
+    if (result.self.role === 'host' && !this.mayTakeHostSeat(result.self.id)) {
+      this.refuseUnaskedHostSeat(result.self.id);
+      return;
+    }
     this.onJoined(result);
+  }
+
+  /** A guest's client may hold the host's seat only after its user accepted an offer naming it. */
+  private mayTakeHostSeat(participantId: string): boolean {
+    if (!this.options.asGuest || this.hostByConsent === participantId) return true;
+    const consent = this.consent;
+    this.consent = undefined;
+    if (!consent || consent.participantId !== participantId || Date.now() > consent.until) return false;
+    this.hostByConsent = participantId;
+    return true;
+  }
+
+  /**
+   * The server answered a guest's join with the host's seat nobody here accepted: acting on it
+   * would share this user's screen. Leave, forget the ticket, and say why.
+   */
+  private refuseUnaskedHostSeat(participantId: string): void {
+    this.log('error', `the server made ${participantId} the host without this user's consent; leaving`);
+    this.resumeStore.clear(this.options.sessionId);
+    this.finish(
+      'failed',
+      undefined,
+      new PairuxError(
+        ErrorCode.Forbidden,
+        "The server tried to make you the host of this session, which would share your screen, though you never accepted an offer to take over. Nothing was shared and you left the session. An honest PairUX server does not do this: only use links to this server again if you trust it.",
+        { reason: UNASKED_HOST_REASON },
+      ),
+    );
   }
 
   private onJoined(result: JoinResult): void {
@@ -472,6 +580,18 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
       this.log('info', change.message);
       this.emit('hostChanged', change);
     });
+    rpc.onNotification(HostOffered, (offer) => {
+      // Only an offer naming this participant, on a connection that joined as a guest, is a question for its user.
+      const self = this._lastJoin?.self;
+      if (!self || self.role === 'host' || offer.participantId !== self.id || offer.expiresAt < Date.now()) {
+        this.log('warn', `ignored an offer of the host's seat for ${offer.participantId}`);
+        return;
+      }
+      this.offers.set(offer.offerId, offer);
+      for (const id of [...this.offers.keys()].slice(0, Math.max(0, this.offers.size - MAX_OPEN_OFFERS))) this.offers.delete(id);
+      this.emit('hostOffered', { offer });
+    });
+    rpc.onNotification(HostOfferEnded, (ended) => this.emit('hostOfferEnded', ended));
     rpc.onNotification(SessionTopology, (topology) => {
       // A notice about an older topology (one overtaken by a rejoin's result) changes nothing.
       if (topology.epoch < this._epoch) return;
