@@ -48,6 +48,11 @@ export class ServerMetrics {
     registers: [this.registry],
   });
   readonly errors = new Counter({ name: 'pairux_errors_total', help: 'Errors answered to clients, by code', labelNames: ['code'] as const, registers: [this.registry] });
+  readonly droppedAfterClose = new Counter({
+    name: 'pairux_ws_dropped_after_close_total',
+    help: 'Messages from sockets the server had begun to close (removed, replaced, flooding, silent), dropped unread',
+    registers: [this.registry],
+  });
   readonly signals = new Counter({ name: 'pairux_signals_relayed_total', help: 'Signaling messages relayed', labelNames: ['kind'] as const, registers: [this.registry] });
 
   readonly sfuWebhooks = new Counter({

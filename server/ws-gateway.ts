@@ -215,7 +215,10 @@ export class WsGateway {
     ws.on('message', (data: RawData, isBinary: boolean) => {
       // `ws` keeps delivering what arrives until the peer's close frame: a socket being closed
       // (removed, replaced, handed over) must not act any more, whatever it still sends.
-      if (live.closing || ws.readyState !== ws.OPEN) return;
+      if (live.closing || ws.readyState !== ws.OPEN) {
+        this.metrics.droppedAfterClose.inc();
+        return;
+      }
       const t = Date.now();
       live.lastSeen = t;
       tokens = Math.min(rate * 2, tokens + ((t - refilledAt) / 1000) * rate);
