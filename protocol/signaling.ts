@@ -13,6 +13,12 @@ export const ControlState = z.enum(['none', 'requested', 'granted']);
 export const ClientKind = z.enum(['browser', 'vscode', 'host-page', 'bench']);
 export type ClientKind = z.infer<typeof ClientKind>;
 
+/**
+ * Which share link a participant came through, for the host to tell people apart: the link's id
+ * (its token's `jti`, not the token) and its label ('controller link', or the host's own).
+ */
+export const ParticipantLink = z.object({ id: Id, label: DisplayName });
+
 export const Participant = z.object({
   id: Id,
   name: DisplayName,
@@ -25,6 +31,8 @@ export const Participant = z.object({
   media: Media.optional(),
   /** What it joined from, as its client said. */
   client: ClientKind.optional(),
+  /** Guests: the link it first joined through. */
+  link: ParticipantLink.optional(),
 });
 export type Participant = z.infer<typeof Participant>;
 
@@ -145,10 +153,28 @@ export const SendSignal = defineRequest(
   z.object({}),
 );
 
+/** A guest share link as the host gets it (the URL carries the token; nobody else is sent it). */
+export const ShareLinkInfo = z.object({
+  url: z.string().max(4096),
+  role: GuestRole,
+  expiresAt: z.number(),
+  /** The token's `jti`: what `Participant.link.id` names. */
+  id: Id,
+  label: DisplayName,
+  /** Revoked by the first join through it. */
+  singleUse: z.boolean(),
+});
+export type ShareLinkInfo = z.infer<typeof ShareLinkInfo>;
+
+/**
+ * Host → server: a new guest link. With a `label` or `singleUse` it is a personal link, made for
+ * one person: the label shows beside whoever joins through it, and a single-use link stops working
+ * once someone has joined through it.
+ */
 export const CreateLink = defineRequest(
   'links.create',
-  z.object({ role: GuestRole, ttlSeconds: z.int().min(60).optional() }),
-  z.object({ url: z.string(), role: GuestRole, expiresAt: z.number() }),
+  z.object({ role: GuestRole, ttlSeconds: z.int().min(60).optional(), label: DisplayName.optional(), singleUse: z.boolean().optional() }),
+  ShareLinkInfo,
 );
 
 /** Fresh ICE servers (TURN credentials are short-lived; a long session refreshes them). */
@@ -287,16 +313,44 @@ export const HostOfferEnded = defineNotification(
   z.object({ offerId: Id, participantId: Id, reason: z.enum(['declined', 'expired']), message: z.string().max(300) }),
 );
 
+// ---- share links: revocation and rotation -------------------------------------------------
+
+/**
+ * Host → server: every guest link of the session stops working (shared and personal; those
+ * already in stay), and the answer holds new shared links for both roles.
+ */
+export const RotateLinks = defineRequest(
+  'links.rotate',
+  z.object({ ttlSeconds: z.int().min(60).optional() }),
+  z.object({ controller: ShareLinkInfo, viewer: ShareLinkInfo, revoked: z.int().min(0) }),
+);
+
+/**
+ * Server → the host only: links changed without its asking. Removing a guest revokes the link it
+ * came through (so it cannot come back with it); when that was a shared link, a new one for that
+ * role is here to hand to everyone else.
+ */
+export const LinksChanged = defineNotification(
+  'session.linksChanged',
+  z.object({
+    reason: z.enum(['removed']),
+    message: z.string().max(300),
+    revoked: z.array(Id).max(16),
+    controller: ShareLinkInfo.optional(),
+    viewer: ShareLinkInfo.optional(),
+  }),
+);
+
 export const signalingBoundary: Boundary = {
   name: 'signaling',
   maxMessageBytes: MAX_SIGNALING_MESSAGE_BYTES,
   aToB: {
-    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl, SetRole, RemoveParticipant, RefreshSfuAccess, ReportMedia, MakeHost, AcceptHost, DeclineHost],
+    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl, SetRole, RemoveParticipant, RefreshSfuAccess, ReportMedia, MakeHost, AcceptHost, DeclineHost, RotateLinks],
     notifications: [Heartbeat],
   },
   bToA: {
     requests: [],
-    notifications: [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged, SessionTopology, HostChanged, HostOffered, HostOfferEnded],
+    notifications: [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged, SessionTopology, HostChanged, HostOffered, HostOfferEnded, LinksChanged],
   },
 };
 

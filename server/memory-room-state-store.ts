@@ -1,11 +1,13 @@
 /** RoomStateStore in process memory: the embedded server's store. Synchronous inside, so atomic. */
 import type { ParticipantRole } from '../protocol/limits';
-import type { AddResult, ParticipantRecord, RoleChangeResult, RoomStateStore, SessionPatch, SessionRecord, TransferResult } from './room-state-store';
+import type { AddResult, LinkRecord, ParticipantRecord, RoleChangeResult, RoomStateStore, SessionPatch, SessionRecord, TransferResult } from './room-state-store';
 
 interface Room {
   session: SessionRecord;
   participants: Map<string, ParticipantRecord>;
   removedByHost: Set<string>;
+  links: Map<string, LinkRecord>;
+  revokedLinks: Set<string>;
 }
 
 export class MemoryRoomStateStore implements RoomStateStore {
@@ -13,7 +15,7 @@ export class MemoryRoomStateStore implements RoomStateStore {
 
   async createSession(record: SessionRecord): Promise<void> {
     if (this.rooms.has(record.id)) throw new Error(`session ${record.id} already exists`);
-    this.rooms.set(record.id, { session: { ...record }, participants: new Map(), removedByHost: new Set() });
+    this.rooms.set(record.id, { session: { ...record }, participants: new Map(), removedByHost: new Set(), links: new Map(), revokedLinks: new Set() });
   }
 
   async getSession(sessionId: string): Promise<SessionRecord | undefined> {
@@ -107,6 +109,33 @@ export class MemoryRoomStateStore implements RoomStateStore {
 
   async wasRemovedByHost(sessionId: string, participantId: string): Promise<boolean> {
     return this.rooms.get(sessionId)?.removedByHost.has(participantId) ?? false;
+  }
+
+  async addLink(sessionId: string, link: LinkRecord): Promise<void> {
+    this.rooms.get(sessionId)?.links.set(link.id, { ...link });
+  }
+
+  async getLink(sessionId: string, linkId: string): Promise<LinkRecord | undefined> {
+    const link = this.rooms.get(sessionId)?.links.get(linkId);
+    return link && { ...link };
+  }
+
+  async listLinks(sessionId: string): Promise<LinkRecord[]> {
+    const room = this.rooms.get(sessionId);
+    if (!room) return [];
+    return [...room.links.values()].filter((l) => !room.revokedLinks.has(l.id)).sort((x, y) => x.createdAt - y.createdAt).map((l) => ({ ...l }));
+  }
+
+  async revokeLinks(sessionId: string, linkIds: string[]): Promise<string[]> {
+    const room = this.rooms.get(sessionId);
+    if (!room) return [];
+    const fresh = linkIds.filter((id) => !room.revokedLinks.has(id));
+    for (const id of fresh) room.revokedLinks.add(id);
+    return [...new Set(fresh)];
+  }
+
+  async isLinkRevoked(sessionId: string, linkId: string): Promise<boolean> {
+    return this.rooms.get(sessionId)?.revokedLinks.has(linkId) ?? false;
   }
 
   async getParticipant(sessionId: string, participantId: string): Promise<ParticipantRecord | undefined> {

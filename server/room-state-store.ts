@@ -41,6 +41,23 @@ export interface SessionRecord {
   ended?: { at: number; reason: 'host-ended' | 'host-left' | 'server-shutdown'; message: string };
 }
 
+/**
+ * A guest share link as the server remembers it: its token's `jti` as the id, never the token.
+ * Which link a participant came through, and whether a link still lets anyone in, hang on it.
+ */
+export interface LinkRecord {
+  id: string;
+  role: 'controller' | 'viewer';
+  /** What the host sees beside those who came through it ('controller link', or the host's own label). */
+  label: string;
+  /** A personal link: revoked by the join that first uses it. */
+  singleUse: boolean;
+  /** Made for one person (links.create with a label or singleUse), not one of the session's shared links. */
+  personal: boolean;
+  createdAt: number;
+  expiresAt: number;
+}
+
 export interface ParticipantRecord extends Participant {
   /** sha256 of the resume secret; the secret itself is only ever with the client. */
   resumeHash: string;
@@ -90,6 +107,18 @@ export interface RoomStateStore {
   /** With `byHost`, the id is remembered until the session is deleted, so its ticket is refused with a reason. */
   removeParticipant(sessionId: string, participantId: string, byHost?: boolean): Promise<ParticipantRecord | undefined>;
   wasRemovedByHost(sessionId: string, participantId: string): Promise<boolean>;
+  /** Remembers a guest link issued for the session (until the session is deleted). */
+  addLink(sessionId: string, link: LinkRecord): Promise<void>;
+  getLink(sessionId: string, linkId: string): Promise<LinkRecord | undefined>;
+  /** The session's links not revoked, oldest first. */
+  listLinks(sessionId: string): Promise<LinkRecord[]>;
+  /**
+   * Adds the ids to the session's revocation list (kept until the session is deleted), one atomic
+   * step; returns those that were not revoked before, so exactly one of two racing revocations of
+   * a single-use link wins it.
+   */
+  revokeLinks(sessionId: string, linkIds: string[]): Promise<string[]>;
+  isLinkRevoked(sessionId: string, linkId: string): Promise<boolean>;
   getParticipant(sessionId: string, participantId: string): Promise<ParticipantRecord | undefined>;
   listParticipants(sessionId: string): Promise<ParticipantRecord[]>;
 }

@@ -10,6 +10,8 @@
  *   p:<sid>:<pid>  hash, one field per participant field, each value JSON
  *   r:<sid>        hash pid → role (raw): the member list and the role counts
  *   x:<sid>        set of ids the host removed
+ *   l:<sid>        hash link id (its token's jti) → the link's record as JSON
+ *   k:<sid>        set of revoked link ids
  *   sfu:<dep>      set of live session ids whose media is on that deployment
  *   live           number of live (not ended) sessions
  * Field-per-field values let scripts merge a patch (HSET/HDEL) without decoding JSON in Lua.
@@ -26,7 +28,7 @@ import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { ParticipantRole } from '../../protocol/limits';
 import { describeIssues } from '../../protocol/rpc';
 import { Participant } from '../../protocol/signaling';
-import type { AddResult, ParticipantRecord, RoleChangeResult, RoomStateStore, SessionPatch, SessionRecord, TransferResult } from '../room-state-store';
+import type { AddResult, LinkRecord, ParticipantRecord, RoleChangeResult, RoomStateStore, SessionPatch, SessionRecord, TransferResult } from '../room-state-store';
 import type { Redis } from 'ioredis';
 import type { RedisLink } from './redis-link';
 
@@ -51,6 +53,15 @@ const SessionRecordSchema = z.looseObject({
   hostId: z.string().min(1),
   createdAt: z.number(),
   ended: z.object({ at: z.number(), reason: z.enum(['host-ended', 'host-left', 'server-shutdown']), message: z.string() }).optional(),
+});
+const LinkRecordSchema = z.looseObject({
+  id: z.string().min(1),
+  role: z.enum(['controller', 'viewer']),
+  label: z.string(),
+  singleUse: z.boolean(),
+  personal: z.boolean(),
+  createdAt: z.number(),
+  expiresAt: z.number(),
 });
 const ParticipantRecordSchema = Participant.extend({ resumeHash: z.string(), disconnectedAt: z.number().optional() }).loose();
 
@@ -107,8 +118,16 @@ if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('HEXISTS', KEYS[1], 'ended'
   if dep then redis.call('SREM', ARGV[2] .. dep, ARGV[3]) end
 end
 for _, pid in ipairs(redis.call('HKEYS', KEYS[2])) do redis.call('DEL', ARGV[1] .. pid) end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6])
 return 1`;
+
+// KEYS: revoked set. ARGV: link ids. The ids this call revoked (not those revoked before).
+const REVOKE_LINKS = `
+local out = {}
+for _, id in ipairs(ARGV) do
+  if redis.call('SADD', KEYS[1], id) == 1 then out[#out + 1] = id end
+end
+return out`;
 
 const COUNT_ROLE = `
 local function count(roles, role)
@@ -185,7 +204,7 @@ interface Held {
 }
 
 export class RedisRoomStateStore implements RoomStateStore {
-  private readonly s: Record<'create' | 'updateSession' | 'end' | 'delete' | 'add' | 'changeRole' | 'updateParticipant' | 'transferHost' | 'remove' | 'list', Script>;
+  private readonly s: Record<'create' | 'updateSession' | 'end' | 'delete' | 'add' | 'changeRole' | 'updateParticipant' | 'transferHost' | 'remove' | 'list' | 'revokeLinks', Script>;
   private readonly cache = new Map<string, Held>();
   private uncertainAdds: Array<{ sessionId: string; participantId: string }> = [];
   /** Whether this instance holds connections in the session (set by the scale-out wiring). */
@@ -197,13 +216,14 @@ export class RedisRoomStateStore implements RoomStateStore {
       create: d('Create', 3, CREATE),
       updateSession: d('UpdateSession', 1, UPDATE_SESSION),
       end: d('End', 3, END),
-      delete: d('Delete', 4, DELETE),
+      delete: d('Delete', 6, DELETE),
       add: d('Add', 3, ADD),
       changeRole: d('ChangeRole', 2, CHANGE_ROLE),
       updateParticipant: d('UpdateParticipant', 2, UPDATE_PARTICIPANT),
       transferHost: d('TransferHost', 4, TRANSFER_HOST),
       remove: d('Remove', 3, REMOVE),
       list: d('List', 1, LIST),
+      revokeLinks: d('RevokeLinks', 1, REVOKE_LINKS),
     };
   }
 
@@ -262,7 +282,7 @@ export class RedisRoomStateStore implements RoomStateStore {
   async deleteSession(sessionId: string): Promise<void> {
     await this.link.run(() =>
       this.s.delete(
-        [this.k.session(sessionId), this.k.roles(sessionId), this.k.removed(sessionId), this.k.live()],
+        [this.k.session(sessionId), this.k.roles(sessionId), this.k.removed(sessionId), this.k.live(), this.linksKey(sessionId), this.revokedKey(sessionId)],
         [this.k.participantPrefix(sessionId), this.k.sfuPrefix(), sessionId],
       ),
     );
@@ -358,6 +378,37 @@ export class RedisRoomStateStore implements RoomStateStore {
     return (await this.link.run((r) => r.sismember(this.k.removed(sessionId), participantId))) === 1;
   }
 
+  async addLink(sessionId: string, link: LinkRecord): Promise<void> {
+    await this.link.run((r) => r.hset(this.linksKey(sessionId), link.id, JSON.stringify(link)));
+  }
+
+  async getLink(sessionId: string, linkId: string): Promise<LinkRecord | undefined> {
+    const key = this.linksKey(sessionId);
+    const raw = await this.link.run((r) => r.hget(key, linkId));
+    return raw === null ? undefined : decodeLink(raw, key);
+  }
+
+  async listLinks(sessionId: string): Promise<LinkRecord[]> {
+    const key = this.linksKey(sessionId);
+    const [all, revoked] = await Promise.all([this.link.run((r) => r.hgetall(key)), this.link.run((r) => r.smembers(this.revokedKey(sessionId)))]);
+    const gone = new Set(revoked);
+    return Object.entries(all)
+      .filter(([id]) => !gone.has(id))
+      .map(([, raw]) => decodeLink(raw, key))
+      .sort((x, y) => x.createdAt - y.createdAt || (x.id < y.id ? -1 : 1));
+  }
+
+  async revokeLinks(sessionId: string, linkIds: string[]): Promise<string[]> {
+    if (linkIds.length === 0) return [];
+    const reply = await this.link.run(() => this.s.revokeLinks([this.revokedKey(sessionId)], linkIds));
+    if (!Array.isArray(reply)) throw new CorruptStateError(`unexpected reply revoking links of ${sessionId}`);
+    return reply.map(String);
+  }
+
+  async isLinkRevoked(sessionId: string, linkId: string): Promise<boolean> {
+    return (await this.link.run((r) => r.sismember(this.revokedKey(sessionId), linkId))) === 1;
+  }
+
   async getParticipant(sessionId: string, participantId: string): Promise<ParticipantRecord | undefined> {
     const key = this.k.participant(sessionId, participantId);
     const fields = await this.read(sessionId, (r) => r.hgetall(key), (h) => (h.participants.has(participantId) || h.complete ? true : undefined));
@@ -424,6 +475,14 @@ export class RedisRoomStateStore implements RoomStateStore {
       if (isUnavailable(err) && h && this.holds(sessionId) && fromCache(h) !== undefined) return CACHED;
       throw err;
     }
+  }
+
+  private linksKey(sessionId: string): string {
+    return `${this.k.prefix}l:${sessionId}`;
+  }
+
+  private revokedKey(sessionId: string): string {
+    return `${this.k.prefix}k:${sessionId}`;
   }
 
   private held(sessionId: string): Held {
@@ -495,4 +554,11 @@ function decodeSession(fields: Record<string, string>, key: string): SessionReco
 
 function decodeParticipant(fields: Record<string, string>, key: string): ParticipantRecord | undefined {
   return decodeFields(ParticipantRecordSchema, fields, key, 'participant') as ParticipantRecord | undefined;
+}
+
+function decodeLink(raw: string, key: string): LinkRecord {
+  const value = safeJson(raw);
+  const parsed = LinkRecordSchema.safeParse(value);
+  if (!parsed.success) throw new CorruptStateError(`Redis holds a corrupt share link in ${key}: ${value === undefined ? 'not JSON' : describeIssues(parsed.error)}`);
+  return parsed.data as LinkRecord;
 }

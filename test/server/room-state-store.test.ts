@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { ParticipantRole } from '../../protocol/limits';
 import { MemoryRoomStateStore } from '../../server/memory-room-state-store';
-import type { ParticipantRecord, RoomStateStore, SessionRecord } from '../../server/room-state-store';
+import type { LinkRecord, ParticipantRecord, RoomStateStore, SessionRecord } from '../../server/room-state-store';
 import { RedisLink } from '../../server/redis/redis-link';
 import { CorruptStateError, RedisRoomStateStore } from '../../server/redis/redis-room-state-store';
 import { startRedis, type TestRedis } from '../support/redis';
@@ -192,6 +192,38 @@ function spec(name: string, open: () => Promise<Subject>) {
       assert.equal((await a.listParticipants('s1')).filter((p) => p.role === 'host').length, 1);
       await a.endSession('s1', { at: 1, reason: 'host-ended', message: 'bye' });
       assert.deepEqual(await b.transferHost('s1', (await a.getSession('s1'))!.hostId, 'c1'), { ok: false, reason: 'gone' });
+    });
+
+    it('share links: remembered per session, revoked once (one of two racing instances wins), listed while current, kept until deleted', async () => {
+      await a.createSession(session('s1'));
+      await a.createSession(session('s2'));
+      const link = (id: string, extra: Partial<LinkRecord> = {}): LinkRecord => ({
+        id, role: 'controller', label: 'controller link', singleUse: false, personal: false, createdAt: 1_700_000_000_000 + ++joined, expiresAt: 1_800_000_000_000, ...extra,
+      });
+      const shared = link('jti-ctl');
+      const watch = link('jti-view', { role: 'viewer', label: 'viewer link' });
+      const ann = link('jti-ann', { label: 'Ann é ✓', singleUse: true, personal: true });
+      for (const l of [shared, watch, ann]) await a.addLink('s1', l);
+      assert.deepEqual(plain(await b.getLink('s1', ann.id)), plain(ann));
+      assert.equal(await b.getLink('s2', ann.id), undefined, 'links belong to their session');
+      assert.deepEqual(plain(await b.listLinks('s1')), plain([shared, watch, ann]));
+      assert.equal(await b.isLinkRevoked('s1', ann.id), false);
+      // A single-use link used by two joins at once: exactly one revocation wins it.
+      const [x, y] = await Promise.all([a.revokeLinks('s1', [ann.id]), b.revokeLinks('s1', [ann.id])]);
+      assert.deepEqual([...x, ...y], [ann.id]);
+      assert.equal(await a.isLinkRevoked('s1', ann.id), true);
+      assert.equal(await a.isLinkRevoked('s2', ann.id), false, 'revocations belong to their session');
+      assert.deepEqual(plain(await a.listLinks('s1')), plain([shared, watch]));
+      assert.deepEqual((await b.revokeLinks('s1', [shared.id, watch.id, ann.id])).sort(), [shared.id, watch.id].sort(), 'only what was live is newly revoked');
+      assert.deepEqual(await a.listLinks('s1'), []);
+      // Which link a participant came through is part of its record.
+      await a.addParticipant('s1', participant('c1', 'controller', { link: { id: shared.id, label: shared.label } }), LIMITS);
+      assert.deepEqual(plain((await b.getParticipant('s1', 'c1'))?.link), { id: shared.id, label: shared.label });
+      await a.endSession('s1', { at: 1, reason: 'host-ended', message: 'bye' });
+      assert.equal(await b.isLinkRevoked('s1', shared.id), true, 'kept while the ended session is remembered');
+      await a.deleteSession('s1');
+      assert.equal(await b.isLinkRevoked('s1', shared.id), false);
+      assert.equal(await b.getLink('s1', watch.id), undefined);
     });
 
     it('updateParticipant patches fields, removes those patched to undefined, and answers undefined for strangers', async () => {
