@@ -8,6 +8,7 @@ import { ErrorCode, PairuxError } from '../protocol/errors';
 import type { ParticipantRole } from '../protocol/limits';
 import { CloseCode, HostChanged, ParticipantUpdated, type Participant } from '../protocol/signaling';
 import type { ControlArbiter } from './control-arbiter';
+import { requireCurrentHost } from './host-rights';
 import { HostTransfer } from './host-transfer';
 import type { ServerMetrics } from './metrics';
 import type { ParticipantRecord, RoomStateStore, SessionRecord } from './room-state-store';
@@ -57,7 +58,7 @@ export class ParticipantAdmin {
   async setRole(host: AdminMember, participantId: string, role: 'controller' | 'viewer'): Promise<Participant> {
     return this.counted(role === 'controller' ? 'promote' : 'demote', async () => {
       const { store, transport, control } = this.deps;
-      this.requireHost(host, participantId, 'change your own role');
+      await this.requireHost(host, participantId, 'change your own role');
       const session = await store.getSession(host.sessionId);
       if (!session || session.ended) throw new PairuxError(ErrorCode.SessionEnded, 'This session has ended.');
       const target = await this.guest(host.sessionId, participantId);
@@ -78,7 +79,7 @@ export class ParticipantAdmin {
 
   async remove(host: AdminMember, participantId: string, reason?: string): Promise<void> {
     await this.counted('remove', async () => {
-      this.requireHost(host, participantId, 'remove yourself; end the session (session.end) instead');
+      await this.requireHost(host, participantId, 'remove yourself; end the session (session.end) instead');
       await this.guest(host.sessionId, participantId);
       await this.deps.control.stop(host.sessionId, participantId, 'revoked');
       const message = reason ? `The host removed you from the session: ${reason}` : 'The host removed you from the session.';
@@ -93,7 +94,7 @@ export class ParticipantAdmin {
 
   /** Who may take the host's seat: a connected controller in VS Code (throws why not). */
   private async handoverTarget(host: AdminMember, participantId: string): Promise<ParticipantRecord> {
-    this.requireHost(host, participantId, 'hand the host seat to itself');
+    await this.requireHost(host, participantId, 'hand the host seat to itself');
     const target = await this.guest(host.sessionId, participantId);
     if (target.role !== 'controller') {
       throw new PairuxError(ErrorCode.Forbidden, `${target.name} is a viewer; only a controller can take over as host. Make them a controller first.`);
@@ -152,8 +153,9 @@ export class ParticipantAdmin {
     }
   }
 
-  private requireHost(member: AdminMember, participantId: string, selfAction: string): void {
-    if (member.role !== 'host') throw new PairuxError(ErrorCode.Forbidden, 'Only the host can change roles or remove participants.');
+  /** Against the seat as it is now: a connection that joined as host may have handed it over since. */
+  private async requireHost(member: AdminMember, participantId: string, selfAction: string): Promise<void> {
+    await requireCurrentHost(this.deps.store, member, 'change roles or remove participants');
     if (participantId === member.participantId) throw new PairuxError(ErrorCode.Forbidden, `The host cannot ${selfAction}.`);
   }
 
