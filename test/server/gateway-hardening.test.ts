@@ -214,12 +214,41 @@ describe('control plane: hardened edges', () => {
       // It ignores the close and keeps signalling the host, as a hostile client would.
       for (let i = 0; i < 5; i++) guest.sendText(JSON.stringify({ v: PROTOCOL_VERSION, id: 100 + i, method: 'signal.send', params: hello }));
       // The server read all five (counted as dropped) and acted on none of them.
-      await eventually(async () => (await metric(plane!, /^pairux_ws_dropped_after_close_total (\d+)/m)) >= 5, 'the five late messages read and dropped');
+      await eventually(
+        async () => host.received(Signal).length > 1 || (await metric(plane!, /^pairux_ws_dropped_after_close_total (\d+)/m)) >= 5,
+        'the five late messages read (relayed or dropped)',
+      );
       assert.equal(host.received(Signal).length, 1, 'only the signal sent before the removal reached the host');
       assert.equal(guest.texts.filter((t) => (t as { id?: number }).id !== undefined && (t as { id: number }).id >= 100).length, 0, 'no answer to a late request');
 
       await guest.until(() => guest.endedAt, 'the server to cut the socket', 2500);
       assert.ok(guest.endedAt! - guest.closeFrameAt! < 2000, `cut ${guest.endedAt! - guest.closeFrameAt!} ms after the close frame`);
+    });
+
+    it('a guest closed for silence cannot signal the host while its seat waits for it to come back', async () => {
+      plane = await startTestServer({ heartbeatIntervalMs: 200 });
+      const s = await createSession(plane);
+      const host = await TestClient.connect(plane.url);
+      clients.push(host);
+      const { self } = await host.join(s.sessionId, s.hostToken, 'Host');
+      const beat = setInterval(() => host.heartbeat(), 100);
+      try {
+        const { raw: guest, id: guestId } = await rawViewer(plane, s.links.viewer.url, s.sessionId, 'Quiet');
+        clients.push(guest);
+        const hello = JSON.stringify({ v: PROTOCOL_VERSION, id: 50, method: 'signal.send', params: { to: self.id, payload: { kind: 'hello', reason: 'join' } } });
+        guest.sendText(hello);
+        await host.waitFor(Signal, (p) => p.from === guestId);
+        // Silent past three heartbeats: the server closes it; its seat stays for the reconnect grace.
+        await guest.until(() => guest.closeFrameAt, 'the heartbeat close', 3000);
+        for (let i = 0; i < 5; i++) guest.sendText(hello.replace('"id":50', `"id":${100 + i}`));
+        await eventually(
+          async () => host.received(Signal).length > 1 || (await metric(plane!, /^pairux_ws_dropped_after_close_total (\d+)/m)) >= 5,
+          'the five late messages read (relayed or dropped)',
+        );
+        assert.equal(host.received(Signal).length, 1, 'only the signal sent before the close reached the host');
+      } finally {
+        clearInterval(beat);
+      }
     });
 
     it('a flooding guest is closed (1008), and the session hears it is gone at once, not when the socket dies', async () => {
