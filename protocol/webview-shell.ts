@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { DisplayName, Id, Media, Mode, Role } from './common';
-import { Participant, ResumeTicket } from './signaling';
+import { HostOffered, Participant, ResumeTicket } from './signaling';
 import { defineNotification, defineRequest, type Boundary } from './rpc';
 
 export const MAX_SHELL_JSON_BYTES = 256 * 1024;
@@ -102,6 +102,8 @@ export const ShellAction = defineRequest(
     z.object({ action: z.literal('setRole'), participantId: Id, role: z.enum(['controller', 'viewer']) }),
     z.object({ action: z.literal('remove'), participantId: Id }),
     z.object({ action: z.literal('makeHost'), participantId: Id }),
+    /** Guest: its user's answer to an offer of the host's seat (`shell.hostOffered`); only the user's Accept says yes. */
+    z.object({ action: z.literal('answerHostOffer'), offerId: Id, accept: z.boolean() }),
     /** A fresh share link (the host's page creates it; a host that took over has none of its own). */
     z.object({ action: z.literal('createLink'), role: z.enum(['controller', 'viewer']) }),
   ]),
@@ -113,9 +115,16 @@ export type ShellActionParams = z.infer<typeof ShellAction.params>;
 /** Page → extension (guest): the guest started or stopped driving (the `pairux.driving` context key). */
 export const ShellDriving = defineNotification('shell.driving', z.object({ driving: z.boolean() }));
 
+/**
+ * Page → extension (guest): the host offers this participant its seat (the server's `host.offered`,
+ * which the page checked names it). The extension asks its user in a modal prompt and answers
+ * with the `answerHostOffer` action.
+ */
+export const ShellHostOffered = defineNotification('shell.hostOffered', HostOffered.params);
+
 export const webviewShellBoundary: Boundary = {
   name: 'webview-shell',
   maxMessageBytes: MAX_SHELL_JSON_BYTES,
-  aToB: { requests: [ShellReady], notifications: [ShellStatus, ShellDriving] },
+  aToB: { requests: [ShellReady], notifications: [ShellStatus, ShellDriving, ShellHostOffered] },
   bToA: { requests: [ShellAction], notifications: [] },
 };

@@ -5,7 +5,8 @@
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { SessionPreview } from '../../protocol/http-api';
-import { ShellAction, ShellDriving, ShellReady, ShellStatus, type ShellActionParams, type ShellStatusParams } from '../../protocol/webview-shell';
+import { ShellAction, ShellDriving, ShellHostOffered, ShellReady, ShellStatus, type ShellActionParams, type ShellStatusParams } from '../../protocol/webview-shell';
+import type { HostSeatOffer } from './host-seat';
 import { signalingUrlFor } from '../../webview/engine/transport';
 import { TypedEmitter } from '../../webview/engine/emitter';
 import type { JoinTarget } from './join-input';
@@ -15,6 +16,8 @@ import type { WebviewPort } from './webview-port';
 export interface GuestSessionEvents {
   status: { page: ShellStatusParams | undefined; target: JoinTarget; preview: SessionPreview };
   driving: { driving: boolean };
+  /** The host offers this guest its seat: a question for the user (see host-seat.ts). */
+  hostOffered: { offer: HostSeatOffer };
 }
 
 /** Asks the link's server what it leads to; the server's own words when the link is no good. */
@@ -63,6 +66,7 @@ export class GuestSession extends TypedEmitter<GuestSessionEvents> {
       this.page = s;
       this.emit('status', { page: s, target: this.target, preview: this.preview });
     });
+    port.shell.onNotification(ShellHostOffered, (offer) => this.emit('hostOffered', { offer }));
     port.shell.onNotification(ShellDriving, ({ driving }) => {
       this.driving = driving;
       this.emit('driving', { driving });

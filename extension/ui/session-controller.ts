@@ -12,10 +12,12 @@ import type { ShellActionParams, ShellStatusParams } from '../../protocol/webvie
 import { signalingUrlFor } from '../../webview/engine/transport';
 import { checkLink, GuestSession } from '../core/guest-session';
 import { HostSession, type HostStatus } from '../core/host-session';
+import { HostSeatConsent, offerQuestion, plainName, type HostSeatOffer } from '../core/host-seat';
 import { editorJoinUri, parseJoinInput, type JoinTarget } from '../core/join-input';
 import { contextKeys, presenceChanges, type ContextKeys, type ParticipantRow, type SessionView } from '../core/session-view';
 import { readHostSettings, type HostSettings, type SessionMode } from '../core/settings';
 import { askControlInEditor } from './control-asker';
+import { literal } from './literal-text';
 import { openPanel, type OpenPanel } from './panels';
 import type { ParticipantsView } from './participants-view';
 import type { SessionStatusBar } from './status-bar';
@@ -96,7 +98,7 @@ export class SessionController implements vscode.Disposable {
       if (choice !== 'End and Start New') return;
       await this.end(false);
     } else if (this.current?.kind === 'guest') {
-      const choice = await vscode.window.showWarningMessage(`You are in ${this.current.session.hostLabel}'s session. Leave it to start your own?`, 'Leave and Start', 'Stay');
+      const choice = await vscode.window.showWarningMessage(`You are in ${literal(this.current.session.hostLabel, 64)}'s session. Leave it to start your own?`, 'Leave and Start', 'Stay');
       if (choice !== 'Leave and Start') return;
       await this.leave();
     }
@@ -139,7 +141,7 @@ export class SessionController implements vscode.Disposable {
       this.render();
       // LiveKit not answering: the server says P2P would work; offer it rather than just failing.
       if (err instanceof PairuxError && err.code === 'UNAVAILABLE' && err.data?.mode === 'p2p' && settings.mode === 'sfu') {
-        const choice = await vscode.window.showWarningMessage(`PairUX: ${err.message}`, 'Start P2P', 'Cancel');
+        const choice = await vscode.window.showWarningMessage(`PairUX: ${literal(err.message)}`, 'Start P2P', 'Cancel');
         if (choice === 'Start P2P') return this.start('p2p');
         return;
       }
@@ -176,7 +178,7 @@ export class SessionController implements vscode.Disposable {
     });
     session.on('log', ({ level, line, notify }) => {
       this.log[level](line);
-      if (notify) void (level === 'error' ? vscode.window.showErrorMessage(`PairUX: ${line}`) : vscode.window.showWarningMessage(`PairUX: ${line}`));
+      if (notify) void (level === 'error' ? vscode.window.showErrorMessage(`PairUX: ${literal(line)}`) : vscode.window.showWarningMessage(`PairUX: ${literal(line)}`));
     });
     return { session, reportTo: (sink) => (report = sink) };
   }
@@ -241,7 +243,7 @@ export class SessionController implements vscode.Disposable {
       closeHostPanel();
       throw err;
     }
-    void vscode.window.showInformationMessage(`You handed the host's seat to ${newHostName}: their screen is shared now, and you watch it here.${hosting.session.embeddedOrigin ? ' The session’s server still runs in this editor: leaving ends it for everyone.' : ''}`);
+    void vscode.window.showInformationMessage(`You handed the host's seat to ${literal(newHostName, 64)}: their screen is shared now, and you watch it here.${hosting.session.embeddedOrigin ? ' The session’s server still runs in this editor: leaving ends it for everyone.' : ''}`);
   }
 
   /**
@@ -351,7 +353,7 @@ export class SessionController implements vscode.Disposable {
     if (!id) return;
     if (confirm) {
       const name = this.current.session.status?.page?.participants.find((p) => p.id === id)?.name ?? 'this guest';
-      const choice = await vscode.window.showWarningMessage(`Remove ${name} from the session? They can rejoin with a valid link.`, 'Remove', 'Cancel');
+      const choice = await vscode.window.showWarningMessage(`Remove ${literal(name, 64)} from the session? They can rejoin with a valid link.`, 'Remove', 'Cancel');
       if (choice !== 'Remove') return;
     }
     await this.current.session.act(make(id));
@@ -363,13 +365,15 @@ export class SessionController implements vscode.Disposable {
     const id = row?.id ?? (await this.pickGuest());
     if (!id) return;
     const name = this.current.session.status?.page?.participants.find((p) => p.id === id)?.name ?? 'this guest';
-    const choice = await vscode.window.showWarningMessage(`Make ${name} the host? Their screen will be shared instead of yours, and you will watch it.`, 'Make Host', 'Cancel');
+    const choice = await vscode.window.showWarningMessage(`Make ${literal(name, 64)} the host? Their screen will be shared instead of yours, and you will watch it.`, 'Make Host', 'Cancel');
     if (choice !== 'Make Host') return;
     const hosting = this.current;
     // The page may be closed by the hand-over before its answer comes back: that is the success.
     await hosting.session.act({ action: 'makeHost', participantId: id }).catch((err: unknown) => {
       if (this.current === hosting) throw err;
     });
+    // An offer: the seat moves only if they accept in their editor.
+    if (this.current === hosting) void vscode.window.setStatusBarMessage(`PairUX: asked ${plainName(name)} to take over as host; you stay the host unless they accept`, 8000);
   }
 
   private async pickGuest(): Promise<string | undefined> {
@@ -379,7 +383,7 @@ export class SessionController implements vscode.Disposable {
       void vscode.window.showInformationMessage('Nobody has joined yet.');
       return undefined;
     }
-    const picked = await vscode.window.showQuickPick(guests.map((g) => ({ label: g.name, description: g.role, id: g.id })), { placeHolder: 'Which guest?' });
+    const picked = await vscode.window.showQuickPick(guests.map((g) => ({ label: literal(g.name, 64), description: g.role, id: g.id })), { placeHolder: 'Which guest?' });
     return picked?.id;
   }
 
@@ -411,13 +415,13 @@ export class SessionController implements vscode.Disposable {
         target = parseJoinInput(text);
         break;
       } catch (err) {
-        const again = await vscode.window.showErrorMessage(`PairUX: ${(err as Error).message}`, 'Paste Another Link');
+        const again = await vscode.window.showErrorMessage(`PairUX: ${literal((err as Error).message)}`, 'Paste Another Link');
         if (again !== 'Paste Another Link') return;
         text = undefined;
       }
     }
     if (this.current) {
-      const what = this.current.kind === 'host' ? 'You are sharing your screen. End that session and join?' : `You are in ${this.current.session.hostLabel}'s session. Leave it and join this one?`;
+      const what = this.current.kind === 'host' ? 'You are sharing your screen. End that session and join?' : `You are in ${literal(this.current.session.hostLabel, 64)}'s session. Leave it and join this one?`;
       const choice = await vscode.window.showWarningMessage(what, { modal: true }, 'Switch');
       if (choice !== 'Switch') return;
       if (this.current.kind === 'host') await this.end(false);
@@ -432,7 +436,7 @@ export class SessionController implements vscode.Disposable {
     if (fromUri || vscode.workspace.getConfiguration('pairux').get<boolean>('join.confirm', true)) {
       const what = preview.role === 'controller' ? 'watch and ask to drive' : 'watch';
       const choice = await vscode.window.showInformationMessage(
-        `Join ${host}'s session “${preview.name ?? found.sessionId}”? You can ${what}.${preview.hostConnected ? '' : ' (The host is not connected right now.)'}`,
+        `Join ${literal(host, 64)}'s session “${literal(preview.name ?? found.sessionId, 64)}”? You can ${what}.${preview.hostConnected ? '' : ' (The host is not connected right now.)'}`,
         { modal: true },
         'Join',
       );
@@ -458,24 +462,68 @@ export class SessionController implements vscode.Disposable {
     this.current = joined;
     this.lastPage = undefined;
     session.attachPage(panel.port);
+    // Only a host seat that follows this user's Accept starts sharing this screen (F2).
+    const consent = new HostSeatConsent();
+    session.on('hostOffered', ({ offer }) => {
+      if (this.current !== joined || !consent.shouldAsk(offer, session.page)) return;
+      void this.guard('host transfer', () => this.answerHostOffer(joined, consent, offer));
+    });
     let promoted = false;
     session.on('status', ({ page }) => {
       if (this.current !== joined) return;
       if (page?.joinedAs === 'host' && page.resume && !promoted) {
         promoted = true;
+        const decision = consent.mayTakeOver(page);
+        if (!decision.ok) {
+          // The page joined as host though nobody here said yes: share nothing, leave, say why.
+          void this.guard('host transfer', async () => {
+            await this.leave();
+            throw new PairuxError(ErrorCode.Forbidden, decision.message);
+          });
+          return;
+        }
         void this.guard('host transfer', () => this.takeOver(joined, page.resume!));
         return;
       }
       this.announce(page);
       this.view = { kind: 'guest', hostName: host, mode: page?.media ?? preview.media, page };
       this.render();
-      if (page?.state === 'failed') void vscode.window.showErrorMessage(`PairUX: ${page.message}`);
-      if (page?.state === 'ended' && page.ended) void vscode.window.showInformationMessage(`PairUX: ${page.ended.message || 'The session has ended.'}`);
+      if (page?.state === 'failed') void vscode.window.showErrorMessage(`PairUX: ${literal(page.message)}`);
+      if (page?.state === 'ended' && page.ended) void vscode.window.showInformationMessage(`PairUX: ${literal(page.ended.message || 'The session has ended.')}`);
     });
     session.on('driving', () => this.render());
     this.view = { kind: 'guest', hostName: host, mode: preview.media, page: undefined };
     this.render();
     return joined;
+  }
+
+  /**
+   * The host offers this guest its seat: a modal prompt naming who offers (as plain text) and what
+   * it means. Only Accept answers yes; closing the prompt declines.
+   */
+  private async answerHostOffer(joined: Joined, consent: HostSeatConsent, offer: HostSeatOffer): Promise<void> {
+    const accept: vscode.MessageItem = { title: 'Accept' };
+    const decline: vscode.MessageItem = { title: 'Decline', isCloseAffordance: true };
+    const left = Math.max(0, Math.round((offer.expiresAt - Date.now()) / 1000));
+    const choice = await vscode.window.showWarningMessage(
+      offerQuestion(offer),
+      { modal: true, detail: `The offer stands for ${left} seconds. Decline keeps you watching as you are now.` },
+      accept,
+      decline,
+    );
+    if (this.current !== joined) return;
+    if (choice !== accept) {
+      await joined.session.act({ action: 'answerHostOffer', offerId: offer.offerId, accept: false });
+      return;
+    }
+    consent.accept(offer);
+    try {
+      await joined.session.act({ action: 'answerHostOffer', offerId: offer.offerId, accept: true });
+    } catch (err) {
+      consent.withdraw();
+      throw err;
+    }
+    this.log.info(`accepted ${plainName(offer.fromName)}'s offer of the host's seat`);
   }
 
   private async guestAct(action: ShellActionParams, done?: string): Promise<void> {
@@ -548,7 +596,7 @@ export class SessionController implements vscode.Disposable {
     this.lastNotice = page.notice ?? '';
     for (const line of lines) this.log.info(line);
     // The message hides itself after its timeout: nothing to keep (a long session would pile them up).
-    if (lines.length) vscode.window.setStatusBarMessage(`PairUX: ${lines.join('; ')}`, 5000);
+    if (lines.length) vscode.window.setStatusBarMessage(`PairUX: ${literal(lines.join('; '), 500)}`, 5000);
   }
 
   private render(): void {
@@ -569,7 +617,8 @@ export class SessionController implements vscode.Disposable {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.log.error(`${name}: ${message}`);
-      const choice = await vscode.window.showErrorMessage(`PairUX: ${message}`, 'Show Log');
+      // Errors carry a server's or a peer's words: shown as literal text, never as links.
+      const choice = await vscode.window.showErrorMessage(`PairUX: ${literal(message)}`, 'Show Log');
       if (choice === 'Show Log') this.log.show();
     }
   }

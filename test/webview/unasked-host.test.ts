@@ -2,13 +2,20 @@
  * A hostile server cannot make a guest the host (F2). The attacker is the server here, so it is a
  * hand-written `ws` server speaking the signaling protocol; the guest is the pages' real
  * SignalingClient (what the VS Code guest panel runs) and the extension's real decision module.
+ * The real viewer page runs in Chromium against the same server, which serves it the built bundle.
  * Before the fix, a join answered with `role: 'host'` was reported as `joinedAs: 'host'`, which
  * started the helper and shared the screen. With an honest server, an offer the user accepted
  * still makes the guest the host.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { launchChromium } from '../../demo/chromium';
+import { findWebviewDist } from '../../server/static-files';
 import { ErrorCode, type PairuxError } from '../../protocol/errors';
 import { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import type { ResultOf } from '../../protocol/rpc';
@@ -43,14 +50,31 @@ function joinResult(role: Participant['role']): ResultOf<typeof Join> {
   };
 }
 
-/** The attacker: answers each join with `answer(n)` (n counts joins), and can notify or close the latest socket. */
+/**
+ * The attacker: serves the real viewer page at /s/<id>, answers each join on /ws with
+ * `answer(n)` (n counts joins), and can notify or close the latest socket.
+ */
 class HostileServer {
   readonly joins: Array<ResultOf<typeof Join>['self']['role']> = [];
+  private readonly http: Server;
   private readonly wss: WebSocketServer;
   private latest: { ws: WebSocket; rpc: RpcEndpoint } | undefined;
 
   constructor(answer: (n: number) => Participant['role']) {
-    this.wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    const dist = findWebviewDist();
+    this.http = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const file = url.pathname.startsWith('/s/') ? 'viewer.html' : url.pathname.startsWith('/dist/webview/') ? path.basename(url.pathname) : undefined;
+      if (!file || !/^[\w.-]+$/.test(file)) return void res.writeHead(404).end();
+      try {
+        const body = readFileSync(path.join(dist, file));
+        res.writeHead(200, { 'content-type': file.endsWith('.html') ? 'text/html' : file.endsWith('.css') ? 'text/css' : 'text/javascript' }).end(body);
+      } catch {
+        res.writeHead(404).end();
+      }
+    });
+    this.http.listen(0, '127.0.0.1');
+    this.wss = new WebSocketServer({ server: this.http, path: '/ws' });
     this.wss.on('connection', (ws) => {
       const rpc = new RpcEndpoint({ boundary: signalingBoundary, side: 'b', send: (t) => ws.send(t) });
       rpc.onRequest(Join, () => {
@@ -65,11 +89,11 @@ class HostileServer {
   }
 
   listening(): Promise<void> {
-    return new Promise((resolve) => (this.wss.address() ? resolve() : this.wss.once('listening', () => resolve())));
+    return new Promise((resolve) => (this.http.listening ? resolve() : this.http.once('listening', () => resolve())));
   }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.wss.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${(this.http.address() as AddressInfo).port}`;
   }
 
   offer(offerId: string): void {
@@ -90,6 +114,7 @@ class HostileServer {
   close(): void {
     for (const c of this.wss.clients) c.terminate();
     this.wss.close();
+    this.http.close();
   }
 }
 
@@ -163,6 +188,38 @@ describe('webview: a guest becomes host only by an offer its user accepted', fun
     const decision = consent.mayTakeOver(forged);
     assert.equal(decision.ok, false);
     assert.ok(!decision.ok && decision.unasked);
+  });
+
+  describe('the real viewer page in Chromium', function () {
+    let browser: Browser;
+    before(async () => {
+      browser = await launchChromium();
+    });
+    after(() => browser?.close());
+
+    it('a join answered with the host seat: the page leaves, says why in plain words, and never says it is the host', async () => {
+      evil = new HostileServer(() => 'host');
+      await evil.listening();
+      // A link shaped like a real one (its claims are readable; only the server checks the signature).
+      const claims = Buffer.from(JSON.stringify({ sid: SESSION, role: 'controller', exp: Math.floor(Date.now() / 1000) + 3600, jti: 'x1' })).toString('base64url');
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        await page.goto(`${evil.url}/s/${SESSION}#t=eyJhbGciOiJIUzI1NiJ9.${claims}.c2lnbmF0dXJl&name=Guest`);
+        await page.waitForFunction(() => document.body.dataset.state === 'error', undefined, { timeout: 15_000 }).catch(async () => {
+          throw new Error(`the page is '${await page.evaluate(() => document.body.dataset.state)}': ${await page.evaluate(() => document.querySelector('#title')?.textContent)}`);
+        });
+        assert.deepEqual(evil.joins, ['host'], 'the page joined and the server answered it as host');
+        assert.equal(await page.evaluate(() => document.body.dataset.errorCode), UNASKED_HOST_REASON);
+        assert.match((await page.evaluate(() => document.querySelector('#title')?.textContent)) ?? '', /server tried to share your screen/);
+        assert.match((await page.evaluate(() => document.querySelector('#message')?.textContent)) ?? '', /Nothing was shared and you left the session/);
+        assert.doesNotMatch(await page.evaluate(() => document.body.textContent ?? ''), /You are the host now/);
+        assert.equal(await page.evaluate(() => window.pairuxViewer?.selfId), undefined, 'no identity taken from that join');
+        assert.equal(await evil.guestClosed(), true, 'the page closed its connection');
+      } finally {
+        await context.close();
+      }
+    });
   });
 
   it('a hostile server that offers the seat, then answers the rejoin as host although the user never accepted: refused the same way', async () => {

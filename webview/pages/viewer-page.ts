@@ -15,7 +15,7 @@ import { GuestEngine, type GuestState } from '../engine/guest-engine';
 import { GuestMediaSwitch, mediaModeLabel, type MediaMode } from '../engine/media-engine';
 import { createVideoStage } from '../engine/video-stage';
 import { SfuGuestEngine, type SfuGuestConnection } from '../engine/sfu-guest';
-import { SignalingClient, type EndReason } from '../engine/signaling-client';
+import { SignalingClient, UNASKED_HOST_REASON, type EndReason, type HostOffer } from '../engine/signaling-client';
 import { WebSocketTransport } from '../engine/transport';
 import { consoleLogger } from '../engine/logger';
 import { inboundVideoStats, type InboundVideoStats } from '../engine/stats';
@@ -80,6 +80,11 @@ export interface ViewerPageOptions {
   /** Join as this participant (a host that handed its seat over watches as itself). */
   resume?: ResumeTicket;
   onStatus?(status: ViewerStatus): void;
+  /**
+   * The host offers this participant its seat; the embedder asks its user and answers with
+   * `answerHostOffer`. Without it (a browser, which cannot share a screen) offers are declined.
+   */
+  onHostOffer?(offer: HostOffer): void;
 }
 
 /** What an embedder can do with a running page. */
@@ -87,6 +92,8 @@ export interface ViewerPageHandle {
   requestControl(): Promise<void>;
   releaseControl(): Promise<void>;
   leave(): Promise<void>;
+  /** The user's answer to an offer of the host's seat (only a yes from the user accepts one). */
+  answerHostOffer(offerId: string, accept: boolean): Promise<void>;
 }
 
 let ui: ViewerUi;
@@ -174,6 +181,8 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     client: { kind: options.client },
     ...(params.region ? { region: params.region } : {}),
     ...(options.resume ? { initialResume: options.resume } : {}),
+    // A guest page never takes the host's seat unless its user accepted an offer of it.
+    asGuest: true,
     log,
   });
   signaling = client;
@@ -236,7 +245,22 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     setPage('ended', text.title, text.message, { reason, message: text.message });
     ui.setStatus(text.title);
   });
-  client.on('failed', ({ error }) => fail(errorScreen(error, expiresAtMs)));
+  client.on('failed', ({ error }) => {
+    if (error.data?.reason === UNASKED_HOST_REASON) {
+      guest.stop();
+      fail({ code: UNASKED_HOST_REASON, title: 'Left the session: the server tried to share your screen', message: error.message });
+      return;
+    }
+    fail(errorScreen(error, expiresAtMs));
+  });
+  client.on('hostOffered', ({ offer }) => {
+    if (options.onHostOffer) {
+      options.onHostOffer(offer);
+      return;
+    }
+    // Nobody here can say yes (a browser cannot share a screen): the host hears no at once.
+    client.declineHostOffer(offer.offerId).catch((err: unknown) => log('warn', 'could not decline an offer of the host seat', err));
+  });
   guest.on('state', ({ state }) => {
     if (!becameHost) render(state);
   });
@@ -331,6 +355,7 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
       guest.stop();
       await client.leave();
     },
+    answerHostOffer: (offerId, accept) => (accept ? client.acceptHostOffer(offerId) : client.declineHostOffer(offerId)),
   };
 }
 

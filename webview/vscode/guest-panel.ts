@@ -4,7 +4,7 @@
  * `pairux.driving` context key) and taking the palette's Request Control / Stop Driving / Leave.
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
-import { ShellAction, ShellDriving, ShellReady, ShellStatus } from '../../protocol/webview-shell';
+import { ShellAction, ShellDriving, ShellHostOffered, ShellReady, ShellStatus } from '../../protocol/webview-shell';
 import { consoleLogger } from '../engine/logger';
 import { startViewerPage, type ViewerStatus } from '../pages/viewer-page';
 import { VsCodeChannel } from './vscode-channel';
@@ -35,6 +35,8 @@ async function main(): Promise<void> {
     client: 'vscode',
     ...(boot.name ? { name: boot.name } : {}),
     ...(boot.resume ? { resume: boot.resume } : {}),
+    // The editor asks its user (a modal prompt) and answers with 'answerHostOffer'.
+    onHostOffer: (offer) => channel.shell.notify(ShellHostOffered, offer),
     onStatus: (status) => {
       channel.shell.notify(ShellStatus, {
         state: shellState(status),
@@ -69,6 +71,9 @@ async function main(): Promise<void> {
         break;
       case 'leave':
         await page.leave();
+        break;
+      case 'answerHostOffer':
+        await page.answerHostOffer(a.offerId, a.accept);
         break;
       default:
         throw new PairuxError(ErrorCode.BadMessage, `a guest cannot '${a.action}'`);
