@@ -10,7 +10,7 @@ import { ShellAction, ShellReady, ShellStatus, type ShellActionParams, type Shel
 import type { ControlPlane } from '../../server/control-plane';
 import { startControlPlane } from '../../server/control-plane';
 import { HelperProcess, type CaptureResult, type HelloResult } from '../../helper/client';
-import type { PromptAnswer } from '../../runner/host-runner';
+import type { PromptAnswer, Requester } from '../../runner/host-runner';
 import { HostRunner } from '../../runner/host-runner';
 import { TypedEmitter } from '../../webview/engine/emitter';
 import { createRemoteSession } from './remote-server';
@@ -48,7 +48,7 @@ export interface HostSessionEvents {
 
 export interface HostUi {
   /** Allow / Deny for one guest; the UI's own timeout answers 'timeout'. */
-  askControl(name: string): Promise<PromptAnswer>;
+  askControl(name: string, who?: Requester): Promise<PromptAnswer>;
   /** Progress on a slow step (one line). */
   progress(line: string): void;
 }
@@ -160,7 +160,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
       this.runner = new HostRunner({
         helper: this.helper!,
         capture: this.capture,
-        prompt: { ask: (name) => this.ui.askControl(name) },
+        prompt: { ask: (name, who) => this.ui.askControl(name, who) },
         say: (line) => this.emit('log', { level: 'info', line }),
         frames: 'bridge',
         controlRequests: this.settings.allowControlRequests,

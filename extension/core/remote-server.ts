@@ -3,7 +3,7 @@
  * host and previewing a share link as guest. A server that does not answer is tried again a few
  * times with growing pauses, each attempt reported, before the error says what to check.
  */
-import { ErrorCode, PairuxError } from '../../protocol/errors';
+import { ERROR_CODES, ErrorCode, PairuxError } from '../../protocol/errors';
 import {
   CREATE_SESSION_PATH,
   CreateSessionResponse,
@@ -60,10 +60,60 @@ function describeNetworkError(err: unknown): string {
   return cause?.code ?? (err as Error).message;
 }
 
-async function errorFrom(res: Response): Promise<PairuxError> {
-  const body = HttpErrorResponse.safeParse(await res.json().catch(() => undefined));
-  if (body.success) return new PairuxError(body.data.error.code as PairuxError['code'], body.data.error.message, body.data.error.data);
-  return new PairuxError(ErrorCode.Internal, `the server answered ${res.status} ${res.statusText}`);
+/** An error body larger than this is not a PairUX error: it is not read further. */
+export const MAX_ERROR_BODY_BYTES = 16 * 1024;
+/** The most of a server's error text shown to the user. */
+export const MAX_ERROR_TEXT_CHARS = 300;
+
+/** At most `max` bytes of a response body; undefined when there is more (the rest is never read). */
+export async function readBounded(res: Response, max: number): Promise<string | undefined> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > max) {
+    await res.body?.cancel().catch(() => undefined);
+    return undefined;
+  }
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > max) {
+        await reader.cancel().catch(() => undefined);
+        return undefined;
+      }
+      chunks.push(value);
+    }
+  } catch {
+    return undefined;
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+/**
+ * The server's own error, when its body is a bounded, valid PairUX error; otherwise only the
+ * status. A share link may name anyone's server: its text is capped here and shown as literal
+ * text by the UI, never trusted as markup.
+ */
+export async function errorFrom(res: Response): Promise<PairuxError> {
+  const text = await readBounded(res, MAX_ERROR_BODY_BYTES).catch(() => undefined);
+  let json: unknown;
+  try {
+    json = text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const body = HttpErrorResponse.safeParse(json);
+  const status = `the server answered ${res.status}${res.statusText ? ` ${res.statusText.slice(0, 64)}` : ''}`;
+  if (!body.success || !(ERROR_CODES as readonly string[]).includes(body.data.error.code)) return new PairuxError(ErrorCode.Internal, status);
+  const message = body.data.error.message.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  const shown = message.length > MAX_ERROR_TEXT_CHARS ? `${message.slice(0, MAX_ERROR_TEXT_CHARS - 1)}…` : message;
+  // The data is the server's too: only what the UI reads from it (a suggested mode) is kept.
+  const mode = body.data.error.data?.mode;
+  return new PairuxError(body.data.error.code as ErrorCode, shown || status, mode === 'p2p' || mode === 'sfu' ? { mode } : undefined);
 }
 
 export async function createRemoteSession(

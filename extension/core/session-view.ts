@@ -5,6 +5,7 @@
  */
 import type { Participant } from '../../protocol/signaling';
 import type { ShellStatusParams } from '../../protocol/webview-shell';
+import { literal } from '../ui/literal-text';
 
 export type SessionView =
   | { kind: 'none' }
@@ -46,7 +47,7 @@ export function statusBarText(view: SessionView): StatusBarText {
       const parts = [`$(broadcast) PairUX`, MODE_LABEL[view.mode], `${guests.length} watching`];
       if (view.phase === 'ending') parts.push('ending…');
       else if (view.page?.state === 'reconnecting') parts.push('reconnecting');
-      else if (driver) parts.push(`$(hand) ${nameOf(view.page, driver) ?? 'a guest'} drives`);
+      else if (driver) parts.push(`$(hand) ${literal(nameOf(view.page, driver) ?? 'a guest', 64)} drives`);
       return {
         text: parts.join(' · '),
         tooltip: `Sharing your ${view.screen.width}×${view.screen.height} screen at ${view.screen.fps} fps (${MODE_LABEL[view.mode]}). Click for the session's actions.`,
@@ -55,15 +56,15 @@ export function statusBarText(view: SessionView): StatusBarText {
     case 'guest': {
       const page = view.page;
       const state = page?.state ?? 'connecting';
-      const parts = [`$(device-camera-video) PairUX`, MODE_LABEL[view.mode], `${view.hostName}'s screen`];
+      const parts = [`$(device-camera-video) PairUX`, MODE_LABEL[view.mode], `${literal(view.hostName, 64)}'s screen`];
       if (state === 'live') {
         if (page?.control === 'granted') parts.push('$(hand) you drive');
-        else if (page?.driverId) parts.push(`${nameOf(page, page.driverId) ?? 'someone'} drives`);
+        else if (page?.driverId) parts.push(`${literal(nameOf(page, page.driverId) ?? 'someone', 64)} drives`);
         else if (page?.control === 'requested') parts.push('asked to drive');
       } else {
         parts.push(state === 'failed' ? 'could not join' : state);
       }
-      return { text: parts.join(' · '), tooltip: page?.message ? `PairUX: ${page.message}` : `PairUX: ${state}` };
+      return { text: parts.join(' · '), tooltip: page?.message ? `PairUX: ${literal(page.message)}` : `PairUX: ${state}` };
     }
   }
 }
@@ -120,9 +121,9 @@ export function participantRows(view: SessionView): ParticipantRow[] {
       }
       return {
         id: p.id,
-        label: `${p.name}${self ? ' (you)' : ''}`,
+        label: `${literal(p.name, 64)}${self ? ' (you)' : ''}`,
         description: states.join(' · '),
-        tooltip: `${p.name}: ${states.join(', ')}; joined ${new Date(p.joinedAt).toLocaleTimeString()}`,
+        tooltip: `${literal(p.name, 64)}: ${states.join(', ')}; joined ${new Date(p.joinedAt).toLocaleTimeString()}`,
         icon: !p.connected ? 'debug-disconnect' : p.role === 'host' ? 'broadcast' : driving ? 'hand' : p.role === 'viewer' ? 'eye' : p.controlState === 'requested' ? 'question' : 'person',
         contextValue: `participant ${actions.join(' ')}`.trim(),
       };

@@ -1,15 +1,18 @@
 /**
  * Asks the host about a control request with a notification (Allow / Deny). No answer within
  * the timeout is a deny, as in every PairUX host; a click that comes after that is told so
- * rather than silently granting a request the guest has already seen refused.
+ * rather than silently granting a request the guest has already seen refused. The requester's
+ * name and link are peer-supplied: literal text (literal-text.ts), with the client and a short id
+ * beside the name, since names are not unique.
  */
 import * as vscode from 'vscode';
-import type { PromptAnswer } from '../../runner/host-runner';
+import type { PromptAnswer, Requester } from '../../runner/host-runner';
+import { controlRequestText, lateAllowText } from './literal-text';
 
 export const ALLOW = 'Allow';
 export const DENY = 'Deny';
 
-export function askControlInEditor(name: string, timeoutMs: number): Promise<PromptAnswer> {
+export function askControlInEditor(name: string, timeoutMs: number, who?: Requester): Promise<PromptAnswer> {
   return new Promise((resolve) => {
     let settled = false;
     const timer = setTimeout(() => {
@@ -18,10 +21,10 @@ export function askControlInEditor(name: string, timeoutMs: number): Promise<Pro
     }, timeoutMs);
     const seconds = Math.round(timeoutMs / 1000);
     void vscode.window
-      .showWarningMessage(`${name} asks to control your mouse and keyboard. (No answer in ${seconds} s means no.)`, ALLOW, DENY)
+      .showWarningMessage(controlRequestText(name, who, seconds), ALLOW, DENY)
       .then((choice) => {
         if (settled) {
-          if (choice === ALLOW) void vscode.window.showInformationMessage(`${name}'s request had already timed out; they can ask again.`);
+          if (choice === ALLOW) void vscode.window.showInformationMessage(lateAllowText(name, who));
           return;
         }
         settled = true;
