@@ -4,8 +4,9 @@
  * plain signaling clients, the real control plane's session focus and a real LiveKit. When the
  * 10th participant joins, the media moves to the SFU with nobody doing anything: the pixels keep
  * flowing at every viewer through the move (make before break), the host ends with no P2P links
- * and one published track, and control still works through the SFU. The freeze itself is
- * measured by `npm run bench:focus`.
+ * and one published track, and control still works through the SFU: a click lands on the host's
+ * real X screen (the real runner and helper behind the page, test/support/real-host-rig.ts).
+ * The freeze itself is measured by `npm run bench:focus`.
  */
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
@@ -15,7 +16,7 @@ import type { CreateSessionResponse } from '../../protocol/http-api';
 import { ReportMedia, SessionTopology } from '../../protocol/signaling';
 import type { ControlPlane } from '../../server/control-plane';
 import type { SfuHostSnapshot } from '../../webview/engine/sfu-host';
-import { startRecordingRunner, type RecordingRunner } from '../support/recording-runner';
+import { RealHostRig, pressedAt } from '../support/real-host-rig';
 import { ViewerPage, framesBetween, longestFreeze } from '../support/browser-viewer';
 import { createSession, tokenOf } from '../support/control-plane';
 import { TestClient } from '../support/signaling-client';
@@ -42,7 +43,7 @@ describe('end to end: an auto session moves from P2P to the SFU at the 10th part
   let rig: SfuRig;
   let plane: ControlPlane;
   let session: CreateSessionResponse;
-  let runner: RecordingRunner;
+  let real: RealHostRig;
   let host: HeadlessHost;
   const viewers: ViewerPage[] = [];
   const extras: TestClient[] = [];
@@ -52,14 +53,16 @@ describe('end to end: an auto session moves from P2P to the SFU at the 10th part
     rig = await startSfuRig();
     plane = await startPlane(rig);
     session = await createSession(plane, { name: 'Growing' });
-    runner = await startRecordingRunner(SIZE);
-    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana', bridge: runner.url });
+    // The page draws its marker screen (the pixels this test follows); input goes to the real runner, helper and X.
+    real = await RealHostRig.start({ generated: SIZE });
+    await real.reset();
+    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana', bridge: real.url });
   });
   after(async () => {
     for (const c of extras.splice(0)) c.close();
     for (const v of viewers.splice(0)) await v.close();
     await host?.close();
-    await runner?.close();
+    await real?.close();
     await plane?.close();
     await rig?.livekit.stop();
     await browser?.close();
@@ -142,15 +145,19 @@ describe('end to end: an auto session moves from P2P to the SFU at the 10th part
     }
   });
 
-  it('control after the move: a granted controller\'s click reaches the host through the SFU', async () => {
+  it('control after the move: a granted controller\'s click lands on the host\'s X screen through the SFU', async () => {
     const ada = viewers[0]!;
+    const clicks = await real.watchRootClicks();
     await ada.page.click('#control-request');
     await eventually(async () => (await ada.page.evaluate(() => document.body.dataset.control)) === 'driving', 'Ada to drive');
     const box = await ada.page.locator('video#screen').boundingBox();
     assert.ok(box);
     await ada.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    // The centre of the picture is the centre of the X screen (1280×720), a bare root window there.
+    await eventually(() => pressedAt(clicks.events, 640, 360), `the click at (640,360) on the host's X screen (saw ${JSON.stringify(clicks.events)})`);
+    assert.deepEqual(real.asked, ['Ada'], 'the host was asked');
     const adaId = await ada.selfId();
-    await eventually(() => runner.inputs.some((i) => i.controllerId === adaId && i.event.t === 'down'), 'the click at the host');
+    assert.deepEqual([...new Set(real.forwarded.map((f) => f.controllerId))], [adaId]);
   });
 
   it('its only SFU killed, the session goes back to peer-to-peer and every guest sees the host again', async () => {

@@ -3,14 +3,15 @@
  * processes) share a real Redis behind a load balancer; the host page and two guests in Chromium
  * are all on instance A. A is SIGKILLed. The picture never depends on the control plane (the P2P
  * media keeps flowing), every client reconnects through the balancer to B as itself, with its
- * role, and remote control works again there.
+ * role, and remote control works again there: a click lands on the host's real X screen (the real
+ * runner and helper behind the page, test/support/real-host-rig.ts).
  */
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
 import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
 import type { CreateSessionResponse } from '../../protocol/http-api';
-import { startRecordingRunner, type RecordingRunner } from '../support/recording-runner';
+import { RealHostRig, pressedAt } from '../support/real-host-rig';
 import { ViewerPage, framesBetween, longestFreeze } from '../support/browser-viewer';
 import { createSession } from '../support/control-plane';
 import { eventually } from '../support/livekit';
@@ -34,7 +35,7 @@ describe('end to end: a control-plane instance killed under a live session', fun
   let a: PlaneProcess;
   let b: PlaneProcess;
   let session: CreateSessionResponse;
-  let runner: RecordingRunner;
+  let real: RealHostRig;
   let host: HeadlessHost;
   let ada: ViewerPage;
   let vic: ViewerPage;
@@ -54,14 +55,16 @@ describe('end to end: a control-plane instance killed under a live session', fun
     balancer.setBackends([{ port: a.port }, { port: b.port }]);
     balancer.pin(0); // everyone starts on A
     session = await createSession({ url: a.url }, { mode: 'p2p', name: 'Outlives' });
-    runner = await startRecordingRunner(SIZE);
-    host = await startHeadlessHost(balancer.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana', bridge: runner.url });
+    // The page draws its marker screen (the pixels this test follows); input goes to the real runner, helper and X.
+    real = await RealHostRig.start({ generated: SIZE });
+    await real.reset();
+    host = await startHeadlessHost(balancer.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana', bridge: real.url });
   });
   after(async () => {
     await ada?.close();
     await vic?.close();
     await host?.close();
-    await runner?.close();
+    await real?.close();
     await a?.kill();
     await b?.kill();
     await balancer?.close();
@@ -92,10 +95,14 @@ describe('end to end: a control-plane instance killed under a live session', fun
   it('host, controller and viewer all on instance A, the controller driving', async () => {
     [ada, vic] = await Promise.all([ViewerPage.open(browser, session.links.controller.url, 'Ada'), ViewerPage.open(browser, session.links.viewer.url, 'Vic')]);
     for (const g of [ada, vic]) await g.waitForState('live', 30_000);
+    const clicks = await real.watchRootClicks();
     await drive(ada, 'Ada to drive');
     await clickCentre(ada);
+    // The centre of the picture is the centre of the X screen (1280×720), a bare root window there.
+    await eventually(() => pressedAt(clicks.events, 640, 360), `the click at (640,360) on the host's X screen (saw ${JSON.stringify(clicks.events)})`);
     const adaId = await ada.selfId();
-    await eventually(() => runner.inputs.some((i) => i.controllerId === adaId && i.event.t === 'down'), 'the click at the host');
+    assert.deepEqual([...new Set(real.forwarded.map((f) => f.controllerId))], [adaId]);
+    clicks.stop();
     assert.equal(balancer.routed.includes(1), false, 'nobody on B yet');
   });
 
@@ -120,10 +127,11 @@ describe('end to end: a control-plane instance killed under a live session', fun
     // Roles intact: the controller can ask again (control ended with the drop, as for any drop), the viewer cannot.
     await eventually(async () => (await controlOf(ada)) !== 'driving', 'the drop to end the grant');
     assert.equal(await vic.page.locator('#control-request').isVisible(), false, 'a viewer still has no control button');
-    const clicksBefore = runner.inputs.length;
+    const clicks = await real.watchRootClicks();
     await drive(ada, 'Ada to drive again, through B');
     await clickCentre(ada);
-    await eventually(() => runner.inputs.slice(clicksBefore).some((i) => i.controllerId === before.ada.selfId && i.event.t === 'down'), 'the click at the host, through B');
+    await eventually(() => pressedAt(clicks.events, 640, 360), `the click at (640,360) on the host's X screen, through B (saw ${JSON.stringify(clicks.events)})`);
+    assert.deepEqual(real.asked, ['Ada', 'Ada'], 'the host was asked again after the drop');
     for (const g of [ada, vic]) {
       const [x, y] = await g.markerAdvance(1000);
       assert.ok(framesBetween(x, y) >= 3);

@@ -3,7 +3,8 @@
  * reconnect grace, so its resume was refused): the LiveKit identity must follow, because the
  * host names input by it and checks it against the session's participants. Real LiveKit, real
  * control plane, host and guest in Chromium; the guest's signaling WebSocket is cut and held
- * down through Playwright's WebSocket routing (its LiveKit connection stays up meanwhile).
+ * down through Playwright's WebSocket routing (its LiveKit connection stays up meanwhile). The
+ * input lands on the host's real X screen (the real runner and helper, test/support/real-host-rig.ts).
  */
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
@@ -11,7 +12,7 @@ import { launchChromium } from '../../demo/chromium';
 import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
 import type { CreateSessionResponse } from '../../protocol/http-api';
 import type { ControlPlane } from '../../server/control-plane';
-import { startRecordingRunner, type RecordingRunner } from '../support/recording-runner';
+import { RealHostRig } from '../support/real-host-rig';
 import { createSession } from '../support/control-plane';
 import { eventually, startPlane, startSfuRig, type SfuRig } from '../support/livekit';
 
@@ -23,7 +24,7 @@ describe('end to end: SFU mode follows a guest that came back as someone new', f
   let rig: SfuRig;
   let plane: ControlPlane;
   let session: CreateSessionResponse;
-  let runner: RecordingRunner;
+  let real: RealHostRig;
   let host: HeadlessHost;
   let context: BrowserContext;
   let page: Page;
@@ -35,8 +36,9 @@ describe('end to end: SFU mode follows a guest that came back as someone new', f
     rig = await startSfuRig();
     plane = await startPlane(rig, { reconnectGraceMs: 1000 });
     session = await createSession(plane, { mode: 'sfu' });
-    runner = await startRecordingRunner(SIZE);
-    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, bridge: runner.url });
+    real = await RealHostRig.start({ generated: SIZE });
+    await real.reset();
+    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, bridge: real.url });
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await context.newPage();
     await page.routeWebSocket(/\/ws$/, (ws) => {
@@ -49,7 +51,7 @@ describe('end to end: SFU mode follows a guest that came back as someone new', f
   after(async () => {
     await context?.close();
     await host?.close();
-    await runner?.close();
+    await real?.close();
     await plane?.close();
     await rig?.livekit.stop();
     await browser?.close();
@@ -82,8 +84,9 @@ describe('end to end: SFU mode follows a guest that came back as someone new', f
 
     await page.click('#control-request');
     await eventually(driving, 'driving again');
-    await page.evaluate(() => (window as unknown as { pairuxViewer: { sendRawInput(e: unknown): boolean } }).pairuxViewer.sendRawInput({ t: 'text', seq: 1, text: 'new me' }));
-    await eventually(() => runner.inputs.some((i) => i.event.t === 'text' && i.event.text === 'new me'), 'the input at the runner');
-    assert.deepEqual([...new Set(runner.inputs.map((i) => i.controllerId))], [after]);
+    await page.evaluate(() => (window as unknown as { pairuxViewer: { sendRawInput(e: unknown): boolean } }).pairuxViewer.sendRawInput({ t: 'text', seq: 1, text: 'new me\n' }));
+    await eventually(() => real.typed() === 'new me\n', `the text in the host's xterm (got ${JSON.stringify(real.typed())})`);
+    assert.equal((await real.helperStats()).granted, after, 'the helper drives for the new identity');
+    assert.deepEqual([...new Set(real.forwarded.map((f) => f.controllerId))], [after]);
   });
 });

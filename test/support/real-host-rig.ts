@@ -15,9 +15,9 @@ import { sanitizeInputEvent } from '../../protocol/input';
 import { HelperProcess, type CaptureResult } from '../../helper/client';
 import { HostRunner, type HostRunnerOptions, type PromptAnswer } from '../../runner/host-runner';
 import { HostBridgeServer } from '../../runner/websocket-bridge';
-import { mouseLocation, startXterm, startXvfb, xtestHeld, type Xterm, type Xvfb } from '../helper/support/xvfb';
+import { mouseLocation, startXterm, startXvfb, watchRootButtons, xtestHeld, type ButtonEvent, type Xterm, type Xvfb } from '../helper/support/xvfb';
 
-export type { PromptAnswer };
+export type { ButtonEvent, PromptAnswer };
 
 /** Where the orange patch is drawn on the X screen: guests find it in their decoded video. */
 export const PATCH = { x: 900, y: 400, width: 120, height: 104, centre: { x: 960, y: 450 } };
@@ -30,11 +30,12 @@ export interface RealHostRigOptions {
   height?: number;
   fps?: number;
   /**
-   * 'helper' (default): the host page shows the X screen the helper captures. 'generated': the
-   * page draws its own marker screen (for tests that read the frame marker back) while input
-   * still goes through the real runner and helper into X.
+   * Absent: the host page shows the X screen the helper captures. Given: the page draws its own
+   * marker screen of this size (for tests that read the frame marker back) while input still
+   * goes through the real runner and helper into X (normalised coordinates: the centre of the
+   * picture is the centre of the X screen).
    */
-  frames?: 'helper' | 'generated';
+  generated?: { width: number; height: number; fps: number };
 }
 
 /** The real runner, noting what the host page handed it before passing it on unchanged. */
@@ -65,6 +66,7 @@ export class RealHostRig {
   /** Names the host was asked about, in order. */
   readonly asked: string[] = [];
   private typedMark = 0;
+  private readonly watchers: Array<{ stop(): void }> = [];
 
   private constructor(
     readonly x: Xvfb,
@@ -93,7 +95,7 @@ export class RealHostRig {
       const hello = await helper.start();
       if (!hello.inject.available) throw new Error(`the helper cannot inject on ${x.display}: ${hello.inject.reason ?? 'no reason given'}`);
       // Capture only when the page shows the X screen; a generated screen needs none.
-      const capture: CaptureResult = o.frames === 'generated' ? { width, height, fps } : await helper.startCapture({ fps, patches: true });
+      const capture: CaptureResult = o.generated ? { width, height, fps } : await helper.startCapture({ fps, patches: true });
       let rig: RealHostRig | undefined;
       const runner = new ObservedRunner(
         {
@@ -104,7 +106,7 @@ export class RealHostRig {
           frames: 'bridge',
           controlRequests: true,
         },
-        o.frames === 'generated' ? { width, height, fps } : undefined,
+        o.generated,
       );
       const bridge = new HostBridgeServer(runner);
       runner.attach(bridge);
@@ -149,6 +151,16 @@ export class RealHostRig {
     return mouseLocation(this.x);
   }
 
+  /**
+   * Button presses and releases on the bare root window as an X client sees them (xev): a click
+   * must land where it was sent, not merely move the pointer there. Stopped by close().
+   */
+  async watchRootClicks(): Promise<{ events: ButtonEvent[]; stop(): void }> {
+    const watch = await watchRootButtons(this.x);
+    this.watchers.push(watch);
+    return watch;
+  }
+
   /** Buttons and keys XTEST holds down right now. */
   held(): { buttons: number[]; keys: number[] } {
     return xtestHeld(this.x);
@@ -174,6 +186,7 @@ export class RealHostRig {
   }
 
   async close(): Promise<void> {
+    for (const w of this.watchers.splice(0)) w.stop();
     await this.bridge.close().catch(() => undefined);
     await this.helper.stop().catch(() => undefined);
     await this.xterm.stop();
@@ -186,4 +199,9 @@ export class RealHostRig {
 export function pointOnVideo(box: { x: number; y: number; width: number; height: number }, screen: { width: number; height: number }, sx: number, sy: number): { x: number; y: number } {
   const scale = Math.min(box.width / screen.width, box.height / screen.height);
   return { x: box.x + (box.width - screen.width * scale) / 2 + sx * scale, y: box.y + (box.height - screen.height * scale) / 2 + sy * scale };
+}
+
+/** A left-button press within 2 px of (x, y) among the root window's button events. */
+export function pressedAt(events: readonly ButtonEvent[], x: number, y: number): boolean {
+  return events.some((e) => e.type === 'press' && e.button === 1 && Math.abs(e.x - x) <= 2 && Math.abs(e.y - y) <= 2);
 }
