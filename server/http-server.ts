@@ -133,7 +133,7 @@ async function route(deps: Guards, req: IncomingMessage, res: ServerResponse): P
       return;
     }
   }
-  sendJson(res, 404, { error: { code: ErrorCode.BadMessage, message: `nothing at ${p}` } });
+  sendJson(res, 404, { error: { code: ErrorCode.BadMessage, message: `nothing at ${p.length > 200 ? `${p.slice(0, 200)}…` : p}` } });
 }
 
 /** Metrics name sessions and load: with a metrics token, the token; otherwise only this machine, not through a proxy. */

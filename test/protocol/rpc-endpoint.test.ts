@@ -132,6 +132,21 @@ describe('protocol: RpcEndpoint', () => {
     assert.equal(await codeOf(a.request(Add, { a: 1, b: 2 })), ErrorCode.Closed);
   });
 
+  it('reports a peer\'s unsolicited error responses as the peer\'s word, not as errors of its own', () => {
+    const reports: Array<{ code: string; source: string }> = [];
+    const b = new RpcEndpoint({ boundary, side: 'b', send: () => undefined, onProtocolError: (e, source) => reports.push({ code: e.code, source }) });
+    b.receive(JSON.stringify({ v: 1, id: null, error: { code: 'INTERNAL', message: 'fake' } }));
+    b.receive(JSON.stringify({ v: 1, id: 77, error: { code: 'INTERNAL', message: 'fake' } }));
+    b.receive(JSON.stringify({ v: 1, id: 78, result: {} }));
+    b.receive('{broken');
+    assert.deepEqual(reports, [
+      { code: ErrorCode.Internal, source: 'peer' },
+      { code: ErrorCode.BadMessage, source: 'peer' },
+      { code: ErrorCode.BadMessage, source: 'peer' },
+      { code: ErrorCode.BadMessage, source: 'local' },
+    ]);
+  });
+
   it('drops a response whose result breaks the schema, with BAD_MESSAGE at the caller', async () => {
     const { a, b } = pair();
     b.onRequest(Add, () => ({ sum: 'many' }) as unknown as { sum: number });

@@ -30,6 +30,10 @@ describe('protocol: share links', () => {
     assert.match(failure('http://x/s/abc').message, /missing its access token/);
     assert.match(failure(`http://x/s/abc#t=${'a'.repeat(3000)}`).message, /too long/);
     assert.equal(failure('hello').code, ErrorCode.TokenInvalid);
+    // A broken % escape: a PairuxError saying so, not decodeURIComponent's raw URIError.
+    for (const bad of ['http://x/s/%E0%A4%A#t=b', 'http://x/s/abc%#t=b', 'http://x/s/%ZZ#t=b']) {
+      assert.match(failure(bad).message, /malformed/, bad);
+    }
   });
 
   it('peeks at claims for display without trusting them', async () => {
