@@ -12,6 +12,7 @@ import type { ShellActionParams, ShellStatusParams } from '../../protocol/webvie
 import { signalingUrlFor } from '../../webview/engine/transport';
 import { checkLink, GuestSession } from '../core/guest-session';
 import { HostSession, type HostStatus } from '../core/host-session';
+import { HostSeatConsent, offerQuestion, type HostSeatOffer } from '../core/host-seat';
 import { editorJoinUri, parseJoinInput, type JoinTarget } from '../core/join-input';
 import { contextKeys, presenceChanges, type ContextKeys, type ParticipantRow, type SessionView } from '../core/session-view';
 import { readHostSettings, type HostSettings, type SessionMode } from '../core/settings';
@@ -371,6 +372,8 @@ export class SessionController implements vscode.Disposable {
     await hosting.session.act({ action: 'makeHost', participantId: id }).catch((err: unknown) => {
       if (this.current === hosting) throw err;
     });
+    // An offer: the seat moves only if they accept in their editor.
+    if (this.current === hosting) void vscode.window.setStatusBarMessage(`PairUX: asked ${literal(name, 64)} to take over as host; you stay the host unless they accept`, 8000);
   }
 
   private async pickGuest(): Promise<string | undefined> {
@@ -459,11 +462,26 @@ export class SessionController implements vscode.Disposable {
     this.current = joined;
     this.lastPage = undefined;
     session.attachPage(panel.port);
+    // Only a host seat that follows this user's Accept starts sharing this screen (F2).
+    const consent = new HostSeatConsent();
+    session.on('hostOffered', ({ offer }) => {
+      if (this.current !== joined || !consent.shouldAsk(offer, session.page)) return;
+      void this.guard('host transfer', () => this.answerHostOffer(joined, consent, offer));
+    });
     let promoted = false;
     session.on('status', ({ page }) => {
       if (this.current !== joined) return;
       if (page?.joinedAs === 'host' && page.resume && !promoted) {
         promoted = true;
+        const decision = consent.mayTakeOver(page);
+        if (!decision.ok) {
+          // The page joined as host though nobody here said yes: share nothing, leave, say why.
+          void this.guard('host transfer', async () => {
+            await this.leave();
+            throw new PairuxError(ErrorCode.Forbidden, decision.message);
+          });
+          return;
+        }
         void this.guard('host transfer', () => this.takeOver(joined, page.resume!));
         return;
       }
@@ -477,6 +495,35 @@ export class SessionController implements vscode.Disposable {
     this.view = { kind: 'guest', hostName: host, mode: preview.media, page: undefined };
     this.render();
     return joined;
+  }
+
+  /**
+   * The host offers this guest its seat: a modal prompt naming who offers (as plain text) and what
+   * it means. Only Accept answers yes; closing the prompt declines.
+   */
+  private async answerHostOffer(joined: Joined, consent: HostSeatConsent, offer: HostSeatOffer): Promise<void> {
+    const accept: vscode.MessageItem = { title: 'Accept' };
+    const decline: vscode.MessageItem = { title: 'Decline', isCloseAffordance: true };
+    const left = Math.max(0, Math.round((offer.expiresAt - Date.now()) / 1000));
+    const choice = await vscode.window.showWarningMessage(
+      offerQuestion(offer),
+      { modal: true, detail: `The offer stands for ${left} seconds. Decline keeps you watching as you are now.` },
+      accept,
+      decline,
+    );
+    if (this.current !== joined) return;
+    if (choice !== accept) {
+      await joined.session.act({ action: 'answerHostOffer', offerId: offer.offerId, accept: false });
+      return;
+    }
+    consent.accept(offer);
+    try {
+      await joined.session.act({ action: 'answerHostOffer', offerId: offer.offerId, accept: true });
+    } catch (err) {
+      consent.withdraw();
+      throw err;
+    }
+    this.log.info(`accepted ${literal(offer.fromName, 64)}'s offer of the host's seat`);
   }
 
   private async guestAct(action: ShellActionParams, done?: string): Promise<void> {
