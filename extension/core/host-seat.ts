@@ -7,6 +7,7 @@
  * refused here as well as in the page. Free of `vscode`, so it is tested without an editor.
  */
 import type { ShellStatusParams } from '../../protocol/webview-shell';
+import { literal } from '../ui/literal-text';
 
 /** An offer of the host's seat as the guest page reported it (`host.offered`). */
 export interface HostSeatOffer {
@@ -22,18 +23,9 @@ export type TakeOverDecision = { ok: true } | { ok: false; unasked: boolean; mes
 /** After Accept, how long the seat may take to arrive (the swap and the page's rejoin take about a second). */
 export const CONSENT_WINDOW_MS = 30_000;
 
-/**
- * A peer-supplied name for a VS Code message: no markdown link or code syntax survives, so it
- * reads as the text it is and can never become a clickable `command:` link.
- */
-export function plainName(name: string): string {
-  const plain = name.replace(/[[\]()`]/g, ' ').replace(/\s+/g, ' ').trim();
-  return plain || 'Someone';
-}
-
-/** The modal prompt's question for an offer. */
+/** The modal prompt's question for an offer; the offerer's name (the server's word) is literal text. */
 export function offerQuestion(offer: Pick<HostSeatOffer, 'fromName'>): string {
-  return `${plainName(offer.fromName)} wants to hand you the host's seat: your screen will be shared with everyone in the session and you will answer their control requests.`;
+  return `${literal(offer.fromName, 64)} wants to hand you the host's seat: your screen will be shared with everyone in the session and you will answer their control requests.`;
 }
 
 const UNASKED =

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import type { ShellStatusParams } from '../../protocol/webview-shell';
-import { CONSENT_WINDOW_MS, HostSeatConsent, offerQuestion, plainName, type HostSeatOffer } from '../../extension/core/host-seat';
+import { CONSENT_WINDOW_MS, HostSeatConsent, offerQuestion, type HostSeatOffer } from '../../extension/core/host-seat';
+import { hasLink, visible } from '../../extension/ui/literal-text';
 
 const ticket = (participantId: string) => ({ participantId, secret: 'a-ticket-that-is-long-enough' });
 
@@ -59,10 +60,10 @@ describe('extension: who may take the host seat', () => {
     assert.equal(consent.shouldAsk(offer(), page('c-me', 'controller')), false, 'the same offer again');
   });
 
-  it("the prompt names who offers, as plain text: no markdown link can become a command", () => {
-    const question = offerQuestion({ fromName: '[Hana](command:workbench.action.terminal.new) `x`' });
-    assert.doesNotMatch(question, /[[\]()`]/);
-    assert.match(question, /^Hana command:workbench\.action\.terminal\.new x wants to hand you the host's seat: your screen will be shared with everyone in the session and you will answer their control requests\.$/);
-    assert.equal(plainName('[]()'), 'Someone');
+  it('the prompt names who offers, as literal text: a name shaped like a link stays a name', () => {
+    const name = '[Hana](command:workbench.action.terminal.new)';
+    const question = offerQuestion({ fromName: name });
+    assert.equal(hasLink(question), false);
+    assert.equal(visible(question), `${name} wants to hand you the host's seat: your screen will be shared with everyone in the session and you will answer their control requests.`);
   });
 });
