@@ -42,10 +42,11 @@ export class HostAllowlist {
   }
 
   /**
-   * The server's own pages (an allowed host on the port it listens on or the public URL's), the
-   * configured origins, and VS Code webviews (each on its own origin; the join token is the gate).
+   * The server's own pages (an allowed host on the port it listens on, or on the port the request
+   * itself came to when its Host is allowed: a proxy in front), the public URL, the configured
+   * origins, and VS Code webviews (each on its own origin; the join token is the gate).
    */
-  originAllowed(origin: string, listeningPort: number): boolean {
+  originAllowed(origin: string, listeningPort: number, hostHeader?: string): boolean {
     if (this.origins.has(origin) || origin.startsWith('vscode-webview://')) return true;
     let url: URL;
     try {
@@ -54,7 +55,9 @@ export class HostAllowlist {
       return false;
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+    if (!this.hostAllowed(url.host)) return false;
     const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
-    return port === listeningPort && this.hostAllowed(url.host);
+    if (port === listeningPort) return true;
+    return hostHeader !== undefined && this.hostAllowed(hostHeader) && url.host === hostHeader.toLowerCase();
   }
 }

@@ -31,6 +31,7 @@ import {
   AcceptHost,
   DeclineHost,
   RevokeControl,
+  RotateLinks,
   SendSignal,
   SetRole,
   signalingBoundary,
@@ -101,7 +102,7 @@ export class WsGateway {
       return;
     }
     const origin = req.headers.origin;
-    if (origin && !this.hosts.originAllowed(origin, this.listeningPort())) {
+    if (origin && !this.hosts.originAllowed(origin, this.listeningPort(), req.headers.host)) {
       refuse(socket, '403 Forbidden', 'pages of this origin may not open the signaling socket');
       this.metrics.errors.inc({ code: ErrorCode.Forbidden });
       return;
@@ -183,7 +184,8 @@ export class WsGateway {
       await connection.signal(p);
       return {};
     });
-    endpoint.onRequest(CreateLink, (p) => connection.createLink(p.role, p.ttlSeconds));
+    endpoint.onRequest(CreateLink, (p) => connection.createLink(p));
+    endpoint.onRequest(RotateLinks, (p) => connection.rotateLinks(p.ttlSeconds));
     endpoint.onRequest(GetIceServers, () => ({ iceServers: connection.iceServers() }));
     endpoint.onRequest(RequestControl, async () => (await connection.control.request(), {}));
     endpoint.onRequest(ReleaseControl, async () => (await connection.control.release(), {}));

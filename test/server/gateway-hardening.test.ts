@@ -29,7 +29,7 @@ class RawSocket {
   closeFrameAt: number | undefined;
   closeCode: number | undefined;
   endedAt: number | undefined;
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private nextId = 1;
 
   private constructor(
@@ -406,6 +406,10 @@ describe('control plane: hardened edges', () => {
         assert.ok(ok instanceof RawSocket, origin);
         clients.push(ok);
       }
+      // Behind a proxy on another port, an allowed Host with the matching Origin is the server's own page.
+      const proxied = await RawSocket.open(port, { host: 'pairux.internal:8443', origin: 'https://pairux.internal:8443' });
+      assert.ok(proxied instanceof RawSocket, 'proxied own origin');
+      clients.push(proxied);
       for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `pairux.internal:${port}`, `[::1]:${port}`]) {
         assert.equal((await rawHttp(port, { headers: { host } })).status, 200, host);
       }
