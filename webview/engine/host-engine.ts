@@ -1,7 +1,8 @@
 /**
  * The host's P2P mesh: one RTCPeerConnection per guest, created when the guest says hello,
  * carrying the shared screen's track and the `pairux` data channel. Guests always initiate; the
- * host only answers hellos, so the two sides never race to offer.
+ * host only answers hellos, so the two sides never race to offer. Hellos are paced per guest
+ * (hello-pacer.ts): a guest flooding hellos gets a rebuild now and then, never one per hello.
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import { DATA_CHANNEL_LABEL, PeerInput, PeerInputRefused, Ping, ScreenInfo } from '../../protocol/peer';
@@ -11,6 +12,7 @@ import { preferCodec } from './codecs';
 import { TypedEmitter } from './emitter';
 import type { HostInputGate } from './host-input';
 import type { HostMediaEngine, ScreenEncoding } from './media-engine';
+import { HelloPacer } from './hello-pacer';
 import { consoleLogger, type Logger } from './logger';
 import { attachPeerEndpoint } from './peer-channel';
 import { newPcId, PeerLink } from './peer-link';
@@ -92,6 +94,7 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
   private readonly stream: MediaStream;
   private readonly peers = new Map<string, GuestPeer>();
   private readonly unsubscribe: Array<() => void> = [];
+  private readonly pacer = new HelloPacer((guestId) => void this.connectGuest(guestId));
   private started = false;
   private _screen: ScreenDescription;
 
@@ -111,6 +114,7 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
     this.unsubscribe.push(
       s.on('signal', ({ from, payload }) => this.onSignal(from, payload)),
       s.on('participantLeft', ({ participantId }) => {
+        this.pacer.forget(participantId);
         this.dropGuest(participantId, 'left the session');
         this.options.input?.forget(participantId);
       }),
@@ -135,12 +139,16 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
    */
   connectAll(): void {
     for (const p of this.signaling.participants.values()) {
-      if (p.role !== 'host' && p.connected && !this.peers.has(p.id)) void this.connectGuest(p.id);
+      if (p.role !== 'host' && p.connected && !this.peers.has(p.id)) {
+        this.pacer.built(p.id);
+        void this.connectGuest(p.id);
+      }
     }
   }
 
   /** Closes every guest connection (telling each guest) and stops listening. */
   stop(): void {
+    this.pacer.stop();
     for (const id of [...this.peers.keys()]) this.dropGuest(id, 'host stopped', true);
     for (const off of this.unsubscribe.splice(0)) off();
     this.started = false;
@@ -213,10 +221,12 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
   private onSignal(from: string, payload: SignalPayload): void {
     const peer = this.peers.get(from);
     switch (payload.kind) {
-      case 'hello':
-        this.log('info', `hello from ${from} (${payload.reason})`);
-        void this.connectGuest(from);
+      case 'hello': {
+        const outcome = this.pacer.hello(from);
+        // A flood is logged once per rebuild, not once per hello.
+        if (outcome !== 'merged') this.log('info', `hello from ${from} (${payload.reason}): ${outcome === 'now' ? 'connecting' : 'too soon after the last one, deferred'}`);
         return;
+      }
       case 'answer':
         if (!peer || peer.link.pcId !== payload.pc) return this.stale(from, payload.kind, payload.pc);
         peer.link.acceptAnswer(payload.sdp).catch((err: unknown) => this.fail(from, `could not apply the answer: ${String(err)}`));
