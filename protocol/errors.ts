@@ -19,6 +19,8 @@ export const ErrorCode = {
   /** Join token: bad signature, malformed, wrong audience. */
   TokenInvalid: 'TOKEN_INVALID',
   TokenExpired: 'TOKEN_EXPIRED',
+  /** A genuine link the host revoked (removed its guest, rotated the links) or a single-use link already used. */
+  TokenRevoked: 'TOKEN_REVOKED',
   /** A valid token for another session than the one being joined. */
   TokenWrongSession: 'TOKEN_WRONG_SESSION',
   SessionNotFound: 'SESSION_NOT_FOUND',

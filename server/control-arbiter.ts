@@ -7,6 +7,7 @@
 import { ErrorCode, PairuxError } from '../protocol/errors';
 import { ControlChanged, ParticipantUpdated, type ControlReason } from '../protocol/signaling';
 import { requireCurrentHost } from './host-rights';
+import { publicView } from './participant-admin';
 import type { ParticipantRecord, RoomStateStore } from './room-state-store';
 import type { SignalingTransport } from './signaling-transport';
 
@@ -98,8 +99,7 @@ export class ControlArbiter {
     const updated = await this.store.updateParticipant(sessionId, p.id, { controlState: state });
     if (!updated) return;
     const driverId = await this.driverOf(sessionId);
-    const view = { id: updated.id, name: updated.name, role: updated.role, connected: updated.connected, controlState: updated.controlState, joinedAt: updated.joinedAt };
-    this.transport.broadcast(sessionId, ParticipantUpdated, { participant: view });
+    this.transport.broadcast(sessionId, ParticipantUpdated, { participant: publicView(updated) });
     this.transport.broadcast(sessionId, ControlChanged, { participantId: p.id, state, reason, driverId });
   }
 

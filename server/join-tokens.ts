@@ -11,6 +11,8 @@ import type { ParticipantRole } from '../protocol/limits';
 export interface IssuedToken {
   token: string;
   expiresAt: number;
+  /** Its `jti`: what a revocation names. */
+  id: string;
 }
 
 export interface VerifiedToken {
@@ -29,15 +31,16 @@ export class JoinTokens {
   async issue(sessionId: string, role: ParticipantRole, ttlSeconds: number): Promise<IssuedToken> {
     const iat = Math.floor(this.now() / 1000);
     const exp = iat + ttlSeconds;
+    const id = randomBytes(9).toString('base64url');
     const token = await new SignJWT({ sid: sessionId, role })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(JOIN_TOKEN_ISSUER)
       .setAudience(JOIN_TOKEN_AUDIENCE)
       .setIssuedAt(iat)
       .setExpirationTime(exp)
-      .setJti(randomBytes(9).toString('base64url'))
+      .setJti(id)
       .sign(this.key);
-    return { token, expiresAt: exp * 1000 };
+    return { token, expiresAt: exp * 1000, id };
   }
 
   /**

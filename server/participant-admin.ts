@@ -38,6 +38,7 @@ export function publicView(p: ParticipantRecord): Participant {
   const view: Participant = { id: p.id, name: p.name, role: p.role, connected: p.connected, controlState: p.controlState, joinedAt: p.joinedAt };
   if (p.media) view.media = p.media;
   if (p.client) view.client = p.client;
+  if (p.link) view.link = { id: p.link.id, label: p.link.label };
   return view;
 }
 

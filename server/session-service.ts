@@ -9,9 +9,9 @@ import { ErrorCode, PairuxError } from '../protocol/errors';
 import type { IceServer } from '../protocol/common';
 import type { CreateSessionRequest, CreateSessionResponse, SessionPreview } from '../protocol/http-api';
 import type { MediaMode, ParticipantRole } from '../protocol/limits';
-import { formatShareLink } from '../protocol/share-link';
 import {
   CloseCode,
+  LinksChanged,
   ParticipantJoined,
   ParticipantLeft,
   ParticipantUpdated,
@@ -20,6 +20,7 @@ import {
   type Join,
   type Participant,
   type SendSignal,
+  type ShareLinkInfo,
 } from '../protocol/signaling';
 import type { ParamsOf, ResultOf } from '../protocol/rpc';
 import type { ServerConfig } from './config';
@@ -33,6 +34,8 @@ import { turnCredentials } from './turn-credentials';
 import { ControlArbiter } from './control-arbiter';
 import { isCurrentHost, requireCurrentHost } from './host-rights';
 import { SignalLimiter } from './signal-limits';
+import { ShareLinks, type LinkOptions } from './share-links';
+import { uniqueName } from './display-names';
 import { ParticipantAdmin, publicView } from './participant-admin';
 import { SfuSessions } from './sfu/sfu-sessions';
 import { SessionFocus } from './focus/session-focus';
@@ -83,12 +86,22 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   readonly sfu: SfuSessions;
   readonly focus: SessionFocus;
   private readonly signalLimits: SignalLimiter;
+  readonly links: ShareLinks;
+  /** Per session, this instance's joins pick their names one at a time (see `addNamed`). */
+  private readonly naming = new Map<string, Promise<unknown>>();
 
   constructor(private readonly deps: SessionServiceDeps) {
     super();
     this.now = deps.now ?? Date.now;
     this.timers = deps.timers ?? new LocalSessionTimers();
     this.signalLimits = new SignalLimiter(this.now);
+    this.links = new ShareLinks({
+      store: deps.store,
+      tokens: deps.tokens,
+      origin: () => deps.origin(),
+      defaultTtlSeconds: () => deps.config.defaultLinkTtlSeconds,
+      now: this.now,
+    });
     this.timers.bind((key) => this.runDeadline(key).catch((err: unknown) => void this.emit('error', err)));
     this.sfu = new SfuSessions({ config: deps.config, store: deps.store, metrics: deps.metrics, now: this.now });
     this.focus = new SessionFocus({ config: deps.config, store: deps.store, transport: deps.transport, sfu: this.sfu, metrics: deps.metrics, now: this.now });
@@ -147,8 +160,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     this.localSessions.add(sessionId);
     const [host, controller, viewer] = await Promise.all([
       tokens.issue(sessionId, 'host', ttl),
-      tokens.issue(sessionId, 'controller', ttl),
-      tokens.issue(sessionId, 'viewer', ttl),
+      this.links.issue(sessionId, 'controller', { ttlSeconds: ttl }),
+      this.links.issue(sessionId, 'viewer', { ttlSeconds: ttl }),
     ]);
     this.schedule(`host-deadline:${sessionId}`, config.hostJoinTimeoutMs);
     metrics.sessionsCreated.inc({ mode: request.mode });
@@ -160,8 +173,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       hostToken: host.token,
       wsUrl: `${origin.replace(/^http/, 'ws')}/ws`,
       links: {
-        controller: { url: formatShareLink(origin, sessionId, controller.token), expiresAt: controller.expiresAt },
-        viewer: { url: formatShareLink(origin, sessionId, viewer.token), expiresAt: viewer.expiresAt },
+        controller: { url: controller.url, expiresAt: controller.expiresAt },
+        viewer: { url: viewer.url, expiresAt: viewer.expiresAt },
       },
     };
   }
@@ -180,6 +193,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       throw new PairuxError(ErrorCode.SessionNotFound, 'There is no such session on this server (it may have ended long ago, or the server restarted). Ask the host for a new link.');
     }
     if (session.ended) throw new PairuxError(ErrorCode.SessionEnded, `This session has ended: ${session.ended.message}`, { reason: session.ended.reason });
+    await this.links.requireLive(session.id, claims);
     const participants = await store.listParticipants(session.id);
     const host = participants.find((p) => p.id === session.hostId);
     return {
@@ -242,7 +256,6 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
             connected: true,
             disconnectedAt: undefined,
             resumeHash: hashSecret(secret),
-            name: params.name,
           });
           resumed = record !== undefined;
           this.cancel(`grace:${session.id}:${previous.id}`);
@@ -254,6 +267,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
             expiredAt: claims.exp * 1000,
           });
         }
+        // Revoked links stop here; a single-use link is used up by this join.
+        const link = await this.links.admit(session.id, claims);
         record = {
           id: claims.role === 'host' ? session.hostId : `${claims.role === 'viewer' ? 'v' : 'c'}-${newId(9)}`,
           name: params.name,
@@ -263,10 +278,11 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
           joinedAt: this.now(),
           resumeHash: hashSecret(secret),
           ...(params.client ? { client: params.client.kind } : {}),
+          ...(link ? { link } : {}),
         };
         // A guest's picture comes from where the media flows when it joins (the focus's 'done' counts it).
         if (claims.role !== 'host') record.media = session.media;
-        const added = await store.addParticipant(session.id, record, this.roleLimits(session.media));
+        const added = await this.addNamed(session.id, record, this.roleLimits(session.media));
         if (!added.ok) throw limitError(added.role, added.limit, session.media);
         if (claims.role === 'host') this.cancel(`host-deadline:${session.id}`);
       }
@@ -359,11 +375,15 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     metrics.signals.inc({ kind: params.payload.kind });
   }
 
-  async createLink(from: Member, role: 'controller' | 'viewer', ttlSeconds?: number): Promise<{ url: string; role: typeof role; expiresAt: number }> {
+  async createLink(from: Member, role: 'controller' | 'viewer', options: LinkOptions = {}): Promise<ShareLinkInfo> {
     await requireCurrentHost(this.deps.store, from, 'create share links');
-    const ttl = Math.min(ttlSeconds ?? this.deps.config.defaultLinkTtlSeconds, 30 * 24 * 3600);
-    const { token, expiresAt } = await this.deps.tokens.issue(from.sessionId, role, ttl);
-    return { url: formatShareLink(this.deps.origin(), from.sessionId, token), role, expiresAt };
+    return this.links.issue(from.sessionId, role, options);
+  }
+
+  /** `links.rotate`: every guest link of the session stops working; new shared ones. */
+  async rotateLinks(from: Member, ttlSeconds?: number) {
+    await requireCurrentHost(this.deps.store, from, 'rotate the share links');
+    return this.links.rotate(from.sessionId, ttlSeconds);
   }
 
   async leave(member: Member): Promise<void> {
@@ -487,12 +507,54 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     this.signalLimits.forget(member.sessionId, member.participantId);
     const assignment = (await store.getSession(member.sessionId))?.sfu;
     if (assignment) this.background(this.sfu.participantGone(assignment, removed.id));
+    // Before the guest hears it was removed: by then its link lets nobody back in.
+    if (byHost) await this.linkGone(member.sessionId, removed).catch((err: unknown) => void this.emit('error', err));
     transport.broadcast(member.sessionId, ParticipantLeft, { participantId: removed.id, reason }, removed.id);
     await this.control.participantGone(member.sessionId, removed, false);
     if (byHost) await transport.send(member.sessionId, removed.id, SessionEnded, { reason: 'removed', message });
     const [code, why] = byHost ? [CloseCode.Removed, 'removed by the host'] : [CloseCode.Left, reason];
     setImmediate(() => transport.disconnect(member.sessionId, member.participantId, code, why));
     this.emit('participant-left', { sessionId: member.sessionId, participant: publicView(removed), reason });
+  }
+
+  /**
+   * A removed guest's link stops working; the host is told, with a new shared link for that role
+   * when it was one (those the host sent it to can still join).
+   */
+  private async linkGone(sessionId: string, removed: ParticipantRecord): Promise<void> {
+    const change = await this.links.revokeForRemoval(sessionId, removed);
+    const session = await this.deps.store.getSession(sessionId);
+    if (!change || !session) return;
+    const label = removed.link?.label ?? 'link';
+    const message = change.fresh
+      ? `${removed.name} was removed, so the ${label} they joined through no longer works. Send this new ${change.fresh.role} link to anyone else who should join.`
+      : `${removed.name} was removed, so the ${label} they joined through no longer works.`;
+    await this.deps.transport.send(sessionId, session.hostId, LinksChanged, {
+      reason: 'removed',
+      message: message.slice(0, 300),
+      revoked: change.revoked,
+      ...(change.fresh ? { [change.fresh.role]: change.fresh } : {}),
+    });
+  }
+
+  /**
+   * Adds a new participant under a name nobody in the session reads the same way (see
+   * display-names.ts). This instance's joins to one session take turns, so two racing for one
+   * name get two names; across instances the same race may still give both the name.
+   */
+  private async addNamed(sessionId: string, record: ParticipantRecord, limits: Record<ParticipantRole, number>) {
+    const previous = this.naming.get(sessionId) ?? Promise.resolve();
+    const turn = previous.then(async () => {
+      const taken = (await this.deps.store.listParticipants(sessionId)).map((p) => p.name);
+      record.name = uniqueName(record.name, taken);
+      return this.deps.store.addParticipant(sessionId, record, limits);
+    });
+    const settled = turn.catch(() => undefined);
+    this.naming.set(sessionId, settled);
+    void settled.then(() => {
+      if (this.naming.get(sessionId) === settled) this.naming.delete(sessionId);
+    });
+    return turn;
   }
 
   /** Best-effort work whose failure must not fail the caller (LiveKit down while a session ends). */
@@ -585,8 +647,13 @@ export class ClientConnection {
     return this.service.relaySignal(this.requireMember(), params);
   }
 
-  createLink(role: 'controller' | 'viewer', ttlSeconds?: number) {
-    return this.service.createLink(this.requireMember(), role, ttlSeconds);
+  createLink(params: { role: 'controller' | 'viewer'; ttlSeconds?: number; label?: string; singleUse?: boolean }) {
+    const { role, ...options } = params;
+    return this.service.createLink(this.requireMember(), role, options);
+  }
+
+  rotateLinks(ttlSeconds?: number) {
+    return this.service.rotateLinks(this.requireMember(), ttlSeconds);
   }
 
   iceServers(): IceServer[] {

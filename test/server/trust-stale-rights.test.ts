@@ -72,7 +72,7 @@ describe('trust: rights follow the current state, not the role a connection join
     const vic = await connect();
     const v: Joined = await vic.join(s.sessionId, tokenOf(s.links.viewer.url), 'Vic');
     // Before the transfer the same connection holds the host's rights: the refusals below are about the transfer.
-    await hana.connection.createLink('viewer');
+    await hana.connection.createLink({ role: 'viewer' });
     await hana.connection.participants.makeHost(a.self.id);
     await ada.request(AcceptHost, { offerId: await offered });
     await hana.closedWith(CloseCode.HostChanged);
@@ -107,7 +107,7 @@ describe('trust: rights follow the current state, not the role a connection join
     const { hana, s, newHost, v } = await transferred();
     await rejects(hana.connection.end('bye'), ErrorCode.Forbidden);
     await rejects(hana.connection.participants.setRole(v.self.id, 'controller'), ErrorCode.Forbidden);
-    await rejects(hana.connection.createLink('controller'), ErrorCode.Forbidden);
+    await rejects(hana.connection.createLink({ role: 'controller' }), ErrorCode.Forbidden);
     assert.equal((await plane.service.preview(tokenOf(s.links.viewer.url))).hostConnected, true, 'the session goes on');
     await newHost.request(GetIceServers, {});
     assert.equal(newHost.closeCode, undefined);
