@@ -146,7 +146,7 @@ describe('fuzz: a rogue guest page on the P2P data channel, real host page, runn
     const legit = await ViewerPage.open(rig.browser, rig.session.links.controller.url, 'Legit');
     try {
       await legit.waitForState('live', 20_000);
-      await legit.page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement | null)?.videoWidth ?? 0 > 0, null, { timeout: 20_000 });
+      await legit.page.waitForFunction(() => ((document.querySelector('video') as HTMLVideoElement | null)?.videoWidth ?? 0) > 0, null, { timeout: 20_000 });
       await legitDriverLands(rig, legit.page);
     } finally {
       await legit.close();
