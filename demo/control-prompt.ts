@@ -2,10 +2,12 @@
  * The demo host's console: asks Allow/Deny when a guest requests control (no answer in time is
  * a deny), and takes the panic command — `s` then Enter — at any moment, even mid-question.
  * Without a terminal (CI, piped output) requests are denied and the user is told how to allow.
+ * A guest's name is printed as plain text with its client and short id (names are not unique).
  */
 import { createInterface, type Interface } from 'node:readline';
 
-import type { PromptAnswer } from '../runner/host-runner';
+import type { PromptAnswer, Requester } from '../runner/host-runner';
+import { terminalText } from './terminal-text';
 
 export type { PromptAnswer };
 
@@ -27,7 +29,8 @@ export class ControlPrompt {
   }
 
   /** Asks the host about one guest; requests queue so answers cannot go to the wrong guest. */
-  ask(name: string): Promise<PromptAnswer> {
+  ask(rawName: string, who?: Requester): Promise<PromptAnswer> {
+    const name = describe(rawName, who);
     if (this.policy === 'allow') {
       this.say(`${name} takes control (--allow-control)`);
       return Promise.resolve({ allow: true, reason: 'allowed' });
@@ -75,4 +78,15 @@ export class ControlPrompt {
     p.resolve(answer);
     this.queue.shift()?.();
   }
+}
+
+const CLIENT: Record<string, string> = { vscode: 'VS Code', browser: 'browser' };
+
+/** "Ada (browser, id 3fa9c2, link for-ada)": everything a guest supplied, as plain text. */
+export function describe(name: string, who: Requester | undefined): string {
+  const shown = terminalText(name, 64);
+  if (!who) return shown;
+  const details = [who.client ? (CLIENT[who.client] ?? who.client) : 'unknown client', `id ${terminalText(who.shortId, 12)}`];
+  if (who.link) details.push(`link ${terminalText(who.link, 64)}`);
+  return `${shown} (${details.join(', ')})`;
 }

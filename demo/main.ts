@@ -11,6 +11,7 @@ import { LIVEKIT_WEBHOOK_PATH } from '../server/sfu/webhooks';
 import type { HeadlessHost, HostEvent } from './headless-host';
 import { startHeadlessHost } from './headless-host';
 import { startRealScreen, type RealScreen } from './real-screen';
+import { terminalText } from './terminal-text';
 
 const USAGE = `Usage: npm run demo -- [options]
   --port <n>        control-plane port on 127.0.0.1 (default 7420; a free one if busy)
@@ -108,7 +109,8 @@ function parseOptions(argv: string[]): DemoOptions {
 }
 
 const time = () => new Date().toLocaleTimeString('en-GB', { hour12: false });
-const say = (line: string) => console.log(`${time()}  ${line}`);
+// Every line may carry a guest's name: printed as plain text, never as terminal controls.
+const say = (line: string) => console.log(`${time()}  ${terminalText(line)}`);
 
 async function startPlane(port: number, config: ServerConfigInput = {}): Promise<ControlPlane> {
   try {
