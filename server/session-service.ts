@@ -268,7 +268,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
           });
         }
         // Revoked links stop here; a single-use link is used up by this join.
-        const link = await this.links.admit(session.id, claims);
+        const admitted = await this.links.admit(session.id, claims);
         record = {
           id: claims.role === 'host' ? session.hostId : `${claims.role === 'viewer' ? 'v' : 'c'}-${newId(9)}`,
           name: params.name,
@@ -278,12 +278,17 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
           joinedAt: this.now(),
           resumeHash: hashSecret(secret),
           ...(params.client ? { client: params.client.kind } : {}),
-          ...(link ? { link } : {}),
+          ...(admitted ? { link: admitted.link } : {}),
         };
         // A guest's picture comes from where the media flows when it joins (the focus's 'done' counts it).
         if (claims.role !== 'host') record.media = session.media;
         const added = await this.addNamed(session.id, record, this.roleLimits(session.media));
         if (!added.ok) throw limitError(added.role, added.limit, session.media);
+        // Spent only once the seat is taken; the loser of a race on it gives its seat back unseen.
+        if (admitted?.singleUse && !(await this.links.useUp(session.id, admitted.link.id))) {
+          await store.removeParticipant(session.id, record.id);
+          throw await this.links.spentError(session.id, admitted.link.id);
+        }
         if (claims.role === 'host') this.cancel(`host-deadline:${session.id}`);
       }
       const replaced = transport.attach(session.id, record.id, sink);
@@ -368,7 +373,11 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       throw new PairuxError(ErrorCode.Forbidden, 'guests may only signal the host');
     }
     const undo = this.signalLimits.take(from.sessionId, from.participantId, params.payload.kind);
-    if (!(await transport.send(from.sessionId, target.id, Signal, { from: from.participantId, payload: params.payload }))) {
+    const sent = await transport.send(from.sessionId, target.id, Signal, { from: from.participantId, payload: params.payload }).catch((err: unknown) => {
+      undo();
+      throw err;
+    });
+    if (!sent) {
       undo();
       throw new PairuxError(ErrorCode.PeerNotFound, `participant ${params.to} is not connected right now`, { reconnecting: true });
     }

@@ -56,18 +56,26 @@ export class ShareLinks {
   }
 
   /**
-   * A fresh join through a guest link: refused when revoked; a single-use link is used up here,
-   * atomically (of two joins racing on it, one gets in). Returns what the participant records.
+   * A fresh join through a guest link: refused when revoked. Returns what the participant records,
+   * and for a single-use link the id to `useUp` once the seat is taken (a join refused for a full
+   * role does not spend it).
    */
-  async admit(sessionId: string, claims: JoinClaims): Promise<z.infer<typeof ParticipantLink> | undefined> {
+  async admit(sessionId: string, claims: JoinClaims): Promise<{ link: z.infer<typeof ParticipantLink>; singleUse: boolean } | undefined> {
     if (claims.role === 'host') return undefined;
     await this.requireLive(sessionId, claims);
     const link = await this.deps.store.getLink(sessionId, claims.jti);
-    if (link?.singleUse) {
-      const [won] = await this.deps.store.revokeLinks(sessionId, [link.id]);
-      if (!won) throw revokedError(link);
-    }
-    return { id: claims.jti, label: link?.label ?? sharedLabel(claims.role) };
+    return { link: { id: claims.jti, label: link?.label ?? sharedLabel(claims.role) }, singleUse: link?.singleUse ?? false };
+  }
+
+  /** Spends a single-use link, atomically: of two joins racing on it, exactly one gets true. */
+  async useUp(sessionId: string, linkId: string): Promise<boolean> {
+    const [won] = await this.deps.store.revokeLinks(sessionId, [linkId]);
+    return won !== undefined;
+  }
+
+  /** Why a join through a link it could not spend is refused. */
+  async spentError(sessionId: string, linkId: string): Promise<PairuxError> {
+    return revokedError(await this.deps.store.getLink(sessionId, linkId));
   }
 
   /**

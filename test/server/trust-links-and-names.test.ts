@@ -103,6 +103,20 @@ describe('trust: links that can be revoked, names that cannot be borrowed', func
     for (const name of ['V1', 'V2']) await (await connect()).join(s.sessionId, tokenOf(shared.url), name);
   });
 
+  it('a single-use link is not spent by a join refused for a full role', async () => {
+    await plane.close();
+    plane = await startTestServer({ viewerLimitP2p: 1 });
+    const { s, host } = await hosting();
+    const made = await host.request(CreateLink, { role: 'viewer', label: 'Ann', singleUse: true });
+    const first = await connect();
+    const v = await first.join(s.sessionId, tokenOf(s.links.viewer.url), 'Vic');
+    await rejects((await connect()).join(s.sessionId, tokenOf(made.url), 'Ann'), ErrorCode.LimitReached);
+    // A seat frees up: Ann's link still works, once.
+    await host.request(RemoveParticipant, { participantId: v.self.id });
+    const ann = await (await connect()).join(s.sessionId, tokenOf(made.url), 'Ann');
+    assert.deepEqual(ann.self.link, { id: made.id, label: 'Ann' });
+  });
+
   it('links.rotate: every guest link stops working, the new ones work, and only the host may rotate', async () => {
     const { s, host } = await hosting();
     const personal = await host.request(CreateLink, { role: 'controller', label: 'Bo' });
