@@ -21,39 +21,38 @@ export function forwarded(req: IncomingMessage): boolean {
 }
 
 /**
- * At most `limit` events per address per `windowMs` (fixed windows). When `maxKeys` addresses
- * are tracked, the oldest window is forgotten first: a flood of addresses costs memory, not
- * correctness for the busiest ones.
+ * A token bucket per address: `perWindow` events per `windowMs`, with a burst of twice that (as
+ * the socket's message limit). When `maxKeys` addresses are tracked, the least recently seen are
+ * forgotten first: a flood of addresses costs memory, not correctness for the busiest ones.
  */
 export class AddressRateLimit {
-  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly capacity: number;
 
   constructor(
-    private readonly limit: number,
+    private readonly perWindow: number,
     private readonly windowMs: number,
     private readonly maxKeys = 10_000,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.capacity = perWindow * 2;
+  }
 
   /** Counts one event; returns 0 when allowed, else the milliseconds until the address may retry. */
   take(address: string): number {
     const t = this.now();
-    let w = this.windows.get(address);
-    if (!w || t - w.start >= this.windowMs) {
-      this.windows.delete(address);
-      if (this.windows.size >= this.maxKeys) this.forgetOldest(t);
-      w = { start: t, count: 0 };
-      this.windows.set(address, w);
+    const b = this.buckets.get(address) ?? { tokens: this.capacity, at: t };
+    b.tokens = Math.min(this.capacity, b.tokens + ((t - b.at) / this.windowMs) * this.perWindow);
+    b.at = t;
+    // Re-inserted, so the map's order is least recently seen first.
+    this.buckets.delete(address);
+    for (const key of this.buckets.keys()) {
+      if (this.buckets.size < this.maxKeys) break;
+      this.buckets.delete(key);
     }
-    if (w.count >= this.limit) return Math.max(1, w.start + this.windowMs - t);
-    w.count++;
+    this.buckets.set(address, b);
+    if (b.tokens < 1) return Math.max(1, Math.ceil(((1 - b.tokens) / this.perWindow) * this.windowMs));
+    b.tokens -= 1;
     return 0;
-  }
-
-  private forgetOldest(t: number): void {
-    for (const [key, w] of this.windows) {
-      if (t - w.start >= this.windowMs || this.windows.size >= this.maxKeys) this.windows.delete(key);
-      else break;
-    }
   }
 }

@@ -217,7 +217,7 @@ export const ServerConfig = z.object({
   requestTimeoutMs: z.int().min(100).max(600_000).default(30_000),
   /** Time for a request body to arrive once its headers have (a trickled body is cut). */
   bodyTimeoutMs: z.int().min(100).max(600_000).default(10_000),
-  /** Sessions one client address may create per minute (`POST /api/sessions`); 0 turns the limit off. */
+  /** Sessions one client address may create per minute (`POST /api/sessions`) after a burst of twice that; 0 turns the limit off. */
   sessionCreatesPerMinute: z.int().min(0).max(100_000).default(10),
   /** Bearer token that opens `/metrics` to non-loopback clients; without it `/metrics` is loopback-only. */
   metricsToken: z.string().min(16).optional(),
