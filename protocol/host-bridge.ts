@@ -29,9 +29,6 @@ export const BridgeHello = defineRequest(
   }),
 );
 
-/** Free text shown to the host beside a name (a link's label): short, one line, no controls. */
-export const MAX_LINK_LABEL_CHARS = 64;
-
 /**
  * Page → runner: a controller asks to drive. The runner asks the host; no answer in time is a deny.
  * Names are not unique, so the prompt also shows the requester's client, a short id and the link
@@ -43,7 +40,8 @@ export const AskControl = defineRequest(
     participantId: Id,
     name: DisplayName,
     client: ClientKind.optional(),
-    link: z.string().trim().min(1).max(MAX_LINK_LABEL_CHARS).regex(/^[^\p{Cc}\p{Cf}]*$/u, 'must be one line of plain text').optional(),
+    /** The label of the share link they joined through (a name-like text, checked like one). */
+    link: DisplayName.optional(),
   }),
   z.object({ allow: z.boolean(), reason: z.enum(['allowed', 'denied', 'timeout', 'disabled']) }),
 );

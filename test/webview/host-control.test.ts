@@ -300,6 +300,22 @@ describe('webview: host control and the input gate', () => {
     assert.match(control.refusalFor('bob') ?? '', /never allowed bob/);
   });
 
+  it('the runner is told who asks beyond a name: their client and the link they came through', async () => {
+    const s = new FakeSignaling();
+    s.add({ ...participant('ada', 'controller'), client: 'vscode', link: { id: 'jti-1', label: 'for Ada' } });
+    s.add({ ...participant('bob', 'controller'), client: 'browser' });
+    const asked: unknown[] = [];
+    const control = new HostControl({ signaling: s as never, asker: { ask: async (id, name, who) => (asked.push([id, name, who]), { allow: false, reason: 'denied' }) } });
+    control.start();
+    s.change('ada', 'requested', 'requested');
+    s.change('bob', 'requested', 'requested');
+    await tick();
+    assert.deepEqual(asked, [
+      ['ada', 'ADA', { client: 'vscode', link: 'for Ada' }],
+      ['bob', 'BOB', { client: 'browser' }],
+    ]);
+  });
+
   it('refuses when the sink cannot take input (the runner went away), and passes the helper\'s refusals on', async () => {
     const { s, gate, notices } = setup();
     s.change('ada', 'requested', 'requested');

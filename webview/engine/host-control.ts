@@ -241,8 +241,7 @@ export class HostControl extends TypedEmitter<HostControlEvents> {
   }
 }
 
-/** What the prompt may show besides the name; the link label only when the server sends one. */
+/** What the prompt may show besides the name: the client, and the label of the link they came through. */
 function requester(p: Participant): Requester {
-  const link = (p as { link?: unknown }).link;
-  return { ...(p.client ? { client: p.client } : {}), ...(typeof link === 'string' && link ? { link: link.slice(0, 64) } : {}) };
+  return { ...(p.client ? { client: p.client } : {}), ...(p.link ? { link: p.link.label.slice(0, 64) } : {}) };
 }
