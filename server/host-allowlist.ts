@@ -18,7 +18,7 @@ export class HostAllowlist {
   private readonly names = new Set<string>();
   private readonly origins: Set<string>;
 
-  constructor(config: Pick<ServerConfig, 'publicUrl' | 'allowedHosts' | 'allowedOrigins'>) {
+  constructor(private readonly config: Pick<ServerConfig, 'publicUrl' | 'allowedHosts' | 'allowedOrigins'>) {
     for (const n of ['localhost', hostname()]) this.names.add(n.toLowerCase());
     const publicUrl = config.publicUrl === undefined ? undefined : new URL(config.publicUrl);
     if (publicUrl) this.names.add(nameOf(publicUrl.host) ?? '');
@@ -47,7 +47,8 @@ export class HostAllowlist {
    * origins, and VS Code webviews (each on its own origin; the join token is the gate).
    */
   originAllowed(origin: string, listeningPort: number, hostHeader?: string): boolean {
-    if (this.origins.has(origin) || origin.startsWith('vscode-webview://')) return true;
+    // Read live too: the editor's embedded server adds its webviews' origins once it knows them.
+    if (this.origins.has(origin) || this.config.allowedOrigins.includes(origin) || origin.startsWith('vscode-webview://')) return true;
     let url: URL;
     try {
       url = new URL(origin);
