@@ -1,8 +1,9 @@
 /**
- * Host transfer in the editor: the host hands its seat to a guest in another VS Code window from
- * the Participants actions. The guest's editor starts sharing its screen (its own helper and host
- * panel, as the same participant), the old host's editor stops sharing and watches the new host's
- * screen in a guest panel, and both status bars say so.
+ * Host transfer in the editor: the host offers its seat to a guest in another VS Code window from
+ * the Participants actions, and the guest's editor asks its user in a modal prompt naming the
+ * host. Decline: nothing changes. Accept: the guest's editor starts sharing its screen (its own
+ * helper and host panel, as the same participant), the old host's editor stops sharing and
+ * watches the new host's screen in a guest panel, and both status bars say so.
  */
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
@@ -36,13 +37,37 @@ describe('Host transfer in VS Code', function () {
     if (kind === 'guest') await vscode.commands.executeCommand('pairux.leaveSession').then(undefined, () => undefined);
   });
 
-  it('Make Host: the guest shares its screen as host, the old host watches it, and both status bars say so', async () => {
-    const controller = await until(() => {
+  const dialogText = () => guest.workbenchEval<string>("return document.querySelector('.monaco-dialog-box')?.textContent ?? ''");
+  const connectedController = () =>
+    until(() => {
       const v = api.snapshot().view;
       return v.kind === 'host' ? v.page?.participants.find((p) => p.role === 'controller' && p.connected) : undefined;
     }, { timeoutMs: 15_000, what: 'the host to see the guest as a controller' });
+
+  it('Make Host, declined in the guest\'s modal prompt: nobody changes seat and nothing is shared from the guest', async () => {
+    const controller = await connectedController();
     void vscode.commands.executeCommand('pairux.makeHost', { id: controller.id });
     await ui.clickNotificationButton('the host?', 'Make Host');
+    const asked = await guest.clickDialogButton('wants to hand you the host', 'Decline', { timeoutMs: 15_000 });
+    assert.match(asked, /wants to hand you the host's seat: your screen will be shared with everyone in the session and you will answer their control requests/);
+    await until(async () => (!(await dialogText()) ? true : undefined), { timeoutMs: 5000, what: 'the prompt to close' });
+    // Nothing moved: this editor still hosts, the guest still watches it (the next test offers again and it works).
+    const v = api.snapshot().view;
+    assert.equal(v.kind, 'host');
+    assert.equal(v.kind === 'host' && v.page?.participants.find((p) => p.id === controller.id)?.role, 'controller');
+    assert.match(await guest.statusBarText('pairux.status'), /'s screen/);
+    assert.doesNotMatch(await guest.statusBarText('pairux.status'), /watching/);
+  });
+
+  it('Make Host, accepted in the guest\'s modal prompt: the guest shares its screen as host, the old host watches it, and both status bars say so', async () => {
+    const controller = await connectedController();
+    void vscode.commands.executeCommand('pairux.makeHost', { id: controller.id });
+    await ui.clickNotificationButton('the host?', 'Make Host');
+    // The prompt is up, so the offer has arrived; nothing moves until the guest's user says yes.
+    await until(async () => (/wants to hand you the host/.test(await dialogText()) ? true : undefined), { timeoutMs: 15_000, what: "the guest's prompt" });
+    assert.equal(api.snapshot().view.kind, 'host', 'the offer alone moved the seat');
+    assert.match(await guest.statusBarText('pairux.status'), /'s screen/);
+    await guest.clickDialogButton('wants to hand you the host', 'Accept', { timeoutMs: 15_000 });
     // The old host's editor now watches, as the same participant, with a controller's rights.
     const watching = await until(() => {
       const v = api.snapshot().view;
