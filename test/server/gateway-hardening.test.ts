@@ -13,7 +13,7 @@ import { ErrorCode } from '../../protocol/errors';
 import { HttpErrorResponse } from '../../protocol/http-api';
 import { PROTOCOL_VERSION } from '../../protocol/rpc';
 import { ParticipantUpdated, RemoveParticipant, Signal } from '../../protocol/signaling';
-import { isLoopbackHost, resolveConfig } from '../../server/config';
+import { configFromEnv, isLoopbackHost, resolveConfig } from '../../server/config';
 import { startControlPlane, type ControlPlane } from '../../server/control-plane';
 import { MemoryRoomStateStore } from '../../server/memory-room-state-store';
 import { SfuWebhookVerifier } from '../../server/sfu/webhooks';
@@ -357,6 +357,29 @@ describe('control plane: hardened edges', () => {
       assert.doesNotThrow(() => resolveConfig({ host: '127.0.0.1', publicUrl: 'http://localhost:4000' }));
       assert.doesNotThrow(() => resolveConfig({ host: '::1', publicUrl: 'http://[::1]:4000' }));
       assert.throws(() => resolveConfig({ host: '127.0.0.1.nip.io' }), /host key/);
+    });
+
+    it('reads the edge settings from the environment', () => {
+      const config = resolveConfig(
+        configFromEnv({
+          PAIRUX_ALLOWED_HOSTS: 'pairux.lan, pairux.internal:8443',
+          PAIRUX_TRUST_PROXY: 'true',
+          PAIRUX_MAX_UNJOINED_SOCKETS: '50',
+          PAIRUX_MAX_UNJOINED_SOCKETS_PER_IP: '5',
+          PAIRUX_HEADERS_TIMEOUT_MS: '2000',
+          PAIRUX_REQUEST_TIMEOUT_MS: '4000',
+          PAIRUX_BODY_TIMEOUT_MS: '3000',
+          PAIRUX_SESSION_CREATES_PER_MINUTE: '0',
+          PAIRUX_METRICS_TOKEN: 'a-metrics-token-long-enough',
+        }),
+      );
+      assert.deepEqual(
+        [config.allowedHosts, config.trustProxy, config.maxUnjoinedSockets, config.maxUnjoinedSocketsPerIp, config.headersTimeoutMs, config.requestTimeoutMs, config.bodyTimeoutMs, config.sessionCreatesPerMinute, config.metricsToken],
+        [['pairux.lan', 'pairux.internal:8443'], true, 50, 5, 2000, 4000, 3000, 0, 'a-metrics-token-long-enough'],
+      );
+      const defaults = resolveConfig(configFromEnv({}));
+      assert.deepEqual([defaults.trustProxy, defaults.maxUnjoinedSockets, defaults.maxUnjoinedSocketsPerIp, defaults.headersTimeoutMs, defaults.requestTimeoutMs, defaults.sessionCreatesPerMinute], [false, 1000, 20, 10_000, 30_000, 10]);
+      assert.throws(() => resolveConfig({ headersTimeoutMs: 20_000, requestTimeoutMs: 10_000 }), /requestTimeoutMs/);
     });
 
     it('counts only real loopback addresses as loopback', () => {
