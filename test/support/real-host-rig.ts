@@ -15,7 +15,7 @@ import { sanitizeInputEvent } from '../../protocol/input';
 import { HelperProcess, type CaptureResult } from '../../helper/client';
 import { HostRunner, type HostRunnerOptions, type PromptAnswer } from '../../runner/host-runner';
 import { HostBridgeServer } from '../../runner/websocket-bridge';
-import { mouseLocation, startXterm, startXvfb, watchRootButtons, xtestHeld, type ButtonEvent, type Xterm, type Xvfb } from '../helper/support/xvfb';
+import { mouseLocation, startXterm, startXvfb, waitFor, watchRootButtons, xtestHeld, type ButtonEvent, type Xterm, type Xvfb } from '../helper/support/xvfb';
 
 export type { ButtonEvent, PromptAnswer };
 
@@ -153,11 +153,19 @@ export class RealHostRig {
 
   /**
    * Button presses and releases on the bare root window as an X client sees them (xev): a click
-   * must land where it was sent, not merely move the pointer there. Stopped by close().
+   * must land where it was sent, not merely move the pointer there. Only one at a time (X lets
+   * one client select root button presses): stop it, or reset() and close() do.
    */
   async watchRootClicks(): Promise<{ events: ButtonEvent[]; stop(): void }> {
     const watch = await watchRootButtons(this.x);
     this.watchers.push(watch);
+    // Proven live before it is trusted to have seen nothing: a click of our own in the bare corner.
+    const { x: cx, y: cy } = { x: this.x.width - 1, y: this.x.height - 1 };
+    const was = this.pointer();
+    this.x.run('xdotool', 'mousemove', String(cx), String(cy), 'click', '1');
+    await waitFor(() => watch.events.some((e) => e.type === 'release' && e.x === cx && e.y === cy), 3000, 'the root-window watcher to see a test click');
+    watch.events.length = 0;
+    this.x.run('xdotool', 'mousemove', String(was.x), String(was.y));
     return watch;
   }
 
@@ -174,6 +182,8 @@ export class RealHostRig {
 
   /** Between tests: nobody granted, nothing held, the terminal focused, the pointer parked. */
   async reset(): Promise<void> {
+    // X lets one client at a time select button presses on the root window.
+    for (const w of this.watchers.splice(0)) w.stop();
     await this.helper.revoke('revoked').catch(() => undefined);
     this.x.run('xdotool', 'mousemove', String(PARKED.x), String(PARKED.y));
     assert.deepEqual(this.pointer(), PARKED, 'the pointer parked');
