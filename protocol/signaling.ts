@@ -341,11 +341,18 @@ export const LinksChanged = defineNotification(
   }),
 );
 
+/** A guest link as `links.list` shows it: no URL (the server keeps no tokens). */
+export const LinkSummary = ShareLinkInfo.omit({ url: true });
+/** Host → server: the session's guest links that still work, oldest first. */
+export const ListLinks = defineRequest('links.list', z.object({}), z.object({ links: z.array(LinkSummary).max(1000) }));
+/** Host → server: this link stops working (those already in through it stay); `revoked: false` when it already had. */
+export const RevokeLink = defineRequest('links.revoke', z.object({ id: Id }), z.object({ revoked: z.boolean() }));
+
 export const signalingBoundary: Boundary = {
   name: 'signaling',
   maxMessageBytes: MAX_SIGNALING_MESSAGE_BYTES,
   aToB: {
-    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl, SetRole, RemoveParticipant, RefreshSfuAccess, ReportMedia, MakeHost, AcceptHost, DeclineHost, RotateLinks],
+    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl, SetRole, RemoveParticipant, RefreshSfuAccess, ReportMedia, MakeHost, AcceptHost, DeclineHost, RotateLinks, ListLinks, RevokeLink],
     notifications: [Heartbeat],
   },
   bToA: {

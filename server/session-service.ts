@@ -389,6 +389,18 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     return this.links.issue(from.sessionId, role, options);
   }
 
+  /** `links.list`: the guest links that still work, without tokens. */
+  async listLinks(from: Member) {
+    await requireCurrentHost(this.deps.store, from, 'see the share links');
+    return { links: await this.links.list(from.sessionId) };
+  }
+
+  /** `links.revoke`: one link stops working (a personal link's "until revoked"). */
+  async revokeLink(from: Member, linkId: string) {
+    await requireCurrentHost(this.deps.store, from, 'revoke share links');
+    return { revoked: await this.links.revoke(from.sessionId, linkId) };
+  }
+
   /** `links.rotate`: every guest link of the session stops working; new shared ones. */
   async rotateLinks(from: Member, ttlSeconds?: number) {
     await requireCurrentHost(this.deps.store, from, 'rotate the share links');
@@ -663,6 +675,14 @@ export class ClientConnection {
 
   rotateLinks(ttlSeconds?: number) {
     return this.service.rotateLinks(this.requireMember(), ttlSeconds);
+  }
+
+  listLinks() {
+    return this.service.listLinks(this.requireMember());
+  }
+
+  revokeLink(linkId: string) {
+    return this.service.revokeLink(this.requireMember(), linkId);
   }
 
   iceServers(): IceServer[] {

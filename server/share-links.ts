@@ -92,6 +92,23 @@ export class ShareLinks {
     return { revoked, fresh: await this.issue(sessionId, link.role, { ttlSeconds }) };
   }
 
+  /** The links that still let someone in (not revoked, not expired), oldest first, without their tokens. */
+  async list(sessionId: string): Promise<Array<Omit<ShareLinkInfo, 'url'>>> {
+    const now = this.deps.now();
+    return (await this.deps.store.listLinks(sessionId))
+      .filter((l) => l.expiresAt > now)
+      .slice(0, 1000)
+      .map(({ id, role, label, singleUse, expiresAt }) => ({ id, role, label, singleUse, expiresAt }));
+  }
+
+  /** One link stops working; false when it already had. */
+  async revoke(sessionId: string, linkId: string): Promise<boolean> {
+    if (!(await this.deps.store.getLink(sessionId, linkId))) {
+      throw new PairuxError(ErrorCode.PeerNotFound, 'There is no such link in this session (links.list shows the ones that work).');
+    }
+    return (await this.deps.store.revokeLinks(sessionId, [linkId])).length > 0;
+  }
+
   /** Every current guest link stops working; new shared links for both roles. */
   async rotate(sessionId: string, ttlSeconds?: number): Promise<{ controller: ShareLinkInfo; viewer: ShareLinkInfo; revoked: number }> {
     const current = await this.deps.store.listLinks(sessionId);

@@ -32,6 +32,8 @@ import {
   DeclineHost,
   RevokeControl,
   RotateLinks,
+  ListLinks,
+  RevokeLink,
   SendSignal,
   SetRole,
   signalingBoundary,
@@ -186,6 +188,8 @@ export class WsGateway {
     });
     endpoint.onRequest(CreateLink, (p) => connection.createLink(p));
     endpoint.onRequest(RotateLinks, (p) => connection.rotateLinks(p.ttlSeconds));
+    endpoint.onRequest(ListLinks, () => connection.listLinks());
+    endpoint.onRequest(RevokeLink, (p) => connection.revokeLink(p.id));
     endpoint.onRequest(GetIceServers, () => ({ iceServers: connection.iceServers() }));
     endpoint.onRequest(RequestControl, async () => (await connection.control.request(), {}));
     endpoint.onRequest(ReleaseControl, async () => (await connection.control.release(), {}));

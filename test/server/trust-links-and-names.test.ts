@@ -10,9 +10,11 @@ import {
   CloseCode,
   CreateLink,
   LinksChanged,
+  ListLinks,
   ParticipantJoined,
   ParticipantUpdated,
   RemoveParticipant,
+  RevokeLink,
   RotateLinks,
   type ShareLinkInfo,
 } from '../../protocol/signaling';
@@ -115,6 +117,28 @@ describe('trust: links that can be revoked, names that cannot be borrowed', func
     await host.request(RemoveParticipant, { participantId: v.self.id });
     const ann = await (await connect()).join(s.sessionId, tokenOf(made.url), 'Ann');
     assert.deepEqual(ann.self.link, { id: made.id, label: 'Ann' });
+  });
+
+  it('a personal link works until the host revokes it; links.list shows the links that work, never their tokens', async () => {
+    const { s, host } = await hosting();
+    const bo = await host.request(CreateLink, { role: 'controller', label: 'Bo' });
+    const first = await (await connect()).join(s.sessionId, tokenOf(bo.url), 'Bo');
+    assert.equal(first.self.link?.label, 'Bo');
+    const listed = await host.request(ListLinks, {});
+    assert.deepEqual(listed.links.map((l) => l.label), ['controller link', 'viewer link', 'Bo']);
+    assert.ok(!JSON.stringify(listed).includes(tokenOf(bo.url)), 'no tokens in the list');
+    const viewer = await connect();
+    await viewer.join(s.sessionId, tokenOf(s.links.viewer.url), 'Vic');
+    await rejects(viewer.request(RevokeLink, { id: bo.id }), ErrorCode.Forbidden);
+    await rejects(viewer.request(ListLinks, {}), ErrorCode.Forbidden);
+    // Not single use: Bo's link still works after the viewer's refused attempt.
+    await (await connect()).join(s.sessionId, tokenOf(bo.url), 'Bo again');
+
+    assert.deepEqual(await host.request(RevokeLink, { id: bo.id }), { revoked: true });
+    assert.deepEqual(await host.request(RevokeLink, { id: bo.id }), { revoked: false }, 'revoking twice changes nothing');
+    await rejects(host.request(RevokeLink, { id: 'not-a-link' }), ErrorCode.PeerNotFound);
+    await rejects((await connect()).join(s.sessionId, tokenOf(bo.url), 'Bo'), ErrorCode.TokenRevoked);
+    assert.deepEqual((await host.request(ListLinks, {})).links.map((l) => l.label), ['controller link', 'viewer link']);
   });
 
   it('links.rotate: every guest link stops working, the new ones work, and only the host may rotate', async () => {
