@@ -171,6 +171,11 @@ describe('end to end: remote control through the host page, the real runner and 
     assert.equal(hostSide.forwarded, rig.forwarded.length);
     assert.equal(hostSide.driverId, adaId);
 
+    // A hostile driver's malformed event: the host page's sanitizer refuses it, the runner never has it.
+    const { guest: told } = await forgeAndSeeRefused(host.page, ada, { t: 'keydown', seq: 500, key: 'no-such-key', mods: [] });
+    assert.equal(told.lastRefusal?.seq, 500);
+    assert.deepEqual(rig.unsanitary(), [], 'the page handed the runner an event the sanitizer refuses');
+
     // The helper refusing something further down reaches the guest too: a key it does not know.
     const typed = rig.typed();
     rig.helper.sendInput(adaId, { t: 'keydown', seq: 1_000_000, key: 'no-such-key', mods: [] });
