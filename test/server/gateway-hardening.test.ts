@@ -13,6 +13,7 @@ import { ErrorCode } from '../../protocol/errors';
 import { HttpErrorResponse } from '../../protocol/http-api';
 import { PROTOCOL_VERSION } from '../../protocol/rpc';
 import { ParticipantUpdated, RemoveParticipant, Signal } from '../../protocol/signaling';
+import { AddressRateLimit } from '../../server/client-address';
 import { configFromEnv, isLoopbackHost, resolveConfig } from '../../server/config';
 import { startControlPlane, type ControlPlane } from '../../server/control-plane';
 import { MemoryRoomStateStore } from '../../server/memory-room-state-store';
@@ -396,6 +397,19 @@ describe('control plane: hardened edges', () => {
       assert.equal(body.error.data?.retryAfterSeconds, retry);
       assert.equal((await rawHttp(plane.port, { ...createBody, localAddress: '127.0.0.2' })).status, 201);
       assert.equal(plane.service.localSessions.size, 7);
+    });
+
+    it('keeps its per-address memory bounded, forgetting the least recently seen address first', () => {
+      let now = 0;
+      const limit = new AddressRateLimit(1, 60_000, 3, () => now);
+      for (const a of ['a', 'a', 'a']) limit.take(a);
+      assert.ok(limit.take('a') > 0, 'a is over its burst');
+      for (const a of ['b', 'c', 'd']) assert.equal(limit.take(a), 0);
+      // 'a' was the least recently seen of four: forgotten, so it starts afresh.
+      assert.equal(limit.take('a'), 0);
+      assert.equal((limit as unknown as { buckets: Map<string, unknown> }).buckets.size, 3);
+      now += 30_000;
+      assert.equal(limit.take('d'), 0, 'half a window refills half a token, plus the one left');
     });
 
     it('behind a trusted proxy, counts each forwarded client on its own', async () => {
