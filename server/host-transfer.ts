@@ -68,7 +68,7 @@ export class HostTransfer {
       fromId: from.id,
       toId: target.id,
       expiresAt: this.now() + timeoutMs,
-      timer: setTimeout(() => void this.expire(offer), timeoutMs),
+      timer: setTimeout(() => void this.expire(offer).catch(() => undefined), timeoutMs),
     };
     offer.timer.unref?.();
     this.offers.set(offer.offerId, offer);
