@@ -20,20 +20,22 @@ export interface HostRig {
   x: Xvfb;
   helper: HelperProcess;
   runner: HostRunner;
-  plane: ControlPlane;
+  plane: Pick<ControlPlane, 'url' | 'close'>;
   session: CreateSessionResponse;
   browser: Browser;
   host: HeadlessHost;
   /** Names the host's user was asked about, in order. */
   asked: string[];
+  /** The runner's bridge: how many host pages connected to it, to tell a reloaded page. */
+  bridge: HostBridgeServer;
   close(): Promise<void>;
 }
 
 export interface HostRigOptions {
   allow: (name: string) => boolean;
   plane?: ServerConfigInput;
-  /** An existing plane (the LiveKit rig starts its own). */
-  startPlane?: () => Promise<ControlPlane>;
+  /** Starts the plane another way (the LiveKit rig's port, its own process for the soak). */
+  startPlane?: () => Promise<Pick<ControlPlane, 'url' | 'close'>>;
   mode?: 'p2p' | 'sfu' | 'auto';
   width?: number;
   height?: number;
@@ -71,6 +73,7 @@ export async function startHostRig(o: HostRigOptions): Promise<HostRig> {
     browser,
     host,
     asked,
+    bridge,
     async close() {
       await host.close();
       await browser.close().catch(() => undefined);
