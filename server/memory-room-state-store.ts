@@ -8,6 +8,8 @@ interface Room {
   removedByHost: Set<string>;
   links: Map<string, LinkRecord>;
   revokedLinks: Set<string>;
+  /** Name key → the participant holding it. */
+  names: Map<string, string>;
 }
 
 export class MemoryRoomStateStore implements RoomStateStore {
@@ -15,7 +17,7 @@ export class MemoryRoomStateStore implements RoomStateStore {
 
   async createSession(record: SessionRecord): Promise<void> {
     if (this.rooms.has(record.id)) throw new Error(`session ${record.id} already exists`);
-    this.rooms.set(record.id, { session: { ...record }, participants: new Map(), removedByHost: new Set(), links: new Map(), revokedLinks: new Set() });
+    this.rooms.set(record.id, { session: { ...record }, participants: new Map(), removedByHost: new Set(), links: new Map(), revokedLinks: new Set(), names: new Map() });
   }
 
   async getSession(sessionId: string): Promise<SessionRecord | undefined> {
@@ -43,6 +45,7 @@ export class MemoryRoomStateStore implements RoomStateStore {
     if (!room || room.session.ended) return false;
     room.session.ended = ended;
     room.participants.clear();
+    room.names.clear();
     return true;
   }
 
@@ -56,12 +59,15 @@ export class MemoryRoomStateStore implements RoomStateStore {
     return n;
   }
 
-  async addParticipant(sessionId: string, participant: ParticipantRecord, limits: Record<ParticipantRole, number>): Promise<AddResult> {
+  async addParticipant(sessionId: string, participant: ParticipantRecord, limits: Record<ParticipantRole, number>, nameKey?: string): Promise<AddResult> {
     const room = this.rooms.get(sessionId);
     if (!room || room.session.ended) throw new Error(`session ${sessionId} is not live`);
+    const holder = nameKey === undefined ? undefined : room.names.get(nameKey);
+    if (holder !== undefined && holder !== participant.id) return { ok: false, nameTaken: true };
     const limit = limits[participant.role];
     if (countRole(room, participant.role) >= limit) return { ok: false, role: participant.role, limit };
     room.participants.set(participant.id, { ...participant });
+    if (nameKey !== undefined) room.names.set(nameKey, participant.id);
     return { ok: true };
   }
 
@@ -103,6 +109,7 @@ export class MemoryRoomStateStore implements RoomStateStore {
     const p = room?.participants.get(participantId);
     if (!room || !p) return undefined;
     room.participants.delete(participantId);
+    for (const [key, holder] of room.names) if (holder === participantId) room.names.delete(key);
     if (byHost) room.removedByHost.add(participantId);
     return p;
   }

@@ -69,7 +69,7 @@ export type TransferResult =
   | { ok: true; session: SessionRecord; from: ParticipantRecord; to: ParticipantRecord }
   | { ok: false; reason: 'gone' | 'not-host' | 'not-found' | 'not-controller' };
 
-export type AddResult = { ok: true } | { ok: false; role: ParticipantRole; limit: number };
+export type AddResult = { ok: true } | { ok: false; role: ParticipantRole; limit: number } | { ok: false; nameTaken: true };
 export type RoleChangeResult = { ok: true; participant: ParticipantRecord } | { ok: false; role: ParticipantRole; limit: number } | undefined;
 
 /** What `updateSession` may change; `version` is the store's to bump. */
@@ -90,8 +90,12 @@ export interface RoomStateStore {
   endSession(sessionId: string, ended: NonNullable<SessionRecord['ended']>): Promise<boolean>;
   deleteSession(sessionId: string): Promise<void>;
   countLiveSessions(): Promise<number>;
-  /** Adds the participant unless its role is at its limit; participants in their grace period count. */
-  addParticipant(sessionId: string, participant: ParticipantRecord, limits: Record<ParticipantRole, number>): Promise<AddResult>;
+  /**
+   * Adds the participant unless its role is at its limit (participants in their grace period
+   * count) or, with `nameKey` (its name as compared, see display-names.ts), someone else in the
+   * session holds that key; the key is held until the participant is removed.
+   */
+  addParticipant(sessionId: string, participant: ParticipantRecord, limits: Record<ParticipantRole, number>, nameKey?: string): Promise<AddResult>;
   /**
    * Gives the participant `role` unless that role is at its limit (same counting as
    * `addParticipant`, one atomic step); undefined when the participant is not there.

@@ -35,7 +35,7 @@ import { ControlArbiter } from './control-arbiter';
 import { isCurrentHost, requireCurrentHost } from './host-rights';
 import { SignalLimiter } from './signal-limits';
 import { ShareLinks, type LinkOptions } from './share-links';
-import { uniqueName } from './display-names';
+import { nameKey, uniqueName } from './display-names';
 import { ParticipantAdmin, publicView } from './participant-admin';
 import { SfuSessions } from './sfu/sfu-sessions';
 import { SessionFocus } from './focus/session-focus';
@@ -87,8 +87,6 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   readonly focus: SessionFocus;
   private readonly signalLimits: SignalLimiter;
   readonly links: ShareLinks;
-  /** Per session, this instance's joins pick their names one at a time (see `addNamed`). */
-  private readonly naming = new Map<string, Promise<unknown>>();
 
   constructor(private readonly deps: SessionServiceDeps) {
     super();
@@ -560,22 +558,18 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
 
   /**
    * Adds a new participant under a name nobody in the session reads the same way (see
-   * display-names.ts). This instance's joins to one session take turns, so two racing for one
-   * name get two names; across instances the same race may still give both the name.
+   * display-names.ts). The store holds each name's key atomically with the insert, so of two
+   * joins racing for one name (on any instances) one gets it and the other the next number.
    */
   private async addNamed(sessionId: string, record: ParticipantRecord, limits: Record<ParticipantRole, number>) {
-    const previous = this.naming.get(sessionId) ?? Promise.resolve();
-    const turn = previous.then(async () => {
+    const wanted = record.name;
+    for (let attempt = 0; ; attempt++) {
       const taken = (await this.deps.store.listParticipants(sessionId)).map((p) => p.name);
-      record.name = uniqueName(record.name, taken);
-      return this.deps.store.addParticipant(sessionId, record, limits);
-    });
-    const settled = turn.catch(() => undefined);
-    this.naming.set(sessionId, settled);
-    void settled.then(() => {
-      if (this.naming.get(sessionId) === settled) this.naming.delete(sessionId);
-    });
-    return turn;
+      record.name = uniqueName(wanted, taken);
+      const added = await this.deps.store.addParticipant(sessionId, record, limits, nameKey(record.name));
+      if (added.ok || !('nameTaken' in added)) return added;
+      if (attempt >= 8) throw new PairuxError(ErrorCode.Unavailable, 'Too many people are joining under this name right now. Try again in a moment.', { retry: true });
+    }
   }
 
   /** Best-effort work whose failure must not fail the caller (LiveKit down while a session ends). */

@@ -12,6 +12,7 @@
  *   x:<sid>        set of ids the host removed
  *   l:<sid>        hash link id (its token's jti) → the link's record as JSON
  *   k:<sid>        set of revoked link ids
+ *   n:<sid>        hash name key → participant id (one participant per name; its hash keeps `_nk`)
  *   sfu:<dep>      set of live session ids whose media is on that deployment
  *   live           number of live (not ended) sessions
  * Field-per-field values let scripts merge a patch (HSET/HDEL) without decoding JSON in Lua.
@@ -102,7 +103,7 @@ const END = `
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'ended') == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'ended', ARGV[1])
 for _, pid in ipairs(redis.call('HKEYS', KEYS[2])) do redis.call('DEL', ARGV[2] .. pid) end
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[4])
 local dep = redis.call('HGET', KEYS[1], '_dep')
 if dep then
   redis.call('SREM', ARGV[3] .. dep, ARGV[4])
@@ -118,7 +119,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('HEXISTS', KEYS[1], 'ended'
   if dep then redis.call('SREM', ARGV[2] .. dep, ARGV[3]) end
 end
 for _, pid in ipairs(redis.call('HKEYS', KEYS[2])) do redis.call('DEL', ARGV[1] .. pid) end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], KEYS[7])
 return 1`;
 
 // KEYS: revoked set. ARGV: link ids. The ids this call revoked (not those revoked before).
@@ -136,12 +137,21 @@ local function count(roles, role)
   return n
 end`;
 
+// KEYS: session, roles, participant, names. ARGV: pid, role, limit, name key ('' for none), pairs…
 const ADD = `${COUNT_ROLE}
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'ended') == 1 then return -1 end
+if ARGV[4] ~= '' then
+  local holder = redis.call('HGET', KEYS[4], ARGV[4])
+  if holder and holder ~= ARGV[1] then return 2 end
+end
 if count(KEYS[2], ARGV[2]) >= tonumber(ARGV[3]) then return 0 end
 redis.call('DEL', KEYS[3])
-redis.call('HSET', KEYS[3], unpack(ARGV, 4))
+redis.call('HSET', KEYS[3], unpack(ARGV, 5))
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[4], ARGV[4], ARGV[1])
+  redis.call('HSET', KEYS[3], '_nk', ARGV[4])
+end
 return 1`;
 
 const CHANGE_ROLE = `${COUNT_ROLE}
@@ -179,6 +189,8 @@ return {4, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[3]), redis
 
 const REMOVE = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local nk = redis.call('HGET', KEYS[1], '_nk')
+if nk and redis.call('HGET', KEYS[4], nk) == ARGV[1] then redis.call('HDEL', KEYS[4], nk) end
 local all = redis.call('HGETALL', KEYS[1])
 redis.call('DEL', KEYS[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
@@ -215,13 +227,13 @@ export class RedisRoomStateStore implements RoomStateStore {
     this.s = {
       create: d('Create', 3, CREATE),
       updateSession: d('UpdateSession', 1, UPDATE_SESSION),
-      end: d('End', 3, END),
-      delete: d('Delete', 6, DELETE),
-      add: d('Add', 3, ADD),
+      end: d('End', 4, END),
+      delete: d('Delete', 7, DELETE),
+      add: d('Add', 4, ADD),
       changeRole: d('ChangeRole', 2, CHANGE_ROLE),
       updateParticipant: d('UpdateParticipant', 2, UPDATE_PARTICIPANT),
       transferHost: d('TransferHost', 4, TRANSFER_HOST),
-      remove: d('Remove', 3, REMOVE),
+      remove: d('Remove', 4, REMOVE),
       list: d('List', 1, LIST),
       revokeLinks: d('RevokeLinks', 1, REVOKE_LINKS),
     };
@@ -273,7 +285,7 @@ export class RedisRoomStateStore implements RoomStateStore {
 
   async endSession(sessionId: string, ended: NonNullable<SessionRecord['ended']>): Promise<boolean> {
     const reply = await this.link.run(() =>
-      this.s.end([this.k.session(sessionId), this.k.roles(sessionId), this.k.live()], [JSON.stringify(ended), this.k.participantPrefix(sessionId), this.k.sfuPrefix(), sessionId]),
+      this.s.end([this.k.session(sessionId), this.k.roles(sessionId), this.k.live(), this.namesKey(sessionId)], [JSON.stringify(ended), this.k.participantPrefix(sessionId), this.k.sfuPrefix(), sessionId]),
     );
     this.cache.delete(sessionId);
     return reply === 1;
@@ -282,7 +294,7 @@ export class RedisRoomStateStore implements RoomStateStore {
   async deleteSession(sessionId: string): Promise<void> {
     await this.link.run(() =>
       this.s.delete(
-        [this.k.session(sessionId), this.k.roles(sessionId), this.k.removed(sessionId), this.k.live(), this.linksKey(sessionId), this.revokedKey(sessionId)],
+        [this.k.session(sessionId), this.k.roles(sessionId), this.k.removed(sessionId), this.k.live(), this.linksKey(sessionId), this.revokedKey(sessionId), this.namesKey(sessionId)],
         [this.k.participantPrefix(sessionId), this.k.sfuPrefix(), sessionId],
       ),
     );
@@ -296,15 +308,15 @@ export class RedisRoomStateStore implements RoomStateStore {
     return n;
   }
 
-  async addParticipant(sessionId: string, participant: ParticipantRecord, limits: Record<ParticipantRole, number>): Promise<AddResult> {
+  async addParticipant(sessionId: string, participant: ParticipantRecord, limits: Record<ParticipantRole, number>, nameKey?: string): Promise<AddResult> {
     const limit = limits[participant.role];
     const sent = this.link.isUp;
     let reply: unknown;
     try {
       reply = await this.link.run(() =>
         this.s.add(
-          [this.k.session(sessionId), this.k.roles(sessionId), this.k.participant(sessionId, participant.id)],
-          [participant.id, participant.role, limit, ...encodePairs(participant)],
+          [this.k.session(sessionId), this.k.roles(sessionId), this.k.participant(sessionId, participant.id), this.namesKey(sessionId)],
+          [participant.id, participant.role, limit, nameKey ?? '', ...encodePairs(participant)],
         ),
       );
     } catch (err) {
@@ -313,6 +325,7 @@ export class RedisRoomStateStore implements RoomStateStore {
     }
     if (reply === -1) throw new Error(`session ${sessionId} is not live`);
     if (reply === 0) return { ok: false, role: participant.role, limit };
+    if (reply === 2) return { ok: false, nameTaken: true };
     const h = this.held(sessionId);
     h.participants.set(participant.id, { ...participant });
     return { ok: true };
@@ -369,7 +382,9 @@ export class RedisRoomStateStore implements RoomStateStore {
 
   async removeParticipant(sessionId: string, participantId: string, byHost = false): Promise<ParticipantRecord | undefined> {
     const key = this.k.participant(sessionId, participantId);
-    const reply = await this.link.run(() => this.s.remove([key, this.k.roles(sessionId), this.k.removed(sessionId)], [participantId, byHost ? '1' : '0']));
+    const reply = await this.link.run(() =>
+      this.s.remove([key, this.k.roles(sessionId), this.k.removed(sessionId), this.namesKey(sessionId)], [participantId, byHost ? '1' : '0']),
+    );
     this.cache.get(sessionId)?.participants.delete(participantId);
     return reply === null ? undefined : decodeParticipant(pairsToObject(reply, key), key);
   }
@@ -479,6 +494,10 @@ export class RedisRoomStateStore implements RoomStateStore {
 
   private linksKey(sessionId: string): string {
     return `${this.k.prefix}l:${sessionId}`;
+  }
+
+  private namesKey(sessionId: string): string {
+    return `${this.k.prefix}n:${sessionId}`;
   }
 
   private revokedKey(sessionId: string): string {

@@ -194,6 +194,28 @@ function spec(name: string, open: () => Promise<Subject>) {
       assert.deepEqual(await b.transferHost('s1', (await a.getSession('s1'))!.hostId, 'c1'), { ok: false, reason: 'gone' });
     });
 
+    it('names: a name key is held by one participant at a time (one of two racing instances gets it), freed when it leaves', async () => {
+      await a.createSession(session('s1'));
+      await a.createSession(session('s2'));
+      const [x, y] = await Promise.all([
+        a.addParticipant('s1', participant('v1', 'viewer', { name: 'Ann' }), LIMITS, 'ann'),
+        b.addParticipant('s1', participant('v2', 'viewer', { name: 'ANN' }), LIMITS, 'ann'),
+      ]);
+      assert.deepEqual([x, y].map((r) => JSON.stringify(r)).sort(), [JSON.stringify({ ok: false, nameTaken: true }), JSON.stringify({ ok: true })]);
+      assert.equal((await b.listParticipants('s1')).length, 1, 'the loser was not added');
+      const holder = (await a.listParticipants('s1'))[0]!;
+      assert.deepEqual(await b.addParticipant('s2', participant('v3', 'viewer'), LIMITS, 'ann'), { ok: true }, 'names belong to their session');
+      // The name taken is checked before the role limit, and a name key is not a field of the record.
+      assert.deepEqual(await a.addParticipant('s1', participant('c1', 'controller', { name: 'Ann' }), LIMITS, 'ann'), { ok: false, nameTaken: true });
+      assert.equal('_nk' in (await b.getParticipant('s1', holder.id))!, false);
+      await a.removeParticipant('s1', holder.id);
+      assert.deepEqual(await b.addParticipant('s1', participant('c1', 'controller', { name: 'Ann' }), LIMITS, 'ann'), { ok: true }, 'freed when it left');
+      await a.endSession('s1', { at: 1, reason: 'host-ended', message: 'bye' });
+      await a.deleteSession('s1');
+      await a.createSession(session('s1'));
+      assert.deepEqual(await b.addParticipant('s1', participant('v9', 'viewer'), LIMITS, 'ann'), { ok: true }, 'gone with the session');
+    });
+
     it('share links: remembered per session, revoked once (one of two racing instances wins), listed while current, kept until deleted', async () => {
       await a.createSession(session('s1'));
       await a.createSession(session('s2'));
