@@ -78,7 +78,7 @@ describe('fuzz: the control plane HTTP API', function () {
       return { method, path, headers, ...(body === undefined ? {} : { body }) };
     }
 
-    const chunked = new Set<Req>();
+    const chunked = new WeakSet<Req>();
     function send(r: Req, tries = 3): Promise<number> {
       return new Promise((resolve) => {
         const req = request({ host: '127.0.0.1', port, method: r.method, path: r.path, headers: r.headers, agent, timeout: 15_000 }, (res) => {
