@@ -272,8 +272,11 @@ describe('webview: host control and the input gate', () => {
 
   it("the host's own grant counts, and an approval ends with that participant's control", async () => {
     const { s, control, gate, forwarded, notices } = setup();
+    const toldRunner: string[] = [];
+    control.on('approved', ({ participantId }) => toldRunner.push(participantId));
     await control.grant('bob');
     assert.deepEqual(s.calls, ['grant bob']);
+    assert.deepEqual(toldRunner, ['bob'], 'the runner hears of the host page\'s own grant');
     gate.receive('bob', click(1));
     assert.deepEqual(forwarded.map((f) => [f.id, f.event.seq]), [['bob', 1]]);
     // Bob stops driving; the server later names him again without the host having allowed it.
