@@ -154,7 +154,7 @@ describe('end to end: an auto session moves from P2P to the SFU at the 10th part
     assert.ok(box);
     await ada.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     // The centre of the picture is the centre of the X screen (1280×720), a bare root window there.
-    await eventually(() => pressedAt(clicks.events, 640, 360), `the click at (640,360) on the host's X screen (saw ${JSON.stringify(clicks.events)})`);
+    await eventually(() => pressedAt(clicks.events, 640, 360), () => `the click at (640,360) on the host's X screen (saw ${JSON.stringify(clicks.events)})`);
     assert.deepEqual(real.asked, ['Ada'], 'the host was asked');
     const adaId = await ada.selfId();
     assert.deepEqual([...new Set(real.forwarded.map((f) => f.controllerId))], [adaId]);

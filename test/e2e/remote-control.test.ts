@@ -107,7 +107,7 @@ describe('end to end: a guest drives the host\'s real X screen', function () {
     }, 'the X pointer at (320,200)', 5000);
     await guest.page.keyboard.type(PRINTABLE, { delay: 5 });
     await guest.page.keyboard.press('Enter');
-    await eventually(() => rig.typed() === `${PRINTABLE}\n`, `the xterm to receive all ${PRINTABLE.length} characters (got ${JSON.stringify(rig.typed())})`, 15_000);
+    await eventually(() => rig.typed() === `${PRINTABLE}\n`, () => `the xterm to receive all ${PRINTABLE.length} characters (got ${JSON.stringify(rig.typed())})`, 15_000);
     assert.deepEqual(rig.unsanitary(), [], 'the page forwarded nothing the sanitizer refuses');
   });
 

@@ -99,7 +99,7 @@ describe('end to end: a control-plane instance killed under a live session', fun
     await drive(ada, 'Ada to drive');
     await clickCentre(ada);
     // The centre of the picture is the centre of the X screen (1280×720), a bare root window there.
-    await eventually(() => pressedAt(clicks.events, 640, 360), `the click at (640,360) on the host's X screen (saw ${JSON.stringify(clicks.events)})`);
+    await eventually(() => pressedAt(clicks.events, 640, 360), () => `the click at (640,360) on the host's X screen (saw ${JSON.stringify(clicks.events)})`);
     const adaId = await ada.selfId();
     assert.deepEqual([...new Set(real.forwarded.map((f) => f.controllerId))], [adaId]);
     clicks.stop();
@@ -130,7 +130,7 @@ describe('end to end: a control-plane instance killed under a live session', fun
     const clicks = await real.watchRootClicks();
     await drive(ada, 'Ada to drive again, through B');
     await clickCentre(ada);
-    await eventually(() => pressedAt(clicks.events, 640, 360), `the click at (640,360) on the host's X screen, through B (saw ${JSON.stringify(clicks.events)})`);
+    await eventually(() => pressedAt(clicks.events, 640, 360), () => `the click at (640,360) on the host's X screen, through B (saw ${JSON.stringify(clicks.events)})`);
     assert.deepEqual(real.asked, ['Ada', 'Ada'], 'the host was asked again after the drop');
     for (const g of [ada, vic]) {
       const [x, y] = await g.markerAdvance(1000);

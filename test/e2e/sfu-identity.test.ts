@@ -85,7 +85,7 @@ describe('end to end: SFU mode follows a guest that came back as someone new', f
     await page.click('#control-request');
     await eventually(driving, 'driving again');
     await page.evaluate(() => (window as unknown as { pairuxViewer: { sendRawInput(e: unknown): boolean } }).pairuxViewer.sendRawInput({ t: 'text', seq: 1, text: 'new me\n' }));
-    await eventually(() => real.typed() === 'new me\n', `the text in the host's xterm (got ${JSON.stringify(real.typed())})`);
+    await eventually(() => real.typed() === 'new me\n', () => `the text in the host's xterm (got ${JSON.stringify(real.typed())})`);
     assert.equal((await real.helperStats()).granted, after, 'the helper drives for the new identity');
     assert.deepEqual([...new Set(real.forwarded.map((f) => f.controllerId))], [after]);
   });

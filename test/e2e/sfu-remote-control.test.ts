@@ -98,7 +98,7 @@ describe("end to end: a guest drives the host's real X screen through the LiveKi
     const text = 'echo via-sfu: {[(<>)]} ~!@#$%^&*_+|';
     await guest.page.keyboard.type(text, { delay: 5 });
     await guest.page.keyboard.press('Enter');
-    await eventually(() => real.typed() === `${text}\n`, `the xterm to receive the line (got ${JSON.stringify(real.typed())})`, 15_000);
+    await eventually(() => real.typed() === `${text}\n`, () => `the xterm to receive the line (got ${JSON.stringify(real.typed())})`, 15_000);
     const adaId = await guest.selfId();
     assert.deepEqual([...new Set(real.forwarded.map((f) => f.controllerId))], [adaId], 'only Ada\'s input went on to the runner');
     assert.deepEqual(real.unsanitary(), []);
