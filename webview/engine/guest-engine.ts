@@ -3,6 +3,7 @@
  * the track into a `<video>`, pings over the data channel, and heals itself — a watchdog says
  * hello again when the connection does not come up, fails, or stays disconnected.
  */
+import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import { DATA_CHANNEL_LABEL, PeerInput, PeerInputRefused, Ping, ScreenInfo } from '../../protocol/peer';
 import type { SignalPayload } from '../../protocol/signaling';
@@ -56,6 +57,10 @@ const RETIRE_MS = 10_000;
 const MAX_EARLY_CANDIDATES = 100;
 /** A live connection answers a ping in milliseconds; this long means it is gone. */
 const VERIFY_PING_TIMEOUT_MS = 1500;
+/** A refused hello is said again this long after the server's `retryAfterMs` (its window has turned by then). */
+const HELLO_RETRY_MARGIN_MS = 100;
+/** The longest wait a refused hello's `retryAfterMs` may ask for (a server asking more is not believed). */
+const MAX_HELLO_RETRY_MS = 60_000;
 
 export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements GuestMediaEngine {
   readonly mode = 'p2p' as const;
@@ -76,6 +81,8 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
   /** Candidates that arrived for a pc id whose offer is still being processed. */
   private early: { pcId: string; candidates: Array<Extract<SignalPayload, { kind: 'ice' }>['candidate']> } | undefined;
   private watchdog: ReturnType<typeof setInterval> | undefined;
+  /** Set while a hello the server refused as too frequent waits for its turn. */
+  private helloRetry: ReturnType<typeof setTimeout> | undefined;
   private pinger: ReturnType<typeof setInterval> | undefined;
   private readonly unsubscribe: Array<() => void> = [];
   private _rttMs: number | undefined;
@@ -147,6 +154,8 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
     for (const off of this.unsubscribe.splice(0)) off();
     if (this.watchdog !== undefined) clearInterval(this.watchdog);
     if (this.pinger !== undefined) clearInterval(this.pinger);
+    if (this.helloRetry !== undefined) clearTimeout(this.helloRetry);
+    this.helloRetry = undefined;
     this.video.removeEventListener('loadeddata', this.onVideoData);
     this.video.removeEventListener('resize', this.onVideoData);
     const link = this.link;
@@ -198,8 +207,29 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
     this.lastHelloAt = now;
     this.log('info', `hello (${reason}) → ${hostId}`);
     this.signaling.sendSignal(hostId, { kind: 'hello', reason }).catch((err: unknown) => {
+      const error = PairuxError.from(err);
+      const after = error.code === ErrorCode.RateLimited ? error.data?.retryAfterMs : undefined;
+      if (typeof after === 'number' && Number.isFinite(after)) {
+        this.retryHello(reason, after);
+        return;
+      }
       this.log('warn', `hello not delivered: ${String(err)}`);
     });
+  }
+
+  /**
+   * The server refused a hello as one too many (its per-guest limit): without another, this guest
+   * would wait for the watchdog, or forever with no picture. Said again once the server's window
+   * has room, unless a connection came up meanwhile.
+   */
+  private retryHello(reason: HelloReason, retryAfterMs: number): void {
+    if (this.helloRetry !== undefined) return;
+    const delay = Math.min(MAX_HELLO_RETRY_MS, Math.max(0, retryAfterMs)) + HELLO_RETRY_MARGIN_MS;
+    this.log('info', `hello refused as too frequent; saying it again in ${Math.round(delay)} ms`);
+    this.helloRetry = setTimeout(() => {
+      this.helloRetry = undefined;
+      if (!this.isConnected()) this.hello(reason, true);
+    }, delay);
   }
 
   private onSignal(from: string, payload: SignalPayload): void {
