@@ -79,7 +79,7 @@ describe('fuzz: the control plane HTTP API', function () {
     }
 
     const chunked = new WeakSet<Req>();
-    function send(r: Req, tries = 3): Promise<number> {
+    function send(r: Req, tries = 1): Promise<number> {
       return new Promise((resolve) => {
         const req = request({ host: '127.0.0.1', port, method: r.method, path: r.path, headers: r.headers, agent, timeout: 15_000 }, (res) => {
           res.resume();
@@ -88,8 +88,7 @@ describe('fuzz: the control plane HTTP API', function () {
         });
         req.on('timeout', () => req.destroy(new Error('timeout')));
         req.on('error', (e) => {
-          // A connection closed under the request (a kept-alive socket the server had just
-          // closed, Node's documented race): counted, and the same request is sent again.
+          // A connection closed under the request: counted; the replay below sends it again once.
           if (tries > 1 && /hang up|ECONNRESET|EPIPE/.test(e.message)) {
             hangUps++;
             return void send(r, tries - 1).then(resolve);
@@ -98,10 +97,12 @@ describe('fuzz: the control plane HTTP API', function () {
           failed.push(r);
           resolve(-1);
         });
+        // Framed explicitly: Node sends a DELETE's or OPTIONS's body with neither a length nor
+        // chunks, so the server would read it as the next request (the harness's fault, not the server's).
         if (r.body !== undefined && (chunked.has(r) || g.chance(0.1))) {
           chunked.add(r);
           req.setHeader('transfer-encoding', 'chunked');
-        }
+        } else if (r.body !== undefined) req.setHeader('content-length', String(typeof r.body === 'string' ? Buffer.byteLength(r.body) : r.body.byteLength));
         req.end(r.body);
       });
     }
@@ -121,19 +122,19 @@ describe('fuzz: the control plane HTTP API', function () {
         if (status >= 200 && status < 400) tally.accepted++;
         else if (status >= 400 && status < 500) tally.refused++;
         else if (status === 503) tally.refused++;
-        else if (status !== -1) tally.crashes++;
+        else tally.crashes++;
         if (i === warmup) heapBefore = memory();
       }
     };
     await Promise.all(Array.from({ length: PARALLEL }, worker));
-    // Requests that got no answer while 8 were in flight are sent again alone: each must be answered then.
+    // Requests that got no answer are sent again alone, to tell a server that drops connections under
+    // load from one that cannot answer them at all (both fail the run).
     const replayed: Record<string, number> = {};
     const alone: string[] = [];
     for (const r of failed.splice(0)) {
-      const status = await send(r);
+      const status = await send(r, 2);
       replayed[status] = (replayed[status] ?? 0) + 1;
       if (status === -1 || status >= 500) {
-        tally.crashes++;
         alone.push(`${r.method} ${r.path.slice(0, 50)} body ${r.body === undefined ? 'none' : typeof r.body === 'string' ? `${r.body.length} chars` : `${r.body.byteLength} bytes`}${chunked.has(r) ? ' chunked' : ''} ${JSON.stringify(r.headers).slice(0, 120)}`);
       }
     }
@@ -141,9 +142,9 @@ describe('fuzz: the control plane HTTP API', function () {
     tally.before = heapBefore;
     tally.after = memory();
     const growth = tally.after.heapMb - heapBefore.heapMb;
-    tally.finish(`server heap ${heapBefore.heapMb.toFixed(1)} → ${tally.after.heapMb.toFixed(1)} MB (+${growth.toFixed(1)}, tolerance ${HEAP_TOLERANCE_MB}), RSS ${heapBefore.rssMb.toFixed(0)} → ${tally.after.rssMb.toFixed(0)} MB; statuses ${JSON.stringify(statuses)} (-1: no answer in 3 tries, replayed alone: ${JSON.stringify(replayed)}); ${hangUps} connections closed under a request and retried`);
+    tally.finish(`server heap ${heapBefore.heapMb.toFixed(1)} → ${tally.after.heapMb.toFixed(1)} MB (+${growth.toFixed(1)}, tolerance ${HEAP_TOLERANCE_MB}), RSS ${heapBefore.rssMb.toFixed(0)} → ${tally.after.rssMb.toFixed(0)} MB; statuses ${JSON.stringify(statuses)} (-1: no answer, replayed alone: ${JSON.stringify(replayed)}); ${hangUps} connections closed under a request and retried`);
 
-    assert.equal(tally.crashes, 0, `requests without a 2xx-4xx/503 answer, even alone: ${JSON.stringify(statuses)}, replayed ${JSON.stringify(replayed)}; unanswered alone: ${alone.slice(0, 8).join('; ')}`);
+    assert.equal(tally.crashes, 0, `requests without a 2xx-4xx/503 answer: ${JSON.stringify(statuses)}, replayed ${JSON.stringify(replayed)}; unanswered alone: ${alone.slice(0, 8).join('; ')}`);
     assert.ok(prototypeClean(), 'nothing reached Object.prototype');
     assert.ok(growth < HEAP_TOLERANCE_MB, `server heap grew ${growth.toFixed(1)} MB`);
 
