@@ -17,6 +17,7 @@ import type { BridgeBackend, RunnerBridge } from './bridge-backend';
 import { FrameRelay, type FrameRelayOptions } from './frame-relay';
 import { RefusalReporter } from '../helper/inject/refusals';
 import { ErrorCode } from '../protocol/errors';
+import { ControlAudit, refusalKind, stintSummary, type ApprovalVia, type StintEnd, type StintRecord } from './control-audit';
 
 /** The host's answer to one control request; no answer in time is a deny ('timeout'). */
 export interface PromptAnswer {
@@ -52,6 +53,9 @@ const REVOKE_REASON: Record<string, RevokeReason> = {
   left: 'driver-left',
 };
 
+/** The helper's refusals are coalesced for up to 250 ms: a stint's summary waits for the last of them. */
+const REFUSAL_SETTLE_MS = 300;
+
 export interface HostRunnerOptions {
   helper: HelperProcess;
   capture: CaptureResult;
@@ -72,11 +76,20 @@ export class HostRunner implements BridgeBackend {
   private readonly approvals = new Map<string, number>();
   /** Input refused here, coalesced like the helper's own refusals. */
   private readonly refusals = new RefusalReporter((r) => this.bridge?.inputRefused(r));
+  /** Who drove, how it was allowed, what was injected and refused: the host's record of control. */
+  readonly controlAudit = new ControlAudit();
+  /** The helper's injected count when the open stint began; a restart resets that count. */
+  private stintBase: { stint: StintRecord; injected: Promise<number | undefined>; restarted: boolean } | undefined;
 
   constructor(private readonly o: HostRunnerOptions) {
     o.helper.on('frame', (f) => this.relay?.push(f.header, f.pixels, f.rects ?? f.band));
-    o.helper.on('inputRefused', (n) => this.bridge?.inputRefused(n));
+    o.helper.on('inputRefused', (n) => {
+      this.controlAudit.refused(n.controllerId, refusalKind(n.code, n.reason), n.count, true);
+      this.bridge?.inputRefused(n);
+    });
     o.helper.on('restarted', (r) => {
+      if (this.stintBase) this.stintBase.restarted = true;
+      if (this.driver && r.granted !== this.driver) this.endStint('helper-restart');
       o.say(`the helper stopped (${r.reason}) and was restarted in ${r.downtimeMs} ms${r.hello.releasedAtStart.length ? `; released held input: ${r.hello.releasedAtStart.join(', ')}` : ''}`);
       if (r.capture) this.o.capture = r.capture;
     });
@@ -115,13 +128,17 @@ export class HostRunner implements BridgeBackend {
       ...(params.client ? { client: params.client } : {}),
       ...(params.link ? { link: params.link } : {}),
     };
+    this.controlAudit.requested({ id: params.participantId, name: params.name, ...(params.client ? { client: params.client } : {}), ...(params.link ? { link: params.link } : {}) });
     const answer = await this.o.prompt.ask(params.name, who);
-    if (answer.allow) this.approve(params.participantId);
+    if (answer.allow) this.approve(params.participantId, 'prompt');
+    else this.controlAudit.denied(params.participantId, answer.reason === 'allowed' ? 'denied' : answer.reason);
     return answer;
   }
 
   /** The host's own grant, made outside this runner's prompt (the editor's Grant Control, the page). */
-  approve(participantId: string): void {
+  approve(participantId: string, via: ApprovalVia = 'page'): void {
+    // A driver re-approved while it drives keeps driving; its stint is already counted.
+    if (this.approvals.get(participantId) !== Infinity) this.controlAudit.approved(participantId, via);
     this.approvals.set(participantId, Date.now() + APPROVAL_TTL_MS);
   }
 
@@ -130,16 +147,23 @@ export class HostRunner implements BridgeBackend {
     // The previous driver's control ended (revoked, released, taken over, left): so did its approval.
     if (previous && previous !== p.driverId) this.approvals.delete(previous);
     if (p.reason === 'panic') this.approvals.clear();
+    // Counted before the helper hears of the change: its count then holds exactly the ended stint's events.
+    if (this.controlAudit.open && this.controlAudit.open.driver.id !== p.driverId) {
+      this.endStint(p.reason === 'granted' || p.reason === 'requested' ? 'taken-over' : p.reason);
+    }
     const until = p.driverId ? this.approvals.get(p.driverId) : undefined;
     if (p.driverId && (until === undefined || until < Date.now())) {
+      if (until !== undefined) this.controlAudit.approvalLapsed(p.driverId);
       this.approvals.delete(p.driverId);
       this.driver = null;
+      if (this.controlAudit.open?.driver.id !== p.driverId) this.controlAudit.ignored(p.driverId, p.driverName);
       this.o.say(`the server named ${p.driverId} as driver, but you never allowed it: ignored`);
       if (previous) this.o.helper.revoke('revoked').catch(() => undefined);
       return;
     }
     this.driver = p.driverId;
     if (p.driverId) {
+      if (this.controlAudit.open?.driver.id !== p.driverId) this.startStint(p.driverId, p.driverName);
       this.approvals.set(p.driverId, Infinity);
       this.o.say(`${p.driverName ?? p.driverId} is driving (type s + Enter to stop all control)`);
       this.o.helper.grant(p.driverId).catch((err: Error) => this.o.say(`could not hand control to the helper: ${err.message}`));
@@ -156,17 +180,61 @@ export class HostRunner implements BridgeBackend {
       const seq = (event as { seq?: unknown } | null)?.seq;
       const reason = this.driver ? `${controllerId} is not the driver the host allowed` : 'nobody the host allowed is driving';
       this.refusals.refuse(controllerId, ErrorCode.Forbidden, reason, Number.isInteger(seq) ? (seq as number) : undefined);
+      this.controlAudit.refused(controllerId, 'not-granted');
       return;
     }
     // The helper checks the grant and the allowlist again.
-    this.o.helper.sendInput(controllerId, event);
+    if (this.o.helper.sendInput(controllerId, event)) this.controlAudit.forwarded(controllerId);
+    else this.controlAudit.refused(controllerId, 'failed');
   }
 
   /** The host's panic action: the helper stops injecting now, then the session hears of it. */
   async stopAllControl(): Promise<void> {
     this.driver = null;
     this.approvals.clear();
-    await this.o.helper.revoke('panic').catch(() => undefined);
+    const revoked = this.o.helper.revoke('panic').catch(() => undefined);
+    this.endStint('panic');
+    await revoked;
     this.bridge?.stopAllControl();
+  }
+
+  /**
+   * The session is over: an open stint ends (counted without the helper, which may be going too),
+   * its summary goes to the log, and the whole audit comes back as lines.
+   */
+  closeControlAudit(): string[] {
+    const stint = this.controlAudit.ended('session-ended');
+    this.stintBase = undefined;
+    if (stint) this.o.say(stintSummary(stint));
+    return this.controlAudit.report();
+  }
+
+  private startStint(driverId: string, driverName: string | null): void {
+    // Asked before the grant goes out, on the same ordered link: nothing of this stint is counted yet.
+    const injected = this.helperInjected();
+    this.stintBase = { stint: this.controlAudit.started(driverId, driverName), injected, restarted: false };
+  }
+
+  /** Ends the open record; a stint's summary goes to the log once the helper's counts are in. */
+  private endStint(reason: StintEnd): void {
+    const stint = this.controlAudit.ended(reason);
+    const base = this.stintBase;
+    this.stintBase = undefined;
+    if (!stint) return;
+    const usable = base?.stint === stint && !base.restarted;
+    const end = usable ? this.helperInjected() : Promise.resolve(undefined);
+    void Promise.all([usable ? base.injected : undefined, end]).then(async ([from, to]) => {
+      if (from !== undefined && to !== undefined && to >= from) this.controlAudit.confirmInjected(stint, to - from);
+      await new Promise((r) => setTimeout(r, REFUSAL_SETTLE_MS));
+      this.o.say(stintSummary(stint));
+    });
+  }
+
+  /** The helper's own count of injected events (undefined when it cannot say). */
+  private helperInjected(): Promise<number | undefined> {
+    return this.o.helper.inputStats().then(
+      (s) => s.injected,
+      () => undefined,
+    );
   }
 }
