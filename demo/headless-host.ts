@@ -29,7 +29,9 @@ export type HostEvent =
   | { type: 'error'; message: string }
   | { type: 'control'; driverId: string | null; driverName: string | null; reason: string }
   | { type: 'bridge'; state: string; message?: string }
-  | { type: 'topology'; media: string; phase: string; reason: string; message: string };
+  | { type: 'topology'; media: string; phase: string; reason: string; message: string }
+  | { type: 'links'; reason: string; message: string; revoked: string[]; controller?: string; viewer?: string }
+  | { type: 'offerEnded'; participantId: string; reason: string; message: string };
 
 export interface HeadlessHost {
   readonly page: Page;

@@ -221,6 +221,13 @@ async function main(): Promise<void> {
       else if (e.state === 'failed') say(`could not reach ${who}; they will retry by themselves`);
     } else if (e.type === 'error') {
       say(`host page error: ${e.message}`);
+    } else if (e.type === 'links') {
+      // A removed guest's link stops working; a shared one is replaced for everyone else.
+      say(e.message);
+      if (e.controller) say(`new controller link: ${e.controller}`);
+      if (e.viewer) say(`new viewer link: ${e.viewer}`);
+    } else if (e.type === 'offerEnded') {
+      say(e.message);
     }
   };
   try {

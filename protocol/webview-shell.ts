@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { DisplayName, Id, Media, Mode, Role } from './common';
-import { HostOffered, Participant, ResumeTicket } from './signaling';
+import { HostOfferEnded, HostOffered, LinkSummary, LinksChanged, Participant, ResumeTicket, RotateLinks, ShareLinkInfo } from './signaling';
 import { defineNotification, defineRequest, type Boundary } from './rpc';
 
 export const MAX_SHELL_JSON_BYTES = 256 * 1024;
@@ -104,11 +104,33 @@ export const ShellAction = defineRequest(
     z.object({ action: z.literal('makeHost'), participantId: Id }),
     /** Guest: its user's answer to an offer of the host's seat (`shell.hostOffered`); only the user's Accept says yes. */
     z.object({ action: z.literal('answerHostOffer'), offerId: Id, accept: z.boolean() }),
-    /** A fresh share link (the host's page creates it; a host that took over has none of its own). */
-    z.object({ action: z.literal('createLink'), role: z.enum(['controller', 'viewer']) }),
+    /**
+     * A fresh share link (the host's page creates it; a host that took over has none of its own).
+     * With a `label` or `singleUse`, a personal link for one person (the label shows beside them).
+     */
+    z.object({
+      action: z.literal('createLink'),
+      role: z.enum(['controller', 'viewer']),
+      label: DisplayName.optional(),
+      singleUse: z.boolean().optional(),
+      ttlSeconds: z.int().min(60).optional(),
+    }),
+    /** Every guest link stops working; new shared links for both roles come back in `rotated`. */
+    z.object({ action: z.literal('rotateLinks') }),
+    /** The guest links that still work, in `links`. */
+    z.object({ action: z.literal('listLinks') }),
+    /** One link stops working; `revoked` says whether it still worked. */
+    z.object({ action: z.literal('revokeLink'), id: Id }),
   ]),
-  /** `url` and `expiresAt` (epoch ms): the link `createLink` made. */
-  z.object({ url: z.string().max(8192).optional(), expiresAt: z.number().optional() }),
+  z.object({
+    /** `url` and `expiresAt` (epoch ms): the link `createLink` made (also whole in `link`). */
+    url: z.string().max(8192).optional(),
+    expiresAt: z.number().optional(),
+    link: ShareLinkInfo.optional(),
+    rotated: RotateLinks.result.optional(),
+    links: z.array(LinkSummary).max(1000).optional(),
+    revoked: z.boolean().optional(),
+  }),
 );
 export type ShellActionParams = z.infer<typeof ShellAction.params>;
 
@@ -122,9 +144,18 @@ export const ShellDriving = defineNotification('shell.driving', z.object({ drivi
  */
 export const ShellHostOffered = defineNotification('shell.hostOffered', HostOffered.params);
 
+/**
+ * Page → extension (host): a removal revoked the link the guest came through (the server's
+ * `session.linksChanged`); a new shared link for that role is in it when it was a shared one.
+ */
+export const ShellLinksChanged = defineNotification('shell.linksChanged', LinksChanged.params);
+
+/** Page → extension (host): its offer of the host's seat was declined or not answered in time (`host.offerEnded`). */
+export const ShellHostOfferEnded = defineNotification('shell.hostOfferEnded', HostOfferEnded.params);
+
 export const webviewShellBoundary: Boundary = {
   name: 'webview-shell',
   maxMessageBytes: MAX_SHELL_JSON_BYTES,
-  aToB: { requests: [ShellReady], notifications: [ShellStatus, ShellDriving, ShellHostOffered] },
+  aToB: { requests: [ShellReady], notifications: [ShellStatus, ShellDriving, ShellHostOffered, ShellLinksChanged, ShellHostOfferEnded] },
   bToA: { requests: [ShellAction], notifications: [] },
 };

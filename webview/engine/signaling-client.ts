@@ -12,7 +12,7 @@
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import { RpcEndpoint } from '../../protocol/rpc-endpoint';
-import type { ResultOf } from '../../protocol/rpc';
+import type { ParamsOf, ResultOf } from '../../protocol/rpc';
 import {
   AcceptHost,
   CloseCode,
@@ -29,6 +29,8 @@ import {
   HostOfferEnded,
   Join,
   Leave,
+  LinksChanged,
+  ListLinks,
   MakeHost,
   ParticipantJoined,
   ParticipantLeft,
@@ -39,6 +41,8 @@ import {
   ReportMedia,
   RequestControl,
   RevokeControl,
+  RevokeLink,
+  RotateLinks,
   SendSignal,
   SessionEnded,
   SessionTopology,
@@ -51,6 +55,7 @@ import {
   type ResumeTicket,
   type SessionTopology as Topology,
   type SfuAccess,
+  type ShareLinkInfo,
   type SignalPayload,
 } from '../../protocol/signaling';
 import type { IceServer } from '../../protocol/common';
@@ -118,6 +123,8 @@ export interface SignalingEvents {
   hostOffered: { offer: HostOffer };
   /** Host: an offer of its seat ended without a transfer (declined, or not answered in time). */
   hostOfferEnded: { offerId: string; participantId: string; reason: 'declined' | 'expired'; message: string };
+  /** Host: links changed without its asking (a removal revoked the link the guest came through; a new shared one when it was shared). */
+  linksChanged: ParamsOf<typeof LinksChanged>;
   /** A connection attempt failed or dropped; the next one starts after `delayMs`. */
   retry: { attempt: number; delayMs: number; reason: string; /** The server answered, but could not take the join now (e.g. its state store is unreachable). */ serverSaid?: string };
 }
@@ -375,10 +382,24 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     await this.requireRpc().request(DeclineHost, { offerId });
   }
 
-  /** Host: a fresh share link for `role`. */
-  async createLink(role: 'controller' | 'viewer'): Promise<{ url: string; expiresAt: number }> {
-    const { url, expiresAt } = await this.requireRpc().request(CreateLink, { role });
-    return { url, expiresAt };
+  /** Host: a fresh share link for `role`; with a label or single use, a personal link for one person. */
+  async createLink(role: 'controller' | 'viewer', options: { label?: string; singleUse?: boolean; ttlSeconds?: number } = {}): Promise<ShareLinkInfo> {
+    return this.requireRpc().request(CreateLink, { role, ...options });
+  }
+
+  /** Host: every guest link stops working; the answer holds new shared links for both roles. */
+  async rotateLinks(ttlSeconds?: number): Promise<ResultOf<typeof RotateLinks>> {
+    return this.requireRpc().request(RotateLinks, ttlSeconds === undefined ? {} : { ttlSeconds });
+  }
+
+  /** Host: the guest links that still let someone in (no URLs: the server keeps no tokens). */
+  async listLinks(): Promise<ResultOf<typeof ListLinks>['links']> {
+    return (await this.requireRpc().request(ListLinks, {})).links;
+  }
+
+  /** Host: one link stops working; false when it already had. */
+  async revokeLink(id: string): Promise<boolean> {
+    return (await this.requireRpc().request(RevokeLink, { id })).revoked;
   }
 
   /** Leaves for good (no resume): the seat is freed at once. */
@@ -592,6 +613,7 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
       this.emit('hostOffered', { offer });
     });
     rpc.onNotification(HostOfferEnded, (ended) => this.emit('hostOfferEnded', ended));
+    rpc.onNotification(LinksChanged, (change) => this.emit('linksChanged', change));
     rpc.onNotification(SessionTopology, (topology) => {
       // A notice about an older topology (one overtaken by a rejoin's result) changes nothing.
       if (topology.epoch < this._epoch) return;

@@ -21,7 +21,8 @@ import type { FrameSource } from '../engine/frame-source';
 import { SignalingClient, type SignalingState } from '../engine/signaling-client';
 import { WebSocketTransport } from '../engine/transport';
 import type { HostBridgeClient } from '../engine/host-bridge-client';
-import type { Participant, ResumeTicket } from '../../protocol/signaling';
+import type { LinksChanged, HostOfferEnded, LinkSummary, Participant, ResumeTicket, RotateLinks, ShareLinkInfo } from '../../protocol/signaling';
+import type { ParamsOf, ResultOf } from '../../protocol/rpc';
 import { consoleLogger } from '../engine/logger';
 import { RateMeter } from '../engine/stats';
 import { readHostParams, type HostParams } from './host-params';
@@ -35,7 +36,11 @@ export type HostEvent =
   | { type: 'error'; message: string }
   | { type: 'control'; driverId: string | null; driverName: string | null; reason: string }
   | { type: 'bridge'; state: BridgeStatus['state']; message: string }
-  | { type: 'topology'; media: MediaMode; phase: 'moving' | 'done' | 'failed'; reason: string; message: string };
+  | { type: 'topology'; media: MediaMode; phase: 'moving' | 'done' | 'failed'; reason: string; message: string }
+  /** A removal revoked the link the guest came through; `controller` / `viewer`: the new shared link's URL, when one was replaced. */
+  | { type: 'links'; reason: string; message: string; revoked: string[]; controller?: string; viewer?: string }
+  /** The host's offer of its seat ended without a transfer. */
+  | { type: 'offerEnded'; participantId: string; reason: 'declined' | 'expired'; message: string };
 
 export interface FrameLogEntry {
   /** The marker's frame number (seq mod 2^16). */
@@ -133,6 +138,10 @@ export interface HostPageEnv {
   onSession?(view: HostSessionView): void;
   /** Join as this participant (a guest taking over the host's seat). */
   resume?: ResumeTicket;
+  /** The server changed links without the host asking (a removal revoked one); the extension updates its links. */
+  onLinksChanged?(change: ParamsOf<typeof LinksChanged>): void;
+  /** An offer of the host's seat was declined or expired; the extension tells its user. */
+  onHostOfferEnded?(ended: ParamsOf<typeof HostOfferEnded>): void;
 }
 
 /** The host's session as the editor shows it. */
@@ -163,7 +172,12 @@ export interface HostPageActions {
   remove(participantId: string): Promise<void>;
   /** Host transfer: the controller takes over the host's seat (this page then stops sharing). */
   makeHost(participantId: string): Promise<void>;
-  createLink(role: 'controller' | 'viewer'): Promise<{ url: string; expiresAt: number }>;
+  /** A share link; with a label or single use, a personal link for one person. */
+  createLink(role: 'controller' | 'viewer', options?: { label?: string; singleUse?: boolean; ttlSeconds?: number }): Promise<ShareLinkInfo>;
+  /** Every guest link stops working; new shared links for both roles. */
+  rotateLinks(): Promise<ResultOf<typeof RotateLinks>>;
+  listLinks(): Promise<Array<ReturnType<typeof LinkSummary.parse>>>;
+  revokeLink(id: string): Promise<boolean>;
   end(reason?: string): Promise<void>;
 }
 
@@ -215,6 +229,24 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
   );
   const modeNow = (): MediaMode | undefined => (signaling.lastJoin ? engine.mode : undefined);
   let notice = '';
+  signaling.on('linksChanged', (change) => {
+    log('info', change.message);
+    report({
+      type: 'links',
+      reason: change.reason,
+      message: change.message,
+      revoked: change.revoked,
+      ...(change.controller ? { controller: change.controller.url } : {}),
+      ...(change.viewer ? { viewer: change.viewer.url } : {}),
+    });
+    env.onLinksChanged?.(change);
+  });
+  signaling.on('hostOfferEnded', (ended) => {
+    log('info', ended.message);
+    el('message').textContent = ended.message;
+    report({ type: 'offerEnded', participantId: ended.participantId, reason: ended.reason, message: ended.message });
+    env.onHostOfferEnded?.(ended);
+  });
   signaling.on('topology', ({ topology }) => {
     notice = topology.message;
     el('media').textContent = topology.message;
@@ -404,7 +436,10 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     makeHost: async (id) => {
       await signaling.makeHost(id);
     },
-    createLink: (role) => signaling.createLink(role),
+    createLink: (role, options) => signaling.createLink(role, options),
+    rotateLinks: () => signaling.rotateLinks(),
+    listLinks: () => signaling.listLinks(),
+    revokeLink: (id) => signaling.revokeLink(id),
     end: (reason) => signaling.end(reason),
   };
 }

@@ -5,7 +5,7 @@
  */
 import '../pages/host.css';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
-import { ShellAction, ShellReady, ShellStatus } from '../../protocol/webview-shell';
+import { ShellAction, ShellHostOfferEnded, ShellLinksChanged, ShellReady, ShellStatus } from '../../protocol/webview-shell';
 import { HostBridgeClient } from '../engine/host-bridge-client';
 import { consoleLogger } from '../engine/logger';
 import { bootHostPage, type HostSessionView } from '../pages/host-page';
@@ -25,6 +25,8 @@ async function main(): Promise<void> {
     signalingUrl: boot.signalingUrl,
     ...(boot.resume ? { resume: boot.resume } : {}),
     connectBridge: () => Promise.resolve(HostBridgeClient.over(channel.bridge, log)),
+    onLinksChanged: (change) => channel.shell.notify(ShellLinksChanged, change),
+    onHostOfferEnded: (ended) => channel.shell.notify(ShellHostOfferEnded, ended),
     onSession: (view) =>
       channel.shell.notify(ShellStatus, {
         state: pageState(view),
@@ -60,8 +62,20 @@ async function main(): Promise<void> {
       case 'makeHost':
         await actions.makeHost(a.participantId);
         break;
-      case 'createLink':
-        return await actions.createLink(a.role);
+      case 'createLink': {
+        const link = await actions.createLink(a.role, {
+          ...(a.label !== undefined ? { label: a.label } : {}),
+          ...(a.singleUse !== undefined ? { singleUse: a.singleUse } : {}),
+          ...(a.ttlSeconds !== undefined ? { ttlSeconds: a.ttlSeconds } : {}),
+        });
+        return { url: link.url, expiresAt: link.expiresAt, link };
+      }
+      case 'rotateLinks':
+        return { rotated: await actions.rotateLinks() };
+      case 'listLinks':
+        return { links: await actions.listLinks() };
+      case 'revokeLink':
+        return { revoked: await actions.revokeLink(a.id) };
       case 'end':
         await actions.end(a.reason);
         break;
