@@ -84,7 +84,7 @@ async function main(): Promise<number> {
       ['helper RSS', last.helperRssMb - base.helperRssMb < TOLERANCE.helperRssMb, `${base.helperRssMb.toFixed(1)} → ${last.helperRssMb.toFixed(1)} MB (tolerance +${TOLERANCE.helperRssMb})`],
       ['host page heap', last.hostHeapMb - base.hostHeapMb < TOLERANCE.hostHeapMb, `${base.hostHeapMb.toFixed(1)} → ${last.hostHeapMb.toFixed(1)} MB (tolerance +${TOLERANCE.hostHeapMb})`],
       ['bench handles', last.benchHandles - base.benchHandles <= TOLERANCE.benchHandles, `${base.benchHandles} → ${last.benchHandles} (tolerance +${TOLERANCE.benchHandles})`],
-      ['no stuck control', stuck.length === 0, stuck.length ? stuck.map((p) => `${p.name} ${p.controlState}`).join(', ') : `${seen.participants.length} participants left, none granted or requested`],
+      ['no stuck control', stuck.length === 0, stuck.length ? stuck.map((p) => `${p.name} ${p.controlState}`).join(', ') : `left: ${seen.participants.map((p) => `${p.name} (${p.role}, ${p.controlState})`).join(', ')}`],
       ['helper grants nobody', helperStats.granted === null && rig.helper.controller === null, `granted ${String(helperStats.granted)}`],
       ['control was real', grants > 0, `${grants} grants reached the helper, ${rig.asked.length} prompts`],
     ];

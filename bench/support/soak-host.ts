@@ -55,7 +55,8 @@ export async function startSoakHost(o: { allow(name: string): boolean; graceMs: 
     frames: 'bridge',
     controlRequests: true,
   });
-  const plane = await startPlaneProcess({ PAIRUX_RECONNECT_GRACE_MS: String(o.graceMs) });
+  // The host panel cannot answer lobby knocks here (the editor's prompt does that): everyone is let in.
+  const plane = await startPlaneProcess({ PAIRUX_RECONNECT_GRACE_MS: String(o.graceMs), PAIRUX_LOBBY: 'off' });
   const session = await createSession(plane, { mode: 'p2p' });
   const browser: Browser = await launchChromium();
   const page = await browser.newPage();

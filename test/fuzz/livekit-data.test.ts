@@ -18,7 +18,7 @@ import { tokenOf } from '../support/control-plane';
 import { SfuClients, startPlane, startSfuRig, type SfuRig } from '../support/livekit';
 import { TestClient } from '../support/signaling-client';
 import { Gen, message } from './support/generate';
-import { legitDriverLands, pageHeapMb, startHostRig, type HostRig } from './support/host-rig';
+import { legitDriverLands, NO_LOBBY, pageHeapMb, startHostRig, type HostRig } from './support/host-rig';
 import { fuzzCount, fuzzSeed, Tally } from './support/run';
 import { watchX, type XWatch } from './support/x-watch';
 
@@ -35,7 +35,7 @@ describe('fuzz: a rogue LiveKit participant\'s data to a real host page, runner,
 
   before(async () => {
     sfu = await startSfuRig();
-    rig = await startHostRig({ allow: (name) => name === 'Legit', mode: 'sfu', startPlane: () => startPlane(sfu) });
+    rig = await startHostRig({ allow: (name) => name === 'Legit', mode: 'sfu', startPlane: () => startPlane(sfu, NO_LOBBY) });
     watch = await watchX(rig.x);
   });
   after(async () => {

@@ -16,6 +16,12 @@ import { HostBridgeServer } from '../../../runner/websocket-bridge';
 import { createSession, startTestServer } from '../../support/control-plane';
 import { mouseLocation, startXvfb, waitFor, type Xvfb } from '../../helper/support/xvfb';
 
+/**
+ * The host page cannot answer lobby knocks yet (the host's user admits in the editor), so these
+ * rigs admit everyone up front: the harnesses are about what a guest in the session can send.
+ */
+export const NO_LOBBY: ServerConfigInput = { lobby: 'off' };
+
 export interface HostRig {
   x: Xvfb;
   helper: HelperProcess;
@@ -60,7 +66,7 @@ export async function startHostRig(o: HostRigOptions): Promise<HostRig> {
   const bridge = new HostBridgeServer(runner);
   runner.attach(bridge);
   await bridge.listen();
-  const plane = o.startPlane ? await o.startPlane() : await startTestServer(o.plane ?? {});
+  const plane = o.startPlane ? await o.startPlane() : await startTestServer({ ...NO_LOBBY, ...o.plane });
   const session = await createSession(plane, { mode: o.mode ?? 'p2p' });
   const browser = await launchChromium();
   const host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { browser, bridge: bridge.url, fps: 10 });
