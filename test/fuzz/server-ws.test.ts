@@ -27,7 +27,6 @@ const BATCH = 400;
 interface Rogue {
   ws: WebSocket;
   kind: 'anonymous' | 'controller' | 'viewer';
-  open: boolean;
   /** Resolvers waiting for an answer with this id. */
   waiting: Map<number, () => void>;
 }
@@ -72,7 +71,7 @@ describe('fuzz: the control plane WebSocket', function () {
     const rogues: Rogue[] = [];
     async function openRogue(kind: Rogue['kind']): Promise<Rogue> {
       const ws = new WebSocket(`${plane.url.replace(/^http/, 'ws')}/ws`, { maxPayload: 1 << 20 });
-      const r: Rogue = { ws, kind, open: false, waiting: new Map() };
+      const r: Rogue = { ws, kind, waiting: new Map() };
       ws.on('message', (data) => {
         let m: { id?: number | null; error?: unknown; result?: { self?: { id: string } } };
         try {
@@ -91,7 +90,6 @@ describe('fuzz: the control plane WebSocket', function () {
         if (typeof m.id === 'number') r.waiting.get(m.id)?.();
       });
       ws.on('close', (code) => {
-        r.open = false;
         closes[code] = (closes[code] ?? 0) + 1;
         for (const w of r.waiting.values()) w();
       });
@@ -100,7 +98,6 @@ describe('fuzz: the control plane WebSocket', function () {
         ws.once('open', () => resolve());
         ws.once('error', reject);
       });
-      r.open = true;
       if (kind !== 'anonymous') {
         const token = kind === 'controller' ? tokens[0] : tokens[1];
         await ask(r, { v: 1, id: 2 ** 31 - 2, method: Join.method, params: { sessionId: session.sessionId, token, name: `Rogue ${rogues.length}` } });
@@ -126,12 +123,17 @@ describe('fuzz: the control plane WebSocket', function () {
     const warmup = Math.max(BATCH, Math.floor(COUNT / 10));
     let heapBefore = memory();
     tally.before = heapBefore;
-    for (let sent = 0; sent < COUNT; sent++) {
+    let refusedOpens = 0;
+    while (tally.messages < COUNT) {
       const slot = g.int(0, ROGUES - 1);
       let r = rogues[slot]!;
       if (r.ws.readyState !== WebSocket.OPEN) {
         r = rogues[slot] = await openRogue(r.kind).catch(() => r);
-        if (r.ws.readyState !== WebSocket.OPEN) continue;
+        if (r.ws.readyState !== WebSocket.OPEN) {
+          if (++refusedOpens > 100) throw new Error(`the server refused 100 new sockets in a row (closes so far ${JSON.stringify(closes)})`);
+          continue;
+        }
+        refusedOpens = 0;
       }
       const m = message(signalingBoundary.aToB, g, { dict, hugeChars: 70_000 });
       r.ws.send(m.data);
@@ -144,7 +146,7 @@ describe('fuzz: the control plane WebSocket', function () {
         if (size > MAX_SIGNALING_MESSAGE_BYTES) tally.refused++;
         r.ws.terminate();
       }
-      if (sent % BATCH === BATCH - 1) {
+      if (tally.messages % BATCH === 0) {
         await Promise.all(rogues.map((x) => ask(x, { v: 1, id: 2 ** 31 - 1, method: 'ice.servers', params: {} })));
         const health = await fetch(`${plane.url}/healthz`).catch(() => undefined);
         if (!health?.ok) {
@@ -152,7 +154,7 @@ describe('fuzz: the control plane WebSocket', function () {
           break;
         }
       }
-      if (sent === warmup) tally.before = heapBefore = memory();
+      if (tally.messages === warmup) tally.before = heapBefore = memory();
     }
     await Promise.all(rogues.map((x) => ask(x, { v: 1, id: 2 ** 31 - 1, method: 'ice.servers', params: {} })));
     for (const r of rogues) r.ws.terminate();
