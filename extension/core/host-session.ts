@@ -6,7 +6,9 @@
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { CreateSessionResponse } from '../../protocol/http-api';
-import { ShellAction, ShellReady, ShellStatus, type ShellActionParams, type ShellStatusParams } from '../../protocol/webview-shell';
+import { ShellAction, ShellHostOfferEnded, ShellLinksChanged, ShellReady, ShellStatus, type ShellActionParams, type ShellStatusParams } from '../../protocol/webview-shell';
+import type { LinkSummary, ShareLinkInfo } from '../../protocol/signaling';
+import type { ResultOf } from '../../protocol/rpc';
 import type { ControlPlane } from '../../server/control-plane';
 import { startControlPlane } from '../../server/control-plane';
 import { HelperProcess, type CaptureResult, type HelloResult } from '../../helper/client';
@@ -16,6 +18,7 @@ import { TypedEmitter } from '../../webview/engine/emitter';
 import { createRemoteSession } from './remote-server';
 import type { HostSettings } from './settings';
 import { WebviewBridge } from './webview-bridge';
+import { LinkBook, offerEndedText, personalLinkAction, type LinksNotice, type PersonalLinkRequest } from './link-book';
 import type { WebviewPort } from './webview-port';
 
 export type HostPhase = 'starting' | 'live' | 'ending' | 'ended';
@@ -44,6 +47,10 @@ export interface HostSessionEvents {
   handedOver: { resume: ShellStatusParams['resume']; newHostName: string };
   /** A line for the log and, when `notify`, for the user. */
   log: { level: 'info' | 'warn' | 'error'; line: string; notify?: boolean };
+  /** A removal revoked the link a guest came through; a replaced shared link is in `links` already. */
+  linksChanged: LinksNotice;
+  /** The host's offer of its seat was declined or expired (`text` is literal). */
+  offerEnded: { text: string; reason: 'declined' | 'expired' };
 }
 
 export interface HostUi {
@@ -71,6 +78,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
    */
   private resume: (() => ShellStatusParams['resume']) | undefined;
   private handed = false;
+  private book: LinkBook | undefined;
 
   constructor(
     private readonly settings: HostSettings,
@@ -131,6 +139,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     const [controller, viewer] = await Promise.all([this.act({ action: 'createLink', role: 'controller' }), this.act({ action: 'createLink', role: 'viewer' })]);
     if (controller.url && viewer.url) {
       c.links = { controller: { url: controller.url, expiresAt: controller.expiresAt ?? 0 }, viewer: { url: viewer.url, expiresAt: viewer.expiresAt ?? 0 } };
+      this.book?.reset(c.links);
       this.emitStatus();
     }
   }
@@ -156,6 +165,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     try {
       await this.startHelper();
       this.created = await session();
+      this.book = new LinkBook(this.created.links);
       this.capture = await this.startCapture();
       this.runner = new HostRunner({
         helper: this.helper!,
@@ -205,7 +215,18 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
       const resume = this.resume?.();
       return { page: 'host' as const, hostParams: params.toString(), signalingUrl: this.signalingUrl, ...(resume ? { resume } : {}) };
     });
+    port.shell.onNotification(ShellLinksChanged, (change) => {
+      const notice = this.book?.linksChanged(change);
+      if (!notice || !this.book) return;
+      c.links = this.book.links;
+      this.emitStatus();
+      this.emit('linksChanged', notice);
+    });
+    port.shell.onNotification(ShellHostOfferEnded, (ended) => {
+      this.emit('offerEnded', { text: offerEndedText(ended, this.page?.participants ?? []), reason: ended.reason });
+    });
     port.shell.onNotification(ShellStatus, (s) => {
+      this.book?.see(s.participants);
       this.page = s;
       this.emitStatus();
       if (s.joinedAs === 'controller' && !this.handed) {
@@ -218,11 +239,55 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   }
 
   /** A host action carried out by the page (it holds the host's server connection). */
-  async act(action: ShellActionParams): Promise<{ url?: string; expiresAt?: number }> {
+  async act(action: ShellActionParams): Promise<ResultOf<typeof ShellAction>> {
     if (!this.port) throw new PairuxError(ErrorCode.Unavailable, 'the host panel is not open');
     // The host's own decision, recorded where the helper is granted: the server's word alone never is.
     if (action.action === 'grant') this.runner?.approve(action.participantId);
     return this.port.shell.request(ShellAction, action);
+  }
+
+  /** A link for one person (labelled; single use or until revoked), made by the host's page. */
+  async createPersonalLink(request: PersonalLinkRequest): Promise<ShareLinkInfo> {
+    const { link } = await this.act(personalLinkAction(request));
+    if (!link) throw new PairuxError(ErrorCode.Unavailable, 'The host panel did not make the link; try again.');
+    return link;
+  }
+
+  /** Every guest link stops working (those in stay); Copy Share Link gives the new shared ones. */
+  async rotateLinks(): Promise<{ links: CreateSessionResponse['links']; revoked: number }> {
+    const { rotated } = await this.act({ action: 'rotateLinks' });
+    const c = this.created;
+    if (!rotated || !c || !this.book) throw new PairuxError(ErrorCode.Unavailable, 'The host panel did not rotate the links; try again.');
+    c.links = this.book.rotated(rotated);
+    this.emitStatus();
+    return { links: c.links, revoked: rotated.revoked };
+  }
+
+  /** The guest links that still let someone in. */
+  async listLinks(): Promise<Array<ReturnType<typeof LinkSummary.parse>>> {
+    return (await this.act({ action: 'listLinks' })).links ?? [];
+  }
+
+  /**
+   * One link stops working. A shared one is replaced at once, so Copy Share Link never hands out
+   * a link that no longer works; returns the role replaced, if any.
+   */
+  async revokeLink(id: string): Promise<{ revoked: boolean; replaced?: 'controller' | 'viewer' }> {
+    const revoked = (await this.act({ action: 'revokeLink', id })).revoked ?? false;
+    const role = this.book?.sharedRoleOf(id);
+    const c = this.created;
+    if (!role || !c || !this.book) return { revoked };
+    const fresh = await this.act({ action: 'createLink', role });
+    if (!fresh.url) return { revoked };
+    this.book.replace(role, { url: fresh.url, expiresAt: fresh.expiresAt ?? 0 });
+    c.links = this.book.links;
+    this.emitStatus();
+    return { revoked, replaced: role };
+  }
+
+  /** Who came through a link, as far as this editor saw (for Manage Links). */
+  get linkBook(): LinkBook | undefined {
+    return this.book;
   }
 
   /** The panic action: the helper stops injecting at once, then the server revokes everyone. */

@@ -119,11 +119,13 @@ export function participantRows(view: SessionView): ParticipantRow[] {
         if (p.role === 'controller' && p.connected && p.client === 'vscode') actions.push('hostable');
         if (p.role === 'viewer') actions.push('promotable');
       }
+      // Which link they came through tells apart two people of similar names, and shows whom a personal link reached.
+      const via = p.link ? `via “${literal(p.link.label, 64)}”` : '';
       return {
         id: p.id,
         label: `${literal(p.name, 64)}${self ? ' (you)' : ''}`,
-        description: states.join(' · '),
-        tooltip: `${literal(p.name, 64)}: ${states.join(', ')}; joined ${new Date(p.joinedAt).toLocaleTimeString()}`,
+        description: [...states, via].filter(Boolean).join(' · '),
+        tooltip: `${literal(p.name, 64)}: ${states.join(', ')}; joined ${new Date(p.joinedAt).toLocaleTimeString()}${via ? ` ${via}` : ''}`,
         icon: !p.connected ? 'debug-disconnect' : p.role === 'host' ? 'broadcast' : driving ? 'hand' : p.role === 'viewer' ? 'eye' : p.controlState === 'requested' ? 'question' : 'person',
         contextValue: `participant ${actions.join(' ')}`.trim(),
       };
