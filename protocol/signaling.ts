@@ -201,6 +201,31 @@ export const RevokeControl = defineRequest(
   z.object({}),
 );
 
+/**
+ * How many control events the server keeps per session; older ones are dropped first. A full list
+ * of entries with the longest ids and names still fits one signaling message.
+ */
+export const MAX_CONTROL_AUDIT_ENTRIES = 100;
+
+/** A person in the control audit, as named when it happened (they may have left since). */
+export const ControlAuditPerson = z.object({ id: Id, name: DisplayName });
+
+/**
+ * One control change as the server saw it: what happened, to whom, by whom (absent when the
+ * server did it: a driver dropped) and when (epoch ms). The server never sees input, so no input
+ * here either.
+ */
+export const ControlAuditEntry = z.object({
+  at: z.number(),
+  action: z.enum(['requested', 'granted', 'denied', 'timeout', 'revoked', 'panic', 'released', 'taken-over', 'left']),
+  target: ControlAuditPerson,
+  actor: ControlAuditPerson.optional(),
+});
+export type ControlAuditEntry = z.infer<typeof ControlAuditEntry>;
+
+/** Host → server: the session's control events, oldest first (the current host only). */
+export const ControlAudit = defineRequest('control.audit', z.object({}), z.object({ entries: z.array(ControlAuditEntry).max(MAX_CONTROL_AUDIT_ENTRIES) }));
+
 // ---- the host's participant actions (the Participants view) -------------------------------
 
 /**
@@ -352,7 +377,7 @@ export const signalingBoundary: Boundary = {
   name: 'signaling',
   maxMessageBytes: MAX_SIGNALING_MESSAGE_BYTES,
   aToB: {
-    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl, SetRole, RemoveParticipant, RefreshSfuAccess, ReportMedia, MakeHost, AcceptHost, DeclineHost, RotateLinks, ListLinks, RevokeLink],
+    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl, SetRole, RemoveParticipant, RefreshSfuAccess, ReportMedia, MakeHost, AcceptHost, DeclineHost, RotateLinks, ListLinks, RevokeLink, ControlAudit],
     notifications: [Heartbeat],
   },
   bToA: {

@@ -1,5 +1,6 @@
 /** RoomStateStore in process memory: the embedded server's store. Synchronous inside, so atomic. */
 import type { ParticipantRole } from '../protocol/limits';
+import type { ControlAuditEntry } from '../protocol/signaling';
 import type { AddResult, LinkRecord, ParticipantRecord, RoleChangeResult, RoomStateStore, SessionPatch, SessionRecord, TransferResult } from './room-state-store';
 
 interface Room {
@@ -10,6 +11,8 @@ interface Room {
   revokedLinks: Set<string>;
   /** Name key → the participant holding it. */
   names: Map<string, string>;
+  /** Control events, oldest first, capped. */
+  audit: ControlAuditEntry[];
 }
 
 export class MemoryRoomStateStore implements RoomStateStore {
@@ -17,7 +20,7 @@ export class MemoryRoomStateStore implements RoomStateStore {
 
   async createSession(record: SessionRecord): Promise<void> {
     if (this.rooms.has(record.id)) throw new Error(`session ${record.id} already exists`);
-    this.rooms.set(record.id, { session: { ...record }, participants: new Map(), removedByHost: new Set(), links: new Map(), revokedLinks: new Set(), names: new Map() });
+    this.rooms.set(record.id, { session: { ...record }, participants: new Map(), removedByHost: new Set(), links: new Map(), revokedLinks: new Set(), names: new Map(), audit: [] });
   }
 
   async getSession(sessionId: string): Promise<SessionRecord | undefined> {
@@ -143,6 +146,17 @@ export class MemoryRoomStateStore implements RoomStateStore {
 
   async isLinkRevoked(sessionId: string, linkId: string): Promise<boolean> {
     return this.rooms.get(sessionId)?.revokedLinks.has(linkId) ?? false;
+  }
+
+  async appendControlAudit(sessionId: string, entry: ControlAuditEntry, max: number): Promise<void> {
+    const audit = this.rooms.get(sessionId)?.audit;
+    if (!audit) return;
+    audit.push(structuredClone(entry));
+    if (audit.length > max) audit.splice(0, audit.length - max);
+  }
+
+  async listControlAudit(sessionId: string): Promise<ControlAuditEntry[]> {
+    return structuredClone(this.rooms.get(sessionId)?.audit ?? []);
   }
 
   async getParticipant(sessionId: string, participantId: string): Promise<ParticipantRecord | undefined> {

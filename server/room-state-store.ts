@@ -3,7 +3,7 @@
  * Postgres (the strategy's Supabase option) are adapters behind this same interface. Methods are
  * async for those adapters; the limit check and the insert are one atomic step in each.
  */
-import type { Participant } from '../protocol/signaling';
+import type { ControlAuditEntry, Participant } from '../protocol/signaling';
 import type { MediaMode, ParticipantRole, SessionMode } from '../protocol/limits';
 
 /** Which SFU a session's media is on: the deployment the focus chose and the LiveKit room there. */
@@ -123,6 +123,10 @@ export interface RoomStateStore {
    */
   revokeLinks(sessionId: string, linkIds: string[]): Promise<string[]>;
   isLinkRevoked(sessionId: string, linkId: string): Promise<boolean>;
+  /** Appends a control event to the session's audit, keeping the newest `max`; nothing once the session is deleted. */
+  appendControlAudit(sessionId: string, entry: ControlAuditEntry, max: number): Promise<void>;
+  /** The session's control events, oldest first; kept after the session ends, gone with its purge. */
+  listControlAudit(sessionId: string): Promise<ControlAuditEntry[]>;
   getParticipant(sessionId: string, participantId: string): Promise<ParticipantRecord | undefined>;
   listParticipants(sessionId: string): Promise<ParticipantRecord[]>;
 }

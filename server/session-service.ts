@@ -110,7 +110,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     this.sfu.on('node-down', ({ rooms }) => this.background(this.focus.roomsLost(rooms)));
     // An SFU back: this instance's auto sessions waiting on P2P for one move now.
     this.sfu.on('deployment-up', () => this.background(this.focus.sfuAvailable(this.localSessions)));
-    this.control = new ControlArbiter(deps.store, deps.transport, () => deps.config.controlRequests);
+    this.control = new ControlArbiter(deps.store, deps.transport, () => deps.config.controlRequests, (err) => void this.emit('error', err));
     this.participants = new ParticipantAdmin({
       store: deps.store,
       transport: deps.transport,
@@ -710,6 +710,7 @@ export class ClientConnection {
       grant: (participantId: string) => arbiter.grant(member(), participantId),
       deny: (participantId: string, reason: 'denied' | 'timeout') => arbiter.deny(member(), participantId, reason),
       revoke: (participantId: string | undefined, panic: boolean) => arbiter.revoke(member(), participantId, panic),
+      audit: () => arbiter.auditFor(member()),
     };
   }
 

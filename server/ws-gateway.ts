@@ -31,6 +31,7 @@ import {
   AcceptHost,
   DeclineHost,
   RevokeControl,
+  ControlAudit,
   RotateLinks,
   ListLinks,
   RevokeLink,
@@ -196,6 +197,7 @@ export class WsGateway {
     endpoint.onRequest(GrantControl, async (p) => (await connection.control.grant(p.participantId), {}));
     endpoint.onRequest(DenyControl, async (p) => (await connection.control.deny(p.participantId, p.reason), {}));
     endpoint.onRequest(RevokeControl, async (p) => (await connection.control.revoke(p.participantId, p.panic), {}));
+    endpoint.onRequest(ControlAudit, () => connection.control.audit());
     endpoint.onRequest(SetRole, async (p) => ({ participant: await connection.participants.setRole(p.participantId, p.role) }));
     endpoint.onRequest(RemoveParticipant, async (p) => (await connection.participants.remove(p.participantId, p.reason), {}));
     endpoint.onRequest(MakeHost, async (p) => ({ participant: await connection.participants.makeHost(p.participantId) }));

@@ -13,6 +13,7 @@
  *   l:<sid>        hash link id (its token's jti) → the link's record as JSON
  *   k:<sid>        set of revoked link ids
  *   n:<sid>        hash name key → participant id (one participant per name; its hash keeps `_nk`)
+ *   a:<sid>        list of control audit entries (JSON), oldest first, capped
  *   sfu:<dep>      set of live session ids whose media is on that deployment
  *   live           number of live (not ended) sessions
  * Field-per-field values let scripts merge a patch (HSET/HDEL) without decoding JSON in Lua.
@@ -28,7 +29,7 @@ import { Media, Mode } from '../../protocol/common';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { ParticipantRole } from '../../protocol/limits';
 import { describeIssues } from '../../protocol/rpc';
-import { Participant } from '../../protocol/signaling';
+import { ControlAuditEntry, Participant } from '../../protocol/signaling';
 import type { AddResult, LinkRecord, ParticipantRecord, RoleChangeResult, RoomStateStore, SessionPatch, SessionRecord, TransferResult } from '../room-state-store';
 import type { Redis } from 'ioredis';
 import type { RedisLink } from './redis-link';
@@ -130,6 +131,13 @@ for _, id in ipairs(ARGV) do
 end
 return out`;
 
+// KEYS: session, audit list. ARGV: entry JSON, cap. Nothing for a deleted session (no orphan list).
+const APPEND_AUDIT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+return 1`;
+
 const COUNT_ROLE = `
 local function count(roles, role)
   local n = 0
@@ -216,7 +224,7 @@ interface Held {
 }
 
 export class RedisRoomStateStore implements RoomStateStore {
-  private readonly s: Record<'create' | 'updateSession' | 'end' | 'delete' | 'add' | 'changeRole' | 'updateParticipant' | 'transferHost' | 'remove' | 'list' | 'revokeLinks', Script>;
+  private readonly s: Record<'create' | 'updateSession' | 'end' | 'delete' | 'add' | 'changeRole' | 'updateParticipant' | 'transferHost' | 'remove' | 'list' | 'revokeLinks' | 'appendAudit', Script>;
   private readonly cache = new Map<string, Held>();
   private uncertainAdds: Array<{ sessionId: string; participantId: string }> = [];
   /** Whether this instance holds connections in the session (set by the scale-out wiring). */
@@ -236,6 +244,7 @@ export class RedisRoomStateStore implements RoomStateStore {
       remove: d('Remove', 4, REMOVE),
       list: d('List', 1, LIST),
       revokeLinks: d('RevokeLinks', 1, REVOKE_LINKS),
+      appendAudit: d('AppendAudit', 2, APPEND_AUDIT),
     };
   }
 
@@ -298,6 +307,8 @@ export class RedisRoomStateStore implements RoomStateStore {
         [this.k.participantPrefix(sessionId), this.k.sfuPrefix(), sessionId],
       ),
     );
+    // After the session's key is gone no append can recreate the list (the append checks it).
+    await this.link.run((r) => r.del(this.auditKey(sessionId)));
     this.cache.delete(sessionId);
   }
 
@@ -424,6 +435,21 @@ export class RedisRoomStateStore implements RoomStateStore {
     return (await this.link.run((r) => r.sismember(this.revokedKey(sessionId), linkId))) === 1;
   }
 
+  async appendControlAudit(sessionId: string, entry: ControlAuditEntry, max: number): Promise<void> {
+    await this.link.run(() => this.s.appendAudit([this.k.session(sessionId), this.auditKey(sessionId)], [JSON.stringify(entry), max]));
+  }
+
+  async listControlAudit(sessionId: string): Promise<ControlAuditEntry[]> {
+    const key = this.auditKey(sessionId);
+    const raw = await this.link.run((r) => r.lrange(key, 0, -1));
+    return raw.map((item) => {
+      const value = safeJson(item);
+      const parsed = ControlAuditEntry.safeParse(value);
+      if (!parsed.success) throw new CorruptStateError(`Redis holds a corrupt control audit entry in ${key}: ${value === undefined ? 'not JSON' : describeIssues(parsed.error)}`);
+      return parsed.data;
+    });
+  }
+
   async getParticipant(sessionId: string, participantId: string): Promise<ParticipantRecord | undefined> {
     const key = this.k.participant(sessionId, participantId);
     const fields = await this.read(sessionId, (r) => r.hgetall(key), (h) => (h.participants.has(participantId) || h.complete ? true : undefined));
@@ -498,6 +524,10 @@ export class RedisRoomStateStore implements RoomStateStore {
 
   private namesKey(sessionId: string): string {
     return `${this.k.prefix}n:${sessionId}`;
+  }
+
+  private auditKey(sessionId: string): string {
+    return `${this.k.prefix}a:${sessionId}`;
   }
 
   private revokedKey(sessionId: string): string {

@@ -248,6 +248,20 @@ function spec(name: string, open: () => Promise<Subject>) {
       assert.equal(await b.getLink('s1', watch.id), undefined);
     });
 
+    it('control audit: appended in order, capped to the newest, kept after the end, gone with the delete, never for a deleted session', async () => {
+      await a.createSession(session('s1'));
+      const entry = (i: number) => ({ at: 1_700_000_000_000 + i, action: 'granted' as const, target: { id: `c${i}`, name: `Ada ${i} é` }, ...(i % 2 ? { actor: { id: 'h', name: 'Hana' } } : {}) });
+      for (let i = 0; i < 7; i++) await (i % 2 ? a : b).appendControlAudit('s1', entry(i), 5);
+      assert.deepEqual(plain(await b.listControlAudit('s1')), plain([2, 3, 4, 5, 6].map(entry)));
+      assert.deepEqual(await a.listControlAudit('other'), []);
+      await a.endSession('s1', { at: 1, reason: 'host-ended', message: 'bye' });
+      assert.equal((await b.listControlAudit('s1')).length, 5);
+      await a.deleteSession('s1');
+      assert.deepEqual(await b.listControlAudit('s1'), []);
+      await b.appendControlAudit('s1', entry(9), 5);
+      assert.deepEqual(await a.listControlAudit('s1'), [], 'a late append does not bring a purged session back');
+    });
+
     it('updateParticipant patches fields, removes those patched to undefined, and answers undefined for strangers', async () => {
       await a.createSession(session('s1'));
       await a.addParticipant('s1', participant('c1', 'controller', { connected: false, disconnectedAt: 42 }), LIMITS);

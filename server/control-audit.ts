@@ -1,0 +1,44 @@
+/**
+ * The session's record of control, kept with the session in the room state store: every request,
+ * grant, deny, revoke, release, take-over and drop, with who did it to whom and when, as names
+ * were at that moment (people leave; the record stays until the session is purged). The server
+ * never sees input, so there is none here; the host's runner counts injected and refused events.
+ * Only the current host reads it.
+ */
+import { MAX_CONTROL_AUDIT_ENTRIES, type ControlAuditEntry, type ControlReason } from '../protocol/signaling';
+import { requireCurrentHost } from './host-rights';
+import type { RoomStateStore } from './room-state-store';
+
+export type AuditPerson = NonNullable<ControlAuditEntry['actor']>;
+
+export class ControlAuditLog {
+  constructor(
+    private readonly store: RoomStateStore,
+    private readonly max = MAX_CONTROL_AUDIT_ENTRIES,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Appends one event. A store that fails here does not undo or block the control change it
+   * records (a revoke must never fail for want of its audit line); the failure is returned to log.
+   */
+  async record(sessionId: string, action: ControlReason, target: AuditPerson, actor?: AuditPerson): Promise<Error | undefined> {
+    const entry: ControlAuditEntry = { at: this.now(), action, target: person(target), ...(actor ? { actor: person(actor) } : {}) };
+    try {
+      await this.store.appendControlAudit(sessionId, entry, this.max);
+      return undefined;
+    } catch (err) {
+      return err as Error;
+    }
+  }
+
+  /** `control.audit`: the session's control events, oldest first, for the current host only. */
+  async read(member: { sessionId: string; participantId: string }): Promise<{ entries: ControlAuditEntry[] }> {
+    await requireCurrentHost(this.store, member, 'see the control audit');
+    return { entries: (await this.store.listControlAudit(member.sessionId)).slice(-this.max) };
+  }
+}
+
+function person(p: AuditPerson): AuditPerson {
+  return { id: p.id, name: p.name };
+}
