@@ -15,6 +15,8 @@ import { HostSession, type HostStatus } from '../core/host-session';
 import { HostSeatConsent, offerQuestion, type HostSeatOffer } from '../core/host-seat';
 import { editorJoinUri, parseJoinInput, type JoinTarget } from '../core/join-input';
 import { contextKeys, presenceChanges, type ContextKeys, type ParticipantRow, type SessionView } from '../core/session-view';
+import type { PersonalLinkRequest } from '../core/link-book';
+import { createPersonalLink, manageLinks, rotateShareLinks } from './link-commands';
 import { readHostSettings, type HostSettings, type SessionMode } from '../core/settings';
 import { askControlInEditor } from './control-asker';
 import { literal } from './literal-text';
@@ -80,6 +82,10 @@ export class SessionController implements vscode.Disposable {
     command('pairux.removeParticipant', (row?: ParticipantRow) => this.hostAct(row, (id) => ({ action: 'remove', participantId: id }), true));
     command('pairux.makeHost', (row?: ParticipantRow) => this.makeHost(row));
     command('pairux.keptForHost', () => undefined);
+    // With an argument (scripts, tests): no prompts; `false` rotates without the modal confirm.
+    command('pairux.createPersonalLink', (request?: PersonalLinkRequest) => this.createPersonalLink(request));
+    command('pairux.rotateShareLinks', (ask?: boolean) => this.rotateLinks(ask !== false));
+    command('pairux.manageLinks', () => this.manageLinks());
     this.disposables.push(vscode.window.registerUriHandler({ handleUri: (uri) => this.guard('uri', () => this.join(uri.toString(true), true)) }));
     this.render();
   }
@@ -215,6 +221,22 @@ export class SessionController implements vscode.Disposable {
     this.view = { kind: 'host', phase: 'live', mode: status.mode, page: undefined, screen: status.screen };
     this.render();
     session.on('handedOver', ({ resume, newHostName }) => void this.guard('host transfer', () => this.handedOver(hosting, resume, newHostName)));
+    session.on('linksChanged', ({ text, fresh }) => {
+      if (this.current !== hosting) return;
+      this.log.info(text);
+      if (!fresh) return void vscode.window.showInformationMessage(`PairUX: ${text}`);
+      const copy = `Copy New ${fresh.role === 'controller' ? 'Controller' : 'Viewer'} Link`;
+      void vscode.window.showWarningMessage(`PairUX: ${text}`, copy).then(async (choice) => {
+        if (choice !== copy) return;
+        await vscode.env.clipboard.writeText(fresh.url);
+        void vscode.window.setStatusBarMessage(`PairUX: new ${fresh.role} link copied`, 4000);
+      });
+    });
+    session.on('offerEnded', ({ text }) => {
+      if (this.current !== hosting) return;
+      this.log.info(text);
+      void vscode.window.showInformationMessage(`PairUX: ${text}`);
+    });
     return hosting;
   }
 
@@ -353,7 +375,7 @@ export class SessionController implements vscode.Disposable {
     if (!id) return;
     if (confirm) {
       const name = this.current.session.status?.page?.participants.find((p) => p.id === id)?.name ?? 'this guest';
-      const choice = await vscode.window.showWarningMessage(`Remove ${literal(name, 64)} from the session? They can rejoin with a valid link.`, 'Remove', 'Cancel');
+      const choice = await vscode.window.showWarningMessage(`Remove ${literal(name, 64)} from the session? The link they joined through stops working (a shared one is replaced for everyone else).`, 'Remove', 'Cancel');
       if (choice !== 'Remove') return;
     }
     await this.current.session.act(make(id));
@@ -374,6 +396,27 @@ export class SessionController implements vscode.Disposable {
     });
     // An offer: the seat moves only if they accept in their editor.
     if (this.current === hosting) void vscode.window.setStatusBarMessage(`PairUX: asked ${literal(name, 64)} to take over as host; you stay the host unless they accept`, 8000);
+  }
+
+  private hosting(): Hosting | undefined {
+    if (this.current?.kind === 'host') return this.current;
+    void vscode.window.showInformationMessage('You are not sharing a session. Start one first.');
+    return undefined;
+  }
+
+  private async createPersonalLink(given?: PersonalLinkRequest): Promise<void> {
+    const hosting = this.hosting();
+    if (hosting) await createPersonalLink(hosting.session, this.log, given);
+  }
+
+  private async rotateLinks(confirm: boolean): Promise<void> {
+    const hosting = this.hosting();
+    if (hosting) await rotateShareLinks(hosting.session, this.log, confirm, () => this.copyLink('viewer'));
+  }
+
+  private async manageLinks(): Promise<void> {
+    const hosting = this.hosting();
+    if (hosting) await manageLinks(hosting.session, this.log, () => this.current === hosting);
   }
 
   private async pickGuest(): Promise<string | undefined> {
@@ -558,6 +601,9 @@ export class SessionController implements vscode.Disposable {
     if (keys['pairux.hosting']) {
       items.push(
         { label: '$(link) Copy Share Link', command: 'pairux.copyShareLink' },
+        { label: '$(person-add) Create Personal Link', command: 'pairux.createPersonalLink' },
+        { label: '$(key) Manage Links', command: 'pairux.manageLinks' },
+        { label: '$(refresh) Rotate Share Links', command: 'pairux.rotateShareLinks' },
         { label: '$(stop-circle) Stop All Control', command: 'pairux.stopAllControl', description: keys['pairux.someoneDriving'] ? 'someone is driving' : '' },
         { label: '$(organization) Show Participants', command: 'pairux.participants.focus' },
         { label: '$(close-all) End Session', command: 'pairux.endSession' },
