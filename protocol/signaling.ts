@@ -373,16 +373,70 @@ export const ListLinks = defineRequest('links.list', z.object({}), z.object({ li
 /** Host → server: this link stops working (those already in through it stay); `revoked: false` when it already had. */
 export const RevokeLink = defineRequest('links.revoke', z.object({ id: Id }), z.object({ revoked: z.boolean() }));
 
+// ---- the lobby: guests the host lets in ------------------------------------------------------
+
+/**
+ * Server → a guest whose join waits in the lobby (a controller link, or any guest link while the
+ * lobby is on for everyone): its `session.join` is answered only once the host decides, with the
+ * normal result (admitted) or an error (denied, or no answer by `expiresAt`, epoch ms). A client
+ * that does not know this message just sees a join that has not been answered: never a seat.
+ */
+export const LobbyWaiting = defineNotification(
+  'lobby.waiting',
+  z.object({ hostName: DisplayName.optional(), expiresAt: z.number(), message: z.string().max(300) }),
+);
+
+/**
+ * Server → the host: someone waits to be let in. Names are not proof of anything, so the host is
+ * also told the client, a short id, the link they came through and where they connected from (the
+ * address as the server saw it). Answer `lobby.admit` or `lobby.deny` before `expiresAt`.
+ */
+export const LobbyKnock = defineNotification(
+  'lobby.knock',
+  z.object({
+    participantId: Id,
+    name: DisplayName,
+    role: GuestRole,
+    client: ClientKind.optional(),
+    shortId: z.string().max(16),
+    link: ParticipantLink.optional(),
+    from: z.string().max(64),
+    expiresAt: z.number(),
+  }),
+);
+
+/** Server → the host: a knock is over (admitted, denied, not answered in time, or the guest went away). */
+export const LobbyClosed = defineNotification(
+  'lobby.closed',
+  z.object({ participantId: Id, reason: z.enum(['admitted', 'denied', 'timeout', 'left']) }),
+);
+
+/**
+ * Between server instances only: the host's decision on a knock, routed to the instance holding the
+ * waiting guest's connection, which takes the seat or refuses the join. Never reaches a client.
+ */
+export const LobbyDecided = defineNotification(
+  'lobby.decided',
+  z.object({ participantId: Id, admit: z.boolean(), reason: z.string().trim().max(200).optional() }),
+);
+
+/** Host → server: let a waiting guest in (it takes its seat then, within the role limits). */
+export const AdmitGuest = defineRequest('lobby.admit', z.object({ participantId: Id }), z.object({}));
+/** Host → server: turn a waiting guest away; `reason` is shown to it as plain text. */
+export const DenyGuest = defineRequest('lobby.deny', z.object({ participantId: Id, reason: z.string().trim().max(200).optional() }), z.object({}));
+/** Host → server: the lobby for viewers too (`everyone`), or for controller links only; kept with the session. */
+export const SetLobbyMode = defineRequest('lobby.setMode', z.object({ everyone: z.boolean() }), z.object({ everyone: z.boolean() }));
+
 export const signalingBoundary: Boundary = {
   name: 'signaling',
   maxMessageBytes: MAX_SIGNALING_MESSAGE_BYTES,
   aToB: {
-    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl, SetRole, RemoveParticipant, RefreshSfuAccess, ReportMedia, MakeHost, AcceptHost, DeclineHost, RotateLinks, ListLinks, RevokeLink, ControlAudit],
+    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl, SetRole, RemoveParticipant, RefreshSfuAccess, ReportMedia, MakeHost, AcceptHost, DeclineHost, RotateLinks, ListLinks, RevokeLink, ControlAudit, AdmitGuest, DenyGuest, SetLobbyMode],
     notifications: [Heartbeat],
   },
   bToA: {
     requests: [],
-    notifications: [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged, SessionTopology, HostChanged, HostOffered, HostOfferEnded, LinksChanged],
+    notifications: [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged, SessionTopology, HostChanged, HostOffered, HostOfferEnded, LinksChanged, LobbyWaiting, LobbyKnock, LobbyClosed, LobbyDecided],
   },
 };
 
@@ -403,4 +457,6 @@ export const CloseCode = {
   Moving: 4005,
   /** This participant's role changed with a host transfer: rejoin at once with the resume ticket, in the new role. */
   HostChanged: 4006,
+  /** Refused in the lobby (the host said no, or nobody answered in time); the join's error said why. */
+  NotAdmitted: 4007,
 } as const;

@@ -192,6 +192,18 @@ export const ServerConfig = z.object({
   maxSessions: z.int().min(1).default(10_000),
   /** Whether controllers may ask for control at all (the host can still grant directly). */
   controlRequests: z.boolean().default(true),
+  /**
+   * Who waits in the lobby until the host lets them in: those who open a controller link
+   * (`controllers`), every guest (`everyone`), or nobody (`off`). A host can still turn it on for
+   * everyone in its own session (`lobby.setMode`).
+   */
+  lobby: z.enum(['controllers', 'everyone', 'off']).default('controllers'),
+  /** A knock not answered by then is a no. */
+  lobbyTimeoutMs: z.int().min(1000).max(15 * 60_000).default(2 * 60_000),
+  /** Guests waiting at once in one session (per instance). */
+  lobbyMaxWaiting: z.int().min(1).max(1000).default(20),
+  /** Guests waiting at once from one client address (per instance, all sessions). */
+  lobbyMaxPerAddress: z.int().min(1).max(1000).default(5),
   /** Messages per second per connection (token bucket, burst twice this). */
   messageRatePerSecond: z.int().min(1).default(200),
   /** Browser origins allowed to open the WebSocket besides the server's own and VS Code webviews. */
@@ -299,6 +311,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     reconnectGraceMs: num(env.PAIRUX_RECONNECT_GRACE_MS),
     viewerLimitP2p: num(env.PAIRUX_VIEWER_LIMIT),
     controlRequests: env.PAIRUX_CONTROL_REQUESTS === undefined ? undefined : env.PAIRUX_CONTROL_REQUESTS !== 'false',
+    lobby: env.PAIRUX_LOBBY ? (env.PAIRUX_LOBBY as 'controllers' | 'everyone' | 'off') : undefined,
+    lobbyTimeoutMs: num(env.PAIRUX_LOBBY_TIMEOUT_MS),
     allowedOrigins: env.PAIRUX_ALLOWED_ORIGINS ? env.PAIRUX_ALLOWED_ORIGINS.split(',').map((s) => s.trim()) : undefined,
     allowedHosts: env.PAIRUX_ALLOWED_HOSTS ? env.PAIRUX_ALLOWED_HOSTS.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     trustProxy: env.PAIRUX_TRUST_PROXY === undefined ? undefined : env.PAIRUX_TRUST_PROXY === 'true',

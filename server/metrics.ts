@@ -41,6 +41,12 @@ export class ServerMetrics {
     labelNames: ['role', 'result'] as const,
     registers: [this.registry],
   });
+  readonly lobby = new Counter({
+    name: 'pairux_lobby_total',
+    help: 'Lobby events: knocks, and their outcomes (admitted, denied, timeout, left, full)',
+    labelNames: ['event'] as const,
+    registers: [this.registry],
+  });
   readonly hostActions = new Counter({
     name: 'pairux_host_actions_total',
     help: 'Host participant actions (promote, demote, remove) by outcome (ok or the error code)',

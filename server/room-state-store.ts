@@ -35,6 +35,8 @@ export interface SessionRecord {
   /** Why the media last moved (what `session.topology` says when everyone has arrived). */
   movedFor?: 'participants' | 'failover' | 'rebalance';
   name?: string;
+  /** The host turned the lobby on for every guest, viewers too (`lobby.setMode`). */
+  lobbyEveryone?: boolean;
   hostId: string;
   createdAt: number;
   /** Set once; an ended session refuses joins until it is purged. */
@@ -73,7 +75,7 @@ export type AddResult = { ok: true } | { ok: false; role: ParticipantRole; limit
 export type RoleChangeResult = { ok: true; participant: ParticipantRecord } | { ok: false; role: ParticipantRole; limit: number } | undefined;
 
 /** What `updateSession` may change; `version` is the store's to bump. */
-export type SessionPatch = Partial<Pick<SessionRecord, 'media' | 'epoch' | 'region' | 'sfu' | 'moving' | 'moveFailedAt' | 'movedFor'>>;
+export type SessionPatch = Partial<Pick<SessionRecord, 'media' | 'epoch' | 'region' | 'sfu' | 'moving' | 'moveFailedAt' | 'movedFor' | 'lobbyEveryone'>>;
 
 export interface RoomStateStore {
   createSession(record: SessionRecord): Promise<void>;

@@ -39,6 +39,7 @@ import { nameKey, uniqueName } from './display-names';
 import { ParticipantAdmin, publicView } from './participant-admin';
 import { SfuSessions } from './sfu/sfu-sessions';
 import { SessionFocus } from './focus/session-focus';
+import { Lobby } from './lobby';
 
 type EndReason = NonNullable<SessionRecord['ended']>['reason'];
 
@@ -87,6 +88,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   readonly focus: SessionFocus;
   private readonly signalLimits: SignalLimiter;
   readonly links: ShareLinks;
+  readonly lobby: Lobby;
 
   constructor(private readonly deps: SessionServiceDeps) {
     super();
@@ -100,6 +102,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       defaultTtlSeconds: () => deps.config.defaultLinkTtlSeconds,
       now: this.now,
     });
+    this.lobby = new Lobby({ store: deps.store, transport: deps.transport, metrics: deps.metrics, config: () => deps.config });
     this.timers.bind((key) => this.runDeadline(key).catch((err: unknown) => void this.emit('error', err)));
     this.sfu = new SfuSessions({ config: deps.config, store: deps.store, metrics: deps.metrics, now: this.now });
     this.focus = new SessionFocus({ config: deps.config, store: deps.store, transport: deps.transport, sfu: this.sfu, metrics: deps.metrics, now: this.now });
@@ -208,8 +211,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   }
 
   /** A new client connection (one WebSocket); it must join before anything else. */
-  connect(sink: ParticipantSink): ClientConnection {
-    return new ClientConnection(this, sink);
+  connect(sink: ParticipantSink, address = 'unknown'): ClientConnection {
+    return new ClientConnection(this, sink, address);
   }
 
   /** Live sessions on every instance (the shared store's count). */
@@ -219,7 +222,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
 
   // ---- used by ClientConnection -----------------------------------------------------------
 
-  async join(sink: ParticipantSink, params: ParamsOf<typeof Join>): Promise<{ result: ResultOf<typeof Join>; member: Member }> {
+  async join(sink: ParticipantSink, params: ParamsOf<typeof Join>, address = 'unknown'): Promise<{ result: ResultOf<typeof Join>; member: Member }> {
     const { store, tokens, transport, metrics, config } = this.deps;
     let role: ParticipantRole | 'unknown' = 'unknown';
     try {
@@ -278,8 +281,17 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
           ...(params.client ? { client: params.client.kind } : {}),
           ...(admitted ? { link: admitted.link } : {}),
         };
+        if (claims.role !== 'host' && this.lobby.applies(session, claims.role)) {
+          // No seat, no name held, no link spent while the host decides (see lobby.ts).
+          const taken = (await store.listParticipants(session.id)).map((p) => p.name);
+          const knock = { sessionId: session.id, participantId: record.id, name: uniqueName(params.name, taken), role: claims.role, address };
+          await this.lobby.wait(sink, { ...knock, ...(record.client ? { client: record.client } : {}), ...(record.link ? { link: record.link } : {}) }, session);
+          const after = await store.getSession(session.id);
+          if (!after || after.ended) throw new PairuxError(ErrorCode.SessionEnded, `This session has ended: ${after?.ended?.message ?? 'the host ended it.'}`);
+        }
         // A guest's picture comes from where the media flows when it joins (the focus's 'done' counts it).
-        if (claims.role !== 'host') record.media = session.media;
+        if (claims.role !== 'host') record.joinedAt = this.now();
+        if (claims.role !== 'host') record.media = (await store.getSession(session.id))?.media ?? session.media;
         const added = await this.addNamed(session.id, record, this.roleLimits(session.media));
         if (!added.ok) throw limitError(added.role, added.limit, session.media);
         // Spent only once the seat is taken; the loser of a race on it gives its seat back unseen.
@@ -625,13 +637,19 @@ export class ClientConnection {
   constructor(
     private readonly service: SessionService,
     private readonly sink: ParticipantSink,
+    private readonly address = 'unknown',
   ) {}
+
+  /** Joining and not answered yet (waiting in the lobby, or still being checked). */
+  get waiting(): boolean {
+    return this.joining && !this.member;
+  }
 
   async join(params: ParamsOf<typeof Join>): Promise<ResultOf<typeof Join>> {
     if (this.member || this.joining) throw new PairuxError(ErrorCode.AlreadyJoined, 'this connection has already joined a session');
     this.joining = true;
     try {
-      const { result, member } = await this.service.join(this.sink, params);
+      const { result, member } = await this.service.join(this.sink, params, this.address);
       if (this.closed) {
         // The socket died while the join was in flight: treat it as a drop right away.
         void this.service.connectionLost(member, this.sink);
@@ -701,6 +719,16 @@ export class ClientConnection {
     };
   }
 
+  get lobby() {
+    const member = () => this.requireMember();
+    const lobby = this.service.lobby;
+    return {
+      admit: (participantId: string) => lobby.decide(member(), participantId, true),
+      deny: (participantId: string, reason?: string) => lobby.decide(member(), participantId, false, reason),
+      setMode: (everyone: boolean) => lobby.setMode(member(), everyone),
+    };
+  }
+
   get control() {
     const member = () => this.requireMember();
     const arbiter = this.service.control;
@@ -719,5 +747,6 @@ export class ClientConnection {
     if (this.closed) return;
     this.closed = true;
     if (this.member) await this.service.connectionLost(this.member, this.sink);
+    else this.service.lobby.left(this.sink);
   }
 }

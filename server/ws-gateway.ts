@@ -21,6 +21,9 @@ import {
   GrantControl,
   Heartbeat,
   Join,
+  AdmitGuest,
+  DenyGuest,
+  SetLobbyMode,
   Leave,
   ReleaseControl,
   RemoveParticipant,
@@ -153,7 +156,7 @@ export class WsGateway {
       notify: <P>(type: NotificationType<P>, params: P) => endpoint.notify(type, params),
       close: (code, reason) => this.closeLive(live, code, reason),
     };
-    const connection = this.service.connect(sink);
+    const connection = this.service.connect(sink, address);
     const endpoint = new RpcEndpoint({
       boundary: signalingBoundary,
       side: 'b',
@@ -200,6 +203,9 @@ export class WsGateway {
     endpoint.onRequest(ControlAudit, () => connection.control.audit());
     endpoint.onRequest(SetRole, async (p) => ({ participant: await connection.participants.setRole(p.participantId, p.role) }));
     endpoint.onRequest(RemoveParticipant, async (p) => (await connection.participants.remove(p.participantId, p.reason), {}));
+    endpoint.onRequest(AdmitGuest, async (p) => (await connection.lobby.admit(p.participantId), {}));
+    endpoint.onRequest(DenyGuest, async (p) => (await connection.lobby.deny(p.participantId, p.reason), {}));
+    endpoint.onRequest(SetLobbyMode, (p) => connection.lobby.setMode(p.everyone));
     endpoint.onRequest(MakeHost, async (p) => ({ participant: await connection.participants.makeHost(p.participantId) }));
     endpoint.onRequest(AcceptHost, async (p) => (await this.service.participants.transfer.accept(connection.requireMember(), p.offerId), {}));
     endpoint.onRequest(DeclineHost, async (p) => (await this.service.participants.transfer.decline(connection.requireMember(), p.offerId), {}));
@@ -307,6 +313,8 @@ export class WsGateway {
     const silentLimit = this.config.heartbeatIntervalMs * 3;
     for (const l of this.live) {
       if (l.closing) continue;
+      // A guest in the lobby waits on the host, within the lobby's own deadline.
+      if (l.connection.waiting) continue;
       if (!l.connection.member && now > l.joinedBy) {
         this.closeLive(l, 1008, 'no session.join in time');
       } else if (now - l.lastSeen > silentLimit) {

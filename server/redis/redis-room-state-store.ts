@@ -52,6 +52,7 @@ const SessionRecordSchema = z.looseObject({
   moveFailedAt: z.number().optional(),
   movedFor: MoveReason.optional(),
   name: z.string().optional(),
+  lobbyEveryone: z.boolean().optional(),
   hostId: z.string().min(1),
   createdAt: z.number(),
   ended: z.object({ at: z.number(), reason: z.enum(['host-ended', 'host-left', 'server-shutdown']), message: z.string() }).optional(),

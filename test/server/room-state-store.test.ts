@@ -61,6 +61,15 @@ function spec(name: string, open: () => Promise<Subject>) {
       assert.equal(await b.getSession('s2'), undefined);
     });
 
+    it("keeps the host's lobby mode with the session (set, seen by the other instance, cleared)", async () => {
+      await a.createSession(session('s1'));
+      const on = await b.updateSession('s1', 0, { lobbyEveryone: true });
+      assert.equal(on?.lobbyEveryone, true);
+      assert.equal((await a.getSession('s1'))?.lobbyEveryone, true);
+      await a.updateSession('s1', 1, { lobbyEveryone: undefined });
+      assert.equal('lobbyEveryone' in ((await b.getSession('s1')) ?? {}), false);
+    });
+
     it('updateSession is a compare-and-set on version, removes keys patched to undefined, and refuses ended sessions', async () => {
       await a.createSession(session('s1', { moving: { by: 'i1', until: 5, reason: 'participants' }, region: 'eu' }));
       assert.equal(await b.updateSession('s1', 1, { media: 'sfu' }), undefined, 'stale version');

@@ -10,6 +10,10 @@ import {
   Heartbeat,
   HostChanged,
   Join,
+  AdmitGuest,
+  LobbyClosed,
+  LobbyKnock,
+  LobbyWaiting,
   ParticipantJoined,
   ParticipantLeft,
   ParticipantUpdated,
@@ -37,6 +41,11 @@ export class TestClient {
   readonly raw: string[] = [];
   closeCode: number | undefined;
   closeReason = '';
+  /**
+   * As a host, lets every guest that knocks in (`lobby.admit`), as a host's user who expects them
+   * would; tests of the lobby itself turn this off and answer knocks themselves.
+   */
+  autoAdmit = true;
   private waiters: Array<() => void> = [];
   readonly closed: Promise<number>;
 
@@ -50,10 +59,13 @@ export class TestClient {
         this.wake();
       },
     });
-    for (const type of [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged, SessionTopology, HostChanged] as NotificationType<unknown>[]) {
+    for (const type of [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged, SessionTopology, HostChanged, LobbyWaiting, LobbyKnock, LobbyClosed] as NotificationType<unknown>[]) {
       this.endpoint.onNotification(type, (params) => {
         this.notifications.push({ method: type.method, params });
         this.wake();
+        if (type === LobbyKnock && this.autoAdmit) {
+          this.request(AdmitGuest, { participantId: (params as { participantId: string }).participantId }).catch(() => undefined);
+        }
       });
     }
     ws.on('message', (data) => {

@@ -15,11 +15,13 @@ import { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import type { ParamsOf, ResultOf } from '../../protocol/rpc';
 import {
   AcceptHost,
+  AdmitGuest,
   CloseCode,
   ControlChanged,
   DeclineHost,
   CreateLink,
   DenyControl,
+  DenyGuest,
   End,
   GrantControl,
   GetIceServers,
@@ -31,6 +33,9 @@ import {
   Leave,
   LinksChanged,
   ListLinks,
+  LobbyClosed,
+  LobbyKnock,
+  LobbyWaiting,
   MakeHost,
   ParticipantJoined,
   ParticipantLeft,
@@ -46,6 +51,7 @@ import {
   SendSignal,
   SessionEnded,
   SessionTopology,
+  SetLobbyMode,
   SetRole,
   Signal,
   signalingBoundary,
@@ -98,6 +104,9 @@ export const UNASKED_HOST_REASON = 'unasked-host';
  * rejoin follows within a second; a reconnect backoff can add a few).
  */
 const HOST_CONSENT_WINDOW_MS = 30_000;
+/** The longest a server may keep a join in its lobby, and the slack given its answer after that. */
+const LOBBY_MAX_WAIT_MS = 15 * 60_000;
+const LOBBY_GRACE_MS = 15_000;
 /** Open offers kept at most (a server sending more is not honest; the newest are kept). */
 const MAX_OPEN_OFFERS = 4;
 
@@ -125,6 +134,12 @@ export interface SignalingEvents {
   hostOfferEnded: { offerId: string; participantId: string; reason: 'declined' | 'expired'; message: string };
   /** Host: links changed without its asking (a removal revoked the link the guest came through; a new shared one when it was shared). */
   linksChanged: ParamsOf<typeof LinksChanged>;
+  /** Guest: this join waits in the lobby until the host lets it in (or not) by `expiresAt`. */
+  lobbyWaiting: ParamsOf<typeof LobbyWaiting>;
+  /** Host: someone waits in the lobby; answer with `admitGuest` / `denyGuest` before `expiresAt`. */
+  lobbyKnock: ParamsOf<typeof LobbyKnock>;
+  /** Host: a knock is over (admitted, denied, timed out, or the guest left). */
+  lobbyClosed: ParamsOf<typeof LobbyClosed>;
   /** A connection attempt failed or dropped; the next one starts after `delayMs`. */
   retry: { attempt: number; delayMs: number; reason: string; /** The server answered, but could not take the join now (e.g. its state store is unreachable). */ serverSaid?: string };
 }
@@ -320,6 +335,21 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     await this.requireRpc().request(DenyControl, { participantId, reason });
   }
 
+  /** Host: let someone waiting in the lobby in. */
+  async admitGuest(participantId: string): Promise<void> {
+    await this.requireRpc().request(AdmitGuest, { participantId });
+  }
+
+  /** Host: turn someone waiting in the lobby away; `reason` is shown to them as plain text. */
+  async denyGuest(participantId: string, reason?: string): Promise<void> {
+    await this.requireRpc().request(DenyGuest, { participantId, ...(reason ? { reason } : {}) });
+  }
+
+  /** Host: the lobby for viewers too, or for controller links only. */
+  async setLobbyMode(everyone: boolean): Promise<boolean> {
+    return (await this.requireRpc().request(SetLobbyMode, { everyone })).everyone;
+  }
+
   /** Host: stop one participant's control, or everyone's (with `panic`, the stop-all action). */
   async revokeControl(options: { participantId?: string; panic?: boolean } = {}): Promise<void> {
     await this.requireRpc().request(RevokeControl, {
@@ -479,6 +509,7 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     const resume = this.resumeStore.load(this.options.sessionId);
     let result: JoinResult;
     try {
+      // Long enough for a wait in the lobby; a server that answers nothing is cut by the connect timer.
       result = await rpc.request(Join, {
         sessionId: this.options.sessionId,
         token: this.options.token,
@@ -486,7 +517,7 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
         client: this.options.client,
         ...(this.options.region ? { region: this.options.region } : {}),
         ...(resume ? { resume } : {}),
-      });
+      }, LOBBY_MAX_WAIT_MS + LOBBY_GRACE_MS);
     } catch (err) {
       if (generation !== this.generation) return;
       const error = PairuxError.from(err);
@@ -614,6 +645,19 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     });
     rpc.onNotification(HostOfferEnded, (ended) => this.emit('hostOfferEnded', ended));
     rpc.onNotification(LinksChanged, (change) => this.emit('linksChanged', change));
+    rpc.onNotification(LobbyWaiting, (waiting) => {
+      if (this._state === 'joined' || this._state === 'ended' || this._state === 'failed') return;
+      // The join is answered when the host decides: wait for that (and the server's deadline), not the connect timer.
+      if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
+      const generation = this.generation;
+      const waitMs = Math.min(Math.max(waiting.expiresAt - Date.now(), 0), LOBBY_MAX_WAIT_MS) + LOBBY_GRACE_MS;
+      this.connectTimer = setTimeout(() => {
+        if (generation === this.generation) this.dropConnection(0, 'lobby wait ran out');
+      }, waitMs);
+      this.emit('lobbyWaiting', waiting);
+    });
+    rpc.onNotification(LobbyKnock, (knock) => this.emit('lobbyKnock', knock));
+    rpc.onNotification(LobbyClosed, (closed) => this.emit('lobbyClosed', closed));
     rpc.onNotification(SessionTopology, (topology) => {
       // A notice about an older topology (one overtaken by a rejoin's result) changes nothing.
       if (topology.epoch < this._epoch) return;

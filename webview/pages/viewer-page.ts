@@ -224,6 +224,7 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
   let becameHost = false;
   client.on('joined', ({ result }) => {
     lastRetry = '';
+    lobbyNote = '';
     // Host transfer made this participant the host: its editor shares from a host panel now, and
     // this page, whose guest engine would look for a host that is itself, stands aside.
     if (result.self.role === 'host' && !becameHost) {
@@ -245,7 +246,18 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     setPage('ended', text.title, text.message, { reason, message: text.message });
     ui.setStatus(text.title);
   });
+  // The host decides who comes in: until then no seat, no picture, just who we are waiting for.
+  let lobbyNote = '';
+  client.on('lobbyWaiting', ({ message }) => {
+    lobbyNote = message;
+    render(guest.state);
+  });
   client.on('failed', ({ error }) => {
+    if (error.data?.reason === 'lobby-denied' || error.data?.reason === 'lobby-timeout') {
+      guest.stop();
+      fail({ code: String(error.data.reason), title: error.data.reason === 'lobby-denied' ? 'The host did not let you in' : 'Nobody let you in', message: error.message });
+      return;
+    }
     if (error.data?.reason === UNASKED_HOST_REASON) {
       guest.stop();
       fail({ code: UNASKED_HOST_REASON, title: 'Left the session: the server tried to share your screen', message: error.message });
@@ -271,6 +283,11 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
       case 'connecting': {
         const joined = client.state === 'joined';
         const host = client.hostId ? client.participants.get(client.hostId) : undefined;
+        if (!joined && lobbyNote && !lastRetry) {
+          setPage('connecting', 'Waiting to be let in', lobbyNote);
+          ui.setStatus(lobbyNote);
+          return;
+        }
         const message = !joined
           ? lastRetry || `Joining session ${params.sessionId}…`
           : !host
