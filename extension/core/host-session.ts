@@ -242,7 +242,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   async act(action: ShellActionParams): Promise<ResultOf<typeof ShellAction>> {
     if (!this.port) throw new PairuxError(ErrorCode.Unavailable, 'the host panel is not open');
     // The host's own decision, recorded where the helper is granted: the server's word alone never is.
-    if (action.action === 'grant') this.runner?.approve(action.participantId);
+    if (action.action === 'grant') this.runner?.approve(action.participantId, 'grant-control');
     return this.port.shell.request(ShellAction, action);
   }
 
@@ -291,6 +291,11 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   }
 
   /** The panic action: the helper stops injecting at once, then the server revokes everyone. */
+  /** The control audit as lines (who drove, how it was allowed, what was injected and refused); kept after the end. */
+  controlAudit(): string[] | undefined {
+    return this.runner?.controlAudit.report();
+  }
+
   async stopAllControl(): Promise<void> {
     await this.runner?.stopAllControl();
   }
@@ -386,6 +391,9 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   }
 
   private async dispose(): Promise<void> {
+    // The whole audit goes to the host's log with the session's end (an open stint ends here).
+    const audit = this.phase === 'ended' ? undefined : this.runner?.closeControlAudit();
+    if (audit) for (const line of ['control audit of this session:', ...audit]) this.emit('log', { level: 'info', line });
     this.bridge?.close();
     this.port?.close('the session ended');
     await this.helper?.stop().catch(() => undefined);

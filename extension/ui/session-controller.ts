@@ -19,6 +19,7 @@ import type { PersonalLinkRequest } from '../core/link-book';
 import { createPersonalLink, manageLinks, rotateShareLinks } from './link-commands';
 import { readHostSettings, type HostSettings, type SessionMode } from '../core/settings';
 import { askControlInEditor } from './control-asker';
+import { ControlAuditView } from './control-audit-view';
 import { literal } from './literal-text';
 import { openPanel, type OpenPanel } from './panels';
 import type { ParticipantsView } from './participants-view';
@@ -51,6 +52,9 @@ export class SessionController implements vscode.Disposable {
   private lastNotice = '';
   /** Hosts that handed their seat over but still run the session's embedded server. */
   private readonly retained: HostSession[] = [];
+  /** The session hosted now or last: its control audit stays readable after the end. */
+  private lastHosted: HostSession | undefined;
+  private readonly auditView = new ControlAuditView();
   private readonly disposables: vscode.Disposable[] = [];
   private lastKeys: Partial<ContextKeys> = {};
 
@@ -73,6 +77,8 @@ export class SessionController implements vscode.Disposable {
     command('pairux.endSession', (ask?: boolean) => this.end(ask !== false));
     command('pairux.showMenu', () => this.menu());
     command('pairux.showLog', () => this.log.show());
+    command('pairux.showControlAudit', () => this.auditView.show(this.current?.kind === 'host' ? this.current.session : this.lastHosted));
+    this.disposables.push(this.auditView);
     command('pairux.setHostKey', () => this.setHostKey());
     command('pairux.setLiveKitSecret', () => this.setSecret(LIVEKIT_SECRET, 'PairUX: Set LiveKit API Secret', 'The API secret of the LiveKit server in “pairux.livekit.url” (kept in VS Code’s secret storage). Empty removes it.'));
     command('pairux.grantControl', (row?: ParticipantRow) => this.hostAct(row, (id) => ({ action: 'grant', participantId: id })));
@@ -182,6 +188,7 @@ export class SessionController implements vscode.Disposable {
         report(line);
       },
     });
+    this.lastHosted = session;
     session.on('log', ({ level, line, notify }) => {
       this.log[level](line);
       if (notify) void (level === 'error' ? vscode.window.showErrorMessage(`PairUX: ${literal(line)}`) : vscode.window.showWarningMessage(`PairUX: ${literal(line)}`));
