@@ -277,6 +277,8 @@ Press Ctrl-C to end the session for everyone.
     stopping = true;
     say('ending the session…');
     await plane.service.endSession(session.sessionId, 'host-ended', 'The demo host stopped.');
+    // Before the stop-all: a stint still open ended with the session, not with a panic.
+    if (screen) for (const line of ['control audit of this session:', ...screen.controlAudit()]) say(line);
     await screen?.stopAllControl().catch(() => undefined);
     await host.close();
     await screen?.close();

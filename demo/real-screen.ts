@@ -15,6 +15,8 @@ export interface RealScreen {
   width: number;
   height: number;
   stopAllControl(): Promise<void>;
+  /** Ends the control audit (an open stint ends with the session) and returns it as lines. */
+  controlAudit(): string[];
   close(): Promise<void>;
 }
 
@@ -57,6 +59,7 @@ export async function startRealScreen(o: RealScreenOptions): Promise<RealScreen>
       height: capture.height,
       describe: `The host shares ${desktop.virtual ? `a virtual desktop (Xvfb ${desktop.display})` : `the X display ${desktop.display}`}: ${capture.width}×${capture.height} @ ${capture.fps} fps, captured by the helper.`,
       stopAllControl: () => runner!.stopAllControl(),
+      controlAudit: () => runner!.closeControlAudit(),
       close: cleanup,
     };
   } catch (err) {
