@@ -290,12 +290,12 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     return this.book;
   }
 
-  /** The panic action: the helper stops injecting at once, then the server revokes everyone. */
   /** The control audit as lines (who drove, how it was allowed, what was injected and refused); kept after the end. */
   controlAudit(): string[] | undefined {
     return this.runner?.controlAudit.report();
   }
 
+  /** The panic action: the helper stops injecting at once, then the server revokes everyone. */
   async stopAllControl(): Promise<void> {
     await this.runner?.stopAllControl();
   }
