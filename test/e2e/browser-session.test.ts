@@ -12,7 +12,7 @@ import type { CreateSessionResponse } from '../../protocol/http-api';
 import type { ControlPlane } from '../../server/control-plane';
 import { JoinTokens } from '../../server/join-tokens';
 import { ViewerPage, framesBetween } from '../support/browser-viewer';
-import { createSession, startTestServer } from '../support/control-plane';
+import { createSession, startTestServer, NO_LOBBY } from '../support/control-plane';
 
 const SIZE = { width: 640, height: 360, fps: 15 };
 
@@ -31,7 +31,7 @@ describe('end to end: a host and viewers in Chromium (P2P)', function () {
     await browser?.close();
   });
   beforeEach(async () => {
-    plane = await startTestServer({ reconnectGraceMs: 5000 });
+    plane = await startTestServer({ ...NO_LOBBY, reconnectGraceMs: 5000 });
     session = await createSession(plane, { name: 'E2E' });
     host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'E2E host' });
   });
@@ -131,7 +131,7 @@ describe('end to end: a host and viewers in Chromium (P2P)', function () {
 
     it('a full session names the limit', async () => {
       await plane.close();
-      plane = await startTestServer({ viewerLimitP2p: 1 });
+      plane = await startTestServer({ ...NO_LOBBY, viewerLimitP2p: 1 });
       session = await createSession(plane);
       await host.close();
       host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser });

@@ -18,7 +18,7 @@ import type { ControlPlane } from '../../server/control-plane';
 import { expandCaptureTime } from '../../webview/engine/frame-marker';
 import type { SfuHostSnapshot } from '../../webview/engine/sfu-host';
 import { ViewerPage, framesBetween } from '../support/browser-viewer';
-import { createSession, startTestServer, tokenOf } from '../support/control-plane';
+import { createSession, startTestServer, tokenOf, NO_LOBBY } from '../support/control-plane';
 import { eventually } from '../support/livekit';
 import { TestClient } from '../support/signaling-client';
 
@@ -41,6 +41,7 @@ describe('end to end: a LiveKit server killed mid-session, the session moves to 
     browser = await launchChromium();
     nodes.push(await startLocalLiveKit({ logLevel: 'warn' }), await startLocalLiveKit({ logLevel: 'warn' }));
     plane = await startTestServer({
+      ...NO_LOBBY,
       sfuPools: {
         deployments: nodes.map((lk, i) => ({ id: `a${i + 1}`, region: 'default', url: lk.url, apiKey: lk.apiKey, apiSecret: lk.apiSecret })),
         checkIntervalMs: 250,

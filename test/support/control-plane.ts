@@ -21,3 +21,10 @@ export async function createSession(plane: { url: string }, body: CreateSessionR
 export function tokenOf(link: string): string {
   return new URL(link).hash.replace(/^#t=/, '');
 }
+
+/**
+ * Server settings for end-to-end tests that are not about admission: their host is a page that
+ * does not answer lobby knocks, so a controller link would wait there until the lobby gave up.
+ * The lobby has its own tests (test/server/lobby.test.ts, test/webview/lobby-viewer.test.ts).
+ */
+export const NO_LOBBY = { lobby: 'off' } as const;

@@ -102,6 +102,8 @@ export class RealHostRig {
           helper,
           capture,
           prompt: { ask: async (name: string) => (rig!.asked.push(name), rig!.answer) },
+          // The host lets everyone in the lobby in: these rigs are about control, not who may join.
+          lobby: { admit: async () => ({ admit: true, reason: 'allowed' }) },
           say: () => undefined,
           frames: 'bridge',
           controlRequests: true,
@@ -154,9 +156,11 @@ export class RealHostRig {
   /**
    * Button presses and releases on the bare root window as an X client sees them (xev): a click
    * must land where it was sent, not merely move the pointer there. Only one at a time (X lets
-   * one client select root button presses): stop it, or reset() and close() do.
+   * one client select root button presses): a new one stops the previous, as reset() and close() do.
    */
   async watchRootClicks(): Promise<{ events: ButtonEvent[]; stop(): void }> {
+    // One at a time: a watcher a failed test left running would keep the new one from selecting.
+    for (const w of this.watchers.splice(0)) w.stop();
     const watch = await watchRootButtons(this.x);
     this.watchers.push(watch);
     // Proven live before it is trusted to have seen nothing: a click of our own in the bare corner.
