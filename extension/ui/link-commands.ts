@@ -8,8 +8,16 @@ import type { HostSession } from '../core/host-session';
 import { labelProblem, linkPickItems, personalLinkText, type PersonalLinkRequest } from '../core/link-book';
 import { literal } from './literal-text';
 
+/** Links are made on the host page's connection: without one, say so instead of a protocol error. */
+function connected(session: HostSession): boolean {
+  if (session.status?.page?.state === 'joined') return true;
+  void vscode.window.showInformationMessage('PairUX: the host panel is not connected to the server right now (still joining, or reconnecting). Try again in a moment.');
+  return false;
+}
+
 /** A link for one person: a label (shown beside whoever joins through it), a role, single use or until revoked; copied. */
 export async function createPersonalLink(session: HostSession, log: vscode.LogOutputChannel, given?: PersonalLinkRequest): Promise<void> {
+  if (!connected(session)) return;
   const request = given ?? (await askPersonalLink());
   if (!request) return;
   const link = await session.createPersonalLink(request);
@@ -49,6 +57,7 @@ async function askPersonalLink(): Promise<PersonalLinkRequest | undefined> {
 
 /** Every link handed out stops working (people already in stay); the new controller link is copied. */
 export async function rotateShareLinks(session: HostSession, log: vscode.LogOutputChannel, confirm: boolean, copyViewer: () => Promise<void>): Promise<void> {
+  if (!connected(session)) return;
   if (confirm) {
     const choice = await vscode.window.showWarningMessage(
       'Rotate the share links?',
@@ -68,6 +77,7 @@ export async function rotateShareLinks(session: HostSession, log: vscode.LogOutp
 
 /** The links that still work and who came through each; picking one offers to revoke it. */
 export async function manageLinks(session: HostSession, log: vscode.LogOutputChannel, stillHosting: () => boolean): Promise<void> {
+  if (!connected(session)) return;
   const links = await session.listLinks();
   if (!links.length) {
     void vscode.window.showInformationMessage('No guest link works right now. PairUX: Rotate Share Links makes new ones.');
