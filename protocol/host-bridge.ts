@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { DisplayName, Id } from './common';
 import { ClientKind, ControlReason } from './signaling';
+import { GuestRole } from './common';
 import { defineNotification, defineRequest, type Boundary } from './rpc';
 
 export const MAX_BRIDGE_JSON_BYTES = 64 * 1024;
@@ -46,6 +47,25 @@ export const AskControl = defineRequest(
   z.object({ allow: z.boolean(), reason: z.enum(['allowed', 'denied', 'timeout', 'disabled']) }),
 );
 
+/**
+ * Page → runner: someone waits in the session's lobby (the server's `lobby.knock`). The runner asks
+ * the host, naming them with their client, a short id, the link they came through and where they
+ * connected from; no answer in time is a no. A runner that does not know this request says no.
+ */
+export const AskAdmit = defineRequest(
+  'lobby.ask',
+  z.object({
+    participantId: Id,
+    name: DisplayName,
+    role: GuestRole,
+    client: ClientKind.optional(),
+    shortId: z.string().max(16),
+    link: DisplayName.optional(),
+    from: z.string().max(64),
+  }),
+  z.object({ admit: z.boolean(), reason: z.enum(['allowed', 'denied', 'timeout']) }),
+);
+
 /** Page → runner: who drives now (from the server's `control.changed`); the runner tells the helper. */
 export const ControlState = defineNotification(
   'control.state',
@@ -80,6 +100,6 @@ export const BridgeInputRefused = defineNotification(
 export const hostBridgeBoundary: Boundary = {
   name: 'host-bridge',
   maxMessageBytes: MAX_BRIDGE_JSON_BYTES,
-  aToB: { requests: [BridgeHello, AskControl], notifications: [ControlState, ControlApprove, BridgeInput, BridgeFrameTaken] },
+  aToB: { requests: [BridgeHello, AskControl, AskAdmit], notifications: [ControlState, ControlApprove, BridgeInput, BridgeFrameTaken] },
   bToA: { requests: [], notifications: [StopAllControl, BridgeInputRefused] },
 };

@@ -10,7 +10,7 @@
  * participant stops driving, at stop-all, or unused after a while.
  */
 import type { ParamsOf, ResultOf } from '../protocol/rpc';
-import type { AskControl, BridgeHello, ControlState } from '../protocol/host-bridge';
+import type { AskAdmit, AskControl, BridgeHello, ControlState } from '../protocol/host-bridge';
 import type { ClientKind } from '../protocol/signaling';
 import type { CaptureResult, HelperProcess, RevokeReason } from '../helper/client';
 import type { BridgeBackend, RunnerBridge } from './bridge-backend';
@@ -40,6 +40,14 @@ export interface Requester {
   link?: string;
 }
 
+/** Someone in the lobby, as the host's prompt names them (names are not unique). */
+export type Knock = ParamsOf<typeof AskAdmit>;
+
+/** Whoever lets people in for the host: the demo's console, a notification in VS Code. No answer in time is a no. */
+export interface LobbyAsker {
+  admit(knock: Knock): Promise<ResultOf<typeof AskAdmit>>;
+}
+
 /** An approval the server never acts on lapses: a late `control.state` cannot use it. */
 export const APPROVAL_TTL_MS = 30_000;
 
@@ -64,6 +72,8 @@ export interface HostRunnerOptions {
   /** Frames relayed through the bridge (default), or the page reads the helper's own WebSocket. */
   frames: 'bridge' | 'websocket';
   controlRequests: boolean;
+  /** Answers lobby knocks; without one, nobody waiting is let in. */
+  lobby?: LobbyAsker;
   /** Sees every frame message relayed to the page (benches time the hops with it). */
   onFrameSent?: FrameRelayOptions['onSent'];
 }
@@ -133,6 +143,14 @@ export class HostRunner implements BridgeBackend {
     if (answer.allow) this.approve(params.participantId, 'prompt');
     else this.controlAudit.denied(params.participantId, answer.reason === 'allowed' ? 'denied' : answer.reason);
     return answer;
+  }
+
+  async askAdmit(params: Knock): Promise<ResultOf<typeof AskAdmit>> {
+    if (!this.o.lobby) {
+      this.o.say(`${params.name} waits in the lobby, but nothing here can ask you: turned away`);
+      return { admit: false, reason: 'denied' };
+    }
+    return this.o.lobby.admit(params);
   }
 
   /** The host's own grant, made outside this runner's prompt (the editor's Grant Control, the page). */

@@ -11,6 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { RpcEndpoint } from '../protocol/rpc-endpoint';
 import type { ParamsOf } from '../protocol/rpc';
 import {
+  AskAdmit,
   AskControl,
   BridgeHello,
   BridgeInput,
@@ -109,6 +110,7 @@ export class HostBridgeServer implements RunnerBridge {
     });
     endpoint.onRequest(BridgeHello, (p) => this.backend.hello(p));
     endpoint.onRequest(AskControl, (p) => this.backend.askControl(p));
+    endpoint.onRequest(AskAdmit, (p) => this.backend.askAdmit?.(p) ?? Promise.resolve({ admit: false, reason: 'denied' as const }));
     endpoint.onNotification(ControlState, (p) => this.backend.controlState(p));
     endpoint.onNotification(ControlApprove, (p) => this.backend.approve?.(p.participantId));
     endpoint.onNotification(BridgeInput, (p) => this.backend.input(p.controllerId, p.event));

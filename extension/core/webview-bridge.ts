@@ -7,6 +7,7 @@
 import { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import type { ParamsOf } from '../../protocol/rpc';
 import {
+  AskAdmit,
   AskControl,
   BridgeFrameTaken,
   BridgeHello,
@@ -79,6 +80,7 @@ export class WebviewBridge implements RunnerBridge {
       return answer;
     });
     endpoint.onRequest(AskControl, (p) => this.backend.askControl(p));
+    endpoint.onRequest(AskAdmit, (p) => this.backend.askAdmit?.(p) ?? Promise.resolve({ admit: false, reason: 'denied' as const }));
     endpoint.onNotification(ControlState, (p) => this.backend.controlState(p));
     endpoint.onNotification(ControlApprove, (p) => this.backend.approve?.(p.participantId));
     endpoint.onNotification(BridgeInput, (p) => this.backend.input(p.controllerId, p.event));

@@ -110,7 +110,8 @@ describe('control plane: remote control', () => {
 
   it('requests can be switched off by the host setting', async () => {
     await plane.close();
-    plane = await startTestServer({ controlRequests: false });
+    // No host joins here to let Ada in from the lobby: it is off.
+    plane = await startTestServer({ controlRequests: false, lobby: 'off' });
     sessionRef = await createSession(plane);
     const { c } = await join(sessionRef.links.controller.url, 'Ada');
     const err = await refused(c.request(RequestControl, {}), ErrorCode.Forbidden);

@@ -21,6 +21,7 @@ import type { ControlPlane } from '../../server/control-plane';
 import type { SignalingClient, EndReason } from '../../webview/engine/signaling-client';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
 import { joinedEngine, TestClient } from '../support/signaling-client';
+import { admitKnocks } from '../support/lobby';
 import { rejects as refused } from '../support/assertions';
 
 describe('control plane: host participant actions', () => {
@@ -230,6 +231,7 @@ describe('control plane: host participant actions', () => {
     async function engine(token: string, name: string): Promise<SignalingClient> {
       const e = await joinedEngine(plane.url, fresh.sessionId, token, name);
       engines.push(e);
+      if (token === fresh.hostToken) admitKnocks(e);
       return e;
     }
 

@@ -52,6 +52,8 @@ describe('control plane: sessions', () => {
     const s = await createSession(plane);
     const viewerToken = tokenOf(s.links.viewer.url);
     const controllerToken = tokenOf(s.links.controller.url);
+    // A host to let the controllers in from the lobby (it takes no guest seat).
+    await (await connect()).join(s.sessionId, s.hostToken, 'Host');
     for (let i = 0; i < 25; i++) await (await connect()).join(s.sessionId, viewerToken, `Viewer ${i}`);
     const err = await rejects((await connect()).join(s.sessionId, viewerToken, 'Viewer 26'), ErrorCode.LimitReached);
     assert.match(err.message, /25 viewers/);

@@ -108,6 +108,8 @@ describe('control plane: tokens and bad input', () => {
     it('never forwards guest → guest, nor across sessions', async () => {
       const a = await createSession(plane);
       const b = await createSession(plane);
+      // A's host lets G2 in from the lobby and is otherwise silent.
+      await (await connect()).join(a.sessionId, a.hostToken, 'Host A');
       const hostB = await connect();
       const hb = await hostB.join(b.sessionId, b.hostToken, 'Host B');
       const g1 = await connect();

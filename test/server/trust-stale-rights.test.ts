@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../protocol/errors';
 import type { NotificationType } from '../../protocol/rpc';
-import { AcceptHost, CloseCode, ControlChanged, GetIceServers, HostOffered, RemoveParticipant, Signal } from '../../protocol/signaling';
+import { AcceptHost, CloseCode, ControlChanged, GetIceServers, HostOffered, LobbyKnock, RemoveParticipant, Signal } from '../../protocol/signaling';
 import type { ControlPlane } from '../../server/control-plane';
 import type { ClientConnection } from '../../server/session-service';
 import type { ParticipantSink } from '../../server/signaling-transport';
@@ -23,7 +23,11 @@ class LingeringConnection {
 
   constructor(plane: ControlPlane) {
     const sink: ParticipantSink = {
-      notify: <P>(type: NotificationType<P>) => void this.notified.push(type.method),
+      notify: <P>(type: NotificationType<P>, params: P) => {
+        this.notified.push(type.method);
+        // As host it lets in whoever knocks: these tests are about what comes after.
+        if (type.method === LobbyKnock.method) this.connection.lobby.admit((params as { participantId: string }).participantId).catch(() => undefined);
+      },
       close: (code) => void this.closes.push(code),
     };
     this.connection = plane.service.connect(sink);

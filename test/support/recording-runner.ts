@@ -29,6 +29,8 @@ export class RecordingRunner {
   sink: ((frame: Uint8Array) => void) | undefined;
   /** Every n-th pumped message is garbage instead of a frame (0: never). */
   garbageEvery = 0;
+  /** Names the page asked this runner to let in from the lobby. */
+  readonly knocks: string[] = [];
   private seq = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
 
@@ -42,6 +44,8 @@ export class RecordingRunner {
         return { frames, screen: { ...this.screen, source: this.via === 'generated' ? 'generated' : 'test-runner' }, controlRequests: false };
       },
       askControl: async () => ({ allow: false, reason: 'disabled' }),
+      // The host lets everyone in the lobby in (these tests are about topology, not who may join).
+      askAdmit: async (p) => (this.knocks.push(p.name), { admit: true, reason: 'allowed' }),
       controlState: () => undefined,
       input: () => {
         this.inputsDropped++;

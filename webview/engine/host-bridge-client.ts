@@ -7,6 +7,7 @@
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import {
+  AskAdmit,
   AskControl,
   BridgeHello,
   BridgeInput,
@@ -131,6 +132,11 @@ export class HostBridgeClient extends TypedEmitter<HostBridgeEvents> implements 
 
   ask(participantId: string, name: string, who: Requester = {}): Promise<AskAnswer> {
     return this.endpoint.request(AskControl, { participantId, name, ...who }, ASK_TIMEOUT_MS);
+  }
+
+  /** Someone waits in the lobby: the runner asks the host (no answer in time is a no). */
+  admit(knock: ParamsOf<typeof AskAdmit>): Promise<ResultOf<typeof AskAdmit>> {
+    return this.endpoint.request(AskAdmit, knock, ASK_TIMEOUT_MS);
   }
 
   controlState(params: ParamsOf<typeof ControlState>): void {

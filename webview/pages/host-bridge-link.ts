@@ -8,6 +8,7 @@ import { BridgeFrameSource } from '../engine/bridge-frame-source';
 import { GeneratedScreenSource } from '../engine/generated-screen';
 import type { HostBridgeClient, BridgeHelloResult } from '../engine/host-bridge-client';
 import type { ControlAsker, HostControl } from '../engine/host-control';
+import type { HostLobby } from '../engine/host-lobby';
 import type { ScreenDescription } from '../engine/host-engine';
 import type { HostMediaEngine } from '../engine/media-engine';
 import type { HostInputGate } from '../engine/host-input';
@@ -33,6 +34,8 @@ export interface BridgeLinkDeps {
   signaling: SignalingClient;
   engine: HostMediaEngine;
   control: HostControl;
+  /** Asks the runner about lobby knocks while the bridge is open. */
+  lobby?: HostLobby;
   gate: HostInputGate;
   sources: SourceSwitch;
   log: Logger;
@@ -73,10 +76,12 @@ export class BridgeLink {
       hello = await client.hello({ sessionId: deps.params.sessionId, hostId });
     } catch (err) {
       this.client?.close();
+      deps.lobby?.setAsker(undefined);
       return this.setStatus({ state: 'failed', message: `could not reach the runner's bridge: ${String(err)}` });
     }
     this.useFrames(client, hello);
     deps.control.setAsker(hello.controlRequests ? client : requestsDisabled);
+    deps.lobby?.setAsker(client);
     deps.gate.setSink({ input: (controllerId, event) => client.input(controllerId, event) });
     client.on('stopAll', () => deps.control.stopAll());
     client.on('inputRefused', ({ controllerId, seq, code, reason, count }) => {
@@ -143,6 +148,7 @@ export class BridgeLink {
     const { deps } = this;
     // Nobody to ask and nowhere to send input: requests are denied and input refused from now on.
     deps.control.setAsker(undefined);
+    deps.lobby?.setAsker(undefined);
     deps.gate.setSink(undefined);
     if (this.status.state === 'open' || this.status.state === 'connecting') {
       this.setStatus({ state: 'closed', message: `the runner's bridge closed (${code}); control is off` });
