@@ -47,6 +47,9 @@ describe('Share links in VS Code', function () {
     }, { timeoutMs: 30_000, what: 'the host page to join' });
   });
 
+  // A link left on the clipboard by the test before must not pass for the one a command copies now.
+  beforeEach(() => vscode.env.clipboard.writeText(''));
+
   after(async () => {
     for (const c of clients.splice(0)) c.close();
     if (api?.snapshot().view.kind === 'host') await vscode.commands.executeCommand('pairux.endSession', false).then(undefined, () => undefined);
@@ -81,5 +84,47 @@ describe('Share links in VS Code', function () {
     assert.equal(api.snapshot().links?.controller, before.controller, 'the controller link is untouched');
     await assert.rejects(joinWith(before.viewer, 'Bo again'), isRevoked);
     assert.equal((await joinWith(fresh, 'Cy')).self.role, 'viewer');
+  });
+
+  it('Manage Links lists the links that work and who came through them; Revoke stops one, and whoever is in stays', async () => {
+    const shared = api.snapshot().links!;
+    await vscode.commands.executeCommand('pairux.createPersonalLink', { label: 'for Eve', role: 'viewer', singleUse: false });
+    const link = await newClipboard([shared.controller, shared.viewer]);
+    const eve = await joinWith(link, 'Eve');
+    await until(() => rowOf(eve.self.id), { timeoutMs: 10_000, what: "Eve's row" });
+    const managing = vscode.commands.executeCommand('pairux.manageLinks');
+    const pick = await ui.quickInput({ timeoutMs: 10_000 });
+    for (const want of ['controller link', 'viewer link', 'for Eve']) assert.ok(pick.labels.includes(want), `${want} not listed: ${pick.labels.join(' | ')}`);
+    assert.ok(!pick.labels.includes('for Ada'), 'the spent single-use link is not listed');
+    await ui.pick('for Eve');
+    await ui.clickNotificationButton('Revoke the link “for Eve”', 'Revoke', { timeoutMs: 10_000 });
+    await managing;
+    await until(async () => {
+      try {
+        await joinWith(link, 'Eve 2');
+        return undefined;
+      } catch (err) {
+        return isRevoked(err) ? true : undefined;
+      }
+    }, { timeoutMs: 10_000, what: 'the revoked link to be refused' });
+    assert.ok(rowOf(eve.self.id), 'Eve is still in');
+    assert.deepEqual(api.snapshot().links, shared, 'the shared links are untouched');
+  });
+
+  // Its modal confirm cannot be shown here (VS Code refuses dialogs in the window under test): `false` skips it.
+  it('Rotate Share Links: every old link stops working, personal ones too; the new controller link is on the clipboard', async () => {
+    const before = api.snapshot().links!;
+    await vscode.commands.executeCommand('pairux.createPersonalLink', { label: 'for Dee', role: 'viewer', singleUse: false });
+    const personal = await newClipboard([before.controller, before.viewer]);
+    await vscode.commands.executeCommand('pairux.rotateShareLinks', false);
+    const copied = await newClipboard([before.controller, before.viewer, personal]);
+    const after = api.snapshot().links!;
+    assert.equal(copied, after.controller);
+    assert.notEqual(after.viewer, before.viewer);
+    for (const old of [before.viewer, personal]) await assert.rejects(joinWith(old, 'Late'), isRevoked);
+    assert.equal((await joinWith(after.viewer, 'Di')).self.role, 'viewer');
+    const { origin, token } = parseShareLink(after.controller);
+    const preview = await fetch(`${origin}/api/preview`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(preview.status, 200, 'the new controller link works');
   });
 });
