@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { DisplayName, Id, Media, Mode, Role } from './common';
-import { HostOfferEnded, HostOffered, LinkSummary, LinksChanged, Participant, ResumeTicket, RotateLinks, ShareLinkInfo } from './signaling';
+import { ControlAuditEntry, HostOfferEnded, HostOffered, LinkSummary, LinksChanged, MAX_CONTROL_AUDIT_ENTRIES, Participant, ResumeTicket, RotateLinks, ShareLinkInfo } from './signaling';
 import { defineNotification, defineRequest, type Boundary } from './rpc';
 
 export const MAX_SHELL_JSON_BYTES = 256 * 1024;
@@ -117,6 +117,8 @@ export const ShellAction = defineRequest(
     }),
     /** Every guest link stops working; new shared links for both roles come back in `rotated`. */
     z.object({ action: z.literal('rotateLinks') }),
+    /** The server's record of control in this session (`control.audit`), in `controlAudit`. */
+    z.object({ action: z.literal('controlAudit') }),
     /** The guest links that still work, in `links`. */
     z.object({ action: z.literal('listLinks') }),
     /** One link stops working; `revoked` says whether it still worked. */
@@ -130,6 +132,7 @@ export const ShellAction = defineRequest(
     rotated: RotateLinks.result.optional(),
     links: z.array(LinkSummary).max(1000).optional(),
     revoked: z.boolean().optional(),
+    controlAudit: z.array(ControlAuditEntry).max(MAX_CONTROL_AUDIT_ENTRIES).optional(),
   }),
 );
 export type ShellActionParams = z.infer<typeof ShellAction.params>;

@@ -327,3 +327,9 @@ export function duration(ms: number): string {
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
+
+/** One entry of the server's record (`control.audit`) as a line: "10:42:05 granted Ada (id 3fa9c2) by Hana". */
+export function serverAuditLine(e: { at: number; action: string; target: { id: string; name: string }; actor?: { id: string; name: string } }): string {
+  const who = (p: { id: string; name: string }) => `${plainText(p.name)} (id ${p.id.slice(0, 6)})`;
+  return `${clock(e.at)} ${e.action} ${who(e.target)}${e.actor ? ` by ${e.actor.id === e.target.id ? 'themselves' : who(e.actor)}` : ' (by the server)'}`;
+}

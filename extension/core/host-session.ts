@@ -7,7 +7,7 @@
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { CreateSessionResponse } from '../../protocol/http-api';
 import { ShellAction, ShellHostOfferEnded, ShellLinksChanged, ShellReady, ShellStatus, type ShellActionParams, type ShellStatusParams } from '../../protocol/webview-shell';
-import type { LinkSummary, ShareLinkInfo } from '../../protocol/signaling';
+import type { ControlAuditEntry, LinkSummary, ShareLinkInfo } from '../../protocol/signaling';
 import type { ResultOf } from '../../protocol/rpc';
 import type { ControlPlane } from '../../server/control-plane';
 import { startControlPlane } from '../../server/control-plane';
@@ -266,6 +266,11 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   /** The guest links that still let someone in. */
   async listLinks(): Promise<Array<ReturnType<typeof LinkSummary.parse>>> {
     return (await this.act({ action: 'listLinks' })).links ?? [];
+  }
+
+  /** The server's record of control in this session (grants, denies, revokes… with who did them), through the host's page. */
+  async serverControlAudit(): Promise<ControlAuditEntry[]> {
+    return (await this.act({ action: 'controlAudit' })).controlAudit ?? [];
   }
 
   /**

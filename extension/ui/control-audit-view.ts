@@ -6,6 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { HostSession } from '../core/host-session';
+import { plainText, serverAuditLine } from '../../runner/control-audit';
 
 export const CONTROL_AUDIT_SCHEME = 'pairux-audit';
 
@@ -28,7 +29,21 @@ export class ControlAuditView implements vscode.Disposable {
       void vscode.window.showInformationMessage('PairUX: the control audit is kept by the host. Start a session to have one.');
       return;
     }
-    this.text = [`PairUX control audit (${new Date().toLocaleString()})`, '', ...lines, ''].join('\n');
+    // The server's record while the session lives (through the host's page); after it, only this machine's.
+    const server = await session!.serverControlAudit().then(
+      (entries) => (entries.length ? entries.map(serverAuditLine) : ['nothing yet']),
+      (err: Error) => [`(not available: ${plainText(err.message, 200)})`],
+    );
+    this.text = [
+      `PairUX control audit (${new Date().toLocaleString()})`,
+      '',
+      'On this machine: who drove, how each was allowed, events injected and refused (never what was typed)',
+      ...lines,
+      '',
+      "The server's record, kept with the session (only the host can read it)",
+      ...server,
+      '',
+    ].join('\n');
     const uri = vscode.Uri.from({ scheme: CONTROL_AUDIT_SCHEME, path: 'Control Audit.log' });
     this.changed.fire(uri);
     await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri), { preview: true });

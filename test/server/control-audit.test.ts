@@ -22,9 +22,11 @@ import {
 } from '../../protocol/signaling';
 import { startControlPlane, type ControlPlane } from '../../server/control-plane';
 import { MemoryRoomStateStore } from '../../server/memory-room-state-store';
+import { MAX_ID_CHARS, MAX_NAME_CHARS, MAX_SIGNALING_MESSAGE_BYTES } from '../../protocol/limits';
+import { ShellAction } from '../../protocol/webview-shell';
 import { rejects } from '../support/assertions';
 import { createSession, tokenOf } from '../support/control-plane';
-import { TestClient } from '../support/signaling-client';
+import { joinedEngine, TestClient } from '../support/signaling-client';
 
 describe('control plane: the control audit', function () {
   this.timeout(30_000);
@@ -43,7 +45,8 @@ describe('control plane: the control audit', function () {
 
   beforeEach(async () => {
     store = new MemoryRoomStateStore();
-    plane = await startControlPlane({ host: '127.0.0.1', port: 0, reconnectGraceMs: 300, endedSessionTtlMs: 200 }, { store });
+    // The lobby off: controllers join at once (the lobby's admissions are not what this file is about).
+    plane = await startControlPlane({ host: '127.0.0.1', port: 0, reconnectGraceMs: 300, endedSessionTtlMs: 200, lobby: 'off' }, { store });
     s = await createSession(plane, { mode: 'p2p' });
   });
   afterEach(async () => {
@@ -114,6 +117,26 @@ describe('control plane: the control audit', function () {
     await rejects(exHost.c.request(ControlAudit, {}), ErrorCode.Forbidden);
     const { entries } = await newHost.c.request(ControlAudit, {});
     assert.deepEqual(summary(entries).slice(0, 1), ['granted Ada by Hana']);
+  });
+
+  it("the host page's own signaling client reads it, and a full list fits one message on every hop", async () => {
+    const hostPage = await joinedEngine(plane.url, s.sessionId, s.hostToken, 'Hana');
+    try {
+      const ada = await join(tokenOf(s.links.controller.url), 'Ada');
+      await ada.c.request(RequestControl, {});
+      await hostPage.grantControl(ada.id);
+      assert.deepEqual(summary(await hostPage.controlAudit()), ['requested Ada by Ada', 'granted Ada by Hana']);
+    } finally {
+      hostPage.dispose();
+    }
+    // The longest ids and names (3-byte characters) in a full list: under the signaling and shell caps, in bytes.
+    const longest = (c: string) => ({ id: 'i'.repeat(MAX_ID_CHARS), name: c.repeat(MAX_NAME_CHARS) });
+    const entries = Array.from({ length: MAX_CONTROL_AUDIT_ENTRIES }, (_, i) => ({ at: 1_800_000_000_000 + i, action: 'taken-over' as const, target: longest('語'), actor: longest('語') }));
+    const reply = JSON.stringify({ v: 1, id: 2 ** 31, result: { entries } });
+    assert.ok(Buffer.byteLength(reply) < MAX_SIGNALING_MESSAGE_BYTES, `${Buffer.byteLength(reply)} bytes`);
+    assert.ok(ControlAudit.result.safeParse({ entries }).success);
+    assert.ok(ShellAction.result.safeParse({ controlAudit: entries }).success);
+    assert.ok(ShellAction.params.safeParse({ action: 'controlAudit' }).success);
   });
 
   it('keeps only the newest entries, and none once the session is purged', async () => {

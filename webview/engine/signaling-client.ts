@@ -17,6 +17,7 @@ import {
   AcceptHost,
   AdmitGuest,
   CloseCode,
+  ControlAudit,
   ControlChanged,
   DeclineHost,
   CreateLink,
@@ -425,6 +426,11 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
   /** Host: the guest links that still let someone in (no URLs: the server keeps no tokens). */
   async listLinks(): Promise<ResultOf<typeof ListLinks>['links']> {
     return (await this.requireRpc().request(ListLinks, {})).links;
+  }
+
+  /** Host: the server's record of control in this session, oldest first. */
+  async controlAudit(): Promise<ResultOf<typeof ControlAudit>['entries']> {
+    return (await this.requireRpc().request(ControlAudit, {})).entries;
   }
 
   /** Host: one link stops working; false when it already had. */

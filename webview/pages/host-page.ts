@@ -21,7 +21,7 @@ import type { FrameSource } from '../engine/frame-source';
 import { SignalingClient, type SignalingState } from '../engine/signaling-client';
 import { WebSocketTransport } from '../engine/transport';
 import type { HostBridgeClient } from '../engine/host-bridge-client';
-import type { LinksChanged, HostOfferEnded, LinkSummary, Participant, ResumeTicket, RotateLinks, ShareLinkInfo } from '../../protocol/signaling';
+import type { ControlAuditEntry, LinksChanged, HostOfferEnded, LinkSummary, Participant, ResumeTicket, RotateLinks, ShareLinkInfo } from '../../protocol/signaling';
 import type { ParamsOf, ResultOf } from '../../protocol/rpc';
 import { consoleLogger } from '../engine/logger';
 import { RateMeter } from '../engine/stats';
@@ -177,6 +177,7 @@ export interface HostPageActions {
   /** Every guest link stops working; new shared links for both roles. */
   rotateLinks(): Promise<ResultOf<typeof RotateLinks>>;
   listLinks(): Promise<Array<ReturnType<typeof LinkSummary.parse>>>;
+  controlAudit(): Promise<ControlAuditEntry[]>;
   revokeLink(id: string): Promise<boolean>;
   end(reason?: string): Promise<void>;
 }
@@ -439,6 +440,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     createLink: (role, options) => signaling.createLink(role, options),
     rotateLinks: () => signaling.rotateLinks(),
     listLinks: () => signaling.listLinks(),
+    controlAudit: () => signaling.controlAudit(),
     revokeLink: (id) => signaling.revokeLink(id),
     end: (reason) => signaling.end(reason),
   };

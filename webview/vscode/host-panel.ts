@@ -74,6 +74,8 @@ async function main(): Promise<void> {
         return { rotated: await actions.rotateLinks() };
       case 'listLinks':
         return { links: await actions.listLinks() };
+      case 'controlAudit':
+        return { controlAudit: await actions.controlAudit() };
       case 'revokeLink':
         return { revoked: await actions.revokeLink(a.id) };
       case 'end':
