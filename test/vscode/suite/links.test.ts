@@ -3,12 +3,14 @@
  * person in (shown in the Participants view with its label) and, single use, nobody after them;
  * Remove revokes the shared link the guest came through, and the host's notification offers the
  * new one, which Copy Share Link gives from then on. The guests are bare protocol clients on the
- * embedded server (viewer links: the lobby holds back only controller links).
+ * embedded server (viewer links: the lobby holds back only controller links). A declined offer of
+ * the host's seat is a notification too.
  */
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { ErrorCode, PairuxError } from '../../../protocol/errors';
 import { parseShareLink } from '../../../protocol/share-link';
+import { DeclineHost, HostOffered } from '../../../protocol/signaling';
 import { participantRows } from '../../../extension/core/session-view';
 import { activatePairux, type PairuxApi } from './pairux-api';
 import { ui, until } from './ui';
@@ -20,11 +22,11 @@ describe('Share links in VS Code', function () {
   let api: PairuxApi;
   const clients: TestClient[] = [];
 
-  async function joinWith(link: string, name: string) {
+  async function joinWith(link: string, name: string, client?: TestClient) {
     const { origin, sessionId, token } = parseShareLink(link);
-    const client = await TestClient.connect(origin);
-    clients.push(client);
-    return client.join(sessionId, token, name);
+    const c = client ?? (await TestClient.connect(origin));
+    clients.push(c);
+    return c.join(sessionId, token, name, { client: { kind: 'vscode' } });
   }
 
   const isRevoked = (err: unknown) => err instanceof PairuxError && err.code === ErrorCode.TokenRevoked;
@@ -126,5 +128,24 @@ describe('Share links in VS Code', function () {
     const { origin, token } = parseShareLink(after.controller);
     const preview = await fetch(`${origin}/api/preview`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(preview.status, 200, 'the new controller link works');
+  });
+
+  it("an offer of the host's seat that the guest declines: the host is told, naming them", async () => {
+    const link = api.snapshot().links!.viewer;
+    const fay = await TestClient.connect(parseShareLink(link).origin);
+    const offers: Array<{ offerId: string }> = [];
+    fay.endpoint.onNotification(HostOffered, (o) => void offers.push(o));
+    const joined = await joinWith(link, 'Fay', fay);
+    await until(() => rowOf(joined.self.id), { timeoutMs: 10_000, what: "Fay's row" });
+    await vscode.commands.executeCommand('pairux.promote', { id: joined.self.id });
+    await until(() => (rowOf(joined.self.id)?.contextValue.includes('hostable') ? true : undefined), { timeoutMs: 10_000, what: 'Fay to be a controller' });
+    const offering = vscode.commands.executeCommand('pairux.makeHost', { id: joined.self.id });
+    await ui.clickNotificationButton('Make Fay the host', 'Make Host', { timeoutMs: 10_000 });
+    await offering;
+    const offer = await until(() => offers[0], { timeoutMs: 10_000, what: 'the offer to reach Fay' });
+    await fay.request(DeclineHost, { offerId: offer.offerId });
+    const told = await until(async () => (await ui.notifications()).find((m) => m.includes('Fay declined to take over as host')), { timeoutMs: 10_000, what: 'the host to be told' });
+    assert.match(told, /you are still the host/);
+    assert.equal(api.snapshot().view.kind, 'host');
   });
 });
