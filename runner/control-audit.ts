@@ -78,6 +78,12 @@ export const MAX_AUDIT_RECORDS = 500;
 export const MAX_AUDIT_NAME_CHARS = 64;
 /** Requests and approvals not yet used are remembered for at most this many participants. */
 const MAX_PENDING = 200;
+/**
+ * Senders with a record of their own for input while not driving; past this, one shared record
+ * counts the rest, so a flood under made-up ids cannot push the real stints out of the audit.
+ */
+export const MAX_STRAY_SENDERS = 20;
+const OTHERS: AuditPerson = { id: 'others', name: 'other senders' };
 
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/g;
 
@@ -114,6 +120,8 @@ export class ControlAudit {
   private current: StintRecord | IgnoredRecord | undefined;
   /** Per open stint: refusals the helper reported (for the unconfirmed injected count). */
   private readonly helperRefused = new WeakMap<StintRecord, number>();
+  private strays = 0;
+  private others: StrayRecord | undefined;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -238,7 +246,12 @@ export class ControlAudit {
         if (r.driver.id === participantId) return r;
       } else if (r.kind === 'stray' && r.from.id === participantId) return r;
     }
-    const stray: StrayRecord = { kind: 'stray', from: this.pending.get(participantId)?.person ?? { id: participantId, name: participantId }, firstAt: this.now(), refused: {} };
+    if (this.strays >= MAX_STRAY_SENDERS) {
+      if (!this.others || !this.records.includes(this.others)) this.push((this.others = { kind: 'stray', from: OTHERS, firstAt: this.now(), refused: {} }));
+      return this.others;
+    }
+    this.strays++;
+    const stray: StrayRecord = { kind: 'stray', from: this.pending.get(participantId)?.person ?? { id: participantId, name: plainText(participantId) }, firstAt: this.now(), refused: {} };
     this.push(stray);
     return stray;
   }

@@ -11,7 +11,7 @@ import type { InputRefusedNotice } from '../../helper/client';
 import { toPixel } from '../../helper/inject/os-sink';
 import { HostRunner, type PromptAnswer } from '../../runner/host-runner';
 import type { RunnerBridge } from '../../runner/bridge-backend';
-import type { IgnoredRecord, StintRecord } from '../../runner/control-audit';
+import { ControlAudit, MAX_AUDIT_RECORDS, MAX_STRAY_SENDERS, type IgnoredRecord, type StintRecord } from '../../runner/control-audit';
 import { helperOn } from '../helper/support/helper';
 import { mouseLocation, startXterm, startXvfb, waitFor, type Xterm, type Xvfb } from '../helper/support/xvfb';
 
@@ -163,5 +163,21 @@ describe('runner: the control audit counts what was injected and refused, never 
       ['Ada', 'the', 'Cy[31m', 'Bob', 'Dee'],
       lines.join('\n'),
     );
+  });
+
+  it('a flood of input under made-up ids is counted in one shared record past a few senders: the stints stay in the audit', () => {
+    const audit = new ControlAudit();
+    audit.approved('ada', 'prompt');
+    audit.started('ada', 'Ada');
+    audit.forwarded('ada');
+    audit.ended('revoked');
+    for (let i = 0; i < MAX_AUDIT_RECORDS * 4; i++) audit.refused(`fake-${i}`, 'not-granted');
+    const records = audit.entries();
+    assert.equal(records.filter((r) => r.kind === 'stint' && r.driver.id === 'ada').length, 1, "Ada's stint is still there");
+    assert.equal(records.length, 1 + MAX_STRAY_SENDERS + 1);
+    const others = records.at(-1)!;
+    assert.ok(others.kind === 'stray' && others.from.id === 'others');
+    assert.deepEqual(others.refused, { 'not-granted': MAX_AUDIT_RECORDS * 4 - MAX_STRAY_SENDERS });
+    assert.equal(audit.droppedRecords, 0);
   });
 });
