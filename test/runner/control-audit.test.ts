@@ -165,6 +165,22 @@ describe('runner: the control audit counts what was injected and refused, never 
     );
   });
 
+  it("a helper restart mid-stint: the stint goes on (the grant is restored), counted without the helper's reset count", async () => {
+    await runner.askControl({ participantId: 'eve-000004', name: 'Eve' });
+    runner.controlState({ driverId: 'eve-000004', driverName: 'Eve', reason: 'granted' });
+    await helperGranted('eve-000004');
+    await pointerLands('eve-000004', 0.2, 0.7);
+    const restarted = new Promise<{ granted: string | null }>((resolve) => helper.once('restarted', resolve));
+    process.kill(helper.pid!, 'SIGKILL');
+    assert.equal((await restarted).granted, 'eve-000004');
+    await pointerLands('eve-000004', 0.7, 0.2);
+    runner.controlState({ driverId: null, driverName: null, reason: 'released' });
+    await waitFor(() => summaryOf('Eve') !== undefined, 5000, "Eve's summary");
+    const [stint] = stintsOf('eve-000004');
+    assert.deepEqual([stint!.forwarded, stint!.injected, stint!.injectedConfirmed, stint!.endReason], [2, 2, false, 'released']);
+    assert.match(summaryOf('Eve')!, /drove \d+ s: 2 events injected, none refused; .* \(released\)$/);
+  });
+
   it('a flood of input under made-up ids is counted in one shared record past a few senders: the stints stay in the audit', () => {
     const audit = new ControlAudit();
     audit.approved('ada', 'prompt');
