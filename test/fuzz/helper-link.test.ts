@@ -17,7 +17,7 @@ import { Gen, message } from './support/generate';
 import { fuzzCount, fuzzSeed, rssOf, Tally } from './support/run';
 import { watchX, type XWatch } from './support/x-watch';
 
-const COUNT = fuzzCount(3000);
+const COUNT = fuzzCount(2000);
 const SEED = fuzzSeed();
 /** The helper's RSS may grow this much over the run (capture buffers come and go with capture.start). */
 const RSS_TOLERANCE_MB = 40;

@@ -22,7 +22,7 @@ import { legitDriverLands, NO_LOBBY, pageHeapMb, startHostRig, type HostRig } fr
 import { fuzzCount, fuzzSeed, Tally } from './support/run';
 import { watchX, type XWatch } from './support/x-watch';
 
-const COUNT = fuzzCount(1500);
+const COUNT = fuzzCount(1000);
 const SEED = fuzzSeed();
 const HEAP_TOLERANCE_MB = 20;
 

@@ -18,7 +18,7 @@ import { legitDriverLands, pageHeapMb, startHostRig, type HostRig } from './supp
 import { fuzzCount, fuzzSeed, Tally } from './support/run';
 import { watchX, type XWatch } from './support/x-watch';
 
-const COUNT = fuzzCount(1500);
+const COUNT = fuzzCount(1000);
 const SEED = fuzzSeed();
 const HEAP_TOLERANCE_MB = 20;
 const BATCH = 250;

@@ -21,7 +21,7 @@ import { Gen, message, type Generated } from './support/generate';
 import { fuzzCount, fuzzSeed, memory, prototypeClean, rssOf, Tally } from './support/run';
 import { watchX, type XWatch } from './support/x-watch';
 
-const COUNT = fuzzCount(3000);
+const COUNT = fuzzCount(2000);
 const SEED = fuzzSeed();
 const HEAP_TOLERANCE_MB = 30;
 const IDS = ['guest-1', 'guest-2', 'legit', 'host-1'];
