@@ -1,17 +1,18 @@
 /**
- * The demo host's console: asks Allow/Deny when a guest requests control (no answer in time is
- * a deny), and takes the panic command — `s` then Enter — at any moment, even mid-question.
+ * The demo host's console: asks Allow/Deny when a guest requests control and whether to let in
+ * someone waiting in the lobby (no answer in time is a no), and takes the panic command — `s`
+ * then Enter — at any moment, even mid-question.
  * Without a terminal (CI, piped output) requests are denied and the user is told how to allow.
  * A guest's name is printed as plain text with its client and short id (names are not unique).
  */
 import { createInterface, type Interface } from 'node:readline';
 
-import type { PromptAnswer, Requester } from '../runner/host-runner';
+import type { Knock, LobbyAsker, PromptAnswer, Requester } from '../runner/host-runner';
 import { terminalText } from './terminal-text';
 
 export type { PromptAnswer };
 
-export class ControlPrompt {
+export class ControlPrompt implements LobbyAsker {
   private readonly rl: Interface | undefined;
   private pending: { resolve(a: PromptAnswer): void; timer: ReturnType<typeof setTimeout> } | undefined;
   private readonly queue: Array<() => void> = [];
@@ -39,10 +40,31 @@ export class ControlPrompt {
       this.say(`${name} asked for control; denied (${this.rl ? '--deny-control' : 'no terminal to ask on; start the demo with --allow-control to allow'})`);
       return Promise.resolve({ allow: false, reason: 'disabled' });
     }
+    return this.question(`${name} asks to control this screen. Allow? [y/N]`, `no answer; ${name} was denied`);
+  }
+
+  /** Someone waits in the lobby: let them in? Asked in turn with control requests; `--allow-control` lets everyone in. */
+  async admit(knock: Knock): Promise<{ admit: boolean; reason: 'allowed' | 'denied' | 'timeout' }> {
+    const who = describe(knock.name, { participantId: knock.participantId, shortId: knock.shortId, ...(knock.client ? { client: knock.client } : {}), ...(knock.link ? { link: knock.link } : {}) });
+    const name = `${who} from ${terminalText(knock.from, 64)}`;
+    if (this.policy === 'allow') {
+      this.say(`${name} joins as ${knock.role} (--allow-control lets everyone in)`);
+      return { admit: true, reason: 'allowed' };
+    }
+    if (!this.rl) {
+      this.say(`${name} waits to join as ${knock.role}; turned away (no terminal to ask on; start the demo with --allow-control to let everyone in)`);
+      return { admit: false, reason: 'denied' };
+    }
+    const answer = await this.question(`${name} wants to join as ${knock.role}. Let them in? [y/N]`, `no answer; ${name} was not let in`);
+    return { admit: answer.allow, reason: answer.allow ? 'allowed' : answer.reason === 'timeout' ? 'timeout' : 'denied' };
+  }
+
+  /** One question at a time, so an answer cannot go to the wrong guest. */
+  private question(text: string, timeoutNote: string): Promise<PromptAnswer> {
     return new Promise((resolve) => {
       const start = () => {
-        this.say(`${name} asks to control this screen. Allow? [y/N] (no answer in ${this.timeoutMs / 1000} s = no)`);
-        const timer = setTimeout(() => this.finish({ allow: false, reason: 'timeout' }, `no answer; ${name} was denied`), this.timeoutMs);
+        this.say(`${text} (no answer in ${this.timeoutMs / 1000} s = no)`);
+        const timer = setTimeout(() => this.finish({ allow: false, reason: 'timeout' }, timeoutNote), this.timeoutMs);
         this.pending = { resolve, timer };
       };
       if (this.pending) this.queue.push(start);

@@ -48,7 +48,7 @@ export async function startRealScreen(o: RealScreenOptions): Promise<RealScreen>
     let runner: HostRunner | undefined;
     const prompt = new ControlPrompt(o.say, () => void runner?.stopAllControl(), o.controlPolicy);
     cleanups.push(async () => prompt.close());
-    runner = new HostRunner({ helper, capture, prompt, say: o.say, frames: o.frames, controlRequests: o.controlPolicy !== 'deny' });
+    runner = new HostRunner({ helper, capture, prompt, lobby: prompt, say: o.say, frames: o.frames, controlRequests: o.controlPolicy !== 'deny' });
     const bridge = new HostBridgeServer(runner);
     runner.attach(bridge);
     const bridgeUrl = await bridge.listen();

@@ -12,7 +12,7 @@ import type { ResultOf } from '../../protocol/rpc';
 import type { ControlPlane } from '../../server/control-plane';
 import { startControlPlane } from '../../server/control-plane';
 import { HelperProcess, type CaptureResult, type HelloResult } from '../../helper/client';
-import type { PromptAnswer, Requester } from '../../runner/host-runner';
+import type { LobbyAsker, PromptAnswer, Requester } from '../../runner/host-runner';
 import { HostRunner } from '../../runner/host-runner';
 import { TypedEmitter } from '../../webview/engine/emitter';
 import { createRemoteSession } from './remote-server';
@@ -56,6 +56,8 @@ export interface HostSessionEvents {
 export interface HostUi {
   /** Allow / Deny for one guest; the UI's own timeout answers 'timeout'. */
   askControl(name: string, who?: Requester): Promise<PromptAnswer>;
+  /** Admit / Deny for someone waiting in the lobby; the UI's own timeout answers 'timeout'. Without it nobody waiting is let in. */
+  admit?: LobbyAsker['admit'];
   /** Progress on a slow step (one line). */
   progress(line: string): void;
 }
@@ -171,6 +173,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
         helper: this.helper!,
         capture: this.capture,
         prompt: { ask: (name, who) => this.ui.askControl(name, who) },
+        ...(this.ui.admit ? { lobby: { admit: this.ui.admit } } : {}),
         say: (line) => this.emit('log', { level: 'info', line }),
         frames: 'bridge',
         controlRequests: this.settings.allowControlRequests,
@@ -242,7 +245,10 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   async act(action: ShellActionParams): Promise<ResultOf<typeof ShellAction>> {
     if (!this.port) throw new PairuxError(ErrorCode.Unavailable, 'the host panel is not open');
     // The host's own decision, recorded where the helper is granted: the server's word alone never is.
-    if (action.action === 'grant') this.runner?.approve(action.participantId, 'grant-control');
+    if (action.action === 'grant') {
+      const p = this.page?.participants.find((x) => x.id === action.participantId);
+      this.runner?.approve(action.participantId, 'grant-control', p && { name: p.name, ...(p.client ? { client: p.client } : {}), ...(p.link ? { link: p.link.label } : {}) });
+    }
     return this.port.shell.request(ShellAction, action);
   }
 

@@ -19,6 +19,7 @@ import type { PersonalLinkRequest } from '../core/link-book';
 import { createPersonalLink, manageLinks, rotateShareLinks } from './link-commands';
 import { readHostSettings, type HostSettings, type SessionMode } from '../core/settings';
 import { askControlInEditor } from './control-asker';
+import { askAdmitInEditor } from './lobby-asker';
 import { ControlAuditView } from './control-audit-view';
 import { literal } from './literal-text';
 import { openPanel, type OpenPanel } from './panels';
@@ -182,6 +183,7 @@ export class SessionController implements vscode.Disposable {
     let report: (line: string) => void = () => undefined;
     const session = new HostSession(settings, {
       askControl: (name, who) => askControlInEditor(name, askTimeoutMs, who),
+      admit: (knock) => askAdmitInEditor(knock, askTimeoutMs),
       progress: (line) => {
         this.view = { kind: 'starting', step: line };
         this.render();

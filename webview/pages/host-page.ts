@@ -12,6 +12,7 @@ import './host.css';
 import { GeneratedScreenSource } from '../engine/generated-screen';
 import { FrameTrack } from '../engine/track-from-frames';
 import { HostControl } from '../engine/host-control';
+import { HostLobby } from '../engine/host-lobby';
 import { HostEngine, type GuestConnectionState, type GuestInfo, type GuestStats, type ScreenDescription } from '../engine/host-engine';
 import { HostMediaSwitch, mediaModeLabel, type MediaMode } from '../engine/media-engine';
 import { SfuHostEngine, type SfuHostSnapshot } from '../engine/sfu-host';
@@ -209,6 +210,8 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     log,
   });
   const control = new HostControl({ signaling, log });
+  // Knocks go to the runner: held until its bridge opens, turned away at once without one (or once it fails).
+  const lobby = new HostLobby({ signaling, log, runner: env.connectBridge !== undefined });
   const gate = new HostInputGate({ refusalFor: (guestId) => control.refusalFor(guestId) });
   const screen: ScreenDescription = { width: params.width, height: params.height, fps: params.fps, source: source.info.name };
   const tuning = {
@@ -304,6 +307,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
         signaling,
         engine,
         control,
+        lobby,
         gate,
         sources: sources as SourceSwitch,
         log,
