@@ -140,10 +140,14 @@ export class ControlAudit {
     this.pending.delete(participantId);
   }
 
-  /** The host's own user approved this participant; an earlier approval not yet used keeps its time and way. */
-  approved(participantId: string, via: ApprovalVia): void {
+  /**
+   * The host's own user approved this participant (with what the host's side knows of it, when
+   * it did not ask); an earlier approval not yet used keeps its time and way.
+   */
+  approved(participantId: string, via: ApprovalVia, person?: Omit<AuditPerson, 'id'>): void {
     const p = this.pendingOf(participantId);
     p.approval ??= { at: this.now(), via };
+    if (person && !p.person) p.person = clean({ id: participantId, ...person });
   }
 
   /** An approval lapsed unused: it says nothing about the next stint. */

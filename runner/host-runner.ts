@@ -17,7 +17,7 @@ import type { BridgeBackend, RunnerBridge } from './bridge-backend';
 import { FrameRelay, type FrameRelayOptions } from './frame-relay';
 import { RefusalReporter } from '../helper/inject/refusals';
 import { ErrorCode } from '../protocol/errors';
-import { ControlAudit, refusalKind, stintSummary, type ApprovalVia, type StintEnd, type StintRecord } from './control-audit';
+import { ControlAudit, refusalKind, stintSummary, type ApprovalVia, type AuditPerson, type StintEnd, type StintRecord } from './control-audit';
 
 /** The host's answer to one control request; no answer in time is a deny ('timeout'). */
 export interface PromptAnswer {
@@ -154,9 +154,9 @@ export class HostRunner implements BridgeBackend {
   }
 
   /** The host's own grant, made outside this runner's prompt (the editor's Grant Control, the page). */
-  approve(participantId: string, via: ApprovalVia = 'page'): void {
+  approve(participantId: string, via: ApprovalVia = 'page', who?: Omit<AuditPerson, 'id'>): void {
     // A driver re-approved while it drives keeps driving; its stint is already counted.
-    if (this.approvals.get(participantId) !== Infinity) this.controlAudit.approved(participantId, via);
+    if (this.approvals.get(participantId) !== Infinity) this.controlAudit.approved(participantId, via, who);
     this.approvals.set(participantId, Date.now() + APPROVAL_TTL_MS);
   }
 
