@@ -614,6 +614,7 @@ export class SessionController implements vscode.Disposable {
         { label: '$(key) Manage Links', command: 'pairux.manageLinks' },
         { label: '$(refresh) Rotate Share Links', command: 'pairux.rotateShareLinks' },
         { label: '$(stop-circle) Stop All Control', command: 'pairux.stopAllControl', description: keys['pairux.someoneDriving'] ? 'someone is driving' : '' },
+        { label: '$(checklist) Show Control Audit', command: 'pairux.showControlAudit' },
         { label: '$(organization) Show Participants', command: 'pairux.participants.focus' },
         { label: '$(close-all) End Session', command: 'pairux.endSession' },
       );
