@@ -52,6 +52,9 @@ export class HostBridgeServer implements RunnerBridge {
     this.http = createServer((_req, res) => res.writeHead(404).end());
     this.wss = new WebSocketServer({ server: this.http, maxPayload: MAX_BRIDGE_JSON_BYTES, perMessageDeflate: false });
     this.wss.on('connection', (ws, req) => {
+      // `ws` reports an over-size or malformed frame as an 'error' and closes the socket itself
+      // (1009/1002); unheard, that error would take the whole runner (and the demo) down.
+      ws.on('error', () => undefined);
       if (new URL(req.url ?? '/', 'http://x').searchParams.get('k') !== this.key) {
         ws.close(1008, 'wrong key');
         return;
