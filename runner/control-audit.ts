@@ -150,7 +150,7 @@ export class ControlAudit {
     if (person && !p.person) p.person = clean({ id: participantId, ...person });
   }
 
-  /** An approval lapsed unused: it says nothing about the next stint. */
+  /** An approval lapsed unused (or ended with a stop-all): it says nothing about the next stint. */
   approvalLapsed(participantId: string): void {
     const p = this.pending.get(participantId);
     if (p) delete p.approval;

@@ -155,8 +155,11 @@ export class HostRunner implements BridgeBackend {
 
   /** The host's own grant, made outside this runner's prompt (the editor's Grant Control, the page). */
   approve(participantId: string, via: ApprovalVia = 'page', who?: Omit<AuditPerson, 'id'>): void {
+    const until = this.approvals.get(participantId);
+    // An approval that lapsed (or ended with a stop-all) is not the one this stint starts with.
+    if (until === undefined || until < Date.now()) this.controlAudit.approvalLapsed(participantId);
     // A driver re-approved while it drives keeps driving; its stint is already counted.
-    if (this.approvals.get(participantId) !== Infinity) this.controlAudit.approved(participantId, via, who);
+    if (until !== Infinity) this.controlAudit.approved(participantId, via, who);
     this.approvals.set(participantId, Date.now() + APPROVAL_TTL_MS);
   }
 

@@ -181,6 +181,16 @@ describe('runner: the control audit counts what was injected and refused, never 
     assert.match(summaryOf('Eve')!, /drove \d+ s: 2 events injected, none refused; .* \(released\)$/);
   });
 
+  it("an approval that lapsed unused is not the one a later stint names: the later grant's time and way are", async () => {
+    runner.approve('fay-000005', 'page');
+    await runner.stopAllControl();
+    runner.approve('fay-000005', 'grant-control');
+    runner.controlState({ driverId: 'fay-000005', driverName: 'Fay', reason: 'granted' });
+    await helperGranted('fay-000005');
+    runner.controlState({ driverId: null, driverName: null, reason: 'revoked' });
+    assert.equal(stintsOf('fay-000005')[0]!.approvedVia, 'grant-control');
+  });
+
   it('a flood of input under made-up ids is counted in one shared record past a few senders: the stints stay in the audit', () => {
     const audit = new ControlAudit();
     audit.approved('ada', 'prompt');
