@@ -104,6 +104,7 @@ export class Lobby {
       });
     }
     const host = await store.getParticipant(session.id, session.hostId);
+    let hostNow = session.hostId;
     const outcome = await new Promise<Outcome>((resolve) => {
       const waiter: Waiter = {
         knock,
@@ -115,6 +116,7 @@ export class Lobby {
         timer: setTimeout(() => waiter.settle({ admit: false, why: 'timeout' }), lobbyTimeoutMs),
         settle: (result) => {
           if (this.waiters.get(sink) !== waiter) return;
+          hostNow = waiter.hostId;
           this.forget(waiter);
           resolve(result);
         },
@@ -133,7 +135,7 @@ export class Lobby {
     });
     const reason = outcome.admit ? 'admitted' : outcome.why === 'ended' ? 'left' : outcome.why;
     metrics.lobby.inc({ event: reason });
-    void transport.send(knock.sessionId, session.hostId, LobbyClosed, { participantId: knock.participantId, reason }).catch(() => undefined);
+    void transport.send(knock.sessionId, hostNow, LobbyClosed, { participantId: knock.participantId, reason }).catch(() => undefined);
     if (outcome.admit) return;
     // After the join's error answer is written: the guest reads why, then the door closes.
     if (outcome.why !== 'left') setImmediate(() => sink.close(CloseCode.NotAdmitted, 'not let in'));
