@@ -79,11 +79,13 @@ export const MAX_AUDIT_NAME_CHARS = 64;
 /** Requests and approvals not yet used are remembered for at most this many participants. */
 const MAX_PENDING = 200;
 /**
- * Senders with a record of their own for input while not driving; past this, one shared record
- * counts the rest, so a flood under made-up ids cannot push the real stints out of the audit.
+ * Senders with a record of their own for input while not driving, and drivers a server named on
+ * its own; past this many of each, one shared record counts the rest, so a flood under made-up
+ * ids (a rogue page, a hostile server) cannot push the real stints out of the bounded audit.
  */
 export const MAX_STRAY_SENDERS = 20;
 const OTHERS: AuditPerson = { id: 'others', name: 'other senders' };
+const OTHER_DRIVERS: AuditPerson = { id: 'others', name: 'other drivers' };
 
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/g;
 
@@ -122,6 +124,10 @@ export class ControlAudit {
   private readonly helperRefused = new WeakMap<StintRecord, number>();
   private strays = 0;
   private others: StrayRecord | undefined;
+  private ignoredDrivers = 0;
+  private otherDrivers: IgnoredRecord | undefined;
+  /** Who the shared record stands for now (its own id is not theirs). */
+  private otherNamed: string | undefined;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -181,6 +187,14 @@ export class ControlAudit {
 
   /** The server named a driver the host never allowed. */
   ignored(driverId: string, driverName: string | null): IgnoredRecord {
+    if (this.ignoredDrivers >= MAX_STRAY_SENDERS) {
+      if (!this.otherDrivers || !this.records.includes(this.otherDrivers)) this.push((this.otherDrivers = { kind: 'ignored', driver: OTHER_DRIVERS, namedAt: this.now(), refused: {} }));
+      delete this.otherDrivers.endedAt;
+      this.otherNamed = driverId;
+      // Their input is refused at the runner as not from the driver: counted here as the open record.
+      return (this.current = this.otherDrivers);
+    }
+    this.ignoredDrivers++;
     const record: IgnoredRecord = { kind: 'ignored', driver: { id: driverId, name: plainText(driverName ?? driverId) }, namedAt: this.now(), refused: {} };
     this.current = record;
     this.push(record);
@@ -244,6 +258,7 @@ export class ControlAudit {
 
   private recordFor(participantId: string): StintRecord | IgnoredRecord | StrayRecord {
     if (this.current?.driver.id === participantId) return this.current;
+    if (this.current && this.current === this.otherDrivers && participantId === this.otherNamed) return this.current;
     for (let i = this.records.length - 1; i >= 0; i--) {
       const r = this.records[i]!;
       if (r.kind === 'stint' || r.kind === 'ignored') {

@@ -206,4 +206,22 @@ describe('runner: the control audit counts what was injected and refused, never 
     assert.deepEqual(others.refused, { 'not-granted': MAX_AUDIT_RECORDS * 4 - MAX_STRAY_SENDERS });
     assert.equal(audit.droppedRecords, 0);
   });
+
+  it('a server naming driver after driver on its own: past a few, one shared record counts them, and the stints stay', () => {
+    const audit = new ControlAudit();
+    audit.approved('ada', 'prompt');
+    audit.started('ada', 'Ada');
+    audit.ended('revoked');
+    for (let i = 0; i < MAX_AUDIT_RECORDS * 2; i++) {
+      audit.ignored(`named-${i}`, `Named ${i}`);
+      audit.refused(`named-${i}`, 'not-granted');
+      audit.ended('revoked');
+    }
+    const records = audit.entries();
+    assert.equal(records.filter((r) => r.kind === 'stint').length, 1, "Ada's stint is still there");
+    assert.equal(records.length, 1 + MAX_STRAY_SENDERS + 1);
+    const others = records.at(-1)!;
+    assert.ok(others.kind === 'ignored' && others.driver.name === 'other drivers');
+    assert.deepEqual(others.refused, { 'not-granted': MAX_AUDIT_RECORDS * 2 - MAX_STRAY_SENDERS }, 'their refusals counted there, not as strays');
+  });
 });
