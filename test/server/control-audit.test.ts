@@ -20,6 +20,7 @@ import {
   RequestControl,
   RevokeControl,
 } from '../../protocol/signaling';
+import { MAX_SELF_ACTIONS_PER_MINUTE } from '../../server/control-audit';
 import { startControlPlane, type ControlPlane } from '../../server/control-plane';
 import { MemoryRoomStateStore } from '../../server/memory-room-state-store';
 import { MAX_ID_CHARS, MAX_NAME_CHARS, MAX_SIGNALING_MESSAGE_BYTES } from '../../protocol/limits';
@@ -137,6 +138,22 @@ describe('control plane: the control audit', function () {
     assert.ok(ControlAudit.result.safeParse({ entries }).success);
     assert.ok(ShellAction.result.safeParse({ controlAudit: entries }).success);
     assert.ok(ShellAction.params.safeParse({ action: 'controlAudit' }).success);
+  });
+
+  it("a guest looping request and release cannot push the host's decisions out of the list", async () => {
+    const host = await join(s.hostToken, 'Hana');
+    const ada = await join(tokenOf(s.links.controller.url), 'Ada');
+    await host.c.request(GrantControl, { participantId: ada.id });
+    await host.c.request(RevokeControl, { participantId: ada.id, panic: false });
+    for (let i = 0; i < MAX_CONTROL_AUDIT_ENTRIES; i++) {
+      await ada.c.request(RequestControl, {});
+      await ada.c.request(ReleaseControl, {});
+    }
+    // The loop really ran: Ada's last release reached the arbiter.
+    assert.equal(host.c.received(ControlChanged).filter((c) => c.participantId === ada.id && c.reason === 'released').length, MAX_CONTROL_AUDIT_ENTRIES);
+    const { entries } = await host.c.request(ControlAudit, {});
+    assert.deepEqual(summary(entries).slice(0, 2), ['granted Ada by Hana', 'revoked Ada by Hana']);
+    assert.equal(entries.length, 2 + MAX_SELF_ACTIONS_PER_MINUTE);
   });
 
   it('keeps only the newest entries, and none once the session is purged', async () => {
