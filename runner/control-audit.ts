@@ -61,6 +61,8 @@ export interface DeniedRecord {
   requestedAt: number;
   answeredAt: number;
   answer: 'denied' | 'timeout' | 'disabled';
+  /** Asked and answered the same way this many times in a row (within a minute of each other). */
+  times: number;
 }
 
 /** Input from someone with no stint or ignored record (e.g. a page forwarding before any grant). */
@@ -141,9 +143,16 @@ export class ControlAudit {
   /** The host's answer was no (or nobody answered, or requests are off). */
   denied(participantId: string, answer: DeniedRecord['answer']): void {
     const p = this.pending.get(participantId);
-    const at = this.now();
-    this.push({ kind: 'denied', requester: p?.person ?? { id: participantId, name: participantId }, requestedAt: p?.requestedAt ?? at, answeredAt: at, answer });
     this.pending.delete(participantId);
+    const at = this.now();
+    // Asking again and again is one record, so a guest's requests cannot push the stints out.
+    const last = this.records.at(-1);
+    if (last?.kind === 'denied' && last.requester.id === participantId && last.answer === answer && at - last.answeredAt < 60_000) {
+      last.times++;
+      last.answeredAt = at;
+      return;
+    }
+    this.push({ kind: 'denied', requester: p?.person ?? { id: participantId, name: plainText(participantId) }, requestedAt: p?.requestedAt ?? at, answeredAt: at, answer, times: 1 });
   }
 
   /**
@@ -336,7 +345,7 @@ function describe(r: AuditRecord, now: number): string {
     case 'ignored':
       return `the server named ${personLabel(r.driver)} as driver at ${clock(r.namedAt)} without your approval: ignored, ${counts(undefined, r.refused)}`;
     case 'denied':
-      return `${personLabel(r.requester)} asked for control at ${clock(r.requestedAt)}: ${r.answer === 'denied' ? 'you denied it' : r.answer === 'timeout' ? 'no answer in time (denied)' : 'requests are off (denied)'}`;
+      return `${personLabel(r.requester)} asked for control at ${clock(r.requestedAt)}: ${r.answer === 'denied' ? 'you denied it' : r.answer === 'timeout' ? 'no answer in time (denied)' : 'requests are off (denied)'}${r.times > 1 ? `, ${r.times} times until ${clock(r.answeredAt)}` : ''}`;
     case 'stray':
       return `input from ${personLabel(r.from)}, who was not driving (first at ${clock(r.firstAt)}): ${counts(undefined, r.refused)}`;
   }

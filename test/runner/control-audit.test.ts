@@ -224,4 +224,16 @@ describe('runner: the control audit counts what was injected and refused, never 
     assert.ok(others.kind === 'ignored' && others.driver.name === 'other drivers');
     assert.deepEqual(others.refused, { 'not-granted': MAX_AUDIT_RECORDS * 2 - MAX_STRAY_SENDERS }, 'their refusals counted there, not as strays');
   });
+
+  it('a guest asking again and again after a no is one denied record, counted', () => {
+    const audit = new ControlAudit();
+    for (let i = 0; i < MAX_AUDIT_RECORDS * 2; i++) {
+      audit.requested({ id: 'pest', name: 'Pest' });
+      audit.denied('pest', 'denied');
+    }
+    const records = audit.entries();
+    assert.equal(records.length, 1);
+    assert.ok(records[0]!.kind === 'denied' && records[0]!.times === MAX_AUDIT_RECORDS * 2);
+    assert.match(audit.report()[0]!, new RegExp(`^Pest \\(id pest\\) asked for control at .*: you denied it, ${MAX_AUDIT_RECORDS * 2} times until \\d\\d:\\d\\d:\\d\\d$`));
+  });
 });
