@@ -22,6 +22,8 @@ describe('Host transfer in VS Code', function () {
     await guest.command('PairUX: Join Session');
     await guest.input(api.snapshot().links!.controller);
     await guest.clickDialogButton('Join', 'Join', { timeoutMs: 15_000 });
+    // A controller link waits in the lobby: the host lets the guest in from its notification.
+    await ui.clickNotificationButton('wants to join your PairUX session', 'Admit', { timeoutMs: 15_000 });
     await until(async () => (/'s screen/.test(await guest.statusBarText('pairux.status')) ? true : undefined), { timeoutMs: 30_000, what: 'the guest to watch' });
   });
 

@@ -65,6 +65,8 @@ describe('Joining PairUX sessions in VS Code', function () {
     await guest.clickDialogButton('', 'Open', { timeoutMs: 15_000 });
     const dialog = await guest.clickDialogButton("'s session", 'Join', { timeoutMs: 15_000 });
     assert.match(dialog, /Join \S+'s session/);
+    // A controller link waits in the lobby: the host lets the guest in from its notification.
+    await ui.clickNotificationButton('wants to join your PairUX session', 'Admit', { timeoutMs: 15_000 });
     await until(async () => {
       const s = await guest.webviewPixels('video').catch(() => undefined);
       return s && s.width > 0 && s.nonBlack >= 0 ? s : undefined;

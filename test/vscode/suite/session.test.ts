@@ -111,6 +111,10 @@ describe('PairUX sessions in VS Code', function () {
     const dialog = await guest.clickDialogButton('Join', 'Join', { timeoutMs: 15_000 });
     assert.match(dialog, /Join \S+'s session/, dialog);
     assert.match(dialog, /ask to drive/);
+    // A controller link waits in the lobby: the host lets the guest in from its notification.
+    const knock = await until(async () => (await ui.notifications()).find((m) => m.includes('wants to join your PairUX session')), { timeoutMs: 15_000, what: 'the lobby notification' });
+    assert.match(knock, /\(VS Code, id \S+, link “controller link”\) from \S+ wants to join your PairUX session as a controller/, knock);
+    await ui.clickNotificationButton('wants to join your PairUX session', 'Admit', { timeoutMs: 15_000 });
     const stats = await until(async () => {
       const s = await guest.webviewPixels('video').catch(() => undefined);
       return s && greenLeads(s) ? s : undefined;
