@@ -29,6 +29,9 @@ const browser = {
   // sources in the maps (which stay beside them on disk for a developer's own debugger).
   sourcemap: 'external',
   sourcesContent: false,
+  // The pages' test hooks (window.pairuxHost, window.pairuxViewer: raw input that skips the
+  // guest's own checks) are compiled out of everything served or packed; see testPages below.
+  define: { __PAIRUX_TEST_HOOKS__: 'false' },
   absWorkingDir: root,
   logLevel: 'warning',
 };
@@ -80,6 +83,17 @@ export const bundles = [
     },
     outdir: 'dist/webview',
   },
+  // The same browser pages with their test hooks, for tests and benches only: a server serves this
+  // folder instead of dist/webview when told to (`webviewDist` / PAIRUX_PAGES_DIR); .vscodeignore
+  // never packs it. Not minified: quicker to build and to read in a failing test.
+  {
+    ...browser,
+    minify: false,
+    define: { __PAIRUX_TEST_HOOKS__: 'true' },
+    entryPoints: { viewer: 'webview/pages/viewer.ts', host: 'webview/pages/host.ts', probe: 'webview/probe/probe.ts' },
+    outdir: 'dist/test-pages',
+  },
+  { entryPoints: ['webview/pages/*.html'], loader: { '.html': 'copy' }, outdir: 'dist/test-pages', absWorkingDir: root, logLevel: 'warning' },
   // Bench-only page code (the bare WebRTC floor), served by the bench itself.
   { ...browser, entryPoints: { floor: 'bench/pages/floor.ts', quality: 'bench/pages/quality.ts', painter: 'bench/pages/painter.ts' }, outdir: 'dist/bench' },
   // The pages' HTML shells are copied as they are; their scripts and CSS come from the bundles above.

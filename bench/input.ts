@@ -29,6 +29,7 @@ import { startHeadlessHost } from '../demo/headless-host';
 import { HostBridgeServer } from '../runner/websocket-bridge';
 import { HostRunner } from '../runner/host-runner';
 import { startControlPlane } from '../server/control-plane';
+import { TEST_PAGES } from '../test/support/test-pages';
 import { ViewerPage } from '../test/support/browser-viewer';
 import { benchHelper, sleep } from './support/helper-bench';
 import { percentile, printTable } from './support/stats';
@@ -157,7 +158,7 @@ async function measureFromGuest(drawCursor: boolean): Promise<Array<string | num
   const bridge = new HostBridgeServer(runner);
   runner.attach(bridge);
   await bridge.listen();
-  const plane = await startControlPlane({ host: '127.0.0.1', port: 0 });
+  const plane = await startControlPlane({ host: '127.0.0.1', port: 0, ...TEST_PAGES });
   const browser = await launchChromium();
   try {
     const session = await plane.service.createSession({ mode: 'p2p' });

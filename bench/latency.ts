@@ -20,6 +20,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../demo/chromium';
 import { startHeadlessHost } from '../demo/headless-host';
 import { startControlPlane } from '../server/control-plane';
+import { TEST_PAGES } from '../test/support/test-pages';
 import { startLocalLiveKit, type LocalLiveKit } from '../demo/livekit-server';
 import { expandCaptureTime } from '../webview/engine/frame-marker';
 import { ViewerPage } from '../test/support/browser-viewer';
@@ -75,7 +76,7 @@ async function floor(browser: Browser): Promise<Row> {
 async function measure(viewerCount: number, viewerBrowser: Browser, real?: RealScreen, mode: 'p2p' | 'sfu' = 'p2p'): Promise<Row> {
   if (mode === 'sfu') livekit ??= await startLocalLiveKit();
   const plane = await startControlPlane({
-    host: '127.0.0.1', port: 0, viewerLimitP2p: Math.max(25, viewerCount),
+    host: '127.0.0.1', port: 0, viewerLimitP2p: Math.max(25, viewerCount), ...TEST_PAGES,
     ...(mode === 'sfu' && livekit ? { livekit: { url: livekit.url, apiKey: livekit.apiKey, apiSecret: livekit.apiSecret } } : {}),
   });
   const hostBrowser = await launchMeteredChromium();

@@ -66,20 +66,30 @@ export async function startHeadlessHost(
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  if (options.onEvent) await page.exposeFunction('pairuxHostEvent', options.onEvent);
+  // Ready is what the page itself tells its embedder (joined; with a bridge, the bridge open), so the
+  // demo works with the product page, which has no test hooks.
+  let joined = false;
+  let bridge: string | undefined;
+  let changed: () => void = () => undefined;
+  await page.exposeFunction('pairuxHostEvent', (event: HostEvent) => {
+    if (event.type === 'state') joined = event.state === 'joined';
+    if (event.type === 'bridge') bridge = event.state;
+    changed();
+    options.onEvent?.(event);
+  });
+  const ready = (): boolean => joined && (!options.bridge || bridge === 'open');
   try {
     await page.goto(hostPageUrl(serverUrl, sessionId, hostToken, options));
-    await page.waitForFunction(() => Boolean((window as unknown as { pairuxHost?: { selfId?: string } }).pairuxHost?.selfId), null, {
-      timeout: options.timeoutMs ?? 20_000,
+    const timeoutMs = options.timeoutMs ?? 20_000;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`not ${joined ? 'connected to the runner' : 'joined'} after ${timeoutMs} ms`)), timeoutMs);
+      changed = () => {
+        if (!ready()) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      changed();
     });
-    if (options.bridge) {
-      // Frames and control come over the bridge: not ready until it is open.
-      await page.waitForFunction(
-        () => (window as unknown as { pairuxHost?: { bridge?(): { state?: string } | undefined } }).pairuxHost?.bridge?.()?.state === 'open',
-        null,
-        { timeout: options.timeoutMs ?? 20_000 },
-      );
-    }
   } catch (err) {
     const state = await page.evaluate(() => document.body?.innerText.slice(0, 500)).catch(() => '');
     await (ownBrowser ? browser.close() : context.close());

@@ -245,7 +245,7 @@ export const ServerConfig = z.object({
   redis: RedisConfig.optional(),
   /** This instance's name among several (logs, Redis routing); random per run when omitted. */
   instanceId: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/).optional(),
-  /** Where the built page bundles are (dist/webview). */
+  /** Where the built page bundles are: dist/webview, or for tests and benches only dist/test-pages (the pages with their test hooks). */
   webviewDist: z.string().optional(),
 });
 export type ServerConfigInput = z.input<typeof ServerConfig>;
@@ -341,6 +341,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   }
   if (env.PAIRUX_INSTANCE_ID) input.instanceId = env.PAIRUX_INSTANCE_ID;
   if (env.PAIRUX_AUTO_SFU_AT) input.focus = { autoSfuAt: num(env.PAIRUX_AUTO_SFU_AT) };
+  if (env.PAIRUX_PAGES_DIR) input.webviewDist = env.PAIRUX_PAGES_DIR;
   return input;
 }
 

@@ -9,6 +9,7 @@
  * `fork(…, { execArgv: ['--import', 'tsx'] })`; args: WIDTH HEIGHT FPS.
  */
 import { startControlPlane } from '../../server/control-plane';
+import { TEST_PAGES } from '../../test/support/test-pages';
 import { startHeadlessHost } from '../../demo/headless-host';
 import { HostBridgeServer } from '../../runner/websocket-bridge';
 import { HostRunner } from '../../runner/host-runner';
@@ -18,7 +19,7 @@ import { HOST_COUNTERS_EXPRESSION } from './extension-host-stats';
 const [width, height, fps] = process.argv.slice(2).map(Number) as [number, number, number];
 const say = (line: string) => process.stderr.write(`  [browser host] ${line}\n`);
 
-const plane = await startControlPlane({ host: '127.0.0.1', port: 0 });
+const plane = await startControlPlane({ host: '127.0.0.1', port: 0, ...TEST_PAGES });
 const session = await plane.service.createSession({ mode: 'p2p', name: 'PairUX bench', linkTtlSeconds: 3600 });
 const screen = await startScreen().catch(async (err: unknown) => {
   await plane.close();

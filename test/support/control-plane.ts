@@ -2,9 +2,11 @@
 import { startControlPlane, type ControlPlane } from '../../server/control-plane';
 import type { ServerConfigInput } from '../../server/config';
 import { CreateSessionResponse, type CreateSessionRequest } from '../../protocol/http-api';
+import { TEST_PAGES } from './test-pages';
 
+/** Serves the pages with their test hooks (test-pages.ts) unless `config` names other pages. */
 export async function startTestServer(config: ServerConfigInput = {}): Promise<ControlPlane> {
-  return startControlPlane({ host: '127.0.0.1', port: 0, ...config });
+  return startControlPlane({ host: '127.0.0.1', port: 0, ...TEST_PAGES, ...config });
 }
 
 export async function createSession(plane: { url: string }, body: CreateSessionRequest = {}, headers: Record<string, string> = {}): Promise<CreateSessionResponse> {

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { TEST_PAGES_ENV } from './test-pages';
 
 export interface PlaneProcess {
   /** http://127.0.0.1:<port>, the instance itself (not the public URL). */
@@ -21,7 +22,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export async function startPlaneProcess(env: Record<string, string>): Promise<PlaneProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PAIRUX_HOST: '127.0.0.1', PAIRUX_PORT: '0', ...env },
+    env: { ...process.env, PAIRUX_HOST: '127.0.0.1', PAIRUX_PORT: '0', ...TEST_PAGES_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

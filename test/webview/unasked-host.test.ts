@@ -28,6 +28,7 @@ import { SignalingClient, UNASKED_HOST_REASON, type HostOffer } from '../../webv
 import type { ControlPlane } from '../../server/control-plane';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
 import { nodeWsTransport, TestClient } from '../support/signaling-client';
+import { TEST_PAGES_DIR } from '../support/test-pages';
 
 const SESSION = 'sess-evil';
 const ME = 'c-guest';
@@ -61,7 +62,7 @@ class HostileServer {
   private latest: { ws: WebSocket; rpc: RpcEndpoint } | undefined;
 
   constructor(answer: (n: number) => Participant['role']) {
-    const dist = findWebviewDist();
+    const dist = findWebviewDist(TEST_PAGES_DIR);
     this.http = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
       const file = url.pathname.startsWith('/s/') ? 'viewer.html' : url.pathname.startsWith('/dist/webview/') ? path.basename(url.pathname) : undefined;
@@ -214,6 +215,7 @@ describe('webview: a guest becomes host only by an offer its user accepted', fun
         assert.match((await page.evaluate(() => document.querySelector('#title')?.textContent)) ?? '', /server tried to share your screen/);
         assert.match((await page.evaluate(() => document.querySelector('#message')?.textContent)) ?? '', /Nothing was shared and you left the session/);
         assert.doesNotMatch(await page.evaluate(() => document.body.textContent ?? ''), /You are the host now/);
+        assert.equal(await page.evaluate(() => typeof window.pairuxViewer), 'object', 'the test pages carry the hook asked next');
         assert.equal(await page.evaluate(() => window.pairuxViewer?.selfId), undefined, 'no identity taken from that join');
         assert.equal(await evil.guestClosed(), true, 'the page closed its connection');
       } finally {

@@ -6,7 +6,9 @@
  * demo process or the extension) supplies the frames and decides about remote control (see
  * host-bridge-link.ts). It doubles as a small status page.
  *
- * Test hooks (stable): window.pairuxHost, and window.pairuxHostEvent(event) when defined.
+ * An embedder hears the page's events through window.pairuxHostEvent(event) when it defines it
+ * (the demo does, with Playwright's exposeFunction). Test hooks (stable): window.pairuxHost, in
+ * the test-page bundles only (test-hooks.ts).
  */
 import './host.css';
 import { GeneratedScreenSource } from '../engine/generated-screen';
@@ -28,6 +30,7 @@ import { consoleLogger } from '../engine/logger';
 import { RateMeter } from '../engine/stats';
 import { readHostParams, type HostParams } from './host-params';
 import { BridgeLink, type BridgeStatus } from './host-bridge-link';
+import { TEST_HOOKS } from './test-hooks';
 
 export type HostPageState = 'loading' | SignalingState;
 
@@ -258,7 +261,12 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     publish();
   });
 
-  window.pairuxHost = {
+  const framesProduced = (): number => {
+    if (generated) return generated.framesProduced;
+    const inner = sources?.source;
+    return inner instanceof GeneratedScreenSource ? inner.framesProduced : (link?.frames?.framesDelivered ?? 0);
+  };
+  if (TEST_HOOKS) window.pairuxHost = {
     get state() {
       return pageState;
     },
@@ -267,9 +275,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     },
     guests: () => engine.guests().map(({ id, name, role, pcState, iceState, state, pcId, present }) => ({ id, name, role, pcState, iceState, state, pcId, present })),
     get framesProduced() {
-      if (generated) return generated.framesProduced;
-      const inner = sources?.source;
-      return inner instanceof GeneratedScreenSource ? inner.framesProduced : (link?.frames?.framesDelivered ?? 0);
+      return framesProduced();
     },
     get framesWritten() {
       return frames.framesWritten;
@@ -383,7 +389,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
       kbpsById.set(s.guestId, Math.round((meter.update(s.bytesSent) * 8) / 1000));
     }
     renderGuests();
-    const produced = window.pairuxHost?.framesProduced ?? 0;
+    const produced = framesProduced();
     const skipped = generated ? `, skipped by the timer ${generated.framesSkipped}` : '';
     const bad = link?.frames ? `, bad frames dropped ${link.frames.framesBad}` : '';
     el('source').textContent = `frames produced ${produced}, to the track ${frames.framesWritten}, dropped ${frames.framesDropped}${skipped}${bad}`;
@@ -457,7 +463,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
  */
 export function bootHostPage(fragment: string, env: HostPageEnv): HostPageActions | undefined {
   // Until startHostPage() replaces it, the hook still answers, so a test sees 'failed' instead of undefined.
-  window.pairuxHost = {
+  if (TEST_HOOKS) window.pairuxHost = {
     get state() {
       return pageState;
     },

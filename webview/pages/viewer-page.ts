@@ -6,7 +6,7 @@
  *
  * Test hooks (stable): body[data-state], body[data-error-code], body[data-control],
  * body[data-can-request], #message, #control-status, #control-request, #control-stop, the single
- * <video>, and window.pairuxViewer.
+ * <video>, and window.pairuxViewer (in the test-page bundles only: test-hooks.ts).
  */
 import './viewer.css';
 import { peekClaims } from '../../protocol/share-link';
@@ -24,6 +24,7 @@ import { defaultGuestName, readViewerLink, type ViewerParams } from './viewer-li
 import { ViewerUi, type ViewerPageState } from './viewer-ui';
 import { startViewerControl, type ViewerControl, type ViewerControlSnapshot } from './viewer-control';
 import type { ScreenDescription } from '../engine/host-engine';
+import { TEST_HOOKS } from './test-hooks';
 
 export interface ViewerHook {
   readonly state: ViewerPageState;
@@ -105,7 +106,8 @@ let currentNotice = '';
 let signaling: SignalingClient | undefined;
 let control: ViewerControl | undefined;
 
-window.pairuxViewer = {
+// Never in the served viewer: sendRawInput puts anything on the input channel.
+if (TEST_HOOKS) window.pairuxViewer = {
   get state() {
     return (document.body.dataset.state ?? 'loading') as ViewerPageState;
   },
