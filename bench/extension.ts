@@ -39,6 +39,7 @@ import { startPaintedScreen, type PaintedScreen } from './support/extension-scre
 import { openWorkbench, readActivation, runningExtensionsActivationMs, ROOT, type Activation, type Workbench } from './support/extension-workbench';
 import { cpuSeconds, printTable } from './support/stats';
 import { HOST_COUNTERS_EXPRESSION, type HostPageCounters } from './support/extension-host-stats';
+import { TEST_PAGES_ENV } from '../test/support/test-pages';
 
 const { values: args } = parseArgs({
   options: {
@@ -260,7 +261,8 @@ interface Memory { idle?: number; session: number; viewer: number; helperSession
 
 async function vscodeCase(screen: PaintedScreen): Promise<{ result: CaseResult; memory: Memory; idleCores: Record<string, number> }> {
   say('VS Code case: code-server + workbench with DISPLAY on the painted Xvfb…');
-  const wb: Workbench = await openWorkbench({ env: { DISPLAY: screen.display }, settings: { 'pairux.links.copyRole': 'viewer', 'pairux.capture.fps': FPS } });
+  // The embedded server serves the test pages: the viewer's stats come from their hook.
+  const wb: Workbench = await openWorkbench({ env: { DISPLAY: screen.display, ...TEST_PAGES_ENV }, settings: { 'pairux.links.copyRole': 'viewer', 'pairux.capture.fps': FPS } });
   let viewer: Viewer | undefined;
   try {
     await readActivation(wb);

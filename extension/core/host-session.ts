@@ -370,7 +370,9 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     }
     this.ui.progress('starting the embedded server…');
     try {
-      this.plane = await startControlPlane({ host: '127.0.0.1', port: s.embeddedPort, ...(s.livekit ? { livekit: s.livekit } : {}) });
+      // PAIRUX_PAGES_DIR: the server's testing option (server/README.md), for benches whose browser viewer reads the test pages' hooks.
+      const pages = process.env.PAIRUX_PAGES_DIR ? { webviewDist: process.env.PAIRUX_PAGES_DIR } : {};
+      this.plane = await startControlPlane({ host: '127.0.0.1', port: s.embeddedPort, ...(s.livekit ? { livekit: s.livekit } : {}), ...pages });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         throw new PairuxError(ErrorCode.Unavailable, `Port ${s.embeddedPort} is in use, so the embedded server cannot start. Set “pairux.server.port” to 0 (any free port) or another port.`);
