@@ -229,9 +229,13 @@ function refusal(outcome: Exclude<Outcome, { admit: true }>, timeoutMs: number):
         reason: 'lobby-denied',
       });
     case 'timeout':
-      return new PairuxError(ErrorCode.Forbidden, `Nobody let you in within ${Math.round(timeoutMs / 60_000) || 1} minute(s). Ask the host to watch for you, then open the link again.`, {
-        reason: 'lobby-timeout',
-      });
+      return new PairuxError(
+        ErrorCode.Forbidden,
+        `Nobody let you in within ${Math.round(timeoutMs / 60_000) || 1} minute(s). Ask the host to watch for you, then open the link again.`,
+        {
+          reason: 'lobby-timeout',
+        },
+      );
     case 'ended':
       return new PairuxError(ErrorCode.SessionEnded, `This session has ended: ${outcome.message ?? 'the host ended it.'}`);
     case 'left':

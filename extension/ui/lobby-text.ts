@@ -9,7 +9,11 @@ import { describeRequester, literal } from './literal-text';
 
 /** "Ada (VS Code, id 3fa9c2, link “for Ada”) from 203.0.113.7": who knocks. */
 export function describeKnock(knock: Knock): string {
-  const who = describeRequester(knock.name, { shortId: knock.shortId, ...(knock.client ? { client: knock.client } : {}), ...(knock.link ? { link: knock.link } : {}) });
+  const who = describeRequester(knock.name, {
+    shortId: knock.shortId,
+    ...(knock.client ? { client: knock.client } : {}),
+    ...(knock.link ? { link: knock.link } : {}),
+  });
   return `${who} from ${literal(knock.from, 64)}`;
 }
 

@@ -12,7 +12,15 @@ const ATTACK = '[Admit](command:workbench.action.terminal.new)';
 
 describe('extension: the lobby notification', () => {
   it('names the guest with client, short id, link and address, all inert', () => {
-    const knock: Knock = { participantId: 'c-3fa9c2e1', name: ATTACK, role: 'controller', client: 'browser', shortId: '3fa9c2', link: ATTACK, from: '203.0.113.7' };
+    const knock: Knock = {
+      participantId: 'c-3fa9c2e1',
+      name: ATTACK,
+      role: 'controller',
+      client: 'browser',
+      shortId: '3fa9c2',
+      link: ATTACK,
+      from: '203.0.113.7',
+    };
     const text = lobbyKnockText(knock, 20);
     assert.equal(hasLink(text), false, text);
     assert.equal(

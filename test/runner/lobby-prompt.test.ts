@@ -8,8 +8,17 @@ import { ControlPrompt } from '../../demo/control-prompt';
 import { HostRunner, type Knock } from '../../runner/host-runner';
 import type { HelperProcess } from '../../helper/client';
 
+// eslint-disable-next-line no-control-regex -- the point is to find control characters
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-const knock: Knock = { participantId: 'c-3fa9c2e1', name: 'Ada\u001b[2J\u202Eevil', role: 'controller', client: 'browser', shortId: '3fa9c2', link: 'for Ada', from: '203.0.113.7' };
+const knock: Knock = {
+  participantId: 'c-3fa9c2e1',
+  name: 'Ada\u001b[2J\u202Eevil',
+  role: 'controller',
+  client: 'browser',
+  shortId: '3fa9c2',
+  link: 'for Ada',
+  from: '203.0.113.7',
+};
 
 function runner(lobby?: ConstructorParameters<typeof HostRunner>[0]['lobby'], said: string[] = []): HostRunner {
   const helper = { on: () => helper } as unknown as HelperProcess;
@@ -40,7 +49,11 @@ describe('runner: letting people in from the lobby', () => {
 
   it('the demo prompt lets everyone in with --allow-control, naming them as plain text', async () => {
     const lines: string[] = [];
-    const prompt = new ControlPrompt((l) => lines.push(l), () => undefined, 'allow');
+    const prompt = new ControlPrompt(
+      (l) => lines.push(l),
+      () => undefined,
+      'allow',
+    );
     assert.deepEqual(await prompt.admit(knock), { admit: true, reason: 'allowed' });
     prompt.close();
     assert.equal(lines.length, 1);
@@ -50,7 +63,11 @@ describe('runner: letting people in from the lobby', () => {
 
   it('the demo prompt with no terminal to ask on turns people away and says how to let them in', async () => {
     const lines: string[] = [];
-    const prompt = new ControlPrompt((l) => lines.push(l), () => undefined, 'ask');
+    const prompt = new ControlPrompt(
+      (l) => lines.push(l),
+      () => undefined,
+      'ask',
+    );
     assert.equal(process.stdin.isTTY ?? false, false, 'the test runs without a terminal');
     assert.deepEqual(await prompt.admit(knock), { admit: false, reason: 'denied' });
     prompt.close();

@@ -32,7 +32,9 @@ describe('lobby: across instances (Redis)', function () {
   async function two(): Promise<[ControlPlane, ControlPlane]> {
     const prefix = `lobby${++prefixN}:`;
     for (let i = 0; i < 2; i++) {
-      planes.push(await startControlPlane({ host: '127.0.0.1', port: 0, redis: { url: redis.url, keyPrefix: prefix }, tokenSecret: SECRET, instanceId: `lobby-${i}` }));
+      planes.push(
+        await startControlPlane({ host: '127.0.0.1', port: 0, redis: { url: redis.url, keyPrefix: prefix }, tokenSecret: SECRET, instanceId: `lobby-${i}` }),
+      );
     }
     return [planes[0]!, planes[1]!];
   }

@@ -23,7 +23,7 @@ import {
   SendSignal,
   SetLobbyMode,
 } from '../../protocol/signaling';
-import type { NotificationType, ResultOf } from '../../protocol/rpc';
+import type { ResultOf } from '../../protocol/rpc';
 import type { ServerConfigInput } from '../../server/config';
 import type { ControlPlane } from '../../server/control-plane';
 import type { RoomStateStore } from '../../server/room-state-store';

@@ -112,7 +112,14 @@ describe('lobby: the host page asks its runner', function () {
     const { joined, outcome } = await knock('Ada');
     while (!answer) await new Promise((r) => setTimeout(r, 20));
     // The server repeats a knock when the host reconnects; here the page hears it again.
-    (host as unknown as { emit(e: string, p: unknown): void }).emit('lobbyKnock', { participantId: await pendingId(), name: 'Ada', role: 'controller', shortId: 'x', from: '127.0.0.1', expiresAt: Date.now() + 60_000 });
+    (host as unknown as { emit(e: string, p: unknown): void }).emit('lobbyKnock', {
+      participantId: await pendingId(),
+      name: 'Ada',
+      role: 'controller',
+      shortId: 'x',
+      from: '127.0.0.1',
+      expiresAt: Date.now() + 60_000,
+    });
     answer();
     await joined;
     assert.equal(asked, 1);

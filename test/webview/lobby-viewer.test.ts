@@ -65,7 +65,7 @@ describe('lobby: the viewer page waits to be let in', function () {
     assert.equal(await page.selfId(), knock.participantId);
   });
 
-  it('a deny shows the host\'s words as text, and the page stays out', async () => {
+  it("a deny shows the host's words as text, and the page stays out", async () => {
     const { s, host } = await hosting();
     const page = await open(s.links.controller.url, 'Gus');
     const knock = await host.waitFor(LobbyKnock, () => true, 15_000);
