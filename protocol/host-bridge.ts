@@ -27,6 +27,8 @@ export const BridgeHello = defineRequest(
     screen: z.object({ width: z.int(), height: z.int(), fps: z.number(), source: z.string().max(64) }),
     /** Whether guests may ask for control at all (a host setting). */
     controlRequests: z.boolean(),
+    /** The host wants viewers to wait in the lobby too (the page asks the server with `lobby.setMode`). */
+    lobbyEveryone: z.boolean().optional(),
   }),
 );
 

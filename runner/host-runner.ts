@@ -74,6 +74,8 @@ export interface HostRunnerOptions {
   controlRequests: boolean;
   /** Answers lobby knocks; without one, nobody waiting is let in. */
   lobby?: LobbyAsker;
+  /** Viewers wait in the lobby too (the host page turns it on at the server). */
+  lobbyEveryone?: boolean;
   /** Sees every frame message relayed to the page (benches time the hops with it). */
   onFrameSent?: FrameRelayOptions['onSent'];
 }
@@ -127,7 +129,12 @@ export class HostRunner implements BridgeBackend {
     const c = this.o.capture;
     const frames =
       this.o.frames === 'websocket' && c.websocketUrl ? { via: 'websocket' as const, url: c.websocketUrl } : { via: 'bridge' as const };
-    return { frames, screen: { width: c.width, height: c.height, fps: c.fps, source: 'helper' }, controlRequests: this.o.controlRequests };
+    return {
+      frames,
+      screen: { width: c.width, height: c.height, fps: c.fps, source: 'helper' },
+      controlRequests: this.o.controlRequests,
+      ...(this.o.lobbyEveryone ? { lobbyEveryone: true } : {}),
+    };
   }
 
   async askControl(params: ParamsOf<typeof AskControl>): Promise<ResultOf<typeof AskControl>> {

@@ -174,6 +174,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
         capture: this.capture,
         prompt: { ask: (name, who) => this.ui.askControl(name, who) },
         ...(this.ui.admit ? { lobby: { admit: this.ui.admit } } : {}),
+        lobbyEveryone: this.settings.lobbyEveryone === true,
         say: (line) => this.emit('log', { level: 'info', line }),
         frames: 'bridge',
         controlRequests: this.settings.allowControlRequests,

@@ -25,6 +25,8 @@ export interface HostSettings {
   display: string;
   region: CaptureRegion | undefined;
   allowControlRequests: boolean;
+  /** `pairux.lobby.everyone`: viewers wait for the host's Admit too, not only controller links. */
+  lobbyEveryone?: boolean;
   linkTtlMinutes: number;
   hostName: string;
   sessionName: string;
@@ -89,6 +91,7 @@ export function readHostSettings(
     display: str('capture.display') || extra.env.DISPLAY || '',
     region,
     allowControlRequests: get('control.allowRequests') !== false,
+    lobbyEveryone: get('lobby.everyone') === true,
     linkTtlMinutes: int('links.expiryMinutes', 1440, 1, 43_200),
     hostName: (str('displayName') || extra.userName || 'Host').slice(0, 64),
     sessionName: str('session.name').slice(0, 64) || `${(str('displayName') || extra.userName || 'PairUX').slice(0, 40)}'s session`,

@@ -29,6 +29,8 @@ export class RecordingRunner {
   sink: ((frame: Uint8Array) => void) | undefined;
   /** Every n-th pumped message is garbage instead of a frame (0: never). */
   garbageEvery = 0;
+  /** Says hello with the lobby on for viewers too. */
+  lobbyEveryone = false;
   /** Names the page asked this runner to let in from the lobby. */
   readonly knocks: string[] = [];
   private seq = 0;
@@ -41,7 +43,7 @@ export class RecordingRunner {
       hello: (p) => {
         this.hellos.push(p);
         const frames = this.via === 'bridge' ? { via: 'bridge' as const } : this.via === 'generated' ? { via: 'generated' as const } : { via: 'websocket' as const, url: this.via.url };
-        return { frames, screen: { ...this.screen, source: this.via === 'generated' ? 'generated' : 'test-runner' }, controlRequests: false };
+        return { frames, screen: { ...this.screen, source: this.via === 'generated' ? 'generated' : 'test-runner' }, controlRequests: false, ...(this.lobbyEveryone ? { lobbyEveryone: true } : {}) };
       },
       askControl: async () => ({ allow: false, reason: 'disabled' }),
       // The host lets everyone in the lobby in (these tests are about topology, not who may join).

@@ -55,6 +55,19 @@ describe('lobby: the host page asks its runner over the bridge', function () {
     assert.ok(Date.now() - started < 10_000);
   });
 
+  it('a runner that wants the lobby for everyone makes the page turn it on: viewers are asked about too', async () => {
+    plane = await startTestServer({ lobbyTimeoutMs: 20_000 });
+    const s = await createSession(plane, { mode: 'p2p' });
+    runner = await startRecordingRunner({ width: 640, height: 360, fps: 10 });
+    runner.lobbyEveryone = true;
+    host = await startHeadlessHost(plane.url, s.sessionId, s.hostToken, { browser, name: 'Hana', bridge: runner.url, width: 640, height: 360, fps: 10 });
+    const store = (plane.service as unknown as { deps: { store: { getSession(id: string): Promise<{ lobbyEveryone?: boolean } | undefined> } } }).deps.store;
+    for (let i = 0; i < 100 && !(await store.getSession(s.sessionId))?.lobbyEveryone; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await store.getSession(s.sessionId))?.lobbyEveryone, true, 'the page turned the lobby on for everyone');
+    assert.equal((await guest(s, tokenOf(s.links.viewer.url), 'Vic')).self.role, 'viewer');
+    assert.deepEqual(runner.knocks, ['Vic']);
+  });
+
   it('a host page with no runner turns the knock away at once', async () => {
     plane = await startTestServer({ lobbyTimeoutMs: 30_000 });
     const s = await createSession(plane, { mode: 'p2p' });

@@ -82,6 +82,9 @@ export class BridgeLink {
     this.useFrames(client, hello);
     deps.control.setAsker(hello.controlRequests ? client : requestsDisabled);
     deps.lobby?.setAsker(client);
+    if (hello.lobbyEveryone) {
+      deps.signaling.setLobbyMode(true).catch((err: unknown) => deps.log('warn', `could not turn the lobby on for viewers: ${String(err)}`));
+    }
     deps.gate.setSink({ input: (controllerId, event) => client.input(controllerId, event) });
     client.on('stopAll', () => deps.control.stopAll());
     client.on('inputRefused', ({ controllerId, seq, code, reason, count }) => {
