@@ -146,6 +146,8 @@ async function measureFromGuest(drawCursor: boolean): Promise<Array<string | num
   const capture = await helper.startCapture({ fps: 30, idleFps: 1, drawCursor, patches: true });
   const runner = new HostRunner({
     helper, capture, prompt: { ask: async () => ({ allow: true, reason: 'allowed' }) }, say: () => undefined, frames: 'bridge', controlRequests: true,
+    // The bench's driver joins through a controller link: the host lets it in from the lobby.
+    lobby: { admit: async () => ({ admit: true, reason: 'allowed' }) },
   });
   // The runner's hop: when each move reached it (from the host page over the bridge), by seq.
   const atRunner = new Map<number, number>();
