@@ -33,6 +33,13 @@ describe('the packaged extension (.vsix) in code-server', function () {
     assert.ok(vsix, r.stdout);
     const size = statSync(path.join(ROOT, vsix)).size;
     assert.ok(size > 100_000 && size < 20_000_000, `${vsix} is ${size} bytes`);
+    // The pages' test hooks are compiled out of what a user installs (test/webview/product-pages.test.ts).
+    const entries = spawnSync('unzip', ['-Z1', path.join(ROOT, vsix)], { encoding: 'utf8' }).stdout.split('\n');
+    assert.ok(entries.includes('extension/dist/webview/viewer.js'), entries.join(', '));
+    assert.deepEqual(entries.filter((e) => e.includes('test-pages')), []);
+    const code = spawnSync('unzip', ['-p', path.join(ROOT, vsix), 'extension/dist/*.cjs', 'extension/dist/webview/*'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).stdout;
+    assert.ok(code.includes('pairuxHostEvent'), 'the packed pages were read');
+    assert.doesNotMatch(code, /pairuxHost(?!Event)|pairuxViewer|sendRawInput/);
 
     x = await startXvfb(1024, 768);
     await startXterm(x, { geometry: '100x30+0+0', bg: '#00b000' });
