@@ -65,9 +65,9 @@ interface Waiter {
   settle(outcome: Outcome): void;
 }
 
-/** The few characters of an id a person can compare aloud (as the control prompt shows them). */
+/** The few characters of an id a person can compare aloud: the same as the Allow prompt shows (runner/host-runner.ts). */
 export function shortId(participantId: string): string {
-  return participantId.replace(/^[cv]-/, '').slice(0, 6);
+  return participantId.slice(0, 6);
 }
 
 export class Lobby {
