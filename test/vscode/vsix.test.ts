@@ -12,7 +12,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
 import { startXvfb, startXterm, type Xvfb } from '../helper/support/xvfb';
 import { startCodeServer, type CodeServer } from './support/code-server';
-import { framePixels, notifications, paletteItems, pickItem, readClipboard, runCommand, until, waitForWorkbench } from './support/ui';
+import { clickNotificationButton, framePixels, notifications, paletteItems, pickItem, readClipboard, runCommand, until, waitForWorkbench } from './support/ui';
 import { ROOT } from './support/workbench';
 
 describe('the packaged extension (.vsix) in code-server', function () {
@@ -65,6 +65,8 @@ describe('the packaged extension (.vsix) in code-server', function () {
     });
     const viewer = await context.newPage();
     await viewer.goto(link);
+    // The copied link is a controller link: its guest waits in the lobby until the host admits them.
+    await clickNotificationButton(page, 'wants to join your PairUX session', 'Admit', 30_000);
     const stats = await until("the host's screen in a browser viewer", 30_000, async () => {
       const s = await framePixels(viewer.mainFrame(), 'video');
       return s.width === 1024 && s.mean[1] > s.mean[0] * 2 ? s : undefined;
