@@ -44,7 +44,11 @@ describe('runner: a driver the server names on its own gets nothing onto X', fun
     helper = new HelperProcess({ env: x.env });
     await helper.start();
     const capture = await helper.startCapture({ fps: 10, patches: true });
-    runner = new HostRunner({ helper, capture, prompt: { ask: async (name) => (asked.push(name), answer) }, say: (l) => said.push(l), frames: 'bridge', controlRequests: true });
+    // Ada's controller link knocks at the lobby; the host lets her in (this test is about control, not who may join).
+    runner = new HostRunner({
+      helper, capture, prompt: { ask: async (name) => (asked.push(name), answer) }, say: (l) => said.push(l), frames: 'bridge', controlRequests: true,
+      lobby: { admit: async () => ({ admit: true, reason: 'allowed' }) },
+    });
     bridge = new HostBridgeServer(runner);
     runner.attach(bridge);
     await bridge.listen();
