@@ -1,7 +1,9 @@
 /**
  * The host page's own counters, read the same way in the VS Code host webview and in the
  * headless host page: `window.pairuxHost` (webview/pages/host-page.ts). A string, not a function,
- * so no transpiler helper ends up inside the page.
+ * so no transpiler helper ends up inside the page. The hook is in the test pages only
+ * (dist/test-pages, which the bench's own servers serve); the extension's webview loads the
+ * product bundle, so there it reads undefined and the VS Code case prints no host counters.
  */
 export interface HostPageCounters {
   /** Frames the bridge delivered into the page (over postMessage in VS Code, a WebSocket in the browser host). */
