@@ -93,7 +93,7 @@ export async function startHeadlessHost(
   } catch (err) {
     const state = await page.evaluate(() => document.body?.innerText.slice(0, 500)).catch(() => '');
     await (ownBrowser ? browser.close() : context.close());
-    throw new Error(`the host page did not join: ${errors.join('; ') || state || String(err)}`);
+    throw new Error(`the host page did not join: ${errors.join('; ') || state || String(err)}`, { cause: err });
   }
   return {
     page,
