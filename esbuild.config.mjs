@@ -58,7 +58,15 @@ export const bundles = [
   ...(existsSync(`${root}extension/extension.ts`) ? [{ ...extensionHost, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist' }] : []),
   // Extension tests run inside the extension host (test/vscode/README.md): mocha comes from node_modules there.
   ...(existsSync(`${root}test/vscode/suite/index.ts`)
-    ? [{ ...extensionHost, external: ['vscode', 'mocha'], entryPoints: ['test/vscode/suite/index.ts', 'test/vscode/suite/**/*.test.ts'], outbase: 'test/vscode/suite', outdir: 'dist/vscode-suite' }]
+    ? [
+        {
+          ...extensionHost,
+          external: ['vscode', 'mocha'],
+          entryPoints: ['test/vscode/suite/index.ts', 'test/vscode/suite/**/*.test.ts'],
+          outbase: 'test/vscode/suite',
+          outdir: 'dist/vscode-suite',
+        },
+      ]
     : []),
   { ...node, entryPoints: { server: 'server/main.ts', demo: 'demo/main.ts' }, outdir: 'dist' },
   // The helper ships inside the .vsix without node_modules: everything is inlined but robotjs

@@ -15,6 +15,10 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
       // A `default:` is a deliberate catch-all; a switch without one must name every case.
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+      // Our validators match control characters on purpose: to refuse them.
+      'no-control-regex': 'off',
+      // `let x; … () => x …; x = new X(…)`: a callback that needs the object it is handed to.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
   },

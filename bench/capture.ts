@@ -106,7 +106,10 @@ for (const [w, h] of SIZES) {
           captureRows.push([`${w}×${h}`, changing ? 'changing' : 'still', fps, m.fps, m.helperCores * 100, m.xCores * 100, m.grabMs, m.unchanged, m.dropped]);
           if (changing) {
             const ws = await run(x, b, fps, 'websocket');
-            for (const [via, r] of [['stdout link → runner', m], ['helper WebSocket → ws client', ws]] as const) {
+            for (const [via, r] of [
+              ['stdout link → runner', m],
+              ['helper WebSocket → ws client', ws],
+            ] as const) {
               deliveryRows.push([`${w}×${h}`, fps, via, r.fps, r.mbps, r.helperCores * 100, r.runnerCores * 100, r.dropped]);
             }
           }
@@ -127,10 +130,12 @@ printTable(
   captureRows,
 );
 printTable(
-  'Getting frames out of the helper (changing screen): stdout link vs the helper\'s own loopback WebSocket',
+  "Getting frames out of the helper (changing screen): stdout link vs the helper's own loopback WebSocket",
   ['screen', 'fps asked', 'path', 'fps received', 'MB/s', 'helper CPU %', 'receiver CPU %', 'skipped busy'],
   deliveryRows,
 );
 console.log('CPU % is of one core (100 = one core busy). The receiver is this bench process: HelperLink decoding stdout, or a `ws` client.');
-console.log(`Load average (1 min) ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after, on ${cpus().length} cores: other work on the machine moves these figures.`);
-console.log('X server CPU includes repainting the changing screen and serving robotjs\'s XGetImage (8 MB per 1080p grab, no MIT-SHM).');
+console.log(
+  `Load average (1 min) ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after, on ${cpus().length} cores: other work on the machine moves these figures.`,
+);
+console.log("X server CPU includes repainting the changing screen and serving robotjs's XGetImage (8 MB per 1080p grab, no MIT-SHM).");

@@ -85,7 +85,14 @@ type Kind = 'memory' | 'redis-1' | 'redis-1-lb' | 'redis-2';
 
 async function setup(kind: Kind, redis: TestRedis): Promise<Setup> {
   // One client creates every session and opens every socket here: lift the per-address limits.
-  const common = { PAIRUX_VIEWER_LIMIT: '1000', PAIRUX_RECONNECT_GRACE_MS: '0', PAIRUX_TOKEN_SECRET: SECRET, PAIRUX_SESSION_CREATES_PER_MINUTE: '0', PAIRUX_MAX_UNJOINED_SOCKETS_PER_IP: '100000', PAIRUX_MAX_UNJOINED_SOCKETS: '100000' };
+  const common = {
+    PAIRUX_VIEWER_LIMIT: '1000',
+    PAIRUX_RECONNECT_GRACE_MS: '0',
+    PAIRUX_TOKEN_SECRET: SECRET,
+    PAIRUX_SESSION_CREATES_PER_MINUTE: '0',
+    PAIRUX_MAX_UNJOINED_SOCKETS_PER_IP: '100000',
+    PAIRUX_MAX_UNJOINED_SOCKETS: '100000',
+  };
   if (kind === 'memory') {
     const p = await startPlaneProcess(common);
     return { name: '1 instance, in memory', url: p.url, pids: [p.pid], stop: () => p.kill('SIGTERM') };

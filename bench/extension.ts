@@ -76,7 +76,8 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? ` (${last.message.split('\n')[0]})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? ` (${last.message.split('\n')[0]})` : ''}`);
     await sleep(everyMs);
   }
 }
@@ -84,8 +85,20 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 // ---------------------------------------------------------------------------------------------
 // Viewer: one browser viewer in its own Chromium (not counted in either case's CPU).
 
-interface ViewerStats { framesDecoded: number; framesDropped: number; frameWidth: number; frameHeight: number; bytesReceived: number; codec: string }
-interface Viewer { metered: MeteredBrowser; page: Page; stats(): Promise<ViewerStats>; close(): Promise<void> }
+interface ViewerStats {
+  framesDecoded: number;
+  framesDropped: number;
+  frameWidth: number;
+  frameHeight: number;
+  bytesReceived: number;
+  codec: string;
+}
+interface Viewer {
+  metered: MeteredBrowser;
+  page: Page;
+  stats(): Promise<ViewerStats>;
+  close(): Promise<void>;
+}
 
 async function openViewer(link: string): Promise<Viewer> {
   const metered = await launchMeteredChromium();
@@ -97,12 +110,18 @@ async function openViewer(link: string): Promise<Viewer> {
   } catch (err) {
     const body = await page.evaluate(() => document.body?.innerText.slice(0, 300)).catch(() => '');
     await metered.close().catch(() => undefined);
-    throw new Error(`${(err as Error).message}; viewer page: ${JSON.stringify(body)}`);
+    throw new Error(`${(err as Error).message}; viewer page: ${JSON.stringify(body)}`, { cause: err });
   }
   return { metered, page, stats, close: () => metered.close().catch(() => undefined) };
 }
 
-interface Received { fps: number; kbps: number; dropped: number; resolution: string; codec: string }
+interface Received {
+  fps: number;
+  kbps: number;
+  dropped: number;
+  resolution: string;
+  codec: string;
+}
 function received(a: ViewerStats, b: ViewerStats, seconds: number): Received {
   return {
     fps: (b.framesDecoded - a.framesDecoded) / seconds,
@@ -159,10 +178,11 @@ async function meterWindow(
   counters: () => Promise<HostPageCounters | undefined>,
 ): Promise<CaseResult> {
   const screenGroups = () => ({ screen: [screen.xvfbPid, ...tree(screen.painterPid).map((p) => p.pid)] });
-  const quiet = <T>(p: Promise<T>) => p.catch((err: Error) => {
-    say(`host counters: ${err.message.split('\n')[0]}`);
-    return undefined;
-  });
+  const quiet = <T>(p: Promise<T>) =>
+    p.catch((err: Error) => {
+      say(`host counters: ${err.message.split('\n')[0]}`);
+      return undefined;
+    });
   const [s0, p0, c0] = [await viewer.stats(), await screen.painted(), await quiet(counters())];
   const meter = new GroupMeter(groups);
   const screenMeter = new GroupMeter(screenGroups);
@@ -177,17 +197,26 @@ async function meterWindow(
   const machineCores = (machineBusySeconds() - busy0) / seconds;
   const [s1, p1, c1] = [await viewer.stats(), await screen.painted(), await quiet(counters())];
   return {
-    rows: Object.entries(used).map(([name, u]) => ({ name, processes: u.pids.length, cores: u.cores, each: [...u.each].sort((a, b) => b - a), group: kind(name) })),
+    rows: Object.entries(used).map(([name, u]) => ({
+      name,
+      processes: u.pids.length,
+      cores: u.cores,
+      each: [...u.each].sort((a, b) => b - a),
+      group: kind(name),
+    })),
     viewer: received(s0, s1, seconds),
-    host: c0 && c1 ? {
-      delivered: (c1.delivered - c0.delivered) / seconds,
-      written: (c1.written - c0.written) / seconds,
-      dropped: (c1.dropped - c0.dropped) / seconds,
-      encoded: (c1.encoded - c0.encoded) / seconds,
-      encodeMsPerFrame: c1.encodeMsPerFrame,
-      limitation: c1.limitation,
-      encoder: c1.encoder,
-    } : undefined,
+    host:
+      c0 && c1
+        ? {
+            delivered: (c1.delivered - c0.delivered) / seconds,
+            written: (c1.written - c0.written) / seconds,
+            dropped: (c1.dropped - c0.dropped) / seconds,
+            encoded: (c1.encoded - c0.encoded) / seconds,
+            encodeMsPerFrame: c1.encodeMsPerFrame,
+            limitation: c1.limitation,
+            encoder: c1.encoder,
+          }
+        : undefined,
     painted: (p1 - p0) / seconds,
     screenCores: screenUsed.screen!.cores,
     viewerCores,
@@ -197,7 +226,11 @@ async function meterWindow(
 }
 
 /** The helper client keeps a spare helper idle beside the active one: the busier is the active one. */
-interface HelperRss { active: number; spare: number; processes: number }
+interface HelperRss {
+  active: number;
+  spare: number;
+  processes: number;
+}
 function helperRss(helpers: Proc[]): HelperRss {
   const byCpu = helpers
     .map((p) => {
@@ -214,7 +247,10 @@ function helperRss(helpers: Proc[]): HelperRss {
 // ---------------------------------------------------------------------------------------------
 // 1. Activation
 
-interface ActivationRun extends Activation { visibleMs: number; idleRssMiB: number }
+interface ActivationRun extends Activation {
+  visibleMs: number;
+  idleRssMiB: number;
+}
 
 async function activationRuns(): Promise<ActivationRun[]> {
   const out: ActivationRun[] = [];
@@ -257,18 +293,31 @@ function printActivation(runs: ActivationRun[]): void {
 // ---------------------------------------------------------------------------------------------
 // 2 + 3. VS Code case
 
-interface Memory { idle?: number; session: number; viewer: number; helperSession: HelperRss; helperViewer: HelperRss }
+interface Memory {
+  idle?: number;
+  session: number;
+  viewer: number;
+  helperSession: HelperRss;
+  helperViewer: HelperRss;
+}
 
 async function vscodeCase(screen: PaintedScreen): Promise<{ result: CaseResult; memory: Memory; idleCores: Record<string, number> }> {
   say('VS Code case: code-server + workbench with DISPLAY on the painted Xvfb…');
   // The embedded server serves the test pages: the viewer's stats come from their hook.
-  const wb: Workbench = await openWorkbench({ env: { DISPLAY: screen.display, ...TEST_PAGES_ENV }, settings: { 'pairux.links.copyRole': 'viewer', 'pairux.capture.fps': FPS } });
+  const wb: Workbench = await openWorkbench({
+    env: { DISPLAY: screen.display, ...TEST_PAGES_ENV },
+    settings: { 'pairux.links.copyRole': 'viewer', 'pairux.capture.fps': FPS },
+  });
   let viewer: Viewer | undefined;
   try {
     await readActivation(wb);
     await sleep(3000);
     const ext = await until('the extension host process', 10_000, () => wb.extensionHost());
-    const serverPids = () => wb.codeServerTree().filter((p) => p.pid !== ext.pid && !wb.helpers().some((h) => h.pid === p.pid) && !tree(ext.pid).some((c) => c.pid === p.pid)).map((p) => p.pid);
+    const serverPids = () =>
+      wb
+        .codeServerTree()
+        .filter((p) => p.pid !== ext.pid && !wb.helpers().some((h) => h.pid === p.pid) && !tree(ext.pid).some((c) => c.pid === p.pid))
+        .map((p) => p.pid);
     const groups = (): Record<string, number[]> => ({
       'extension host (runner, control plane, webview bridge)': [ext.pid],
       'helper (capture)': wb.helpers().map((p) => p.pid),
@@ -276,7 +325,14 @@ async function vscodeCase(screen: PaintedScreen): Promise<{ result: CaseResult; 
       // code-server serves the webviews from the workbench's own origin: one renderer runs both.
       ...chromiumGroups('workbench Chromium', tree(wb.chromiumPid), 'workbench + its webviews (host panel), and any spare renderer'),
     });
-    const kind = (name: string) => (name.startsWith('extension host') ? 'runner' : name.startsWith('helper') ? 'helper' : name.startsWith('code-server') ? 'server' : 'chromium') as CaseResult['rows'][number]['group'];
+    const kind = (name: string) =>
+      (name.startsWith('extension host')
+        ? 'runner'
+        : name.startsWith('helper')
+          ? 'helper'
+          : name.startsWith('code-server')
+            ? 'server'
+            : 'chromium') as CaseResult['rows'][number]['group'];
     const idle = rssMiB(ext.pid);
     // Idle baseline of the same processes: the workbench alone costs something.
     const idleMeter = new GroupMeter(groups);
@@ -287,7 +343,12 @@ async function vscodeCase(screen: PaintedScreen): Promise<{ result: CaseResult; 
     await writeClipboard(wb.page, '');
     await runCommand(wb.page, 'PairUX: Start Pairing Session');
     await pickItem(wb.page, 'P2P');
-    await until('the status bar to show the P2P session', 45_000, async () => ((await statusBarText(wb.page, 'pairux.status', 1000)).text.includes('P2P') ? true : undefined), 300);
+    await until(
+      'the status bar to show the P2P session',
+      45_000,
+      async () => ((await statusBarText(wb.page, 'pairux.status', 1000)).text.includes('P2P') ? true : undefined),
+      300,
+    );
     const link = await until('the viewer link on the clipboard', 15_000, async () => {
       const t = await readClipboard(wb.page);
       return t.includes('/s/') ? t : undefined;
@@ -301,7 +362,8 @@ async function vscodeCase(screen: PaintedScreen): Promise<{ result: CaseResult; 
     viewer = await openViewer(link);
     await sleep(WARMUP * 1000);
     say(`metering ${SECONDS} s…`);
-    const counters = async () => (await webviewFrame(wb.page, { title: 'PairUX host', timeoutMs: 5000 })).evaluate(HOST_COUNTERS_EXPRESSION) as Promise<HostPageCounters | undefined>;
+    const counters = async () =>
+      (await webviewFrame(wb.page, { title: 'PairUX host', timeoutMs: 5000 })).evaluate(HOST_COUNTERS_EXPRESSION) as Promise<HostPageCounters | undefined>;
     const result = await meterWindow(groups, kind, viewer, screen, counters);
     const memory: Memory = { idle, session, viewer: rssMiB(ext.pid), helperSession, helperViewer: helperRss(wb.helpers()) };
     return { result, memory, idleCores };
@@ -337,13 +399,19 @@ async function browserCase(screen: PaintedScreen): Promise<{ result: CaseResult;
   process.once('exit', onExit);
   const pending: Array<(m: { type: string; viewer?: string; counters?: HostPageCounters; error?: string }) => void> = [];
   child.on('message', (m: { type: string }) => pending.shift()?.(m));
-  const next = () => new Promise<{ type: string; viewer?: string; counters?: HostPageCounters; error?: string }>((resolve, reject) => {
-    pending.push(resolve);
-    child.once('exit', (code) => reject(new Error(`the browser host exited (${code})`)));
-  });
+  const next = () =>
+    new Promise<{ type: string; viewer?: string; counters?: HostPageCounters; error?: string }>((resolve, reject) => {
+      pending.push(resolve);
+      child.once('exit', (code) => reject(new Error(`the browser host exited (${code})`)));
+    });
   let viewer: Viewer | undefined;
   try {
-    const ready = await Promise.race([next(), sleep(60_000).then(() => { throw new Error('the browser host did not start within 60 s'); })]);
+    const ready = await Promise.race([
+      next(),
+      sleep(60_000).then(() => {
+        throw new Error('the browser host did not start within 60 s');
+      }),
+    ]);
     const link = ready.viewer!;
     const runner = child.pid!;
     const runnerTree = () => tree(runner);
@@ -357,7 +425,8 @@ async function browserCase(screen: PaintedScreen): Promise<{ result: CaseResult;
         ...(root ? chromiumGroups('headless host Chromium', tree(root.pid), 'host page, and any spare renderer') : {}),
       };
     };
-    const kind = (name: string) => (name.startsWith('runner') ? 'runner' : name.startsWith('helper') ? 'helper' : 'chromium') as CaseResult['rows'][number]['group'];
+    const kind = (name: string) =>
+      (name.startsWith('runner') ? 'runner' : name.startsWith('helper') ? 'helper' : 'chromium') as CaseResult['rows'][number]['group'];
     const counters = async () => {
       const m = next();
       child.send({ type: 'counters' });
@@ -386,12 +455,19 @@ async function browserCase(screen: PaintedScreen): Promise<{ result: CaseResult;
 
 // ---------------------------------------------------------------------------------------------
 
-const loadOf = (r: CaseResult | undefined) => (r ? `1-min load average at the end of each window ${r.load.map((l) => l.toFixed(2)).join(', ')} (${os.cpus().length} cores)` : '');
+const loadOf = (r: CaseResult | undefined) =>
+  r ? `1-min load average at the end of each window ${r.load.map((l) => l.toFixed(2)).join(', ')} (${os.cpus().length} cores)` : '';
 
 function printCase(title: string, r: CaseResult, idle?: Record<string, number>): void {
   const total = r.rows.reduce((s, x) => s + x.cores, 0);
   const header = ['process', 'processes', ...(idle ? ['idle, no session (cores)'] : []), 'CPU (cores)', 'per process (one round)'];
-  const rows = r.rows.map((x) => [x.name, x.processes, ...(idle ? [fmt(idle[x.name] ?? Number.NaN)] : []), fmt(x.cores), x.each.length > 1 ? x.each.map((c) => fmt(c)).join(' + ') : '']);
+  const rows = r.rows.map((x) => [
+    x.name,
+    x.processes,
+    ...(idle ? [fmt(idle[x.name] ?? Number.NaN)] : []),
+    fmt(x.cores),
+    x.each.length > 1 ? x.each.map((c) => fmt(c)).join(' + ') : '',
+  ]);
   const idleTotal = idle ? Object.values(idle).reduce((s, v) => s + v, 0) : 0;
   rows.push(['**total**', r.rows.reduce((s, x) => s + x.processes, 0), ...(idle ? [fmt(idleTotal)] : []), `**${fmt(total)}**`, '']);
   printTable(`${title}; median of ${r.load.length} round(s); ${loadOf(r)}`, header, rows);
@@ -415,13 +491,25 @@ function medianCase(results: CaseResult[]): CaseResult {
       const first = rows.find((x) => x)!;
       // `each`: the round whose total is the median's lower neighbour, for the per-process split.
       const sorted = rows.filter((x) => x).sort((a, b) => a!.cores - b!.cores);
-      return { name, group: first.group, processes: Math.max(...rows.map((x) => x?.processes ?? 0)), cores: median(rows.map((x) => x?.cores ?? 0)), each: sorted[Math.floor((sorted.length - 1) / 2)]!.each };
+      return {
+        name,
+        group: first.group,
+        processes: Math.max(...rows.map((x) => x?.processes ?? 0)),
+        cores: median(rows.map((x) => x?.cores ?? 0)),
+        each: sorted[Math.floor((sorted.length - 1) / 2)]!.each,
+      };
     }),
     viewer: { ...last.viewer, fps: m((r) => r.viewer.fps), kbps: m((r) => r.viewer.kbps), dropped: m((r) => r.viewer.dropped) },
-    host: hosts.length ? {
-      ...hosts.at(-1)!,
-      delivered: mh((h) => h.delivered), written: mh((h) => h.written), dropped: mh((h) => h.dropped), encoded: mh((h) => h.encoded), encodeMsPerFrame: mh((h) => h.encodeMsPerFrame),
-    } : undefined,
+    host: hosts.length
+      ? {
+          ...hosts.at(-1)!,
+          delivered: mh((h) => h.delivered),
+          written: mh((h) => h.written),
+          dropped: mh((h) => h.dropped),
+          encoded: mh((h) => h.encoded),
+          encodeMsPerFrame: mh((h) => h.encodeMsPerFrame),
+        }
+      : undefined,
     painted: m((r) => r.painted),
     screenCores: m((r) => r.screenCores),
     viewerCores: m((r) => r.viewerCores),
@@ -431,7 +519,11 @@ function medianCase(results: CaseResult[]): CaseResult {
 }
 
 function medianMemory(ms: Memory[]): Memory {
-  const h = (f: (m: Memory) => HelperRss): HelperRss => ({ active: median(ms.map((m) => f(m).active)), spare: median(ms.map((m) => f(m).spare)), processes: Math.max(...ms.map((m) => f(m).processes)) });
+  const h = (f: (m: Memory) => HelperRss): HelperRss => ({
+    active: median(ms.map((m) => f(m).active)),
+    spare: median(ms.map((m) => f(m).spare)),
+    processes: Math.max(...ms.map((m) => f(m).processes)),
+  });
   return {
     idle: ms.some((m) => m.idle !== undefined) ? median(ms.map((m) => m.idle ?? Number.NaN)) : undefined,
     session: median(ms.map((m) => m.session)),
@@ -446,7 +538,9 @@ function sumGroup(r: CaseResult, g: CaseResult['rows'][number]['group']): number
 }
 
 async function main(): Promise<void> {
-  console.log(`# npm run bench:extension -- --runs=${RUNS} --seconds=${SECONDS} --warmup=${WARMUP} --size=${WIDTH}x${HEIGHT} --fps=${FPS} --rounds=${ROUNDS} --cases=${[...CASES].join(',')}`);
+  console.log(
+    `# npm run bench:extension -- --runs=${RUNS} --seconds=${SECONDS} --warmup=${WARMUP} --size=${WIDTH}x${HEIGHT} --fps=${FPS} --rounds=${ROUNDS} --cases=${[...CASES].join(',')}`,
+  );
   console.log(`\n${new Date().toISOString()}, Node ${process.version}, code-server 4.100.3 (VS Code 1.100), ${loadAverage()} at start`);
   if (CASES.has('activation')) printActivation(await activationRuns());
   if (!CASES.has('vscode') && !CASES.has('browser')) return;
@@ -456,9 +550,17 @@ async function main(): Promise<void> {
   const vsRounds: Array<Awaited<ReturnType<typeof vscodeCase>>> = [];
   const brRounds: Array<Awaited<ReturnType<typeof browserCase>>> = [];
   const roundRows: Array<Array<string | number>> = [];
-  const roundRow = (round: number, name: string, r: CaseResult) => roundRows.push([
-    round, name, fmt(r.rows.reduce((t, x) => t + x.cores, 0)), fmt(r.host?.delivered ?? NaN, 1), fmt(r.host?.encoded ?? NaN, 1), fmt(r.viewer.fps, 1), fmt(r.machineCores), loadAverage(),
-  ]);
+  const roundRow = (round: number, name: string, r: CaseResult) =>
+    roundRows.push([
+      round,
+      name,
+      fmt(r.rows.reduce((t, x) => t + x.cores, 0)),
+      fmt(r.host?.delivered ?? NaN, 1),
+      fmt(r.host?.encoded ?? NaN, 1),
+      fmt(r.viewer.fps, 1),
+      fmt(r.machineCores),
+      loadAverage(),
+    ]);
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       say(`round ${round}/${ROUNDS}`);
@@ -479,7 +581,13 @@ async function main(): Promise<void> {
     ['round', 'case', 'frame path cores', 'host frames in/s', 'encoded/s', 'viewer fps', 'machine busy cores', 'at the end'],
     roundRows,
   );
-  const vs = vsRounds.length ? { result: medianCase(vsRounds.map((r) => r.result)), memory: medianMemory(vsRounds.map((r) => r.memory)), idleCores: medianRecord(vsRounds.map((r) => r.idleCores)) } : undefined;
+  const vs = vsRounds.length
+    ? {
+        result: medianCase(vsRounds.map((r) => r.result)),
+        memory: medianMemory(vsRounds.map((r) => r.memory)),
+        idleCores: medianRecord(vsRounds.map((r) => r.idleCores)),
+      }
+    : undefined;
   const br = brRounds.length ? { result: medianCase(brRounds.map((r) => r.result)), memory: medianMemory(brRounds.map((r) => r.memory)) } : undefined;
 
   const mem = (m: Memory | undefined, f: (m: Memory) => number | undefined) => (m && f(m) !== undefined ? fmt(f(m)!, 0) : '–');
@@ -487,9 +595,27 @@ async function main(): Promise<void> {
     `Memory (VmRSS, MiB): the VS Code extension host vs the browser host's runner process, and the helpers each spawned (${WIDTH}×${HEIGHT}@${FPS}); median of ${ROUNDS} round(s); VS Code ${loadOf(vs?.result)}; browser ${loadOf(br?.result)}`,
     ['process', 'idle, after activation', 'session, 0 viewers', 'session, 1 viewer streaming', 'VS Code / browser (1 viewer)'],
     [
-      ['VS Code extension host (runner + control plane in it)', mem(vs?.memory, (m) => m.idle), mem(vs?.memory, (m) => m.session), mem(vs?.memory, (m) => m.viewer), ratio(vs?.memory.viewer ?? NaN, br?.memory.viewer ?? NaN)],
-      ['  helper, active (spawned by the extension host)', '–', mem(vs?.memory, (m) => m.helperSession.active), mem(vs?.memory, (m) => m.helperViewer.active), ratio(vs?.memory.helperViewer.active ?? NaN, br?.memory.helperViewer.active ?? NaN)],
-      ['  helper, idle standby', '–', mem(vs?.memory, (m) => m.helperSession.spare), mem(vs?.memory, (m) => m.helperViewer.spare), ratio(vs?.memory.helperViewer.spare ?? NaN, br?.memory.helperViewer.spare ?? NaN)],
+      [
+        'VS Code extension host (runner + control plane in it)',
+        mem(vs?.memory, (m) => m.idle),
+        mem(vs?.memory, (m) => m.session),
+        mem(vs?.memory, (m) => m.viewer),
+        ratio(vs?.memory.viewer ?? NaN, br?.memory.viewer ?? NaN),
+      ],
+      [
+        '  helper, active (spawned by the extension host)',
+        '–',
+        mem(vs?.memory, (m) => m.helperSession.active),
+        mem(vs?.memory, (m) => m.helperViewer.active),
+        ratio(vs?.memory.helperViewer.active ?? NaN, br?.memory.helperViewer.active ?? NaN),
+      ],
+      [
+        '  helper, idle standby',
+        '–',
+        mem(vs?.memory, (m) => m.helperSession.spare),
+        mem(vs?.memory, (m) => m.helperViewer.spare),
+        ratio(vs?.memory.helperViewer.spare ?? NaN, br?.memory.helperViewer.spare ?? NaN),
+      ],
       ['browser host runner node (runner + control plane)', '–', mem(br?.memory, (m) => m.session), mem(br?.memory, (m) => m.viewer), ''],
       ['  helper, active (spawned by the runner)', '–', mem(br?.memory, (m) => m.helperSession.active), mem(br?.memory, (m) => m.helperViewer.active), ''],
       ['  helper, idle standby', '–', mem(br?.memory, (m) => m.helperSession.spare), mem(br?.memory, (m) => m.helperViewer.spare), ''],
@@ -497,7 +623,11 @@ async function main(): Promise<void> {
   );
 
   if (vs) printCase(`Frame path CPU inside VS Code, ${WIDTH}×${HEIGHT}@${FPS} changing screen, 1 browser viewer, ${SECONDS} s window`, vs.result, vs.idleCores);
-  if (br) printCase(`Frame path CPU with the browser host (the demo's runner + headless host page), ${WIDTH}×${HEIGHT}@${FPS} changing screen, 1 browser viewer, ${SECONDS} s window`, br.result);
+  if (br)
+    printCase(
+      `Frame path CPU with the browser host (the demo's runner + headless host page), ${WIDTH}×${HEIGHT}@${FPS} changing screen, 1 browser viewer, ${SECONDS} s window`,
+      br.result,
+    );
   if (vs || br) {
     const v = vs?.result;
     const b = br?.result;
@@ -521,7 +651,7 @@ async function main(): Promise<void> {
       ['viewer frames dropped in the window', (r) => r.viewer.dropped, 0],
       ['painter fps (the screen change rate)', (r) => r.painted, 1],
       ['screen itself: Xvfb + painter Chromium (cores, not in the totals)', (r) => r.screenCores, 2],
-      ['the viewer\'s Chromium (cores, not in the totals)', (r) => r.viewerCores, 2],
+      ["the viewer's Chromium (cores, not in the totals)", (r) => r.viewerCores, 2],
       ['whole machine busy, every process (/proc/stat, cores)', (r) => r.machineCores, 2],
     ];
     printTable(

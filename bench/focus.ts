@@ -41,7 +41,10 @@ const PARTS = new Set((args.get('part') ?? 'upgrade,failover').split(','));
 const CHECK_MS = Number(args.get('check') ?? 250);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const load = () => loadavg().map((l) => l.toFixed(1)).join(' / ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ');
 const fmt = (ms: number) => (Number.isFinite(ms) ? ms.toFixed(0) : '–');
 
 interface UpgradeSample {
@@ -54,7 +57,11 @@ interface UpgradeSample {
   framesOnScreen: number;
 }
 
-async function upgradeRound(round: number, browser: Awaited<ReturnType<typeof launchChromium>>, plane: Awaited<ReturnType<typeof startPlane>>): Promise<UpgradeSample[]> {
+async function upgradeRound(
+  round: number,
+  browser: Awaited<ReturnType<typeof launchChromium>>,
+  plane: Awaited<ReturnType<typeof startPlane>>,
+): Promise<UpgradeSample[]> {
   const session = await createSession(plane, { name: `bench ${round}` });
   const host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { width: WIDTH, height: HEIGHT, fps: FPS, browser, name: 'Host' });
   const viewers: ViewerPage[] = [];
@@ -143,7 +150,12 @@ async function failoverRounds(browser: Awaited<ReturnType<typeof launchChromium>
           const fresh = frames.find((f) => expandCaptureTime(f.captureTimeLow32, f.presentedAt) > killedAt);
           samples.push({ round, viewer, announcedMs, pixelsMs: fresh ? fresh.presentedAt - killedAt : Number.POSITIVE_INFINITY });
         }
-        console.log(`  failover round ${round}: announced after ${announcedMs} ms, pixels again ${samples.slice(-VIEWERS).map((s) => fmt(s.pixelsMs)).join(' / ')} ms; load ${load()}`);
+        console.log(
+          `  failover round ${round}: announced after ${announcedMs} ms, pixels again ${samples
+            .slice(-VIEWERS)
+            .map((s) => fmt(s.pixelsMs))
+            .join(' / ')} ms; load ${load()}`,
+        );
         // The killed server comes back where it was, for the next round to kill either one.
         await old.exited;
         nodes[victim] = await startLocalLiveKit({ logLevel: 'warn', keys: { apiKey: old.apiKey, apiSecret: old.apiSecret }, ports: old.ports });
@@ -167,7 +179,9 @@ async function main(): Promise<void> {
 }
 
 async function upgrade(): Promise<void> {
-  console.log(`bench:focus — upgrade freeze at the ${AT}th participant; ${VIEWERS} browser viewers, ${WIDTH}×${HEIGHT}@${FPS}, ${ROUNDS} rounds; load ${load()}`);
+  console.log(
+    `bench:focus — upgrade freeze at the ${AT}th participant; ${VIEWERS} browser viewers, ${WIDTH}×${HEIGHT}@${FPS}, ${ROUNDS} rounds; load ${load()}`,
+  );
   const rig = await startSfuRig({ webhooks: false });
   const plane = await startPlane(rig, { focus: { autoSfuAt: AT } });
   const browser = await launchChromium();
@@ -204,7 +218,9 @@ async function upgrade(): Promise<void> {
 }
 
 async function failover(): Promise<void> {
-  console.log(`bench:focus — failover: SIGKILL of the session's LiveKit, health checks every ${CHECK_MS} ms; ${VIEWERS} browser viewers, ${WIDTH}×${HEIGHT}@${FPS}, ${ROUNDS} rounds; load ${load()}`);
+  console.log(
+    `bench:focus — failover: SIGKILL of the session's LiveKit, health checks every ${CHECK_MS} ms; ${VIEWERS} browser viewers, ${WIDTH}×${HEIGHT}@${FPS}, ${ROUNDS} rounds; load ${load()}`,
+  );
   const browser = await launchChromium();
   let samples: FailoverSample[];
   try {
@@ -213,7 +229,7 @@ async function failover(): Promise<void> {
     await browser.close();
   }
   printTable(
-    'Failover: SIGKILL of the session\'s LiveKit → (ms)',
+    "Failover: SIGKILL of the session's LiveKit → (ms)",
     ['round', 'viewer', 'move announced', 'pixels again'],
     samples.map((s) => [s.round, s.viewer, fmt(s.announcedMs), fmt(s.pixelsMs)]),
   );

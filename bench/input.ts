@@ -70,7 +70,14 @@ xev.stdout.setEncoding('utf8').on('data', (d: string) => {
   for (;;) {
     const m = /(MotionNotify|KeyPress) event[\s\S]*?time (\d+), \((-?\d+),(-?\d+)\)[\s\S]*?(?:keycode (\d+)|is_hint)/.exec(pending);
     if (!m) break;
-    seen.push({ kind: m[1] === 'KeyPress' ? 'key' : 'motion', serverTime: Number(m[2]), x: Number(m[3]), y: Number(m[4]), keycode: Number(m[5] ?? 0), arrivedAt });
+    seen.push({
+      kind: m[1] === 'KeyPress' ? 'key' : 'motion',
+      serverTime: Number(m[2]),
+      x: Number(m[3]),
+      y: Number(m[4]),
+      keycode: Number(m[5] ?? 0),
+      arrivedAt,
+    });
     pending = pending.slice(m.index + m[0].length);
   }
   const w = wake;
@@ -145,7 +152,12 @@ async function measureFromGuest(drawCursor: boolean): Promise<Array<string | num
   // fresh 1080p frame through runner, bridge, host page and encoder: the loaded case.
   const capture = await helper.startCapture({ fps: 30, idleFps: 1, drawCursor, patches: true });
   const runner = new HostRunner({
-    helper, capture, prompt: { ask: async () => ({ allow: true, reason: 'allowed' }) }, say: () => undefined, frames: 'bridge', controlRequests: true,
+    helper,
+    capture,
+    prompt: { ask: async () => ({ allow: true, reason: 'allowed' }) },
+    say: () => undefined,
+    frames: 'bridge',
+    controlRequests: true,
     // The bench's driver joins through a controller link: the host lets it in from the lobby.
     lobby: { admit: async () => ({ admit: true, reason: 'allowed' }) },
   });
@@ -208,8 +220,20 @@ async function measureFromGuest(drawCursor: boolean): Promise<Array<string | num
       await sleep(25);
     }
     const f = (v: number[]) => `p50 ${percentile(v, 50).toFixed(1)} p95 ${percentile(v, 95).toFixed(1)} ms`;
-    process.stderr.write(`  ${drawCursor ? 'pointer drawn' : 'still screen'}: guest page → runner ${f(toRunner)}; runner → X server ${f(runnerToX)} (${toRunner.length} moves)\n`);
-    return [`guest page → X (full path; ${drawCursor ? 'pointer drawn: every move sends a frame' : 'still screen'})`, percentile(moveServer, 50), percentile(moveServer, 95), percentile(moveClient, 50), percentile(moveClient, 95), Math.max(...moveClient), NaN, NaN, lost];
+    process.stderr.write(
+      `  ${drawCursor ? 'pointer drawn' : 'still screen'}: guest page → runner ${f(toRunner)}; runner → X server ${f(runnerToX)} (${toRunner.length} moves)\n`,
+    );
+    return [
+      `guest page → X (full path; ${drawCursor ? 'pointer drawn: every move sends a frame' : 'still screen'})`,
+      percentile(moveServer, 50),
+      percentile(moveServer, 95),
+      percentile(moveClient, 50),
+      percentile(moveClient, 95),
+      Math.max(...moveClient),
+      NaN,
+      NaN,
+      lost,
+    ];
   } finally {
     await browser.close();
     await plane.close();
@@ -241,4 +265,6 @@ printTable(
   ['helper', 'move→X server p50', 'p95', 'move→X client p50', 'p95', 'max', 'key→X server p50', 'p95', 'lost'],
   rows,
 );
-console.log('X server: the X event timestamp (CLOCK_MONOTONIC ms, 1 ms resolution) minus the send time. X client: when xev\'s report of it reached the runner. Target: p95 ≤ 15 ms.');
+console.log(
+  "X server: the X event timestamp (CLOCK_MONOTONIC ms, 1 ms resolution) minus the send time. X client: when xev's report of it reached the runner. Target: p95 ≤ 15 ms.",
+);

@@ -64,19 +64,37 @@ async function floor(browser: Browser): Promise<Row> {
   await page.addScriptTag({ url: `${pages.url}/floor.js`, type: 'module' });
   await page.waitForFunction(() => 'pairuxFloor' in window);
   const r = await page.evaluate(
-    (o) => (window as unknown as { pairuxFloor: { run(o: unknown): Promise<{ latencies: number[]; frames: number; seconds: number; width: number; height: number }> } }).pairuxFloor.run(o),
+    (o) =>
+      (
+        window as unknown as {
+          pairuxFloor: { run(o: unknown): Promise<{ latencies: number[]; frames: number; seconds: number; width: number; height: number }> };
+        }
+      ).pairuxFloor.run(o),
     { width: WIDTH, height: HEIGHT, fps: FPS, codec: CODEC, ms: SECONDS * 1000 },
   );
   await context.close();
   await pages.close();
   const fps = r.frames / r.seconds;
-  return { label: 'floor (1 page, loopback pair)', p50: percentile(r.latencies, 50), p95: percentile(r.latencies, 95), fpsMean: fps, fpsMin: fps, hostCores: Number.NaN, perViewer: Number.NaN, resolution: `${r.width}×${r.height}`, load: loadavg()[0]! };
+  return {
+    label: 'floor (1 page, loopback pair)',
+    p50: percentile(r.latencies, 50),
+    p95: percentile(r.latencies, 95),
+    fpsMean: fps,
+    fpsMin: fps,
+    hostCores: Number.NaN,
+    perViewer: Number.NaN,
+    resolution: `${r.width}×${r.height}`,
+    load: loadavg()[0]!,
+  };
 }
 
 async function measure(viewerCount: number, viewerBrowser: Browser, real?: RealScreen, mode: 'p2p' | 'sfu' = 'p2p'): Promise<Row> {
   if (mode === 'sfu') livekit ??= await startLocalLiveKit();
   const plane = await startControlPlane({
-    host: '127.0.0.1', port: 0, viewerLimitP2p: Math.max(25, viewerCount), ...TEST_PAGES,
+    host: '127.0.0.1',
+    port: 0,
+    viewerLimitP2p: Math.max(25, viewerCount),
+    ...TEST_PAGES,
     ...(mode === 'sfu' && livekit ? { livekit: { url: livekit.url, apiKey: livekit.apiKey, apiSecret: livekit.apiSecret } } : {}),
   });
   const hostBrowser = await launchMeteredChromium();
@@ -84,7 +102,13 @@ async function measure(viewerCount: number, viewerBrowser: Browser, real?: RealS
   try {
     const session = await plane.service.createSession({ mode });
     const host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, {
-      width: WIDTH, height: HEIGHT, fps: FPS, codec: CODEC, browser: hostBrowser.browser, ...(HINT !== undefined ? { hint: HINT } : {}), ...(real ? { bridge: real.bridgeUrl } : {}),
+      width: WIDTH,
+      height: HEIGHT,
+      fps: FPS,
+      codec: CODEC,
+      browser: hostBrowser.browser,
+      ...(HINT !== undefined ? { hint: HINT } : {}),
+      ...(real ? { bridge: real.bridgeUrl } : {}),
     });
     const jb = args.get('jb');
     const link = jb === undefined ? session.links.viewer.url : `${session.links.viewer.url}&jb=${jb}`;
@@ -105,9 +129,13 @@ async function measure(viewerCount: number, viewerBrowser: Browser, real?: RealS
     const hostCores = meter.cores();
     if (real) {
       const firstHop = real.takePaintToGrab();
-      process.stderr.write(`  first hop, painted on X → grabbed by the helper: p50 ${percentile(firstHop, 50).toFixed(1)} ms, p95 ${percentile(firstHop, 95).toFixed(1)} ms (${firstHop.length} frames)\n`);
+      process.stderr.write(
+        `  first hop, painted on X → grabbed by the helper: p50 ${percentile(firstHop, 50).toFixed(1)} ms, p95 ${percentile(firstHop, 95).toFixed(1)} ms (${firstHop.length} frames)\n`,
+      );
       const link = real.takeGrabToRunner();
-      process.stderr.write(`  second hop, grab started → whole frame at the runner (stdout link): p50 ${percentile(link, 50).toFixed(1)} ms, p95 ${percentile(link, 95).toFixed(1)} ms\n`);
+      process.stderr.write(
+        `  second hop, grab started → whole frame at the runner (stdout link): p50 ${percentile(link, 50).toFixed(1)} ms, p95 ${percentile(link, 95).toFixed(1)} ms\n`,
+      );
     }
     if (real) {
       const runnerTrace = real.takeTrace();
@@ -115,8 +143,19 @@ async function measure(viewerCount: number, viewerBrowser: Browser, real?: RealS
       const presented = new Map<number, number>();
       for (const f of collected[0] ?? []) if (!presented.has(f.frame)) presented.set(f.frame, f.presentedAt);
       process.stderr.write(formatHops(splitHops(presented, runnerTrace, pageTrace, timings)));
-      const [st] = await host.page.evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<Array<{ encodeMsPerFrame: number; framesEncoded: number; qualityLimitationReason: string; encoderImplementation: string }>> } }).pairuxHost.stats());
-      if (st) process.stderr.write(`  encoder: ${st.encoderImplementation}, ${st.encodeMsPerFrame.toFixed(1)} ms per frame (mean), ${st.framesEncoded} frames, limited by ${st.qualityLimitationReason}\n`);
+      const [st] = await host.page.evaluate(() =>
+        (
+          window as unknown as {
+            pairuxHost: {
+              stats(): Promise<Array<{ encodeMsPerFrame: number; framesEncoded: number; qualityLimitationReason: string; encoderImplementation: string }>>;
+            };
+          }
+        ).pairuxHost.stats(),
+      );
+      if (st)
+        process.stderr.write(
+          `  encoder: ${st.encoderImplementation}, ${st.encodeMsPerFrame.toFixed(1)} ms per frame (mean), ${st.framesEncoded} frames, limited by ${st.qualityLimitationReason}\n`,
+        );
     }
     const latencies: number[] = [];
     const fpsPerViewer: number[] = [];
@@ -151,7 +190,9 @@ async function measure(viewerCount: number, viewerBrowser: Browser, real?: RealS
 }
 
 async function main(): Promise<void> {
-  console.log(`bench:latency — ${MODES.map((m) => m.toUpperCase()).join(' and ')}, ${WIDTH}×${HEIGHT} @ ${FPS} fps, ${CODEC.toUpperCase()}, ${SECONDS} s per row; host and viewers in separate Chromium instances on one 2-core machine`);
+  console.log(
+    `bench:latency — ${MODES.map((m) => m.toUpperCase()).join(' and ')}, ${WIDTH}×${HEIGHT} @ ${FPS} fps, ${CODEC.toUpperCase()}, ${SECONDS} s per row; host and viewers in separate Chromium instances on one 2-core machine`,
+  );
   const viewerBrowser = await launchChromium();
   const rows: Row[] = [];
   try {
@@ -189,7 +230,7 @@ async function main(): Promise<void> {
     ['setup', 'p50 ms', 'p95 ms', 'fps mean', 'fps worst viewer', 'host CPU (cores)*', 'host CPU per viewer', 'received', 'load avg'],
     rows.map((r) => [r.label, r.p50, r.p95, r.fpsMean, r.fpsMin, r.hostCores, r.perViewer, r.resolution, r.load]),
   );
-  console.log('* host CPU = the host page\'s Chromium; real-screen rows add the helper process (capture, cursor, link).');
+  console.log("* host CPU = the host page's Chromium; real-screen rows add the helper process (capture, cursor, link).");
   const floorRow = rows[0]!;
   const one = rows.find((r) => r.label === '1 viewer');
   if (one) console.log(`1 viewer vs floor: p95 ×${(one.p95 / floorRow.p95).toFixed(2)}, fps ×${(one.fpsMean / floorRow.fpsMean).toFixed(2)}`);

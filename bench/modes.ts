@@ -32,7 +32,11 @@ import { startPlane, startSfuRig } from '../test/support/livekit';
 import { tokenOf } from '../test/support/control-plane';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
-const VIEWERS = (args.get('viewers') ?? '1,5,10,25').split(',').filter(Boolean).map(Number).sort((a, b) => a - b);
+const VIEWERS = (args.get('viewers') ?? '1,5,10,25')
+  .split(',')
+  .filter(Boolean)
+  .map(Number)
+  .sort((a, b) => a - b);
 const SECONDS = Number(args.get('seconds') ?? 10);
 const SETTLE = Number(args.get('settle') ?? 5);
 const [WIDTH, HEIGHT] = (args.get('size') ?? '1920x1080').split('x').map(Number) as [number, number];
@@ -47,7 +51,10 @@ const benchCpuSeconds = () => {
 };
 /** A close that cannot hang the bench (an rtc-node disconnect can, once LiveKit dropped the room). */
 const bounded = (p: Promise<unknown>, ms = 5000) => Promise.race([p.catch(() => undefined), sleep(ms)]);
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' / ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
 
 interface Measured {
   viewers: number;
@@ -105,17 +112,25 @@ async function measureWindow<T>(
   const viewerCores = viewerCpu.cores();
   const liveKitCores = lkCpu.cores();
   const enc = await host.page
-    .evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<Array<{ fps: number; qualityLimitationReason: string; frameWidth: number; codec: string }>> } }).pairuxHost.stats())
+    .evaluate(() =>
+      (
+        window as unknown as { pairuxHost: { stats(): Promise<Array<{ fps: number; qualityLimitationReason: string; frameWidth: number; codec: string }>> } }
+      ).pairuxHost.stats(),
+    )
     .catch(() => []);
   const reasons = new Map<string, number>();
   for (const e of enc) reasons.set(e.qualityLimitationReason || '?', (reasons.get(e.qualityLimitationReason || '?') ?? 0) + 1);
-  process.stderr.write(`  encoder(s): ${enc.length}, output fps mean ${mean(enc.map((e) => e.fps)).toFixed(1)}, widths ${[...new Set(enc.map((e) => e.frameWidth))].join('/')}, limited by ${[...reasons].map(([r, n]) => `${r}×${n}`).join(', ')}\n`);
+  process.stderr.write(
+    `  encoder(s): ${enc.length}, output fps mean ${mean(enc.map((e) => e.fps)).toFixed(1)}, widths ${[...new Set(enc.map((e) => e.frameWidth))].join('/')}, limited by ${[...reasons].map(([r, n]) => `${r}×${n}`).join(', ')}\n`,
+  );
   const codec = [...new Set(enc.map((e) => e.codec))].join('/');
   return { dt, out, hostCores, viewerCores, liveKitCores, fps: after.map((b, i) => frames(before[i]!, b) / dt), after, codec };
 }
 
 async function main(): Promise<void> {
-  console.log(`bench:modes — host CPU and egress, P2P vs SFU; generated ${WIDTH}×${HEIGHT} @ ${FPS} fps screen, codec ${CODEC ?? 'each mode\'s default'}, ${SECONDS} s window per row after ${SETTLE} s settling; 2-core machine shared by host, viewers, LiveKit and the control plane`);
+  console.log(
+    `bench:modes — host CPU and egress, P2P vs SFU; generated ${WIDTH}×${HEIGHT} @ ${FPS} fps screen, codec ${CODEC ?? "each mode's default"}, ${SECONDS} s window per row after ${SETTLE} s settling; 2-core machine shared by host, viewers, LiveKit and the control plane`,
+  );
   const rig = await startSfuRig();
   const plane = await startPlane(rig, { viewerLimitP2p: Math.max(25, ...VIEWERS) }, { viewerLimit: Math.max(100, ...VIEWERS) });
   const pages = await serveBenchPages();
@@ -130,16 +145,28 @@ async function main(): Promise<void> {
       let viewers: LightP2pViewers | undefined;
       try {
         const session = await plane.service.createSession({ mode: 'p2p' });
-        const host = await BenchHostPage.open(hostBrowser.browser, plane.url, session.sessionId, session.hostToken, { width: WIDTH, height: HEIGHT, fps: FPS, ...(CODEC ? { codec: CODEC } : {}) });
+        const host = await BenchHostPage.open(hostBrowser.browser, plane.url, session.sessionId, session.hostToken, {
+          width: WIDTH,
+          height: HEIGHT,
+          fps: FPS,
+          ...(CODEC ? { codec: CODEC } : {}),
+        });
         viewers = await LightP2pViewers.open(viewerBrowser.browser, `${pages.url}/page`, plane.url, session.sessionId, tokenOf(session.links.viewer.url));
         for (const n of VIEWERS) {
           process.stderr.write(`P2P: ${n} viewer(s)…\n`);
           await viewers.add(n - viewers.count);
           await sleep(SETTLE * 1000);
           const v = viewers;
-          const w = await measureWindow(host, { host: () => hostBrowser.cpuSeconds(), viewers: () => viewerBrowser.cpuSeconds(), liveKit: liveKitCpu }, () => v.counts(), (a, b) => b.framesDecoded - a.framesDecoded);
+          const w = await measureWindow(
+            host,
+            { host: () => hostBrowser.cpuSeconds(), viewers: () => viewerBrowser.cpuSeconds(), liveKit: liveKitCpu },
+            () => v.counts(),
+            (a, b) => b.framesDecoded - a.framesDecoded,
+          );
           p2p.push(measuredRow(n, w));
-          process.stderr.write(`  host ${w.hostCores.toFixed(2)} cores, ${((w.out.bytesSent * 8) / w.dt / 1e6).toFixed(2)} Mbit/s over ${w.out.connections} connections, keyframes ${w.out.keyFramesEncoded} / PLI ${w.out.pliCount} in the window\n`);
+          process.stderr.write(
+            `  host ${w.hostCores.toFixed(2)} cores, ${((w.out.bytesSent * 8) / w.dt / 1e6).toFixed(2)} Mbit/s over ${w.out.connections} connections, keyframes ${w.out.keyFramesEncoded} / PLI ${w.out.pliCount} in the window\n`,
+          );
         }
         await bounded(viewers.close());
         viewers = undefined;
@@ -157,16 +184,28 @@ async function main(): Promise<void> {
       try {
         const session = await plane.service.createSession({ mode: 'sfu' });
         const token = tokenOf(session.links.viewer.url);
-        const host = await BenchHostPage.open(hostBrowser.browser, plane.url, session.sessionId, session.hostToken, { width: WIDTH, height: HEIGHT, fps: FPS, ...(CODEC ? { codec: CODEC } : {}) });
+        const host = await BenchHostPage.open(hostBrowser.browser, plane.url, session.sessionId, session.hostToken, {
+          width: WIDTH,
+          height: HEIGHT,
+          fps: FPS,
+          ...(CODEC ? { codec: CODEC } : {}),
+        });
         await host.waitForSfuPublished();
         for (const n of VIEWERS) {
           process.stderr.write(`SFU: ${n} viewer(s)…\n`);
           subs.push(...(await joinSubscribers(plane.url, session.sessionId, token, n - subs.length, { firstIndex: subs.length })));
           for (const s of subs.filter((x) => x.error)) process.stderr.write(`  subscriber ${s.index + 1} failed: ${s.error}\n`);
           await sleep(SETTLE * 1000);
-          const w = await measureWindow(host, { host: () => hostBrowser.cpuSeconds(), viewers: benchCpuSeconds, liveKit: liveKitCpu }, () => Promise.all(subs.map((s) => s.stats())), (a, b) => b.framesDecoded - a.framesDecoded);
+          const w = await measureWindow(
+            host,
+            { host: () => hostBrowser.cpuSeconds(), viewers: benchCpuSeconds, liveKit: liveKitCpu },
+            () => Promise.all(subs.map((s) => s.stats())),
+            (a, b) => b.framesDecoded - a.framesDecoded,
+          );
           sfu.push(measuredRow(n, w));
-          process.stderr.write(`  host ${w.hostCores.toFixed(2)} cores, ${((w.out.bytesSent * 8) / w.dt / 1e6).toFixed(2)} Mbit/s over ${w.out.streams} layer(s), LiveKit ${w.liveKitCores.toFixed(2)} cores, keyframes ${w.out.keyFramesEncoded} / PLI ${w.out.pliCount} in the window\n`);
+          process.stderr.write(
+            `  host ${w.hostCores.toFixed(2)} cores, ${((w.out.bytesSent * 8) / w.dt / 1e6).toFixed(2)} Mbit/s over ${w.out.streams} layer(s), LiveKit ${w.liveKitCores.toFixed(2)} cores, keyframes ${w.out.keyFramesEncoded} / PLI ${w.out.pliCount} in the window\n`,
+          );
         }
         // Viewers leave first, then the host; the session ends with it: let the control plane
         // delete its LiveKit room before LiveKit stops.
@@ -205,15 +244,40 @@ async function main(): Promise<void> {
   });
   printTable(
     `Host CPU (cores) and host egress (outbound-rtp bytesSent, Mbit/s), P2P vs SFU, ${WIDTH}×${HEIGHT}@${FPS} generated screen, ${SECONDS} s windows`,
-    ['viewers', 'P2P host CPU', 'SFU host CPU', 'LiveKit CPU (SFU)', 'P2P egress Mbit/s', 'SFU egress Mbit/s', 'egress ratio P2P/SFU', 'host CPU ratio P2P/SFU', 'P2P fps mean / worst', 'SFU fps mean / worst', 'P2P viewers\' CPU', 'SFU viewers\' CPU', 'received', 'load avg 1/5/15 at the row'],
+    [
+      'viewers',
+      'P2P host CPU',
+      'SFU host CPU',
+      'LiveKit CPU (SFU)',
+      'P2P egress Mbit/s',
+      'SFU egress Mbit/s',
+      'egress ratio P2P/SFU',
+      'host CPU ratio P2P/SFU',
+      'P2P fps mean / worst',
+      'SFU fps mean / worst',
+      "P2P viewers' CPU",
+      "SFU viewers' CPU",
+      'received',
+      'load avg 1/5/15 at the row',
+    ],
     rows,
   );
-  console.log('host CPU = the host page\'s Chromium process tree (it also draws the generated screen, the same in both modes); LiveKit CPU = its process, SFU rows only (≈0 in P2P).');
+  console.log(
+    "host CPU = the host page's Chromium process tree (it also draws the generated screen, the same in both modes); LiveKit CPU = its process, SFU rows only (≈0 in P2P).",
+  );
   console.log('fps = frames decoded per second per viewer (inbound-rtp framesDecoded over the window), mean / worst viewer.');
-  console.log('viewers: P2P = one Chromium page with N RTCPeerConnections answering the host (decoded, never rendered); viewers\' CPU = that Chromium\'s process tree.');
-  console.log('         SFU = N @livekit/rtc-node rooms in the bench process (joined through PairUX signaling, auto-subscribed, no VideoStream; libwebrtc decodes anyway); viewers\' CPU = the bench process (the subscribers, the control plane, the bench).');
-  console.log(`host encodes: P2P ${p2p.map((r) => `${r.streams}× ${r.codec}`).join(', ')} (one stream per viewer); SFU ${sfu.map((r) => `${r.codec} simulcast, ${r.streams} layers`).join(', ')} (once, whatever the viewer count).`);
-  console.log(`host keyframes per second, P2P: ${p2p.map((r) => r.keyFramesPerSecond.toFixed(2)).join(', ')}; SFU: ${sfu.map((r) => r.keyFramesPerSecond.toFixed(2)).join(', ')}`);
+  console.log(
+    "viewers: P2P = one Chromium page with N RTCPeerConnections answering the host (decoded, never rendered); viewers' CPU = that Chromium's process tree.",
+  );
+  console.log(
+    "         SFU = N @livekit/rtc-node rooms in the bench process (joined through PairUX signaling, auto-subscribed, no VideoStream; libwebrtc decodes anyway); viewers' CPU = the bench process (the subscribers, the control plane, the bench).",
+  );
+  console.log(
+    `host encodes: P2P ${p2p.map((r) => `${r.streams}× ${r.codec}`).join(', ')} (one stream per viewer); SFU ${sfu.map((r) => `${r.codec} simulcast, ${r.streams} layers`).join(', ')} (once, whatever the viewer count).`,
+  );
+  console.log(
+    `host keyframes per second, P2P: ${p2p.map((r) => r.keyFramesPerSecond.toFixed(2)).join(', ')}; SFU: ${sfu.map((r) => r.keyFramesPerSecond.toFixed(2)).join(', ')}`,
+  );
   process.exit(0);
 }
 

@@ -39,7 +39,11 @@ import { tokenOf } from '../test/support/control-plane';
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const SUBSCRIBERS = Number(args.get('subscribers') ?? 100);
 const SECONDS = Number(args.get('seconds') ?? 10);
-const STEPS = (args.get('steps') ?? String(SUBSCRIBERS)).split(',').filter(Boolean).map(Number).sort((a, b) => a - b);
+const STEPS = (args.get('steps') ?? String(SUBSCRIBERS))
+  .split(',')
+  .filter(Boolean)
+  .map(Number)
+  .sort((a, b) => a - b);
 const [WIDTH, HEIGHT] = (args.get('size') ?? '1920x1080').split('x').map(Number) as [number, number];
 const FPS = Number(args.get('fps') ?? 30);
 const CONCURRENCY = Number(args.get('concurrency') ?? 10);
@@ -90,7 +94,11 @@ async function browserFleet(planeUrl: string, sessionId: string, token: string):
       const silent = all.filter((c) => c.frames === 0);
       if (silent.length) {
         const states = new Map<string, number>();
-        for (const c of silent) states.set(`${c.state}/${c.streamState}/${c.counted ? 'counted' : 'not counted'}/${c.packets > 0 ? 'packets' : 'no packets'}`, (states.get(`${c.state}/${c.streamState}/${c.counted ? 'counted' : 'not counted'}/${c.packets > 0 ? 'packets' : 'no packets'}`) ?? 0) + 1);
+        for (const c of silent)
+          states.set(
+            `${c.state}/${c.streamState}/${c.counted ? 'counted' : 'not counted'}/${c.packets > 0 ? 'packets' : 'no packets'}`,
+            (states.get(`${c.state}/${c.streamState}/${c.counted ? 'counted' : 'not counted'}/${c.packets > 0 ? 'packets' : 'no packets'}`) ?? 0) + 1,
+          );
         process.stderr.write(`  ${silent.length} subscriber(s) with no frame counted: ${[...states].map(([k, n]) => `${k} ×${n}`).join(', ')}\n`);
       }
       return all.map((c) => ({ frames: c.frames, bytes: c.bytes, width: c.width, height: c.height }));
@@ -150,7 +158,9 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  console.log(`bench:sfu — one host, generated ${WIDTH}×${HEIGHT} @ ${FPS} fps, SFU session (LiveKit v1.13.5 on loopback, one node), up to ${SUBSCRIBERS} ${CLIENT === 'browser' ? 'livekit-client subscribers in one Chromium page (frames dropped, not decoded)' : 'rtc-node subscribers in this Node process'}; ${SECONDS} s window per step; 2-core machine shared by all of it`);
+  console.log(
+    `bench:sfu — one host, generated ${WIDTH}×${HEIGHT} @ ${FPS} fps, SFU session (LiveKit v1.13.5 on loopback, one node), up to ${SUBSCRIBERS} ${CLIENT === 'browser' ? 'livekit-client subscribers in one Chromium page (frames dropped, not decoded)' : 'rtc-node subscribers in this Node process'}; ${SECONDS} s window per step; 2-core machine shared by all of it`,
+  );
   const rig = await startBenchSfuRig(PLI_THROTTLE || undefined);
   const plane = await startPlane(rig, {}, { viewerLimit: Math.max(100, SUBSCRIBERS) });
   const hostBrowser = await launchMeteredChromium();
@@ -233,7 +243,9 @@ async function main(): Promise<void> {
         inRoom,
         load: `${l1!.toFixed(2)} / ${l5!.toFixed(2)} / ${l15!.toFixed(2)}`,
       });
-      process.stderr.write(`  ${step}: LiveKit ${liveKitCores.toFixed(2)} cores, fps mean ${mean(fps).toFixed(1)}, host keyframes ${out.keyFramesEncoded} / PLI ${out.pliCount} in the window\n`);
+      process.stderr.write(
+        `  ${step}: LiveKit ${liveKitCores.toFixed(2)} cores, fps mean ${mean(fps).toFixed(1)}, host keyframes ${out.keyFramesEncoded} / PLI ${out.pliCount} in the window\n`,
+      );
     }
     // Subscribers leave first, then the host; the session ends with it: let the control plane
     // delete its LiveKit room before LiveKit stops.
@@ -248,16 +260,71 @@ async function main(): Promise<void> {
     await rig.stop();
   }
   printTable(
-    `SFU fan-out: one ${WIDTH}×${HEIGHT}@${FPS} host → N light subscribers (${CLIENT}) on one LiveKit node, ${SECONDS} s window, LiveKit PLI throttle ${PLI_THROTTLE ? `${PLI_THROTTLE} s` : '0.3 s (the launcher\'s default)'}`,
-    ['subscribers', 'receiving', 'failed', 'in LiveKit room', 'join p50 ms', 'join p95 ms', 'join max ms', 'LiveKit CPU (cores)', 'LiveKit millicores per sub', 'fps mean', 'fps p5', 'fps worst', 'Mbit/s per sub', 'fan-out Mbit/s', 'frames decoded', 'received (size×subs)', 'host CPU (cores)', 'host sends fps (top layer)', 'host egress Mbit/s', 'host keyframes/s', 'subscribers\' CPU', 'load avg 1/5/15'],
-    rows.map((r) => [r.subscribers, r.receiving, r.failed, r.inRoom, r.joinP50, r.joinP95, r.joinMax, r.liveKitCores, r.liveKitPerSub * 1000, r.fpsMean, r.fpsP5, r.fpsMin, r.mbpsPerSub, r.fanoutMbps, r.decoded, r.resolution, r.hostCores, r.hostFps, r.hostMbps, r.hostKeyFps, r.subsCores, r.load]),
+    `SFU fan-out: one ${WIDTH}×${HEIGHT}@${FPS} host → N light subscribers (${CLIENT}) on one LiveKit node, ${SECONDS} s window, LiveKit PLI throttle ${PLI_THROTTLE ? `${PLI_THROTTLE} s` : "0.3 s (the launcher's default)"}`,
+    [
+      'subscribers',
+      'receiving',
+      'failed',
+      'in LiveKit room',
+      'join p50 ms',
+      'join p95 ms',
+      'join max ms',
+      'LiveKit CPU (cores)',
+      'LiveKit millicores per sub',
+      'fps mean',
+      'fps p5',
+      'fps worst',
+      'Mbit/s per sub',
+      'fan-out Mbit/s',
+      'frames decoded',
+      'received (size×subs)',
+      'host CPU (cores)',
+      'host sends fps (top layer)',
+      'host egress Mbit/s',
+      'host keyframes/s',
+      "subscribers' CPU",
+      'load avg 1/5/15',
+    ],
+    rows.map((r) => [
+      r.subscribers,
+      r.receiving,
+      r.failed,
+      r.inRoom,
+      r.joinP50,
+      r.joinP95,
+      r.joinMax,
+      r.liveKitCores,
+      r.liveKitPerSub * 1000,
+      r.fpsMean,
+      r.fpsP5,
+      r.fpsMin,
+      r.mbpsPerSub,
+      r.fanoutMbps,
+      r.decoded,
+      r.resolution,
+      r.hostCores,
+      r.hostFps,
+      r.hostMbps,
+      r.hostKeyFps,
+      r.subsCores,
+      r.load,
+    ]),
   );
-  console.log(CLIENT === 'browser'
-    ? 'subscribers = livekit-client Rooms in one headless Chromium page, encoded frames counted and dropped (never decoded); fps = encoded frames delivered to each receiver per second; subscribers\' CPU = that Chromium\'s process tree.'
-    : 'subscribers = @livekit/rtc-node rooms in the bench process, no VideoStream (libwebrtc decodes anyway: frames decoded); fps = inbound-rtp framesReceived per second; subscribers\' CPU = the bench process (subscribers, control plane, bench).');
-  if (CLIENT === 'browser') console.log(`These receivers never decode, so each asks for a keyframe every ~200 ms (libwebrtc; PLI is always on); LiveKit passes one on per layer per ${PLI_THROTTLE ? `${PLI_THROTTLE} s (--pli-throttle)` : '0.3 s (the launcher\'s default throttle)'}: host keyframes/s shows what the host paid for it.`);
-  console.log(`join = signaling WebSocket + session.join → LiveKit connect with the join's token → the host's video track subscribed, per subscriber, ${CONCURRENCY} joining at a time. in LiveKit room = RoomService listParticipants (subscribers + host).`);
-  console.log('LiveKit CPU = its process over the window; host egress = the host page\'s outbound-rtp bytesSent summed over its simulcast layers; Mbit/s per sub = bytes received (payload) per subscriber.');
+  console.log(
+    CLIENT === 'browser'
+      ? "subscribers = livekit-client Rooms in one headless Chromium page, encoded frames counted and dropped (never decoded); fps = encoded frames delivered to each receiver per second; subscribers' CPU = that Chromium's process tree."
+      : "subscribers = @livekit/rtc-node rooms in the bench process, no VideoStream (libwebrtc decodes anyway: frames decoded); fps = inbound-rtp framesReceived per second; subscribers' CPU = the bench process (subscribers, control plane, bench).",
+  );
+  if (CLIENT === 'browser')
+    console.log(
+      `These receivers never decode, so each asks for a keyframe every ~200 ms (libwebrtc; PLI is always on); LiveKit passes one on per layer per ${PLI_THROTTLE ? `${PLI_THROTTLE} s (--pli-throttle)` : "0.3 s (the launcher's default throttle)"}: host keyframes/s shows what the host paid for it.`,
+    );
+  console.log(
+    `join = signaling WebSocket + session.join → LiveKit connect with the join's token → the host's video track subscribed, per subscriber, ${CONCURRENCY} joining at a time. in LiveKit room = RoomService listParticipants (subscribers + host).`,
+  );
+  console.log(
+    "LiveKit CPU = its process over the window; host egress = the host page's outbound-rtp bytesSent summed over its simulcast layers; Mbit/s per sub = bytes received (payload) per subscriber.",
+  );
   process.exit(0);
 }
 

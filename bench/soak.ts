@@ -47,7 +47,9 @@ async function main(): Promise<number> {
       actions: Object.values(churn.done).reduce((a, b) => a + b, 0),
     });
     const s = samples.at(-1)!;
-    console.log(`soak ${s.minute.toFixed(1)} min: server ${s.serverRssMb.toFixed(1)} MB / ${s.serverFds} fds, helper ${s.helperRssMb.toFixed(1)} MB, host page ${s.hostHeapMb.toFixed(1)} MB, ${s.benchHandles} handles, ${s.guests} guests, ${s.actions} actions`);
+    console.log(
+      `soak ${s.minute.toFixed(1)} min: server ${s.serverRssMb.toFixed(1)} MB / ${s.serverFds} fds, helper ${s.helperRssMb.toFixed(1)} MB, host page ${s.hostHeapMb.toFixed(1)} MB, ${s.benchHandles} handles, ${s.guests} guests, ${s.actions} actions`,
+    );
   };
   console.log(`soak: ${MINUTES} min, seed ${SEED}; server pid ${planePid}, helper pid ${rig.helper.pid}`);
   let exit = 0;
@@ -79,12 +81,38 @@ async function main(): Promise<number> {
     const base = samples.find((s) => s.minute >= 1) ?? samples[0]!;
     const last = samples.at(-1)!;
     const checks: Array<[string, boolean, string]> = [
-      ['server RSS', last.serverRssMb - base.serverRssMb < TOLERANCE.serverRssMb, `${base.serverRssMb.toFixed(1)} → ${last.serverRssMb.toFixed(1)} MB (tolerance +${TOLERANCE.serverRssMb})`],
-      ['server open files', last.serverFds - base.serverFds <= TOLERANCE.serverFds, `${base.serverFds} → ${last.serverFds} (tolerance +${TOLERANCE.serverFds})`],
-      ['helper RSS', last.helperRssMb - base.helperRssMb < TOLERANCE.helperRssMb, `${base.helperRssMb.toFixed(1)} → ${last.helperRssMb.toFixed(1)} MB (tolerance +${TOLERANCE.helperRssMb})`],
-      ['host page heap', last.hostHeapMb - base.hostHeapMb < TOLERANCE.hostHeapMb, `${base.hostHeapMb.toFixed(1)} → ${last.hostHeapMb.toFixed(1)} MB (tolerance +${TOLERANCE.hostHeapMb})`],
-      ['bench handles', last.benchHandles - base.benchHandles <= TOLERANCE.benchHandles, `${base.benchHandles} → ${last.benchHandles} (tolerance +${TOLERANCE.benchHandles})`],
-      ['no stuck control', stuck.length === 0, stuck.length ? stuck.map((p) => `${p.name} ${p.controlState}`).join(', ') : `left: ${seen.participants.map((p) => `${p.name} (${p.role}, ${p.controlState})`).join(', ')}`],
+      [
+        'server RSS',
+        last.serverRssMb - base.serverRssMb < TOLERANCE.serverRssMb,
+        `${base.serverRssMb.toFixed(1)} → ${last.serverRssMb.toFixed(1)} MB (tolerance +${TOLERANCE.serverRssMb})`,
+      ],
+      [
+        'server open files',
+        last.serverFds - base.serverFds <= TOLERANCE.serverFds,
+        `${base.serverFds} → ${last.serverFds} (tolerance +${TOLERANCE.serverFds})`,
+      ],
+      [
+        'helper RSS',
+        last.helperRssMb - base.helperRssMb < TOLERANCE.helperRssMb,
+        `${base.helperRssMb.toFixed(1)} → ${last.helperRssMb.toFixed(1)} MB (tolerance +${TOLERANCE.helperRssMb})`,
+      ],
+      [
+        'host page heap',
+        last.hostHeapMb - base.hostHeapMb < TOLERANCE.hostHeapMb,
+        `${base.hostHeapMb.toFixed(1)} → ${last.hostHeapMb.toFixed(1)} MB (tolerance +${TOLERANCE.hostHeapMb})`,
+      ],
+      [
+        'bench handles',
+        last.benchHandles - base.benchHandles <= TOLERANCE.benchHandles,
+        `${base.benchHandles} → ${last.benchHandles} (tolerance +${TOLERANCE.benchHandles})`,
+      ],
+      [
+        'no stuck control',
+        stuck.length === 0,
+        stuck.length
+          ? stuck.map((p) => `${p.name} ${p.controlState}`).join(', ')
+          : `left: ${seen.participants.map((p) => `${p.name} (${p.role}, ${p.controlState})`).join(', ')}`,
+      ],
       ['helper grants nobody', helperStats.granted === null && rig.helper.controller === null, `granted ${String(helperStats.granted)}`],
       ['control was real', grants > 0, `${grants} grants reached the helper, ${rig.asked.length} prompts`],
     ];

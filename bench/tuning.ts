@@ -33,14 +33,19 @@ const GRID: Config[] = [
   { codec: 'av1', hint: 'detail', degradation: 'balanced' },
 ];
 const CONFIGS: Config[] = args.get('configs')
-  ? args.get('configs')!.split(',').map((c) => {
-      const [codec, hint, degradation] = c.split('/') as [Config['codec'], Config['hint'], Config['degradation']];
-      return { codec, hint, degradation };
-    })
+  ? args
+      .get('configs')!
+      .split(',')
+      .map((c) => {
+        const [codec, hint, degradation] = c.split('/') as [Config['codec'], Config['hint'], Config['degradation']];
+        return { codec, hint, degradation };
+      })
   : GRID;
 
 async function main(): Promise<void> {
-  console.log(`bench:tuning — ${WIDTH}×${HEIGHT} @ ${FPS} fps generated code screen, host uplink capped at ${MAX_KBPS} kbps, 1 viewer, ${WARMUP} s warm-up + ${SECONDS} s per row`);
+  console.log(
+    `bench:tuning — ${WIDTH}×${HEIGHT} @ ${FPS} fps generated code screen, host uplink capped at ${MAX_KBPS} kbps, 1 viewer, ${WARMUP} s warm-up + ${SECONDS} s per row`,
+  );
   const quality = await readFile(fileURLToPath(new URL('../dist/bench/quality.js', import.meta.url)), 'utf8');
   const viewerBrowser = await launchChromium();
   const rows: Array<Array<string | number>> = [];
@@ -53,7 +58,12 @@ async function main(): Promise<void> {
       try {
         const session = await plane.service.createSession({ mode: 'p2p' });
         const host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, {
-          width: WIDTH, height: HEIGHT, fps: FPS, maxKbps: MAX_KBPS, browser: hostBrowser.browser, ...config,
+          width: WIDTH,
+          height: HEIGHT,
+          fps: FPS,
+          maxKbps: MAX_KBPS,
+          browser: hostBrowser.browser,
+          ...config,
         });
         viewer = await ViewerPage.open(viewerBrowser, session.links.viewer.url, 'Tuner', { bypassCSP: true });
         await viewer.waitForState('live', 30_000);
@@ -76,13 +86,33 @@ async function main(): Promise<void> {
         for (const f of frames) if (!unique.has(f.frame)) unique.set(f.frame, f.presentedAt - expandCaptureTime(f.captureTimeLow32, f.presentedAt));
         const lat = [...unique.values()];
         rows.push([
-          config.codec.toUpperCase(), config.hint, config.degradation,
-          `${after.frameWidth ?? 0}×${after.frameHeight ?? 0}`, unique.size / SECONDS, percentile(lat, 50), percentile(lat, 95),
-          kbps, percentile(psnrs, 50), hostCores, after.codec ?? '',
+          config.codec.toUpperCase(),
+          config.hint,
+          config.degradation,
+          `${after.frameWidth ?? 0}×${after.frameHeight ?? 0}`,
+          unique.size / SECONDS,
+          percentile(lat, 50),
+          percentile(lat, 95),
+          kbps,
+          percentile(psnrs, 50),
+          hostCores,
+          after.codec ?? '',
         ]);
         await host.close();
       } catch (err) {
-        rows.push([config.codec.toUpperCase(), config.hint, config.degradation, `failed: ${(err as Error).message.slice(0, 60)}`, NaN, NaN, NaN, NaN, NaN, NaN, '']);
+        rows.push([
+          config.codec.toUpperCase(),
+          config.hint,
+          config.degradation,
+          `failed: ${(err as Error).message.slice(0, 60)}`,
+          NaN,
+          NaN,
+          NaN,
+          NaN,
+          NaN,
+          NaN,
+          '',
+        ]);
       } finally {
         await viewer?.close();
         await hostBrowser.close();

@@ -45,7 +45,12 @@ export class ControlPrompt implements LobbyAsker {
 
   /** Someone waits in the lobby: let them in? Asked in turn with control requests; `--allow-control` lets everyone in. */
   async admit(knock: Knock): Promise<{ admit: boolean; reason: 'allowed' | 'denied' | 'timeout' }> {
-    const who = describe(knock.name, { participantId: knock.participantId, shortId: knock.shortId, ...(knock.client ? { client: knock.client } : {}), ...(knock.link ? { link: knock.link } : {}) });
+    const who = describe(knock.name, {
+      participantId: knock.participantId,
+      shortId: knock.shortId,
+      ...(knock.client ? { client: knock.client } : {}),
+      ...(knock.link ? { link: knock.link } : {}),
+    });
     const name = `${who} from ${terminalText(knock.from, 64)}`;
     if (this.policy === 'allow') {
       this.say(`${name} joins as ${knock.role} (--allow-control lets everyone in)`);

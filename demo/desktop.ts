@@ -63,11 +63,43 @@ export async function startVirtualDesktop(width: number, height: number, withApp
     const editorCols = Math.floor((width * 0.55) / 10);
     const rows = Math.floor((height - 60) / 19);
     children.push(
-      spawn('xterm', [...font, '-geometry', `${editorCols}x${rows}+10+10`, '-bg', '#1e1e1e', '-fg', '#d4d4d4', '-T', 'editor - session-service.ts', '-e', 'less', '-N', '-S', source], { env, stdio: 'ignore', detached: true }),
       spawn(
         'xterm',
-        [...font, '-geometry', `${Math.floor((width * 0.4) / 10)}x${Math.floor(rows * 0.6)}-10+10`, '-bg', '#0c0c0c', '-fg', '#cccccc', '-T', 'terminal', '-e', 'bash', '-c',
-          'echo "PairUX demo desktop (Xvfb ' + display + '). A granted guest types here."; exec bash --norc -i'],
+        [
+          ...font,
+          '-geometry',
+          `${editorCols}x${rows}+10+10`,
+          '-bg',
+          '#1e1e1e',
+          '-fg',
+          '#d4d4d4',
+          '-T',
+          'editor - session-service.ts',
+          '-e',
+          'less',
+          '-N',
+          '-S',
+          source,
+        ],
+        { env, stdio: 'ignore', detached: true },
+      ),
+      spawn(
+        'xterm',
+        [
+          ...font,
+          '-geometry',
+          `${Math.floor((width * 0.4) / 10)}x${Math.floor(rows * 0.6)}-10+10`,
+          '-bg',
+          '#0c0c0c',
+          '-fg',
+          '#cccccc',
+          '-T',
+          'terminal',
+          '-e',
+          'bash',
+          '-c',
+          'echo "PairUX demo desktop (Xvfb ' + display + '). A granted guest types here."; exec bash --norc -i',
+        ],
         { env, stdio: 'ignore', detached: true },
       ),
     );

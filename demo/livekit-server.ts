@@ -232,7 +232,21 @@ async function startOnce(binary: string, options: LocalLiveKitOptions): Promise<
   const dir = mkdtempSync(path.join(tmpdir(), 'pairux-livekit-'));
   const configPath = path.join(dir, 'livekit.yaml');
   const { webhookUrl, redis, region, nodeSelector, statsUpdateIntervalMs, pliThrottleMs } = options;
-  const config: YamlInput = { port, rtcTcp, rtcUdp, metricsPort, apiKey, apiSecret, logLevel: options.logLevel ?? 'info', webhookUrl, redis, region, nodeSelector, statsUpdateIntervalMs, pliThrottleMs };
+  const config: YamlInput = {
+    port,
+    rtcTcp,
+    rtcUdp,
+    metricsPort,
+    apiKey,
+    apiSecret,
+    logLevel: options.logLevel ?? 'info',
+    webhookUrl,
+    redis,
+    region,
+    nodeSelector,
+    statsUpdateIntervalMs,
+    pliThrottleMs,
+  };
   writeFileSync(configPath, configYaml(config), { mode: 0o600 });
 
   const child = spawn(binary, ['--config', configPath], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

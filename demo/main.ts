@@ -101,7 +101,14 @@ function parseOptions(argv: string[]): DemoOptions {
   const autoAt = Number(values['auto-at']);
   if (!Number.isInteger(autoAt) || autoAt < 2 || autoAt > 1000) fail(`--auto-at must be a whole number 2-1000, not ${values['auto-at']}`);
   return {
-    port, width, height, fps, codec, ttlMinutes, mode: values.mode, autoAt,
+    port,
+    width,
+    height,
+    fps,
+    codec,
+    ttlMinutes,
+    mode: values.mode,
+    autoAt,
     screen: values.generated ? 'generated' : values.virtual ? 'virtual' : 'real',
     controlPolicy: values['allow-control'] ? 'allow' : values['deny-control'] ? 'deny' : 'ask',
     frames: values.frames,
@@ -189,7 +196,8 @@ async function main(): Promise<void> {
     say(`${resumed ? 'back' : 'joined'}: ${participant.name} (${participant.role}) — ${watching} watching`);
   });
   plane.service.on('participant-disconnected', ({ sessionId, participant }) => {
-    if (sessionId === session.sessionId && participant.role !== 'host') say(`dropped: ${participant.name}; keeping their place for ${plane.config.reconnectGraceMs / 1000} s`);
+    if (sessionId === session.sessionId && participant.role !== 'host')
+      say(`dropped: ${participant.name}; keeping their place for ${plane.config.reconnectGraceMs / 1000} s`);
   });
   plane.service.on('participant-left', ({ sessionId, participant, reason }) => {
     if (sessionId !== session.sessionId || participant.role === 'host') return;
@@ -201,8 +209,13 @@ async function main(): Promise<void> {
   if (options.screen !== 'generated') {
     try {
       screen = await startRealScreen({
-        width: options.width, height: options.height, fps: options.fps, forceVirtual: options.screen === 'virtual',
-        controlPolicy: options.controlPolicy, frames: options.frames, say,
+        width: options.width,
+        height: options.height,
+        fps: options.fps,
+        forceVirtual: options.screen === 'virtual',
+        controlPolicy: options.controlPolicy,
+        frames: options.frames,
+        say,
       });
     } catch (err) {
       await plane.close();
@@ -261,8 +274,12 @@ PairUX demo is live (ready in ${((Date.now() - started) / 1000).toFixed(1)} s), 
         ? `auto mode: peer-to-peer until the session has ${options.autoAt} participants, then the server moves everyone to LiveKit (${sfu?.url}) without anyone noticing`
         : 'peer-to-peer mode: the host sends each guest its own stream'
   }.
-${screen ? `${screen.describe}
-A guest with the controller link can ask to drive; you answer here (y/n), and s + Enter stops all control.` : 'The host shares a GENERATED screen (code text, a clock and a frame counter), as asked with --generated.'}
+${
+  screen
+    ? `${screen.describe}
+A guest with the controller link can ask to drive; you answer here (y/n), and s + Enter stops all control.`
+    : 'The host shares a GENERATED screen (code text, a clock and a frame counter), as asked with --generated.'
+}
 
   Watch in a browser:  ${session.links.viewer.url}
   Controller link:     ${session.links.controller.url}

@@ -8,7 +8,9 @@
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/g;
 
 export function terminalText(text: unknown, maxChars = 500): string {
-  const s = String(text).replace(/[\t\n\r\u2028\u2029]+/g, ' ').replace(UNSAFE, '');
+  const s = String(text)
+    .replace(/[\t\n\r\u2028\u2029]+/g, ' ')
+    .replace(UNSAFE, '');
   const chars = [...s];
   return chars.length > maxChars ? `${chars.slice(0, maxChars - 1).join('')}…` : s;
 }

@@ -331,7 +331,15 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
       child.stderr!.once('close', () => resolve());
       child.once('error', () => resolve());
     });
-    const g: Generation = { child, framePort: this.framePort, link: undefined as unknown as HelperLink, stderrTail: [], startedAt: performance.now(), exited, stderrDone };
+    const g: Generation = {
+      child,
+      framePort: this.framePort,
+      link: undefined as unknown as HelperLink,
+      stderrTail: [],
+      startedAt: performance.now(),
+      exited,
+      stderrDone,
+    };
     g.link = new HelperLink({
       side: 'a',
       input: child.stdout!,
@@ -385,7 +393,9 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
       g.child.kill('SIGKILL');
       await Promise.race([g.stderrDone, delay(500)]);
       const tail = g.stderrTail.slice(-5).join(' | ');
-      throw new PairuxError(ErrorCode.Closed, `the helper did not start: ${(err as Error).message}${tail ? ` (stderr: ${tail})` : ''}`, undefined, { cause: err });
+      throw new PairuxError(ErrorCode.Closed, `the helper did not start: ${(err as Error).message}${tail ? ` (stderr: ${tail})` : ''}`, undefined, {
+        cause: err,
+      });
     }
   }
 
@@ -443,20 +453,28 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
         let capture: CaptureResult | null = null;
         if (this.capture) {
           const params = this.capture;
-          capture = await this.reissue(g, () => g.link.rpc.request(StartCapture, params), (e) => {
-            this.capture = null;
-            this.emit('captureError', { message: `capture could not be restarted: ${e.message}`.slice(0, 1000), fatal: true });
-          });
+          capture = await this.reissue(
+            g,
+            () => g.link.rpc.request(StartCapture, params),
+            (e) => {
+              this.capture = null;
+              this.emit('captureError', { message: `capture could not be restarted: ${e.message}`.slice(0, 1000), fatal: true });
+            },
+          );
           this.lastCapture = capture;
           if (capture) this.rememberFramePort(capture);
         }
         let granted = this.granted;
         if (granted) {
           const id = granted;
-          const ok = await this.reissue(g, () => g.link.rpc.request(GrantControl, { controllerId: id }), (e) => {
-            this.granted = null;
-            this.emit('protocolError', new PairuxError(e.code, `the grant could not be restored: ${e.message}`));
-          });
+          const ok = await this.reissue(
+            g,
+            () => g.link.rpc.request(GrantControl, { controllerId: id }),
+            (e) => {
+              this.granted = null;
+              this.emit('protocolError', new PairuxError(e.code, `the grant could not be restored: ${e.message}`));
+            },
+          );
           if (!ok) granted = null;
         }
         this.emit('restarted', {
@@ -472,7 +490,12 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
         const error = err instanceof Error ? err : new Error(String(err));
         this.emit('restartFailed', { attempt, error });
         if (++failures >= maxFailures) {
-          this.emit('exit', { code: died.code, signal: died.signal, reason: `gave up after ${failures} failed restarts: ${error.message}`, stderrTail: this.gen?.stderrTail ?? died.stderrTail });
+          this.emit('exit', {
+            code: died.code,
+            signal: died.signal,
+            reason: `gave up after ${failures} failed restarts: ${error.message}`,
+            stderrTail: this.gen?.stderrTail ?? died.stderrTail,
+          });
           throw error;
         }
       }

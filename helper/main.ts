@@ -17,7 +17,6 @@ console.log = console.info = console.warn = console.debug = (...args: unknown[])
 const env = process.env;
 let protocolErrors = 0;
 let shuttingDown = false;
-let service: HelperService | undefined;
 
 const link = new HelperLink({
   side: 'b',
@@ -33,7 +32,8 @@ const link = new HelperLink({
     void shutdown(`link closed: ${reason}`, broken ? HelperExit.LinkBroken : HelperExit.Normal);
   },
 });
-service = new HelperService({
+// The link's close handler may name it: it only runs once this module has finished loading.
+const service = new HelperService({
   link,
   env,
   log,
@@ -42,7 +42,9 @@ service = new HelperService({
     const startup = await startUp(env, log);
     const { platform } = startup;
     const screen = platform.screen ? `${platform.screen.name} ${platform.screen.width}x${platform.screen.height}` : 'none';
-    log(`started up in ${(performance.now() - t).toFixed(0)} ms, ${(process.uptime() * 1000).toFixed(0)} ms after launch (${platform.platform}, screen ${screen})`);
+    log(
+      `started up in ${(performance.now() - t).toFixed(0)} ms, ${(process.uptime() * 1000).toFixed(0)} ms after launch (${platform.platform}, screen ${screen})`,
+    );
     return startup;
   },
 });
@@ -50,7 +52,7 @@ service = new HelperService({
 async function shutdown(why: string, code: number): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
-  const released = service?.shutdown() ?? [];
+  const released = service.shutdown() ?? [];
   log(`stopping: ${why}${released.length ? `; released ${released.join(' ')}` : ''}`);
   link.close(why);
   // Let queued frames (the last answers, input.refused) reach the runner, briefly.
@@ -73,12 +75,12 @@ process.on('SIGINT', () => {
 });
 // The last line of defence: release before dying, whatever happened.
 process.on('exit', () => {
-  if (!shuttingDown) service?.shutdown();
+  if (!shuttingDown) service.shutdown();
 });
 const crash = (err: unknown) => {
   log(`crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   try {
-    service?.shutdown();
+    service.shutdown();
   } finally {
     process.exit(HelperExit.Crashed);
   }

@@ -54,7 +54,10 @@ async function probeLinux(env: NodeJS.ProcessEnv): Promise<PlatformReport> {
   const wayland = env.XDG_SESSION_TYPE === 'wayland' || !!env.WAYLAND_DISPLAY;
   const display = env.DISPLAY;
   if (!display) {
-    return unavailable('linux', wayland ? WAYLAND_REASON : 'There is no X display (DISPLAY is not set). On a machine without a screen, run the editor under Xvfb.');
+    return unavailable(
+      'linux',
+      wayland ? WAYLAND_REASON : 'There is no X display (DISPLAY is not set). On a machine without a screen, run the editor under Xvfb.',
+    );
   }
   const [probe, xdotool] = await Promise.all([probeXDisplay(env), hasXdotool(env)]);
   if (!probe.ok) return unavailable('linux', probe.reason, xdotool);
@@ -66,9 +69,7 @@ async function probeLinux(env: NodeJS.ProcessEnv): Promise<PlatformReport> {
     platform: 'linux',
     screen: { name: display.slice(0, 64), width: probe.width, height: probe.height },
     capture: { available: true },
-    inject: xdotool
-      ? { available: true, xdotool }
-      : { available: true, xdotool, reason: 'xdotool is not installed: text outside ASCII cannot be typed' },
+    inject: xdotool ? { available: true, xdotool } : { available: true, xdotool, reason: 'xdotool is not installed: text outside ASCII cannot be typed' },
     x11: true,
     robot,
   };

@@ -4,17 +4,7 @@
  * probe (and the release of leftovers) runs on the first request: see startup.ts.
  */
 import { ErrorCode, PairuxError } from '../protocol/errors';
-import {
-  CaptureError,
-  GrantControl,
-  Hello,
-  Input,
-  InputRefused,
-  InputStats,
-  RevokeControl,
-  StartCapture,
-  StopCapture,
-} from '../protocol/helper-link';
+import { CaptureError, GrantControl, Hello, Input, InputRefused, InputStats, RevokeControl, StartCapture, StopCapture } from '../protocol/helper-link';
 import type { PixelRect, VideoFrameHeader } from '../protocol/helper-framing';
 import type { ParamsOf, ResultOf } from '../protocol/rpc';
 import type { FrameWebSocketServer } from './capture/frame-websocket';

@@ -68,9 +68,7 @@ export class PairuxError extends Error {
   }
 
   toBody(): ErrorBody {
-    return this.data === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, data: this.data };
+    return this.data === undefined ? { code: this.code, message: this.message } : { code: this.code, message: this.message, data: this.data };
   }
 
   static fromBody(body: ErrorBody): PairuxError {

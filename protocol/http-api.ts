@@ -44,7 +44,10 @@ export const HttpErrorResponse = z.object({
     message: z.string().max(MAX_HTTP_ERROR_MESSAGE_CHARS),
     data: z
       .record(z.string().max(64), z.unknown())
-      .refine((d) => Object.keys(d).length <= 16 && (JSON.stringify(d)?.length ?? 0) <= MAX_HTTP_ERROR_DATA_CHARS, `error data is limited to 16 fields and ${MAX_HTTP_ERROR_DATA_CHARS} characters`)
+      .refine(
+        (d) => Object.keys(d).length <= 16 && (JSON.stringify(d)?.length ?? 0) <= MAX_HTTP_ERROR_DATA_CHARS,
+        `error data is limited to 16 fields and ${MAX_HTTP_ERROR_DATA_CHARS} characters`,
+      )
       .optional(),
   }),
 });

@@ -25,10 +25,39 @@ export const Modifier = z.enum(['shift', 'control', 'alt', 'meta']);
 export type Modifier = z.infer<typeof Modifier>;
 
 const NAMED_KEYS = [
-  'enter', 'escape', 'backspace', 'tab', 'space', 'delete', 'insert',
-  'home', 'end', 'pageup', 'pagedown', 'up', 'down', 'left', 'right',
-  'f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8', 'f9', 'f10', 'f11', 'f12',
-  'shift', 'control', 'alt', 'meta', 'capslock', 'menu',
+  'enter',
+  'escape',
+  'backspace',
+  'tab',
+  'space',
+  'delete',
+  'insert',
+  'home',
+  'end',
+  'pageup',
+  'pagedown',
+  'up',
+  'down',
+  'left',
+  'right',
+  'f1',
+  'f2',
+  'f3',
+  'f4',
+  'f5',
+  'f6',
+  'f7',
+  'f8',
+  'f9',
+  'f10',
+  'f11',
+  'f12',
+  'shift',
+  'control',
+  'alt',
+  'meta',
+  'capslock',
+  'menu',
 ] as const;
 
 /** Every key a driver may press: the named keys above and each printable ASCII character. */
@@ -39,8 +68,15 @@ export const KEY_ALLOWLIST: ReadonlySet<string> = new Set<string>([
 
 /** Normalised coordinate on the shared screen: 0 is the left/top edge, 1 the right/bottom. */
 const Coord = z.number().min(0).max(1);
-const Seq = z.int().min(0).max(2 ** 31 - 1);
-const Key = z.string().min(1).max(16).refine((k) => KEY_ALLOWLIST.has(k), { message: 'key is not on the allowlist' });
+const Seq = z
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
+const Key = z
+  .string()
+  .min(1)
+  .max(16)
+  .refine((k) => KEY_ALLOWLIST.has(k), { message: 'key is not on the allowlist' });
 const Mods = z.array(Modifier).max(4).default([]);
 /** Printable text: no control characters except newline and tab. */
 const Text = z
@@ -69,8 +105,7 @@ export type InputEvent = z.infer<typeof InputEvent>;
 export type InputEventKind = InputEvent['t'];
 
 export type SanitizeResult =
-  | { ok: true; event: InputEvent }
-  | { ok: false; code: typeof ErrorCode.BadMessage | typeof ErrorCode.Forbidden; reason: string; seq?: number };
+  { ok: true; event: InputEvent } | { ok: false; code: typeof ErrorCode.BadMessage | typeof ErrorCode.Forbidden; reason: string; seq?: number };
 
 /**
  * The one gate in front of every input sink. Anything not exactly one of the allowed shapes is
@@ -83,7 +118,12 @@ export function sanitizeInputEvent(raw: unknown): SanitizeResult {
   const issue = parsed.error.issues[0];
   const where = issue?.path.join('.') || 'event';
   const forbidden = issue?.message === 'key is not on the allowlist' || (issue?.code === 'invalid_union' && where === 't');
-  return { ok: false, code: forbidden ? ErrorCode.Forbidden : ErrorCode.BadMessage, reason: `${where}: ${issue?.message ?? 'invalid'}`, ...(seq === undefined ? {} : { seq }) };
+  return {
+    ok: false,
+    code: forbidden ? ErrorCode.Forbidden : ErrorCode.BadMessage,
+    reason: `${where}: ${issue?.message ?? 'invalid'}`,
+    ...(seq === undefined ? {} : { seq }),
+  };
 }
 
 /**

@@ -146,11 +146,9 @@ export class RpcEndpoint {
     const msg = raw as Record<string, unknown>;
     const rawId = typeof msg.id === 'number' && Number.isInteger(msg.id) && msg.id >= 0 && msg.id <= MAX_ID ? msg.id : null;
     if (msg.v !== PROTOCOL_VERSION) {
-      const err = new PairuxError(
-        ErrorCode.UnsupportedVersion,
-        `protocol version ${String(msg.v)} is not supported (this peer speaks ${PROTOCOL_VERSION})`,
-        { supported: [PROTOCOL_VERSION] },
-      );
+      const err = new PairuxError(ErrorCode.UnsupportedVersion, `protocol version ${String(msg.v)} is not supported (this peer speaks ${PROTOCOL_VERSION})`, {
+        supported: [PROTOCOL_VERSION],
+      });
       if ('method' in msg && rawId !== null) this.replyError(rawId, err);
       else this.report(err);
       return;

@@ -22,11 +22,7 @@ export interface NotificationType<P> {
   readonly params: z.ZodType<P>;
 }
 
-export function defineRequest<P, R>(
-  method: string,
-  params: z.ZodType<P>,
-  result: z.ZodType<R>,
-): RequestType<P, R> {
+export function defineRequest<P, R>(method: string, params: z.ZodType<P>, result: z.ZodType<R>): RequestType<P, R> {
   return { kind: 'request', method, params, result };
 }
 
@@ -59,7 +55,10 @@ export interface Boundary {
   readonly bToA: Direction;
 }
 
-const id = z.int().min(0).max(2 ** 31 - 1);
+const id = z
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
 const method = z.string().min(1).max(64);
 
 export const RequestEnvelope = z.object({ v: z.number(), id, method, params: z.unknown() });

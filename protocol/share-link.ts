@@ -52,14 +52,20 @@ export function parseShareLink(input: string): ShareLink {
   try {
     sessionId = decodeURIComponent(match[1]);
   } catch {
-    throw new PairuxError(ErrorCode.TokenInvalid, 'The session id in this link is malformed (a broken % escape). Copy the link again, or ask the host for a new one.');
+    throw new PairuxError(
+      ErrorCode.TokenInvalid,
+      'The session id in this link is malformed (a broken % escape). Copy the link again, or ask the host for a new one.',
+    );
   }
   if (!Id.safeParse(sessionId).success) {
     throw new PairuxError(ErrorCode.TokenInvalid, 'The session id in this link is malformed. Ask the host for a new link.');
   }
   const token = new URLSearchParams(url.hash.replace(/^#/, '')).get('t');
   if (!token) {
-    throw new PairuxError(ErrorCode.TokenInvalid, 'This link is missing its access token (the part after #t=). It may have been cut off when pasted; copy it again.');
+    throw new PairuxError(
+      ErrorCode.TokenInvalid,
+      'This link is missing its access token (the part after #t=). It may have been cut off when pasted; copy it again.',
+    );
   }
   if (token.length > MAX_TOKEN_CHARS) {
     throw new PairuxError(ErrorCode.TokenInvalid, 'The access token in this link is too long to be genuine.');

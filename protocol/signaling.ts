@@ -141,17 +141,9 @@ export const ReportMedia = defineRequest('media.report', z.object({ media: Media
 
 export const Leave = defineRequest('session.leave', z.object({}), z.object({}));
 
-export const End = defineRequest(
-  'session.end',
-  z.object({ reason: z.string().max(200).optional() }),
-  z.object({}),
-);
+export const End = defineRequest('session.end', z.object({ reason: z.string().max(200).optional() }), z.object({}));
 
-export const SendSignal = defineRequest(
-  'signal.send',
-  z.object({ to: Id, payload: SignalPayload }),
-  z.object({}),
-);
+export const SendSignal = defineRequest('signal.send', z.object({ to: Id, payload: SignalPayload }), z.object({}));
 
 /** A guest share link as the host gets it (the URL carries the token; nobody else is sent it). */
 export const ShareLinkInfo = z.object({
@@ -195,11 +187,7 @@ export const DenyControl = defineRequest(
   z.object({}),
 );
 /** Host → server: stop control for one participant, or for everyone (panic) when absent. */
-export const RevokeControl = defineRequest(
-  'control.revoke',
-  z.object({ participantId: Id.optional(), panic: z.boolean().default(false) }),
-  z.object({}),
-);
+export const RevokeControl = defineRequest('control.revoke', z.object({ participantId: Id.optional(), panic: z.boolean().default(false) }), z.object({}));
 
 /**
  * How many control events the server keeps per session; older ones are dropped first. A full list
@@ -233,11 +221,7 @@ export const ControlAudit = defineRequest('control.audit', z.object({}), z.objec
  * the first join's role; from then on the server's record is the role every rule reads.
  * Everyone gets `participant.updated`; demoting someone who drives or asks revokes that first.
  */
-export const SetRole = defineRequest(
-  'participant.setRole',
-  z.object({ participantId: Id, role: GuestRole }),
-  z.object({ participant: Participant }),
-);
+export const SetRole = defineRequest('participant.setRole', z.object({ participantId: Id, role: GuestRole }), z.object({ participant: Participant }));
 
 /**
  * Host → server: take a guest out of the session. The guest gets `session.ended` with reason
@@ -266,10 +250,7 @@ export const MakeHost = defineRequest('participant.makeHost', z.object({ partici
 /** Client → server, every `heartbeatIntervalMs`: keeps presence fresh. */
 export const Heartbeat = defineNotification('heartbeat', z.object({}));
 
-export const ParticipantJoined = defineNotification(
-  'participant.joined',
-  z.object({ participant: Participant, resumed: z.boolean() }),
-);
+export const ParticipantJoined = defineNotification('participant.joined', z.object({ participant: Participant, resumed: z.boolean() }));
 export const ParticipantUpdated = defineNotification('participant.updated', z.object({ participant: Participant }));
 export const ParticipantLeft = defineNotification(
   'participant.left',
@@ -301,10 +282,7 @@ export const SessionTopology = defineNotification('session.topology', TopologyNo
 export type SessionTopology = z.infer<typeof TopologyNotice>;
 
 /** Server → everyone: the host's seat moved (`participant.makeHost`). */
-export const HostChanged = defineNotification(
-  'session.hostChanged',
-  z.object({ hostId: Id, previousHostId: Id, message: z.string().max(300) }),
-);
+export const HostChanged = defineNotification('session.hostChanged', z.object({ hostId: Id, previousHostId: Id, message: z.string().max(300) }));
 
 export const ControlReason = z.enum(['requested', 'granted', 'denied', 'timeout', 'revoked', 'panic', 'released', 'taken-over', 'left']);
 export type ControlReason = z.infer<typeof ControlReason>;
@@ -406,10 +384,7 @@ export const LobbyKnock = defineNotification(
 );
 
 /** Server → the host: a knock is over (admitted, denied, not answered in time, or the guest went away). */
-export const LobbyClosed = defineNotification(
-  'lobby.closed',
-  z.object({ participantId: Id, reason: z.enum(['admitted', 'denied', 'timeout', 'left']) }),
-);
+export const LobbyClosed = defineNotification('lobby.closed', z.object({ participantId: Id, reason: z.enum(['admitted', 'denied', 'timeout', 'left']) }));
 
 /**
  * Between server instances only: the host's decision on a knock, routed to the instance holding the
@@ -431,12 +406,54 @@ export const signalingBoundary: Boundary = {
   name: 'signaling',
   maxMessageBytes: MAX_SIGNALING_MESSAGE_BYTES,
   aToB: {
-    requests: [Join, Leave, End, SendSignal, CreateLink, GetIceServers, RequestControl, ReleaseControl, GrantControl, DenyControl, RevokeControl, SetRole, RemoveParticipant, RefreshSfuAccess, ReportMedia, MakeHost, AcceptHost, DeclineHost, RotateLinks, ListLinks, RevokeLink, ControlAudit, AdmitGuest, DenyGuest, SetLobbyMode],
+    requests: [
+      Join,
+      Leave,
+      End,
+      SendSignal,
+      CreateLink,
+      GetIceServers,
+      RequestControl,
+      ReleaseControl,
+      GrantControl,
+      DenyControl,
+      RevokeControl,
+      SetRole,
+      RemoveParticipant,
+      RefreshSfuAccess,
+      ReportMedia,
+      MakeHost,
+      AcceptHost,
+      DeclineHost,
+      RotateLinks,
+      ListLinks,
+      RevokeLink,
+      ControlAudit,
+      AdmitGuest,
+      DenyGuest,
+      SetLobbyMode,
+    ],
     notifications: [Heartbeat],
   },
   bToA: {
     requests: [],
-    notifications: [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged, SessionTopology, HostChanged, HostOffered, HostOfferEnded, LinksChanged, LobbyWaiting, LobbyKnock, LobbyClosed, LobbyDecided],
+    notifications: [
+      ParticipantJoined,
+      ParticipantUpdated,
+      ParticipantLeft,
+      Signal,
+      SessionEnded,
+      ControlChanged,
+      SessionTopology,
+      HostChanged,
+      HostOffered,
+      HostOfferEnded,
+      LinksChanged,
+      LobbyWaiting,
+      LobbyKnock,
+      LobbyClosed,
+      LobbyDecided,
+    ],
   },
 };
 

@@ -8,7 +8,18 @@
  */
 import { z } from 'zod';
 import { DisplayName, Id, Media, Mode, Role } from './common';
-import { ControlAuditEntry, HostOfferEnded, HostOffered, LinkSummary, LinksChanged, MAX_CONTROL_AUDIT_ENTRIES, Participant, ResumeTicket, RotateLinks, ShareLinkInfo } from './signaling';
+import {
+  ControlAuditEntry,
+  HostOfferEnded,
+  HostOffered,
+  LinkSummary,
+  LinksChanged,
+  MAX_CONTROL_AUDIT_ENTRIES,
+  Participant,
+  ResumeTicket,
+  RotateLinks,
+  ShareLinkInfo,
+} from './signaling';
 import { defineNotification, defineRequest, type Boundary } from './rpc';
 
 export const MAX_SHELL_JSON_BYTES = 256 * 1024;

@@ -93,7 +93,10 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u20
 
 /** A peer-supplied name or label as one plain, capped line (no controls, no bidi overrides). */
 export function plainText(text: unknown, maxChars = MAX_AUDIT_NAME_CHARS): string {
-  const s = String(text).replace(/[\t\n\r\u2028\u2029]+/g, ' ').replace(UNSAFE, '').trim();
+  const s = String(text)
+    .replace(/[\t\n\r\u2028\u2029]+/g, ' ')
+    .replace(UNSAFE, '')
+    .trim();
   const chars = [...s];
   return chars.length > maxChars ? `${chars.slice(0, maxChars - 1).join('')}…` : s;
 }
@@ -152,7 +155,14 @@ export class ControlAudit {
       last.answeredAt = at;
       return;
     }
-    this.push({ kind: 'denied', requester: p?.person ?? { id: participantId, name: plainText(participantId) }, requestedAt: p?.requestedAt ?? at, answeredAt: at, answer, times: 1 });
+    this.push({
+      kind: 'denied',
+      requester: p?.person ?? { id: participantId, name: plainText(participantId) },
+      requestedAt: p?.requestedAt ?? at,
+      answeredAt: at,
+      answer,
+      times: 1,
+    });
   }
 
   /**
@@ -197,7 +207,8 @@ export class ControlAudit {
   /** The server named a driver the host never allowed. */
   ignored(driverId: string, driverName: string | null): IgnoredRecord {
     if (this.ignoredDrivers >= MAX_STRAY_SENDERS) {
-      if (!this.otherDrivers || !this.records.includes(this.otherDrivers)) this.push((this.otherDrivers = { kind: 'ignored', driver: OTHER_DRIVERS, namedAt: this.now(), refused: {} }));
+      if (!this.otherDrivers || !this.records.includes(this.otherDrivers))
+        this.push((this.otherDrivers = { kind: 'ignored', driver: OTHER_DRIVERS, namedAt: this.now(), refused: {} }));
       delete this.otherDrivers.endedAt;
       this.otherNamed = driverId;
       // Their input is refused at the runner as not from the driver: counted here as the open record.
@@ -279,7 +290,12 @@ export class ControlAudit {
       return this.others;
     }
     this.strays++;
-    const stray: StrayRecord = { kind: 'stray', from: this.pending.get(participantId)?.person ?? { id: participantId, name: plainText(participantId) }, firstAt: this.now(), refused: {} };
+    const stray: StrayRecord = {
+      kind: 'stray',
+      from: this.pending.get(participantId)?.person ?? { id: participantId, name: plainText(participantId) },
+      firstAt: this.now(),
+      refused: {},
+    };
     this.push(stray);
     return stray;
   }
@@ -313,7 +329,13 @@ function clean(person: AuditPerson): AuditPerson {
 
 const CLIENT: Record<ClientKind, string> = { vscode: 'VS Code', browser: 'browser', 'host-page': 'host page', bench: 'bench' };
 const VIA: Record<ApprovalVia, string> = { prompt: 'the prompt', 'grant-control': 'Grant Control', page: "the host page's grant" };
-const KIND: Record<RefusalKind, string> = { 'not-granted': 'not granted', 'not-allowed': 'not in allowlist', rate: 'rate', 'bad-event': 'bad event', failed: 'could not inject' };
+const KIND: Record<RefusalKind, string> = {
+  'not-granted': 'not granted',
+  'not-allowed': 'not in allowlist',
+  rate: 'rate',
+  'bad-event': 'bad event',
+  failed: 'could not inject',
+};
 
 /** "Ada (VS Code, id 3fa9c2, link for Eve)" */
 export function personLabel(p: AuditPerson): string {

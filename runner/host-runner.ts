@@ -102,7 +102,9 @@ export class HostRunner implements BridgeBackend {
     o.helper.on('restarted', (r) => {
       if (this.stintBase) this.stintBase.restarted = true;
       if (this.driver && r.granted !== this.driver) this.endStint('helper-restart');
-      o.say(`the helper stopped (${r.reason}) and was restarted in ${r.downtimeMs} ms${r.hello.releasedAtStart.length ? `; released held input: ${r.hello.releasedAtStart.join(', ')}` : ''}`);
+      o.say(
+        `the helper stopped (${r.reason}) and was restarted in ${r.downtimeMs} ms${r.hello.releasedAtStart.length ? `; released held input: ${r.hello.releasedAtStart.join(', ')}` : ''}`,
+      );
       if (r.capture) this.o.capture = r.capture;
     });
     o.helper.on('captureError', (e) => o.say(`screen capture ${e.fatal ? 'failed' : 'hiccup'}: ${e.message}`));
@@ -127,8 +129,7 @@ export class HostRunner implements BridgeBackend {
     // The page starts taking frames once it has this answer: give it a full picture right after.
     setTimeout(() => this.relay?.reset(), 0);
     const c = this.o.capture;
-    const frames =
-      this.o.frames === 'websocket' && c.websocketUrl ? { via: 'websocket' as const, url: c.websocketUrl } : { via: 'bridge' as const };
+    const frames = this.o.frames === 'websocket' && c.websocketUrl ? { via: 'websocket' as const, url: c.websocketUrl } : { via: 'bridge' as const };
     return {
       frames,
       screen: { width: c.width, height: c.height, fps: c.fps, source: 'helper' },
@@ -145,7 +146,12 @@ export class HostRunner implements BridgeBackend {
       ...(params.client ? { client: params.client } : {}),
       ...(params.link ? { link: params.link } : {}),
     };
-    this.controlAudit.requested({ id: params.participantId, name: params.name, ...(params.client ? { client: params.client } : {}), ...(params.link ? { link: params.link } : {}) });
+    this.controlAudit.requested({
+      id: params.participantId,
+      name: params.name,
+      ...(params.client ? { client: params.client } : {}),
+      ...(params.link ? { link: params.link } : {}),
+    });
     const answer = await this.o.prompt.ask(params.name, who);
     if (answer.allow) this.approve(params.participantId, 'prompt');
     else this.controlAudit.denied(params.participantId, answer.reason === 'allowed' ? 'denied' : answer.reason);

@@ -13,7 +13,9 @@ import { ensureLiveKit } from './livekit.mjs';
 const root = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = new Set(process.argv.slice(2));
 const quiet = args.has('--quiet');
-const log = (msg) => { if (!quiet) process.stderr.write(`[bootstrap] ${msg}\n`); };
+const log = (msg) => {
+  if (!quiet) process.stderr.write(`[bootstrap] ${msg}\n`);
+};
 
 /** Debian packages by purpose. The demo needs a browser; the tests need the real TURN server too. */
 // X packages: Xvfb gives the helper a screen when there is no display (CI, SSH), xdotool types
@@ -26,7 +28,11 @@ export const APT_PACKAGES = {
 };
 
 function mtime(p) {
-  try { return statSync(p).mtimeMs; } catch { return 0; }
+  try {
+    return statSync(p).mtimeMs;
+  } catch {
+    return 0;
+  }
 }
 
 function ensureNodeModules() {

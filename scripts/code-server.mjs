@@ -19,7 +19,15 @@ const packageDir = path.join(root, 'test', 'vscode', 'code-server');
  * spdlog, node-pty, …: their prebuilt binaries cannot be fetched here), Debian's rg for
  * @vscode/ripgrep, Chromium to open the workbench. */
 export const CODE_SERVER_APT = [
-  'libkrb5-dev', 'libxkbfile-dev', 'libsecret-1-dev', 'libx11-dev', 'pkg-config', 'ripgrep', 'chromium', 'build-essential', 'python3',
+  'libkrb5-dev',
+  'libxkbfile-dev',
+  'libsecret-1-dev',
+  'libx11-dev',
+  'pkg-config',
+  'ripgrep',
+  'chromium',
+  'build-essential',
+  'python3',
 ];
 
 /**
@@ -31,8 +39,13 @@ export const CODE_SERVER_APT = [
  * code-server 4.100.3's shrinkwraps hold. BUILT below catches a skipped build either way.
  */
 const NESTED_ALLOWED_SCRIPTS = [
-  '@parcel/watcher@2.5.1', '@vscode/deviceid@0.1.1', '@vscode/ripgrep@1.15.11', '@vscode/spdlog@0.15.1',
-  'kerberos@2.1.1', 'native-watchdog@1.4.2', 'node-pty@1.1.0-beta33',
+  '@parcel/watcher@2.5.1',
+  '@vscode/deviceid@0.1.1',
+  '@vscode/ripgrep@1.15.11',
+  '@vscode/spdlog@0.15.1',
+  'kerberos@2.1.1',
+  'native-watchdog@1.4.2',
+  'node-pty@1.1.0-beta33',
 ];
 
 /** What a working install has built; a skipped install script leaves one of these missing. */
@@ -107,12 +120,19 @@ function withInstallLock(base, log, fn) {
     } catch (err) {
       if (err.code !== 'EEXIST') throw err;
       let owner = 0;
-      try { owner = Number(readFileSync(path.join(lock, 'pid'), 'utf8')); } catch { /* being written */ }
+      try {
+        owner = Number(readFileSync(path.join(lock, 'pid'), 'utf8'));
+      } catch {
+        /* being written */
+      }
       if (owner && !alive(owner)) {
         rmSync(lock, { recursive: true, force: true });
         continue;
       }
-      if (!told) { log(`waiting for another code-server install (pid ${owner || '?'})…`); told = true; }
+      if (!told) {
+        log(`waiting for another code-server install (pid ${owner || '?'})…`);
+        told = true;
+      }
       sleep(1000);
     }
   }

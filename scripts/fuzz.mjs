@@ -26,11 +26,27 @@ const r = spawnSync(process.execPath, [mocha, ...(files.length ? files : ['test/
   env: { ...process.env, PAIRUX_FUZZ_COUNT: count, PAIRUX_FUZZ_SEED: seed, PAIRUX_FUZZ_REPORT: report },
 });
 
-const rows = existsSync(report) ? readFileSync(report, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+const rows = existsSync(report)
+  ? readFileSync(report, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+  : [];
 const mb = (m) => (m.heapMb ? `heap ${m.heapMb.toFixed(1)}` : `RSS ${m.rssMb.toFixed(1)}`);
 const table = [
   ['boundary', 'messages', 'refused (error)', 'accepted', 'no answer', 'crashes', 'memory before → after (MB)', 'injected without grant', 'seconds'],
-  ...rows.map((x) => [x.boundary, x.messages, x.refused, x.accepted, x.silent, x.crashes, `${mb(x.before)} → ${mb(x.after).replace(/^\w+ /, '')}`, x.injectedWithoutGrant, x.seconds]),
+  ...rows.map((x) => [
+    x.boundary,
+    x.messages,
+    x.refused,
+    x.accepted,
+    x.silent,
+    x.crashes,
+    `${mb(x.before)} → ${mb(x.after).replace(/^\w+ /, '')}`,
+    x.injectedWithoutGrant,
+    x.seconds,
+  ]),
 ].map((cells) => cells.map(String));
 const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
 console.log('');

@@ -74,7 +74,9 @@ export function ensureLiveKit({ log = (msg) => process.stderr.write(`[livekit] $
   const r = spawnSync('go', ['install', MODULE], { cwd: staging, env, stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0 || !existsSync(path.join(staging, 'server'))) {
     rmSync(staging, { recursive: true, force: true });
-    throw new Error(`\`go install ${MODULE}\` failed (exit ${r.status ?? r.signal}); see its output above. It needs the Go module proxy (${process.env.GOPROXY || 'proxy.golang.org'}).`);
+    throw new Error(
+      `\`go install ${MODULE}\` failed (exit ${r.status ?? r.signal}); see its output above. It needs the Go module proxy (${process.env.GOPROXY || 'proxy.golang.org'}).`,
+    );
   }
   chmodSync(staging, 0o755);
   rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
-const target = process.argv.find((a) => a.startsWith('--target='))?.slice('--target='.length) ?? `${process.platform === 'win32' ? 'win32' : process.platform}-${process.arch}`;
+const target =
+  process.argv.find((a) => a.startsWith('--target='))?.slice('--target='.length) ??
+  `${process.platform === 'win32' ? 'win32' : process.platform}-${process.arch}`;
 const { version } = JSON.parse((await import('node:fs')).readFileSync(path.join(root, 'package.json'), 'utf8'));
 const out = path.join(root, `pairux-${target}-${version}.vsix`);
 
@@ -36,6 +38,19 @@ for (const file of ['package.json', 'index.js', 'LICENSE.md']) cpSync(path.join(
 cpSync(prebuilt, path.join(vendor, 'robotjs', 'prebuilds', target), { recursive: true });
 cpSync(path.join(root, 'node_modules', 'node-gyp-build'), path.join(vendor, 'node-gyp-build'), { recursive: true });
 const vsce = path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
-run(process.execPath, [vsce, 'package', '--target', target, '--no-dependencies', '--readme-path', 'extension/README.md', '--skip-license', '--allow-missing-repository', '--no-update-package-json', '--out', out]);
+run(process.execPath, [
+  vsce,
+  'package',
+  '--target',
+  target,
+  '--no-dependencies',
+  '--readme-path',
+  'extension/README.md',
+  '--skip-license',
+  '--allow-missing-repository',
+  '--no-update-package-json',
+  '--out',
+  out,
+]);
 const bytes = statSync(out).size;
 console.log(`[package] ${path.relative(root, out)}: ${(bytes / 1024 / 1024).toFixed(2)} MiB (${bytes} bytes), target ${target}`);

@@ -19,5 +19,13 @@ if (inner.length) args.push('test/vscode/workbench.test.ts');
 const named = args.some((a) => /\.ts$|\//.test(a) && !a.startsWith('-'));
 const spec = named ? [] : ['test/**/*.test.ts'];
 const env = inner.length ? { ...process.env, PAIRUX_VSCODE_FILES: inner.join(',') } : process.env;
+// The whole suite starts with lint and the format check: a dropped promise fails before any test runs.
+if (!named && !given.some((a) => a.startsWith('--grep'))) {
+  const lint = spawnSync(process.execPath, [path.join(root, 'scripts', 'lint.mjs')], { cwd: root, stdio: 'inherit' });
+  if (lint.status !== 0) {
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+}
 const r = spawnSync(process.execPath, [mocha, ...spec, '--ignore', `${INNER}**`, ...args], { cwd: root, stdio: 'inherit', env });
 process.exit(r.status ?? 1);

@@ -27,7 +27,10 @@ export const LiveKitConfig = z.object({
   /** How the control plane reaches LiveKit's API: ws(s):// or http(s)://, e.g. ws://127.0.0.1:7880. */
   url: z.string().regex(/^(wss?|https?):\/\/[^\s]+$/, 'LiveKit url starts with ws://, wss://, http:// or https://'),
   /** How participants reach it, when that differs (behind a proxy: wss://sfu.example.com). Default: `url`. */
-  publicUrl: z.string().regex(/^wss?:\/\/[^\s]+$/, 'LiveKit publicUrl starts with ws:// or wss://').optional(),
+  publicUrl: z
+    .string()
+    .regex(/^wss?:\/\/[^\s]+$/, 'LiveKit publicUrl starts with ws:// or wss://')
+    .optional(),
   apiKey: z.string().min(1),
   /** Signs participant tokens and verifies LiveKit's webhooks. */
   apiSecret: z.string().min(1),
@@ -69,7 +72,10 @@ export const SfuDeploymentConfig = LiveKitConfig.extend({
    * redis://127.0.0.1:6379/1): its node statistics (CPU load, rooms, clients) are read there.
    * Without it, load comes from LiveKit's API (rooms and participants, no CPU).
    */
-  redisUrl: z.string().regex(/^rediss?:\/\/[^\s]+$/, 'redisUrl starts with redis:// or rediss://').optional(),
+  redisUrl: z
+    .string()
+    .regex(/^rediss?:\/\/[^\s]+$/, 'redisUrl starts with redis:// or rediss://')
+    .optional(),
   /**
    * A lone server's Prometheus endpoint (LiveKit's `prometheus.port`), e.g.
    * http://10.0.0.5:6789/metrics (user:password@ when it sets `prometheus.username`): its CPU
@@ -77,7 +83,10 @@ export const SfuDeploymentConfig = LiveKitConfig.extend({
    * from there. Without it (and without `redisUrl`), load is the API's rooms and participants
    * (up to 5 s late), no CPU.
    */
-  metricsUrl: z.string().regex(/^https?:\/\/[^\s]+$/, 'metricsUrl starts with http:// or https://').optional(),
+  metricsUrl: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, 'metricsUrl starts with http:// or https://')
+    .optional(),
   /**
    * Which statistics make up the load. Leave out `cpu` where the CPU figure is not the SFU's
    * (a node sharing its machine with other busy work reports the whole machine's CPU).
@@ -107,18 +116,33 @@ export const SfuPoolsConfig = z
     const seen = new Map<string, number>();
     const urls = new Map<string, string>();
     pools.deployments.forEach((d, i) => {
-      if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: ['deployments', i, 'id'], message: `deployment id ${d.id} is used twice (deployments ${seen.get(d.id)} and ${i}); ids must be unique` });
+      if (seen.has(d.id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['deployments', i, 'id'],
+          message: `deployment id ${d.id} is used twice (deployments ${seen.get(d.id)} and ${i}); ids must be unique`,
+        });
       else seen.set(d.id, i);
       const url = d.url.replace(/\/+$/, '');
       const other = urls.get(url);
-      if (other !== undefined && other !== d.id) ctx.addIssue({ code: 'custom', path: ['deployments', i, 'url'], message: `deployments ${other} and ${d.id} have the same url ${d.url}; one LiveKit deployment is one entry` });
+      if (other !== undefined && other !== d.id)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['deployments', i, 'url'],
+          message: `deployments ${other} and ${d.id} have the same url ${d.url}; one LiveKit deployment is one entry`,
+        });
       else urls.set(url, d.id);
     });
     const regions = [...new Set(pools.deployments.map((d) => d.region))];
     if (pools.defaultRegion === undefined) {
-      if (regions.length > 1) ctx.addIssue({ code: 'custom', path: ['defaultRegion'], message: `set the default region: the deployments are in ${regions.join(', ')}` });
+      if (regions.length > 1)
+        ctx.addIssue({ code: 'custom', path: ['defaultRegion'], message: `set the default region: the deployments are in ${regions.join(', ')}` });
     } else if (!regions.includes(pools.defaultRegion)) {
-      ctx.addIssue({ code: 'custom', path: ['defaultRegion'], message: `no deployment is in the default region ${pools.defaultRegion} (the deployments are in ${regions.join(', ')})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultRegion'],
+        message: `no deployment is in the default region ${pools.defaultRegion} (the deployments are in ${regions.join(', ')})`,
+      });
     }
   })
   .transform((pools) => ({ ...pools, defaultRegion: pools.defaultRegion ?? (pools.deployments[0] as SfuDeploymentConfig).region }));
@@ -152,7 +176,11 @@ export const RedisConfig = z.object({
    * Redis Sentinel: where the sentinels listen; they name the current primary of `sentinelName`,
    * and the instances follow it when a replica is promoted.
    */
-  sentinels: z.array(z.object({ host: z.string().min(1).max(253), port: z.int().min(1).max(65535) })).min(1).max(16).optional(),
+  sentinels: z
+    .array(z.object({ host: z.string().min(1).max(253), port: z.int().min(1).max(65535) }))
+    .min(1)
+    .max(16)
+    .optional(),
   /** The primary's name the sentinels monitor (their `sentinel monitor <name> …`). */
   sentinelName: z.string().min(1).max(128).default('mymaster'),
 });
@@ -178,14 +206,24 @@ export const ServerConfig = z.object({
   tokenSecret: z.string().min(32).optional(),
   /** Bearer key required to create sessions. Mandatory when listening beyond loopback or with a public URL that is not loopback. */
   hostKey: z.string().min(16).optional(),
-  reconnectGraceMs: z.int().min(0).max(10 * 60_000).default(DEFAULT_RECONNECT_GRACE_MS),
+  reconnectGraceMs: z
+    .int()
+    .min(0)
+    .max(10 * 60_000)
+    .default(DEFAULT_RECONNECT_GRACE_MS),
   heartbeatIntervalMs: z.int().min(100).max(60_000).default(10_000),
   /** Connections that have not joined by then are closed. */
   joinTimeoutMs: z.int().min(100).default(10_000),
   /** A session whose host never connects is dropped after this. */
-  hostJoinTimeoutMs: z.int().min(1000).default(10 * 60_000),
+  hostJoinTimeoutMs: z
+    .int()
+    .min(1000)
+    .default(10 * 60_000),
   /** Ended sessions are remembered this long so late joiners hear "ended", not "not found". */
-  endedSessionTtlMs: z.int().min(0).default(60 * 60_000),
+  endedSessionTtlMs: z
+    .int()
+    .min(0)
+    .default(60 * 60_000),
   defaultLinkTtlSeconds: z.int().min(60).max(MAX_LINK_TTL_SECONDS).default(DEFAULT_LINK_TTL_SECONDS),
   viewerLimitP2p: z.int().min(1).max(1000).default(ROLE_LIMITS.p2p.viewer),
   controllerLimit: z.int().min(0).max(50).default(ROLE_LIMITS.p2p.controller),
@@ -199,7 +237,11 @@ export const ServerConfig = z.object({
    */
   lobby: z.enum(['controllers', 'everyone', 'off']).default('controllers'),
   /** A knock not answered by then is a no. */
-  lobbyTimeoutMs: z.int().min(1000).max(15 * 60_000).default(2 * 60_000),
+  lobbyTimeoutMs: z
+    .int()
+    .min(1000)
+    .max(15 * 60_000)
+    .default(2 * 60_000),
   /** Guests waiting at once in one session (per instance). */
   lobbyMaxWaiting: z.int().min(1).max(1000).default(20),
   /** Guests waiting at once from one client address (per instance, all sessions). */
@@ -244,7 +286,12 @@ export const ServerConfig = z.object({
   /** Shared state and signaling for several instances; without it, state is in this process. */
   redis: RedisConfig.optional(),
   /** This instance's name among several (logs, Redis routing); random per run when omitted. */
-  instanceId: z.string().min(1).max(64).regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  instanceId: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .optional(),
   /** Where the built page bundles are: dist/webview, or for tests and benches only dist/test-pages (the pages with their test hooks). */
   webviewDist: z.string().optional(),
 });
@@ -257,7 +304,11 @@ export type ServerConfig = z.infer<typeof ServerConfig> & { tokenSecret: string;
  * starts with `127.` is not: `127.0.0.1.example.com` resolves wherever its owner likes.
  */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '');
   if (h === 'localhost') return true;
   const v4 = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
   if (v4) return isIP(v4.slice(1).join('.')) === 4 && v4[1] === '127';
@@ -314,7 +365,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     lobby: env.PAIRUX_LOBBY ? (env.PAIRUX_LOBBY as 'controllers' | 'everyone' | 'off') : undefined,
     lobbyTimeoutMs: num(env.PAIRUX_LOBBY_TIMEOUT_MS),
     allowedOrigins: env.PAIRUX_ALLOWED_ORIGINS ? env.PAIRUX_ALLOWED_ORIGINS.split(',').map((s) => s.trim()) : undefined,
-    allowedHosts: env.PAIRUX_ALLOWED_HOSTS ? env.PAIRUX_ALLOWED_HOSTS.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    allowedHosts: env.PAIRUX_ALLOWED_HOSTS
+      ? env.PAIRUX_ALLOWED_HOSTS.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined,
     trustProxy: env.PAIRUX_TRUST_PROXY === undefined ? undefined : env.PAIRUX_TRUST_PROXY === 'true',
     maxUnjoinedSockets: num(env.PAIRUX_MAX_UNJOINED_SOCKETS),
     maxUnjoinedSocketsPerIp: num(env.PAIRUX_MAX_UNJOINED_SOCKETS_PER_IP),
@@ -352,13 +407,13 @@ function poolsFromEnv(value: string): ServerConfigInput['sfuPools'] {
     try {
       text = readFileSync(value.slice(1), 'utf8');
     } catch (err) {
-      throw new Error(`PAIRUX_SFU_POOLS names ${value.slice(1)}, which cannot be read: ${(err as Error).message}`);
+      throw new Error(`PAIRUX_SFU_POOLS names ${value.slice(1)}, which cannot be read: ${(err as Error).message}`, { cause: err });
     }
   }
   try {
     return JSON.parse(text) as ServerConfigInput['sfuPools'];
   } catch (err) {
-    throw new Error(`PAIRUX_SFU_POOLS is not valid JSON: ${(err as Error).message}`);
+    throw new Error(`PAIRUX_SFU_POOLS is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
 }
 

@@ -10,14 +10,18 @@ import { MAX_NAME_CHARS } from '../protocol/limits';
 
 /** The form two names are compared in. */
 export function nameKey(name: string): string {
-  return name
-    .normalize('NFKC')
-    .toUpperCase()
-    .toLowerCase()
-    .normalize('NFKC')
-    .replace(/[\u200c\u200d\ufe00-\ufe0f]/gu, '')
-    .replace(/\s+/gu, ' ')
-    .trim();
+  return (
+    name
+      .normalize('NFKC')
+      .toUpperCase()
+      .toLowerCase()
+      .normalize('NFKC')
+      // Joiners and variation selectors, each on its own, are what folding drops.
+      // eslint-disable-next-line no-misleading-character-class
+      .replace(/[\u200c\u200d\ufe00-\ufe0f]/gu, '')
+      .replace(/\s+/gu, ' ')
+      .trim()
+  );
 }
 
 /** `wanted` when no name in `taken` reads the same, otherwise the first free "wanted (n)" within the length cap. */

@@ -8,11 +8,7 @@ import { ErrorCode, PairuxError } from '../protocol/errors';
 import type { RoomStateStore, SessionRecord } from './room-state-store';
 
 /** The live session when `participantId` holds its host seat now; otherwise refused with why. */
-export async function requireCurrentHost(
-  store: RoomStateStore,
-  member: { sessionId: string; participantId: string },
-  what: string,
-): Promise<SessionRecord> {
+export async function requireCurrentHost(store: RoomStateStore, member: { sessionId: string; participantId: string }, what: string): Promise<SessionRecord> {
   const session = await store.getSession(member.sessionId);
   if (!session || session.ended) throw new PairuxError(ErrorCode.SessionEnded, 'This session has ended.');
   if (session.hostId !== member.participantId) {

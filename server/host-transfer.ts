@@ -98,7 +98,10 @@ export class HostTransfer {
     if (session.hostId !== offer.fromId) {
       this.drop(offer);
       const from = await store.getParticipant(offer.sessionId, offer.fromId);
-      throw new PairuxError(ErrorCode.Forbidden, `${from?.name ?? 'Whoever offered it'} is no longer the host, so that offer of the host's seat no longer stands.`);
+      throw new PairuxError(
+        ErrorCode.Forbidden,
+        `${from?.name ?? 'Whoever offered it'} is no longer the host, so that offer of the host's seat no longer stands.`,
+      );
     }
     const host: AdminMember = { sessionId: offer.sessionId, participantId: offer.fromId, role: 'host' };
     // The same rules as the offer, read again: a viewer, a browser or someone away by now cannot take the seat.
@@ -130,7 +133,10 @@ export class HostTransfer {
   private mine(member: AdminMember, offerId: string): Offer {
     const offer = this.offers.get(offerId);
     if (!offer || offer.sessionId !== member.sessionId || offer.toId !== member.participantId || this.now() > offer.expiresAt) {
-      throw new PairuxError(ErrorCode.Forbidden, "There is no offer of the host's seat for you to answer (it may have expired or been withdrawn). Ask the host to offer it again.");
+      throw new PairuxError(
+        ErrorCode.Forbidden,
+        "There is no offer of the host's seat for you to answer (it may have expired or been withdrawn). Ask the host to offer it again.",
+      );
     }
     return offer;
   }

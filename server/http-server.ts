@@ -7,7 +7,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, PairuxError } from '../protocol/errors';
-import { CREATE_SESSION_PATH, CreateSessionRequest, MAX_HTTP_BODY_BYTES, MAX_HTTP_ERROR_DATA_CHARS, MAX_HTTP_ERROR_MESSAGE_CHARS, SESSION_PREVIEW_PATH } from '../protocol/http-api';
+import {
+  CREATE_SESSION_PATH,
+  CreateSessionRequest,
+  MAX_HTTP_BODY_BYTES,
+  MAX_HTTP_ERROR_DATA_CHARS,
+  MAX_HTTP_ERROR_MESSAGE_CHARS,
+  SESSION_PREVIEW_PATH,
+} from '../protocol/http-api';
 import { describeIssues } from '../protocol/rpc';
 import { AddressRateLimit, clientAddress, forwarded } from './client-address';
 import { isLoopbackHost, type ServerConfig } from './config';
@@ -96,7 +103,7 @@ async function route(deps: Guards, req: IncomingMessage, res: ServerResponse): P
   if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, 'GET');
   if (p === SESSION_PREVIEW_PATH) {
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    if (!token) throw new PairuxError(ErrorCode.TokenInvalid, 'send the share link\'s token as Authorization: Bearer <token>');
+    if (!token) throw new PairuxError(ErrorCode.TokenInvalid, "send the share link's token as Authorization: Bearer <token>");
     return sendJson(res, 200, await deps.service.preview(token));
   }
   if (p === '/healthz') {
@@ -110,7 +117,14 @@ async function route(deps: Guards, req: IncomingMessage, res: ServerResponse): P
       return undefined;
     });
     const sfu = deps.service.sfu.pool?.snapshot().map((d) => ({ id: d.id, region: d.region, health: d.health, load: d.load?.percent, accepting: d.accepting }));
-    return sendJson(res, 200, { ok: true, sessions: sessions ?? null, sessionsHere, stateStore, uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000), ...(sfu ? { sfu } : {}) });
+    return sendJson(res, 200, {
+      ok: true,
+      sessions: sessions ?? null,
+      sessionsHere,
+      stateStore,
+      uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
+      ...(sfu ? { sfu } : {}),
+    });
   }
   if (p === '/metrics') {
     requireMetricsAccess(deps, req);
@@ -120,7 +134,7 @@ async function route(deps: Guards, req: IncomingMessage, res: ServerResponse): P
   }
   if (/^\/s\/[A-Za-z0-9_-]{1,64}\/?$/.test(p)) return sendPage(deps, res, 'viewer.html');
   if (p === '/host') return sendPage(deps, res, 'host.html');
-  if (p === '/' ) {
+  if (p === '/') {
     res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
     res.end('PairUX control plane. Open a share link (…/s/<session>#t=…) to watch a session.\n');
     return;
@@ -143,7 +157,9 @@ function requireMetricsAccess(deps: Guards, req: IncomingMessage): void {
   if (isLoopbackHost(clientAddress(req, trustProxy)) && !forwarded(req)) return;
   throw new PairuxError(
     ErrorCode.Unauthorized,
-    metricsToken === undefined ? '/metrics is served to this machine only (set PAIRUX_METRICS_TOKEN to scrape it from elsewhere)' : 'send the metrics token as Authorization: Bearer <token>',
+    metricsToken === undefined
+      ? '/metrics is served to this machine only (set PAIRUX_METRICS_TOKEN to scrape it from elsewhere)'
+      : 'send the metrics token as Authorization: Bearer <token>',
   );
 }
 

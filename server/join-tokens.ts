@@ -24,7 +24,10 @@ export interface VerifiedToken {
 export class JoinTokens {
   private readonly key: Uint8Array;
 
-  constructor(secret: string, private readonly now: () => number = Date.now) {
+  constructor(
+    secret: string,
+    private readonly now: () => number = Date.now,
+  ) {
     this.key = new TextEncoder().encode(secret);
   }
 
@@ -64,7 +67,9 @@ export class JoinTokens {
         payload = err.payload;
         expired = true;
       } else {
-        throw new PairuxError(ErrorCode.TokenInvalid, 'The join token is not valid (bad signature or malformed). Ask the host for a new link.', undefined, { cause: err });
+        throw new PairuxError(ErrorCode.TokenInvalid, 'The join token is not valid (bad signature or malformed). Ask the host for a new link.', undefined, {
+          cause: err,
+        });
       }
     }
     const claims = JoinClaims.safeParse(payload);

@@ -16,7 +16,9 @@ try {
   console.log(`PairUX control plane listening on ${local} (health: ${local}/healthz, metrics: ${local}/metrics${links})${shared}`);
   if (!plane.config.hostKey) console.log('No host key set: anyone on this machine can create sessions (fine on loopback).');
   const stop = async (signal: string) => {
-    console.log(plane.config.redis ? `${signal}: moving this instance's clients to the others and shutting down…` : `${signal}: ending sessions and shutting down…`);
+    console.log(
+      plane.config.redis ? `${signal}: moving this instance's clients to the others and shutting down…` : `${signal}: ending sessions and shutting down…`,
+    );
     await plane.close();
     process.exit(0);
   };

@@ -1,7 +1,16 @@
 /** RoomStateStore in process memory: the embedded server's store. Synchronous inside, so atomic. */
 import type { ParticipantRole } from '../protocol/limits';
 import type { ControlAuditEntry } from '../protocol/signaling';
-import type { AddResult, LinkRecord, ParticipantRecord, RoleChangeResult, RoomStateStore, SessionPatch, SessionRecord, TransferResult } from './room-state-store';
+import type {
+  AddResult,
+  LinkRecord,
+  ParticipantRecord,
+  RoleChangeResult,
+  RoomStateStore,
+  SessionPatch,
+  SessionRecord,
+  TransferResult,
+} from './room-state-store';
 
 interface Room {
   session: SessionRecord;
@@ -20,7 +29,15 @@ export class MemoryRoomStateStore implements RoomStateStore {
 
   async createSession(record: SessionRecord): Promise<void> {
     if (this.rooms.has(record.id)) throw new Error(`session ${record.id} already exists`);
-    this.rooms.set(record.id, { session: { ...record }, participants: new Map(), removedByHost: new Set(), links: new Map(), revokedLinks: new Set(), names: new Map(), audit: [] });
+    this.rooms.set(record.id, {
+      session: { ...record },
+      participants: new Map(),
+      removedByHost: new Set(),
+      links: new Map(),
+      revokedLinks: new Set(),
+      names: new Map(),
+      audit: [],
+    });
   }
 
   async getSession(sessionId: string): Promise<SessionRecord | undefined> {
@@ -133,7 +150,10 @@ export class MemoryRoomStateStore implements RoomStateStore {
   async listLinks(sessionId: string): Promise<LinkRecord[]> {
     const room = this.rooms.get(sessionId);
     if (!room) return [];
-    return [...room.links.values()].filter((l) => !room.revokedLinks.has(l.id)).sort((x, y) => x.createdAt - y.createdAt).map((l) => ({ ...l }));
+    return [...room.links.values()]
+      .filter((l) => !room.revokedLinks.has(l.id))
+      .sort((x, y) => x.createdAt - y.createdAt)
+      .map((l) => ({ ...l }));
   }
 
   async revokeLinks(sessionId: string, linkIds: string[]): Promise<string[]> {

@@ -16,6 +16,8 @@ export class ServerMetrics {
   /** Counted at scrape time from the room state, so it can never drift from it. */
   private participantSource: (() => Promise<Map<string, number>>) | undefined;
   readonly participants = (() => {
+    // prom-client calls collect() with the gauge as `this`; the registry's owner is needed too.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const metrics = this;
     return new Gauge({
       name: 'pairux_participants',
@@ -33,8 +35,18 @@ export class ServerMetrics {
     });
   })();
   readonly connections = new Gauge({ name: 'pairux_ws_connections', help: 'Open WebSocket connections', registers: [this.registry] });
-  readonly sessionsCreated = new Counter({ name: 'pairux_sessions_created_total', help: 'Sessions created', labelNames: ['mode'] as const, registers: [this.registry] });
-  readonly sessionsEnded = new Counter({ name: 'pairux_sessions_ended_total', help: 'Sessions ended, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
+  readonly sessionsCreated = new Counter({
+    name: 'pairux_sessions_created_total',
+    help: 'Sessions created',
+    labelNames: ['mode'] as const,
+    registers: [this.registry],
+  });
+  readonly sessionsEnded = new Counter({
+    name: 'pairux_sessions_ended_total',
+    help: 'Sessions ended, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly joins = new Counter({
     name: 'pairux_joins_total',
     help: 'Join attempts by role and outcome (ok, resumed, or the error code)',
@@ -53,13 +65,23 @@ export class ServerMetrics {
     labelNames: ['action', 'result'] as const,
     registers: [this.registry],
   });
-  readonly errors = new Counter({ name: 'pairux_errors_total', help: 'Errors answered to clients, by code', labelNames: ['code'] as const, registers: [this.registry] });
+  readonly errors = new Counter({
+    name: 'pairux_errors_total',
+    help: 'Errors answered to clients, by code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
   readonly droppedAfterClose = new Counter({
     name: 'pairux_ws_dropped_after_close_total',
     help: 'Messages from sockets the server had begun to close (removed, replaced, flooding, silent), dropped unread',
     registers: [this.registry],
   });
-  readonly signals = new Counter({ name: 'pairux_signals_relayed_total', help: 'Signaling messages relayed', labelNames: ['kind'] as const, registers: [this.registry] });
+  readonly signals = new Counter({
+    name: 'pairux_signals_relayed_total',
+    help: 'Signaling messages relayed',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
 
   readonly sfuWebhooks = new Counter({
     name: 'pairux_sfu_webhooks_total',
@@ -69,11 +91,16 @@ export class ServerMetrics {
   });
   readonly topologyMoves = new Counter({
     name: 'pairux_topology_moves_total',
-    help: 'Moves of a session\'s media by the session focus (P2P → SFU, SFU → SFU), by reason and result',
+    help: "Moves of a session's media by the session focus (P2P → SFU, SFU → SFU), by reason and result",
     labelNames: ['reason', 'result'] as const,
     registers: [this.registry],
   });
-  readonly sfuRefused = new Counter({ name: 'pairux_sfu_sessions_refused_total', help: 'SFU sessions refused by the SFU limits', labelNames: ['reason'] as const, registers: [this.registry] });
+  readonly sfuRefused = new Counter({
+    name: 'pairux_sfu_sessions_refused_total',
+    help: 'SFU sessions refused by the SFU limits',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   /** A gauge with no labels whose value is read at scrape time (left as it was when `read` has none). */
   private readonly sampledGauge = (name: string, help: string, read: () => number | undefined) =>
     new Gauge({
@@ -86,7 +113,11 @@ export class ServerMetrics {
       },
     });
   private sfuPresenceSource: (() => number) | undefined;
-  readonly sfuParticipants = this.sampledGauge('pairux_sfu_participants', 'Participants connected to the SFU (LiveKit), as its webhooks report them', () => this.sfuPresenceSource?.() ?? 0);
+  readonly sfuParticipants = this.sampledGauge(
+    'pairux_sfu_participants',
+    'Participants connected to the SFU (LiveKit), as its webhooks report them',
+    () => this.sfuPresenceSource?.() ?? 0,
+  );
 
   readonly sfuDeploymentDown = new Counter({
     name: 'pairux_sfu_deployment_down_total',
@@ -97,6 +128,8 @@ export class ServerMetrics {
   /** Read at scrape time from the SFU pool's last checks. */
   private sfuPoolSource: (() => SfuPoolFigures[]) | undefined;
   private readonly sfuPoolGauge = (name: string, help: string, value: (d: SfuPoolFigures) => number | undefined) => {
+    // prom-client calls collect() with the gauge as `this`; the registry's owner is needed too.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const metrics = this;
     return new Gauge({
       name,
@@ -112,19 +145,41 @@ export class ServerMetrics {
       },
     });
   };
-  readonly sfuDeploymentUp = this.sfuPoolGauge('pairux_sfu_deployment_up', 'Whether an SFU deployment answers its health checks (0 once it is down)', (d) => (d.healthy ? 1 : 0));
-  readonly sfuDeploymentLoad = this.sfuPoolGauge('pairux_sfu_deployment_load_percent', 'SFU deployment load: the highest of CPU, clients/maxParticipants, rooms/maxConcurrentRooms', (d) => d.load?.percent);
-  readonly sfuDeploymentClients = this.sfuPoolGauge('pairux_sfu_deployment_clients', 'Participants connected to an SFU deployment, from its statistics', (d) => d.stats?.clients);
+  readonly sfuDeploymentUp = this.sfuPoolGauge('pairux_sfu_deployment_up', 'Whether an SFU deployment answers its health checks (0 once it is down)', (d) =>
+    d.healthy ? 1 : 0,
+  );
+  readonly sfuDeploymentLoad = this.sfuPoolGauge(
+    'pairux_sfu_deployment_load_percent',
+    'SFU deployment load: the highest of CPU, clients/maxParticipants, rooms/maxConcurrentRooms',
+    (d) => d.load?.percent,
+  );
+  readonly sfuDeploymentClients = this.sfuPoolGauge(
+    'pairux_sfu_deployment_clients',
+    'Participants connected to an SFU deployment, from its statistics',
+    (d) => d.stats?.clients,
+  );
   readonly sfuDeploymentRooms = this.sfuPoolGauge('pairux_sfu_deployment_rooms', 'Rooms on an SFU deployment, from its statistics', (d) => d.stats?.rooms);
 
   /** Read at scrape time from the Redis scale-out, when there is one. */
   private redisSource: (() => { up: boolean; relaysDropped: number }) | undefined;
-  readonly redisUp = this.sampledGauge('pairux_redis_up', 'Whether this instance reaches the shared Redis (0 while it serves its sessions from its own copy)', () => {
-    const r = this.redisSource?.();
-    return r && (r.up ? 1 : 0);
+  readonly redisUp = this.sampledGauge(
+    'pairux_redis_up',
+    'Whether this instance reaches the shared Redis (0 while it serves its sessions from its own copy)',
+    () => {
+      const r = this.redisSource?.();
+      return r && (r.up ? 1 : 0);
+    },
+  );
+  readonly redisOutages = new Counter({
+    name: 'pairux_redis_outages_total',
+    help: 'Times this instance lost the shared Redis (its circuit breaker opened)',
+    registers: [this.registry],
   });
-  readonly redisOutages = new Counter({ name: 'pairux_redis_outages_total', help: 'Times this instance lost the shared Redis (its circuit breaker opened)', registers: [this.registry] });
-  readonly relaysDropped = this.sampledGauge('pairux_relays_dropped', 'Messages from other instances dropped as malformed or oversized, since start', () => this.redisSource?.().relaysDropped);
+  readonly relaysDropped = this.sampledGauge(
+    'pairux_relays_dropped',
+    'Messages from other instances dropped as malformed or oversized, since start',
+    () => this.redisSource?.().relaysDropped,
+  );
 
   constructor(defaultMetrics = false) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'pairux_process_' });

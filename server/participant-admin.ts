@@ -100,9 +100,13 @@ export class ParticipantAdmin {
     if (target.role !== 'controller') {
       throw new PairuxError(ErrorCode.Forbidden, `${target.name} is a viewer; only a controller can take over as host. Make them a controller first.`);
     }
-    if (!target.connected) throw new PairuxError(ErrorCode.PeerNotFound, `${target.name} is not connected right now; try again when they are back.`, { reconnecting: true });
+    if (!target.connected)
+      throw new PairuxError(ErrorCode.PeerNotFound, `${target.name} is not connected right now; try again when they are back.`, { reconnecting: true });
     if (target.client === 'browser') {
-      throw new PairuxError(ErrorCode.Forbidden, `${target.name} watches in a browser, which cannot share a screen; only a guest in VS Code can take over as host.`);
+      throw new PairuxError(
+        ErrorCode.Forbidden,
+        `${target.name} watches in a browser, which cannot share a screen; only a guest in VS Code can take over as host.`,
+      );
     }
     return target;
   }
@@ -131,7 +135,11 @@ export class ParticipantAdmin {
     const { session, from, to } = swapped;
     transport.broadcast(host.sessionId, ParticipantUpdated, { participant: publicView(from) });
     transport.broadcast(host.sessionId, ParticipantUpdated, { participant: publicView(to) });
-    transport.broadcast(host.sessionId, HostChanged, { hostId: to.id, previousHostId: from.id, message: `${from.name} handed the host's seat to ${to.name}, whose screen is shared from now on.` });
+    transport.broadcast(host.sessionId, HostChanged, {
+      hostId: to.id,
+      previousHostId: from.id,
+      message: `${from.name} handed the host's seat to ${to.name}, whose screen is shared from now on.`,
+    });
     this.deps.roleChanged?.(session, from.id, 'controller');
     this.deps.roleChanged?.(session, to.id, 'host');
     // After this answer is on its way: their connections still carry the old roles.

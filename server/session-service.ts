@@ -113,7 +113,12 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     this.sfu.on('node-down', ({ rooms }) => this.background(this.focus.roomsLost(rooms)));
     // An SFU back: this instance's auto sessions waiting on P2P for one move now.
     this.sfu.on('deployment-up', () => this.background(this.focus.sfuAvailable(this.localSessions)));
-    this.control = new ControlArbiter(deps.store, deps.transport, () => deps.config.controlRequests, (err) => void this.emit('error', err));
+    this.control = new ControlArbiter(
+      deps.store,
+      deps.transport,
+      () => deps.config.controlRequests,
+      (err) => void this.emit('error', err),
+    );
     this.participants = new ParticipantAdmin({
       store: deps.store,
       transport: deps.transport,
@@ -191,7 +196,10 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     }
     const session = await store.getSession(claims.sid);
     if (!session) {
-      throw new PairuxError(ErrorCode.SessionNotFound, 'There is no such session on this server (it may have ended long ago, or the server restarted). Ask the host for a new link.');
+      throw new PairuxError(
+        ErrorCode.SessionNotFound,
+        'There is no such session on this server (it may have ended long ago, or the server restarted). Ask the host for a new link.',
+      );
     }
     if (session.ended) throw new PairuxError(ErrorCode.SessionEnded, `This session has ended: ${session.ended.message}`, { reason: session.ended.reason });
     await this.links.requireLive(session.id, claims);
@@ -233,7 +241,10 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       }
       const session = await store.getSession(params.sessionId);
       if (!session) {
-        throw new PairuxError(ErrorCode.SessionNotFound, 'There is no such session on this server (it may have ended long ago, or the server restarted). Ask the host for a new link.');
+        throw new PairuxError(
+          ErrorCode.SessionNotFound,
+          'There is no such session on this server (it may have ended long ago, or the server restarted). Ask the host for a new link.',
+        );
       }
       if (session.ended) {
         throw new PairuxError(ErrorCode.SessionEnded, `This session has ended: ${session.ended.message}`, { reason: session.ended.reason });
@@ -285,7 +296,11 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
           // No seat, no name held, no link spent while the host decides (see lobby.ts).
           const taken = (await store.listParticipants(session.id)).map((p) => p.name);
           const knock = { sessionId: session.id, participantId: record.id, name: uniqueName(params.name, taken), role: claims.role, address };
-          await this.lobby.wait(sink, { ...knock, ...(record.client ? { client: record.client } : {}), ...(record.link ? { link: record.link } : {}) }, session);
+          await this.lobby.wait(
+            sink,
+            { ...knock, ...(record.client ? { client: record.client } : {}), ...(record.link ? { link: record.link } : {}) },
+            session,
+          );
           const after = await store.getSession(session.id);
           if (!after || after.ended) throw new PairuxError(ErrorCode.SessionEnded, `This session has ended: ${after?.ended?.message ?? 'the host ended it.'}`);
         }
@@ -315,7 +330,13 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       else transport.broadcast(session.id, ParticipantJoined, { participant: self, resumed: false }, self.id);
       metrics.joins.inc({ role: self.role, result: resumed ? 'resumed' : 'ok' });
       this.emit('participant-joined', { sessionId: session.id, participant: self, resumed });
-      const info: ResultOf<typeof Join>['session'] = { id: session.id, mode: session.mode, media: now.media, hostId: session.hostId, createdAt: session.createdAt };
+      const info: ResultOf<typeof Join>['session'] = {
+        id: session.id,
+        mode: session.mode,
+        media: now.media,
+        hostId: session.hostId,
+        createdAt: session.createdAt,
+      };
       if (session.name) info.name = session.name;
       // Signed locally, no call to LiveKit: a hundred viewers joining cost no SFU round trips.
       const sfu = now.media === 'sfu' && now.sfu ? await this.sfu.access(now.sfu, self) : undefined;
@@ -347,7 +368,10 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     const session = await this.deps.store.getSession(member.sessionId);
     if (!session || session.ended) throw new PairuxError(ErrorCode.SessionEnded, 'This session has ended.');
     if (session.media !== 'sfu' || !session.sfu) {
-      throw new PairuxError(ErrorCode.BadMessage, 'This session\'s media is peer-to-peer right now; it has no SFU access.', { mode: session.mode, media: session.media });
+      throw new PairuxError(ErrorCode.BadMessage, "This session's media is peer-to-peer right now; it has no SFU access.", {
+        mode: session.mode,
+        media: session.media,
+      });
     }
     const p = await this.deps.store.getParticipant(member.sessionId, member.participantId);
     if (!p) throw new PairuxError(ErrorCode.PeerNotFound, 'You are no longer in this session.');
@@ -356,7 +380,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
 
   /** `media.report`: a guest shows the picture of the session's current media now. */
   async reportMedia(member: Member, media: MediaMode, epoch: number): Promise<void> {
-    if (await isCurrentHost(this.deps.store, member.sessionId, member.participantId)) throw new PairuxError(ErrorCode.BadMessage, 'the host publishes; only guests report where their picture comes from');
+    if (await isCurrentHost(this.deps.store, member.sessionId, member.participantId))
+      throw new PairuxError(ErrorCode.BadMessage, 'the host publishes; only guests report where their picture comes from');
     await this.focus.mediaReported(member.sessionId, member.participantId, media, epoch);
   }
 
@@ -580,7 +605,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       record.name = uniqueName(wanted, taken);
       const added = await this.deps.store.addParticipant(sessionId, record, limits, nameKey(record.name));
       if (added.ok || !('nameTaken' in added)) return added;
-      if (attempt >= 8) throw new PairuxError(ErrorCode.Unavailable, 'Too many people are joining under this name right now. Try again in a moment.', { retry: true });
+      if (attempt >= 8)
+        throw new PairuxError(ErrorCode.Unavailable, 'Too many people are joining under this name right now. Try again in a moment.', { retry: true });
     }
   }
 

@@ -112,7 +112,10 @@ export class ShareLinks {
   /** Every current guest link stops working; new shared links for both roles. */
   async rotate(sessionId: string, ttlSeconds?: number): Promise<{ controller: ShareLinkInfo; viewer: ShareLinkInfo; revoked: number }> {
     const current = await this.deps.store.listLinks(sessionId);
-    const revoked = await this.deps.store.revokeLinks(sessionId, current.map((l) => l.id));
+    const revoked = await this.deps.store.revokeLinks(
+      sessionId,
+      current.map((l) => l.id),
+    );
     const options = ttlSeconds === undefined ? {} : { ttlSeconds };
     const [controller, viewer] = await Promise.all([this.issue(sessionId, 'controller', options), this.issue(sessionId, 'viewer', options)]);
     return { controller, viewer, revoked: revoked.length };

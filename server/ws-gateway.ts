@@ -168,7 +168,18 @@ export class WsGateway {
         if (source !== 'peer') this.metrics.errors.inc({ code: err.code });
       },
     });
-    const live: Live = { ws, lastSeen: now, joinedBy: now + this.config.joinTimeoutMs, connection, endpoint, address, unjoined: false, closing: false, gone: false, cut: undefined };
+    const live: Live = {
+      ws,
+      lastSeen: now,
+      joinedBy: now + this.config.joinTimeoutMs,
+      connection,
+      endpoint,
+      address,
+      unjoined: false,
+      closing: false,
+      gone: false,
+      cut: undefined,
+    };
     this.live.add(live);
     this.countUnjoined(live, true);
     this.metrics.connections.inc();
@@ -326,7 +337,11 @@ export class WsGateway {
 
 /** Refuses an upgrade with a status and a sentence the client's developer can read. */
 function refuse(socket: Duplex, status: string, message: string, retryAfterSeconds?: number): void {
-  const body = JSON.stringify({ error: { code: status.startsWith('429') ? ErrorCode.RateLimited : status.startsWith('503') ? ErrorCode.LimitReached : ErrorCode.Forbidden, message } });
+  const body = JSON.stringify({
+    error: { code: status.startsWith('429') ? ErrorCode.RateLimited : status.startsWith('503') ? ErrorCode.LimitReached : ErrorCode.Forbidden, message },
+  });
   const retry = retryAfterSeconds === undefined ? '' : `Retry-After: ${retryAfterSeconds}\r\n`;
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n${retry}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n${retry}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }

@@ -17,7 +17,8 @@ ctx.fillStyle = '#1e1e1e';
 ctx.fillRect(0, 0, canvas.width, canvas.height);
 ctx.fillStyle = '#d4d4d4';
 ctx.font = '16px "DejaVu Sans Mono", monospace';
-for (let i = 0; i < 50; i++) ctx.fillText(`${String(i + 1).padStart(3)}  const line${i} = render(frame, ${i}); // real X screen, painted by bench/pages/painter.ts`, 40, 120 + i * 19);
+for (let i = 0; i < 50; i++)
+  ctx.fillText(`${String(i + 1).padStart(3)}  const line${i} = render(frame, ${i}); // real X screen, painted by bench/pages/painter.ts`, 40, 120 + i * 19);
 
 const h = Math.ceil(canvas.width / 80) * 5;
 let frame = 0;

@@ -1,6 +1,6 @@
 /** Chromium for benches: a browser whose process tree we can meter, and a page server for bench-only pages. */
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
@@ -33,7 +33,8 @@ export async function launchMeteredChromium(): Promise<MeteredBrowser> {
 /** Serves dist/bench/*.js under a blank page on loopback (a secure context for WebCodecs). */
 export async function serveBenchPages(): Promise<{ url: string; close(): Promise<void> }> {
   const dist = fileURLToPath(new URL('../../dist/bench/', import.meta.url));
-  const server = createServer(async (req, res) => {
+  const server = createServer((req, res) => void serve(req, res));
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const name = (req.url ?? '/').replace(/^\//, '');
     if (/^[a-z-]+\.js$/.test(name)) {
       try {
@@ -51,7 +52,7 @@ export async function serveBenchPages(): Promise<{ url: string; close(): Promise
       return;
     }
     res.writeHead(404).end();
-  });
+  }
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };

@@ -16,7 +16,7 @@ import { HostRunner } from '../../runner/host-runner';
 import { HelperProcess, resolveHelperCommand } from '../../helper/client';
 import { HOST_COUNTERS_EXPRESSION } from './extension-host-stats';
 
-const [width, height, fps] = process.argv.slice(2).map(Number) as [number, number, number];
+const [, , fps] = process.argv.slice(2).map(Number) as [number, number, number];
 const say = (line: string) => process.stderr.write(`  [browser host] ${line}\n`);
 
 const plane = await startControlPlane({ host: '127.0.0.1', port: 0, ...TEST_PAGES });
@@ -26,7 +26,12 @@ const screen = await startScreen().catch(async (err: unknown) => {
   throw err;
 });
 const host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, {
-  width: screen.width, height: screen.height, fps, codec: 'vp9', name: 'Bench host', bridge: screen.bridgeUrl,
+  width: screen.width,
+  height: screen.height,
+  fps,
+  codec: 'vp9',
+  name: 'Bench host',
+  bridge: screen.bridgeUrl,
 }).catch(async (err: unknown) => {
   await screen.close();
   await plane.close();
@@ -45,12 +50,21 @@ async function startScreen(): Promise<{ bridgeUrl: string; width: number; height
     const hello = await helper.start();
     if (!hello.capture.available) throw new Error(`screen capture is not available: ${hello.capture.reason ?? 'unknown reason'}`);
     const capture = await helper.startCapture({ fps, deliver: 'link', patches: true });
-    const runner = new HostRunner({ helper, capture, prompt: { ask: async () => ({ allow: false, reason: 'disabled' }) }, say: () => undefined, frames: 'bridge', controlRequests: false });
+    const runner = new HostRunner({
+      helper,
+      capture,
+      prompt: { ask: async () => ({ allow: false, reason: 'disabled' }) },
+      say: () => undefined,
+      frames: 'bridge',
+      controlRequests: false,
+    });
     const bridge = new HostBridgeServer(runner);
     runner.attach(bridge);
     const bridgeUrl = await bridge.listen();
     return {
-      bridgeUrl, width: capture.width, height: capture.height,
+      bridgeUrl,
+      width: capture.width,
+      height: capture.height,
       async close() {
         await bridge.close();
         await helper.stop();

@@ -26,7 +26,9 @@ export function proc(pid: number): Proc | undefined {
 
 /** The tree under `root` (root included), as live processes. */
 export function tree(root: number): Proc[] {
-  return descendants(root).map(proc).filter((p): p is Proc => p !== undefined);
+  return descendants(root)
+    .map(proc)
+    .filter((p): p is Proc => p !== undefined);
 }
 
 /** `--type=renderer` and friends; the Chromium browser process has none. */
@@ -84,7 +86,10 @@ export class GroupMeter {
 }
 
 export function loadAverage(): string {
-  return `load average ${os.loadavg().map((l) => l.toFixed(2)).join(', ')} (${os.cpus().length} cores)`;
+  return `load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ')} (${os.cpus().length} cores)`;
 }
 
 export function median(values: number[]): number {

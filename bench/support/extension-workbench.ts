@@ -82,7 +82,10 @@ export async function openWorkbench(options: { env?: Record<string, string>; set
       visibleMs,
       codeServerTree,
       // The newest one: a reloaded window gets a new extension host.
-      extensionHost: () => codeServerTree().filter((p) => p.cmd.includes('--type=extensionHost')).sort((a, b) => b.pid - a.pid)[0],
+      extensionHost: () =>
+        codeServerTree()
+          .filter((p) => p.cmd.includes('--type=extensionHost'))
+          .sort((a, b) => b.pid - a.pid)[0],
       helpers: () => codeServerTree().filter((p) => /\bdist\/helper\.js\b/.test(p.cmd)),
       log: (which) => {
         const files = findFiles(logsDir, which === 'exthost' ? 'remoteexthost.log' : 'PairUX.log').sort();
@@ -130,7 +133,8 @@ export async function readActivation(wb: Workbench, timeoutMs = 30_000): Promise
         activationEvent: host[1]!,
       };
     }
-    if (Date.now() > deadline) throw new Error(`PairUX did not log its activation within ${timeoutMs} ms (PairUX.log: ${JSON.stringify(wb.log('pairux').slice(-300))})`);
+    if (Date.now() > deadline)
+      throw new Error(`PairUX did not log its activation within ${timeoutMs} ms (PairUX.log: ${JSON.stringify(wb.log('pairux').slice(-300))})`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -31,11 +31,15 @@ export async function benchHelper(x: Xvfb): Promise<BenchHelper> {
  * server repainting) is not the helper's and is not counted.
  */
 export function changingScreen(x: Xvfb): { stop(): void } {
-  const child: ChildProcess = spawn('bash', ['-c', 'while :; do xsetroot -solid "#$(printf %06x $(( (RANDOM << 9 ^ RANDOM) & 0xffffff )))"; sleep 0.01; done'], {
-    env: x.env,
-    stdio: 'ignore',
-    detached: true,
-  });
+  const child: ChildProcess = spawn(
+    'bash',
+    ['-c', 'while :; do xsetroot -solid "#$(printf %06x $(( (RANDOM << 9 ^ RANDOM) & 0xffffff )))"; sleep 0.01; done'],
+    {
+      env: x.env,
+      stdio: 'ignore',
+      detached: true,
+    },
+  );
   return {
     stop: () => {
       // Its own process group: the loop and whatever xsetroot is running.

@@ -133,8 +133,12 @@ export function splitHops(presented: Map<number, number>, runner: RunnerTrace, p
 
 /** One line per hop: p50 / p95 ms. */
 export function formatHops(t: HopTable): string {
-  const lines = HOPS.map((h) => `    ${h.padEnd(14)} p50 ${percentile(t.hops[h], 50).toFixed(1).padStart(6)}  p95 ${percentile(t.hops[h], 95).toFixed(1).padStart(6)} ms`);
+  const lines = HOPS.map(
+    (h) => `    ${h.padEnd(14)} p50 ${percentile(t.hops[h], 50).toFixed(1).padStart(6)}  p95 ${percentile(t.hops[h], 95).toFixed(1).padStart(6)} ms`,
+  );
   const pp = (v: number[]) => `p50 ${percentile(v, 50).toFixed(1)} p95 ${percentile(v, 95).toFixed(1)}`;
-  lines.push(`    (of track→viewer: in the track's queue ${pp(t.accepted)}; track → packet at the viewer ${pp(t.viewer.received)}; → decoded ${pp(t.viewer.decoded)}; → displayed ${pp(t.viewer.displayed)} ms)`);
+  lines.push(
+    `    (of track→viewer: in the track's queue ${pp(t.accepted)}; track → packet at the viewer ${pp(t.viewer.received)}; → decoded ${pp(t.viewer.decoded)}; → displayed ${pp(t.viewer.displayed)} ms)`,
+  );
   return `  per hop (${t.followed} frames followed end to end):\n${lines.join('\n')}\n`;
 }

@@ -77,7 +77,7 @@ export class BenchHostPage {
       await page.waitForFunction(() => Boolean((window as unknown as { pairuxHost?: { selfId?: string } }).pairuxHost?.selfId), null, { timeout: 30_000 });
     } catch (err) {
       await context.close().catch(() => undefined);
-      throw new Error(`the host page did not join: ${errors.join('; ') || String(err)}`);
+      throw new Error(`the host page did not join: ${errors.join('; ') || String(err)}`, { cause: err });
     }
     return new BenchHostPage(context, page);
   }

@@ -127,12 +127,20 @@ export class LightP2pViewers {
         if (from !== this.hostId) return;
         if (payload.kind === 'offer') {
           this.page
-            .evaluate(([j, pc, sdp]) => (window as unknown as { benchP2p: { answer(i: number, pc: string, sdp: string): Promise<string> } }).benchP2p.answer(j, pc, sdp), [i, payload.pc, payload.sdp] as const)
+            .evaluate(
+              ([j, pc, sdp]) =>
+                (window as unknown as { benchP2p: { answer(i: number, pc: string, sdp: string): Promise<string> } }).benchP2p.answer(j, pc, sdp),
+              [i, payload.pc, payload.sdp] as const,
+            )
             .then((sdp) => client.request(SendSignal, { to: from, payload: { kind: 'answer', pc: payload.pc, sdp } }))
             .catch((err: unknown) => process.stderr.write(`  light viewer ${i + 1}: could not answer: ${String(err)}\n`));
         } else if (payload.kind === 'ice') {
           void this.page
-            .evaluate(([j, pc, c]) => (window as unknown as { benchP2p: { ice(i: number, pc: string, c: unknown): void } }).benchP2p.ice(j, pc, c), [i, payload.pc, payload.candidate] as const)
+            .evaluate(([j, pc, c]) => (window as unknown as { benchP2p: { ice(i: number, pc: string, c: unknown): void } }).benchP2p.ice(j, pc, c), [
+              i,
+              payload.pc,
+              payload.candidate,
+            ] as const)
             .catch(() => undefined);
         }
       });
@@ -149,7 +157,9 @@ export class LightP2pViewers {
   }
 
   async counts(): Promise<P2pViewerCounts[]> {
-    const byIndex = await this.page.evaluate(() => (window as unknown as { benchP2p: { counts(): Promise<Record<string, P2pViewerCounts>> } }).benchP2p.counts());
+    const byIndex = await this.page.evaluate(() =>
+      (window as unknown as { benchP2p: { counts(): Promise<Record<string, P2pViewerCounts>> } }).benchP2p.counts(),
+    );
     return this.clients.map((_, i) => byIndex[i] ?? { framesDecoded: 0, framesReceived: 0, bytes: 0, pliCount: 0, width: 0, height: 0, state: 'none' });
   }
 
@@ -157,6 +167,9 @@ export class LightP2pViewers {
     for (const t of this.timers.splice(0)) clearInterval(t);
     await this.page.evaluate(() => (window as unknown as { benchP2p: { close(): void } }).benchP2p.close()).catch(() => undefined);
     for (const c of this.clients.splice(0)) c.close();
-    await this.page.context().close().catch(() => undefined);
+    await this.page
+      .context()
+      .close()
+      .catch(() => undefined);
   }
 }

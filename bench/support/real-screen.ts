@@ -43,7 +43,13 @@ export interface RealScreen {
   close(): Promise<void>;
 }
 
-export async function startRealScreen(width: number, height: number, fps: number, frames: 'bridge' | 'websocket' = 'bridge', captureFps = fps): Promise<RealScreen> {
+export async function startRealScreen(
+  width: number,
+  height: number,
+  fps: number,
+  frames: 'bridge' | 'websocket' = 'bridge',
+  captureFps = fps,
+): Promise<RealScreen> {
   const x = await startXvfb(width, height);
   const pages = await serveBenchPages();
   const painter = await chromium.launch({
@@ -67,10 +73,20 @@ export async function startRealScreen(width: number, height: number, fps: number
     if (m) process.stderr.write(`  helper capture: ${m[1]}\n`);
   });
   await helper.start();
-  const capture = await helper.startCapture({ fps: captureFps, drawCursor: false, deliver: frames === 'websocket' ? 'websocket' : 'link', patches: process.env.BENCH_HELPER_PATCHES !== '0' });
+  const capture = await helper.startCapture({
+    fps: captureFps,
+    drawCursor: false,
+    deliver: frames === 'websocket' ? 'websocket' : 'link',
+    patches: process.env.BENCH_HELPER_PATCHES !== '0',
+  });
   let trace: RunnerTrace = { markers: new Map(), arrived: [], sent: [] };
   const runner = new HostRunner({
-    helper, capture, prompt: { ask: async () => ({ allow: false, reason: 'disabled' }) }, say: () => undefined, frames, controlRequests: false,
+    helper,
+    capture,
+    prompt: { ask: async () => ({ allow: false, reason: 'disabled' }) },
+    say: () => undefined,
+    frames,
+    controlRequests: false,
     onFrameSent: (h, at) => trace.sent.push([h.captureTime, at]),
   });
   const bridge = new HostBridgeServer(runner);

@@ -14,7 +14,16 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
   const script = fileURLToPath(new URL('../../dist/server.js', import.meta.url));
   const child = spawn(process.execPath, [script], {
     // Benches create hundreds of sessions and open thousands of sockets from one address: no per-address limits.
-    env: { ...process.env, PAIRUX_HOST: '127.0.0.1', PAIRUX_PORT: '0', PAIRUX_SESSION_CREATES_PER_MINUTE: '0', PAIRUX_MAX_UNJOINED_SOCKETS_PER_IP: '100000', PAIRUX_MAX_UNJOINED_SOCKETS: '100000', ...TEST_PAGES_ENV, ...env },
+    env: {
+      ...process.env,
+      PAIRUX_HOST: '127.0.0.1',
+      PAIRUX_PORT: '0',
+      PAIRUX_SESSION_CREATES_PER_MINUTE: '0',
+      PAIRUX_MAX_UNJOINED_SOCKETS_PER_IP: '100000',
+      PAIRUX_MAX_UNJOINED_SOCKETS: '100000',
+      ...TEST_PAGES_ENV,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {

@@ -129,7 +129,11 @@ let bundled: string | undefined;
 async function livekitClientBundle(): Promise<string> {
   if (bundled) return bundled;
   const result = await build({
-    stdin: { contents: "import { Room, RoomEvent } from 'livekit-client'; window.LK = { Room, RoomEvent };", resolveDir: fileURLToPath(new URL('../..', import.meta.url)), loader: 'js' },
+    stdin: {
+      contents: "import { Room, RoomEvent } from 'livekit-client'; window.LK = { Room, RoomEvent };",
+      resolveDir: fileURLToPath(new URL('../..', import.meta.url)),
+      loader: 'js',
+    },
     bundle: true,
     format: 'iife',
     write: false,
@@ -202,7 +206,8 @@ export class BrowserSfuSubscribers {
       j.signalingMs = performance.now() - t0;
       if (!joined.sfu) throw new Error('the join result has no sfu access (not an SFU session?)');
       await this.page.evaluate(
-        ([i, url, tok, ms]) => (window as unknown as { benchSfu: { join(i: number, u: string, t: string, ms: number): Promise<unknown> } }).benchSfu.join(i, url, tok, ms),
+        ([i, url, tok, ms]) =>
+          (window as unknown as { benchSfu: { join(i: number, u: string, t: string, ms: number): Promise<unknown> } }).benchSfu.join(i, url, tok, ms),
         [j.index, joined.sfu.url, joined.sfu.token, timeoutMs] as const,
       );
       j.subscribedMs = performance.now() - t0;
@@ -224,7 +229,21 @@ export class BrowserSfuSubscribers {
 
   async counts(): Promise<LightCounts[]> {
     const byIndex = await this.page.evaluate(() => (window as unknown as { benchSfu: { counts(): Promise<Record<string, LightCounts>> } }).benchSfu.counts());
-    return this.joins.map((j) => byIndex[j.index] ?? { packets: 0, rtpBytes: 0, counted: false, streamState: 'none', frames: 0, keyFrames: 0, bytes: 0, width: 0, height: 0, state: 'none' });
+    return this.joins.map(
+      (j) =>
+        byIndex[j.index] ?? {
+          packets: 0,
+          rtpBytes: 0,
+          counted: false,
+          streamState: 'none',
+          frames: 0,
+          keyFrames: 0,
+          bytes: 0,
+          width: 0,
+          height: 0,
+          state: 'none',
+        },
+    );
   }
 
   /** inbound-rtp framesDecoded (0 when nothing was decoded) and the keyframe requests / NACKs sent, summed over the page's connections. */
@@ -236,6 +255,9 @@ export class BrowserSfuSubscribers {
     for (const t of this.timers.splice(0)) clearInterval(t);
     await this.page.evaluate(() => (window as unknown as { benchSfu: { close(): Promise<void> } }).benchSfu.close()).catch(() => undefined);
     for (const c of this.clients.splice(0)) c.close();
-    await this.page.context().close().catch(() => undefined);
+    await this.page
+      .context()
+      .close()
+      .catch(() => undefined);
   }
 }

@@ -139,7 +139,10 @@ export class Churn {
 
   /** This guest's control state as the last `control.changed` about it said. */
   stateOf(g: Guest): Participant['controlState'] {
-    const last = g.client.received(ControlChanged).filter((c) => c.participantId === g.id).at(-1);
+    const last = g.client
+      .received(ControlChanged)
+      .filter((c) => c.participantId === g.id)
+      .at(-1);
     return last?.state ?? 'none';
   }
 

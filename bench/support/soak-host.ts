@@ -71,13 +71,15 @@ export async function startSoakHost(o: { allow(name: string): boolean; graceMs: 
     const e = m as { ch: string; text?: string; data?: Uint8Array };
     const wire = e.ch === 'frame' ? { ch: 'frame', b64: Buffer.from(e.data!).toString('base64') } : e;
     chain = chain.then(() =>
-      page.evaluate((w: { ch: string; text?: string; b64?: string }) => {
-        if (w.b64 === undefined) return window.postMessage(w, '*');
-        const bin = atob(w.b64);
-        const data = new Uint8Array(bin.length);
-        for (let i = 0; i < bin.length; i++) data[i] = bin.charCodeAt(i);
-        window.postMessage({ ch: 'frame', data }, '*');
-      }, wire).catch(() => undefined),
+      page
+        .evaluate((w: { ch: string; text?: string; b64?: string }) => {
+          if (w.b64 === undefined) return window.postMessage(w, '*');
+          const bin = atob(w.b64);
+          const data = new Uint8Array(bin.length);
+          for (let i = 0; i < bin.length; i++) data[i] = bin.charCodeAt(i);
+          window.postMessage({ ch: 'frame', data }, '*');
+        }, wire)
+        .catch(() => undefined),
     );
     return chain.then(() => true);
   };
@@ -106,7 +108,7 @@ export async function startSoakHost(o: { allow(name: string): boolean; graceMs: 
   try {
     await waitFor(() => status?.state === 'joined' || status?.state === 'live', 30_000, 'the host panel joined');
   } catch (err) {
-    throw new Error(`${(err as Error).message}: status ${JSON.stringify(status)}; page said: ${pageLog.slice(-10).join(' | ')}`);
+    throw new Error(`${(err as Error).message}: status ${JSON.stringify(status)}; page said: ${pageLog.slice(-10).join(' | ')}`, { cause: err });
   }
 
   return {

@@ -37,7 +37,11 @@ export async function pageHeap(page: Page): Promise<number> {
 
 export function printTable(samples: Sample[]): void {
   const head = ['minute', 'server RSS MB', 'server fds', 'helper RSS MB', 'host page heap MB', 'bench handles', 'guests', 'actions so far'];
-  const rows = samples.map((s) => [s.minute.toFixed(1), s.serverRssMb.toFixed(1), s.serverFds, s.helperRssMb.toFixed(1), s.hostHeapMb.toFixed(1), s.benchHandles, s.guests, s.actions].map(String));
+  const rows = samples.map((s) =>
+    [s.minute.toFixed(1), s.serverRssMb.toFixed(1), s.serverFds, s.helperRssMb.toFixed(1), s.hostHeapMb.toFixed(1), s.benchHandles, s.guests, s.actions].map(
+      String,
+    ),
+  );
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   console.log(line(head));

@@ -5,7 +5,15 @@
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { SessionPreview } from '../../protocol/http-api';
-import { ShellAction, ShellDriving, ShellHostOffered, ShellReady, ShellStatus, type ShellActionParams, type ShellStatusParams } from '../../protocol/webview-shell';
+import {
+  ShellAction,
+  ShellDriving,
+  ShellHostOffered,
+  ShellReady,
+  ShellStatus,
+  type ShellActionParams,
+  type ShellStatusParams,
+} from '../../protocol/webview-shell';
 import type { HostSeatOffer } from './host-seat';
 import { signalingUrlFor } from '../../webview/engine/transport';
 import { TypedEmitter } from '../../webview/engine/emitter';

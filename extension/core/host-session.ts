@@ -6,7 +6,15 @@
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { CreateSessionResponse } from '../../protocol/http-api';
-import { ShellAction, ShellHostOfferEnded, ShellLinksChanged, ShellReady, ShellStatus, type ShellActionParams, type ShellStatusParams } from '../../protocol/webview-shell';
+import {
+  ShellAction,
+  ShellHostOfferEnded,
+  ShellLinksChanged,
+  ShellReady,
+  ShellStatus,
+  type ShellActionParams,
+  type ShellStatusParams,
+} from '../../protocol/webview-shell';
 import type { ControlAuditEntry, LinkSummary, ShareLinkInfo } from '../../protocol/signaling';
 import type { ResultOf } from '../../protocol/rpc';
 import type { ControlPlane } from '../../server/control-plane';
@@ -111,7 +119,11 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
       screen: { width: cap.width, height: cap.height, fps: cap.fps, display: this.settings.display },
       // An auto session may move to the SFU later, so its webview may reach LiveKit from the start.
       // A taken-over session's LiveKit is the server's, unknown here.
-      sfuUrl: this.resume ? 'remote' : this.settings.mode === 'p2p' ? undefined : (this.settings.livekit?.url ?? (this.settings.serverUrl ? 'remote' : undefined)),
+      sfuUrl: this.resume
+        ? 'remote'
+        : this.settings.mode === 'p2p'
+          ? undefined
+          : (this.settings.livekit?.url ?? (this.settings.serverUrl ? 'remote' : undefined)),
     };
   }
 
@@ -125,7 +137,13 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
    * host. Starts the helper and capture like `start`; the host page joins as that participant
    * (its guest link and resume ticket), and the share links are asked of the server once it has.
    */
-  async takeOver(joined: { sessionId: string; token: string; signalingUrl: string; resume: () => ShellStatusParams['resume']; link: string }): Promise<HostStatus> {
+  async takeOver(joined: {
+    sessionId: string;
+    token: string;
+    signalingUrl: string;
+    resume: () => ShellStatusParams['resume'];
+    link: string;
+  }): Promise<HostStatus> {
     this.resume = joined.resume;
     return this.startWith(async () => {
       this.signalingUrl = joined.signalingUrl;
@@ -138,7 +156,10 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   async refreshLinks(): Promise<void> {
     const c = this.created;
     if (!c) return;
-    const [controller, viewer] = await Promise.all([this.act({ action: 'createLink', role: 'controller' }), this.act({ action: 'createLink', role: 'viewer' })]);
+    const [controller, viewer] = await Promise.all([
+      this.act({ action: 'createLink', role: 'controller' }),
+      this.act({ action: 'createLink', role: 'viewer' }),
+    ]);
     if (controller.url && viewer.url) {
       c.links = { controller: { url: controller.url, expiresAt: controller.expiresAt ?? 0 }, viewer: { url: viewer.url, expiresAt: viewer.expiresAt ?? 0 } };
       this.book?.reset(c.links);
@@ -181,7 +202,11 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
       });
       this.helper!.on('exit', (e) => {
         if (e.reason !== 'stopped' && this.phase === 'live') {
-          this.emit('log', { level: 'error', line: `The screen-capture helper stopped for good (${e.reason}); guests see a frozen picture. End the session and start again.`, notify: true });
+          this.emit('log', {
+            level: 'error',
+            line: `The screen-capture helper stopped for good (${e.reason}); guests see a frozen picture. End the session and start again.`,
+            notify: true,
+          });
         }
       });
       this.phase = 'live';
@@ -248,7 +273,11 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     // The host's own decision, recorded where the helper is granted: the server's word alone never is.
     if (action.action === 'grant') {
       const p = this.page?.participants.find((x) => x.id === action.participantId);
-      this.runner?.approve(action.participantId, 'grant-control', p && { name: p.name, ...(p.client ? { client: p.client } : {}), ...(p.link ? { link: p.link.label } : {}) });
+      this.runner?.approve(
+        action.participantId,
+        'grant-control',
+        p && { name: p.name, ...(p.client ? { client: p.client } : {}), ...(p.link ? { link: p.link.label } : {}) },
+      );
     }
     return this.port.shell.request(ShellAction, action);
   }
@@ -344,26 +373,43 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     this.ui.progress('starting screen capture…');
     const helper = new HelperProcess({ env: { ...process.env, ...(display ? { DISPLAY: display } : {}) } });
     helper.on('log', (line) => this.emit('log', { level: 'info', line: `helper: ${line}` }));
-    helper.on('restarted', (r) => this.emit('log', { level: 'warn', line: `The capture helper stopped (${r.reason}) and was restarted in ${r.downtimeMs} ms.`, notify: true }));
+    helper.on('restarted', (r) =>
+      this.emit('log', { level: 'warn', line: `The capture helper stopped (${r.reason}) and was restarted in ${r.downtimeMs} ms.`, notify: true }),
+    );
     this.helper = helper;
     let hello: HelloResult;
     try {
       hello = await helper.start();
     } catch (err) {
-      throw new PairuxError(ErrorCode.Unavailable, `The screen-capture helper did not start: ${(err as Error).message}. See “PairUX: Show Log” for its output.`, undefined, { cause: err });
+      throw new PairuxError(
+        ErrorCode.Unavailable,
+        `The screen-capture helper did not start: ${(err as Error).message}. See “PairUX: Show Log” for its output.`,
+        undefined,
+        { cause: err },
+      );
     }
     if (!hello.capture.available) {
       throw new PairuxError(ErrorCode.Unavailable, `Screen capture is not possible here: ${hello.capture.reason ?? 'unknown reason'}. ${captureFix(display)}`);
     }
     if (!hello.inject.available) {
-      this.emit('log', { level: 'warn', line: `Guests will be able to watch but not drive: ${hello.inject.reason ?? 'input injection is unavailable'}.`, notify: true });
+      this.emit('log', {
+        level: 'warn',
+        line: `Guests will be able to watch but not drive: ${hello.inject.reason ?? 'input injection is unavailable'}.`,
+        notify: true,
+      });
     }
     return hello;
   }
 
   private async createSession(): Promise<CreateSessionResponse> {
     const s = this.settings;
-    const request = { mode: s.mode, name: s.sessionName, hostName: s.hostName, linkTtlSeconds: s.linkTtlMinutes * 60, ...(s.sfuRegion ? { region: s.sfuRegion } : {}) };
+    const request = {
+      mode: s.mode,
+      name: s.sessionName,
+      hostName: s.hostName,
+      linkTtlSeconds: s.linkTtlMinutes * 60,
+      ...(s.sfuRegion ? { region: s.sfuRegion } : {}),
+    };
     if (s.serverUrl) {
       const created = await createRemoteSession(s.serverUrl, s.hostKey, request, (line) => this.ui.progress(line));
       this.signalingUrl = created.wsUrl;
@@ -376,7 +422,10 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
       this.plane = await startControlPlane({ host: '127.0.0.1', port: s.embeddedPort, ...(s.livekit ? { livekit: s.livekit } : {}), ...pages });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        throw new PairuxError(ErrorCode.Unavailable, `Port ${s.embeddedPort} is in use, so the embedded server cannot start. Set “pairux.server.port” to 0 (any free port) or another port.`);
+        throw new PairuxError(
+          ErrorCode.Unavailable,
+          `Port ${s.embeddedPort} is in use, so the embedded server cannot start. Set “pairux.server.port” to 0 (any free port) or another port.`,
+        );
       }
       throw err;
     }

@@ -32,7 +32,9 @@ export function parseJoinInput(input: string, now = Date.now()): JoinTarget {
   const expiresAt = claims ? claims.exp * 1000 : undefined;
   // Clocks differ a little; the server has the last word, this only spares a round trip.
   if (expiresAt !== undefined && expiresAt < now - 30_000) {
-    throw new PairuxError(ErrorCode.TokenExpired, `This link expired on ${new Date(expiresAt).toLocaleString()}. Ask the host for a new one.`, { expiredAt: expiresAt });
+    throw new PairuxError(ErrorCode.TokenExpired, `This link expired on ${new Date(expiresAt).toLocaleString()}. Ask the host for a new one.`, {
+      expiredAt: expiresAt,
+    });
   }
   if (claims?.role === 'host') {
     throw new PairuxError(ErrorCode.Forbidden, "That is the host's own token, not a share link. Use “PairUX: Copy Share Link” on the host to get one.");
@@ -50,7 +52,10 @@ function unwrap(text: string): string {
   if (EDITOR_SCHEMES.has(url.protocol) || url.protocol === 'pairux:') {
     const inner = url.searchParams.get('link');
     if (!inner) {
-      throw new PairuxError(ErrorCode.TokenInvalid, `This ${url.protocol}// link has no share link in it (expected …?link=https://…). Ask the host to copy the link again.`);
+      throw new PairuxError(
+        ErrorCode.TokenInvalid,
+        `This ${url.protocol}// link has no share link in it (expected …?link=https://…). Ask the host to copy the link again.`,
+      );
     }
     if (EDITOR_SCHEMES.has(url.protocol) && url.host.toLowerCase() !== EXTENSION_ID) {
       throw new PairuxError(ErrorCode.TokenInvalid, `This link is for the extension “${url.host}”, not PairUX.`);

@@ -137,7 +137,9 @@ export function personalLinkAction(request: PersonalLinkRequest): { action: 'cre
 
 /** The words after a personal link was made and copied. */
 export function personalLinkText(link: ShareLinkInfo): string {
-  const use = link.singleUse ? 'It works once: after the first join through it, nobody else gets in with it.' : 'It works until you revoke it (PairUX: Manage Links) or it expires.';
+  const use = link.singleUse
+    ? 'It works once: after the first join through it, nobody else gets in with it.'
+    : 'It works until you revoke it (PairUX: Manage Links) or it expires.';
   return `A ${link.role} link for “${literal(link.label, 64)}” is on your clipboard. ${use} Whoever joins through it shows as “${literal(link.label, 64)}” in the Participants view.`;
 }
 

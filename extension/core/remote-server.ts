@@ -23,12 +23,7 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, delaysMs: [500, 1000, 2000], timeoutMs: 5000 };
 
 /** fetch with retries on network failures and 5xx; answers with the response or a clear error. */
-export async function fetchWithRetry(
-  url: string,
-  init: RequestInit,
-  progress: (line: string) => void,
-  policy: RetryPolicy = DEFAULT_RETRY,
-): Promise<Response> {
+export async function fetchWithRetry(url: string, init: RequestInit, progress: (line: string) => void, policy: RetryPolicy = DEFAULT_RETRY): Promise<Response> {
   const where = new URL(url).host;
   let last = '';
   for (let attempt = 1; attempt <= policy.attempts; attempt++) {
@@ -134,11 +129,15 @@ export async function createRemoteSession(
     policy,
   );
   if (res.status === 401) {
-    throw new PairuxError(ErrorCode.Unauthorized, 'The server needs its host key to start sessions. Run “PairUX: Set Server Host Key” and paste the key its operator gave you.');
+    throw new PairuxError(
+      ErrorCode.Unauthorized,
+      'The server needs its host key to start sessions. Run “PairUX: Set Server Host Key” and paste the key its operator gave you.',
+    );
   }
   if (!res.ok) throw await errorFrom(res);
   const parsed = CreateSessionResponse.safeParse(await res.json());
-  if (!parsed.success) throw new PairuxError(ErrorCode.BadMessage, 'The server answered with something that is not a PairUX session. Is “pairux.server.url” a PairUX server?');
+  if (!parsed.success)
+    throw new PairuxError(ErrorCode.BadMessage, 'The server answered with something that is not a PairUX session. Is “pairux.server.url” a PairUX server?');
   return parsed.data;
 }
 

@@ -109,7 +109,11 @@ export function participantRows(view: SessionView): ParticipantRow[] {
     .map((p) => {
       const driving = page?.driverId === p.id;
       const self = page?.selfId === p.id;
-      const states = [p.role === 'host' ? 'host' : p.role, driving ? 'driving' : p.controlState === 'requested' ? 'asked to drive' : '', p.connected ? '' : 'reconnecting'].filter(Boolean);
+      const states = [
+        p.role === 'host' ? 'host' : p.role,
+        driving ? 'driving' : p.controlState === 'requested' ? 'asked to drive' : '',
+        p.connected ? '' : 'reconnecting',
+      ].filter(Boolean);
       const actions: string[] = [];
       if (amHost && p.role !== 'host') {
         actions.push('guest');
@@ -126,7 +130,17 @@ export function participantRows(view: SessionView): ParticipantRow[] {
         label: `${literal(p.name, 64)}${self ? ' (you)' : ''}`,
         description: [...states, via].filter(Boolean).join(' · '),
         tooltip: `${literal(p.name, 64)}: ${states.join(', ')}; joined ${new Date(p.joinedAt).toLocaleTimeString()}${via ? ` ${via}` : ''}`,
-        icon: !p.connected ? 'debug-disconnect' : p.role === 'host' ? 'broadcast' : driving ? 'hand' : p.role === 'viewer' ? 'eye' : p.controlState === 'requested' ? 'question' : 'person',
+        icon: !p.connected
+          ? 'debug-disconnect'
+          : p.role === 'host'
+            ? 'broadcast'
+            : driving
+              ? 'hand'
+              : p.role === 'viewer'
+                ? 'eye'
+                : p.controlState === 'requested'
+                  ? 'question'
+                  : 'person',
         contextValue: `participant ${actions.join(' ')}`.trim(),
       };
     });

@@ -70,16 +70,19 @@ export function readHostSettings(
     return v;
   };
   const serverUrl = str('server.url');
-  if (serverUrl && !/^https?:\/\/[^/]+/.test(serverUrl)) problems.push(`“pairux.server.url” must be an http:// or https:// URL, or empty for the embedded server (it is ${serverUrl})`);
+  if (serverUrl && !/^https?:\/\/[^/]+/.test(serverUrl))
+    problems.push(`“pairux.server.url” must be an http:// or https:// URL, or empty for the embedded server (it is ${serverUrl})`);
   const qualityRaw = str('capture.quality', 'text');
   const quality = (['text', 'balanced', 'motion'] as const).find((q) => q === qualityRaw);
   if (!quality) problems.push(`“pairux.capture.quality” must be text, balanced or motion (it is ${qualityRaw})`);
   const region = parseRegion(str('capture.region'), problems);
   const livekitUrl = str('livekit.url');
   const livekitKey = str('livekit.apiKey');
-  if (livekitUrl && !/^(wss?|https?):\/\/[^\s/]+/.test(livekitUrl)) problems.push(`“pairux.livekit.url” must be a ws://, wss://, http:// or https:// URL (it is ${livekitUrl})`);
+  if (livekitUrl && !/^(wss?|https?):\/\/[^\s/]+/.test(livekitUrl))
+    problems.push(`“pairux.livekit.url” must be a ws://, wss://, http:// or https:// URL (it is ${livekitUrl})`);
   const sfuRegion = str('session.region');
-  if (sfuRegion && !Region.safeParse(sfuRegion).success) problems.push(`“pairux.session.region” must be a region name such as eu or us-west: lower-case letters, digits and - (it is ${sfuRegion})`);
+  if (sfuRegion && !Region.safeParse(sfuRegion).success)
+    problems.push(`“pairux.session.region” must be a region name such as eu or us-west: lower-case letters, digits and - (it is ${sfuRegion})`);
   const settings: HostSettings = {
     mode: extra.mode === 'sfu' || extra.mode === 'auto' ? extra.mode : 'p2p',
     serverUrl,

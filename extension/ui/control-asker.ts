@@ -20,16 +20,14 @@ export function askControlInEditor(name: string, timeoutMs: number, who?: Reques
       resolve({ allow: false, reason: 'timeout' });
     }, timeoutMs);
     const seconds = Math.round(timeoutMs / 1000);
-    void vscode.window
-      .showWarningMessage(controlRequestText(name, who, seconds), ALLOW, DENY)
-      .then((choice) => {
-        if (settled) {
-          if (choice === ALLOW) void vscode.window.showInformationMessage(lateAllowText(name, who));
-          return;
-        }
-        settled = true;
-        clearTimeout(timer);
-        resolve(choice === ALLOW ? { allow: true, reason: 'allowed' } : { allow: false, reason: 'denied' });
-      });
+    void vscode.window.showWarningMessage(controlRequestText(name, who, seconds), ALLOW, DENY).then((choice) => {
+      if (settled) {
+        if (choice === ALLOW) void vscode.window.showInformationMessage(lateAllowText(name, who));
+        return;
+      }
+      settled = true;
+      clearTimeout(timer);
+      resolve(choice === ALLOW ? { allow: true, reason: 'allowed' } : { allow: false, reason: 'denied' });
+    });
   });
 }

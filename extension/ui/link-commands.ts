@@ -11,7 +11,9 @@ import { literal } from './literal-text';
 /** Links are made on the host page's connection: without one, say so instead of a protocol error. */
 function connected(session: HostSession): boolean {
   if (session.status?.page?.state === 'joined') return true;
-  void vscode.window.showInformationMessage('PairUX: the host panel is not connected to the server right now (still joining, or reconnecting). Try again in a moment.');
+  void vscode.window.showInformationMessage(
+    'PairUX: the host panel is not connected to the server right now (still joining, or reconnecting). Try again in a moment.',
+  );
   return false;
 }
 
@@ -61,7 +63,10 @@ export async function rotateShareLinks(session: HostSession, log: vscode.LogOutp
   if (confirm) {
     const choice = await vscode.window.showWarningMessage(
       'Rotate the share links?',
-      { modal: true, detail: 'Every link you have handed out stops working, personal ones too; people already in stay. You get new controller and viewer links.' },
+      {
+        modal: true,
+        detail: 'Every link you have handed out stops working, personal ones too; people already in stay. You get new controller and viewer links.',
+      },
       'Rotate',
     );
     if (choice !== 'Rotate') return;
@@ -84,12 +89,24 @@ export async function manageLinks(session: HostSession, log: vscode.LogOutputCha
     return;
   }
   const items = linkPickItems(links, session.status?.page?.participants ?? [], session.linkBook);
-  const picked = await vscode.window.showQuickPick(items, { title: 'PairUX: Manage Links', placeHolder: 'The links that still let someone in; pick one to revoke it', matchOnDetail: true });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: 'PairUX: Manage Links',
+    placeHolder: 'The links that still let someone in; pick one to revoke it',
+    matchOnDetail: true,
+  });
   if (!picked || !stillHosting()) return;
-  const choice = await vscode.window.showWarningMessage(`Revoke the link “${picked.label}”? Nobody can join through it any more; whoever is in stays (remove them in the Participants view).`, 'Revoke', 'Cancel');
+  const choice = await vscode.window.showWarningMessage(
+    `Revoke the link “${picked.label}”? Nobody can join through it any more; whoever is in stays (remove them in the Participants view).`,
+    'Revoke',
+    'Cancel',
+  );
   if (choice !== 'Revoke' || !stillHosting()) return;
   const { revoked, replaced } = await session.revokeLink(picked.id);
-  const done = !revoked ? `“${picked.label}” had already stopped working` : replaced ? `“${picked.label}” revoked; Copy Share Link gives a new ${replaced} link` : `“${picked.label}” revoked`;
+  const done = !revoked
+    ? `“${picked.label}” had already stopped working`
+    : replaced
+      ? `“${picked.label}” revoked; Copy Share Link gives a new ${replaced} link`
+      : `“${picked.label}” revoked`;
   log.info(done);
   void vscode.window.setStatusBarMessage(`PairUX: ${done}`, 5000);
 }

@@ -14,6 +14,8 @@
 import type { ClientKind } from '../../protocol/signaling';
 
 /** VS Code's link syntax in notifications (src/vs/base/common/linkedText.ts, VS Code 1.100). */
+// Kept character for character as VS Code has it, escapes included, so the test matches what it parses.
+// eslint-disable-next-line no-useless-escape
 export const VSCODE_LINK_PATTERN = /\[([^\]]+)\]\(((?:https?:\/\/|command:|file:)[^\)\s]+)(?: (["'])(.+?)(\3))?\)/gi;
 
 const ZWSP = '\u200B';

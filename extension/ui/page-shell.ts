@@ -44,11 +44,18 @@ export function pageHtml(shell: string, p: ShellParts, shellName: string): strin
   const nonce = escapeAttribute(p.nonce);
   const out = shell
     .replace(/<link rel="stylesheet" href="\/dist\/webview\/[a-z-]+\.css" \/>/, () => `<link rel="stylesheet" href="${escapeAttribute(p.styleUrl)}" />`)
-    .replace(/<script type="module" src="\/dist\/webview\/[a-z-]+\.js"><\/script>/, () => `<script type="module" nonce="${nonce}" src="${escapeAttribute(p.scriptUrl)}"></script>`)
-    .replace('<meta charset="utf-8" />', () => `<meta charset="utf-8" />\n    <meta http-equiv="Content-Security-Policy" content="${escapeAttribute(contentSecurityPolicy(p))}" />`)
+    .replace(
+      /<script type="module" src="\/dist\/webview\/[a-z-]+\.js"><\/script>/,
+      () => `<script type="module" nonce="${nonce}" src="${escapeAttribute(p.scriptUrl)}"></script>`,
+    )
+    .replace(
+      '<meta charset="utf-8" />',
+      () => `<meta charset="utf-8" />\n    <meta http-equiv="Content-Security-Policy" content="${escapeAttribute(contentSecurityPolicy(p))}" />`,
+    )
     .replace('<body ', '<body data-embed="vscode" ');
   // A shell whose tags moved would load nothing; say so instead of showing a blank panel.
-  if (!out.includes(`nonce="${nonce}"`) || !out.includes('Content-Security-Policy')) throw new Error(`dist/webview/${shellName} is not the page shell PairUX expects; rebuild the extension`);
+  if (!out.includes(`nonce="${nonce}"`) || !out.includes('Content-Security-Policy'))
+    throw new Error(`dist/webview/${shellName} is not the page shell PairUX expects; rebuild the extension`);
   return out;
 }
 

@@ -47,7 +47,10 @@ export function openPanel(
     failed: (attempts) => {
       log.error(`${page} panel: its page did not start after ${attempts} reloads`);
       void vscode.window
-        .showErrorMessage(`PairUX: the ${page === 'host' ? 'sharing' : 'viewer'} panel did not load (VS Code could not serve its script). Reloading the window usually fixes it.`, 'Reload Window')
+        .showErrorMessage(
+          `PairUX: the ${page === 'host' ? 'sharing' : 'viewer'} panel did not load (VS Code could not serve its script). Reloading the window usually fixes it.`,
+          'Reload Window',
+        )
         .then((choice) => choice && vscode.commands.executeCommand('workbench.action.reloadWindow'));
     },
   });

@@ -41,9 +41,24 @@ interface Joined {
 }
 
 const MODE_ITEMS: Array<vscode.QuickPickItem & { mode: SessionMode }> = [
-  { mode: 'auto', label: 'Auto', description: 'recommended', detail: 'Starts peer-to-peer; the server moves it to the SFU when it reaches 10 participants, with nobody noticing.' },
-  { mode: 'p2p', label: 'P2P', description: 'peer-to-peer', detail: 'Lowest latency, no media server: your machine sends one stream per guest (up to 25 guests).' },
-  { mode: 'sfu', label: 'SFU', description: 'LiveKit', detail: 'Your machine sends once and a LiveKit server fans out to 100+ guests (needs a LiveKit server).' },
+  {
+    mode: 'auto',
+    label: 'Auto',
+    description: 'recommended',
+    detail: 'Starts peer-to-peer; the server moves it to the SFU when it reaches 10 participants, with nobody noticing.',
+  },
+  {
+    mode: 'p2p',
+    label: 'P2P',
+    description: 'peer-to-peer',
+    detail: 'Lowest latency, no media server: your machine sends one stream per guest (up to 25 guests).',
+  },
+  {
+    mode: 'sfu',
+    label: 'SFU',
+    description: 'LiveKit',
+    detail: 'Your machine sends once and a LiveKit server fans out to 100+ guests (needs a LiveKit server).',
+  },
 ];
 
 export class SessionController implements vscode.Disposable {
@@ -81,7 +96,13 @@ export class SessionController implements vscode.Disposable {
     command('pairux.showControlAudit', () => this.auditView.show(this.current?.kind === 'host' ? this.current.session : this.lastHosted));
     this.disposables.push(this.auditView);
     command('pairux.setHostKey', () => this.setHostKey());
-    command('pairux.setLiveKitSecret', () => this.setSecret(LIVEKIT_SECRET, 'PairUX: Set LiveKit API Secret', 'The API secret of the LiveKit server in “pairux.livekit.url” (kept in VS Code’s secret storage). Empty removes it.'));
+    command('pairux.setLiveKitSecret', () =>
+      this.setSecret(
+        LIVEKIT_SECRET,
+        'PairUX: Set LiveKit API Secret',
+        'The API secret of the LiveKit server in “pairux.livekit.url” (kept in VS Code’s secret storage). Empty removes it.',
+      ),
+    );
     command('pairux.grantControl', (row?: ParticipantRow) => this.hostAct(row, (id) => ({ action: 'grant', participantId: id })));
     command('pairux.revokeControl', (row?: ParticipantRow) => this.hostAct(row, (id) => ({ action: 'revoke', participantId: id })));
     command('pairux.promote', (row?: ParticipantRow) => this.hostAct(row, (id) => ({ action: 'setRole', participantId: id, role: 'controller' })));
@@ -111,7 +132,11 @@ export class SessionController implements vscode.Disposable {
       if (choice !== 'End and Start New') return;
       await this.end(false);
     } else if (this.current?.kind === 'guest') {
-      const choice = await vscode.window.showWarningMessage(`You are in ${literal(this.current.session.hostLabel, 64)}'s session. Leave it to start your own?`, 'Leave and Start', 'Stay');
+      const choice = await vscode.window.showWarningMessage(
+        `You are in ${literal(this.current.session.hostLabel, 64)}'s session. Leave it to start your own?`,
+        'Leave and Start',
+        'Stay',
+      );
       if (choice !== 'Leave and Start') return;
       await this.leave();
     }
@@ -120,7 +145,10 @@ export class SessionController implements vscode.Disposable {
     if (!mode) {
       const preferred = config.get<SessionMode>('session.defaultMode', 'auto');
       const items = [...MODE_ITEMS].sort((a, b) => Number(b.mode === preferred) - Number(a.mode === preferred));
-      const picked = await vscode.window.showQuickPick(items, { title: 'PairUX: Start Pairing Session', placeHolder: 'How should guests receive your screen?' });
+      const picked = await vscode.window.showQuickPick(items, {
+        title: 'PairUX: Start Pairing Session',
+        placeHolder: 'How should guests receive your screen?',
+      });
       if (!picked) return;
       mode = picked.mode;
     }
@@ -193,7 +221,8 @@ export class SessionController implements vscode.Disposable {
     this.lastHosted = session;
     session.on('log', ({ level, line, notify }) => {
       this.log[level](line);
-      if (notify) void (level === 'error' ? vscode.window.showErrorMessage(`PairUX: ${literal(line)}`) : vscode.window.showWarningMessage(`PairUX: ${literal(line)}`));
+      if (notify)
+        void (level === 'error' ? vscode.window.showErrorMessage(`PairUX: ${literal(line)}`) : vscode.window.showWarningMessage(`PairUX: ${literal(line)}`));
     });
     return { session, reportTo: (sink) => (report = sink) };
   }
@@ -205,20 +234,31 @@ export class SessionController implements vscode.Disposable {
     this.lastPage = undefined;
     const serverOrigin = new URL(status.links.viewer.url).origin;
     const media = status.sfuUrl ? [status.sfuUrl === 'remote' ? 'any-websocket' : status.sfuUrl] : [];
-    hosting.panel = openPanel(this.context, 'host', 'PairUX: Sharing', serverOrigin, this.log, () => {
-      hosting.panel = undefined;
-      session.pageClosed();
-      if (this.current === hosting) {
-        void vscode.window.showWarningMessage('The PairUX host panel was closed, so guests no longer receive your screen.', 'End Session').then((c) => {
-          if (c === 'End Session') void this.end(false);
-        });
-      }
-    }, media);
+    hosting.panel = openPanel(
+      this.context,
+      'host',
+      'PairUX: Sharing',
+      serverOrigin,
+      this.log,
+      () => {
+        hosting.panel = undefined;
+        session.pageClosed();
+        if (this.current === hosting) {
+          void vscode.window.showWarningMessage('The PairUX host panel was closed, so guests no longer receive your screen.', 'End Session').then((c) => {
+            if (c === 'End Session') void this.end(false);
+          });
+        }
+      },
+      media,
+    );
     session.attachPage(hosting.panel.port);
     session.on('status', (s) => {
       if (this.current !== hosting) return;
       this.announce(s.page);
-      this.view = s.phase === 'ended' ? { kind: 'none' } : { kind: 'host', phase: s.phase === 'ending' ? 'ending' : 'live', mode: s.mode, page: s.page, screen: s.screen };
+      this.view =
+        s.phase === 'ended'
+          ? { kind: 'none' }
+          : { kind: 'host', phase: s.phase === 'ending' ? 'ending' : 'live', mode: s.mode, page: s.page, screen: s.screen };
       this.render();
     });
     session.on('ended', () => {
@@ -274,7 +314,9 @@ export class SessionController implements vscode.Disposable {
       closeHostPanel();
       throw err;
     }
-    void vscode.window.showInformationMessage(`You handed the host's seat to ${literal(newHostName, 64)}: their screen is shared now, and you watch it here.${hosting.session.embeddedOrigin ? ' The session’s server still runs in this editor: leaving ends it for everyone.' : ''}`);
+    void vscode.window.showInformationMessage(
+      `You handed the host's seat to ${literal(newHostName, 64)}: their screen is shared now, and you watch it here.${hosting.session.embeddedOrigin ? ' The session’s server still runs in this editor: leaving ends it for everyone.' : ''}`,
+    );
   }
 
   /**
@@ -297,13 +339,24 @@ export class SessionController implements vscode.Disposable {
     try {
       status = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'PairUX: you are the host now' }, (progress) => {
         reportTo((line) => progress.report({ message: line }));
-        return session.takeOver({ sessionId: target.sessionId, token: target.token, signalingUrl: signalingUrlFor(target.origin), resume: () => joined.session.page?.resume ?? resume, link: target.link });
+        return session.takeOver({
+          sessionId: target.sessionId,
+          token: target.token,
+          signalingUrl: signalingUrlFor(target.origin),
+          resume: () => joined.session.page?.resume ?? resume,
+          link: target.link,
+        });
       });
     } catch (err) {
       // This editor cannot share (no display, no helper): it still holds the seat through the
       // guest panel, so say what is wrong and that leaving hands the session's end to the server.
       this.current = joined;
-      throw new PairuxError(ErrorCode.Unavailable, `You were made the host, but this editor cannot share its screen: ${(err as Error).message} Leave the session, or ask to be made a guest again.`, undefined, { cause: err });
+      throw new PairuxError(
+        ErrorCode.Unavailable,
+        `You were made the host, but this editor cannot share its screen: ${(err as Error).message} Leave the session, or ask to be made a guest again.`,
+        undefined,
+        { cause: err },
+      );
     }
     this.hostWith(session, status);
     // Once its page is in as the host: the guest panel goes, and share links of its own come from the server.
@@ -366,7 +419,11 @@ export class SessionController implements vscode.Disposable {
       const guests = hosting.session.status?.page?.participants.filter((p) => p.role !== 'host').length ?? 0;
       if (guests > 0) {
         // A notification, not a modal: VS Code refuses modal dialogs in its extension test host.
-        const choice = await vscode.window.showWarningMessage(`End the session for ${guests === 1 ? 'your guest' : `all ${guests} guests`}?`, 'End Session', 'Keep Sharing');
+        const choice = await vscode.window.showWarningMessage(
+          `End the session for ${guests === 1 ? 'your guest' : `all ${guests} guests`}?`,
+          'End Session',
+          'Keep Sharing',
+        );
         if (choice !== 'End Session') return;
       }
     }
@@ -384,7 +441,11 @@ export class SessionController implements vscode.Disposable {
     if (!id) return;
     if (confirm) {
       const name = this.current.session.status?.page?.participants.find((p) => p.id === id)?.name ?? 'this guest';
-      const choice = await vscode.window.showWarningMessage(`Remove ${literal(name, 64)} from the session? The link they joined through stops working (a shared one is replaced for everyone else).`, 'Remove', 'Cancel');
+      const choice = await vscode.window.showWarningMessage(
+        `Remove ${literal(name, 64)} from the session? The link they joined through stops working (a shared one is replaced for everyone else).`,
+        'Remove',
+        'Cancel',
+      );
       if (choice !== 'Remove') return;
     }
     await this.current.session.act(make(id));
@@ -396,7 +457,11 @@ export class SessionController implements vscode.Disposable {
     const id = row?.id ?? (await this.pickGuest());
     if (!id) return;
     const name = this.current.session.status?.page?.participants.find((p) => p.id === id)?.name ?? 'this guest';
-    const choice = await vscode.window.showWarningMessage(`Make ${literal(name, 64)} the host? Their screen will be shared instead of yours, and you will watch it.`, 'Make Host', 'Cancel');
+    const choice = await vscode.window.showWarningMessage(
+      `Make ${literal(name, 64)} the host? Their screen will be shared instead of yours, and you will watch it.`,
+      'Make Host',
+      'Cancel',
+    );
     if (choice !== 'Make Host') return;
     const hosting = this.current;
     // The page may be closed by the hand-over before its answer comes back: that is the success.
@@ -404,7 +469,8 @@ export class SessionController implements vscode.Disposable {
       if (this.current === hosting) throw err;
     });
     // An offer: the seat moves only if they accept in their editor.
-    if (this.current === hosting) void vscode.window.setStatusBarMessage(`PairUX: asked ${literal(name, 64)} to take over as host; you stay the host unless they accept`, 8000);
+    if (this.current === hosting)
+      void vscode.window.setStatusBarMessage(`PairUX: asked ${literal(name, 64)} to take over as host; you stay the host unless they accept`, 8000);
   }
 
   private hosting(): Hosting | undefined {
@@ -435,7 +501,10 @@ export class SessionController implements vscode.Disposable {
       void vscode.window.showInformationMessage('Nobody has joined yet.');
       return undefined;
     }
-    const picked = await vscode.window.showQuickPick(guests.map((g) => ({ label: literal(g.name, 64), description: g.role, id: g.id })), { placeHolder: 'Which guest?' });
+    const picked = await vscode.window.showQuickPick(
+      guests.map((g) => ({ label: literal(g.name, 64), description: g.role, id: g.id })),
+      { placeHolder: 'Which guest?' },
+    );
     return picked?.id;
   }
 
@@ -473,16 +542,18 @@ export class SessionController implements vscode.Disposable {
       }
     }
     if (this.current) {
-      const what = this.current.kind === 'host' ? 'You are sharing your screen. End that session and join?' : `You are in ${literal(this.current.session.hostLabel, 64)}'s session. Leave it and join this one?`;
+      const what =
+        this.current.kind === 'host'
+          ? 'You are sharing your screen. End that session and join?'
+          : `You are in ${literal(this.current.session.hostLabel, 64)}'s session. Leave it and join this one?`;
       const choice = await vscode.window.showWarningMessage(what, { modal: true }, 'Switch');
       if (choice !== 'Switch') return;
       if (this.current.kind === 'host') await this.end(false);
       else await this.leave();
     }
     const found = target;
-    const preview = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: 'PairUX', cancellable: false },
-      (progress) => checkLink(found, (line) => progress.report({ message: line })),
+    const preview = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'PairUX', cancellable: false }, (progress) =>
+      checkLink(found, (line) => progress.report({ message: line })),
     );
     const host = preview.hostName ?? 'The host';
     if (fromUri || vscode.workspace.getConfiguration('pairux').get<boolean>('join.confirm', true)) {
@@ -502,14 +573,22 @@ export class SessionController implements vscode.Disposable {
     const host = preview.hostName ?? 'The host';
     const name = vscode.workspace.getConfiguration('pairux').get<string>('displayName', '').trim() || safeUserName();
     const session = new GuestSession(found, preview, name.slice(0, 64) || undefined, resume);
-    const panel = openPanel(this.context, 'guest', `PairUX: ${host}'s screen`, found.origin, this.log, () => {
-      if (this.current?.session === session) {
-        this.current = undefined;
-        this.view = { kind: 'none' };
-        this.render();
-      }
-      session.detach();
-    }, preview.mode !== 'p2p' ? ['any-websocket'] : []);
+    const panel = openPanel(
+      this.context,
+      'guest',
+      `PairUX: ${host}'s screen`,
+      found.origin,
+      this.log,
+      () => {
+        if (this.current?.session === session) {
+          this.current = undefined;
+          this.view = { kind: 'none' };
+          this.render();
+        }
+        session.detach();
+      },
+      preview.mode !== 'p2p' ? ['any-websocket'] : [],
+    );
     const joined: Joined = { kind: 'guest', session, panel };
     this.current = joined;
     this.lastPage = undefined;
@@ -541,7 +620,8 @@ export class SessionController implements vscode.Disposable {
       this.view = { kind: 'guest', hostName: host, mode: page?.media ?? preview.media, page };
       this.render();
       if (page?.state === 'failed') void vscode.window.showErrorMessage(`PairUX: ${literal(page.message)}`);
-      if (page?.state === 'ended' && page.ended) void vscode.window.showInformationMessage(`PairUX: ${literal(page.ended.message || 'The session has ended.')}`);
+      if (page?.state === 'ended' && page.ended)
+        void vscode.window.showInformationMessage(`PairUX: ${literal(page.ended.message || 'The session has ended.')}`);
     });
     session.on('driving', () => this.render());
     this.view = { kind: 'guest', hostName: host, mode: preview.media, page: undefined };
@@ -621,9 +701,15 @@ export class SessionController implements vscode.Disposable {
     } else if (keys['pairux.joined']) {
       if (keys['pairux.driving']) items.push({ label: '$(debug-stop) Stop Driving', command: 'pairux.releaseControl' });
       else if (keys['pairux.canRequestControl']) items.push({ label: '$(hand) Request Control', command: 'pairux.requestControl' });
-      items.push({ label: '$(organization) Show Participants', command: 'pairux.participants.focus' }, { label: '$(sign-out) Leave Session', command: 'pairux.leaveSession' });
+      items.push(
+        { label: '$(organization) Show Participants', command: 'pairux.participants.focus' },
+        { label: '$(sign-out) Leave Session', command: 'pairux.leaveSession' },
+      );
     } else {
-      items.push({ label: '$(broadcast) Start Pairing Session', command: 'pairux.startSession' }, { label: '$(plug) Join Session', command: 'pairux.joinSession' });
+      items.push(
+        { label: '$(broadcast) Start Pairing Session', command: 'pairux.startSession' },
+        { label: '$(plug) Join Session', command: 'pairux.joinSession' },
+      );
     }
     items.push({ label: '$(output) Show Log', command: 'pairux.showLog' });
     const picked = await vscode.window.showQuickPick(items, { title: 'PairUX' });
@@ -631,7 +717,11 @@ export class SessionController implements vscode.Disposable {
   }
 
   private setHostKey(): Promise<void> {
-    return this.setSecret(HOST_KEY_SECRET, 'PairUX: Set Server Host Key', 'The host key of the PairUX server in “pairux.server.url” (kept in VS Code’s secret storage). Empty removes it.');
+    return this.setSecret(
+      HOST_KEY_SECRET,
+      'PairUX: Set Server Host Key',
+      'The host key of the PairUX server in “pairux.server.url” (kept in VS Code’s secret storage). Empty removes it.',
+    );
   }
 
   private async setSecret(name: string, title: string, prompt: string): Promise<void> {

@@ -114,4 +114,3 @@ function framePrefix(header: VideoFrameHeader): Buffer {
   writeVideoHeader(new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength), 1, header);
   return prefix;
 }
-

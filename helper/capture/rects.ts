@@ -84,7 +84,7 @@ export function rectPixels(strips: readonly Buffer[], width: number, stripRows: 
   const out: Buffer[] = [];
   for (const r of rects) {
     if (r.x === 0 && r.w === width) {
-      for (let y = r.y; y < r.y + r.h; ) {
+      for (let y = r.y; y < r.y + r.h;) {
         const i = Math.floor(y / stripRows);
         const inStrip = y - i * stripRows;
         const take = Math.min(r.y + r.h - y, strips[i]!.length / stride - inStrip);

@@ -145,7 +145,9 @@ export class ScreenCapturer {
     const screen = this.grabber.screenSize();
     const r = settings.region;
     if (r && (r.x + r.width > screen.width || r.y + r.height > screen.height)) {
-      throw new PairuxError(ErrorCode.BadMessage, `region ${r.width}x${r.height}+${r.x}+${r.y} is outside the ${screen.width}x${screen.height} screen`, { screen });
+      throw new PairuxError(ErrorCode.BadMessage, `region ${r.width}x${r.height}+${r.x}+${r.y} is outside the ${screen.width}x${screen.height} screen`, {
+        screen,
+      });
     }
     const rect = r ? { ...r } : { x: 0, y: 0, width: screen.width, height: screen.height };
     this.settings = settings;

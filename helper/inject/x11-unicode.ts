@@ -43,7 +43,7 @@ export class X11UnicodeTyper {
     let cancelled = false;
     const done = (async () => {
       const chars = [...text];
-      for (let at = 0; at < chars.length && !cancelled; ) {
+      for (let at = 0; at < chars.length && !cancelled;) {
         // As many characters as have (or can get) a keycode of their own in this batch.
         const batch: string[] = [];
         const inBatch = new Set<string>();
@@ -57,7 +57,11 @@ export class X11UnicodeTyper {
         if (bind.length) {
           const lines = await this.assign(bind, inBatch);
           if (cancelled) return;
-          current = runCancelable('xmodmap', lines.flatMap((l) => ['-e', l]), this.env);
+          current = runCancelable(
+            'xmodmap',
+            lines.flatMap((l) => ['-e', l]),
+            this.env,
+          );
           await current.done;
         }
         if (cancelled) return;

@@ -5,14 +5,7 @@
  * wrong is reported, either as a skipped frame (the stream stays in step) or as fatal (it is not).
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
-import {
-  FrameKind,
-  LENGTH_BYTES,
-  MAX_VIDEO_FRAME_BYTES,
-  readPictureBody,
-  type PixelRect,
-  type VideoFrameHeader,
-} from '../../protocol/helper-framing';
+import { FrameKind, LENGTH_BYTES, MAX_VIDEO_FRAME_BYTES, readPictureBody, type PixelRect, type VideoFrameHeader } from '../../protocol/helper-framing';
 import { MAX_HELPER_JSON_BYTES } from '../../protocol/helper-link';
 
 /** One video frame as it arrived: `frame` is kind byte + header + pixels, ready to relay as is. */
@@ -167,7 +160,12 @@ export class FrameDecoder {
       if (picture.rects) frame.rects = picture.rects;
       this.options.onVideo?.(frame);
     } catch (err) {
-      this.options.onError(new PairuxError(ErrorCode.BadMessage, `bad video ${body[0] === FrameKind.Patch ? 'patch' : body[0] === FrameKind.Rects ? 'rectangles' : 'frame'}: ${(err as Error).message}`));
+      this.options.onError(
+        new PairuxError(
+          ErrorCode.BadMessage,
+          `bad video ${body[0] === FrameKind.Patch ? 'patch' : body[0] === FrameKind.Rects ? 'rectangles' : 'frame'}: ${(err as Error).message}`,
+        ),
+      );
     }
   }
 

@@ -74,14 +74,20 @@ export class FrameEncoder {
    * The pixels may come as consecutive strips of rows (the capturer grabs in strips); they must
    * stay unchanged until written: the caller hands them over.
    */
-  writeVideo(header: VideoFrameHeader, pixels: Buffer | readonly Buffer[], patch?: { firstRow: number; rows: number } | { rects: readonly PixelRect[] }): boolean {
+  writeVideo(
+    header: VideoFrameHeader,
+    pixels: Buffer | readonly Buffer[],
+    patch?: { firstRow: number; rows: number } | { rects: readonly PixelRect[] },
+  ): boolean {
     const parts = Buffer.isBuffer(pixels) ? [pixels] : pixels;
     const bytes = parts.reduce((n, p) => n + p.length, 0);
     const rects = patch && 'rects' in patch ? patch.rects : undefined;
     const band = patch && 'rows' in patch ? patch : undefined;
     const need = rects ? rectPixelBytes(rects) : header.width * (band ? band.rows : header.height) * 4;
     if (bytes !== need || (parts.length === 0 && need > 0)) {
-      throw new Error(`video ${rects ? `rectangles (${rects.length})` : band ? 'patch' : 'frame'} of ${header.width}x${header.height} needs ${need} pixel bytes, got ${bytes}`);
+      throw new Error(
+        `video ${rects ? `rectangles (${rects.length})` : band ? 'patch' : 'frame'} of ${header.width}x${header.height} needs ${need} pixel bytes, got ${bytes}`,
+      );
     }
     if (!this.writable()) return false;
     if (this.videoInFlight) {

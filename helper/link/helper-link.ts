@@ -72,7 +72,11 @@ export class HelperLink {
   }
 
   /** Sends one video frame, or drops it (false) while the previous one is not flushed yet. */
-  sendVideo(header: VideoFrameHeader, pixels: Buffer | readonly Buffer[], patch?: { firstRow: number; rows: number } | { rects: readonly PixelRect[] }): boolean {
+  sendVideo(
+    header: VideoFrameHeader,
+    pixels: Buffer | readonly Buffer[],
+    patch?: { firstRow: number; rows: number } | { rects: readonly PixelRect[] },
+  ): boolean {
     return this.encoder.writeVideo(header, pixels, patch);
   }
 

@@ -24,9 +24,7 @@ export function runTool(command: string, args: string[], env: NodeJS.ProcessEnv 
   });
 }
 
-export type XDisplayProbe =
-  | { ok: true; width: number; height: number; xwayland: boolean }
-  | { ok: false; reason: string };
+export type XDisplayProbe = { ok: true; width: number; height: number; xwayland: boolean } | { ok: false; reason: string };
 
 /** Whether DISPLAY answers, its size, and whether it is XWayland (whose root window is black). */
 export async function probeXDisplay(env: NodeJS.ProcessEnv = process.env): Promise<XDisplayProbe> {

@@ -90,7 +90,9 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
       ids.map(async (id) => {
         const session = await this.deps.store.getSession(id);
         if (!session || session.ended || session.sfu?.deploymentId !== deploymentId) return;
-        await this.move(session, 'failover', `The SFU in ${session.sfu.region} stopped answering`, [deploymentId]).catch((err: unknown) => this.emit('error', err));
+        await this.move(session, 'failover', `The SFU in ${session.sfu.region} stopped answering`, [deploymentId]).catch((err: unknown) =>
+          this.emit('error', err),
+        );
       }),
     );
   }
@@ -105,7 +107,9 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
       rooms.map(async (room) => {
         const session = await this.deps.store.getSession(sessionOfRoom(room));
         if (!session || session.ended || session.sfu?.room !== room) return;
-        await this.move(session, 'failover', `The SFU node holding this session in ${session.sfu.region} stopped answering`).catch((err: unknown) => this.emit('error', err));
+        await this.move(session, 'failover', `The SFU node holding this session in ${session.sfu.region} stopped answering`).catch((err: unknown) =>
+          this.emit('error', err),
+        );
       }),
     );
   }
@@ -265,5 +269,7 @@ function regionOf(session: SessionRecord): { region?: string } {
 }
 
 function doneMessage(session: SessionRecord): string {
-  return session.media === 'sfu' ? `Everyone now watches through the SFU${session.sfu ? ` in ${session.sfu.region}` : ''}.` : 'Everyone now watches peer-to-peer.';
+  return session.media === 'sfu'
+    ? `Everyone now watches through the SFU${session.sfu ? ` in ${session.sfu.region}` : ''}.`
+    : 'Everyone now watches peer-to-peer.';
 }

@@ -129,7 +129,9 @@ export class InstanceLiveness {
             if (claimed !== 1) continue;
             swept++;
             count++;
-            await this.options.orphaned(parsed.sessionId, parsed.participantId).catch((err: unknown) => this.link.log('error', `sweeping ${entry} of dead instance ${id} failed`, err));
+            await this.options
+              .orphaned(parsed.sessionId, parsed.participantId)
+              .catch((err: unknown) => this.link.log('error', `sweeping ${entry} of dead instance ${id} failed`, err));
           }
         }
         await this.link.run(() => this.s.forget([k.instances(), k.instanceRoutes(id), k.heartbeat(id)], [id]));

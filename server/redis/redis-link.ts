@@ -97,7 +97,10 @@ export class RedisLink extends EventEmitter<RedisLinkEvents> {
     this.cmd = new Redis(options.url, { ...common, ...target, commandTimeout: this.timeoutMs });
     // The subscriber keeps its subscriptions across reconnects (ioredis resubscribes).
     this.sub = new Redis(options.url, { ...common, ...target, enableOfflineQueue: true, autoResubscribe: true });
-    for (const [name, client] of [['commands', this.cmd], ['subscriber', this.sub]] as const) {
+    for (const [name, client] of [
+      ['commands', this.cmd],
+      ['subscriber', this.sub],
+    ] as const) {
       client.on('error', (err: Error) => this.connectionTrouble(`${name} connection: ${err.message}`));
       client.on('close', () => {
         if (name === 'commands' && !this.closed) this.markDown('the connection closed');

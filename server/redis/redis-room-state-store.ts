@@ -30,7 +30,16 @@ import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { ParticipantRole } from '../../protocol/limits';
 import { describeIssues } from '../../protocol/rpc';
 import { ControlAuditEntry, Participant } from '../../protocol/signaling';
-import type { AddResult, LinkRecord, ParticipantRecord, RoleChangeResult, RoomStateStore, SessionPatch, SessionRecord, TransferResult } from '../room-state-store';
+import type {
+  AddResult,
+  LinkRecord,
+  ParticipantRecord,
+  RoleChangeResult,
+  RoomStateStore,
+  SessionPatch,
+  SessionRecord,
+  TransferResult,
+} from '../room-state-store';
 import type { Redis } from 'ioredis';
 import type { RedisLink } from './redis-link';
 
@@ -225,7 +234,21 @@ interface Held {
 }
 
 export class RedisRoomStateStore implements RoomStateStore {
-  private readonly s: Record<'create' | 'updateSession' | 'end' | 'delete' | 'add' | 'changeRole' | 'updateParticipant' | 'transferHost' | 'remove' | 'list' | 'revokeLinks' | 'appendAudit', Script>;
+  private readonly s: Record<
+    | 'create'
+    | 'updateSession'
+    | 'end'
+    | 'delete'
+    | 'add'
+    | 'changeRole'
+    | 'updateParticipant'
+    | 'transferHost'
+    | 'remove'
+    | 'list'
+    | 'revokeLinks'
+    | 'appendAudit',
+    Script
+  >;
   private readonly cache = new Map<string, Held>();
   private uncertainAdds: Array<{ sessionId: string; participantId: string }> = [];
   /** Whether this instance holds connections in the session (set by the scale-out wiring). */
@@ -264,7 +287,11 @@ export class RedisRoomStateStore implements RoomStateStore {
 
   async getSession(sessionId: string): Promise<SessionRecord | undefined> {
     const key = this.k.session(sessionId);
-    const fields = await this.read(sessionId, (r) => r.hgetall(key), (h) => h.session);
+    const fields = await this.read(
+      sessionId,
+      (r) => r.hgetall(key),
+      (h) => h.session,
+    );
     if (fields === CACHED) {
       const cached = this.cache.get(sessionId)?.session;
       return cached && { ...cached };
@@ -295,7 +322,10 @@ export class RedisRoomStateStore implements RoomStateStore {
 
   async endSession(sessionId: string, ended: NonNullable<SessionRecord['ended']>): Promise<boolean> {
     const reply = await this.link.run(() =>
-      this.s.end([this.k.session(sessionId), this.k.roles(sessionId), this.k.live(), this.namesKey(sessionId)], [JSON.stringify(ended), this.k.participantPrefix(sessionId), this.k.sfuPrefix(), sessionId]),
+      this.s.end(
+        [this.k.session(sessionId), this.k.roles(sessionId), this.k.live(), this.namesKey(sessionId)],
+        [JSON.stringify(ended), this.k.participantPrefix(sessionId), this.k.sfuPrefix(), sessionId],
+      ),
     );
     this.cache.delete(sessionId);
     return reply === 1;
@@ -304,7 +334,15 @@ export class RedisRoomStateStore implements RoomStateStore {
   async deleteSession(sessionId: string): Promise<void> {
     await this.link.run(() =>
       this.s.delete(
-        [this.k.session(sessionId), this.k.roles(sessionId), this.k.removed(sessionId), this.k.live(), this.linksKey(sessionId), this.revokedKey(sessionId), this.namesKey(sessionId)],
+        [
+          this.k.session(sessionId),
+          this.k.roles(sessionId),
+          this.k.removed(sessionId),
+          this.k.live(),
+          this.linksKey(sessionId),
+          this.revokedKey(sessionId),
+          this.namesKey(sessionId),
+        ],
         [this.k.participantPrefix(sessionId), this.k.sfuPrefix(), sessionId],
       ),
     );
@@ -446,14 +484,19 @@ export class RedisRoomStateStore implements RoomStateStore {
     return raw.map((item) => {
       const value = safeJson(item);
       const parsed = ControlAuditEntry.safeParse(value);
-      if (!parsed.success) throw new CorruptStateError(`Redis holds a corrupt control audit entry in ${key}: ${value === undefined ? 'not JSON' : describeIssues(parsed.error)}`);
+      if (!parsed.success)
+        throw new CorruptStateError(`Redis holds a corrupt control audit entry in ${key}: ${value === undefined ? 'not JSON' : describeIssues(parsed.error)}`);
       return parsed.data;
     });
   }
 
   async getParticipant(sessionId: string, participantId: string): Promise<ParticipantRecord | undefined> {
     const key = this.k.participant(sessionId, participantId);
-    const fields = await this.read(sessionId, (r) => r.hgetall(key), (h) => (h.participants.has(participantId) || h.complete ? true : undefined));
+    const fields = await this.read(
+      sessionId,
+      (r) => r.hgetall(key),
+      (h) => (h.participants.has(participantId) || h.complete ? true : undefined),
+    );
     if (fields === CACHED) {
       const p = this.cache.get(sessionId)?.participants.get(participantId);
       return p && { ...p };
@@ -465,7 +508,11 @@ export class RedisRoomStateStore implements RoomStateStore {
   }
 
   async listParticipants(sessionId: string): Promise<ParticipantRecord[]> {
-    const reply = await this.read(sessionId, () => this.s.list([this.k.roles(sessionId)], [this.k.participantPrefix(sessionId)]), (h) => (h.complete ? true : undefined));
+    const reply = await this.read(
+      sessionId,
+      () => this.s.list([this.k.roles(sessionId)], [this.k.participantPrefix(sessionId)]),
+      (h) => (h.complete ? true : undefined),
+    );
     if (reply === CACHED) return [...(this.cache.get(sessionId)?.participants.values() ?? [])].map((p) => ({ ...p }));
     if (!Array.isArray(reply)) throw new CorruptStateError(`unexpected reply listing the participants of ${sessionId}`);
     const list: ParticipantRecord[] = [];
@@ -609,6 +656,7 @@ function decodeParticipant(fields: Record<string, string>, key: string): Partici
 function decodeLink(raw: string, key: string): LinkRecord {
   const value = safeJson(raw);
   const parsed = LinkRecordSchema.safeParse(value);
-  if (!parsed.success) throw new CorruptStateError(`Redis holds a corrupt share link in ${key}: ${value === undefined ? 'not JSON' : describeIssues(parsed.error)}`);
+  if (!parsed.success)
+    throw new CorruptStateError(`Redis holds a corrupt share link in ${key}: ${value === undefined ? 'not JSON' : describeIssues(parsed.error)}`);
   return parsed.data as LinkRecord;
 }

@@ -131,7 +131,14 @@ export class RedisSignalingTransport implements SignalingTransport {
   ) {
     const d = (name: string, lua: string) => link.script(`pairuxRoute${name}`, name === 'Has' || name === 'ToOne' || name === 'ToAll' ? 1 : 2, lua);
     link.on('down', () => (this.downAt = Date.now()));
-    this.s = { attach: d('Attach', ATTACH), reclaim: d('Reclaim', RECLAIM), detach: d('Detach', DETACH), has: d('Has', HAS), toOne: d('ToOne', TO_ONE), toAll: d('ToAll', TO_ALL) };
+    this.s = {
+      attach: d('Attach', ATTACH),
+      reclaim: d('Reclaim', RECLAIM),
+      detach: d('Detach', DETACH),
+      has: d('Has', HAS),
+      toOne: d('ToOne', TO_ONE),
+      toAll: d('ToAll', TO_ALL),
+    };
   }
 
   /** Subscribes to this instance's channel; resolves once Redis confirmed it. */
@@ -151,7 +158,10 @@ export class RedisSignalingTransport implements SignalingTransport {
     const k = this.link.keys;
     const replaced = JSON.stringify({ k: 'r', from: this.instanceId, s: sessionId, p: participantId } satisfies RelayMessage);
     this.link.fire('route attach', () =>
-      this.s.attach([k.routes(sessionId), k.instanceRoutes(this.instanceId)], [participantId, this.instanceId, routeEntry(sessionId, participantId), k.prefix, replaced]),
+      this.s.attach(
+        [k.routes(sessionId), k.instanceRoutes(this.instanceId)],
+        [participantId, this.instanceId, routeEntry(sessionId, participantId), k.prefix, replaced],
+      ),
     );
     return previous === sink ? undefined : previous;
   }
@@ -248,7 +258,10 @@ export class RedisSignalingTransport implements SignalingTransport {
     await Promise.all(
       mine.map(async ({ sessionId, participantId, sink }) => {
         const ours = await this.link.run(() =>
-          this.s.reclaim([k.routes(sessionId), k.instanceRoutes(this.instanceId)], [participantId, this.instanceId, routeEntry(sessionId, participantId), k.prefix]),
+          this.s.reclaim(
+            [k.routes(sessionId), k.instanceRoutes(this.instanceId)],
+            [participantId, this.instanceId, routeEntry(sessionId, participantId), k.prefix],
+          ),
         );
         if (ours === 1) return;
         this.detachLocal(sessionId, participantId, sink);
@@ -268,7 +281,9 @@ export class RedisSignalingTransport implements SignalingTransport {
       if (held.has(entry)) continue;
       const parsed = parseRouteEntry(entry);
       if (parsed) {
-        await this.link.run(() => this.s.detach([k.routes(parsed.sessionId), k.instanceRoutes(this.instanceId)], [parsed.participantId, this.instanceId, entry]));
+        await this.link.run(() =>
+          this.s.detach([k.routes(parsed.sessionId), k.instanceRoutes(this.instanceId)], [parsed.participantId, this.instanceId, entry]),
+        );
         gone.push(parsed);
       } else {
         await this.link.run((r) => r.srem(k.instanceRoutes(this.instanceId), entry));

@@ -60,7 +60,12 @@ export interface ScaleOut {
 export async function startScaleOut(config: ServerConfig, options: ScaleOutOptions = {}): Promise<ScaleOut> {
   if (!config.redis) throw new Error('startScaleOut needs config.redis');
   const { url, keyPrefix, sentinels, sentinelName } = config.redis;
-  const link = new RedisLink({ url, keyPrefix, ...(sentinels ? { sentinels, sentinelName } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+  const link = new RedisLink({
+    url,
+    keyPrefix,
+    ...(sentinels ? { sentinels, sentinelName } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  });
   await link.connect();
   const store = new RedisRoomStateStore(link);
   const transport = new RedisSignalingTransport(link, config.instanceId);

@@ -22,7 +22,12 @@ export function grantFor(role: ParticipantRole, room: string): VideoGrant {
 }
 
 /** Only the permission part, for LiveKit's UpdateParticipant when the host changes a role. */
-export function permissionFor(role: ParticipantRole): { canPublish: boolean; canPublishData: boolean; canSubscribe: boolean; canPublishSources: TrackSource[] } {
+export function permissionFor(role: ParticipantRole): {
+  canPublish: boolean;
+  canPublishData: boolean;
+  canSubscribe: boolean;
+  canPublishSources: TrackSource[];
+} {
   const g = grantFor(role, '');
   return { canPublish: g.canPublish ?? false, canPublishData: g.canPublishData ?? false, canSubscribe: true, canPublishSources: g.canPublishSources ?? [] };
 }
@@ -34,7 +39,13 @@ export interface SfuIdentity {
   role: ParticipantRole;
 }
 
-export async function issueAccess(key: { apiKey: string; apiSecret: string }, publicUrl: string, ttlSeconds: number, who: SfuIdentity, now = Date.now()): Promise<SfuAccess> {
+export async function issueAccess(
+  key: { apiKey: string; apiSecret: string },
+  publicUrl: string,
+  ttlSeconds: number,
+  who: SfuIdentity,
+  now = Date.now(),
+): Promise<SfuAccess> {
   const token = new AccessToken(key.apiKey, key.apiSecret, {
     identity: who.participantId,
     name: who.name,

@@ -207,7 +207,16 @@ export function clusterStats(records: ClusterRecords, started: number, now: numb
 
 /** A lone server's figures: no nodes to list (that needs a cluster's Redis), read since `started`. */
 function serverStats(source: 'api' | 'metrics', started: number, figures: Pick<DeploymentStats, 'rooms' | 'clients' | 'cpuLoad'>): DeploymentStats {
-  return { source, ...figures, nodes: [], participantsOn: new Map(), staleNodes: [], lostRooms: new Map(), measuredAt: started, latencyMs: Date.now() - started };
+  return {
+    source,
+    ...figures,
+    nodes: [],
+    participantsOn: new Map(),
+    staleNodes: [],
+    lostRooms: new Map(),
+    measuredAt: started,
+    latencyMs: Date.now() - started,
+  };
 }
 
 class ApiStatsReader implements StatsReader {
@@ -313,7 +322,19 @@ export function decodeNode(buf: Uint8Array): LiveKitNode {
     region: '',
     state: 'starting_up',
     numCpus: 0,
-    stats: { startedAt: 0, updatedAt: 0, numRooms: 0, numClients: 0, numTracksIn: 0, numTracksOut: 0, cpuLoad: 0, loadAvgLast1Min: 0, numCpus: 0, memoryUsed: 0, memoryTotal: 0 },
+    stats: {
+      startedAt: 0,
+      updatedAt: 0,
+      numRooms: 0,
+      numClients: 0,
+      numTracksIn: 0,
+      numTracksOut: 0,
+      cpuLoad: 0,
+      loadAvgLast1Min: 0,
+      numCpus: 0,
+      memoryUsed: 0,
+      memoryTotal: 0,
+    },
   };
   const r = new Reader(buf);
   r.fields((no, wire) => {

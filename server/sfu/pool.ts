@@ -99,7 +99,17 @@ export interface DeploymentSnapshot {
          * Live nodes as LiveKit reports them: `rooms` and `clients` are its NodeStats (`clients`
          * counts a participant on its signal node too), `participants` those in the rooms it hosts.
          */
-        nodes: Array<{ id: string; region: string; rooms: number; clients: number; participants: number; cpuLoad: number; loadAvg1m: number; numCpus: number; updatedAt: number }>;
+        nodes: Array<{
+          id: string;
+          region: string;
+          rooms: number;
+          clients: number;
+          participants: number;
+          cpuLoad: number;
+          loadAvg1m: number;
+          numCpus: number;
+          updatedAt: number;
+        }>;
         staleNodes: string[];
         measuredAt: number;
         readLatencyMs: number;
@@ -286,8 +296,14 @@ export class SfuPool extends EventEmitter<SfuPoolEvents> {
     }
     const load = this.loadOf(m);
     if (!load) return undefined;
-    if (this.roomsOf(m) >= m.config.maxConcurrentRooms) return this.refusal(m, 'max_rooms', `is at its limit of ${m.config.maxConcurrentRooms} concurrent sessions (maxConcurrentRooms)`);
-    if (load.percent >= this.config.loadLimitPercent) return this.refusal(m, 'load', `is at ${load.percent} % load (${describeLoad(m, load, this.roomsOf(m))}), at or over the ${this.config.loadLimitPercent} % limit`);
+    if (this.roomsOf(m) >= m.config.maxConcurrentRooms)
+      return this.refusal(m, 'max_rooms', `is at its limit of ${m.config.maxConcurrentRooms} concurrent sessions (maxConcurrentRooms)`);
+    if (load.percent >= this.config.loadLimitPercent)
+      return this.refusal(
+        m,
+        'load',
+        `is at ${load.percent} % load (${describeLoad(m, load, this.roomsOf(m))}), at or over the ${this.config.loadLimitPercent} % limit`,
+      );
     return undefined;
   }
 
@@ -345,7 +361,9 @@ export class SfuPool extends EventEmitter<SfuPoolEvents> {
       // A node that left the hash said goodbye (LiveKit drains and unregisters on shutdown); a stale one did not.
       if (live.has(id) || !s.staleNodes.includes(id)) continue;
       const rooms = s.lostRooms.get(id) ?? [];
-      console.warn(`[pairux-server] LiveKit node ${id} of SFU deployment ${m.config.id} stopped reporting; ${rooms.length} room${rooms.length === 1 ? '' : 's'} on it`);
+      console.warn(
+        `[pairux-server] LiveKit node ${id} of SFU deployment ${m.config.id} stopped reporting; ${rooms.length} room${rooms.length === 1 ? '' : 's'} on it`,
+      );
       this.emit('node-down', { deploymentId: m.config.id, region: m.config.region, nodeId: id, rooms, at: this.now() });
     }
     m.liveNodes = live;

@@ -40,7 +40,7 @@ export class SfuRooms {
 
   /** Creates the session's room, or finds it again (LiveKit answers an existing room's name with that room). */
   async open(sessionId: string): Promise<Room> {
-    return this.call('create the session\'s room', () =>
+    return this.call("create the session's room", () =>
       this.api.createRoom({
         name: sessionId,
         emptyTimeout: this.idleSeconds.beforeFirstJoin,
@@ -53,7 +53,7 @@ export class SfuRooms {
   /** False when the room was already gone (LiveKit closed it when empty, or restarted). */
   async close(sessionId: string): Promise<boolean> {
     try {
-      await this.call('delete the session\'s room', () => this.api.deleteRoom(sessionId));
+      await this.call("delete the session's room", () => this.api.deleteRoom(sessionId));
       return true;
     } catch (err) {
       if (err instanceof PairuxError && err.data?.status === 404) return false;
@@ -74,7 +74,7 @@ export class SfuRooms {
   /** A promoted or demoted guest's SFU permissions follow at once, not at its next token. */
   async updateRole(sessionId: string, participantId: string, role: ParticipantRole): Promise<void> {
     try {
-      await this.call('update a participant\'s permissions', () =>
+      await this.call("update a participant's permissions", () =>
         this.api.updateParticipant(sessionId, participantId, { permission: permissionFor(role), metadata: JSON.stringify({ role }) }),
       );
     } catch (err) {
@@ -97,7 +97,12 @@ export class SfuRooms {
     if (err instanceof ServerError) {
       if (err.status === 401 || err.status === 403) {
         const reason = `LiveKit at ${where} refused the control plane's API key (${err.message})`;
-        return new PairuxError(ErrorCode.Unavailable, `${reason}; check ${this.keySettings}, or start the session in P2P mode.`, { sfu: where, status: err.status, reason }, { cause: err });
+        return new PairuxError(
+          ErrorCode.Unavailable,
+          `${reason}; check ${this.keySettings}, or start the session in P2P mode.`,
+          { sfu: where, status: err.status, reason },
+          { cause: err },
+        );
       }
       const reason = `LiveKit at ${where} could not ${what}: ${err.message}`;
       return new PairuxError(ErrorCode.Unavailable, reason, { sfu: where, status: err.status, reason }, { cause: err });

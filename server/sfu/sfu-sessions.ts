@@ -47,7 +47,7 @@ export function sessionOfRoom(room: string): string {
 
 export const SFU_NOT_CONFIGURED =
   'SFU mode needs a LiveKit server, and this control plane has none: set PAIRUX_LIVEKIT_URL, PAIRUX_LIVEKIT_API_KEY and ' +
-  'PAIRUX_LIVEKIT_API_SECRET (or `livekit` in startControlPlane\'s settings), or PAIRUX_SFU_POOLS. Start the session in P2P mode meanwhile.';
+  "PAIRUX_LIVEKIT_API_SECRET (or `livekit` in startControlPlane's settings), or PAIRUX_SFU_POOLS. Start the session in P2P mode meanwhile.";
 
 interface Deployment {
   config: SfuDeploymentConfig;
@@ -129,7 +129,9 @@ export class SfuSessions extends EventEmitter<SfuSessionsEvents> {
       try {
         const capacity = await d.rooms.canAcceptSession();
         if (!capacity.ok) {
-          refused.push(pool.refusalFor(id, 'max_rooms', `is at its limit of ${capacity.limit} concurrent session${capacity.limit === 1 ? '' : 's'} (maxConcurrentRooms)`));
+          refused.push(
+            pool.refusalFor(id, 'max_rooms', `is at its limit of ${capacity.limit} concurrent session${capacity.limit === 1 ? '' : 's'} (maxConcurrentRooms)`),
+          );
           continue;
         }
         await d.rooms.open(room);
@@ -148,7 +150,9 @@ export class SfuSessions extends EventEmitter<SfuSessionsEvents> {
   }
 
   private noSfu(pool: SfuPool, plan: SelectionPlan, refused: Refusal[], errors: Map<string, PairuxError>): PairuxError {
-    const capacity = refused.some((r) => r.kind === 'load' || r.kind === 'max_rooms') && refused.every((r) => r.kind === 'load' || r.kind === 'max_rooms' || r.kind === 'excluded');
+    const capacity =
+      refused.some((r) => r.kind === 'load' || r.kind === 'max_rooms') &&
+      refused.every((r) => r.kind === 'load' || r.kind === 'max_rooms' || r.kind === 'excluded');
     if (capacity) this.deps.metrics.sfuRefused.inc({ reason: refused.some((r) => r.kind === 'load') ? 'load' : 'max_rooms' });
     const only = this.deployments.size === 1 && refused.length === 1 ? refused[0] : undefined;
     if (only) {
@@ -185,12 +189,18 @@ export class SfuSessions extends EventEmitter<SfuSessionsEvents> {
     const d = this.requireDeployment(assignment);
     if (reopen) await d.rooms.open(assignment.room);
     const livekit = d.config;
-    return issueAccess(livekit, livekit.publicUrl ?? livekit.url.replace(/^http/, 'ws'), livekit.tokenTtlSeconds, {
-      room: assignment.room,
-      participantId: who.id,
-      name: who.name,
-      role: who.role,
-    }, this.now());
+    return issueAccess(
+      livekit,
+      livekit.publicUrl ?? livekit.url.replace(/^http/, 'ws'),
+      livekit.tokenTtlSeconds,
+      {
+        room: assignment.room,
+        participantId: who.id,
+        name: who.name,
+        role: who.role,
+      },
+      this.now(),
+    );
   }
 
   /** The session ended, or its media moved away from this room: the room goes. */
@@ -260,7 +270,14 @@ export class SfuSessions extends EventEmitter<SfuSessionsEvents> {
         }
       } else {
         result = 'evicted';
-        await Promise.all(there.map((id) => this.deployments.get(id)?.rooms.kick(room, identity).catch(() => undefined)));
+        await Promise.all(
+          there.map((id) =>
+            this.deployments
+              .get(id)
+              ?.rooms.kick(room, identity)
+              .catch(() => undefined),
+          ),
+        );
       }
     } else if ((name === 'participant_left' || name === 'participant_connection_aborted') && room && identity) {
       this.presence.left(room, identity, sid);
@@ -285,10 +302,14 @@ export class SfuSessions extends EventEmitter<SfuSessionsEvents> {
     this.requirePool();
     const d = this.deployments.get(assignment.deploymentId);
     if (!d) {
-      throw new PairuxError(ErrorCode.Unavailable, `This session's SFU (${assignment.deploymentId}) is not among this control plane's deployments any more; start the session again.`, {
-        deploymentId: assignment.deploymentId,
-        mode: 'p2p',
-      });
+      throw new PairuxError(
+        ErrorCode.Unavailable,
+        `This session's SFU (${assignment.deploymentId}) is not among this control plane's deployments any more; start the session again.`,
+        {
+          deploymentId: assignment.deploymentId,
+          mode: 'p2p',
+        },
+      );
     }
     return d;
   }

@@ -57,7 +57,10 @@ export class SfuWebhookVerifier {
     const issuer = issuerOf(jwt);
     const secrets = issuer === undefined ? undefined : this.byKey.get(issuer);
     if (!secrets) {
-      throw new PairuxError(ErrorCode.Unauthorized, `LiveKit webhook refused: it is not signed with the API key of any configured LiveKit deployment${issuer ? ` (it names ${issuer})` : ''}`);
+      throw new PairuxError(
+        ErrorCode.Unauthorized,
+        `LiveKit webhook refused: it is not signed with the API key of any configured LiveKit deployment${issuer ? ` (it names ${issuer})` : ''}`,
+      );
     }
     let lastError: unknown;
     for (const { receiver, deployments } of secrets.values()) {
@@ -78,7 +81,10 @@ export class SfuWebhookVerifier {
     const t = this.now();
     const createdAt = Number(event.createdAt) * 1000;
     if (!(createdAt > t - WEBHOOK_MAX_AGE_MS && createdAt < t + WEBHOOK_MAX_AHEAD_MS)) {
-      throw new PairuxError(ErrorCode.Unauthorized, `LiveKit webhook refused: created at ${new Date(createdAt).toISOString()}, not within ${WEBHOOK_MAX_AGE_MS / 60_000} minutes of now (a replay, or a clock far off)`);
+      throw new PairuxError(
+        ErrorCode.Unauthorized,
+        `LiveKit webhook refused: created at ${new Date(createdAt).toISOString()}, not within ${WEBHOOK_MAX_AGE_MS / 60_000} minutes of now (a replay, or a clock far off)`,
+      );
     }
     if (!event.id) throw new PairuxError(ErrorCode.Unauthorized, 'LiveKit webhook refused: it has no event id, so a replay of it could not be told apart');
     for (const [id, until] of this.seen) {

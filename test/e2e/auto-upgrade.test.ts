@@ -78,7 +78,7 @@ describe('end to end: an auto session moves from P2P to the SFU at the 10th part
     return { client: c, joined };
   };
 
-  it('starts peer-to-peer: three browser guests see the host\'s frames advance, and the host encodes one stream each', async () => {
+  it("starts peer-to-peer: three browser guests see the host's frames advance, and the host encodes one stream each", async () => {
     const opened = await Promise.all([
       ViewerPage.open(browser, session.links.controller.url, 'Ada'),
       ViewerPage.open(browser, session.links.viewer.url, 'Vic'),
@@ -115,7 +115,10 @@ describe('end to end: an auto session moves from P2P to the SFU at the 10th part
       const stage = frames.filter((f) => f.video === 'stage');
       const after = summary.stageRemovedAt === undefined ? [] : frames.filter((f) => f.presentedAt >= (summary.stageRemovedAt ?? 0));
       assert.ok(summary.stageRemovedAt, `guest ${i}: the move finished (the stage came and went) within the watch`);
-      assert.ok(before.length > 10 && stage.length > 0 && after.length > 10, `guest ${i}: frames before ${before.length}, on the stage ${stage.length}, after ${after.length}`);
+      assert.ok(
+        before.length > 10 && stage.length > 0 && after.length > 10,
+        `guest ${i}: frames before ${before.length}, on the stage ${stage.length}, after ${after.length}`,
+      );
       assert.ok(framesBetween(after[0]!, after.at(-1)!) >= 10, `guest ${i}: the picture advances after the move`);
       const freeze = longestFreeze(frames);
       console.log(`      guest ${i}: longest freeze through the move ${freeze.ms.toFixed(0)} ms (${frames.length} frames on screen)`);
@@ -135,7 +138,11 @@ describe('end to end: an auto session moves from P2P to the SFU at the 10th part
     assert.equal(m.mode, 'sfu');
     assert.equal(m.sfu?.publishedTracks, 1);
     const rows = await host.page.evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<Array<{ guestId: string }>> } }).pairuxHost.stats());
-    assert.deepEqual(rows.map((r) => r.guestId), ['sfu'], 'one stream, to the SFU');
+    assert.deepEqual(
+      rows.map((r) => r.guestId),
+      ['sfu'],
+      'one stream, to the SFU',
+    );
     const hostId = await host.page.evaluate(() => (window as unknown as { pairuxHost: { selfId?: string } }).pairuxHost.selfId);
     const inRoom = await rig.api.listParticipants(session.sessionId);
     assert.equal(inRoom.find((p) => p.identity === hostId)?.tracks.length, 1);
@@ -145,7 +152,7 @@ describe('end to end: an auto session moves from P2P to the SFU at the 10th part
     }
   });
 
-  it('control after the move: a granted controller\'s click lands on the host\'s X screen through the SFU', async () => {
+  it("control after the move: a granted controller's click lands on the host's X screen through the SFU", async () => {
     const ada = viewers[0]!;
     const clicks = await real.watchRootClicks();
     await ada.page.click('#control-request');
@@ -154,7 +161,10 @@ describe('end to end: an auto session moves from P2P to the SFU at the 10th part
     assert.ok(box);
     await ada.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     // The centre of the picture is the centre of the X screen (1280×720), a bare root window there.
-    await eventually(() => pressedAt(clicks.events, 640, 360), () => `the click at (640,360) on the host's X screen (saw ${JSON.stringify(clicks.events)})`);
+    await eventually(
+      () => pressedAt(clicks.events, 640, 360),
+      () => `the click at (640,360) on the host's X screen (saw ${JSON.stringify(clicks.events)})`,
+    );
     assert.deepEqual(real.asked, ['Ada'], 'the host was asked');
     const adaId = await ada.selfId();
     assert.deepEqual([...new Set(real.forwarded.map((f) => f.controllerId))], [adaId]);
@@ -174,9 +184,15 @@ describe('end to end: an auto session moves from P2P to the SFU at the 10th part
       assert.match(await status(v), /peer-to-peer/);
     }
     assert.equal((await hostMedia()).mode, 'p2p');
-    const rows = await host.page.evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<Array<{ guestId: string; bytesSent?: number }>> } }).pairuxHost.stats());
+    const rows = await host.page.evaluate(() =>
+      (window as unknown as { pairuxHost: { stats(): Promise<Array<{ guestId: string; bytesSent?: number }>> } }).pairuxHost.stats(),
+    );
     const ids = await Promise.all(viewers.map((v) => v.selfId()));
-    for (const id of ids) assert.ok(rows.some((r) => r.guestId === id), `a P2P stream to ${id} again`);
+    for (const id of ids)
+      assert.ok(
+        rows.some((r) => r.guestId === id),
+        `a P2P stream to ${id} again`,
+      );
     assert.ok(!rows.some((r) => r.guestId === 'sfu'), 'nothing to the dead SFU');
   });
 });

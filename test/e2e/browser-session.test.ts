@@ -47,7 +47,7 @@ describe('end to end: a host and viewers in Chromium (P2P)', function () {
     return v;
   };
 
-  it('three viewers each see the host\'s frame counter advance in their decoded video', async () => {
+  it("three viewers each see the host's frame counter advance in their decoded video", async () => {
     const three = await Promise.all([1, 2, 3].map((i) => open(session.links.viewer.url, `Viewer ${i}`)));
     for (const v of three) await v.waitForState('live');
     for (const v of three) {

@@ -111,7 +111,7 @@ describe('end to end: remote control through the host page, the real runner and 
   const sent = (controllerId: string, kind?: InputEvent['t']) =>
     rig.forwarded.filter((f) => f.controllerId === controllerId && (!kind || (f.event as InputEvent).t === kind)).map((f) => f.event as InputEvent);
 
-  it('a controller asks, the host allows, and the clicks, typed keys, Ctrl+P and F1 land on the host\'s X screen', async () => {
+  it("a controller asks, the host allows, and the clicks, typed keys, Ctrl+P and F1 land on the host's X screen", async () => {
     const ada = await open('controller', 'Ada');
     const vic = await open('viewer', 'Vic');
     assert.ok(await ada.page.isVisible('#control-request'), 'a controller has a Request control button');
@@ -131,8 +131,14 @@ describe('end to end: remote control through the host page, the real runner and 
     await ada.page.mouse.click(pic.left + pic.width / 2, pic.top + pic.height / 2);
     await ada.page.mouse.click(pic.left + pic.width * 0.75, pic.top + pic.height * 0.75, { button: 'right' });
     // Both points are on the bare root window (the terminal is top left): X saw each press there.
-    await eventually(() => pressedAt(clicks.events, 640, 360), () => `the left click at (640,360) on X (saw ${JSON.stringify(clicks.events)})`);
-    await eventually(() => clicks.events.some((e) => e.type === 'release' && e.button === 3 && at(e, 960, 540)), () => `the right click at (960,540) on X (saw ${JSON.stringify(clicks.events)})`);
+    await eventually(
+      () => pressedAt(clicks.events, 640, 360),
+      () => `the left click at (640,360) on X (saw ${JSON.stringify(clicks.events)})`,
+    );
+    await eventually(
+      () => clicks.events.some((e) => e.type === 'release' && e.button === 3 && at(e, 960, 540)),
+      () => `the right click at (960,540) on X (saw ${JSON.stringify(clicks.events)})`,
+    );
     const sentBefore = (await guestControl(ada)).sent;
     const pressesBefore = clicks.events.length;
     await ada.page.mouse.click(pic.left + pic.width / 2, pic.top - 15); // on the bar above the picture
@@ -154,18 +160,29 @@ describe('end to end: remote control through the host page, the real runner and 
     await ada.page.keyboard.press('F1');
     await ada.page.keyboard.press('Enter');
     // Ctrl+P is the byte 0x10 to the terminal, F1 is xterm's ESC O P.
-    await eventually(() => rig.typed() === 'Hi!\x10\x1bOP\n', () => `the keys in the host's terminal (got ${JSON.stringify(rig.typed())})`);
+    await eventually(
+      () => rig.typed() === 'Hi!\x10\x1bOP\n',
+      () => `the keys in the host's terminal (got ${JSON.stringify(rig.typed())})`,
+    );
     await eventually(() => sent(adaId, 'keyup').some((e) => e.t === 'keyup' && e.key === 'enter'), "Enter's key-up handed on");
-    const keys = sent(adaId).slice(keysBefore).filter((e) => e.t === 'keydown' || e.t === 'keyup') as Array<Extract<InputEvent, { t: 'keydown' | 'keyup' }>>;
+    const keys = sent(adaId)
+      .slice(keysBefore)
+      .filter((e) => e.t === 'keydown' || e.t === 'keyup') as Array<Extract<InputEvent, { t: 'keydown' | 'keyup' }>>;
     const downsOnly = keys.filter((e) => e.t === 'keydown').map((e) => `${e.key}${e.mods.length ? `+${e.mods.join('+')}` : ''}`);
     assert.deepEqual(downsOnly, ['H', 'i', '!', 'control+control', 'p+control', 'f1', 'enter']);
-    assert.deepEqual(keys.filter((e) => e.t === 'keyup').map((e) => e.key), ['H', 'i', '!', 'p', 'control', 'f1', 'enter']);
+    assert.deepEqual(
+      keys.filter((e) => e.t === 'keyup').map((e) => e.key),
+      ['H', 'i', '!', 'p', 'control', 'f1', 'enter'],
+    );
     assert.deepEqual(await ada.page.evaluate(() => (window as unknown as { leaks: string[] }).leaks), [], 'the guest page itself saw none of the keys');
     assert.deepEqual(rig.held(), { buttons: [], keys: [] }, 'nothing left held on X');
 
     // Sequence numbers only go up, and nobody else's input was handed on.
     const seqs = sent(adaId).map((e) => e.seq);
-    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+    );
     assert.equal(rig.forwarded.length, sent(adaId).length);
     const hostSide = await hostControl(host.page);
     assert.equal(hostSide.forwarded, rig.forwarded.length);
@@ -200,24 +217,37 @@ describe('end to end: remote control through the host page, the real runner and 
     const point = (fx: number, fy: number) => [pic.left + pic.width * fx, pic.top + pic.height * fy] as const;
 
     // 50 pointer moves inside one task are one move, at the last position: X's pointer goes there.
-    await ada.page.evaluate(([x0, y0, dx]) => {
-      const video = document.querySelector('video')!;
-      for (let i = 0; i < 50; i++) video.dispatchEvent(new PointerEvent('pointermove', { clientX: x0 + i * dx, clientY: y0, bubbles: true, pointerType: 'mouse' }));
-    }, [...point(0.1, 0.5), (pic.width * 0.5) / 49] as const);
-    await eventually(() => at(rig.pointer(), 768, 360), () => `the X pointer at (768,360) (it is at ${JSON.stringify(rig.pointer())})`);
+    await ada.page.evaluate(
+      ([x0, y0, dx]) => {
+        const video = document.querySelector('video')!;
+        for (let i = 0; i < 50; i++)
+          video.dispatchEvent(new PointerEvent('pointermove', { clientX: x0 + i * dx, clientY: y0, bubbles: true, pointerType: 'mouse' }));
+      },
+      [...point(0.1, 0.5), (pic.width * 0.5) / 49] as const,
+    );
+    await eventually(
+      () => at(rig.pointer(), 768, 360),
+      () => `the X pointer at (768,360) (it is at ${JSON.stringify(rig.pointer())})`,
+    );
     const moves = sent(adaId, 'move') as Array<Extract<InputEvent, { t: 'move' }>>;
     assert.equal(moves.length, 1, JSON.stringify(moves));
     assert.ok(near(moves[0]!.x, 0.6) && near(moves[0]!.y, 0.5), JSON.stringify(moves[0]));
     // Real mouse movement in steps: at most one move per step, ending where the mouse is.
     await ada.page.mouse.move(...point(0.2, 0.2));
     await ada.page.mouse.move(...point(0.8, 0.4), { steps: 10 });
-    await eventually(() => at(rig.pointer(), 1024, 288), () => `the X pointer at (1024,288) (it is at ${JSON.stringify(rig.pointer())})`);
+    await eventually(
+      () => at(rig.pointer(), 1024, 288),
+      () => `the X pointer at (1024,288) (it is at ${JSON.stringify(rig.pointer())})`,
+    );
     assert.ok(sent(adaId, 'move').length <= 1 + 11);
 
     // Wheel: 300 px down is three notches (X button 5) at the pointer; the page itself does not scroll.
     const clicks = await rig.watchRootClicks();
     await ada.page.mouse.wheel(0, 300);
-    await eventually(() => clicks.events.filter((e) => e.type === 'press' && e.button === 5 && at(e, 1024, 288)).length === 3, () => `three wheel notches down at (1024,288) on X (saw ${JSON.stringify(clicks.events)})`);
+    await eventually(
+      () => clicks.events.filter((e) => e.type === 'press' && e.button === 5 && at(e, 1024, 288)).length === 3,
+      () => `three wheel notches down at (1024,288) on X (saw ${JSON.stringify(clicks.events)})`,
+    );
     assert.equal(clicks.events.filter((e) => e.button === 4).length, 0, 'no notch up');
 
     // No context menu over the picture while driving.
@@ -235,16 +265,28 @@ describe('end to end: remote control through the host page, the real runner and 
     await cdp.send('Input.imeSetComposition', { text: 'にほん', selectionStart: 3, selectionEnd: 3 });
     await cdp.send('Input.insertText', { text: '日本' });
     await ada.page.keyboard.press('Enter');
-    await eventually(() => rig.typed() === 'é日本\n', () => `the text in the host's terminal (got ${JSON.stringify(rig.typed())})`);
-    assert.deepEqual(sent(adaId, 'text').map((e) => (e as Extract<InputEvent, { t: 'text' }>).text), ['é', '日本']);
+    await eventually(
+      () => rig.typed() === 'é日本\n',
+      () => `the text in the host's terminal (got ${JSON.stringify(rig.typed())})`,
+    );
+    assert.deepEqual(
+      sent(adaId, 'text').map((e) => (e as Extract<InputEvent, { t: 'text' }>).text),
+      ['é', '日本'],
+    );
 
     // The window loses focus while Shift and the left button are held: X holds both, then neither.
     await ada.page.keyboard.down('Shift');
     await ada.page.mouse.move(...point(0.9, 0.9));
     await ada.page.mouse.down();
-    await eventually(() => rig.held().keys.includes(KEYCODE.shift) && rig.held().buttons.includes(1), () => `Shift and button 1 held on X (${JSON.stringify(rig.held())})`);
+    await eventually(
+      () => rig.held().keys.includes(KEYCODE.shift) && rig.held().buttons.includes(1),
+      () => `Shift and button 1 held on X (${JSON.stringify(rig.held())})`,
+    );
     await ada.page.evaluate(() => window.dispatchEvent(new Event('blur')));
-    await eventually(() => rig.held().keys.length === 0 && rig.held().buttons.length === 0, () => `both released on X (${JSON.stringify(rig.held())})`);
+    await eventually(
+      () => rig.held().keys.length === 0 && rig.held().buttons.length === 0,
+      () => `both released on X (${JSON.stringify(rig.held())})`,
+    );
     const ups = sent(adaId, 'up').length;
     await ada.page.mouse.up();
     await ada.page.keyboard.up('Shift');
@@ -252,7 +294,10 @@ describe('end to end: remote control through the host page, the real runner and 
 
     // Stop driving with a key held: X has it let go before control is handed back.
     await ada.page.keyboard.down('a');
-    await eventually(() => rig.held().keys.includes(KEYCODE.a), () => `a held on X (${JSON.stringify(rig.held())})`);
+    await eventually(
+      () => rig.held().keys.includes(KEYCODE.a),
+      () => `a held on X (${JSON.stringify(rig.held())})`,
+    );
     await ada.page.click('#control-stop');
     await eventually(async () => (await rig.helperStats()).granted === null, 'the helper to lose the grant');
     assert.deepEqual(rig.held(), { buttons: [], keys: [] }, 'a let go on X');
@@ -325,11 +370,14 @@ describe('end to end: remote control through the host page, the real runner and 
     // The page shows the refusal for a moment.
     assert.match((await vic.page.textContent('#control-note')) ?? '', /The host refused input/);
     const vicId = (await vic.selfId())!;
-    assert.deepEqual(rig.forwarded.filter((f) => f.controllerId === vicId), []);
+    assert.deepEqual(
+      rig.forwarded.filter((f) => f.controllerId === vicId),
+      [],
+    );
     assert.deepEqual([clicks.events, rig.typed()], [[], '']);
   });
 
-  it('a second controller granted takes over; the first one\'s input is refused by the host afterwards', async () => {
+  it("a second controller granted takes over; the first one's input is refused by the host afterwards", async () => {
     const ada = await open('controller', 'Ada');
     const bob = await open('controller', 'Bob');
     const clicks = await rig.watchRootClicks();
@@ -352,10 +400,13 @@ describe('end to end: remote control through the host page, the real runner and 
 
     pic = await pictureOf(bob);
     await bob.page.mouse.click(pic.left + pic.width * 0.9, pic.top + pic.height * 0.1);
-    await eventually(() => pressedAt(clicks.events, 1152, 72), () => `Bob's click at (1152,72) on X (saw ${JSON.stringify(clicks.events)})`);
+    await eventually(
+      () => pressedAt(clicks.events, 1152, 72),
+      () => `Bob's click at (1152,72) on X (saw ${JSON.stringify(clicks.events)})`,
+    );
   });
 
-  it('stop-all from the host\'s runner: the helper stops at once, the host refuses what follows, and everyone sees no driver', async () => {
+  it("stop-all from the host's runner: the helper stops at once, the host refuses what follows, and everyone sees no driver", async () => {
     const ada = await open('controller', 'Ada');
     const vic = await open('viewer', 'Vic');
     await drive(ada, 'Ada');
@@ -374,10 +425,16 @@ describe('end to end: remote control through the host page, the real runner and 
     const refusedBefore = (await hostControl(host.page)).refused.FORBIDDEN ?? 0;
     await eventually(async () => ((await hostControl(host.page)).refused.FORBIDDEN ?? 0) > refusedBefore + 10, 'the host to refuse the moves still streaming');
     // Refused by the host page's own gate, at once: not left to the runner or the helper further down.
-    await eventually(async () => /the host stopped all remote control/.test((await guestControl(ada)).lastRefusal?.reason ?? ''), 'Ada to be told the host stopped all control');
+    await eventually(
+      async () => /the host stopped all remote control/.test((await guestControl(ada)).lastRefusal?.reason ?? ''),
+      'Ada to be told the host stopped all control',
+    );
     assert.deepEqual(await forge(ada, { t: 'keydown', seq: 20_000, key: 'q', mods: ['control'] }), [true]);
     await eventually(async () => /Hana stopped all remote control/.test(await controlText(ada)), 'Ada to see the stop');
-    await eventually(async () => !/driving/.test(await controlText(vic)) && !/is driving/.test((await vic.page.textContent('#status')) ?? ''), 'Vic to see nobody drives');
+    await eventually(
+      async () => !/driving/.test(await controlText(vic)) && !/is driving/.test((await vic.page.textContent('#status')) ?? ''),
+      'Vic to see nobody drives',
+    );
     await ada.page.evaluate(() => clearInterval((window as unknown as { streamer: ReturnType<typeof setInterval> }).streamer));
     assert.deepEqual(rig.pointer(), { x: 700, y: 600 }, 'no move landed after the stop');
     assert.equal((await rig.helperStats()).injected, injected, 'the helper injected nothing after the stop');
@@ -388,7 +445,7 @@ describe('end to end: remote control through the host page, the real runner and 
     assert.equal((await guestControl(ada)).phase, 'none');
   });
 
-  it('in 1:1 view, a scrolled picture still maps a click to the right place on the host\'s X screen', async () => {
+  it("in 1:1 view, a scrolled picture still maps a click to the right place on the host's X screen", async () => {
     const ada = await open('controller', 'Ada');
     await eventually(async () => (await ada.page.evaluate(() => document.querySelector('video')!.videoWidth)) === 1280, 'the 1280-wide picture', 20_000);
     await drive(ada, 'Ada');
@@ -399,7 +456,16 @@ describe('end to end: remote control through the host page, the real runner and 
       s.scrollLeft = 150;
       const r = s.getBoundingClientRect();
       const v = document.querySelector('video')!;
-      return { left: r.left, top: r.top, scrollLeft: s.scrollLeft, scrollTop: s.scrollTop, videoLeft: v.offsetLeft, videoTop: v.offsetTop, w: v.clientWidth, h: v.clientHeight };
+      return {
+        left: r.left,
+        top: r.top,
+        scrollLeft: s.scrollLeft,
+        scrollTop: s.scrollTop,
+        videoLeft: v.offsetLeft,
+        videoTop: v.offsetTop,
+        w: v.clientWidth,
+        h: v.clientHeight,
+      };
     });
     assert.equal(stage.scrollLeft, 150);
     assert.deepEqual([stage.w, stage.h], [1280, 720]);
@@ -408,7 +474,10 @@ describe('end to end: remote control through the host page, the real runner and 
     const expectY = Math.round(300 + stage.scrollTop - stage.videoTop);
     const clicks = await rig.watchRootClicks();
     await ada.page.mouse.click(stage.left + 400, stage.top + 300);
-    await eventually(() => pressedAt(clicks.events, expectX, expectY), () => `the click at (${expectX},${expectY}) on X (saw ${JSON.stringify(clicks.events)}, pointer ${JSON.stringify(rig.pointer())})`);
+    await eventually(
+      () => pressedAt(clicks.events, expectX, expectY),
+      () => `the click at (${expectX},${expectY}) on X (saw ${JSON.stringify(clicks.events)}, pointer ${JSON.stringify(rig.pointer())})`,
+    );
   });
 });
 

@@ -22,7 +22,7 @@ import { startRecordingRunner, type RecordingRunner } from '../support/recording
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('end to end: frames through the host page\'s bridge', function () {
+describe("end to end: frames through the host page's bridge", function () {
   this.timeout(120_000);
   let browser: Browser;
   let plane: ControlPlane;
@@ -33,7 +33,14 @@ describe('end to end: frames through the host page\'s bridge', function () {
 
   /** The host page, up once its runner has answered hello. */
   const startHost = async () => {
-    const h = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { browser, name: 'Hana', bridge: runner.url, width: 640, height: 360, fps: 10 });
+    const h = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, {
+      browser,
+      name: 'Hana',
+      bridge: runner.url,
+      width: 640,
+      height: 360,
+      fps: 10,
+    });
     return { ...h, bridge: () => h.page.evaluate(() => (window as unknown as { pairuxHost: { bridge(): HostBridgeSnapshot | null } }).pairuxHost.bridge()) };
   };
 
@@ -85,16 +92,23 @@ describe('end to end: frames through the host page\'s bridge', function () {
 
     // The screen changes size: the picture and the reported screen follow.
     runner.screen = { width: 800, height: 448, fps: 10 };
-    const resized = await eventually(async () => {
-      const m = await vic.readMarker();
-      return m && m.width === 800 ? m : undefined;
-    }, 'the viewer to decode the new size', 20_000);
+    const resized = await eventually(
+      async () => {
+        const m = await vic.readMarker();
+        return m && m.width === 800 ? m : undefined;
+      },
+      'the viewer to decode the new size',
+      20_000,
+    );
     assert.equal(resized!.height, 448);
-    await eventually(async () => (await vic.page.evaluate(() => (window as unknown as { pairuxViewer: { screen?: { width: number } } }).pairuxViewer.screen?.width)) === 800, 'peer.screen to report it');
+    await eventually(
+      async () => (await vic.page.evaluate(() => (window as unknown as { pairuxViewer: { screen?: { width: number } } }).pairuxViewer.screen?.width)) === 800,
+      'peer.screen to report it',
+    );
     assert.ok((await host.bridge())!.framesDelivered > 20);
   });
 
-  it('the runner may instead point the page at a helper\'s own frame socket, or at the generated screen', async () => {
+  it("the runner may instead point the page at a helper's own frame socket, or at the generated screen", async () => {
     // A stand-in for the helper's loopback frame socket: kind-first messages, as helper/capture sends.
     const sockets = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise<void>((resolve) => sockets.once('listening', () => resolve()));
@@ -132,5 +146,4 @@ describe('end to end: frames through the host page\'s bridge', function () {
     const screen = await vic2.page.evaluate(() => (window as unknown as { pairuxViewer: { screen?: { width: number; source: string } } }).pairuxViewer.screen);
     assert.deepEqual([screen?.width, screen?.source], [640, 'generated']);
   });
-
 });

@@ -20,7 +20,7 @@ import { PATCH, RealHostRig, pointOnVideo } from '../support/real-host-rig';
 const PRINTABLE = Array.from({ length: 0x7e - 0x20 + 1 }, (_, i) => String.fromCharCode(0x20 + i)).join('');
 const SCREEN = { width: 1280, height: 720 };
 
-describe('end to end: a guest drives the host\'s real X screen', function () {
+describe("end to end: a guest drives the host's real X screen", function () {
   this.timeout(120_000);
   let rig: RealHostRig;
   let plane: ControlPlane;
@@ -54,18 +54,27 @@ describe('end to end: a guest drives the host\'s real X screen', function () {
     return pointOnVideo(box, SCREEN, sx, sy);
   };
   const pixelAt = (sx: number, sy: number) =>
-    guest.page.evaluate(([a, b]) => (window as unknown as { pairuxProbe?: { pixelAt(x: number, y: number): number[] | null } }).pairuxProbe?.pixelAt(a!, b!) ?? null, [sx, sy]).catch(() => null);
+    guest.page
+      .evaluate(
+        ([a, b]) => (window as unknown as { pairuxProbe?: { pixelAt(x: number, y: number): number[] | null } }).pairuxProbe?.pixelAt(a!, b!) ?? null,
+        [sx, sy],
+      )
+      .catch(() => null);
 
   it('shows the real screen: a known colour patch arrives at its place in the decoded video', async () => {
-    await eventually(async () => {
-      const px = await pixelAt(PATCH.centre.x, PATCH.centre.y);
-      if (!px) {
-        await guest.readMarker().catch(() => null); // loads the probe
-        return false;
-      }
-      const [r = 0, g = 0, b = 0] = px;
-      return Math.abs(r - 255) < 40 && Math.abs(g - 128) < 40 && b < 50;
-    }, `the orange patch at (${PATCH.centre.x},${PATCH.centre.y}) in the video`, 20_000);
+    await eventually(
+      async () => {
+        const px = await pixelAt(PATCH.centre.x, PATCH.centre.y);
+        if (!px) {
+          await guest.readMarker().catch(() => null); // loads the probe
+          return false;
+        }
+        const [r = 0, g = 0, b = 0] = px;
+        return Math.abs(r - 255) < 40 && Math.abs(g - 128) < 40 && b < 50;
+      },
+      `the orange patch at (${PATCH.centre.x},${PATCH.centre.y}) in the video`,
+      20_000,
+    );
     const elsewhere = await pixelAt(1200, 100);
     assert.ok(elsewhere && !(elsewhere[0]! > 200 && elsewhere[2]! < 50), `no orange at (1200,100): ${elsewhere}`);
   });
@@ -73,7 +82,12 @@ describe('end to end: a guest drives the host\'s real X screen', function () {
   it('without a grant nothing the guest sends reaches X: the host refuses it, the guest is told', async () => {
     const before = rig.pointer();
     const injected = (await rig.helperStats()).injected;
-    const { host: hostSide, guest: guestSide } = await forgeAndSeeRefused(host.page, guest, { t: 'move', seq: 1, x: 0.9, y: 0.9 }, { t: 'text', seq: 2, text: 'sneaky\n' });
+    const { host: hostSide, guest: guestSide } = await forgeAndSeeRefused(
+      host.page,
+      guest,
+      { t: 'move', seq: 1, x: 0.9, y: 0.9 },
+      { t: 'text', seq: 2, text: 'sneaky\n' },
+    );
     assert.ok((hostSide.refused.FORBIDDEN ?? 0) >= 2, JSON.stringify(hostSide.refused));
     assert.match(guestSide.lastRefusal?.reason ?? '', /nobody has been given control/);
     // Refused at the host's gate: nothing went on to the runner, the helper or X.
@@ -101,13 +115,21 @@ describe('end to end: a guest drives the host\'s real X screen', function () {
     await eventually(async () => (await controlPhase(guest)) === 'driving', 'driving');
     const target = await onPage(320, 200);
     await guest.page.mouse.click(target.x, target.y);
-    await eventually(() => {
-      const at = rig.pointer();
-      return Math.abs(at.x - 320) <= 2 && Math.abs(at.y - 200) <= 2;
-    }, 'the X pointer at (320,200)', 5000);
+    await eventually(
+      () => {
+        const at = rig.pointer();
+        return Math.abs(at.x - 320) <= 2 && Math.abs(at.y - 200) <= 2;
+      },
+      'the X pointer at (320,200)',
+      5000,
+    );
     await guest.page.keyboard.type(PRINTABLE, { delay: 5 });
     await guest.page.keyboard.press('Enter');
-    await eventually(() => rig.typed() === `${PRINTABLE}\n`, () => `the xterm to receive all ${PRINTABLE.length} characters (got ${JSON.stringify(rig.typed())})`, 15_000);
+    await eventually(
+      () => rig.typed() === `${PRINTABLE}\n`,
+      () => `the xterm to receive all ${PRINTABLE.length} characters (got ${JSON.stringify(rig.typed())})`,
+      15_000,
+    );
     assert.deepEqual(rig.unsanitary(), [], 'the page forwarded nothing the sanitizer refuses');
   });
 
@@ -117,7 +139,12 @@ describe('end to end: a guest drives the host\'s real X screen', function () {
     await eventually(async () => (await controlPhase(guest)) !== 'driving', 'the guest to stop driving', 5000);
     const at = rig.pointer();
     const injected = (await rig.helperStats()).injected;
-    const { host: hostSide } = await forgeAndSeeRefused(host.page, guest, { t: 'text', seq: 1000, text: 'after revoke\n' }, { t: 'move', seq: 1001, x: 0.7, y: 0.7 });
+    const { host: hostSide } = await forgeAndSeeRefused(
+      host.page,
+      guest,
+      { t: 'text', seq: 1000, text: 'after revoke\n' },
+      { t: 'move', seq: 1001, x: 0.7, y: 0.7 },
+    );
     assert.equal(hostSide.driverId, null);
     // The guest's own keys are not even sent now (the forged ones above show the host refuses them).
     const sent = (await guestControl(guest)).sent;

@@ -74,7 +74,10 @@ describe('end to end: a control-plane instance killed under a live session', fun
     await browser?.close();
   });
 
-  const hostWho = () => host.page.evaluate(() => ({ selfId: (window as unknown as { pairuxHost: { selfId?: string } }).pairuxHost.selfId, state: document.body.dataset.state }) as Who);
+  const hostWho = () =>
+    host.page.evaluate(
+      () => ({ selfId: (window as unknown as { pairuxHost: { selfId?: string } }).pairuxHost.selfId, state: document.body.dataset.state }) as Who,
+    );
   const guestWho = (g: ViewerPage) =>
     g.page.evaluate(() => {
       const v = (window as unknown as { pairuxViewer: { selfId?: string; role?: string } }).pairuxViewer;
@@ -83,11 +86,15 @@ describe('end to end: a control-plane instance killed under a live session', fun
   const controlOf = (g: ViewerPage) => g.page.evaluate(() => document.body.dataset.control);
   /** Asks for control until driving (a request sent while the page was still reconnecting is lost with that socket). */
   const drive = (g: ViewerPage, what: string) =>
-    eventually(async () => {
-      if ((await controlOf(g)) === 'driving') return true;
-      if (await g.page.locator('#control-request').isEnabled()) await g.page.click('#control-request');
-      return false;
-    }, what, 20_000);
+    eventually(
+      async () => {
+        if ((await controlOf(g)) === 'driving') return true;
+        if (await g.page.locator('#control-request').isEnabled()) await g.page.click('#control-request');
+        return false;
+      },
+      what,
+      20_000,
+    );
   const clickCentre = async (g: ViewerPage) => {
     const box = await g.page.locator('video#screen').boundingBox();
     assert.ok(box);
@@ -101,7 +108,10 @@ describe('end to end: a control-plane instance killed under a live session', fun
     await drive(ada, 'Ada to drive');
     await clickCentre(ada);
     // The centre of the picture is the centre of the X screen (1280×720), a bare root window there.
-    await eventually(() => pressedAt(clicks.events, 640, 360), () => `the click at (640,360) on the host's X screen (saw ${JSON.stringify(clicks.events)})`);
+    await eventually(
+      () => pressedAt(clicks.events, 640, 360),
+      () => `the click at (640,360) on the host's X screen (saw ${JSON.stringify(clicks.events)})`,
+    );
     const adaId = await ada.selfId();
     assert.deepEqual([...new Set(real.forwarded.map((f) => f.controllerId))], [adaId]);
     clicks.stop();
@@ -132,7 +142,10 @@ describe('end to end: a control-plane instance killed under a live session', fun
     const clicks = await real.watchRootClicks();
     await drive(ada, 'Ada to drive again, through B');
     await clickCentre(ada);
-    await eventually(() => pressedAt(clicks.events, 640, 360), () => `the click at (640,360) on the host's X screen, through B (saw ${JSON.stringify(clicks.events)})`);
+    await eventually(
+      () => pressedAt(clicks.events, 640, 360),
+      () => `the click at (640,360) on the host's X screen, through B (saw ${JSON.stringify(clicks.events)})`,
+    );
     assert.deepEqual(real.asked, ['Ada', 'Ada'], 'the host was asked again after the drop');
     for (const g of [ada, vic]) {
       const [x, y] = await g.markerAdvance(1000);

@@ -63,7 +63,10 @@ describe('end to end: a LiveKit server killed mid-session, the session moves to 
   });
 
   it('the guests watch through the SFU the pool chose', async () => {
-    const opened = await Promise.all([ViewerPage.open(browser, session.links.controller.url, 'Ada'), ViewerPage.open(browser, session.links.viewer.url, 'Vic')]);
+    const opened = await Promise.all([
+      ViewerPage.open(browser, session.links.controller.url, 'Ada'),
+      ViewerPage.open(browser, session.links.viewer.url, 'Vic'),
+    ]);
     viewers.push(...opened);
     for (const v of viewers) await v.waitForState('live', 30_000);
     for (const v of viewers) {
@@ -96,7 +99,11 @@ describe('end to end: a LiveKit server killed mid-session, the session moves to 
       console.log(`      guest ${i}: pixels again ${(fresh.presentedAt - killedAt).toFixed(0)} ms after the kill`);
     }
     const room = `${session.sessionId}.2`;
-    assert.deepEqual((await api(survivor).listRooms()).map((r) => r.name), [room], 'the session\'s new room is on the surviving LiveKit');
+    assert.deepEqual(
+      (await api(survivor).listRooms()).map((r) => r.name),
+      [room],
+      "the session's new room is on the surviving LiveKit",
+    );
     const snap = await eventually(async () => ((await hostSfu())?.room === room ? hostSfu() : undefined), 'the host in the new room');
     assert.equal(snap?.publishedTracks, 1);
     for (const v of viewers) assert.equal(await v.state(), 'live');

@@ -61,7 +61,7 @@ describe('end to end: SFU mode follows a guest that came back as someone new', f
   const selfId = () => page.evaluate(() => (window as unknown as { pairuxViewer: { selfId?: string } }).pairuxViewer.selfId);
   const driving = async () => (await page.evaluate(() => document.body.dataset.control)) === 'driving';
 
-  it('after its resume is refused, the guest is in the room under its new id, live, and its input is the new id\'s', async () => {
+  it("after its resume is refused, the guest is in the room under its new id, live, and its input is the new id's", async () => {
     await eventually(async () => (await state()) === 'live', 'the guest live', 30_000);
     const before = await selfId();
     await page.click('#control-request');
@@ -73,19 +73,36 @@ describe('end to end: SFU mode follows a guest that came back as someone new', f
     await new Promise((r) => setTimeout(r, 3000));
     blocked = false;
 
-    await eventually(async () => {
-      const id = await selfId();
-      return id !== undefined && id !== before;
-    }, 'a new identity', 30_000);
+    await eventually(
+      async () => {
+        const id = await selfId();
+        return id !== undefined && id !== before;
+      },
+      'a new identity',
+      30_000,
+    );
     const after = (await selfId())!;
-    await eventually(async () => (await rig.api.listParticipants(session.sessionId)).some((p) => p.identity === after), 'LiveKit to hold the new identity', 20_000);
-    await eventually(async () => !(await rig.api.listParticipants(session.sessionId)).some((p) => p.identity === before), 'the old identity gone from LiveKit', 20_000);
+    await eventually(
+      async () => (await rig.api.listParticipants(session.sessionId)).some((p) => p.identity === after),
+      'LiveKit to hold the new identity',
+      20_000,
+    );
+    await eventually(
+      async () => !(await rig.api.listParticipants(session.sessionId)).some((p) => p.identity === before),
+      'the old identity gone from LiveKit',
+      20_000,
+    );
     await eventually(async () => (await state()) === 'live', 'the guest live again', 30_000);
 
     await page.click('#control-request');
     await eventually(driving, 'driving again');
-    await page.evaluate(() => (window as unknown as { pairuxViewer: { sendRawInput(e: unknown): boolean } }).pairuxViewer.sendRawInput({ t: 'text', seq: 1, text: 'new me\n' }));
-    await eventually(() => real.typed() === 'new me\n', () => `the text in the host's xterm (got ${JSON.stringify(real.typed())})`);
+    await page.evaluate(() =>
+      (window as unknown as { pairuxViewer: { sendRawInput(e: unknown): boolean } }).pairuxViewer.sendRawInput({ t: 'text', seq: 1, text: 'new me\n' }),
+    );
+    await eventually(
+      () => real.typed() === 'new me\n',
+      () => `the text in the host's xterm (got ${JSON.stringify(real.typed())})`,
+    );
     assert.equal((await real.helperStats()).granted, after, 'the helper drives for the new identity');
     assert.deepEqual([...new Set(real.forwarded.map((f) => f.controllerId))], [after]);
   });

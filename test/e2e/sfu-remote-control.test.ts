@@ -60,15 +60,24 @@ describe("end to end: a guest drives the host's real X screen through the LiveKi
 
   const sfuHost = () => host.page.evaluate(() => (window as unknown as { pairuxHost: { media(): { sfu?: SfuHostSnapshot } } }).pairuxHost.media().sfu);
   const pixelAt = (g: ViewerPage, px: number, py: number) =>
-    g.page.evaluate(([a, b]) => (window as unknown as { pairuxProbe?: { pixelAt(x: number, y: number): number[] | null } }).pairuxProbe?.pixelAt(a!, b!) ?? null, [px, py]).catch(() => null);
+    g.page
+      .evaluate(
+        ([a, b]) => (window as unknown as { pairuxProbe?: { pixelAt(x: number, y: number): number[] | null } }).pairuxProbe?.pixelAt(a!, b!) ?? null,
+        [px, py],
+      )
+      .catch(() => null);
 
   it('both guests see the real screen: the orange patch at its place in the decoded video', async () => {
     for (const g of [guest, viewer]) {
       await g.readMarker().catch(() => null); // loads the probe
-      await eventually(async () => {
-        const [r = 0, gr = 0, b = 0] = (await pixelAt(g, PATCH.centre.x, PATCH.centre.y)) ?? [];
-        return Math.abs(r - 255) < 40 && Math.abs(gr - 128) < 40 && b < 50;
-      }, 'the orange patch in the video', 20_000);
+      await eventually(
+        async () => {
+          const [r = 0, gr = 0, b = 0] = (await pixelAt(g, PATCH.centre.x, PATCH.centre.y)) ?? [];
+          return Math.abs(r - 255) < 40 && Math.abs(gr - 128) < 40 && b < 50;
+        },
+        'the orange patch in the video',
+        20_000,
+      );
     }
   });
 
@@ -90,17 +99,25 @@ describe("end to end: a guest drives the host's real X screen through the LiveKi
     const box = await guest.page.locator('video').boundingBox();
     assert.ok(box);
     const target = pointOnVideo(box, SCREEN, 320, 200);
-    await eventually(async () => {
-      await guest.page.mouse.click(target.x, target.y);
-      const p = real.pointer();
-      return Math.abs(p.x - 320) <= 2 && Math.abs(p.y - 200) <= 2;
-    }, 'the X pointer at (320,200)', 10_000);
+    await eventually(
+      async () => {
+        await guest.page.mouse.click(target.x, target.y);
+        const p = real.pointer();
+        return Math.abs(p.x - 320) <= 2 && Math.abs(p.y - 200) <= 2;
+      },
+      'the X pointer at (320,200)',
+      10_000,
+    );
     const text = 'echo via-sfu: {[(<>)]} ~!@#$%^&*_+|';
     await guest.page.keyboard.type(text, { delay: 5 });
     await guest.page.keyboard.press('Enter');
-    await eventually(() => real.typed() === `${text}\n`, () => `the xterm to receive the line (got ${JSON.stringify(real.typed())})`, 15_000);
+    await eventually(
+      () => real.typed() === `${text}\n`,
+      () => `the xterm to receive the line (got ${JSON.stringify(real.typed())})`,
+      15_000,
+    );
     const adaId = await guest.selfId();
-    assert.deepEqual([...new Set(real.forwarded.map((f) => f.controllerId))], [adaId], 'only Ada\'s input went on to the runner');
+    assert.deepEqual([...new Set(real.forwarded.map((f) => f.controllerId))], [adaId], "only Ada's input went on to the runner");
     assert.deepEqual(real.unsanitary(), []);
   });
 

@@ -71,14 +71,18 @@ describe('end to end: host and guests through the real LiveKit SFU', function ()
     assert.equal(snap?.connection, 'connected');
     assert.ok((snap?.layers ?? 0) >= 2, `simulcast layers: ${snap?.layers}`);
     // LiveKit's API lists a publication a moment after the publisher has it.
-    await eventually(async () => (await hostTracksAtSfu()).length > 0, 'LiveKit to list the host\'s track');
+    await eventually(async () => (await hostTracksAtSfu()).length > 0, "LiveKit to list the host's track");
     await sleep(500);
     assert.equal((await hostTracksAtSfu()).length, 1, 'LiveKit holds exactly one track of the host');
-    assert.match(await host.page.textContent('#message') ?? '', /via SFU/);
+    assert.match((await host.page.textContent('#message')) ?? '', /via SFU/);
   });
 
   it('two viewers and a controller see the frame counter advance in decoded video; still one published track', async () => {
-    [vic, wes, ada] = await Promise.all([open(session.links.viewer.url, 'Vic'), open(session.links.viewer.url, 'Wes'), open(session.links.controller.url, 'Ada')]);
+    [vic, wes, ada] = await Promise.all([
+      open(session.links.viewer.url, 'Vic'),
+      open(session.links.viewer.url, 'Wes'),
+      open(session.links.controller.url, 'Ada'),
+    ]);
     for (const g of [vic, wes, ada]) await g.waitForState('live', 30_000);
     for (const g of [vic, wes, ada]) {
       const [a, b] = await g.markerAdvance(1000);
@@ -93,7 +97,7 @@ describe('end to end: host and guests through the real LiveKit SFU', function ()
     assert.equal(rows.length, 1, 'the host encodes one stream, not one per guest');
   });
 
-  it("simulcast: a guest in a tiny window gets the half-size layer from the SFU while the others keep full size", async () => {
+  it('simulcast: a guest in a tiny window gets the half-size layer from the SFU while the others keep full size', async () => {
     const tiny = await ViewerPage.open(browser, session.links.viewer.url, 'Tiny', { viewport: { width: 200, height: 150 } });
     guests.push(tiny);
     await tiny.waitForState('live', 30_000);
@@ -122,7 +126,11 @@ describe('end to end: host and guests through the real LiveKit SFU', function ()
     const hostId = await host.page.evaluate(() => (window as unknown as { pairuxHost: { selfId?: string } }).pairuxHost.selfId!);
     const { connects = 0, tokenRefreshes = 0 } = (await sfu()) ?? {};
     await rig.api.removeParticipant(session.sessionId, hostId);
-    await eventually(async () => ((await sfu())?.connects ?? 0) > connects && (await sfu())?.publishedTracks === 1, 'the host back in the room, publishing', 30_000);
+    await eventually(
+      async () => ((await sfu())?.connects ?? 0) > connects && (await sfu())?.publishedTracks === 1,
+      'the host back in the room, publishing',
+      30_000,
+    );
     assert.ok(((await sfu())?.tokenRefreshes ?? 0) > tokenRefreshes, 'the host runner.asked the control plane for a fresh token to get back in');
     for (const g of [vic, ada]) await g.waitForState('live', 30_000);
     await vic.markerAdvance(500);

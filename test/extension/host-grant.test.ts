@@ -16,8 +16,21 @@ import { mouseLocation, startXvfb, waitFor, type Xvfb } from '../helper/support/
 
 function settings(display: string): HostSettings {
   return {
-    mode: 'p2p', serverUrl: '', hostKey: undefined, embeddedPort: 0, fps: 5, ...QUALITY.text, maxKbps: 0, display, region: undefined,
-    allowControlRequests: true, linkTtlMinutes: 60, hostName: 'Host', sessionName: 'grants', sfuRegion: undefined, livekit: undefined,
+    mode: 'p2p',
+    serverUrl: '',
+    hostKey: undefined,
+    embeddedPort: 0,
+    fps: 5,
+    ...QUALITY.text,
+    maxKbps: 0,
+    display,
+    region: undefined,
+    allowControlRequests: true,
+    linkTtlMinutes: 60,
+    hostName: 'Host',
+    sessionName: 'grants',
+    sfuRegion: undefined,
+    livekit: undefined,
   };
 }
 
@@ -78,10 +91,15 @@ describe("extension: the editor's Grant Control is what lets a driver in", funct
     const want = { x: toPixel(0.25, 800), y: toPixel(0.25, 600) };
     let seq = 2;
     // The helper takes the grant as a request; resend until it has it.
-    await waitFor(() => {
-      moveTo('ada', 0.25, 0.25, seq++);
-      const at = mouseLocation(x);
-      return at.x === want.x && at.y === want.y;
-    }, 5000, "Ada's move to land", 100);
+    await waitFor(
+      () => {
+        moveTo('ada', 0.25, 0.25, seq++);
+        const at = mouseLocation(x);
+        return at.x === want.x && at.y === want.y;
+      },
+      5000,
+      "Ada's move to land",
+      100,
+    );
   });
 });

@@ -17,7 +17,14 @@ function page(selfId: string, joinedAs: 'host' | 'controller' | 'viewer'): Shell
 describe('extension: who may take the host seat', () => {
   let clock = 1_000_000;
   const now = () => clock;
-  const offer = (over: Partial<HostSeatOffer> = {}): HostSeatOffer => ({ offerId: 'o1', participantId: 'c-me', fromId: 'host-1', fromName: 'Hana', expiresAt: clock + 60_000, ...over });
+  const offer = (over: Partial<HostSeatOffer> = {}): HostSeatOffer => ({
+    offerId: 'o1',
+    participantId: 'c-me',
+    fromId: 'host-1',
+    fromName: 'Hana',
+    expiresAt: clock + 60_000,
+    ...over,
+  });
 
   it('a host seat nobody here accepted is refused, as unasked', () => {
     const consent = new HostSeatConsent(now);
@@ -64,6 +71,9 @@ describe('extension: who may take the host seat', () => {
     const name = '[Hana](command:workbench.action.terminal.new)';
     const question = offerQuestion({ fromName: name });
     assert.equal(hasLink(question), false);
-    assert.equal(visible(question), `${name} wants to hand you the host's seat: your screen will be shared with everyone in the session and you will answer their control requests.`);
+    assert.equal(
+      visible(question),
+      `${name} wants to hand you the host's seat: your screen will be shared with everyone in the session and you will answer their control requests.`,
+    );
   });
 });

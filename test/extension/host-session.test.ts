@@ -16,8 +16,22 @@ import { startLocalLiveKit } from '../../demo/livekit-server';
 
 function settings(over: Partial<HostSettings> = {}): HostSettings {
   return {
-    mode: 'p2p', serverUrl: '', hostKey: undefined, embeddedPort: 0, fps: 15, ...QUALITY.text, maxKbps: 0, display: '', region: undefined,
-    allowControlRequests: true, linkTtlMinutes: 60, hostName: 'Ada', sessionName: "Ada's session", sfuRegion: undefined, livekit: undefined, ...over,
+    mode: 'p2p',
+    serverUrl: '',
+    hostKey: undefined,
+    embeddedPort: 0,
+    fps: 15,
+    ...QUALITY.text,
+    maxKbps: 0,
+    display: '',
+    region: undefined,
+    allowControlRequests: true,
+    linkTtlMinutes: 60,
+    hostName: 'Ada',
+    sessionName: "Ada's session",
+    sfuRegion: undefined,
+    livekit: undefined,
+    ...over,
   };
 }
 
@@ -59,7 +73,10 @@ describe('extension: hosting without an editor', function () {
     x = await startXvfb(640, 480);
     const lk = await startLocalLiveKit();
     try {
-      const session = new HostSession(settings({ display: x.display, mode: 'sfu', livekit: { url: lk.url, apiKey: lk.apiKey, apiSecret: lk.apiSecret } }), quietUi);
+      const session = new HostSession(
+        settings({ display: x.display, mode: 'sfu', livekit: { url: lk.url, apiKey: lk.apiKey, apiSecret: lk.apiSecret } }),
+        quietUi,
+      );
       const status = await session.start();
       try {
         assert.equal(status.sfuUrl, lk.url);
@@ -73,12 +90,19 @@ describe('extension: hosting without an editor', function () {
       await lk.stop();
     }
     const gone = new HostSession(settings({ display: x.display, mode: 'sfu', livekit: { url: lk.url, apiKey: lk.apiKey, apiSecret: lk.apiSecret } }), quietUi);
-    await assert.rejects(gone.start(), (err: unknown) => err instanceof PairuxError && err.code === ErrorCode.Unavailable && err.data?.mode === 'p2p' && /P2P/.test(err.message));
+    await assert.rejects(
+      gone.start(),
+      (err: unknown) => err instanceof PairuxError && err.code === ErrorCode.Unavailable && err.data?.mode === 'p2p' && /P2P/.test(err.message),
+    );
   });
 
   it('says how to fix a missing X display instead of sharing nothing', async () => {
     await rejectsWith(new HostSession(settings({ display: '' }), quietUi).start(), ErrorCode.Unavailable, /no X display.*pairux\.capture\.display/);
-    await rejectsWith(new HostSession(settings({ display: ':87' }), quietUi).start(), ErrorCode.Unavailable, /capture is not possible here.*pairux\.capture\.display/s);
+    await rejectsWith(
+      new HostSession(settings({ display: ':87' }), quietUi).start(),
+      ErrorCode.Unavailable,
+      /capture is not possible here.*pairux\.capture\.display/s,
+    );
   });
 
   it('retries an unreachable deployed server, reporting each attempt, then says what to check', async () => {
@@ -90,25 +114,43 @@ describe('extension: hosting without an editor', function () {
     });
     const lines: string[] = [];
     const policy = { attempts: 3, delaysMs: [20], timeoutMs: 500 };
-    await rejectsWith(fetchWithRetry(`http://127.0.0.1:${closed}/api/sessions`, {}, (l) => lines.push(l), policy), ErrorCode.Unavailable, /cannot be reached \(connection refused\) after 3 attempts/);
-    assert.deepEqual(lines.map((l) => l.replace(/\d+/g, 'N')), [
-      'contacting N.N.N.N:N…',
-      'contacting N.N.N.N:N… (attempt N of N: connection refused)',
-      'contacting N.N.N.N:N… (attempt N of N: connection refused)',
-    ]);
+    await rejectsWith(
+      fetchWithRetry(`http://127.0.0.1:${closed}/api/sessions`, {}, (l) => lines.push(l), policy),
+      ErrorCode.Unavailable,
+      /cannot be reached \(connection refused\) after 3 attempts/,
+    );
+    assert.deepEqual(
+      lines.map((l) => l.replace(/\d+/g, 'N')),
+      ['contacting N.N.N.N:N…', 'contacting N.N.N.N:N… (attempt N of N: connection refused)', 'contacting N.N.N.N:N… (attempt N of N: connection refused)'],
+    );
   });
 
   it('reads settings with their defaults and names every bad one', () => {
     const s = readHostSettings(() => undefined, { mode: 'auto', hostKey: undefined, env: { DISPLAY: ':5' }, userName: 'ada' });
     assert.deepEqual([s.mode, s.fps, s.codec, s.display, s.linkTtlMinutes, s.hostName, s.region], ['auto', 30, 'vp9', ':5', 1440, 'ada', undefined]);
     assert.equal(s.sfuRegion, undefined);
-    const values: Record<string, unknown> = { 'capture.fps': 0, 'capture.quality': 'ultra', 'capture.region': '1,2,3', 'server.url': 'pairux.example.com', 'links.expiryMinutes': 1.5, 'session.region': 'EU West' };
+    const values: Record<string, unknown> = {
+      'capture.fps': 0,
+      'capture.quality': 'ultra',
+      'capture.region': '1,2,3',
+      'server.url': 'pairux.example.com',
+      'links.expiryMinutes': 1.5,
+      'session.region': 'EU West',
+    };
     assert.throws(
       () => readHostSettings((k) => values[k], { mode: 'p2p', hostKey: undefined, env: {}, userName: 'ada' }),
-      (err: Error) => ['capture.fps', 'capture.quality', 'capture.region', 'server.url', 'links.expiryMinutes', 'session.region'].every((k) => err.message.includes(`pairux.${k}`)),
+      (err: Error) =>
+        ['capture.fps', 'capture.quality', 'capture.region', 'server.url', 'links.expiryMinutes', 'session.region'].every((k) =>
+          err.message.includes(`pairux.${k}`),
+        ),
     );
     assert.equal(readHostSettings((k) => ({ 'session.region': 'eu' })[k], { mode: 'auto', hostKey: undefined, env: {}, userName: '' }).sfuRegion, 'eu');
-    const region = readHostSettings((k) => ({ 'capture.region': '1920, 0, 1920, 1080', 'capture.quality': 'motion' })[k], { mode: 'p2p', hostKey: undefined, env: {}, userName: '' });
+    const region = readHostSettings((k) => ({ 'capture.region': '1920, 0, 1920, 1080', 'capture.quality': 'motion' })[k], {
+      mode: 'p2p',
+      hostKey: undefined,
+      env: {},
+      userName: '',
+    });
     assert.deepEqual(region.region, { x: 1920, y: 0, width: 1920, height: 1080 });
     assert.equal(region.contentHint, 'motion');
   });

@@ -51,7 +51,11 @@ describe('extension: join input', () => {
   });
 
   it('refuses an expired link, a token for another session and a host token before any network', async () => {
-    const expired = formatShareLink('http://h:1', 'sess1', (await new JoinTokens('a-test-secret-that-is-long-enough-32', () => Date.now() - 3_600_000).issue('sess1', 'viewer', 60)).token);
+    const expired = formatShareLink(
+      'http://h:1',
+      'sess1',
+      (await new JoinTokens('a-test-secret-that-is-long-enough-32', () => Date.now() - 3_600_000).issue('sess1', 'viewer', 60)).token,
+    );
     refused(expired, ErrorCode.TokenExpired, /expired on .*new one/);
     const other = formatShareLink('http://h:1', 'sess2', (await tokens.issue('sess1', 'viewer', 600)).token);
     refused(other, ErrorCode.TokenWrongSession, /another session/);

@@ -23,7 +23,13 @@ function info(id: string, role: 'controller' | 'viewer', label = `${role} link`,
 }
 
 const p = (id: string, name: string, role: Participant['role'], link?: { id: string; label: string }): Participant => ({
-  id, name, role, connected: true, controlState: 'none', joinedAt: 1000, ...(link ? { link } : {}),
+  id,
+  name,
+  role,
+  connected: true,
+  controlState: 'none',
+  joinedAt: 1000,
+  ...(link ? { link } : {}),
 });
 
 const EVIL = '[Fix](command:workbench.action.terminal.new)';
@@ -68,8 +74,16 @@ describe('extension: links', () => {
   });
 
   it('Create Personal Link: the label is checked as a name before it goes out; the confirmation says single use or until revoked', () => {
-    assert.deepEqual(personalLinkAction({ role: 'viewer', label: '  for Ada ', singleUse: true }), { action: 'createLink', role: 'viewer', label: 'for Ada', singleUse: true });
-    assert.throws(() => personalLinkAction({ role: 'controller', label: '   ', singleUse: false }), (err: unknown) => err instanceof PairuxError && err.code === ErrorCode.BadMessage);
+    assert.deepEqual(personalLinkAction({ role: 'viewer', label: '  for Ada ', singleUse: true }), {
+      action: 'createLink',
+      role: 'viewer',
+      label: 'for Ada',
+      singleUse: true,
+    });
+    assert.throws(
+      () => personalLinkAction({ role: 'controller', label: '   ', singleUse: false }),
+      (err: unknown) => err instanceof PairuxError && err.code === ErrorCode.BadMessage,
+    );
     assert.ok(labelProblem('x'.repeat(500)));
     assert.match(personalLinkText(info('p-1', 'controller', 'for Ada', true)), /works once/);
     assert.match(personalLinkText(info('p-2', 'viewer', 'for Bo')), /until you revoke it/);
@@ -90,7 +104,14 @@ describe('extension: links', () => {
       book,
       now,
     );
-    assert.deepEqual(rows.map((r) => [r.id, r.label, r.description]), [['c-1', 'controller link', 'controller'], ['p-1', 'for Ada', 'viewer · single use'], ['p-2', 'for Bo', 'viewer']]);
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.label, r.description]),
+      [
+        ['c-1', 'controller link', 'controller'],
+        ['p-1', 'for Ada', 'viewer · single use'],
+        ['p-2', 'for Bo', 'viewer'],
+      ],
+    );
     assert.match(rows[0]!.detail, /nobody in through it now; expires in 30 min/);
     assert.match(rows[1]!.detail, /in now: Ada; expires in 5 h/);
     assert.match(rows[2]!.detail, /used by Bo/);
@@ -105,8 +126,16 @@ describe('extension: links', () => {
 
   it('the Participants view shows which link each guest came through', () => {
     const page: ShellStatusParams = {
-      state: 'joined', message: '', selfId: 'h', role: 'host', driverId: null,
-      participants: [p('h', 'Hana', 'host'), p('g1', 'Ada', 'controller', { id: 'p-1', label: 'for Ada' }), p('g2', 'Ada 2', 'viewer', { id: 'v-1', label: 'viewer link' })],
+      state: 'joined',
+      message: '',
+      selfId: 'h',
+      role: 'host',
+      driverId: null,
+      participants: [
+        p('h', 'Hana', 'host'),
+        p('g1', 'Ada', 'controller', { id: 'p-1', label: 'for Ada' }),
+        p('g2', 'Ada 2', 'viewer', { id: 'v-1', label: 'viewer link' }),
+      ],
     };
     const view: SessionView = { kind: 'host', phase: 'live', mode: 'p2p', page, screen: { width: 1, height: 1, fps: 1 } };
     const rows = participantRows(view);

@@ -35,7 +35,10 @@ describe('extension: peer-supplied text is literal text', () => {
   it('the Allow prompt names the requester inertly, with client, short id and link', () => {
     const text = controlRequestText(ATTACK, { shortId: '3fa9c2', client: 'vscode', link: '[for](command:workbench.action.quit)' }, 20);
     assert.equal(hasLink(text), false, text);
-    assert.match(visible(text), /^\[Click\]\(command:workbench\.action\.terminal\.new\) \(VS Code, id 3fa9c2, link “\[for\]\(command:workbench\.action\.quit\)”\) asks to control your mouse and keyboard\. \(No answer in 20 s means no\.\)$/);
+    assert.match(
+      visible(text),
+      /^\[Click\]\(command:workbench\.action\.terminal\.new\) \(VS Code, id 3fa9c2, link “\[for\]\(command:workbench\.action\.quit\)”\) asks to control your mouse and keyboard\. \(No answer in 20 s means no\.\)$/,
+    );
     assert.equal(hasLink(lateAllowText(ATTACK, { shortId: 'abc', client: 'browser' })), false);
     assert.match(controlRequestText('Ada', { shortId: 'ada-12', client: 'browser' }, 5), /^Ada \(a browser, id ada-12\) asks/);
   });
@@ -51,7 +54,13 @@ describe('extension: peer-supplied text is literal text', () => {
 
   it('status bar and Participants view: a name cannot become an icon or a link', () => {
     const icon = '$(loading~spin) Admin';
-    const view = { kind: 'host' as const, phase: 'live' as const, mode: 'p2p' as const, screen: { width: 1, height: 1, fps: 1 }, page: page([person('h', 'Me'), person('c1', icon)], { driverId: 'c1' }) };
+    const view = {
+      kind: 'host' as const,
+      phase: 'live' as const,
+      mode: 'p2p' as const,
+      screen: { width: 1, height: 1, fps: 1 },
+      page: page([person('h', 'Me'), person('c1', icon)], { driverId: 'c1' }),
+    };
     const bar = statusBarText(view);
     assert.ok(bar.text.startsWith('$(broadcast) PairUX'), 'our own icon stays');
     assert.doesNotMatch(bar.text, /\$\(loading/);
@@ -67,7 +76,9 @@ describe('extension: peer-supplied text is literal text', () => {
   describe("a link server's error body", () => {
     it('is shown only when it is a valid PairUX error, capped', async () => {
       const huge = 'y'.repeat(5000);
-      const err = await errorFrom(new Response(JSON.stringify({ error: { code: ErrorCode.SessionEnded, message: `${ATTACK}\n${huge}`.slice(0, 400) } }), { status: 410 }));
+      const err = await errorFrom(
+        new Response(JSON.stringify({ error: { code: ErrorCode.SessionEnded, message: `${ATTACK}\n${huge}`.slice(0, 400) } }), { status: 410 }),
+      );
       assert.equal(err.code, ErrorCode.SessionEnded);
       assert.ok(err.message.length <= MAX_ERROR_TEXT_CHARS);
       assert.doesNotMatch(err.message, /\n/);

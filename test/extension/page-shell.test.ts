@@ -9,7 +9,13 @@ import { contentSecurityPolicy, pageHtml, type ShellParts } from '../../extensio
 
 const shell = readFileSync(new URL('../../webview/pages/viewer.html', import.meta.url), 'utf8');
 
-const decode = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const decode = (s: string) =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 
 function parts(extra: Partial<ShellParts> = {}): ShellParts {
   return {
@@ -37,7 +43,10 @@ describe('extension: the webview page shell', () => {
     assert.equal(csp, contentSecurityPolicy(parts()));
     assert.match(csp, /script-src 'nonce-bm9uY2Vub25jZW5vbmNl'/);
     assert.match(csp, /connect-src http:\/\/127\.0\.0\.1:4100 ws:\/\/127\.0\.0\.1:4100 wss:\/\/livekit\.example:7880 https:\/\/livekit\.example:7880;/);
-    assert.match(html, /<script type="module" nonce="bm9uY2Vub25jZW5vbmNl" src="https:\/\/file\+\.vscode-resource\.vscode-cdn\.net\/ext\/dist\/webview\/vscode-guest\.js"><\/script>/);
+    assert.match(
+      html,
+      /<script type="module" nonce="bm9uY2Vub25jZW5vbmNl" src="https:\/\/file\+\.vscode-resource\.vscode-cdn\.net\/ext\/dist\/webview\/vscode-guest\.js"><\/script>/,
+    );
     assert.match(html, /<body data-embed="vscode" /);
   });
 

@@ -5,7 +5,13 @@ import type { ShellStatusParams } from '../../protocol/webview-shell';
 import { contextKeys, participantRows, presenceChanges, statusBarText, type SessionView } from '../../extension/core/session-view';
 
 const p = (id: string, name: string, role: Participant['role'], extra: Partial<Participant> = {}): Participant => ({
-  id, name, role, connected: true, controlState: 'none', joinedAt: 1000, ...extra,
+  id,
+  name,
+  role,
+  connected: true,
+  controlState: 'none',
+  joinedAt: 1000,
+  ...extra,
 });
 
 function page(participants: Participant[], extra: Partial<ShellStatusParams> = {}): ShellStatusParams {
@@ -16,7 +22,13 @@ const screen = { width: 1920, height: 1080, fps: 30 };
 
 describe('extension: session view', () => {
   it('status bar: host sees mode, guests watching and who drives', () => {
-    const host: SessionView = { kind: 'host', phase: 'live', mode: 'p2p', screen, page: page([p('h', 'Me', 'host'), p('c1', 'Ada', 'controller'), p('v1', 'Bob', 'viewer')], { driverId: 'c1' }) };
+    const host: SessionView = {
+      kind: 'host',
+      phase: 'live',
+      mode: 'p2p',
+      screen,
+      page: page([p('h', 'Me', 'host'), p('c1', 'Ada', 'controller'), p('v1', 'Bob', 'viewer')], { driverId: 'c1' }),
+    };
     assert.equal(statusBarText(host).text, '$(broadcast) PairUX · P2P · 2 watching · $(hand) Ada drives');
     assert.match(statusBarText(host).tooltip, /1920×1080 screen at 30 fps/);
     const idle: SessionView = { ...host, page: page([p('h', 'Me', 'host')]) };
@@ -32,7 +44,13 @@ describe('extension: session view', () => {
   });
 
   it('context keys enable exactly the commands that make sense', () => {
-    assert.deepEqual(contextKeys({ kind: 'none' }), { 'pairux.hosting': false, 'pairux.joined': false, 'pairux.driving': false, 'pairux.canRequestControl': false, 'pairux.someoneDriving': false });
+    assert.deepEqual(contextKeys({ kind: 'none' }), {
+      'pairux.hosting': false,
+      'pairux.joined': false,
+      'pairux.driving': false,
+      'pairux.canRequestControl': false,
+      'pairux.someoneDriving': false,
+    });
     const g = page([p('h', 'Ada', 'host'), p('c1', 'Me', 'controller')], { selfId: 'c1', role: 'controller', state: 'live', control: 'none' });
     assert.equal(contextKeys({ kind: 'guest', hostName: 'Ada', mode: 'p2p', page: g })['pairux.canRequestControl'], true);
     const viewer = { ...g, role: 'viewer' as const, control: 'unavailable' as const };
@@ -46,10 +64,25 @@ describe('extension: session view', () => {
 
   it('participant rows carry the host actions that apply to each guest', () => {
     const rows = participantRows({
-      kind: 'host', phase: 'live', mode: 'p2p', screen,
-      page: page([p('v1', 'Bob', 'viewer'), p('c1', 'Ada', 'controller', { controlState: 'granted', client: 'vscode' }), p('h', 'Me', 'host'), p('c2', 'Cy', 'controller', { connected: false, controlState: 'requested', client: 'vscode' }), p('c3', 'Di', 'controller', { client: 'browser' })], { driverId: 'c1' }),
+      kind: 'host',
+      phase: 'live',
+      mode: 'p2p',
+      screen,
+      page: page(
+        [
+          p('v1', 'Bob', 'viewer'),
+          p('c1', 'Ada', 'controller', { controlState: 'granted', client: 'vscode' }),
+          p('h', 'Me', 'host'),
+          p('c2', 'Cy', 'controller', { connected: false, controlState: 'requested', client: 'vscode' }),
+          p('c3', 'Di', 'controller', { client: 'browser' }),
+        ],
+        { driverId: 'c1' },
+      ),
     });
-    assert.deepEqual(rows.map((r) => r.label), ['Me (you)', 'Ada', 'Cy', 'Di', 'Bob']);
+    assert.deepEqual(
+      rows.map((r) => r.label),
+      ['Me (you)', 'Ada', 'Cy', 'Di', 'Bob'],
+    );
     const [me, ada, cy, di, bob] = rows;
     assert.equal(di!.contextValue, 'participant guest grantable demotable', 'a browser guest cannot share a screen: no Make Host');
     assert.equal(me!.contextValue, 'participant');
@@ -60,7 +93,12 @@ describe('extension: session view', () => {
     assert.equal(cy!.icon, 'debug-disconnect');
     assert.equal(bob!.contextValue, 'participant guest promotable');
     // A guest sees the same people with no actions.
-    const asGuest = participantRows({ kind: 'guest', hostName: 'Me', mode: 'p2p', page: page([p('h', 'Me', 'host'), p('v1', 'Bob', 'viewer')], { selfId: 'v1' }) });
+    const asGuest = participantRows({
+      kind: 'guest',
+      hostName: 'Me',
+      mode: 'p2p',
+      page: page([p('h', 'Me', 'host'), p('v1', 'Bob', 'viewer')], { selfId: 'v1' }),
+    });
     assert.ok(asGuest.every((r) => r.contextValue === 'participant'));
   });
 

@@ -55,7 +55,8 @@ describe('extension: webview port and host bridge', () => {
     assert.deepEqual(b.asked, ['Ada']);
     page.bridge.notify(BridgeInput, { controllerId: 'c1', event: { t: 'move', seq: 1, x: 0.5, y: 0.5 } });
     assert.equal(b.inputs.length, 1);
-    for (const bad of [null, 'text', { ch: 'other', text: '{}' }, { ch: 'frame', data: new Uint8Array(4) }, { ch: 'shell', text: 'x'.repeat(300_000) }]) port.receive(bad);
+    for (const bad of [null, 'text', { ch: 'other', text: '{}' }, { ch: 'frame', data: new Uint8Array(4) }, { ch: 'shell', text: 'x'.repeat(300_000) }])
+      port.receive(bad);
     assert.equal(port.rejected, 5);
   });
 

@@ -53,7 +53,9 @@ describe('fuzz: helper link into a real helper on X, nobody granted', function (
 
   it('the watcher sees a granted move (so its zero below means nothing landed)', async () => {
     assert.ok('result' in (await helper.request('control.grant', { controllerId: 'watcher-proof' })));
-    const body = Buffer.from(JSON.stringify({ v: 1, method: 'input', params: { controllerId: 'watcher-proof', event: { t: 'move', seq: 1, x: 0.25, y: 0.25 } } }));
+    const body = Buffer.from(
+      JSON.stringify({ v: 1, method: 'input', params: { controllerId: 'watcher-proof', event: { t: 'move', seq: 1, x: 0.25, y: 0.25 } } }),
+    );
     await helper.write(frame(FrameKind.Json, body));
     await watch.waitFor(1, 5000);
     await waitFor(() => mouseLocation(x).x === 160, 5000, 'the pointer at x 160');
@@ -104,12 +106,14 @@ describe('fuzz: helper link into a real helper on X, nobody granted', function (
     tally.injectedWithoutGrant = watch.count();
     tally.after = { heapMb: 0, rssMb: await rssOf(helper.child.pid!) };
     const growth = tally.after.rssMb - tally.before.rssMb;
-    tally.finish(`helper RSS ${tally.before.rssMb.toFixed(1)} → ${tally.after.rssMb.toFixed(1)} MB (+${growth.toFixed(1)}, tolerance ${RSS_TOLERANCE_MB}); ${withheld} valid grants withheld`);
+    tally.finish(
+      `helper RSS ${tally.before.rssMb.toFixed(1)} → ${tally.after.rssMb.toFixed(1)} MB (+${growth.toFixed(1)}, tolerance ${RSS_TOLERANCE_MB}); ${withheld} valid grants withheld`,
+    );
 
     assert.equal(tally.crashes, 0, `the helper exited: ${helper.stderr().slice(-2000)}`);
     assert.ok(stats, `input.stats answered: ${JSON.stringify(last)}`);
     assert.equal(stats.granted, null, 'nobody is granted after the fuzz');
-    assert.equal(stats.injected, 1, 'the helper injected only the watcher proof\'s move');
+    assert.equal(stats.injected, 1, "the helper injected only the watcher proof's move");
     assert.equal(tally.injectedWithoutGrant, 0, `X input events during the fuzz: ${JSON.stringify(watch.kinds())}`);
     assert.ok(tally.refused > tally.messages / 10, `refusals were answered (${tally.refused})`);
     assert.ok(growth < RSS_TOLERANCE_MB, `helper RSS grew ${growth.toFixed(1)} MB`);

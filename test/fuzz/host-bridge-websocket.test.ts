@@ -66,7 +66,7 @@ async function openPage(url: string): Promise<{ ws: WebSocket; answers: { error:
   };
 }
 
-describe('fuzz: the host bridge\'s WebSocket into the runner, helper and X', function () {
+describe("fuzz: the host bridge's WebSocket into the runner, helper and X", function () {
   this.timeout(60_000 + COUNT * 10);
   let x: Xvfb;
   let helper: HelperProcess;
@@ -79,7 +79,14 @@ describe('fuzz: the host bridge\'s WebSocket into the runner, helper and X', fun
     helper = new HelperProcess({ env: x.env });
     await helper.start();
     const capture = await helper.startCapture({ fps: 5, patches: true });
-    runner = new HostRunner({ helper, capture, prompt: { ask: async () => ({ allow: false, reason: 'denied' }) }, say: () => undefined, frames: 'bridge', controlRequests: true });
+    runner = new HostRunner({
+      helper,
+      capture,
+      prompt: { ask: async () => ({ allow: false, reason: 'denied' }) },
+      say: () => undefined,
+      frames: 'bridge',
+      controlRequests: true,
+    });
     bridge = new HostBridgeServer(runner);
     runner.attach(bridge);
     await bridge.listen();
@@ -105,7 +112,7 @@ describe('fuzz: the host bridge\'s WebSocket into the runner, helper and X', fun
     page.ws.close();
   }
 
-  it('the watcher sees an approved driver\'s move (so its zero below means nothing landed)', async () => {
+  it("the watcher sees an approved driver's move (so its zero below means nothing landed)", async () => {
     await drive(0.25);
     await watch.waitFor(1, 5000);
     await new Promise((r) => setTimeout(r, 300));
@@ -171,7 +178,9 @@ describe('fuzz: the host bridge\'s WebSocket into the runner, helper and X', fun
     tally.after = memory();
     const rssAfter = await rssOf(helper.pid!);
     const growth = tally.after.heapMb - heapBefore.heapMb;
-    tally.finish(`runner-side heap ${heapBefore.heapMb.toFixed(1)} → ${tally.after.heapMb.toFixed(1)} MB (+${growth.toFixed(1)}, tolerance ${HEAP_TOLERANCE_MB}), helper RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB; ${closes} page sockets closed and reopened; ${withheld} valid approvals and ${oversize} oversize messages not sent`);
+    tally.finish(
+      `runner-side heap ${heapBefore.heapMb.toFixed(1)} → ${tally.after.heapMb.toFixed(1)} MB (+${growth.toFixed(1)}, tolerance ${HEAP_TOLERANCE_MB}), helper RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MB; ${closes} page sockets closed and reopened; ${withheld} valid approvals and ${oversize} oversize messages not sent`,
+    );
     page.ws.close();
 
     assert.equal(tally.injectedWithoutGrant, 0, `X input events during the fuzz: ${JSON.stringify(watch.kinds())}`);
@@ -190,7 +199,7 @@ describe('fuzz: the host bridge\'s WebSocket into the runner, helper and X', fun
   // page message over MAX_BRIDGE_JSON_BYTES makes `ws` emit 'error' (RangeError: Max payload size
   // exceeded) on a socket with no listener, which is an uncaught exception: the demo's runner
   // process, and with it the host's sharing, dies. Run in a child process so the crash is seen as one.
-  it('a page message over the bridge\'s cap closes that socket and the runner process stays up', async () => {
+  it("a page message over the bridge's cap closes that socket and the runner process stays up", async () => {
     const script = `
       import WebSocket from 'ws';
       import { HostBridgeServer } from './runner/websocket-bridge.ts';
@@ -208,8 +217,16 @@ describe('fuzz: the host bridge\'s WebSocket into the runner, helper and X', fun
       await bridge.close();
     `;
     const { spawnSync } = await import('node:child_process');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('../..', import.meta.url), encoding: 'utf8', timeout: 20_000 });
-    assert.match(r.stdout, /closed with 1009/, `the oversize message closes its socket with 1009 (stdout ${r.stdout.trim()}; stderr ${r.stderr.split('\n').slice(0, 3).join(' ')})`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: new URL('../..', import.meta.url),
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.match(
+      r.stdout,
+      /closed with 1009/,
+      `the oversize message closes its socket with 1009 (stdout ${r.stdout.trim()}; stderr ${r.stderr.split('\n').slice(0, 3).join(' ')})`,
+    );
     assert.match(r.stdout, /runner still up/, 'the runner process survives it');
     assert.equal(r.status, 0);
   });

@@ -26,7 +26,7 @@ const COUNT = fuzzCount(1000);
 const SEED = fuzzSeed();
 const HEAP_TOLERANCE_MB = 20;
 
-describe('fuzz: a rogue LiveKit participant\'s data to a real host page, runner, helper and X', function () {
+describe("fuzz: a rogue LiveKit participant's data to a real host page, runner, helper and X", function () {
   this.timeout(150_000 + COUNT * 20);
   let sfu: SfuRig;
   let rig: HostRig;
@@ -57,7 +57,7 @@ describe('fuzz: a rogue LiveKit participant\'s data to a real host page, runner,
   it(`${COUNT} generated LiveKit data packets from a rogue participant: nothing lands on X, the host stays up, a new driver's click lands`, async () => {
     const signaling = await TestClient.connect(rig.plane.url);
     const joined = await signaling.join(rig.session.sessionId, tokenOf(rig.session.links.controller.url), 'Rogue');
-    assert.ok(joined.sfu, 'the session\'s media flows through LiveKit');
+    assert.ok(joined.sfu, "the session's media flows through LiveKit");
     const hostId = joined.session.hostId;
     const beat = setInterval(() => signaling.heartbeat(), 2000);
     const room = rooms.room();
@@ -88,7 +88,9 @@ describe('fuzz: a rogue LiveKit participant\'s data to a real host page, runner,
         const bytes = typeof m.data === 'string' ? new TextEncoder().encode(m.data) : m.data;
         const topic = g.chance(0.9) ? TOPIC_TO_HOST : g.pick([TOPIC_TO_GUEST, 'lk.chat', '', '__proto__', 'pairux.input ']);
         const toHost = g.chance(0.9);
-        await room.localParticipant!.publishData(bytes, { reliable: g.chance(0.8), topic, ...(toHost ? { destination_identities: [hostId] } : {}) }).catch(() => publishFailed++);
+        await room
+          .localParticipant!.publishData(bytes, { reliable: g.chance(0.8), topic, ...(toHost ? { destination_identities: [hostId] } : {}) })
+          .catch(() => publishFailed++);
         tally.messages++;
         if (tally.messages === warmup) heapBefore = await pageHeapMb(rig.host.page);
       }
@@ -113,12 +115,14 @@ describe('fuzz: a rogue LiveKit participant\'s data to a real host page, runner,
     tally.before = { heapMb: heapBefore, rssMb: 0 };
     tally.after = { heapMb: heapAfter, rssMb: 0 };
     const growth = heapAfter - heapBefore;
-    tally.finish(`host page JS heap ${heapBefore.toFixed(1)} → ${heapAfter.toFixed(1)} MB (+${growth.toFixed(1)}, tolerance ${HEAP_TOLERANCE_MB}); ${back.other} notices back (peer.input.refused, coalesced); ${publishFailed} refused by LiveKit itself`);
+    tally.finish(
+      `host page JS heap ${heapBefore.toFixed(1)} → ${heapAfter.toFixed(1)} MB (+${growth.toFixed(1)}, tolerance ${HEAP_TOLERANCE_MB}); ${back.other} notices back (peer.input.refused, coalesced); ${publishFailed} refused by LiveKit itself`,
+    );
 
-    assert.ok(back.result >= 1, 'the host answered the rogue\'s ping after the fuzz (it read what came before)');
+    assert.ok(back.result >= 1, "the host answered the rogue's ping after the fuzz (it read what came before)");
     assert.equal(tally.injectedWithoutGrant, 0, `X input events during the fuzz: ${JSON.stringify(watch.kinds())}`);
     assert.equal(helperStats.injected, injectedBefore, 'the helper injected nothing');
-    assert.ok(back.other > 0, 'the host told the rogue its input was refused (so the input reached the host\'s gate)');
+    assert.ok(back.other > 0, "the host told the rogue its input was refused (so the input reached the host's gate)");
     assert.ok(growth < HEAP_TOLERANCE_MB, `host page heap grew ${growth.toFixed(1)} MB`);
     await rooms.disconnectAll();
     signaling.close();

@@ -98,7 +98,11 @@ describe('fuzz: a rogue guest page on the P2P data channel, real host page, runn
     const url = new URL(rig.session.links.controller.url);
     url.hash = `${url.hash.replace(/^#/, '')}&name=Rogue`;
     await page.goto(url.toString());
-    await page.waitForFunction(() => (window as unknown as { __rogue: { channels: RTCDataChannel[] } }).__rogue.channels.some((c) => c.readyState === 'open'), null, { timeout: 20_000 });
+    await page.waitForFunction(
+      () => (window as unknown as { __rogue: { channels: RTCDataChannel[] } }).__rogue.channels.some((c) => c.readyState === 'open'),
+      null,
+      { timeout: 20_000 },
+    );
 
     const g = new Gen(SEED);
     const tally = new Tally('P2P data channel', SEED);
@@ -114,14 +118,25 @@ describe('fuzz: a rogue guest page on the P2P data channel, real host page, runn
         batch.push(typeof m.data === 'string' ? m.data : [...m.data]);
       }
       const { sent, buffered } = await rogueSend(page, batch);
-      assert.ok(buffered >= 0, 'the rogue\'s data channel is still open (the host did not have to close it)');
+      assert.ok(buffered >= 0, "the rogue's data channel is still open (the host did not have to close it)");
       browserRefused += batch.length - sent;
       tally.messages += batch.length;
       if (tally.messages >= warmup && tally.messages - batch.length < warmup) heapBefore = await pageHeapMb(rig.host.page);
     }
     // The host answers a ping sent after everything else: it has read the lot.
-    await page.evaluate(() => (window as unknown as { __rogue: { channels: RTCDataChannel[] } }).__rogue.channels.find((c) => c.readyState === 'open')!.send(JSON.stringify({ v: 1, id: 2147483000, method: 'peer.ping', params: { sentAt: 1 } })));
-    await page.waitForFunction((n) => (window as unknown as { __rogue: { stats: RogueStats } }).__rogue.stats.result + (window as unknown as { __rogue: { stats: RogueStats } }).__rogue.stats.error >= n, 1, { timeout: 20_000 });
+    await page.evaluate(() =>
+      (window as unknown as { __rogue: { channels: RTCDataChannel[] } }).__rogue.channels
+        .find((c) => c.readyState === 'open')!
+        .send(JSON.stringify({ v: 1, id: 2147483000, method: 'peer.ping', params: { sentAt: 1 } })),
+    );
+    await page.waitForFunction(
+      (n) =>
+        (window as unknown as { __rogue: { stats: RogueStats } }).__rogue.stats.result +
+          (window as unknown as { __rogue: { stats: RogueStats } }).__rogue.stats.error >=
+        n,
+      1,
+      { timeout: 20_000 },
+    );
     await new Promise((r) => setTimeout(r, 1000));
     const stats = await page.evaluate(() => (window as unknown as { __rogue: { stats: RogueStats } }).__rogue.stats);
     const helperStats = await rig.helper.inputStats();
@@ -133,12 +148,14 @@ describe('fuzz: a rogue guest page on the P2P data channel, real host page, runn
     tally.before = { heapMb: heapBefore, rssMb: 0 };
     tally.after = { heapMb: heapAfter, rssMb: 0 };
     const growth = heapAfter - heapBefore;
-    tally.finish(`host page JS heap ${heapBefore.toFixed(1)} → ${heapAfter.toFixed(1)} MB (+${growth.toFixed(1)}, tolerance ${HEAP_TOLERANCE_MB}); ${stats.other} notices back (peer.input.refused, coalesced); ${browserRefused} too big for the browser to send`);
+    tally.finish(
+      `host page JS heap ${heapBefore.toFixed(1)} → ${heapAfter.toFixed(1)} MB (+${growth.toFixed(1)}, tolerance ${HEAP_TOLERANCE_MB}); ${stats.other} notices back (peer.input.refused, coalesced); ${browserRefused} too big for the browser to send`,
+    );
 
     assert.equal(tally.injectedWithoutGrant, 0, `X input events during the fuzz: ${JSON.stringify(watch.kinds())}`);
     assert.equal(helperStats.injected, injectedBefore, 'the helper injected nothing');
     assert.equal(helperStats.granted, null, 'nobody holds a grant at the helper');
-    assert.ok(stats.other > 0, 'the host told the rogue its input was refused (so the input reached the host\'s gate)');
+    assert.ok(stats.other > 0, "the host told the rogue its input was refused (so the input reached the host's gate)");
     assert.ok(growth < HEAP_TOLERANCE_MB, `host page heap grew ${growth.toFixed(1)} MB`);
     await context.close();
 

@@ -52,19 +52,50 @@ describe('fuzz: the control plane HTTP API', function () {
 
     function generate(): Req {
       const path = g.pick([
-        '/api/sessions', '/api/sessions', '/api/sessions', '/api/preview', '/api/preview', '/healthz', '/metrics', '/', '/host',
-        `/s/${first.sessionId}`, `/s/${'a'.repeat(g.int(1, 80))}`, LIVEKIT_WEBHOOK_PATH, '/dist/webview/viewer.js', '/dist/webview/../../package.json',
-        '/dist/webview/%2e%2e/%2e%2e/etc/passwd', '/dist/webview/..%2f..%2fserver%2fconfig.ts', '//api/sessions', '/api/sessions?x=1#y',
+        '/api/sessions',
+        '/api/sessions',
+        '/api/sessions',
+        '/api/preview',
+        '/api/preview',
+        '/healthz',
+        '/metrics',
+        '/',
+        '/host',
+        `/s/${first.sessionId}`,
+        `/s/${'a'.repeat(g.int(1, 80))}`,
+        LIVEKIT_WEBHOOK_PATH,
+        '/dist/webview/viewer.js',
+        '/dist/webview/../../package.json',
+        '/dist/webview/%2e%2e/%2e%2e/etc/passwd',
+        '/dist/webview/..%2f..%2fserver%2fconfig.ts',
+        '//api/sessions',
+        '/api/sessions?x=1#y',
         `/${g.pick(['__proto__', 'constructor', '%00', '%E0%A4%A', '.env', 'a'.repeat(3000)])}`,
       ]);
       const method = g.pick(['POST', 'POST', 'GET', 'GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
       const headers: Record<string, string> = { host: `127.0.0.1:${port}` };
       if (g.chance(0.05)) headers.host = g.pick(['rebind.evil', `rebind.evil:${port}`, '127.0.0.1.evil', '[::1]', '']);
-      if (g.chance(0.7)) headers['content-type'] = g.pick(['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16']);
+      if (g.chance(0.7))
+        headers['content-type'] = g.pick([
+          'application/json',
+          'application/json; charset=utf-8',
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+          'application/json; charset=utf-16',
+        ]);
       const auth = g.int(0, 9);
       if (auth < 2) headers.authorization = `Bearer ${HOST_KEY}`;
       else if (auth < 5) headers.authorization = `Bearer ${g.pick(tokens)}`;
-      else if (auth < 7) headers.authorization = g.pick([`Bearer ${HOST_KEY.slice(0, -1)}`, 'Bearer ', `Basic ${HOST_KEY}`, 'Bearer a.b.c', `Bearer ${'x'.repeat(5000)}`, `bearer ${HOST_KEY}`]);
+      else if (auth < 7)
+        headers.authorization = g.pick([
+          `Bearer ${HOST_KEY.slice(0, -1)}`,
+          'Bearer ',
+          `Basic ${HOST_KEY}`,
+          'Bearer a.b.c',
+          `Bearer ${'x'.repeat(5000)}`,
+          `bearer ${HOST_KEY}`,
+        ]);
       if (g.chance(0.05)) headers.origin = g.pick(['null', 'http://evil.example', `http://127.0.0.1:${port}`, 'vscode-webview://x']);
       let body: string | Uint8Array | undefined;
       if (method !== 'GET' && method !== 'HEAD') {
@@ -135,16 +166,24 @@ describe('fuzz: the control plane HTTP API', function () {
       const status = await send(r, 2);
       replayed[status] = (replayed[status] ?? 0) + 1;
       if (status === -1 || status >= 500) {
-        alone.push(`${r.method} ${r.path.slice(0, 50)} body ${r.body === undefined ? 'none' : typeof r.body === 'string' ? `${r.body.length} chars` : `${r.body.byteLength} bytes`}${chunked.has(r) ? ' chunked' : ''} ${JSON.stringify(r.headers).slice(0, 120)}`);
+        alone.push(
+          `${r.method} ${r.path.slice(0, 50)} body ${r.body === undefined ? 'none' : typeof r.body === 'string' ? `${r.body.length} chars` : `${r.body.byteLength} bytes`}${chunked.has(r) ? ' chunked' : ''} ${JSON.stringify(r.headers).slice(0, 120)}`,
+        );
       }
     }
     agent.destroy();
     tally.before = heapBefore;
     tally.after = memory();
     const growth = tally.after.heapMb - heapBefore.heapMb;
-    tally.finish(`server heap ${heapBefore.heapMb.toFixed(1)} → ${tally.after.heapMb.toFixed(1)} MB (+${growth.toFixed(1)}, tolerance ${HEAP_TOLERANCE_MB}), RSS ${heapBefore.rssMb.toFixed(0)} → ${tally.after.rssMb.toFixed(0)} MB; statuses ${JSON.stringify(statuses)} (-1: no answer, replayed alone: ${JSON.stringify(replayed)}); ${hangUps} connections closed under a request and retried`);
+    tally.finish(
+      `server heap ${heapBefore.heapMb.toFixed(1)} → ${tally.after.heapMb.toFixed(1)} MB (+${growth.toFixed(1)}, tolerance ${HEAP_TOLERANCE_MB}), RSS ${heapBefore.rssMb.toFixed(0)} → ${tally.after.rssMb.toFixed(0)} MB; statuses ${JSON.stringify(statuses)} (-1: no answer, replayed alone: ${JSON.stringify(replayed)}); ${hangUps} connections closed under a request and retried`,
+    );
 
-    assert.equal(tally.crashes, 0, `requests without a 2xx-4xx/503 answer: ${JSON.stringify(statuses)}, replayed ${JSON.stringify(replayed)}; unanswered alone: ${alone.slice(0, 8).join('; ')}`);
+    assert.equal(
+      tally.crashes,
+      0,
+      `requests without a 2xx-4xx/503 answer: ${JSON.stringify(statuses)}, replayed ${JSON.stringify(replayed)}; unanswered alone: ${alone.slice(0, 8).join('; ')}`,
+    );
     assert.ok(prototypeClean(), 'nothing reached Object.prototype');
     assert.ok(growth < HEAP_TOLERANCE_MB, `server heap grew ${growth.toFixed(1)} MB`);
 

@@ -177,7 +177,9 @@ describe('fuzz: the control plane WebSocket', function () {
     tally.after = memory();
     tally.silent = Math.max(0, tally.messages - tally.refused - tally.accepted);
     const growth = tally.after.heapMb - heapBefore.heapMb;
-    tally.finish(`server heap ${heapBefore.heapMb.toFixed(1)} → ${tally.after.heapMb.toFixed(1)} MB (+${growth.toFixed(1)}, tolerance ${HEAP_TOLERANCE_MB}), RSS ${heapBefore.rssMb.toFixed(0)} → ${tally.after.rssMb.toFixed(0)} MB; closes ${JSON.stringify(closes)}`);
+    tally.finish(
+      `server heap ${heapBefore.heapMb.toFixed(1)} → ${tally.after.heapMb.toFixed(1)} MB (+${growth.toFixed(1)}, tolerance ${HEAP_TOLERANCE_MB}), RSS ${heapBefore.rssMb.toFixed(0)} → ${tally.after.rssMb.toFixed(0)} MB; closes ${JSON.stringify(closes)}`,
+    );
 
     assert.equal(tally.crashes, 0, 'the server answered /healthz throughout');
     assert.ok(prototypeClean(), 'nothing reached Object.prototype');
@@ -197,4 +199,3 @@ describe('fuzz: the control plane WebSocket', function () {
     await controller.waitFor(ControlChanged, (c) => c.state === 'granted' && c.participantId === controllerId);
   });
 });
-

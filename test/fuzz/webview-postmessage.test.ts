@@ -36,7 +36,7 @@ function isApproval(text: string): boolean {
   }
 }
 
-describe('fuzz: a host webview\'s postMessage into the extension, runner, helper and X', function () {
+describe("fuzz: a host webview's postMessage into the extension, runner, helper and X", function () {
   this.timeout(60_000 + COUNT * 5);
   let x: Xvfb;
   let helper: HelperProcess;
@@ -105,7 +105,7 @@ describe('fuzz: a host webview\'s postMessage into the extension, runner, helper
     await waitFor(() => helper.controller === null, 5000, 'the grant gone');
   }
 
-  it('the watcher sees an approved driver\'s move (so its zero below means nothing landed)', async () => {
+  it("the watcher sees an approved driver's move (so its zero below means nothing landed)", async () => {
     await drive('legit', 0.25);
     await watch.waitFor(1, 5000);
     await new Promise((r) => setTimeout(r, 300));
@@ -173,7 +173,10 @@ describe('fuzz: a host webview\'s postMessage into the extension, runner, helper
 
     // Frames still reach the page, and an approved driver still drives.
     const frames = framesPosted;
-    page.notify(hostBridgeBoundary.aToB.notifications.find((n) => n.method === 'frame.taken')!, {});
+    page.notify(
+      hostBridgeBoundary.aToB.notifications.find((n) => n.method === 'frame.taken')!,
+      {},
+    );
     x.run('xdotool', 'mousemove', '10', '10');
     await waitFor(() => framesPosted > frames, 5000, 'a frame relayed to the page after the fuzz');
     watch.reset();

@@ -97,7 +97,14 @@ describe('helper capture: a real screen', function () {
     const f = await first;
     assert.equal(f.header.format, 'BGRX');
     assert.deepEqual([f.header.width, f.header.height, f.pixels.length], [800, 600, 800 * 600 * 4]);
-    for (const [px, py] of [[0, 0], [799, 0], [400, 300], [0, 599], [799, 599]] as const) assert.deepEqual(bgr(f, px, py), ORANGE, `pixel ${px},${py}`);
+    for (const [px, py] of [
+      [0, 0],
+      [799, 0],
+      [400, 300],
+      [0, 599],
+      [799, 599],
+    ] as const)
+      assert.deepEqual(bgr(f, px, py), ORANGE, `pixel ${px},${py}`);
     assert.ok(Math.abs(f.header.captureTime - Date.now()) < 2000, 'captureTime is epoch ms');
   });
 
@@ -124,7 +131,10 @@ describe('helper capture: a real screen', function () {
   });
 
   it('refuses a region outside the screen with BAD_MESSAGE', async () => {
-    await assert.rejects(helper.startCapture({ region: { x: 700, y: 0, width: 200, height: 100 } }), (e: unknown) => e instanceof PairuxError && e.code === ErrorCode.BadMessage);
+    await assert.rejects(
+      helper.startCapture({ region: { x: 700, y: 0, width: 200, height: 100 } }),
+      (e: unknown) => e instanceof PairuxError && e.code === ErrorCode.BadMessage,
+    );
   });
 
   it('draws a crisp arrow where the pointer is, and none when asked not to', async () => {
@@ -180,11 +190,18 @@ describe('helper capture: a real screen', function () {
       const rate = (frames.length - 1) / span;
       // Never above the rate; below it only if this machine is too busy to grab in time.
       assert.ok(rate > 12 && rate < 20.6, `${rate.toFixed(1)} fps for 20 requested (${frames.length} frames)`);
-      const gaps = frames.slice(1).map((f, i) => f.header.captureTime - frames[i]!.header.captureTime).sort((a, b) => a - b);
+      const gaps = frames
+        .slice(1)
+        .map((f, i) => f.header.captureTime - frames[i]!.header.captureTime)
+        .sort((a, b) => a - b);
       const median = gaps[Math.floor(gaps.length / 2)]!;
       assert.ok(Math.abs(median - 50) < 5, `median interval ${median.toFixed(1)} ms for 50`);
       assert.ok(gaps[0]! > 20, `no bursts: shortest interval ${gaps[0]!.toFixed(1)} ms`);
-      assert.deepEqual(frames.map((f) => f.header.seq), frames.map((_, i) => frames[0]!.header.seq + i), 'consecutive seq numbers');
+      assert.deepEqual(
+        frames.map((f) => f.header.seq),
+        frames.map((_, i) => frames[0]!.header.seq + i),
+        'consecutive seq numbers',
+      );
     } finally {
       helper.off('frame', on);
     }

@@ -17,7 +17,10 @@ describe('helper client: resolving the command', () => {
     assert.match(source.args[2]!, /helper\/main\.ts$/);
     assert.equal(source.command, process.execPath);
     const noBundle = resolveHelperCommand({ from: 'bundle', root: source.cwd });
-    assert.ok(noBundle.from === 'bundle' ? /dist\/helper\.js$/.test(noBundle.args[0]!) : noBundle.args[0] === '--import', 'the bundle when built, else the source');
+    assert.ok(
+      noBundle.from === 'bundle' ? /dist\/helper\.js$/.test(noBundle.args[0]!) : noBundle.args[0] === '--import',
+      'the bundle when built, else the source',
+    );
   });
 });
 
@@ -32,7 +35,7 @@ describe('helper client: HelperProcess', function () {
     await x?.stop();
   });
 
-  it('rejects start() with CLOSED and the helper\'s last words when it cannot start', async () => {
+  it("rejects start() with CLOSED and the helper's last words when it cannot start", async () => {
     const helper = new HelperProcess({
       env: x.env,
       command: { command: process.execPath, args: ['-e', 'console.error("no such helper"); process.exit(3)'], cwd: process.cwd(), env: {}, from: 'source' },
@@ -87,7 +90,10 @@ describe('helper client: HelperProcess', function () {
       assert.notEqual(helper.pid, old);
       assert.equal(restarts.length, 1);
       assert.ok(restarts[0]!.downtimeMs < 1000, `downtime ${restarts[0]!.downtimeMs.toFixed(0)} ms`);
-      assert.ok(restarts[0]!.stderrTail.some((l) => l.includes(`[helper ${old}]`)), 'the dead helper\'s last log lines come along');
+      assert.ok(
+        restarts[0]!.stderrTail.some((l) => l.includes(`[helper ${old}]`)),
+        "the dead helper's last log lines come along",
+      );
     } finally {
       await helper.stop();
     }
@@ -121,7 +127,11 @@ describe('helper client: HelperProcess', function () {
         process.kill(helper.pid!, 'SIGKILL');
         await waitFor(() => restarts.length === i + 1, 5000, `restart ${i + 1}`);
       }
-      assert.deepEqual(restarts.map((r) => r.attempt), [1, 2, 3], 'quick deaths in a row count up');
+      assert.deepEqual(
+        restarts.map((r) => r.attempt),
+        [1, 2, 3],
+        'quick deaths in a row count up',
+      );
       assert.ok(restarts[2]!.downtimeMs >= 200, 'the third restart waited (100 ms, then 200 ms)');
       assert.deepEqual(exits, []);
     } finally {

@@ -59,7 +59,10 @@ describe('helper injection: typing into a terminal', function () {
 
   before(async () => {
     x = await startXvfb(1280, 720);
-    sparesAtStart = x.run('xmodmap', '-pke').split('\n').filter((l) => /^keycode\s+\d+ =\s*$/.test(l)).length;
+    sparesAtStart = x
+      .run('xmodmap', '-pke')
+      .split('\n')
+      .filter((l) => /^keycode\s+\d+ =\s*$/.test(l)).length;
     term = await startXterm(x, { geometry: '150x40+0+0' });
     helper = helperOn(x);
     await helper.start();
@@ -175,7 +178,11 @@ describe('helper injection: typing into a terminal', function () {
   });
 
   it('undoes the keycodes it bound to characters outside the layout when it stops', async () => {
-    const unbound = () => x.run('xmodmap', '-pke').split('\n').filter((l) => /^keycode\s+\d+ =\s*$/.test(l)).length;
+    const unbound = () =>
+      x
+        .run('xmodmap', '-pke')
+        .split('\n')
+        .filter((l) => /^keycode\s+\d+ =\s*$/.test(l)).length;
     assert.ok(unbound() < sparesAtStart, 'some spare keycodes are bound while it runs');
     await helper.stop();
     assert.equal(unbound(), sparesAtStart);
@@ -204,7 +211,10 @@ describe('helper injection: typing into a terminal', function () {
 describe('helper injection: pointer at two screen sizes', function () {
   this.timeout(60_000);
 
-  for (const [w, h] of [[1280, 720], [1920, 1080]] as const) {
+  for (const [w, h] of [
+    [1280, 720],
+    [1920, 1080],
+  ] as const) {
     it(`moves and clicks at the normalised point on a ${w}×${h} screen, and maps onto a shared region`, async () => {
       const x = await startXvfb(w, h);
       const helper = helperOn(x);
@@ -282,7 +292,7 @@ describe('helper injection: nothing stays held', function () {
     }
   });
 
-  it('releases the previous driver\'s keys and buttons when control passes to someone else', async () => {
+  it("releases the previous driver's keys and buttons when control passes to someone else", async () => {
     const helper = helperOn(x);
     try {
       await helper.start();

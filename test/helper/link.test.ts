@@ -105,7 +105,10 @@ describe('helper link: frame decoder', () => {
   it('skips a frame of unknown kind with a sane length, reports it, and decodes the next', () => {
     const c = collect(true);
     c.decoder.push(Buffer.concat([frame(7, Buffer.from('whatever')), frame(200, Buffer.alloc(0)), jsonFrame({ ok: 1 })]));
-    assert.deepEqual(c.errors.map((e) => e.code), [ErrorCode.BadMessage, ErrorCode.BadMessage]);
+    assert.deepEqual(
+      c.errors.map((e) => e.code),
+      [ErrorCode.BadMessage, ErrorCode.BadMessage],
+    );
     assert.match(c.errors[0]!.message, /unknown frame kind 7/);
     assert.deepEqual(c.json, ['{"ok":1}']);
   });
@@ -224,7 +227,7 @@ class SlowWritable extends Writable {
 }
 
 describe('helper link: frame encoder', () => {
-  it('writes the prefix and the caller\'s pixel buffer together, without copying the pixels', () => {
+  it("writes the prefix and the caller's pixel buffer together, without copying the pixels", () => {
     const out = new SlowWritable();
     const enc = new FrameEncoder(out);
     const pixels = Buffer.alloc(4 * 3 * 4, 9);
@@ -252,7 +255,10 @@ describe('helper link: frame encoder', () => {
 
   it('refuses a JSON message over the cap with TOO_LARGE instead of sending what the peer would reject', () => {
     const enc = new FrameEncoder(new SlowWritable());
-    assert.throws(() => enc.writeJson('x'.repeat(MAX_HELPER_JSON_BYTES + 1)), (e: unknown) => e instanceof PairuxError && e.code === ErrorCode.TooLarge);
+    assert.throws(
+      () => enc.writeJson('x'.repeat(MAX_HELPER_JSON_BYTES + 1)),
+      (e: unknown) => e instanceof PairuxError && e.code === ErrorCode.TooLarge,
+    );
   });
 });
 
@@ -267,7 +273,15 @@ describe('helper link: HelperLink', () => {
 
   it('carries a request and its answer', async () => {
     const { a, b } = linked();
-    b.rpc.onRequest(Hello, () => ({ version: 't', pid: 1, platform: 'test', screen: null, capture: { available: false }, inject: { available: false, xdotool: false }, releasedAtStart: [] }));
+    b.rpc.onRequest(Hello, () => ({
+      version: 't',
+      pid: 1,
+      platform: 'test',
+      screen: null,
+      capture: { available: false },
+      inject: { available: false, xdotool: false },
+      releasedAtStart: [],
+    }));
     assert.equal((await a.rpc.request(Hello, {})).version, 't');
   });
 

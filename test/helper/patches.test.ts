@@ -40,7 +40,10 @@ describe('helper capture with patches', function () {
     const covers = (px: number, py: number) => patch.rects!.some((r) => r.x <= px && px < r.x + r.w && r.y <= py && py < r.y + r.h);
     assert.ok(covers(210, 310), `a rectangle covers the new xterm: ${JSON.stringify(patch.rects)}`);
     assert.ok(!covers(50, 50) && !covers(600, 310), `and not the still background left and right of it: ${JSON.stringify(patch.rects)}`);
-    assert.equal(patch.pixels.length, patch.rects!.reduce((n, r) => n + r.w * r.h * 4, 0));
+    assert.equal(
+      patch.pixels.length,
+      patch.rects!.reduce((n, r) => n + r.w * r.h * 4, 0),
+    );
 
     // Replayed through the runner's relay into a page-side source, the last picture shows the patch.
     let shown: Uint8Array | undefined;
@@ -62,7 +65,10 @@ describe('helper capture with patches', function () {
     await new Promise((r) => setTimeout(r, 1500));
     const idle = frames.slice(from);
     assert.ok(idle.length >= 1, 'idle frames keep coming');
-    assert.ok(idle.every((f) => f.rects?.length === 0), JSON.stringify(idle.map((f) => f.rects)));
+    assert.ok(
+      idle.every((f) => f.rects?.length === 0),
+      JSON.stringify(idle.map((f) => f.rects)),
+    );
   });
 
   it('a pointer moved across the screen costs its two places, not the rows between them', async () => {

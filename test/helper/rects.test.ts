@@ -25,7 +25,7 @@ function paint(p: Buffer, x: number, y: number, w: number, h: number, v: number)
 /** Deterministic pseudo-random numbers, so a failure replays. */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 describe('helper: changed rectangles', () => {
@@ -34,7 +34,13 @@ describe('helper: changed rectangles', () => {
     const b = Buffer.from(a);
     paint(b, 5, 3, 10, 6, 200);
     paint(b, 150, 70, 12, 12, 90);
-    const rects = changedRects(strips(b), strips(a), W, STRIP, strips(a).map(() => true));
+    const rects = changedRects(
+      strips(b),
+      strips(a),
+      W,
+      STRIP,
+      strips(a).map(() => true),
+    );
     assert.equal(rects.length, 2, JSON.stringify(rects));
     const area = rects.reduce((n, r) => n + r.w * r.h, 0);
     assert.ok(area < 2 * 32 * 19, `covered ${area} px`);
@@ -58,7 +64,13 @@ describe('helper: changed rectangles', () => {
         const h = 1 + Math.floor(next() * Math.min(40, H - y));
         paint(b, x, y, w, h, Math.floor(next() * 256));
       }
-      const rects = changedRects(strips(b), strips(a), W, STRIP, strips(a).map(() => true));
+      const rects = changedRects(
+        strips(b),
+        strips(a),
+        W,
+        STRIP,
+        strips(a).map(() => true),
+      );
       for (const r of rects) assert.ok(r.x >= 0 && r.y >= 0 && r.x + r.w <= W && r.y + r.h <= H && r.w > 0 && r.h > 0, JSON.stringify(r));
       const rebuilt = Buffer.from(a);
       applyRects(rebuilt, W, rects, Buffer.concat(rectPixels(strips(b), W, STRIP, rects)));

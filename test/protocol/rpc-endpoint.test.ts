@@ -22,7 +22,7 @@ const boundary: Boundary = {
 function pair() {
   const fromB: string[] = [];
   const errorsAtB: PairuxError[] = [];
-  // eslint-disable-next-line prefer-const
+
   let a: RpcEndpoint;
   const b = new RpcEndpoint({
     boundary,
@@ -53,7 +53,7 @@ describe('protocol: RpcEndpoint', () => {
     assert.deepEqual(await a.request(Add, { a: 2, b: 3 }), { sum: 5 });
   });
 
-  it('turns a handler\'s PairuxError into the same typed error at the caller', async () => {
+  it("turns a handler's PairuxError into the same typed error at the caller", async () => {
     const { a, b } = pair();
     b.onRequest(Add, () => {
       throw new PairuxError(ErrorCode.Forbidden, 'no sums for you', { why: 'test' });
@@ -96,7 +96,10 @@ describe('protocol: RpcEndpoint', () => {
     for (const junk of ['', 'null', '42', '"str"', '{"v":1}', '{"v":1,"id":-1,"method":"math.add"}', 'x'.repeat(300)]) b.receive(junk);
     const codes = fromB.map((t) => JSON.parse(t) as { id: unknown; error: { code: string } });
     assert.equal(codes.length, 7);
-    assert.ok(codes.every((c) => c.error && c.id === null), JSON.stringify(codes));
+    assert.ok(
+      codes.every((c) => c.error && c.id === null),
+      JSON.stringify(codes),
+    );
     assert.equal(codes[6]!.error.code, ErrorCode.TooLarge);
     assert.equal(errorsAtB.length, 7);
     b.receive(JSON.stringify({ v: 1, id: 9, method: 'math.add', params: { a: 1, b: 1 } }));
@@ -132,7 +135,7 @@ describe('protocol: RpcEndpoint', () => {
     assert.equal(await codeOf(a.request(Add, { a: 1, b: 2 })), ErrorCode.Closed);
   });
 
-  it('reports a peer\'s unsolicited error responses as the peer\'s word, not as errors of its own', () => {
+  it("reports a peer's unsolicited error responses as the peer's word, not as errors of its own", () => {
     const reports: Array<{ code: string; source: string }> = [];
     const b = new RpcEndpoint({ boundary, side: 'b', send: () => undefined, onProtocolError: (e, source) => reports.push({ code: e.code, source }) });
     b.receive(JSON.stringify({ v: 1, id: null, error: { code: 'INTERNAL', message: 'fake' } }));

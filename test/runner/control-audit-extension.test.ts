@@ -17,11 +17,23 @@ import { mouseLocation, startXvfb, waitFor, type Xvfb } from '../helper/support/
 
 function settings(display: string): HostSettings {
   return {
-    mode: 'p2p', serverUrl: '', hostKey: undefined, embeddedPort: 0, fps: 5, ...QUALITY.text, maxKbps: 0, display, region: undefined,
-    allowControlRequests: true, linkTtlMinutes: 60, hostName: 'Host', sessionName: 'audit', sfuRegion: undefined, livekit: undefined,
+    mode: 'p2p',
+    serverUrl: '',
+    hostKey: undefined,
+    embeddedPort: 0,
+    fps: 5,
+    ...QUALITY.text,
+    maxKbps: 0,
+    display,
+    region: undefined,
+    allowControlRequests: true,
+    linkTtlMinutes: 60,
+    hostName: 'Host',
+    sessionName: 'audit',
+    sfuRegion: undefined,
+    livekit: undefined,
   };
 }
-
 
 describe("extension: the host's control audit (Show Control Audit, and the log at the end)", function () {
   this.timeout(60_000);
@@ -65,7 +77,11 @@ describe("extension: the host's control audit (Show Control Audit, and the log a
     assert.deepEqual(session.controlAudit(), ['nobody asked for or had control in this session']);
     bridge.notify(ControlState, { driverId: 'mallory', driverName: 'Mallory', reason: 'granted' });
     send('mallory', { t: 'text', seq: 1, text: SECRET });
-    await waitFor(() => (session.controlAudit() ?? []).some((l) => l.includes('Mallory') && l.endsWith('1 refused (not granted)')), 5000, `Mallory's refusal counted: ${session.controlAudit()?.join(' / ')}`);
+    await waitFor(
+      () => (session.controlAudit() ?? []).some((l) => l.includes('Mallory') && l.endsWith('1 refused (not granted)')),
+      5000,
+      `Mallory's refusal counted: ${session.controlAudit()?.join(' / ')}`,
+    );
 
     // Grant Control in the editor; the page then reports its own grant too (the first way is kept).
     await session.act({ action: 'grant', participantId: 'ada' });
@@ -73,14 +89,22 @@ describe("extension: the host's control audit (Show Control Audit, and the log a
     bridge.notify(ControlState, { driverId: 'ada', driverName: 'Ada', reason: 'granted' });
     const want = { x: toPixel(0.25, 800), y: toPixel(0.25, 600) };
     let seq = 2;
-    await waitFor(() => {
-      send('ada', { t: 'move', seq: seq++, x: 0.25, y: 0.25 });
-      const at = mouseLocation(x);
-      return at.x === want.x && at.y === want.y;
-    }, 5000, "Ada's move to land", 100);
+    await waitFor(
+      () => {
+        send('ada', { t: 'move', seq: seq++, x: 0.25, y: 0.25 });
+        const at = mouseLocation(x);
+        return at.x === want.x && at.y === want.y;
+      },
+      5000,
+      "Ada's move to land",
+      100,
+    );
     send('ada', { t: 'text', seq: seq++, text: SECRET });
     const shown = session.controlAudit()!;
-    assert.match(shown.find((l) => l.startsWith('Ada '))!, /^Ada \(id ada\) drove \d+ s: .* granted by you at \d\d:\d\d:\d\d via Grant Control; still driving$/);
+    assert.match(
+      shown.find((l) => l.startsWith('Ada '))!,
+      /^Ada \(id ada\) drove \d+ s: .* granted by you at \d\d:\d\d:\d\d via Grant Control; still driving$/,
+    );
 
     await session.end();
     const start = logs.indexOf('control audit of this session:');
@@ -90,6 +114,7 @@ describe("extension: the host's control audit (Show Control Audit, and the log a
     assert.match(audit[1]!, /^Ada \(id ada\) drove \d+ s: \d+ events? injected, .* via Grant Control; ended at .* \(session-ended\)$/);
     // The summary as it ended is in the log too, just before the whole audit.
     assert.equal(logs[start - 1], audit[1]);
-    for (const line of [...logs, ...session.controlAudit()!]) assert.ok(!line.includes(SECRET) && !line.includes('0123456789abcdef'), `typed text leaked: ${line}`);
+    for (const line of [...logs, ...session.controlAudit()!])
+      assert.ok(!line.includes(SECRET) && !line.includes('0123456789abcdef'), `typed text leaked: ${line}`);
   });
 });

@@ -63,10 +63,14 @@ describe('runner: the control audit counts what was injected and refused, never 
   async function pointerLands(id: string, nx: number, ny: number): Promise<void> {
     const want = { x: toPixel(nx, 1280), y: toPixel(ny, 720) };
     runner.input(id, move(nx, ny));
-    await waitFor(() => {
-      const at = mouseLocation(x);
-      return at.x === want.x && at.y === want.y;
-    }, 5000, `${id}'s move to land: ${said.join(" / ")} // ${helper.logLines.slice(-5).join(" / ")}`);
+    await waitFor(
+      () => {
+        const at = mouseLocation(x);
+        return at.x === want.x && at.y === want.y;
+      },
+      5000,
+      `${id}'s move to land: ${said.join(' / ')} // ${helper.logLines.slice(-5).join(' / ')}`,
+    );
   }
 
   it("a granted driver's events are counted as injected (they land on X), refusals by reason, and the revoke ends the stint in the log", async () => {
@@ -124,7 +128,10 @@ describe('runner: the control audit counts what was injected and refused, never 
     assert.deepEqual(ignored[0]!.refused, { 'not-granted': 3 });
     assert.equal(stintsOf('mallory').length, 0, 'no stint: Mallory never drove');
     runner.controlState({ driverId: null, driverName: null, reason: 'revoked' });
-    assert.match(runner.controlAudit.report().find((l) => l.includes('Mallory'))!, /^the server named Mallory \(id mallor\) as driver at .* without your approval: ignored, 3 refused \(not granted\)$/);
+    assert.match(
+      runner.controlAudit.report().find((l) => l.includes('Mallory'))!,
+      /^the server named Mallory \(id mallor\) as driver at .* without your approval: ignored, 3 refused \(not granted\)$/,
+    );
   });
 
   it('a denied request is recorded; Grant Control is named as the way; a take-over ends the stint as taken over', async () => {
@@ -132,7 +139,11 @@ describe('runner: the control audit counts what was injected and refused, never 
     await runner.askControl({ participantId: 'cy-000001', name: 'Cy\u202e\u001b[31m', client: 'browser' });
     answer = { allow: true, reason: 'allowed' };
     const denied = runner.controlAudit.entries().filter((r) => r.kind === 'denied');
-    assert.deepEqual(denied.map((r) => r.kind === 'denied' && [r.requester.name, r.answer]), [['Cy[31m', 'denied']], 'the name as plain text, no controls');
+    assert.deepEqual(
+      denied.map((r) => r.kind === 'denied' && [r.requester.name, r.answer]),
+      [['Cy[31m', 'denied']],
+      'the name as plain text, no controls',
+    );
 
     runner.approve('bob-000002', 'grant-control');
     runner.approve('bob-000002', 'page');
@@ -145,7 +156,10 @@ describe('runner: the control audit counts what was injected and refused, never 
     await helperGranted('dee-000003');
     await pointerLands('dee-000003', 0.6, 0.6);
     await waitFor(() => summaryOf('Bob') !== undefined, 5000, "Bob's summary");
-    assert.match(summaryOf('Bob')!, /^Bob \(id bob-00\) drove \d+ s: 1 event injected, none refused; granted by you at .* via Grant Control; ended at .* \(taken-over\)$/);
+    assert.match(
+      summaryOf('Bob')!,
+      /^Bob \(id bob-00\) drove \d+ s: 1 event injected, none refused; granted by you at .* via Grant Control; ended at .* \(taken-over\)$/,
+    );
     assert.equal(stintsOf('bob-000002')[0]!.injectedConfirmed, true);
 
     // Bob's late event after the take-over is refused and counted on his stint, not Dee's.
@@ -234,6 +248,9 @@ describe('runner: the control audit counts what was injected and refused, never 
     const records = audit.entries();
     assert.equal(records.length, 1);
     assert.ok(records[0]!.kind === 'denied' && records[0]!.times === MAX_AUDIT_RECORDS * 2);
-    assert.match(audit.report()[0]!, new RegExp(`^Pest \\(id pest\\) asked for control at .*: you denied it, ${MAX_AUDIT_RECORDS * 2} times until \\d\\d:\\d\\d:\\d\\d$`));
+    assert.match(
+      audit.report()[0]!,
+      new RegExp(`^Pest \\(id pest\\) asked for control at .*: you denied it, ${MAX_AUDIT_RECORDS * 2} times until \\d\\d:\\d\\d:\\d\\d$`),
+    );
   });
 });

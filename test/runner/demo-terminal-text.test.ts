@@ -16,7 +16,11 @@ const HOSTILE = 'Ada\u001b]0;pwned\u0007\u001b[2J\u009b31m\u009d52;c;ZWNobyBoaQ=
 describe('demo: guest names in the host terminal', () => {
   it('the Allow prompt prints a hostile name as plain text on one line', async () => {
     const lines: string[] = [];
-    const prompt = new ControlPrompt((l) => lines.push(l), () => undefined, 'allow');
+    const prompt = new ControlPrompt(
+      (l) => lines.push(l),
+      () => undefined,
+      'allow',
+    );
     const answer = await prompt.ask(HOSTILE, { participantId: 'p3fa9c2e1', shortId: 'p3fa9c', client: 'browser' });
     prompt.close();
     assert.deepEqual(answer, { allow: true, reason: 'allowed' });
@@ -27,7 +31,11 @@ describe('demo: guest names in the host terminal', () => {
 
   it('a denied request says so in plain text too', async () => {
     const lines: string[] = [];
-    const prompt = new ControlPrompt((l) => lines.push(l), () => undefined, 'deny');
+    const prompt = new ControlPrompt(
+      (l) => lines.push(l),
+      () => undefined,
+      'deny',
+    );
     await prompt.ask(HOSTILE);
     prompt.close();
     assert.doesNotMatch(lines.join('\n'), CONTROL);

@@ -42,9 +42,16 @@ describe('demo: frame relay (full frame, then changed areas only)', () => {
       const a = picture(10);
       h.relay.push(header(1), a);
       const b = a.slice();
-      for (const [x, y] of [[2, 1], [60, 45]] as const) b.fill(99, (y * W + x) * 4, (y * W + x + 3) * 4);
+      for (const [x, y] of [
+        [2, 1],
+        [60, 45],
+      ] as const)
+        b.fill(99, (y * W + x) * 4, (y * W + x + 3) * 4);
       if (fromHelper) {
-        const rects = [{ x: 2, y: 1, w: 3, h: 1 }, { x: 60, y: 45, w: 3, h: 1 }];
+        const rects = [
+          { x: 2, y: 1, w: 3, h: 1 },
+          { x: 60, y: 45, w: 3, h: 1 },
+        ];
         h.relay.push(header(2), new Uint8Array(2 * 3 * 4).fill(99), rects);
       } else {
         h.relay.push(header(2), b);
@@ -75,9 +82,12 @@ describe('demo: frame relay (full frame, then changed areas only)', () => {
     assert.equal(h.relay.fullSent, 1);
     assert.equal(h.relay.patchesSent, 1);
     // 3 changed rows: the patch is a small fraction of the frame.
-    assert.ok(h.sent[1]!.byteLength < (3 * W * 4) + 64, `patch of ${h.sent[1]!.byteLength} bytes`);
+    assert.ok(h.sent[1]!.byteLength < 3 * W * 4 + 64, `patch of ${h.sent[1]!.byteLength} bytes`);
     h.deliver();
-    assert.deepEqual(h.shown.map((s) => Buffer.compare(Buffer.from(s), Buffer.from(s))), [0, 0]);
+    assert.deepEqual(
+      h.shown.map((s) => Buffer.compare(Buffer.from(s), Buffer.from(s))),
+      [0, 0],
+    );
     assert.ok(Buffer.from(h.shown[0]!).equals(Buffer.from(a)));
     assert.ok(Buffer.from(h.shown[1]!).equals(Buffer.from(b)));
   });

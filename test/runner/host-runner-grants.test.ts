@@ -69,15 +69,23 @@ describe('runner: the helper is granted only drivers the host approved', functio
     const want = { x: toPixel(nx, 1280), y: toPixel(ny, 720) };
     assert.notDeepEqual(mouseLocation(x), want, 'the pointer is elsewhere before the move');
     runner.input(id, move(nx, ny));
-    await waitFor(() => {
-      const at = mouseLocation(x);
-      return at.x === want.x && at.y === want.y;
-    }, 5000, `${id}'s move to land at ${want.x},${want.y}`);
+    await waitFor(
+      () => {
+        const at = mouseLocation(x);
+        return at.x === want.x && at.y === want.y;
+      },
+      5000,
+      `${id}'s move to land at ${want.x},${want.y}`,
+    );
   }
 
   /** The runner (or the helper behind it) refused this driver's input: it got there, and no further. */
   async function refusedAtHelper(id: string, before: number): Promise<void> {
-    await waitFor(() => refusedCount(id) > before, 5000, `${id}'s input to be refused (the pointer is at ${JSON.stringify(mouseLocation(x))}; the terminal has ${JSON.stringify(term.read())})`);
+    await waitFor(
+      () => refusedCount(id) > before,
+      5000,
+      `${id}'s input to be refused (the pointer is at ${JSON.stringify(mouseLocation(x))}; the terminal has ${JSON.stringify(term.read())})`,
+    );
   }
   const refusedCount = (id: string) => refused.filter((r) => r.controllerId === id).reduce((n, r) => n + r.count, 0);
 

@@ -8,7 +8,6 @@ import { ControlPrompt } from '../../demo/control-prompt';
 import { HostRunner, type Knock } from '../../runner/host-runner';
 import type { HelperProcess } from '../../helper/client';
 
-// eslint-disable-next-line no-control-regex -- the point is to find control characters
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 const knock: Knock = {
   participantId: 'c-3fa9c2e1',

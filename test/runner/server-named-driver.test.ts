@@ -46,7 +46,12 @@ describe('runner: a driver the server names on its own gets nothing onto X', fun
     const capture = await helper.startCapture({ fps: 10, patches: true });
     // Ada's controller link knocks at the lobby; the host lets her in (this test is about control, not who may join).
     runner = new HostRunner({
-      helper, capture, prompt: { ask: async (name) => (asked.push(name), answer) }, say: (l) => said.push(l), frames: 'bridge', controlRequests: true,
+      helper,
+      capture,
+      prompt: { ask: async (name) => (asked.push(name), answer) },
+      say: (l) => said.push(l),
+      frames: 'bridge',
+      controlRequests: true,
       lobby: { admit: async () => ({ admit: true, reason: 'allowed' }) },
     });
     bridge = new HostBridgeServer(runner);
@@ -103,7 +108,9 @@ describe('runner: a driver the server names on its own gets nothing onto X', fun
     await eventually(async () => ((await controlPhase(ada)) === 'driving' ? true : undefined), 'Ada driving after the host allowed');
     assert.deepEqual(asked, ['Ada']);
     await eventually(async () => ((await hostControl(host.page)).driverId ? true : undefined), 'the host page letting Ada drive');
-    await ada.page.evaluate(() => (window as unknown as { pairuxViewer: { sendRawInput(e: unknown): boolean } }).pairuxViewer.sendRawInput({ t: 'text', seq: 10, text: 'allowed\n' }));
+    await ada.page.evaluate(() =>
+      (window as unknown as { pairuxViewer: { sendRawInput(e: unknown): boolean } }).pairuxViewer.sendRawInput({ t: 'text', seq: 10, text: 'allowed\n' }),
+    );
     await waitFor(() => xterm.read() === 'allowed\n', 10_000, `the allowed text in the terminal (it has ${JSON.stringify(xterm.read())})`);
   });
 });

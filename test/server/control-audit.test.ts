@@ -92,7 +92,10 @@ describe('control plane: the control audit', function () {
     assert.deepEqual(entries[1]!.actor, { id: host.id, name: 'Hana' });
     assert.deepEqual(entries[1]!.target, { id: ada.id, name: 'Ada' });
     for (let i = 1; i < entries.length; i++) assert.ok(entries[i]!.at >= entries[i - 1]!.at, 'in order of time');
-    assert.ok(entries.every((e) => Object.keys(e).every((k) => ['at', 'action', 'target', 'actor'].includes(k))), 'nothing but who, what and when');
+    assert.ok(
+      entries.every((e) => Object.keys(e).every((k) => ['at', 'action', 'target', 'actor'].includes(k))),
+      'nothing but who, what and when',
+    );
   });
 
   it('a guest and a viewer are refused; after a host transfer the ex-host is refused and the new host reads it', async () => {
@@ -132,7 +135,12 @@ describe('control plane: the control audit', function () {
     }
     // The longest ids and names (3-byte characters) in a full list: under the signaling and shell caps, in bytes.
     const longest = (c: string) => ({ id: 'i'.repeat(MAX_ID_CHARS), name: c.repeat(MAX_NAME_CHARS) });
-    const entries = Array.from({ length: MAX_CONTROL_AUDIT_ENTRIES }, (_, i) => ({ at: 1_800_000_000_000 + i, action: 'taken-over' as const, target: longest('語'), actor: longest('語') }));
+    const entries = Array.from({ length: MAX_CONTROL_AUDIT_ENTRIES }, (_, i) => ({
+      at: 1_800_000_000_000 + i,
+      action: 'taken-over' as const,
+      target: longest('語'),
+      actor: longest('語'),
+    }));
     const reply = JSON.stringify({ v: 1, id: 2 ** 31, result: { entries } });
     assert.ok(Buffer.byteLength(reply) < MAX_SIGNALING_MESSAGE_BYTES, `${Buffer.byteLength(reply)} bytes`);
     assert.ok(ControlAudit.result.safeParse({ entries }).success);

@@ -60,8 +60,15 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
     const s = await createSession(plane, { name: 'Review' });
     const nine = await fill(plane, s, 9);
     assert.equal(nine[0]!.result.session.mode, 'auto');
-    assert.deepEqual(nine.map((j) => j.result.session.media), Array(9).fill('p2p'));
-    assert.equal(nine.some((j) => j.result.sfu), false, 'no SFU access below the threshold');
+    assert.deepEqual(
+      nine.map((j) => j.result.session.media),
+      Array(9).fill('p2p'),
+    );
+    assert.equal(
+      nine.some((j) => j.result.sfu),
+      false,
+      'no SFU access below the threshold',
+    );
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(nine[0]!.client.received(SessionTopology).length, 0, 'no move below the threshold');
     await rejects(nine[1]!.client.request(RefreshSfuAccess, {}), ErrorCode.BadMessage);
@@ -74,7 +81,11 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
       assert.deepEqual([m.media, m.epoch, m.reason, m.region], ['sfu', 1, 'participants', 'default']);
       assert.match(m.message, /reached 10 participants.*moving it to the SFU/);
     }
-    assert.deepEqual((await rig.api.listRooms()).map((r) => r.name), [s.sessionId], 'the session\'s room exists on LiveKit');
+    assert.deepEqual(
+      (await rig.api.listRooms()).map((r) => r.name),
+      [s.sessionId],
+      "the session's room exists on LiveKit",
+    );
     // Everyone can get into the room now, each with its own identity.
     const access = await Promise.all(everyone.map((j) => j.client.request(RefreshSfuAccess, {})));
     assert.deepEqual(new Set(access.map((a) => a.room)), new Set([s.sessionId]));
@@ -129,13 +140,17 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
     // And a burst of further triggers from both sides.
     await Promise.all([...Array(5)].flatMap(() => [a.service.focus.participantJoined(s.sessionId), b.service.focus.participantJoined(s.sessionId)]));
     await eventually(async () => (await store.getSession(s.sessionId))?.media === 'sfu', 'the move');
-    const moves = async (p: ControlPlane) => (await p.metrics.topologyMoves.get()).values.filter((v) => v.labels.result === 'ok').reduce((n, v) => n + v.value, 0);
+    const moves = async (p: ControlPlane) =>
+      (await p.metrics.topologyMoves.get()).values.filter((v) => v.labels.result === 'ok').reduce((n, v) => n + v.value, 0);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal((await moves(a)) + (await moves(b)), 1, 'one move in all');
     const session = await store.getSession(s.sessionId);
     assert.equal(session?.epoch, 1);
     assert.equal(session?.moving, undefined);
-    assert.deepEqual((await rig.api.listRooms()).map((r) => r.name), [s.sessionId]);
+    assert.deepEqual(
+      (await rig.api.listRooms()).map((r) => r.name),
+      [s.sessionId],
+    );
   });
 
   it('exactly one move when two instances on a real Redis race, and everyone on both hears it', async () => {
@@ -158,10 +173,18 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
       const heard = await Promise.all(everyone.map((c) => c.waitFor(SessionTopology, (t) => t.phase === 'moving')));
       assert.deepEqual(new Set(heard.map((t) => t.epoch)), new Set([1]));
       await new Promise((r) => setTimeout(r, 300));
-      const moves = async (p: ControlPlane) => (await p.metrics.topologyMoves.get()).values.filter((v) => v.labels.result === 'ok').reduce((n, v) => n + v.value, 0);
+      const moves = async (p: ControlPlane) =>
+        (await p.metrics.topologyMoves.get()).values.filter((v) => v.labels.result === 'ok').reduce((n, v) => n + v.value, 0);
       assert.equal((await moves(a)) + (await moves(b)), 1, 'one move in all');
-      assert.equal(everyone.reduce((n, c) => n + c.received(SessionTopology).filter((t) => t.phase === 'moving').length, 0), everyone.length, 'each participant told once');
-      assert.deepEqual((await rig.api.listRooms()).map((r) => r.name), [s.sessionId]);
+      assert.equal(
+        everyone.reduce((n, c) => n + c.received(SessionTopology).filter((t) => t.phase === 'moving').length, 0),
+        everyone.length,
+        'each participant told once',
+      );
+      assert.deepEqual(
+        (await rig.api.listRooms()).map((r) => r.name),
+        [s.sessionId],
+      );
       // Instances sharing Redis leave sessions to each other when they close: end it.
       await a.service.endSession(s.sessionId, 'host-ended');
     } finally {
@@ -174,7 +197,13 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
   it('moves the session to the SFU of the region its host hinted at when joining', async () => {
     const other = await startLocalLiveKit({ logLevel: 'warn' });
     try {
-      const deployment = (id: string, region: string, lk: { url: string; apiKey: string; apiSecret: string }) => ({ id, region, url: lk.url, apiKey: lk.apiKey, apiSecret: lk.apiSecret });
+      const deployment = (id: string, region: string, lk: { url: string; apiKey: string; apiSecret: string }) => ({
+        id,
+        region,
+        url: lk.url,
+        apiKey: lk.apiKey,
+        apiSecret: lk.apiSecret,
+      });
       const plane = await startTestServer({
         focus: { autoSfuAt: 3 },
         sfuPools: { deployments: [deployment('home', 'default', rig.livekit), deployment('far', 'eu', other)], defaultRegion: 'default' },
@@ -189,8 +218,11 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
       const access = await host.request(RefreshSfuAccess, {});
       assert.equal(access.url, other.url, "the host's access points at the eu SFU");
       const farApi = new RoomServiceClient(other.url.replace(/^ws/, 'http'), other.apiKey, other.apiSecret);
-      assert.deepEqual((await farApi.listRooms()).map((r) => r.name), [s.sessionId]);
-      assert.deepEqual(await rig.api.listRooms(), [], 'nothing on the default region\'s SFU');
+      assert.deepEqual(
+        (await farApi.listRooms()).map((r) => r.name),
+        [s.sessionId],
+      );
+      assert.deepEqual(await rig.api.listRooms(), [], "nothing on the default region's SFU");
       await plane.service.endSession(s.sessionId, 'host-ended');
     } finally {
       for (const c of clients.splice(0)) c.close();
@@ -206,7 +238,10 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
     const host = (await fill(plane, s, 3))[0]!;
     const failed = await host.client.waitFor(SessionTopology, (t) => t.phase === 'failed');
     assert.deepEqual([failed.media, failed.epoch, failed.reason], ['p2p', 0, 'participants']);
-    assert.match(failed.message, /reached 3 participants, but no SFU could take it \(this server has no SFU configured\)\. The session stays peer-to-peer; PairUX tries again in 1 s/);
+    assert.match(
+      failed.message,
+      /reached 3 participants, but no SFU could take it \(this server has no SFU configured\)\. The session stays peer-to-peer; PairUX tries again in 1 s/,
+    );
     // Within the back-off, more joins do not retry.
     await fill(plane, s, 4, 3);
     await new Promise((r) => setTimeout(r, 100));
@@ -238,7 +273,10 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
       const moved = await host!.client.waitFor(SessionTopology, (t) => t.phase === 'moving', 10_000);
       assert.deepEqual([moved.media, moved.epoch], ['sfu', 1]);
       const api = new RoomServiceClient(url.replace(/^ws/, 'http'), apiKey, apiSecret);
-      assert.deepEqual((await api.listRooms()).map((r) => r.name), [s.sessionId]);
+      assert.deepEqual(
+        (await api.listRooms()).map((r) => r.name),
+        [s.sessionId],
+      );
       await plane.service.endSession(s.sessionId, 'host-ended');
     } finally {
       for (const c of clients.splice(0)) c.close();

@@ -95,7 +95,10 @@ class RawSocket {
   async request(method: string, params: unknown): Promise<{ result?: unknown; error?: { code: string } }> {
     const id = this.nextId++;
     this.sendText(JSON.stringify({ v: PROTOCOL_VERSION, id, method, params }));
-    return this.until(() => this.texts.find((t) => (t as { id?: number }).id === id) as { result?: unknown; error?: { code: string } } | undefined, `response ${id}`);
+    return this.until(
+      () => this.texts.find((t) => (t as { id?: number }).id === id) as { result?: unknown; error?: { code: string } } | undefined,
+      `response ${id}`,
+    );
   }
 
   async until<T>(probe: () => T | undefined, what: string, timeoutMs = 5000): Promise<T> {
@@ -148,7 +151,14 @@ function opened(r: RawSocket | { status: number }): RawSocket {
 function rawHttp(port: number, opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string; localAddress?: string }) {
   return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path ?? '/', headers: opts.headers ?? {}, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) },
+      {
+        host: '127.0.0.1',
+        port,
+        method: opts.method ?? 'GET',
+        path: opts.path ?? '/',
+        headers: opts.headers ?? {},
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -189,7 +199,10 @@ describe('control plane: hardened edges', () => {
   let plane: ControlPlane | undefined;
   const clients: Array<{ kill(): void } | RawSocket> = [];
   afterEach(async () => {
-    for (const c of clients.splice(0)) (c instanceof RawSocket ? c.destroy() : c.kill());
+    for (const c of clients.splice(0)) {
+      if (c instanceof RawSocket) c.destroy();
+      else c.kill();
+    }
     await plane?.close();
     plane = undefined;
   });
@@ -219,7 +232,11 @@ describe('control plane: hardened edges', () => {
       // Before that, the server read all five (counted as dropped) and acted on none of them.
       assert.equal(await metric(plane, /^pairux_ws_dropped_after_close_total (\d+)/m), 5);
       assert.equal(host.received(Signal).length, 1, 'only the signal sent before the removal reached the host');
-      assert.equal(guest.texts.filter((t) => (t as { id?: number }).id !== undefined && (t as { id: number }).id >= 100).length, 0, 'no answer to a late request');
+      assert.equal(
+        guest.texts.filter((t) => (t as { id?: number }).id !== undefined && (t as { id: number }).id >= 100).length,
+        0,
+        'no answer to a late request',
+      );
     });
 
     it('a guest closed for silence cannot signal the host while its seat waits for it to come back', async () => {
@@ -232,7 +249,12 @@ describe('control plane: hardened edges', () => {
       try {
         const { raw: guest, id: guestId } = await rawViewer(plane, s.links.viewer.url, s.sessionId, 'Quiet');
         clients.push(guest);
-        const hello = JSON.stringify({ v: PROTOCOL_VERSION, id: 50, method: 'signal.send', params: { to: self.id, payload: { kind: 'hello', reason: 'join' } } });
+        const hello = JSON.stringify({
+          v: PROTOCOL_VERSION,
+          id: 50,
+          method: 'signal.send',
+          params: { to: self.id, payload: { kind: 'hello', reason: 'join' } },
+        });
         guest.sendText(hello);
         await host.waitFor(Signal, (p) => p.from === guestId);
         // Silent past three heartbeats: the server closes it; its seat stays for the reconnect grace.
@@ -306,7 +328,11 @@ describe('control plane: hardened edges', () => {
       // The join deadline still closes the idle ones, which frees their slots.
       await a1.until(() => a1.closeFrameAt, 'the join deadline', 4000);
       assert.equal(a1.closeCode, 1008);
-      await eventually(async () => (await RawSocket.open(port, { localAddress: '127.0.0.2' }).then((r) => (r instanceof RawSocket ? (clients.push(r), true) : false))), 'a slot for 127.0.0.2 again', 3000);
+      await eventually(
+        async () => await RawSocket.open(port, { localAddress: '127.0.0.2' }).then((r) => (r instanceof RawSocket ? (clients.push(r), true) : false)),
+        'a slot for 127.0.0.2 again',
+        3000,
+      );
     });
 
     it('cuts a client that sends its headers a line at a time', async () => {
@@ -371,17 +397,39 @@ describe('control plane: hardened edges', () => {
         }),
       );
       assert.deepEqual(
-        [config.allowedHosts, config.trustProxy, config.maxUnjoinedSockets, config.maxUnjoinedSocketsPerIp, config.headersTimeoutMs, config.requestTimeoutMs, config.bodyTimeoutMs, config.sessionCreatesPerMinute, config.metricsToken],
+        [
+          config.allowedHosts,
+          config.trustProxy,
+          config.maxUnjoinedSockets,
+          config.maxUnjoinedSocketsPerIp,
+          config.headersTimeoutMs,
+          config.requestTimeoutMs,
+          config.bodyTimeoutMs,
+          config.sessionCreatesPerMinute,
+          config.metricsToken,
+        ],
         [['pairux.lan', 'pairux.internal:8443'], true, 50, 5, 2000, 4000, 3000, 0, 'a-metrics-token-long-enough'],
       );
       const defaults = resolveConfig(configFromEnv({}));
-      assert.deepEqual([defaults.trustProxy, defaults.maxUnjoinedSockets, defaults.maxUnjoinedSocketsPerIp, defaults.headersTimeoutMs, defaults.requestTimeoutMs, defaults.sessionCreatesPerMinute], [false, 1000, 20, 10_000, 30_000, 10]);
+      assert.deepEqual(
+        [
+          defaults.trustProxy,
+          defaults.maxUnjoinedSockets,
+          defaults.maxUnjoinedSocketsPerIp,
+          defaults.headersTimeoutMs,
+          defaults.requestTimeoutMs,
+          defaults.sessionCreatesPerMinute,
+        ],
+        [false, 1000, 20, 10_000, 30_000, 10],
+      );
       assert.throws(() => resolveConfig({ headersTimeoutMs: 20_000, requestTimeoutMs: 10_000 }), /requestTimeoutMs/);
     });
 
     it('counts only real loopback addresses as loopback', () => {
-      for (const h of ['127.0.0.1', '127.5.6.7', '::1', '[::1]', '0:0:0:0:0:0:0:1', 'localhost', 'LocalHost', '::ffff:127.0.0.1']) assert.equal(isLoopbackHost(h), true, h);
-      for (const h of ['127.0.0.1.evil.com', '127.evil', '127.0.0.256', '0.0.0.0', '::', '10.0.0.1', '::ffff:10.0.0.1', 'localhost.evil.com']) assert.equal(isLoopbackHost(h), false, h);
+      for (const h of ['127.0.0.1', '127.5.6.7', '::1', '[::1]', '0:0:0:0:0:0:0:1', 'localhost', 'LocalHost', '::ffff:127.0.0.1'])
+        assert.equal(isLoopbackHost(h), true, h);
+      for (const h of ['127.0.0.1.evil.com', '127.evil', '127.0.0.256', '0.0.0.0', '::', '10.0.0.1', '::ffff:10.0.0.1', 'localhost.evil.com'])
+        assert.equal(isLoopbackHost(h), false, h);
     });
 
     it('limits sessions per client address and says when to retry; other addresses still create', async () => {
@@ -450,7 +498,7 @@ describe('control plane: hardened edges', () => {
       }
     });
 
-    it('does not count a client\'s own error responses as errors of the server', async () => {
+    it("does not count a client's own error responses as errors of the server", async () => {
       plane = await startTestServer();
       const c = await TestClient.connect(plane.url);
       clients.push(c);
@@ -497,9 +545,15 @@ describe('control plane: hardened edges', () => {
       const remote = await rawHttp(plane.port, { path: '/metrics', headers: { 'x-forwarded-for': '203.0.113.9' } });
       assert.equal(remote.status, 401);
       assert.doesNotMatch(remote.body, /pairux_/);
-      const wrong = await rawHttp(plane.port, { path: '/metrics', headers: { 'x-forwarded-for': '203.0.113.9', authorization: 'Bearer not-the-metrics-token' } });
+      const wrong = await rawHttp(plane.port, {
+        path: '/metrics',
+        headers: { 'x-forwarded-for': '203.0.113.9', authorization: 'Bearer not-the-metrics-token' },
+      });
       assert.equal(wrong.status, 401);
-      const right = await rawHttp(plane.port, { path: '/metrics', headers: { 'x-forwarded-for': '203.0.113.9', authorization: 'Bearer a-metrics-token-long-enough' } });
+      const right = await rawHttp(plane.port, {
+        path: '/metrics',
+        headers: { 'x-forwarded-for': '203.0.113.9', authorization: 'Bearer a-metrics-token-long-enough' },
+      });
       assert.equal(right.status, 200);
       assert.match(right.body, /pairux_sessions/);
     });
@@ -529,7 +583,10 @@ describe('control plane: hardened edges', () => {
       } finally {
         console.error = original;
       }
-      assert.deepEqual(logged.filter((l) => /internal error/.test(l)), []);
+      assert.deepEqual(
+        logged.filter((l) => /internal error/.test(l)),
+        [],
+      );
       assert.equal(await metric(plane, /^pairux_errors_total\{code="INTERNAL"\} (\d+)/m), 0);
       assert.equal(await metric(plane, /^pairux_errors_total\{code="CLOSED"\} (\d+)/m), 1);
     });

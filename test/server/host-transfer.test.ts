@@ -212,7 +212,7 @@ describe('control plane: host transfer', function () {
     });
     after(() => rig?.livekit.stop());
 
-    it("LiveKit access follows the seat: the new host may publish the screen, the old one no longer", async () => {
+    it('LiveKit access follows the seat: the new host may publish the screen, the old one no longer', async () => {
       plane = await startPlane(rig);
       const { s, host, h, ada, a } = await room(plane, 'sfu');
       await ada.request(AcceptHost, { offerId: (await offer(host, ada, a.self.id)).offerId });

@@ -64,7 +64,13 @@ describe('control plane: HTTP', () => {
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-type') ?? '', /text\/html/);
     assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
-    for (const path of ['/dist/webview/../../package.json', '/dist/webview/%2e%2e/%2e%2e/package.json', '/dist/webview/..%2f..%2fpackage.json', '/s/../package.json', '/etc/passwd']) {
+    for (const path of [
+      '/dist/webview/../../package.json',
+      '/dist/webview/%2e%2e/%2e%2e/package.json',
+      '/dist/webview/..%2f..%2fpackage.json',
+      '/s/../package.json',
+      '/etc/passwd',
+    ]) {
       const res = await fetch(`${plane.url}${path}`);
       assert.equal(res.status, 404, path);
     }

@@ -15,7 +15,7 @@ go_sched_gomaxprocs_threads 4
 go_goroutines 321
 `;
 
-describe('server: LiveKit metrics (a lone server\'s load)', () => {
+describe("server: LiveKit metrics (a lone server's load)", () => {
   it('sums the wanted series, whatever their labels hold, and skips comments and other metrics', () => {
     assert.deepEqual(parseLiveKitMetrics(SCRAPE), {
       livekit_room_total: 3,
@@ -25,7 +25,7 @@ describe('server: LiveKit metrics (a lone server\'s load)', () => {
     });
   });
 
-  it('rates CPU as the process\'s CPU seconds between two scrapes over the CPUs it may use, from the second scrape on', () => {
+  it("rates CPU as the process's CPU seconds between two scrapes over the CPUs it may use, from the second scrape on", () => {
     const s = new LiveKitMetricsSampler('http://127.0.0.1:1/metrics', 1000);
     const m = (cpu: number) => ({ livekit_room_total: 1, livekit_participant_total: 2, process_cpu_seconds_total: cpu, go_sched_gomaxprocs_threads: 4 });
     assert.deepEqual(s.reading(m(10), 0), { rooms: 1, participants: 2, cpuLoad: undefined }, 'one scrape is no rate');
@@ -36,9 +36,12 @@ describe('server: LiveKit metrics (a lone server\'s load)', () => {
     assert.equal(s.reading(m(1.2), 6000).cpuLoad, 0.125, 'rated from the restart on');
   });
 
-  it('refuses a scrape that is not LiveKit\'s', () => {
+  it("refuses a scrape that is not LiveKit's", () => {
     const s = new LiveKitMetricsSampler('http://127.0.0.1:1/metrics', 1000);
-    assert.throws(() => s.reading(parseLiveKitMetrics('process_cpu_seconds_total 1\n'), 0), /at http:\/\/127\.0\.0\.1:1\/metrics are not LiveKit's \(no livekit_room_total/);
+    assert.throws(
+      () => s.reading(parseLiveKitMetrics('process_cpu_seconds_total 1\n'), 0),
+      /at http:\/\/127\.0\.0\.1:1\/metrics are not LiveKit's \(no livekit_room_total/,
+    );
   });
 
   describe('scraping', () => {

@@ -27,7 +27,10 @@ describe('control plane: link preview', () => {
     const after = await preview(plane, tokenOf(s.links.controller.url));
     assert.equal(after.status, 200);
     const p = SessionPreview.parse(after.json);
-    assert.deepEqual([p.sessionId, p.name, p.hostName, p.hostConnected, p.role, p.mode, p.media, p.participants], [s.sessionId, 'Bug bash', 'Ada', true, 'controller', 'auto', 'p2p', 1]);
+    assert.deepEqual(
+      [p.sessionId, p.name, p.hostName, p.hostConnected, p.role, p.mode, p.media, p.participants],
+      [s.sessionId, 'Bug bash', 'Ada', true, 'controller', 'auto', 'p2p', 1],
+    );
     assert.equal(p.expiresAt, s.links.controller.expiresAt);
     host.close();
   });

@@ -188,10 +188,16 @@ function spec(name: string, open: () => Promise<Subject>) {
       assert.deepEqual(await b.transferHost('nope', 'host-s1', 'c1'), { ok: false, reason: 'gone' });
       const done = await b.transferHost('s1', 'host-s1', 'c1');
       assert.ok(done.ok);
-      assert.deepEqual([done.session.hostId, done.session.version, done.from.role, done.to.role, done.to.controlState], ['c1', 1, 'controller', 'host', 'none']);
+      assert.deepEqual(
+        [done.session.hostId, done.session.version, done.from.role, done.to.role, done.to.controlState],
+        ['c1', 1, 'controller', 'host', 'none'],
+      );
       const after = await a.listParticipants('s1');
-      assert.deepEqual(after.filter((p) => p.role === 'host').map((p) => p.id), ['c1']);
-      assert.equal(after.filter((p) => p.role === 'controller').length, 3, 'the old host took the new one\'s controller seat');
+      assert.deepEqual(
+        after.filter((p) => p.role === 'host').map((p) => p.id),
+        ['c1'],
+      );
+      assert.equal(after.filter((p) => p.role === 'controller').length, 3, "the old host took the new one's controller seat");
       assert.equal((await a.getSession('s1'))?.hostId, 'c1');
       // The role limits see the swap: no fourth controller, no second host.
       assert.deepEqual(await a.changeRole('s1', 'v1', 'controller', LIMITS), { ok: false, role: 'controller', limit: 3 });
@@ -229,7 +235,14 @@ function spec(name: string, open: () => Promise<Subject>) {
       await a.createSession(session('s1'));
       await a.createSession(session('s2'));
       const link = (id: string, extra: Partial<LinkRecord> = {}): LinkRecord => ({
-        id, role: 'controller', label: 'controller link', singleUse: false, personal: false, createdAt: 1_700_000_000_000 + ++joined, expiresAt: 1_800_000_000_000, ...extra,
+        id,
+        role: 'controller',
+        label: 'controller link',
+        singleUse: false,
+        personal: false,
+        createdAt: 1_700_000_000_000 + ++joined,
+        expiresAt: 1_800_000_000_000,
+        ...extra,
       });
       const shared = link('jti-ctl');
       const watch = link('jti-view', { role: 'viewer', label: 'viewer link' });
@@ -259,7 +272,12 @@ function spec(name: string, open: () => Promise<Subject>) {
 
     it('control audit: appended in order, capped to the newest, kept after the end, gone with the delete, never for a deleted session', async () => {
       await a.createSession(session('s1'));
-      const entry = (i: number) => ({ at: 1_700_000_000_000 + i, action: 'granted' as const, target: { id: `c${i}`, name: `Ada ${i} é` }, ...(i % 2 ? { actor: { id: 'h', name: 'Hana' } } : {}) });
+      const entry = (i: number) => ({
+        at: 1_700_000_000_000 + i,
+        action: 'granted' as const,
+        target: { id: `c${i}`, name: `Ada ${i} é` },
+        ...(i % 2 ? { actor: { id: 'h', name: 'Hana' } } : {}),
+      });
       for (let i = 0; i < 7; i++) await (i % 2 ? a : b).appendControlAudit('s1', entry(i), 5);
       assert.deepEqual(plain(await b.listControlAudit('s1')), plain([2, 3, 4, 5, 6].map(entry)));
       assert.deepEqual(await a.listControlAudit('other'), []);
@@ -331,9 +349,15 @@ describe('room state store: redis only', function () {
     await store.createSession(session('s2'));
     await store.addParticipant('s1', participant('c1', 'controller'), LIMITS);
     await l.cmd.hset('corrupt:s:s1', 'media', '"carrier-pigeon"');
-    await assert.rejects(store.getSession('s1'), (err: unknown) => err instanceof CorruptStateError && /corrupt session at corrupt:s:s1: media/.test(err.message));
+    await assert.rejects(
+      store.getSession('s1'),
+      (err: unknown) => err instanceof CorruptStateError && /corrupt session at corrupt:s:s1: media/.test(err.message),
+    );
     await l.cmd.hset('corrupt:p:s1:c1', 'connected', '{not json');
-    await assert.rejects(store.getParticipant('s1', 'c1'), (err: unknown) => err instanceof CorruptStateError && /corrupt participant at corrupt:p:s1:c1: field connected is not JSON/.test(err.message));
+    await assert.rejects(
+      store.getParticipant('s1', 'c1'),
+      (err: unknown) => err instanceof CorruptStateError && /corrupt participant at corrupt:p:s1:c1: field connected is not JSON/.test(err.message),
+    );
     await assert.rejects(store.listParticipants('s1'), CorruptStateError);
     await l.cmd.set('corrupt:live', 'many');
     await assert.rejects(store.countLiveSessions(), /corrupt live-session count/);
@@ -354,7 +378,10 @@ describe('room state store: redis only', function () {
     assert.ok(Date.now() - t0 < 900, `first read waited ${Date.now() - t0} ms`);
     t0 = Date.now();
     assert.equal((await store.getParticipant('held', 'h'))?.role, 'host');
-    assert.deepEqual((await store.listParticipants('held')).map((p) => p.id), ['h']);
+    assert.deepEqual(
+      (await store.listParticipants('held')).map((p) => p.id),
+      ['h'],
+    );
     assert.ok(Date.now() - t0 < 100, 'later reads do not wait once Redis counts as unreachable');
     const unavailable = (err: unknown) => err instanceof PairuxError && err.code === ErrorCode.Unavailable && /state store is unreachable/.test(err.message);
     await assert.rejects(store.getSession('other'), unavailable);
@@ -370,7 +397,10 @@ describe('room state store: redis only', function () {
     const store = new RedisRoomStateStore(l);
     await store.createSession(session('s1'));
     redis.pause();
-    await assert.rejects(store.addParticipant('s1', participant('v1', 'viewer'), LIMITS), (e: unknown) => e instanceof PairuxError && e.code === ErrorCode.Unavailable);
+    await assert.rejects(
+      store.addParticipant('s1', participant('v1', 'viewer'), LIMITS),
+      (e: unknown) => e instanceof PairuxError && e.code === ErrorCode.Unavailable,
+    );
     redis.resume();
     await new Promise<void>((resolve) => l.once('up', () => resolve()));
     assert.deepEqual(store.takeUncertainAdds(), [{ sessionId: 's1', participantId: 'v1' }]);

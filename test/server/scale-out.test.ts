@@ -79,7 +79,16 @@ describe('control plane: scale-out through Redis', function () {
     const instances: ControlPlane[] = [];
     for (let i = 0; i < n; i++) {
       const plane = await startControlPlane(
-        { host: '127.0.0.1', port: 0, redis: { url: redis.url, keyPrefix: prefix }, tokenSecret: SECRET, publicUrl: balancer.url, instanceId: `inst-${i}`, reconnectGraceMs: 3000, ...config },
+        {
+          host: '127.0.0.1',
+          port: 0,
+          redis: { url: redis.url, keyPrefix: prefix },
+          tokenSecret: SECRET,
+          publicUrl: balancer.url,
+          instanceId: `inst-${i}`,
+          reconnectGraceMs: 3000,
+          ...config,
+        },
         { scaleOut: { instanceTtlMs: 1500 } },
       );
       planes.push(plane);
@@ -103,12 +112,18 @@ describe('control plane: scale-out through Redis', function () {
   }
 
   async function healthOf(plane: ControlPlane): Promise<{ sessions: number | null; sessionsHere: number; stateStore: string }> {
-    const { sessions, sessionsHere, stateStore } = (await (await fetch(`${plane.url}/healthz`)).json()) as { sessions: number | null; sessionsHere: number; stateStore: string };
+    const { sessions, sessionsHere, stateStore } = (await (await fetch(`${plane.url}/healthz`)).json()) as {
+      sessions: number | null;
+      sessionsHere: number;
+      stateStore: string;
+    };
     return { sessions, sessionsHere, stateStore };
   }
 
   it('a guest on instance A reaches the host on B: signals both ways, its control request, and one participant list', async () => {
-    const { instances: [a, b] } = await cluster(2);
+    const {
+      instances: [a, b],
+    } = await cluster(2);
     const s = await createSession(local(b!));
     assert.match(s.wsUrl, new RegExp(`^ws://127.0.0.1:${lb!.port}/ws$`), 'clients are sent to the public URL (the balancer)');
     const host = await client(local(b!));
@@ -146,7 +161,9 @@ describe('control plane: scale-out through Redis', function () {
   });
 
   it('role limits hold across instances: of two guests racing for the last controller seat on different instances, exactly one wins', async () => {
-    const { instances: [a, b] } = await cluster(2);
+    const {
+      instances: [a, b],
+    } = await cluster(2);
     for (let round = 0; round < 5; round++) {
       const s = await createSession(local(round % 2 ? a! : b!));
       const token = tokenOf(s.links.controller.url);
@@ -164,7 +181,9 @@ describe('control plane: scale-out through Redis', function () {
   });
 
   it('the host removes a guest connected to the other instance: it is told why, then closed with 4004', async () => {
-    const { instances: [a, b] } = await cluster(2);
+    const {
+      instances: [a, b],
+    } = await cluster(2);
     const s = await createSession(local(a!));
     const host = await client(local(a!));
     await host.join(s.sessionId, s.hostToken, 'Host');
@@ -183,7 +202,10 @@ describe('control plane: scale-out through Redis', function () {
   });
 
   it('a graceful close of one instance ends no session: its clients reconnect at once to another, as themselves', async () => {
-    const { instances: [a, b], balancer } = await cluster(2);
+    const {
+      instances: [a, b],
+      balancer,
+    } = await cluster(2);
     const s = await createSession(local(b!));
     const host = await client(local(b!));
     await host.join(s.sessionId, s.hostToken, 'Host');
@@ -195,7 +217,9 @@ describe('control plane: scale-out through Redis', function () {
     const before = { ctrl: ctrl.self!, viewer: viewer.self! };
     const retries: number[] = [];
     for (const e of [ctrl, viewer]) e.on('retry', ({ delayMs }) => retries.push(delayMs));
-    const rejoined = [ctrl, viewer].map((e) => new Promise<{ resumed: boolean; at: number }>((resolve) => e.once('joined', ({ resumed }) => resolve({ resumed, at: Date.now() }))));
+    const rejoined = [ctrl, viewer].map(
+      (e) => new Promise<{ resumed: boolean; at: number }>((resolve) => e.once('joined', ({ resumed }) => resolve({ resumed, at: Date.now() }))),
+    );
 
     const t0 = Date.now();
     await a!.close();
@@ -212,29 +236,41 @@ describe('control plane: scale-out through Redis', function () {
     assert.equal(viewer.self!.role, 'viewer');
     assert.equal(host.received(SessionEnded).length, 0, 'the session did not end');
     assert.equal(host.closeCode, undefined);
-    await until(async () => {
-      const list = await b!.scaleOut!.store.listParticipants(s.sessionId);
-      return list.length === 3 && list.every((p) => p.connected);
-    }, 'everyone connected on B', 5000);
+    await until(
+      async () => {
+        const list = await b!.scaleOut!.store.listParticipants(s.sessionId);
+        return list.length === 3 && list.every((p) => p.connected);
+      },
+      'everyone connected on B',
+      5000,
+    );
     // And it goes on: a signal from the moved controller reaches the host.
     await ctrl.sendSignal(ctrl.hostId!, { kind: 'hello', reason: 'reconnect' });
     await host.waitFor(Signal, (p) => p.from === before.ctrl.id && p.payload.kind === 'hello');
   });
 
   it('a deadline set by an instance that went away runs on another (a host-join deadline)', async () => {
-    const { instances: [a, b] } = await cluster(2, { hostJoinTimeoutMs: 1000 });
+    const {
+      instances: [a, b],
+    } = await cluster(2, { hostJoinTimeoutMs: 1000 });
     const s = await createSession(local(a!));
     await a!.close();
-    const session = await until(async () => {
-      const rec = await b!.scaleOut!.store.getSession(s.sessionId);
-      return rec?.ended && rec;
-    }, 'the session ended by instance B', 6000);
+    const session = await until(
+      async () => {
+        const rec = await b!.scaleOut!.store.getSession(s.sessionId);
+        return rec?.ended && rec;
+      },
+      'the session ended by instance B',
+      6000,
+    );
     assert.equal(session.ended?.reason, 'host-left');
     assert.match(session.ended!.message, /never connected/);
   });
 
   it('Redis paused for ~2 s: an instance keeps its sessions going; a join gets a clear UNAVAILABLE; all works after resume', async () => {
-    const { instances: [a, b] } = await cluster(2, { heartbeatIntervalMs: 300 });
+    const {
+      instances: [a, b],
+    } = await cluster(2, { heartbeatIntervalMs: 300 });
     const s = await createSession(local(a!));
     const host = await client(local(a!));
     const h = await host.join(s.sessionId, s.hostToken, 'Host');
@@ -266,7 +302,7 @@ describe('control plane: scale-out through Redis', function () {
       patient.start();
       assert.match((await told) ?? 'nothing', /the state store is unreachable/);
       const health = await healthOf(a!);
-      assert.deepEqual([health.sessions, health.sessionsHere], [null, 1], 'no count of every instance\'s without the store; its own still');
+      assert.deepEqual([health.sessions, health.sessionsHere], [null, 1], "no count of every instance's without the store; its own still");
       assert.equal(health.stateStore, 'unreachable', 'said without the Redis error text');
       const scrape = () => a!.metrics.registry.metrics();
       assert.match(await scrape(), /^pairux_redis_up 0$/m, 'the outage shows in /metrics');
@@ -284,7 +320,11 @@ describe('control plane: scale-out through Redis', function () {
       await until(() => patient.state === 'joined', 'the patient client to get in by itself', 10_000);
       const w = await client(local(b!));
       const fromB = await w.join(s.sessionId, tokenOf(s.links.viewer.url), 'Wil');
-      assert.deepEqual(fromB.participants.map((p) => p.id).sort(), [h.self.id, g.self.id, leaverId, joined.self.id, patient.self!.id, fromB.self.id].sort(), 'the failed join left no seat behind');
+      assert.deepEqual(
+        fromB.participants.map((p) => p.id).sort(),
+        [h.self.id, g.self.id, leaverId, joined.self.id, patient.self!.id, fromB.self.id].sort(),
+        'the failed join left no seat behind',
+      );
       assert.ok(fromB.participants.every((p) => p.connected || p.id === leaverId));
       await guest.request(SendSignal, { to: h.self.id, payload: { kind: 'bye', pc: 'pc-0' } });
       await host.waitFor(Signal, (p) => p.payload.kind === 'bye');
@@ -292,7 +332,9 @@ describe('control plane: scale-out through Redis', function () {
       await host.waitFor(ParticipantUpdated, (p) => p.participant.id === leaverId && !p.participant.connected, 3000);
       assert.equal((await host.waitFor(ParticipantLeft, (p) => p.participantId === leaverId, 6000)).reason, 'timeout');
       // Every heartbeat lapsed during the pause (TTL 1.5 s); nobody swept a live instance for it.
-      const spurious = [...host.received(ParticipantUpdated), ...guest.received(ParticipantUpdated)].filter((p) => p.participant.id !== leaverId && !p.participant.connected);
+      const spurious = [...host.received(ParticipantUpdated), ...guest.received(ParticipantUpdated)].filter(
+        (p) => p.participant.id !== leaverId && !p.participant.connected,
+      );
       assert.deepEqual(spurious, [], 'nobody connected was shown as disconnected');
     } finally {
       clearInterval(beat);
@@ -300,7 +342,10 @@ describe('control plane: scale-out through Redis', function () {
   });
 
   it('a malformed or oversized relayed message is logged and dropped; delivery goes on', async () => {
-    const { prefix, instances: [a, b] } = await cluster(2);
+    const {
+      prefix,
+      instances: [a, b],
+    } = await cluster(2);
     const channel = `${prefix}i:inst-0`;
     const pub = b!.scaleOut!.link.cmd;
     await pub.publish(channel, 'not json');
@@ -409,10 +454,20 @@ describe('control plane: scale-out through Redis', function () {
     assert.ok(Date.now() - startedAt < 4000);
     assert.equal((await host.waitFor(ParticipantLeft, (p) => p.participantId === guestId, 6000)).reason, 'timeout');
   });
-  it('reads Sentinel from the environment: the sentinels, the primary\'s name, and the url for password and db; a bad entry is named', () => {
+  it("reads Sentinel from the environment: the sentinels, the primary's name, and the url for password and db; a bad entry is named", () => {
     const secret = 'x'.repeat(32);
-    const c = resolveConfig(configFromEnv({ PAIRUX_REDIS_SENTINELS: '127.0.0.1:26379, [::1]:26380', PAIRUX_REDIS_SENTINEL_NAME: 'pm', PAIRUX_TOKEN_SECRET: secret }));
-    assert.deepEqual(c.redis, { url: 'redis://', keyPrefix: 'pairux:', sentinels: [{ host: '127.0.0.1', port: 26379 }, { host: '::1', port: 26380 }], sentinelName: 'pm' });
+    const c = resolveConfig(
+      configFromEnv({ PAIRUX_REDIS_SENTINELS: '127.0.0.1:26379, [::1]:26380', PAIRUX_REDIS_SENTINEL_NAME: 'pm', PAIRUX_TOKEN_SECRET: secret }),
+    );
+    assert.deepEqual(c.redis, {
+      url: 'redis://',
+      keyPrefix: 'pairux:',
+      sentinels: [
+        { host: '127.0.0.1', port: 26379 },
+        { host: '::1', port: 26380 },
+      ],
+      sentinelName: 'pm',
+    });
     const withUrl = resolveConfig(configFromEnv({ PAIRUX_REDIS_URL: 'redis://:pw@ignored/3', PAIRUX_REDIS_SENTINELS: 'h:1', PAIRUX_TOKEN_SECRET: secret }));
     assert.deepEqual([withUrl.redis?.url, withUrl.redis?.sentinelName], ['redis://:pw@ignored/3', 'mymaster']);
     assert.throws(() => configFromEnv({ PAIRUX_REDIS_SENTINELS: '127.0.0.1:26379,nowhere' }), /PAIRUX_REDIS_SENTINELS has "nowhere", not host:port/);
@@ -425,7 +480,10 @@ describe('control plane: scale-out through Redis', function () {
       const redisConfig = { url: 'redis://', keyPrefix: `sn${++prefixN}:`, sentinels: sentinel.sentinels, sentinelName: sentinel.name };
       const up: ControlPlane[] = [];
       for (let i = 0; i < 2; i++) {
-        const plane = await startControlPlane({ host: '127.0.0.1', port: 0, redis: redisConfig, tokenSecret: SECRET, instanceId: `sent-${i}`, reconnectGraceMs: 10_000 }, { scaleOut: { instanceTtlMs: 1500 } });
+        const plane = await startControlPlane(
+          { host: '127.0.0.1', port: 0, redis: redisConfig, tokenSecret: SECRET, instanceId: `sent-${i}`, reconnectGraceMs: 10_000 },
+          { scaleOut: { instanceTtlMs: 1500 } },
+        );
         planes.push(plane);
         up.push(plane);
       }
@@ -441,15 +499,19 @@ describe('control plane: scale-out through Redis', function () {
       await sentinel.killPrimary();
 
       // The sentinels promote the replica; a join through either instance gets in once they have.
-      const late = await until(async () => {
-        const c = await client(local(two));
-        try {
-          return await c.join(s.sessionId, tokenOf(s.links.viewer.url), 'Late');
-        } catch {
-          c.kill();
-          return undefined;
-        }
-      }, 'a join after the failover', 30_000);
+      const late = await until(
+        async () => {
+          const c = await client(local(two));
+          try {
+            return await c.join(s.sessionId, tokenOf(s.links.viewer.url), 'Late');
+          } catch {
+            c.kill();
+            return undefined;
+          }
+        },
+        'a join after the failover',
+        30_000,
+      );
       const failoverMs = Date.now() - killedAt;
       assert.notEqual(await sentinel.primaryPort(), before, 'the replica was promoted');
       // What was written before the kill came across: both seats, in their roles.
@@ -467,7 +529,7 @@ describe('control plane: scale-out through Redis', function () {
       await host.waitFor(Signal, (p) => p.from === g.self.id && p.payload.kind === 'hello' && p.payload.reason === 'reconnect');
       await host.request(SendSignal, { to: g.self.id, payload: { kind: 'offer', pc: 'pc-9', sdp: 'v=0' } });
       await guest.waitFor(Signal, (p) => p.payload.kind === 'offer' && p.payload.pc === 'pc-9');
-      for (const p of [one, two]) assert.equal((await (await fetch(`${p.url}/healthz`)).json() as { stateStore: string }).stateStore, 'ok');
+      for (const p of [one, two]) assert.equal(((await (await fetch(`${p.url}/healthz`)).json()) as { stateStore: string }).stateStore, 'ok');
       console.log(`      [figures] Sentinel failover: primary SIGKILLed → a join served again after ${failoverMs} ms (down-after 1 s)`);
     } finally {
       await Promise.all(planes.splice(0).map((p) => p.close()));

@@ -76,7 +76,7 @@ describe('control plane: sessions', () => {
     await (await connect()).join(s.sessionId, token, 'Third');
   });
 
-  it('keeps a dropped guest\'s identity and role when it resumes within the grace period', async () => {
+  it("keeps a dropped guest's identity and role when it resumes within the grace period", async () => {
     const s = await createSession(plane);
     const host = await connect();
     await host.join(s.sessionId, s.hostToken, 'Host');

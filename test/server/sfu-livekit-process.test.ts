@@ -47,7 +47,10 @@ describe('local LiveKit server (demo/livekit-server.ts)', function () {
       assert.notEqual(a.ports.signal, b.ports.signal);
       const api = new RoomServiceClient(a.url.replace(/^ws/, 'http'), a.apiKey, a.apiSecret);
       await api.createRoom({ name: 'probe' });
-      assert.deepEqual((await api.listRooms()).map((r) => r.name), ['probe']);
+      assert.deepEqual(
+        (await api.listRooms()).map((r) => r.name),
+        ['probe'],
+      );
       // The other instance's keys are not valid here.
       await assert.rejects(new RoomServiceClient(a.url.replace(/^ws/, 'http'), b.apiKey, b.apiSecret).listRooms());
       // Still a participant-free room: the first SIGTERM stops it.
@@ -65,9 +68,16 @@ describe('local LiveKit server (demo/livekit-server.ts)', function () {
 
   it('says which binary could not start, or that it exited, and leaves no config behind', async () => {
     const dirsBefore = new Set(configDirs());
-    await assert.rejects(startLocalLiveKit({ binary: '/nonexistent/livekit-server' }), /could not start LiveKit \(\/nonexistent\/livekit-server\): spawn \/nonexistent\/livekit-server ENOENT/);
+    await assert.rejects(
+      startLocalLiveKit({ binary: '/nonexistent/livekit-server' }),
+      /could not start LiveKit \(\/nonexistent\/livekit-server\): spawn \/nonexistent\/livekit-server ENOENT/,
+    );
     await assert.rejects(startLocalLiveKit({ binary: '/bin/false' }), /LiveKit exited during start \(1\)/);
-    assert.deepEqual(configDirs().filter((d) => !dirsBefore.has(d)), [], 'its config is deleted too');
+    assert.deepEqual(
+      configDirs().filter((d) => !dirsBefore.has(d)),
+      [],
+      'its config is deleted too',
+    );
   });
 });
 
@@ -88,7 +98,10 @@ describe('LiveKit build (scripts/livekit.mjs)', () => {
     try {
       const r = spawnSync(process.execPath, [script], { encoding: 'utf8', env: { PATH: '/nonexistent', PAIRUX_LIVEKIT_DIR: empty, HOME: empty } });
       assert.equal(r.status, 1);
-      assert.match(r.stderr, /needs Go, and `go` is not on PATH\. Install Go 1\.26 .*curl -fsSL https:\/\/go\.dev\/dl\/go1\.26\.\d+\.linux-amd64\.tar\.gz \| sudo tar -C \/usr\/local -xzf -/);
+      assert.match(
+        r.stderr,
+        /needs Go, and `go` is not on PATH\. Install Go 1\.26 .*curl -fsSL https:\/\/go\.dev\/dl\/go1\.26\.\d+\.linux-amd64\.tar\.gz \| sudo tar -C \/usr\/local -xzf -/,
+      );
       assert.deepEqual(readdirSync(empty), [], 'nothing half-built is left');
     } finally {
       rmSync(empty, { recursive: true, force: true });

@@ -34,15 +34,39 @@ type DeploymentInput = PoolsInput['deployments'][number];
 const CLUSTER_DB = 1;
 
 describe('config: SFU pools', () => {
-  const d = (id: string, region: string, port: number): DeploymentInput => ({ id, region, url: `ws://127.0.0.1:${port}`, apiKey: 'k', apiSecret: 's'.repeat(32) });
+  const d = (id: string, region: string, port: number): DeploymentInput => ({
+    id,
+    region,
+    url: `ws://127.0.0.1:${port}`,
+    apiKey: 'k',
+    apiSecret: 's'.repeat(32),
+  });
 
   it('refuses an unknown default region, duplicate ids, several regions without a default, and livekit with sfuPools', () => {
-    assert.throws(() => resolveConfig({ sfuPools: { deployments: [d('a1', 'a', 1), d('b1', 'b', 2)], defaultRegion: 'eu' } }), /sfuPools\.defaultRegion: no deployment is in the default region eu \(the deployments are in a, b\)/);
-    assert.throws(() => resolveConfig({ sfuPools: { deployments: [d('a1', 'a', 1), d('a1', 'b', 2)], defaultRegion: 'a' } }), /sfuPools\.deployments\.1\.id: deployment id a1 is used twice/);
-    assert.throws(() => resolveConfig({ sfuPools: { deployments: [d('a1', 'a', 1), d('a2', 'a', 1)] } }), /deployments a1 and a2 have the same url ws:\/\/127\.0\.0\.1:1/);
-    assert.throws(() => resolveConfig({ sfuPools: { deployments: [d('a1', 'a', 1), d('b1', 'b', 2)] } }), /sfuPools\.defaultRegion: set the default region: the deployments are in a, b/);
-    assert.throws(() => resolveConfig({ livekit: { url: 'ws://127.0.0.1:1', apiKey: 'k', apiSecret: 's' }, sfuPools: { deployments: [d('a1', 'a', 1)] } }), /set either livekit or sfuPools, not both/);
-    assert.throws(() => resolveConfig({ sfuPools: { deployments: [{ ...d('A 1', 'a', 1) }] } }), /sfuPools\.deployments\.0\.id: must be lower-case letters, digits and -/);
+    assert.throws(
+      () => resolveConfig({ sfuPools: { deployments: [d('a1', 'a', 1), d('b1', 'b', 2)], defaultRegion: 'eu' } }),
+      /sfuPools\.defaultRegion: no deployment is in the default region eu \(the deployments are in a, b\)/,
+    );
+    assert.throws(
+      () => resolveConfig({ sfuPools: { deployments: [d('a1', 'a', 1), d('a1', 'b', 2)], defaultRegion: 'a' } }),
+      /sfuPools\.deployments\.1\.id: deployment id a1 is used twice/,
+    );
+    assert.throws(
+      () => resolveConfig({ sfuPools: { deployments: [d('a1', 'a', 1), d('a2', 'a', 1)] } }),
+      /deployments a1 and a2 have the same url ws:\/\/127\.0\.0\.1:1/,
+    );
+    assert.throws(
+      () => resolveConfig({ sfuPools: { deployments: [d('a1', 'a', 1), d('b1', 'b', 2)] } }),
+      /sfuPools\.defaultRegion: set the default region: the deployments are in a, b/,
+    );
+    assert.throws(
+      () => resolveConfig({ livekit: { url: 'ws://127.0.0.1:1', apiKey: 'k', apiSecret: 's' }, sfuPools: { deployments: [d('a1', 'a', 1)] } }),
+      /set either livekit or sfuPools, not both/,
+    );
+    assert.throws(
+      () => resolveConfig({ sfuPools: { deployments: [{ ...d('A 1', 'a', 1) }] } }),
+      /sfuPools\.deployments\.0\.id: must be lower-case letters, digits and -/,
+    );
     assert.throws(() => resolveConfig({ sfuPools: { deployments: [{ ...d('a1', 'a', 1), redisUrl: 'http://x' }] } }), /redisUrl starts with redis:\/\//);
   });
 
@@ -54,11 +78,17 @@ describe('config: SFU pools', () => {
       writeFileSync(file, JSON.stringify(pools));
       for (const value of [JSON.stringify(pools), `@${file}`]) {
         const config = resolveConfig(configFromEnv({ PAIRUX_SFU_POOLS: value }));
-        assert.deepEqual(config.sfuPools?.deployments.map((x) => [x.id, x.region, x.redisUrl ?? null, x.maxParticipants, x.loadSignals]), [
-          ['a1', 'a', null, 1000, ['cpu', 'clients', 'rooms']],
-          ['b1', 'b', 'redis://127.0.0.1:6379/2', 1000, ['cpu', 'clients', 'rooms']],
-        ]);
-        assert.deepEqual([config.sfuPools?.defaultRegion, config.sfuPools?.loadLimitPercent, config.sfuPools?.checkIntervalMs, config.sfuPools?.failuresToDown], ['b', 80, 500, 2]);
+        assert.deepEqual(
+          config.sfuPools?.deployments.map((x) => [x.id, x.region, x.redisUrl ?? null, x.maxParticipants, x.loadSignals]),
+          [
+            ['a1', 'a', null, 1000, ['cpu', 'clients', 'rooms']],
+            ['b1', 'b', 'redis://127.0.0.1:6379/2', 1000, ['cpu', 'clients', 'rooms']],
+          ],
+        );
+        assert.deepEqual(
+          [config.sfuPools?.defaultRegion, config.sfuPools?.loadLimitPercent, config.sfuPools?.checkIntervalMs, config.sfuPools?.failuresToDown],
+          ['b', 80, 500, 2],
+        );
       }
       assert.throws(() => configFromEnv({ PAIRUX_SFU_POOLS: '{"deployments": [' }), /PAIRUX_SFU_POOLS is not valid JSON/);
       assert.throws(() => configFromEnv({ PAIRUX_SFU_POOLS: `@${dir}/missing.json` }), /PAIRUX_SFU_POOLS names .*missing\.json, which cannot be read/);
@@ -68,7 +98,10 @@ describe('config: SFU pools', () => {
     // One region needs no default; `livekit` is deployment `default` in region `default`, up to exactly maxConcurrentRooms.
     assert.equal(resolveConfig({ sfuPools: { deployments: [d('a1', 'a', 1), d('a2', 'a', 2)] } }).sfuPools?.defaultRegion, 'a');
     const single = sfuPoolsOf(resolveConfig({ livekit: { url: 'ws://127.0.0.1:1', apiKey: 'k', apiSecret: 's', maxConcurrentRooms: 7 } }));
-    assert.deepEqual(single?.deployments.map((x) => [x.id, x.region, x.maxConcurrentRooms, x.loadSignals]), [['default', 'default', 7, ['rooms']]]);
+    assert.deepEqual(
+      single?.deployments.map((x) => [x.id, x.region, x.maxConcurrentRooms, x.loadSignals]),
+      [['default', 'default', 7, ['rooms']]],
+    );
     assert.equal(single?.loadLimitPercent, 100);
   });
 });
@@ -169,7 +202,11 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
     const p = await start(pools());
     const inB = await hosted(p, 'b');
     assert.deepEqual(inB.assignment, { deploymentId: 'b1', region: 'b', room: inB.s.sessionId }, 'b1 and b2 are equally empty: the first by id');
-    assert.deepEqual((await b1.api.listRooms([inB.s.sessionId])).map((r) => r.name), [inB.s.sessionId], 'the room really is on b1');
+    assert.deepEqual(
+      (await b1.api.listRooms([inB.s.sessionId])).map((r) => r.name),
+      [inB.s.sessionId],
+      'the room really is on b1',
+    );
     assert.deepEqual(await b2.api.listRooms([inB.s.sessionId]), []);
     assert.deepEqual(await a1.api.listRooms([inB.s.sessionId]), []);
     // The host's access is for b1: its URL, signed with its key and not another deployment's.
@@ -178,10 +215,10 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
     await assert.rejects(new TokenVerifier(b2.keys.apiKey, b2.keys.apiSecret).verify(inB.joined.sfu!.token));
     const room = await sfu.connect(inB.joined.sfu!);
     assert.equal(room.isConnected, true, 'the host gets into b1 with it');
-    await eventually(async () => (await b1.api.listParticipants(inB.s.sessionId)).length === 1, 'the host in b1\'s room');
+    await eventually(async () => (await b1.api.listParticipants(inB.s.sessionId)).length === 1, "the host in b1's room");
 
     // b1 now has a room and a participant: the next session hinting b goes to b2, the less loaded.
-    await untilDeployment(p, 'b1', (d) => d.stats?.clients === 1, 'b1\'s statistics showing its participant');
+    await untilDeployment(p, 'b1', (d) => d.stats?.clients === 1, "b1's statistics showing its participant");
     const second = await hosted(p, 'b');
     assert.equal(second.assignment.deploymentId, 'b2');
     assert.equal(second.joined.sfu?.url, b2.url);
@@ -190,13 +227,17 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
       const elsewhere = await hosted(p, region);
       assert.deepEqual(elsewhere.assignment, { deploymentId: 'a', region: 'a', room: elsewhere.s.sessionId }, `hint ${region ?? 'none'}: the default region`);
       // A cluster's rooms are the cluster's: either node's API lists it.
-      for (const node of [a1, a2]) assert.deepEqual((await node.api.listRooms([elsewhere.s.sessionId])).map((r) => r.name), [elsewhere.s.sessionId]);
+      for (const node of [a1, a2])
+        assert.deepEqual(
+          (await node.api.listRooms([elsewhere.s.sessionId])).map((r) => r.name),
+          [elsewhere.s.sessionId],
+        );
       assert.equal(elsewhere.joined.sfu?.url, a1.url);
       await new TokenVerifier(a1.keys.apiKey, a1.keys.apiSecret).verify(elsewhere.joined.sfu!.token);
     }
   });
 
-  it('reads a multi-node cluster\'s statistics from its Redis: nodes, rooms where LiveKit placed them, connected clients', async () => {
+  it("reads a multi-node cluster's statistics from its Redis: nodes, rooms where LiveKit placed them, connected clients", async () => {
     const p = await start(pools({ maxParticipants: 10 }));
     const r = new Redis(redis.urlFor(CLUSTER_DB));
     try {
@@ -204,16 +245,31 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
       const empty = await untilDeployment(p, 'a', (d) => d.stats?.nodes.length === 2, 'both cluster nodes');
       assert.equal(empty.stats?.source, 'redis');
       assert.deepEqual(empty.stats?.nodes.map((n) => n.id).sort(), nodeIds, 'the nodes LiveKit registered in its Redis');
-      assert.deepEqual(empty.stats?.nodes.map((n) => n.region), ['a', 'a']);
+      assert.deepEqual(
+        empty.stats?.nodes.map((n) => n.region),
+        ['a', 'a'],
+      );
 
       const sessions: Array<Awaited<ReturnType<typeof hosted>>> = [];
       for (let i = 0; i < 4; i++) sessions.push(await hosted(p));
-      assert.deepEqual(sessions.map((s) => s.assignment.deploymentId), ['a', 'a', 'a', 'a'], 'no hint: the default region');
+      assert.deepEqual(
+        sessions.map((s) => s.assignment.deploymentId),
+        ['a', 'a', 'a', 'a'],
+        'no hint: the default region',
+      );
       // LiveKit's node selector placed each room on a node; each node's count is its own.
       const placed = await r.hgetall('room_node_map');
-      assert.deepEqual(sessions.map((s) => nodeIds.includes(placed[s.s.sessionId] ?? '')), [true, true, true, true]);
+      assert.deepEqual(
+        sessions.map((s) => nodeIds.includes(placed[s.s.sessionId] ?? '')),
+        [true, true, true, true],
+      );
       const onNode = (id: string) => sessions.filter((s) => placed[s.s.sessionId] === id).length;
-      const withRooms = await untilDeployment(p, 'a', (d) => d.stats?.rooms === 4 && d.stats.nodes.every((n) => n.rooms === onNode(n.id)), 'the cluster\'s 4 rooms, per node');
+      const withRooms = await untilDeployment(
+        p,
+        'a',
+        (d) => d.stats?.rooms === 4 && d.stats.nodes.every((n) => n.rooms === onNode(n.id)),
+        "the cluster's 4 rooms, per node",
+      );
       assert.equal(withRooms.load?.rooms, 8, '4 of 50 rooms');
 
       // Three real participants in the first session's room raise its node's client count.
@@ -221,9 +277,14 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
       await fill(p, first, 3);
       const connectedAt = Date.now();
       const host = placed[first.s.sessionId];
-      const seen = await untilDeployment(p, 'a', (d) => d.stats?.clients === 3, 'three participants in the cluster\'s room store');
+      const seen = await untilDeployment(p, 'a', (d) => d.stats?.clients === 3, "three participants in the cluster's room store");
       const lagMs = Date.now() - connectedAt;
-      const busy = await untilDeployment(p, 'a', (d) => d.stats?.nodes.find((n) => n.id === host)?.clients === 3, 'three clients in the hosting node\'s NodeStats');
+      const busy = await untilDeployment(
+        p,
+        'a',
+        (d) => d.stats?.nodes.find((n) => n.id === host)?.clients === 3,
+        "three clients in the hosting node's NodeStats",
+      );
       const nodeLagMs = Date.now() - connectedAt;
       assert.equal(seen.stats?.clients, 3);
       const node = busy.stats!.nodes.find((n) => n.id === host)!;
@@ -242,7 +303,9 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
         assert.ok(Math.abs(n.loadAvg1m - loadavg()[0]!) < 1, `load average ${n.loadAvg1m} vs this machine's ${loadavg()[0]}`);
         assert.ok(Date.now() - n.updatedAt < 3000, 'a fresh report');
       }
-      console.log(`      [figures] Redis stats read ${busy.stats!.readLatencyMs} ms; participants in the room store ${lagMs} ms and in NodeStats ${nodeLagMs} ms after connecting (stats_update_interval 1 s)`);
+      console.log(
+        `      [figures] Redis stats read ${busy.stats!.readLatencyMs} ms; participants in the room store ${lagMs} ms and in NodeStats ${nodeLagMs} ms after connecting (stats_update_interval 1 s)`,
+      );
 
       await sfu.disconnectAll();
       await untilDeployment(p, 'a', (d) => d.stats?.clients === 0 && d.stats.nodes.every((n) => n.clients === 0), 'the clients gone from the statistics');
@@ -294,7 +357,7 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
     assert.equal((await hosted(p, 'b')).assignment.deploymentId, 'b2');
   });
 
-  it('reads a lone server\'s participants as of now and its own CPU from its Prometheus endpoint, and says why when that is not LiveKit\'s', async () => {
+  it("reads a lone server's participants as of now and its own CPU from its Prometheus endpoint, and says why when that is not LiveKit's", async () => {
     const lone = await PoolNode.start({ metrics: true });
     try {
       const metricsUrl = lone.lk.metricsUrl!;
@@ -326,20 +389,34 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
       const k0 = ticks();
       let busyUntil = Date.now() + 2500;
       const api = lone.api;
-      await Promise.all(Array.from({ length: 8 }, async () => {
-        while (Date.now() < busyUntil) await api.listRooms();
-      }));
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (Date.now() < busyUntil) await api.listRooms();
+        }),
+      );
       busyUntil = 0;
       const reading = await sampler.read();
       const kernel = (ticks() - k0) / 100 / (((performance.now() - t0) / 1000) * cpus().length);
       assert.ok(reading.cpuLoad !== undefined && kernel > 0.05, `LiveKit busy: kernel ${kernel.toFixed(3)}, metrics ${reading.cpuLoad}`);
-      assert.ok(Math.abs(reading.cpuLoad - kernel) < 0.05 + kernel * 0.2, `metrics ${reading.cpuLoad.toFixed(3)} vs kernel ${kernel.toFixed(3)} (CPU share of ${cpus().length} CPUs)`);
-      console.log(`      [figures] lone LiveKit via Prometheus: participants seen ${lagMs} ms after connecting (checks every 500 ms); CPU ${(reading.cpuLoad * 100).toFixed(1)} % by its metrics vs ${(kernel * 100).toFixed(1)} % by the kernel`);
+      assert.ok(
+        Math.abs(reading.cpuLoad - kernel) < 0.05 + kernel * 0.2,
+        `metrics ${reading.cpuLoad.toFixed(3)} vs kernel ${kernel.toFixed(3)} (CPU share of ${cpus().length} CPUs)`,
+      );
+      console.log(
+        `      [figures] lone LiveKit via Prometheus: participants seen ${lagMs} ms after connecting (checks every 500 ms); CPU ${(reading.cpuLoad * 100).toFixed(1)} % by its metrics vs ${(kernel * 100).toFixed(1)} % by the kernel`,
+      );
       await plane.close();
 
       // An endpoint that is not LiveKit's (the control plane's own /metrics): said, and sessions still placed.
       store = new MemoryRoomStateStore();
-      plane = await startControlPlane({ host: '127.0.0.1', port: planePort, sfuPools: { checkIntervalMs: 500, deployments: [{ ...m, metricsUrl: `http://127.0.0.1:${planePort}/metrics` }] } }, { store });
+      plane = await startControlPlane(
+        {
+          host: '127.0.0.1',
+          port: planePort,
+          sfuPools: { checkIntervalMs: 500, deployments: [{ ...m, metricsUrl: `http://127.0.0.1:${planePort}/metrics` }] },
+        },
+        { store },
+      );
       // (The first check may run before this plane listens: that one did not answer at all.)
       const blind = await untilDeployment(plane, 'm', (d) => /not LiveKit's/.test(d.statsError ?? ''), 'the refused scrape');
       assert.match(blind.statsError!, /^its metrics at http:\/\/127\.0\.0\.1:\d+\/metrics are not LiveKit's/);
@@ -351,10 +428,13 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
     }
   });
 
-  it('says why a cluster\'s statistics cannot be read, and still places sessions there by LiveKit\'s own count', async () => {
+  it("says why a cluster's statistics cannot be read, and still places sessions there by LiveKit's own count", async () => {
     const nowhere = `redis://127.0.0.1:${await freePort()}/${CLUSTER_DB}`;
     store = new MemoryRoomStateStore();
-    plane = await startControlPlane({ host: '127.0.0.1', port: planePort, sfuPools: { deployments: [{ id: 'a', region: 'a', url: a1.url, ...a1.keys, redisUrl: nowhere }] } }, { store });
+    plane = await startControlPlane(
+      { host: '127.0.0.1', port: planePort, sfuPools: { deployments: [{ id: 'a', region: 'a', url: a1.url, ...a1.keys, redisUrl: nowhere }] } },
+      { store },
+    );
     const blind = await untilDeployment(plane, 'a', (d) => d.statsError !== undefined, 'the failed read');
     assert.match(blind.statsError!, /^its Redis did not answer \(.*ECONNREFUSED.*\)$/);
     assert.deepEqual([blind.health, blind.load, blind.accepting], ['up', undefined, true]);
@@ -399,10 +479,13 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
     assert.equal(downs.length, 1, 'one deployment-down per outage, not one per failed check');
     const after = await sfuSessions.openRoom('probe', { region: 'b', epoch: 3, exclude: ['b1'] });
     assert.equal(after.deploymentId, 'b2');
-    assert.deepEqual((await b2.api.listRooms(['probe.3'])).map((r) => r.name), ['probe.3']);
+    assert.deepEqual(
+      (await b2.api.listRooms(['probe.3'])).map((r) => r.name),
+      ['probe.3'],
+    );
   });
 
-  it('verifies each deployment\'s webhooks with its own key and believes each only about its own rooms', async () => {
+  it("verifies each deployment's webhooks with its own key and believes each only about its own rooms", async () => {
     const p = await start(pools());
     const inA = await hosted(p);
     const inB = await hosted(p, 'b');
@@ -410,30 +493,50 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
     await sfu.connect(inB.joined.sfu!);
     const presence = p.service.sfu.presence;
     // Signed by the cluster's node and by b1 respectively, with their different keys.
-    await eventually(() => presence.has(inA.s.sessionId, inA.joined.self.id) && presence.has(inB.s.sessionId, inB.joined.self.id), 'both hosts reported by their deployment\'s webhooks');
+    await eventually(
+      () => presence.has(inA.s.sessionId, inA.joined.self.id) && presence.has(inB.s.sessionId, inB.joined.self.id),
+      "both hosts reported by their deployment's webhooks",
+    );
     assert.notEqual(a1.keys.apiKey, b1.keys.apiKey);
 
     const send = async (keys: { apiKey: string; apiSecret: string }, event: object) => {
       const body = JSON.stringify({ id: `EV_${randomBytes(4).toString('hex')}`, createdAt: String(Math.floor(Date.now() / 1000)), ...event });
       const token = new AccessToken(keys.apiKey, keys.apiSecret);
       token.sha256 = Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body))).toString('base64');
-      return fetch(`${p.url}${LIVEKIT_WEBHOOK_PATH}`, { method: 'POST', headers: { 'content-type': 'application/webhook+json', authorization: await token.toJwt() }, body });
+      return fetch(`${p.url}${LIVEKIT_WEBHOOK_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/webhook+json', authorization: await token.toJwt() },
+        body,
+      });
     };
     // b1 (really signed with its key) about a's room: that the host left, that the host joined there.
     const left = await send(b1.keys, { event: 'participant_left', room: { name: inA.s.sessionId }, participant: { identity: inA.joined.self.id, sid: '' } });
     assert.equal(left.status, 200);
-    assert.ok(presence.has(inA.s.sessionId, inA.joined.self.id), 'b1 is not believed about a\'s room');
-    const joined = await send(b1.keys, { event: 'participant_joined', room: { name: inA.s.sessionId }, participant: { identity: inA.joined.self.id, sid: 'PA_fake', metadata: '{"role":"host"}' } });
+    assert.ok(presence.has(inA.s.sessionId, inA.joined.self.id), "b1 is not believed about a's room");
+    const joined = await send(b1.keys, {
+      event: 'participant_joined',
+      room: { name: inA.s.sessionId },
+      participant: { identity: inA.joined.self.id, sid: 'PA_fake', metadata: '{"role":"host"}' },
+    });
     assert.equal(joined.status, 200);
     const metrics = await p.metrics.text();
     assert.match(metrics, /pairux_sfu_webhooks_total\{event="participant_left",result="ignored"\} 1/);
     // Evicted from b1, where it is not: the real host stays in a's room.
     assert.match(metrics, /pairux_sfu_webhooks_total\{event="participant_joined",result="evicted"\} 1/);
-    assert.deepEqual((await a1.api.listParticipants(inA.s.sessionId)).map((x) => x.identity), [inA.joined.self.id]);
+    assert.deepEqual(
+      (await a1.api.listParticipants(inA.s.sessionId)).map((x) => x.identity),
+      [inA.joined.self.id],
+    );
 
-    const unknownKey = await send({ apiKey: 'APInobody', apiSecret: randomBytes(32).toString('base64url') }, { event: 'room_finished', room: { name: inB.s.sessionId } });
+    const unknownKey = await send(
+      { apiKey: 'APInobody', apiSecret: randomBytes(32).toString('base64url') },
+      { event: 'room_finished', room: { name: inB.s.sessionId } },
+    );
     assert.equal(unknownKey.status, 401);
-    assert.match(((await unknownKey.json()) as { error: { message: string } }).error.message, /not signed with the API key of any configured LiveKit deployment \(it names APInobody\)/);
+    assert.match(
+      ((await unknownKey.json()) as { error: { message: string } }).error.message,
+      /not signed with the API key of any configured LiveKit deployment \(it names APInobody\)/,
+    );
     assert.ok(presence.has(inB.s.sessionId, inB.joined.self.id));
   });
 
@@ -469,7 +572,7 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
         rooms.push((await hosted(p)).s.sessionId);
         placed = await r.hgetall('room_node_map');
         const counts = (id: string) => rooms.filter((x) => placed[x] === id).length;
-        await untilDeployment(p, 'a', (d) => d.stats!.nodes.every((n) => n.rooms === counts(n.id)), 'the nodes\' room counts');
+        await untilDeployment(p, 'a', (d) => d.stats!.nodes.every((n) => n.rooms === counts(n.id)), "the nodes' room counts");
       }
       const nodeDown = nextEvent<NodeDown>(p.service.sfu, 'node-down');
       const killedAt = Date.now();
@@ -488,7 +591,8 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
       }
       const alive = new Set((await a1.api.listRooms()).map((x) => x.name));
       for (const id of event.rooms) assert.ok(alive.has(`${id}.2`), `the new room of ${id} is in the cluster`);
-      for (const id of rooms.filter((x) => !event.rooms.includes(x))) assert.equal((await store.getSession(id))?.epoch, 1, `session ${id} on the surviving node stays`);
+      for (const id of rooms.filter((x) => !event.rooms.includes(x)))
+        assert.equal((await store.getSession(id))?.epoch, 1, `session ${id} on the surviving node stays`);
       const next = await hosted(p);
       assert.equal(next.assignment.deploymentId, 'a');
       assert.notEqual((await r.hgetall('room_node_map'))[next.s.sessionId], event.nodeId, 'the surviving node takes new rooms');

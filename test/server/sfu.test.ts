@@ -29,7 +29,13 @@ const post = async (plane: { url: string }, body: string) => {
  * Sends until `arrived` (a fresh data channel may drop what is sent before it is fully up): the
  * point is whether the SFU forwards a sender's data at all, not the first message's luck.
  */
-async function sendUntil(room: Room, text: string, options: { topic: string; destination_identities?: string[] }, arrived: () => boolean, what: string): Promise<void> {
+async function sendUntil(
+  room: Room,
+  text: string,
+  options: { topic: string; destination_identities?: string[] },
+  arrived: () => boolean,
+  what: string,
+): Promise<void> {
   await eventually(async () => {
     if (arrived()) return true;
     await room.localParticipant!.publishData(new TextEncoder().encode(text), { reliable: true, ...options });
@@ -86,13 +92,20 @@ describe('control plane: SFU sessions on a real LiveKit', function () {
   it('creates a LiveKit room per SFU session and gives each role a token with its grants', async () => {
     plane = await startPlane(rig);
     const { s, joined: h } = await hosted(plane);
-    assert.deepEqual((await rig.api.listRooms([s.sessionId])).map((r) => r.name), [s.sessionId]);
+    assert.deepEqual(
+      (await rig.api.listRooms([s.sessionId])).map((r) => r.name),
+      [s.sessionId],
+    );
     assert.equal(h.session.mode, 'sfu');
     const controller = await (await connect(plane)).join(s.sessionId, tokenOf(s.links.controller.url), 'Linus');
     const viewer = await (await connect(plane)).join(s.sessionId, tokenOf(s.links.viewer.url), 'Grace');
     const verifier = new TokenVerifier(rig.livekit.apiKey, rig.livekit.apiSecret);
     const claims: Record<string, ClaimGrants> = {};
-    for (const [role, j] of [['host', h], ['controller', controller], ['viewer', viewer]] as const) {
+    for (const [role, j] of [
+      ['host', h],
+      ['controller', controller],
+      ['viewer', viewer],
+    ] as const) {
       assert.ok(j.sfu, `${role} join has SFU access`);
       assert.equal(j.sfu.url, rig.livekit.url);
       assert.equal(j.sfu.room, s.sessionId);
@@ -106,7 +119,12 @@ describe('control plane: SFU sessions on a real LiveKit', function () {
       claims[role] = c;
     }
     assert.deepEqual(
-      Object.fromEntries(Object.entries(claims).map(([role, c]) => [role, { pub: c.video?.canPublish, sources: c.video?.canPublishSources, data: c.video?.canPublishData, sub: c.video?.canSubscribe }])),
+      Object.fromEntries(
+        Object.entries(claims).map(([role, c]) => [
+          role,
+          { pub: c.video?.canPublish, sources: c.video?.canPublishSources, data: c.video?.canPublishData, sub: c.video?.canSubscribe },
+        ]),
+      ),
       {
         host: { pub: true, sources: ['screen_share'], data: true, sub: true },
         controller: { pub: false, sources: undefined, data: true, sub: true },
@@ -136,14 +154,30 @@ describe('control plane: SFU sessions on a real LiveKit', function () {
     const screen = screenTrack();
     stops.push(screen.stop);
     await hostRoom.localParticipant!.publishTrack(screen.track, new TrackPublishOptions({ source: TrackSource.SOURCE_SCREENSHARE }));
-    assert.equal(await subscribed, h.self.id, 'the viewer receives the host\'s screen through the SFU');
+    assert.equal(await subscribed, h.self.id, "the viewer receives the host's screen through the SFU");
 
-    await sendUntil(controllerRoom, '{"t":"key"}', { topic: 'pairux.input', destination_identities: [h.self.id] }, () => atHost.some((m) => m.from === c.self.id && m.topic === 'pairux.input'), 'the controller\'s data at the host');
-    await sendUntil(hostRoom, 'hello', { topic: 'pairux.host' }, () => atViewer.some((m) => m.from === h.self.id && m.text === 'hello'), 'the host\'s data at the viewer');
+    await sendUntil(
+      controllerRoom,
+      '{"t":"key"}',
+      { topic: 'pairux.input', destination_identities: [h.self.id] },
+      () => atHost.some((m) => m.from === c.self.id && m.topic === 'pairux.input'),
+      "the controller's data at the host",
+    );
+    await sendUntil(
+      hostRoom,
+      'hello',
+      { topic: 'pairux.host' },
+      () => atViewer.some((m) => m.from === h.self.id && m.text === 'hello'),
+      "the host's data at the viewer",
+    );
 
     // The viewer's own client goes ahead; the SFU drops its data and never accepts its track.
     for (let i = 0; i < 5; i++) {
-      await viewerRoom.localParticipant!.publishData(new TextEncoder().encode('{"t":"key"}'), { reliable: true, topic: 'pairux.input', destination_identities: [h.self.id] });
+      await viewerRoom.localParticipant!.publishData(new TextEncoder().encode('{"t":"key"}'), {
+        reliable: true,
+        topic: 'pairux.input',
+        destination_identities: [h.self.id],
+      });
     }
     const viewerScreen = screenTrack();
     stops.push(viewerScreen.stop);
@@ -157,8 +191,18 @@ describe('control plane: SFU sessions on a real LiveKit', function () {
     assert.equal(viewerPublish.status, 'rejected', 'a viewer cannot publish a track');
     assert.match(String((viewerPublish as PromiseRejectedResult).reason), /track publication timed out|permission/i);
     assert.equal(hostCamera.status, 'rejected', 'the host cannot publish a camera');
-    await sendUntil(controllerRoom, 'marker', { topic: 'pairux.input', destination_identities: [h.self.id] }, () => atHost.some((m) => m.text === 'marker'), 'a later controller message at the host');
-    assert.deepEqual(atHost.filter((m) => m.from === v.self.id), [], 'nothing from the viewer reached the host');
+    await sendUntil(
+      controllerRoom,
+      'marker',
+      { topic: 'pairux.input', destination_identities: [h.self.id] },
+      () => atHost.some((m) => m.text === 'marker'),
+      'a later controller message at the host',
+    );
+    assert.deepEqual(
+      atHost.filter((m) => m.from === v.self.id),
+      [],
+      'nothing from the viewer reached the host',
+    );
     const inRoom = await rig.api.listParticipants(s.sessionId);
     const tracks = Object.fromEntries(inRoom.map((p) => [p.identity, p.tracks.map((t) => t.source)]));
     assert.deepEqual(tracks, { [h.self.id]: [TrackSource.SOURCE_SCREENSHARE as number], [c.self.id]: [], [v.self.id]: [] });
@@ -180,7 +224,7 @@ describe('control plane: SFU sessions on a real LiveKit', function () {
     await host.request(SetRole, { participantId: c.self.id, role: 'viewer' });
     await sfu.connect(c.sfu!);
     const permissionOf = async (id: string) => (await rig.api.listParticipants(s.sessionId)).find((p) => p.identity === id);
-    await eventually(async () => (await permissionOf(c.self.id))?.permission?.canPublishData === false, 'the demoted controller\'s data permission withdrawn');
+    await eventually(async () => (await permissionOf(c.self.id))?.permission?.canPublishData === false, "the demoted controller's data permission withdrawn");
     assert.deepEqual(JSON.parse((await permissionOf(c.self.id))?.metadata ?? ''), { role: 'viewer' });
 
     const gone = new Promise<void>((resolve) => viewerRoom.once(RoomEvent.Disconnected, () => resolve()));
@@ -194,14 +238,23 @@ describe('control plane: SFU sessions on a real LiveKit', function () {
     await outAgain;
     const metrics = plane.metrics;
     // Counted once the eviction call returns, which can be just after the client hears it.
-    await eventually(async () => /pairux_sfu_webhooks_total\{event="participant_joined",result="evicted"\} [1-9]/.test(await metrics.text()), 'the eviction counted');
+    await eventually(
+      async () => /pairux_sfu_webhooks_total\{event="participant_joined",result="evicted"\} [1-9]/.test(await metrics.text()),
+      'the eviction counted',
+    );
   });
 
-  it('refuses forged webhooks and follows who is in the SFU from LiveKit\'s signed ones', async () => {
+  it("refuses forged webhooks and follows who is in the SFU from LiveKit's signed ones", async () => {
     plane = await startPlane(rig);
     const { s, joined: h } = await hosted(plane);
     const url = `${plane.url}/livekit/webhook`;
-    const body = JSON.stringify({ event: 'participant_left', room: { name: s.sessionId }, participant: { identity: h.self.id, sid: 'PA_x' }, id: 'EV_1', createdAt: '1' });
+    const body = JSON.stringify({
+      event: 'participant_left',
+      room: { name: s.sessionId },
+      participant: { identity: h.self.id, sid: 'PA_x' },
+      id: 'EV_1',
+      createdAt: '1',
+    });
     const unsigned = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/webhook+json' }, body });
     assert.equal(unsigned.status, 401);
     const wrongKey = new AccessToken(rig.livekit.apiKey, 'not-the-secret-not-the-secret-not-the-secret');
@@ -234,10 +287,14 @@ describe('control plane: SFU sessions on a real LiveKit', function () {
     assert.match(refused.error.message, /limit of 2 concurrent sessions \(maxConcurrentRooms\).*P2P/);
     assert.equal((await rig.api.listRooms()).length, 2, 'the refused session left no room behind');
     const burst = await Promise.all([1, 2, 3].map(() => post(plane!, '{"mode":"sfu"}')));
-    assert.deepEqual(burst.map((r) => r.status), [503, 503, 503], 'concurrent creations at the limit are all refused');
+    assert.deepEqual(
+      burst.map((r) => r.status),
+      [503, 503, 503],
+      'concurrent creations at the limit are all refused',
+    );
     assert.equal((await post(plane, '{"mode":"p2p"}')).status, 201, 'P2P sessions are not counted against the SFU');
     await first.host.request(End, {});
-    await eventually(async () => (await rig.api.listRooms([first.s.sessionId])).length === 0, 'the ended session\'s room deleted');
+    await eventually(async () => (await rig.api.listRooms([first.s.sessionId])).length === 0, "the ended session's room deleted");
     // One room free, four hosts at once: exactly one gets it.
     const race = await Promise.all([1, 2, 3, 4].map(() => post(plane!, '{"mode":"sfu"}')));
     assert.deepEqual(race.map((r) => r.status).sort(), [201, 503, 503, 503]);
@@ -264,12 +321,16 @@ describe('control plane: SFU sessions on a real LiveKit', function () {
     const fresh = await host.request(RefreshSfuAccess, {});
     assert.equal(fresh.room, s.sessionId);
     assert.ok(fresh.expiresAt >= joined.sfu!.expiresAt && fresh.expiresAt <= Date.now() + 121_000);
-    assert.deepEqual((await rig.api.listRooms([s.sessionId])).map((r) => r.name), [s.sessionId], 'room created again');
+    assert.deepEqual(
+      (await rig.api.listRooms([s.sessionId])).map((r) => r.name),
+      [s.sessionId],
+      'room created again',
+    );
     const room: Room = await sfu.connect(fresh);
     assert.equal(room.isConnected, true);
   });
 
-  it('says so when LiveKit refuses the control plane\'s API secret', async () => {
+  it("says so when LiveKit refuses the control plane's API secret", async () => {
     plane = await startPlane(rig, {}, { apiSecret: 'a-secret-livekit-does-not-know-at-all' });
     const r = await post(plane, '{"mode":"sfu"}');
     assert.equal(r.status, 503);
@@ -319,7 +380,12 @@ describe('control plane: SFU mode without a usable LiveKit', () => {
     assert.equal(r.error.code, ErrorCode.Unavailable);
     assert.match(r.error.message, /PAIRUX_LIVEKIT_URL, PAIRUX_LIVEKIT_API_KEY and PAIRUX_LIVEKIT_API_SECRET/);
     assert.throws(() => configFromEnv({ PAIRUX_LIVEKIT_URL: 'ws://127.0.0.1:7880' }), /set PAIRUX_LIVEKIT_API_KEY and PAIRUX_LIVEKIT_API_SECRET too/);
-    const full = configFromEnv({ PAIRUX_LIVEKIT_URL: 'ws://127.0.0.1:7880', PAIRUX_LIVEKIT_API_KEY: 'k', PAIRUX_LIVEKIT_API_SECRET: 's', PAIRUX_LIVEKIT_MAX_ROOMS: '7' });
+    const full = configFromEnv({
+      PAIRUX_LIVEKIT_URL: 'ws://127.0.0.1:7880',
+      PAIRUX_LIVEKIT_API_KEY: 'k',
+      PAIRUX_LIVEKIT_API_SECRET: 's',
+      PAIRUX_LIVEKIT_MAX_ROOMS: '7',
+    });
     assert.deepEqual([full.livekit?.url, full.livekit?.maxConcurrentRooms], ['ws://127.0.0.1:7880', 7]);
   });
 });

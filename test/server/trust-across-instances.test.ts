@@ -32,7 +32,9 @@ describe('trust: names and revoked links across instances (Redis)', function () 
   async function two(): Promise<[ControlPlane, ControlPlane]> {
     const prefix = `trust${++prefixN}:`;
     for (let i = 0; i < 2; i++) {
-      planes.push(await startControlPlane({ host: '127.0.0.1', port: 0, redis: { url: redis.url, keyPrefix: prefix }, tokenSecret: SECRET, instanceId: `trust-${i}` }));
+      planes.push(
+        await startControlPlane({ host: '127.0.0.1', port: 0, redis: { url: redis.url, keyPrefix: prefix }, tokenSecret: SECRET, instanceId: `trust-${i}` }),
+      );
     }
     return [planes[0]!, planes[1]!];
   }
@@ -51,7 +53,10 @@ describe('trust: names and revoked links across instances (Redis)', function () 
     const joined = await Promise.all(racers.map((c, i) => c.join(s.sessionId, tokenOf(s.links.viewer.url), i % 2 ? 'ann' : 'Ann')));
     const names = joined.map((j) => j.self.name);
     assert.equal(new Set(names.map((n) => n.toLowerCase())).size, 6, `all different: ${names.join(', ')}`);
-    assert.deepEqual(names.map((n) => n.replace(/ \(\d\)$/, '').toLowerCase()), Array(6).fill('ann'));
+    assert.deepEqual(
+      names.map((n) => n.replace(/ \(\d\)$/, '').toLowerCase()),
+      Array(6).fill('ann'),
+    );
   });
 
   it('a guest removed on one instance cannot come back through another with its link', async () => {

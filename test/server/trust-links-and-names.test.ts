@@ -125,7 +125,10 @@ describe('trust: links that can be revoked, names that cannot be borrowed', func
     const first = await (await connect()).join(s.sessionId, tokenOf(bo.url), 'Bo');
     assert.equal(first.self.link?.label, 'Bo');
     const listed = await host.request(ListLinks, {});
-    assert.deepEqual(listed.links.map((l) => l.label), ['controller link', 'viewer link', 'Bo']);
+    assert.deepEqual(
+      listed.links.map((l) => l.label),
+      ['controller link', 'viewer link', 'Bo'],
+    );
     assert.ok(!JSON.stringify(listed).includes(tokenOf(bo.url)), 'no tokens in the list');
     const viewer = await connect();
     await viewer.join(s.sessionId, tokenOf(s.links.viewer.url), 'Vic');
@@ -138,7 +141,10 @@ describe('trust: links that can be revoked, names that cannot be borrowed', func
     assert.deepEqual(await host.request(RevokeLink, { id: bo.id }), { revoked: false }, 'revoking twice changes nothing');
     await rejects(host.request(RevokeLink, { id: 'not-a-link' }), ErrorCode.PeerNotFound);
     await rejects((await connect()).join(s.sessionId, tokenOf(bo.url), 'Bo'), ErrorCode.TokenRevoked);
-    assert.deepEqual((await host.request(ListLinks, {})).links.map((l) => l.label), ['controller link', 'viewer link']);
+    assert.deepEqual(
+      (await host.request(ListLinks, {})).links.map((l) => l.label),
+      ['controller link', 'viewer link'],
+    );
   });
 
   it('links.rotate: every guest link stops working, the new ones work, and only the host may rotate', async () => {
@@ -174,7 +180,8 @@ describe('trust: links that can be revoked, names that cannot be borrowed', func
     const long = 'x'.repeat(64);
     assert.equal(await join(long), long);
     assert.equal(await join(long), `${'x'.repeat(60)} (2)`, 'the number fits in the 64-character cap');
-    const names = (await host.waitFor(ParticipantJoined, (j) => j.participant.name === 'Ann')) && host.received(ParticipantJoined).map((j) => j.participant.name);
+    const names =
+      (await host.waitFor(ParticipantJoined, (j) => j.participant.name === 'Ann')) && host.received(ParticipantJoined).map((j) => j.participant.name);
     assert.ok(names.includes('hana (2)') && names.includes('ＨＡＮＡ (3)'), 'the host sees the names given');
   });
 

@@ -82,9 +82,8 @@ export class ViewerPage {
   /** Waits until the decoded video shows a legible marker, returning it. */
   async waitForMarker(timeoutMs = 20_000, after = -1): Promise<Marker> {
     const deadline = Date.now() + timeoutMs;
-    let last: Marker | null = null;
     while (Date.now() < deadline) {
-      last = await this.readMarker();
+      const last = await this.readMarker();
       if (last && last.frame !== after) return last;
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -43,7 +43,11 @@ export function refusedTotal(s: HostControlSnapshot): number {
  * Sends `events` from `v` and waits until the host page has refused every one of them (its gate's
  * count) and the guest has been told: proof the input reached the host and was refused there.
  */
-export async function forgeAndSeeRefused(host: Page, v: ViewerPage, ...events: unknown[]): Promise<{ host: HostControlSnapshot; guest: ViewerControlSnapshot }> {
+export async function forgeAndSeeRefused(
+  host: Page,
+  v: ViewerPage,
+  ...events: unknown[]
+): Promise<{ host: HostControlSnapshot; guest: ViewerControlSnapshot }> {
   const hostBefore = refusedTotal(await hostControl(host));
   const guestBefore = (await guestControl(v)).refused;
   const sent = await forge(v, ...events);

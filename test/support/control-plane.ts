@@ -9,7 +9,11 @@ export async function startTestServer(config: ServerConfigInput = {}): Promise<C
   return startControlPlane({ host: '127.0.0.1', port: 0, ...TEST_PAGES, ...config });
 }
 
-export async function createSession(plane: { url: string }, body: CreateSessionRequest = {}, headers: Record<string, string> = {}): Promise<CreateSessionResponse> {
+export async function createSession(
+  plane: { url: string },
+  body: CreateSessionRequest = {},
+  headers: Record<string, string> = {},
+): Promise<CreateSessionResponse> {
   const res = await fetch(`${plane.url}/api/sessions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },

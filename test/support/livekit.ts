@@ -47,7 +47,11 @@ export async function startSfuRig(options: { webhooks?: boolean } = {}): Promise
 }
 
 /** A control plane using the rig's LiveKit, on the port its webhooks go to. */
-export function startPlane(rig: SfuRig, config: ServerConfigInput = {}, livekit: Partial<NonNullable<ServerConfigInput['livekit']>> = {}): Promise<ControlPlane> {
+export function startPlane(
+  rig: SfuRig,
+  config: ServerConfigInput = {},
+  livekit: Partial<NonNullable<ServerConfigInput['livekit']>> = {},
+): Promise<ControlPlane> {
   return startTestServer({
     port: rig.planePort,
     ...config,
@@ -104,4 +108,3 @@ export class SfuClients {
     await Promise.all(this.rooms.splice(0).map((r) => r.disconnect().catch(() => undefined)));
   }
 }
-

@@ -210,7 +210,12 @@ export class RealHostRig {
 }
 
 /** Where a point of the X screen appears on a guest's page, in a <video> box showing it letterboxed (Fit). */
-export function pointOnVideo(box: { x: number; y: number; width: number; height: number }, screen: { width: number; height: number }, sx: number, sy: number): { x: number; y: number } {
+export function pointOnVideo(
+  box: { x: number; y: number; width: number; height: number },
+  screen: { width: number; height: number },
+  sx: number,
+  sy: number,
+): { x: number; y: number } {
   const scale = Math.min(box.width / screen.width, box.height / screen.height);
   return { x: box.x + (box.width - screen.width * scale) / 2 + sx * scale, y: box.y + (box.height - screen.height * scale) / 2 + sy * scale };
 }

@@ -42,8 +42,18 @@ export class RecordingRunner {
     const backend: BridgeBackend = {
       hello: (p) => {
         this.hellos.push(p);
-        const frames = this.via === 'bridge' ? { via: 'bridge' as const } : this.via === 'generated' ? { via: 'generated' as const } : { via: 'websocket' as const, url: this.via.url };
-        return { frames, screen: { ...this.screen, source: this.via === 'generated' ? 'generated' : 'test-runner' }, controlRequests: false, ...(this.lobbyEveryone ? { lobbyEveryone: true } : {}) };
+        const frames =
+          this.via === 'bridge'
+            ? { via: 'bridge' as const }
+            : this.via === 'generated'
+              ? { via: 'generated' as const }
+              : { via: 'websocket' as const, url: this.via.url };
+        return {
+          frames,
+          screen: { ...this.screen, source: this.via === 'generated' ? 'generated' : 'test-runner' },
+          controlRequests: false,
+          ...(this.lobbyEveryone ? { lobbyEveryone: true } : {}),
+        };
       },
       askControl: async () => ({ allow: false, reason: 'disabled' }),
       // The host lets everyone in the lobby in (these tests are about topology, not who may join).

@@ -93,12 +93,25 @@ export async function startSentinelRedis(name = 'pairux'): Promise<TestSentinelR
     const port = await freePort();
     const conf = path.join(dir, `sentinel-${i}.conf`);
     // Sentinel rewrites its config file as it learns; each has its own.
-    writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${name} 127.0.0.1 ${p1} 2`, `sentinel down-after-milliseconds ${name} 1000`, `sentinel failover-timeout ${name} 5000`, ''].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor ${name} 127.0.0.1 ${p1} 2`,
+        `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 5000`,
+        '',
+      ].join('\n'),
+    );
     watchers.push(await redisProcess(port, [conf, '--sentinel']));
     sentinels.push({ host: '127.0.0.1', port });
   }
   const ask = (args: string[], port: number): Promise<string> => {
-    return new Promise((resolve, reject) => execFile('/usr/bin/redis-cli', ['-p', String(port), ...args], { timeout: 8000 }, (err, out) => (err ? reject(err) : resolve(out.trim()))));
+    return new Promise((resolve, reject) =>
+      execFile('/usr/bin/redis-cli', ['-p', String(port), ...args], { timeout: 8000 }, (err, out) => (err ? reject(err) : resolve(out.trim()))),
+    );
   };
   // The replica has done its first sync, and every sentinel knows the replica and the two other
   // sentinels (without that, no majority can elect the one that runs a failover).
@@ -113,7 +126,10 @@ export async function startSentinelRedis(name = 'pairux'): Promise<TestSentinelR
       }),
     );
     if (linked && known.every(Boolean)) break;
-    if (Date.now() > deadline) throw new Error(`Sentinel set-up did not settle in 20 s (replica linked: ${linked}, sentinels that know it and their peers: ${known.filter(Boolean).length} of 3)`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `Sentinel set-up did not settle in 20 s (replica linked: ${linked}, sentinels that know it and their peers: ${known.filter(Boolean).length} of 3)`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
   const primaryPort = async () => Number((await ask(['sentinel', 'get-master-addr-by-name', name], sentinels[0]!.port)).split('\n')[1]);

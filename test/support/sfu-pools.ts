@@ -67,7 +67,13 @@ export class PoolNode {
 }
 
 /** The pool's snapshot of one deployment once `ok` holds for it: checked now, then after each of its checks. */
-export function untilDeployment(plane: ControlPlane, id: string, ok: (d: DeploymentSnapshot) => boolean, what: string, timeoutMs = 10_000): Promise<DeploymentSnapshot> {
+export function untilDeployment(
+  plane: ControlPlane,
+  id: string,
+  ok: (d: DeploymentSnapshot) => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<DeploymentSnapshot> {
   const pool = plane.service.sfu.pool;
   if (!pool) throw new Error('this control plane has no SFU pool');
   const now = pool.snapshot().find((d) => d.id === id);
@@ -91,7 +97,11 @@ export function untilDeployment(plane: ControlPlane, id: string, ok: (d: Deploym
 }
 
 /** The next `name` event of `emitter`, or a rejection naming it after `timeoutMs`. */
-export function nextEvent<T>(emitter: { once(name: string, f: (v: T) => void): unknown; off(name: string, f: (v: T) => void): unknown }, name: string, timeoutMs = 10_000): Promise<T> {
+export function nextEvent<T>(
+  emitter: { once(name: string, f: (v: T) => void): unknown; off(name: string, f: (v: T) => void): unknown },
+  name: string,
+  timeoutMs = 10_000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const on = (v: T) => {
       clearTimeout(timer);

@@ -59,7 +59,19 @@ export class TestClient {
         this.wake();
       },
     });
-    for (const type of [ParticipantJoined, ParticipantUpdated, ParticipantLeft, Signal, SessionEnded, ControlChanged, SessionTopology, HostChanged, LobbyWaiting, LobbyKnock, LobbyClosed] as NotificationType<unknown>[]) {
+    for (const type of [
+      ParticipantJoined,
+      ParticipantUpdated,
+      ParticipantLeft,
+      Signal,
+      SessionEnded,
+      ControlChanged,
+      SessionTopology,
+      HostChanged,
+      LobbyWaiting,
+      LobbyKnock,
+      LobbyClosed,
+    ] as NotificationType<unknown>[]) {
       this.endpoint.onNotification(type, (params) => {
         this.notifications.push({ method: type.method, params });
         this.wake();
@@ -113,7 +125,11 @@ export class TestClient {
 
   /** Resolves with the first recorded notification of that type matching `where`. */
   async waitFor<P>(type: NotificationType<P>, where: (p: P) => boolean = () => true, timeoutMs = 5000): Promise<P> {
-    return this.until(() => this.notifications.find((n) => n.method === type.method && where(n.params as P))?.params as P | undefined, `${type.method}`, timeoutMs);
+    return this.until(
+      () => this.notifications.find((n) => n.method === type.method && where(n.params as P))?.params as P | undefined,
+      `${type.method}`,
+      timeoutMs,
+    );
   }
 
   async until<T>(probe: () => T | undefined, what: string, timeoutMs = 5000): Promise<T> {

@@ -60,10 +60,7 @@ export class TcpBalancer {
     client.on('close', () => this.sockets.delete(client));
     client.on('error', () => undefined);
     client.pause();
-    const order =
-      this.pinned !== undefined
-        ? [this.pinned]
-        : this.backends.map((_, i) => (this.next + i) % this.backends.length);
+    const order = this.pinned !== undefined ? [this.pinned] : this.backends.map((_, i) => (this.next + i) % this.backends.length);
     if (this.pinned === undefined && this.backends.length) this.next = (this.next + 1) % this.backends.length;
     this.tryBackend(client, order);
   }

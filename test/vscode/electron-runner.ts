@@ -31,8 +31,10 @@ async function probeDownloadServer(): Promise<void> {
     if (!res.ok) fail(`${PROBE} answered ${res.status}; VS Code cannot be downloaded from here.`);
   } catch (err) {
     const why = err instanceof Error ? `${err.message}${err.cause instanceof Error ? ` (${err.cause.message})` : ''}` : String(err);
-    fail(`cannot reach ${new URL(PROBE).host} to download VS Code ${version}: ${why}.\n` +
-      'This runner needs that download; on a machine without it, the same suite runs in code-server: npm test -- test/vscode/workbench.test.ts');
+    fail(
+      `cannot reach ${new URL(PROBE).host} to download VS Code ${version}: ${why}.\n` +
+        'This runner needs that download; on a machine without it, the same suite runs in code-server: npm test -- test/vscode/workbench.test.ts',
+    );
   }
 }
 
@@ -61,8 +63,10 @@ async function main(): Promise<void> {
       extensionTestsPath: INNER_SUITE_INDEX,
       launchArgs: [
         path.join(runDir, 'workspace'),
-        '--user-data-dir', path.join(runDir, 'user-data'),
-        '--extensions-dir', path.join(runDir, 'extensions'),
+        '--user-data-dir',
+        path.join(runDir, 'user-data'),
+        '--extensions-dir',
+        path.join(runDir, 'extensions'),
         '--disable-workspace-trust',
         '--disable-telemetry',
         '--skip-welcome',

@@ -36,8 +36,14 @@ describe('the packaged extension (.vsix) in code-server', function () {
     // The pages' test hooks are compiled out of what a user installs (test/webview/product-pages.test.ts).
     const entries = spawnSync('unzip', ['-Z1', path.join(ROOT, vsix)], { encoding: 'utf8' }).stdout.split('\n');
     assert.ok(entries.includes('extension/dist/webview/viewer.js'), entries.join(', '));
-    assert.deepEqual(entries.filter((e) => e.includes('test-pages')), []);
-    const code = spawnSync('unzip', ['-p', path.join(ROOT, vsix), 'extension/dist/*.cjs', 'extension/dist/webview/*'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).stdout;
+    assert.deepEqual(
+      entries.filter((e) => e.includes('test-pages')),
+      [],
+    );
+    const code = spawnSync('unzip', ['-p', path.join(ROOT, vsix), 'extension/dist/*.cjs', 'extension/dist/webview/*'], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    }).stdout;
     assert.ok(code.includes('pairuxHostEvent'), 'the packed pages were read');
     assert.doesNotMatch(code, /pairuxHost(?!Event)|pairuxViewer|sendRawInput/);
 
@@ -45,7 +51,10 @@ describe('the packaged extension (.vsix) in code-server', function () {
     await startXterm(x, { geometry: '100x30+0+0', bg: '#00b000' });
     server = await startCodeServer({ vsixes: [path.join(ROOT, vsix)], env: { DISPLAY: x.display } });
     const installed = readdirSync(server.extensionsDir);
-    assert.ok(installed.some((d) => d.startsWith('pairux.pairux-')), `installed: ${installed.join(', ')}`);
+    assert.ok(
+      installed.some((d) => d.startsWith('pairux.pairux-')),
+      `installed: ${installed.join(', ')}`,
+    );
 
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -55,7 +64,9 @@ describe('the packaged extension (.vsix) in code-server', function () {
     await page.goto(`${server.url}/?folder=${encodeURIComponent(server.workspace)}`);
     await waitForWorkbench(page);
     // An installed extension's contributions arrive a few seconds after the workbench shows.
-    await until('PairUX in the palette', 60_000, async () => ((await paletteItems(page, 'PairUX: Start')).includes('PairUX: Start Pairing Session') ? true : undefined));
+    await until('PairUX in the palette', 60_000, async () =>
+      (await paletteItems(page, 'PairUX: Start')).includes('PairUX: Start Pairing Session') ? true : undefined,
+    );
     await runCommand(page, 'PairUX: Start Pairing Session', 30_000);
     await pickItem(page, 'P2P');
     await until('the sharing notification', 30_000, async () => (await notifications(page)).find((m) => m.includes('You are sharing your screen (1024×768)')));

@@ -23,6 +23,8 @@ function innerTest(result: TestResult): Mocha.Test {
 }
 
 describe('VS Code workbench (code-server)', function () {
+  // The inner run's tests are added to this suite from inside a hook, where `this` is the hook's context.
+  // eslint-disable-next-line @typescript-eslint/no-this-alias
   const suite = this;
   let run: InnerRun | undefined;
   let screen: Xvfb | undefined;

@@ -39,7 +39,17 @@ describe('webview: frames from the host bridge', () => {
     let shown: Uint8Array | undefined;
     source.start((f) => (shown = new Uint8Array(f.data as Uint8Array)));
     source.push(frame(32, 16, 1, 7));
-    source.push(rectsMessage(32, 16, [{ x: 30, y: 15, w: 2, h: 1 }, { x: 0, y: 2, w: 3, h: 2 }], 200));
+    source.push(
+      rectsMessage(
+        32,
+        16,
+        [
+          { x: 30, y: 15, w: 2, h: 1 },
+          { x: 0, y: 2, w: 3, h: 2 },
+        ],
+        200,
+      ),
+    );
     const at = (x: number, y: number) => shown![(y * 32 + x) * 4];
     assert.deepEqual([at(30, 15), at(31, 15), at(29, 15), at(0, 2), at(2, 3), at(3, 3), at(0, 4)], [200, 200, 7, 200, 200, 7, 7]);
     const bad = source.framesBad;
@@ -79,8 +89,22 @@ describe('webview: frames from the host bridge', () => {
       ['truncated header', good.subarray(0, 10)],
       ['one byte short', good.subarray(0, good.byteLength - 1)],
       ['one byte long', Uint8Array.from([...good, 0])],
-      ['zero width', (() => { const b = good.slice(); new DataView(b.buffer).setUint16(5, 0, true); return b; })()],
-      ['bad pixel format', (() => { const b = good.slice(); b[9] = 7; return b; })()],
+      [
+        'zero width',
+        (() => {
+          const b = good.slice();
+          new DataView(b.buffer).setUint16(5, 0, true);
+          return b;
+        })(),
+      ],
+      [
+        'bad pixel format',
+        (() => {
+          const b = good.slice();
+          b[9] = 7;
+          return b;
+        })(),
+      ],
       ['random', Uint8Array.from({ length: 4096 }, (_, i) => ((i + 1) * 7919) & 0xff)],
     ];
     for (const [what, bytes] of cases) {
@@ -103,7 +127,14 @@ describe('webview: frames from the host bridge', () => {
     source.push(frame(32, 16, 2).subarray(0, 100));
     source.push(frame(48, 20, 3, 9, 'RGBX'));
     source.push(frame(48, 20, 4));
-    assert.deepEqual(got.map((f) => [f.seq, f.width, f.height, f.format]), [[1, 32, 16, 'BGRX'], [3, 48, 20, 'RGBX'], [4, 48, 20, 'BGRX']]);
+    assert.deepEqual(
+      got.map((f) => [f.seq, f.width, f.height, f.format]),
+      [
+        [1, 32, 16, 'BGRX'],
+        [3, 48, 20, 'RGBX'],
+        [4, 48, 20, 'BGRX'],
+      ],
+    );
     assert.equal(source.framesBad, 2);
     assert.equal(source.framesIdle, 1);
     assert.match(source.lastBadReason ?? '', /bytes/);
@@ -118,7 +149,11 @@ describe('webview: frames from the host bridge', () => {
 });
 
 describe('webview: frames into the track (fake MediaStreamTrackGenerator)', () => {
-  interface FakeFrame { seq: number; closed: boolean; close(): void }
+  interface FakeFrame {
+    seq: number;
+    closed: boolean;
+    close(): void;
+  }
   const made: FakeFrame[] = [];
   const written: number[] = [];
   let finish: Array<() => void> = [];
@@ -159,7 +194,15 @@ describe('webview: frames into the track (fake MediaStreamTrackGenerator)', () =
     const source = { info: { width: 1, height: 1, fps: 30, name: 't' }, running: true, start: (s: (f: RawFrame) => void) => (sink = s), stop: () => undefined };
     const track = new FrameTrack(source, { maxInFlight: 1 });
     track.start();
-    const frame = (seq: number): RawFrame => ({ format: 'BGRX', width: 1, height: 1, data: Uint8Array.of(seq, 0, 0, 0), timestamp: seq, captureTime: seq, seq });
+    const frame = (seq: number): RawFrame => ({
+      format: 'BGRX',
+      width: 1,
+      height: 1,
+      data: Uint8Array.of(seq, 0, 0, 0),
+      timestamp: seq,
+      captureTime: seq,
+      seq,
+    });
     const tick = () => new Promise((r) => setTimeout(r, 0));
     sink!(frame(1));
     await tick();
@@ -176,7 +219,10 @@ describe('webview: frames into the track (fake MediaStreamTrackGenerator)', () =
     finish.shift()!();
     await tick();
     await tick();
-    assert.ok(made.every((f) => f.closed), `closed: ${made.map((f) => `${f.seq}:${f.closed}`).join(' ')}`);
+    assert.ok(
+      made.every((f) => f.closed),
+      `closed: ${made.map((f) => `${f.seq}:${f.closed}`).join(' ')}`,
+    );
     finish = [];
   });
 });

@@ -35,7 +35,11 @@ function downscale(src: Uint8ClampedArray, w: number, h: number, factor: number)
 }
 
 describe('webview: frame marker', () => {
-  for (const [w, h] of [[640, 360], [1280, 720], [1920, 1080]] as const) {
+  for (const [w, h] of [
+    [640, 360],
+    [1280, 720],
+    [1920, 1080],
+  ] as const) {
     it(`round-trips frame number and capture time at ${w}×${h}, with noise`, () => {
       const pixels = frame(w, h);
       const value = { frame: 54_321, captureTimeLow32: 0xdeadbeef };
@@ -57,7 +61,8 @@ describe('webview: frame marker', () => {
     paintMarker(pixels, w, 360, { frame: 1000, captureTimeLow32: 42 });
     // Invert one data cell.
     const r = cellRect(markerGeometry(w), 5, 1);
-    for (let y = r.y; y < r.y + r.h; y++) for (let x = r.x; x < r.x + r.w; x++) for (let c = 0; c < 3; c++) pixels[(y * w + x) * 4 + c] = 255 - pixels[(y * w + x) * 4 + c]!;
+    for (let y = r.y; y < r.y + r.h; y++)
+      for (let x = r.x; x < r.x + r.w; x++) for (let c = 0; c < 3; c++) pixels[(y * w + x) * 4 + c] = 255 - pixels[(y * w + x) * 4 + c]!;
     assert.equal(decodeMarker(pixels, w, 360), null);
   });
 

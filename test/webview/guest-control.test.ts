@@ -30,7 +30,16 @@ class FakeSignaling extends TypedEmitter<SignalingEvents> {
 }
 
 function text(view: GuestControlView, extra: Partial<ControlTextInput> = {}): string {
-  return controlStatusText({ view, selfId: 'me', hostName: 'Hana', driverName: undefined, fullscreen: false, keyboard: 'off', keyboardLockSupported: true, ...extra });
+  return controlStatusText({
+    view,
+    selfId: 'me',
+    hostName: 'Hana',
+    driverName: undefined,
+    fullscreen: false,
+    keyboard: 'off',
+    keyboardLockSupported: true,
+    ...extra,
+  });
 }
 
 describe('webview: guest control state', () => {
@@ -72,7 +81,7 @@ describe('webview: guest control state', () => {
     }
   });
 
-  it('a refused request shows the server\'s words; a viewer cannot ask', async () => {
+  it("a refused request shows the server's words; a viewer cannot ask", async () => {
     const s = new FakeSignaling();
     s.refuse = new PairuxError(ErrorCode.Forbidden, 'The host has turned off control requests in this session.');
     const c = new GuestControl(s as never);

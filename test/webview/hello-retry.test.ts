@@ -19,7 +19,13 @@ import { nodeWsTransport, TestClient } from '../support/signaling-client';
 
 /** What GuestEngine touches of its <video> before a track arrives. */
 function fakeVideo(): HTMLVideoElement {
-  return { muted: false, playsInline: false, autoplay: false, addEventListener: () => undefined, removeEventListener: () => undefined } as unknown as HTMLVideoElement;
+  return {
+    muted: false,
+    playsInline: false,
+    autoplay: false,
+    addEventListener: () => undefined,
+    removeEventListener: () => undefined,
+  } as unknown as HTMLVideoElement;
 }
 
 describe('webview: a refused hello is said again after retryAfterMs', function () {
@@ -59,7 +65,10 @@ describe('webview: a refused hello is said again after retryAfterMs', function (
 
     // The flood: the guest spends its whole window, and one more is refused (the limit is live).
     for (let i = 0; i < HELLO_LIMIT.count; i++) await guest.sendSignal(joined.self.id, { kind: 'hello', reason: 'join' });
-    await assert.rejects(guest.sendSignal(joined.self.id, { kind: 'hello', reason: 'join' }), (err: unknown) => err instanceof PairuxError && err.code === ErrorCode.RateLimited);
+    await assert.rejects(
+      guest.sendSignal(joined.self.id, { kind: 'hello', reason: 'join' }),
+      (err: unknown) => err instanceof PairuxError && err.code === ErrorCode.RateLimited,
+    );
     await host.until(() => (hellos().length === HELLO_LIMIT.count ? true : undefined), 'the allowed hellos');
     const windowOpensAt = Date.now() + HELLO_LIMIT.windowMs;
 

@@ -103,7 +103,7 @@ function setup(answer: (id: string) => Promise<AskAnswer> = async () => ({ allow
 const click = (seq: number) => ({ t: 'down', seq, x: 0.5, y: 0.5, button: 'left' });
 
 describe('webview: host control and the input gate', () => {
-  it('asks the runner about a request and grants; only the driver\'s input reaches the sink', async () => {
+  it("asks the runner about a request and grants; only the driver's input reaches the sink", async () => {
     const { s, gate, asked, forwarded, notices } = setup();
     s.change('ada', 'requested', 'requested');
     await tick();
@@ -112,14 +112,17 @@ describe('webview: host control and the input gate', () => {
     gate.receive('ada', click(1));
     gate.receive('bob', click(2)); // a controller who does not drive
     gate.receive('vic', click(3)); // a viewer
-    assert.deepEqual(forwarded.map((f) => [f.id, f.event.seq]), [['ada', 1]]);
+    assert.deepEqual(
+      forwarded.map((f) => [f.id, f.event.seq]),
+      [['ada', 1]],
+    );
     assert.equal(notices.get('bob')![0]?.code, ErrorCode.Forbidden);
     assert.equal(notices.get('vic')![0]?.seq, 3);
     assert.match(notices.get('vic')![0]!.reason, /someone else is driving/);
     assert.deepEqual(gate.stats().refused, { [ErrorCode.Forbidden]: 2 });
   });
 
-  it('the identity is the connection\'s: an event claiming to be from the driver is still the sender\'s', async () => {
+  it("the identity is the connection's: an event claiming to be from the driver is still the sender's", async () => {
     const { s, gate, forwarded } = setup();
     s.change('ada', 'requested', 'requested');
     await tick();
@@ -127,7 +130,7 @@ describe('webview: host control and the input gate', () => {
     assert.equal(forwarded.length, 0);
   });
 
-  it('sanitizes the driver\'s events and strips what is not allowed', async () => {
+  it("sanitizes the driver's events and strips what is not allowed", async () => {
     const { s, gate, forwarded, notices } = setup();
     s.change('ada', 'requested', 'requested');
     await tick();
@@ -135,11 +138,20 @@ describe('webview: host control and the input gate', () => {
     gate.receive('ada', { t: 'keydown', seq: 5, key: 'F13' });
     gate.receive('ada', { t: 'exec', seq: 6 });
     gate.receive('ada', { t: 'move', seq: 7, x: 2, y: 0.5 });
-    assert.deepEqual(forwarded.map((f) => f.event), [{ t: 'keydown', seq: 4, key: 'p', mods: ['control'] }]);
+    assert.deepEqual(
+      forwarded.map((f) => f.event),
+      [{ t: 'keydown', seq: 4, key: 'p', mods: ['control'] }],
+    );
     await wait(60);
     const refused = notices.get('ada')!;
     // The first refusal at once, the other two coalesced into one notice.
-    assert.deepEqual(refused.map((n) => [n.seq, n.count]), [[5, 1], [7, 2]]);
+    assert.deepEqual(
+      refused.map((n) => [n.seq, n.count]),
+      [
+        [5, 1],
+        [7, 2],
+      ],
+    );
     assert.deepEqual(gate.stats().refused, { [ErrorCode.Forbidden]: 2, [ErrorCode.BadMessage]: 1 });
   });
 
@@ -155,7 +167,10 @@ describe('webview: host control and the input gate', () => {
     await wait(60);
     const n = notices.get('ada')!;
     assert.ok(n.length <= 2, `${n.length} notices`);
-    assert.equal(n.reduce((sum, x) => sum + x.count, 0), 1000 - forwarded.length);
+    assert.equal(
+      n.reduce((sum, x) => sum + x.count, 0),
+      1000 - forwarded.length,
+    );
     assert.equal(n[0]?.code, ErrorCode.RateLimited);
   });
 
@@ -197,7 +212,9 @@ describe('webview: host control and the input gate', () => {
 
   it('stop-all refuses input at once, before the server answers, and voids pending questions', async () => {
     let allowBob!: (a: AskAnswer) => void;
-    const { s, control, gate, forwarded, notices } = setup((id) => (id === 'bob' ? new Promise((r) => (allowBob = r)) : Promise.resolve({ allow: true, reason: 'allowed' })));
+    const { s, control, gate, forwarded, notices } = setup((id) =>
+      id === 'bob' ? new Promise((r) => (allowBob = r)) : Promise.resolve({ allow: true, reason: 'allowed' }),
+    );
     s.change('ada', 'requested', 'requested');
     await tick();
     s.change('bob', 'requested', 'requested');
@@ -207,7 +224,10 @@ describe('webview: host control and the input gate', () => {
     assert.equal(s.driverId, 'ada');
     assert.ok(s.calls.includes('revoke all panic'));
     gate.receive('ada', click(2));
-    assert.deepEqual(forwarded.map((f) => f.event.seq), [1]);
+    assert.deepEqual(
+      forwarded.map((f) => f.event.seq),
+      [1],
+    );
     assert.match(notices.get('ada')!.at(-1)!.reason, /stopped all remote control/);
     allowBob({ allow: true, reason: 'allowed' });
     await tick();
@@ -229,7 +249,10 @@ describe('webview: host control and the input gate', () => {
     await tick();
     assert.equal(control.stopped, false);
     gate.receive('bob', click(2));
-    assert.deepEqual(forwarded.map((f) => [f.id, f.event.seq]), [['bob', 2]]);
+    assert.deepEqual(
+      forwarded.map((f) => [f.id, f.event.seq]),
+      [['bob', 2]],
+    );
   });
 
   it('a take-over moves the gate to the new driver', async () => {
@@ -240,10 +263,13 @@ describe('webview: host control and the input gate', () => {
     await tick();
     gate.receive('ada', click(1));
     gate.receive('bob', click(2));
-    assert.deepEqual(forwarded.map((f) => f.id), ['bob']);
+    assert.deepEqual(
+      forwarded.map((f) => f.id),
+      ['bob'],
+    );
   });
 
-  it("a driver the server names on its own (the host never allowed it) gets no input through", async () => {
+  it('a driver the server names on its own (the host never allowed it) gets no input through', async () => {
     const { s, control, gate, asked, forwarded, notices } = setup();
     const refusals: Array<[string, string | undefined]> = [];
     const gated = new HostInputGate({
@@ -276,15 +302,21 @@ describe('webview: host control and the input gate', () => {
     control.on('approved', ({ participantId }) => toldRunner.push(participantId));
     await control.grant('bob');
     assert.deepEqual(s.calls, ['grant bob']);
-    assert.deepEqual(toldRunner, ['bob'], 'the runner hears of the host page\'s own grant');
+    assert.deepEqual(toldRunner, ['bob'], "the runner hears of the host page's own grant");
     gate.receive('bob', click(1));
-    assert.deepEqual(forwarded.map((f) => [f.id, f.event.seq]), [['bob', 1]]);
+    assert.deepEqual(
+      forwarded.map((f) => [f.id, f.event.seq]),
+      [['bob', 1]],
+    );
     // Bob stops driving; the server later names him again without the host having allowed it.
     s.change('bob', 'none', 'released');
     s.change('bob', 'granted', 'granted');
     await wait(50);
     gate.receive('bob', click(2));
-    assert.deepEqual(forwarded.map((f) => f.event.seq), [1]);
+    assert.deepEqual(
+      forwarded.map((f) => f.event.seq),
+      [1],
+    );
     assert.match(notices.get('bob')!.at(-1)!.reason, /never allowed bob/);
   });
 
@@ -308,7 +340,10 @@ describe('webview: host control and the input gate', () => {
     s.add({ ...participant('ada', 'controller'), client: 'vscode', link: { id: 'jti-1', label: 'for Ada' } });
     s.add({ ...participant('bob', 'controller'), client: 'browser' });
     const asked: unknown[] = [];
-    const control = new HostControl({ signaling: s as never, asker: { ask: async (id, name, who) => (asked.push([id, name, who]), { allow: false, reason: 'denied' }) } });
+    const control = new HostControl({
+      signaling: s as never,
+      asker: { ask: async (id, name, who) => (asked.push([id, name, who]), { allow: false, reason: 'denied' }) },
+    });
     control.start();
     s.change('ada', 'requested', 'requested');
     s.change('bob', 'requested', 'requested');
@@ -319,7 +354,7 @@ describe('webview: host control and the input gate', () => {
     ]);
   });
 
-  it('refuses when the sink cannot take input (the runner went away), and passes the helper\'s refusals on', async () => {
+  it("refuses when the sink cannot take input (the runner went away), and passes the helper's refusals on", async () => {
     const { s, gate, notices } = setup();
     s.change('ada', 'requested', 'requested');
     await tick();

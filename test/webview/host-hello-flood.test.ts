@@ -53,7 +53,12 @@ class FakePeerConnection {
 }
 
 const globals = globalThis as Record<string, unknown>;
-const saved = { RTCPeerConnection: globals.RTCPeerConnection, MediaStream: globals.MediaStream, RTCRtpSender: globals.RTCRtpSender, RTCRtpReceiver: globals.RTCRtpReceiver };
+const saved = {
+  RTCPeerConnection: globals.RTCPeerConnection,
+  MediaStream: globals.MediaStream,
+  RTCRtpSender: globals.RTCRtpSender,
+  RTCRtpReceiver: globals.RTCRtpReceiver,
+};
 
 function participant(id: string, role: Participant['role']): Participant {
   return { id, name: id, role, connected: true, controlState: 'none', joinedAt: 0 };
@@ -101,7 +106,12 @@ describe('webview: a hello flood from one guest', function () {
     s = new FakeSignaling();
     s.add('flood');
     s.add('ada');
-    engine = new HostEngine({ signaling: s as never, track: {} as MediaStreamTrack, screen: { width: 64, height: 64, fps: 5, source: 'test' }, log: silentLogger });
+    engine = new HostEngine({
+      signaling: s as never,
+      track: {} as MediaStreamTrack,
+      screen: { width: 64, height: 64, fps: 5, source: 'test' },
+      log: silentLogger,
+    });
     engine.start();
   });
   afterEach(() => {

@@ -44,11 +44,31 @@ describe('webview: input mapping', () => {
 
     it('maps every named key onto the allowlist', () => {
       const names: Array<[string, string]> = [
-        ['Enter', 'enter'], ['Escape', 'escape'], ['Backspace', 'backspace'], ['Tab', 'tab'], [' ', 'space'],
-        ['Delete', 'delete'], ['Insert', 'insert'], ['Home', 'home'], ['End', 'end'], ['PageUp', 'pageup'],
-        ['PageDown', 'pagedown'], ['ArrowUp', 'up'], ['ArrowDown', 'down'], ['ArrowLeft', 'left'], ['ArrowRight', 'right'],
-        ['Shift', 'shift'], ['Control', 'control'], ['Alt', 'alt'], ['Meta', 'meta'], ['OS', 'meta'], ['CapsLock', 'capslock'],
-        ['ContextMenu', 'menu'], ['F12', 'f12'], ['Esc', 'escape'], ['Spacebar', 'space'],
+        ['Enter', 'enter'],
+        ['Escape', 'escape'],
+        ['Backspace', 'backspace'],
+        ['Tab', 'tab'],
+        [' ', 'space'],
+        ['Delete', 'delete'],
+        ['Insert', 'insert'],
+        ['Home', 'home'],
+        ['End', 'end'],
+        ['PageUp', 'pageup'],
+        ['PageDown', 'pagedown'],
+        ['ArrowUp', 'up'],
+        ['ArrowDown', 'down'],
+        ['ArrowLeft', 'left'],
+        ['ArrowRight', 'right'],
+        ['Shift', 'shift'],
+        ['Control', 'control'],
+        ['Alt', 'alt'],
+        ['Meta', 'meta'],
+        ['OS', 'meta'],
+        ['CapsLock', 'capslock'],
+        ['ContextMenu', 'menu'],
+        ['F12', 'f12'],
+        ['Esc', 'escape'],
+        ['Spacebar', 'space'],
       ];
       for (const [domKey, name] of names) {
         const mapped = mapKey(key(domKey, ''));
@@ -98,7 +118,10 @@ describe('webview: input mapping', () => {
       assert.deepEqual(textChunks('a\r\nb\u0007c'), ['a\nbc']);
       const long = 'x'.repeat(MAX_TEXT_CHARS * 2 + 3);
       const chunks = textChunks(long);
-      assert.deepEqual(chunks.map((c) => c.length), [MAX_TEXT_CHARS, MAX_TEXT_CHARS, 3]);
+      assert.deepEqual(
+        chunks.map((c) => c.length),
+        [MAX_TEXT_CHARS, MAX_TEXT_CHARS, 3],
+      );
       for (const text of [...chunks, '日本語', 'tab\there']) assert.ok(sanitizeInputEvent({ t: 'text', seq: 0, text }).ok, text);
       assert.deepEqual(textChunks('\u0001'), []);
     });
@@ -170,7 +193,7 @@ describe('webview: input mapping', () => {
       assert.deepEqual(new WheelNotches().take(-1, 0, DOM_DELTA_PAGE), { dx: -10, dy: 0 });
     });
 
-    it('carries a touchpad\'s small deltas over until they make a notch', () => {
+    it("carries a touchpad's small deltas over until they make a notch", () => {
       const w = new WheelNotches();
       let total = 0;
       for (let i = 0; i < 50; i++) total += w.take(0, 8, DOM_DELTA_PIXEL).dy;

@@ -59,13 +59,19 @@ describe('webview: the host page passes on link and host-offer notices', functio
     assert.equal(mallory.self.link?.label, 'viewer link');
 
     await plane.service.participants.remove({ sessionId: session.sessionId, participantId: hostId, role: 'host' }, mallory.self.id);
-    const notice = await until(() => events.find((e): e is Extract<HostEvent, { type: 'links' }> => e.type === 'links'), 'the host page to report the links change');
+    const notice = await until(
+      () => events.find((e): e is Extract<HostEvent, { type: 'links' }> => e.type === 'links'),
+      'the host page to report the links change',
+    );
     assert.deepEqual(notice.revoked, [mallory.self.link!.id]);
     assert.match(notice.message, /Mallory was removed/);
     assert.ok(notice.viewer && notice.viewer !== session.links.viewer.url, 'a new viewer link');
     assert.equal(notice.controller, undefined, 'the controller link was not touched');
 
-    await assert.rejects((await guest()).join(session.sessionId, oldToken, 'Mallory again'), (err: unknown) => err instanceof PairuxError && err.code === ErrorCode.TokenRevoked);
+    await assert.rejects(
+      (await guest()).join(session.sessionId, oldToken, 'Mallory again'),
+      (err: unknown) => err instanceof PairuxError && err.code === ErrorCode.TokenRevoked,
+    );
     const ada = await (await guest()).join(session.sessionId, tokenOf(notice.viewer), 'Ada');
     assert.equal(ada.self.role, 'viewer');
   });
@@ -84,7 +90,10 @@ describe('webview: the host page passes on link and host-offer notices', functio
     await plane.service.participants.makeHost(asHost, joined.self.id);
     const offer = await until(() => offers[0], 'the offer to reach Bo');
     await bo.request(DeclineHost, { offerId: offer.offerId });
-    const ended = await until(() => events.find((e): e is Extract<HostEvent, { type: 'offerEnded' }> => e.type === 'offerEnded'), 'the host page to report the declined offer');
+    const ended = await until(
+      () => events.find((e): e is Extract<HostEvent, { type: 'offerEnded' }> => e.type === 'offerEnded'),
+      'the host page to report the declined offer',
+    );
     assert.deepEqual([ended.participantId, ended.reason], [joined.self.id, 'declined']);
     assert.match(ended.message, /Bo declined/);
   });

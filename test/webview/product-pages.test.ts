@@ -31,7 +31,10 @@ describe('product pages carry no test hooks', function () {
 
   it('no bundle in dist/webview names a hook; the same pages in dist/test-pages do', () => {
     const product = scripts(PRODUCT_DIR);
-    assert.ok(['viewer.js', 'host.js', 'vscode-host.js', 'vscode-guest.js'].every((f) => product.includes(f)), `built: ${product.join(', ')}`);
+    assert.ok(
+      ['viewer.js', 'host.js', 'vscode-host.js', 'vscode-guest.js'].every((f) => product.includes(f)),
+      `built: ${product.join(', ')}`,
+    );
     for (const file of product) assert.deepEqual(hooksIn(readFileSync(path.join(PRODUCT_DIR, file), 'utf8')), [], `dist/webview/${file}`);
     assert.deepEqual(hooksIn(readFileSync(path.join(TEST_PAGES_DIR, 'viewer.js'), 'utf8')).sort(), ['pairuxViewer', 'sendRawInput']);
     assert.deepEqual(hooksIn(readFileSync(path.join(TEST_PAGES_DIR, 'host.js'), 'utf8')), ['pairuxHost']);
@@ -43,7 +46,10 @@ describe('product pages carry no test hooks', function () {
     assert.equal(r.status, 0, r.stderr);
     const files = r.stdout.split('\n').filter(Boolean);
     assert.ok(files.includes('dist/webview/viewer.js') && files.includes('dist/webview/vscode-host.js'), files.join(', '));
-    assert.deepEqual(files.filter((f) => f.startsWith('dist/test-pages')), []);
+    assert.deepEqual(
+      files.filter((f) => f.startsWith('dist/test-pages')),
+      [],
+    );
     const named = files.filter((f) => /\.(c?js|html)$/.test(f) && HOOK.test(readFileSync(path.join(ROOT, f), 'utf8')));
     assert.deepEqual(named, []);
   });
@@ -72,9 +78,13 @@ describe('product pages carry no test hooks', function () {
       host = await startHeadlessHost(p.url, s.sessionId, s.hostToken, { browser, onEvent: (e) => events.push(e) });
       const viewer = await (await browser.newContext()).newPage();
       await viewer.goto(`${s.links.viewer.url}&name=Vera`);
-      await viewer.waitForFunction(() => document.body.dataset.state === 'live', undefined, { timeout: 20_000 }).catch(async () => {
-        throw new Error(`the viewer is '${await viewer.evaluate(() => document.body.dataset.state)}': ${await viewer.evaluate(() => document.querySelector('#message')?.textContent)}`);
-      });
+      await viewer
+        .waitForFunction(() => document.body.dataset.state === 'live', undefined, { timeout: 20_000 })
+        .catch(async () => {
+          throw new Error(
+            `the viewer is '${await viewer.evaluate(() => document.body.dataset.state)}': ${await viewer.evaluate(() => document.querySelector('#message')?.textContent)}`,
+          );
+        });
       return { viewer, events };
     }
 
@@ -92,7 +102,10 @@ describe('product pages carry no test hooks', function () {
         assert.deepEqual(hooksIn(await res.text()), [], `served ${url}`);
       }
       const { viewer, events } = await session(p);
-      assert.ok(events.some((e) => e.type === 'state' && e.state === 'joined'), 'the host page told its embedder it joined');
+      assert.ok(
+        events.some((e) => e.type === 'state' && e.state === 'joined'),
+        'the host page told its embedder it joined',
+      );
       assert.deepEqual(await hookTypes(viewer, host!.page), { viewer: 'undefined', host: 'undefined' });
       await viewer.context().close();
     });

@@ -61,10 +61,16 @@ describe('webview: SFU host data (LiveKit data → input gate)', () => {
   it('a payload claiming to be someone else is still from its LiveKit sender: a non-driver is refused', async () => {
     const { data, forwarded, sent } = setup('ada');
     // Bob forges Ada's id everywhere he can inside the payload.
-    data.receive(enc.encode(JSON.stringify({ v: 1, method: 'peer.input', params: { event: { ...move(2), from: 'ada' }, from: 'ada', identity: 'ada' } })), 'bob', TOPIC_TO_HOST);
+    data.receive(
+      enc.encode(JSON.stringify({ v: 1, method: 'peer.input', params: { event: { ...move(2), from: 'ada' }, from: 'ada', identity: 'ada' } })),
+      'bob',
+      TOPIC_TO_HOST,
+    );
     assert.deepEqual(forwarded, []);
     await tick();
-    const refusal = sent.map((s) => ({ ...s, msg: JSON.parse(s.text) as { method: string; params: { code: string } } })).find((s) => s.msg.method === 'peer.input.refused');
+    const refusal = sent
+      .map((s) => ({ ...s, msg: JSON.parse(s.text) as { method: string; params: { code: string } } }))
+      .find((s) => s.msg.method === 'peer.input.refused');
     assert.ok(refusal, 'bob is told');
     assert.deepEqual(refusal.options.destinationIdentities, ['bob']);
     assert.equal(refusal.options.topic, TOPIC_TO_GUEST);
@@ -86,7 +92,10 @@ describe('webview: SFU host data (LiveKit data → input gate)', () => {
     data.receive(packet(move(1)), 'ada', TOPIC_TO_HOST);
     participants.set('ada', participant('ada', 'viewer'));
     data.receive(packet(move(2)), 'ada', TOPIC_TO_HOST);
-    assert.deepEqual(forwarded.map((f) => f.event.seq), [1]);
+    assert.deepEqual(
+      forwarded.map((f) => f.event.seq),
+      [1],
+    );
   });
 
   it('drops packets from strangers, from the host itself, on other topics, oversized or not UTF-8', () => {

@@ -8,7 +8,14 @@ import type { SfuAccess } from '../../protocol/signaling';
 import { TypedEmitter } from '../../webview/engine/emitter';
 import type { GuestEngineEvents } from '../../webview/engine/guest-engine';
 import type { GuestInfo, GuestStats, HostEngineEvents, ScreenDescription } from '../../webview/engine/host-engine';
-import { GuestMediaSwitch, HostMediaSwitch, mediaModeLabel, type GuestMediaEngine, type HostMediaEngine, type MediaMode } from '../../webview/engine/media-engine';
+import {
+  GuestMediaSwitch,
+  HostMediaSwitch,
+  mediaModeLabel,
+  type GuestMediaEngine,
+  type HostMediaEngine,
+  type MediaMode,
+} from '../../webview/engine/media-engine';
 import type { JoinResult, SignalingClient, SignalingEvents } from '../../webview/engine/signaling-client';
 import type { InboundVideoStats } from '../../webview/engine/stats';
 

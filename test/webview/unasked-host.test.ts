@@ -159,7 +159,10 @@ describe('webview: a guest becomes host only by an offer its user accepted', fun
   let plane: ControlPlane | undefined;
   const clients: Array<SignalingClient | TestClient> = [];
   afterEach(async () => {
-    for (const c of clients.splice(0)) c instanceof TestClient ? c.close() : c.dispose();
+    for (const c of clients.splice(0)) {
+      if (c instanceof TestClient) c.close();
+      else c.dispose();
+    }
     evil?.close();
     evil = undefined;
     await plane?.close();
@@ -202,14 +205,20 @@ describe('webview: a guest becomes host only by an offer its user accepted', fun
       evil = new HostileServer(() => 'host');
       await evil.listening();
       // A link shaped like a real one (its claims are readable; only the server checks the signature).
-      const claims = Buffer.from(JSON.stringify({ sid: SESSION, role: 'controller', exp: Math.floor(Date.now() / 1000) + 3600, jti: 'x1' })).toString('base64url');
+      const claims = Buffer.from(JSON.stringify({ sid: SESSION, role: 'controller', exp: Math.floor(Date.now() / 1000) + 3600, jti: 'x1' })).toString(
+        'base64url',
+      );
       const context = await browser.newContext();
       try {
         const page = await context.newPage();
         await page.goto(`${evil.url}/s/${SESSION}#t=eyJhbGciOiJIUzI1NiJ9.${claims}.c2lnbmF0dXJl&name=Guest`);
-        await page.waitForFunction(() => document.body.dataset.state === 'error', undefined, { timeout: 15_000 }).catch(async () => {
-          throw new Error(`the page is '${await page.evaluate(() => document.body.dataset.state)}': ${await page.evaluate(() => document.querySelector('#title')?.textContent)}`);
-        });
+        await page
+          .waitForFunction(() => document.body.dataset.state === 'error', undefined, { timeout: 15_000 })
+          .catch(async () => {
+            throw new Error(
+              `the page is '${await page.evaluate(() => document.body.dataset.state)}': ${await page.evaluate(() => document.querySelector('#title')?.textContent)}`,
+            );
+          });
         assert.deepEqual(evil.joins, ['host'], 'the page joined and the server answered it as host');
         assert.equal(await page.evaluate(() => document.body.dataset.errorCode), UNASKED_HOST_REASON);
         assert.match((await page.evaluate(() => document.querySelector('#title')?.textContent)) ?? '', /server tried to share your screen/);

@@ -10,6 +10,8 @@ interface MediaStreamTrackGenerator extends MediaStreamTrack {
   readonly writable: WritableStream<VideoFrame>;
 }
 
+// A global constructor, as lib.dom declares its own: `var` is how an ambient global is declared.
+// eslint-disable-next-line no-var
 declare var MediaStreamTrackGenerator: {
   prototype: MediaStreamTrackGenerator;
   new (init: MediaStreamTrackGeneratorInit): MediaStreamTrackGenerator;

@@ -115,13 +115,7 @@ export function markerCells(value: MarkerValue): Uint8Array {
  * Paints the marker into a 4-byte-per-pixel buffer (RGBX, BGRX or RGBA alike: black and white
  * are the same in every order). `stride` is bytes per row, default width × 4.
  */
-export function paintMarker(
-  pixels: Uint8Array | Uint8ClampedArray,
-  width: number,
-  height: number,
-  value: MarkerValue,
-  stride = width * 4,
-): void {
+export function paintMarker(pixels: Uint8Array | Uint8ClampedArray, width: number, height: number, value: MarkerValue, stride = width * 4): void {
   if (width < MARKER_MIN_FRAME_WIDTH) return;
   const geometry = markerGeometry(width);
   if (geometry.height > height) return;
@@ -164,12 +158,7 @@ function sampleCell(luma: (x: number, y: number) => number, r: Rect): number {
  * may hold only the top rows, as long as `width` is the full frame width). Null when there is no
  * valid marker: too small, no contrast between the reference cells, or a CRC mismatch.
  */
-export function decodeMarker(
-  pixels: Uint8ClampedArray | Uint8Array,
-  width: number,
-  height: number,
-  stride = width * 4,
-): MarkerValue | null {
+export function decodeMarker(pixels: Uint8ClampedArray | Uint8Array, width: number, height: number, stride = width * 4): MarkerValue | null {
   if (pixels.length < stride * Math.min(height, markerGeometry(width).height)) return null;
   return decodeCells(width, height, (x, y) => lumaAt4(pixels, y * stride + x * 4));
 }

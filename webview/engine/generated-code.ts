@@ -92,7 +92,30 @@ const COLORS = {
   type: '#4ec9b0',
 };
 
-const KEYWORDS = new Set(['const', 'let', 'function', 'class', 'interface', 'type', 'export', 'import', 'from', 'private', 'readonly', 'new', 'async', 'void', 'string', 'number', 'boolean', 'get', 'this', 'true', 'false', 'undefined']);
+const KEYWORDS = new Set([
+  'const',
+  'let',
+  'function',
+  'class',
+  'interface',
+  'type',
+  'export',
+  'import',
+  'from',
+  'private',
+  'readonly',
+  'new',
+  'async',
+  'void',
+  'string',
+  'number',
+  'boolean',
+  'get',
+  'this',
+  'true',
+  'false',
+  'undefined',
+]);
 const CONTROL = new Set(['return', 'if', 'else', 'for', 'of', 'try', 'catch', 'await', 'throw']);
 
 export interface Token {

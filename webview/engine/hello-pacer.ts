@@ -56,10 +56,13 @@ export class HelloPacer {
       return 'now';
     }
     const entry = pace;
-    entry.timer = setTimeout(() => {
-      entry.timer = undefined;
-      if (this.guests.get(guestId) === entry) this.build(guestId, entry);
-    }, entry.lastAt + entry.interval - now);
+    entry.timer = setTimeout(
+      () => {
+        entry.timer = undefined;
+        if (this.guests.get(guestId) === entry) this.build(guestId, entry);
+      },
+      entry.lastAt + entry.interval - now,
+    );
     entry.interval = Math.min(this.max, entry.interval * 2);
     return 'deferred';
   }

@@ -42,11 +42,7 @@ export interface BridgeChannel {
   isOpen(): boolean;
   send(text: string): void;
   close(code: number, reason: string): void;
-  listen(handlers: {
-    text(text: string): void;
-    frame(data: ArrayBuffer): void;
-    close(code: number, reason: string): void;
-  }): void;
+  listen(handlers: { text(text: string): void; frame(data: ArrayBuffer): void; close(code: number, reason: string): void }): void;
   /**
    * A carrier without back-pressure of its own (postMessage) tells the runner each time a frame
    * has been taken, so the runner sends the next one only then. A WebSocket has bufferedAmount.
@@ -111,14 +107,22 @@ export class HostBridgeClient extends TypedEmitter<HostBridgeEvents> implements 
         ws.close();
         reject(new PairuxError(ErrorCode.Timeout, `the host bridge did not open within ${timeoutMs} ms`));
       }, timeoutMs);
-      ws.addEventListener('open', () => {
-        clearTimeout(timer);
-        resolve(new HostBridgeClient(webSocketChannel(ws), log));
-      }, { once: true });
-      ws.addEventListener('close', (event) => {
-        clearTimeout(timer);
-        reject(new PairuxError(ErrorCode.Closed, `the host bridge closed before it opened (${event.code}${event.reason ? ` ${event.reason}` : ''})`));
-      }, { once: true });
+      ws.addEventListener(
+        'open',
+        () => {
+          clearTimeout(timer);
+          resolve(new HostBridgeClient(webSocketChannel(ws), log));
+        },
+        { once: true },
+      );
+      ws.addEventListener(
+        'close',
+        (event) => {
+          clearTimeout(timer);
+          reject(new PairuxError(ErrorCode.Closed, `the host bridge closed before it opened (${event.code}${event.reason ? ` ${event.reason}` : ''})`));
+        },
+        { once: true },
+      );
     });
   }
 

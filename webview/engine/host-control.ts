@@ -55,7 +55,10 @@ export interface HostControlEvents {
 }
 
 /** What HostControl needs from the signaling client (a fake in tests). */
-export type HostControlSignaling = Pick<SignalingClient, 'self' | 'participants' | 'driverId' | 'state' | 'on' | 'grantControl' | 'denyControl' | 'revokeControl'>;
+export type HostControlSignaling = Pick<
+  SignalingClient,
+  'self' | 'participants' | 'driverId' | 'state' | 'on' | 'grantControl' | 'denyControl' | 'revokeControl'
+>;
 
 export interface HostControlOptions {
   signaling: HostControlSignaling;
@@ -184,7 +187,7 @@ export class HostControl extends TypedEmitter<HostControlEvents> {
     const driver = change.driverId ? this.signaling.participants.get(change.driverId) : undefined;
     const approved = change.driverId !== null && this.approved.has(change.driverId);
     if (change.driverId && !approved) this.log('warn', `the server named ${change.driverId} as driver, but you never allowed it: ignored`);
-    this.emit('changed', { driverId: change.driverId, driverName: change.driverId ? driver?.name ?? null : null, reason: change.reason, approved, change });
+    this.emit('changed', { driverId: change.driverId, driverName: change.driverId ? (driver?.name ?? null) : null, reason: change.reason, approved, change });
     if (change.state === 'requested') void this.consider(change.participantId);
   }
 

@@ -160,7 +160,8 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
 
   /** The shared screen changed (source chosen, resized): tell every connected guest. */
   setScreen(screen: ScreenDescription): void {
-    const same = screen.width === this._screen.width && screen.height === this._screen.height && screen.fps === this._screen.fps && screen.source === this._screen.source;
+    const same =
+      screen.width === this._screen.width && screen.height === this._screen.height && screen.fps === this._screen.fps && screen.source === this._screen.source;
     this._screen = { ...screen };
     if (same) return;
     for (const peer of this.peers.values()) {
@@ -224,7 +225,8 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
       case 'hello': {
         const outcome = this.pacer.hello(from);
         // A flood is logged once per rebuild, not once per hello.
-        if (outcome !== 'merged') this.log('info', `hello from ${from} (${payload.reason}): ${outcome === 'now' ? 'connecting' : 'too soon after the last one, deferred'}`);
+        if (outcome !== 'merged')
+          this.log('info', `hello from ${from} (${payload.reason}): ${outcome === 'now' ? 'connecting' : 'too soon after the last one, deferred'}`);
         return;
       }
       case 'answer':

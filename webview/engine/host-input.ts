@@ -87,7 +87,8 @@ export class HostInputGate {
   receive(guestId: string, raw: unknown): void {
     const seq = seqOf(raw);
     const notDriving = this.options.refusalFor(guestId);
-    if (notDriving !== undefined) return this.refuse(guestId, { ...(seq === undefined ? {} : { seq }), code: ErrorCode.Forbidden, reason: `not forwarded: ${notDriving}` });
+    if (notDriving !== undefined)
+      return this.refuse(guestId, { ...(seq === undefined ? {} : { seq }), code: ErrorCode.Forbidden, reason: `not forwarded: ${notDriving}` });
     const checked = sanitizeInputEvent(raw);
     if (!checked.ok) return this.refuse(guestId, { ...(checked.seq === undefined ? {} : { seq: checked.seq }), code: checked.code, reason: checked.reason });
     const limiter = this.limiters.get(guestId) ?? new InputRateLimiter(this.options.ratePerSecond, this.now);

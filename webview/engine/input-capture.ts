@@ -12,7 +12,7 @@
  *   drive ends, so the host never keeps a stuck Ctrl or a held button.
  */
 import type { InputEvent, Modifier, MouseButton } from '../../protocol/input';
-import { containedPicture, mapKey, mapButton, modifiersOf, normalisePoint, textChunks, WheelNotches, type NormalisedPoint } from './input-mapping';
+import { containedPicture, mapKey, modifiersOf, normalisePoint, textChunks, WheelNotches, type NormalisedPoint } from './input-mapping';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** An event before it gets its sequence number. */

@@ -113,7 +113,7 @@ export function modifiersOf(e: Pick<KeyInput, 'shiftKey' | 'ctrlKey' | 'altKey' 
 function singleCharacter(key: string): boolean {
   const points = [...key];
   if (points.length !== 1) return false;
-  // eslint-disable-next-line no-control-regex
+
   return !/[\u0000-\u001f\u007f-\u009f]/.test(key);
 }
 
@@ -140,7 +140,6 @@ export function mapKey(e: KeyInput): KeyMapping {
 
 /** Splits text (a composition result or a paste) into pieces the protocol accepts, dropping control characters. */
 export function textChunks(text: string): string[] {
-  // eslint-disable-next-line no-control-regex
   const clean = text.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
   const points = [...clean];
   const out: string[] = [];

@@ -81,7 +81,11 @@ export interface GuestMediaEngine {
 type Chooser<E> = (sfu: SfuAccess | undefined, video?: HTMLVideoElement) => E;
 
 /** Re-emits every event of `inner` from `outer` (the switch's listeners were added before the choice); returns the unsubscribe. */
-function forward<M extends object>(inner: { on<K extends keyof M>(type: K, l: (e: M[K]) => void): () => void }, types: Array<keyof M>, emit: <K extends keyof M>(type: K, e: M[K]) => void): () => void {
+function forward<M extends object>(
+  inner: { on<K extends keyof M>(type: K, l: (e: M[K]) => void): () => void },
+  types: Array<keyof M>,
+  emit: <K extends keyof M>(type: K, e: M[K]) => void,
+): () => void {
   const offs = types.map((type) => inner.on(type, (e) => emit(type, e)));
   return () => offs.forEach((off) => off());
 }
@@ -96,7 +100,13 @@ const STAGE_TIMEOUT_MS = 20_000;
 export type MoveTarget = { media: 'sfu'; access: SfuAccess } | { media: 'p2p' };
 
 /** Follows the focus's moves: calls `move` for each new epoch (from a notice or a rejoin), with fresh SFU access when it goes to one. */
-function followMoves(signaling: SignalingClient, log: Logger, epochNow: () => number, move: (target: MoveTarget, epoch: number) => void, done?: (t: SessionTopology) => void): void {
+function followMoves(
+  signaling: SignalingClient,
+  log: Logger,
+  epochNow: () => number,
+  move: (target: MoveTarget, epoch: number) => void,
+  done?: (t: SessionTopology) => void,
+): void {
   const go = (epoch: number, media: 'p2p' | 'sfu', access: SfuAccess | undefined): void => {
     if (media === 'p2p') return move({ media }, epoch);
     if (access) return move({ media, access }, epoch);
@@ -145,7 +155,13 @@ export class HostMediaSwitch extends TypedEmitter<HostEngineEvents> implements H
       this.epoch = result.epoch;
       this.pick(result.sfu);
     });
-    followMoves(signaling, this.log, () => this.epoch, (target, epoch) => this.move(target, epoch), () => this.retirePrevious('everyone moved'));
+    followMoves(
+      signaling,
+      this.log,
+      () => this.epoch,
+      (target, epoch) => this.move(target, epoch),
+      () => this.retirePrevious('everyone moved'),
+    );
   }
 
   get mode(): MediaMode {
@@ -284,7 +300,12 @@ export class GuestMediaSwitch extends TypedEmitter<GuestEngineEvents> implements
       // moving guest would, so the focus can tell when everyone has arrived.
       if (result.sfu && result.resumed && result.session.mode === 'auto') this.report('sfu', result.epoch);
     });
-    followMoves(signaling, this.log, () => this.epoch, (target, epoch) => this.move(target, epoch));
+    followMoves(
+      signaling,
+      this.log,
+      () => this.epoch,
+      (target, epoch) => this.move(target, epoch),
+    );
   }
 
   get mode(): MediaMode {

@@ -50,7 +50,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
       bundlePolicy: 'max-bundle',
     });
     this.pc.onicecandidate = (event) => {
-      const candidate: IceCandidatePayload = event.candidate ? event.candidate.toJSON() as IceCandidatePayload : null;
+      const candidate: IceCandidatePayload = event.candidate ? (event.candidate.toJSON() as IceCandidatePayload) : null;
       if (this.descriptionSent) this.sendCandidate(candidate);
       else this.heldLocal.push(candidate);
     };
@@ -162,5 +162,10 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
 /** A fresh, URL-safe `pc` id (the protocol's Id charset). */
 export function newPcId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(9));
-  return 'pc-' + Array.from(bytes, (b) => b.toString(36).padStart(2, '0')).join('').slice(0, 14);
+  return (
+    'pc-' +
+    Array.from(bytes, (b) => b.toString(36).padStart(2, '0'))
+      .join('')
+      .slice(0, 14)
+  );
 }

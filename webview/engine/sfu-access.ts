@@ -81,7 +81,10 @@ export class SfuAccessKeeper {
     const wait = Math.max(RETRY_MS, Math.max(left - REFRESH_AHEAD_MS, left / 2));
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.fresh(true).then(() => undefined, () => this.schedule());
+      void this.fresh(true).then(
+        () => undefined,
+        () => this.schedule(),
+      );
     }, wait);
   }
 }

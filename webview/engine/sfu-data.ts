@@ -51,7 +51,9 @@ export function dataEndpoint(options: { side: Side; to: string; topic: string; p
     requestTimeoutMs: 5000,
     send: (text) => {
       const reliable = !(options.lossy?.() ?? false);
-      publish(encoder.encode(text), { reliable, destinationIdentities: [to], topic }).catch((err: unknown) => log('debug', `data to ${to} not sent: ${String(err)}`));
+      publish(encoder.encode(text), { reliable, destinationIdentities: [to], topic }).catch((err: unknown) =>
+        log('debug', `data to ${to} not sent: ${String(err)}`),
+      );
     },
     onProtocolError: (error) => log('warn', `LiveKit data protocol error (${to}): ${error.message}`),
   });
@@ -145,7 +147,9 @@ export class SfuHostData {
     }
     // One packet to the whole room rather than one per guest: the SFU fans it out.
     const text = JSON.stringify({ v: PROTOCOL_VERSION, method: ScreenInfo.method, params });
-    this.deps.publish(encoder.encode(text), { reliable: true, destinationIdentities: [], topic: TOPIC_TO_GUEST }).catch((err: unknown) => this.deps.log('debug', `screen not sent: ${String(err)}`));
+    this.deps
+      .publish(encoder.encode(text), { reliable: true, destinationIdentities: [], topic: TOPIC_TO_GUEST })
+      .catch((err: unknown) => this.deps.log('debug', `screen not sent: ${String(err)}`));
   }
 
   /** A guest left the room or the session: its endpoint and gate attachment go. */

@@ -217,7 +217,7 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
    * `access` at once, rather than wait for LiveKit's own reconnects to give up on a dead server.
    */
   moveTo(access: SfuAccess): void {
-    if (this.stopped || access.room === this.keeper.current.room && access.url === this.keeper.current.url) return;
+    if (this.stopped || (access.room === this.keeper.current.room && access.url === this.keeper.current.url)) return;
     this.log('info', `moving to the SFU at ${access.url} (room ${access.room})`);
     this.retry.reset();
     this.rejoin(access);

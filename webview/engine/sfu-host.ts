@@ -75,7 +75,6 @@ export interface SfuHostSnapshot {
   data: SfuHostData['counts'];
 }
 
-
 /**
  * Cap of the full-size layer: LiveKit's own 1080p30 screen-share preset (5 Mbps), scaled by area
  * and frame rate. A still code screen needs a fraction of it (≈ 0.5 Mbps measured for VP8
@@ -88,11 +87,20 @@ export function defaultMaxBitrate(screen: ScreenDescription): number {
 }
 
 /** Publish options for the shared screen (exported for the tests that pin them). */
-export function screenPublishOptions(screen: ScreenDescription, o: Pick<SfuHostEngineOptions, 'codec' | 'maxBitrateKbps' | 'degradationPreference'>): TrackPublishOptions {
+export function screenPublishOptions(
+  screen: ScreenDescription,
+  o: Pick<SfuHostEngineOptions, 'codec' | 'maxBitrateKbps' | 'degradationPreference'>,
+): TrackPublishOptions {
   const codec: VideoCodec = o.codec === 'h264' ? 'h264' : 'vp8';
   const maxBitrate = o.maxBitrateKbps ? o.maxBitrateKbps * 1000 : defaultMaxBitrate(screen);
   // A quarter of the pixels at up to half the rate: about a sixth of the bits.
-  const half = new VideoPreset(Math.floor(screen.width / 2), Math.floor(screen.height / 2), Math.max(300_000, Math.round(maxBitrate / 6)), Math.min(15, screen.fps), 'medium');
+  const half = new VideoPreset(
+    Math.floor(screen.width / 2),
+    Math.floor(screen.height / 2),
+    Math.max(300_000, Math.round(maxBitrate / 6)),
+    Math.min(15, screen.fps),
+    'medium',
+  );
   return {
     name: 'pairux-screen',
     source: Track.Source.ScreenShare,
@@ -179,7 +187,8 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
   }
 
   setScreen(screen: ScreenDescription): void {
-    const same = screen.width === this._screen.width && screen.height === this._screen.height && screen.fps === this._screen.fps && screen.source === this._screen.source;
+    const same =
+      screen.width === this._screen.width && screen.height === this._screen.height && screen.fps === this._screen.fps && screen.source === this._screen.source;
     this._screen = { ...screen };
     if (!same && this.room?.state === ConnectionState.Connected) this.data.sendScreen();
   }
@@ -205,7 +214,8 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
     for (const p of this.signaling.participants.values()) {
       if (p.role === 'host') continue;
       const there = inRoom?.has(p.id) ?? false;
-      const state: GuestConnectionState = this.connection === 'connected' ? (there ? 'connected' : 'connecting') : this.connection === 'closed' ? 'closed' : 'disconnected';
+      const state: GuestConnectionState =
+        this.connection === 'connected' ? (there ? 'connected' : 'connecting') : this.connection === 'closed' ? 'closed' : 'disconnected';
       out.push({ id: p.id, name: p.name, role: p.role, present: p.connected, pcId: null, pcState: 'none', iceState: 'none', state });
     }
     return out;
@@ -224,7 +234,7 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
    * `access` at once and publish there, rather than wait for LiveKit's reconnects to give up.
    */
   moveTo(access: SfuAccess): void {
-    if (this.stopped || access.room === this.keeper.current.room && access.url === this.keeper.current.url) return;
+    if (this.stopped || (access.room === this.keeper.current.room && access.url === this.keeper.current.url)) return;
     this.log('info', `moving to the SFU at ${access.url} (room ${access.room})`);
     this.retry.reset();
     this.outageReported = false;
@@ -337,7 +347,10 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
       this.publication = await room.localParticipant.publishTrack(track, opts);
       // LiveKit may adjust the hint for some codecs; text wants 'detail' whatever it chose.
       if (this.options.contentHint !== 'motion') track.contentHint = this.options.contentHint || 'detail';
-      this.log('info', `published the screen ${this._screen.width}×${this._screen.height}@${this._screen.fps} (${opts.videoCodec}, simulcast, ${opts.degradationPreference})`);
+      this.log(
+        'info',
+        `published the screen ${this._screen.width}×${this._screen.height}@${this._screen.fps} (${opts.videoCodec}, simulcast, ${opts.degradationPreference})`,
+      );
     } catch (err) {
       if (this.room !== room) return;
       this.log('error', `could not publish the screen: ${String(err)}`);

@@ -142,7 +142,12 @@ export interface SignalingEvents {
   /** Host: a knock is over (admitted, denied, timed out, or the guest left). */
   lobbyClosed: ParamsOf<typeof LobbyClosed>;
   /** A connection attempt failed or dropped; the next one starts after `delayMs`. */
-  retry: { attempt: number; delayMs: number; reason: string; /** The server answered, but could not take the join now (e.g. its state store is unreachable). */ serverSaid?: string };
+  retry: {
+    attempt: number;
+    delayMs: number;
+    reason: string;
+    /** The server answered, but could not take the join now (e.g. its state store is unreachable). */ serverSaid?: string;
+  };
 }
 
 export interface SignalingClientOptions {
@@ -394,7 +399,10 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     const self = this._lastJoin?.self;
     if (!offer || Date.now() > offer.expiresAt || !self || self.role === 'host' || offer.participantId !== self.id) {
       this.offers.delete(offerId);
-      throw new PairuxError(ErrorCode.Forbidden, "That offer of the host's seat is no longer open (it expired or was withdrawn). Ask the host to offer it again.");
+      throw new PairuxError(
+        ErrorCode.Forbidden,
+        "That offer of the host's seat is no longer open (it expired or was withdrawn). Ask the host to offer it again.",
+      );
     }
     const rpc = this.requireRpc();
     this.consent = { participantId: self.id, until: Date.now() + HOST_CONSENT_WINDOW_MS };
@@ -516,14 +524,18 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     let result: JoinResult;
     try {
       // Long enough for a wait in the lobby; a server that answers nothing is cut by the connect timer.
-      result = await rpc.request(Join, {
-        sessionId: this.options.sessionId,
-        token: this.options.token,
-        name: this.options.name,
-        client: this.options.client,
-        ...(this.options.region ? { region: this.options.region } : {}),
-        ...(resume ? { resume } : {}),
-      }, LOBBY_MAX_WAIT_MS + LOBBY_GRACE_MS);
+      result = await rpc.request(
+        Join,
+        {
+          sessionId: this.options.sessionId,
+          token: this.options.token,
+          name: this.options.name,
+          client: this.options.client,
+          ...(this.options.region ? { region: this.options.region } : {}),
+          ...(resume ? { resume } : {}),
+        },
+        LOBBY_MAX_WAIT_MS + LOBBY_GRACE_MS,
+      );
     } catch (err) {
       if (generation !== this.generation) return;
       const error = PairuxError.from(err);
@@ -582,7 +594,7 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
       undefined,
       new PairuxError(
         ErrorCode.Forbidden,
-        "The server tried to make you the host of this session, which would share your screen, though you never accepted an offer to take over. Nothing was shared and you left the session. An honest PairUX server does not do this: only use links to this server again if you trust it.",
+        'The server tried to make you the host of this session, which would share your screen, though you never accepted an offer to take over. Nothing was shared and you left the session. An honest PairUX server does not do this: only use links to this server again if you trust it.',
         { reason: UNASKED_HOST_REASON },
       ),
     );

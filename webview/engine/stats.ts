@@ -83,9 +83,19 @@ function codecOf(report: RTCStatsReport, rtp: StatsRecord): string {
 /** The video receiver's numbers; zeros before anything arrived. */
 export async function inboundVideoStats(pc: RTCPeerConnection | undefined): Promise<InboundVideoStats> {
   const empty: InboundVideoStats = {
-    localCandidateType: null, remoteCandidateType: null, protocol: null, candidateRttMs: null,
-    framesDecoded: 0, framesDropped: 0, frameWidth: 0, frameHeight: 0, fps: 0, codec: '',
-    bytesReceived: 0, packetsLost: 0, jitterMs: 0,
+    localCandidateType: null,
+    remoteCandidateType: null,
+    protocol: null,
+    candidateRttMs: null,
+    framesDecoded: 0,
+    framesDropped: 0,
+    frameWidth: 0,
+    frameHeight: 0,
+    fps: 0,
+    codec: '',
+    bytesReceived: 0,
+    packetsLost: 0,
+    jitterMs: 0,
   };
   if (!pc || pc.connectionState === 'closed') return empty;
   const report = await pc.getStats();
@@ -109,9 +119,21 @@ export async function inboundVideoStats(pc: RTCPeerConnection | undefined): Prom
 /** The video sender's numbers (one encoding: P2P sends no simulcast). */
 export async function outboundVideoStats(pc: RTCPeerConnection | undefined): Promise<OutboundVideoStats> {
   const empty: OutboundVideoStats = {
-    localCandidateType: null, remoteCandidateType: null, protocol: null, candidateRttMs: null,
-    framesEncoded: 0, framesSent: 0, fps: 0, frameWidth: 0, frameHeight: 0, qualityLimitationReason: '',
-    codec: '', encoderImplementation: '', bytesSent: 0, targetBitrate: 0, encodeMsPerFrame: 0,
+    localCandidateType: null,
+    remoteCandidateType: null,
+    protocol: null,
+    candidateRttMs: null,
+    framesEncoded: 0,
+    framesSent: 0,
+    fps: 0,
+    frameWidth: 0,
+    frameHeight: 0,
+    qualityLimitationReason: '',
+    codec: '',
+    encoderImplementation: '',
+    bytesSent: 0,
+    targetBitrate: 0,
+    encodeMsPerFrame: 0,
   };
   if (!pc || pc.connectionState === 'closed') return empty;
   const report = await pc.getStats();

@@ -4,13 +4,7 @@
  * its u32 length first. Both are accepted, and anything else is a reason, never an exception, so
  * a bad frame is counted and dropped while the stream goes on. Pure: tested in Node.
  */
-import {
-  FrameKind,
-  LENGTH_BYTES,
-  readPictureBody,
-  type PixelRect,
-  type VideoFrameHeader,
-} from '../../protocol/helper-framing';
+import { FrameKind, LENGTH_BYTES, readPictureBody, type PixelRect, type VideoFrameHeader } from '../../protocol/helper-framing';
 
 export type VideoMessage =
   /** `band` set: a patch, and `pixels` holds only those rows; `rects` set: only those rectangles' pixels, in turn. */
@@ -22,7 +16,8 @@ export type VideoMessage =
 function atKind(bytes: Uint8Array, kindAt: number): VideoMessage {
   const kind = bytes[kindAt];
   if (kind === FrameKind.Json) return { ok: false, ignored: true, reason: 'JSON message on the frame stream' };
-  if (kind !== FrameKind.Video && kind !== FrameKind.Patch && kind !== FrameKind.Rects) return { ok: false, ignored: false, reason: `unknown message kind ${String(kind)}` };
+  if (kind !== FrameKind.Video && kind !== FrameKind.Patch && kind !== FrameKind.Rects)
+    return { ok: false, ignored: false, reason: `unknown message kind ${String(kind)}` };
   const body = bytes.subarray(kindAt);
   try {
     const { header, band, rects, pixelsAt } = readPictureBody(body);

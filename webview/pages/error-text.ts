@@ -62,7 +62,8 @@ export function errorScreen(error: PairuxError, expiresAtMs?: number): ErrorScre
       return {
         code: error.code,
         title: 'Session not found',
-        message: 'There is no such session on this server: it may have ended a while ago, or the server was restarted. Ask the host whether the session is still running and for a current link.',
+        message:
+          'There is no such session on this server: it may have ended a while ago, or the server was restarted. Ask the host whether the session is still running and for a current link.',
       };
     case ErrorCode.SessionEnded:
       return {
@@ -74,7 +75,8 @@ export function errorScreen(error: PairuxError, expiresAtMs?: number): ErrorScre
       // The server's message names the limit ("already has 25 viewers…") and the remedy.
       const role = typeof error.data?.role === 'string' ? error.data.role : undefined;
       const limit = typeof error.data?.limit === 'number' ? error.data.limit : undefined;
-      const detail = error.message || (role && limit !== undefined ? `This session already has ${limit} ${role}s, the most it allows.` : 'This session is full.');
+      const detail =
+        error.message || (role && limit !== undefined ? `This session already has ${limit} ${role}s, the most it allows.` : 'This session is full.');
       return {
         code: error.code,
         title: 'The session is full',

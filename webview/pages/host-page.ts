@@ -24,7 +24,16 @@ import type { FrameSource } from '../engine/frame-source';
 import { SignalingClient, type SignalingState } from '../engine/signaling-client';
 import { WebSocketTransport } from '../engine/transport';
 import type { HostBridgeClient } from '../engine/host-bridge-client';
-import type { ControlAuditEntry, LinksChanged, HostOfferEnded, LinkSummary, Participant, ResumeTicket, RotateLinks, ShareLinkInfo } from '../../protocol/signaling';
+import type {
+  ControlAuditEntry,
+  LinksChanged,
+  HostOfferEnded,
+  LinkSummary,
+  Participant,
+  ResumeTicket,
+  RotateLinks,
+  ShareLinkInfo,
+} from '../../protocol/signaling';
 import type { ParamsOf, ResultOf } from '../../protocol/rpc';
 import { consoleLogger } from '../engine/logger';
 import { RateMeter } from '../engine/stats';
@@ -119,7 +128,6 @@ function report(event: HostEvent): void {
 }
 
 let pageState: HostPageState = 'loading';
-
 
 let onStateChange: (() => void) | undefined;
 
@@ -266,45 +274,59 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     const inner = sources?.source;
     return inner instanceof GeneratedScreenSource ? inner.framesProduced : (link?.frames?.framesDelivered ?? 0);
   };
-  if (TEST_HOOKS) window.pairuxHost = {
-    get state() {
-      return pageState;
-    },
-    get selfId() {
-      return signaling.self?.id;
-    },
-    guests: () => engine.guests().map(({ id, name, role, pcState, iceState, state, pcId, present }) => ({ id, name, role, pcState, iceState, state, pcId, present })),
-    get framesProduced() {
-      return framesProduced();
-    },
-    get framesWritten() {
-      return frames.framesWritten;
-    },
-    get framesDropped() {
-      return frames.framesDropped;
-    },
-    stats: () => engine.stats(),
-    frameLog: () => frameLog.slice(),
-    end: (reason) => signaling.end(reason),
-    get screen() {
-      return engine.screen;
-    },
-    control: () => ({ driverId: control.driverId, stopped: control.stopped, asked: control.asked, granted: control.granted, denied: control.denied, ...gate.stats() }),
-    bridge: () =>
-      link
-        ? {
-            ...link.status,
-            framesDelivered: link.frames?.framesDelivered ?? 0,
-            framesBad: link.frames?.framesBad ?? 0,
-            lastBadReason: link.frames?.lastBadReason,
-            inputsSent: link.inputsSent,
-          }
-        : null,
-    media: () => {
-      const chosen = engine.chosen;
-      return { mode: modeNow(), sfu: chosen instanceof SfuHostEngine ? chosen.snapshot() : undefined, retiringP2p: engine.retiring !== undefined, epoch: signaling.epoch };
-    },
-  };
+  if (TEST_HOOKS)
+    window.pairuxHost = {
+      get state() {
+        return pageState;
+      },
+      get selfId() {
+        return signaling.self?.id;
+      },
+      guests: () =>
+        engine.guests().map(({ id, name, role, pcState, iceState, state, pcId, present }) => ({ id, name, role, pcState, iceState, state, pcId, present })),
+      get framesProduced() {
+        return framesProduced();
+      },
+      get framesWritten() {
+        return frames.framesWritten;
+      },
+      get framesDropped() {
+        return frames.framesDropped;
+      },
+      stats: () => engine.stats(),
+      frameLog: () => frameLog.slice(),
+      end: (reason) => signaling.end(reason),
+      get screen() {
+        return engine.screen;
+      },
+      control: () => ({
+        driverId: control.driverId,
+        stopped: control.stopped,
+        asked: control.asked,
+        granted: control.granted,
+        denied: control.denied,
+        ...gate.stats(),
+      }),
+      bridge: () =>
+        link
+          ? {
+              ...link.status,
+              framesDelivered: link.frames?.framesDelivered ?? 0,
+              framesBad: link.frames?.framesBad ?? 0,
+              lastBadReason: link.frames?.lastBadReason,
+              inputsSent: link.inputsSent,
+            }
+          : null,
+      media: () => {
+        const chosen = engine.chosen;
+        return {
+          mode: modeNow(),
+          sfu: chosen instanceof SfuHostEngine ? chosen.snapshot() : undefined,
+          retiringP2p: engine.retiring !== undefined,
+          epoch: signaling.epoch,
+        };
+      },
+    };
 
   const link = env.connectBridge
     ? new BridgeLink({
@@ -341,7 +363,8 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     `Sharing ${env.connectBridge ? "the runner's" : 'a generated'} ${params.width}×${params.height}@${params.fps} screen ${mediaModeLabel(modeNow())} in session ${params.sessionId} (${modeNow() === 'sfu' ? 'simulcast' : params.codec}, hint '${params.contentHint}', ${params.degradationPreference}${params.maxBitrateKbps ? `, ≤ ${params.maxBitrateKbps} kbps` : ''}${params.iceTransportPolicy === 'relay' ? ', relay only' : ''}).`;
   signaling.on('state', ({ state }) => {
     if (state === 'joined') shownMode = modeNow();
-    const message = state === 'joined' ? sharingMessage() : state === 'reconnecting' ? 'Lost the server; reconnecting (guests keep their picture meanwhile).' : undefined;
+    const message =
+      state === 'joined' ? sharingMessage() : state === 'reconnecting' ? 'Lost the server; reconnecting (guests keep their picture meanwhile).' : undefined;
     setState(state, message);
   });
   // After a move the media path changes under the same 'joined' state (the switch says so with 'guests').
@@ -371,7 +394,17 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
       const s = statsById.get(g.id);
       const tr = document.createElement('tr');
       const kbps = kbpsById.get(g.id) ?? 0;
-      const cells = [g.name, g.role, g.state, g.iceState, s ? `${s.frameWidth}×${s.frameHeight}` : '', s ? String(Math.round(s.fps)) : '', s?.codec ?? '', String(kbps), s?.qualityLimitationReason ?? ''];
+      const cells = [
+        g.name,
+        g.role,
+        g.state,
+        g.iceState,
+        s ? `${s.frameWidth}×${s.frameHeight}` : '',
+        s ? String(Math.round(s.fps)) : '',
+        s?.codec ?? '',
+        String(kbps),
+        s?.qualityLimitationReason ?? '',
+      ];
       for (const text of cells) {
         const td = document.createElement('td');
         td.textContent = text;
@@ -381,7 +414,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     });
     el('guests').replaceChildren(...rows);
   }
-  setInterval(async () => {
+  const refreshStats = async () => {
     for (const s of await engine.stats().catch(() => [])) {
       statsById.set(s.guestId, s);
       const meter = rates.get(s.guestId) ?? new RateMeter();
@@ -393,7 +426,8 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     const skipped = generated ? `, skipped by the timer ${generated.framesSkipped}` : '';
     const bad = link?.frames ? `, bad frames dropped ${link.frames.framesBad}` : '';
     el('source').textContent = `frames produced ${produced}, to the track ${frames.framesWritten}, dropped ${frames.framesDropped}${skipped}${bad}`;
-  }, 1000);
+  };
+  setInterval(() => void refreshStats().catch((err: unknown) => log('warn', `could not refresh the guests' figures: ${String(err)}`)), 1000);
 
   // The editor's mirror of this session: coalesced, since a join can bring several updates at once.
   let sessionTimer: ReturnType<typeof setTimeout> | undefined;
@@ -425,7 +459,8 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     if (result.self.role === 'host') return;
     engine.stop();
     frames.stop();
-    el('message').textContent = `You handed the host's seat over; ${signaling.participants.get(result.session.hostId)?.name ?? 'the new host'} shares their screen now.`;
+    el('message').textContent =
+      `You handed the host's seat over; ${signaling.participants.get(result.session.hostId)?.name ?? 'the new host'} shares their screen now.`;
     publish();
   });
 
@@ -456,30 +491,30 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
   };
 }
 
-
 /**
  * Starts the page from its (unchecked) parameters: a bad parameter shows 'failed' with the reason
  * instead of a dead page. The test hook answers from the first moment.
  */
 export function bootHostPage(fragment: string, env: HostPageEnv): HostPageActions | undefined {
   // Until startHostPage() replaces it, the hook still answers, so a test sees 'failed' instead of undefined.
-  if (TEST_HOOKS) window.pairuxHost = {
-    get state() {
-      return pageState;
-    },
-    selfId: undefined,
-    guests: () => [],
-    framesProduced: 0,
-    framesWritten: 0,
-    framesDropped: 0,
-    stats: () => Promise.resolve([]),
-    frameLog: () => [],
-    end: () => Promise.reject(new Error('the host page is not running')),
-    screen: undefined,
-    control: () => ({ driverId: null, stopped: false, asked: 0, granted: 0, denied: 0, forwarded: 0, refused: {}, notices: 0 }),
-    bridge: () => null,
-    media: () => ({ mode: undefined, sfu: undefined, retiringP2p: false, epoch: 0 }),
-  };
+  if (TEST_HOOKS)
+    window.pairuxHost = {
+      get state() {
+        return pageState;
+      },
+      selfId: undefined,
+      guests: () => [],
+      framesProduced: 0,
+      framesWritten: 0,
+      framesDropped: 0,
+      stats: () => Promise.resolve([]),
+      frameLog: () => [],
+      end: () => Promise.reject(new Error('the host page is not running')),
+      screen: undefined,
+      control: () => ({ driverId: null, stopped: false, asked: 0, granted: 0, denied: 0, forwarded: 0, refused: {}, notices: 0 }),
+      bridge: () => null,
+      media: () => ({ mode: undefined, sfu: undefined, retiringP2p: false, epoch: 0 }),
+    };
   const result = readHostParams(fragment);
   if (!result.ok) {
     setState('failed', result.message);

@@ -76,7 +76,16 @@ export function readHostParams(hash: string): HostParamsResult {
       problems.push('bridge is not a URL (URL-encode it in the fragment)');
     }
   }
-  if (problems.length > 0 || typeof w !== 'number' || typeof h !== 'number' || typeof fps !== 'number' || typeof kbps !== 'number' || !codec || contentHint === undefined || !degradationPreference) {
+  if (
+    problems.length > 0 ||
+    typeof w !== 'number' ||
+    typeof h !== 'number' ||
+    typeof fps !== 'number' ||
+    typeof kbps !== 'number' ||
+    !codec ||
+    contentHint === undefined ||
+    !degradationPreference
+  ) {
     return { ok: false, message: `Bad host page parameters: ${problems.join('; ')}` };
   }
   return {

@@ -58,8 +58,12 @@ function jitterBuffer(raw: string | null): number | undefined {
 /** A display name the server will accept (printable, trimmed, ≤ 64), or undefined. */
 export function cleanName(raw: string | null | undefined): string | undefined {
   if (!raw) return undefined;
-  // eslint-disable-next-line no-control-regex
-  const name = raw.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, MAX_NAME_CHARS).trim();
+
+  const name = raw
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim()
+    .slice(0, MAX_NAME_CHARS)
+    .trim();
   return name || undefined;
 }
 

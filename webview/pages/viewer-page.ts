@@ -107,25 +107,32 @@ let signaling: SignalingClient | undefined;
 let control: ViewerControl | undefined;
 
 // Never in the served viewer: sendRawInput puts anything on the input channel.
-if (TEST_HOOKS) window.pairuxViewer = {
-  get state() {
-    return (document.body.dataset.state ?? 'loading') as ViewerPageState;
-  },
-  get selfId() {
-    return signaling?.self?.id;
-  },
-  // Zeros (not a rejection) before there is a connection, so pollers need no special case.
-  stats: () => (engine ? engine.stats() : inboundVideoStats(undefined)),
-  get screen() {
-    return engine?.screen;
-  },
-  control: () => control?.snapshot(),
-  sendRawInput: (raw) => control?.sendRaw(raw) ?? false,
-  media: () => {
-    const chosen = engine?.chosen;
-    return { mode: chosen?.mode, sfu: chosen instanceof SfuGuestEngine ? chosen.sfuConnection : undefined, moves: engine?.moves ?? 0, moving: engine?.moving ?? false, epoch: signaling?.epoch ?? 0 };
-  },
-};
+if (TEST_HOOKS)
+  window.pairuxViewer = {
+    get state() {
+      return (document.body.dataset.state ?? 'loading') as ViewerPageState;
+    },
+    get selfId() {
+      return signaling?.self?.id;
+    },
+    // Zeros (not a rejection) before there is a connection, so pollers need no special case.
+    stats: () => (engine ? engine.stats() : inboundVideoStats(undefined)),
+    get screen() {
+      return engine?.screen;
+    },
+    control: () => control?.snapshot(),
+    sendRawInput: (raw) => control?.sendRaw(raw) ?? false,
+    media: () => {
+      const chosen = engine?.chosen;
+      return {
+        mode: chosen?.mode,
+        sfu: chosen instanceof SfuGuestEngine ? chosen.sfuConnection : undefined,
+        moves: engine?.moves ?? 0,
+        moving: engine?.moving ?? false,
+        epoch: signaling?.epoch ?? 0,
+      };
+    },
+  };
 
 function fail(screen: ErrorScreen): void {
   ui.showError(screen.code, screen.title, screen.message);
@@ -195,7 +202,13 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     (sfu, video) =>
       sfu
         ? new SfuGuestEngine({ signaling: client, access: sfu, video: video ?? ui.video, log })
-        : new GuestEngine({ signaling: client, video: ui.video, iceTransportPolicy: params.iceTransportPolicy, ...(params.jitterBufferMs === undefined ? {} : { jitterBufferTargetMs: params.jitterBufferMs }), log }),
+        : new GuestEngine({
+            signaling: client,
+            video: ui.video,
+            iceTransportPolicy: params.iceTransportPolicy,
+            ...(params.jitterBufferMs === undefined ? {} : { jitterBufferTargetMs: params.jitterBufferMs }),
+            log,
+          }),
     { stage: () => createVideoStage(ui.video), log },
   );
   engine = guest;
@@ -257,7 +270,11 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
   client.on('failed', ({ error }) => {
     if (error.data?.reason === 'lobby-denied' || error.data?.reason === 'lobby-timeout') {
       guest.stop();
-      fail({ code: String(error.data.reason), title: error.data.reason === 'lobby-denied' ? 'The host did not let you in' : 'Nobody let you in', message: error.message });
+      fail({
+        code: String(error.data.reason),
+        title: error.data.reason === 'lobby-denied' ? 'The host did not let you in' : 'Nobody let you in',
+        message: error.message,
+      });
       return;
     }
     if (error.data?.reason === UNASKED_HOST_REASON) {

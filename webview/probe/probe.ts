@@ -141,7 +141,13 @@ const probe: PairuxProbe = {
         summary.presented++;
         const presentedAt = performance.timeOrigin + metadata.expectedDisplayTime;
         const viaLuma = readLuma(video);
-        if (viaLuma) pending.push(viaLuma.then((r) => record(r, presentedAt), () => record(null, presentedAt)));
+        if (viaLuma)
+          pending.push(
+            viaLuma.then(
+              (r) => record(r, presentedAt),
+              () => record(null, presentedAt),
+            ),
+          );
         else record(readMarker(video), presentedAt);
         watched.set(video, video.requestVideoFrameCallback(onFrame));
       };
@@ -152,7 +158,8 @@ const probe: PairuxProbe = {
     const observer = new MutationObserver((changes) => {
       for (const change of changes) {
         for (const n of change.addedNodes) if (n instanceof HTMLVideoElement && isStage(n)) watch(n);
-        for (const n of change.removedNodes) if (n instanceof HTMLVideoElement && isStage(n)) summary.stageRemovedAt = performance.timeOrigin + performance.now();
+        for (const n of change.removedNodes)
+          if (n instanceof HTMLVideoElement && isStage(n)) summary.stageRemovedAt = performance.timeOrigin + performance.now();
       }
     });
     observer.observe(document.body, { childList: true, subtree: true });

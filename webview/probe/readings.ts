@@ -35,4 +35,3 @@ export function visibleFrames(readings: PresentedReading[], summary: Pick<Collec
     return r.video === 'stage' ? covered : !covered;
   });
 }
-

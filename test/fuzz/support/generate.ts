@@ -32,11 +32,56 @@ export interface Generated {
 }
 
 const WEIRD_STRINGS = [
-  '', ' ', '\u0000', '\u009b31m', '\u009d0;evil\u0007', '\u202eevil', '\ud800', '[x](command:workbench.action.terminal.new)',
-  '<img src=x onerror=alert(1)>', '__proto__', 'constructor', 'prototype', '../../etc/passwd', '%00', '%E0%A4%A', '${7*7}',
-  'null', 'true', '0', '-1', 'NaN', '\r\n', 'é', '😀', 'a'.repeat(65), 'x'.repeat(257),
+  '',
+  ' ',
+  '\u0000',
+  '\u009b31m',
+  '\u009d0;evil\u0007',
+  '\u202eevil',
+  '\ud800',
+  '[x](command:workbench.action.terminal.new)',
+  '<img src=x onerror=alert(1)>',
+  '__proto__',
+  'constructor',
+  'prototype',
+  '../../etc/passwd',
+  '%00',
+  '%E0%A4%A',
+  '${7*7}',
+  'null',
+  'true',
+  '0',
+  '-1',
+  'NaN',
+  '\r\n',
+  'é',
+  '😀',
+  'a'.repeat(65),
+  'x'.repeat(257),
 ];
-const BOUNDARY_NUMBERS = [0, -0, 1, -1, 0.5, 1.0000001, -0.0000001, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53, -(2 ** 53), 1e308, -1e308, 5e-324, 65535, 65536, 16384, 16385, 7680, 4320];
+const BOUNDARY_NUMBERS = [
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  1.0000001,
+  -0.0000001,
+  2 ** 31 - 1,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53,
+  -(2 ** 53),
+  1e308,
+  -1e308,
+  5e-324,
+  65535,
+  65536,
+  16384,
+  16385,
+  7680,
+  4320,
+];
 
 export class Gen {
   readonly random: () => number;
@@ -207,7 +252,8 @@ export function mutate(value: unknown, g: Gen, hugeChars = 70_000): unknown {
     delete (copy as Record<string, unknown>)[k];
     return copy;
   }
-  (copy as Record<string, unknown>)[k] = action < 5 ? mutate((copy as Record<string, unknown>)[k], g, hugeChars) : wrongValue((copy as Record<string, unknown>)[k], g, hugeChars);
+  (copy as Record<string, unknown>)[k] =
+    action < 5 ? mutate((copy as Record<string, unknown>)[k], g, hugeChars) : wrongValue((copy as Record<string, unknown>)[k], g, hugeChars);
   return copy;
 }
 
@@ -262,7 +308,10 @@ export function message(direction: Direction, g: Gen, o: MessageOptions = {}): G
   if (roll < validShare && !o.withhold?.includes(type.method)) return { data: text, flavour: 'valid', method: type.method };
   if (roll < 1 - (o.raw ?? 0.2)) {
     const bent = g.chance(0.15)
-      ? { ...envelope, method: g.pick([`${type.method}x`, 'system.exec', '__proto__', 'constructor', 'toString', 'hasOwnProperty', type.method.toUpperCase(), ''] as const) }
+      ? {
+          ...envelope,
+          method: g.pick([`${type.method}x`, 'system.exec', '__proto__', 'constructor', 'toString', 'hasOwnProperty', type.method.toUpperCase(), ''] as const),
+        }
       : g.chance(0.1)
         ? mutate(envelope, g, o.hugeChars)
         : { ...envelope, params: mutate(params, g, o.hugeChars) };

@@ -110,8 +110,12 @@ export async function legitDriverLands(rig: HostRig, page: Page): Promise<void> 
   const box = await page.locator('video').boundingBox();
   if (!box) throw new Error('the legitimate viewer shows no video');
   await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
-  await waitFor(() => {
-    const at = mouseLocation(rig.x);
-    return Math.abs(at.x - rig.x.width / 2) <= 4 && Math.abs(at.y - rig.x.height / 2) <= 4;
-  }, 10_000, 'the legitimate driver\'s click in the middle of the X screen');
+  await waitFor(
+    () => {
+      const at = mouseLocation(rig.x);
+      return Math.abs(at.x - rig.x.width / 2) <= 4 && Math.abs(at.y - rig.x.height / 2) <= 4;
+    },
+    10_000,
+    "the legitimate driver's click in the middle of the X screen",
+  );
 }

@@ -49,7 +49,7 @@ export function randomBytes(random: () => number, n: number): Buffer {
 /** Splits a stream into chunks of random sizes (1 byte to `max`), as a pipe might deliver it. */
 export function chunked(random: () => number, data: Buffer, max = 4096): Buffer[] {
   const out: Buffer[] = [];
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const n = 1 + Math.floor(random() * Math.min(max, data.length - at));
     out.push(data.subarray(at, at + n));
     at += n;

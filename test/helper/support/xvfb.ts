@@ -118,11 +118,15 @@ export async function startXterm(x: Xvfb, opts: { geometry?: string; bg?: string
   const child: ChildProcess = spawn('xterm', args, { env: x.env, stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let windowId = '';
-  await waitFor(() => {
-    const r = spawnSync('xdotool', ['search', '--onlyvisible', '--name', title], { env: x.env, encoding: 'utf8' });
-    windowId = r.stdout.trim().split('\n')[0] ?? '';
-    return windowId !== '';
-  }, 10_000, 'the xterm window');
+  await waitFor(
+    () => {
+      const r = spawnSync('xdotool', ['search', '--onlyvisible', '--name', title], { env: x.env, encoding: 'utf8' });
+      windowId = r.stdout.trim().split('\n')[0] ?? '';
+      return windowId !== '';
+    },
+    10_000,
+    'the xterm window',
+  );
   if (!opts.command) await waitFor(() => existsSync(file), 5000, 'cat starting in the xterm');
   x.run('xdotool', 'windowfocus', '--sync', windowId);
   return {

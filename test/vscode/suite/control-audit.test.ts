@@ -25,10 +25,13 @@ describe('Control audit in VS Code', function () {
     api = await activatePairux();
     await vscode.commands.executeCommand('pairux.startSession', 'p2p');
     await until(() => api.snapshot().links, { timeoutMs: 30_000, what: 'the session to start' });
-    await until(() => {
-      const view = api.snapshot().view;
-      return view.kind === 'host' && view.page?.state === 'joined' ? true : undefined;
-    }, { timeoutMs: 30_000, what: 'the host page to join' });
+    await until(
+      () => {
+        const view = api.snapshot().view;
+        return view.kind === 'host' && view.page?.state === 'joined' ? true : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the host page to join' },
+    );
   });
   after(async () => {
     guest?.close();
@@ -37,11 +40,14 @@ describe('Control audit in VS Code', function () {
 
   /** The audit document's text once it says `what`. */
   async function auditSays(what: RegExp): Promise<string> {
-    return until(async () => {
-      await vscode.commands.executeCommand('pairux.showControlAudit');
-      const doc = vscode.window.activeTextEditor?.document;
-      return doc?.uri.scheme === 'pairux-audit' && what.test(doc.getText()) ? doc.getText() : undefined;
-    }, { timeoutMs: 15_000, what: `the audit to say ${what}` });
+    return until(
+      async () => {
+        await vscode.commands.executeCommand('pairux.showControlAudit');
+        const doc = vscode.window.activeTextEditor?.document;
+        return doc?.uri.scheme === 'pairux-audit' && what.test(doc.getText()) ? doc.getText() : undefined;
+      },
+      { timeoutMs: 15_000, what: `the audit to say ${what}` },
+    );
   }
 
   it("names the stint granted with Grant Control and the server's record of it; the revoke ends it", async () => {
@@ -50,21 +56,33 @@ describe('Control audit in VS Code', function () {
     const ada = await guest.join(sessionId, token, 'Ada', { client: { kind: 'vscode' } });
     await until(() => participantRows(api.snapshot().view).find((r) => r.id === ada.self.id), { timeoutMs: 10_000, what: "Ada's row" });
     await vscode.commands.executeCommand('pairux.promote', { id: ada.self.id });
-    await until(() => {
-      const view = api.snapshot().view;
-      return view.kind === 'host' && view.page?.participants.some((p) => p.id === ada.self.id && p.role === 'controller') ? true : undefined;
-    }, { timeoutMs: 10_000, what: 'Ada to be a controller' });
+    await until(
+      () => {
+        const view = api.snapshot().view;
+        return view.kind === 'host' && view.page?.participants.some((p) => p.id === ada.self.id && p.role === 'controller') ? true : undefined;
+      },
+      { timeoutMs: 10_000, what: 'Ada to be a controller' },
+    );
     await vscode.commands.executeCommand('pairux.grantControl', { id: ada.self.id });
     await guest.waitFor(ControlChanged, (c) => c.participantId === ada.self.id && c.state === 'granted', 10_000);
 
     const short = ada.self.id.slice(0, 6);
     const text = await auditSays(new RegExp(`granted Ada \\(id ${short}\\) by `));
-    assert.match(text, new RegExp(`^Ada \\(VS Code, id ${short}, link viewer link\\) drove \\d+ s: 0 events injected, none refused; granted by you at \\d\\d:\\d\\d:\\d\\d via Grant Control; still driving$`, 'm'));
+    assert.match(
+      text,
+      new RegExp(
+        `^Ada \\(VS Code, id ${short}, link viewer link\\) drove \\d+ s: 0 events injected, none refused; granted by you at \\d\\d:\\d\\d:\\d\\d via Grant Control; still driving$`,
+        'm',
+      ),
+    );
     assert.equal(vscode.window.activeTextEditor?.document.isUntitled, false, 'a read-only virtual document, not an editable untitled one');
 
     await vscode.commands.executeCommand('pairux.revokeControl', { id: ada.self.id });
     const after = await auditSays(/\(revoked\)$/m);
-    assert.match(after, new RegExp(`^Ada \\(VS Code, id ${short}, link viewer link\\) drove .* via Grant Control; ended at \\d\\d:\\d\\d:\\d\\d \\(revoked\\)$`, 'm'));
+    assert.match(
+      after,
+      new RegExp(`^Ada \\(VS Code, id ${short}, link viewer link\\) drove .* via Grant Control; ended at \\d\\d:\\d\\d:\\d\\d \\(revoked\\)$`, 'm'),
+    );
     assert.match(after, new RegExp(`revoked Ada \\(id ${short}\\) by `));
   });
 });

@@ -9,7 +9,11 @@ import { requireParts } from '../support/requirements';
 
 const EXTENSION_ID = 'pairux.pairux';
 
-interface ManifestCommand { command: string; title: string; category?: string }
+interface ManifestCommand {
+  command: string;
+  title: string;
+  category?: string;
+}
 
 function extension(): vscode.Extension<unknown> {
   const ext = vscode.extensions.getExtension(EXTENSION_ID);
@@ -32,7 +36,11 @@ describe('PairUX extension', () => {
       .filter((id) => id.startsWith('pairux.'));
     assert.ok(contributed.length > 0, 'package.json contributes no pairux.* commands');
     const registered = new Set(await vscode.commands.getCommands(true));
-    assert.deepEqual(contributed.filter((id) => !registered.has(id)), [], 'contributed but not registered');
+    assert.deepEqual(
+      contributed.filter((id) => !registered.has(id)),
+      [],
+      'contributed but not registered',
+    );
   });
 
   it('shows "PairUX: Start Pairing Session" in the command palette when typed', async function () {

@@ -15,10 +15,13 @@ describe('UI driver (workbench harness)', function () {
 
   it('runs a command from the palette and types into the editor it opened', async () => {
     await ui.command('File: New Untitled Text File');
-    const editor = await until(() => {
-      const e = vscode.window.activeTextEditor;
-      return e?.document.isUntitled ? e : undefined;
-    }, { what: 'an untitled editor' });
+    const editor = await until(
+      () => {
+        const e = vscode.window.activeTextEditor;
+        return e?.document.isUntitled ? e : undefined;
+      },
+      { what: 'an untitled editor' },
+    );
     await ui.type('typed by the harness');
     await until(() => (editor.document.getText() === 'typed by the harness' ? true : undefined), { what: 'the typed text' });
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');

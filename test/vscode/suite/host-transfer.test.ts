@@ -24,7 +24,10 @@ describe('Host transfer in VS Code', function () {
     await guest.clickDialogButton('Join', 'Join', { timeoutMs: 15_000 });
     // A controller link waits in the lobby: the host lets the guest in from its notification.
     await ui.clickNotificationButton('wants to join your PairUX session', 'Admit', { timeoutMs: 15_000 });
-    await until(async () => (/'s screen/.test(await guest.statusBarText('pairux.status')) ? true : undefined), { timeoutMs: 30_000, what: 'the guest to watch' });
+    await until(async () => (/'s screen/.test(await guest.statusBarText('pairux.status')) ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'the guest to watch',
+    });
   });
 
   after(async () => {
@@ -32,7 +35,10 @@ describe('Host transfer in VS Code', function () {
     // in a closed window's extension host.
     await guest?.command('PairUX: End Session').catch(() => undefined);
     await guest?.clickNotificationButton('End the session', 'End Session', { timeoutMs: 10_000 }).catch(() => undefined);
-    await until(async () => (!/watching/.test(await guest.statusBarText('pairux.status').catch(() => '')) ? true : undefined), { timeoutMs: 15_000, what: 'the new host to end' }).catch(() => undefined);
+    await until(async () => (!/watching/.test(await guest.statusBarText('pairux.status').catch(() => '')) ? true : undefined), {
+      timeoutMs: 15_000,
+      what: 'the new host to end',
+    }).catch(() => undefined);
     await ui.closeWindow('newhost').catch(() => undefined);
     const kind = api?.snapshot().view.kind;
     if (kind === 'host') await vscode.commands.executeCommand('pairux.endSession', false).then(undefined, () => undefined);
@@ -41,17 +47,23 @@ describe('Host transfer in VS Code', function () {
 
   const dialogText = () => guest.workbenchEval<string>("return document.querySelector('.monaco-dialog-box')?.textContent ?? ''");
   const connectedController = () =>
-    until(() => {
-      const v = api.snapshot().view;
-      return v.kind === 'host' ? v.page?.participants.find((p) => p.role === 'controller' && p.connected) : undefined;
-    }, { timeoutMs: 15_000, what: 'the host to see the guest as a controller' });
+    until(
+      () => {
+        const v = api.snapshot().view;
+        return v.kind === 'host' ? v.page?.participants.find((p) => p.role === 'controller' && p.connected) : undefined;
+      },
+      { timeoutMs: 15_000, what: 'the host to see the guest as a controller' },
+    );
 
-  it('Make Host, declined in the guest\'s modal prompt: nobody changes seat and nothing is shared from the guest', async () => {
+  it("Make Host, declined in the guest's modal prompt: nobody changes seat and nothing is shared from the guest", async () => {
     const controller = await connectedController();
     void vscode.commands.executeCommand('pairux.makeHost', { id: controller.id });
     await ui.clickNotificationButton('the host?', 'Make Host');
     const asked = await guest.clickDialogButton('wants to hand you the host', 'Decline', { timeoutMs: 15_000 });
-    assert.match(asked, /wants to hand you the host's seat: your screen will be shared with everyone in the session and you will answer their control requests/);
+    assert.match(
+      asked,
+      /wants to hand you the host's seat: your screen will be shared with everyone in the session and you will answer their control requests/,
+    );
     await until(async () => (!(await dialogText()) ? true : undefined), { timeoutMs: 5000, what: 'the prompt to close' });
     // Nothing moved: this editor still hosts, the guest still watches it (the next test offers again and it works).
     const v = api.snapshot().view;
@@ -61,7 +73,7 @@ describe('Host transfer in VS Code', function () {
     assert.doesNotMatch(await guest.statusBarText('pairux.status'), /watching/);
   });
 
-  it('Make Host, accepted in the guest\'s modal prompt: the guest shares its screen as host, the old host watches it, and both status bars say so', async () => {
+  it("Make Host, accepted in the guest's modal prompt: the guest shares its screen as host, the old host watches it, and both status bars say so", async () => {
     const controller = await connectedController();
     void vscode.commands.executeCommand('pairux.makeHost', { id: controller.id });
     await ui.clickNotificationButton('the host?', 'Make Host');
@@ -71,26 +83,48 @@ describe('Host transfer in VS Code', function () {
     assert.match(await guest.statusBarText('pairux.status'), /'s screen/);
     await guest.clickDialogButton('wants to hand you the host', 'Accept', { timeoutMs: 15_000 });
     // The old host's editor now watches, as the same participant, with a controller's rights.
-    const watching = await until(() => {
-      const v = api.snapshot().view;
-      return v.kind === 'guest' && v.page?.state === 'live' ? v : undefined;
-    }, { timeoutMs: 60_000, what: 'the old host to watch the new host' }).catch(async (err: Error) => {
+    const watching = await until(
+      () => {
+        const v = api.snapshot().view;
+        return v.kind === 'guest' && v.page?.state === 'live' ? v : undefined;
+      },
+      { timeoutMs: 60_000, what: 'the old host to watch the new host' },
+    ).catch(async (err: Error) => {
       const v = api.snapshot().view;
       const page = v.kind === 'host' || v.kind === 'guest' ? v.page : undefined;
       await ui.screenshot('host-transfer-old-host').catch(() => undefined);
-      const frames = await ui.workbenchEval(`JSON.stringify([...document.querySelectorAll('iframe.webview')].map((f) => ({ src: f.src.slice(0, 300), vis: getComputedStyle(f.parentElement).visibility, w: f.offsetWidth, h: f.offsetHeight })))`).catch((e: Error) => e.message);
-      throw new Error(`${err.message}; the old host shows ${v.kind} (${page?.state}: ${page?.message}, role ${page?.role}); the new host's status bar: ${await guest.statusBarText('pairux.status').catch(() => '?')}; notifications: ${(await ui.notifications().catch(() => [])).join(' | ')}; the new host's: ${(await guest.notifications().catch(() => [])).join(' | ')}; the old host's webviews: ${String(frames)} (screenshot host-transfer-old-host.png)`);
+      const frames = await ui
+        .workbenchEval(
+          `JSON.stringify([...document.querySelectorAll('iframe.webview')].map((f) => ({ src: f.src.slice(0, 300), vis: getComputedStyle(f.parentElement).visibility, w: f.offsetWidth, h: f.offsetHeight })))`,
+        )
+        .catch((e: Error) => e.message);
+      throw new Error(
+        `${err.message}; the old host shows ${v.kind} (${page?.state}: ${page?.message}, role ${page?.role}); the new host's status bar: ${await guest.statusBarText('pairux.status').catch(() => '?')}; notifications: ${(await ui.notifications().catch(() => [])).join(' | ')}; the new host's: ${(await guest.notifications().catch(() => [])).join(' | ')}; the old host's webviews: ${String(frames)} (screenshot host-transfer-old-host.png)`,
+      );
     });
     assert.equal(watching.kind === 'guest' && watching.page?.role, 'controller');
-    assert.equal(watching.kind === 'guest' && watching.page?.participants.find((p) => p.role === 'host')?.id, controller.id, 'the new host is the guest it chose');
-    await until(async () => (/'s screen/.test(await ui.statusBarText('pairux.status')) ? true : undefined), { timeoutMs: 15_000, what: "the old host's status bar to say whose screen it watches" });
+    assert.equal(
+      watching.kind === 'guest' && watching.page?.participants.find((p) => p.role === 'host')?.id,
+      controller.id,
+      'the new host is the guest it chose',
+    );
+    await until(async () => (/'s screen/.test(await ui.statusBarText('pairux.status')) ? true : undefined), {
+      timeoutMs: 15_000,
+      what: "the old host's status bar to say whose screen it watches",
+    });
     // Pixels from the new host's own helper reach the old host's guest panel.
-    await until(async () => {
-      const s = await ui.webviewPixels('video').catch(() => undefined);
-      return s && s.width > 0 ? s : undefined;
-    }, { timeoutMs: 30_000, what: 'video in the old host\'s guest panel' });
+    await until(
+      async () => {
+        const s = await ui.webviewPixels('video').catch(() => undefined);
+        return s && s.width > 0 ? s : undefined;
+      },
+      { timeoutMs: 30_000, what: "video in the old host's guest panel" },
+    );
     // The new host's editor shares: its status bar counts who watches.
-    await until(async () => (/watching/.test(await guest.statusBarText('pairux.status')) ? true : undefined), { timeoutMs: 30_000, what: "the new host's status bar to show it shares" });
+    await until(async () => (/watching/.test(await guest.statusBarText('pairux.status')) ? true : undefined), {
+      timeoutMs: 30_000,
+      what: "the new host's status bar to show it shares",
+    });
     assert.doesNotMatch(await guest.statusBarText('pairux.status'), /'s screen/);
   });
 });

@@ -52,14 +52,16 @@ export async function run(): Promise<void> {
 
   const reports: Promise<void>[] = [];
   const report = (test: Mocha.Runnable, state: 'passed' | 'failed' | 'pending', err?: unknown) => {
-    reports.push(reportResult({
-      title: test.title.slice(0, 2000),
-      fullTitle: test.fullTitle().slice(0, 4000),
-      ...(test.file ? { file: path.relative(root, test.file) } : {}),
-      state,
-      ...(test.duration !== undefined ? { durationMs: test.duration } : {}),
-      ...(err !== undefined ? { error: errorOf(err) } : {}),
-    }).catch((e: unknown) => console.error(`could not report "${test.fullTitle()}" to the harness: ${errorOf(e).message}`)));
+    reports.push(
+      reportResult({
+        title: test.title.slice(0, 2000),
+        fullTitle: test.fullTitle().slice(0, 4000),
+        ...(test.file ? { file: path.relative(root, test.file) } : {}),
+        state,
+        ...(test.duration !== undefined ? { durationMs: test.duration } : {}),
+        ...(err !== undefined ? { error: errorOf(err) } : {}),
+      }).catch((e: unknown) => console.error(`could not report "${test.fullTitle()}" to the harness: ${errorOf(e).message}`)),
+    );
   };
 
   const failures = await new Promise<number>((resolve) => {

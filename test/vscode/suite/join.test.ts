@@ -32,10 +32,13 @@ describe('Joining PairUX sessions in VS Code', function () {
   it('a pasted link that is not one is explained in the input box and cannot be submitted', async () => {
     await guest.command('PairUX: Join Session');
     await guest.input('see you at 3', { submit: false });
-    const message = await until(async () => {
-      const text = await guest.workbenchEval<string>("return document.querySelector('.quick-input-widget .quick-input-message')?.textContent ?? ''");
-      return /not a link/.test(text) ? text : undefined;
-    }, { what: 'the input box to explain the bad link' });
+    const message = await until(
+      async () => {
+        const text = await guest.workbenchEval<string>("return document.querySelector('.quick-input-widget .quick-input-message')?.textContent ?? ''");
+        return /not a link/.test(text) ? text : undefined;
+      },
+      { what: 'the input box to explain the bad link' },
+    );
     assert.match(message, /Paste the whole PairUX share link/);
     await guest.keyboard('Escape');
   });
@@ -54,10 +57,13 @@ describe('Joining PairUX sessions in VS Code', function () {
   it('a vscode:// link opened from outside asks to join, naming the host, and shows the screen', async () => {
     await ui.command('PairUX: Copy Share Link');
     await ui.pick('VS Code link (controller)');
-    const uri = await until(async () => {
-      const t = await vscode.env.clipboard.readText();
-      return t.includes('/join?link=') ? t : undefined;
-    }, { what: 'the VS Code link on the clipboard' });
+    const uri = await until(
+      async () => {
+        const t = await vscode.env.clipboard.readText();
+        return t.includes('/join?link=') ? t : undefined;
+      },
+      { what: 'the VS Code link on the clipboard' },
+    );
     assert.match(uri, new RegExp(`^${vscode.env.uriScheme}://pairux\\.pairux/join\\?link=http`));
     await guest.command('Developer: Open URL');
     await guest.input(uri);
@@ -67,10 +73,13 @@ describe('Joining PairUX sessions in VS Code', function () {
     assert.match(dialog, /Join \S+'s session/);
     // A controller link waits in the lobby: the host lets the guest in from its notification.
     await ui.clickNotificationButton('wants to join your PairUX session', 'Admit', { timeoutMs: 15_000 });
-    await until(async () => {
-      const s = await guest.webviewPixels('video').catch(() => undefined);
-      return s && s.width > 0 && s.nonBlack >= 0 ? s : undefined;
-    }, { timeoutMs: 30_000, what: 'video in the guest panel' });
+    await until(
+      async () => {
+        const s = await guest.webviewPixels('video').catch(() => undefined);
+        return s && s.width > 0 && s.nonBlack >= 0 ? s : undefined;
+      },
+      { timeoutMs: 30_000, what: 'video in the guest panel' },
+    );
     await until(() => (participants(api).some((p) => p.role === 'controller') ? true : undefined), { timeoutMs: 10_000, what: 'the host to see the guest' });
   });
 
@@ -79,7 +88,10 @@ describe('Joining PairUX sessions in VS Code', function () {
     assert.ok((await guest.paletteItems('PairUX: Request')).includes('PairUX: Request Control'), 'a controller can ask');
     await vscode.commands.executeCommand('pairux.demote', { id: c.id });
     await until(() => (participants(api).find((p) => p.id === c.id)?.role === 'viewer' ? true : undefined), { timeoutMs: 10_000, what: 'the demotion' });
-    await until(async () => (!(await guest.paletteItems('PairUX: Request')).includes('PairUX: Request Control') ? true : undefined), { timeoutMs: 10_000, what: 'Request Control to go from the guest' });
+    await until(async () => (!(await guest.paletteItems('PairUX: Request')).includes('PairUX: Request Control') ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'Request Control to go from the guest',
+    });
   });
 
   it('the host removes the guest: it is told, and the host no longer lists it', async () => {

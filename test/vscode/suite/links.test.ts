@@ -31,10 +31,13 @@ describe('Share links in VS Code', function () {
 
   const isRevoked = (err: unknown) => err instanceof PairuxError && err.code === ErrorCode.TokenRevoked;
   const newClipboard = (not: string[]) =>
-    until(async () => {
-      const text = await vscode.env.clipboard.readText();
-      return text.includes('/s/') && !not.includes(text) ? text : undefined;
-    }, { timeoutMs: 15_000, what: 'a new link on the clipboard' });
+    until(
+      async () => {
+        const text = await vscode.env.clipboard.readText();
+        return text.includes('/s/') && !not.includes(text) ? text : undefined;
+      },
+      { timeoutMs: 15_000, what: 'a new link on the clipboard' },
+    );
   const rowOf = (id: string) => participantRows(api.snapshot().view).find((r) => r.id === id);
 
   before(async function () {
@@ -43,10 +46,13 @@ describe('Share links in VS Code', function () {
     await vscode.commands.executeCommand('pairux.startSession', 'p2p');
     await until(() => api.snapshot().links, { timeoutMs: 30_000, what: 'the session to start' });
     // The link commands go through the host page's connection: it has to have joined first.
-    await until(() => {
-      const view = api.snapshot().view;
-      return view.kind === 'host' && view.page?.state === 'joined' ? true : undefined;
-    }, { timeoutMs: 30_000, what: 'the host page to join' });
+    await until(
+      () => {
+        const view = api.snapshot().view;
+        return view.kind === 'host' && view.page?.state === 'joined' ? true : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the host page to join' },
+    );
   });
 
   // A link left on the clipboard by the test before must not pass for the one a command copies now.
@@ -59,7 +65,8 @@ describe('Share links in VS Code', function () {
 
   it('the link commands are in the palette while hosting', async () => {
     const labels = await ui.paletteItems('PairUX:');
-    for (const want of ['PairUX: Create Personal Link', 'PairUX: Rotate Share Links', 'PairUX: Manage Links']) assert.ok(labels.includes(want), `${want} not offered while hosting: ${labels.join(' | ')}`);
+    for (const want of ['PairUX: Create Personal Link', 'PairUX: Rotate Share Links', 'PairUX: Manage Links'])
+      assert.ok(labels.includes(want), `${want} not offered while hosting: ${labels.join(' | ')}`);
   });
 
   it('Create Personal Link: a single-use link on the clipboard lets Ada in, shown with its label, and nobody after her', async () => {
@@ -101,14 +108,17 @@ describe('Share links in VS Code', function () {
     await ui.pick('for Eve');
     await ui.clickNotificationButton('Revoke the link “for Eve”', 'Revoke', { timeoutMs: 10_000 });
     await managing;
-    await until(async () => {
-      try {
-        await joinWith(link, 'Eve 2');
-        return undefined;
-      } catch (err) {
-        return isRevoked(err) ? true : undefined;
-      }
-    }, { timeoutMs: 10_000, what: 'the revoked link to be refused' });
+    await until(
+      async () => {
+        try {
+          await joinWith(link, 'Eve 2');
+          return undefined;
+        } catch (err) {
+          return isRevoked(err) ? true : undefined;
+        }
+      },
+      { timeoutMs: 10_000, what: 'the revoked link to be refused' },
+    );
     assert.ok(rowOf(eve.self.id), 'Eve is still in');
     assert.deepEqual(api.snapshot().links, shared, 'the shared links are untouched');
   });
@@ -144,7 +154,10 @@ describe('Share links in VS Code', function () {
     await offering;
     const offer = await until(() => offers[0], { timeoutMs: 10_000, what: 'the offer to reach Fay' });
     await fay.request(DeclineHost, { offerId: offer.offerId });
-    const told = await until(async () => (await ui.notifications()).find((m) => m.includes('Fay declined to take over as host')), { timeoutMs: 10_000, what: 'the host to be told' });
+    const told = await until(async () => (await ui.notifications()).find((m) => m.includes('Fay declined to take over as host')), {
+      timeoutMs: 10_000,
+      what: 'the host to be told',
+    });
     assert.match(told, /you are still the host/);
     assert.equal(api.snapshot().view.kind, 'host');
   });

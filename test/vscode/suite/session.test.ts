@@ -65,18 +65,28 @@ describe('PairUX sessions in VS Code', function () {
   it('Start from the palette: each mode explained, the controller link on the clipboard, the session in the status bar', async () => {
     await ui.command('PairUX: Start Pairing Session');
     const pick = await ui.quickInput();
-    assert.deepEqual(['Auto', 'P2P', 'SFU'].filter((m) => !pick.labels.some((l) => l.startsWith(m))), [], `modes offered: ${pick.labels.join(' | ')}`);
+    assert.deepEqual(
+      ['Auto', 'P2P', 'SFU'].filter((m) => !pick.labels.some((l) => l.startsWith(m))),
+      [],
+      `modes offered: ${pick.labels.join(' | ')}`,
+    );
     await ui.pick('P2P');
     const links = await until(() => api.snapshot().links, { timeoutMs: 30_000, what: 'the session to start' });
-    const clipboard = await until(async () => ((await vscode.env.clipboard.readText()).includes('/s/') ? vscode.env.clipboard.readText() : undefined), { what: 'the link on the clipboard' });
+    const clipboard = await until(async () => ((await vscode.env.clipboard.readText()).includes('/s/') ? vscode.env.clipboard.readText() : undefined), {
+      what: 'the link on the clipboard',
+    });
     assert.equal(clipboard, links.controller);
-    const text = await until(async () => {
-      const t = await ui.statusBarText('pairux.status');
-      return t.includes('P2P') && t.includes('0 watching') ? t : undefined;
-    }, { timeoutMs: 15_000, what: 'the status bar to show the session' });
+    const text = await until(
+      async () => {
+        const t = await ui.statusBarText('pairux.status');
+        return t.includes('P2P') && t.includes('0 watching') ? t : undefined;
+      },
+      { timeoutMs: 15_000, what: 'the status bar to show the session' },
+    );
     assert.match(text, /PairUX · P2P · 0 watching/);
     const labels = await ui.paletteItems('PairUX:');
-    for (const want of ['PairUX: End Session', 'PairUX: Copy Share Link', 'PairUX: Stop All Control']) assert.ok(labels.includes(want), `${want} not offered while hosting`);
+    for (const want of ['PairUX: End Session', 'PairUX: Copy Share Link', 'PairUX: Stop All Control'])
+      assert.ok(labels.includes(want), `${want} not offered while hosting`);
     assert.ok(!labels.includes('PairUX: Request Control'), 'a host cannot request control');
   });
 
@@ -84,10 +94,13 @@ describe('PairUX sessions in VS Code', function () {
     const links = api.snapshot().links!;
     await ui.openPage('browser', links.viewer);
     const browser = ui.window('browser');
-    const stats = await until(async () => {
-      const s = await browser.pagePixels('video');
-      return greenLeads(s) ? s : undefined;
-    }, { timeoutMs: 30_000, what: "the host's green xterm in the browser viewer's video" });
+    const stats = await until(
+      async () => {
+        const s = await browser.pagePixels('video');
+        return greenLeads(s) ? s : undefined;
+      },
+      { timeoutMs: 30_000, what: "the host's green xterm in the browser viewer's video" },
+    );
     assert.deepEqual([stats.width, stats.height], [1280, 720]);
     await until(async () => ((await ui.statusBarText('pairux.status')).includes('1 watching') ? true : undefined), { timeoutMs: 10_000, what: '1 watching' });
     await ui.closeWindow('browser');
@@ -112,13 +125,19 @@ describe('PairUX sessions in VS Code', function () {
     assert.match(dialog, /Join \S+'s session/, dialog);
     assert.match(dialog, /ask to drive/);
     // A controller link waits in the lobby: the host lets the guest in from its notification.
-    const knock = await until(async () => (await ui.notifications()).find((m) => m.includes('wants to join your PairUX session')), { timeoutMs: 15_000, what: 'the lobby notification' });
+    const knock = await until(async () => (await ui.notifications()).find((m) => m.includes('wants to join your PairUX session')), {
+      timeoutMs: 15_000,
+      what: 'the lobby notification',
+    });
     assert.match(knock, /\(VS Code, id \S+, link “controller link”\) from \S+ wants to join your PairUX session as a controller/, knock);
     await ui.clickNotificationButton('wants to join your PairUX session', 'Admit', { timeoutMs: 15_000 });
-    const stats = await until(async () => {
-      const s = await guest.webviewPixels('video').catch(() => undefined);
-      return s && greenLeads(s) ? s : undefined;
-    }, { timeoutMs: 30_000, what: "the host's screen in the guest panel" });
+    const stats = await until(
+      async () => {
+        const s = await guest.webviewPixels('video').catch(() => undefined);
+        return s && greenLeads(s) ? s : undefined;
+      },
+      { timeoutMs: 30_000, what: "the host's screen in the guest panel" },
+    );
     assert.equal(stats.width, 1280);
     assert.match(await guest.statusBarText('pairux.status'), /P2P · \S+'s screen/);
     await guest.screenshot('guest-watching');
@@ -127,19 +146,30 @@ describe('PairUX sessions in VS Code', function () {
   it("Request Control → Allow on the host: the guest's keys land in the host's xterm, Ctrl+P included, and the guest's Quick Open stays shut", async () => {
     await guest.command('PairUX: Request Control');
     await ui.clickNotificationButton('asks to control your mouse and keyboard', 'Allow', { timeoutMs: 15_000 });
-    await until(async () => ((await guest.statusBarText('pairux.status')).includes('you drive') ? true : undefined), { timeoutMs: 15_000, what: 'the guest to drive' });
-    await until(async () => (/drives/.test(await ui.statusBarText('pairux.status')) ? true : undefined), { timeoutMs: 10_000, what: "the host's status bar to say who drives" });
+    await until(async () => ((await guest.statusBarText('pairux.status')).includes('you drive') ? true : undefined), {
+      timeoutMs: 15_000,
+      what: 'the guest to drive',
+    });
+    await until(async () => (/drives/.test(await ui.statusBarText('pairux.status')) ? true : undefined), {
+      timeoutMs: 10_000,
+      what: "the host's status bar to say who drives",
+    });
     await guest.webviewClick('video');
     const text = 'hello from VS Code ~!@#$%^&*()_+{}|:"<>?';
     await guest.type(text);
     await guest.keyboard('Control+P');
     await guest.type('q');
-    const landed = await until(() => {
-      const got = readFileSync(typed, 'utf8');
-      return got.includes(`${text}\u0010q`) ? got : undefined;
-    }, { timeoutMs: 15_000, what: `"${text}^Pq" in the host's xterm (so far: ${JSON.stringify(readFileSync(typed, 'utf8'))})` });
+    const landed = await until(
+      () => {
+        const got = readFileSync(typed, 'utf8');
+        return got.includes(`${text}\u0010q`) ? got : undefined;
+      },
+      { timeoutMs: 15_000, what: `"${text}^Pq" in the host's xterm (so far: ${JSON.stringify(readFileSync(typed, 'utf8'))})` },
+    );
     assert.ok(landed.endsWith(`${text}\u0010q`), JSON.stringify(landed));
-    const quickOpen = await guest.workbenchEval<boolean>("const w = document.querySelector('.quick-input-widget'); return !!w && getComputedStyle(w).display !== 'none';");
+    const quickOpen = await guest.workbenchEval<boolean>(
+      "const w = document.querySelector('.quick-input-widget'); return !!w && getComputedStyle(w).display !== 'none';",
+    );
     assert.equal(quickOpen, false, "Ctrl+P opened the guest's own Quick Open");
     await guest.screenshot('guest-driving');
     await ui.screenshot('host-being-driven');
@@ -147,7 +177,10 @@ describe('PairUX sessions in VS Code', function () {
 
   it('Stop All Control from the palette: the guest stops driving and its typing lands nowhere', async () => {
     await ui.command('PairUX: Stop All Control');
-    await until(async () => (!(await guest.statusBarText('pairux.status')).includes('you drive') ? true : undefined), { timeoutMs: 10_000, what: 'the guest to lose control' });
+    await until(async () => (!(await guest.statusBarText('pairux.status')).includes('you drive') ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'the guest to lose control',
+    });
     const before = readFileSync(typed, 'utf8');
     await guest.webviewClick('video');
     await guest.type('nothing should land');
@@ -159,10 +192,13 @@ describe('PairUX sessions in VS Code', function () {
     await ui.command('PairUX: End Session');
     await ui.clickNotificationButton('End the session for', 'End Session');
     await until(() => (api.snapshot().view.kind === 'none' ? true : undefined), { timeoutMs: 10_000, what: 'the session to end' });
-    const ended = await until(async () => {
-      const n = await guest.notifications();
-      return n.find((m) => /ended/i.test(m));
-    }, { timeoutMs: 15_000, what: 'the guest to be told' });
+    const ended = await until(
+      async () => {
+        const n = await guest.notifications();
+        return n.find((m) => /ended/i.test(m));
+      },
+      { timeoutMs: 15_000, what: 'the guest to be told' },
+    );
     assert.match(ended, /ended/i);
     await ui.closeWindow('guest');
   });

@@ -14,7 +14,9 @@ describe('PairUX SFU sessions in VS Code', function () {
   this.timeout(90_000);
   let api: PairuxApi;
   let term: ChildProcess | undefined;
-  const livekit = process.env.PAIRUX_TEST_LIVEKIT ? (JSON.parse(process.env.PAIRUX_TEST_LIVEKIT) as { url: string; apiKey: string; apiSecret: string }) : undefined;
+  const livekit = process.env.PAIRUX_TEST_LIVEKIT
+    ? (JSON.parse(process.env.PAIRUX_TEST_LIVEKIT) as { url: string; apiKey: string; apiSecret: string })
+    : undefined;
 
   before(async function () {
     requireParts({ ui: ui.available, display: Boolean(process.env.DISPLAY), livekit: Boolean(livekit) });
@@ -39,15 +41,21 @@ describe('PairUX SFU sessions in VS Code', function () {
     await ui.command('PairUX: Start Pairing Session');
     await ui.pick('SFU');
     const links = await until(() => api.snapshot().links, { timeoutMs: 30_000, what: 'the SFU session to start' });
-    await until(async () => ((await ui.statusBarText('pairux.status')).includes('SFU') ? true : undefined), { timeoutMs: 15_000, what: 'SFU in the status bar' });
+    await until(async () => ((await ui.statusBarText('pairux.status')).includes('SFU') ? true : undefined), {
+      timeoutMs: 15_000,
+      what: 'SFU in the status bar',
+    });
     await ui.openPage('sfu-viewer', links.viewer);
     const viewer = ui.window('sfu-viewer');
-    const stats = await until(async () => {
-      const s = await viewer.pagePixels('video');
-      const [r, g, b] = s.mean;
-      // The SFU may start a new subscriber on the low simulcast layer; text needs the full one.
-      return s.width === 1280 && s.nonBlack > 0.2 && g > r * 2 && g > b * 2 ? s : undefined;
-    }, { timeoutMs: 40_000, what: "the host's full-resolution screen through LiveKit" });
+    const stats = await until(
+      async () => {
+        const s = await viewer.pagePixels('video');
+        const [r, g, b] = s.mean;
+        // The SFU may start a new subscriber on the low simulcast layer; text needs the full one.
+        return s.width === 1280 && s.nonBlack > 0.2 && g > r * 2 && g > b * 2 ? s : undefined;
+      },
+      { timeoutMs: 40_000, what: "the host's full-resolution screen through LiveKit" },
+    );
     assert.equal(stats.height, 720);
     const status = await viewer.workbenchEval<string>("return document.querySelector('#status')?.textContent ?? ''");
     assert.match(status, /SFU/);

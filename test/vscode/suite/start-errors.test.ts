@@ -31,7 +31,10 @@ describe('PairUX: when a session cannot start', function () {
     await vscode.workspace.getConfiguration('pairux').update('capture.display', ':87', vscode.ConfigurationTarget.Global);
     await ui.command('PairUX: Start Pairing Session');
     await ui.pick('P2P');
-    const error = await until(async () => (await ui.notifications()).find((m) => /Screen capture is not possible here/.test(m)), { timeoutMs: 20_000, what: 'the capture error' });
+    const error = await until(async () => (await ui.notifications()).find((m) => /Screen capture is not possible here/.test(m)), {
+      timeoutMs: 20_000,
+      what: 'the capture error',
+    });
     assert.match(error, /pairux\.capture\.display/);
     assert.equal(api.snapshot().view.kind, 'none');
     assert.match(await ui.statusBarText('pairux.status'), /^\S* ?PairUX$/);

@@ -85,17 +85,21 @@ export async function startCodeServer(options: StartOptions = {}): Promise<CodeS
   mkdirSync(path.join(dirs.userDataDir, 'User'), { recursive: true });
   writeFileSync(
     path.join(dirs.userDataDir, 'User', 'settings.json'),
-    JSON.stringify({
-      'workbench.startupEditor': 'none',
-      'workbench.tips.enabled': false,
-      'workbench.enableExperiments': false,
-      'extensions.autoCheckUpdates': false,
-      'extensions.autoUpdate': false,
-      'update.mode': 'none',
-      'telemetry.telemetryLevel': 'off',
-      'security.workspace.trust.enabled': false,
-      ...options.settings,
-    }, null, 2),
+    JSON.stringify(
+      {
+        'workbench.startupEditor': 'none',
+        'workbench.tips.enabled': false,
+        'workbench.enableExperiments': false,
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        'update.mode': 'none',
+        'telemetry.telemetryLevel': 'off',
+        'security.workspace.trust.enabled': false,
+        ...options.settings,
+      },
+      null,
+      2,
+    ),
   );
   for (const [name, content] of Object.entries(options.files ?? {})) {
     const file = path.join(dirs.workspace, name);
@@ -109,7 +113,15 @@ export async function startCodeServer(options: StartOptions = {}): Promise<CodeS
       cwd: runDir,
       encoding: 'utf8',
       timeout: 60_000,
-      env: { ...process.env, EXTENSIONS_GALLERY: '{}', XDG_CONFIG_HOME: dirs.config, XDG_DATA_HOME: dirs.data, XDG_CACHE_HOME: dirs.cache, TMPDIR: dirs.tmp, NODE_OPTIONS: '' },
+      env: {
+        ...process.env,
+        EXTENSIONS_GALLERY: '{}',
+        XDG_CONFIG_HOME: dirs.config,
+        XDG_DATA_HOME: dirs.data,
+        XDG_CACHE_HOME: dirs.cache,
+        TMPDIR: dirs.tmp,
+        NODE_OPTIONS: '',
+      },
     });
     if (r.status !== 0) {
       rmSync(runDir, { recursive: true, force: true });
@@ -117,53 +129,72 @@ export async function startCodeServer(options: StartOptions = {}): Promise<CodeS
     }
   }
 
-  const child = spawn(process.execPath, [
-    entry,
-    '--auth', 'none',
-    '--bind-addr', '127.0.0.1:0',
-    '--disable-telemetry',
-    '--disable-update-check',
-    '--disable-workspace-trust',
-    '--disable-getting-started-override',
-    '--ignore-last-opened',
-    '--user-data-dir', dirs.userDataDir,
-    '--extensions-dir', dirs.extensionsDir,
-    dirs.workspace,
-  ], {
-    cwd: runDir,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      EXTENSIONS_GALLERY: '{}',
-      XDG_CONFIG_HOME: dirs.config,
-      XDG_DATA_HOME: dirs.data,
-      XDG_CACHE_HOME: dirs.cache,
-      TMPDIR: dirs.tmp,
-      // The outer mocha's own settings must not leak into the extension host's Node.
-      NODE_OPTIONS: '',
-      ...options.env,
+  const child = spawn(
+    process.execPath,
+    [
+      entry,
+      '--auth',
+      'none',
+      '--bind-addr',
+      '127.0.0.1:0',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      '--ignore-last-opened',
+      '--user-data-dir',
+      dirs.userDataDir,
+      '--extensions-dir',
+      dirs.extensionsDir,
+      dirs.workspace,
+    ],
+    {
+      cwd: runDir,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        EXTENSIONS_GALLERY: '{}',
+        XDG_CONFIG_HOME: dirs.config,
+        XDG_DATA_HOME: dirs.data,
+        XDG_CACHE_HOME: dirs.cache,
+        TMPDIR: dirs.tmp,
+        // The outer mocha's own settings must not leak into the extension host's Node.
+        NODE_OPTIONS: '',
+        ...options.env,
+      },
     },
-  });
+  );
   live.add(child);
   watchSignals();
   let output = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => {
-    live.delete(child);
-    if (live.size === 0) unwatchSignals();
-    resolve();
-  }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      live.delete(child);
+      if (live.size === 0) unwatchSignals();
+      resolve();
+    }),
+  );
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`code-server did not listen within ${options.startTimeoutMs ?? 30_000} ms:\n${output.slice(-3000)}`)), options.startTimeoutMs ?? 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`code-server did not listen within ${options.startTimeoutMs ?? 30_000} ms:\n${output.slice(-3000)}`)),
+      options.startTimeoutMs ?? 30_000,
+    );
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       if (output.length > 1_000_000) output = output.slice(-500_000);
       const m = /HTTP server listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (m) { clearTimeout(timer); resolve(m[1]!); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`code-server exited (${code ?? signal}) before listening:\n${output.slice(-3000)}`)); });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`code-server exited (${code ?? signal}) before listening:\n${output.slice(-3000)}`));
+    });
   }).catch(async (err) => {
     await stopChild(child, exited);
     rmSync(runDir, { recursive: true, force: true });
@@ -178,10 +209,11 @@ export async function startCodeServer(options: StartOptions = {}): Promise<CodeS
     userDataDir: dirs.userDataDir,
     extensionsDir: dirs.extensionsDir,
     output: () => output,
-    stop: () => (stopping ??= (async () => {
-      await stopChild(child, exited);
-      rmSync(runDir, { recursive: true, force: true, maxRetries: 3 });
-    })()),
+    stop: () =>
+      (stopping ??= (async () => {
+        await stopChild(child, exited);
+        rmSync(runDir, { recursive: true, force: true, maxRetries: 3 });
+      })()),
   };
 }
 

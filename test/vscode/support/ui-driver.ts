@@ -13,9 +13,31 @@ import { ErrorCode, PairuxError } from '../../../protocol/errors';
 import { RpcEndpoint } from '../../../protocol/rpc-endpoint';
 import * as ui from './ui';
 import {
-  TestResultReport, UI_DRIVER, UiClickNotificationButton, UiClickStatusBarItem, UiClipboardRead, UiClipboardWrite, UiCommand,
-  UiInput, UiKeyboard, UiNotifications, UiPaletteItems, UiPick, UiQuickInputItems, UiScreenshot, UiStatusBarText, UiType,
-  UiWebviewEval, UiWebviewPixels, UiWorkbenchEval, UiOpenWindow, UiCloseWindow, UiPagePixels, UiClickDialogButton, UiWebviewClick, type TestResult,
+  TestResultReport,
+  UI_DRIVER,
+  UiClickNotificationButton,
+  UiClickStatusBarItem,
+  UiClipboardRead,
+  UiClipboardWrite,
+  UiCommand,
+  UiInput,
+  UiKeyboard,
+  UiNotifications,
+  UiPaletteItems,
+  UiPick,
+  UiQuickInputItems,
+  UiScreenshot,
+  UiStatusBarText,
+  UiType,
+  UiWebviewEval,
+  UiWebviewPixels,
+  UiWorkbenchEval,
+  UiOpenWindow,
+  UiCloseWindow,
+  UiPagePixels,
+  UiClickDialogButton,
+  UiWebviewClick,
+  type TestResult,
 } from './ui-protocol';
 
 /** Opens one more workbench window (a page) and resolves once it is visible. */
@@ -44,17 +66,23 @@ function asPairuxError(err: unknown): PairuxError {
 export async function startUiDriver({ screenshotDir }: { screenshotDir: string }): Promise<UiDriverServer> {
   const key = randomBytes(18).toString('base64url');
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: `/${key}`, maxPayload: UI_DRIVER.maxMessageBytes });
-  await new Promise<void>((resolve, reject) => { wss.once('listening', resolve); wss.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    wss.once('listening', resolve);
+    wss.once('error', reject);
+  });
   const port = (wss.address() as AddressInfo).port;
 
   let setPage!: (p: { page: Page; open: WindowOpener }) => void;
-  const pageReady = new Promise<{ page: Page; open: WindowOpener }>((r) => { setPage = r; });
+  const pageReady = new Promise<{ page: Page; open: WindowOpener }>((r) => {
+    setPage = r;
+  });
   const windows = new Map<string, Page>();
   async function pageFor(name: string | undefined): Promise<Page> {
     const { page } = await pageReady;
     if (!name || name === 'main') return page;
     const found = windows.get(name);
-    if (!found) throw new PairuxError(ErrorCode.BadMessage, `no window '${name}' (open it with ui.openWindow first; open: ${[...windows.keys()].join(', ') || 'none'})`);
+    if (!found)
+      throw new PairuxError(ErrorCode.BadMessage, `no window '${name}' (open it with ui.openWindow first; open: ${[...windows.keys()].join(', ') || 'none'})`);
     return found;
   }
   const results: TestResult[] = [];
@@ -78,25 +106,54 @@ export async function startUiDriver({ screenshotDir }: { screenshotDir: string }
           throw asPairuxError(err);
         }
       });
-    handle(UiCommand, async (page, p) => { await ui.runCommand(page, p.title, p.timeoutMs); return null; });
+    handle(UiCommand, async (page, p) => {
+      await ui.runCommand(page, p.title, p.timeoutMs);
+      return null;
+    });
     handle(UiPaletteItems, async (page, p) => ({ labels: await ui.paletteItems(page, p.text, p.timeoutMs) }));
-    handle(UiPick, async (page, p) => { await ui.pickItem(page, p.label, p.timeoutMs); return null; });
+    handle(UiPick, async (page, p) => {
+      await ui.pickItem(page, p.label, p.timeoutMs);
+      return null;
+    });
     handle(UiQuickInputItems, (page, p) => ui.quickInputItems(page, p.timeoutMs));
-    handle(UiInput, async (page, p) => { await ui.fillInput(page, p.text, { submit: p.submit ?? true, timeoutMs: p.timeoutMs }); return null; });
-    handle(UiType, async (page, p) => { await page.keyboard.type(p.text); return null; });
-    handle(UiKeyboard, async (page, p) => { await ui.pressKeys(page, p.keys); return null; });
+    handle(UiInput, async (page, p) => {
+      await ui.fillInput(page, p.text, { submit: p.submit ?? true, timeoutMs: p.timeoutMs });
+      return null;
+    });
+    handle(UiType, async (page, p) => {
+      await page.keyboard.type(p.text);
+      return null;
+    });
+    handle(UiKeyboard, async (page, p) => {
+      await ui.pressKeys(page, p.keys);
+      return null;
+    });
     handle(UiNotifications, async (page) => ({ messages: await ui.notifications(page) }));
-    handle(UiClickNotificationButton, async (page, p) => { await ui.clickNotificationButton(page, p.message, p.button, p.timeoutMs); return null; });
+    handle(UiClickNotificationButton, async (page, p) => {
+      await ui.clickNotificationButton(page, p.message, p.button, p.timeoutMs);
+      return null;
+    });
     handle(UiStatusBarText, (page, p) => ui.statusBarText(page, p.item, p.timeoutMs));
-    handle(UiClickStatusBarItem, async (page, p) => { await ui.clickStatusBarItem(page, p.item, p.timeoutMs); return null; });
+    handle(UiClickStatusBarItem, async (page, p) => {
+      await ui.clickStatusBarItem(page, p.item, p.timeoutMs);
+      return null;
+    });
     handle(UiWebviewEval, async (page, p) => ({ value: await ui.webviewEval(page, p.expression, { title: p.title, timeoutMs: p.timeoutMs }) }));
     handle(UiWebviewPixels, (page, p) => ui.webviewPixels(page, p.selector, { title: p.title, timeoutMs: p.timeoutMs }));
     handle(UiClickDialogButton, async (page, p) => ({ text: await ui.clickDialogButton(page, p.message, p.button, p.timeoutMs) }));
-    handle(UiWebviewClick, async (page, p) => { await ui.webviewClick(page, p.selector, { title: p.title, timeoutMs: p.timeoutMs }); return null; });
+    handle(UiWebviewClick, async (page, p) => {
+      await ui.webviewClick(page, p.selector, { title: p.title, timeoutMs: p.timeoutMs });
+      return null;
+    });
     handle(UiPagePixels, (page, p) => ui.framePixels(page.mainFrame(), p.selector));
-    handle(UiWorkbenchEval, async (page, p) => ({ value: await page.evaluate(`(async () => { ${/\breturn\b/.test(p.expression) ? p.expression : `return (${p.expression});`} })()`) }));
+    handle(UiWorkbenchEval, async (page, p) => ({
+      value: await page.evaluate(`(async () => { ${/\breturn\b/.test(p.expression) ? p.expression : `return (${p.expression});`} })()`),
+    }));
     handle(UiClipboardRead, async (page) => ({ text: await ui.readClipboard(page) }));
-    handle(UiClipboardWrite, async (page, p) => { await ui.writeClipboard(page, p.text); return null; });
+    handle(UiClipboardWrite, async (page, p) => {
+      await ui.writeClipboard(page, p.text);
+      return null;
+    });
     handle(UiScreenshot, async (page, p) => {
       mkdirSync(screenshotDir, { recursive: true });
       const file = path.join(screenshotDir, `${p.name.replace(/\.png$/, '')}.png`);
@@ -128,7 +185,10 @@ export async function startUiDriver({ screenshotDir }: { screenshotDir: string }
       if (isBinary) return socket.close(1003, 'text only');
       rpc.receive(data.toString());
     });
-    socket.on('close', () => { sockets.delete(socket); rpc.close(); });
+    socket.on('close', () => {
+      sockets.delete(socket);
+      rpc.close();
+    });
   });
 
   return {

@@ -17,11 +17,7 @@ export const WindowName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/);
 const window = WindowName.optional();
 
 export const UiCommand = defineRequest('ui.command', z.object({ title: text, timeoutMs, window }), none);
-export const UiPaletteItems = defineRequest(
-  'ui.paletteItems',
-  z.object({ text, timeoutMs, window }),
-  z.object({ labels: z.array(z.string()) }),
-);
+export const UiPaletteItems = defineRequest('ui.paletteItems', z.object({ text, timeoutMs, window }), z.object({ labels: z.array(z.string()) }));
 export const UiPick = defineRequest('ui.pick', z.object({ label: text, timeoutMs, window }), none);
 export const UiQuickInputItems = defineRequest(
   'ui.quickInputItems',
@@ -32,11 +28,7 @@ export const UiInput = defineRequest('ui.input', z.object({ text, submit: z.bool
 export const UiType = defineRequest('ui.type', z.object({ text, window }), none);
 export const UiKeyboard = defineRequest('ui.keyboard', z.object({ keys: z.array(z.string().min(1).max(100)).min(1).max(100), window }), none);
 export const UiNotifications = defineRequest('ui.notifications', z.object({ window }), z.object({ messages: z.array(z.string()) }));
-export const UiClickNotificationButton = defineRequest(
-  'ui.clickNotificationButton',
-  z.object({ message: text, button: text, timeoutMs, window }),
-  none,
-);
+export const UiClickNotificationButton = defineRequest('ui.clickNotificationButton', z.object({ message: text, button: text, timeoutMs, window }), none);
 /** Clicks a button of VS Code's modal dialog; answers the dialog's text. */
 export const UiClickDialogButton = defineRequest(
   'ui.clickDialogButton',
@@ -55,11 +47,7 @@ const webview = z.object({
   timeoutMs,
   window,
 });
-export const UiWebviewEval = defineRequest(
-  'ui.webviewEval',
-  webview.extend({ expression: text }),
-  z.object({ value: z.unknown() }),
-);
+export const UiWebviewEval = defineRequest('ui.webviewEval', webview.extend({ expression: text }), z.object({ value: z.unknown() }));
 export const UiWebviewClick = defineRequest('ui.webviewClick', webview.extend({ selector: text }), none);
 export const PixelStatsSchema = z.object({
   width: z.number(),
@@ -72,11 +60,7 @@ export const PixelStatsSchema = z.object({
   colours: z.number(),
 });
 export type PixelStats = z.infer<typeof PixelStatsSchema>;
-export const UiWebviewPixels = defineRequest(
-  'ui.webviewPixels',
-  webview.extend({ selector: text }),
-  PixelStatsSchema,
-);
+export const UiWebviewPixels = defineRequest('ui.webviewPixels', webview.extend({ selector: text }), PixelStatsSchema);
 export const UiWorkbenchEval = defineRequest('ui.workbenchEval', z.object({ expression: text, window }), z.object({ value: z.unknown() }));
 export const UiClipboardRead = defineRequest('ui.clipboardRead', z.object({}), z.object({ text: z.string() }));
 export const UiClipboardWrite = defineRequest('ui.clipboardWrite', z.object({ text }), none);
@@ -113,9 +97,29 @@ export const UI_DRIVER: Boundary = {
   maxMessageBytes: 4 * 1024 * 1024,
   aToB: {
     requests: [
-      UiCommand, UiPaletteItems, UiPick, UiQuickInputItems, UiInput, UiType, UiKeyboard, UiNotifications,
-      UiClickNotificationButton, UiStatusBarText, UiClickStatusBarItem, UiWebviewEval, UiWebviewPixels,
-      UiWorkbenchEval, UiClipboardRead, UiClipboardWrite, UiScreenshot, UiOpenWindow, UiCloseWindow, UiPagePixels, UiClickDialogButton, UiWebviewClick, TestResultReport,
+      UiCommand,
+      UiPaletteItems,
+      UiPick,
+      UiQuickInputItems,
+      UiInput,
+      UiType,
+      UiKeyboard,
+      UiNotifications,
+      UiClickNotificationButton,
+      UiStatusBarText,
+      UiClickStatusBarItem,
+      UiWebviewEval,
+      UiWebviewPixels,
+      UiWorkbenchEval,
+      UiClipboardRead,
+      UiClipboardWrite,
+      UiScreenshot,
+      UiOpenWindow,
+      UiCloseWindow,
+      UiPagePixels,
+      UiClickDialogButton,
+      UiWebviewClick,
+      TestResultReport,
     ],
     notifications: [],
   },

@@ -33,9 +33,7 @@ export async function until<T>(what: string, timeoutMs: number, probe: () => Pro
 
 /** The label a quick-input row shows, e.g. `PairUX: Start Pairing Session`. */
 async function rowLabels(page: Page): Promise<string[]> {
-  return page.$$eval(QUICK_ROW, (rows) =>
-    rows.map((row) => (row.querySelector('.label-name')?.textContent ?? row.getAttribute('aria-label') ?? '').trim()),
-  );
+  return page.$$eval(QUICK_ROW, (rows) => rows.map((row) => (row.querySelector('.label-name')?.textContent ?? row.getAttribute('aria-label') ?? '').trim()));
 }
 
 async function quickInputOpen(page: Page): Promise<boolean> {
@@ -49,16 +47,21 @@ export async function waitForWorkbench(page: Page, timeoutMs = 60_000): Promise<
 
 /** Opens the command palette with F1 (retried: the first keypress can land before keybindings load). */
 async function openPalette(page: Page, timeoutMs: number): Promise<void> {
-  await until('the command palette to open on F1', timeoutMs, async () => {
-    if (await quickInputOpen(page)) {
-      const value = await page.locator(QUICK_INPUT_BOX).inputValue();
-      if (value.startsWith('>')) return true;
-      await page.keyboard.press('Escape');
-    }
-    await page.keyboard.press('F1');
-    await page.locator(QUICK_INPUT_BOX).waitFor({ state: 'visible', timeout: 1000 });
-    return true;
-  }, 200);
+  await until(
+    'the command palette to open on F1',
+    timeoutMs,
+    async () => {
+      if (await quickInputOpen(page)) {
+        const value = await page.locator(QUICK_INPUT_BOX).inputValue();
+        if (value.startsWith('>')) return true;
+        await page.keyboard.press('Escape');
+      }
+      await page.keyboard.press('F1');
+      await page.locator(QUICK_INPUT_BOX).waitFor({ state: 'visible', timeout: 1000 });
+      return true;
+    },
+    200,
+  );
 }
 
 async function fillPalette(page: Page, query: string, timeoutMs: number): Promise<void> {
@@ -77,14 +80,19 @@ async function fillPalette(page: Page, query: string, timeoutMs: number): Promis
 export async function paletteItems(page: Page, text: string, timeoutMs = DEFAULT_TIMEOUT): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   const left = () => Math.max(500, deadline - Date.now());
-  const labels = await until(`the palette rows for "${text}"`, timeoutMs, async () => {
-    const showing = async () => (await quickInputOpen(page)) && (await page.locator(QUICK_INPUT_BOX).inputValue({ timeout: 500 })) === `>${text}`;
-    if (!(await showing())) await fillPalette(page, text, left());
-    const first = JSON.stringify(await rowLabels(page));
-    await new Promise((r) => setTimeout(r, 150));
-    const now = await rowLabels(page);
-    return (await showing()) && JSON.stringify(now) === first ? now : undefined;
-  }, 50);
+  const labels = await until(
+    `the palette rows for "${text}"`,
+    timeoutMs,
+    async () => {
+      const showing = async () => (await quickInputOpen(page)) && (await page.locator(QUICK_INPUT_BOX).inputValue({ timeout: 500 })) === `>${text}`;
+      if (!(await showing())) await fillPalette(page, text, left());
+      const first = JSON.stringify(await rowLabels(page));
+      await new Promise((r) => setTimeout(r, 150));
+      const now = await rowLabels(page);
+      return (await showing()) && JSON.stringify(now) === first ? now : undefined;
+    },
+    50,
+  );
   await page.keyboard.press('Escape');
   return labels;
 }
@@ -92,7 +100,10 @@ export async function paletteItems(page: Page, text: string, timeoutMs = DEFAULT
 /** Runs a command as a person would: F1, type `>Title`, the row with exactly that label, Enter. */
 export async function runCommand(page: Page, title: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
   await fillPalette(page, title, timeoutMs);
-  const row = page.locator(QUICK_ROW).filter({ has: page.locator('.label-name', { hasText: exactText(title) }) }).first();
+  const row = page
+    .locator(QUICK_ROW)
+    .filter({ has: page.locator('.label-name', { hasText: exactText(title) }) })
+    .first();
   try {
     await row.waitFor({ state: 'visible', timeout: timeoutMs });
   } catch {
@@ -103,7 +114,10 @@ export async function runCommand(page: Page, title: string, timeoutMs = DEFAULT_
   await row.click();
   // The palette closes when the command runs; if it stays open the click landed elsewhere.
   await until(`the palette to close after "${title}"`, timeoutMs, async () => {
-    const value = await page.locator(QUICK_INPUT_BOX).inputValue().catch(() => '');
+    const value = await page
+      .locator(QUICK_INPUT_BOX)
+      .inputValue()
+      .catch(() => '');
     return !(await quickInputOpen(page)) || !value.startsWith('>') ? true : undefined;
   });
 }
@@ -115,7 +129,10 @@ function exactText(text: string): RegExp {
 /** The open quick input's title and row labels (a quick pick or input box an extension showed). */
 export async function quickInputItems(page: Page, timeoutMs = DEFAULT_TIMEOUT): Promise<{ title: string | null; labels: string[] }> {
   await page.locator(QUICK_INPUT_BOX).waitFor({ state: 'visible', timeout: timeoutMs });
-  const title = await page.locator(`${QUICK_INPUT} .quick-input-title`).textContent().catch(() => null);
+  const title = await page
+    .locator(`${QUICK_INPUT} .quick-input-title`)
+    .textContent()
+    .catch(() => null);
   return { title: title?.trim() || null, labels: await rowLabels(page) };
 }
 
@@ -123,7 +140,10 @@ export async function quickInputItems(page: Page, timeoutMs = DEFAULT_TIMEOUT): 
 export async function pickItem(page: Page, label: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
   const box = page.locator(QUICK_INPUT_BOX);
   await box.waitFor({ state: 'visible', timeout: timeoutMs });
-  const row = page.locator(QUICK_ROW).filter({ has: page.locator('.label-name', { hasText: exactText(label) }) }).first();
+  const row = page
+    .locator(QUICK_ROW)
+    .filter({ has: page.locator('.label-name', { hasText: exactText(label) }) })
+    .first();
   if (!(await row.isVisible())) await box.fill(label);
   try {
     await row.waitFor({ state: 'visible', timeout: timeoutMs });
@@ -148,7 +168,10 @@ export async function notifications(page: Page): Promise<string[]> {
 
 /** Clicks `button` on the notification whose message contains `message`. */
 export async function clickNotificationButton(page: Page, message: string, button: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
-  const toast = page.locator('.notification-toast').filter({ has: page.locator('.notification-list-item-message', { hasText: message }) }).first();
+  const toast = page
+    .locator('.notification-toast')
+    .filter({ has: page.locator('.notification-list-item-message', { hasText: message }) })
+    .first();
   try {
     await toast.waitFor({ state: 'visible', timeout: timeoutMs });
   } catch {
@@ -188,7 +211,10 @@ export async function clickDialogButton(page: Page, message: string, button: str
 /** Clicks an element inside a webview with the real mouse (it focuses the webview, as a person's click does). */
 export async function webviewClick(page: Page, selector: string, options: { title?: string; timeoutMs?: number } = {}): Promise<void> {
   const frame = await webviewFrame(page, options);
-  await frame.locator(selector).first().click({ timeout: options.timeoutMs ?? DEFAULT_TIMEOUT });
+  await frame
+    .locator(selector)
+    .first()
+    .click({ timeout: options.timeoutMs ?? DEFAULT_TIMEOUT });
 }
 
 /**
@@ -197,7 +223,8 @@ export async function webviewClick(page: Page, selector: string, options: { titl
  */
 function statusBarItem(page: Page, item: string): Locator {
   const css = item.replace(/["\\]/g, '\\$&');
-  return page.locator(`.part.statusbar .statusbar-item[id="${css}"], .part.statusbar .statusbar-item[id*="${css}"]`)
+  return page
+    .locator(`.part.statusbar .statusbar-item[id="${css}"], .part.statusbar .statusbar-item[id*="${css}"]`)
     .or(page.locator('.part.statusbar .statusbar-item').filter({ hasText: item }))
     .first();
 }
@@ -224,16 +251,21 @@ export async function clickStatusBarItem(page: Page, item: string, timeoutMs = D
  * visible webview.
  */
 export async function webviewFrame(page: Page, { title, timeoutMs = DEFAULT_TIMEOUT }: { title?: string; timeoutMs?: number } = {}): Promise<Frame> {
-  return until(title ? `a webview titled "${title}"` : 'a visible webview', timeoutMs, async () => {
-    for (const outer of await page.locator('iframe.webview').all()) {
-      if (!(await outer.isVisible())) continue;
-      const outerFrame = await (await outer.elementHandle())?.contentFrame();
-      const inner = await (await outerFrame?.$('iframe#active-frame'))?.contentFrame();
-      if (!inner) continue;
-      if (title === undefined || (await inner.title()).includes(title)) return inner;
-    }
-    return undefined;
-  }, 200);
+  return until(
+    title ? `a webview titled "${title}"` : 'a visible webview',
+    timeoutMs,
+    async () => {
+      for (const outer of await page.locator('iframe.webview').all()) {
+        if (!(await outer.isVisible())) continue;
+        const outerFrame = await (await outer.elementHandle())?.contentFrame();
+        const inner = await (await outerFrame?.$('iframe#active-frame'))?.contentFrame();
+        if (!inner) continue;
+        if (title === undefined || (await inner.title()).includes(title)) return inner;
+      }
+      return undefined;
+    },
+    200,
+  );
 }
 
 /**
@@ -265,14 +297,23 @@ export async function framePixels(frame: Frame, selector: string): Promise<Pixel
     const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
     ctx.drawImage(el, 0, 0);
     const data = ctx.getImageData(0, 0, width, height).data;
-    let r = 0, g = 0, b = 0, bright = 0, n = 0;
+    let r = 0,
+      g = 0,
+      b = 0,
+      bright = 0,
+      n = 0;
     const colours = new Set<number>();
     // Every 4th pixel each way: 1/16 of a 1080p frame is plenty for these statistics.
     for (let y = 0; y < height; y += 4) {
       for (let x = 0; x < width; x += 4) {
         const i = (y * width + x) * 4;
-        const pr = data[i]!, pg = data[i + 1]!, pb = data[i + 2]!;
-        r += pr; g += pg; b += pb; n++;
+        const pr = data[i]!,
+          pg = data[i + 1]!,
+          pb = data[i + 2]!;
+        r += pr;
+        g += pg;
+        b += pb;
+        n++;
         if (pr + pg + pb > 48) bright++;
         colours.add(((pr >> 4) << 8) | ((pg >> 4) << 4) | (pb >> 4));
       }

@@ -106,7 +106,9 @@ export async function runInnerSuite(options: RunOptions = {}): Promise<InnerRun>
     };
     const page: Page = await focused();
     let exit!: (code: number) => void;
-    const exited = new Promise<number>((r) => { exit = r; });
+    const exited = new Promise<number>((r) => {
+      exit = r;
+    });
     await page.exposeFunction('codeAutomationLog', (type: string, args: unknown) => {
       const line = `${type === 'info' ? '' : `[${type}] `}${formatLogArgs(args)}`;
       log.push(line);
