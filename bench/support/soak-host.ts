@@ -6,6 +6,7 @@
  * the host's Participants-view actions (remove, grant) reach the page as `shell.action`, as they
  * do from the editor.
  */
+import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
 import { WebviewBridge } from '../../extension/core/webview-bridge';
@@ -17,6 +18,8 @@ import { HostRunner } from '../../runner/host-runner';
 import { startXvfb, waitFor, type Xvfb } from '../../test/helper/support/xvfb';
 import { createSession } from '../../test/support/control-plane';
 import { startPlaneProcess } from '../../test/support/plane-process';
+
+const PRODUCT_PAGES_DIR = fileURLToPath(new URL('../../dist/webview', import.meta.url));
 
 export interface SoakHost {
   x: Xvfb;
@@ -51,12 +54,15 @@ export async function startSoakHost(o: { allow(name: string): boolean; graceMs: 
     helper,
     capture,
     prompt: { ask: async (name) => (asked.push(name), o.allow(name) ? { allow: true, reason: 'allowed' } : { allow: false, reason: 'denied' }) },
+    // The host panel asks the runner about each knock (as the editor's Admit / Deny would): the
+    // soak is about churn, not who may join, so everyone who knocks is let in.
+    lobby: { admit: async () => ({ admit: true, reason: 'allowed' }) },
     say: () => undefined,
     frames: 'bridge',
     controlRequests: true,
   });
-  // The host panel cannot answer lobby knocks here (the editor's prompt does that): everyone is let in.
-  const plane = await startPlaneProcess({ PAIRUX_RECONNECT_GRACE_MS: String(o.graceMs), PAIRUX_LOBBY: 'off' });
+  // The product's pages (dist/webview): the host panel's bundle is not among the test pages, and the soak reads no test hooks.
+  const plane = await startPlaneProcess({ PAIRUX_RECONNECT_GRACE_MS: String(o.graceMs), PAIRUX_PAGES_DIR: PRODUCT_PAGES_DIR });
   const session = await createSession(plane, { mode: 'p2p' });
   const browser: Browser = await launchChromium();
   const page = await browser.newPage();

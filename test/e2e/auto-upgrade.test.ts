@@ -18,7 +18,7 @@ import type { ControlPlane } from '../../server/control-plane';
 import type { SfuHostSnapshot } from '../../webview/engine/sfu-host';
 import { RealHostRig, pressedAt } from '../support/real-host-rig';
 import { ViewerPage, framesBetween, longestFreeze } from '../support/browser-viewer';
-import { createSession, tokenOf, NO_LOBBY } from '../support/control-plane';
+import { createSession, tokenOf } from '../support/control-plane';
 import { TestClient } from '../support/signaling-client';
 import { eventually, startPlane, startSfuRig, type SfuRig } from '../support/livekit';
 
@@ -51,7 +51,7 @@ describe('end to end: an auto session moves from P2P to the SFU at the 10th part
   before(async () => {
     browser = await launchChromium();
     rig = await startSfuRig();
-    plane = await startPlane(rig, NO_LOBBY);
+    plane = await startPlane(rig);
     session = await createSession(plane, { name: 'Growing' });
     // The page draws its marker screen (the pixels this test follows); input goes to the real runner, helper and X.
     real = await RealHostRig.start({ generated: SIZE });

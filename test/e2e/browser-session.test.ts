@@ -31,6 +31,8 @@ describe('end to end: a host and viewers in Chromium (P2P)', function () {
     await browser?.close();
   });
   beforeEach(async () => {
+    // The lobby off (NO_LOBBY): this host is the page alone, with no runner to ask, so it turns every
+    // knock away, and 'a controller link works in the browser too' is about the viewer page, not admission.
     plane = await startTestServer({ ...NO_LOBBY, reconnectGraceMs: 5000 });
     session = await createSession(plane, { name: 'E2E' });
     host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'E2E host' });
@@ -131,7 +133,7 @@ describe('end to end: a host and viewers in Chromium (P2P)', function () {
 
     it('a full session names the limit', async () => {
       await plane.close();
-      plane = await startTestServer({ ...NO_LOBBY, viewerLimitP2p: 1 });
+      plane = await startTestServer({ viewerLimitP2p: 1 });
       session = await createSession(plane);
       await host.close();
       host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser });

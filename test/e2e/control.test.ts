@@ -19,7 +19,7 @@ import type { CreateSessionResponse } from '../../protocol/http-api';
 import type { ControlPlane } from '../../server/control-plane';
 import type { KeyboardLockState } from '../../webview/engine/keyboard-lock';
 import { ViewerPage } from '../support/browser-viewer';
-import { createSession, startTestServer, NO_LOBBY } from '../support/control-plane';
+import { createSession, startTestServer } from '../support/control-plane';
 import { forge, forgeAndSeeRefused, guestControl, hostControl } from '../support/control-hooks';
 import { eventually } from '../support/livekit';
 import { RealHostRig, pressedAt } from '../support/real-host-rig';
@@ -76,7 +76,7 @@ describe('end to end: remote control through the host page, the real runner and 
   });
   beforeEach(async () => {
     await rig.reset();
-    plane = await startTestServer({ ...NO_LOBBY, reconnectGraceMs: 5000 });
+    plane = await startTestServer({ reconnectGraceMs: 5000 });
     session = await createSession(plane, { name: 'Control E2E' });
     host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { browser, name: HOST_NAME, bridge: rig.url, fps: 10 });
   });

@@ -16,7 +16,7 @@ import type { CreateSessionResponse } from '../../protocol/http-api';
 import type { ControlPlane } from '../../server/control-plane';
 import type { HostBridgeSnapshot } from '../../webview/pages/host-page';
 import { ViewerPage, framesBetween } from '../support/browser-viewer';
-import { createSession, startTestServer, NO_LOBBY } from '../support/control-plane';
+import { createSession, startTestServer } from '../support/control-plane';
 import { eventually } from '../support/livekit';
 import { startRecordingRunner, type RecordingRunner } from '../support/recording-runner';
 
@@ -51,7 +51,7 @@ describe("end to end: frames through the host page's bridge", function () {
     await browser?.close();
   });
   beforeEach(async () => {
-    plane = await startTestServer({ ...NO_LOBBY, reconnectGraceMs: 5000 });
+    plane = await startTestServer({ reconnectGraceMs: 5000 });
     session = await createSession(plane, { name: 'Frames E2E' });
     // Topology only: the stand-in runner, which grants nobody.
     runner = await startRecordingRunner({ width: 640, height: 360, fps: 10 }, 'bridge');

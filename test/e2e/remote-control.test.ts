@@ -12,7 +12,7 @@ import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
 import type { CreateSessionResponse } from '../../protocol/http-api';
 import type { ControlPlane } from '../../server/control-plane';
 import { ViewerPage } from '../support/browser-viewer';
-import { createSession, startTestServer, NO_LOBBY } from '../support/control-plane';
+import { createSession, startTestServer } from '../support/control-plane';
 import { controlPhase, forgeAndSeeRefused, guestControl, hostControl } from '../support/control-hooks';
 import { eventually } from '../support/livekit';
 import { PATCH, RealHostRig, pointOnVideo } from '../support/real-host-rig';
@@ -32,7 +32,7 @@ describe("end to end: a guest drives the host's real X screen", function () {
   before(async () => {
     rig = await RealHostRig.start(SCREEN);
     await rig.reset();
-    plane = await startTestServer(NO_LOBBY);
+    plane = await startTestServer();
     session = await createSession(plane);
     browser = await launchChromium();
     host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { browser, bridge: rig.url, fps: 20 });

@@ -13,7 +13,7 @@ import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
 import type { CreateSessionResponse } from '../../protocol/http-api';
 import { RealHostRig, pressedAt } from '../support/real-host-rig';
 import { ViewerPage, framesBetween, longestFreeze } from '../support/browser-viewer';
-import { createSession, NO_LOBBY } from '../support/control-plane';
+import { createSession } from '../support/control-plane';
 import { eventually } from '../support/livekit';
 import { startPlaneProcess, type PlaneProcess } from '../support/plane-process';
 import { startRedis, type TestRedis } from '../support/redis';
@@ -49,8 +49,6 @@ describe('end to end: a control-plane instance killed under a live session', fun
       PAIRUX_TOKEN_SECRET: 'e2e-scale-out-secret-0123456789abcdef',
       PAIRUX_PUBLIC_URL: balancer.url,
       PAIRUX_RECONNECT_GRACE_MS: '20000',
-      // Not about admission: the host page does not answer lobby knocks (see NO_LOBBY).
-      PAIRUX_LOBBY: NO_LOBBY.lobby,
     };
     a = await startPlaneProcess({ ...env, PAIRUX_INSTANCE_ID: 'a' });
     b = await startPlaneProcess({ ...env, PAIRUX_INSTANCE_ID: 'b' });

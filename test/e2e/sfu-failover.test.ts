@@ -41,6 +41,8 @@ describe('end to end: a LiveKit server killed mid-session, the session moves to 
     browser = await launchChromium();
     nodes.push(await startLocalLiveKit({ logLevel: 'warn' }), await startLocalLiveKit({ logLevel: 'warn' }));
     plane = await startTestServer({
+      // The lobby off (NO_LOBBY): this host is the page alone, with no runner to ask, so it would
+      // turn Ada's controller link away; the test is about the SFU failing over, not admission.
       ...NO_LOBBY,
       sfuPools: {
         deployments: nodes.map((lk, i) => ({ id: `a${i + 1}`, region: 'default', url: lk.url, apiKey: lk.apiKey, apiSecret: lk.apiSecret })),

@@ -13,7 +13,7 @@ import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
 import type { CreateSessionResponse } from '../../protocol/http-api';
 import type { ControlPlane } from '../../server/control-plane';
 import { RealHostRig } from '../support/real-host-rig';
-import { createSession, NO_LOBBY } from '../support/control-plane';
+import { createSession } from '../support/control-plane';
 import { eventually, startPlane, startSfuRig, type SfuRig } from '../support/livekit';
 
 const SIZE = { width: 640, height: 360, fps: 15 };
@@ -34,7 +34,7 @@ describe('end to end: SFU mode follows a guest that came back as someone new', f
   before(async () => {
     browser = await launchChromium();
     rig = await startSfuRig();
-    plane = await startPlane(rig, { ...NO_LOBBY, reconnectGraceMs: 1000 });
+    plane = await startPlane(rig, { reconnectGraceMs: 1000 });
     session = await createSession(plane, { mode: 'sfu' });
     real = await RealHostRig.start({ generated: SIZE });
     await real.reset();

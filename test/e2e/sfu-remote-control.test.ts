@@ -14,7 +14,7 @@ import type { CreateSessionResponse } from '../../protocol/http-api';
 import type { ControlPlane } from '../../server/control-plane';
 import type { SfuHostSnapshot } from '../../webview/engine/sfu-host';
 import { ViewerPage } from '../support/browser-viewer';
-import { createSession, NO_LOBBY } from '../support/control-plane';
+import { createSession } from '../support/control-plane';
 import { controlPhase, forgeAndSeeRefused } from '../support/control-hooks';
 import { SfuClients, eventually, startPlane, startSfuRig, type SfuRig } from '../support/livekit';
 import { PATCH, RealHostRig, pointOnVideo } from '../support/real-host-rig';
@@ -38,7 +38,7 @@ describe("end to end: a guest drives the host's real X screen through the LiveKi
     real = await RealHostRig.start(SCREEN);
     await real.reset();
     rig = await startSfuRig();
-    plane = await startPlane(rig, NO_LOBBY);
+    plane = await startPlane(rig);
     session = await createSession(plane, { mode: 'sfu' });
     browser = await launchChromium();
     host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { browser, bridge: real.url, fps: 20 });

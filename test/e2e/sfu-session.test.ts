@@ -15,7 +15,7 @@ import type { ControlPlane } from '../../server/control-plane';
 import type { SfuHostSnapshot } from '../../webview/engine/sfu-host';
 import { startRecordingRunner, type RecordingRunner } from '../support/recording-runner';
 import { ViewerPage, framesBetween } from '../support/browser-viewer';
-import { createSession, NO_LOBBY } from '../support/control-plane';
+import { createSession } from '../support/control-plane';
 import { eventually, startPlane, startSfuRig, type SfuRig } from '../support/livekit';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -37,7 +37,7 @@ describe('end to end: host and guests through the real LiveKit SFU', function ()
   before(async () => {
     browser = await launchChromium();
     rig = await startSfuRig();
-    plane = await startPlane(rig, NO_LOBBY);
+    plane = await startPlane(rig);
     session = await createSession(plane, { mode: 'sfu', name: 'SFU e2e' });
     // Topology only, so the stand-in runner (it grants nobody): the page's own marker screen.
     runner = await startRecordingRunner(SIZE);

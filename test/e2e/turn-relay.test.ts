@@ -10,7 +10,7 @@ import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
 import type { ControlPlane } from '../../server/control-plane';
 import { ViewerPage, framesBetween } from '../support/browser-viewer';
 import { startCoturn, type Coturn } from '../support/coturn';
-import { createSession, startTestServer, NO_LOBBY } from '../support/control-plane';
+import { createSession, startTestServer } from '../support/control-plane';
 
 describe('end to end: relay-only session through a real coturn', function () {
   this.timeout(90_000);
@@ -23,7 +23,7 @@ describe('end to end: relay-only session through a real coturn', function () {
   before(async () => {
     turn = await startCoturn();
     browser = await launchChromium();
-    plane = await startTestServer({ ...NO_LOBBY, turn: { urls: [turn.url], secret: turn.secret, ttlSeconds: 600 } });
+    plane = await startTestServer({ turn: { urls: [turn.url], secret: turn.secret, ttlSeconds: 600 } });
   });
   after(async () => {
     await viewer?.close();

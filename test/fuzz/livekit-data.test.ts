@@ -18,7 +18,7 @@ import { tokenOf } from '../support/control-plane';
 import { SfuClients, startPlane, startSfuRig, type SfuRig } from '../support/livekit';
 import { TestClient } from '../support/signaling-client';
 import { Gen, message } from './support/generate';
-import { legitDriverLands, NO_LOBBY, pageHeapMb, startHostRig, type HostRig } from './support/host-rig';
+import { legitDriverLands, pageHeapMb, startHostRig, type HostRig } from './support/host-rig';
 import { fuzzCount, fuzzSeed, Tally } from './support/run';
 import { watchX, type XWatch } from './support/x-watch';
 
@@ -35,7 +35,7 @@ describe("fuzz: a rogue LiveKit participant's data to a real host page, runner, 
 
   before(async () => {
     sfu = await startSfuRig();
-    rig = await startHostRig({ allow: (name) => name === 'Legit', mode: 'sfu', startPlane: () => startPlane(sfu, NO_LOBBY) });
+    rig = await startHostRig({ allow: (name) => name === 'Legit', mode: 'sfu', startPlane: () => startPlane(sfu) });
     watch = await watchX(rig.x);
   });
   after(async () => {
@@ -58,6 +58,7 @@ describe("fuzz: a rogue LiveKit participant's data to a real host page, runner, 
     const signaling = await TestClient.connect(rig.plane.url);
     const joined = await signaling.join(rig.session.sessionId, tokenOf(rig.session.links.controller.url), 'Rogue');
     assert.ok(joined.sfu, "the session's media flows through LiveKit");
+    assert.ok(rig.admitted.includes('Rogue'), 'the rogue knocked at the lobby and the host let it in');
     const hostId = joined.session.hostId;
     const beat = setInterval(() => signaling.heartbeat(), 2000);
     const room = rooms.room();

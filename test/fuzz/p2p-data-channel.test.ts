@@ -103,6 +103,7 @@ describe('fuzz: a rogue guest page on the P2P data channel, real host page, runn
       null,
       { timeout: 20_000 },
     );
+    assert.ok(rig.admitted.includes('Rogue'), 'the rogue knocked at the lobby and the host let it in');
 
     const g = new Gen(SEED);
     const tally = new Tally('P2P data channel', SEED);

@@ -29,8 +29,11 @@ export function tokenOf(link: string): string {
 }
 
 /**
- * Server settings for end-to-end tests that are not about admission: their host is a page that
- * does not answer lobby knocks, so a controller link would wait there until the lobby gave up.
- * The lobby has its own tests (test/server/lobby.test.ts, test/webview/lobby-viewer.test.ts).
+ * The lobby off, for the few end-to-end tests that are not about admission and whose host cannot
+ * admit: a host page with no runner behind its bridge turns every knock away (webview/engine/host-lobby.ts),
+ * so a controller link would be refused. A host with a runner asks it (`lobby.ask` on the bridge),
+ * and the test runners let everyone in (real-host-rig.ts, recording-runner.ts, the fuzz host rig),
+ * so those tests run with the product's default lobby. The lobby has its own tests
+ * (test/server/lobby.test.ts, test/webview/lobby-viewer.test.ts).
  */
 export const NO_LOBBY = { lobby: 'off' } as const;

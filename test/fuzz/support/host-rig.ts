@@ -2,7 +2,9 @@
  * A real host for the harnesses that need control to be real: Xvfb, the helper capturing and
  * injecting into it, the HostRunner behind its WebSocket bridge, the control plane, and the host
  * page in headless Chromium. The host's user answers control requests by name: only names in
- * `allow` are let in, so a rogue never gets a grant by asking.
+ * `allow` are let in, so a rogue never gets a grant by asking. The lobby is the product's default
+ * (controller links knock) and the runner lets everyone in from it: the harnesses are about what a
+ * guest in the session can send, so admission must never be what stops a rogue.
  */
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../../../demo/chromium';
@@ -16,12 +18,6 @@ import { HostBridgeServer } from '../../../runner/websocket-bridge';
 import { createSession, startTestServer } from '../../support/control-plane';
 import { mouseLocation, startXvfb, waitFor, type Xvfb } from '../../helper/support/xvfb';
 
-/**
- * The host page cannot answer lobby knocks yet (the host's user admits in the editor), so these
- * rigs admit everyone up front: the harnesses are about what a guest in the session can send.
- */
-export const NO_LOBBY: ServerConfigInput = { lobby: 'off' };
-
 export interface HostRig {
   x: Xvfb;
   helper: HelperProcess;
@@ -32,6 +28,8 @@ export interface HostRig {
   host: HeadlessHost;
   /** Names the host's user was asked about, in order. */
   asked: string[];
+  /** Names the host's user let in from the lobby, in order (everyone who knocked). */
+  admitted: string[];
   /** The runner's bridge: how many host pages connected to it, to tell a reloaded page. */
   bridge: HostBridgeServer;
   close(): Promise<void>;
@@ -51,6 +49,7 @@ export async function startHostRig(o: HostRigOptions): Promise<HostRig> {
   const width = o.width ?? 640;
   const height = o.height ?? 480;
   const asked: string[] = [];
+  const admitted: string[] = [];
   const x = await startXvfb(width, height);
   const helper = new HelperProcess({ env: x.env });
   await helper.start();
@@ -59,6 +58,8 @@ export async function startHostRig(o: HostRigOptions): Promise<HostRig> {
     helper,
     capture,
     prompt: { ask: async (name) => (asked.push(name), o.allow(name) ? { allow: true, reason: 'allowed' } : { allow: false, reason: 'denied' }) },
+    // Everyone who knocks is let in, the rogue too: what it can do once in is what is under test.
+    lobby: { admit: async ({ name }) => (admitted.push(name), { admit: true, reason: 'allowed' }) },
     say: () => undefined,
     frames: 'bridge',
     controlRequests: true,
@@ -66,7 +67,7 @@ export async function startHostRig(o: HostRigOptions): Promise<HostRig> {
   const bridge = new HostBridgeServer(runner);
   runner.attach(bridge);
   await bridge.listen();
-  const plane = o.startPlane ? await o.startPlane() : await startTestServer({ ...NO_LOBBY, ...o.plane });
+  const plane = o.startPlane ? await o.startPlane() : await startTestServer(o.plane);
   const session = await createSession(plane, { mode: o.mode ?? 'p2p' });
   const browser = await launchChromium();
   const host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { browser, bridge: bridge.url, fps: 10 });
@@ -79,6 +80,7 @@ export async function startHostRig(o: HostRigOptions): Promise<HostRig> {
     browser,
     host,
     asked,
+    admitted,
     bridge,
     async close() {
       await host.close();
