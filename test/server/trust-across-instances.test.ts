@@ -6,44 +6,15 @@
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../protocol/errors';
 import { RemoveParticipant } from '../../protocol/signaling';
-import { startControlPlane, type ControlPlane } from '../../server/control-plane';
 import { rejects } from '../support/assertions';
 import { createSession, tokenOf } from '../support/control-plane';
-import { startRedis, type TestRedis } from '../support/redis';
-import { TestClient } from '../support/signaling-client';
+import { twoInstancesOnRedis } from '../support/two-instances';
 
 const SECRET = 'trust-across-instances-secret-0123456789';
 
 describe('trust: names and revoked links across instances (Redis)', function () {
   this.timeout(30_000);
-  let redis: TestRedis;
-  let prefixN = 0;
-  const planes: ControlPlane[] = [];
-  const clients: TestClient[] = [];
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(() => redis?.stop());
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.kill();
-    await Promise.all(planes.splice(0).map((p) => p.close()));
-  });
-
-  async function two(): Promise<[ControlPlane, ControlPlane]> {
-    const prefix = `trust${++prefixN}:`;
-    for (let i = 0; i < 2; i++) {
-      planes.push(
-        await startControlPlane({ host: '127.0.0.1', port: 0, redis: { url: redis.url, keyPrefix: prefix }, tokenSecret: SECRET, instanceId: `trust-${i}` }),
-      );
-    }
-    return [planes[0]!, planes[1]!];
-  }
-
-  const connect = async (on: ControlPlane) => {
-    const c = await TestClient.connect(on.url);
-    clients.push(c);
-    return c;
-  };
+  const { two, connect } = twoInstancesOnRedis('trust', SECRET);
 
   it('joins racing for one name through two instances get one name each', async () => {
     const [a, b] = await two();
