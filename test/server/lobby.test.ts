@@ -30,26 +30,20 @@ import type { RoomStateStore } from '../../server/room-state-store';
 import { shortId } from '../../runner/host-runner';
 import { rejects } from '../support/assertions';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
-import { TestClient } from '../support/signaling-client';
+import { connectingTo } from '../support/signaling-client';
 
 type JoinResult = ResultOf<typeof Join>;
 
 describe('lobby: the host lets people in', function () {
   this.timeout(20_000);
   let plane: ControlPlane;
-  const clients: TestClient[] = [];
-  const connect = async () => {
-    const c = await TestClient.connect(plane.url);
-    clients.push(c);
-    return c;
-  };
+  const connect = connectingTo(() => plane);
   /** The room state as the server keeps it. */
   const store = () => (plane.service as unknown as { deps: { store: RoomStateStore } }).deps.store;
   const start = async (config: ServerConfigInput = {}) => {
     plane = await startTestServer(config);
   };
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
     await plane?.close();
   });
 

@@ -7,23 +7,17 @@ import { ErrorCode } from '../../protocol/errors';
 import { CloseCode, End, Leave, ParticipantJoined, ParticipantLeft, ParticipantUpdated, SessionEnded } from '../../protocol/signaling';
 import type { ControlPlane } from '../../server/control-plane';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
-import { TestClient } from '../support/signaling-client';
+import { connectingTo } from '../support/signaling-client';
 import { rejects } from '../support/assertions';
 
 describe('control plane: sessions', () => {
   let plane: ControlPlane;
-  const clients: TestClient[] = [];
-  const connect = async () => {
-    const c = await TestClient.connect(plane.url);
-    clients.push(c);
-    return c;
-  };
+  const connect = connectingTo(() => plane, 'kill');
 
   beforeEach(async () => {
     plane = await startTestServer({ reconnectGraceMs: 400 });
   });
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.kill();
     await plane.close();
   });
 

@@ -11,7 +11,7 @@ import { CloseCode, GetIceServers, SendSignal, Signal } from '../../protocol/sig
 import type { ControlPlane } from '../../server/control-plane';
 import { JoinTokens } from '../../server/join-tokens';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
-import { TestClient } from '../support/signaling-client';
+import { connectingTo, TestClient } from '../support/signaling-client';
 import { rejects } from '../support/assertions';
 
 /** The last error frame the server sent this client. */
@@ -22,18 +22,12 @@ async function nextError(client: TestClient, after: number): Promise<FailureEnve
 
 describe('control plane: tokens and bad input', () => {
   let plane: ControlPlane;
-  const clients: TestClient[] = [];
-  const connect = async () => {
-    const c = await TestClient.connect(plane.url);
-    clients.push(c);
-    return c;
-  };
+  const connect = connectingTo(() => plane, 'kill');
 
   beforeEach(async () => {
     plane = await startTestServer();
   });
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.kill();
     await plane.close();
   });
 

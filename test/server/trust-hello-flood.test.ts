@@ -10,19 +10,13 @@ import { GetIceServers, SendSignal, Signal } from '../../protocol/signaling';
 import type { ControlPlane } from '../../server/control-plane';
 import { HELLO_LIMIT } from '../../server/signal-limits';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
-import { TestClient } from '../support/signaling-client';
+import { connectingTo } from '../support/signaling-client';
 
 describe('trust: a hello flood is cut per sender', function () {
   this.timeout(20_000);
   let plane: ControlPlane;
-  const clients: TestClient[] = [];
-  const connect = async () => {
-    const c = await TestClient.connect(plane.url);
-    clients.push(c);
-    return c;
-  };
+  const connect = connectingTo(() => plane);
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
     await plane?.close();
   });
 

@@ -21,24 +21,18 @@ import {
 import type { ControlPlane } from '../../server/control-plane';
 import { rejects } from '../support/assertions';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
-import { TestClient } from '../support/signaling-client';
+import { connectingTo, TestClient } from '../support/signaling-client';
 
 type LinksChange = Parameters<Parameters<TestClient['endpoint']['onNotification']>[1]>[0];
 
 describe('trust: links that can be revoked, names that cannot be borrowed', function () {
   this.timeout(20_000);
   let plane: ControlPlane;
-  const clients: TestClient[] = [];
-  const connect = async () => {
-    const c = await TestClient.connect(plane.url);
-    clients.push(c);
-    return c;
-  };
+  const connect = connectingTo(() => plane);
   beforeEach(async () => {
     plane = await startTestServer();
   });
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
     await plane.close();
   });
 

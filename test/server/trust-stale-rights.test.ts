@@ -13,7 +13,7 @@ import type { ClientConnection } from '../../server/session-service';
 import type { ParticipantSink } from '../../server/signaling-transport';
 import { rejects } from '../support/assertions';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
-import { TestClient } from '../support/signaling-client';
+import { connectingTo, TestClient } from '../support/signaling-client';
 
 /** A connection the server told to close, and which goes on sending anyway. */
 class LingeringConnection {
@@ -48,17 +48,11 @@ type Joined = Awaited<ReturnType<TestClient['join']>>;
 describe('trust: rights follow the current state, not the role a connection joined with', function () {
   this.timeout(20_000);
   let plane: ControlPlane;
-  const clients: TestClient[] = [];
-  const connect = async () => {
-    const c = await TestClient.connect(plane.url);
-    clients.push(c);
-    return c;
-  };
+  const connect = connectingTo(() => plane);
   beforeEach(async () => {
     plane = await startTestServer();
   });
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
     await plane.close();
   });
 

@@ -223,3 +223,20 @@ export async function joinedEngine(baseUrl: string, sessionId: string, token: st
   }
   return e;
 }
+
+/**
+ * `connect()` for a test file's `describe`: a TestClient on the plane `plane()` names at that
+ * moment, each ended after the test (`close()`, or `kill()` when `end` says so). Call it before the
+ * `afterEach` that closes the plane, so the clients go first.
+ */
+export function connectingTo(plane: () => { url: string }, end: 'close' | 'kill' = 'close'): () => Promise<TestClient> {
+  const clients: TestClient[] = [];
+  afterEach(() => {
+    for (const c of clients.splice(0)) c[end]();
+  });
+  return async () => {
+    const c = await TestClient.connect(plane().url);
+    clients.push(c);
+    return c;
+  };
+}
