@@ -5,34 +5,12 @@
  * that grant gets nothing onto X; the participant the host granted in the editor does.
  */
 import assert from 'node:assert/strict';
-import { RpcEndpoint } from '../../protocol/rpc-endpoint';
-import { BridgeHello, BridgeInput, ControlState, hostBridgeBoundary } from '../../protocol/host-bridge';
-import { ShellAction, webviewShellBoundary } from '../../protocol/webview-shell';
-import { HostSession } from '../../extension/core/host-session';
-import { QUALITY, type HostSettings } from '../../extension/core/settings';
-import { WebviewPort } from '../../extension/core/webview-port';
+import type { RpcEndpoint } from '../../protocol/rpc-endpoint';
+import { BridgeInput, ControlState } from '../../protocol/host-bridge';
+import type { HostSession } from '../../extension/core/host-session';
 import { toPixel } from '../../helper/inject/os-sink';
-import { mouseLocation, startXvfb, waitFor, type Xvfb } from '../helper/support/xvfb';
-
-function settings(display: string): HostSettings {
-  return {
-    mode: 'p2p',
-    serverUrl: '',
-    hostKey: undefined,
-    embeddedPort: 0,
-    fps: 5,
-    ...QUALITY.text,
-    maxKbps: 0,
-    display,
-    region: undefined,
-    allowControlRequests: true,
-    linkTtlMinutes: 60,
-    hostName: 'Host',
-    sessionName: 'grants',
-    sfuRegion: undefined,
-    livekit: undefined,
-  };
-}
+import { mouseLocation, waitFor, type Xvfb } from '../helper/support/xvfb';
+import { startHostSessionRig } from '../support/host-session-rig';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,28 +23,7 @@ describe("extension: the editor's Grant Control is what lets a driver in", funct
   const logs: string[] = [];
 
   before(async () => {
-    x = await startXvfb(800, 600);
-    session = new HostSession(settings(x.display), { askControl: async () => ({ allow: false, reason: 'denied' }), progress: () => undefined });
-    session.on('log', ({ line }) => logs.push(line));
-    await session.start();
-    // The host page, as the webview would be: the shell (its actions) and the host bridge.
-    let shell: RpcEndpoint;
-    const port = new WebviewPort(
-      {
-        post: (m) => {
-          const e = m as { ch: string; text?: string };
-          if (e.ch === 'shell') shell.receive(e.text!);
-          else if (e.ch === 'bridge') bridge.receive(e.text!);
-          return Promise.resolve(true);
-        },
-      },
-      () => undefined,
-    );
-    shell = new RpcEndpoint({ boundary: webviewShellBoundary, side: 'a', send: (text) => port.receive({ ch: 'shell', text }) });
-    bridge = new RpcEndpoint({ boundary: hostBridgeBoundary, side: 'a', send: (text) => port.receive({ ch: 'bridge', text }) });
-    shell.onRequest(ShellAction, (a) => (actions.push(a), {}));
-    session.attachPage(port);
-    await bridge.request(BridgeHello, { sessionId: session.sessionId!, hostId: 'host' });
+    ({ x, session, bridge } = await startHostSessionRig('grants', logs, actions));
   });
   after(async () => {
     await session?.end();

@@ -6,34 +6,12 @@
  * whole audit goes to the host's log, an open stint ended by the end, and nothing typed in it.
  */
 import assert from 'node:assert/strict';
-import { RpcEndpoint } from '../../protocol/rpc-endpoint';
-import { BridgeHello, BridgeInput, ControlApprove, ControlState, hostBridgeBoundary } from '../../protocol/host-bridge';
-import { ShellAction, webviewShellBoundary } from '../../protocol/webview-shell';
-import { HostSession } from '../../extension/core/host-session';
-import { QUALITY, type HostSettings } from '../../extension/core/settings';
-import { WebviewPort } from '../../extension/core/webview-port';
+import type { RpcEndpoint } from '../../protocol/rpc-endpoint';
+import { BridgeInput, ControlApprove, ControlState } from '../../protocol/host-bridge';
+import type { HostSession } from '../../extension/core/host-session';
 import { toPixel } from '../../helper/inject/os-sink';
-import { mouseLocation, startXvfb, waitFor, type Xvfb } from '../helper/support/xvfb';
-
-function settings(display: string): HostSettings {
-  return {
-    mode: 'p2p',
-    serverUrl: '',
-    hostKey: undefined,
-    embeddedPort: 0,
-    fps: 5,
-    ...QUALITY.text,
-    maxKbps: 0,
-    display,
-    region: undefined,
-    allowControlRequests: true,
-    linkTtlMinutes: 60,
-    hostName: 'Host',
-    sessionName: 'audit',
-    sfuRegion: undefined,
-    livekit: undefined,
-  };
-}
+import { mouseLocation, waitFor, type Xvfb } from '../helper/support/xvfb';
+import { startHostSessionRig } from '../support/host-session-rig';
 
 describe("extension: the host's control audit (Show Control Audit, and the log at the end)", function () {
   this.timeout(60_000);
@@ -44,27 +22,7 @@ describe("extension: the host's control audit (Show Control Audit, and the log a
   const SECRET = 'sk-live-0123456789abcdef';
 
   before(async () => {
-    x = await startXvfb(800, 600);
-    session = new HostSession(settings(x.display), { askControl: async () => ({ allow: false, reason: 'denied' }), progress: () => undefined });
-    session.on('log', ({ line }) => logs.push(line));
-    await session.start();
-    let shell: RpcEndpoint;
-    const port = new WebviewPort(
-      {
-        post: (m) => {
-          const e = m as { ch: string; text?: string };
-          if (e.ch === 'shell') shell.receive(e.text!);
-          else if (e.ch === 'bridge') bridge.receive(e.text!);
-          return Promise.resolve(true);
-        },
-      },
-      () => undefined,
-    );
-    shell = new RpcEndpoint({ boundary: webviewShellBoundary, side: 'a', send: (text) => port.receive({ ch: 'shell', text }) });
-    bridge = new RpcEndpoint({ boundary: hostBridgeBoundary, side: 'a', send: (text) => port.receive({ ch: 'bridge', text }) });
-    shell.onRequest(ShellAction, () => ({}));
-    session.attachPage(port);
-    await bridge.request(BridgeHello, { sessionId: session.sessionId!, hostId: 'host' });
+    ({ x, session, bridge } = await startHostSessionRig('audit', logs));
   });
   after(async () => {
     await session?.end();

@@ -9,11 +9,11 @@
 import assert from 'node:assert/strict';
 import type { InputRefusedNotice } from '../../helper/client';
 import { toPixel } from '../../helper/inject/os-sink';
-import { HostRunner, type PromptAnswer } from '../../runner/host-runner';
-import type { RunnerBridge } from '../../runner/bridge-backend';
+import type { HostRunner, PromptAnswer } from '../../runner/host-runner';
 import { ControlAudit, MAX_AUDIT_RECORDS, MAX_STRAY_SENDERS, type IgnoredRecord, type StintRecord } from '../../runner/control-audit';
-import { helperOn } from '../helper/support/helper';
-import { mouseLocation, startXterm, startXvfb, waitFor, type Xterm, type Xvfb } from '../helper/support/xvfb';
+import type { helperOn } from '../helper/support/helper';
+import { mouseLocation, waitFor, type Xterm, type Xvfb } from '../helper/support/xvfb';
+import { startRunnerOnXvfb } from '../support/runner-on-xvfb';
 
 let seq = 0;
 const move = (x: number, y: number) => ({ t: 'move', seq: seq++, x, y });
@@ -31,19 +31,7 @@ describe('runner: the control audit counts what was injected and refused, never 
   let answer: PromptAnswer = { allow: true, reason: 'allowed' };
 
   before(async () => {
-    x = await startXvfb(1280, 720);
-    term = await startXterm(x, { geometry: '80x20+0+0' });
-    helper = helperOn(x);
-    await helper.start();
-    const capture = await helper.startCapture({ fps: 5 });
-    runner = new HostRunner({ helper, capture, prompt: { ask: async () => answer }, say: (line) => said.push(line), frames: 'bridge', controlRequests: true });
-    const bridge: RunnerBridge = {
-      frameTarget: { connected: () => false, ready: () => false, send: () => undefined },
-      onPageConnected: undefined,
-      stopAllControl: () => undefined,
-      inputRefused: (n) => refused.push(n),
-    };
-    runner.attach(bridge);
+    ({ x, term, helper, runner } = await startRunnerOnXvfb({ prompt: { ask: async () => answer }, say: (line) => said.push(line) }, refused));
   });
   after(async () => {
     await helper?.stop();

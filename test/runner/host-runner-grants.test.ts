@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import type { InputRefusedNotice } from '../../helper/client';
 import { toPixel } from '../../helper/inject/os-sink';
-import { HostRunner, type PromptAnswer, type Requester } from '../../runner/host-runner';
-import type { RunnerBridge } from '../../runner/bridge-backend';
-import { helperOn } from '../helper/support/helper';
-import { mouseLocation, startXterm, startXvfb, waitFor, type Xterm, type Xvfb } from '../helper/support/xvfb';
+import type { HostRunner, PromptAnswer, Requester } from '../../runner/host-runner';
+import type { helperOn } from '../helper/support/helper';
+import { mouseLocation, waitFor, type Xterm, type Xvfb } from '../helper/support/xvfb';
+import { startRunnerOnXvfb } from '../support/runner-on-xvfb';
 
 let seq = 0;
 const move = (x: number, y: number) => ({ t: 'move', seq: seq++, x, y });
@@ -30,27 +30,10 @@ describe('runner: the helper is granted only drivers the host approved', functio
   let answer: PromptAnswer = { allow: true, reason: 'allowed' };
 
   before(async () => {
-    x = await startXvfb(1280, 720);
-    term = await startXterm(x, { geometry: '80x20+0+0' });
-    helper = helperOn(x);
-    await helper.start();
-    const capture = await helper.startCapture({ fps: 5 });
-    runner = new HostRunner({
-      helper,
-      capture,
-      prompt: { ask: async (name, who) => (asked.push({ name, who }), answer) },
-      say: (line) => said.push(line),
-      frames: 'bridge',
-      controlRequests: true,
-    });
-    // The bridge's other end: only the helper's refusals matter here.
-    const bridge: RunnerBridge = {
-      frameTarget: { connected: () => false, ready: () => false, send: () => undefined },
-      onPageConnected: undefined,
-      stopAllControl: () => undefined,
-      inputRefused: (n) => refused.push(n),
-    };
-    runner.attach(bridge);
+    ({ x, term, helper, runner } = await startRunnerOnXvfb(
+      { prompt: { ask: async (name, who) => (asked.push({ name, who }), answer) }, say: (line) => said.push(line) },
+      refused,
+    ));
   });
   after(async () => {
     await helper?.stop();
