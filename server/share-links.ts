@@ -92,11 +92,17 @@ export class ShareLinks {
     return { revoked, fresh: await this.issue(sessionId, link.role, { ttlSeconds }) };
   }
 
-  /** The links that still let someone in (not revoked, not expired), oldest first, without their tokens. */
+  /**
+   * The links that still let someone in (not revoked, not expired), without their tokens: the
+   * shared ones first (controller, then viewer), then personal links oldest first. The order is
+   * fixed here, not by creation time: the two shared links are made in the same millisecond.
+   */
   async list(sessionId: string): Promise<Array<Omit<ShareLinkInfo, 'url'>>> {
     const now = this.deps.now();
+    const rank = (l: { personal: boolean; role: string }) => (l.personal ? 2 : l.role === 'controller' ? 0 : 1);
     return (await this.deps.store.listLinks(sessionId))
       .filter((l) => l.expiresAt > now)
+      .sort((x, y) => rank(x) - rank(y) || x.createdAt - y.createdAt)
       .slice(0, 1000)
       .map(({ id, role, label, singleUse, expiresAt }) => ({ id, role, label, singleUse, expiresAt }));
   }
