@@ -5,23 +5,7 @@
 import WebSocket from 'ws';
 import { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import type { NotificationType, RequestType } from '../../protocol/rpc';
-import {
-  ControlChanged,
-  Heartbeat,
-  HostChanged,
-  Join,
-  AdmitGuest,
-  LobbyClosed,
-  LobbyKnock,
-  LobbyWaiting,
-  ParticipantJoined,
-  ParticipantLeft,
-  ParticipantUpdated,
-  SessionEnded,
-  SessionTopology,
-  Signal,
-  signalingBoundary,
-} from '../../protocol/signaling';
+import { Heartbeat, Join, AdmitGuest, LobbyKnock, signalingBoundary } from '../../protocol/signaling';
 import type { PairuxError } from '../../protocol/errors';
 import type { SignalingTransport as EngineTransport } from '../../webview/engine/transport';
 import { SignalingClient } from '../../webview/engine/signaling-client';
@@ -59,19 +43,8 @@ export class TestClient {
         this.wake();
       },
     });
-    for (const type of [
-      ParticipantJoined,
-      ParticipantUpdated,
-      ParticipantLeft,
-      Signal,
-      SessionEnded,
-      ControlChanged,
-      SessionTopology,
-      HostChanged,
-      LobbyWaiting,
-      LobbyKnock,
-      LobbyClosed,
-    ] as NotificationType<unknown>[]) {
+    // Every notification the server may send, from the boundary itself: a list kept here went stale.
+    for (const type of signalingBoundary.bToA.notifications as NotificationType<unknown>[]) {
       this.endpoint.onNotification(type, (params) => {
         this.notifications.push({ method: type.method, params });
         this.wake();
