@@ -46,8 +46,19 @@ export const StartCapture = defineRequest(
     region: Region.optional(),
     /** Draw the pointer into frames (the OS grab has none). */
     drawCursor: z.boolean().default(true),
-    /** While the screen does not change, still send this many frames per second (new viewers need one). */
-    idleFps: z.number().min(0.2).max(30).default(1),
+    /**
+     * While the screen does not change, still send this many frames per second. 0: a still screen
+     * sends nothing (a new viewer's picture comes from `requestFrame`; the page keeps its encoder warm).
+     */
+    idleFps: z.number().min(0).max(30).default(1),
+    /**
+     * How frames are taken: `x11` waits for the X server's DAMAGE events and reads only the changed
+     * rectangles through MIT-SHM; `robotjs` samples the whole screen; `auto` (default) takes `x11`
+     * where the server offers it. The environment's PAIRUX_CAPTURE overrides it.
+     */
+    backend: z.enum(['auto', 'x11', 'robotjs']).default('auto'),
+    /** A RandR monitor to share, by name (see `capture.monitors`); `region` is then relative to it. */
+    monitor: z.string().min(1).max(64).optional(),
     /**
      * `link`: frames come back on stdout (the runner relays them). `websocket`: the helper serves
      * them itself on a loopback WebSocket (URL with a one-off key) that the host page connects to.
@@ -59,8 +70,30 @@ export const StartCapture = defineRequest(
      */
     patches: z.boolean().default(false),
   }),
-  z.object({ width: z.int(), height: z.int(), fps: z.number(), websocketUrl: z.string().max(200).optional() }),
+  z.object({
+    width: z.int(),
+    height: z.int(),
+    fps: z.number(),
+    websocketUrl: z.string().max(200).optional(),
+    /** The backend that took the capture, and why it is not the one asked for (a fallback). */
+    backend: z.enum(['x11', 'robotjs']).optional(),
+    fallback: z.string().max(300).optional(),
+    /** The monitor shared, when one was asked for: its name and place on the X screen. */
+    monitor: z.object({ name: z.string().max(64), x: z.int(), y: z.int(), width: z.int(), height: z.int() }).optional(),
+  }),
 );
+
+/** The monitors of the X screen (RandR 1.5), for the host to pick one. */
+export const Monitor = z.object({
+  name: z.string().max(64),
+  x: z.int(),
+  y: z.int(),
+  width: z.int(),
+  height: z.int(),
+  primary: z.boolean(),
+});
+export type MonitorInfo = z.infer<typeof Monitor>;
+export const ListMonitors = defineRequest('capture.monitors', z.object({}), z.object({ monitors: z.array(Monitor).max(32) }));
 
 export const StopCapture = defineRequest('capture.stop', z.object({}), z.object({}));
 
@@ -107,7 +140,7 @@ export const helperBoundary: Boundary = {
   name: 'helper',
   maxMessageBytes: MAX_HELPER_JSON_BYTES,
   aToB: {
-    requests: [Hello, StartCapture, StopCapture, GrantControl, RevokeControl, InputStats],
+    requests: [Hello, StartCapture, StopCapture, ListMonitors, GrantControl, RevokeControl, InputStats],
     notifications: [Input],
   },
   bToA: { requests: [], notifications: [InputRefused, CaptureError] },
