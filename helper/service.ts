@@ -9,8 +9,8 @@ import type { PixelRect, VideoFrameHeader } from '../protocol/helper-framing';
 import type { ParamsOf, ResultOf } from '../protocol/rpc';
 import type { FrameWebSocketServer } from './capture/frame-websocket';
 import { frameSocketFromEnv } from './capture/frame-socket-env';
-import { robotGrabber } from './capture/robot-grabber';
-import { ScreenCapturer, type Rect } from './capture/screen-capturer';
+import { CaptureBackends } from './capture/capture-backend';
+import type { CaptureStats, Capturer, Rect } from './capture/capturer';
 import { HELPER_VERSION } from './exit-codes';
 import { GrantGate } from './inject/grant-gate';
 import type { InputSink } from './inject/input-sink';
@@ -30,7 +30,10 @@ export interface HelperServiceOptions {
 interface Core {
   startup: Startup;
   sink?: OsInputSink;
-  capturer?: ScreenCapturer;
+  /** Chooses the capturer for each capture.start (X11 damage or robotjs sampling). */
+  capture?: CaptureBackends;
+  /** The capturer of the current (or last) capture. */
+  capturer?: Capturer;
   /** Keycodes it bound to characters outside the layout, undone at shutdown. */
   unicode?: X11UnicodeTyper;
 }
@@ -95,6 +98,7 @@ export class HelperService {
     this.gate.dispose();
     const capturer = this.core?.capturer;
     if (capturer?.running) this.logStats(capturer.stop());
+    this.core?.capture?.close();
     void this.closeFrameServer();
     this.core?.unicode?.restore();
     return released;
@@ -124,7 +128,7 @@ export class HelperService {
         send: (h: VideoFrameHeader, strips: Buffer[], patch?: { rects: PixelRect[] }) =>
           this.frameServer ? this.frameServer.send(h, strips) : this.o.link.sendVideo(h, strips, patch),
       };
-      core.capturer = new ScreenCapturer(robotGrabber(robot), outlet, onError);
+      core.capture = new CaptureBackends({ env, platform, outlet, onError, log });
     }
     if (robot && platform.inject.available) {
       let typeUnicode: ((text: string) => Cancelable) | undefined;
@@ -159,16 +163,19 @@ export class HelperService {
   }
 
   private async startCapture(core: Core, p: ParamsOf<typeof StartCapture>): Promise<ResultOf<typeof StartCapture>> {
-    const capturer = core.capturer;
-    if (!capturer) throw unavailable('screen capture', core.startup.platform.capture.reason);
+    if (!core.capture) throw unavailable('screen capture', core.startup.platform.capture.reason);
     await this.stopCapture();
+    const chosen = await core.capture.choose(p.backend);
+    const capturer = chosen.capturer;
+    core.capturer = capturer;
+    const how = { backend: chosen.backend, ...(chosen.fallback ? { fallback: chosen.fallback } : {}) };
     // Patches only on the link: the runner rebuilds the picture; the helper's own socket sends whole frames.
     const settings = { fps: p.fps, region: p.region, drawCursor: p.drawCursor, idleFps: p.idleFps, patches: p.patches && p.deliver === 'link' };
     if (p.deliver === 'link') {
       capturer.setPaused(false);
-      const r = capturer.start(settings);
-      this.o.log(`capture started: ${r.width}x${r.height} at ${r.fps} fps over the link`);
-      return r;
+      const r = await capturer.start(settings);
+      this.o.log(`capture started: ${r.width}x${r.height} at ${r.fps} fps over the link (${chosen.backend})`);
+      return { ...r, ...how };
     }
     // Loaded on first use: `ws` is not needed by a helper that never serves frames itself.
     const { FrameWebSocketServer } = await import('./capture/frame-websocket');
@@ -179,9 +186,9 @@ export class HelperService {
     );
     this.frameServer = server;
     capturer.setPaused(true);
-    const r = capturer.start(settings);
-    this.o.log(`capture started: ${r.width}x${r.height} at ${r.fps} fps on a loopback WebSocket`);
-    return { ...r, websocketUrl: server.url };
+    const r = await capturer.start(settings);
+    this.o.log(`capture started: ${r.width}x${r.height} at ${r.fps} fps on a loopback WebSocket (${chosen.backend})`);
+    return { ...r, ...how, websocketUrl: server.url };
   }
 
   private async stopCapture(): Promise<void> {
@@ -197,7 +204,7 @@ export class HelperService {
   }
 
   /** One line benches and people can read: the capture stats are not part of the protocol (yet). */
-  private logStats(stats: ReturnType<ScreenCapturer['stats']>): void {
+  private logStats(stats: CaptureStats): void {
     this.o.log(`capture stopped: ${JSON.stringify({ ...stats, link: this.o.link.videoStats })}`);
   }
 

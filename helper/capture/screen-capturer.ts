@@ -16,71 +16,19 @@
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { PixelRect, VideoFrameHeader } from '../../protocol/helper-framing';
-import type { CaptureRegion } from '../../protocol/helper-link';
+import type { CaptureSettings, CaptureStats, Capturer, FrameOutlet, Rect } from './capturer';
 import { drawCursor, type CursorStamp } from './cursor';
 import { Pacer } from './pacer';
 import { sameScreen, tightPixels, type GrabbedImage } from './pixels';
 import { changedRects, rectPixels } from './rects';
 
-export interface Rect {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+export type { CaptureSettings, CaptureStats, FrameOutlet, Rect } from './capturer';
 
 /** The OS side of capture; robotjs in the helper, a fake in unit tests. */
 export interface ScreenGrabber {
   screenSize(): { width: number; height: number };
   grab(rect: Rect): GrabbedImage;
   pointer(): { x: number; y: number };
-}
-
-export interface CaptureSettings {
-  fps: number;
-  region?: CaptureRegion | undefined;
-  drawCursor: boolean;
-  idleFps: number;
-  /** Send only the rectangles that changed since the last frame sent (after a full frame). */
-  patches?: boolean;
-}
-
-/** Where frames go: the link to the runner, or the loopback WebSocket. */
-export interface FrameOutlet {
-  /**
-   * Whether a frame handed over now would be taken. While the previous frame is still being
-   * written the tick does not even grab: the grab is synchronous, and a helper busy grabbing frames
-   * it must drop starves the very event loop that writes the pending one out (measured: 1440p at
-   * 60 fps fell to under 2 fps received that way).
-   */
-  ready(): boolean;
-  /**
-   * Takes a frame (its pixels as consecutive strips of rows); false when it was not delivered
-   * after all. With `patch`, `strips` are only the pixels of `patch.rects`, one after another.
-   */
-  send(header: VideoFrameHeader, strips: Buffer[], patch?: { rects: PixelRect[] }): boolean;
-}
-
-export interface CaptureStats {
-  /** Grabs taken. */
-  grabbed: number;
-  /** Frames handed to the outlet and taken. */
-  sent: number;
-  /** Grabs equal to the last frame sent, not sent (idle pacing). */
-  unchanged: number;
-  /** Ticks skipped because the outlet was still busy with the previous frame (backpressure). */
-  busy: number;
-  /** Changes seen too soon after the last frame sent (the rate cap); they go out on a later sample. */
-  held: number;
-  /** Frames the outlet refused after the grab. */
-  dropped: number;
-  /** Ticks skipped because a tick overran its interval. */
-  late: number;
-  errors: number;
-  /** Mean time grabbing one frame (robotjs, all strips), ms. */
-  grabMs: number;
-  /** Mean CPU time of a tick (grab, compare, cursor, hand-off; not the pauses between strips), ms. */
-  tickMs: number;
 }
 
 /** The fastest the screen is sampled. */
@@ -100,7 +48,7 @@ interface Sent {
   pointer: string;
 }
 
-export class ScreenCapturer {
+export class ScreenCapturer implements Capturer {
   private pacer: Pacer | undefined;
   private settings: CaptureSettings | undefined;
   private rect: Rect | undefined;

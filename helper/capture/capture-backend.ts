@@ -1,0 +1,91 @@
+/**
+ * Which capturer takes a `capture.start`: X11 damage where the X server has DAMAGE (reading with
+ * MIT-SHM, else the core GetImage), robotjs sampling elsewhere (no DAMAGE, macOS, Windows). The
+ * environment's PAIRUX_CAPTURE (x11, robotjs or auto) overrides what the runner asks. A missing
+ * extension is a fallback with a log line and a reason in the answer, never an error.
+ */
+import type { PlatformReport } from '../platform';
+import { X11Connection } from '../native/x11-connection';
+import type { Capturer, FrameOutlet } from './capturer';
+import { robotGrabber } from './robot-grabber';
+import { ScreenCapturer } from './screen-capturer';
+import { X11DamageCapturer } from './x11-damage-capturer';
+
+export type BackendAsked = 'auto' | 'x11' | 'robotjs';
+export type BackendName = 'x11' | 'robotjs';
+
+export interface ChosenCapturer {
+  capturer: Capturer;
+  backend: BackendName;
+  /** Why it is not the backend asked for (or, for auto, not x11 on an X11 session). */
+  fallback?: string;
+}
+
+export interface CaptureBackendOptions {
+  env: NodeJS.ProcessEnv;
+  platform: PlatformReport;
+  outlet: FrameOutlet;
+  onError(message: string, fatal: boolean): void;
+  log(line: string): void;
+}
+
+export class CaptureBackends {
+  private robot: ScreenCapturer | undefined;
+  private x11: { conn: X11Connection; capturer: X11DamageCapturer } | undefined;
+
+  constructor(private readonly o: CaptureBackendOptions) {}
+
+  /** The backend asked for, unless the environment says otherwise (benches and people comparing them). */
+  wanted(asked: BackendAsked): BackendAsked {
+    const forced = this.o.env.PAIRUX_CAPTURE?.trim().toLowerCase();
+    return forced === 'x11' || forced === 'robotjs' || forced === 'auto' ? forced : asked;
+  }
+
+  async choose(asked: BackendAsked): Promise<ChosenCapturer> {
+    const wanted = this.wanted(asked);
+    if (wanted === 'robotjs') return { capturer: this.robotCapturer(), backend: 'robotjs' };
+    if (!this.o.platform.x11) {
+      const capturer = this.robotCapturer();
+      return wanted === 'x11'
+        ? { capturer, backend: 'robotjs', fallback: 'x11 capture needs an X11 session; this platform has none' }
+        : { capturer, backend: 'robotjs' };
+    }
+    const x11 = await this.x11Capturer();
+    if (x11 instanceof X11DamageCapturer) return { capturer: x11, backend: 'x11' };
+    this.o.log(`capture: ${x11}; sampling the screen with robotjs instead`);
+    return { capturer: this.robotCapturer(), backend: 'robotjs', fallback: x11 };
+  }
+
+  /** Closes the X connection (at shutdown). */
+  close(): void {
+    this.x11?.conn.close();
+    this.x11 = undefined;
+  }
+
+  private robotCapturer(): ScreenCapturer {
+    const robot = this.o.platform.robot;
+    if (!robot) throw new Error('robotjs is not loaded');
+    this.robot ??= new ScreenCapturer(robotGrabber(robot), this.o.outlet, this.o.onError);
+    return this.robot;
+  }
+
+  /** The X11 capturer on a live connection (a dropped one is reopened), or why there is none. */
+  private async x11Capturer(): Promise<X11DamageCapturer | string> {
+    if (this.x11 && !this.x11.conn.isClosed) return this.x11.capturer;
+    this.x11 = undefined;
+    let conn: X11Connection;
+    try {
+      conn = await X11Connection.open(this.o.env);
+    } catch (err) {
+      return `x11 capture could not connect to the X server (${(err as Error).message})`;
+    }
+    if (!conn.features.damage) {
+      conn.close();
+      return 'the X server has no DAMAGE extension';
+    }
+    if (!conn.features.shm) this.o.log(`capture: MIT-SHM is not used (${conn.features.shmReason}); damaged areas are read with the core GetImage`);
+    const capturer = new X11DamageCapturer(conn, this.o.outlet, this.o.onError, this.o.log);
+    this.x11 = { conn, capturer };
+    return capturer;
+  }
+}

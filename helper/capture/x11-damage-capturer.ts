@@ -1,0 +1,414 @@
+/**
+ * Event-driven capture on X11: the X server's DAMAGE events say which areas of the root window
+ * changed, only those are read (MIT-SHM, or the core GetImage), and they go out as patches the
+ * runner applies. A change starts its trip the moment its event arrives; a still screen costs
+ * no grabs and no frames (and, with idleFps 0, nothing at all but the pointer's look-ups).
+ *
+ * A damage storm (a video playing) is capped at `fps` without a queue: while a read is in flight,
+ * the outlet is busy or the rate cap holds, new damage only grows the pending region, and its
+ * union goes out when allowed. The damage is subtracted just before the read, in the same request
+ * stream: whatever changes after it is reported again, so nothing is lost.
+ *
+ * The helper keeps its own copy of the shared area (without the pointer): whole frames (the first,
+ * requestFrame, the WebSocket delivery, patches off) are built from it without a full-screen read,
+ * and a pointer that moved costs no read at all: its old place is restored from the copy.
+ */
+import { ErrorCode, PairuxError } from '../../protocol/errors';
+import type { PixelRect, VideoFrameHeader } from '../../protocol/helper-framing';
+import type { X11Connection } from '../native/x11-connection';
+import type { CaptureSettings, CaptureStats, Capturer, FrameOutlet, Rect } from './capturer';
+import { CURSOR_HEIGHT, CURSOR_WIDTH, drawCursor } from './cursor';
+import { DamageRegion } from './damage-region';
+
+/** After this many failed reads in a row capture stops and says so (fatal), as the robotjs capturer does. */
+const MAX_CONSECUTIVE_ERRORS = 30;
+/** How soon a frame refused by a busy outlet is tried again, ms (the damage meanwhile coalesces). */
+const BUSY_RETRY_MS = 2;
+
+export class X11DamageCapturer implements Capturer {
+  private settings: CaptureSettings | undefined;
+  private rect: Rect | undefined;
+  /** The shared area as last read, tightly packed BGRX, without the pointer. */
+  private copy: Buffer = Buffer.alloc(0);
+  private readonly pending = new DamageRegion({ width: 0, height: 0 });
+  /** The next frame is whole: the first, after a resize or a failed read. */
+  private needWhole = true;
+  /** requestFrame: the next frame is whole and goes out even if nothing changed. */
+  private forceWhole = false;
+  /** idleFps is due: a frame goes out even if nothing changed (an empty patch with patches on). */
+  private idleDue = false;
+  /** Where the pointer was drawn in the last frame sent (shared-area coordinates), and where it is now. */
+  private drawnPointer: { x: number; y: number } | undefined;
+  private pointerNow: { x: number; y: number } | undefined;
+  /** The X screen's size as DAMAGE last reported it: a change means a resize. */
+  private screen = { width: 0, height: 0 };
+  private resized = false;
+  /** The next frame, when one is scheduled (a timeout under the rate cap, else an immediate). */
+  private timer: { cancel(): void } | undefined;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private pointerTimer: ReturnType<typeof setInterval> | undefined;
+  private pointerAsking = false;
+  private inFlight = false;
+  private paused = false;
+  /** Bumped by start/stop: a read of an older run that completes late is thrown away. */
+  private run = 0;
+  private active = false;
+  private seq = 0;
+  private lastSentAt = -Infinity;
+  private consecutiveErrors = 0;
+  private counts = newCounts();
+
+  constructor(
+    private readonly conn: X11Connection,
+    private readonly outlet: FrameOutlet,
+    private readonly onError: (message: string, fatal: boolean) => void,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {
+    conn.onClose((reason) => {
+      if (!this.active) return;
+      this.stop();
+      this.onError(`screen grab failed: ${reason}; capture stopped`, true);
+    });
+  }
+
+  get running(): boolean {
+    return this.active;
+  }
+
+  get target(): Rect | undefined {
+    return this.rect;
+  }
+
+  async start(settings: CaptureSettings): Promise<{ width: number; height: number; fps: number }> {
+    this.stop();
+    const run = this.run;
+    const screen = await this.conn.size();
+    if (run !== this.run) throw new PairuxError(ErrorCode.Closed, 'capture was stopped or restarted while it was starting');
+    const r = settings.region;
+    if (r && (r.x + r.width > screen.width || r.y + r.height > screen.height)) {
+      throw new PairuxError(ErrorCode.BadMessage, `region ${r.width}x${r.height}+${r.x}+${r.y} is outside the ${screen.width}x${screen.height} screen`, {
+        screen,
+      });
+    }
+    this.settings = settings;
+    this.screen = screen;
+    this.setArea(r ? { ...r } : { x: 0, y: 0, width: screen.width, height: screen.height });
+    this.counts = newCounts();
+    this.lastSentAt = -Infinity;
+    this.consecutiveErrors = 0;
+    this.drawnPointer = undefined;
+    this.pointerNow = undefined;
+    this.forceWhole = false;
+    this.idleDue = false;
+    this.resized = false;
+    this.active = true;
+    this.conn.watchDamage((area, geometry) => this.damaged(area, geometry));
+    // The server reports a new damage object's whole window at once: the first (whole) read covers it.
+    await this.conn.sync();
+    if (run !== this.run) throw new PairuxError(ErrorCode.Closed, 'capture was stopped or restarted while it was starting');
+    this.pending.take();
+    if (settings.drawCursor) {
+      // The pointer makes no damage. A QueryPointer round trip per frame interval costs ≈ 0.1 %
+      // of a core (measured, see helper/README.md): cheaper to keep than raw-motion events plus
+      // a poll for warps, and no slower to notice a move than a sample would be.
+      this.pointerTimer = setInterval(() => this.lookAtPointer(), 1000 / settings.fps);
+    }
+    this.schedule();
+    return { width: this.rect!.width, height: this.rect!.height, fps: settings.fps };
+  }
+
+  stop(): CaptureStats {
+    const stats = this.stats();
+    this.run++;
+    this.active = false;
+    this.inFlight = false;
+    this.timer?.cancel();
+    clearTimeout(this.idleTimer);
+    clearInterval(this.pointerTimer);
+    this.timer = this.idleTimer = this.pointerTimer = undefined;
+    if (!this.conn.isClosed) this.conn.unwatchDamage();
+    return stats;
+  }
+
+  requestFrame(): void {
+    this.forceWhole = true;
+    this.schedule();
+  }
+
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    if (!paused) this.schedule();
+  }
+
+  stats(): CaptureStats {
+    const c = this.counts;
+    return {
+      grabbed: c.grabbed,
+      sent: c.sent,
+      unchanged: 0,
+      busy: c.busy,
+      held: c.held,
+      dropped: c.dropped,
+      late: 0,
+      errors: c.errors,
+      grabMs: c.grabbed ? c.grabMs / c.grabbed : 0,
+      tickMs: c.sent ? c.tickMs / c.sent : 0,
+      damageEvents: c.damageEvents,
+      megapixelsRead: Math.round(c.pixelsRead / 1e4) / 100,
+    };
+  }
+
+  private setArea(rect: Rect): void {
+    this.rect = rect;
+    this.copy = Buffer.alloc(rect.width * rect.height * 4);
+    this.pending.reset({ width: rect.width, height: rect.height });
+    this.needWhole = true;
+  }
+
+  private damaged(area: PixelRect, geometry: { width: number; height: number }): void {
+    this.counts.damageEvents++;
+    const rect = this.rect;
+    if (!rect) return;
+    if (geometry.width !== this.screen.width || geometry.height !== this.screen.height) this.resized = true;
+    // Into shared-area coordinates; DamageRegion clips what is outside.
+    this.pending.add({ x: area.x - rect.x, y: area.y - rect.y, w: area.w, h: area.h });
+    this.schedule();
+  }
+
+  private lookAtPointer(): void {
+    if (this.pointerAsking || this.inFlight || this.paused || !this.rect) return;
+    this.pointerAsking = true;
+    const run = this.run;
+    this.conn.pointer().then(
+      (p) => {
+        this.pointerAsking = false;
+        if (run !== this.run || !this.rect) return;
+        this.pointerNow = { x: p.x - this.rect.x, y: p.y - this.rect.y };
+        if (!samePoint(this.pointerNow, this.drawnPointer)) this.schedule();
+      },
+      () => {
+        // A dropped connection is reported by onClose; a failed look-up alone changes nothing.
+        this.pointerAsking = false;
+      },
+    );
+  }
+
+  private pointerMoved(): boolean {
+    return !!this.settings?.drawCursor && this.pointerNow !== undefined && !samePoint(this.pointerNow, this.drawnPointer);
+  }
+
+  /** Whether there is anything to send. */
+  private due(): boolean {
+    return this.needWhole || this.forceWhole || this.idleDue || this.resized || !this.pending.empty || this.pointerMoved();
+  }
+
+  /** Runs a frame as soon as allowed: now, or when the rate cap lets it. */
+  private schedule(): void {
+    if (!this.active || this.timer || this.inFlight || this.paused || !this.due()) return;
+    const interval = 1000 / this.settings!.fps;
+    const wait = this.lastSentAt + interval - performance.now();
+    if (wait > 0) this.counts.held++;
+    if (wait > 0) return this.retryLater(wait);
+    // setImmediate, not a direct call: damage events that arrived in the same read coalesce.
+    const immediate = setImmediate(() => void this.frame());
+    this.timer = { cancel: () => clearImmediate(immediate) };
+  }
+
+  private retryLater(ms: number): void {
+    const timeout = setTimeout(() => void this.frame(), ms);
+    this.timer = { cancel: () => clearTimeout(timeout) };
+  }
+
+  private async frame(): Promise<void> {
+    this.timer = undefined;
+    const settings = this.settings;
+    if (!this.active || !settings || this.paused || this.inFlight || !this.due()) return;
+    if (!this.outlet.ready()) {
+      this.counts.busy++;
+      this.retryLater(BUSY_RETRY_MS);
+      return;
+    }
+    const run = this.run;
+    this.inFlight = true;
+    try {
+      if (this.resized && !(await this.followResize())) return;
+      if (run !== this.run) return;
+      await this.sendFrame(settings, run);
+    } finally {
+      if (run === this.run) {
+        this.inFlight = false;
+        this.schedule();
+      }
+    }
+  }
+
+  private async sendFrame(settings: CaptureSettings, run: number): Promise<void> {
+    const rect = this.rect!;
+    const whole = this.needWhole;
+    const t0 = performance.now();
+    // Subtract first, read after: damage from here on is reported again.
+    this.conn.subtractDamage();
+    const read = whole ? [{ x: 0, y: 0, w: rect.width, h: rect.height }] : this.pending.take();
+    if (whole) this.pending.take();
+    const pointerAsked = settings.drawCursor ? this.conn.pointer().catch(() => undefined) : undefined;
+    let grabbed: Buffer[];
+    try {
+      grabbed = read.length
+        ? await this.conn.grab(
+            read.map((r) => ({ x: r.x + rect.x, y: r.y + rect.y, w: r.w, h: r.h })),
+            rect.width * rect.height * 4,
+          )
+        : [];
+    } catch (err) {
+      if (run !== this.run) return;
+      for (const r of read) this.pending.add(r);
+      await this.readFailed(err);
+      return;
+    }
+    const p = await pointerAsked;
+    if (run !== this.run) return;
+    const g1 = performance.now();
+    this.consecutiveErrors = 0;
+    if (read.length) {
+      this.counts.grabbed++;
+      this.counts.grabMs += g1 - t0;
+    }
+    read.forEach((r, i) => {
+      this.counts.pixelsRead += r.w * r.h;
+      putRect(this.copy, rect.width, r, grabbed[i]!);
+    });
+    this.needWhole = false;
+    if (p) this.pointerNow = { x: p.x - rect.x, y: p.y - rect.y };
+    const pointer = settings.drawCursor ? this.pointerNow : undefined;
+    const header: VideoFrameHeader = { seq: this.seq, width: rect.width, height: rect.height, format: 'BGRX', captureTime: performance.timeOrigin + t0 };
+    let sentOk: boolean;
+    let patchRects: PixelRect[] = [];
+    if (whole || this.forceWhole || !settings.patches) {
+      const px = Buffer.from(this.copy);
+      if (pointer) drawCursor(px, rect.width, rect.height, pointer.x, pointer.y);
+      sentOk = this.outlet.send(header, [px]);
+    } else {
+      patchRects = [...read];
+      // The pointer's old place (restored from the copy) and its new one, when it moved.
+      if (pointer && !samePoint(pointer, this.drawnPointer)) {
+        for (const at of [this.drawnPointer, pointer]) {
+          const c = at && clip({ x: at.x, y: at.y, w: CURSOR_WIDTH, h: CURSOR_HEIGHT }, rect);
+          if (c) patchRects.push(c);
+        }
+      }
+      const pixels = patchRects.map((r) => {
+        const px = getRect(this.copy, rect.width, r);
+        if (pointer) drawCursor(px, r.w, r.h, pointer.x - r.x, pointer.y - r.y);
+        return px;
+      });
+      sentOk = this.outlet.send(header, pixels, { rects: patchRects });
+    }
+    if (sentOk) {
+      this.seq = (this.seq + 1) >>> 0;
+      this.counts.sent++;
+      this.lastSentAt = t0;
+      this.drawnPointer = pointer;
+      this.forceWhole = false;
+      this.idleDue = false;
+      this.armIdle(settings);
+    } else {
+      // Not delivered: what it carried must go in a later frame.
+      this.counts.dropped++;
+      for (const r of patchRects) this.pending.add(r);
+      if (whole) this.needWhole = true;
+    }
+    this.counts.tickMs += performance.now() - g1;
+  }
+
+  private armIdle(settings: CaptureSettings): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (settings.idleFps <= 0) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      this.idleDue = true;
+      this.schedule();
+    }, 1000 / settings.idleFps);
+  }
+
+  /** The root window changed size: keep sharing the whole screen at its new size; a region must still fit. */
+  private async followResize(): Promise<boolean> {
+    this.resized = false;
+    let screen: { width: number; height: number };
+    try {
+      screen = await this.conn.size();
+    } catch (err) {
+      await this.readFailed(err);
+      return false;
+    }
+    if (screen.width === this.screen.width && screen.height === this.screen.height) return true;
+    const before = this.screen;
+    this.screen = screen;
+    const r = this.settings!.region;
+    if (r) {
+      if (r.x + r.width <= screen.width && r.y + r.height <= screen.height) return true;
+      this.stop();
+      this.onError(
+        `the screen is now ${screen.width}x${screen.height} and the shared region ${r.width}x${r.height}+${r.x}+${r.y} no longer fits; capture stopped`,
+        true,
+      );
+      return false;
+    }
+    this.log(`capture: the screen changed from ${before.width}x${before.height} to ${screen.width}x${screen.height}; sharing it at its new size`);
+    this.setArea({ x: 0, y: 0, width: screen.width, height: screen.height });
+    return true;
+  }
+
+  private async readFailed(err: unknown): Promise<void> {
+    this.counts.errors++;
+    this.consecutiveErrors++;
+    const message = `screen grab failed: ${(err as Error).message ?? String(err)}`;
+    if (this.conn.isClosed) return; // onClose reports it, once
+    if (this.consecutiveErrors >= MAX_CONSECUTIVE_ERRORS) {
+      this.stop();
+      this.onError(`${message}; capture stopped after ${MAX_CONSECUTIVE_ERRORS} failures in a row`, true);
+      return;
+    }
+    if (this.consecutiveErrors === 1) this.onError(message, false);
+    // A read off the screen's edge (BadMatch) usually means it shrank: look before trying again.
+    this.resized = true;
+    this.needWhole = true;
+    await new Promise((resolve) => setTimeout(resolve, 1000 / this.settings!.fps));
+  }
+}
+
+function newCounts() {
+  return { grabbed: 0, sent: 0, busy: 0, held: 0, dropped: 0, errors: 0, grabMs: 0, tickMs: 0, damageEvents: 0, pixelsRead: 0 };
+}
+
+function samePoint(a: { x: number; y: number } | undefined, b: { x: number; y: number } | undefined): boolean {
+  return a === b || (!!a && !!b && a.x === b.x && a.y === b.y);
+}
+
+function clip(r: PixelRect, area: Rect): PixelRect | undefined {
+  const x0 = Math.max(0, r.x);
+  const y0 = Math.max(0, r.y);
+  const x1 = Math.min(area.width, r.x + r.w);
+  const y1 = Math.min(area.height, r.y + r.h);
+  return x0 < x1 && y0 < y1 ? { x: x0, y: y0, w: x1 - x0, h: y1 - y0 } : undefined;
+}
+
+/** Copies a rectangle's tight pixels into the picture. */
+function putRect(picture: Buffer, width: number, r: PixelRect, px: Buffer): void {
+  const stride = width * 4;
+  const row = r.w * 4;
+  if (r.x === 0 && r.w === width) {
+    px.copy(picture, r.y * stride, 0, row * r.h);
+    return;
+  }
+  for (let k = 0; k < r.h; k++) px.copy(picture, (r.y + k) * stride + r.x * 4, k * row, (k + 1) * row);
+}
+
+/** A rectangle of the picture as tight pixels (a copy: the pointer is drawn into it). */
+function getRect(picture: Buffer, width: number, r: PixelRect): Buffer {
+  const stride = width * 4;
+  const row = r.w * 4;
+  const out = Buffer.allocUnsafe(row * r.h);
+  for (let k = 0; k < r.h; k++) picture.copy(out, k * row, (r.y + k) * stride + r.x * 4, (r.y + k) * stride + r.x * 4 + row);
+  return out;
+}
