@@ -1,0 +1,119 @@
+/**
+ * Watches the helper's frames as the runner gets them: rebuilds the picture from whole frames and
+ * patches, reads the marker the painter stamped (painted on X → grabbed, the first hop), and
+ * counts how much of the screen each frame changed (a still screen must change only its small box).
+ */
+import type { HelperProcess } from '../../helper/client';
+import { applyRects } from '../../protocol/helper-framing';
+import { decodeMarker, expandCaptureTime, markerGeometry } from '../../webview/engine/frame-marker';
+
+/** Where one painted marker was first seen on the host side (epoch ms). */
+export interface MarkerSeen {
+  painted: number;
+  /** captureTime of the first helper frame holding it: the key later hops are found by. */
+  grabbed: number;
+}
+
+/** Frames from the helper and the screen area they changed, since the last take. */
+export interface ChangeStats {
+  frames: number;
+  /** Whole frames (the first, a requested one, idle re-sends of robotjs). */
+  whole: number;
+  /** Pixels carried by patches (rows × width for a band, the rectangles' areas). */
+  patchPixels: number;
+  seconds: number;
+}
+
+export interface MarkerWatch {
+  /** Painted on X → grabbed by the helper, ms, per distinct marker since the last call. */
+  takePaintToGrab(): number[];
+  /** Grabbed by the helper → frame complete at the runner, ms (the stdout link), since the last call. */
+  takeGrabToRunner(): number[];
+  /** Markers first seen, and [captureTime, at] of every frame complete at the runner, since the last call. */
+  takeSeen(): { markers: Map<number, MarkerSeen>; arrived: Array<[number, number]> };
+  takeChanges(): ChangeStats;
+  /** Frames the helper sent since the start. */
+  total(): number;
+  stop(): void;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+
+export function watchMarkers(helper: HelperProcess): MarkerWatch {
+  let total = 0;
+  let paintToGrab: number[] = [];
+  let grabToRunner: number[] = [];
+  let markers = new Map<number, MarkerSeen>();
+  let arrived: Array<[number, number]> = [];
+  let changes: ChangeStats = { frames: 0, whole: 0, patchPixels: 0, seconds: 0 };
+  let changesFrom = now();
+  let lastMarker = -1;
+  // The picture as the relay rebuilds it: a change below row 0 can still touch the marker.
+  let picture: Buffer | undefined;
+  const onFrame = (f: Parameters<typeof applyFrame>[0]) => applyFrame(f);
+  function applyFrame(f: {
+    header: { width: number; height: number; captureTime: number };
+    pixels: Buffer;
+    band?: { firstRow: number; rows: number };
+    rects?: Array<{ x: number; y: number; w: number; h: number }>;
+  }): void {
+    const at = now();
+    total++;
+    changes.frames++;
+    grabToRunner.push(at - f.header.captureTime);
+    arrived.push([f.header.captureTime, at]);
+    const { width } = f.header;
+    const stride = width * 4;
+    const g = markerGeometry(width);
+    const rows = Math.min(g.height, f.header.height);
+    if (!f.band && !f.rects) {
+      changes.whole++;
+      picture = Buffer.from(f.pixels);
+    } else if (!picture) return;
+    else if (f.rects) {
+      for (const r of f.rects) changes.patchPixels += r.w * r.h;
+      // Only the marker's corner is read: the rest of the picture may go stale.
+      if (!f.rects.some((r) => r.y < rows && r.x < g.width)) return;
+      applyRects(picture, width, f.rects, f.pixels);
+    } else if (f.band) {
+      changes.patchPixels += f.band.rows * width;
+      if (f.band.rows === 0 || f.band.firstRow >= rows) return;
+      f.pixels.copy(picture, f.band.firstRow * stride);
+    }
+    const m = decodeMarker(picture, width, rows);
+    if (m && m.frame !== lastMarker) {
+      lastMarker = m.frame;
+      const painted = expandCaptureTime(m.captureTimeLow32, f.header.captureTime);
+      paintToGrab.push(f.header.captureTime - painted);
+      if (!markers.has(m.frame)) markers.set(m.frame, { painted, grabbed: f.header.captureTime });
+    }
+  }
+  helper.on('frame', onFrame);
+  return {
+    takePaintToGrab: () => {
+      const out = paintToGrab;
+      paintToGrab = [];
+      return out;
+    },
+    takeGrabToRunner: () => {
+      const out = grabToRunner;
+      grabToRunner = [];
+      return out;
+    },
+    takeSeen: () => {
+      const out = { markers, arrived };
+      markers = new Map();
+      arrived = [];
+      return out;
+    },
+    takeChanges: () => {
+      const t = now();
+      const out = { ...changes, seconds: (t - changesFrom) / 1000 };
+      changes = { frames: 0, whole: 0, patchPixels: 0, seconds: 0 };
+      changesFrom = t;
+      return out;
+    },
+    total: () => total,
+    stop: () => helper.off('frame', onFrame),
+  };
+}
