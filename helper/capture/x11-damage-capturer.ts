@@ -22,6 +22,12 @@ import { DamageRegion } from './damage-region';
 
 /** After this many failed reads in a row capture stops and says so (fatal), as the robotjs capturer does. */
 const MAX_CONSECUTIVE_ERRORS = 30;
+
+/** What the capturer needs of the X connection (x11-connection.ts; a fake in unit tests). */
+export type DamageScreen = Pick<
+  X11Connection,
+  'isClosed' | 'onClose' | 'size' | 'pointer' | 'watchDamage' | 'subtractDamage' | 'unwatchDamage' | 'sync' | 'grab'
+>;
 /** How soon a frame refused by a busy outlet is tried again, ms (the damage meanwhile coalesces). */
 const BUSY_RETRY_MS = 2;
 
@@ -59,7 +65,7 @@ export class X11DamageCapturer implements Capturer {
   private counts = newCounts();
 
   constructor(
-    private readonly conn: X11Connection,
+    private readonly conn: DamageScreen,
     private readonly outlet: FrameOutlet,
     private readonly onError: (message: string, fatal: boolean) => void,
     private readonly log: (line: string) => void = () => undefined,

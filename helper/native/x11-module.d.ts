@@ -76,6 +76,25 @@ declare module 'x11' {
     QueryPointer(window: number, cb: Reply<{ rootX: number; rootY: number; sameScreen: number }>): void;
     GetInputFocus(cb: Reply<unknown>): void;
     terminate(): void;
+    /** Used by the tests' painter only. */
+    CreateWindow(
+      id: number,
+      parent: number,
+      x: number,
+      y: number,
+      w: number,
+      h: number,
+      border: number,
+      depth: number,
+      cls: number,
+      visual: number,
+      values: object,
+    ): void;
+    MapWindow(id: number): void;
+    DestroyWindow(id: number): void;
+    CreateGC(id: number, drawable: number, values: object): void;
+    ChangeGC(id: number, values: object): void;
+    PolyFillRectangle(drawable: number, gc: number, coords: number[]): void;
     stream: { destroyed: boolean; destroy(): void };
   }
   export interface XScreen {

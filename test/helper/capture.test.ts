@@ -65,174 +65,177 @@ describe('helper capture: pixels', () => {
   });
 });
 
-describe('helper capture: a real screen', function () {
-  this.timeout(60_000);
-  let x: Xvfb;
-  let helper: ReturnType<typeof helperOn>;
+// Both capturers (X11 damage, the default where DAMAGE is, and robotjs sampling) answer to the same expectations.
+for (const backend of ['x11', 'robotjs'] as const) {
+  describe(`helper capture: a real screen (${backend})`, function () {
+    this.timeout(60_000);
+    let x: Xvfb;
+    let helper: ReturnType<typeof helperOn>;
 
-  before(async () => {
-    x = await startXvfb(800, 600);
-    x.run('xsetroot', '-solid', '#ff8000');
-    helper = helperOn(x);
-    await helper.start();
-  });
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') console.error(helper.logLines.slice(-20).join('\n'));
-    await helper.stopCapture().catch(() => undefined);
-  });
-  after(async () => {
-    await helper?.stop();
-    await x?.stop();
-  });
-
-  it('says in hello which display it captures and that capture is available', () => {
-    assert.deepEqual(helper.info?.screen, { name: x.display, width: 800, height: 600 });
-    assert.deepEqual(helper.info?.capture, { available: true });
-  });
-
-  it('sends the whole screen at its size, in BGRX order, with the colours on the screen', async () => {
-    const first = nextFrame(helper);
-    const r = await helper.startCapture({ fps: 10, drawCursor: false });
-    assert.deepEqual(r, { width: 800, height: 600, fps: 10 });
-    const f = await first;
-    assert.equal(f.header.format, 'BGRX');
-    assert.deepEqual([f.header.width, f.header.height, f.pixels.length], [800, 600, 800 * 600 * 4]);
-    for (const [px, py] of [
-      [0, 0],
-      [799, 0],
-      [400, 300],
-      [0, 599],
-      [799, 599],
-    ] as const)
-      assert.deepEqual(bgr(f, px, py), ORANGE, `pixel ${px},${py}`);
-    assert.ok(Math.abs(f.header.captureTime - Date.now()) < 2000, 'captureTime is epoch ms');
-  });
-
-  it('captures a region: its size, and what is inside and outside a window at the right places', async () => {
-    let term: Xterm | undefined;
-    try {
-      term = await startXterm(x, { geometry: '20x5+300+200', bg: '#118899', command: 'sleep 600' });
-      const geo = x.run('xdotool', 'getwindowgeometry', term.windowId);
-      const pos = /Position: (\d+),(\d+)/.exec(geo)!;
-      const size = /Geometry: (\d+)x(\d+)/.exec(geo)!;
-      const [wx, wy, ww, wh] = [Number(pos[1]), Number(pos[2]), Number(size[1]), Number(size[2])];
-      const region = { x: wx - 50, y: wy - 40, width: 333, height: 201 };
-      const r = await helper.startCapture({ fps: 10, drawCursor: false, region });
-      assert.deepEqual([r.width, r.height], [333, 201]);
-      // The first frame may predate the xterm's first paint: wait for it.
-      const f = await nextFrame(helper, (fr) => fr.header.width === 333 && bgr(fr, 55, 45).join() === TEAL.join());
-      assert.equal(f.pixels.length, 333 * 201 * 4, 'tight rows');
-      assert.deepEqual(bgr(f, 10, 10), ORANGE, 'root window above-left of the xterm');
-      assert.deepEqual(bgr(f, 50 + Math.floor(ww / 2), 40 + Math.floor(wh / 2)), TEAL, 'the middle of the xterm');
-      assert.deepEqual(bgr(f, 50 + ww + 5, 40 + 2), ORANGE, 'root window right of the xterm');
-    } finally {
-      await term?.stop();
-    }
-  });
-
-  it('refuses a region outside the screen with BAD_MESSAGE', async () => {
-    await assert.rejects(
-      helper.startCapture({ region: { x: 700, y: 0, width: 200, height: 100 } }),
-      (e: unknown) => e instanceof PairuxError && e.code === ErrorCode.BadMessage,
-    );
-  });
-
-  it('draws a crisp arrow where the pointer is, and none when asked not to', async () => {
-    x.run('xdotool', 'mousemove', '200', '150');
-    await helper.startCapture({ fps: 10, drawCursor: true });
-    const f = await nextFrame(helper);
-    for (let dy = 0; dy < 19; dy++) {
-      for (let dx = 0; dx < 12; dx++) {
-        const kind = cursorPixel(dx, dy);
-        const want = kind === 'outline' ? [0, 0, 0] : kind === 'fill' ? [255, 255, 255] : ORANGE;
-        assert.deepEqual(bgr(f, 200 + dx, 150 + dy), want, `arrow pixel ${dx},${dy} (${kind})`);
-      }
-    }
-    await helper.stopCapture();
-    await helper.startCapture({ fps: 10, drawCursor: false });
-    const plain = await nextFrame(helper);
-    assert.deepEqual(bgr(plain, 200, 150), ORANGE);
-  });
-
-  it('skips unchanged frames down to idleFps, and sends at once when the screen or pointer changes', async () => {
-    const frames: HelperFrame[] = [];
-    const on = (f: HelperFrame) => frames.push(f);
-    helper.on('frame', on);
-    try {
-      await helper.startCapture({ fps: 30, idleFps: 1, drawCursor: true });
-      await new Promise((r) => setTimeout(r, 2500));
-      // 1 at start + 1 per second: 3 in 2.5 s, against 75 if nothing were skipped.
-      assert.ok(frames.length >= 2 && frames.length <= 4, `${frames.length} frames of a still screen in 2.5 s`);
-      const before = frames.length;
-      const t = Date.now();
-      x.run('xsetroot', '-solid', '#118899');
-      await waitFor(() => frames.slice(before).some((f) => bgr(f, 600, 500).join() === TEAL.join()), 2000, 'a frame showing the new colour');
-      assert.ok(Date.now() - t < 600, `a change goes out on the next tick, not at idle pace (1 s): ${Date.now() - t} ms`);
-      const beforeMove = frames.length;
-      x.run('xdotool', 'mousemove', '50', '60');
-      await waitFor(() => frames.length > beforeMove && bgr(frames.at(-1)!, 50, 60).join() === '0,0,0', 2000, 'a frame with the moved pointer');
-    } finally {
-      helper.off('frame', on);
+    before(async () => {
+      x = await startXvfb(800, 600);
       x.run('xsetroot', '-solid', '#ff8000');
-    }
-  });
-
-  it('keeps the requested rate without drift or bursts (a still screen with idleFps = fps sends every tick)', async () => {
-    const frames: HelperFrame[] = [];
-    const on = (f: HelperFrame) => frames.push(f);
-    try {
-      await helper.startCapture({ fps: 20, idleFps: 20, drawCursor: false });
-      await new Promise((r) => setTimeout(r, 300));
-      helper.on('frame', on);
-      await new Promise((r) => setTimeout(r, 3000));
-      helper.off('frame', on);
-      const span = (frames.at(-1)!.header.captureTime - frames[0]!.header.captureTime) / 1000;
-      const rate = (frames.length - 1) / span;
-      // Never above the rate; below it only if this machine is too busy to grab in time.
-      assert.ok(rate > 12 && rate < 20.6, `${rate.toFixed(1)} fps for 20 requested (${frames.length} frames)`);
-      const gaps = frames
-        .slice(1)
-        .map((f, i) => f.header.captureTime - frames[i]!.header.captureTime)
-        .sort((a, b) => a - b);
-      const median = gaps[Math.floor(gaps.length / 2)]!;
-      assert.ok(Math.abs(median - 50) < 5, `median interval ${median.toFixed(1)} ms for 50`);
-      assert.ok(gaps[0]! > 20, `no bursts: shortest interval ${gaps[0]!.toFixed(1)} ms`);
-      assert.deepEqual(
-        frames.map((f) => f.header.seq),
-        frames.map((_, i) => frames[0]!.header.seq + i),
-        'consecutive seq numbers',
-      );
-    } finally {
-      helper.off('frame', on);
-    }
-  });
-
-  it('serves the same frames on a loopback WebSocket to the key holder only', async () => {
-    const r = await helper.startCapture({ fps: 10, deliver: 'websocket', drawCursor: false });
-    assert.match(r.websocketUrl ?? '', /^ws:\/\/127\.0\.0\.1:\d+\/frames\/[A-Za-z0-9_-]{20,}$/);
-    const url = new URL(r.websocketUrl!);
-    const wrong = new WebSocket(`ws://${url.host}/frames/not-the-key`);
-    const status = await new Promise<number>((resolve) => {
-      wrong.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-      wrong.on('open', () => resolve(101));
-      wrong.on('error', () => undefined);
+      helper = helperOn(x, { env: { ...x.env, PAIRUX_CAPTURE: backend } });
+      await helper.start();
     });
-    assert.equal(status, 403, 'a wrong key is refused before the upgrade');
-    const ws = new WebSocket(r.websocketUrl!);
-    try {
-      const data = await new Promise<Buffer>((resolve, reject) => {
-        ws.once('message', (d, isBinary) => (isBinary ? resolve(d as Buffer) : reject(new Error('text message'))));
-        ws.once('error', reject);
+    afterEach(async function () {
+      if (this.currentTest?.state === 'failed') console.error(helper.logLines.slice(-20).join('\n'));
+      await helper.stopCapture().catch(() => undefined);
+    });
+    after(async () => {
+      await helper?.stop();
+      await x?.stop();
+    });
+
+    it('says in hello which display it captures and that capture is available', () => {
+      assert.deepEqual(helper.info?.screen, { name: x.display, width: 800, height: 600 });
+      assert.deepEqual(helper.info?.capture, { available: true });
+    });
+
+    it('sends the whole screen at its size, in BGRX order, with the colours on the screen', async () => {
+      const first = nextFrame(helper);
+      const r = await helper.startCapture({ fps: 10, drawCursor: false });
+      assert.deepEqual(r, { width: 800, height: 600, fps: 10, backend });
+      const f = await first;
+      assert.equal(f.header.format, 'BGRX');
+      assert.deepEqual([f.header.width, f.header.height, f.pixels.length], [800, 600, 800 * 600 * 4]);
+      for (const [px, py] of [
+        [0, 0],
+        [799, 0],
+        [400, 300],
+        [0, 599],
+        [799, 599],
+      ] as const)
+        assert.deepEqual(bgr(f, px, py), ORANGE, `pixel ${px},${py}`);
+      assert.ok(Math.abs(f.header.captureTime - Date.now()) < 2000, 'captureTime is epoch ms');
+    });
+
+    it('captures a region: its size, and what is inside and outside a window at the right places', async () => {
+      let term: Xterm | undefined;
+      try {
+        term = await startXterm(x, { geometry: '20x5+300+200', bg: '#118899', command: 'sleep 600' });
+        const geo = x.run('xdotool', 'getwindowgeometry', term.windowId);
+        const pos = /Position: (\d+),(\d+)/.exec(geo)!;
+        const size = /Geometry: (\d+)x(\d+)/.exec(geo)!;
+        const [wx, wy, ww, wh] = [Number(pos[1]), Number(pos[2]), Number(size[1]), Number(size[2])];
+        const region = { x: wx - 50, y: wy - 40, width: 333, height: 201 };
+        const r = await helper.startCapture({ fps: 10, drawCursor: false, region });
+        assert.deepEqual([r.width, r.height], [333, 201]);
+        // The first frame may predate the xterm's first paint: wait for it.
+        const f = await nextFrame(helper, (fr) => fr.header.width === 333 && bgr(fr, 55, 45).join() === TEAL.join());
+        assert.equal(f.pixels.length, 333 * 201 * 4, 'tight rows');
+        assert.deepEqual(bgr(f, 10, 10), ORANGE, 'root window above-left of the xterm');
+        assert.deepEqual(bgr(f, 50 + Math.floor(ww / 2), 40 + Math.floor(wh / 2)), TEAL, 'the middle of the xterm');
+        assert.deepEqual(bgr(f, 50 + ww + 5, 40 + 2), ORANGE, 'root window right of the xterm');
+      } finally {
+        await term?.stop();
+      }
+    });
+
+    it('refuses a region outside the screen with BAD_MESSAGE', async () => {
+      await assert.rejects(
+        helper.startCapture({ region: { x: 700, y: 0, width: 200, height: 100 } }),
+        (e: unknown) => e instanceof PairuxError && e.code === ErrorCode.BadMessage,
+      );
+    });
+
+    it('draws a crisp arrow where the pointer is, and none when asked not to', async () => {
+      x.run('xdotool', 'mousemove', '200', '150');
+      await helper.startCapture({ fps: 10, drawCursor: true });
+      const f = await nextFrame(helper);
+      for (let dy = 0; dy < 19; dy++) {
+        for (let dx = 0; dx < 12; dx++) {
+          const kind = cursorPixel(dx, dy);
+          const want = kind === 'outline' ? [0, 0, 0] : kind === 'fill' ? [255, 255, 255] : ORANGE;
+          assert.deepEqual(bgr(f, 200 + dx, 150 + dy), want, `arrow pixel ${dx},${dy} (${kind})`);
+        }
+      }
+      await helper.stopCapture();
+      await helper.startCapture({ fps: 10, drawCursor: false });
+      const plain = await nextFrame(helper);
+      assert.deepEqual(bgr(plain, 200, 150), ORANGE);
+    });
+
+    it('skips unchanged frames down to idleFps, and sends at once when the screen or pointer changes', async () => {
+      const frames: HelperFrame[] = [];
+      const on = (f: HelperFrame) => frames.push(f);
+      helper.on('frame', on);
+      try {
+        await helper.startCapture({ fps: 30, idleFps: 1, drawCursor: true });
+        await new Promise((r) => setTimeout(r, 2500));
+        // 1 at start + 1 per second: 3 in 2.5 s, against 75 if nothing were skipped.
+        assert.ok(frames.length >= 2 && frames.length <= 4, `${frames.length} frames of a still screen in 2.5 s`);
+        const before = frames.length;
+        const t = Date.now();
+        x.run('xsetroot', '-solid', '#118899');
+        await waitFor(() => frames.slice(before).some((f) => bgr(f, 600, 500).join() === TEAL.join()), 2000, 'a frame showing the new colour');
+        assert.ok(Date.now() - t < 600, `a change goes out on the next tick, not at idle pace (1 s): ${Date.now() - t} ms`);
+        const beforeMove = frames.length;
+        x.run('xdotool', 'mousemove', '50', '60');
+        await waitFor(() => frames.length > beforeMove && bgr(frames.at(-1)!, 50, 60).join() === '0,0,0', 2000, 'a frame with the moved pointer');
+      } finally {
+        helper.off('frame', on);
+        x.run('xsetroot', '-solid', '#ff8000');
+      }
+    });
+
+    it('keeps the requested rate without drift or bursts (a still screen with idleFps = fps sends every tick)', async () => {
+      const frames: HelperFrame[] = [];
+      const on = (f: HelperFrame) => frames.push(f);
+      try {
+        await helper.startCapture({ fps: 20, idleFps: 20, drawCursor: false });
+        await new Promise((r) => setTimeout(r, 300));
+        helper.on('frame', on);
+        await new Promise((r) => setTimeout(r, 3000));
+        helper.off('frame', on);
+        const span = (frames.at(-1)!.header.captureTime - frames[0]!.header.captureTime) / 1000;
+        const rate = (frames.length - 1) / span;
+        // Never above the rate; below it only if this machine is too busy to grab in time.
+        assert.ok(rate > 12 && rate < 20.6, `${rate.toFixed(1)} fps for 20 requested (${frames.length} frames)`);
+        const gaps = frames
+          .slice(1)
+          .map((f, i) => f.header.captureTime - frames[i]!.header.captureTime)
+          .sort((a, b) => a - b);
+        const median = gaps[Math.floor(gaps.length / 2)]!;
+        assert.ok(Math.abs(median - 50) < 5, `median interval ${median.toFixed(1)} ms for 50`);
+        assert.ok(gaps[0]! > 20, `no bursts: shortest interval ${gaps[0]!.toFixed(1)} ms`);
+        assert.deepEqual(
+          frames.map((f) => f.header.seq),
+          frames.map((_, i) => frames[0]!.header.seq + i),
+          'consecutive seq numbers',
+        );
+      } finally {
+        helper.off('frame', on);
+      }
+    });
+
+    it('serves the same frames on a loopback WebSocket to the key holder only', async () => {
+      const r = await helper.startCapture({ fps: 10, deliver: 'websocket', drawCursor: false });
+      assert.match(r.websocketUrl ?? '', /^ws:\/\/127\.0\.0\.1:\d+\/frames\/[A-Za-z0-9_-]{20,}$/);
+      const url = new URL(r.websocketUrl!);
+      const wrong = new WebSocket(`ws://${url.host}/frames/not-the-key`);
+      const status = await new Promise<number>((resolve) => {
+        wrong.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        wrong.on('open', () => resolve(101));
+        wrong.on('error', () => undefined);
       });
-      assert.equal(data[0], 1, 'kind byte: video');
-      const h = readVideoHeader(new DataView(data.buffer, data.byteOffset, data.byteLength), 1, data.length - 1);
-      assert.deepEqual([h.width, h.height, h.format], [800, 600, 'BGRX']);
-      assert.deepEqual(bgr({ header: h, pixels: data.subarray(21) }, 400, 300), ORANGE);
-    } finally {
-      ws.close();
-    }
+      assert.equal(status, 403, 'a wrong key is refused before the upgrade');
+      const ws = new WebSocket(r.websocketUrl!);
+      try {
+        const data = await new Promise<Buffer>((resolve, reject) => {
+          ws.once('message', (d, isBinary) => (isBinary ? resolve(d as Buffer) : reject(new Error('text message'))));
+          ws.once('error', reject);
+        });
+        assert.equal(data[0], 1, 'kind byte: video');
+        const h = readVideoHeader(new DataView(data.buffer, data.byteOffset, data.byteLength), 1, data.length - 1);
+        assert.deepEqual([h.width, h.height, h.format], [800, 600, 'BGRX']);
+        assert.deepEqual(bgr({ header: h, pixels: data.subarray(21) }, 400, 300), ORANGE);
+      } finally {
+        ws.close();
+      }
+    });
   });
-});
+}
 
 describe('helper capture: across a helper restart', function () {
   this.timeout(60_000);

@@ -33,12 +33,13 @@ function displayFree(n: number): boolean {
   return !existsSync(`/tmp/.X11-unix/X${n}`) && !existsSync(`/tmp/.X${n}-lock`);
 }
 
-export async function startXvfb(width = 1280, height = 720): Promise<Xvfb> {
+/** `extraArgs` go to Xvfb, e.g. `['-extension', 'DAMAGE']` for a server without DAMAGE. */
+export async function startXvfb(width = 1280, height = 720, extraArgs: string[] = []): Promise<Xvfb> {
   if (!existsSync('/usr/bin/Xvfb')) throw new Error('Xvfb is not installed: run `npm run bootstrap` as root, or apt-get install xvfb xdotool xinput xterm');
   // Another process may take the same free number between the check and the start: try the next.
   for (let n = 90 + Math.floor(Math.random() * 20), tries = 0; tries < 40; n++, tries++) {
     if (!displayFree(n)) continue;
-    const child = spawn('Xvfb', [`:${n}`, '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp', '-noreset'], { stdio: 'ignore' });
+    const child = spawn('Xvfb', [`:${n}`, '-screen', '0', `${width}x${height}x24`, '-nolisten', 'tcp', '-noreset', ...extraArgs], { stdio: 'ignore' });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     // Ours only when the lock names our pid: another process may have taken :n meanwhile.
     const ours = () => {
