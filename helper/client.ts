@@ -23,13 +23,16 @@ import {
   Input,
   InputRefused,
   InputStats,
+  ListMonitors,
   RevokeControl,
   StartCapture,
   StopCapture,
   type CaptureRegion,
+  type MonitorInfo,
 } from '../protocol/helper-link';
 import { describeIssues, type ParamsOf, type ResultOf } from '../protocol/rpc';
 import { FRAME_SOCKET_KEY_ENV, FRAME_SOCKET_PORT_ENV } from './capture/frame-socket-env';
+import { replacementMonitor } from './capture/monitors';
 import { resolveHelperCommand, type HelperCommand } from './command';
 import { HelperExit } from './exit-codes';
 import type { DecodedVideoFrame } from './link/frame-decoder';
@@ -57,6 +60,10 @@ export interface CaptureOptions {
   deliver?: 'link' | 'websocket';
   /** Only changed rows after a full frame (link delivery); frames then carry `band`. */
   patches?: boolean;
+  /** A RandR monitor to share, by name (`listMonitors()`); `region` is then relative to it. */
+  monitor?: string;
+  /** How frames are taken (x11 damage, robotjs sampling, auto: x11 where offered). */
+  backend?: 'auto' | 'x11' | 'robotjs';
 }
 
 export interface RestartInfo {
@@ -220,6 +227,11 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
     return result;
   }
 
+  /** The screen's monitors, the primary first (on X11 RandR's; elsewhere the one screen). */
+  async listMonitors(): Promise<MonitorInfo[]> {
+    return (await this.onLive((g) => g.link.rpc.request(ListMonitors, {}))).monitors;
+  }
+
   async stopCapture(): Promise<void> {
     this.capture = null;
     this.lastCapture = null;
@@ -355,6 +367,7 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
     g.link.rpc.onNotification(InputRefused, (p) => this.emit('inputRefused', p));
     g.link.rpc.onNotification(CaptureError, (p) => {
       if (p.fatal) this.capture = null;
+      else if (this.capture?.monitor !== undefined) void this.followMonitor(this.capture);
       this.emit('captureError', p);
     });
     let partial = '';
@@ -435,6 +448,26 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
     } finally {
       this.restarting = false;
     }
+  }
+
+  /**
+   * The helper moved capture off a monitor that is gone (to the primary, or the one left): a
+   * restarted helper must be asked for that one too, not for the monitor that is no more.
+   */
+  private async followMonitor(params: CaptureParams): Promise<void> {
+    const monitors = await this.listMonitors().catch(() => undefined);
+    if (!monitors || this.capture !== params || monitors.some((m) => m.name === params.monitor)) return;
+    const next = replacementMonitor(monitors);
+    if (!next) return;
+    const { region: _dropped, ...rest } = params;
+    this.capture = { ...rest, monitor: next.name };
+    if (this.lastCapture)
+      this.lastCapture = {
+        ...this.lastCapture,
+        width: next.width,
+        height: next.height,
+        monitor: { name: next.name, x: next.x, y: next.y, width: next.width, height: next.height },
+      };
   }
 
   private async restartLoop(died: { reason: string; code: number | null; signal: NodeJS.Signals | null; stderrTail: string[] }): Promise<Generation> {

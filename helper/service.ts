@@ -4,13 +4,27 @@
  * probe (and the release of leftovers) runs on the first request: see startup.ts.
  */
 import { ErrorCode, PairuxError } from '../protocol/errors';
-import { CaptureError, GrantControl, Hello, Input, InputRefused, InputStats, RevokeControl, StartCapture, StopCapture } from '../protocol/helper-link';
+import {
+  CaptureError,
+  GrantControl,
+  Hello,
+  Input,
+  InputRefused,
+  InputStats,
+  ListMonitors,
+  RevokeControl,
+  StartCapture,
+  StopCapture,
+} from '../protocol/helper-link';
 import type { PixelRect, VideoFrameHeader } from '../protocol/helper-framing';
 import type { ParamsOf, ResultOf } from '../protocol/rpc';
 import type { FrameWebSocketServer } from './capture/frame-websocket';
 import { frameSocketFromEnv } from './capture/frame-socket-env';
+import { captureTarget, MonitorWatch, type Shared } from './capture/monitor-watch';
+import { wholeScreenMonitor, type MonitorLayout } from './capture/monitors';
+import { RandrMonitors } from './capture/randr-monitors';
 import { CaptureBackends } from './capture/capture-backend';
-import type { CaptureStats, Capturer, Rect } from './capture/capturer';
+import type { CaptureSettings, CaptureStats, Capturer, Rect } from './capture/capturer';
 import { HELPER_VERSION } from './exit-codes';
 import { GrantGate } from './inject/grant-gate';
 import type { InputSink } from './inject/input-sink';
@@ -43,6 +57,10 @@ export class HelperService {
   private core: Core | undefined;
   private starting: Promise<Core> | undefined;
   private frameServer: FrameWebSocketServer | undefined;
+  /** The RandR connection (monitors and their changes), opened on first need. */
+  private randr: Promise<RandrMonitors> | undefined;
+  /** Keeps a capture of a monitor or region on something that still exists. */
+  private monitorWatch: MonitorWatch | undefined;
   /**
    * Bumped by every grant and revoke. A grant waits for start-up; if a revoke (or another grant)
    * arrives meanwhile, the waiting grant must not take effect after it: the later word wins.
@@ -67,6 +85,7 @@ export class HelperService {
     const rpc = link.rpc;
     rpc.onRequest(Hello, async () => this.hello((await this.ready()).startup));
     rpc.onRequest(StartCapture, async (p) => this.startCapture(await this.ready(), p));
+    rpc.onRequest(ListMonitors, async () => ({ monitors: (await this.layout(await this.ready())).monitors }));
     rpc.onRequest(StopCapture, async () => {
       await this.stopCapture();
       return {};
@@ -100,6 +119,11 @@ export class HelperService {
     if (capturer?.running) this.logStats(capturer.stop());
     this.core?.capture?.close();
     void this.closeFrameServer();
+    this.monitorWatch?.stop();
+    void this.randr?.then(
+      (r) => r.close(),
+      () => undefined,
+    );
     this.core?.unicode?.restore();
     return released;
   }
@@ -165,17 +189,30 @@ export class HelperService {
   private async startCapture(core: Core, p: ParamsOf<typeof StartCapture>): Promise<ResultOf<typeof StartCapture>> {
     if (!core.capture) throw unavailable('screen capture', core.startup.platform.capture.reason);
     await this.stopCapture();
+    // A monitor is looked up (its region made absolute) before a backend is chosen.
+    const layout = p.monitor !== undefined || (p.region && core.startup.platform.x11) ? await this.layout(core) : undefined;
+    const target = layout ? captureTarget(layout, p.monitor, p.region) : undefined;
+    const shown = target?.monitor && { monitor: { name: target.monitor.name, ...target.rect } };
     const chosen = await core.capture.choose(p.backend);
     const capturer = chosen.capturer;
     core.capturer = capturer;
     const how = { backend: chosen.backend, ...(chosen.fallback ? { fallback: chosen.fallback } : {}) };
     // Patches only on the link: the runner rebuilds the picture; the helper's own socket sends whole frames.
-    const settings = { fps: p.fps, region: p.region, drawCursor: p.drawCursor, idleFps: p.idleFps, patches: p.patches && p.deliver === 'link' };
+    const settings = {
+      fps: p.fps,
+      region: target?.monitor ? target.rect : p.region,
+      drawCursor: p.drawCursor,
+      idleFps: p.idleFps,
+      patches: p.patches && p.deliver === 'link',
+    };
     if (p.deliver === 'link') {
       capturer.setPaused(false);
       const r = await capturer.start(settings);
-      this.o.log(`capture started: ${r.width}x${r.height} at ${r.fps} fps over the link (${chosen.backend})`);
-      return { ...r, ...how };
+      this.o.log(
+        `capture started: ${r.width}x${r.height} at ${r.fps} fps over the link (${chosen.backend})${shown ? ` of monitor ${shown.monitor.name}` : ''}`,
+      );
+      if (target) this.watchMonitors(capturer, target, settings);
+      return { ...r, ...how, ...shown };
     }
     // Loaded on first use: `ws` is not needed by a helper that never serves frames itself.
     const { FrameWebSocketServer } = await import('./capture/frame-websocket');
@@ -187,11 +224,71 @@ export class HelperService {
     this.frameServer = server;
     capturer.setPaused(true);
     const r = await capturer.start(settings);
-    this.o.log(`capture started: ${r.width}x${r.height} at ${r.fps} fps on a loopback WebSocket (${chosen.backend})`);
-    return { ...r, ...how, websocketUrl: server.url };
+    this.o.log(
+      `capture started: ${r.width}x${r.height} at ${r.fps} fps on a loopback WebSocket (${chosen.backend})${shown ? ` of monitor ${shown.monitor.name}` : ''}`,
+    );
+    if (target) this.watchMonitors(capturer, target, settings);
+    return { ...r, ...how, ...shown, websocketUrl: server.url };
+  }
+
+  /** The screen's monitors: RandR on X11, the one screen elsewhere. */
+  private async layout(core: Core): Promise<MonitorLayout> {
+    const { platform } = core.startup;
+    if (!platform.x11) {
+      const screen = platform.robot?.getScreenSize() ?? platform.screen;
+      if (!screen) throw unavailable('screen capture', platform.capture.reason);
+      return { screen, monitors: [wholeScreenMonitor(screen)] };
+    }
+    if (!this.randr) {
+      const opening = RandrMonitors.open(this.o.env);
+      this.randr = opening;
+      // A failed connection is tried afresh next time.
+      opening.catch(() => (this.randr === opening ? (this.randr = undefined) : undefined));
+    }
+    const randr = await this.randr;
+    if (randr.closed) {
+      this.randr = undefined;
+      return this.layout(core);
+    }
+    return randr.list();
+  }
+
+  /** On X11: the shared monitor unplugged, or the screen shrunk under the region, moves or stops the capture, and the runner hears why. */
+  private watchMonitors(capturer: Capturer, target: Shared, settings: CaptureSettings): void {
+    const randr = this.randr;
+    if (!randr) return;
+    const notify = (message: string, fatal: boolean) => {
+      this.o.log(`capture ${fatal ? 'stopped' : 'moved'}: ${message}`);
+      this.o.link.rpc.notify(CaptureError, { message: message.slice(0, 1000), fatal });
+    };
+    void randr.then((source) => {
+      if (this.core?.capturer !== capturer || !capturer.running) return;
+      this.monitorWatch?.stop();
+      this.monitorWatch = new MonitorWatch(
+        source,
+        target,
+        async (d) => {
+          if (this.core?.capturer !== capturer || !capturer.running) return;
+          if (d.kind === 'stop') {
+            await this.stopCapture();
+            return notify(d.message, true);
+          }
+          try {
+            await capturer.start({ ...settings, region: d.shared.rect });
+          } catch (err) {
+            await this.stopCapture();
+            return notify(`${d.message}, but capture could not move there (${(err as Error).message}): capture stopped`, true);
+          }
+          notify(d.message, false);
+        },
+        this.o.log,
+      );
+    });
   }
 
   private async stopCapture(): Promise<void> {
+    this.monitorWatch?.stop();
+    this.monitorWatch = undefined;
     const capturer = this.core?.capturer;
     if (capturer?.running) this.logStats(capturer.stop());
     await this.closeFrameServer();
