@@ -10,7 +10,8 @@ export interface ScenePage {
   stamp(): void;
 }
 
-export type SceneName = 'busy' | 'still' | 'typing' | 'scroll';
+export type SceneName = 'busy' | 'still' | 'typing' | 'scroll' | 'idle';
+/** The latency bench's rows (idle has no change to time). */
 export const SCENE_NAMES: SceneName[] = ['still', 'typing', 'scroll', 'busy'];
 
 const CODE = [
@@ -72,6 +73,11 @@ function perFrame(rate: number, change: () => void): () => void {
 }
 
 export const SCENES: Record<SceneName, (page: ScenePage, rate: number) => () => void> = {
+  /** Nothing changes at all: what a still screen costs. */
+  idle(page) {
+    textPage(page.stage, 50);
+    return () => undefined;
+  },
   /** The marker at the scene's rate on a still page of text: the real-screen row as it has always been. */
   busy(page, rate) {
     textPage(page.stage, 50);
