@@ -128,7 +128,8 @@ export class HostRunner implements BridgeBackend {
   hello(_params: ParamsOf<typeof BridgeHello>): ResultOf<typeof BridgeHello> {
     // The page starts taking frames once it has this answer: give it a full picture right after.
     setTimeout(() => this.relay?.reset(), 0);
-    const c = this.o.capture;
+    // The capture running now: the helper moves it to another monitor when the shared one is unplugged.
+    const c = this.o.helper.currentCapture ?? this.o.capture;
     const frames = this.o.frames === 'websocket' && c.websocketUrl ? { via: 'websocket' as const, url: c.websocketUrl } : { via: 'bridge' as const };
     return {
       frames,
