@@ -27,6 +27,8 @@ const USAGE = `Usage: npm run demo -- [options]
   --allow-control   grant every control request without asking (for scripted demos)
   --deny-control    refuse every control request
   --frames <path>   bridge (default: helper frames relayed by this process) | websocket (page reads the helper directly)
+  --monitor <name>  share this monitor of a multi-monitor display (RandR name, e.g. HDMI-1; default the whole screen;
+                    the demo prints the monitors it found)
   --help            this text
 
 While a guest drives, type s then Enter to stop all control at once.`;
@@ -44,6 +46,8 @@ interface DemoOptions {
   fps: number;
   codec: 'vp9' | 'vp8' | 'av1' | 'h264';
   ttlMinutes: number;
+  /** A RandR monitor to share, by name; the whole screen when absent. */
+  monitor: string | undefined;
 }
 
 function fail(message: string): never {
@@ -69,6 +73,7 @@ function parseOptions(argv: string[]): DemoOptions {
         'allow-control': { type: 'boolean', default: false },
         'deny-control': { type: 'boolean', default: false },
         frames: { type: 'string', default: 'bridge' },
+        monitor: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -98,6 +103,11 @@ function parseOptions(argv: string[]): DemoOptions {
   if (values['allow-control'] && values['deny-control']) fail('choose --allow-control or --deny-control, not both');
   if (values.frames !== 'bridge' && values.frames !== 'websocket') fail(`--frames must be bridge or websocket, not ${values.frames}`);
   if (values.mode !== 'p2p' && values.mode !== 'sfu' && values.mode !== 'auto') fail(`--mode must be p2p, sfu or auto, not ${values.mode}`);
+  if (values.monitor !== undefined && (values.generated || !/^\S{1,64}$/.test(values.monitor))) {
+    fail(
+      values.generated ? '--monitor shares a real screen: not with --generated' : `--monitor must be a monitor's name, not ${JSON.stringify(values.monitor)}`,
+    );
+  }
   const autoAt = Number(values['auto-at']);
   if (!Number.isInteger(autoAt) || autoAt < 2 || autoAt > 1000) fail(`--auto-at must be a whole number 2-1000, not ${values['auto-at']}`);
   return {
@@ -112,6 +122,7 @@ function parseOptions(argv: string[]): DemoOptions {
     screen: values.generated ? 'generated' : values.virtual ? 'virtual' : 'real',
     controlPolicy: values['allow-control'] ? 'allow' : values['deny-control'] ? 'deny' : 'ask',
     frames: values.frames,
+    monitor: values.monitor,
   };
 }
 
@@ -215,6 +226,7 @@ async function main(): Promise<void> {
         forceVirtual: options.screen === 'virtual',
         controlPolicy: options.controlPolicy,
         frames: options.frames,
+        monitor: options.monitor,
         say,
       });
     } catch (err) {

@@ -3,6 +3,7 @@
  * desktop), starts the helper on it, starts capture, and serves the bridge the page connects to.
  */
 import { HelperProcess } from '../helper/client';
+import { describeMonitors } from '../helper/capture/monitors';
 import { ControlPrompt } from './control-prompt';
 import { chooseDesktop, type Desktop } from './desktop';
 import { HostBridgeServer } from '../runner/websocket-bridge';
@@ -27,6 +28,8 @@ export interface RealScreenOptions {
   forceVirtual: boolean;
   controlPolicy: 'ask' | 'allow' | 'deny';
   frames: 'bridge' | 'websocket';
+  /** A RandR monitor to share, by name; the whole screen when absent. */
+  monitor?: string | undefined;
   say(line: string): void;
 }
 
@@ -44,7 +47,14 @@ export async function startRealScreen(o: RealScreenOptions): Promise<RealScreen>
     if (!hello.capture.available) throw new Error(`screen capture is not available: ${hello.capture.reason ?? 'unknown reason'}`);
     if (!hello.inject.available) o.say(`remote control will not work here: ${hello.inject.reason ?? 'injection unavailable'}`);
     if (hello.releasedAtStart.length) o.say(`released input a previous helper left held: ${hello.releasedAtStart.join(', ')}`);
-    const capture = await helper.startCapture({ fps: o.fps, deliver: o.frames === 'websocket' ? 'websocket' : 'link', patches: true });
+    const monitors = await helper.listMonitors();
+    o.say(`monitors: ${describeMonitors(monitors)}${monitors.length > 1 && !o.monitor ? ' (sharing them all; --monitor=NAME shares one)' : ''}`);
+    const capture = await helper.startCapture({
+      fps: o.fps,
+      deliver: o.frames === 'websocket' ? 'websocket' : 'link',
+      patches: true,
+      ...(o.monitor ? { monitor: o.monitor } : {}),
+    });
     let runner: HostRunner | undefined;
     const prompt = new ControlPrompt(o.say, () => void runner?.stopAllControl(), o.controlPolicy);
     cleanups.push(async () => prompt.close());
@@ -57,7 +67,7 @@ export async function startRealScreen(o: RealScreenOptions): Promise<RealScreen>
       bridgeUrl,
       width: capture.width,
       height: capture.height,
-      describe: `The host shares ${desktop.virtual ? `a virtual desktop (Xvfb ${desktop.display})` : `the X display ${desktop.display}`}: ${capture.width}×${capture.height} @ ${capture.fps} fps, captured by the helper.`,
+      describe: `The host shares ${desktop.virtual ? `a virtual desktop (Xvfb ${desktop.display})` : `the X display ${desktop.display}`}${capture.monitor ? `, monitor ${capture.monitor.name}` : ''}: ${capture.width}×${capture.height} @ ${capture.fps} fps, captured by the helper.`,
       stopAllControl: () => runner!.stopAllControl(),
       controlAudit: () => runner!.closeControlAudit(),
       close: cleanup,
