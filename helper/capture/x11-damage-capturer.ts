@@ -17,7 +17,7 @@ import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { PixelRect, VideoFrameHeader } from '../../protocol/helper-framing';
 import type { X11Connection } from '../native/x11-connection';
 import type { CaptureSettings, CaptureStats, Capturer, FrameOutlet, Rect } from './capturer';
-import { CURSOR_HEIGHT, CURSOR_WIDTH, drawCursor } from './cursor';
+import { CURSOR_HEIGHT, CURSOR_WIDTH, drawCursor, type CursorStamp } from './cursor';
 import { DamageRegion } from './damage-region';
 
 /** After this many failed reads in a row capture stops and says so (fatal), as the robotjs capturer does. */
@@ -34,8 +34,15 @@ const BUSY_RETRY_MS = 2;
 export class X11DamageCapturer implements Capturer {
   private settings: CaptureSettings | undefined;
   private rect: Rect | undefined;
-  /** The shared area as last read, tightly packed BGRX, without the pointer. */
+  /**
+   * The shared area as last read, tightly packed BGRX. With patches (the link) the pointer is
+   * drawn into it and frames go out as views of it (no copy of a 1080p screen per frame): the
+   * link holds them until written and is not ready before, and only then is the pointer taken out
+   * again (`stamp`) and new reads written in. Without patches (the WebSocket, whose viewers may
+   * still be writing an older frame) whole frames are copies.
+   */
   private copy: Buffer = Buffer.alloc(0);
+  private stamp: CursorStamp | null = null;
   private readonly pending = new DamageRegion({ width: 0, height: 0 });
   /** The next frame is whole: the first, after a resize or a failed read. */
   private needWhole = true;
@@ -167,6 +174,7 @@ export class X11DamageCapturer implements Capturer {
   private setArea(rect: Rect): void {
     this.rect = rect;
     this.copy = Buffer.alloc(rect.width * rect.height * 4);
+    this.stamp = null;
     this.pending.reset({ width: rect.width, height: rect.height });
     this.needWhole = true;
   }
@@ -252,17 +260,22 @@ export class X11DamageCapturer implements Capturer {
     const rect = this.rect!;
     const whole = this.needWhole;
     const t0 = performance.now();
+    this.takePointerOut();
     // Subtract first, read after: damage from here on is reported again.
     this.conn.subtractDamage();
     const read = whole ? [{ x: 0, y: 0, w: rect.width, h: rect.height }] : this.pending.take();
     if (whole) this.pending.take();
     const pointerAsked = settings.drawCursor ? this.conn.pointer().catch(() => undefined) : undefined;
+    const stride = rect.width * 4;
+    // Rectangles as wide as the area are read straight into the copy.
+    const into = read.map((r) => (r.x === 0 && r.w === rect.width ? this.copy.subarray(r.y * stride, (r.y + r.h) * stride) : undefined));
     let grabbed: Buffer[];
     try {
       grabbed = read.length
         ? await this.conn.grab(
             read.map((r) => ({ x: r.x + rect.x, y: r.y + rect.y, w: r.w, h: r.h })),
             rect.width * rect.height * 4,
+            into,
           )
         : [];
     } catch (err) {
@@ -281,7 +294,7 @@ export class X11DamageCapturer implements Capturer {
     }
     read.forEach((r, i) => {
       this.counts.pixelsRead += r.w * r.h;
-      putRect(this.copy, rect.width, r, grabbed[i]!);
+      if (grabbed[i] !== into[i]) putRect(this.copy, rect.width, r, grabbed[i]!);
     });
     this.needWhole = false;
     if (p) this.pointerNow = { x: p.x - rect.x, y: p.y - rect.y };
@@ -289,10 +302,13 @@ export class X11DamageCapturer implements Capturer {
     const header: VideoFrameHeader = { seq: this.seq, width: rect.width, height: rect.height, format: 'BGRX', captureTime: performance.timeOrigin + t0 };
     let sentOk: boolean;
     let patchRects: PixelRect[] = [];
-    if (whole || this.forceWhole || !settings.patches) {
+    if (!settings.patches) {
       const px = Buffer.from(this.copy);
       if (pointer) drawCursor(px, rect.width, rect.height, pointer.x, pointer.y);
       sentOk = this.outlet.send(header, [px]);
+    } else if (whole || this.forceWhole) {
+      if (pointer) this.stamp = drawCursor(this.copy, rect.width, rect.height, pointer.x, pointer.y);
+      sentOk = this.outlet.send(header, [this.copy]);
     } else {
       patchRects = [...read];
       // The pointer's old place (restored from the copy) and its new one, when it moved.
@@ -302,11 +318,10 @@ export class X11DamageCapturer implements Capturer {
           if (c) patchRects.push(c);
         }
       }
-      const pixels = patchRects.map((r) => {
-        const px = getRect(this.copy, rect.width, r);
-        if (pointer) drawCursor(px, r.w, r.h, pointer.x - r.x, pointer.y - r.y);
-        return px;
-      });
+      if (pointer) this.stamp = drawCursor(this.copy, rect.width, rect.height, pointer.x, pointer.y);
+      const pixels = patchRects.map((r) =>
+        r.x === 0 && r.w === rect.width ? this.copy.subarray(r.y * stride, (r.y + r.h) * stride) : getRect(this.copy, rect.width, r),
+      );
       sentOk = this.outlet.send(header, pixels, { rects: patchRects });
     }
     if (sentOk) {
@@ -324,6 +339,16 @@ export class X11DamageCapturer implements Capturer {
       if (whole) this.needWhole = true;
     }
     this.counts.tickMs += performance.now() - g1;
+  }
+
+  /** Takes the pointer drawn into the copy out again (the frame that showed it has been written). */
+  private takePointerOut(): void {
+    const s = this.stamp;
+    if (!s || !this.rect) return;
+    this.stamp = null;
+    const stride = this.rect.width * 4;
+    const row = s.width * 4;
+    for (let k = 0; k < s.height; k++) s.saved.copy(this.copy, (s.y + k) * stride + s.x * 4, k * row, (k + 1) * row);
   }
 
   private armIdle(settings: CaptureSettings): void {

@@ -190,9 +190,10 @@ export class X11Connection {
 
   /**
    * The pixels of each rectangle (BGRX, rows of w × 4 bytes), read in one batch of pipelined
-   * requests. Rejects with the X error (BadMatch when a rectangle is off a screen that shrank).
+   * requests; with MIT-SHM into `into[i]` where given (exactly w × h × 4 bytes). Rejects with the X
+   * error (BadMatch when a rectangle is off a screen that shrank).
    */
-  async grab(rects: readonly PixelRect[], screenBytes: number): Promise<Buffer[]> {
+  async grab(rects: readonly PixelRect[], screenBytes: number, into: ReadonlyArray<Buffer | undefined> = []): Promise<Buffer[]> {
     if (this.closed) throw new Error(this.closeReason ?? 'the X connection is closed');
     if (!this.shmExt) return Promise.all(rects.map((r) => this.coreGrab(r)));
     const seg = await this.segmentOf(screenBytes);
@@ -215,7 +216,8 @@ export class X11Connection {
       offset += bytes;
       batch.push(
         this.request<{ size: number }>((cb) => this.shmExt!.GetImage(this.root, r.x, r.y, r.w, r.h, ALL_PLANES, Z_PIXMAP, seg.xid, at, cb)).then(() => {
-          const px = Buffer.allocUnsafe(bytes);
+          // Straight into the caller's buffer when it gave one (no copy of a whole screen).
+          const px = into[index] ?? Buffer.allocUnsafe(bytes);
           readSync(seg.seg.fd!, px, 0, bytes, at);
           out[index] = px;
         }),
