@@ -5,7 +5,7 @@
  * received by this process (through the link), p50/p95 ms, and the CPU of the helper and of the
  * X server. The painter is this process (x11 package): "painted" is when its request was sent.
  *
- *   node --import tsx bench/support/capture-backends.ts [--seconds=5] [--backends=robotjs,x11,x11-core]
+ *   node --import tsx bench/support/capture-backends.ts [--seconds=5] [--backends=robotjs,x11,x11-core] [--scenarios=still,typing,…] [--cursor=0]
  *
  * The official rows live in bench/capture.ts and bench/latency.ts (the `backend` param).
  */
@@ -95,7 +95,7 @@ async function run(backend: string, x: Xvfb): Promise<Array<Array<string | numbe
       received.push(now() - at);
     };
     helper.on('frame', onFrame);
-    await helper.startCapture({ fps: s.fps, idleFps: 0, patches: true, drawCursor: true });
+    await helper.startCapture({ fps: s.fps, idleFps: 0, patches: true, drawCursor: args.get('cursor') !== '0' });
     await sleep(1000);
     frames = 0;
     const helperCpu = new CpuMeter(() => cpuSeconds(helper.info!.pid));

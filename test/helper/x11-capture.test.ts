@@ -4,7 +4,7 @@
  * at fps without a queue, the pointer's moves go out as patches with it drawn, a new WebSocket
  * viewer gets a picture without idle frames; a server without DAMAGE falls back to robotjs with a
  * reason, one without MIT-SHM reads with the core GetImage; a dropped X connection stops capture
- * with a fatal capture.error.
+ * with a fatal capture.error; a screen that shrinks is followed.
  */
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
@@ -225,6 +225,38 @@ describe('helper capture on X11 servers without DAMAGE or MIT-SHM', function () 
     } finally {
       await painter.close();
     }
+  });
+
+  it('the screen shrinking mid-capture (RandR): capture goes on at the new size, whole frame first, then patches', async () => {
+    const { x, helper, frames } = await helperOnServer();
+    const errors: CaptureErrorNotice[] = [];
+    helper.on('captureError', (e) => errors.push(e));
+    const r = await helper.startCapture({ fps: 10, idleFps: 0, patches: true, drawCursor: false });
+    assert.equal(r.backend, 'x11');
+    await waitFor(() => frames.length > 0, 5000, 'a frame');
+    // Xvfb shrinks only with its output off (xrandr exits 1 after turning it off, failing to resize).
+    try {
+      x.run('xrandr', '--output', 'screen', '--off');
+    } catch {
+      // expected, see above
+    }
+    x.run('xrandr', '--fb', '200x100');
+    await waitFor(() => frames.some((f) => f.header.width === 200 && f.header.height === 100), 5000, 'a frame at the new size');
+    const first = frames.find((f) => f.header.width === 200)!;
+    assert.equal(first.rects, undefined, 'the first frame at the new size is whole');
+    assert.equal(first.pixels.length, 200 * 100 * 4);
+    const from = frames.length;
+    const painter = await openPainter(x.display, { x: 10, y: 10, w: 20, h: 20 }, 0x118899);
+    try {
+      await waitFor(() => frames.slice(from).some((f) => f.rects && rgbAt(f, 20, 20)?.join() === rgb(0x118899).join()), 3000, 'a patch at the new size');
+    } finally {
+      await painter.close();
+    }
+    assert.ok(!errors.some((e) => e.fatal), JSON.stringify(errors));
+    assert.ok(
+      helper.logLines.some((l) => /changed from 320x240 to 200x100/.test(l)),
+      helper.logLines.join('\n'),
+    );
   });
 
   it('the X server going away stops capture with a fatal capture.error that says so', async () => {
