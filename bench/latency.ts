@@ -19,6 +19,7 @@
  * presented, for 1/5/10/25 viewers, with the host's CPU per viewer.
  *
  * Options: --rows=still,typing,scroll,busy --backends=robotjs,x11 --fps=30,60 --modes=p2p,sfu --real=1 (viewers of the real screen)
+ *          --painter=chromium|x11 (x11: the bench paints straight on X, so painted → grabbed holds no browser frame time)
  *          --seconds=10 --still-seconds=20 --viewers= (e.g. 1,5,10,25) --frames=bridge|websocket --size=1920x1080
  *          --capture-fps=<the helper's rate, default each --fps> --codec=vp9 --hint=detail --jb=<viewer jitter-buffer target ms, default Chromium's>;
  *          BENCH_HELPER_PATCHES=0 has the helper send whole frames instead of changed rows.
@@ -55,6 +56,8 @@ const CAPTURE_FPS = args.has('capture-fps') ? Number(args.get('capture-fps')) : 
 const HINT = args.get('hint') as 'detail' | 'motion' | 'text' | '' | undefined;
 const MODES = list('modes', 'p2p,sfu').filter((m): m is 'p2p' | 'sfu' => m === 'p2p' || m === 'sfu');
 const ROWS = list('rows', SCENE_NAMES.join(',')).filter((r): r is SceneName => (SCENE_NAMES as string[]).includes(r));
+/** Who paints the scenes: a headed Chromium (an application, its frame production included) or the bench straight on X. */
+const PAINTER = (args.get('painter') ?? 'chromium') as 'chromium' | 'x11';
 const BACKENDS = list('backends', 'robotjs,x11').filter((b): b is 'robotjs' | 'x11' => b === 'robotjs' || b === 'x11');
 /** A change not shown by then never arrived (the issue's "not arrived after a second", with margin). */
 const MISS_MS = 2000;
@@ -304,7 +307,7 @@ const times = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b
 
 async function main(): Promise<void> {
   console.log(
-    `bench:latency — ${MODES.map((m) => m.toUpperCase()).join(' and ')}, ${WIDTH}×${HEIGHT} @ ${FPS.join('/')} fps, ${CODEC.toUpperCase()}; rows ${ROWS.join(',') || 'none'} × backends ${BACKENDS.join(',')}; ${SECONDS} s per row (still ${STILL_SECONDS} s); host and viewers in separate Chromium instances on one 2-core machine`,
+    `bench:latency — ${MODES.map((m) => m.toUpperCase()).join(' and ')}, ${WIDTH}×${HEIGHT} @ ${FPS.join('/')} fps, ${CODEC.toUpperCase()}; rows ${ROWS.join(',') || 'none'} (painted by ${PAINTER === 'x11' ? 'the bench on X' : 'a headed Chromium'}) × backends ${BACKENDS.join(',')}; ${SECONDS} s per row (still ${STILL_SECONDS} s); host and viewers in separate Chromium instances on one 2-core machine`,
   );
   const viewerBrowser = await launchChromium();
   const floors: FloorRow[] = [];
@@ -323,7 +326,13 @@ async function main(): Promise<void> {
       if (!ROWS.length || !REAL.length) continue;
       for (const backend of BACKENDS) {
         say(`starting the real screen at ${fps} fps (Xvfb, painter, helper asked for ${backend})…`);
-        const real = await startRealScreen(WIDTH, HEIGHT, fps, { frames: FRAMES, captureFps: CAPTURE_FPS ?? fps, backend, scene: ROWS[0] });
+        const real = await startRealScreen(WIDTH, HEIGHT, fps, {
+          frames: FRAMES,
+          captureFps: CAPTURE_FPS ?? fps,
+          backend,
+          scene: ROWS[0],
+          painter: PAINTER,
+        });
         const ran = real.backend ?? '?';
         say(`  the helper's answer: backend ${real.backend ?? '(not named)'}${real.fallback ? `, fell back: ${real.fallback}` : ''}`);
         try {

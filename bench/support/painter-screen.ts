@@ -9,14 +9,19 @@ import type { SceneName } from '../pages/scenes';
 import { serveBenchPages } from './browsers';
 import { treeCpuSeconds } from './stats';
 
-export interface PainterScreen {
-  page: Page;
+/** What paints a scene on the X screen and logs its changes: this Chromium page, or x-painter.ts. */
+export interface ScenePainter {
   /** Starts a scene from change 0; `rate` = changes per second for busy and scroll. */
   scene(name: SceneName, rate: number): Promise<void>;
   /** [change number, epoch ms painted] since the last call. */
   takePainted(): Promise<Array<[number, number]>>;
+  /** CPU seconds of the painter so far (NaN when it cannot be told apart). */
   cpuSeconds(): number;
   close(): Promise<void>;
+}
+
+export interface PainterScreen extends ScenePainter {
+  page: Page;
 }
 
 interface PainterApi {

@@ -1,6 +1,6 @@
 /**
  * A real screen for the latency bench: Xvfb, a headed Chromium painting a scene with the frame
- * marker on it full screen (painter-screen.ts), the helper capturing it with the backend asked,
+ * marker on it full screen (painter-screen.ts; or x-painter.ts straight on X), the helper capturing it with the backend asked,
  * and the demo's runner relaying frames over the bridge.
  */
 import { HostBridgeServer } from '../../runner/websocket-bridge';
@@ -10,6 +10,7 @@ import { startXvfb } from '../../test/helper/support/xvfb';
 import type { SceneName } from '../pages/scenes';
 import { watchMarkers, type ChangeStats, type MarkerSeen } from './marker-watch';
 import { startPainter } from './painter-screen';
+import { startXPainter } from './x-painter';
 import { cpuSeconds } from './stats';
 
 export type { MarkerSeen } from './marker-watch';
@@ -55,6 +56,8 @@ export interface RealScreenOptions {
   captureFps?: number;
   backend?: 'robotjs' | 'x11';
   scene?: SceneName;
+  /** Who paints: a headed Chromium page (an application's own frame production included) or this process straight on X. */
+  painter?: 'chromium' | 'x11';
 }
 
 export async function startRealScreen(width: number, height: number, fps: number, opts: RealScreenOptions = {}): Promise<RealScreen> {
@@ -65,7 +68,7 @@ export async function startRealScreen(width: number, height: number, fps: number
     for (const c of closers.reverse()) await c().catch(() => undefined);
   };
   try {
-    const painter = await startPainter(x, width, height, opts.scene ?? 'busy', fps);
+    const painter = await (opts.painter === 'x11' ? startXPainter : startPainter)(x, width, height, opts.scene ?? 'busy', fps);
     closers.push(() => painter.close());
     const helper = new HelperProcess({ env: x.env });
     // Its counts (grabs, frames sent, changes held back by the rate cap, …), logged when capture stops.
