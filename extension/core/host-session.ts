@@ -20,6 +20,7 @@ import type { ResultOf } from '../../protocol/rpc';
 import type { ControlPlane } from '../../server/control-plane';
 import { startControlPlane } from '../../server/control-plane';
 import { HelperProcess, type CaptureResult, type HelloResult } from '../../helper/client';
+import type { MonitorInfo } from '../../protocol/helper-link';
 import type { LobbyAsker, PromptAnswer, Requester } from '../../runner/host-runner';
 import { HostRunner } from '../../runner/host-runner';
 import { TypedEmitter } from '../../webview/engine/emitter';
@@ -68,6 +69,8 @@ export interface HostUi {
   admit?: LobbyAsker['admit'];
   /** Progress on a slow step (one line). */
   progress(line: string): void;
+  /** Which of several monitors to share (undefined: the host dismissed the question, and sharing is cancelled). */
+  chooseMonitor?(monitors: MonitorInfo[]): Promise<{ monitor: string | undefined } | undefined>;
 }
 
 export class HostSession extends TypedEmitter<HostSessionEvents> {
@@ -434,12 +437,32 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   }
 
   private async startCapture(): Promise<CaptureResult> {
+    const monitor = await this.chooseMonitor();
     this.ui.progress('capturing the screen…');
     try {
-      return await this.helper!.startCapture({ fps: this.settings.fps, patches: true, ...(this.settings.region ? { region: this.settings.region } : {}) });
+      return await this.helper!.startCapture({
+        fps: this.settings.fps,
+        patches: true,
+        ...(this.settings.region ? { region: this.settings.region } : {}),
+        ...(monitor ? { monitor } : {}),
+      });
     } catch (err) {
       throw new PairuxError(ErrorCode.Unavailable, `Screen capture did not start: ${(err as Error).message}`, undefined, { cause: err });
     }
+  }
+
+  /** The monitor to share: the one “pairux.capture.monitor” names, else the host's pick when the display has several. */
+  private async chooseMonitor(): Promise<string | undefined> {
+    if (this.settings.monitor) return this.settings.monitor;
+    if (!this.ui.chooseMonitor) return undefined;
+    const monitors = await this.helper!.listMonitors().catch((err: Error) => {
+      this.emit('log', { level: 'warn', line: `could not list the monitors (${err.message}); sharing the whole screen` });
+      return [];
+    });
+    if (monitors.length < 2) return undefined;
+    const choice = await this.ui.chooseMonitor(monitors);
+    if (!choice) throw new PairuxError(ErrorCode.Unavailable, 'Sharing was cancelled: no monitor was chosen.', { cancelled: true });
+    return choice.monitor;
   }
 
   /** The embedded server lets this editor's webviews connect (their origin varies by host). */

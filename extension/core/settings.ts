@@ -24,6 +24,8 @@ export interface HostSettings {
   maxKbps: number;
   display: string;
   region: CaptureRegion | undefined;
+  /** `pairux.capture.monitor`: the RandR monitor to share; absent: ask when there are several. */
+  monitor?: string | undefined;
   allowControlRequests: boolean;
   /** `pairux.lobby.everyone`: viewers wait for the host's Admit too, not only controller links. */
   lobbyEveryone?: boolean;
@@ -93,6 +95,7 @@ export function readHostSettings(
     maxKbps: int('capture.maxBitrateKbps', 0, 0, 100_000),
     display: str('capture.display') || extra.env.DISPLAY || '',
     region,
+    monitor: str('capture.monitor') || undefined,
     allowControlRequests: get('control.allowRequests') !== false,
     lobbyEveryone: get('lobby.everyone') === true,
     linkTtlMinutes: int('links.expiryMinutes', 1440, 1, 43_200),

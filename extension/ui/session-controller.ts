@@ -19,6 +19,7 @@ import type { PersonalLinkRequest } from '../core/link-book';
 import { createPersonalLink, manageLinks, rotateShareLinks } from './link-commands';
 import { readHostSettings, type HostSettings, type SessionMode } from '../core/settings';
 import { askControlInEditor } from './control-asker';
+import { pickMonitor } from './monitor-picker';
 import { askAdmitInEditor } from './lobby-asker';
 import { ControlAuditView } from './control-audit-view';
 import { literal } from './literal-text';
@@ -180,6 +181,8 @@ export class SessionController implements vscode.Disposable {
     } catch (err) {
       this.view = { kind: 'none' };
       this.render();
+      // The host dismissed the monitor question: nothing to report.
+      if (err instanceof PairuxError && err.data?.cancelled === true) return;
       // LiveKit not answering: the server says P2P would work; offer it rather than just failing.
       if (err instanceof PairuxError && err.code === 'UNAVAILABLE' && err.data?.mode === 'p2p' && settings.mode === 'sfu') {
         const choice = await vscode.window.showWarningMessage(`PairUX: ${literal(err.message)}`, 'Start P2P', 'Cancel');
@@ -212,6 +215,7 @@ export class SessionController implements vscode.Disposable {
     const session = new HostSession(settings, {
       askControl: (name, who) => askControlInEditor(name, askTimeoutMs, who),
       admit: (knock) => askAdmitInEditor(knock, askTimeoutMs),
+      chooseMonitor: (monitors) => pickMonitor(monitors, (items, options) => vscode.window.showQuickPick(items, options)),
       progress: (line) => {
         this.view = { kind: 'starting', step: line };
         this.render();
