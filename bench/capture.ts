@@ -151,6 +151,8 @@ async function measureScenes(rows: Array<Array<string | number>>, painterKind: '
         const changes = watch.takeChanges();
         const grab = watch.takePaintToGrab();
         await b.helper.stopCapture();
+        await sleep(100);
+        process.stderr.write(`  ${backend}: helper's counts ${JSON.stringify(b.lastStats())}\n`);
         const limit = scene === 'idle' ? TARGET.idleCores : scene === 'typing' ? TARGET.typingCores : undefined;
         const met = [
           limit === undefined ? '' : `CPU ≤ ${limit}: ${helperCores <= limit ? 'yes' : 'no'}`,
