@@ -28,6 +28,13 @@ export type DamageScreen = Pick<
   X11Connection,
   'isClosed' | 'onClose' | 'size' | 'pointer' | 'watchDamage' | 'subtractDamage' | 'unwatchDamage' | 'sync' | 'grab'
 >;
+/**
+ * Frames that may go out back to back after a pause (a token bucket refilled at `fps`): an
+ * application often repaints a keystroke in several requests, and the rate cap alone would hold
+ * the second part a whole frame interval (measured: typing p95 24 ms painted → grabbed at 30 fps).
+ * The average stays at `fps`.
+ */
+const BURST_FRAMES = 2;
 /** How soon a frame refused by a busy outlet is tried again, ms (the damage meanwhile coalesces). */
 const BUSY_RETRY_MS = 2;
 
@@ -67,7 +74,9 @@ export class X11DamageCapturer implements Capturer {
   private run = 0;
   private active = false;
   private seq = 0;
-  private lastSentAt = -Infinity;
+  /** Frames allowed now by the rate cap (up to BURST_FRAMES), as of `tokensAt`. */
+  private tokens = BURST_FRAMES;
+  private tokensAt = 0;
   private consecutiveErrors = 0;
   private counts = newCounts();
 
@@ -107,7 +116,8 @@ export class X11DamageCapturer implements Capturer {
     this.screen = screen;
     this.setArea(r ? { ...r } : { x: 0, y: 0, width: screen.width, height: screen.height });
     this.counts = newCounts();
-    this.lastSentAt = -Infinity;
+    this.tokens = BURST_FRAMES;
+    this.tokensAt = performance.now();
     this.consecutiveErrors = 0;
     this.drawnPointer = undefined;
     this.pointerNow = undefined;
@@ -219,13 +229,22 @@ export class X11DamageCapturer implements Capturer {
   /** Runs a frame as soon as allowed: now, or when the rate cap lets it. */
   private schedule(): void {
     if (!this.active || this.timer || this.inFlight || this.paused || !this.due()) return;
-    const interval = 1000 / this.settings!.fps;
-    const wait = this.lastSentAt + interval - performance.now();
-    if (wait > 0) this.counts.held++;
-    if (wait > 0) return this.retryLater(wait);
+    const wait = ((1 - this.refill()) * 1000) / this.settings!.fps;
+    if (wait > 0) {
+      this.counts.held++;
+      return this.retryLater(wait);
+    }
     // setImmediate, not a direct call: damage events that arrived in the same read coalesce.
     const immediate = setImmediate(() => void this.frame());
     this.timer = { cancel: () => clearImmediate(immediate) };
+  }
+
+  /** The rate cap's tokens now. */
+  private refill(): number {
+    const now = performance.now();
+    this.tokens = Math.min(BURST_FRAMES, this.tokens + ((now - this.tokensAt) * this.settings!.fps) / 1000);
+    this.tokensAt = now;
+    return this.tokens;
   }
 
   private retryLater(ms: number): void {
@@ -327,7 +346,8 @@ export class X11DamageCapturer implements Capturer {
     if (sentOk) {
       this.seq = (this.seq + 1) >>> 0;
       this.counts.sent++;
-      this.lastSentAt = t0;
+      this.refill();
+      this.tokens = Math.max(0, this.tokens - 1);
       this.drawnPointer = pointer;
       this.forceWhole = false;
       this.idleDue = false;
