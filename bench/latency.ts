@@ -8,9 +8,10 @@
  * relays frames over the bridge to the host page, the viewer decodes the marker from its pixels.
  * Latency of a change = painted → presented (requestVideoFrameCallback's expectedDisplayTime) of
  * the first frame showing it; a change not shown within 2 s is a miss (and counts as ∞ in p95).
- * Rows (--rows): still (one small change a second on a still screen), typing (~10 characters/s in
- * a terminal), scroll (a page of text scrolling a line per frame at --fps), busy (the marker at
- * --fps on a still page: the real-screen row as it was). Each row runs per --fps, --backends
+ * Rows (--rows, measured in the order given): still (one small change a second on a still
+ * screen), typing (~10 characters/s in a terminal), busy (the marker at --fps on a still page: the
+ * real-screen row as it was), scroll (a page of text scrolling a line per frame at --fps; last, so
+ * its backlog does not spill into another row). Each row runs per --fps, --backends
  * (StartCapture `backend`; the table prints the one the helper's answer names, "?" if it names
  * none), and --modes (P2P, and a local LiveKit SFU). Targets (issue 13): p50 ≤ 1.3× and p95 ≤ 1.5×
  * the floor at that fps, no misses, painted→grabbed p95 ≤ 5 ms. The default set takes ≈ 12 min.
@@ -18,7 +19,7 @@
  * The generated-screen rows (--viewers, none by default) measure frame grabbed on the host →
  * presented, for 1/5/10/25 viewers, with the host's CPU per viewer.
  *
- * Options: --rows=still,typing,scroll,busy --backends=robotjs,x11 --fps=30,60 --modes=p2p,sfu --real=1 (viewers of the real screen)
+ * Options: --rows=still,typing,busy,scroll --backends=robotjs,x11 --fps=30,60 --modes=p2p,sfu --real=1 (viewers of the real screen)
  *          --painter=chromium|x11 (x11: the bench paints straight on X, so painted → grabbed holds no browser frame time)
  *          --seconds=10 --still-seconds=20 --viewers= (e.g. 1,5,10,25) --frames=bridge|websocket --size=1920x1080
  *          --capture-fps=<the helper's rate, default each --fps> --codec=vp9 --hint=detail --jb=<viewer jitter-buffer target ms, default Chromium's>;
@@ -31,7 +32,7 @@ import { startHeadlessHost, type HeadlessHost } from '../demo/headless-host';
 import { startControlPlane } from '../server/control-plane';
 import { TEST_PAGES } from '../test/support/test-pages';
 import { startLocalLiveKit, type LocalLiveKit } from '../demo/livekit-server';
-import { expandCaptureTime } from '../webview/engine/frame-marker';
+import { expandCaptureTime, markerGeometry } from '../webview/engine/frame-marker';
 import { ViewerPage } from '../test/support/browser-viewer';
 import { launchMeteredChromium, serveBenchPages, type MeteredBrowser } from './support/browsers';
 import { CpuMeter, percentile, printTable } from './support/stats';
@@ -274,6 +275,12 @@ async function measureScene(s: Session, real: RealScreen, scene: SceneName, fps:
   say(
     `  helper frames: ${changes.frames} in ${changes.seconds.toFixed(1)} s (${changes.whole} whole), patches ${Math.round(pxPerFrame)} px per patch frame (screen ${WIDTH * HEIGHT})`,
   );
+  const g = markerGeometry(WIDTH);
+  // The still row is only still if nothing but the painter's box changes (a compositor re-sending the whole window would not be).
+  if (scene === 'still' && (pxPerFrame > 2 * g.width * (g.height + 14) || changes.frames > 3 * (painted.length + 1)))
+    say(
+      `  WARNING: the still screen changed more than its box: ${changes.frames} frames for ${painted.length} changes, ${Math.round(pxPerFrame)} px per patch`,
+    );
   return {
     fps,
     scene,
