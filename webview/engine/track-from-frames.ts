@@ -9,6 +9,16 @@
  * matters because the bridge sends only changes: a dropped frame's change would otherwise show
  * only with the next message, which on a still screen is the idle keep-alive a second later.
  * Every VideoFrame is closed whatever happens to its write.
+ *
+ * Repeats: the newest picture is written again when no newer frame follows it: `settleRepeats`
+ * times `settleMs` apart, then every `repeatMs` for as long as the screen stays still. Each costs
+ * the encoder a delta frame of a few bytes. The quick ones are there because Chromium's VP9
+ * screen-share encoder drops the first frames that follow a still stretch (measured: the change
+ * and the next frame, so a change after the helper's 1 fps idle frames showed 1-2 s late); a
+ * change must not wait for whatever frame happens to come next. The slow ones keep receivers
+ * warm: LiveKit keeps forwarding the layer, a viewer's stall check sees frames, a viewer who just
+ * arrived gets a picture; the helper need not re-send whole pictures for that (each of its idle
+ * frames costs a grab, a relay hop and a copy).
  */
 import type { FrameSource, RawFrame } from './frame-source';
 
@@ -31,22 +41,47 @@ export interface FrameTrackOptions {
   /** MediaStreamTrack.contentHint: 'detail' (default) keeps resolution for text, 'motion' keeps frame rate. */
   contentHint?: '' | 'detail' | 'text' | 'motion';
   /**
+   * While no new frame comes for this long (ms), the last picture is written again (default
+   * 1000; 0: never). Repeats skip a turn while a write is pending; `onFrame` does not see them.
+   */
+  repeatMs?: number;
+  /** Quick repeats of a new picture that no newer frame followed (default 3; 0: none)… */
+  settleRepeats?: number;
+  /** …this far apart, in ms (default 50). */
+  settleMs?: number;
+  /**
    * Sees every frame the source delivers, and whether it reached the track: at once, or for a
    * frame that waited in the slot, when it was written or replaced (its `data` is then no longer valid).
    */
   onFrame?(frame: RawFrame, written: boolean): void;
 }
 
+/** Keep-warm period: one tiny frame a second on a still screen (see the file comment). */
+export const DEFAULT_REPEAT_MS = 1000;
+export const DEFAULT_SETTLE_MS = 50;
+export const DEFAULT_SETTLE_REPEATS = 3;
+
 export class FrameTrack {
   readonly track: MediaStreamTrack;
   framesWritten = 0;
   framesDropped = 0;
+  /** Keep-warm writes of the last picture (not in framesWritten). */
+  framesRepeated = 0;
   private readonly writer: WritableStreamDefaultWriter<VideoFrame>;
   private readonly maxInFlight: number;
   private inFlight = 0;
   /** The newest frame, waiting for a write to finish. */
   private waiting: { frame: RawFrame; videoFrame: VideoFrame } | undefined;
   private ended = false;
+  /** The last picture written (a handle on the same pixels, not a copy), for keep-warm repeats. */
+  private last: VideoFrame | undefined;
+  private lastTimestamp = -1;
+  private repeatTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly repeatMs: number;
+  private readonly settleMs: number;
+  private readonly settleRepeats: number;
+  /** Quick repeats still due for the newest picture. */
+  private settling = 0;
 
   constructor(
     private readonly source: FrameSource,
@@ -60,6 +95,9 @@ export class FrameTrack {
     this.track = generator;
     this.writer = generator.writable.getWriter();
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 2);
+    this.repeatMs = Math.max(0, options.repeatMs ?? DEFAULT_REPEAT_MS);
+    this.settleMs = Math.max(1, options.settleMs ?? DEFAULT_SETTLE_MS);
+    this.settleRepeats = Math.max(0, options.settleRepeats ?? DEFAULT_SETTLE_REPEATS);
     this.writer.closed.catch(() => undefined).finally(() => this.end());
   }
 
@@ -79,6 +117,10 @@ export class FrameTrack {
   private end(): void {
     if (this.ended) return;
     this.ended = true;
+    clearTimeout(this.repeatTimer);
+    this.repeatTimer = undefined;
+    this.last?.close();
+    this.last = undefined;
     this.dropWaiting();
     this.source.stop();
   }
@@ -96,7 +138,8 @@ export class FrameTrack {
         format: frame.format,
         codedWidth: frame.width,
         codedHeight: frame.height,
-        timestamp: frame.timestamp,
+        // After a keep-warm repeat (stamped with this page's clock) time must still move on.
+        timestamp: Math.max(frame.timestamp, this.lastTimestamp + 1),
       });
     } catch (err) {
       this.framesDropped++;
@@ -113,13 +156,63 @@ export class FrameTrack {
   }
 
   private write(frame: RawFrame, videoFrame: VideoFrame): void {
-    this.inFlight++;
     this.framesWritten++;
     this.options.onFrame?.(frame, true);
     traceFrame('track', frame.captureTime);
+    this.remember(videoFrame);
+    this.send(videoFrame, () => traceFrame('accepted', frame.captureTime));
+  }
+
+  /** Keeps a handle on the newest picture and (re)starts the keep-warm wait from now. */
+  private remember(videoFrame: VideoFrame): void {
+    this.lastTimestamp = Math.max(this.lastTimestamp, videoFrame.timestamp);
+    if (this.repeatMs === 0 && this.settleRepeats === 0) return;
+    this.last?.close();
+    try {
+      this.last = videoFrame.clone();
+    } catch {
+      this.last = undefined;
+    }
+    this.settling = this.settleRepeats;
+    this.armRepeat();
+  }
+
+  private armRepeat(): void {
+    clearTimeout(this.repeatTimer);
+    this.repeatTimer = undefined;
+    const ms = this.settling > 0 ? this.settleMs : this.repeatMs;
+    if (ms > 0) this.repeatTimer = setTimeout(() => this.repeat(), ms);
+  }
+
+  /** The last picture again, with a new timestamp (an encoder drops frames whose time does not move on). */
+  private repeat(): void {
+    this.repeatTimer = undefined;
+    const last = this.last;
+    if (this.ended || !last) return;
+    // A frame is on its way (or waiting): the track is not idle, so no repeat this turn.
+    if (this.inFlight > 0 || this.waiting) return this.armRepeat();
+    let again: VideoFrame;
+    try {
+      this.lastTimestamp = Math.max(Math.round(performance.now() * 1000), this.lastTimestamp + 1);
+      again = new VideoFrame(last, { timestamp: this.lastTimestamp });
+    } catch (err) {
+      // The picture is gone (closed): nothing to repeat until the next frame.
+      console.warn('[pairux] could not repeat the last frame', err);
+      last.close();
+      this.last = undefined;
+      return;
+    }
+    this.framesRepeated++;
+    if (this.settling > 0) this.settling--;
+    this.armRepeat();
+    this.send(again);
+  }
+
+  private send(videoFrame: VideoFrame, accepted?: () => void): void {
+    this.inFlight++;
     this.writer.write(videoFrame).then(
       () => {
-        traceFrame('accepted', frame.captureTime);
+        accepted?.();
         this.inFlight--;
         videoFrame.close();
         const next = this.waiting;

@@ -1,0 +1,164 @@
+/**
+ * A small change on an otherwise still screen reaches the viewer, with every real part: Xvfb, the
+ * helper capturing it, the real HostRunner relaying it over the bridge, the host page in Chromium
+ * encoding it, and a viewer in Chromium decoding it; peer-to-peer and through the real LiveKit.
+ *
+ * The change is the orange patch (a small window) moved by xdotool after the screen has been
+ * still for 2 s; what is asserted is the colour of a pixel in the viewer's decoded video. The bug
+ * this guards: after a still stretch the change came 1-2 s late or not within a second, because
+ * the encoder dropped the first frames after a run of unchanged ones (the helper's idle repeats).
+ * The bound is generous (a busy machine must not fail it); speed is `npm run bench:latency`.
+ */
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../demo/chromium';
+import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
+import type { ControlPlane } from '../../server/control-plane';
+import { ViewerPage } from '../support/browser-viewer';
+import { createSession, startTestServer } from '../support/control-plane';
+import { eventually, startPlane, startSfuRig, type SfuRig } from '../support/livekit';
+import { PATCH, RealHostRig } from '../support/real-host-rig';
+
+const SCREEN = { width: 1280, height: 720 };
+/** The patch moves between its place and this far right of it: the pixel checked is orange in one, bare in the other. */
+const SHIFT = 200;
+const STILL_MS = 2000;
+/** Each change must show within this (the bug: 1-2 s, or never within 1 s). */
+const BOUND_MS = 1500;
+const CHANGES = 4;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The patch's X window: of the rig's terminals, the one whose top-left corner is the patch's. */
+function patchWindow(real: RealHostRig): string {
+  const ids = real.x.run('xdotool', 'search', '--onlyvisible', '--name', 'pairux-test-').trim().split('\n');
+  const id = ids.find((w) => {
+    const out = real.x.run('xdotool', 'getwindowgeometry', '--shell', w);
+    return out.includes(`X=${PATCH.x}\n`) && out.includes(`Y=${PATCH.y}\n`);
+  });
+  if (!id) throw new Error(`no window at the patch's place among ${ids.join(', ')}`);
+  return id;
+}
+
+/**
+ * In-page: waits, checking on every presented frame, until the decoded colour at (x, y) is orange
+ * (or is not, for `orange` false); resolves with the ms it took, or null after `timeoutMs`. A
+ * string, so the test runner's transform adds no helpers the page lacks.
+ */
+const WAIT_FOR_COLOUR = `({ x, y, orange, timeoutMs }) => new Promise((resolve) => {
+  const video = document.querySelector('video');
+  const start = performance.now();
+  const check = () => {
+    const [r = 0, g = 0, b = 0] = window.pairuxProbe.pixelAt(x, y) ?? [];
+    const looksOrange = Math.abs(r - 255) < 50 && Math.abs(g - 128) < 50 && b < 70;
+    const elapsed = performance.now() - start;
+    if (looksOrange === orange) return resolve(elapsed);
+    if (elapsed > timeoutMs) return resolve(null);
+    video.requestVideoFrameCallback(check);
+  };
+  check();
+  // A video that presents no new frame never calls back: the timeout must still end the wait.
+  setTimeout(() => resolve(null), timeoutMs + 50);
+})`;
+
+async function waitForColour(viewer: ViewerPage, x: number, y: number, orange: boolean, timeoutMs: number): Promise<number | undefined> {
+  const took = (await viewer.page.evaluate(`(${WAIT_FOR_COLOUR})(${JSON.stringify({ x, y, orange, timeoutMs })})`)) as number | null;
+  return took ?? undefined;
+}
+
+/**
+ * Moves the patch back and forth CHANGES times, each after STILL_MS of stillness, and returns how
+ * long each move took to show in the viewer's pixels (undefined: not within BOUND_MS).
+ */
+async function stillScreenChanges(real: RealHostRig, viewer: ViewerPage): Promise<Array<number | undefined>> {
+  await viewer.readMarker().catch(() => null); // loads the probe
+  const { x, y } = PATCH.centre;
+  await eventually(async () => (await waitForColour(viewer, x, y, true, 500)) !== undefined, 'the orange patch in the video', 30_000);
+  const patch = patchWindow(real);
+  const took: Array<number | undefined> = [];
+  for (let i = 0; i < CHANGES; i++) {
+    await sleep(STILL_MS);
+    const away = i % 2 === 0;
+    // Timed from just before the move: xdotool returns once X has it.
+    const wait = waitForColour(viewer, x, y, !away, BOUND_MS);
+    real.x.run('xdotool', 'windowmove', patch, String(PATCH.x + (away ? SHIFT : 0)), String(PATCH.y));
+    took.push(await wait);
+  }
+  return took;
+}
+
+function assertAllArrived(took: Array<number | undefined>): void {
+  const shown = took.map((t) => (t === undefined ? 'not shown' : `${Math.round(t)} ms`)).join(', ');
+  console.log(`      shown after: ${shown}`);
+  assert.ok(
+    took.every((t) => t !== undefined),
+    `every change on a still screen within ${BOUND_MS} ms (took: ${shown})`,
+  );
+}
+
+describe('end to end: a small change on a still screen reaches the viewer', function () {
+  this.timeout(180_000);
+  let browser: Browser;
+
+  before(async () => {
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  describe('peer-to-peer', () => {
+    let real: RealHostRig;
+    let plane: ControlPlane;
+    let host: HeadlessHost;
+    let viewer: ViewerPage;
+
+    before(async () => {
+      real = await RealHostRig.start(SCREEN);
+      plane = await startTestServer({ reconnectGraceMs: 5000 });
+      const session = await createSession(plane, { name: 'Still screen' });
+      host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { browser, name: 'Hana', bridge: real.url, fps: 20 });
+      viewer = await ViewerPage.open(browser, session.links.viewer.url, 'Vic');
+      await viewer.waitForState('live', 30_000);
+    });
+    after(async () => {
+      await viewer?.close();
+      await host?.close();
+      await plane?.close();
+      await real?.close();
+    });
+
+    it('each move of the patch after 2 s of stillness shows in the decoded video', async () => {
+      assertAllArrived(await stillScreenChanges(real, viewer));
+    });
+  });
+
+  describe('through the LiveKit SFU', () => {
+    let real: RealHostRig;
+    let rig: SfuRig;
+    let plane: ControlPlane;
+    let host: HeadlessHost;
+    let viewer: ViewerPage;
+
+    before(async () => {
+      real = await RealHostRig.start(SCREEN);
+      rig = await startSfuRig();
+      plane = await startPlane(rig);
+      const session = await createSession(plane, { mode: 'sfu' });
+      host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { browser, name: 'Hana', bridge: real.url, fps: 20 });
+      viewer = await ViewerPage.open(browser, session.links.viewer.url, 'Vic');
+      await viewer.waitForState('live', 30_000);
+    });
+    after(async () => {
+      await viewer?.close();
+      await host?.close();
+      await plane?.close();
+      await rig?.livekit.stop();
+      await real?.close();
+    });
+
+    it('each move of the patch after 2 s of stillness shows in the decoded video', async () => {
+      assertAllArrived(await stillScreenChanges(real, viewer));
+    });
+  });
+});
