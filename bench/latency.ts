@@ -312,6 +312,51 @@ function targets(r: SceneRow, f: FloorRow | undefined): string {
 const ms = (n: number) => (Number.isFinite(n) ? n : n === Infinity ? `>${MISS_MS}` : '–');
 const times = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) ? `×${(a / b).toFixed(2)}` : '–');
 
+/** A part of the run that failed: said at once and again under the tables, and the run goes on (a long run keeps what it measured). */
+const failures: string[] = [];
+async function attempt(what: string, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    const line = `${what}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+    failures.push(line);
+    say(`  FAILED ${line}`);
+  }
+}
+
+/** Every row at one fps with one capture backend: a real screen, then a session per mode and viewer count. */
+async function realScreenRows(viewerBrowser: Browser, fps: number, backend: 'robotjs' | 'x11', out: SceneRow[]): Promise<void> {
+  await attempt(`real screen @ ${fps} fps, ${backend}`, async () => {
+    say(`starting the real screen at ${fps} fps (Xvfb, painter, helper asked for ${backend})…`);
+    const real = await startRealScreen(WIDTH, HEIGHT, fps, { frames: FRAMES, captureFps: CAPTURE_FPS ?? fps, backend, scene: ROWS[0], painter: PAINTER });
+    const ran = real.backend ?? '?';
+    say(`  the helper's answer: backend ${real.backend ?? '(not named)'}${real.fallback ? `, fell back: ${real.fallback}` : ''}`);
+    try {
+      for (const n of REAL) {
+        for (const mode of MODES) {
+          await attempt(`${mode} session with ${n} viewer(s) @ ${fps} fps, ${backend}`, async () => {
+            say(`opening a ${mode} session with ${n} viewer(s) of the real screen…`);
+            const s = await openSession(n, viewerBrowser, fps, mode, real);
+            try {
+              for (const scene of ROWS) {
+                await attempt(`${scene} @ ${fps} fps, ${mode}, ${backend}`, async () => {
+                  say(`measuring ${scene} @ ${fps} fps, ${mode}, ${backend} (ran ${ran}), ${n} viewer(s)…`);
+                  const row = await measureScene(s, real, scene, fps);
+                  out.push({ ...row, mode, viewers: n, asked: backend, ran });
+                });
+              }
+            } finally {
+              await s.close();
+            }
+          });
+        }
+      }
+    } finally {
+      await real.close();
+    }
+  });
+}
+
 async function main(): Promise<void> {
   console.log(
     `bench:latency — ${MODES.map((m) => m.toUpperCase()).join(' and ')}, ${WIDTH}×${HEIGHT} @ ${FPS.join('/')} fps, ${CODEC.toUpperCase()}; rows ${ROWS.join(',') || 'none'} (painted by ${PAINTER === 'x11' ? 'the bench on X' : 'a headed Chromium'}) × backends ${BACKENDS.join(',')}; ${SECONDS} s per row (still ${STILL_SECONDS} s); host and viewers in separate Chromium instances on one 2-core machine`,
@@ -326,42 +371,14 @@ async function main(): Promise<void> {
       floors.push(await floor(viewerBrowser, fps));
       for (const n of VIEWERS) {
         for (const mode of MODES) {
-          say(`measuring ${n} viewer(s) of the generated screen at ${fps} fps, ${mode}…`);
-          generated.push(await measureGenerated(n, viewerBrowser, fps, mode));
+          await attempt(`generated screen, ${n} viewer(s) @ ${fps} fps, ${mode}`, async () => {
+            say(`measuring ${n} viewer(s) of the generated screen at ${fps} fps, ${mode}…`);
+            generated.push(await measureGenerated(n, viewerBrowser, fps, mode));
+          });
         }
       }
       if (!ROWS.length || !REAL.length) continue;
-      for (const backend of BACKENDS) {
-        say(`starting the real screen at ${fps} fps (Xvfb, painter, helper asked for ${backend})…`);
-        const real = await startRealScreen(WIDTH, HEIGHT, fps, {
-          frames: FRAMES,
-          captureFps: CAPTURE_FPS ?? fps,
-          backend,
-          scene: ROWS[0],
-          painter: PAINTER,
-        });
-        const ran = real.backend ?? '?';
-        say(`  the helper's answer: backend ${real.backend ?? '(not named)'}${real.fallback ? `, fell back: ${real.fallback}` : ''}`);
-        try {
-          for (const n of REAL) {
-            for (const mode of MODES) {
-              say(`opening a ${mode} session with ${n} viewer(s) of the real screen…`);
-              const s = await openSession(n, viewerBrowser, fps, mode, real);
-              try {
-                for (const scene of ROWS) {
-                  say(`measuring ${scene} @ ${fps} fps, ${mode}, ${backend} (ran ${ran}), ${n} viewer(s)…`);
-                  const row = await measureScene(s, real, scene, fps);
-                  sceneRows.push({ ...row, mode, viewers: n, asked: backend, ran });
-                }
-              } finally {
-                await s.close();
-              }
-            }
-          }
-        } finally {
-          await real.close();
-        }
-      }
+      for (const backend of BACKENDS) await realScreenRows(viewerBrowser, fps, backend, sceneRows);
     }
   } finally {
     await viewerBrowser.close();
@@ -373,7 +390,13 @@ async function main(): Promise<void> {
     [...floors, ...generated].map((r) => [r.label, r.p50, r.p95, r.fpsMean, r.fpsMin, r.hostCores, r.perViewer, r.resolution, r.load]),
   );
   if (generated.length) console.log("* host CPU = the host page's Chromium.");
-  if (!sceneRows.length) process.exit(0);
+  const sayFailures = () => {
+    if (failures.length) console.log(`Not measured (failed):\n${failures.map((f) => `  ${f}`).join('\n')}`);
+  };
+  if (!sceneRows.length) {
+    sayFailures();
+    process.exit(failures.length ? 1 : 0);
+  }
   printTable(
     `Real screen: change painted on X → shown at the viewer (ms), each change timed; misses = not shown within ${MISS_MS} ms (∞ in the percentiles)`,
     [
@@ -426,7 +449,7 @@ async function main(): Promise<void> {
   console.log(
     `Floor: ${floors.map((f) => `${f.fps} fps p50 ${f.p50.toFixed(1)} / p95 ${f.p95.toFixed(1)} ms`).join('; ')}. Load average (1 min) at the end ${load().toFixed(1)}.`,
   );
-  process.exit(0);
+  process.exit(failures.length ? 1 : 0);
 }
 
 main().catch((err: unknown) => {
