@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
-import type { CaptureErrorNotice, HelperFrame, HelperProcess } from '../../helper/client';
+import type { CaptureErrorNotice, HelperFrame, HelperProcess, RestartInfo } from '../../helper/client';
 import { toPixel } from '../../helper/inject/os-sink';
 import { helperOn } from './support/helper';
 import { mouseLocation, waitFor } from './support/xvfb';
@@ -114,6 +114,18 @@ describe('helper: several monitors', function () {
     await waitFor(() => helper.currentCapture?.monitor?.name === 'LEFT', 3000, 'the client to follow the move');
     await helper.grant('guest-1');
     await pointerAt(0.5, 0.5, { x: toPixel(0.5, LEFT.width), y: toPixel(0.5, LEFT.height) });
+  });
+
+  it('a helper restarted after the move shares the monitor capture moved to', async () => {
+    await helper.startCapture({ fps: 10, monitor: 'RIGHT', drawCursor: false });
+    screen.x.run('xrandr', '--delmonitor', 'RIGHT');
+    await waitFor(() => helper.currentCapture?.monitor?.name === 'LEFT', 5000, 'the client to follow the move');
+    const restarted = new Promise<RestartInfo>((resolve) => helper.once('restarted', resolve));
+    process.kill(helper.pid!, 'SIGKILL');
+    const info = await restarted;
+    assert.deepEqual(info.capture?.monitor, rect(LEFT), `capture errors: ${JSON.stringify(errors)}`);
+    frames.length = 0;
+    await frameOfSize(LEFT.width, LEFT.height);
   });
 
   it('no monitor left: capture stops with the reason', async () => {
