@@ -75,6 +75,8 @@ export class HelperService {
       inject: (event) => {
         if (!this.core?.sink) throw new Error('injection is not available');
         this.core.sink.inject(event);
+        // The X11 capturer looks for the pointer at once instead of at its next look-up.
+        if (event.t === 'move') this.core.capturer?.pointerMoved?.();
       },
       releaseAll: () => this.core?.sink?.releaseAll() ?? [],
     };

@@ -75,4 +75,6 @@ export interface Capturer {
   /** While paused nothing is grabbed or sent (nobody is watching the WebSocket). */
   setPaused(paused: boolean): void;
   stats(): CaptureStats;
+  /** The helper itself just moved the pointer (a driver's input): a capturer that polls for it may look now. */
+  pointerMoved?(): void;
 }

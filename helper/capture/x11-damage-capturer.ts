@@ -68,6 +68,8 @@ export class X11DamageCapturer implements Capturer {
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private pointerTimer: ReturnType<typeof setInterval> | undefined;
   private pointerAsking = false;
+  /** A look-up asked for while one (or a frame) was under way: done after it, so the newest place is seen. */
+  private pointerAgain = false;
   private inFlight = false;
   private paused = false;
   /** Bumped by start/stop: a read of an older run that completes late is thrown away. */
@@ -158,6 +160,10 @@ export class X11DamageCapturer implements Capturer {
     this.schedule();
   }
 
+  pointerMoved(): void {
+    if (this.settings?.drawCursor) this.lookAtPointer();
+  }
+
   setPaused(paused: boolean): void {
     this.paused = paused;
     if (!paused) this.schedule();
@@ -200,7 +206,12 @@ export class X11DamageCapturer implements Capturer {
   }
 
   private lookAtPointer(): void {
-    if (this.pointerAsking || this.inFlight || this.paused || !this.rect) return;
+    if (this.paused || !this.rect) return;
+    if (this.pointerAsking || this.inFlight) {
+      this.pointerAgain = true;
+      return;
+    }
+    this.pointerAgain = false;
     this.pointerAsking = true;
     const run = this.run;
     this.conn.pointer().then(
@@ -209,6 +220,7 @@ export class X11DamageCapturer implements Capturer {
         if (run !== this.run || !this.rect) return;
         this.pointerNow = { x: p.x - this.rect.x, y: p.y - this.rect.y };
         if (!samePoint(this.pointerNow, this.drawnPointer)) this.schedule();
+        if (this.pointerAgain) this.lookAtPointer();
       },
       () => {
         // A dropped connection is reported by onClose; a failed look-up alone changes nothing.
@@ -217,13 +229,13 @@ export class X11DamageCapturer implements Capturer {
     );
   }
 
-  private pointerMoved(): boolean {
+  private pointerChanged(): boolean {
     return !!this.settings?.drawCursor && this.pointerNow !== undefined && !samePoint(this.pointerNow, this.drawnPointer);
   }
 
   /** Whether there is anything to send. */
   private due(): boolean {
-    return this.needWhole || this.forceWhole || this.idleDue || this.resized || !this.pending.empty || this.pointerMoved();
+    return this.needWhole || this.forceWhole || this.idleDue || this.resized || !this.pending.empty || this.pointerChanged();
   }
 
   /** Runs a frame as soon as allowed: now, or when the rate cap lets it. */
@@ -270,6 +282,7 @@ export class X11DamageCapturer implements Capturer {
     } finally {
       if (run === this.run) {
         this.inFlight = false;
+        if (this.pointerAgain) this.lookAtPointer();
         this.schedule();
       }
     }

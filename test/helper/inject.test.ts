@@ -383,7 +383,7 @@ describe('helper injection: nothing stays held', function () {
       assert.ok(r.hello.releasedAtStart.includes('mouse:left'), `releasedAtStart: ${r.hello.releasedAtStart.join(', ')}`);
       assert.deepEqual(xtestHeld(x), { buttons: [], keys: [] });
       assert.equal(r.granted, 'dragger');
-      assert.deepEqual(r.capture, { width: 1024, height: 768, fps: 5 });
+      assert.deepEqual(r.capture, { width: 1024, height: 768, fps: 5, backend: 'x11' });
       assert.equal((await helper.inputStats()).granted, 'dragger', 'the new helper has the grant');
       helper.sendInput('dragger', ev({ t: 'move', x: 0.5, y: 0.5 }));
       await waitFor(() => mouseLocation(x).x === 512, 3000, 'input to flow again');
