@@ -192,7 +192,13 @@ export class HelperService {
     if (!core.capture) throw unavailable('screen capture', core.startup.platform.capture.reason);
     await this.stopCapture();
     // A monitor is looked up (its region made absolute) before a backend is chosen.
-    const layout = p.monitor !== undefined || (p.region && core.startup.platform.x11) ? await this.layout(core) : undefined;
+    // A region alone is shared without the watch when the monitors cannot be asked for.
+    const layout =
+      p.monitor !== undefined
+        ? await this.layout(core)
+        : p.region && core.startup.platform.x11
+          ? await this.layout(core).catch((err: Error) => void this.o.log(`monitor changes are not watched: ${err.message}`))
+          : undefined;
     const target = layout ? captureTarget(layout, p.monitor, p.region) : undefined;
     const shown = target?.monitor && { monitor: { name: target.monitor.name, ...target.rect } };
     const chosen = await core.capture.choose(p.backend);
@@ -242,7 +248,9 @@ export class HelperService {
       return { screen, monitors: [wholeScreenMonitor(screen)] };
     }
     if (!this.randr) {
-      const opening = RandrMonitors.open(this.o.env);
+      const opening = RandrMonitors.open(this.o.env).catch((err: Error) => {
+        throw unavailable('the monitor list', err.message);
+      });
       this.randr = opening;
       // A failed connection is tried afresh next time.
       opening.catch(() => (this.randr === opening ? (this.randr = undefined) : undefined));
