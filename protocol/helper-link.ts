@@ -50,7 +50,7 @@ export const StartCapture = defineRequest(
      * While the screen does not change, still send this many frames per second. 0: a still screen
      * sends nothing (a new viewer's picture comes from `requestFrame`; the page keeps its encoder warm).
      */
-    idleFps: z.number().min(0).max(30).default(1),
+    idleFps: z.number().min(0).max(30).default(0),
     /**
      * How frames are taken: `x11` waits for the X server's DAMAGE events and reads only the changed
      * rectangles through MIT-SHM; `robotjs` samples the whole screen; `auto` (default) takes `x11`
