@@ -64,7 +64,7 @@ function parseOptions(argv: string[]): DemoOptions {
         port: { type: 'string', default: '7420' },
         size: { type: 'string', default: '1920x1080' },
         fps: { type: 'string', default: '30' },
-        codec: { type: 'string', default: 'vp9' },
+        codec: { type: 'string', default: 'av1' },
         mode: { type: 'string', default: 'p2p' },
         'auto-at': { type: 'string', default: '10' },
         ttl: { type: 'string', default: '1440' },

@@ -38,11 +38,16 @@ export interface HostSettings {
   livekit: { url: string; apiKey: string; apiSecret: string } | undefined;
 }
 
-/** What each quality setting means for the encoder (chosen by `npm run bench:tuning`). */
+/**
+ * What each quality setting means for the encoder (chosen by `npm run bench:tuning`). AV1, not
+ * VP9, for text (issue 13): Chromium's VP9 screen-share encoder drops most frames that follow a
+ * still stretch (a change on a still screen showed 1-2 s late, or not at all), and on scrolling
+ * text AV1 kept more frames at a quarter of VP9's bitrate.
+ */
 export const QUALITY: Record<Quality, Pick<HostSettings, 'codec' | 'contentHint' | 'degradation'>> = {
   // Sharp text at full resolution; frame rate gives way first. The default for code.
-  text: { codec: 'vp9', contentHint: 'detail', degradation: 'maintain-resolution' },
-  balanced: { codec: 'vp9', contentHint: 'detail', degradation: 'balanced' },
+  text: { codec: 'av1', contentHint: 'detail', degradation: 'maintain-resolution' },
+  balanced: { codec: 'av1', contentHint: 'detail', degradation: 'balanced' },
   // Smooth motion (scrolling, video); resolution gives way first.
   motion: { codec: 'vp8', contentHint: 'motion', degradation: 'maintain-framerate' },
 };

@@ -70,7 +70,7 @@ async function waitForColour(viewer: ViewerPage, x: number, y: number, orange: b
  * Moves the patch back and forth CHANGES times, each after STILL_MS of stillness, and returns how
  * long each move took to show in the viewer's pixels (undefined: not within BOUND_MS).
  */
-async function stillScreenChanges(real: RealHostRig, viewer: ViewerPage): Promise<Array<number | undefined>> {
+async function stillScreenChanges(real: RealHostRig, host: HeadlessHost, viewer: ViewerPage): Promise<Array<number | undefined>> {
   await viewer.readMarker().catch(() => null); // loads the probe
   const { x, y } = PATCH.centre;
   await eventually(async () => (await waitForColour(viewer, x, y, true, 500)) !== undefined, 'the orange patch in the video', 30_000);
@@ -81,10 +81,35 @@ async function stillScreenChanges(real: RealHostRig, viewer: ViewerPage): Promis
     const away = i % 2 === 0;
     // Timed from just before the move: xdotool returns once X has it.
     const wait = waitForColour(viewer, x, y, !away, BOUND_MS);
+    const before = await hostCounts(host);
+    const movedAt = Date.now();
     real.x.run('xdotool', 'windowmove', patch, String(PATCH.x + (away ? SHIFT : 0)), String(PATCH.y));
-    took.push(await wait);
+    const ms = await wait;
+    took.push(ms);
+    if (ms === undefined) {
+      // Where it stopped: the frames the page wrote since the move, and what the encoder did with them.
+      const after = await hostCounts(host);
+      const written = after.log.filter((f) => f.captureTime >= movedAt - 5).length;
+      console.log(
+        `      change ${i + 1} not shown: the page wrote ${written} frame(s) captured after the move; ` +
+          `the encoder was given ${after.given - before.given} and encoded ${after.encoded - before.encoded}`,
+      );
+    }
   }
   return took;
+}
+
+/** The host page's frame log and its first guest's sender counters. */
+async function hostCounts(host: HeadlessHost): Promise<{ log: Array<{ captureTime: number }>; given: number; encoded: number }> {
+  return host.page.evaluate(async () => {
+    const h = (
+      window as unknown as {
+        pairuxHost: { frameLog(): Array<{ captureTime: number }>; stats(): Promise<Array<{ framesGiven?: number; framesEncoded?: number }>> };
+      }
+    ).pairuxHost;
+    const [s] = await h.stats();
+    return { log: h.frameLog(), given: s?.framesGiven ?? 0, encoded: s?.framesEncoded ?? 0 };
+  });
 }
 
 function assertAllArrived(took: Array<number | undefined>): void {
@@ -129,7 +154,7 @@ describe('end to end: a small change on a still screen reaches the viewer', func
     });
 
     it('each move of the patch after 2 s of stillness shows in the decoded video', async () => {
-      assertAllArrived(await stillScreenChanges(real, viewer));
+      assertAllArrived(await stillScreenChanges(real, host, viewer));
     });
   });
 
@@ -158,7 +183,7 @@ describe('end to end: a small change on a still screen reaches the viewer', func
     });
 
     it('each move of the patch after 2 s of stillness shows in the decoded video', async () => {
-      assertAllArrived(await stillScreenChanges(real, viewer));
+      assertAllArrived(await stillScreenChanges(real, host, viewer));
     });
   });
 });

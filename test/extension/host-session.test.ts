@@ -127,7 +127,7 @@ describe('extension: hosting without an editor', function () {
 
   it('reads settings with their defaults and names every bad one', () => {
     const s = readHostSettings(() => undefined, { mode: 'auto', hostKey: undefined, env: { DISPLAY: ':5' }, userName: 'ada' });
-    assert.deepEqual([s.mode, s.fps, s.codec, s.display, s.linkTtlMinutes, s.hostName, s.region], ['auto', 30, 'vp9', ':5', 1440, 'ada', undefined]);
+    assert.deepEqual([s.mode, s.fps, s.codec, s.display, s.linkTtlMinutes, s.hostName, s.region], ['auto', 30, 'av1', ':5', 1440, 'ada', undefined]);
     assert.equal(s.sfuRegion, undefined);
     const values: Record<string, unknown> = {
       'capture.fps': 0,

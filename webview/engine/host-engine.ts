@@ -272,7 +272,7 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
     link.on('change', () => this.onLinkChange(guestId, peer));
 
     const transceiver = link.pc.addTransceiver(this.options.track, { direction: 'sendonly', streams: [this.stream] });
-    const codec = this.options.codec ?? 'vp9';
+    const codec = this.options.codec ?? 'av1';
     if (!preferCodec(transceiver, codec)) {
       this.emit('error', { message: `this browser cannot send ${codec}; using its default codec`, guestId });
     }

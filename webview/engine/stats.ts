@@ -38,6 +38,11 @@ export interface OutboundVideoStats extends CandidatePairInfo {
   targetBitrate: number;
   /** Average ms spent encoding a frame (totalEncodeTime / framesEncoded). */
   encodeMsPerFrame: number;
+  /**
+   * Frames the track handed this sender (media-source `frames`): more than framesEncoded means
+   * the encoder side dropped some (VP9's screen-share mode does after a still stretch).
+   */
+  framesGiven: number;
 }
 
 type StatsRecord = Record<string, unknown> & { id: string; type: string };
@@ -134,10 +139,12 @@ export async function outboundVideoStats(pc: RTCPeerConnection | undefined): Pro
     bytesSent: 0,
     targetBitrate: 0,
     encodeMsPerFrame: 0,
+    framesGiven: 0,
   };
   if (!pc || pc.connectionState === 'closed') return empty;
   const report = await pc.getStats();
   const rtp = records(report).find((r) => r.type === 'outbound-rtp' && r.kind === 'video');
+  const source = rtp ? (report.get(str(rtp.mediaSourceId)) as StatsRecord | undefined) : undefined;
   const pair = selectedCandidatePair(report);
   if (!rtp) return { ...empty, ...pair };
   const encoded = num(rtp.framesEncoded);
@@ -154,6 +161,7 @@ export async function outboundVideoStats(pc: RTCPeerConnection | undefined): Pro
     bytesSent: num(rtp.bytesSent),
     targetBitrate: num(rtp.targetBitrate),
     encodeMsPerFrame: encoded > 0 ? (num(rtp.totalEncodeTime) * 1000) / encoded : 0,
+    framesGiven: source ? num(source.frames) : 0,
   };
 }
 

@@ -53,7 +53,7 @@ export function readHostParams(hash: string): HostParamsResult {
   if (typeof w === 'number' && w % 2) problems.push('w must be even');
   if (typeof h === 'number' && h % 2) problems.push('h must be even');
   const codecRaw = q.get('codec');
-  const codec = codecRaw ? parseCodecName(codecRaw) : 'vp9';
+  const codec = codecRaw ? parseCodecName(codecRaw) : 'av1';
   if (!codec) problems.push(`codec must be vp9, vp8, av1 or h264 (got ${codecRaw})`);
   const hintRaw = q.get('hint') ?? 'detail';
   const hints: ContentHint[] = ['', 'detail', 'text', 'motion'];
