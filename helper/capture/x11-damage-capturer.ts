@@ -35,6 +35,9 @@ export type DamageScreen = Pick<
  * The average stays at `fps`.
  */
 const BURST_FRAMES = 2;
+/** The pointer is looked up once a frame interval while it moves, and this often (ms) once it has been still for POINTER_STILL_MS. */
+const POINTER_STILL_POLL_MS = 100;
+const POINTER_STILL_MS = 2000;
 /** How soon a frame refused by a busy outlet is tried again, ms (the damage meanwhile coalesces). */
 const BUSY_RETRY_MS = 2;
 
@@ -66,7 +69,9 @@ export class X11DamageCapturer implements Capturer {
   /** The next frame, when one is scheduled (a timeout under the rate cap, else an immediate). */
   private timer: { cancel(): void } | undefined;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
-  private pointerTimer: ReturnType<typeof setInterval> | undefined;
+  private pointerTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When a look-up last found the pointer somewhere else. */
+  private pointerMovedAt = 0;
   private pointerAsking = false;
   /** A look-up asked for while one (or a frame) was under way: done after it, so the newest place is seen. */
   private pointerAgain = false;
@@ -133,10 +138,17 @@ export class X11DamageCapturer implements Capturer {
     if (run !== this.run) throw new PairuxError(ErrorCode.Closed, 'capture was stopped or restarted while it was starting');
     this.pending.take();
     if (settings.drawCursor) {
-      // The pointer makes no damage. A QueryPointer round trip per frame interval costs ≈ 0.1 %
-      // of a core (measured, see helper/README.md): cheaper to keep than raw-motion events plus
-      // a poll for warps, and no slower to notice a move than a sample would be.
-      this.pointerTimer = setInterval(() => this.lookAtPointer(), 1000 / settings.fps);
+      // The pointer makes no damage, and XInput2 raw motion misses warps and XTEST moves on Xvfb:
+      // it is looked up (QueryPointer) once a frame interval while it moves, 10 times a second
+      // once still (at 30 Hz the look-ups alone cost ≈ 0.01 core; see helper/README.md). The
+      // driver's moves, injected here, are looked up at once (pointerMoved).
+      this.pointerMovedAt = performance.now();
+      const poll = () => {
+        this.lookAtPointer();
+        const moving = performance.now() - this.pointerMovedAt < POINTER_STILL_MS;
+        this.pointerTimer = setTimeout(poll, moving ? 1000 / settings.fps : POINTER_STILL_POLL_MS);
+      };
+      this.pointerTimer = setTimeout(poll, 1000 / settings.fps);
     }
     this.schedule();
     return { width: this.rect!.width, height: this.rect!.height, fps: settings.fps };
@@ -149,7 +161,7 @@ export class X11DamageCapturer implements Capturer {
     this.inFlight = false;
     this.timer?.cancel();
     clearTimeout(this.idleTimer);
-    clearInterval(this.pointerTimer);
+    clearTimeout(this.pointerTimer);
     this.timer = this.idleTimer = this.pointerTimer = undefined;
     if (!this.conn.isClosed) this.conn.unwatchDamage();
     return stats;
@@ -218,7 +230,9 @@ export class X11DamageCapturer implements Capturer {
       (p) => {
         this.pointerAsking = false;
         if (run !== this.run || !this.rect) return;
+        const before = this.pointerNow;
         this.pointerNow = { x: p.x - this.rect.x, y: p.y - this.rect.y };
+        if (!samePoint(this.pointerNow, before)) this.pointerMovedAt = performance.now();
         if (!samePoint(this.pointerNow, this.drawnPointer)) this.schedule();
         if (this.pointerAgain) this.lookAtPointer();
       },
