@@ -111,7 +111,8 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
 
   get status(): HostStatus | undefined {
     const c = this.created;
-    const cap = this.capture;
+    // The capture running now: the helper moves it to another monitor when the shared one is unplugged.
+    const cap = this.capture && (this.helper?.currentCapture ?? this.capture);
     if (!c || !cap) return undefined;
     return {
       phase: this.phase,
@@ -378,6 +379,11 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     helper.on('log', (line) => this.emit('log', { level: 'info', line: `helper: ${line}` }));
     helper.on('restarted', (r) =>
       this.emit('log', { level: 'warn', line: `The capture helper stopped (${r.reason}) and was restarted in ${r.downtimeMs} ms.`, notify: true }),
+    );
+    // The host must know when guests see another monitor than the one picked (its shared one was
+    // unplugged), or nothing new at all.
+    helper.on('captureError', (e) =>
+      this.emit('log', { level: e.fatal ? 'error' : 'warn', line: `Screen capture${e.fatal ? ' stopped' : ''}: ${e.message}`, notify: true }),
     );
     this.helper = helper;
     let hello: HelloResult;

@@ -10,7 +10,7 @@ import type { MonitorInfo } from '../../protocol/helper-link';
 import { HostSession, type HostUi } from '../../extension/core/host-session';
 import { QUALITY, readHostSettings, type HostSettings } from '../../extension/core/settings';
 import { monitorPickItems, pickMonitor, type MonitorPick, type ShowQuickPick } from '../../extension/ui/monitor-picker';
-import { startXvfb } from '../helper/support/xvfb';
+import { startXvfb, waitFor } from '../helper/support/xvfb';
 import { LEFT, RIGHT, startTwoMonitors, type TwoMonitors } from '../support/two-monitors';
 
 function settings(display: string, over: Partial<HostSettings> = {}): HostSettings {
@@ -132,6 +132,37 @@ describe('extension: which monitor to share', function () {
       );
       assert.equal(host.asked.length, 1, 'the host was asked');
     });
+  });
+
+  it('the shared monitor unplugged: the host is told, and the status shows what guests see now', async () => {
+    const screen = await startTwoMonitors();
+    try {
+      const session = new HostSession(settings(screen.x.display, { monitor: 'RIGHT' }), ui(quickPick(() => undefined)));
+      const told: Array<{ level: string; line: string; notify?: boolean }> = [];
+      session.on('log', (l) => told.push(l));
+      const status = await session.start();
+      try {
+        assert.deepEqual([status.screen.width, status.screen.height], [RIGHT.width, RIGHT.height]);
+        screen.x.run('xrandr', '--delmonitor', 'RIGHT');
+        await waitFor(() => told.some((l) => l.notify === true), 5000, 'a notification');
+        assert.deepEqual(
+          told.filter((l) => l.notify),
+          [
+            {
+              level: 'warn',
+              line: 'Screen capture: the shared monitor RIGHT is gone (unplugged?): sharing LEFT 800×600 at 0,0 (primary) instead',
+              notify: true,
+            },
+          ],
+        );
+        await waitFor(() => session.status?.screen.width === LEFT.width, 3000, 'the status to follow');
+        assert.equal(session.status?.screen.height, LEFT.height);
+      } finally {
+        await session.end();
+      }
+    } finally {
+      await screen.stop();
+    }
   });
 
   it('one monitor: no question', async () => {
