@@ -112,6 +112,13 @@ async function hostCounts(host: HeadlessHost): Promise<{ log: Array<{ captureTim
   });
 }
 
+/** The viewer's receiver numbers, for the record (where the time after decoding goes). */
+async function logReceiver(viewer: ViewerPage): Promise<void> {
+  const s = (await viewer.stats()) as Record<string, unknown>;
+  const keys = ['codec', 'framesDecoded', 'jitterBufferMs', 'jitterBufferTargetMs', 'processingMs', 'freezeCount', 'freezesMs'];
+  console.log(`      receiver: ${keys.map((k) => `${k} ${typeof s[k] === 'number' ? Math.round(s[k] * 10) / 10 : String(s[k])}`).join(', ')}`);
+}
+
 function assertAllArrived(took: Array<number | undefined>): void {
   const shown = took.map((t) => (t === undefined ? 'not shown' : `${Math.round(t)} ms`)).join(', ');
   console.log(`      shown after: ${shown}`);
@@ -155,6 +162,7 @@ describe('end to end: a small change on a still screen reaches the viewer', func
 
     it('each move of the patch after 2 s of stillness shows in the decoded video', async () => {
       assertAllArrived(await stillScreenChanges(real, host, viewer));
+      await logReceiver(viewer);
     });
   });
 
@@ -184,6 +192,7 @@ describe('end to end: a small change on a still screen reaches the viewer', func
 
     it('each move of the patch after 2 s of stillness shows in the decoded video', async () => {
       assertAllArrived(await stillScreenChanges(real, host, viewer));
+      await logReceiver(viewer);
     });
   });
 });

@@ -22,6 +22,15 @@ export interface InboundVideoStats extends CandidatePairInfo {
   bytesReceived: number;
   packetsLost: number;
   jitterMs: number;
+  /** Mean ms a frame spent in the jitter buffer (jitterBufferDelay / jitterBufferEmittedCount). */
+  jitterBufferMs: number;
+  /** The jitter buffer's current target, ms (mean over emitted frames). */
+  jitterBufferTargetMs: number;
+  /** Mean ms from a frame's first packet to decoded (totalProcessingDelay / framesDecoded). */
+  processingMs: number;
+  /** Video freezes the receiver counted (WebRTC's definition), and their total length in ms. */
+  freezeCount: number;
+  freezesMs: number;
 }
 
 export interface OutboundVideoStats extends CandidatePairInfo {
@@ -49,6 +58,12 @@ type StatsRecord = Record<string, unknown> & { id: string; type: string };
 
 function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+
+/** Seconds summed over `count` frames → ms per frame. */
+function perFrame(total: unknown, count: unknown): number {
+  const n = num(count);
+  return n > 0 ? (num(total) * 1000) / n : 0;
 }
 
 function str(v: unknown): string {
@@ -101,6 +116,11 @@ export async function inboundVideoStats(pc: RTCPeerConnection | undefined): Prom
     bytesReceived: 0,
     packetsLost: 0,
     jitterMs: 0,
+    jitterBufferMs: 0,
+    jitterBufferTargetMs: 0,
+    processingMs: 0,
+    freezeCount: 0,
+    freezesMs: 0,
   };
   if (!pc || pc.connectionState === 'closed') return empty;
   const report = await pc.getStats();
@@ -118,6 +138,11 @@ export async function inboundVideoStats(pc: RTCPeerConnection | undefined): Prom
     bytesReceived: num(rtp.bytesReceived),
     packetsLost: num(rtp.packetsLost),
     jitterMs: num(rtp.jitter) * 1000,
+    jitterBufferMs: perFrame(rtp.jitterBufferDelay, rtp.jitterBufferEmittedCount),
+    jitterBufferTargetMs: perFrame(rtp.jitterBufferTargetDelay, rtp.jitterBufferEmittedCount),
+    processingMs: perFrame(rtp.totalProcessingDelay, rtp.framesDecoded),
+    freezeCount: num(rtp.freezeCount),
+    freezesMs: num(rtp.totalFreezesDuration) * 1000,
   };
 }
 
