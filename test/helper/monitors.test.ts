@@ -5,7 +5,9 @@
  * (or stops it with the reason when none is), as does a screen shrinking under a region.
  */
 import assert from 'node:assert/strict';
+import WebSocket from 'ws';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
+import { readVideoHeader } from '../../protocol/helper-framing';
 import type { CaptureErrorNotice, HelperFrame, HelperProcess, RestartInfo } from '../../helper/client';
 import { toPixel } from '../../helper/inject/os-sink';
 import { helperOn } from './support/helper';
@@ -114,6 +116,27 @@ describe('helper: several monitors', function () {
     await waitFor(() => helper.currentCapture?.monitor?.name === 'LEFT', 3000, 'the client to follow the move');
     await helper.grant('guest-1');
     await pointerAt(0.5, 0.5, { x: toPixel(0.5, LEFT.width), y: toPixel(0.5, LEFT.height) });
+  });
+
+  it("on the helper's own WebSocket too: frames of the monitor, then of the one capture moved to", async () => {
+    const r = await helper.startCapture({ fps: 10, deliver: 'websocket', monitor: 'RIGHT', drawCursor: false });
+    const sizes: string[] = [];
+    const ws = new WebSocket(r.websocketUrl!);
+    ws.on('message', (d: Buffer) => {
+      const h = readVideoHeader(new DataView(d.buffer, d.byteOffset, d.byteLength), 1, d.length - 1);
+      sizes.push(`${h.width}x${h.height}`);
+    });
+    try {
+      await waitFor(() => sizes.includes('640x480'), 5000, "a frame of RIGHT's size");
+      screen.x.run('xrandr', '--delmonitor', 'RIGHT');
+      await waitFor(() => sizes.includes('800x600'), 5000, "a frame of LEFT's size after the move");
+      assert.deepEqual(
+        errors.map((e) => e.fatal),
+        [false],
+      );
+    } finally {
+      ws.close();
+    }
   });
 
   it('a helper restarted after the move shares the monitor capture moved to', async () => {
