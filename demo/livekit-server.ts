@@ -49,6 +49,13 @@ export interface LocalLiveKitOptions {
   pliThrottleMs?: number;
   /** Serve LiveKit's Prometheus metrics (its `prometheus_port`) on a port of their own: `metricsUrl`. */
   metrics?: boolean;
+  /**
+   * The playout delay LiveKit asks subscribers for (its `room.playout_delay`, the playout-delay
+   * RTP header extension), ms. Default { min: 0, max: 0 }: Chromium then shows each frame as soon
+   * as it is decoded instead of holding it to smooth the frame rate (a shared screen is about the
+   * newest picture); null leaves LiveKit's default (no extension: the receiver decides).
+   */
+  playoutDelayMs?: { min: number; max: number } | null;
 }
 
 /** LiveKit's `node_selector` (config-sample.yaml); only what is set is written. */
@@ -131,7 +138,10 @@ async function freeUdpPort(): Promise<number> {
   });
 }
 
-interface YamlInput extends Pick<LocalLiveKitOptions, 'webhookUrl' | 'redis' | 'region' | 'nodeSelector' | 'statsUpdateIntervalMs' | 'pliThrottleMs'> {
+interface YamlInput extends Pick<
+  LocalLiveKitOptions,
+  'webhookUrl' | 'redis' | 'region' | 'nodeSelector' | 'statsUpdateIntervalMs' | 'pliThrottleMs' | 'playoutDelayMs'
+> {
   port: number;
   rtcTcp: number;
   rtcUdp: number;
@@ -175,6 +185,8 @@ function configYaml(o: YamlInput): string {
     '  empty_timeout: 300',
     '  departure_timeout: 20',
   ];
+  if (o.playoutDelayMs)
+    lines.push('  playout_delay:', '    enabled: true', `    min: ${Math.round(o.playoutDelayMs.min)}`, `    max: ${Math.round(o.playoutDelayMs.max)}`);
   if (o.webhookUrl) {
     lines.push('webhook:', `  api_key: ${o.apiKey}`, '  urls:', `    - ${o.webhookUrl}`);
   }
@@ -246,6 +258,7 @@ async function startOnce(binary: string, options: LocalLiveKitOptions): Promise<
     nodeSelector,
     statsUpdateIntervalMs,
     pliThrottleMs,
+    playoutDelayMs: options.playoutDelayMs === undefined ? { min: 0, max: 0 } : options.playoutDelayMs,
   };
   writeFileSync(configPath, configYaml(config), { mode: 0o600 });
 
