@@ -67,6 +67,51 @@ export function changedRects(next: readonly Buffer[], prev: readonly Buffer[], w
   return rects.length > MAX_RECTS ? [bounds(rects)] : rects;
 }
 
+/**
+ * Where a freshly read rectangle `r` (tight rows, r.w × 4 bytes each) differs from `picture` (the
+ * whole area, `width` px wide) under it: rectangles in picture coordinates, exact to the rows and
+ * (in 16-px blocks) columns. The X server's damage covers whatever was drawn, changed or not: a
+ * scrolled page reports the whole window, where often only part of each line differs.
+ */
+export function changedWithin(fresh: Buffer, r: PixelRect, picture: Buffer, width: number): PixelRect[] {
+  const stride = width * 4;
+  const row = r.w * 4;
+  const rects: PixelRect[] = [];
+  let open: { x0: number; x1: number; y0: number; y1: number } | undefined;
+  const close = () => {
+    if (open) rects.push({ x: open.x0, y: open.y0, w: open.x1 - open.x0, h: open.y1 - open.y0 + 1 });
+    open = undefined;
+  };
+  const blocks = Math.ceil(r.w / BLOCK_PX);
+  for (let k = 0; k < r.h; k++) {
+    const at = (r.y + k) * stride + r.x * 4;
+    const from = k * row;
+    if (fresh.compare(picture, at, at + row, from, from + row) === 0) continue;
+    const block = (b: number) => {
+      const o = b * BLOCK_PX * 4;
+      const n = Math.min(row, o + BLOCK_PX * 4) - o;
+      return fresh.compare(picture, at + o, at + o + n, from + o, from + o + n) !== 0;
+    };
+    let first = 0;
+    while (first < blocks && !block(first)) first++;
+    let last = blocks - 1;
+    while (last > first && !block(last)) last--;
+    const x0 = r.x + first * BLOCK_PX;
+    const x1 = r.x + Math.min(r.w, (last + 1) * BLOCK_PX);
+    const y = r.y + k;
+    if (open && y - open.y1 <= ROW_GAP) {
+      open.x0 = Math.min(open.x0, x0);
+      open.x1 = Math.max(open.x1, x1);
+      open.y1 = y;
+    } else {
+      close();
+      open = { x0, x1, y0: y, y1: y };
+    }
+  }
+  close();
+  return rects;
+}
+
 export function bounds(rects: readonly PixelRect[]): PixelRect {
   const x0 = Math.min(...rects.map((r) => r.x));
   const y0 = Math.min(...rects.map((r) => r.y));

@@ -19,6 +19,8 @@ import type { X11Connection } from '../native/x11-connection';
 import type { CaptureSettings, CaptureStats, Capturer, FrameOutlet, Rect } from './capturer';
 import { CURSOR_HEIGHT, CURSOR_WIDTH, drawCursor, type CursorStamp } from './cursor';
 import { DamageRegion } from './damage-region';
+import { bounds, changedWithin } from './rects';
+import { MAX_RECTS } from '../../protocol/helper-framing';
 
 /** After this many failed reads in a row capture stops and says so (fatal), as the robotjs capturer does. */
 const MAX_CONSECUTIVE_ERRORS = 30;
@@ -186,7 +188,7 @@ export class X11DamageCapturer implements Capturer {
     return {
       grabbed: c.grabbed,
       sent: c.sent,
-      unchanged: 0,
+      unchanged: c.unchanged,
       busy: c.busy,
       held: c.held,
       dropped: c.dropped,
@@ -313,8 +315,10 @@ export class X11DamageCapturer implements Capturer {
     if (whole) this.pending.take();
     const pointerAsked = settings.drawCursor ? this.conn.pointer().catch(() => undefined) : undefined;
     const stride = rect.width * 4;
-    // Rectangles as wide as the area are read straight into the copy.
-    const into = read.map((r) => (r.x === 0 && r.w === rect.width ? this.copy.subarray(r.y * stride, (r.y + r.h) * stride) : undefined));
+    // Patches are cut down to what differs from the copy, so they are read beside it; otherwise
+    // rectangles as wide as the area are read straight into it.
+    const compare = !whole && !!settings.patches;
+    const into = read.map((r) => (!compare && r.x === 0 && r.w === rect.width ? this.copy.subarray(r.y * stride, (r.y + r.h) * stride) : undefined));
     let grabbed: Buffer[];
     try {
       grabbed = read.length
@@ -338,8 +342,10 @@ export class X11DamageCapturer implements Capturer {
       this.counts.grabbed++;
       this.counts.grabMs += g1 - t0;
     }
+    const changed: PixelRect[] = [];
     read.forEach((r, i) => {
       this.counts.pixelsRead += r.w * r.h;
+      if (compare) changed.push(...changedWithin(grabbed[i]!, r, this.copy, rect.width));
       if (grabbed[i] !== into[i]) putRect(this.copy, rect.width, r, grabbed[i]!);
     });
     this.needWhole = false;
@@ -356,13 +362,19 @@ export class X11DamageCapturer implements Capturer {
       if (pointer) this.stamp = drawCursor(this.copy, rect.width, rect.height, pointer.x, pointer.y);
       sentOk = this.outlet.send(header, [this.copy]);
     } else {
-      patchRects = [...read];
+      patchRects = changed.length > MAX_RECTS - 2 ? [bounds(changed)] : changed;
       // The pointer's old place (restored from the copy) and its new one, when it moved.
       if (pointer && !samePoint(pointer, this.drawnPointer)) {
         for (const at of [this.drawnPointer, pointer]) {
           const c = at && clip({ x: at.x, y: at.y, w: CURSOR_WIDTH, h: CURSOR_HEIGHT }, rect);
           if (c) patchRects.push(c);
         }
+      }
+      if (patchRects.length === 0 && !this.idleDue) {
+        // Drawn again, but the same pixels: nothing to send.
+        this.counts.unchanged++;
+        this.counts.tickMs += performance.now() - g1;
+        return;
       }
       if (pointer) this.stamp = drawCursor(this.copy, rect.width, rect.height, pointer.x, pointer.y);
       const pixels = patchRects.map((r) =>
@@ -380,10 +392,10 @@ export class X11DamageCapturer implements Capturer {
       this.idleDue = false;
       this.armIdle(settings);
     } else {
-      // Not delivered: what it carried must go in a later frame.
+      // Not delivered (rare: the outlet said it was ready). The copy already holds what it
+      // carried, so a patch against it would find nothing: the next frame is whole.
       this.counts.dropped++;
-      for (const r of patchRects) this.pending.add(r);
-      if (whole) this.needWhole = true;
+      this.needWhole = true;
     }
     this.counts.tickMs += performance.now() - g1;
   }
@@ -456,7 +468,7 @@ export class X11DamageCapturer implements Capturer {
 }
 
 function newCounts() {
-  return { grabbed: 0, sent: 0, busy: 0, held: 0, dropped: 0, errors: 0, grabMs: 0, tickMs: 0, damageEvents: 0, pixelsRead: 0 };
+  return { grabbed: 0, sent: 0, unchanged: 0, busy: 0, held: 0, dropped: 0, errors: 0, grabMs: 0, tickMs: 0, damageEvents: 0, pixelsRead: 0 };
 }
 
 function samePoint(a: { x: number; y: number } | undefined, b: { x: number; y: number } | undefined): boolean {

@@ -13,8 +13,10 @@ class FakeScreen implements DamageScreen {
   isClosed = false;
   width = 64;
   height = 48;
-  /** Byte every pixel of the next reads has. */
+  /** What reads return where nothing was painted: every byte this value. */
   fill = 1;
+  /** Painted areas, newest last: reads return their byte inside them. */
+  painted: Array<{ r: PixelRect; v: number }> = [];
   failReads = 0;
   reads: PixelRect[][] = [];
   private listener: ((area: PixelRect, geometry: { width: number; height: number }) => void) | undefined;
@@ -43,7 +45,18 @@ class FakeScreen implements DamageScreen {
         return Promise.reject(new Error('BadMatch (X error 8, request 73.0)'));
       }
     }
-    return Promise.resolve(rects.map((r) => Buffer.alloc(r.w * r.h * 4, this.fill)));
+    return Promise.resolve(
+      rects.map((r) => {
+        const px = Buffer.alloc(r.w * r.h * 4, this.fill);
+        for (const { r: p, v } of this.painted) {
+          for (let y = Math.max(r.y, p.y); y < Math.min(r.y + r.h, p.y + p.h); y++) {
+            for (let x = Math.max(r.x, p.x); x < Math.min(r.x + r.w, p.x + p.w); x++)
+              px.fill(v, ((y - r.y) * r.w + (x - r.x)) * 4, ((y - r.y) * r.w + (x - r.x) + 1) * 4);
+          }
+        }
+        return px;
+      }),
+    );
   }
   damage(area: PixelRect) {
     this.listener?.(area, { width: this.width, height: this.height });
@@ -135,6 +148,26 @@ describe('helper capture: X11 damage capturer (fake X server)', function () {
     c.stop();
   });
 
+  it('damage over unchanged pixels sends nothing; a change inside a large damaged area goes out as just that part', async () => {
+    const screen = new FakeScreen();
+    const out = outlet();
+    const c = new X11DamageCapturer(screen, out, () => undefined);
+    await c.start(settings);
+    await waitFor(() => out.sent.length === 1, 2000, 'the first frame');
+    const reads = screen.reads.length;
+    screen.damage({ x: 0, y: 0, w: 64, h: 48 });
+    await waitFor(() => screen.reads.length > reads, 2000, 'the damage read');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(out.sent.length, 1, 'the same pixels drawn again: no frame');
+    assert.equal(c.stats().unchanged, 1);
+    screen.painted.push({ r: { x: 20, y: 10, w: 3, h: 2 }, v: 7 });
+    screen.damage({ x: 0, y: 0, w: 64, h: 48 });
+    await waitFor(() => out.sent.length === 2, 2000, 'the change');
+    // Columns in 16-px blocks, rows exact.
+    assert.deepEqual(out.sent[1]!.rects, [{ x: 16, y: 10, w: 16, h: 2 }]);
+    c.stop();
+  });
+
   it('while the outlet is busy, damage coalesces into one frame sent when it is ready', async () => {
     const screen = new FakeScreen();
     const out = outlet();
@@ -142,6 +175,7 @@ describe('helper capture: X11 damage capturer (fake X server)', function () {
     await c.start(settings);
     await waitFor(() => out.sent.length === 1, 2000, 'the first frame');
     out.isReady = false;
+    screen.fill = 2;
     for (let i = 0; i < 50; i++) screen.damage({ x: i % 10, y: 5, w: 1, h: 1 });
     screen.damage({ x: 40, y: 40, w: 2, h: 2 });
     await new Promise((r) => setTimeout(r, 100));
