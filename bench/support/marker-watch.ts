@@ -4,7 +4,6 @@
  * counts how much of the screen each frame changed (a still screen must change only its small box).
  */
 import type { HelperProcess } from '../../helper/client';
-import { applyRects } from '../../protocol/helper-framing';
 import { decodeMarker, expandCaptureTime, markerGeometry } from '../../webview/engine/frame-marker';
 
 /** Where one painted marker was first seen on the host side (epoch ms). */
@@ -48,7 +47,7 @@ export function watchMarkers(helper: HelperProcess): MarkerWatch {
   let changes: ChangeStats = { frames: 0, whole: 0, patchPixels: 0, seconds: 0 };
   let changesFrom = now();
   let lastMarker = -1;
-  // The picture as the relay rebuilds it: a change below row 0 can still touch the marker.
+  // The marker's rows of the picture, as the relay rebuilds it: a change below row 0 can still touch the marker.
   let picture: Buffer | undefined;
   const onFrame = (f: Parameters<typeof applyFrame>[0]) => applyFrame(f);
   function applyFrame(f: {
@@ -68,17 +67,17 @@ export function watchMarkers(helper: HelperProcess): MarkerWatch {
     const rows = Math.min(g.height, f.header.height);
     if (!f.band && !f.rects) {
       changes.whole++;
-      picture = Buffer.from(f.pixels);
+      picture = Buffer.from(f.pixels.subarray(0, rows * stride));
     } else if (!picture) return;
     else if (f.rects) {
       for (const r of f.rects) changes.patchPixels += r.w * r.h;
-      // Only the marker's corner is read: the rest of the picture may go stale.
-      if (!f.rects.some((r) => r.y < rows && r.x < g.width)) return;
-      applyRects(picture, width, f.rects, f.pixels);
+      // Only the marker's corner is read: the rest of the picture may go stale (copying whole-screen
+      // patches here would load the runner's process, which the bench measures).
+      if (!applyToCorner(picture, stride, f.rects, f.pixels, g.width, rows)) return;
     } else if (f.band) {
       changes.patchPixels += f.band.rows * width;
       if (f.band.rows === 0 || f.band.firstRow >= rows) return;
-      f.pixels.copy(picture, f.band.firstRow * stride);
+      f.pixels.copy(picture, f.band.firstRow * stride, 0, (Math.min(f.band.firstRow + f.band.rows, rows) - f.band.firstRow) * stride);
     }
     const m = decodeMarker(picture, width, rows);
     if (m && m.frame !== lastMarker) {
@@ -116,4 +115,29 @@ export function watchMarkers(helper: HelperProcess): MarkerWatch {
     total: () => total,
     stop: () => helper.off('frame', onFrame),
   };
+}
+
+/** applyRects (protocol/helper-framing.ts) clipped to the corner [0, w) × [0, h); whether any rectangle touched it. */
+function applyToCorner(
+  picture: Uint8Array,
+  stride: number,
+  rects: ReadonlyArray<{ x: number; y: number; w: number; h: number }>,
+  pixels: Uint8Array,
+  w: number,
+  h: number,
+): boolean {
+  let at = 0;
+  let touched = false;
+  for (const r of rects) {
+    const cols = Math.min(r.x + r.w, w) - r.x;
+    if (cols > 0) {
+      for (let y = r.y; y < Math.min(r.y + r.h, h); y++) {
+        const from = at + (y - r.y) * r.w * 4;
+        picture.set(pixels.subarray(from, from + cols * 4), y * stride + r.x * 4);
+        touched = true;
+      }
+    }
+    at += r.w * r.h * 4;
+  }
+  return touched;
 }
