@@ -353,7 +353,6 @@ export class X11DamageCapturer implements Capturer {
     const pointer = settings.drawCursor ? this.pointerNow : undefined;
     const header: VideoFrameHeader = { seq: this.seq, width: rect.width, height: rect.height, format: 'BGRX', captureTime: performance.timeOrigin + t0 };
     let sentOk: boolean;
-    let patchRects: PixelRect[] = [];
     if (!settings.patches) {
       const px = Buffer.from(this.copy);
       if (pointer) drawCursor(px, rect.width, rect.height, pointer.x, pointer.y);
@@ -362,7 +361,7 @@ export class X11DamageCapturer implements Capturer {
       if (pointer) this.stamp = drawCursor(this.copy, rect.width, rect.height, pointer.x, pointer.y);
       sentOk = this.outlet.send(header, [this.copy]);
     } else {
-      patchRects = changed.length > MAX_RECTS - 2 ? [bounds(changed)] : changed;
+      const patchRects = changed.length > MAX_RECTS - 2 ? [bounds(changed)] : changed;
       // The pointer's old place (restored from the copy) and its new one, when it moved.
       if (pointer && !samePoint(pointer, this.drawnPointer)) {
         for (const at of [this.drawnPointer, pointer]) {
