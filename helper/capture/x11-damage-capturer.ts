@@ -55,6 +55,8 @@ export class X11DamageCapturer implements Capturer {
    */
   private copy: Buffer = Buffer.alloc(0);
   private stamp: CursorStamp | null = null;
+  /** Where patches are read before they are compared with the copy (reused: no 8 MB allocation per frame). */
+  private scratch: Buffer = Buffer.alloc(0);
   private readonly pending = new DamageRegion({ width: 0, height: 0 });
   /** The next frame is whole: the first, after a resize or a failed read. */
   private needWhole = true;
@@ -204,6 +206,7 @@ export class X11DamageCapturer implements Capturer {
   private setArea(rect: Rect): void {
     this.rect = rect;
     this.copy = Buffer.alloc(rect.width * rect.height * 4);
+    this.scratch = Buffer.alloc(rect.width * rect.height * 4);
     this.stamp = null;
     this.pending.reset({ width: rect.width, height: rect.height });
     this.needWhole = true;
@@ -318,7 +321,14 @@ export class X11DamageCapturer implements Capturer {
     // Patches are cut down to what differs from the copy, so they are read beside it; otherwise
     // rectangles as wide as the area are read straight into it.
     const compare = !whole && !!settings.patches;
-    const into = read.map((r) => (!compare && r.x === 0 && r.w === rect.width ? this.copy.subarray(r.y * stride, (r.y + r.h) * stride) : undefined));
+    let at = 0;
+    const into = read.map((r) => {
+      if (!compare) return r.x === 0 && r.w === rect.width ? this.copy.subarray(r.y * stride, (r.y + r.h) * stride) : undefined;
+      const bytes = r.w * r.h * 4;
+      if (at + bytes > this.scratch.length) return undefined;
+      at += bytes;
+      return this.scratch.subarray(at - bytes, at);
+    });
     let grabbed: Buffer[];
     try {
       grabbed = read.length
@@ -346,7 +356,7 @@ export class X11DamageCapturer implements Capturer {
     read.forEach((r, i) => {
       this.counts.pixelsRead += r.w * r.h;
       if (compare) changed.push(...changedWithin(grabbed[i]!, r, this.copy, rect.width));
-      if (grabbed[i] !== into[i]) putRect(this.copy, rect.width, r, grabbed[i]!);
+      if (compare || grabbed[i] !== into[i]) putRect(this.copy, rect.width, r, grabbed[i]!);
     });
     this.needWhole = false;
     if (p) this.pointerNow = { x: p.x - rect.x, y: p.y - rect.y };
