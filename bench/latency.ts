@@ -158,8 +158,10 @@ async function openSession(viewerCount: number, viewerBrowser: Browser, fps: num
   const viewers: ViewerPage[] = [];
   let host: HeadlessHost | undefined;
   const close = async () => {
-    for (const v of viewers) await v.close();
-    await host?.close().catch(() => undefined);
+    // A page may be minutes behind (a row that swamped it): the run goes on, its browser goes down anyway.
+    const bounded = (p: Promise<unknown> | undefined) => Promise.race([p?.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000))]);
+    for (const v of viewers) await bounded(v.close());
+    await bounded(host?.close());
     await hostBrowser.close();
     await plane.close();
   };

@@ -24,10 +24,23 @@ export async function launchMeteredChromium(): Promise<MeteredBrowser> {
     pid,
     cpuSeconds: () => treeCpuSeconds(pid),
     async close() {
-      await browser.close().catch(() => undefined);
-      await server.close();
+      // A host page drowning in queued frames can take minutes to close: a bench run must not wait on it.
+      const closed = await within(
+        15_000,
+        browser.close().catch(() => undefined),
+      ).then(() => within(5_000, server.close()));
+      if (!closed) await server.kill();
     },
   };
+}
+
+/** Whether `p` settled within `ms`. */
+async function within(ms: number, p: Promise<unknown>): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  const done = await Promise.race([p.then(() => true), late]);
+  clearTimeout(timer);
+  return done;
 }
 
 /** Serves dist/bench/*.js under a blank page on loopback (a secure context for WebCodecs). */

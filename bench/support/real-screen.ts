@@ -65,7 +65,8 @@ export async function startRealScreen(width: number, height: number, fps: number
   const x = await startXvfb(width, height);
   const closers: Array<() => Promise<unknown>> = [() => x.stop()];
   const closeAll = async () => {
-    for (const c of closers.reverse()) await c().catch(() => undefined);
+    // Each step bounded: a bridge or page still swamped by a heavy row must not hold the run.
+    for (const c of closers.reverse()) await Promise.race([c().catch(() => undefined), new Promise((r) => setTimeout(r, 15_000))]);
   };
   try {
     const painter = await (opts.painter === 'x11' ? startXPainter : startPainter)(x, width, height, opts.scene ?? 'busy', fps);
