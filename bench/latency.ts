@@ -14,7 +14,8 @@
  * its backlog does not spill into another row). Each row runs per --fps, --backends
  * (StartCapture `backend`; the table prints the one the helper's answer names, "?" if it names
  * none), and --modes (P2P, and a local LiveKit SFU). Targets (issue 13): p50 ≤ 1.3× and p95 ≤ 1.5×
- * the floor at that fps, no misses, painted→grabbed p95 ≤ 5 ms. The default set takes ≈ 12 min.
+ * the floor at that fps, no misses, painted→grabbed p95 ≤ 5 ms. The default set takes ≈ 13 min on a
+ * quiet 2-core machine (37 min at load 10–15).
  *
  * The generated-screen rows (--viewers, none by default) measure frame grabbed on the host →
  * presented, for 1/5/10/25 viewers, with the host's CPU per viewer.
