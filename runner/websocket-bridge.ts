@@ -13,6 +13,7 @@ import type { ParamsOf } from '../protocol/rpc';
 import {
   AskAdmit,
   AskControl,
+  BridgeFrameTaken,
   BridgeHello,
   BridgeInput,
   BridgeInputRefused,
@@ -26,11 +27,14 @@ import { MAX_VIDEO_FRAME_BYTES } from '../protocol/helper-framing';
 import type { BridgeBackend, RunnerBridge } from './bridge-backend';
 import type { FrameTarget } from './frame-relay';
 
+/** How long a frame may go unacknowledged before the next is sent anyway (a page that never acks). */
+const TAKEN_TIMEOUT_MS = 1000;
+
 export class HostBridgeServer implements RunnerBridge {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly key = randomBytes(18).toString('base64url');
-  private page: { ws: WebSocket; endpoint: RpcEndpoint } | undefined;
+  private page: { ws: WebSocket; endpoint: RpcEndpoint; sentAt: number | undefined } | undefined;
   /** Frames dropped because the page had not taken the previous one yet. */
   framesDropped = 0;
   framesSent = 0;
@@ -38,15 +42,31 @@ export class HostBridgeServer implements RunnerBridge {
   /** Called when a host page (re)connects: it has no picture yet. */
   onPageConnected: (() => void) | undefined;
 
-  /** Where the frame relay sends: ready when the page has drained the previous message. */
+  /**
+   * Where the frame relay sends: ready when the page has taken the previous message (`frame.taken`),
+   * not merely when the socket drained it. An empty bufferedAmount only means the kernel took the
+   * bytes: a page busy with whole-screen patches (a scrolling 1080p window) then had seconds of
+   * them queued in the socket and its own message queue, each shown seconds late (bench:latency's
+   * scroll row: runner → page p50 2.6–4.4 s). Held back here, changes merge in the relay instead.
+   * A page that never says (an older build) still gets a message every TAKEN_TIMEOUT_MS.
+   */
   readonly frameTarget: FrameTarget = {
     connected: () => this.page !== undefined,
-    ready: () => this.page !== undefined && this.page.ws.bufferedAmount === 0,
+    ready: () => {
+      const page = this.page;
+      if (!page || page.ws.bufferedAmount !== 0) return false;
+      return page.sentAt === undefined || performance.now() - page.sentAt > TAKEN_TIMEOUT_MS;
+    },
     send: (bytes) => {
+      const page = this.page;
+      if (!page) return;
       this.framesSent++;
-      this.page?.ws.send(bytes, { binary: true });
+      page.sentAt = performance.now();
+      page.ws.send(bytes, { binary: true });
     },
   };
+  /** Frames the page said it took. */
+  framesTaken = 0;
 
   constructor(private readonly backend: BridgeBackend) {
     this.http = createServer((_req, res) => res.writeHead(404).end());
@@ -117,7 +137,11 @@ export class HostBridgeServer implements RunnerBridge {
     endpoint.onNotification(ControlState, (p) => this.backend.controlState(p));
     endpoint.onNotification(ControlApprove, (p) => this.backend.approve?.(p.participantId));
     endpoint.onNotification(BridgeInput, (p) => this.backend.input(p.controllerId, p.event));
-    const page = { ws, endpoint };
+    const page: { ws: WebSocket; endpoint: RpcEndpoint; sentAt: number | undefined } = { ws, endpoint, sentAt: undefined };
+    endpoint.onNotification(BridgeFrameTaken, () => {
+      this.framesTaken++;
+      page.sentAt = undefined;
+    });
     this.page = page;
     this.onPageConnected?.();
     ws.on('message', (data, isBinary) => {

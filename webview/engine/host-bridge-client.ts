@@ -44,8 +44,9 @@ export interface BridgeChannel {
   close(code: number, reason: string): void;
   listen(handlers: { text(text: string): void; frame(data: ArrayBuffer): void; close(code: number, reason: string): void }): void;
   /**
-   * A carrier without back-pressure of its own (postMessage) tells the runner each time a frame
-   * has been taken, so the runner sends the next one only then. A WebSocket has bufferedAmount.
+   * Tells the runner each time a frame has been taken, so the runner sends the next one only then
+   * (and merges changes meanwhile). Both carriers do: postMessage has no back-pressure at all, and
+   * a WebSocket's is the kernel's buffers, megabytes deep.
    */
   readonly acksFrames: boolean;
 }
@@ -182,7 +183,9 @@ export class HostBridgeClient extends TypedEmitter<HostBridgeEvents> implements 
 function webSocketChannel(ws: WebSocket): BridgeChannel {
   ws.binaryType = 'arraybuffer';
   return {
-    acksFrames: false,
+    // bufferedAmount on the runner's side drains into the kernel long before this page has taken
+    // a frame; only the page can say it is ready for the next one.
+    acksFrames: true,
     isOpen: () => ws.readyState === WebSocket.OPEN,
     send: (text) => ws.send(text),
     close: (code, reason) => ws.close(code, reason),
