@@ -23,7 +23,7 @@
  * Options: --rows=still,typing,busy,scroll --backends=robotjs,x11 --fps=30,60 --modes=p2p,sfu --real=1 (viewers of the real screen)
  *          --painter=chromium|x11 (x11: the bench paints straight on X, so painted → grabbed holds no browser frame time)
  *          --seconds=10 --still-seconds=20 --viewers= (e.g. 1,5,10,25) --frames=bridge|websocket --size=1920x1080
- *          --capture-fps=<the helper's rate, default each --fps> --codec=vp9 --hint=detail --jb=<viewer jitter-buffer target ms, default Chromium's>;
+ *          --capture-fps=<the helper's rate, default each --fps> --codec=av1 (the P2P default; the SFU path uses its own) --hint=detail --jb=<viewer jitter-buffer target ms, default Chromium's>;
  *          BENCH_HELPER_PATCHES=0 has the helper send whole frames instead of changed rows.
  */
 import { loadavg } from 'node:os';
@@ -50,7 +50,7 @@ const SECONDS = Number(args.get('seconds') ?? 10);
 const STILL_SECONDS = Number(args.get('still-seconds') ?? 20);
 const [WIDTH, HEIGHT] = (args.get('size') ?? '1920x1080').split('x').map(Number) as [number, number];
 const FPS = list('fps', '30,60').map(Number);
-const CODEC = (args.get('codec') ?? 'vp9') as 'vp9' | 'vp8' | 'av1' | 'h264';
+const CODEC = (args.get('codec') ?? 'av1') as 'vp9' | 'vp8' | 'av1' | 'h264';
 const REAL = list('real', '1').map(Number);
 const FRAMES = (args.get('frames') ?? 'bridge') as 'bridge' | 'websocket';
 /** The helper's capture rate on the real screen (default: the row's --fps, the painter's rate). */
