@@ -8,6 +8,7 @@
 import x11 from 'x11';
 import type { MonitorInfo } from '../../protocol/helper-link';
 import { tidyMonitors, wholeScreenMonitor, type MonitorLayout } from './monitors';
+import { withTimeout } from '../native/x11-connection';
 
 /** The parts of the x11 client used here that its type declarations do not name. */
 interface RawClient {
@@ -174,15 +175,4 @@ export class RandrMonitors {
       'the X server did not answer about its monitors',
     );
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-      timer.unref?.();
-    }),
-  ]);
 }
