@@ -169,6 +169,12 @@ export function applyRects(picture: Uint8Array, width: number, rects: readonly P
   for (const r of rects) {
     const row = r.w * 4;
     let to = r.y * stride + r.x * 4;
+    if (r.w === width) {
+      // Whole rows are one run in both buffers: one copy instead of one per row (a scrolled screen).
+      picture.set(pixels.subarray(at, at + row * r.h), to);
+      at += row * r.h;
+      continue;
+    }
     for (let y = 0; y < r.h; y++, at += row, to += stride) picture.set(pixels.subarray(at, at + row), to);
   }
 }

@@ -20,7 +20,7 @@ import type { CaptureSettings, CaptureStats, Capturer, FrameOutlet, Rect } from 
 import { CURSOR_HEIGHT, CURSOR_WIDTH, drawCursor, type CursorStamp } from './cursor';
 import { DamageRegion } from './damage-region';
 import { bounds, changedWithin } from './rects';
-import { MAX_RECTS } from '../../protocol/helper-framing';
+import { applyRects, MAX_RECTS } from '../../protocol/helper-framing';
 
 /** After this many failed reads in a row capture stops and says so (fatal), as the robotjs capturer does. */
 const MAX_CONSECUTIVE_ERRORS = 30;
@@ -356,7 +356,7 @@ export class X11DamageCapturer implements Capturer {
     read.forEach((r, i) => {
       this.counts.pixelsRead += r.w * r.h;
       if (compare) changed.push(...changedWithin(grabbed[i]!, r, this.copy, rect.width));
-      if (compare || grabbed[i] !== into[i]) putRect(this.copy, rect.width, r, grabbed[i]!);
+      if (compare || grabbed[i] !== into[i]) applyRects(this.copy, rect.width, [r], grabbed[i]!);
     });
     this.needWhole = false;
     if (p) this.pointerNow = { x: p.x - rect.x, y: p.y - rect.y };
@@ -490,17 +490,6 @@ function clip(r: PixelRect, area: Rect): PixelRect | undefined {
   const x1 = Math.min(area.width, r.x + r.w);
   const y1 = Math.min(area.height, r.y + r.h);
   return x0 < x1 && y0 < y1 ? { x: x0, y: y0, w: x1 - x0, h: y1 - y0 } : undefined;
-}
-
-/** Copies a rectangle's tight pixels into the picture. */
-function putRect(picture: Buffer, width: number, r: PixelRect, px: Buffer): void {
-  const stride = width * 4;
-  const row = r.w * 4;
-  if (r.x === 0 && r.w === width) {
-    px.copy(picture, r.y * stride, 0, row * r.h);
-    return;
-  }
-  for (let k = 0; k < r.h; k++) px.copy(picture, (r.y + k) * stride + r.x * 4, k * row, (k + 1) * row);
 }
 
 /** A rectangle of the picture as tight pixels (a copy: the pointer is drawn into it). */
