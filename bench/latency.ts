@@ -23,7 +23,7 @@
  * Options: --rows=still,typing,busy,scroll --backends=robotjs,x11 --fps=30,60 --modes=p2p,sfu --real=1 (viewers of the real screen)
  *          --painter=chromium|x11 (x11: the bench paints straight on X, so painted → grabbed holds no browser frame time)
  *          --seconds=10 --still-seconds=20 --viewers= (e.g. 1,5,10,25) --frames=bridge|websocket --size=1920x1080
- *          --capture-fps=<the helper's rate, default each --fps> --codec=av1 (the P2P default; the SFU path uses its own) --hint=detail --jb=<viewer jitter-buffer target ms, default Chromium's>;
+ *          --capture-fps=<the helper's rate, default each --fps> --codec=av1 (the P2P default; the SFU path uses its own) --hint=detail --jb=<viewer jitter-buffer target ms, default Chromium's> --direct=1 (P2P: direct video, WebCodecs over a data channel);
  *          BENCH_HELPER_PATCHES=0 has the helper send whole frames instead of changed rows.
  */
 import { loadavg } from 'node:os';
@@ -51,6 +51,8 @@ const STILL_SECONDS = Number(args.get('still-seconds') ?? 20);
 const [WIDTH, HEIGHT] = (args.get('size') ?? '1920x1080').split('x').map(Number) as [number, number];
 const FPS = list('fps', '30,60').map(Number);
 const CODEC = (args.get('codec') ?? 'av1') as 'vp9' | 'vp8' | 'av1' | 'h264';
+/** P2P guests get direct video (WebCodecs over a data channel) instead of RTP video. */
+const DIRECT = args.get('direct') === '1';
 const REAL = list('real', '1').map(Number);
 const FRAMES = (args.get('frames') ?? 'bridge') as 'bridge' | 'websocket';
 /** The helper's capture rate on the real screen (default: the row's --fps, the painter's rate). */
@@ -173,6 +175,7 @@ async function openSession(viewerCount: number, viewerBrowser: Browser, fps: num
       height: HEIGHT,
       fps,
       codec: CODEC,
+      ...(DIRECT ? { direct: true } : {}),
       browser: hostBrowser.browser,
       ...(HINT !== undefined ? { hint: HINT } : {}),
       ...(real ? { bridge: real.bridgeUrl } : {}),
@@ -259,6 +262,9 @@ async function measureScene(s: Session, real: RealScreen, scene: SceneName, fps:
   const presented = new Map<number, number>();
   for (const f of collected[0] ?? []) if (!presented.has(f.frame)) presented.set(f.frame, f.presentedAt);
   process.stderr.write(formatHops(splitHops(presented, real.takeTrace(), await takePageTrace(s.host.page), timings)));
+  say(`  receiver (viewer 1): ${await receiverLine(s.viewers[0])}`);
+  const sent = await s.host.page.evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<Array<Record<string, unknown>>> } }).pairuxHost.stats());
+  say(`  sender: ${JSON.stringify(sent[0]?.direct ?? { path: sent[0]?.path, codec: sent[0]?.codec, framesEncoded: sent[0]?.framesEncoded })}`);
   const latencies: number[] = [];
   let misses = 0;
   let shown = 0;
@@ -327,6 +333,14 @@ async function attempt(what: string, run: () => Promise<void>): Promise<void> {
   }
 }
 
+/** Where the time after decoding goes: the viewer's codec and jitter-buffer figures (mean ms per frame). */
+async function receiverLine(viewer: ViewerPage | undefined): Promise<string> {
+  if (!viewer) return 'no viewer';
+  const s = (await viewer.stats()) as unknown as Record<string, unknown>;
+  const keys = ['codec', 'framesDecoded', 'jitterBufferMs', 'jitterBufferTargetMs', 'processingMs', 'freezeCount'];
+  return keys.map((k) => `${k} ${typeof s[k] === 'number' ? Math.round((s[k] as number) * 10) / 10 : String(s[k])}`).join(', ');
+}
+
 /** Every row at one fps with one capture backend: a real screen, then a session per mode and viewer count. */
 async function realScreenRows(viewerBrowser: Browser, fps: number, backend: 'robotjs' | 'x11', out: SceneRow[]): Promise<void> {
   await attempt(`real screen @ ${fps} fps, ${backend}`, async () => {
@@ -362,7 +376,7 @@ async function realScreenRows(viewerBrowser: Browser, fps: number, backend: 'rob
 
 async function main(): Promise<void> {
   console.log(
-    `bench:latency — ${MODES.map((m) => m.toUpperCase()).join(' and ')}, ${WIDTH}×${HEIGHT} @ ${FPS.join('/')} fps, ${CODEC.toUpperCase()}; rows ${ROWS.join(',') || 'none'} (painted by ${PAINTER === 'x11' ? 'the bench on X' : 'a headed Chromium'}) × backends ${BACKENDS.join(',')}; ${SECONDS} s per row (still ${STILL_SECONDS} s); host and viewers in separate Chromium instances on one 2-core machine`,
+    `bench:latency — ${MODES.map((m) => m.toUpperCase()).join(' and ')}, ${WIDTH}×${HEIGHT} @ ${FPS.join('/')} fps, ${CODEC.toUpperCase()}${DIRECT ? ' (P2P: direct video, WebCodecs VP8 over a data channel)' : ''}; rows ${ROWS.join(',') || 'none'} (painted by ${PAINTER === 'x11' ? 'the bench on X' : 'a headed Chromium'}) × backends ${BACKENDS.join(',')}; ${SECONDS} s per row (still ${STILL_SECONDS} s); host and viewers in separate Chromium instances on one 2-core machine`,
   );
   const viewerBrowser = await launchChromium();
   const floors: FloorRow[] = [];

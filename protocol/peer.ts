@@ -31,9 +31,30 @@ export const PeerInputRefused = defineNotification(
   z.object({ seq: z.int().optional(), code: z.string().max(32), reason: z.string().max(300), count: z.int().min(1) }),
 );
 
+/** WebCodecs codec strings a guest may list (`vp8`, `vp09.00.10.08`, `av01.0.08M.08`, `avc1.42E01F`…). */
+const codecString = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9.]+$/);
+
+/**
+ * Guest → host: "send me direct video (protocol/direct-video.ts) in one of these codecs", best
+ * first. The host answers with the codec it encodes, then sends frames on `pairux-video` and
+ * stops its RTP video to this guest; it refuses (UNAVAILABLE) when it has no direct video or no
+ * codec in common, and the guest keeps the RTP track.
+ */
+export const VideoDirect = defineRequest('peer.video.direct', z.object({ codecs: z.array(codecString).min(1).max(8) }), z.object({ codec: codecString }));
+
+/** Guest → host: the decoder lost its place (a frame refused, a decode error); the next frame should be a key frame. */
+export const VideoKeyframe = defineNotification('peer.video.keyframe', z.object({ reason: z.string().max(200) }));
+
+/** Either way: direct video ends for this guest (the guest's decoder failed, the host's encoder did); RTP video resumes. */
+export const VideoDirectStop = defineNotification('peer.video.stop', z.object({ reason: z.string().max(200) }));
+
 export const peerBoundary: Boundary = {
   name: 'peer',
   maxMessageBytes: MAX_PEER_MESSAGE_BYTES,
-  aToB: { requests: [Ping], notifications: [PeerInput] },
-  bToA: { requests: [], notifications: [ScreenInfo, PeerInputRefused] },
+  aToB: { requests: [Ping, VideoDirect], notifications: [PeerInput, VideoKeyframe, VideoDirectStop] },
+  bToA: { requests: [], notifications: [ScreenInfo, PeerInputRefused, VideoDirectStop] },
 };

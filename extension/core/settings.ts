@@ -22,6 +22,8 @@ export interface HostSettings {
   contentHint: 'detail' | 'motion' | 'text' | '';
   degradation: 'maintain-resolution' | 'maintain-framerate' | 'balanced';
   maxKbps: number;
+  /** `pairux.capture.directVideo`: offer P2P guests direct video (WebCodecs over a data channel) instead of RTP video. */
+  directVideo?: boolean;
   display: string;
   region: CaptureRegion | undefined;
   /** `pairux.capture.monitor`: the RandR monitor to share; absent: ask when there are several. */
@@ -98,6 +100,7 @@ export function readHostSettings(
     fps: int('capture.fps', 30, 1, 60),
     ...QUALITY[quality ?? 'text'],
     maxKbps: int('capture.maxBitrateKbps', 0, 0, 100_000),
+    directVideo: get('capture.directVideo') === true,
     display: str('capture.display') || extra.env.DISPLAY || '',
     region,
     monitor: str('capture.monitor') || undefined,

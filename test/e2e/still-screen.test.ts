@@ -166,6 +166,57 @@ describe('end to end: a small change on a still screen reaches the viewer', func
     });
   });
 
+  describe('peer-to-peer, direct video (WebCodecs over a data channel)', () => {
+    let real: RealHostRig;
+    let plane: ControlPlane;
+    let host: HeadlessHost;
+    let viewer: ViewerPage;
+    /** A guest that asks for RTP video (`direct=0`) from the same host. */
+    let rtpViewer: ViewerPage;
+
+    before(async () => {
+      real = await RealHostRig.start(SCREEN);
+      plane = await startTestServer({ reconnectGraceMs: 5000 });
+      const session = await createSession(plane, { name: 'Still screen, direct' });
+      host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { browser, name: 'Hana', bridge: real.url, fps: 20, direct: true });
+      viewer = await ViewerPage.open(browser, session.links.viewer.url, 'Vic');
+      rtpViewer = await ViewerPage.open(browser, `${session.links.viewer.url}&direct=0`, 'Rita');
+      await viewer.waitForState('live', 30_000);
+      await rtpViewer.waitForState('live', 30_000);
+    });
+    after(async () => {
+      await rtpViewer?.close();
+      await viewer?.close();
+      await host?.close();
+      await plane?.close();
+      await real?.close();
+    });
+
+    it('the guest that can take it gets direct video, the one that asks for RTP gets RTP, from one host', async () => {
+      await eventually(async () => (await viewer.stats()).path === 'direct', 'the first guest on direct video', 15_000);
+      assert.equal((await rtpViewer.stats()).path, 'rtp');
+      const sent = await host.page.evaluate(() =>
+        (
+          window as unknown as { pairuxHost: { stats(): Promise<Array<{ name: string; path: string; direct?: { framesEncoded: number } }>> } }
+        ).pairuxHost.stats(),
+      );
+      const byName = new Map(sent.map((g) => [g.name, g]));
+      assert.equal(byName.get('Vic')?.path, 'direct');
+      assert.ok((byName.get('Vic')?.direct?.framesEncoded ?? 0) > 0, 'the host encoded direct video');
+      assert.equal(byName.get('Rita')?.path, 'rtp');
+    });
+
+    it('each move of the patch after 2 s of stillness shows in the direct video, and in the RTP video beside it', async () => {
+      assertAllArrived(await stillScreenChanges(real, host, viewer));
+      await logReceiver(viewer);
+      // The last move left the patch in its place (an even number of moves): RTP video shows it too.
+      const { x, y } = PATCH.centre;
+      await rtpViewer.readMarker().catch(() => null); // loads the probe
+      assert.notEqual(await waitForColour(rtpViewer, x, y, true, BOUND_MS), undefined, 'the RTP guest shows the patch back in its place');
+      assert.equal((await viewer.stats()).path, 'direct', 'still on direct video after the changes');
+    });
+  });
+
   describe('through the LiveKit SFU', () => {
     let real: RealHostRig;
     let rig: SfuRig;

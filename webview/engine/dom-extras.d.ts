@@ -17,6 +17,23 @@ declare var MediaStreamTrackGenerator: {
   new (init: MediaStreamTrackGeneratorInit): MediaStreamTrackGenerator;
 };
 
+interface MediaStreamTrackProcessorInit {
+  track: MediaStreamTrack;
+  /** Frames kept when the reader falls behind (older ones are dropped). */
+  maxBufferSize?: number;
+}
+
+/** Reads a video track's frames as VideoFrames (Chromium ≥ 94, main thread). */
+interface MediaStreamTrackProcessor {
+  readonly readable: ReadableStream<VideoFrame>;
+}
+
+// eslint-disable-next-line no-var
+declare var MediaStreamTrackProcessor: {
+  prototype: MediaStreamTrackProcessor;
+  new (init: MediaStreamTrackProcessorInit): MediaStreamTrackProcessor;
+};
+
 /** Keyboard Lock (Chromium ≥ 68): in full screen, lets a page have browser-reserved shortcuts. */
 interface PairuxKeyboardLock {
   lock(keyCodes?: string[]): Promise<void>;

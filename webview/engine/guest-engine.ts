@@ -5,8 +5,10 @@
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { RpcEndpoint } from '../../protocol/rpc-endpoint';
+import { DIRECT_VIDEO_CHANNEL_LABEL } from '../../protocol/direct-video';
 import { DATA_CHANNEL_LABEL, PeerInput, PeerInputRefused, Ping, ScreenInfo } from '../../protocol/peer';
 import type { SignalPayload } from '../../protocol/signaling';
+import { GuestDirectVideo } from './direct-video/guest-direct-video';
 import { TypedEmitter } from './emitter';
 import { consoleLogger, type Logger } from './logger';
 import { attachPeerEndpoint } from './peer-channel';
@@ -29,6 +31,11 @@ export interface GuestEngineOptions {
    * lower one shows frames sooner at the risk of stutter on a bad network. Default: Chromium's.
    */
   jitterBufferTargetMs?: number;
+  /**
+   * Ask the host for direct video (WebCodecs over a data channel: each frame shown as soon as it
+   * is decoded, no jitter-buffer hold) where this page can decode it. Default true.
+   */
+  directVideo?: boolean;
   /** Say hello again if not connected this long after the last hello (default 8 s). */
   connectTimeoutMs?: number;
   /** …or if ICE stays disconnected this long (default 5 s). */
@@ -74,6 +81,13 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
   private retiredTimer: ReturnType<typeof setTimeout> | undefined;
   private endpoint: RpcEndpoint | undefined;
   private channel: RTCDataChannel | undefined;
+  /** This connection's `pairux-video` channel, when the host offered one. */
+  private videoChannel: RTCDataChannel | undefined;
+  private direct: GuestDirectVideo | undefined;
+  /** The retired connection's direct video, kept (like its link) for its last picture. */
+  private retiredDirect: GuestDirectVideo | undefined;
+  /** The RTP track of this connection, shown unless direct video is. */
+  private rtpTrack: MediaStreamTrack | undefined;
   private hasFrames = false;
   private everLive = false;
   private lastHelloAt = -Infinity;
@@ -165,8 +179,23 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
     this.closeLink();
   }
 
-  stats(): Promise<InboundVideoStats> {
-    return inboundVideoStats(this.link?.pc);
+  async stats(): Promise<InboundVideoStats> {
+    const rtp = await inboundVideoStats(this.link?.pc);
+    const direct = this.direct?.showing ? this.direct.stats() : undefined;
+    if (!direct) return { ...rtp, path: 'rtp' };
+    return {
+      ...rtp,
+      path: 'direct',
+      codec: `${direct.codec.split('.')[0]!.toUpperCase()} (direct)`,
+      framesDecoded: direct.framesDecoded,
+      framesDropped: direct.framesDropped,
+      frameWidth: direct.frameWidth,
+      frameHeight: direct.frameHeight,
+      bytesReceived: direct.bytesReceived,
+      processingMs: direct.decodeMsPerFrame,
+      jitterBufferMs: 0,
+      jitterBufferTargetMs: 0,
+    };
   }
 
   /** Whether input can be sent now (the data channel to the host is open). */
@@ -290,7 +319,13 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
       this.showTrack(link, event.track);
     };
     link.pc.ondatachannel = (event) => {
-      if (event.channel.label === DATA_CHANNEL_LABEL && this.link === link) this.useChannel(event.channel);
+      if (this.link !== link) return;
+      if (event.channel.label === DATA_CHANNEL_LABEL) this.useChannel(event.channel);
+      if (event.channel.label === DIRECT_VIDEO_CHANNEL_LABEL) {
+        this.videoChannel = event.channel;
+        event.channel.addEventListener('open', () => this.maybeStartDirect(link));
+        this.maybeStartDirect(link);
+      }
     };
     if (this.early?.pcId === pcId) for (const c of this.early.candidates) link.addRemoteCandidate(c);
     this.early = undefined;
@@ -307,10 +342,13 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
 
   private showTrack(link: PeerLink, track: MediaStreamTrack): void {
     if (this.link !== link || track.kind !== 'video') return;
+    this.rtpTrack = track;
     let attached = false;
     const attach = (): void => {
       if (this.link !== link || attached) return;
       attached = true;
+      // Direct video got there first: the RTP track waits as its fallback.
+      if (this.direct?.showing) return;
       this.video.srcObject = new MediaStream([track]);
       this.video.play().catch((err: unknown) => this.log('warn', `video.play() refused: ${String(err)}`));
       this.closeRetired();
@@ -339,6 +377,38 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
     }
   };
 
+  /** Both channels open and direct video wanted: ask for it (once per connection). */
+  private maybeStartDirect(link: PeerLink): void {
+    const video = this.videoChannel;
+    const endpoint = this.endpoint;
+    if (this.options.directVideo === false || this.link !== link || this.direct || !video || !endpoint) return;
+    if (video.readyState !== 'open' || this.channel?.readyState !== 'open') return;
+    const direct = new GuestDirectVideo({
+      endpoint,
+      channel: video,
+      log: this.log,
+      onTrack: (track) => {
+        if (this.direct !== direct) return;
+        this.showVideo(track);
+      },
+      onFallback: () => {
+        if (this.direct !== direct || this.link !== link) return;
+        // Stays set (closed) so this connection does not ask again; RTP video shows instead.
+        if (this.rtpTrack) this.showVideo(this.rtpTrack);
+      },
+    });
+    this.direct = direct;
+    void direct.start();
+  }
+
+  private showVideo(track: MediaStreamTrack): void {
+    this.video.srcObject = new MediaStream([track]);
+    this.video.play().catch((err: unknown) => this.log('warn', `video.play() refused: ${String(err)}`));
+    this.closeRetired();
+    this.hasFrames = true;
+    this.updateState();
+  }
+
   private useChannel(channel: RTCDataChannel): void {
     this.endpoint?.close();
     const endpoint = attachPeerEndpoint(channel, 'a', this.log);
@@ -351,7 +421,10 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
     endpoint.onNotification(PeerInputRefused, (refusal) => {
       if (this.endpoint === endpoint) this.emit('inputRefused', refusal);
     });
-    channel.addEventListener('open', () => void this.ping());
+    channel.addEventListener('open', () => {
+      void this.ping();
+      if (this.link) this.maybeStartDirect(this.link);
+    });
   }
 
   flushInput(timeoutMs: number): Promise<boolean> {
@@ -428,6 +501,10 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
     this.endpoint?.close();
     this.endpoint = undefined;
     this.channel = undefined;
+    this.direct?.close();
+    this.direct = undefined;
+    this.videoChannel = undefined;
+    this.rtpTrack = undefined;
     this.link?.close();
     this.link = undefined;
     this.hasFrames = false;
@@ -445,6 +522,10 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
     this.endpoint?.close();
     this.endpoint = undefined;
     this.channel = undefined;
+    this.retiredDirect = this.direct;
+    this.direct = undefined;
+    this.videoChannel = undefined;
+    this.rtpTrack = undefined;
     this.link = undefined;
     this.hasFrames = false;
     this.disconnectedSince = undefined;
@@ -457,6 +538,8 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
     this.retiredTimer = undefined;
     this.retired?.close();
     this.retired = undefined;
+    this.retiredDirect?.close();
+    this.retiredDirect = undefined;
   }
 
   private updateState(): void {

@@ -5,10 +5,12 @@
  * (hello-pacer.ts): a guest flooding hellos gets a rebuild now and then, never one per hello.
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
-import { DATA_CHANNEL_LABEL, PeerInput, PeerInputRefused, Ping, ScreenInfo } from '../../protocol/peer';
+import { DIRECT_VIDEO_CHANNEL_LABEL } from '../../protocol/direct-video';
+import { DATA_CHANNEL_LABEL, PeerInput, PeerInputRefused, Ping, ScreenInfo, VideoDirect, VideoDirectStop, VideoKeyframe } from '../../protocol/peer';
 import type { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import type { Participant, SignalPayload } from '../../protocol/signaling';
 import { preferCodec } from './codecs';
+import { canSendDirectVideo, DirectVideoSender, type DirectVideoSenderStats } from './direct-video/direct-video-sender';
 import { TypedEmitter } from './emitter';
 import type { HostInputGate } from './host-input';
 import type { HostMediaEngine, ScreenEncoding } from './media-engine';
@@ -37,6 +39,10 @@ export interface GuestStats extends OutboundVideoStats {
   guestId: string;
   name: string;
   pcId: string;
+  /** How this guest gets the picture: RTP video, or direct video (WebCodecs over a data channel). */
+  path: 'rtp' | 'direct';
+  /** The shared direct-video encoder's figures, when this guest is on it. */
+  direct?: DirectVideoSenderStats;
 }
 
 export interface ScreenDescription {
@@ -55,6 +61,13 @@ export interface HostEngineOptions extends ScreenEncoding {
   iceTransportPolicy?: RTCIceTransportPolicy;
   /** Remote control: every guest's `peer.input` goes through this gate (refused without one). */
   input?: HostInputGate;
+  /**
+   * Offer direct video (protocol/direct-video.ts) to guests that can take it: no receiver-side
+   * smoothing delay, one encoder for all of them. Off by default: measured here, it halves the
+   * delay of small changes (typing) but Chromium's WebCodecs VP8 encodes a busy 1080p screen
+   * several times slower than its RTP encoder does (bench:latency --direct=1).
+   */
+  directVideo?: boolean;
   log?: Logger;
 }
 
@@ -70,6 +83,9 @@ interface GuestPeer {
   link: PeerLink;
   state: GuestConnectionState;
   endpoint?: RpcEndpoint;
+  transceiver?: RTCRtpTransceiver;
+  /** The `pairux-video` channel, offered when direct video is on. */
+  video?: RTCDataChannel;
 }
 
 function stateOf(link: PeerLink): GuestConnectionState {
@@ -97,6 +113,8 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
   private readonly pacer = new HelloPacer((guestId) => void this.connectGuest(guestId));
   private started = false;
   private _screen: ScreenDescription;
+  /** Made when the first guest asks for direct video. */
+  private direct: DirectVideoSender | undefined;
 
   constructor(private readonly options: HostEngineOptions) {
     super();
@@ -150,6 +168,8 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
   stop(): void {
     this.pacer.stop();
     for (const id of [...this.peers.keys()]) this.dropGuest(id, 'host stopped', true);
+    this.direct?.close();
+    this.direct = undefined;
     for (const off of this.unsubscribe.splice(0)) off();
     this.started = false;
   }
@@ -192,12 +212,17 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
   async stats(): Promise<GuestStats[]> {
     const entries = [...this.peers.entries()];
     return Promise.all(
-      entries.map(async ([guestId, peer]) => ({
-        guestId,
-        name: this.signaling.participants.get(guestId)?.name ?? guestId,
-        pcId: peer.link.pcId,
-        ...(await outboundVideoStats(peer.link.pc)),
-      })),
+      entries.map(async ([guestId, peer]) => {
+        const direct = this.direct?.hasPeer(guestId) ? this.direct.stats() : undefined;
+        return {
+          guestId,
+          name: this.signaling.participants.get(guestId)?.name ?? guestId,
+          pcId: peer.link.pcId,
+          ...(await outboundVideoStats(peer.link.pc)),
+          path: direct ? ('direct' as const) : ('rtp' as const),
+          ...(direct ? { direct } : {}),
+        };
+      }),
     );
   }
 
@@ -276,6 +301,7 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
     if (!preferCodec(transceiver, codec)) {
       this.emit('error', { message: `this browser cannot send ${codec}; using its default codec`, guestId });
     }
+    peer.transceiver = transceiver;
     this.openDataChannel(link, peer);
     this.emitGuest(guestId, peer);
     try {
@@ -309,6 +335,77 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
       const { width, height, fps, source } = this._screen;
       endpoint.notify(ScreenInfo, { width, height, fps, source });
     });
+    if (this.options.directVideo === true && canSendDirectVideo()) this.offerDirectVideo(link, peer, endpoint);
+  }
+
+  /** The `pairux-video` channel and the requests that switch this guest to it and back. */
+  private offerDirectVideo(link: PeerLink, peer: GuestPeer, endpoint: RpcEndpoint): void {
+    const guestId = link.remoteId;
+    const video = link.pc.createDataChannel(DIRECT_VIDEO_CHANNEL_LABEL, { ordered: true });
+    peer.video = video;
+    video.addEventListener('close', () => this.stopDirect(guestId, peer, 'its channel closed'));
+    endpoint.onRequest(VideoDirect, async ({ codecs }) => {
+      if (this.peers.get(guestId) !== peer) throw new PairuxError(ErrorCode.Closed, 'this connection is being replaced');
+      if (video.readyState !== 'open') throw new PairuxError(ErrorCode.Unavailable, `the video channel is ${video.readyState}`);
+      const sender = this.directSender();
+      const codec = await sender.codecFor(codecs);
+      if (!codec) throw new PairuxError(ErrorCode.Unavailable, `the host encodes none of ${codecs.join(', ')} for direct video`);
+      sender.addPeer(guestId, video, codec);
+      // Direct video replaces RTP video for this guest: stop encoding one for it.
+      if (peer.transceiver) await this.setRtpActive(peer.transceiver.sender, false);
+      return { codec };
+    });
+    endpoint.onNotification(VideoKeyframe, ({ reason }) => {
+      this.log('debug', `key frame for ${guestId}: ${reason}`);
+      this.direct?.requestKeyframe(guestId);
+    });
+    endpoint.onNotification(VideoDirectStop, ({ reason }) => this.stopDirect(guestId, peer, `the guest stopped it: ${reason}`));
+  }
+
+  private directSender(): DirectVideoSender {
+    if (this.direct && !this.direct.closed) return this.direct;
+    const sender = new DirectVideoSender({
+      track: this.options.track,
+      ...(this.options.maxBitrateKbps ? { bitrateKbps: this.options.maxBitrateKbps } : {}),
+      framerate: this._screen.fps,
+      log: this.log,
+    });
+    sender.on('failed', ({ reason }) => {
+      for (const [guestId, peer] of this.peers) {
+        if (!peer.endpoint?.closed && peer.video) {
+          try {
+            peer.endpoint?.notify(VideoDirectStop, { reason: reason.slice(0, 200) });
+          } catch {
+            // A closing channel: that guest is going anyway.
+          }
+        }
+        if (peer.transceiver) void this.setRtpActive(peer.transceiver.sender, true);
+        this.log('warn', `direct video to ${guestId} ended: ${reason}; RTP video again`);
+      }
+      sender.close();
+      if (this.direct === sender) this.direct = undefined;
+    });
+    this.direct = sender;
+    return sender;
+  }
+
+  /** This guest goes back to RTP video (or is leaving). */
+  private stopDirect(guestId: string, peer: GuestPeer, why: string): void {
+    if (!this.direct?.hasPeer(guestId) || this.peers.get(guestId) !== peer) return;
+    this.direct.removePeer(guestId);
+    this.log('info', `direct video to ${guestId} ended (${why}); RTP video again`);
+    if (peer.transceiver && !peer.link.isClosed) void this.setRtpActive(peer.transceiver.sender, true);
+  }
+
+  private async setRtpActive(sender: RTCRtpSender, active: boolean): Promise<void> {
+    const params = sender.getParameters();
+    if (params.encodings.length === 0 || params.encodings.every((e) => e.active === active)) return;
+    for (const e of params.encodings) e.active = active;
+    try {
+      await sender.setParameters(params);
+    } catch (err) {
+      this.log('warn', `could not turn RTP video ${active ? 'on' : 'off'}`, err);
+    }
   }
 
   /** degradationPreference and maxBitrate live on the sender, which has encodings only after the offer. */
@@ -347,6 +444,7 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
     const peer = this.peers.get(guestId);
     if (!peer) return;
     this.peers.delete(guestId);
+    this.direct?.removePeer(guestId);
     this.log('info', `closing ${peer.link.pcId} to ${guestId}: ${why}`);
     if (sayBye && this.signaling.state === 'joined') {
       this.signaling.sendSignal(guestId, { kind: 'bye', pc: peer.link.pcId }).catch(() => undefined);

@@ -226,7 +226,7 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
     const track = this.publication?.track;
     if (!track) return [];
     const { layers: _layers, ...stats } = await trackOutboundStats(track);
-    return [{ guestId: 'sfu', name: 'LiveKit SFU', pcId: 'publisher', ...stats }];
+    return [{ guestId: 'sfu', name: 'LiveKit SFU', pcId: 'publisher', ...stats, path: 'rtp' }];
   }
 
   /**

@@ -31,6 +31,8 @@ export interface InboundVideoStats extends CandidatePairInfo {
   /** Video freezes the receiver counted (WebRTC's definition), and their total length in ms. */
   freezeCount: number;
   freezesMs: number;
+  /** P2P: whether the picture comes as RTP video or as direct video (WebCodecs over a data channel). */
+  path?: 'rtp' | 'direct';
 }
 
 export interface OutboundVideoStats extends CandidatePairInfo {

@@ -239,7 +239,16 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     (sfu) =>
       sfu
         ? new SfuHostEngine({ signaling, access: sfu, track: frames.track, input: gate, screen, ...tuning, log })
-        : new HostEngine({ signaling, track: frames.track, input: gate, screen, ...tuning, iceTransportPolicy: params.iceTransportPolicy, log }),
+        : new HostEngine({
+            signaling,
+            track: frames.track,
+            input: gate,
+            screen,
+            ...tuning,
+            iceTransportPolicy: params.iceTransportPolicy,
+            directVideo: params.directVideo,
+            log,
+          }),
     log,
   );
   const modeNow = (): MediaMode | undefined => (signaling.lastJoin ? engine.mode : undefined);

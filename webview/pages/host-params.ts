@@ -1,6 +1,7 @@
 /**
  * The headless host page's settings, from its fragment:
- * `/host#sid=…&token=…&name=…&w=1280&h=720&fps=30&codec=vp9&hint=detail&degradation=maintain-resolution&maxKbps=2500&ice=relay&bridge=<ws url>`.
+ * `/host#sid=…&token=…&name=…&w=1280&h=720&fps=30&codec=vp9&hint=detail&degradation=maintain-resolution&maxKbps=2500&ice=relay&direct=0&bridge=<ws url>`.
+ * `direct=1` offers direct video (WebCodecs over a data channel) to P2P guests that can take it.
  * Without `bridge` the page shares its generated screen and has nobody to ask about control;
  * with it (URL-encoded `ws://` URL of the runner's host bridge), the runner decides both.
  * The fragment keeps the host token out of server logs, as share links do.
@@ -26,6 +27,8 @@ export interface HostParams {
   bridgeUrl: string | undefined;
   /** `region=<pool>`: where the session's SFU is picked when it needs one. */
   region: string | undefined;
+  /** `direct=0|1` (default 0): offer direct video to P2P guests that can take it. */
+  directVideo: boolean;
 }
 
 export type HostParamsResult = { ok: true; params: HostParams } | { ok: false; message: string };
@@ -65,6 +68,8 @@ export function readHostParams(hash: string): HostParamsResult {
   if (!degradationPreference) problems.push(`degradation must be maintain-resolution, maintain-framerate or balanced (got ${degRaw})`);
   const kbps = int(q.get('maxKbps'), 0, 0, 100_000);
   if (typeof kbps === 'string') problems.push(`maxKbps ${kbps}`);
+  const directRaw = q.get('direct') ?? '0';
+  if (directRaw !== '0' && directRaw !== '1') problems.push(`direct must be 0 or 1 (got ${directRaw})`);
   const bridgeRaw = q.get('bridge');
   let bridgeUrl: string | undefined;
   if (bridgeRaw) {
@@ -104,6 +109,7 @@ export function readHostParams(hash: string): HostParamsResult {
       iceTransportPolicy: q.get('ice') === 'relay' ? 'relay' : 'all',
       bridgeUrl,
       region: regionHint(q.get('region')),
+      directVideo: directRaw === '1',
     },
   };
 }

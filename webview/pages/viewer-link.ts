@@ -1,5 +1,5 @@
 /**
- * What the viewer page needs from its own URL: `/s/<sessionId>#t=<token>[&name=…][&ice=relay][&region=…]`.
+ * What the viewer page needs from its own URL: `/s/<sessionId>#t=<token>[&name=…][&ice=relay][&region=…][&direct=0]`.
  * Parsing is separate from the page so it can be tested and reused by the VS Code panel, which
  * gets the link pasted rather than as its location.
  */
@@ -18,6 +18,8 @@ export interface ViewerParams {
   jitterBufferMs: number | undefined;
   /** `region=<pool>`: which SFU pool this guest is nearest to; a malformed one is ignored. */
   region: string | undefined;
+  /** `direct=0` asks for RTP video even where direct video (WebCodecs over a data channel) would work. */
+  directVideo: boolean;
 }
 
 export type ViewerLink = { ok: true; params: ViewerParams } | { ok: false; message: string };
@@ -40,6 +42,7 @@ export function readViewerLink(href: string): ViewerLink {
       iceTransportPolicy: fragment.get('ice') === 'relay' ? 'relay' : 'all',
       jitterBufferMs: jitterBuffer(fragment.get('jb')),
       region: regionHint(fragment.get('region')),
+      directVideo: fragment.get('direct') !== '0',
     },
   };
 }

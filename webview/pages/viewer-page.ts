@@ -207,6 +207,7 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
             video: ui.video,
             iceTransportPolicy: params.iceTransportPolicy,
             ...(params.jitterBufferMs === undefined ? {} : { jitterBufferTargetMs: params.jitterBufferMs }),
+            directVideo: params.directVideo,
             log,
           }),
     { stage: () => createVideoStage(ui.video), log },
