@@ -23,7 +23,7 @@
  * Options: --rows=still,typing,busy,scroll --backends=robotjs,x11 --fps=30,60 --modes=p2p,sfu --real=1 (viewers of the real screen)
  *          --painter=chromium|x11 (x11: the bench paints straight on X, so painted → grabbed holds no browser frame time)
  *          --seconds=10 --still-seconds=20 --viewers= (e.g. 1,5,10,25) --frames=bridge|websocket --size=1920x1080
- *          --capture-fps=<the helper's rate, default each --fps> --codec=av1 (the P2P default; the SFU path uses its own) --hint=detail --jb=<viewer jitter-buffer target ms, default Chromium's> --direct=1 (P2P: direct video, WebCodecs over a data channel);
+ *          --capture-fps=<the helper's rate, default each --fps> --codec=av1 (the P2P default; the SFU path uses its own) --hint=detail --jb=<viewer jitter-buffer target ms, default Chromium's> --direct=0 (P2P: RTP video instead of direct video, WebCodecs over a data channel);
  *          BENCH_HELPER_PATCHES=0 has the helper send whole frames instead of changed rows.
  */
 import { loadavg } from 'node:os';
@@ -51,8 +51,8 @@ const STILL_SECONDS = Number(args.get('still-seconds') ?? 20);
 const [WIDTH, HEIGHT] = (args.get('size') ?? '1920x1080').split('x').map(Number) as [number, number];
 const FPS = list('fps', '30,60').map(Number);
 const CODEC = (args.get('codec') ?? 'av1') as 'vp9' | 'vp8' | 'av1' | 'h264';
-/** P2P guests get direct video (WebCodecs over a data channel) instead of RTP video. */
-const DIRECT = args.get('direct') === '1';
+/** P2P guests get direct video (WebCodecs over a data channel), as by default; --direct=0: RTP video. */
+const DIRECT = args.get('direct') !== '0';
 const REAL = list('real', '1').map(Number);
 const FRAMES = (args.get('frames') ?? 'bridge') as 'bridge' | 'websocket';
 /** The helper's capture rate on the real screen (default: the row's --fps, the painter's rate). */
@@ -175,7 +175,7 @@ async function openSession(viewerCount: number, viewerBrowser: Browser, fps: num
       height: HEIGHT,
       fps,
       codec: CODEC,
-      ...(DIRECT ? { direct: true } : {}),
+      direct: DIRECT,
       browser: hostBrowser.browser,
       ...(HINT !== undefined ? { hint: HINT } : {}),
       ...(real ? { bridge: real.bridgeUrl } : {}),

@@ -11,7 +11,7 @@ export interface HostPageOptions {
   height?: number;
   fps?: number;
   codec?: 'vp8' | 'vp9' | 'av1' | 'h264';
-  /** Offer P2P guests direct video (WebCodecs over a data channel). */
+  /** Offer P2P guests direct video (WebCodecs over a data channel); default true, false sends RTP video only. */
   direct?: boolean;
   hint?: 'detail' | 'motion' | 'text' | '';
   degradation?: 'maintain-resolution' | 'maintain-framerate' | 'balanced';
@@ -47,7 +47,7 @@ export function hostPageUrl(serverUrl: string, sessionId: string, hostToken: str
   if (o.height) params.set('h', String(o.height));
   if (o.fps) params.set('fps', String(o.fps));
   if (o.codec) params.set('codec', o.codec);
-  if (o.direct) params.set('direct', '1');
+  if (o.direct === false) params.set('direct', '0');
   if (o.hint !== undefined) params.set('hint', o.hint);
   if (o.degradation) params.set('degradation', o.degradation);
   if (o.maxKbps) params.set('maxKbps', String(o.maxKbps));

@@ -21,8 +21,8 @@ const USAGE = `Usage: npm run demo -- [options]
                     | auto (peer-to-peer, moved to a local LiveKit by the server as the session grows)
   --auto-at <n>     with --mode auto: participants, host included, at which the move happens (default 10)
   --codec <c>       vp9 | vp8 | av1 | h264 (default av1; in SFU mode vp8 or h264, simulcast)
-  --direct-video    experimental, P2P: guests get direct video (WebCodecs over a data channel, no
-                    WebRTC smoothing delay: typing shows sooner, busy full-screen changes later)
+  --rtp-video       P2P: send guests WebRTC video only (default: direct video, WebCodecs over a data
+                    channel, to guests that can take it: no WebRTC smoothing delay)
   --ttl <minutes>   share-link lifetime (default 1440 = 24 h)
   --virtual         share a virtual desktop (Xvfb) even when a display exists
   --generated       share a generated test screen instead of a real one (no helper, no control)
@@ -73,7 +73,7 @@ function parseOptions(argv: string[]): DemoOptions {
         'auto-at': { type: 'string', default: '10' },
         ttl: { type: 'string', default: '1440' },
         virtual: { type: 'boolean', default: false },
-        'direct-video': { type: 'boolean', default: false },
+        'rtp-video': { type: 'boolean', default: false },
         generated: { type: 'boolean', default: false },
         'allow-control': { type: 'boolean', default: false },
         'deny-control': { type: 'boolean', default: false },
@@ -121,7 +121,7 @@ function parseOptions(argv: string[]): DemoOptions {
     height,
     fps,
     codec,
-    directVideo: values['direct-video'] === true,
+    directVideo: values['rtp-video'] !== true,
     ttlMinutes,
     mode: values.mode,
     autoAt,
@@ -267,7 +267,7 @@ async function main(): Promise<void> {
       height: options.height,
       fps: options.fps,
       codec: options.codec,
-      ...(options.directVideo ? { direct: true } : {}),
+      direct: options.directVideo,
       name: 'Demo host',
       onEvent,
       ...(screen ? { bridge: screen.bridgeUrl } : {}),

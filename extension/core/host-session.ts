@@ -245,7 +245,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
         degradation: this.settings.degradation,
       });
       if (this.settings.maxKbps) params.set('maxKbps', String(this.settings.maxKbps));
-      if (this.settings.directVideo) params.set('direct', '1');
+      params.set('direct', this.settings.directVideo === false ? '0' : '1');
       const resume = this.resume?.();
       return { page: 'host' as const, hostParams: params.toString(), signalingUrl: this.signalingUrl, ...(resume ? { resume } : {}) };
     });

@@ -100,7 +100,7 @@ export function readHostSettings(
     fps: int('capture.fps', 30, 1, 60),
     ...QUALITY[quality ?? 'text'],
     maxKbps: int('capture.maxBitrateKbps', 0, 0, 100_000),
-    directVideo: get('capture.directVideo') === true,
+    directVideo: get('capture.directVideo') !== false,
     display: str('capture.display') || extra.env.DISPLAY || '',
     region,
     monitor: str('capture.monitor') || undefined,

@@ -139,7 +139,7 @@ describe('end to end: a small change on a still screen reaches the viewer', func
     await browser?.close();
   });
 
-  describe('peer-to-peer', () => {
+  describe('peer-to-peer, RTP video', () => {
     let real: RealHostRig;
     let plane: ControlPlane;
     let host: HeadlessHost;
@@ -149,7 +149,7 @@ describe('end to end: a small change on a still screen reaches the viewer', func
       real = await RealHostRig.start(SCREEN);
       plane = await startTestServer({ reconnectGraceMs: 5000 });
       const session = await createSession(plane, { name: 'Still screen' });
-      host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { browser, name: 'Hana', bridge: real.url, fps: 20 });
+      host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { browser, name: 'Hana', bridge: real.url, fps: 20, direct: false });
       viewer = await ViewerPage.open(browser, session.links.viewer.url, 'Vic');
       await viewer.waitForState('live', 30_000);
     });
@@ -178,7 +178,7 @@ describe('end to end: a small change on a still screen reaches the viewer', func
       real = await RealHostRig.start(SCREEN);
       plane = await startTestServer({ reconnectGraceMs: 5000 });
       const session = await createSession(plane, { name: 'Still screen, direct' });
-      host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { browser, name: 'Hana', bridge: real.url, fps: 20, direct: true });
+      host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { browser, name: 'Hana', bridge: real.url, fps: 20 });
       viewer = await ViewerPage.open(browser, session.links.viewer.url, 'Vic');
       rtpViewer = await ViewerPage.open(browser, `${session.links.viewer.url}&direct=0`, 'Rita');
       await viewer.waitForState('live', 30_000);

@@ -63,9 +63,8 @@ export interface HostEngineOptions extends ScreenEncoding {
   input?: HostInputGate;
   /**
    * Offer direct video (protocol/direct-video.ts) to guests that can take it: no receiver-side
-   * smoothing delay, one encoder for all of them. Off by default: measured here, it halves the
-   * delay of small changes (typing) but Chromium's WebCodecs VP8 encodes a busy 1080p screen
-   * several times slower than its RTP encoder does (bench:latency --direct=1).
+   * smoothing delay (Chromium's RTP receiver held frames 110-170 ms on a text screen), one encoder
+   * for all of them. Default true; where the page cannot encode it, RTP video as before.
    */
   directVideo?: boolean;
   log?: Logger;
@@ -335,7 +334,7 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
       const { width, height, fps, source } = this._screen;
       endpoint.notify(ScreenInfo, { width, height, fps, source });
     });
-    if (this.options.directVideo === true && canSendDirectVideo()) this.offerDirectVideo(link, peer, endpoint);
+    if (this.options.directVideo !== false && canSendDirectVideo()) this.offerDirectVideo(link, peer, endpoint);
   }
 
   /** The `pairux-video` channel and the requests that switch this guest to it and back. */

@@ -1,7 +1,7 @@
 /**
  * The headless host page's settings, from its fragment:
- * `/host#sid=…&token=…&name=…&w=1280&h=720&fps=30&codec=vp9&hint=detail&degradation=maintain-resolution&maxKbps=2500&ice=relay&direct=0&bridge=<ws url>`.
- * `direct=1` offers direct video (WebCodecs over a data channel) to P2P guests that can take it.
+ * `/host#sid=…&token=…&name=…&w=1280&h=720&fps=30&codec=vp9&hint=detail&degradation=maintain-resolution&maxKbps=2500&ice=relay&direct=1&bridge=<ws url>`.
+ * `direct=0` sends P2P guests RTP video only, no direct video (WebCodecs over a data channel).
  * Without `bridge` the page shares its generated screen and has nobody to ask about control;
  * with it (URL-encoded `ws://` URL of the runner's host bridge), the runner decides both.
  * The fragment keeps the host token out of server logs, as share links do.
@@ -27,7 +27,7 @@ export interface HostParams {
   bridgeUrl: string | undefined;
   /** `region=<pool>`: where the session's SFU is picked when it needs one. */
   region: string | undefined;
-  /** `direct=0|1` (default 0): offer direct video to P2P guests that can take it. */
+  /** `direct=0|1` (default 1): offer direct video to P2P guests that can take it. */
   directVideo: boolean;
 }
 
@@ -68,7 +68,7 @@ export function readHostParams(hash: string): HostParamsResult {
   if (!degradationPreference) problems.push(`degradation must be maintain-resolution, maintain-framerate or balanced (got ${degRaw})`);
   const kbps = int(q.get('maxKbps'), 0, 0, 100_000);
   if (typeof kbps === 'string') problems.push(`maxKbps ${kbps}`);
-  const directRaw = q.get('direct') ?? '0';
+  const directRaw = q.get('direct') ?? '1';
   if (directRaw !== '0' && directRaw !== '1') problems.push(`direct must be 0 or 1 (got ${directRaw})`);
   const bridgeRaw = q.get('bridge');
   let bridgeUrl: string | undefined;
@@ -109,7 +109,7 @@ export function readHostParams(hash: string): HostParamsResult {
       iceTransportPolicy: q.get('ice') === 'relay' ? 'relay' : 'all',
       bridgeUrl,
       region: regionHint(q.get('region')),
-      directVideo: directRaw === '1',
+      directVideo: directRaw !== '0',
     },
   };
 }

@@ -23,7 +23,7 @@ export const BACKLOG_BYTES = 512 * 1024;
 export const QUEUE_LOW_BYTES = 64 * 1024;
 const DEFAULT_BITRATE_KBPS = 4000;
 /** Frames waiting in the encoder beyond this mean it is behind: the newest frame waits for the next turn. */
-const MAX_ENCODE_QUEUE = 2;
+const MAX_ENCODE_QUEUE = 1;
 
 export interface DirectVideoSenderOptions {
   /** The shared screen; the sender reads a clone of it, so stopping the sender leaves it alone. */
@@ -75,6 +75,7 @@ export class DirectVideoSender extends TypedEmitter<DirectVideoSenderEvents> {
   private reader: ReadableStreamDefaultReader<VideoFrame> | undefined;
   private source: MediaStreamTrack | undefined;
   private seq = 0;
+  private lastTimestamp = 0;
   private wantKey = false;
   private readonly startedAt = new Map<number, number>();
   private encodeMsTotal = 0;
@@ -158,7 +159,7 @@ export class DirectVideoSender extends TypedEmitter<DirectVideoSenderEvents> {
       framerate: this.options.framerate ?? 30,
       latencyMode: 'realtime',
       // Text stays sharp under a bitrate squeeze: lower frame rate before lower resolution.
-      ...({ contentHint: 'detail' } as object),
+      ...({ contentHint: 'text' } as object),
     };
   }
 
@@ -213,8 +214,18 @@ export class DirectVideoSender extends TypedEmitter<DirectVideoSenderEvents> {
     }
     const keyFrame = this.wantKey;
     this.wantKey = false;
-    this.startedAt.set(frame.timestamp, performance.now());
-    encoder.encode(frame, { keyFrame });
+    // Our own strictly increasing time: the processor hands the page's keep-warm repeats over with
+    // the timestamp of the frame they repeat, and a guest's <video> skips a frame whose time it has
+    // shown already, so a change would wait for the next one (a second on a still screen).
+    const timestamp = Math.max(Math.round(performance.now() * 1000), this.lastTimestamp + 1);
+    this.lastTimestamp = timestamp;
+    const stamped = new VideoFrame(frame, { timestamp });
+    this.startedAt.set(timestamp, performance.now());
+    try {
+      encoder.encode(stamped, { keyFrame });
+    } finally {
+      stamped.close();
+    }
   }
 
   private configure(width: number, height: number): boolean {
