@@ -61,11 +61,18 @@ export async function startHeadlessHost(
   serverUrl: string,
   sessionId: string,
   hostToken: string,
-  options: HostPageOptions & { browser?: Browser; onEvent?: (e: HostEvent) => void; timeoutMs?: number } = {},
+  options: HostPageOptions & {
+    browser?: Browser;
+    onEvent?: (e: HostEvent) => void;
+    timeoutMs?: number;
+    /** Runs in the page before its own scripts (tests inject faults with it). */
+    initScript?: string;
+  } = {},
 ): Promise<HeadlessHost> {
   const ownBrowser = !options.browser;
   const browser = options.browser ?? (await launchChromium());
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  if (options.initScript) await context.addInitScript(options.initScript);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));

@@ -32,8 +32,10 @@ export class ViewerPage {
     readonly origin: string,
   ) {}
 
-  static async open(browser: Browser, link: string, name = 'Viewer', contextOptions: BrowserContextOptions = {}): Promise<ViewerPage> {
+  /** `initScript` runs in the page before its own scripts (a test's fault injection). */
+  static async open(browser: Browser, link: string, name = 'Viewer', contextOptions: BrowserContextOptions = {}, initScript?: string): Promise<ViewerPage> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...contextOptions });
+    if (initScript) await context.addInitScript(initScript);
     const page = await context.newPage();
     const url = new URL(link);
     if (!url.hash.includes('name=')) url.hash = `${url.hash.replace(/^#/, '')}&name=${encodeURIComponent(name)}`;

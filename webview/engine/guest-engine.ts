@@ -58,6 +58,9 @@ export interface GuestEngineEvents {
 const MIN_HELLO_SPACING_MS = 2000;
 /** Show a new track after this even if it never reported 'unmute'. */
 const UNMUTE_FALLBACK_MS = 4000;
+/** A fed track's picture is given again this often, this many times at most, until the <video> has it. */
+const REFRESH_SPACING_MS = 50;
+const REFRESH_TRIES = 40;
 /** Longest a replaced connection is kept for its last picture. */
 const RETIRE_MS = 10_000;
 /** Candidates kept for an offer still in flight; a real one has a handful. */
@@ -354,8 +357,7 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
       this.closeRetired();
       const markFrames = (): void => {
         if (this.link !== link) return;
-        this.hasFrames = true;
-        this.updateState();
+        this.framesShown();
       };
       if ('requestVideoFrameCallback' in this.video) this.video.requestVideoFrameCallback(markFrames);
     };
@@ -371,11 +373,20 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
   }
 
   private readonly onVideoData = (): void => {
-    if (this.link && this.video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) {
-      this.hasFrames = true;
-      this.updateState();
-    }
+    if (this.link && this.video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) this.framesShown();
   };
+
+  /**
+   * RTP frames are on screen. While direct video is being set up they are shown but the guest is
+   * not 'live' yet: the switch to the direct track (moments later) empties the <video> for a frame,
+   * and nothing should map input onto a picture about to be replaced. It is 'live' once direct
+   * video shows, or once it is given up (a bounded wait: the request times out).
+   */
+  private framesShown(): void {
+    if (this.direct && !this.direct.closed && !this.direct.showing) return;
+    this.hasFrames = true;
+    this.updateState();
+  }
 
   /** Both channels open and direct video wanted: ask for it (once per connection). */
   private maybeStartDirect(link: PeerLink): void {
@@ -389,7 +400,7 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
       log: this.log,
       onTrack: (track) => {
         if (this.direct !== direct) return;
-        this.showVideo(track);
+        this.showVideo(track, () => direct.refresh());
       },
       onFallback: () => {
         if (this.direct !== direct || this.link !== link) return;
@@ -401,12 +412,24 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
     void direct.start();
   }
 
-  private showVideo(track: MediaStreamTrack): void {
+  /**
+   * Puts `track` on the <video>. A track fed by this page shows only what it is given after the
+   * swap: `refresh` gives its picture again until the <video> has it (a still screen sends no
+   * next frame). The guest is live once the <video> has data (`onVideoData`).
+   */
+  private showVideo(track: MediaStreamTrack, refresh?: () => void): void {
     this.video.srcObject = new MediaStream([track]);
     this.video.play().catch((err: unknown) => this.log('warn', `video.play() refused: ${String(err)}`));
     this.closeRetired();
-    this.hasFrames = true;
-    this.updateState();
+    if (!refresh) return;
+    const link = this.link;
+    let tries = 0;
+    const again = (): void => {
+      if (this.link !== link || this.video.srcObject === null || this.video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA || ++tries > REFRESH_TRIES) return;
+      refresh();
+      setTimeout(again, REFRESH_SPACING_MS);
+    };
+    again();
   }
 
   private useChannel(channel: RTCDataChannel): void {

@@ -62,6 +62,9 @@ export class DirectVideoReceiver {
   private waitingForKey = true;
   private writing = false;
   private pending: VideoFrame | undefined;
+  /** The newest decoded picture, for `repeatLast`. */
+  private last: VideoFrame | undefined;
+  private lastTimestamp = 0;
   private firstFrame = true;
   private lastKeyRequestAt = -Infinity;
   private failures: number[] = [];
@@ -102,6 +105,8 @@ export class DirectVideoReceiver {
     this.decoder = undefined;
     this.pending?.close();
     this.pending = undefined;
+    this.last?.close();
+    this.last = undefined;
     this.writer.close().catch(() => undefined);
     this.track.stop();
   }
@@ -161,6 +166,13 @@ export class DirectVideoReceiver {
     if (at !== undefined) this.decodeMsTotal += performance.now() - at;
     this.counts.framesDecoded++;
     this.size = { frameWidth: frame.displayWidth, frameHeight: frame.displayHeight };
+    this.lastTimestamp = Math.max(frame.timestamp, this.lastTimestamp + 1);
+    this.last?.close();
+    try {
+      this.last = frame.clone();
+    } catch {
+      this.last = undefined;
+    }
     // One write at a time; a frame decoded meanwhile replaces the one waiting (the newest wins).
     if (this.writing) {
       if (this.pending) {
@@ -191,6 +203,22 @@ export class DirectVideoReceiver {
         if (!this._closed) this.fail(`the video track refused a frame: ${String(err)}`);
       },
     );
+  }
+
+  /**
+   * Writes the newest picture again. A <video> given this track shows only frames written after
+   * it took the track, and on a still screen the next one may be seconds away.
+   */
+  repeatLast(): void {
+    if (this._closed || !this.last || this.writing) return;
+    let again: VideoFrame;
+    try {
+      this.lastTimestamp += 1;
+      again = new VideoFrame(this.last, { timestamp: this.lastTimestamp });
+    } catch {
+      return;
+    }
+    this.write(again);
   }
 
   /** A message refused or a frame gone: drop to the next key frame. */

@@ -39,6 +39,11 @@ export class GuestDirectVideo {
     return this._closed;
   }
 
+  /** Writes the newest picture to the track again (for a <video> that took the track after it came). */
+  refresh(): void {
+    this.receiver?.repeatLast();
+  }
+
   stats(): DirectVideoReceiverStats | undefined {
     return this.receiver?.stats();
   }
