@@ -264,7 +264,10 @@ async function measureScene(s: Session, real: RealScreen, scene: SceneName, fps:
   process.stderr.write(formatHops(splitHops(presented, real.takeTrace(), await takePageTrace(s.host.page), timings)));
   say(`  receiver (viewer 1): ${await receiverLine(s.viewers[0])}`);
   const sent = await s.host.page.evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<Array<Record<string, unknown>>> } }).pairuxHost.stats());
-  say(`  sender: ${JSON.stringify(sent[0]?.direct ?? { path: sent[0]?.path, codec: sent[0]?.codec, framesEncoded: sent[0]?.framesEncoded })}`);
+  const s0 = sent[0];
+  say(
+    `  sender: ${JSON.stringify(s0?.direct ?? { path: s0?.path, codec: s0?.codec, framesGiven: s0?.framesGiven, framesEncoded: s0?.framesEncoded, limited: s0?.qualityLimitationReason, encodeMs: s0?.encodeMsPerFrame })}`,
+  );
   const latencies: number[] = [];
   let misses = 0;
   let shown = 0;

@@ -60,7 +60,12 @@ export interface DirectVideoSenderEvents {
 interface Peer {
   channel: RTCDataChannel;
   needsKey: boolean;
+  /** When this guest last asked for a key frame (performance.now ms). */
+  keyAskedAt: number;
 }
+
+/** A guest's key-frame requests count at most this often: a key frame costs every guest bandwidth and the host CPU. */
+const KEYFRAME_REQUEST_SPACING_MS = 300;
 
 /** Whether this page can send direct video at all (Chromium: WebCodecs and the main-thread track processor). */
 export function canSendDirectVideo(): boolean {
@@ -107,7 +112,7 @@ export class DirectVideoSender extends TypedEmitter<DirectVideoSenderEvents> {
     if (this.codec && codec !== this.codec) throw new PairuxError(ErrorCode.Unavailable, `direct video is already encoding ${this.codec}`);
     this.codec = codec;
     channel.binaryType = 'arraybuffer';
-    this.peers.set(guestId, { channel, needsKey: true });
+    this.peers.set(guestId, { channel, needsKey: true, keyAskedAt: -Infinity });
     this.wantKey = true;
     this.options.log('info', `direct video to ${guestId} (${codec})`);
     if (!this.reader) void this.readFrames();
@@ -128,6 +133,9 @@ export class DirectVideoSender extends TypedEmitter<DirectVideoSenderEvents> {
   requestKeyframe(guestId: string): void {
     const peer = this.peers.get(guestId);
     if (!peer) return;
+    const now = performance.now();
+    if (now - peer.keyAskedAt < KEYFRAME_REQUEST_SPACING_MS) return;
+    peer.keyAskedAt = now;
     peer.needsKey = true;
     this.wantKey = true;
   }
