@@ -24,8 +24,10 @@
  *          --painter=chromium|x11 (x11: the bench paints straight on X, so painted → grabbed holds no browser frame time)
  *          --seconds=10 --still-seconds=20 --viewers= (e.g. 1,5,10,25) --frames=bridge|websocket --size=1920x1080
  *          --capture-fps=<the helper's rate, default each --fps> --codec=av1 (the P2P default; the SFU path uses its own) --hint=detail --jb=<viewer jitter-buffer target ms, default Chromium's> --direct=0 (P2P: RTP video instead of direct video, WebCodecs over a data channel);
+ *          --livekit-log=FILE (the local LiveKit's debug log: layer switches and key-frame requests);
  *          BENCH_HELPER_PATCHES=0 has the helper send whole frames instead of changed rows.
  */
+import { appendFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../demo/chromium';
@@ -62,6 +64,8 @@ const MODES = list('modes', 'p2p,sfu').filter((m): m is 'p2p' | 'sfu' => m === '
 const ROWS = list('rows', SCENE_NAMES.join(',')).filter((r): r is SceneName => (SCENE_NAMES as string[]).includes(r));
 /** Who paints the scenes: a headed Chromium (an application, its frame production included) or the bench straight on X. */
 const PAINTER = (args.get('painter') ?? 'chromium') as 'chromium' | 'x11';
+/** LiveKit's debug log goes to this file (layer switches, key-frame requests: why a layer stalled). */
+const LIVEKIT_LOG = args.get('livekit-log');
 const BACKENDS = list('backends', 'robotjs,x11').filter((b): b is 'robotjs' | 'x11' => b === 'robotjs' || b === 'x11');
 /** A change not shown by then never arrived (the issue's "not arrived after a second", with margin). */
 const MISS_MS = 2000;
@@ -149,7 +153,7 @@ interface Session {
 }
 
 async function openSession(viewerCount: number, viewerBrowser: Browser, fps: number, mode: 'p2p' | 'sfu', real?: RealScreen): Promise<Session> {
-  if (mode === 'sfu') livekit ??= await startLocalLiveKit();
+  if (mode === 'sfu') livekit ??= await startLocalLiveKit(LIVEKIT_LOG ? { logLevel: 'debug', log: (l) => appendFileSync(LIVEKIT_LOG, `${l}\n`) } : {});
   const plane = await startControlPlane({
     host: '127.0.0.1',
     port: 0,
@@ -268,6 +272,7 @@ async function measureScene(s: Session, real: RealScreen, scene: SceneName, fps:
   say(
     `  sender: ${JSON.stringify(s0?.direct ?? { path: s0?.path, codec: s0?.codec, framesGiven: s0?.framesGiven, framesEncoded: s0?.framesEncoded, limited: s0?.qualityLimitationReason, encodeMs: s0?.encodeMsPerFrame })}`,
   );
+  if (Array.isArray(s0?.layers)) say(`  layers: ${JSON.stringify(s0.layers)}`);
   const latencies: number[] = [];
   let misses = 0;
   let shown = 0;
@@ -340,7 +345,7 @@ async function attempt(what: string, run: () => Promise<void>): Promise<void> {
 async function receiverLine(viewer: ViewerPage | undefined): Promise<string> {
   if (!viewer) return 'no viewer';
   const s = (await viewer.stats()) as unknown as Record<string, unknown>;
-  const keys = ['codec', 'framesDecoded', 'jitterBufferMs', 'jitterBufferTargetMs', 'processingMs', 'freezeCount'];
+  const keys = ['codec', 'frameWidth', 'framesDecoded', 'jitterBufferMs', 'jitterBufferTargetMs', 'processingMs', 'freezeCount'];
   return keys.map((k) => `${k} ${typeof s[k] === 'number' ? Math.round((s[k] as number) * 10) / 10 : String(s[k])}`).join(', ');
 }
 

@@ -95,6 +95,8 @@ export interface HopTable {
   accepted: number[];
   /** track→viewer split at the viewer: track → last packet received, → decoded, → displayed. */
   viewer: { received: number[]; decoded: number[]; displayed: number[] };
+  /** The slowest frames end to end, hop by hop (ms), for the tail. */
+  slowest: Array<{ total: number; hops: number[]; viewer?: [number, number, number] }>;
 }
 
 /** Per presented marker (frame number → epoch ms presented), the time spent in each hop. */
@@ -103,6 +105,7 @@ export function splitHops(presented: Map<number, number>, runner: RunnerTrace, p
   const hops = Object.fromEntries(HOPS.map((h) => [h, [] as number[]])) as Record<Hop, number[]>;
   let followed = 0;
   const accepted: number[] = [];
+  const all: HopTable['slowest'] = [];
   for (const [frame, viewerAt] of presented) {
     const m = runner.markers.get(frame);
     if (!m) continue;
@@ -121,14 +124,19 @@ export function splitHops(presented: Map<number, number>, runner: RunnerTrace, p
     const acc = firstFrom(page.accepted, m.grabbed);
     if (acc !== undefined) accepted.push(acc - stages[6]!);
     const v = timings.find((t) => Math.abs(t.presentedAt - viewerAt) < 0.01);
+    let split: [number, number, number] | undefined;
     if (v && Number.isFinite(v.receivedAt)) {
-      viewer.received.push(v.receivedAt - stages[6]!);
-      viewer.decoded.push(v.processingMs);
-      viewer.displayed.push(viewerAt - v.receivedAt - v.processingMs);
+      split = [v.receivedAt - stages[6]!, v.processingMs, viewerAt - v.receivedAt - v.processingMs];
+      viewer.received.push(split[0]);
+      viewer.decoded.push(split[1]);
+      viewer.displayed.push(split[2]);
     }
-    HOPS.forEach((h, i) => hops[h].push(stages[i + 1]! - stages[i]!));
+    const each = HOPS.map((_, i) => stages[i + 1]! - stages[i]!);
+    HOPS.forEach((h, i) => hops[h].push(each[i]!));
+    all.push({ total: stages[7]! - stages[0]!, hops: each, viewer: split });
   }
-  return { hops, followed, accepted, viewer };
+  const slowest = all.sort((a, b) => b.total - a.total).slice(0, 3);
+  return { hops, followed, accepted, viewer, slowest };
 }
 
 /** One line per hop: p50 / p95 ms. */
@@ -140,5 +148,9 @@ export function formatHops(t: HopTable): string {
   lines.push(
     `    (of track→viewer: in the track's queue ${pp(t.accepted)}; track → packet at the viewer ${pp(t.viewer.received)}; → decoded ${pp(t.viewer.decoded)}; → displayed ${pp(t.viewer.displayed)} ms)`,
   );
+  for (const f of t.slowest) {
+    const v = f.viewer ? ` (${f.viewer.map((x) => x.toFixed(0)).join(' / ')})` : '';
+    lines.push(`    slow frame ${f.total.toFixed(0)} ms: ${f.hops.map((x) => x.toFixed(0)).join(' + ')}${v}`);
+  }
   return `  per hop (${t.followed} frames followed end to end):\n${lines.join('\n')}\n`;
 }

@@ -19,7 +19,7 @@ import { consoleLogger, type Logger } from './logger';
 import { attachPeerEndpoint } from './peer-channel';
 import { newPcId, PeerLink } from './peer-link';
 import type { SignalingClient } from './signaling-client';
-import { outboundVideoStats, type OutboundVideoStats } from './stats';
+import { outboundVideoStats, type LayerStats, type OutboundVideoStats } from './stats';
 
 export type GuestConnectionState = 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 
@@ -43,6 +43,8 @@ export interface GuestStats extends OutboundVideoStats {
   path: 'rtp' | 'direct';
   /** The shared direct-video encoder's figures, when this guest is on it. */
   direct?: DirectVideoSenderStats;
+  /** SFU: each simulcast layer, largest first. */
+  layers?: LayerStats[];
 }
 
 export interface ScreenDescription {

@@ -10,8 +10,14 @@
  * screen share as one spatial layer (L1T3) with the track's hint forced to 'motion', which lets
  * the encoder trade resolution away: no layers and blurrier text. VP8 'detail' kept 1080p text at
  * the same PSNR as VP9 here (TESTING.md). The top layer is the screen's own size at its frame
- * rate (≤ 5 Mbps at 1080p30, see defaultMaxBitrate); the second is half size at up to 15 fps,
- * for guests on a small window or a poor link.
+ * rate (≤ 5 Mbps at 1080p30, see defaultMaxBitrate); the second is half size, for guests on a
+ * small window or a poor link, at the SAME frame rate: Chromium's VP8 simulcast encoder drops a
+ * frame from every layer when a lower layer's rate cap drops it, and at 15 fps the half layer
+ * dropped most of a still screen's frames (one change after a still second, then quick repeats):
+ * the top layer encoded 26-31 of 97 frames given, a change showed up to 1-2 s late, and LiveKit,
+ * seeing the top layer go quiet, switched viewers down and up again with key frames (issue 13:
+ * SFU still row 1004/1995 ms → 50-80/75-250 ms). Dynacast pauses the half layer when nobody
+ * watches it, so its frame rate costs nothing then.
  * maintain-resolution, so congestion costs frames, not legibility. Dynacast pauses a layer
  * nobody watches.
  *
@@ -93,12 +99,12 @@ export function screenPublishOptions(
 ): TrackPublishOptions {
   const codec: VideoCodec = o.codec === 'h264' ? 'h264' : 'vp8';
   const maxBitrate = o.maxBitrateKbps ? o.maxBitrateKbps * 1000 : defaultMaxBitrate(screen);
-  // A quarter of the pixels at up to half the rate: about a sixth of the bits.
+  // A quarter of the pixels: a sixth of the bits (text at half size needs fewer per pixel).
   const half = new VideoPreset(
     Math.floor(screen.width / 2),
     Math.floor(screen.height / 2),
     Math.max(300_000, Math.round(maxBitrate / 6)),
-    Math.min(15, screen.fps),
+    screen.fps,
     'medium',
   );
   return {
@@ -225,8 +231,8 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
   async stats(): Promise<GuestStats[]> {
     const track = this.publication?.track;
     if (!track) return [];
-    const { layers: _layers, ...stats } = await trackOutboundStats(track);
-    return [{ guestId: 'sfu', name: 'LiveKit SFU', pcId: 'publisher', ...stats, path: 'rtp' }];
+    const { layers: _layers, layerDetail, ...stats } = await trackOutboundStats(track);
+    return [{ guestId: 'sfu', name: 'LiveKit SFU', pcId: 'publisher', ...stats, path: 'rtp', layers: layerDetail }];
   }
 
   /**

@@ -4,7 +4,7 @@
  * track's sender/receiver report rather than its peer connection; the digests in stats.ts only
  * need `getStats()` and the connection state, so the report is handed to them in that shape.
  */
-import { inboundVideoStats, outboundVideoStats, type InboundVideoStats, type OutboundVideoStats } from './stats';
+import { inboundVideoStats, outboundVideoStats, type InboundVideoStats, type LayerStats, type OutboundVideoStats } from './stats';
 
 interface HasReport {
   getRTCStatsReport(): Promise<RTCStatsReport | undefined>;
@@ -23,9 +23,9 @@ export async function trackInboundStats(track: HasReport | undefined): Promise<I
  * The published screen: resolution, fps and codec of the top simulcast layer (what a guest
  * watching at full size gets), bytes summed over every layer (the host's real egress).
  */
-export async function trackOutboundStats(track: HasReport | undefined): Promise<OutboundVideoStats & { layers: number }> {
+export async function trackOutboundStats(track: HasReport | undefined): Promise<OutboundVideoStats & { layers: number; layerDetail: LayerStats[] }> {
   const report = await track?.getRTCStatsReport().catch(() => undefined);
-  if (!report) return { ...(await outboundVideoStats(undefined)), layers: 0 };
+  if (!report) return { ...(await outboundVideoStats(undefined)), layers: 0, layerDetail: [] };
   const all: Array<[string, Record<string, unknown>]> = [];
   report.forEach((value: Record<string, unknown>, key: string) => all.push([key, value]));
   const layers = all.filter(([, r]) => r.type === 'outbound-rtp' && r.kind === 'video');
@@ -34,5 +34,19 @@ export async function trackOutboundStats(track: HasReport | undefined): Promise<
   const bytes = layers.reduce((sum, [, r]) => sum + (typeof r.bytesSent === 'number' ? r.bytesSent : 0), 0);
   const kept = new Map(all.filter(([, r]) => !(r.type === 'outbound-rtp' && r.kind === 'video') || r === top?.[1]));
   const stats = await outboundVideoStats(asConnection(kept));
-  return { ...stats, bytesSent: bytes, layers: layers.length };
+  const pair = all.find(([, r]) => r.type === 'candidate-pair' && typeof r.availableOutgoingBitrate === 'number' && r.state === 'succeeded')?.[1];
+  const layerDetail = layers
+    .map(([, r]) => ({
+      rid: typeof r.rid === 'string' ? r.rid : '',
+      width: width(r),
+      encoded: typeof r.framesEncoded === 'number' ? r.framesEncoded : 0,
+      keyFrames: typeof r.keyFramesEncoded === 'number' ? r.keyFramesEncoded : 0,
+      plis: typeof r.pliCount === 'number' ? r.pliCount : 0,
+      targetKbps: typeof r.targetBitrate === 'number' ? Math.round(r.targetBitrate / 1000) : 0,
+      active: r.active !== false,
+      limited: typeof r.qualityLimitationReason === 'string' ? r.qualityLimitationReason : '',
+      availableKbps: pair ? Math.round((pair.availableOutgoingBitrate as number) / 1000) : 0,
+    }))
+    .sort((a, b) => b.width - a.width);
+  return { ...stats, bytesSent: bytes, layers: layers.length, layerDetail };
 }

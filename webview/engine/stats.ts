@@ -56,6 +56,21 @@ export interface OutboundVideoStats extends CandidatePairInfo {
   framesGiven: number;
 }
 
+/** One simulcast layer as the sender reports it (diagnostics: which layer starves, and why). */
+export interface LayerStats {
+  rid: string;
+  width: number;
+  encoded: number;
+  keyFrames: number;
+  /** Key-frame requests from the SFU (a layer switch needs one). */
+  plis: number;
+  targetKbps: number;
+  active: boolean;
+  limited: string;
+  /** The congestion controller's estimate for the whole connection. */
+  availableKbps: number;
+}
+
 type StatsRecord = Record<string, unknown> & { id: string; type: string };
 
 function num(v: unknown): number {
