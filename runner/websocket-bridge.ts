@@ -1,11 +1,12 @@
 /**
  * The runner's end of the host bridge (protocol/host-bridge.ts) over a loopback WebSocket, for
  * the demo's headless host page: the page connects, with a one-off key in its URL. JSON text is the
- * bridge's RPC; binary messages are helper video frames relayed to the page as they came.
- * The extension will carry the same boundary over webview postMessage instead.
+ * bridge's RPC; the screen goes to the page on the frame stream it then opens on the same port
+ * (protocol/bridge-frame-stream.ts: a DevTools-driven page copies every WebSocket message into a
+ * DevTools event). The extension carries the same boundary over webview postMessage instead.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { RpcEndpoint } from '../protocol/rpc-endpoint';
@@ -24,17 +25,26 @@ import {
   StopAllControl,
 } from '../protocol/host-bridge';
 import { MAX_VIDEO_FRAME_BYTES } from '../protocol/helper-framing';
+import { FRAME_STREAM_PATH, frameLengthPrefix } from '../protocol/bridge-frame-stream';
 import type { BridgeBackend, RunnerBridge } from './bridge-backend';
 import type { FrameTarget } from './frame-relay';
 
 /** How long a frame may go unacknowledged before the next is sent anyway (a page that never acks). */
 const TAKEN_TIMEOUT_MS = 1000;
 
+interface BridgePage {
+  ws: WebSocket;
+  endpoint: RpcEndpoint;
+  /** The page's frame stream, once it has opened it. */
+  stream: ServerResponse | undefined;
+  sentAt: number | undefined;
+}
+
 export class HostBridgeServer implements RunnerBridge {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly key = randomBytes(18).toString('base64url');
-  private page: { ws: WebSocket; endpoint: RpcEndpoint; sentAt: number | undefined } | undefined;
+  private page: BridgePage | undefined;
   /** Frames dropped because the page had not taken the previous one yet. */
   framesDropped = 0;
   framesSent = 0;
@@ -51,25 +61,28 @@ export class HostBridgeServer implements RunnerBridge {
    * A page that never says (an older build) still gets a message every TAKEN_TIMEOUT_MS.
    */
   readonly frameTarget: FrameTarget = {
-    connected: () => this.page !== undefined,
+    connected: () => this.page?.stream !== undefined,
     ready: () => {
       const page = this.page;
-      if (!page || page.ws.bufferedAmount !== 0) return false;
+      if (!page?.stream || page.stream.writableLength !== 0) return false;
       return page.sentAt === undefined || performance.now() - page.sentAt > TAKEN_TIMEOUT_MS;
     },
     send: (bytes) => {
-      const page = this.page;
-      if (!page) return;
+      const stream = this.page?.stream;
+      if (!stream) return;
       this.framesSent++;
-      page.sentAt = performance.now();
-      page.ws.send(bytes, { binary: true });
+      this.page!.sentAt = performance.now();
+      stream.cork();
+      stream.write(frameLengthPrefix(bytes.byteLength));
+      stream.write(bytes);
+      stream.uncork();
     },
   };
   /** Frames the page said it took. */
   framesTaken = 0;
 
   constructor(private readonly backend: BridgeBackend) {
-    this.http = createServer((_req, res) => res.writeHead(404).end());
+    this.http = createServer((req, res) => this.serveFrameStream(req, res));
     this.wss = new WebSocketServer({ server: this.http, maxPayload: MAX_BRIDGE_JSON_BYTES, perMessageDeflate: false });
     this.wss.on('connection', (ws, req) => {
       // `ws` reports an over-size or malformed frame as an 'error' and closes the socket itself
@@ -118,13 +131,40 @@ export class HostBridgeServer implements RunnerBridge {
 
   async close(): Promise<void> {
     for (const ws of this.wss.clients) ws.terminate();
+    this.page?.stream?.end();
     this.wss.close();
-    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    // The frame stream is a response that never ends by itself.
+    this.http.closeAllConnections();
+    await closed;
+  }
+
+  /** `GET /bridge/frames?k=…` from the page whose WebSocket is connected: its frames from now on. */
+  private serveFrameStream(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== FRAME_STREAM_PATH || req.method !== 'GET') return void res.writeHead(404).end();
+    // The page is served from the control plane's origin, not this port; the key is what guards.
+    res.setHeader('access-control-allow-origin', '*');
+    if (url.searchParams.get('k') !== this.key) return void res.writeHead(403).end('wrong key');
+    const page = this.page;
+    if (!page) return void res.writeHead(409).end('connect the bridge WebSocket first');
+    page.stream?.end();
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' });
+    res.flushHeaders();
+    // Loopback: a frame's bytes go out at once, not after Nagle's wait for the previous ack.
+    req.socket.setNoDelay(true);
+    page.stream = res;
+    page.sentAt = undefined;
+    res.on('close', () => {
+      if (page.stream === res) page.stream = undefined;
+    });
+    this.onPageConnected?.();
   }
 
   private attach(ws: WebSocket): void {
     // One host page at a time: a reloaded page replaces the old connection.
     this.page?.ws.close(4001, 'replaced');
+    this.page?.stream?.end();
     const endpoint = new RpcEndpoint({
       boundary: hostBridgeBoundary,
       side: 'b',
@@ -137,19 +177,20 @@ export class HostBridgeServer implements RunnerBridge {
     endpoint.onNotification(ControlState, (p) => this.backend.controlState(p));
     endpoint.onNotification(ControlApprove, (p) => this.backend.approve?.(p.participantId));
     endpoint.onNotification(BridgeInput, (p) => this.backend.input(p.controllerId, p.event));
-    const page: { ws: WebSocket; endpoint: RpcEndpoint; sentAt: number | undefined } = { ws, endpoint, sentAt: undefined };
+    const page: BridgePage = { ws, endpoint, stream: undefined, sentAt: undefined };
     endpoint.onNotification(BridgeFrameTaken, () => {
       this.framesTaken++;
       page.sentAt = undefined;
     });
+    // Connected for frames once its stream is open (serveFrameStream).
     this.page = page;
-    this.onPageConnected?.();
     ws.on('message', (data, isBinary) => {
       if (isBinary) return; // the page never sends binary on the bridge
       endpoint.receive(data.toString());
     });
     ws.on('close', () => {
       endpoint.close();
+      page.stream?.end();
       if (this.page === page) this.page = undefined;
     });
   }

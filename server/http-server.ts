@@ -28,7 +28,8 @@ const PAGE_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
-  "connect-src 'self' ws: wss:",
+  // Loopback http: the demo's host page reads its screen from the runner's frame stream (protocol/bridge-frame-stream.ts).
+  "connect-src 'self' ws: wss: http://127.0.0.1:*",
   "img-src 'self' data: blob:",
   "media-src 'self' blob:",
   "font-src 'self' data:",

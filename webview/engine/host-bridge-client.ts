@@ -21,6 +21,7 @@ import {
 import type { InputEvent } from '../../protocol/input';
 import type { ParamsOf, ResultOf } from '../../protocol/rpc';
 import { RpcEndpoint } from '../../protocol/rpc-endpoint';
+import { FrameStreamSplitter, frameStreamUrl } from '../../protocol/bridge-frame-stream';
 import type { AskAnswer, ControlAsker, Requester } from './host-control';
 import { TypedEmitter } from './emitter';
 import type { Logger } from './logger';
@@ -112,7 +113,7 @@ export class HostBridgeClient extends TypedEmitter<HostBridgeEvents> implements 
         'open',
         () => {
           clearTimeout(timer);
-          resolve(new HostBridgeClient(webSocketChannel(ws), log));
+          resolve(new HostBridgeClient(webSocketChannel(ws, url, log), log));
         },
         { once: true },
       );
@@ -180,11 +181,11 @@ export class HostBridgeClient extends TypedEmitter<HostBridgeEvents> implements 
   }
 }
 
-function webSocketChannel(ws: WebSocket): BridgeChannel {
+function webSocketChannel(ws: WebSocket, url: string, log: Logger): BridgeChannel {
   ws.binaryType = 'arraybuffer';
   return {
-    // bufferedAmount on the runner's side drains into the kernel long before this page has taken
-    // a frame; only the page can say it is ready for the next one.
+    // The runner's socket drains into the kernel long before this page has taken a frame; only
+    // the page can say it is ready for the next one.
     acksFrames: true,
     isOpen: () => ws.readyState === WebSocket.OPEN,
     send: (text) => ws.send(text),
@@ -192,9 +193,47 @@ function webSocketChannel(ws: WebSocket): BridgeChannel {
     listen(handlers) {
       ws.addEventListener('message', (event: MessageEvent) => {
         if (typeof event.data === 'string') handlers.text(event.data);
-        else if (event.data instanceof ArrayBuffer) handlers.frame(event.data);
       });
       ws.addEventListener('close', (event) => handlers.close(event.code, event.reason));
+      const onFrame = (data: ArrayBuffer) => {
+        try {
+          handlers.frame(data);
+        } catch (err) {
+          log('warn', `host bridge: a frame's handler failed: ${String(err)}`);
+        }
+      };
+      void readFrameStream(url, onFrame).then(
+        (why) => {
+          // Without its frames the page shares nothing: closing says so, and the runner's reconnect follows.
+          if (ws.readyState !== WebSocket.OPEN) return;
+          log('warn', `host bridge: ${why}`);
+          ws.close(4002, why.slice(0, 120));
+        },
+        () => undefined,
+      );
     },
   };
+}
+
+/** Reads the runner's frame stream (protocol/bridge-frame-stream.ts) until it ends; resolves with why. */
+async function readFrameStream(bridgeUrl: string, onFrame: (data: ArrayBuffer) => void): Promise<string> {
+  let response: Response;
+  try {
+    response = await fetch(frameStreamUrl(bridgeUrl), { cache: 'no-store' });
+  } catch (err) {
+    return `the frame stream could not be opened: ${String(err)}`;
+  }
+  if (!response.ok || !response.body) return `the frame stream was refused (${response.status} ${await response.text().catch(() => '')})`;
+  const splitter = new FrameStreamSplitter(onFrame);
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return 'the frame stream ended';
+      splitter.push(value);
+    }
+  } catch (err) {
+    void reader.cancel().catch(() => undefined);
+    return `the frame stream broke: ${err instanceof Error ? err.message : String(err)}`;
+  }
 }
