@@ -2,8 +2,9 @@
  * Boundary: the host page (side a: the media engine in headless Chromium for the demo, the host
  * webview in VS Code) ⇄ its host runner (side b: the demo process, the extension), which owns
  * the helper and the host's own UI (terminal prompt or VS Code notification). JSON messages as
- * WebSocket text (demo) or postMessage (extension); screen frames from the helper travel on the
- * same channel as binary messages in `helper-framing.ts`'s video layout (kind byte first).
+ * WebSocket text (demo) or postMessage (extension); screen frames from the helper travel in
+ * `helper-framing.ts`'s video layout (kind byte first) as binary postMessage data (extension) or
+ * on the frame stream beside the WebSocket (demo, bridge-frame-stream.ts).
  */
 import { z } from 'zod';
 import { DisplayName, Id } from './common';

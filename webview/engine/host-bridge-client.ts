@@ -1,7 +1,8 @@
 /**
  * The host page's end (side 'a') of the host bridge (protocol/host-bridge.ts) over a channel to
  * its runner: a WebSocket (the demo) or the VS Code webview's postMessage (the extension); JSON
- * RPC as text messages, helper video frames as binary ones. The runner owns
+ * RPC as text messages, helper video frames as binary postMessage data, or in the demo on the
+ * runner's frame stream (protocol/bridge-frame-stream.ts). The runner owns
  * the helper and the host's own UI (the prompt, the panic action), so this is how the page asks
  * it about control requests, hands it the driver's input, and gets the screen's frames.
  */
