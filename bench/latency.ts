@@ -384,7 +384,7 @@ async function realScreenRows(viewerBrowser: Browser, fps: number, backend: 'rob
 
 async function main(): Promise<void> {
   console.log(
-    `bench:latency — ${MODES.map((m) => m.toUpperCase()).join(' and ')}, ${WIDTH}×${HEIGHT} @ ${FPS.join('/')} fps, ${CODEC.toUpperCase()}${DIRECT ? ' (P2P: direct video, WebCodecs VP8 over a data channel)' : ''}; rows ${ROWS.join(',') || 'none'} (painted by ${PAINTER === 'x11' ? 'the bench on X' : 'a headed Chromium'}) × backends ${BACKENDS.join(',')}; ${SECONDS} s per row (still ${STILL_SECONDS} s); host and viewers in separate Chromium instances on one 2-core machine`,
+    `bench:latency — ${MODES.map((m) => m.toUpperCase()).join(' and ')}, ${WIDTH}×${HEIGHT} @ ${FPS.join('/')} fps, ${CODEC.toUpperCase()}${DIRECT ? ' (P2P: direct video, WebCodecs H.264 or VP8 over a data channel)' : ''}; rows ${ROWS.join(',') || 'none'} (painted by ${PAINTER === 'x11' ? 'the bench on X' : 'a headed Chromium'}) × backends ${BACKENDS.join(',')}; ${SECONDS} s per row (still ${STILL_SECONDS} s); host and viewers in separate Chromium instances on one 2-core machine`,
   );
   const viewerBrowser = await launchChromium();
   const floors: FloorRow[] = [];

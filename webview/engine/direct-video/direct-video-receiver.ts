@@ -10,7 +10,7 @@ import { VideoFrameAssembler, type EncodedVideoFrame } from '../../../protocol/d
 import type { Logger } from '../logger';
 
 /** What a guest offers, best first; the host picks the first it encodes. */
-const CANDIDATE_CODECS = ['vp8', 'vp09.00.10.08'];
+const CANDIDATE_CODECS = ['avc1.42e02a', 'vp8', 'vp09.00.10.08'];
 /** A key-frame request at most this often: a burst of bad messages asks once. */
 const KEYFRAME_REQUEST_SPACING_MS = 500;
 /** This many decoder failures within FAILURE_WINDOW_MS and direct video is given up. */
