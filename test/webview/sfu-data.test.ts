@@ -172,11 +172,11 @@ describe('webview: SFU publish settings for the shared screen', () => {
   // Imported here so the suites above do not load livekit-client.
   const load = () => import('../../webview/engine/sfu-host');
 
-  it('1080p30: VP8 simulcast, the full-size layer at ≤ 5 Mbps and a half-size layer at the same frame rate (a lower one dropped frames of the top layer too), resolution kept under congestion', async () => {
+  it('1080p30: H.264 simulcast, the full-size layer at ≤ 5 Mbps and a half-size layer at the same frame rate (a lower one dropped frames of the top layer too), resolution kept under congestion', async () => {
     const { screenPublishOptions } = await load();
     const o = screenPublishOptions({ width: 1920, height: 1080, fps: 30, source: 'x' }, {});
     assert.equal(o.source, 'screen_share');
-    assert.equal(o.videoCodec, 'vp8');
+    assert.equal(o.videoCodec, 'h264');
     assert.equal(o.simulcast, true);
     assert.equal(o.backupCodec, false);
     assert.equal(o.degradationPreference, 'maintain-resolution');
@@ -185,12 +185,14 @@ describe('webview: SFU publish settings for the shared screen', () => {
     assert.deepEqual([half?.width, half?.height, half?.encoding.maxFramerate, half?.encoding.maxBitrate], [960, 540, 30, 833_333]);
   });
 
-  it('VP9/AV1 become VP8 (LiveKit 1.13.5 cannot simulcast them), H.264 stays; an explicit cap wins', async () => {
+  it('VP9/AV1 become H.264 (LiveKit 1.13.5 cannot simulcast them), VP8 stays, and so does a host that cannot send H.264; an explicit cap wins', async () => {
     const { screenPublishOptions } = await load();
     const screen = { width: 1280, height: 720, fps: 15, source: 'x' };
-    assert.equal(screenPublishOptions(screen, { codec: 'vp9' }).videoCodec, 'vp8');
-    assert.equal(screenPublishOptions(screen, { codec: 'av1' }).videoCodec, 'vp8');
+    assert.equal(screenPublishOptions(screen, { codec: 'vp9' }).videoCodec, 'h264');
+    assert.equal(screenPublishOptions(screen, { codec: 'av1' }).videoCodec, 'h264');
     assert.equal(screenPublishOptions(screen, { codec: 'h264' }).videoCodec, 'h264');
+    assert.equal(screenPublishOptions(screen, { codec: 'vp8' }).videoCodec, 'vp8');
+    assert.equal(screenPublishOptions(screen, { codec: 'av1' }, false).videoCodec, 'vp8');
     assert.equal(screenPublishOptions(screen, { maxBitrateKbps: 1200 }).screenShareEncoding?.maxBitrate, 1_200_000);
   });
 });

@@ -5,21 +5,24 @@
  * LiveKit data through SfuHostData (sender identity from LiveKit, role from the control plane)
  * into the same HostInputGate the P2P engine uses.
  *
- * Publish settings (why): VP8 with two simulcast layers. LiveKit 1.13.5 cannot take VP9/AV1 as
- * rid simulcast (livekit-client needs a server newer than 1.13.6 for that) and publishes a VP9
- * screen share as one spatial layer (L1T3) with the track's hint forced to 'motion', which lets
- * the encoder trade resolution away: no layers and blurrier text. VP8 'detail' kept 1080p text at
- * the same PSNR as VP9 here (TESTING.md). The top layer is the screen's own size at its frame
- * rate (≤ 5 Mbps at 1080p30, see defaultMaxBitrate); the second is half size, for guests on a
- * small window or a poor link, at the SAME frame rate: Chromium's VP8 simulcast encoder drops a
+ * Publish settings (why): H.264 with two simulcast layers, VP8 where the host cannot send H.264
+ * or VP8 is asked for. LiveKit 1.13.5 cannot take VP9/AV1 as rid simulcast (livekit-client needs
+ * a server newer than 1.13.6 for that) and publishes a VP9 screen share as one spatial layer
+ * (L1T3) with the track's hint forced to 'motion', which lets the encoder trade resolution away:
+ * no layers and blurrier text. H.264 (OpenH264) encodes a 1080p frame in 10-15 ms here where
+ * VP8 took 35-75 (libvpx's threads wait on each other when the cores are shared): bench:latency
+ * SFU 1080p30, VP8 → H.264: still 49/197 → 26/34 ms, typing 44/88 → 32/77, busy 65/99 → 32/48,
+ * scroll 307/766 → 215/332. Every browser PairUX supports and VS Code (since 1.72) decode H.264.
+ * The top layer is the screen's own size at its frame rate (≤ 5 Mbps at 1080p30, see
+ * defaultMaxBitrate); the second is half size, for guests on a small window or a poor link, at
+ * the SAME frame rate: Chromium's VP8 simulcast encoder drops a
  * frame from every layer when a lower layer's rate cap drops it, and at 15 fps the half layer
  * dropped most of a still screen's frames (one change after a still second, then quick repeats):
  * the top layer encoded 26-31 of 97 frames given, a change showed up to 1-2 s late, and LiveKit,
  * seeing the top layer go quiet, switched viewers down and up again with key frames (issue 13:
  * SFU still row 1004/1995 ms → 50-80/75-250 ms). Dynacast pauses the half layer when nobody
- * watches it, so its frame rate costs nothing then.
- * maintain-resolution, so congestion costs frames, not legibility. Dynacast pauses a layer
- * nobody watches.
+ * watches it, so its frame rate costs nothing then. maintain-resolution, so congestion costs
+ * frames, not legibility.
  *
  * Survives LiveKit going away: the client's own reconnects first; after it gives up, a new room
  * with a fresh token every few seconds, republishing the screen. The MediaStreamTrack given to
@@ -51,7 +54,7 @@ import { trackOutboundStats } from './sfu-stats';
 import type { SignalingClient } from './signaling-client';
 
 /**
- * `codec`: vp8 and h264 are published as asked, vp9/av1 become vp8 (see the header);
+ * `codec`: vp8 is published as asked, anything else as h264 (see the header);
  * `maxBitrateKbps` caps the top layer, by default from the screen's size and rate.
  */
 export interface SfuHostEngineOptions extends ScreenEncoding {
@@ -96,8 +99,9 @@ export function defaultMaxBitrate(screen: ScreenDescription): number {
 export function screenPublishOptions(
   screen: ScreenDescription,
   o: Pick<SfuHostEngineOptions, 'codec' | 'maxBitrateKbps' | 'degradationPreference'>,
+  canSendH264 = true,
 ): TrackPublishOptions {
-  const codec: VideoCodec = o.codec === 'h264' ? 'h264' : 'vp8';
+  const codec: VideoCodec = o.codec === 'vp8' || !canSendH264 ? 'vp8' : 'h264';
   const maxBitrate = o.maxBitrateKbps ? o.maxBitrateKbps * 1000 : defaultMaxBitrate(screen);
   // A quarter of the pixels: a sixth of the bits (text at half size needs fewer per pixel).
   const half = new VideoPreset(
@@ -117,6 +121,12 @@ export function screenPublishOptions(
     screenShareSimulcastLayers: [half],
     degradationPreference: o.degradationPreference ?? 'maintain-resolution',
   };
+}
+
+/** Whether this browser's WebRTC can send H.264 (an Electron or Chromium build without OpenH264 cannot). */
+function canSendH264(): boolean {
+  const codecs = typeof RTCRtpSender.getCapabilities === 'function' ? RTCRtpSender.getCapabilities('video')?.codecs : undefined;
+  return codecs?.some((c) => c.mimeType.toLowerCase() === 'video/h264') ?? false;
 }
 
 export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements HostMediaEngine {
@@ -348,7 +358,7 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
     }
     const track = this.published;
     track.contentHint = this.options.contentHint || 'detail';
-    const opts = screenPublishOptions(this._screen, this.options);
+    const opts = screenPublishOptions(this._screen, this.options, canSendH264());
     try {
       this.publication = await room.localParticipant.publishTrack(track, opts);
       // LiveKit may adjust the hint for some codecs; text wants 'detail' whatever it chose.
