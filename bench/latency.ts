@@ -38,7 +38,7 @@ import { startLocalLiveKit, type LocalLiveKit } from '../demo/livekit-server';
 import { expandCaptureTime, markerGeometry } from '../webview/engine/frame-marker';
 import { ViewerPage } from '../test/support/browser-viewer';
 import { launchMeteredChromium, serveBenchPages, type MeteredBrowser } from './support/browsers';
-import { CpuMeter, percentile, printTable } from './support/stats';
+import { CpuMeter, percentile, printTable, waitForQuiet } from './support/stats';
 import { startRealScreen, type RealScreen } from './support/real-screen';
 import { formatHops, splitHops, startPageTrace, takePageTrace, viewerTimings } from './support/hops';
 import { timeChanges } from './support/change-latency';
@@ -236,6 +236,11 @@ async function measureGenerated(viewerCount: number, viewerBrowser: Browser, fps
 /** One scene on the real screen: every painted change timed to its first showing at each viewer. */
 async function measureScene(s: Session, real: RealScreen, scene: SceneName, fps: number): Promise<Omit<SceneRow, 'mode' | 'viewers' | 'asked' | 'ran'>> {
   const seconds = scene === 'still' ? STILL_SECONDS : SECONDS;
+  // The previous row's scene stops, and its tail (a scroll's backlog in the encoders and
+  // decoders) drains before this row starts: a still row right after a scroll row measured it.
+  await real.scene('idle', fps);
+  const waited = await waitForQuiet();
+  if (waited > 2000) say(`  waited ${(waited / 1000).toFixed(1)} s for the machine to go quiet`);
   await real.scene(scene, fps);
   await startPageTrace(s.host.page);
   // The scene change repaints the whole screen; let it and the receivers settle.

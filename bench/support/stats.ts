@@ -1,5 +1,6 @@
 /** Percentiles, process CPU/memory from /proc, and tables printed the same way by every bench. */
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;
@@ -75,4 +76,37 @@ function formatNumber(n: number): string {
   if (!Number.isFinite(n)) return '–';
   if (Number.isInteger(n)) return String(n);
   return Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
+}
+
+/** The machine's CPU in use over the last `ms`, in cores (all processes, from os.cpus()). */
+async function busyCores(ms: number): Promise<number> {
+  const sample = () =>
+    cpus().reduce(
+      (acc, c) => ({
+        busy: acc.busy + c.times.user + c.times.nice + c.times.sys + c.times.irq,
+        all: acc.all + c.times.user + c.times.nice + c.times.sys + c.times.irq + c.times.idle,
+      }),
+      { busy: 0, all: 0 },
+    );
+  const a = sample();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = sample();
+  const all = b.all - a.all;
+  return all > 0 ? ((b.busy - a.busy) / all) * cpus().length : 0;
+}
+
+/**
+ * Waits until the machine is quiet (under `cores` busy for two half-second samples in a row) or
+ * `maxMs` passed; resolves with the ms waited. A row that follows a heavy one (the scroll row:
+ * the viewer and host still decoding and encoding its backlog) would otherwise measure the
+ * previous row's tail.
+ */
+export async function waitForQuiet(cores = 0.8, maxMs = 20_000): Promise<number> {
+  const start = performance.now();
+  let quiet = 0;
+  while (performance.now() - start < maxMs) {
+    quiet = (await busyCores(500)) < cores ? quiet + 1 : 0;
+    if (quiet >= 2) break;
+  }
+  return performance.now() - start;
 }
