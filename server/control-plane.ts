@@ -137,8 +137,11 @@ export async function startControlPlane(input: ServerConfigInput = {}, parts: Co
         // The SFU health checks run only while the control plane does.
         service.sfu.close();
         gateway.close();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Before waiting, not after: server.close() waits for every open connection, and a
+        // browser's busy keep-alive connection could hold it (a CI run timed out at 90 s here).
         server.closeAllConnections();
+        await stopped;
       })();
       return closing;
     },
