@@ -321,6 +321,9 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
       }
       case 'live':
         setPage('live', 'Live');
+        // Say at once what is known without stats: reading them can take a while on a busy
+        // machine, and the line must not go on saying "Waiting for … screen" under a live picture.
+        ui.setStatus(statusText('live', undefined));
         void refreshStatus();
         return;
       case 'reconnecting':
@@ -333,6 +336,7 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
               ? "The media server's connection dropped; the last picture is not live until it is back."
               : 'The connection to the host dropped; the last picture stays until it is back.',
         );
+        ui.setStatus(statusText('reconnecting', undefined));
         void refreshStatus();
         return;
       case 'ended':
@@ -352,6 +356,10 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
       stats = undefined;
     }
     if (guest.state !== state) return;
+    ui.setStatus(statusText(state, stats));
+  }
+
+  function statusText(state: 'live' | 'reconnecting', stats: InboundVideoStats | undefined): string {
     const parts: string[] = [state === 'live' ? 'Live' : 'Reconnecting'];
     if (stats && stats.frameWidth > 0) {
       const screen = guest.screen;
@@ -371,7 +379,7 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     parts.push(`${client.participants.size} in session`);
     if (client.state === 'reconnecting') parts.push('server connection lost, retrying');
     if (guest.moving) parts.push('moving to the SFU…');
-    ui.setStatus(topologyNote ? `${parts.join(' · ')} — ${topologyNote}` : parts.join(' · '));
+    return topologyNote ? `${parts.join(' · ')} — ${topologyNote}` : parts.join(' · ');
   }
 
   setInterval(() => void refreshStatus(), 1000);

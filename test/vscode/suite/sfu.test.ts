@@ -57,8 +57,15 @@ describe('PairUX SFU sessions in VS Code', function () {
       { timeoutMs: 40_000, what: "the host's full-resolution screen through LiveKit" },
     );
     assert.equal(stats.height, 720);
-    const status = await viewer.workbenchEval<string>("return document.querySelector('#status')?.textContent ?? ''");
-    assert.match(status, /SFU/);
+    // The page's status line follows the picture (it is redrawn when the engine says live).
+    const status = await until(
+      async () => {
+        const text = await viewer.workbenchEval<string>("return document.querySelector('#status')?.textContent ?? ''");
+        return /SFU/.test(text) ? text : undefined;
+      },
+      { timeoutMs: 5_000, what: "'via SFU' in the viewer's status line" },
+    );
+    assert.match(status, /^Live · /);
     await ui.closeWindow('sfu-viewer');
     await vscode.commands.executeCommand('pairux.endSession', false);
   });
