@@ -16,7 +16,7 @@ import {
   StartCapture,
   StopCapture,
 } from '../protocol/helper-link';
-import type { PixelRect, VideoFrameHeader } from '../protocol/helper-framing';
+import type { PixelMove, PixelRect, VideoFrameHeader } from '../protocol/helper-framing';
 import type { ParamsOf, ResultOf } from '../protocol/rpc';
 import type { FrameWebSocketServer } from './capture/frame-websocket';
 import { frameSocketFromEnv } from './capture/frame-socket-env';
@@ -151,7 +151,7 @@ export class HelperService {
       };
       const outlet = {
         ready: () => (this.frameServer ? this.frameServer.ready() : this.o.link.videoReady),
-        send: (h: VideoFrameHeader, strips: Buffer[], patch?: { rects: PixelRect[] }) =>
+        send: (h: VideoFrameHeader, strips: Buffer[], patch?: { rects: PixelRect[]; moves?: PixelMove[] }) =>
           this.frameServer ? this.frameServer.send(h, strips) : this.o.link.sendVideo(h, strips, patch),
       };
       core.capture = new CaptureBackends({ env, platform, outlet, onError, log });

@@ -94,7 +94,7 @@ export class HostRunner implements BridgeBackend {
   private stintBase: { stint: StintRecord; injected: Promise<number | undefined>; restarted: boolean } | undefined;
 
   constructor(private readonly o: HostRunnerOptions) {
-    o.helper.on('frame', (f) => this.relay?.push(f.header, f.pixels, f.rects ?? f.band));
+    o.helper.on('frame', (f) => this.relay?.push(f.header, f.pixels, f.rects ?? f.band, f.moves));
     o.helper.on('inputRefused', (n) => {
       this.controlAudit.refused(n.controllerId, refusalKind(n.code, n.reason), n.count, true);
       this.bridge?.inputRefused(n);

@@ -2,7 +2,7 @@
  * What every capture backend offers the service: robotjs sampling (screen-capturer.ts) and X11
  * damage (x11-damage-capturer.ts) alike, so service.ts does not care which one runs.
  */
-import type { PixelRect, VideoFrameHeader } from '../../protocol/helper-framing';
+import type { PixelMove, PixelRect, VideoFrameHeader } from '../../protocol/helper-framing';
 import type { CaptureRegion } from '../../protocol/helper-link';
 
 export interface Rect {
@@ -34,7 +34,7 @@ export interface FrameOutlet {
    * Takes a frame (its pixels as consecutive strips of rows); false when it was not delivered
    * after all. With `patch`, `strips` are only the pixels of `patch.rects`, one after another.
    */
-  send(header: VideoFrameHeader, strips: Buffer[], patch?: { rects: PixelRect[] }): boolean;
+  send(header: VideoFrameHeader, strips: Buffer[], patch?: { rects: PixelRect[]; moves?: PixelMove[] }): boolean;
 }
 
 export interface CaptureStats {
@@ -61,6 +61,10 @@ export interface CaptureStats {
   damageEvents?: number;
   /** X11 only: pixels read from the X server, in millions (whole screens count 1920 × 1080 = 2.07). */
   megapixelsRead?: number;
+  /** X11 only: frames that carried a scroll as moves (the receiver copies within its picture). */
+  scrolled?: number;
+  /** X11 only: pixels those moves carried instead of sending them, in millions. */
+  megapixelsMoved?: number;
 }
 
 export interface Capturer {

@@ -150,3 +150,12 @@ export function rectPixels(strips: readonly Buffer[], width: number, stripRows: 
   }
   return out;
 }
+
+/** Where two rectangles overlap, or undefined. */
+export function intersect(a: PixelRect, b: PixelRect): PixelRect | undefined {
+  const x = Math.max(a.x, b.x);
+  const y = Math.max(a.y, b.y);
+  const x1 = Math.min(a.x + a.w, b.x + b.w);
+  const y1 = Math.min(a.y + a.h, b.y + b.h);
+  return x < x1 && y < y1 ? { x, y, w: x1 - x, h: y1 - y } : undefined;
+}

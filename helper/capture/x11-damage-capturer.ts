@@ -19,8 +19,9 @@ import type { X11Connection } from '../native/x11-connection';
 import type { CaptureSettings, CaptureStats, Capturer, FrameOutlet, Rect } from './capturer';
 import { CURSOR_HEIGHT, CURSOR_WIDTH, drawCursor, type CursorStamp } from './cursor';
 import { DamageRegion } from './damage-region';
-import { bounds, changedWithin } from './rects';
-import { applyRects, MAX_RECTS } from '../../protocol/helper-framing';
+import { bounds, changedWithin, intersect } from './rects';
+import { applyMoves, applyRects, MAX_MOVES, MAX_RECTS, type PixelMove } from '../../protocol/helper-framing';
+import { findMoves, worthLooking } from './scroll';
 
 /** After this many failed reads in a row capture stops and says so (fatal), as the robotjs capturer does. */
 const MAX_CONSECUTIVE_ERRORS = 30;
@@ -89,6 +90,9 @@ export class X11DamageCapturer implements Capturer {
   private tokens = BURST_FRAMES;
   private tokensAt = 0;
   private consecutiveErrors = 0;
+  /** Large areas in a row where no scroll was found, and how many to pass over before the next look. */
+  private scrollMisses = 0;
+  private scrollSkip = 0;
   private counts = newCounts();
 
   constructor(
@@ -130,6 +134,7 @@ export class X11DamageCapturer implements Capturer {
     this.tokens = BURST_FRAMES;
     this.tokensAt = performance.now();
     this.consecutiveErrors = 0;
+    this.scrollMisses = this.scrollSkip = 0;
     this.drawnPointer = undefined;
     this.pointerNow = undefined;
     this.forceWhole = false;
@@ -200,6 +205,8 @@ export class X11DamageCapturer implements Capturer {
       tickMs: c.sent ? c.tickMs / c.sent : 0,
       damageEvents: c.damageEvents,
       megapixelsRead: Math.round(c.pixelsRead / 1e4) / 100,
+      scrolled: c.scrolled,
+      megapixelsMoved: Math.round(c.pixelsMoved / 1e4) / 100,
     };
   }
 
@@ -353,9 +360,20 @@ export class X11DamageCapturer implements Capturer {
       this.counts.grabMs += g1 - t0;
     }
     const changed: PixelRect[] = [];
+    const moves: PixelMove[] = [];
     read.forEach((r, i) => {
       this.counts.pixelsRead += r.w * r.h;
-      if (compare) changed.push(...changedWithin(grabbed[i]!, r, this.copy, rect.width));
+      if (compare) {
+        // A scroll: the receivers copy within their picture, as the copy does here; then only
+        // what the move does not explain is compared and sent. (Rectangles are disjoint and each
+        // move stays inside its own, so the receivers may apply all moves first.)
+        const found = this.lookForScroll(grabbed[i]!, r, rect.width);
+        if (found.length && moves.length + found.length <= MAX_MOVES) {
+          applyMoves(this.copy, rect.width, found);
+          moves.push(...found);
+        }
+        changed.push(...changedWithin(grabbed[i]!, r, this.copy, rect.width));
+      }
       if (compare || grabbed[i] !== into[i]) applyRects(this.copy, rect.width, [r], grabbed[i]!);
     });
     this.needWhole = false;
@@ -371,7 +389,7 @@ export class X11DamageCapturer implements Capturer {
       if (pointer) this.stamp = drawCursor(this.copy, rect.width, rect.height, pointer.x, pointer.y);
       sentOk = this.outlet.send(header, [this.copy]);
     } else {
-      const patchRects = changed.length > MAX_RECTS - 2 ? [bounds(changed)] : changed;
+      let patchRects = changed;
       // The pointer's old place (restored from the copy) and its new one, when it moved.
       if (pointer && !samePoint(pointer, this.drawnPointer)) {
         for (const at of [this.drawnPointer, pointer]) {
@@ -379,7 +397,19 @@ export class X11DamageCapturer implements Capturer {
           if (c) patchRects.push(c);
         }
       }
-      if (patchRects.length === 0 && !this.idleDue) {
+      if (moves.length) {
+        // The receivers' pictures show the pointer where it was drawn: a move carries that copy
+        // along, and may cover the place where it is now.
+        const drawn = this.drawnPointer && clip({ x: this.drawnPointer.x, y: this.drawnPointer.y, w: CURSOR_WIDTH, h: CURSOR_HEIGHT }, rect);
+        for (const m of moves) {
+          const c = drawn && intersect(drawn, { x: m.sx, y: m.sy, w: m.w, h: m.h });
+          if (c) patchRects.push({ x: c.x + m.x - m.sx, y: c.y + m.y - m.sy, w: c.w, h: c.h });
+        }
+        const now = pointer && clip({ x: pointer.x, y: pointer.y, w: CURSOR_WIDTH, h: CURSOR_HEIGHT }, rect);
+        if (now && samePoint(pointer, this.drawnPointer)) patchRects.push(now);
+      }
+      if (patchRects.length > MAX_RECTS) patchRects = [bounds(patchRects)];
+      if (patchRects.length === 0 && moves.length === 0 && !this.idleDue) {
         // Drawn again, but the same pixels: nothing to send.
         this.counts.unchanged++;
         this.counts.tickMs += performance.now() - g1;
@@ -389,7 +419,11 @@ export class X11DamageCapturer implements Capturer {
       const pixels = patchRects.map((r) =>
         r.x === 0 && r.w === rect.width ? this.copy.subarray(r.y * stride, (r.y + r.h) * stride) : getRect(this.copy, rect.width, r),
       );
-      sentOk = this.outlet.send(header, pixels, { rects: patchRects });
+      sentOk = this.outlet.send(header, pixels, moves.length ? { rects: patchRects, moves } : { rects: patchRects });
+      if (sentOk && moves.length) {
+        this.counts.scrolled++;
+        for (const m of moves) this.counts.pixelsMoved += m.w * m.h;
+      }
     }
     if (sentOk) {
       this.seq = (this.seq + 1) >>> 0;
@@ -407,6 +441,23 @@ export class X11DamageCapturer implements Capturer {
       this.needWhole = true;
     }
     this.counts.tickMs += performance.now() - g1;
+  }
+
+  /**
+   * Moves for a scroll in a fresh read, if any. After a look that found none in a large area the
+   * next few large areas are not looked at (1, 2, 4, then 8 frames): a video playing costs a look
+   * now and then, not ≈ 4 ms every frame, and a scroll that starts is found within 8 frames.
+   */
+  private lookForScroll(fresh: Buffer, r: PixelRect, width: number): PixelMove[] {
+    if (!worthLooking(r)) return [];
+    if (this.scrollSkip > 0) {
+      this.scrollSkip--;
+      return [];
+    }
+    const found = findMoves(fresh, r, this.copy, width);
+    this.scrollMisses = found.length ? 0 : this.scrollMisses + 1;
+    this.scrollSkip = found.length ? 0 : Math.min(8, 2 ** (this.scrollMisses - 1));
+    return found;
   }
 
   /** Takes the pointer drawn into the copy out again (the frame that showed it has been written). */
@@ -477,7 +528,21 @@ export class X11DamageCapturer implements Capturer {
 }
 
 function newCounts() {
-  return { grabbed: 0, sent: 0, unchanged: 0, busy: 0, held: 0, dropped: 0, errors: 0, grabMs: 0, tickMs: 0, damageEvents: 0, pixelsRead: 0 };
+  return {
+    grabbed: 0,
+    sent: 0,
+    unchanged: 0,
+    busy: 0,
+    held: 0,
+    dropped: 0,
+    errors: 0,
+    grabMs: 0,
+    tickMs: 0,
+    damageEvents: 0,
+    pixelsRead: 0,
+    scrolled: 0,
+    pixelsMoved: 0,
+  };
 }
 
 function samePoint(a: { x: number; y: number } | undefined, b: { x: number; y: number } | undefined): boolean {

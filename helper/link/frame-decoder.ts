@@ -5,7 +5,15 @@
  * wrong is reported, either as a skipped frame (the stream stays in step) or as fatal (it is not).
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
-import { FrameKind, LENGTH_BYTES, MAX_VIDEO_FRAME_BYTES, readPictureBody, type PixelRect, type VideoFrameHeader } from '../../protocol/helper-framing';
+import {
+  FrameKind,
+  LENGTH_BYTES,
+  MAX_VIDEO_FRAME_BYTES,
+  readPictureBody,
+  type PixelMove,
+  type PixelRect,
+  type VideoFrameHeader,
+} from '../../protocol/helper-framing';
 import { MAX_HELPER_JSON_BYTES } from '../../protocol/helper-link';
 
 /** One video frame as it arrived: `frame` is kind byte + header + pixels, ready to relay as is. */
@@ -15,6 +23,8 @@ export interface DecodedVideoFrame {
   band?: { firstRow: number; rows: number };
   /** Set for changed rectangles (kind 3): `pixels` then holds each one's rows, in order. */
   rects?: PixelRect[];
+  /** Blocks to copy within the picture before the rectangles are applied (kind 3). */
+  moves?: PixelMove[];
   /** Tightly packed pixels (a view into `frame`, no copy). */
   pixels: Buffer;
   /** The frame without its length prefix: what the host bridge relays to the page. */
@@ -158,6 +168,7 @@ export class FrameDecoder {
       const frame: DecodedVideoFrame = { header: picture.header, pixels: body.subarray(picture.pixelsAt), frame: body };
       if (picture.band) frame.band = picture.band;
       if (picture.rects) frame.rects = picture.rects;
+      if (picture.moves) frame.moves = picture.moves;
       this.options.onVideo?.(frame);
     } catch (err) {
       this.options.onError(

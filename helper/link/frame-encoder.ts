@@ -17,6 +17,7 @@ import {
   writePatchHeader,
   writeRectsHeader,
   writeVideoHeader,
+  type PixelMove,
   type PixelRect,
   type VideoFrameHeader,
 } from '../../protocol/helper-framing';
@@ -77,11 +78,12 @@ export class FrameEncoder {
   writeVideo(
     header: VideoFrameHeader,
     pixels: Buffer | readonly Buffer[],
-    patch?: { firstRow: number; rows: number } | { rects: readonly PixelRect[] },
+    patch?: { firstRow: number; rows: number } | { rects: readonly PixelRect[]; moves?: readonly PixelMove[] },
   ): boolean {
     const parts = Buffer.isBuffer(pixels) ? [pixels] : pixels;
     const bytes = parts.reduce((n, p) => n + p.length, 0);
     const rects = patch && 'rects' in patch ? patch.rects : undefined;
+    const moves = (patch && 'rects' in patch && patch.moves) || [];
     const band = patch && 'rows' in patch ? patch : undefined;
     const need = rects ? rectPixelBytes(rects) : header.width * (band ? band.rows : header.height) * 4;
     if (bytes !== need || (parts.length === 0 && need > 0)) {
@@ -98,11 +100,11 @@ export class FrameEncoder {
     this.stats.videoFrames++;
     this.out.cork();
     if (rects) {
-      const head = rectsPrefixBytes(rects.length);
+      const head = rectsPrefixBytes(rects.length, moves.length);
       const prefix = Buffer.alloc(LENGTH_BYTES + 1 + head);
       prefix.writeUInt32LE(1 + head + bytes, 0);
       prefix[LENGTH_BYTES] = FrameKind.Rects;
-      writeRectsHeader(new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength), LENGTH_BYTES + 1, header, rects);
+      writeRectsHeader(new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength), LENGTH_BYTES + 1, header, rects, moves);
       if (parts.length === 0) {
         this.out.write(prefix, () => {
           this.videoInFlight = false;

@@ -5,7 +5,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { PairuxError } from '../../protocol/errors';
-import type { PixelRect, VideoFrameHeader } from '../../protocol/helper-framing';
+import type { PixelMove, PixelRect, VideoFrameHeader } from '../../protocol/helper-framing';
 import { helperBoundary } from '../../protocol/helper-link';
 import { PROTOCOL_VERSION } from '../../protocol/rpc';
 import { RpcEndpoint, type Side } from '../../protocol/rpc-endpoint';
@@ -75,7 +75,7 @@ export class HelperLink {
   sendVideo(
     header: VideoFrameHeader,
     pixels: Buffer | readonly Buffer[],
-    patch?: { firstRow: number; rows: number } | { rects: readonly PixelRect[] },
+    patch?: { firstRow: number; rows: number } | { rects: readonly PixelRect[]; moves?: readonly PixelMove[] },
   ): boolean {
     return this.encoder.writeVideo(header, pixels, patch);
   }

@@ -95,6 +95,8 @@ declare module 'x11' {
     CreateGC(id: number, drawable: number, values: object): void;
     ChangeGC(id: number, values: object): void;
     PolyFillRectangle(drawable: number, gc: number, coords: number[]): void;
+    PutImage(format: number, drawable: number, gc: number, w: number, h: number, x: number, y: number, leftPad: number, depth: number, data: Buffer): void;
+    CopyArea(src: number, dst: number, gc: number, srcX: number, srcY: number, dstX: number, dstY: number, w: number, h: number): void;
     stream: { destroyed: boolean; destroy(): void };
   }
   export interface XScreen {

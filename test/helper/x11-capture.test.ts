@@ -2,7 +2,7 @@
  * Event-driven X11 capture on a real X server: a still screen sends nothing after the first
  * frame, a change goes out as a patch of just its area with its pixels, a damage storm is capped
  * at fps without a queue, the pointer's moves go out as patches with it drawn, a new WebSocket
- * viewer gets a picture without idle frames; a server without DAMAGE falls back to robotjs with a
+ * viewer gets a picture without idle frames; a scrolled page goes out as a move; a server without DAMAGE falls back to robotjs with a
  * reason, one without MIT-SHM reads with the core GetImage; a dropped X connection stops capture
  * with a fatal capture.error; a screen that shrinks is followed.
  */
@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import type { HelperFrame } from '../../helper/client';
 import { cursorPixel } from '../../helper/capture/cursor';
+import { applyMoves, applyRects } from '../../protocol/helper-framing';
 import type { CaptureErrorNotice } from '../../helper/client';
 import { helperOn } from './support/helper';
 import { openPainter, type Painter } from './support/x11-painter';
@@ -150,6 +151,50 @@ describe('helper capture on X11 damage', function () {
       }
     }
     assert.deepEqual(rgbAt(patch, 41, 45), rgb(0x203040), 'the old place shows the background again');
+  });
+
+  it('a page scrolled as a terminal does (CopyArea) goes out as a move and the new rows, and the rebuilt screen is right', async () => {
+    const area = { x: 100, y: 100, w: 320, h: 240 };
+    painter = await openPainter(x.display, area, 0x203040);
+    // Every row different, as lines of text are: where a row came from is unambiguous.
+    const rowsOf = (first: number, count: number) => {
+      const px = Buffer.alloc(area.w * count * 4, 0x20);
+      for (let k = 0; k < count; k++) {
+        const n = first + k;
+        const start = (n * 37) % 200;
+        px.fill((n * 53) & 0xff, (k * area.w + start) * 4, (k * area.w + start + 40 + (n % 60)) * 4);
+      }
+      return px;
+    };
+    painter.image(rowsOf(0, area.h), { x: 0, y: 0, w: area.w, h: area.h });
+    await painter.painted();
+    const from = frames.length;
+    await helper.startCapture({ fps: 30, idleFps: 0, patches: true, drawCursor: false });
+    await waitFor(() => frames.length > from, 5000, 'the first frame');
+    painter.copy({ x: 0, y: 32, w: area.w, h: area.h - 32 }, { x: 0, y: 0 });
+    painter.image(rowsOf(area.h, 32), { x: 0, y: area.h - 32, w: area.w, h: 32 });
+    await painter.painted();
+    const want = rowsOf(32, area.h);
+    const rebuild = () => {
+      const screen = Buffer.from(frames[from]!.pixels);
+      for (const f of frames.slice(from + 1)) {
+        applyMoves(screen, 640, f.moves ?? []);
+        applyRects(screen, 640, f.rects ?? [], f.pixels);
+      }
+      return screen;
+    };
+    const shows = (screen: Buffer) => {
+      for (let k = 0; k < area.h; k++) {
+        const at = ((area.y + k) * 640 + area.x) * 4;
+        if (!screen.subarray(at, at + area.w * 4).equals(want.subarray(k * area.w * 4, (k + 1) * area.w * 4))) return false;
+      }
+      return true;
+    };
+    await waitFor(() => shows(rebuild()), 3000, 'the scrolled page in the rebuilt screen');
+    const scrolls = frames.slice(from + 1).filter((f) => f.moves?.length);
+    assert.ok(scrolls.length > 0, `a frame with a move among ${frames.length - from - 1}`);
+    const sent = frames.slice(from + 1).reduce((n, f) => n + f.pixels.length, 0);
+    assert.ok(sent < (area.w * area.h * 4) / 2, `${sent} bytes of pixels sent for a page of ${area.w * area.h * 4}`);
   });
 
   it('with no idle frames, every new WebSocket viewer still gets a picture at once', async () => {

@@ -1,11 +1,11 @@
 /**
  * The runner's frame relay and the page's frame source together: what the page reconstructs
  * from a full frame and then patches must equal the helper's pictures, row for row, however the
- * page's pace makes changes accumulate.
+ * page's pace makes changes accumulate, and a scroll the helper found goes on as a move.
  */
 import assert from 'node:assert/strict';
 import { FrameRelay } from '../../runner/frame-relay';
-import { rectsPrefixBytes, type VideoFrameHeader } from '../../protocol/helper-framing';
+import { applyMoves, rectsPrefixBytes, type PixelMove, type PixelRect, type VideoFrameHeader } from '../../protocol/helper-framing';
 import { BridgeFrameSource } from '../../webview/engine/bridge-frame-source';
 
 const W = 64;
@@ -60,6 +60,68 @@ describe('demo: frame relay (full frame, then changed areas only)', () => {
       assert.ok(h.sent[1]!.byteLength <= 1 + rectsPrefixBytes(2) + 2 * 16 * 4, `${h.sent[1]!.byteLength} bytes`);
       h.deliver();
       assert.ok(Buffer.from(h.shown.at(-1)!).equals(Buffer.from(b)), `from the ${fromHelper ? 'helper' : 'relay'}: the page shows the new picture`);
+    }
+  });
+
+  it('a scroll from the helper reaches the page as a move and the new rows, not the whole page', () => {
+    const h = harness();
+    const a = new Uint8Array(W * H * 4).map((_, i) => (i * 7 + (i >> 8)) & 255);
+    h.relay.push(header(1), a);
+    h.deliver();
+    // The helper's picture scrolled up by 8 rows; rows 40..47 are new.
+    const move: PixelMove = { x: 0, y: 0, w: W, h: H - 8, sx: 0, sy: 8 };
+    const b = a.slice();
+    applyMoves(b, W, [move]);
+    b.fill(5, (H - 8) * W * 4);
+    h.relay.push(header(2), new Uint8Array(8 * W * 4).fill(5), [{ x: 0, y: H - 8, w: W, h: 8 }], [move]);
+    assert.equal(h.sent[0]!.byteLength, 1 + rectsPrefixBytes(1, 1) + 8 * W * 4);
+    h.deliver();
+    assert.ok(Buffer.from(h.shown.at(-1)!).equals(Buffer.from(b)), 'the page shows the scrolled picture exactly');
+  });
+
+  it('moves and changes queued while the page is busy rebuild every picture the page gets, exactly', () => {
+    let seed = 7;
+    const rnd = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    const int = (n: number) => Math.floor(rnd() * n);
+    for (let run = 0; run < 20; run++) {
+      const h = harness();
+      // The helper's picture, as it changes; the page must end up with it after each delivery.
+      const helper = new Uint8Array(W * H * 4).map(() => int(256));
+      h.relay.push(header(1), helper);
+      h.deliver();
+      for (let step = 2; step < 40; step++) {
+        h.setReady(rnd() < 0.4);
+        const moves: PixelMove[] = [];
+        if (rnd() < 0.6) {
+          const w = 1 + int(W);
+          const x = int(W - w + 1);
+          const hh = 1 + int(H - 1);
+          moves.push({ x, y: int(H - hh + 1), w, h: hh, sx: x, sy: int(H - hh + 1) });
+          applyMoves(helper, W, moves);
+        }
+        const rects: PixelRect[] = [];
+        for (let k = int(3); k > 0; k--) {
+          const r = { x: int(W - 1), y: int(H - 1), w: 1, h: 1 };
+          r.w = 1 + int(W - r.x);
+          r.h = 1 + int(H - r.y);
+          rects.push(r);
+        }
+        const pixels: number[] = [];
+        for (const r of rects) {
+          for (let y = r.y; y < r.y + r.h; y++) {
+            for (let x = r.x; x < r.x + r.w; x++) {
+              const v = [int(256), int(256), int(256), 0];
+              helper.set(v, (y * W + x) * 4);
+              pixels.push(...v);
+            }
+          }
+        }
+        h.relay.push(header(step), new Uint8Array(pixels), rects, moves);
+        if (h.sent.length) {
+          h.deliver();
+          assert.ok(Buffer.from(h.shown.at(-1)!).equals(Buffer.from(helper)), `run ${run}, step ${step}: the page's picture is the helper's`);
+        }
+      }
     }
   });
 

@@ -4,7 +4,16 @@
  * is followed.
  */
 import assert from 'node:assert/strict';
-import { FrameKind, rectsPrefixBytes, VIDEO_HEADER_BYTES, writeRectsHeader, writeVideoHeader, type PixelRect } from '../../protocol/helper-framing';
+import {
+  FrameKind,
+  MAX_MOVES,
+  rectsPrefixBytes,
+  VIDEO_HEADER_BYTES,
+  writeRectsHeader,
+  writeVideoHeader,
+  type PixelMove,
+  type PixelRect,
+} from '../../protocol/helper-framing';
 import { BridgeFrameSource } from '../../webview/engine/bridge-frame-source';
 import type { RawFrame } from '../../webview/engine/frame-source';
 import { parseVideoMessage } from '../../webview/engine/video-message';
@@ -24,11 +33,11 @@ function lengthPrefixed(inner: Uint8Array): Uint8Array {
   return out;
 }
 
-function rectsMessage(width: number, height: number, rects: PixelRect[], fill: number): Uint8Array {
-  const head = 1 + rectsPrefixBytes(rects.length);
+function rectsMessage(width: number, height: number, rects: PixelRect[], fill: number, moves: PixelMove[] = []): Uint8Array {
+  const head = 1 + rectsPrefixBytes(rects.length, moves.length);
   const bytes = new Uint8Array(head + rects.reduce((n, r) => n + r.w * r.h * 4, 0));
   bytes[0] = FrameKind.Rects;
-  writeRectsHeader(new DataView(bytes.buffer), 1, { seq: 9, width, height, format: 'BGRX', captureTime: 1 }, rects);
+  writeRectsHeader(new DataView(bytes.buffer), 1, { seq: 9, width, height, format: 'BGRX', captureTime: 1 }, rects, moves);
   bytes.fill(fill, head);
   return bytes;
 }
@@ -81,6 +90,22 @@ describe('webview: frames from the host bridge', () => {
     assert.ok(parseVideoMessage(frame(16, 16, 1).buffer as ArrayBuffer).ok);
   });
 
+  it('copies moved blocks within the kept picture before the rectangles (a scroll)', () => {
+    const source = new BridgeFrameSource({ width: 4, height: 4, fps: 30, name: 'test', keepPicture: true });
+    let shown: Uint8Array | undefined;
+    source.start((f) => (shown = new Uint8Array(f.data as Uint8Array)));
+    const first = frame(4, 4, 1, 0);
+    for (let y = 0; y < 4; y++) first.fill(10 + y, 1 + VIDEO_HEADER_BYTES + y * 16, 1 + VIDEO_HEADER_BYTES + (y + 1) * 16);
+    source.push(first);
+    // Rows 1..3 move up one; the last row is new.
+    source.push(rectsMessage(4, 4, [{ x: 0, y: 3, w: 4, h: 1 }], 99, [{ x: 0, y: 0, w: 4, h: 3, sx: 0, sy: 1 }]));
+    assert.equal(source.framesBad, 0, source.lastBadReason);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((y) => shown![y * 16]),
+      [11, 12, 13, 99],
+    );
+  });
+
   it('turns every kind of garbage into a reason, and JSON into "ignored"', () => {
     const good = frame(32, 16, 1);
     const cases: Array<[string, Uint8Array]> = [
@@ -106,6 +131,26 @@ describe('webview: frames from the host bridge', () => {
         })(),
       ],
       ['random', Uint8Array.from({ length: 4096 }, (_, i) => ((i + 1) * 7919) & 0xff)],
+      ['a move from outside the picture', rectsMessage(32, 16, [], 0, [{ x: 0, y: 0, w: 32, h: 8, sx: 0, sy: 9 }])],
+      ['a move to outside the picture', rectsMessage(32, 16, [], 0, [{ x: 1, y: 0, w: 32, h: 8, sx: 0, sy: 0 }])],
+      ['an empty move', rectsMessage(32, 16, [], 0, [{ x: 0, y: 0, w: 0, h: 8, sx: 0, sy: 0 }])],
+      [
+        'too many moves',
+        rectsMessage(
+          32,
+          16,
+          [],
+          0,
+          Array.from({ length: MAX_MOVES + 1 }, () => ({ x: 0, y: 0, w: 1, h: 1, sx: 0, sy: 1 })),
+        ),
+      ],
+      [
+        'a move table cut short',
+        (() => {
+          const b = rectsMessage(32, 16, [], 0, [{ x: 0, y: 0, w: 32, h: 8, sx: 0, sy: 8 }]);
+          return b.subarray(0, b.byteLength - 2);
+        })(),
+      ],
     ];
     for (const [what, bytes] of cases) {
       const r = parseVideoMessage(bytes);

@@ -6,7 +6,7 @@
  * encoder's timeline.
  */
 import { epochNow, type FrameSink, type FrameSource, type FrameSourceInfo } from './frame-source';
-import { applyRects } from '../../protocol/helper-framing';
+import { applyMoves, applyRects } from '../../protocol/helper-framing';
 import { traceFrame } from './track-from-frames';
 import { parseVideoMessage } from './video-message';
 
@@ -63,7 +63,7 @@ export class BridgeFrameSource implements FrameSource {
       this.lastBadReason = message.reason;
       return;
     }
-    const { header, band, rects } = message;
+    const { header, band, rects, moves } = message;
     traceFrame('page', header.captureTime);
     let pixels = message.pixels;
     if (band || rects) {
@@ -73,6 +73,7 @@ export class BridgeFrameSource implements FrameSource {
         this.lastBadReason = 'a patch arrived without a full picture of its size to apply it to';
         return;
       }
+      if (moves) applyMoves(picture, header.width, moves);
       if (rects) applyRects(picture, header.width, rects, pixels);
       else picture.set(pixels, band!.firstRow * header.width * 4);
       pixels = picture;

@@ -4,11 +4,14 @@
  * its u32 length first. Both are accepted, and anything else is a reason, never an exception, so
  * a bad frame is counted and dropped while the stream goes on. Pure: tested in Node.
  */
-import { FrameKind, LENGTH_BYTES, readPictureBody, type PixelRect, type VideoFrameHeader } from '../../protocol/helper-framing';
+import { FrameKind, LENGTH_BYTES, readPictureBody, type PixelMove, type PixelRect, type VideoFrameHeader } from '../../protocol/helper-framing';
 
 export type VideoMessage =
-  /** `band` set: a patch, and `pixels` holds only those rows; `rects` set: only those rectangles' pixels, in turn. */
-  | { ok: true; header: VideoFrameHeader; pixels: Uint8Array; band?: { firstRow: number; rows: number }; rects?: PixelRect[] }
+  /**
+   * `band` set: a patch, and `pixels` holds only those rows; `rects` set: only those rectangles'
+   * pixels, in turn, after `moves` (if any) are copied within the picture.
+   */
+  | { ok: true; header: VideoFrameHeader; pixels: Uint8Array; band?: { firstRow: number; rows: number }; rects?: PixelRect[]; moves?: PixelMove[] }
   /** A JSON (kind 0) message on a frame stream: not a frame, not an error. */
   | { ok: false; ignored: true; reason: string }
   | { ok: false; ignored: false; reason: string };
@@ -20,9 +23,9 @@ function atKind(bytes: Uint8Array, kindAt: number): VideoMessage {
     return { ok: false, ignored: false, reason: `unknown message kind ${String(kind)}` };
   const body = bytes.subarray(kindAt);
   try {
-    const { header, band, rects, pixelsAt } = readPictureBody(body);
+    const { header, band, rects, moves, pixelsAt } = readPictureBody(body);
     const pixels = body.subarray(pixelsAt);
-    if (rects) return { ok: true, header, pixels, rects };
+    if (rects) return moves ? { ok: true, header, pixels, rects, moves } : { ok: true, header, pixels, rects };
     return band ? { ok: true, header, pixels, band } : { ok: true, header, pixels };
   } catch (err) {
     return { ok: false, ignored: false, reason: err instanceof Error ? err.message : String(err) };

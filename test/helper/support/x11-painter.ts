@@ -9,6 +9,10 @@ import x11, { type XClient } from 'x11';
 export interface Painter {
   /** Fills the window (or part of it) with `rgb` (0xRRGGBB). */
   paint(rgb: number, rect?: { x: number; y: number; w: number; h: number }): void;
+  /** Puts `bgrx` (tight rows, 4 bytes a pixel) at `rect` of the window, in one request. */
+  image(bgrx: Buffer, rect: { x: number; y: number; w: number; h: number }): void;
+  /** Copies a block of the window within it, as a terminal scrolls (CopyArea). */
+  copy(from: { x: number; y: number; w: number; h: number }, to: { x: number; y: number }): void;
   /** Resolves once the server has processed every paint so far. */
   painted(): Promise<void>;
   /** Paints alternating colours `hz` times a second until the returned function is called. */
@@ -34,6 +38,12 @@ export function openPainter(display: string, at: { x: number; y: number; w: numb
           X.ChangeGC(gc, { foreground: color });
           const r = rect ?? { x: 0, y: 0, w: at.w, h: at.h };
           X.PolyFillRectangle(wid, gc, [r.x, r.y, r.w, r.h]);
+        },
+        image(bgrx, r) {
+          X.PutImage(2, wid, gc, r.w, r.h, r.x, r.y, 0, screen.root_depth, bgrx);
+        },
+        copy(from, to) {
+          X.CopyArea(wid, wid, gc, from.x, from.y, to.x, to.y, from.w, from.h);
         },
         painted: round,
         storm(hz) {
