@@ -34,7 +34,6 @@ export async function trackOutboundStats(track: HasReport | undefined): Promise<
   const bytes = layers.reduce((sum, [, r]) => sum + (typeof r.bytesSent === 'number' ? r.bytesSent : 0), 0);
   const kept = new Map(all.filter(([, r]) => !(r.type === 'outbound-rtp' && r.kind === 'video') || r === top?.[1]));
   const stats = await outboundVideoStats(asConnection(kept));
-  const pair = all.find(([, r]) => r.type === 'candidate-pair' && typeof r.availableOutgoingBitrate === 'number' && r.state === 'succeeded')?.[1];
   const layerDetail = layers
     .map(([, r]) => ({
       rid: typeof r.rid === 'string' ? r.rid : '',
@@ -45,7 +44,8 @@ export async function trackOutboundStats(track: HasReport | undefined): Promise<
       targetKbps: typeof r.targetBitrate === 'number' ? Math.round(r.targetBitrate / 1000) : 0,
       active: r.active !== false,
       limited: typeof r.qualityLimitationReason === 'string' ? r.qualityLimitationReason : '',
-      availableKbps: pair ? Math.round((pair.availableOutgoingBitrate as number) / 1000) : 0,
+      // The estimate of the pair the transport selected (stats.ts), not of any pair that once succeeded.
+      availableKbps: stats.availableOutgoingKbps ?? 0,
     }))
     .sort((a, b) => b.width - a.width);
   return { ...stats, bytesSent: bytes, layers: layers.length, layerDetail };

@@ -9,6 +9,8 @@ export interface CandidatePairInfo {
   protocol: string | null;
   /** Current STUN round-trip time of the selected pair, ms. */
   candidateRttMs: number | null;
+  /** The sender's bandwidth estimate on the selected pair, kbit/s (null on a receive-only link). */
+  availableOutgoingKbps: number | null;
 }
 
 export interface InboundVideoStats extends CandidatePairInfo {
@@ -100,15 +102,17 @@ export function selectedCandidatePair(report: RTCStatsReport): CandidatePairInfo
   let pair = transport ? byId.get(str(transport.selectedCandidatePairId)) : undefined;
   // Older stacks only flag the pair itself.
   pair ??= all.find((r) => r.type === 'candidate-pair' && (r.selected === true || (r.nominated === true && r.state === 'succeeded')));
-  if (!pair) return { localCandidateType: null, remoteCandidateType: null, protocol: null, candidateRttMs: null };
+  if (!pair) return { localCandidateType: null, remoteCandidateType: null, protocol: null, candidateRttMs: null, availableOutgoingKbps: null };
   const local = byId.get(str(pair.localCandidateId));
   const remote = byId.get(str(pair.remoteCandidateId));
   const rtt = pair.currentRoundTripTime;
+  const outgoing = pair.availableOutgoingBitrate;
   return {
     localCandidateType: local ? str(local.candidateType) || null : null,
     remoteCandidateType: remote ? str(remote.candidateType) || null : null,
     protocol: local ? str(local.protocol) || null : null,
     candidateRttMs: typeof rtt === 'number' ? rtt * 1000 : null,
+    availableOutgoingKbps: typeof outgoing === 'number' ? Math.round(outgoing / 1000) : null,
   };
 }
 
@@ -124,6 +128,7 @@ export async function inboundVideoStats(pc: RTCPeerConnection | undefined): Prom
     remoteCandidateType: null,
     protocol: null,
     candidateRttMs: null,
+    availableOutgoingKbps: null,
     framesDecoded: 0,
     framesDropped: 0,
     frameWidth: 0,
@@ -170,6 +175,7 @@ export async function outboundVideoStats(pc: RTCPeerConnection | undefined): Pro
     remoteCandidateType: null,
     protocol: null,
     candidateRttMs: null,
+    availableOutgoingKbps: null,
     framesEncoded: 0,
     framesSent: 0,
     fps: 0,
