@@ -76,6 +76,7 @@ export async function startHeadlessHost(
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  if (process.env.PAIRUX_HOST_CONSOLE) page.on('console', (m) => process.stderr.write(`[host page] ${m.text()}\n`));
   // Ready is what the page itself tells its embedder (joined; with a bridge, the bridge open), so the
   // demo works with the product page, which has no test hooks.
   let joined = false;

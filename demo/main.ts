@@ -3,9 +3,11 @@
  * the host's media engine in headless Chromium, prints the share links and a line for every
  * guest that comes and goes. Ctrl-C ends the session for everyone and exits.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { startControlPlane, type ControlPlane } from '../server/control-plane';
+import { lanAddresses, type LanAddress } from '../server/lan-addresses';
 import type { ServerConfigInput } from '../server/config';
 import { LIVEKIT_WEBHOOK_PATH } from '../server/sfu/webhooks';
 import type { HeadlessHost, HostEvent } from './headless-host';
@@ -14,7 +16,10 @@ import { startRealScreen, type RealScreen } from './real-screen';
 import { terminalText } from './terminal-text';
 
 const USAGE = `Usage: npm run demo -- [options]
-  --port <n>        control-plane port on 127.0.0.1 (default 7420; a free one if busy)
+  --port <n>        control-plane port (default 7420; a free one if busy)
+  --lan             serve guests on this computer's network, not only this computer: the links carry
+                    the address PairUX proposes (a private address on a real interface first)
+  --lan-address <ip>  the same on this address (one of this computer's), e.g. 192.168.1.23
   --size <WxH>      shared screen size (default 1920x1080)
   --fps <n>         frame rate, 1-60 (default 30)
   --mode <m>        p2p (default: one stream per guest) | sfu (a local LiveKit server fans one stream out)
@@ -32,6 +37,7 @@ const USAGE = `Usage: npm run demo -- [options]
   --monitor <name>  share this monitor of a multi-monitor display (RandR name, e.g. HDMI-1; default the whole screen;
                     the demo prints the monitors it found)
   --help            this text
+Environment: PAIRUX_HOST_CONSOLE=1 prints the headless host page's console on stderr (debugging).
 
 While a guest drives, type s then Enter to stop all control at once.`;
 
@@ -52,6 +58,8 @@ interface DemoOptions {
   ttlMinutes: number;
   /** A RandR monitor to share, by name; the whole screen when absent. */
   monitor: string | undefined;
+  /** --lan: the address guests on this network reach the control plane at; absent: loopback only. */
+  lan: LanAddress | undefined;
 }
 
 function fail(message: string): never {
@@ -79,6 +87,8 @@ function parseOptions(argv: string[]): DemoOptions {
         'deny-control': { type: 'boolean', default: false },
         frames: { type: 'string', default: 'bridge' },
         monitor: { type: 'string' },
+        lan: { type: 'boolean', default: false },
+        'lan-address': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -113,6 +123,22 @@ function parseOptions(argv: string[]): DemoOptions {
       values.generated ? '--monitor shares a real screen: not with --generated' : `--monitor must be a monitor's name, not ${JSON.stringify(values.monitor)}`,
     );
   }
+  let lan: LanAddress | undefined;
+  if (values.lan || values['lan-address'] !== undefined) {
+    // The local LiveKit listens on loopback only: guests elsewhere could join but never see the screen.
+    if (values.mode !== 'p2p') fail('--lan works with --mode p2p: the local LiveKit server serves this computer only');
+    const all = lanAddresses();
+    const wanted = values['lan-address'];
+    lan = wanted === undefined ? all[0] : all.find((a) => a.address === wanted);
+    if (!lan) {
+      const known = all.map((a) => `${a.address} (${a.interface})`).join(', ');
+      fail(
+        wanted === undefined
+          ? 'this computer has no network address but loopback; connect it to a network, or leave out --lan'
+          : `--lan-address ${wanted} is not an address of this computer; it has ${known || 'none but loopback'}`,
+      );
+    }
+  }
   const autoAt = Number(values['auto-at']);
   if (!Number.isInteger(autoAt) || autoAt < 2 || autoAt > 1000) fail(`--auto-at must be a whole number 2-1000, not ${values['auto-at']}`);
   return {
@@ -129,6 +155,7 @@ function parseOptions(argv: string[]): DemoOptions {
     controlPolicy: values['allow-control'] ? 'allow' : values['deny-control'] ? 'deny' : 'ask',
     frames: values.frames,
     monitor: values.monitor,
+    lan,
   };
 }
 
@@ -137,12 +164,13 @@ const time = () => new Date().toLocaleTimeString('en-GB', { hour12: false });
 const say = (line: string) => console.log(`${time()}  ${terminalText(line)}`);
 
 async function startPlane(port: number, config: ServerConfigInput = {}): Promise<ControlPlane> {
+  const host = config.host ?? '127.0.0.1';
   try {
-    return await startControlPlane({ host: '127.0.0.1', port, ...config });
+    return await startControlPlane({ ...config, host, port });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw err;
     say(`port ${port} is busy; using a free port instead`);
-    return startControlPlane({ host: '127.0.0.1', ...config, port: 0 });
+    return startControlPlane({ ...config, host, port: 0 });
   }
 }
 
@@ -190,6 +218,9 @@ async function main(): Promise<void> {
   try {
     plane = await startPlane(port, {
       ...(sfu ? { livekit: { url: sfu.url, apiKey: sfu.apiKey, apiSecret: sfu.apiSecret } } : {}),
+      // On the network, anyone who reaches the server could create sessions without a host key;
+      // this demo creates its own in-process, so nobody needs to know it.
+      ...(options.lan ? { host: options.lan.address, hostKey: randomBytes(24).toString('base64url') } : {}),
       focus: { autoSfuAt: options.autoAt },
     });
   } catch (err) {
@@ -302,6 +333,11 @@ A guest with the controller link can ask to drive; you answer here (y/n), and s 
 
   Watch in a browser:  ${session.links.viewer.url}
   Controller link:     ${session.links.controller.url}
+  ${
+    options.lan
+      ? `The links work on this computer's network ${options.lan.network} (${options.lan.interface}), for anyone who can reach ${options.lan.address}.`
+      : 'The links work on this computer only; --lan serves your network.'
+  }
 
 Links expire ${expires}. Health: ${plane.url}/healthz · metrics: ${plane.url}/metrics
 Press Ctrl-C to end the session for everyone.

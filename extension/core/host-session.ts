@@ -4,6 +4,8 @@
  * the runner between them, and the host page's webview port once the UI has opened it. Slow
  * steps report progress; every failure becomes a `PairuxError` whose message says what to do.
  */
+import { randomBytes } from 'node:crypto';
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { CreateSessionResponse } from '../../protocol/http-api';
 import {
@@ -19,6 +21,7 @@ import type { ControlAuditEntry, LinkSummary, ShareLinkInfo } from '../../protoc
 import type { ResultOf } from '../../protocol/rpc';
 import type { ControlPlane } from '../../server/control-plane';
 import { startControlPlane } from '../../server/control-plane';
+import { lanAddresses, type LanAddress } from '../../server/lan-addresses';
 import { HelperProcess, type CaptureResult, type HelloResult } from '../../helper/client';
 import type { MonitorInfo } from '../../protocol/helper-link';
 import type { LobbyAsker, PromptAnswer, Requester } from '../../runner/host-runner';
@@ -43,6 +46,8 @@ export interface HostStatus {
   screen: { width: number; height: number; fps: number; display: string };
   /** Where SFU media goes (the LiveKit URL the webview must be allowed to reach), when known. */
   sfuUrl: string | undefined;
+  /** The embedded server on the local network: where guests connect; absent on this computer only or a deployed server. */
+  reach?: { address: string; network: string; interface: string } | undefined;
 }
 
 export interface HostSessionEvents {
@@ -75,6 +80,7 @@ export interface HostUi {
 
 export class HostSession extends TypedEmitter<HostSessionEvents> {
   private plane: ControlPlane | undefined;
+  private reach: HostStatus['reach'];
   private helper: HelperProcess | undefined;
   private runner: HostRunner | undefined;
   private bridge: WebviewBridge | undefined;
@@ -96,6 +102,8 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   constructor(
     private readonly settings: HostSettings,
     private readonly ui: HostUi,
+    /** This machine's interfaces (os.networkInterfaces); tests give their own. */
+    private readonly interfaces: () => NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces,
   ) {
     super();
   }
@@ -128,6 +136,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
         : this.settings.mode === 'p2p'
           ? undefined
           : (this.settings.livekit?.url ?? (this.settings.serverUrl ? 'remote' : undefined)),
+      ...(this.reach ? { reach: this.reach } : {}),
     };
   }
 
@@ -425,11 +434,20 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
       this.signalingUrl = created.wsUrl;
       return created;
     }
-    this.ui.progress('starting the embedded server…');
+    const lan = s.network === 'local-network' ? networkAddress(s.networkAddress, this.interfaces()) : undefined;
+    this.reach = lan && { address: lan.address, network: lan.network, interface: lan.interface };
+    this.ui.progress(lan ? `starting the embedded server for your network (${lan.address}, ${lan.interface})…` : 'starting the embedded server…');
     try {
       // PAIRUX_PAGES_DIR: the server's testing option (server/README.md), for benches whose browser viewer reads the test pages' hooks.
       const pages = process.env.PAIRUX_PAGES_DIR ? { webviewDist: process.env.PAIRUX_PAGES_DIR } : {};
-      this.plane = await startControlPlane({ host: '127.0.0.1', port: s.embeddedPort, ...(s.livekit ? { livekit: s.livekit } : {}), ...pages });
+      this.plane = await startControlPlane({
+        host: lan?.address ?? '127.0.0.1',
+        port: s.embeddedPort,
+        // On the network anyone could create sessions on a server without a host key; this editor creates its own in-process.
+        ...(lan ? { hostKey: s.embeddedHostKey ?? randomBytes(24).toString('base64url') } : {}),
+        ...(s.livekit ? { livekit: s.livekit } : {}),
+        ...pages,
+      });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         throw new PairuxError(
@@ -440,6 +458,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
       throw err;
     }
     this.signalingUrl = `${this.plane.url.replace(/^http/, 'ws')}/ws`;
+    if (lan) this.emit('log', { level: 'info', line: `Guests on your network ${lan.network} (${lan.interface}) connect at ${this.plane.url}.` });
     return this.plane.service.createSession(request);
   }
 
@@ -504,4 +523,18 @@ function captureFix(display: string): string {
   }
   if (process.platform === 'darwin') return 'On macOS, allow VS Code under System Settings → Privacy & Security → Screen Recording, then restart VS Code.';
   return 'Check that this machine allows screen capture for VS Code.';
+}
+
+/** The address the embedded server serves the network on: the one set, else the one PairUX proposes. */
+function networkAddress(wanted: string | undefined, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): LanAddress {
+  const all = lanAddresses(interfaces);
+  const picked = wanted ? all.find((a) => a.address === wanted) : all[0];
+  if (picked) return picked;
+  const known = all.map((a) => `${a.address} (${a.interface})`).join(', ');
+  throw new PairuxError(
+    ErrorCode.Unavailable,
+    wanted
+      ? `“pairux.server.address” is ${wanted}, which is not an address of this computer (it has ${known || 'none but loopback'}). Pick one of those, or leave it empty for PairUX to choose.`
+      : 'This computer is on no network (it has only loopback), so nobody else can reach it. Connect it to a network, or set “pairux.server.network” to this-computer.',
+  );
 }

@@ -16,6 +16,8 @@ export type SessionView =
       mode: 'p2p' | 'sfu';
       page: ShellStatusParams | undefined;
       screen: { width: number; height: number; fps: number };
+      /** The embedded server on the local network: where guests connect. */
+      reach?: { address: string; network: string; interface: string } | undefined;
     }
   | { kind: 'guest'; hostName: string; mode: 'p2p' | 'sfu'; page: ShellStatusParams | undefined };
 
@@ -48,9 +50,11 @@ export function statusBarText(view: SessionView): StatusBarText {
       if (view.phase === 'ending') parts.push('ending…');
       else if (view.page?.state === 'reconnecting') parts.push('reconnecting');
       else if (driver) parts.push(`$(hand) ${literal(nameOf(view.page, driver) ?? 'a guest', 64)} drives`);
+      if (view.reach) parts.push(`$(globe) ${view.reach.address}`);
+      const where = view.reach ? ` Guests on your network ${view.reach.network} (${view.reach.interface}) connect at ${view.reach.address}.` : '';
       return {
         text: parts.join(' · '),
-        tooltip: `Sharing your ${view.screen.width}×${view.screen.height} screen at ${view.screen.fps} fps (${MODE_LABEL[view.mode]}). Click for the session's actions.`,
+        tooltip: `Sharing your ${view.screen.width}×${view.screen.height} screen at ${view.screen.fps} fps (${MODE_LABEL[view.mode]}).${where} Click for the session's actions.`,
       };
     }
     case 'guest': {

@@ -3,6 +3,7 @@
  * extension/README.md), read through a getter so this stays free of `vscode`. A bad value is
  * never silently replaced: `readHostSettings` lists every problem with the setting's name.
  */
+import { isIPv4 } from 'node:net';
 import { Region } from '../../protocol/common';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { CaptureRegion } from '../../protocol/helper-link';
@@ -17,6 +18,12 @@ export interface HostSettings {
   serverUrl: string;
   hostKey: string | undefined;
   embeddedPort: number;
+  /** `pairux.server.network`: whom the embedded server serves: this computer only, or its local network too. */
+  network?: 'this-computer' | 'local-network';
+  /** `pairux.server.address`: the address the embedded server serves the network on; absent: PairUX proposes one. */
+  networkAddress?: string | undefined;
+  /** The embedded server's host key on the network (kept in secret storage): nobody else there creates sessions on it. */
+  embeddedHostKey?: string | undefined;
   fps: number;
   codec: 'vp9' | 'vp8' | 'av1' | 'h264';
   contentHint: 'detail' | 'motion' | 'text' | '';
@@ -58,7 +65,14 @@ export type SettingGetter = (key: string) => unknown;
 
 export function readHostSettings(
   get: SettingGetter,
-  extra: { mode: SessionMode; hostKey: string | undefined; env: NodeJS.ProcessEnv; userName: string; livekitSecret?: string | undefined },
+  extra: {
+    mode: SessionMode;
+    hostKey: string | undefined;
+    env: NodeJS.ProcessEnv;
+    userName: string;
+    livekitSecret?: string | undefined;
+    embeddedHostKey?: string | undefined;
+  },
 ): HostSettings {
   const problems: string[] = [];
   const str = (key: string, fallback = ''): string => {
@@ -81,6 +95,12 @@ export function readHostSettings(
   const serverUrl = str('server.url');
   if (serverUrl && !/^https?:\/\/[^/]+/.test(serverUrl))
     problems.push(`“pairux.server.url” must be an http:// or https:// URL, or empty for the embedded server (it is ${serverUrl})`);
+  const networkRaw = str('server.network', 'this-computer');
+  const network = (['this-computer', 'local-network'] as const).find((n) => n === networkRaw);
+  if (!network) problems.push(`“pairux.server.network” must be this-computer or local-network (it is ${networkRaw})`);
+  const networkAddress = str('server.address');
+  if (networkAddress && !isIPv4(networkAddress))
+    problems.push(`“pairux.server.address” must be an IPv4 address such as 192.168.1.23, or empty (it is ${networkAddress})`);
   const qualityRaw = str('capture.quality', 'text');
   const quality = (['text', 'balanced', 'motion'] as const).find((q) => q === qualityRaw);
   if (!quality) problems.push(`“pairux.capture.quality” must be text, balanced or motion (it is ${qualityRaw})`);
@@ -97,6 +117,9 @@ export function readHostSettings(
     serverUrl,
     hostKey: extra.hostKey,
     embeddedPort: int('server.port', 0, 0, 65535),
+    network: network ?? 'this-computer',
+    networkAddress: networkAddress || undefined,
+    embeddedHostKey: extra.embeddedHostKey,
     fps: int('capture.fps', 30, 1, 60),
     ...QUALITY[quality ?? 'text'],
     maxKbps: int('capture.maxBitrateKbps', 0, 0, 100_000),

@@ -3,6 +3,7 @@
  * (hosted or joined) shown in the status bar, the Participants view and the context keys.
  * Session logic lives in ../core (no `vscode` there); this file asks, shows and routes.
  */
+import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import * as vscode from 'vscode';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
@@ -28,6 +29,8 @@ import type { ParticipantsView } from './participants-view';
 import type { SessionStatusBar } from './status-bar';
 
 const HOST_KEY_SECRET = 'pairux.server.hostKey';
+/** The embedded server's host key when it serves the local network: made once, kept in secret storage. */
+const EMBEDDED_HOST_KEY_SECRET = 'pairux.server.embeddedHostKey';
 const LIVEKIT_SECRET = 'pairux.livekit.apiSecret';
 
 interface Hosting {
@@ -127,6 +130,15 @@ export class SessionController implements vscode.Disposable {
 
   // ---- host ---------------------------------------------------------------------------------
 
+  /** The embedded server's host key on the network, made on first use (nobody needs to type it: this editor creates the sessions). */
+  private async embeddedHostKey(): Promise<string> {
+    const kept = await this.context.secrets.get(EMBEDDED_HOST_KEY_SECRET);
+    if (kept) return kept;
+    const made = randomBytes(24).toString('base64url');
+    await this.context.secrets.store(EMBEDDED_HOST_KEY_SECRET, made);
+    return made;
+  }
+
   private async start(modeArg?: SessionMode): Promise<void> {
     if (this.current?.kind === 'host') {
       const choice = await vscode.window.showWarningMessage('You are already sharing your screen.', 'Keep Sharing', 'End and Start New');
@@ -159,6 +171,7 @@ export class SessionController implements vscode.Disposable {
       env: process.env,
       userName: safeUserName(),
       livekitSecret: await this.context.secrets.get(LIVEKIT_SECRET),
+      embeddedHostKey: config.get('server.network') === 'local-network' ? await this.embeddedHostKey() : undefined,
     });
     if (settings.mode === 'sfu' && !settings.serverUrl && !settings.livekit) {
       const choice = await vscode.window.showWarningMessage(
@@ -262,7 +275,7 @@ export class SessionController implements vscode.Disposable {
       this.view =
         s.phase === 'ended'
           ? { kind: 'none' }
-          : { kind: 'host', phase: s.phase === 'ending' ? 'ending' : 'live', mode: s.mode, page: s.page, screen: s.screen };
+          : { kind: 'host', phase: s.phase === 'ending' ? 'ending' : 'live', mode: s.mode, page: s.page, screen: s.screen, reach: s.reach };
       this.render();
     });
     session.on('ended', () => {
@@ -271,7 +284,7 @@ export class SessionController implements vscode.Disposable {
       this.view = { kind: 'none' };
       this.render();
     });
-    this.view = { kind: 'host', phase: 'live', mode: status.mode, page: undefined, screen: status.screen };
+    this.view = { kind: 'host', phase: 'live', mode: status.mode, page: undefined, screen: status.screen, reach: status.reach };
     this.render();
     session.on('handedOver', ({ resume, newHostName }) => void this.guard('host transfer', () => this.handedOver(hosting, resume, newHostName)));
     session.on('linksChanged', ({ text, fresh }) => {

@@ -125,6 +125,55 @@ describe('extension: hosting without an editor', function () {
     );
   });
 
+  it('on the local network: the embedded server listens on the proposed address, the links and the status say so, and its host key guards it', async () => {
+    x = await startXvfb(800, 600);
+    // 127.0.0.2 stands in for a network card's address: a loopback alias this test may use.
+    const card = { address: '127.0.0.2', netmask: '255.0.0.0', family: 'IPv4' as const, mac: '02:00:00:00:00:01', internal: false, cidr: '127.0.0.2/8' };
+    const interfaces = () => ({ lo: [{ ...card, address: '127.0.0.1', internal: true }], eth7: [card] });
+    const logs: string[] = [];
+    const steps: string[] = [];
+    const key = 'k'.repeat(32);
+    const session = new HostSession(
+      settings({ display: x.display, network: 'local-network', embeddedHostKey: key }),
+      { ...quietUi, progress: (p) => steps.push(p) },
+      interfaces,
+    );
+    session.on('log', (l) => logs.push(l.line));
+    const status = await session.start();
+    try {
+      const origin = parseShareLink(status.links.controller.url).origin;
+      assert.match(origin, /^http:\/\/127\.0\.0\.2:\d+$/);
+      assert.deepEqual(status.reach, { address: '127.0.0.2', network: '127.0.0.0/8', interface: 'eth7' });
+      assert.ok(steps.includes('starting the embedded server for your network (127.0.0.2, eth7)…'), steps.join(' / '));
+      assert.ok(
+        logs.some((l) => l === `Guests on your network 127.0.0.0/8 (eth7) connect at ${origin}.`),
+        logs.join('\n'),
+      );
+      // Someone else on the network cannot create sessions on it; the host key can.
+      const body = JSON.stringify({ mode: 'p2p', name: 'intruder' });
+      const headers = { 'content-type': 'application/json' };
+      assert.equal((await fetch(`${origin}/api/sessions`, { method: 'POST', headers, body })).status, 401);
+      assert.equal((await fetch(`${origin}/api/sessions`, { method: 'POST', headers: { ...headers, authorization: `Bearer ${key}` }, body })).status, 201);
+    } finally {
+      await session.end();
+    }
+  });
+
+  it('on the local network with an address this computer does not have: says which it has, and starts nothing', async () => {
+    x = await startXvfb(800, 600);
+    const interfaces = () => ({
+      eth0: [{ address: '10.1.2.3', netmask: '255.255.255.0', family: 'IPv4' as const, mac: '02:00:00:00:00:02', internal: false, cidr: '10.1.2.3/24' }],
+    });
+    const session = new HostSession(settings({ display: x.display, network: 'local-network', networkAddress: '192.168.9.9' }), quietUi, interfaces);
+    await rejectsWith(
+      session.start(),
+      'UNAVAILABLE',
+      /“pairux\.server\.address” is 192\.168\.9\.9, which is not an address of this computer \(it has 10\.1\.2\.3 \(eth0\)\)/,
+    );
+    const lonely = new HostSession(settings({ display: x.display, network: 'local-network' }), quietUi, () => ({}));
+    await rejectsWith(lonely.start(), 'UNAVAILABLE', /on no network/);
+  });
+
   it('reads settings with their defaults and names every bad one', () => {
     const s = readHostSettings(() => undefined, { mode: 'auto', hostKey: undefined, env: { DISPLAY: ':5' }, userName: 'ada' });
     assert.deepEqual([s.mode, s.fps, s.codec, s.display, s.linkTtlMinutes, s.hostName, s.region], ['auto', 30, 'av1', ':5', 1440, 'ada', undefined]);
@@ -136,12 +185,14 @@ describe('extension: hosting without an editor', function () {
       'server.url': 'pairux.example.com',
       'links.expiryMinutes': 1.5,
       'session.region': 'EU West',
+      'server.network': 'internet',
+      'server.address': 'my-laptop',
     };
     assert.throws(
       () => readHostSettings((k) => values[k], { mode: 'p2p', hostKey: undefined, env: {}, userName: 'ada' }),
       (err: Error) =>
-        ['capture.fps', 'capture.quality', 'capture.region', 'server.url', 'links.expiryMinutes', 'session.region'].every((k) =>
-          err.message.includes(`pairux.${k}`),
+        ['capture.fps', 'capture.quality', 'capture.region', 'server.url', 'links.expiryMinutes', 'session.region', 'server.network', 'server.address'].every(
+          (k) => err.message.includes(`pairux.${k}`),
         ),
     );
     assert.equal(readHostSettings((k) => ({ 'session.region': 'eu' })[k], { mode: 'auto', hostKey: undefined, env: {}, userName: '' }).sfuRegion, 'eu');

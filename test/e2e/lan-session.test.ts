@@ -1,0 +1,103 @@
+/**
+ * Two machines on one network, no server deployed: the host runs `npm run demo -- --lan` on its
+ * machine (its own network namespace: its own Xvfb desktop, helper, runner, headless host page
+ * and embedded control plane), and a guest on another machine of the same switched network opens
+ * the controller link in Chromium. The link carries the host's network address, the guest sees
+ * the host's screen, is granted control and types a command into the host's terminal, which runs
+ * it. Nothing here goes over loopback between the two.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Browser } from 'playwright-core';
+import { findChromium, launchChromium } from '../../demo/chromium';
+import { ViewerPage } from '../support/browser-viewer';
+import { eventually } from '../support/livekit';
+import { startLan, type Lan } from '../support/netns';
+import { pointOnVideo } from '../support/real-host-rig';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SCREEN = { width: 1280, height: 720 };
+
+describe('end to end: host and guest on one local network (demo --lan, network namespaces)', function () {
+  this.timeout(120_000);
+  let lan: Lan;
+  let demo: ChildProcess | undefined;
+  let out = '';
+  let browser: Browser | undefined;
+  const proof = `/tmp/pairux-lan-${process.pid}`;
+
+  before(async () => {
+    lan = startLan(['host', 'guest']);
+    const [cmd, args] = lan.machines.host!.argv(process.execPath, 'dist/demo.js', '--lan', '--virtual', '--allow-control', '--size', '1280x720', '--port', '0');
+    demo = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, DISPLAY: '', PAIRUX_HOST_CONSOLE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    demo.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    demo.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    browser = await launchChromium({ executablePath: lan.wrapper(lan.machines.guest!, findChromium()) });
+  });
+  after(async () => {
+    await browser?.close();
+    if (demo && demo.exitCode === null) {
+      demo.kill('SIGINT');
+      await new Promise((r) => {
+        const t = setTimeout(() => (demo?.kill('SIGKILL'), r(undefined)), 10_000);
+        demo!.once('exit', () => (clearTimeout(t), r(undefined)));
+      });
+    }
+    lan?.close();
+    rmSync(proof, { force: true });
+  });
+
+  it("the guest opens the link with the host's network address, sees the screen, drives, and a typed command runs on the host", async () => {
+    const controller = (await eventually(
+      () => /Controller link:\s+(\S+)/.exec(out)?.[1],
+      () => `the demo's links (it printed: ${out.slice(-2000)})`,
+      60_000,
+    ))!;
+    const host = lan.machines.host!.address;
+    assert.equal(new URL(controller).hostname, host, 'the link names the host on the network, not loopback');
+    assert.match(out, new RegExp(`work on this computer's network 10\\.77\\.0\\.0/24 \\(eth0\\)`));
+
+    const guest = await ViewerPage.open(browser!, controller, 'Lan guest');
+    const console: string[] = [];
+    guest.page.on('console', (m) => console.push(m.text()));
+    await guest.waitForState('live', 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}\nthe guest's console:\n${console.slice(-30).join('\n')}\nthe demo:\n${out.slice(-3000)}`);
+    });
+    // The picture is the host's desktop (its background is #22384f), not black.
+    const colour = await eventually(
+      () =>
+        guest.page.evaluate(() => {
+          const v = document.querySelector('video');
+          if (!v || v.videoWidth === 0) return undefined;
+          const c = document.createElement('canvas');
+          c.width = v.videoWidth;
+          c.height = v.videoHeight;
+          const g = c.getContext('2d')!;
+          g.drawImage(v, 0, 0);
+          const [r, gr, b] = g.getImageData(640, 700, 1, 1).data;
+          return Math.abs(r! - 0x22) < 12 && Math.abs(gr! - 0x38) < 12 && Math.abs(b! - 0x4f) < 12 ? [r, gr, b] : undefined;
+        }),
+      "the host's desktop background in the guest's picture",
+      30_000,
+    );
+    assert.ok(colour);
+
+    await guest.page.click('#control-request');
+    await eventually(() => guest.page.evaluate(() => (document.body.dataset.control === 'driving' ? true : undefined)), 'the guest to be driving', 20_000);
+    // The demo's terminal is the window at the top right; a click there gives it the pointer (and so the keyboard).
+    const box = await guest.page.locator('video').boundingBox();
+    assert.ok(box);
+    const at = pointOnVideo(box, SCREEN, 1000, 150);
+    await guest.page.mouse.click(at.x, at.y);
+    await guest.page.keyboard.type(`echo lan-ok > ${proof}`, { delay: 10 });
+    await guest.page.keyboard.press('Enter');
+    await eventually(
+      () => (existsSync(proof) && readFileSync(proof, 'utf8') === 'lan-ok\n' ? true : undefined),
+      () => `the command typed by the guest to run in the host's terminal (demo said: ${out.slice(-1500)})`,
+      20_000,
+    );
+    await guest.close();
+  });
+});
