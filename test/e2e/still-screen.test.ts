@@ -92,7 +92,7 @@ async function stillScreenChanges(real: RealHostRig, host: HeadlessHost, viewer:
       const written = after.log.filter((f) => f.captureTime >= movedAt - 5).length;
       console.log(
         `      change ${i + 1} not shown: the page wrote ${written} frame(s) captured after the move; ` +
-          `the encoder was given ${after.given - before.given} and encoded ${after.encoded - before.encoded}`,
+          `the encoder was given ${after.given - before.given} and encoded ${after.encoded - before.encoded}${after.layers ? `; layers now: ${after.layers}` : ''}`,
       );
     }
   }
@@ -100,15 +100,38 @@ async function stillScreenChanges(real: RealHostRig, host: HeadlessHost, viewer:
 }
 
 /** The host page's frame log and its first guest's sender counters. */
-async function hostCounts(host: HeadlessHost): Promise<{ log: Array<{ captureTime: number }>; given: number; encoded: number }> {
+async function hostCounts(host: HeadlessHost): Promise<{ log: Array<{ captureTime: number }>; given: number; encoded: number; layers: string }> {
   return host.page.evaluate(async () => {
+    type Layer = {
+      rid: string;
+      width: number;
+      encoded: number;
+      keyFrames: number;
+      plis: number;
+      targetKbps: number;
+      availableKbps: number;
+      active: boolean;
+      limited: string;
+    };
     const h = (
       window as unknown as {
-        pairuxHost: { frameLog(): Array<{ captureTime: number }>; stats(): Promise<Array<{ framesGiven?: number; framesEncoded?: number }>> };
+        pairuxHost: {
+          frameLog(): Array<{ captureTime: number }>;
+          stats(): Promise<Array<{ framesGiven?: number; framesEncoded?: number; layers?: Layer[] | number }>>;
+        };
       }
     ).pairuxHost;
     const [s] = await h.stats();
-    return { log: h.frameLog(), given: s?.framesGiven ?? 0, encoded: s?.framesEncoded ?? 0 };
+    // Through the SFU, each simulcast layer: whether it is encoding, and what the sender's bandwidth estimate allows it.
+    const layers = Array.isArray(s?.layers)
+      ? s.layers
+          .map(
+            (l) =>
+              `${l.rid || '-'} ${l.width}px enc ${l.encoded} key ${l.keyFrames} pli ${l.plis} target ${l.targetKbps} avail ${l.availableKbps} kbps${l.active ? '' : ' paused'}${l.limited && l.limited !== 'none' ? ` (${l.limited})` : ''}`,
+          )
+          .join('; ')
+      : '';
+    return { log: h.frameLog(), given: s?.framesGiven ?? 0, encoded: s?.framesEncoded ?? 0, layers };
   });
 }
 
