@@ -18,6 +18,7 @@ import { ViewerPage } from '../support/browser-viewer';
 import { createSession, startTestServer } from '../support/control-plane';
 import { eventually, startPlane, startSfuRig, type SfuRig } from '../support/livekit';
 import { PATCH, RealHostRig } from '../support/real-host-rig';
+import type { LayerStats } from '../../webview/engine/stats';
 
 const SCREEN = { width: 1280, height: 720 };
 /** The patch moves between its place and this far right of it: the pixel checked is orange in one, bare in the other. */
@@ -102,22 +103,11 @@ async function stillScreenChanges(real: RealHostRig, host: HeadlessHost, viewer:
 /** The host page's frame log and its first guest's sender counters. */
 async function hostCounts(host: HeadlessHost): Promise<{ log: Array<{ captureTime: number }>; given: number; encoded: number; layers: string }> {
   return host.page.evaluate(async () => {
-    type Layer = {
-      rid: string;
-      width: number;
-      encoded: number;
-      keyFrames: number;
-      plis: number;
-      targetKbps: number;
-      availableKbps: number;
-      active: boolean;
-      limited: string;
-    };
     const h = (
       window as unknown as {
         pairuxHost: {
           frameLog(): Array<{ captureTime: number }>;
-          stats(): Promise<Array<{ framesGiven?: number; framesEncoded?: number; layers?: Layer[] | number }>>;
+          stats(): Promise<Array<{ framesGiven?: number; framesEncoded?: number; layers?: LayerStats[] | number }>>;
         };
       }
     ).pairuxHost;

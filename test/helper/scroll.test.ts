@@ -10,7 +10,8 @@ import { findMoves } from '../../helper/capture/scroll';
 import { changedWithin } from '../../helper/capture/rects';
 import { drawCursor } from '../../helper/capture/cursor';
 import type { FrameOutlet } from '../../helper/capture/capturer';
-import { X11DamageCapturer, type DamageScreen } from '../../helper/capture/x11-damage-capturer';
+import { X11DamageCapturer } from '../../helper/capture/x11-damage-capturer';
+import { FakeDamageScreen } from './support/fake-damage-screen';
 import { waitFor } from './support/xvfb';
 
 /** A deterministic pseudo-random source, so a failure can be replayed. */
@@ -142,38 +143,18 @@ describe('helper capture: a scroll goes out as a move', () => {
   });
 });
 
-/** A fake X connection over a whole picture: reads return its pixels; the pointer is where it is put. */
-class PictureScreen implements DamageScreen {
-  isClosed = false;
-  pointerAt = { x: 300, y: 200 };
-  private listener: ((area: PixelRect, geometry: { width: number; height: number }) => void) | undefined;
+/** A fake X connection over a whole picture: reads return its pixels. */
+class PictureScreen extends FakeDamageScreen {
   constructor(
     public picture: Buffer,
-    readonly width: number,
-    readonly height: number,
-  ) {}
-  onClose(): void {}
-  size() {
-    return Promise.resolve({ width: this.width, height: this.height });
-  }
-  pointer() {
-    return Promise.resolve({ ...this.pointerAt });
-  }
-  watchDamage(l: (area: PixelRect, geometry: { width: number; height: number }) => void) {
-    this.listener = l;
-  }
-  subtractDamage() {}
-  unwatchDamage() {
-    this.listener = undefined;
-  }
-  sync() {
-    return Promise.resolve();
+    width: number,
+    height: number,
+  ) {
+    super(width, height);
+    this.pointerAt = { x: 300, y: 200 };
   }
   grab(rects: readonly PixelRect[]) {
     return Promise.resolve(rects.map((r) => cut(this.picture, this.width, r)));
-  }
-  damage(area: PixelRect) {
-    this.listener?.(area, { width: this.width, height: this.height });
   }
 }
 

@@ -6,36 +6,19 @@
 import assert from 'node:assert/strict';
 import type { PixelRect, VideoFrameHeader } from '../../protocol/helper-framing';
 import type { FrameOutlet } from '../../helper/capture/capturer';
-import { X11DamageCapturer, type DamageScreen } from '../../helper/capture/x11-damage-capturer';
+import { X11DamageCapturer } from '../../helper/capture/x11-damage-capturer';
+import { FakeDamageScreen } from './support/fake-damage-screen';
 import { waitFor } from './support/xvfb';
 
-class FakeScreen implements DamageScreen {
-  isClosed = false;
-  width = 64;
-  height = 48;
+class FakeScreen extends FakeDamageScreen {
   /** What reads return where nothing was painted: every byte this value. */
   fill = 1;
   /** Painted areas, newest last: reads return their byte inside them. */
   painted: Array<{ r: PixelRect; v: number }> = [];
   failReads = 0;
   reads: PixelRect[][] = [];
-  private listener: ((area: PixelRect, geometry: { width: number; height: number }) => void) | undefined;
-  onClose(): void {}
-  size() {
-    return Promise.resolve({ width: this.width, height: this.height });
-  }
-  pointer() {
-    return Promise.resolve({ x: 0, y: 0 });
-  }
-  watchDamage(l: (area: PixelRect, geometry: { width: number; height: number }) => void) {
-    this.listener = l;
-  }
-  subtractDamage() {}
-  unwatchDamage() {
-    this.listener = undefined;
-  }
-  sync() {
-    return Promise.resolve();
+  constructor() {
+    super(64, 48);
   }
   grab(rects: readonly PixelRect[]) {
     this.reads.push([...rects]);
@@ -57,9 +40,6 @@ class FakeScreen implements DamageScreen {
         return px;
       }),
     );
-  }
-  damage(area: PixelRect) {
-    this.listener?.(area, { width: this.width, height: this.height });
   }
 }
 
