@@ -141,6 +141,8 @@ describe('Share links in VS Code', function () {
   });
 
   it("an offer of the host's seat that the guest declines: the host is told, naming them", async () => {
+    // VS Code shows three notices at most; earlier tests' notices go, so this test's are not queued behind them.
+    await vscode.commands.executeCommand('notifications.clearAll');
     const link = api.snapshot().links!.viewer;
     const fay = await TestClient.connect(parseShareLink(link).origin);
     const offers: Array<{ offerId: string }> = [];
@@ -153,8 +155,6 @@ describe('Share links in VS Code', function () {
     await ui.clickNotificationButton('Make Fay the host', 'Make Host', { timeoutMs: 10_000 });
     await offering;
     const offer = await until(() => offers[0], { timeoutMs: 10_000, what: 'the offer to reach Fay' });
-    // Earlier tests' notices go, so the one this test waits for is not lost among them.
-    await vscode.commands.executeCommand('notifications.clearAll');
     await fay.request(DeclineHost, { offerId: offer.offerId });
     let seen: string[] = [];
     const told = await until(
