@@ -19,6 +19,7 @@ import { createSession, startTestServer } from '../support/control-plane';
 import { eventually, startPlane, startSfuRig, type SfuRig } from '../support/livekit';
 import { PATCH, RealHostRig } from '../support/real-host-rig';
 import type { LayerStats } from '../../webview/engine/stats';
+import type { SfuHostSnapshot } from '../../webview/engine/sfu-host';
 
 const SCREEN = { width: 1280, height: 720 };
 /** The patch moves between its place and this far right of it: the pixel checked is orange in one, bare in the other. */
@@ -46,11 +47,13 @@ function patchWindow(real: RealHostRig): string {
  * (or is not, for `orange` false); resolves with the ms it took, or null after `timeoutMs`. A
  * string, so the test runner's transform adds no helpers the page lacks.
  */
-const WAIT_FOR_COLOUR = `({ x, y, orange, timeoutMs }) => new Promise((resolve) => {
+const WAIT_FOR_COLOUR = `({ x, y, screenWidth, orange, timeoutMs }) => new Promise((resolve) => {
   const video = document.querySelector('video');
   const start = performance.now();
   const check = () => {
-    const [r = 0, g = 0, b = 0] = window.pairuxProbe.pixelAt(x, y) ?? [];
+    // Screen coordinates: through the SFU the viewer may be on the half-size layer.
+    const scale = video.videoWidth / screenWidth;
+    const [r = 0, g = 0, b = 0] = window.pairuxProbe.pixelAt(x * scale, y * scale) ?? [];
     const looksOrange = Math.abs(r - 255) < 50 && Math.abs(g - 128) < 50 && b < 70;
     const elapsed = performance.now() - start;
     if (looksOrange === orange) return resolve(elapsed);
@@ -63,7 +66,7 @@ const WAIT_FOR_COLOUR = `({ x, y, orange, timeoutMs }) => new Promise((resolve) 
 })`;
 
 async function waitForColour(viewer: ViewerPage, x: number, y: number, orange: boolean, timeoutMs: number): Promise<number | undefined> {
-  const took = (await viewer.page.evaluate(`(${WAIT_FOR_COLOUR})(${JSON.stringify({ x, y, orange, timeoutMs })})`)) as number | null;
+  const took = (await viewer.page.evaluate(`(${WAIT_FOR_COLOUR})(${JSON.stringify({ x, y, screenWidth: SCREEN.width, orange, timeoutMs })})`)) as number | null;
   return took ?? undefined;
 }
 
@@ -77,6 +80,7 @@ async function stillScreenChanges(real: RealHostRig, host: HeadlessHost, viewer:
   await eventually(async () => (await waitForColour(viewer, x, y, true, 500)) !== undefined, 'the orange patch in the video', 30_000);
   const patch = patchWindow(real);
   const took: Array<number | undefined> = [];
+  const timeline = recordTimeline(host, viewer);
   for (let i = 0; i < CHANGES; i++) {
     await sleep(STILL_MS);
     const away = i % 2 === 0;
@@ -84,6 +88,7 @@ async function stillScreenChanges(real: RealHostRig, host: HeadlessHost, viewer:
     const wait = waitForColour(viewer, x, y, !away, BOUND_MS);
     const before = await hostCounts(host);
     const movedAt = Date.now();
+    timeline.mark(`change ${i + 1}`);
     real.x.run('xdotool', 'windowmove', patch, String(PATCH.x + (away ? SHIFT : 0)), String(PATCH.y));
     const ms = await wait;
     took.push(ms);
@@ -97,7 +102,39 @@ async function stillScreenChanges(real: RealHostRig, host: HeadlessHost, viewer:
       );
     }
   }
+  const lines = await timeline.stop();
+  // Every half second of the run, when a change was lost: which layer sent, what the estimate was, what the viewer got.
+  if (took.some((t) => t === undefined)) console.log(lines.map((l) => `        ${l}`).join('\n'));
   return took;
+}
+
+/** Host layers, the SFU layer guard's counts and the viewer's decoded size, every 500 ms until stopped. */
+function recordTimeline(host: HeadlessHost, viewer: ViewerPage): { mark(label: string): void; stop(): Promise<string[]> } {
+  const t0 = Date.now();
+  const lines: string[] = [];
+  let running = true;
+  const guard = (): Promise<string> =>
+    host.page
+      .evaluate(() => {
+        const g = (window as unknown as { pairuxHost: { media(): { sfu?: SfuHostSnapshot } } }).pairuxHost.media().sfu?.layerGuard;
+        return g ? `guard ${g.state} (paused ${g.paused}, resumed ${g.resumed})` : '';
+      })
+      .catch(() => '');
+  const loop = (async () => {
+    while (running) {
+      const [h, v, g] = await Promise.all([hostCounts(host).catch(() => null), viewer.stats().catch(() => null), guard()]);
+      lines.push(`${Date.now() - t0} ms: ${h?.layers ?? '?'}; ${g}; viewer ${v?.frameWidth ?? '?'}px, ${v?.framesDecoded ?? '?'} decoded`);
+      await sleep(500);
+    }
+  })();
+  return {
+    mark: (label) => lines.push(`${Date.now() - t0} ms: ${label}`),
+    stop: async () => {
+      running = false;
+      await loop;
+      return lines;
+    },
+  };
 }
 
 /** The host page's frame log and its first guest's sender counters. */

@@ -46,10 +46,12 @@ import { TypedEmitter } from './emitter';
 import { RetryTimer, SFU_ROOM_RETRY } from './retry-timer';
 import type { GuestConnectionState, GuestInfo, GuestStats, HostEngineEvents, ScreenDescription } from './host-engine';
 import type { HostInputGate } from './host-input';
+import type { LayerStats } from './stats';
 import { consoleLogger, type Logger } from './logger';
 import type { HostMediaEngine, ScreenEncoding } from './media-engine';
 import { SfuAccessKeeper } from './sfu-access';
 import { SfuHostData } from './sfu-data';
+import { restoreKbps, rtpSenderLayers, SfuLayerGuard } from './sfu-layer-guard';
 import { trackOutboundStats } from './sfu-stats';
 import type { SignalingClient } from './signaling-client';
 
@@ -79,6 +81,8 @@ export interface SfuHostSnapshot {
   layers: number;
   /** Rooms joined so far (a full reconnect adds one). */
   connects: number;
+  /** Times the layer guard sent the full-size layer alone, and brought the others back. */
+  layerGuard: { paused: number; resumed: number; state: string } | null;
   /** Fresh LiveKit tokens asked of the control plane (`sfu.access`). */
   tokenRefreshes: number;
   data: SfuHostData['counts'];
@@ -138,6 +142,8 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
   private room: Room | undefined;
   private published: MediaStreamTrack | undefined;
   private publication: LocalTrackPublication | undefined;
+  /** Keeps the full-size layer on when the bandwidth estimate sinks (sfu-layer-guard.ts). */
+  private guard: SfuLayerGuard | undefined;
   private connection: SfuHostConnection = 'connecting';
   private connects = 0;
   private readonly retry = new RetryTimer(SFU_ROOM_RETRY.minMs, SFU_ROOM_RETRY.maxMs);
@@ -192,6 +198,7 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
     this.retry.cancel();
     this.keeper.stop();
     this.data.close();
+    this.guard?.close();
     this.setConnection('closed');
     const room = this.room;
     this.room = undefined;
@@ -219,6 +226,7 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
       codec: this.publication?.track?.codec ?? '',
       layers: sender ? sender.getParameters().encodings.length : 0,
       connects: this.connects,
+      layerGuard: this.guard ? { ...this.guard.counts, state: this.guard.policy.state } : null,
       tokenRefreshes: this.keeper.refreshes,
       data: { ...this.data.counts },
     };
@@ -263,6 +271,8 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
     const old = this.room;
     this.room = undefined;
     this.publication = undefined;
+    this.guard?.close();
+    this.guard = undefined;
     this.published = undefined;
     this.retry.cancel();
     void old?.disconnect(true);
@@ -340,6 +350,8 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
         this.log('warn', `left the LiveKit room (${reason === undefined ? 'unknown' : DisconnectReason[reason]}); joining again`);
         this.room = undefined;
         this.publication = undefined;
+        this.guard?.close();
+        this.guard = undefined;
         this.setConnection('disconnected');
         this.scheduleReconnect();
       });
@@ -361,6 +373,7 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
     const opts = screenPublishOptions(this._screen, this.options, canSendH264());
     try {
       this.publication = await room.localParticipant.publishTrack(track, opts);
+      this.guardLayers(this.publication, opts);
       // LiveKit may adjust the hint for some codecs; text wants 'detail' whatever it chose.
       if (this.options.contentHint !== 'motion') track.contentHint = this.options.contentHint || 'detail';
       this.log(
@@ -372,6 +385,24 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
       this.log('error', `could not publish the screen: ${String(err)}`);
       this.emit('error', { message: `could not publish the screen to the SFU: ${String(err)}` });
     }
+  }
+
+  private guardLayers(publication: LocalTrackPublication, opts: TrackPublishOptions): void {
+    this.guard?.close();
+    this.guard = undefined;
+    const track = publication.track;
+    const sender = track?.sender;
+    const lower = opts.screenShareSimulcastLayers?.[0];
+    if (!track || !sender || !lower) return;
+    const read = async (): Promise<{ layers: LayerStats[]; availableKbps: number }> => {
+      const { layerDetail } = await trackOutboundStats(track);
+      return { layers: layerDetail, availableKbps: layerDetail[0]?.availableKbps ?? 0 };
+    };
+    this.guard = new SfuLayerGuard(
+      rtpSenderLayers(sender, read),
+      { restoreKbps: restoreKbps(this._screen, (lower.encoding.maxBitrate ?? 0) / 1000) },
+      (level, message) => this.log(level, message),
+    );
   }
 
   private scheduleReconnect(): void {

@@ -6,6 +6,9 @@
  */
 import { inboundVideoStats, outboundVideoStats, type InboundVideoStats, type LayerStats, type OutboundVideoStats } from './stats';
 
+/** LiveKit's simulcast rids, smallest layer first. */
+const RID_RANK = ['q', 'h', 'f'];
+
 interface HasReport {
   getRTCStatsReport(): Promise<RTCStatsReport | undefined>;
 }
@@ -47,6 +50,7 @@ export async function trackOutboundStats(track: HasReport | undefined): Promise<
       // The estimate of the pair the transport selected (stats.ts), not of any pair that once succeeded.
       availableKbps: stats.availableOutgoingKbps ?? 0,
     }))
-    .sort((a, b) => b.width - a.width);
+    // By rid (a layer the allocator turned off reports no width), largest first.
+    .sort((a, b) => RID_RANK.indexOf(b.rid) - RID_RANK.indexOf(a.rid) || b.width - a.width);
   return { ...stats, bytesSent: bytes, layers: layers.length, layerDetail };
 }
