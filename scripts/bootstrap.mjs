@@ -24,7 +24,8 @@ const X11 = ['xvfb', 'xdotool', 'x11-utils', 'x11-xserver-utils', 'xterm', 'xinp
 export const APT_PACKAGES = {
   demo: ['chromium', 'fonts-dejavu-core', ...X11],
   // code-server's build headers and rg too, so one apt-get run covers the VS Code tests.
-  test: [...new Set(['chromium', 'fonts-dejavu-core', 'coturn', 'redis-server', ...X11, ...CODE_SERVER_APT])],
+  // openssl makes the TLS tests' certificates; iproute2 builds their network namespaces.
+  test: [...new Set(['chromium', 'fonts-dejavu-core', 'coturn', 'redis-server', 'openssl', 'iproute2', ...X11, ...CODE_SERVER_APT])],
 };
 
 function mtime(p) {

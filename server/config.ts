@@ -202,6 +202,12 @@ export const ServerConfig = z.object({
   port: z.int().min(0).max(65_535).default(0),
   /** Origin put in share links; defaults to http://host:port once listening. */
   publicUrl: z.url().optional(),
+  /**
+   * Serve HTTPS and WSS with this PEM certificate (chain) and key; both files are read again
+   * when they change (renewals need no restart). Without it, plain HTTP: fine on loopback or
+   * behind a reverse proxy that terminates TLS.
+   */
+  tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
   /** HS256 key for join tokens; random per run when omitted (links die with the process). */
   tokenSecret: z.string().min(32).optional(),
   /** Bearer key required to create sessions. Mandatory when listening beyond loopback or with a public URL that is not loopback. */
@@ -379,6 +385,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     sessionCreatesPerMinute: num(env.PAIRUX_SESSION_CREATES_PER_MINUTE),
     metricsToken: env.PAIRUX_METRICS_TOKEN || undefined,
   };
+  if (env.PAIRUX_TLS_CERT || env.PAIRUX_TLS_KEY) {
+    if (!env.PAIRUX_TLS_CERT || !env.PAIRUX_TLS_KEY) {
+      throw new Error(
+        `TLS is half configured: set ${env.PAIRUX_TLS_CERT ? 'PAIRUX_TLS_KEY' : 'PAIRUX_TLS_CERT'} too (or unset the other to serve plain HTTP).`,
+      );
+    }
+    input.tls = { certFile: env.PAIRUX_TLS_CERT, keyFile: env.PAIRUX_TLS_KEY };
+  }
   if (env.PAIRUX_TURN_URLS && env.PAIRUX_TURN_SECRET) {
     input.turn = {
       urls: env.PAIRUX_TURN_URLS.split(',').map((s) => s.trim()),

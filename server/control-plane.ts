@@ -2,7 +2,8 @@
  * Puts the control plane together and starts it: the demo, the tests, the benches and (later)
  * the extension embed it with `startControlPlane`; `server/main.ts` runs it on its own.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { CloseCode } from '../protocol/signaling';
 import { resolveConfig, type ServerConfig, type ServerConfigInput } from './config';
@@ -16,6 +17,7 @@ import { startScaleOut, type ScaleOut, type ScaleOutOptions } from './redis/scal
 import { SessionService } from './session-service';
 import { LocalSignalingTransport, type SignalingTransport } from './signaling-transport';
 import { findWebviewDist, StaticFiles } from './static-files';
+import { describeTlsPair, loadTlsPair, watchTlsFiles, type TlsPair } from './tls-files';
 import { WS_PATH, WsGateway } from './ws-gateway';
 
 export interface ControlPlane {
@@ -29,6 +31,8 @@ export interface ControlPlane {
   readonly gateway: WsGateway;
   /** With `config.redis`: the store, transport and liveness shared with the other instances. */
   readonly scaleOut: ScaleOut | undefined;
+  /** With `config.tls`: the certificate being served now (replaced when the files change). */
+  readonly tls: TlsPair | undefined;
   /**
    * Ends every session with `server-shutdown`, closes sockets, stops listening. With Redis it
    * ends no session: it stops listening, closes its sockets with `Moving` (the clients reconnect
@@ -44,10 +48,17 @@ export interface ControlPlaneParts {
   processMetrics?: boolean;
   /** Timings of the Redis scale-out (tests shorten the heartbeat TTL). */
   scaleOut?: ScaleOutOptions;
+  /** How often the TLS files are checked for a renewal (ms; tests shorten it). */
+  tlsPollMs?: number;
+  /** Where TLS reloads are reported (default: the console). */
+  log?: (level: 'info' | 'error', message: string) => void;
 }
 
 export async function startControlPlane(input: ServerConfigInput = {}, parts: ControlPlaneParts = {}): Promise<ControlPlane> {
   const config = resolveConfig(input);
+  const log = parts.log ?? ((level, message) => (level === 'error' ? console.error : console.log)(`[pairux-server] ${message}`));
+  // Read before anything starts: a bad certificate is a start-up error, not a broken listener.
+  let tls = config.tls ? loadTlsPair(config.tls) : undefined;
   const metrics = new ServerMetrics(parts.processMetrics ?? false);
   const tokens = new JoinTokens(config.tokenSecret);
   const files = new StaticFiles(findWebviewDist(config.webviewDist));
@@ -72,16 +83,28 @@ export async function startControlPlane(input: ServerConfigInput = {}, parts: Co
   const hosts = new HostAllowlist(config);
   let listeningPort = 0;
   const gateway = new WsGateway(service, metrics, config, hosts, () => listeningPort);
-  const server: Server = createServer(
-    {
-      // Slow clients (headers or a body a byte at a time) are cut by these, checked every second
-      // instead of Node's default 30 s so a short setting means what it says.
-      headersTimeout: config.headersTimeoutMs,
-      requestTimeout: config.requestTimeoutMs,
-      connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs),
-    },
-    createRequestHandler({ service, metrics, files, hostKey: config.hostKey, startedAt: Date.now(), config, hosts }),
-  );
+  const options: ServerOptions = {
+    // Slow clients (headers or a body a byte at a time) are cut by these, checked every second
+    // instead of Node's default 30 s so a short setting means what it says.
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, config.headersTimeoutMs),
+  };
+  const handler = createRequestHandler({ service, metrics, files, hostKey: config.hostKey, startedAt: Date.now(), config, hosts });
+  const server: Server | HttpsServer = tls ? createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, handler) : createServer(options, handler);
+  const stopWatching =
+    config.tls && 'setSecureContext' in server
+      ? watchTlsFiles(
+          config.tls,
+          (pair) => {
+            server.setSecureContext({ cert: pair.cert, key: pair.key });
+            tls = pair;
+            log('info', `reloaded: ${describeTlsPair(pair)}`);
+          },
+          (err) => log('error', `the TLS files changed but cannot be used, still serving the previous certificate: ${err.message}`),
+          parts.tlsPollMs,
+        )
+      : () => undefined;
   server.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path !== WS_PATH) {
@@ -98,6 +121,7 @@ export async function startControlPlane(input: ServerConfigInput = {}, parts: Co
       resolve();
     });
   }).catch(async (err: unknown) => {
+    stopWatching();
     gateway.close();
     service.sfu.close();
     await service.shutdown({ endSessions: false });
@@ -107,7 +131,7 @@ export async function startControlPlane(input: ServerConfigInput = {}, parts: Co
   const { port } = server.address() as AddressInfo;
   listeningPort = port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${hostForUrl}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
   if (!origin) origin = url;
   let closing: Promise<void> | undefined;
   return {
@@ -119,8 +143,12 @@ export async function startControlPlane(input: ServerConfigInput = {}, parts: Co
     metrics,
     gateway,
     scaleOut: scale,
+    get tls() {
+      return tls;
+    },
     close() {
       closing ??= (async () => {
+        stopWatching();
         if (scale) {
           // Not listening first: the load balancer sends the reconnects to the other instances.
           const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
