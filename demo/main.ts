@@ -13,12 +13,16 @@ import { LIVEKIT_WEBHOOK_PATH } from '../server/sfu/webhooks';
 import type { HeadlessHost, HostEvent } from './headless-host';
 import { startHeadlessHost } from './headless-host';
 import { startRealScreen, type RealScreen } from './real-screen';
+import { createRemoteSession, parseServerUrl, type RemoteServer } from './remote-server';
 import { terminalText } from './terminal-text';
 
 const USAGE = `Usage: npm run demo -- [options]
   --port <n>        control-plane port (default 7420; a free one if busy)
   --lan             serve guests on this computer's network, not only this computer: the links carry
                     the address PairUX proposes (a private address on a real interface first)
+  --server <url>    host the session on a deployed PairUX server (https://pairux.example.com) instead of
+                    the one embedded here; its host key from --host-key or PAIRUX_HOST_KEY
+  --host-key <key>  the deployed server's PAIRUX_HOST_KEY (better: the PAIRUX_HOST_KEY variable)
   --lan-address <ip>  the same on this address (one of this computer's), e.g. 192.168.1.23
   --size <WxH>      shared screen size (default 1920x1080)
   --fps <n>         frame rate, 1-60 (default 30)
@@ -60,6 +64,8 @@ interface DemoOptions {
   monitor: string | undefined;
   /** --lan: the address guests on this network reach the control plane at; absent: loopback only. */
   lan: LanAddress | undefined;
+  /** --server: a deployed control plane to host on; absent: the embedded one. */
+  server: RemoteServer | undefined;
 }
 
 function fail(message: string): never {
@@ -89,6 +95,8 @@ function parseOptions(argv: string[]): DemoOptions {
         monitor: { type: 'string' },
         lan: { type: 'boolean', default: false },
         'lan-address': { type: 'string' },
+        server: { type: 'string' },
+        'host-key': { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -139,6 +147,15 @@ function parseOptions(argv: string[]): DemoOptions {
       );
     }
   }
+  let server: RemoteServer | undefined;
+  if (values.server !== undefined) {
+    if (lan) fail('choose --server or --lan: with --server the deployed server serves the guests');
+    const url = parseServerUrl(values.server);
+    if (url instanceof Error) fail(url.message);
+    server = { url, hostKey: values['host-key'] ?? (process.env.PAIRUX_HOST_KEY || undefined) };
+  } else if (values['host-key'] !== undefined) {
+    fail('--host-key goes with --server (the embedded server makes its own)');
+  }
   const autoAt = Number(values['auto-at']);
   if (!Number.isInteger(autoAt) || autoAt < 2 || autoAt > 1000) fail(`--auto-at must be a whole number 2-1000, not ${values['auto-at']}`);
   return {
@@ -156,6 +173,7 @@ function parseOptions(argv: string[]): DemoOptions {
     frames: values.frames,
     monitor: values.monitor,
     lan,
+    server,
   };
 }
 
@@ -210,32 +228,42 @@ async function startSfu(port: number): Promise<Sfu> {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const started = Date.now();
-  const needsSfu = options.mode !== 'p2p';
+  const remote = options.server;
+  // A deployed server brings its own SFU (or says it has none).
+  const needsSfu = options.mode !== 'p2p' && !remote;
   const port = needsSfu ? await planePort(options.port) : options.port;
   const sfu = needsSfu ? await startSfu(port) : undefined;
-  say('starting the control plane…');
-  let plane: ControlPlane;
-  try {
-    plane = await startPlane(port, {
-      ...(sfu ? { livekit: { url: sfu.url, apiKey: sfu.apiKey, apiSecret: sfu.apiSecret } } : {}),
-      // On the network, anyone who reaches the server could create sessions without a host key;
-      // this demo creates its own in-process, so nobody needs to know it.
-      ...(options.lan ? { host: options.lan.address, hostKey: randomBytes(24).toString('base64url') } : {}),
-      focus: { autoSfuAt: options.autoAt },
-    });
-  } catch (err) {
-    await sfu?.stop();
-    throw err;
+  let plane: ControlPlane | undefined;
+  if (!remote) {
+    say('starting the control plane…');
+    try {
+      plane = await startPlane(port, {
+        ...(sfu ? { livekit: { url: sfu.url, apiKey: sfu.apiKey, apiSecret: sfu.apiSecret } } : {}),
+        // On the network, anyone who reaches the server could create sessions without a host key;
+        // this demo creates its own in-process, so nobody needs to know it.
+        ...(options.lan ? { host: options.lan.address, hostKey: randomBytes(24).toString('base64url') } : {}),
+        focus: { autoSfuAt: options.autoAt },
+      });
+    } catch (err) {
+      await sfu?.stop();
+      throw err;
+    }
+  } else {
+    say(`creating the session on the PairUX server at ${remote.url}…`);
   }
-  const session = await plane.service.createSession({ mode: options.mode, name: 'PairUX demo', linkTtlSeconds: options.ttlMinutes * 60 });
+  const request = { mode: options.mode, name: 'PairUX demo', linkTtlSeconds: options.ttlMinutes * 60 };
+  const session = plane ? await plane.service.createSession(request) : await createRemoteSession(remote!, request);
+  const serverUrl = plane ? plane.url : remote!.url;
   let via = options.mode === 'sfu' ? 'via the SFU' : 'peer-to-peer';
+  const names = new Map<string, string>();
+  let watching = 0;
+  if (plane) watchPlane(plane);
+  function watchPlane(plane: ControlPlane): void {
   plane.service.focus.on('topology', ({ sessionId, media, message }) => {
     if (sessionId !== session.sessionId) return;
     if (media === 'sfu') via = 'via the SFU';
     say(message);
   });
-  const names = new Map<string, string>();
-  let watching = 0;
 
   plane.service.on('participant-joined', ({ sessionId, participant, resumed }) => {
     if (sessionId !== session.sessionId || participant.role === 'host') return;
@@ -252,6 +280,7 @@ async function main(): Promise<void> {
     watching = Math.max(0, watching - 1);
     say(`left: ${participant.name} (${reason === 'timeout' ? 'did not come back' : reason}) — ${watching} watching`);
   });
+  }
 
   let screen: RealScreen | undefined;
   if (options.screen !== 'generated') {
@@ -267,7 +296,7 @@ async function main(): Promise<void> {
         say,
       });
     } catch (err) {
-      await plane.close();
+      await plane?.close();
       await sfu?.stop();
       throw err;
     }
@@ -293,7 +322,7 @@ async function main(): Promise<void> {
     }
   };
   try {
-    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, {
+    host = await startHeadlessHost(serverUrl, session.sessionId, session.hostToken, {
       width: options.width,
       height: options.height,
       fps: options.fps,
@@ -305,7 +334,7 @@ async function main(): Promise<void> {
     });
   } catch (err) {
     await screen?.close();
-    await plane.close();
+    await plane?.close();
     await sfu?.stop();
     throw err;
   }
@@ -334,12 +363,14 @@ A guest with the controller link can ask to drive; you answer here (y/n), and s 
   Watch in a browser:  ${session.links.viewer.url}
   Controller link:     ${session.links.controller.url}
   ${
-    options.lan
-      ? `The links work on this computer's network ${options.lan.network} (${options.lan.interface}), for anyone who can reach ${options.lan.address}.`
-      : 'The links work on this computer only; --lan serves your network.'
+    remote
+      ? `The session is on the PairUX server at ${remote.url}: the links work wherever guests reach it.`
+      : options.lan
+        ? `The links work on this computer's network ${options.lan.network} (${options.lan.interface}), for anyone who can reach ${options.lan.address}.`
+        : 'The links work on this computer only; --lan serves your network.'
   }
 
-Links expire ${expires}. Health: ${plane.url}/healthz · metrics: ${plane.url}/metrics
+Links expire ${expires}. Health: ${serverUrl}/healthz${plane ? ` · metrics: ${plane.url}/metrics` : ''}
 Press Ctrl-C to end the session for everyone.
 `);
 
@@ -348,19 +379,25 @@ Press Ctrl-C to end the session for everyone.
     if (stopping) return;
     stopping = true;
     say('ending the session…');
-    await plane.service.endSession(session.sessionId, 'host-ended', 'The demo host stopped.');
+    if (plane) await plane.service.endSession(session.sessionId, 'host-ended', 'The demo host stopped.');
+    else await endFromPage(host).catch((err: unknown) => say(`could not end the session on the server (${String(err)}); it ends once the host has been gone a while`));
     // Before the stop-all: a stint still open ended with the session, not with a panic.
     if (screen) for (const line of ['control audit of this session:', ...screen.controlAudit()]) say(line);
     await screen?.stopAllControl().catch(() => undefined);
     await host.close();
     await screen?.close();
-    await plane.close();
+    await plane?.close();
     await sfu?.stop();
     say('session ended; bye');
     process.exit(code);
   }
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
+}
+
+/** Ends the session through the headless host page's own signaling (a deployed server: no plane here to ask). */
+async function endFromPage(host: HeadlessHost): Promise<void> {
+  await host.page.evaluate(() => (window as unknown as { pairuxHostActions?: { end(reason?: string): Promise<void> } }).pairuxHostActions?.end('The demo host stopped.'));
 }
 
 main().catch((err: unknown) => {

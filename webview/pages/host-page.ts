@@ -106,6 +106,8 @@ declare global {
   interface Window {
     pairuxHost?: HostHook;
     pairuxHostEvent?: (event: HostEvent) => unknown;
+    /** The headless host page's actions, for the demo that embeds it (webview/pages/host.ts). */
+    pairuxHostActions?: HostPageActions;
   }
 }
 

@@ -10,7 +10,8 @@ import { readHostParams } from './host-params';
 
 const parsed = readHostParams(location.hash);
 const bridgeUrl = parsed.ok ? parsed.params.bridgeUrl : undefined;
-bootHostPage(location.hash, {
+// What an embedder (the demo's headless Chromium) drives the page with: grant, end, links.
+window.pairuxHostActions = bootHostPage(location.hash, {
   signalingUrl: signalingUrlFor(location.href),
   ...(bridgeUrl ? { connectBridge: () => HostBridgeClient.connect(bridgeUrl, consoleLogger('pairux:host')) } : {}),
 });
