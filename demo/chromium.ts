@@ -21,6 +21,8 @@ export function findChromium(): string {
   return found;
 }
 
+const DISABLED_FEATURES = ['WebRtcHideLocalIpsWithMdns', 'Translate', 'MediaRouter', 'OptimizationHints'];
+
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -30,7 +32,7 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
-  '--disable-features=WebRtcHideLocalIpsWithMdns,Translate,MediaRouter,OptimizationHints',
+  `--disable-features=${DISABLED_FEATURES.join(',')}`,
   // Background tabs must keep decoding and painting: tests and benches run many viewers at once.
   '--disable-background-timer-throttling',
   '--disable-renderer-backgrounding',
@@ -38,7 +40,15 @@ export const CHROMIUM_ARGS = [
   '--autoplay-policy=no-user-gesture-required',
 ];
 
-export async function launchChromium(options: LaunchOptions = {}): Promise<Browser> {
+/**
+ * `disableFeatures`: more Chromium features off (Chromium reads one --disable-features switch, so
+ * they join the defaults' list).
+ */
+export async function launchChromium(options: LaunchOptions & { disableFeatures?: string[] } = {}): Promise<Browser> {
+  const { disableFeatures, ...launch } = options;
+  const args = disableFeatures?.length
+    ? CHROMIUM_ARGS.map((a) => (a.startsWith('--disable-features=') ? `--disable-features=${[...DISABLED_FEATURES, ...disableFeatures].join(',')}` : a))
+    : CHROMIUM_ARGS;
   return chromium.launch({
     executablePath: findChromium(),
     headless: true,
@@ -47,7 +57,7 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
     handleSIGINT: false,
     handleSIGTERM: false,
     handleSIGHUP: false,
-    ...options,
-    args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
+    ...launch,
+    args: [...args, ...(launch.args ?? [])],
   });
 }

@@ -70,7 +70,10 @@ export async function startHeadlessHost(
   } = {},
 ): Promise<HeadlessHost> {
   const ownBrowser = !options.browser;
-  const browser = options.browser ?? (await launchChromium());
+  // The page comes from the server (a deployed one is a public origin) and reads the screen from
+  // the runner on this machine's loopback: Chromium's Local Network Access checks block a public
+  // page from reaching loopback unless the user allows it, and this browser has no user to ask.
+  const browser = options.browser ?? (await launchChromium({ disableFeatures: ['LocalNetworkAccessChecks'] }));
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   if (options.initScript) await context.addInitScript(options.initScript);
   const page = await context.newPage();

@@ -259,27 +259,27 @@ async function main(): Promise<void> {
   let watching = 0;
   if (plane) watchPlane(plane);
   function watchPlane(plane: ControlPlane): void {
-  plane.service.focus.on('topology', ({ sessionId, media, message }) => {
-    if (sessionId !== session.sessionId) return;
-    if (media === 'sfu') via = 'via the SFU';
-    say(message);
-  });
+    plane.service.focus.on('topology', ({ sessionId, media, message }) => {
+      if (sessionId !== session.sessionId) return;
+      if (media === 'sfu') via = 'via the SFU';
+      say(message);
+    });
 
-  plane.service.on('participant-joined', ({ sessionId, participant, resumed }) => {
-    if (sessionId !== session.sessionId || participant.role === 'host') return;
-    names.set(participant.id, participant.name);
-    if (!resumed) watching++;
-    say(`${resumed ? 'back' : 'joined'}: ${participant.name} (${participant.role}) — ${watching} watching`);
-  });
-  plane.service.on('participant-disconnected', ({ sessionId, participant }) => {
-    if (sessionId === session.sessionId && participant.role !== 'host')
-      say(`dropped: ${participant.name}; keeping their place for ${plane.config.reconnectGraceMs / 1000} s`);
-  });
-  plane.service.on('participant-left', ({ sessionId, participant, reason }) => {
-    if (sessionId !== session.sessionId || participant.role === 'host') return;
-    watching = Math.max(0, watching - 1);
-    say(`left: ${participant.name} (${reason === 'timeout' ? 'did not come back' : reason}) — ${watching} watching`);
-  });
+    plane.service.on('participant-joined', ({ sessionId, participant, resumed }) => {
+      if (sessionId !== session.sessionId || participant.role === 'host') return;
+      names.set(participant.id, participant.name);
+      if (!resumed) watching++;
+      say(`${resumed ? 'back' : 'joined'}: ${participant.name} (${participant.role}) — ${watching} watching`);
+    });
+    plane.service.on('participant-disconnected', ({ sessionId, participant }) => {
+      if (sessionId === session.sessionId && participant.role !== 'host')
+        say(`dropped: ${participant.name}; keeping their place for ${plane.config.reconnectGraceMs / 1000} s`);
+    });
+    plane.service.on('participant-left', ({ sessionId, participant, reason }) => {
+      if (sessionId !== session.sessionId || participant.role === 'host') return;
+      watching = Math.max(0, watching - 1);
+      say(`left: ${participant.name} (${reason === 'timeout' ? 'did not come back' : reason}) — ${watching} watching`);
+    });
   }
 
   let screen: RealScreen | undefined;
@@ -380,7 +380,10 @@ Press Ctrl-C to end the session for everyone.
     stopping = true;
     say('ending the session…');
     if (plane) await plane.service.endSession(session.sessionId, 'host-ended', 'The demo host stopped.');
-    else await endFromPage(host).catch((err: unknown) => say(`could not end the session on the server (${String(err)}); it ends once the host has been gone a while`));
+    else
+      await endFromPage(host).catch((err: unknown) =>
+        say(`could not end the session on the server (${String(err)}); it ends once the host has been gone a while`),
+      );
     // Before the stop-all: a stint still open ended with the session, not with a panic.
     if (screen) for (const line of ['control audit of this session:', ...screen.controlAudit()]) say(line);
     await screen?.stopAllControl().catch(() => undefined);
@@ -397,7 +400,9 @@ Press Ctrl-C to end the session for everyone.
 
 /** Ends the session through the headless host page's own signaling (a deployed server: no plane here to ask). */
 async function endFromPage(host: HeadlessHost): Promise<void> {
-  await host.page.evaluate(() => (window as unknown as { pairuxHostActions?: { end(reason?: string): Promise<void> } }).pairuxHostActions?.end('The demo host stopped.'));
+  await host.page.evaluate(() =>
+    (window as unknown as { pairuxHostActions?: { end(reason?: string): Promise<void> } }).pairuxHostActions?.end('The demo host stopped.'),
+  );
 }
 
 main().catch((err: unknown) => {

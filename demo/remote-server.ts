@@ -65,7 +65,9 @@ export async function createRemoteSession(server: RemoteServer, body: CreateSess
   }
   if (res.status !== 201) {
     const error = HttpErrorResponse.safeParse(json);
-    throw new Error(`the PairUX server at ${server.url} did not create the session (HTTP ${res.status}${error.success ? `: ${error.data.error.message}` : ''})`);
+    throw new Error(
+      `the PairUX server at ${server.url} did not create the session (HTTP ${res.status}${error.success ? `: ${error.data.error.message}` : ''})`,
+    );
   }
   const parsed = CreateSessionResponse.safeParse(json);
   if (!parsed.success) throw new Error(`the server at ${server.url} answered, but not as a PairUX server does (is that the right address?)`);

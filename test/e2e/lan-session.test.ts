@@ -19,6 +19,8 @@ import { pointOnVideo } from '../support/real-host-rig';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCREEN = { width: 1280, height: 720 };
+/** The demo's virtual desktop background (demo/desktop.ts). */
+const DESKTOP: [number, number, number] = [0x22, 0x38, 0x4f];
 
 describe('end to end: host and guest on one local network (demo --lan, network namespaces)', function () {
   this.timeout(120_000);
@@ -66,22 +68,7 @@ describe('end to end: host and guest on one local network (demo --lan, network n
       throw new Error(`${err.message}\nthe guest's console:\n${console.slice(-30).join('\n')}\nthe demo:\n${out.slice(-3000)}`);
     });
     // The picture is the host's desktop (its background is #22384f), not black.
-    const colour = await eventually(
-      () =>
-        guest.page.evaluate(() => {
-          const v = document.querySelector('video');
-          if (!v || v.videoWidth === 0) return undefined;
-          const c = document.createElement('canvas');
-          c.width = v.videoWidth;
-          c.height = v.videoHeight;
-          const g = c.getContext('2d')!;
-          g.drawImage(v, 0, 0);
-          const [r, gr, b] = g.getImageData(640, 700, 1, 1).data;
-          return Math.abs(r! - 0x22) < 12 && Math.abs(gr! - 0x38) < 12 && Math.abs(b! - 0x4f) < 12 ? [r, gr, b] : undefined;
-        }),
-      "the host's desktop background in the guest's picture",
-      30_000,
-    );
+    const colour = await eventually(() => guest.colourAt(640, 700, DESKTOP), "the host's desktop background in the guest's picture", 30_000);
     assert.ok(colour);
 
     await guest.page.click('#control-request');

@@ -67,6 +67,27 @@ export class ViewerPage {
     return this.page.evaluate(() => (window as unknown as { pairuxViewer?: { selfId?: string } }).pairuxViewer?.selfId);
   }
 
+  /**
+   * The decoded colour at (x, y) of the video, in the picture's own pixels, when it is within 12
+   * of `rgb` on each channel; undefined otherwise (or before a picture). Needs no test hook.
+   */
+  colourAt(x: number, y: number, rgb: [number, number, number]): Promise<[number, number, number] | undefined> {
+    return this.page.evaluate(
+      ({ x, y, rgb }) => {
+        const v = document.querySelector('video');
+        if (!v || v.videoWidth === 0) return undefined;
+        const c = document.createElement('canvas');
+        c.width = v.videoWidth;
+        c.height = v.videoHeight;
+        const g = c.getContext('2d')!;
+        g.drawImage(v, 0, 0);
+        const [r = 0, gr = 0, b = 0] = g.getImageData(x, y, 1, 1).data;
+        return Math.abs(r - rgb[0]) < 12 && Math.abs(gr - rgb[1]) < 12 && Math.abs(b - rgb[2]) < 12 ? ([r, gr, b] as [number, number, number]) : undefined;
+      },
+      { x, y, rgb },
+    );
+  }
+
   stats(): Promise<ViewerStats> {
     return this.page.evaluate(() => (window as unknown as { pairuxViewer: { stats(): Promise<ViewerStats> } }).pairuxViewer.stats());
   }

@@ -26,40 +26,48 @@ async function freeUdpPort(): Promise<number> {
   return port;
 }
 
-export async function startCoturn(): Promise<Coturn> {
+export interface CoturnOptions {
+  /** Address to listen and relay on (default 127.0.0.1). */
+  address?: string;
+  /** Its UDP port (default: a free one on loopback). */
+  port?: number;
+  /** Runs coturn elsewhere, e.g. inside a network namespace: `Machine.argv`. */
+  argv?: (command: string, ...args: string[]) => [string, string[]];
+}
+
+export async function startCoturn(options: CoturnOptions = {}): Promise<Coturn> {
   if (!existsSync('/usr/bin/turnserver')) throw new Error('coturn is not installed: run `npm run bootstrap` as root, or apt-get install coturn');
   const dir = mkdtempSync(path.join(tmpdir(), 'pairux-coturn-'));
   const logFile = path.join(dir, 'turn.log');
   const secret = randomBytes(16).toString('hex');
-  const port = await freeUdpPort();
+  const address = options.address ?? '127.0.0.1';
+  const port = options.port ?? (await freeUdpPort());
   const relayBase = 50_000 + Math.floor(Math.random() * 10_000);
-  const child: ChildProcess = spawn(
-    '/usr/bin/turnserver',
-    [
-      '-n', // no config file
-      '--listening-ip=127.0.0.1',
-      `--listening-port=${port}`,
-      '--relay-ip=127.0.0.1',
-      '--allow-loopback-peers',
-      `--min-port=${relayBase}`,
-      `--max-port=${relayBase + 200}`,
-      '--use-auth-secret',
-      `--static-auth-secret=${secret}`,
-      '--realm=pairux.test',
-      '--no-tls',
-      '--no-dtls',
-      '--no-cli',
-      '--no-tcp-relay',
-      '--fingerprint',
-      '--verbose',
-      `--log-file=${logFile}`,
-      '--simple-log',
-      '--no-stdout-log',
-      `--pidfile=${path.join(dir, 'turn.pid')}`,
-      `--userdb=${path.join(dir, 'turndb')}`,
-    ],
-    { stdio: 'ignore' },
-  );
+  const args = [
+    '-n', // no config file
+    `--listening-ip=${address}`,
+    `--listening-port=${port}`,
+    `--relay-ip=${address}`,
+    '--allow-loopback-peers',
+    `--min-port=${relayBase}`,
+    `--max-port=${relayBase + 200}`,
+    '--use-auth-secret',
+    `--static-auth-secret=${secret}`,
+    '--realm=pairux.test',
+    '--no-tls',
+    '--no-dtls',
+    '--no-cli',
+    '--no-tcp-relay',
+    '--fingerprint',
+    '--verbose',
+    `--log-file=${logFile}`,
+    '--simple-log',
+    '--no-stdout-log',
+    `--pidfile=${path.join(dir, 'turn.pid')}`,
+    `--userdb=${path.join(dir, 'turndb')}`,
+  ];
+  const [command, argv] = options.argv ? options.argv('/usr/bin/turnserver', ...args) : ['/usr/bin/turnserver', args];
+  const child: ChildProcess = spawn(command, argv, { stdio: 'ignore' });
   const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const deadline = Date.now() + 5000;
   while (!/listener opened on|IPv4\. UDP listener/i.test(log())) {
@@ -68,7 +76,7 @@ export async function startCoturn(): Promise<Coturn> {
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
-    url: `turn:127.0.0.1:${port}?transport=udp`,
+    url: `turn:${address}:${port}?transport=udp`,
     secret,
     port,
     log,

@@ -1,0 +1,134 @@
+/**
+ * A small internet in network namespaces (issue 14): a switch namespace for the internet
+ * (203.0.113.0/24, TEST-NET-3), a public machine on it (the deployed server, coturn), and private
+ * machines each behind a NAT router of its own (192.168.<n>.0/24), as homes and offices are.
+ *
+ * A `cone` NAT is Linux's MASQUERADE: a private socket keeps one public port whatever it talks
+ * to, and only the peers it sent to may answer (address- and port-dependent filtering), so two
+ * peers that both send reach each other through their server-reflexive addresses. A `symmetric`
+ * NAT (`--random-fully`) gives every destination its own random public port, so the address a
+ * STUN or TURN server saw is useless to a peer: only a relay connects two such machines.
+ * The internet has no route to any private network: nothing reaches a private machine unasked.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { requireRoot, type Machine } from './netns';
+
+export type NatKind = 'cone' | 'symmetric';
+
+export interface Internet {
+  /** The public machine: what guests and hosts both reach. */
+  pub: Machine;
+  /** Private machines by name, each behind its own NAT. */
+  machines: Record<string, Machine & { nat: NatKind; publicAddress: string }>;
+  wrapper(machine: Machine, binary: string): string;
+  close(): void;
+}
+
+const INTERNET = '203.0.113';
+const PUBLIC_ADDRESS = `${INTERNET}.10`;
+
+function ip(...args: string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function inNs(ns: string, command: string, ...args: string[]): void {
+  execFileSync('ip', ['netns', 'exec', ns, command, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** Fails with what to install when `iptables` is missing (bootstrap installs it as root). */
+export function requireIptables(): void {
+  try {
+    execFileSync('iptables', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('the NAT tests need iptables: run `npm test` as root (bootstrap installs it) or apt-get install iptables');
+  }
+}
+
+export function startInternet(behind: Record<string, NatKind>): Internet {
+  requireRoot();
+  requireIptables();
+  const tag = String(process.pid % 100000);
+  const made: string[] = [];
+  const scripts = mkdtempSync(path.join(tmpdir(), 'pairux-inet-'));
+  const close = () => {
+    for (const ns of made.reverse()) {
+      try {
+        ip('netns', 'del', ns);
+      } catch {
+        // already gone
+      }
+    }
+    made.length = 0;
+    rmSync(scripts, { recursive: true, force: true });
+  };
+  const addNs = (name: string): string => {
+    const ns = `px${tag}-${name}`;
+    ip('netns', 'add', ns);
+    made.push(ns);
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    return ns;
+  };
+  const machine = (ns: string, address: string): Machine => ({ ns, address, argv: (command, ...args) => ['ip', ['netns', 'exec', ns, command, ...args]] });
+  try {
+    const net = addNs('net');
+    ip('-n', net, 'link', 'add', 'br0', 'type', 'bridge');
+    ip('-n', net, 'addr', 'add', `${INTERNET}.1/24`, 'dev', 'br0');
+    ip('-n', net, 'link', 'set', 'br0', 'up');
+    let port = 0;
+    /** A veth from `ns` (named `inside`) to the internet's bridge, at `address`. */
+    const plugIn = (ns: string, inside: string, address: string) => {
+      const outside = `i${port++}`;
+      ip('link', 'add', inside, 'netns', ns, 'type', 'veth', 'peer', 'name', outside, 'netns', net);
+      ip('-n', net, 'link', 'set', outside, 'master', 'br0', 'up');
+      ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', inside);
+      ip('-n', ns, 'link', 'set', inside, 'up');
+      // Chromium gathers candidates only on the interface the default route leaves by.
+      ip('-n', ns, 'route', 'add', 'default', 'via', `${INTERNET}.1`);
+    };
+
+    const pubNs = addNs('pub');
+    plugIn(pubNs, 'eth0', PUBLIC_ADDRESS);
+
+    const machines: Internet['machines'] = {};
+    Object.entries(behind).forEach(([name, kind], i) => {
+      const natNs = addNs(`nat${i}`);
+      const publicAddress = `${INTERNET}.${20 + i}`;
+      plugIn(natNs, 'wan', publicAddress);
+      const lan = `192.168.${i + 1}`;
+      const ns = addNs(name);
+      ip('link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name', 'lan', 'netns', natNs);
+      ip('-n', natNs, 'addr', 'add', `${lan}.1/24`, 'dev', 'lan');
+      ip('-n', natNs, 'link', 'set', 'lan', 'up');
+      ip('-n', ns, 'addr', 'add', `${lan}.2/24`, 'dev', 'eth0');
+      ip('-n', ns, 'link', 'set', 'eth0', 'up');
+      ip('-n', ns, 'route', 'add', 'default', 'via', `${lan}.1`);
+      inNs(natNs, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1');
+      inNs(natNs, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan', '-j', 'MASQUERADE', ...(kind === 'symmetric' ? ['--random-fully'] : []));
+      // Only answers come in from the internet (the router's conntrack), as a home router allows.
+      inNs(natNs, 'iptables', '-A', 'FORWARD', '-i', 'wan', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT');
+      inNs(natNs, 'iptables', '-A', 'FORWARD', '-i', 'wan', '-j', 'DROP');
+      // Unasked packets to the router itself are dropped before conntrack keeps them: a kept entry
+      // would take the public port a private socket is about to be mapped to, and the NAT would
+      // then map that socket elsewhere, breaking simultaneous hole punching.
+      inNs(natNs, 'iptables', '-A', 'INPUT', '-i', 'wan', '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'DROP');
+      machines[name] = { ...machine(ns, `${lan}.2`), nat: kind, publicAddress };
+    });
+    return {
+      pub: machine(pubNs, PUBLIC_ADDRESS),
+      machines,
+      wrapper(m, binary) {
+        const file = path.join(scripts, `${m.ns}-${path.basename(binary)}`);
+        writeFileSync(file, `#!/bin/sh\nexec ip netns exec ${m.ns} ${binary} "$@"\n`);
+        chmodSync(file, 0o755);
+        return file;
+      },
+      close,
+    };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
