@@ -3,8 +3,27 @@
  * no mDNS host candidates (they would multicast), no background traffic, a throwaway profile.
  * Shared by the demo's headless host, the end-to-end tests and the benchmarks.
  */
-import { existsSync } from 'node:fs';
+import { createHash, X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { chromium, type Browser, type LaunchOptions } from 'playwright-core';
+
+/**
+ * Chromium's `--ignore-certificate-errors-spki-list` for the certificates in `pemFile`: a chain
+ * that holds one of them is accepted. The demo passes NODE_EXTRA_CA_CERTS here, so its headless
+ * Chromium trusts what its Node side does (a deployment's own CA, a test certificate).
+ */
+export function trustArgs(pemFile: string | undefined): string[] {
+  if (!pemFile) return [];
+  let text: string;
+  try {
+    text = readFileSync(pemFile, 'utf8');
+  } catch (err) {
+    throw new Error(`NODE_EXTRA_CA_CERTS names ${pemFile}, which cannot be read: ${(err as Error).message}`, { cause: err });
+  }
+  const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const hashes = pems.map((pem) => createHash('sha256').update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' })).digest('base64'));
+  return hashes.length ? [`--ignore-certificate-errors-spki-list=${hashes.join(',')}`] : [];
+}
 
 export const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 

@@ -4,7 +4,7 @@
  * Until the helper captures the real screen, the page shares a generated screen.
  */
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from './chromium';
+import { launchChromium, trustArgs } from './chromium';
 
 export interface HostPageOptions {
   width?: number;
@@ -73,7 +73,9 @@ export async function startHeadlessHost(
   // The page comes from the server (a deployed one is a public origin) and reads the screen from
   // the runner on this machine's loopback: Chromium's Local Network Access checks block a public
   // page from reaching loopback unless the user allows it, and this browser has no user to ask.
-  const browser = options.browser ?? (await launchChromium({ disableFeatures: ['LocalNetworkAccessChecks'] }));
+  // It trusts the certificates Node is told to (NODE_EXTRA_CA_CERTS), as the demo's own requests do.
+  const browser =
+    options.browser ?? (await launchChromium({ disableFeatures: ['LocalNetworkAccessChecks'], args: trustArgs(process.env.NODE_EXTRA_CA_CERTS) }));
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   if (options.initScript) await context.addInitScript(options.initScript);
   const page = await context.newPage();

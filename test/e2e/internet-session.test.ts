@@ -2,7 +2,8 @@
  * Host and guests on three different networks, each behind its own NAT, and the server on the
  * internet between them (test/support/internet.ts builds it in network namespaces):
  *
- *   public 203.0.113.10: the deployed control plane (`dist/server.js`, host key, TURN secret) and coturn
+ *   public 203.0.113.10: the deployed control plane (`dist/server.js` serving HTTPS and WSS itself,
+ *          host key, TURN secret) and coturn
  *   host   192.168.1.2 behind a cone NAT (203.0.113.20): `npm run demo -- --server …` (its own Xvfb,
  *          helper, runner and headless host page)
  *   guest  192.168.2.2 behind a cone NAT: Chromium, the controller link
@@ -12,15 +13,23 @@
  * reflexive candidates), and the guest drives the host's terminal. Behind the symmetric NAT the
  * address coturn saw is useless to the host, so only the relay connects them: the selected
  * candidate pair is a relay, and the picture still arrives.
+ *
+ * The server's certificate is a test one that the browsers and the demo are told to trust
+ * (Chromium's SPKI list, NODE_EXTRA_CA_CERTS), as a company CA would be: links are https://, the
+ * signaling wss://, and the viewer page is a secure context, so a Chromium guest gets direct video
+ * (WebCodecs), which plain HTTP on a network address does not allow.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { findChromium, launchChromium } from '../../demo/chromium';
+import { findChromium, launchChromium, trustArgs } from '../../demo/chromium';
 import { ViewerPage } from '../support/browser-viewer';
+import { makeCert } from '../support/certs';
 import { startCoturn, type Coturn } from '../support/coturn';
 import { startInternet, type Internet } from '../support/internet';
 import { eventually } from '../support/livekit';
@@ -72,16 +81,20 @@ describe('end to end: host and guests behind NATs, the server on the internet (n
   const browsers: Browser[] = [];
   const proof = `/tmp/pairux-nat-${process.pid}`;
   const hostKey = randomBytes(18).toString('base64url');
-  const url = `http://203.0.113.10:${PORT}`;
+  const url = `https://203.0.113.10:${PORT}`;
+  const certs = mkdtempSync(join(tmpdir(), 'pairux-inet-tls-'));
 
   before(async () => {
     net = startInternet({ host: 'cone', guest: 'cone', far: 'symmetric' });
     turn = await startCoturn({ address: net.pub.address, port: 3478, argv: net.pub.argv });
+    const tls = makeCert(certs, 'pairux-public', 2, `IP:${net.pub.address}`);
     server = run(net.pub.argv(process.execPath, 'dist/server.js'), {
       PAIRUX_HOST: net.pub.address,
       PAIRUX_PORT: String(PORT),
       PAIRUX_PUBLIC_URL: url,
       PAIRUX_HOST_KEY: hostKey,
+      PAIRUX_TLS_CERT: tls.cert,
+      PAIRUX_TLS_KEY: tls.key,
       PAIRUX_TURN_URLS: turn.url,
       PAIRUX_TURN_SECRET: turn.secret,
       // The pages with their test hooks: the viewers' stats name the candidate pair.
@@ -94,9 +107,10 @@ describe('end to end: host and guests behind NATs, the server on the internet (n
     );
     demo = run(
       net.machines.host!.argv(process.execPath, 'dist/demo.js', '--server', url, '--virtual', '--allow-control', '--size', `${SCREEN.width}x${SCREEN.height}`),
-      { DISPLAY: '', PAIRUX_HOST_KEY: hostKey, PAIRUX_HOST_CONSOLE: '1' },
+      { DISPLAY: '', PAIRUX_HOST_KEY: hostKey, PAIRUX_HOST_CONSOLE: '1', NODE_EXTRA_CA_CERTS: tls.cert },
     );
-    for (const name of ['guest', 'far'] as const) browsers.push(await launchChromium({ executablePath: net.wrapper(net.machines[name]!, findChromium()) }));
+    for (const name of ['guest', 'far'] as const)
+      browsers.push(await launchChromium({ executablePath: net.wrapper(net.machines[name]!, findChromium()), args: trustArgs(tls.cert) }));
   });
   after(async () => {
     for (const b of browsers) await b.close().catch(() => undefined);
@@ -105,6 +119,7 @@ describe('end to end: host and guests behind NATs, the server on the internet (n
     await turn?.stop();
     net?.close();
     rmSync(proof, { force: true });
+    rmSync(certs, { recursive: true, force: true });
   });
 
   const said = () => `the demo said:\n${demo?.out().slice(-2500)}\nthe server said:\n${server?.out().slice(-1500)}`;
@@ -116,7 +131,7 @@ describe('end to end: host and guests behind NATs, the server on the internet (n
       60_000,
     ))!;
     assert.equal(new URL(controller).origin, url, 'the link names the public server');
-    assert.match(demo!.out(), /The session is on the PairUX server at http:\/\/203\.0\.113\.10:7800/);
+    assert.match(demo!.out(), /The session is on the PairUX server at https:\/\/203\.0\.113\.10:7800/);
 
     const guest = await ViewerPage.open(browsers[0]!, controller, 'Guest behind a NAT');
     await guest.waitForState('live', 60_000).catch((err: Error) => {
@@ -128,6 +143,9 @@ describe('end to end: host and guests behind NATs, the server on the internet (n
     assert.notEqual(pair.local, 'relay', `a direct path, not the relay (pair ${JSON.stringify(pair)})`);
     assert.notEqual(pair.remote, 'relay', `a direct path, not the relay (pair ${JSON.stringify(pair)})`);
     assert.ok(['srflx', 'prflx'].includes(pair.remote), `the host reached at its NAT's address (pair ${JSON.stringify(pair)})`);
+    // Over HTTPS the page is a secure context: WebCodecs, so direct video.
+    assert.equal(await guest.page.evaluate(() => window.isSecureContext), true);
+    assert.equal((await guest.stats()).path, 'direct', 'a Chromium guest on a secure page gets direct video');
 
     await guest.page.click('#control-request');
     await eventually(() => guest.page.evaluate(() => (document.body.dataset.control === 'driving' ? true : undefined)), 'the guest to be driving', 20_000);

@@ -5,7 +5,6 @@
  * refused at start with the file and the reason. Certificates are made by the real openssl.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -15,44 +14,10 @@ import WebSocket from 'ws';
 import { configFromEnv } from '../../server/config';
 import { startControlPlane, type ControlPlane } from '../../server/control-plane';
 import { describeTlsPair, loadTlsPair } from '../../server/tls-files';
+import { makeCert } from '../support/certs';
 import { startTestServer } from '../support/control-plane';
 import { eventually } from '../support/livekit';
 import { TEST_PAGES } from '../support/test-pages';
-
-interface Made {
-  cert: string;
-  key: string;
-}
-
-/** A self-signed P-256 certificate for 127.0.0.1 and localhost, valid `days` days from now. */
-function makeCert(dir: string, name: string, days = 30): Made {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      String(days),
-      '-subj',
-      `/CN=${name}`,
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
 
 /** The certificate a new TLS connection to `port` is served (its SHA-256 fingerprint). */
 function servedFingerprint(port: number): Promise<string> {
