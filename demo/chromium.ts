@@ -21,7 +21,11 @@ export function trustArgs(pemFile: string | undefined): string[] {
     throw new Error(`NODE_EXTRA_CA_CERTS names ${pemFile}, which cannot be read: ${(err as Error).message}`, { cause: err });
   }
   const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  const hashes = pems.map((pem) => createHash('sha256').update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' })).digest('base64'));
+  const hashes = pems.map((pem) =>
+    createHash('sha256')
+      .update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('base64'),
+  );
   return hashes.length ? [`--ignore-certificate-errors-spki-list=${hashes.join(',')}`] : [];
 }
 

@@ -56,6 +56,12 @@ export interface LocalLiveKitOptions {
    * newest picture); null leaves LiveKit's default (no extension: the receiver decides).
    */
   playoutDelayMs?: { min: number; max: number } | null;
+  /**
+   * Run it as a node of another machine (a test's network namespace): it listens on `address` and
+   * that machine's loopback, advertises `address` as its media address, and is started through
+   * `argv` (e.g. `ip netns exec …`). Default: this machine's loopback only.
+   */
+  node?: { address: string; argv: (command: string, ...args: string[]) => [string, string[]] };
 }
 
 /** LiveKit's `node_selector` (config-sample.yaml); only what is set is written. */
@@ -142,6 +148,8 @@ interface YamlInput extends Pick<
   LocalLiveKitOptions,
   'webhookUrl' | 'redis' | 'region' | 'nodeSelector' | 'statsUpdateIntervalMs' | 'pliThrottleMs' | 'playoutDelayMs'
 > {
+  /** The media address it advertises (and listens on besides loopback); absent: loopback only. */
+  address: string | undefined;
   port: number;
   rtcTcp: number;
   rtcUdp: number;
@@ -160,19 +168,20 @@ function configYaml(o: YamlInput): string {
     `port: ${o.port}`,
     'bind_addresses:',
     '  - 127.0.0.1',
+    ...(o.address ? [`  - ${o.address}`] : []),
     'rtc:',
     `  tcp_port: ${o.rtcTcp}`,
     `  udp_port: ${o.rtcUdp}`,
-    // No STUN discovery: everything stays on this machine, and the node advertises 127.0.0.1.
+    // No STUN discovery: nothing leaves the machines a test made, and the node advertises its address.
     '  use_external_ip: false',
-    '  node_ip: 127.0.0.1',
+    `  node_ip: ${o.address ?? '127.0.0.1'}`,
     // LiveKit leaves loopback out of its candidates unless told; the UDP mux binds loopback only.
-    '  enable_loopback_candidate: true',
+    ...(o.address ? [] : ['  enable_loopback_candidate: true']),
     '  pli_throttle:',
     ...['low_quality', 'mid_quality', 'high_quality'].map((q) => `    ${q}: ${Math.round(o.pliThrottleMs ?? 300)}ms`),
     '  ips:',
     '    includes:',
-    '      - 127.0.0.1/32',
+    `      - ${o.address ?? '127.0.0.1'}/32`,
     'keys:',
     `  ${o.apiKey}: ${o.apiSecret}`,
     'logging:',
@@ -259,10 +268,12 @@ async function startOnce(binary: string, options: LocalLiveKitOptions): Promise<
     statsUpdateIntervalMs,
     pliThrottleMs,
     playoutDelayMs: options.playoutDelayMs === undefined ? { min: 0, max: 0 } : options.playoutDelayMs,
+    address: options.node?.address,
   };
   writeFileSync(configPath, configYaml(config), { mode: 0o600 });
 
-  const child = spawn(binary, ['--config', configPath], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, argv] = options.node ? options.node.argv(binary, '--config', configPath) : [binary, ['--config', configPath]];
+  const child = spawn(command, argv, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   installExitHook();
   running.add(child);
   const tail: string[] = [];
@@ -304,7 +315,8 @@ async function startOnce(binary: string, options: LocalLiveKitOptions): Promise<
       await exited;
     })());
 
-  const url = `ws://127.0.0.1:${port}`;
+  const host = options.node?.address ?? '127.0.0.1';
+  const url = `ws://${host}:${port}`;
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
   for (;;) {
     if (spawnError) throw new Error(`could not start LiveKit (${binary}): ${spawnError.message}`);
@@ -317,7 +329,7 @@ async function startOnce(binary: string, options: LocalLiveKitOptions): Promise<
     }
     try {
       // LiveKit answers its health check on the signal port's root once it serves.
-      const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`http://${host}:${port}/`, { signal: AbortSignal.timeout(1000) });
       if (res.ok) break;
     } catch {
       /* not listening yet */

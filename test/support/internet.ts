@@ -24,6 +24,8 @@ export interface Internet {
   /** Private machines by name, each behind its own NAT. */
   machines: Record<string, Machine & { nat: NatKind; publicAddress: string }>;
   wrapper(machine: Machine, binary: string): string;
+  /** With `operator`: this process's own address on the internet (it reaches the public machine). */
+  operatorAddress: string | undefined;
   close(): void;
 }
 
@@ -47,7 +49,12 @@ export function requireIptables(): void {
   }
 }
 
-export function startInternet(behind: Record<string, NatKind>): Internet {
+/**
+ * `operator`: also wire the namespace this process runs in to the internet (203.0.113.2), so a
+ * test reaches the public machine's services itself (health checks, LiveKit's API). Deleting the
+ * internet's namespace removes that link too.
+ */
+export function startInternet(behind: Record<string, NatKind>, options: { operator?: boolean } = {}): Internet {
   requireRoot();
   requireIptables();
   const tag = String(process.pid % 100000);
@@ -91,6 +98,15 @@ export function startInternet(behind: Record<string, NatKind>): Internet {
 
     const pubNs = addNs('pub');
     plugIn(pubNs, 'eth0', PUBLIC_ADDRESS);
+    let operatorAddress: string | undefined;
+    if (options.operator) {
+      operatorAddress = `${INTERNET}.2`;
+      const own = `pxo${tag}`;
+      ip('link', 'add', own, 'type', 'veth', 'peer', 'name', `i${port++}`, 'netns', net);
+      ip('-n', net, 'link', 'set', `i${port - 1}`, 'master', 'br0', 'up');
+      ip('addr', 'add', `${operatorAddress}/24`, 'dev', own);
+      ip('link', 'set', own, 'up');
+    }
 
     const machines: Internet['machines'] = {};
     Object.entries(behind).forEach(([name, kind], i) => {
@@ -119,6 +135,7 @@ export function startInternet(behind: Record<string, NatKind>): Internet {
     return {
       pub: machine(pubNs, PUBLIC_ADDRESS),
       machines,
+      operatorAddress,
       wrapper(m, binary) {
         const file = path.join(scripts, `${m.ns}-${path.basename(binary)}`);
         writeFileSync(file, `#!/bin/sh\nexec ip netns exec ${m.ns} ${binary} "$@"\n`);
