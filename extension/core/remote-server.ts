@@ -4,6 +4,8 @@
  * times with growing pauses, each attempt reported, before the error says what to check.
  */
 import { ERROR_CODES, ErrorCode, PairuxError } from '../../protocol/errors';
+import { lanAddresses, type LanAddress } from '../../server/lan-addresses';
+import { unreachableAdvice } from './reach-advice';
 import {
   CREATE_SESSION_PATH,
   CreateSessionResponse,
@@ -23,7 +25,14 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, delaysMs: [500, 1000, 2000], timeoutMs: 5000 };
 
 /** fetch with retries on network failures and 5xx; answers with the response or a clear error. */
-export async function fetchWithRetry(url: string, init: RequestInit, progress: (line: string) => void, policy: RetryPolicy = DEFAULT_RETRY): Promise<Response> {
+export async function fetchWithRetry(
+  url: string,
+  init: RequestInit,
+  progress: (line: string) => void,
+  policy: RetryPolicy = DEFAULT_RETRY,
+  purpose: 'link' | 'server' = 'server',
+  here: () => LanAddress[] = lanAddresses,
+): Promise<Response> {
   const where = new URL(url).host;
   let last = '';
   for (let attempt = 1; attempt <= policy.attempts; attempt++) {
@@ -42,7 +51,7 @@ export async function fetchWithRetry(url: string, init: RequestInit, progress: (
   }
   throw new PairuxError(
     ErrorCode.Unavailable,
-    `The PairUX server at ${where} cannot be reached (${last}) after ${policy.attempts} attempts. Check that it is running and that this machine can reach it, then try again.`,
+    `The PairUX server at ${where} cannot be reached (${last}) after ${policy.attempts} attempt${policy.attempts === 1 ? '' : 's'}. ${unreachableAdvice(url, here(), purpose)}`,
     { url },
   );
 }
@@ -142,8 +151,15 @@ export async function createRemoteSession(
 }
 
 /** What a share link leads to, checked by its server (expired, ended, damaged → the server's words). */
-export async function previewLink(origin: string, token: string, progress: (line: string) => void, policy?: RetryPolicy): Promise<SessionPreview> {
-  const res = await fetchWithRetry(new URL(SESSION_PREVIEW_PATH, origin).toString(), { headers: { authorization: `Bearer ${token}` } }, progress, policy);
+export async function previewLink(
+  origin: string,
+  token: string,
+  progress: (line: string) => void,
+  policy?: RetryPolicy,
+  here?: () => LanAddress[],
+): Promise<SessionPreview> {
+  const url = new URL(SESSION_PREVIEW_PATH, origin).toString();
+  const res = await fetchWithRetry(url, { headers: { authorization: `Bearer ${token}` } }, progress, policy, 'link', here);
   if (!res.ok) throw await errorFrom(res);
   const parsed = SessionPreview.safeParse(await res.json());
   if (!parsed.success) throw new PairuxError(ErrorCode.BadMessage, `${new URL(origin).host} is not a PairUX server (or a much older one).`);
