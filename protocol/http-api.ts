@@ -54,6 +54,22 @@ export const HttpErrorResponse = z.object({
 export type HttpErrorResponse = z.infer<typeof HttpErrorResponse>;
 
 /**
+ * `GET /api/host` with `Authorization: Bearer <host key>`: whether this host may start sessions
+ * here (200; 401 with a wrong key), and what sessions can use: the extension's "test connection"
+ * checks a deployment with it before the first session. Rate-limited like session creation.
+ */
+export const HOST_CHECK_PATH = '/api/host';
+
+export const HostCheckResponse = z.object({
+  ok: z.literal(true),
+  /** SFU sessions can be started (LiveKit configured). */
+  sfu: z.boolean(),
+  /** Guests are offered a TURN relay (for networks where peer-to-peer cannot connect). */
+  turn: z.boolean(),
+});
+export type HostCheckResponse = z.infer<typeof HostCheckResponse>;
+
+/**
  * `GET /api/preview` with `Authorization: Bearer <join token>`: what a share link leads to,
  * before joining (the VS Code extension's "Join Ada's session?" confirmation). Answers with the
  * same errors a join would (expired, invalid, ended, not found), so a bad link is explained up

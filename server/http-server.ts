@@ -14,6 +14,8 @@ import {
   MAX_HTTP_ERROR_DATA_CHARS,
   MAX_HTTP_ERROR_MESSAGE_CHARS,
   SESSION_PREVIEW_PATH,
+  HOST_CHECK_PATH,
+  type HostCheckResponse,
 } from '../protocol/http-api';
 import { describeIssues } from '../protocol/rpc';
 import { AddressRateLimit, clientAddress, forwarded } from './client-address';
@@ -59,7 +61,7 @@ export interface HttpDeps {
   files: StaticFiles;
   hostKey?: string;
   startedAt: number;
-  config: Pick<ServerConfig, 'trustProxy' | 'sessionCreatesPerMinute' | 'metricsToken' | 'bodyTimeoutMs'>;
+  config: Pick<ServerConfig, 'trustProxy' | 'sessionCreatesPerMinute' | 'metricsToken' | 'bodyTimeoutMs' | 'livekit' | 'sfuPools' | 'turn'>;
   hosts: HostAllowlist;
 }
 
@@ -102,6 +104,11 @@ async function route(deps: Guards, req: IncomingMessage, res: ServerResponse): P
     return sendJson(res, 200, { ok: true, event });
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, 'GET');
+  if (p === HOST_CHECK_PATH) {
+    hostAllowedToCreate(deps, req, res);
+    const answer: HostCheckResponse = { ok: true, sfu: Boolean(deps.config.livekit || deps.config.sfuPools), turn: Boolean(deps.config.turn) };
+    return sendJson(res, 200, answer);
+  }
   if (p === SESSION_PREVIEW_PATH) {
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (!token) throw new PairuxError(ErrorCode.TokenInvalid, "send the share link's token as Authorization: Bearer <token>");
@@ -175,7 +182,8 @@ async function sendPage(deps: HttpDeps, res: ServerResponse, name: string): Prom
   res.end(file.body);
 }
 
-async function createSession(deps: Guards, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** The rate limit, then the host key: what creating a session (or checking the key) needs. */
+function hostAllowedToCreate(deps: Guards, req: IncomingMessage, res: ServerResponse): void {
   // Before the key check too: the limit also slows guessing the key.
   const waitMs = deps.creates?.take(clientAddress(req, deps.config.trustProxy)) ?? 0;
   if (waitMs > 0) {
@@ -186,6 +194,10 @@ async function createSession(deps: Guards, req: IncomingMessage, res: ServerResp
   if (deps.hostKey && !bearerMatches(req.headers.authorization, deps.hostKey)) {
     throw new PairuxError(ErrorCode.Unauthorized, 'creating a session needs the server host key (Authorization: Bearer <key>)');
   }
+}
+
+async function createSession(deps: Guards, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  hostAllowedToCreate(deps, req, res);
   const type = req.headers['content-type'] ?? '';
   if (!type.startsWith('application/json')) {
     throw new PairuxError(ErrorCode.BadMessage, 'send the request body as application/json');

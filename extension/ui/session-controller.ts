@@ -20,6 +20,7 @@ import type { PersonalLinkRequest } from '../core/link-book';
 import { createPersonalLink, manageLinks, rotateShareLinks } from './link-commands';
 import { readHostSettings, type HostSettings, type SessionMode } from '../core/settings';
 import { askControlInEditor } from './control-asker';
+import { testGuestReach } from './connection-check';
 import { pickMonitor } from './monitor-picker';
 import { askAdmitInEditor } from './lobby-asker';
 import { ControlAuditView } from './control-audit-view';
@@ -100,6 +101,7 @@ export class SessionController implements vscode.Disposable {
     command('pairux.showControlAudit', () => this.auditView.show(this.current?.kind === 'host' ? this.current.session : this.lastHosted));
     this.disposables.push(this.auditView);
     command('pairux.setHostKey', () => this.setHostKey());
+    command('pairux.testConnection', () => testGuestReach(() => this.context.secrets.get(HOST_KEY_SECRET), this.log));
     command('pairux.setLiveKitSecret', () =>
       this.setSecret(
         LIVEKIT_SECRET,
