@@ -31,7 +31,7 @@ export function unreachableAdvice(url: string, here: LanAddress[], purpose: 'lin
       : `Check that it is running and that this computer reaches ${target.host} (a firewall, proxy or VPN in the way?), then try again.`;
   }
   if (host === 'localhost' || host === '::1' || /^127\./.test(host)) {
-    return `The link points to ${host}, the host's own computer: it works only there. Ask the host to share on the network (setting “pairux.server.network”: local-network) or through a PairUX server.`;
+    return `The link points to ${host}, so it works only on the host's own computer: if that is this one, the session has ended or PairUX stopped there; otherwise ask the host to share on the network (setting “pairux.server.network”: local-network) or through a PairUX server.`;
   }
   if (isIPv4(host) && LOCAL_ONLY.check(host, 'ipv4')) {
     const mine = here.find((a) => inNetwork(host, a.network));

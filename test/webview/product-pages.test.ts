@@ -20,8 +20,8 @@ import { TEST_PAGES_DIR } from '../support/test-pages';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PRODUCT_DIR = path.join(ROOT, 'dist', 'webview');
-/** `pairuxHostEvent` is the embedder's event channel, product behaviour: not a hook. */
-const HOOK = /pairuxHost(?!Event)|pairuxViewer|sendRawInput/;
+/** `pairuxHostEvent` and `pairuxHostActions` are the embedder's channels (the demo's), product behaviour: not hooks. */
+const HOOK = /pairuxHost(?!Event|Actions)|pairuxViewer|sendRawInput/;
 
 const hooksIn = (text: string): string[] => [...new Set(text.match(new RegExp(HOOK.source, 'g')) ?? [])];
 const scripts = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.js') || f.endsWith('.html'));

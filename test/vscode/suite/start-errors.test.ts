@@ -60,6 +60,32 @@ describe('PairUX: when a session cannot start', function () {
     const progress = await until(async () => (await ui.notifications()).find((m) => /attempt \d of \d/.test(m)), { timeoutMs: 10_000, what: 'retry progress' });
     assert.match(progress, /connection refused/);
     const error = await until(async () => (await ui.notifications()).find((m) => /cannot be reached/.test(m)), { timeoutMs: 20_000, what: 'the error' });
-    assert.match(error, /after 4 attempts.*Check that it is running/);
+    assert.match(error, /after 4 attempts\. The link points to 127\.0\.0\.1, so it works only on the host's own computer/);
+  });
+
+  it('Test Where Guests Connect, before any session: says who can reach the embedded server, and names a dead deployed server', async () => {
+    await ui.command('PairUX: Test Where Guests Connect');
+    const here = await until(async () => (await ui.notifications()).find((m) => /Guests can join from this computer only/.test(m)), {
+      timeoutMs: 15_000,
+      what: 'the answer for the embedded server',
+    });
+    assert.match(here, /pairux\.server\.network/);
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    await vscode.workspace.getConfiguration('pairux').update('server.url', `http://127.0.0.1:${port}`, vscode.ConfigurationTarget.Global);
+    try {
+      await ui.command('PairUX: Test Where Guests Connect');
+      const dead = await until(async () => (await ui.notifications()).find((m) => /cannot be reached/.test(m) && m.includes(String(port))), {
+        timeoutMs: 30_000,
+        what: 'the answer for a server that does not answer',
+      });
+      assert.match(dead, /Check that it is running/);
+    } finally {
+      await vscode.workspace.getConfiguration('pairux').update('server.url', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 });
