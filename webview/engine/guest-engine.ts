@@ -296,7 +296,20 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
     }
   }
 
+  /** The pc of the newest offer, so one that waited for ICE servers does not replace a newer one. */
+  private latestOffer: string | undefined;
+
   private async acceptOffer(hostId: string, pcId: string, sdp: string): Promise<void> {
+    if (this.link?.pcId === pcId) {
+      await this.link.answerOffer(sdp).catch((err: unknown) => this.log('warn', `renegotiation failed: ${String(err)}`));
+      return;
+    }
+    // TURN credentials from the join expire (an hour by default): a connection made later, after
+    // a network change or a host's restart, gets fresh ones, or the relay refuses it.
+    this.latestOffer = pcId;
+    const iceServers = await this.signaling.freshIceServers();
+    // A newer offer came while this one waited: that one is the host's current connection.
+    if (this.latestOffer !== pcId) return;
     if (this.link?.pcId === pcId) {
       await this.link.answerOffer(sdp).catch((err: unknown) => this.log('warn', `renegotiation failed: ${String(err)}`));
       return;
@@ -305,7 +318,7 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
     const link = new PeerLink({
       pcId,
       remoteId: hostId,
-      iceServers: this.signaling.iceServers,
+      iceServers,
       ...(this.options.iceTransportPolicy ? { iceTransportPolicy: this.options.iceTransportPolicy } : {}),
       send: (payload) => this.signaling.sendSignal(hostId, payload),
       log: this.log,
