@@ -42,6 +42,9 @@ export async function fetchWithRetry(
       if (res.status < 500 || res.status === 503) return res;
       last = `it answered ${res.status}`;
     } catch (err) {
+      const certificate = certificateProblem(err);
+      // Not a passing fault: trying again changes nothing.
+      if (certificate) throw new PairuxError(ErrorCode.Unavailable, `The PairUX server at ${where} ${certificate}`, { url });
       last = describeNetworkError(err);
     }
     if (attempt < policy.attempts) {
@@ -54,6 +57,25 @@ export async function fetchWithRetry(
     `The PairUX server at ${where} cannot be reached (${last}) after ${policy.attempts} attempt${policy.attempts === 1 ? '' : 's'}. ${unreachableAdvice(url, here(), purpose)}`,
     { url },
   );
+}
+
+/** What is wrong with the server's certificate, in words, when that is why the request failed. */
+function certificateProblem(err: unknown): string | undefined {
+  const code = (err as { cause?: { code?: string } }).cause?.code ?? '';
+  switch (code) {
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+      return 'has a self-signed certificate, which this computer does not trust: ask its operator for one from a public CA (Caddy or certbot get one), or add their CA to this computer’s trusted certificates.';
+    case 'CERT_HAS_EXPIRED':
+      return 'has an expired certificate: its operator must renew it.';
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return 'has a certificate for another name: check the address, or ask its operator for a certificate for this one.';
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+      return 'has a certificate this computer cannot verify (an incomplete chain, or a private CA): its operator should serve the full chain, or add their CA to this computer’s trusted certificates.';
+    default:
+      return undefined;
+  }
 }
 
 function describeNetworkError(err: unknown): string {

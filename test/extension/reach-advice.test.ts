@@ -5,11 +5,16 @@
  * works only on the host's computer. A real refused connection carries the advice to the guest.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import { unreachableAdvice } from '../../extension/core/reach-advice';
 import { previewLink } from '../../extension/core/remote-server';
 import type { LanAddress } from '../../server/lan-addresses';
+import { makeCert } from '../support/certs';
 
 const cafe: LanAddress[] = [{ interface: 'wlan0', address: '10.20.30.40', network: '10.20.30.0/24', kind: 'private' }];
 const office: LanAddress[] = [{ interface: 'eth0', address: '192.168.1.77', network: '192.168.1.0/24', kind: 'private' }];
@@ -71,5 +76,38 @@ describe('extension: what an unreachable link says', () => {
       err.message,
       /cannot be reached \(connection refused\) after 1 attempt\. The link points to 127\.0\.0\.1, so it works only on the host's own computer/,
     );
+  });
+
+  it('a server whose certificate this computer does not trust: said at once, not retried as if it were down', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pairux-untrusted-'));
+    const made = makeCert(dir, 'self-signed');
+    let requests = 0;
+    const server = createHttpsServer({ cert: readFileSync(made.cert), key: readFileSync(made.key) }, (_q, r) => {
+      requests++;
+      r.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const lines: string[] = [];
+    try {
+      const { port } = server.address() as { port: number };
+      const err = await previewLink(
+        `https://127.0.0.1:${port}`,
+        'token',
+        (l) => lines.push(l),
+        { attempts: 4, delaysMs: [200], timeoutMs: 2000 },
+        () => office,
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof PairuxError);
+      assert.equal(err.code, ErrorCode.Unavailable);
+      assert.match(err.message, /^The PairUX server at 127\.0\.0\.1:\d+ has a self-signed certificate, which this computer does not trust/);
+      assert.equal(lines.length, 1, `one attempt, no retries: ${lines.join(' | ')}`);
+      assert.equal(requests, 0, 'the TLS handshake failed before any request');
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
