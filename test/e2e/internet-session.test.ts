@@ -20,45 +20,22 @@
  * (WebCodecs), which plain HTTP on a network address does not allow.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { findChromium, launchChromium, trustArgs } from '../../demo/chromium';
 import { ViewerPage } from '../support/browser-viewer';
 import { makeCert } from '../support/certs';
+import { DESKTOP, runKept, stopKept, typeIntoHostTerminal, type Kept } from '../support/demo-machines';
 import { startCoturn, type Coturn } from '../support/coturn';
 import { startInternet, type Internet } from '../support/internet';
 import { eventually } from '../support/livekit';
-import { pointOnVideo } from '../support/real-host-rig';
 import { TEST_PAGES } from '../support/test-pages';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCREEN = { width: 1280, height: 720 };
-/** The demo's virtual desktop background (demo/desktop.ts). */
-const DESKTOP: [number, number, number] = [0x22, 0x38, 0x4f];
 const PORT = 7800;
-
-/** A child process whose output is kept for the failure message. */
-function run(argv: [string, string[]], env: NodeJS.ProcessEnv): { child: ChildProcess; out: () => string } {
-  let out = '';
-  const child = spawn(argv[0], argv[1], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  return { child, out: () => out };
-}
-
-async function stop(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  child.kill(signal);
-  await new Promise((resolve) => {
-    const t = setTimeout(() => (child.kill('SIGKILL'), resolve(undefined)), 10_000);
-    child.once('exit', () => (clearTimeout(t), resolve(undefined)));
-  });
-}
 
 /** The selected candidate pair's types, once the viewer's connection has one. */
 async function pairTypes(viewer: ViewerPage): Promise<{ local: string; remote: string }> {
@@ -76,8 +53,8 @@ describe('end to end: host and guests behind NATs, the server on the internet (n
   this.timeout(180_000);
   let net: Internet;
   let turn: Coturn;
-  let server: ReturnType<typeof run> | undefined;
-  let demo: ReturnType<typeof run> | undefined;
+  let server: Kept | undefined;
+  let demo: Kept | undefined;
   const browsers: Browser[] = [];
   const proof = `/tmp/pairux-nat-${process.pid}`;
   const hostKey = randomBytes(18).toString('base64url');
@@ -88,7 +65,7 @@ describe('end to end: host and guests behind NATs, the server on the internet (n
     net = startInternet({ host: 'cone', guest: 'cone', far: 'symmetric' });
     turn = await startCoturn({ address: net.pub.address, port: 3478, argv: net.pub.argv });
     const tls = makeCert(certs, 'pairux-public', 2, `IP:${net.pub.address}`);
-    server = run(net.pub.argv(process.execPath, 'dist/server.js'), {
+    server = runKept(net.pub.argv(process.execPath, 'dist/server.js'), {
       PAIRUX_HOST: net.pub.address,
       PAIRUX_PORT: String(PORT),
       PAIRUX_PUBLIC_URL: url,
@@ -105,7 +82,7 @@ describe('end to end: host and guests behind NATs, the server on the internet (n
       () => `the server to listen (it said: ${server!.out()})`,
       20_000,
     );
-    demo = run(
+    demo = runKept(
       net.machines.host!.argv(process.execPath, 'dist/demo.js', '--server', url, '--virtual', '--allow-control', '--size', `${SCREEN.width}x${SCREEN.height}`),
       { DISPLAY: '', PAIRUX_HOST_KEY: hostKey, PAIRUX_HOST_CONSOLE: '1', NODE_EXTRA_CA_CERTS: tls.cert },
     );
@@ -114,8 +91,8 @@ describe('end to end: host and guests behind NATs, the server on the internet (n
   });
   after(async () => {
     for (const b of browsers) await b.close().catch(() => undefined);
-    await stop(demo?.child, 'SIGINT');
-    await stop(server?.child);
+    await stopKept(demo?.child, 'SIGINT');
+    await stopKept(server?.child);
     await turn?.stop();
     net?.close();
     rmSync(proof, { force: true });
@@ -147,19 +124,7 @@ describe('end to end: host and guests behind NATs, the server on the internet (n
     assert.equal(await guest.page.evaluate(() => window.isSecureContext), true);
     assert.equal((await guest.stats()).path, 'direct', 'a Chromium guest on a secure page gets direct video');
 
-    await guest.page.click('#control-request');
-    await eventually(() => guest.page.evaluate(() => (document.body.dataset.control === 'driving' ? true : undefined)), 'the guest to be driving', 20_000);
-    const box = await guest.page.locator('video').boundingBox();
-    assert.ok(box);
-    const at = pointOnVideo(box, SCREEN, 1000, 150);
-    await guest.page.mouse.click(at.x, at.y);
-    await guest.page.keyboard.type(`echo nat-ok > ${proof}`, { delay: 10 });
-    await guest.page.keyboard.press('Enter');
-    await eventually(
-      () => (existsSync(proof) && readFileSync(proof, 'utf8') === 'nat-ok\n' ? true : undefined),
-      () => `the command typed by the guest to run in the host's terminal; ${said()}`,
-      20_000,
-    );
+    await typeIntoHostTerminal(guest, SCREEN, proof, 'nat-ok', said);
     await guest.close();
   });
 
@@ -185,7 +150,7 @@ describe('end to end: host and guests behind NATs, the server on the internet (n
   });
 
   it('ending the demo ends the session on the deployed server', async () => {
-    await stop(demo?.child, 'SIGINT');
+    await stopKept(demo?.child, 'SIGINT');
     assert.match(demo!.out(), /session ended; bye/);
     assert.doesNotMatch(demo!.out(), /could not end the session/);
   });

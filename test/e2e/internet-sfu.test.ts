@@ -8,51 +8,29 @@
  * the driving guest's keys land on the host through LiveKit's data channel.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { findChromium, launchChromium, trustArgs } from '../../demo/chromium';
 import { startLocalLiveKit, type LocalLiveKit } from '../../demo/livekit-server';
 import { ViewerPage } from '../support/browser-viewer';
 import { startCaddy, type Caddy } from '../support/caddy';
+import { DESKTOP, runKept, stopKept, typeIntoHostTerminal, type Kept } from '../support/demo-machines';
 import { startInternet, type Internet } from '../support/internet';
 import { eventually } from '../support/livekit';
-import { pointOnVideo } from '../support/real-host-rig';
 import { TEST_PAGES } from '../support/test-pages';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCREEN = { width: 1280, height: 720 };
-/** The demo's virtual desktop background (demo/desktop.ts). */
-const DESKTOP: [number, number, number] = [0x22, 0x38, 0x4f];
 /** The control plane behind Caddy, on the public machine's loopback. */
 const PLANE_PORT = 8443;
-
-function run(argv: [string, string[]], env: NodeJS.ProcessEnv): { child: ChildProcess; out: () => string } {
-  let out = '';
-  const child = spawn(argv[0], argv[1], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  return { child, out: () => out };
-}
-
-async function stop(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  child.kill(signal);
-  await new Promise((resolve) => {
-    const t = setTimeout(() => (child.kill('SIGKILL'), resolve(undefined)), 10_000);
-    child.once('exit', () => (clearTimeout(t), resolve(undefined)));
-  });
-}
 
 describe('end to end: SFU mode across NATs, the deployment behind Caddy (network namespaces)', function () {
   this.timeout(180_000);
   let net: Internet;
   let livekit: LocalLiveKit;
   let caddy: Caddy;
-  let server: ReturnType<typeof run> | undefined;
-  let demo: ReturnType<typeof run> | undefined;
+  let server: Kept | undefined;
+  let demo: Kept | undefined;
   const browsers: Browser[] = [];
   const proof = `/tmp/pairux-sfu-nat-${process.pid}`;
   const hostKey = randomBytes(18).toString('base64url');
@@ -72,7 +50,7 @@ describe('end to end: SFU mode across NATs, the deployment behind Caddy (network
       ],
       net.pub.argv,
     );
-    server = run(net.pub.argv(process.execPath, 'dist/server.js'), {
+    server = runKept(net.pub.argv(process.execPath, 'dist/server.js'), {
       PAIRUX_HOST: '127.0.0.1',
       PAIRUX_PORT: String(PLANE_PORT),
       PAIRUX_PUBLIC_URL: `https://${pub}`,
@@ -89,7 +67,7 @@ describe('end to end: SFU mode across NATs, the deployment behind Caddy (network
       () => `the server to listen (it said: ${server!.out()})`,
       20_000,
     );
-    demo = run(
+    demo = runKept(
       net.machines.host!.argv(
         process.execPath,
         'dist/demo.js',
@@ -109,8 +87,8 @@ describe('end to end: SFU mode across NATs, the deployment behind Caddy (network
   });
   after(async () => {
     for (const b of browsers) await b.close().catch(() => undefined);
-    await stop(demo?.child, 'SIGINT');
-    await stop(server?.child);
+    await stopKept(demo?.child, 'SIGINT');
+    await stopKept(server?.child);
     await caddy?.stop();
     await livekit?.stop();
     net?.close();
@@ -146,19 +124,7 @@ describe('end to end: SFU mode across NATs, the deployment behind Caddy (network
 
   it('a guest behind a cone NAT watches through LiveKit, drives, and a typed command runs on the host', async () => {
     const guest = await open(browsers[0]!, 'Controller link', 'Guest behind a NAT');
-    await guest.page.click('#control-request');
-    await eventually(() => guest.page.evaluate(() => (document.body.dataset.control === 'driving' ? true : undefined)), 'the guest to be driving', 20_000);
-    const box = await guest.page.locator('video').boundingBox();
-    assert.ok(box);
-    const at = pointOnVideo(box, SCREEN, 1000, 150);
-    await guest.page.mouse.click(at.x, at.y);
-    await guest.page.keyboard.type(`echo sfu-nat-ok > ${proof}`, { delay: 10 });
-    await guest.page.keyboard.press('Enter');
-    await eventually(
-      () => (existsSync(proof) && readFileSync(proof, 'utf8') === 'sfu-nat-ok\n' ? true : undefined),
-      () => `the command typed by the guest to run in the host's terminal; ${said()}`,
-      20_000,
-    );
+    await typeIntoHostTerminal(guest, SCREEN, proof, 'sfu-nat-ok', said);
     await guest.close();
   });
 

@@ -8,19 +8,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { findChromium, launchChromium } from '../../demo/chromium';
 import { ViewerPage } from '../support/browser-viewer';
 import { eventually } from '../support/livekit';
 import { startLan, type Lan } from '../support/netns';
-import { pointOnVideo } from '../support/real-host-rig';
+import { DESKTOP, typeIntoHostTerminal } from '../support/demo-machines';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCREEN = { width: 1280, height: 720 };
-/** The demo's virtual desktop background (demo/desktop.ts). */
-const DESKTOP: [number, number, number] = [0x22, 0x38, 0x4f];
 
 describe('end to end: host and guest on one local network (demo --lan, network namespaces)', function () {
   this.timeout(120_000);
@@ -71,20 +69,7 @@ describe('end to end: host and guest on one local network (demo --lan, network n
     const colour = await eventually(() => guest.colourAt(640, 700, DESKTOP), "the host's desktop background in the guest's picture", 30_000);
     assert.ok(colour);
 
-    await guest.page.click('#control-request');
-    await eventually(() => guest.page.evaluate(() => (document.body.dataset.control === 'driving' ? true : undefined)), 'the guest to be driving', 20_000);
-    // The demo's terminal is the window at the top right; a click there gives it the pointer (and so the keyboard).
-    const box = await guest.page.locator('video').boundingBox();
-    assert.ok(box);
-    const at = pointOnVideo(box, SCREEN, 1000, 150);
-    await guest.page.mouse.click(at.x, at.y);
-    await guest.page.keyboard.type(`echo lan-ok > ${proof}`, { delay: 10 });
-    await guest.page.keyboard.press('Enter');
-    await eventually(
-      () => (existsSync(proof) && readFileSync(proof, 'utf8') === 'lan-ok\n' ? true : undefined),
-      () => `the command typed by the guest to run in the host's terminal (demo said: ${out.slice(-1500)})`,
-      20_000,
-    );
+    await typeIntoHostTerminal(guest, SCREEN, proof, 'lan-ok', () => `demo said: ${out.slice(-1500)}`);
     await guest.close();
   });
 });

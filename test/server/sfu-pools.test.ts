@@ -572,9 +572,17 @@ describe('SFU pools: region and load on real LiveKit nodes, health checks', func
       while (new Set(Object.values(placed)).size < 2) {
         assert.ok(rooms.length < 6, `LiveKit put ${rooms.length} rooms all on one node`);
         rooms.push((await hosted(p)).s.sessionId);
-        placed = await r.hgetall('room_node_map');
-        const counts = (id: string) => rooms.filter((x) => placed[x] === id).length;
-        await untilDeployment(p, 'a', (d) => d.stats!.nodes.every((n) => n.rooms === counts(n.id)), "the nodes' room counts");
+        // LiveKit writes its room map and each node's stats when it gets to them: read both until they agree.
+        await eventually(
+          async () => {
+            placed = await r.hgetall('room_node_map');
+            const counts = (id: string) => rooms.filter((x) => placed[x] === id).length;
+            const d = p.service.sfu.pool!.snapshot().find((x) => x.id === 'a');
+            return rooms.every((x) => placed[x]) && d?.stats?.nodes.every((n) => n.rooms === counts(n.id)) ? true : undefined;
+          },
+          () => `the nodes' room counts to match LiveKit's room map ${JSON.stringify(placed)}`,
+          10_000,
+        );
       }
       const nodeDown = nextEvent<NodeDown>(p.service.sfu, 'node-down');
       const killedAt = Date.now();

@@ -11,10 +11,7 @@
  * The internet has no route to any private network: nothing reaches a private machine unasked.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { requireRoot, type Machine } from './netns';
+import { machineIn, namespaceSet, requireRoot, type Machine } from './netns';
 
 export type NatKind = 'cone' | 'symmetric';
 
@@ -57,28 +54,9 @@ export function requireIptables(): void {
 export function startInternet(behind: Record<string, NatKind>, options: { operator?: boolean } = {}): Internet {
   requireRoot();
   requireIptables();
-  const tag = String(process.pid % 100000);
-  const made: string[] = [];
-  const scripts = mkdtempSync(path.join(tmpdir(), 'pairux-inet-'));
-  const close = () => {
-    for (const ns of made.reverse()) {
-      try {
-        ip('netns', 'del', ns);
-      } catch {
-        // already gone
-      }
-    }
-    made.length = 0;
-    rmSync(scripts, { recursive: true, force: true });
-  };
-  const addNs = (name: string): string => {
-    const ns = `px${tag}-${name}`;
-    ip('netns', 'add', ns);
-    made.push(ns);
-    ip('-n', ns, 'link', 'set', 'lo', 'up');
-    return ns;
-  };
-  const machine = (ns: string, address: string): Machine => ({ ns, address, argv: (command, ...args) => ['ip', ['netns', 'exec', ns, command, ...args]] });
+  const set = namespaceSet();
+  const { tag } = set;
+  const addNs = (name: string): string => set.add(name);
   try {
     const net = addNs('net');
     ip('-n', net, 'link', 'add', 'br0', 'type', 'bridge');
@@ -130,22 +108,17 @@ export function startInternet(behind: Record<string, NatKind>, options: { operat
       // would take the public port a private socket is about to be mapped to, and the NAT would
       // then map that socket elsewhere, breaking simultaneous hole punching.
       inNs(natNs, 'iptables', '-A', 'INPUT', '-i', 'wan', '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'DROP');
-      machines[name] = { ...machine(ns, `${lan}.2`), nat: kind, publicAddress };
+      machines[name] = { ...machineIn(ns, `${lan}.2`), nat: kind, publicAddress };
     });
     return {
-      pub: machine(pubNs, PUBLIC_ADDRESS),
+      pub: machineIn(pubNs, PUBLIC_ADDRESS),
       machines,
       operatorAddress,
-      wrapper(m, binary) {
-        const file = path.join(scripts, `${m.ns}-${path.basename(binary)}`);
-        writeFileSync(file, `#!/bin/sh\nexec ip netns exec ${m.ns} ${binary} "$@"\n`);
-        chmodSync(file, 0o755);
-        return file;
-      },
-      close,
+      wrapper: set.wrapper,
+      close: set.close,
     };
   } catch (err) {
-    close();
+    set.close();
     throw err;
   }
 }

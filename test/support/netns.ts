@@ -45,56 +45,71 @@ export function requireRoot(): void {
 /** `names` on one switched network 10.<subnet>.0.0/24, the first at .1, the next at .2, … */
 export function startLan(names: string[], subnet = 77): Lan {
   requireRoot();
-  const tag = String(process.pid % 100000);
-  const sw = `px${tag}-sw`;
-  const made: string[] = [];
-  const scripts = mkdtempSync(path.join(tmpdir(), 'pairux-netns-'));
-  const close = () => {
-    for (const ns of made.reverse()) {
-      try {
-        ip('netns', 'del', ns);
-      } catch {
-        // already gone
-      }
-    }
-    made.length = 0;
-    rmSync(scripts, { recursive: true, force: true });
-  };
+  const set = namespaceSet();
+  const sw = set.add('sw');
   try {
-    ip('netns', 'add', sw);
-    made.push(sw);
     ip('-n', sw, 'link', 'add', 'br0', 'type', 'bridge');
     ip('-n', sw, 'link', 'set', 'br0', 'up');
     const machines: Record<string, Machine> = {};
     names.forEach((name, i) => {
-      const ns = `px${tag}-${name}`;
-      ip('netns', 'add', ns);
-      made.push(ns);
+      const ns = set.add(name);
       // Interface names are at most 15 characters; each end is created in its namespace at once.
       ip('link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name', `p${i}`, 'netns', sw);
       ip('-n', sw, 'link', 'set', `p${i}`, 'master', 'br0', 'up');
       const address = `10.${subnet}.0.${i + 1}`;
       ip('-n', ns, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
       ip('-n', ns, 'link', 'set', 'eth0', 'up');
-      ip('-n', ns, 'link', 'set', 'lo', 'up');
       // A default route, as every real network gives: Chromium's WebRTC offers only the interface
       // its default route leaves by (without one a page gathers no candidates at all).
       ip('-n', ns, 'route', 'add', 'default', 'dev', 'eth0');
-      machines[name] = { ns, address, argv: (command, ...args) => ['ip', ['netns', 'exec', ns, command, ...args]] };
+      machines[name] = machineIn(ns, address);
     });
-    return {
-      network: `10.${subnet}.0.0/24`,
-      machines,
-      wrapper(machine, binary) {
-        const file = path.join(scripts, `${machine.ns}-${path.basename(binary)}`);
-        writeFileSync(file, `#!/bin/sh\nexec ip netns exec ${machine.ns} ${binary} "$@"\n`);
-        chmodSync(file, 0o755);
-        return file;
-      },
-      close,
-    };
+    return { network: `10.${subnet}.0.0/24`, machines, wrapper: set.wrapper, close: set.close };
   } catch (err) {
-    close();
+    set.close();
     throw err;
   }
+}
+
+/** A machine that is the namespace `ns`, at `address`. */
+export function machineIn(ns: string, address: string): Machine {
+  return { ns, address, argv: (command, ...args) => ['ip', ['netns', 'exec', ns, command, ...args]] };
+}
+
+/**
+ * Namespaces made for one test, named after this process (parallel runs do not meet), each with
+ * its loopback up; `close` deletes them all (and the veths into them) and the wrapper scripts.
+ */
+export function namespaceSet(): { add(name: string): string; wrapper(machine: Machine, binary: string): string; close(): void; tag: string } {
+  const tag = String(process.pid % 100000);
+  const made: string[] = [];
+  const scripts = mkdtempSync(path.join(tmpdir(), 'pairux-netns-'));
+  return {
+    tag,
+    add(name) {
+      const ns = `px${tag}-${name}`;
+      ip('netns', 'add', ns);
+      made.push(ns);
+      ip('-n', ns, 'link', 'set', 'lo', 'up');
+      return ns;
+    },
+    // A script that runs `binary` inside `machine`: an executablePath for Chromium.
+    wrapper(machine, binary) {
+      const file = path.join(scripts, `${machine.ns}-${path.basename(binary)}`);
+      writeFileSync(file, `#!/bin/sh\nexec ip netns exec ${machine.ns} ${binary} "$@"\n`);
+      chmodSync(file, 0o755);
+      return file;
+    },
+    close() {
+      for (const ns of made.reverse()) {
+        try {
+          ip('netns', 'del', ns);
+        } catch {
+          // already gone
+        }
+      }
+      made.length = 0;
+      rmSync(scripts, { recursive: true, force: true });
+    },
+  };
 }
