@@ -5,6 +5,7 @@
  * the headless host page does the rest over signaling, as the extension does.
  */
 import { CreateSessionResponse, HttpErrorResponse, type CreateSessionRequest } from '../protocol/http-api';
+import { whyUnreachable } from '../server/check/why-unreachable';
 
 export interface RemoteServer {
   /** The server's public URL (its origin). */
@@ -25,21 +26,8 @@ export function parseServerUrl(value: string): string | Error {
   return url.origin;
 }
 
-/** Why fetch failed, in words an operator acts on. */
 function unreachable(url: string, err: unknown): Error {
-  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  const code = cause?.code ?? (err as Error).name;
-  const why =
-    code === 'ECONNREFUSED'
-      ? 'connection refused: is the server running, and is this its address and port?'
-      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-        ? 'the name does not resolve (DNS)'
-        : code === 'TimeoutError' || code === 'UND_ERR_CONNECT_TIMEOUT'
-          ? 'no answer in time: a firewall, a VPN, or the wrong network?'
-          : /CERT|SELF_SIGNED/.test(code)
-            ? `its certificate is not trusted here (${code})`
-            : (cause?.message ?? (err as Error).message);
-  return new Error(`could not reach the PairUX server at ${url}: ${why}`, { cause: err });
+  return new Error(`could not reach the PairUX server at ${url}: ${whyUnreachable(err)}`, { cause: err });
 }
 
 export async function createRemoteSession(server: RemoteServer, body: CreateSessionRequest, timeoutMs = 10_000): Promise<CreateSessionResponse> {

@@ -5,11 +5,11 @@
  * who can reach it; each failure says how to fix it.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { checkGuestReach } from '../../extension/core/connection-check';
 import type { ControlPlane } from '../../server/control-plane';
 import type { LanAddress } from '../../server/lan-addresses';
 import { startTestServer } from '../support/control-plane';
+import { freePort } from '../support/livekit';
 
 const KEY = 'a-host-key-of-enough-length';
 const office: LanAddress[] = [
@@ -55,12 +55,7 @@ describe('extension: where do your guests connect?', () => {
   });
 
   it('a server that does not answer: where it was tried and what to check', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const { port: p } = s.address() as { port: number };
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const report = await checkGuestReach({ serverUrl: `http://127.0.0.1:${port}`, network: 'this-computer', address: '' }, KEY, { policy: quick });
     assert.equal(report.ok, false);
     assert.match(

@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
@@ -15,6 +14,7 @@ import { unreachableAdvice } from '../../extension/core/reach-advice';
 import { previewLink } from '../../extension/core/remote-server';
 import type { LanAddress } from '../../server/lan-addresses';
 import { makeCert } from '../support/certs';
+import { freePort } from '../support/livekit';
 
 const cafe: LanAddress[] = [{ interface: 'wlan0', address: '10.20.30.40', network: '10.20.30.0/24', kind: 'private' }];
 const office: LanAddress[] = [{ interface: 'eth0', address: '192.168.1.77', network: '192.168.1.0/24', kind: 'private' }];
@@ -54,12 +54,7 @@ describe('extension: what an unreachable link says', () => {
   });
 
   it('a guest whose link’s server refuses the connection gets the advice in the error', async () => {
-    const closed = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = s.address() as { port: number };
-        s.close(() => resolve(port));
-      });
-    });
+    const closed = await freePort();
     const err = await previewLink(
       `http://127.0.0.1:${closed}`,
       'token',

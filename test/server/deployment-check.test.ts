@@ -6,23 +6,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { checkDeployment, formatReport, type CheckResult } from '../../server/check/deployment-check';
 import { decodeAnswer, encodeRequest, parseTurnUrl, probeTurn } from '../../server/check/turn-probe';
 import { resolveConfig } from '../../server/config';
 import type { ControlPlane } from '../../server/control-plane';
 import { startCoturn, type Coturn } from '../support/coturn';
 import { startTestServer } from '../support/control-plane';
-import { startSfuRig, type SfuRig } from '../support/livekit';
-
-/** A TCP port nothing listens on (bound, then released). */
-async function deadPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
+import { freePort, startSfuRig, type SfuRig } from '../support/livekit';
 
 /** `server/main.ts --check` with these variables (asynchronously: the plane it checks runs in this process). */
 function checkCommand(env: Record<string, string>): Promise<{ status: number; stdout: string; stderr: string }> {
@@ -83,13 +73,13 @@ describe('server --check: a deployment checked from the operator\u2019s machine'
     const bad = await probeTurn(turn.url, 'not-the-secret');
     assert.deepEqual(bad.ok ? 'ok' : bad.problem, 'credentials');
     assert.match(turn.log(), /401|Unauthorized|check_stun_auth/i, 'coturn refused it itself');
-    const silent = await probeTurn(`turn:127.0.0.1:${await deadPort()}?transport=udp`, turn.secret, 1200);
+    const silent = await probeTurn(`turn:127.0.0.1:${await freePort()}?transport=udp`, turn.secret, 1200);
     assert.deepEqual(silent.ok ? 'ok' : silent.problem, 'unreachable');
   });
 
   it('finds a wrong TURN secret, an unreachable public URL and wrong LiveKit keys, and says what to do', async () => {
     const config = resolveConfig({
-      publicUrl: `http://127.0.0.1:${await deadPort()}`,
+      publicUrl: `http://127.0.0.1:${await freePort()}`,
       turn: { urls: [turn.url], secret: 'wrong-secret' },
       livekit: { url: rig.livekit.url, apiKey: rig.livekit.apiKey, apiSecret: 'a-wrong-secret-of-enough-length-000' },
     });
