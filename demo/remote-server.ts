@@ -6,6 +6,7 @@
  */
 import { CreateSessionResponse, HttpErrorResponse, type CreateSessionRequest } from '../protocol/http-api';
 import { whyUnreachable } from '../server/check/why-unreachable';
+import { terminalText } from './terminal-text';
 
 export interface RemoteServer {
   /** The server's public URL (its origin). */
@@ -53,8 +54,9 @@ export async function createRemoteSession(server: RemoteServer, body: CreateSess
   }
   if (res.status !== 201) {
     const error = HttpErrorResponse.safeParse(json);
+    // The server's words are anyone's (the operator typed --server): plain text, never terminal controls.
     throw new Error(
-      `the PairUX server at ${server.url} did not create the session (HTTP ${res.status}${error.success ? `: ${error.data.error.message}` : ''})`,
+      `the PairUX server at ${server.url} did not create the session (HTTP ${res.status}${error.success ? `: ${terminalText(error.data.error.message)}` : ''})`,
     );
   }
   const parsed = CreateSessionResponse.safeParse(json);

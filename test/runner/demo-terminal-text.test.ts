@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { ControlPrompt } from '../../demo/control-prompt';
 import { terminalText } from '../../demo/terminal-text';
+import { createRemoteSession } from '../../demo/remote-server';
+import { createServer } from 'node:http';
 
 /** Any C0/C1 control (other than none at all), or a bidi override/isolate. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
@@ -44,5 +46,25 @@ describe('demo: guest names in the host terminal', () => {
   it('caps the length and keeps ordinary text as it is', () => {
     assert.equal(terminalText('Ada Lovelace — “café” 日本'), 'Ada Lovelace — “café” 日本');
     assert.equal([...terminalText('x'.repeat(10_000), 64)].length, 64);
+  });
+
+  it('a deployed server\u2019s error text (demo --server) reaches the terminal as plain text', async () => {
+    const server = createServer((_q, r) => {
+      r.writeHead(503, { 'content-type': 'application/json' });
+      r.end(JSON.stringify({ error: { code: 'UNAVAILABLE', message: HOSTILE } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const err = await createRemoteSession({ url: `http://127.0.0.1:${port}`, hostKey: undefined }, {}).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      assert.ok(err, 'the server refused');
+      assert.match(err.message, /did not create the session \(HTTP 503: Ada/, 'the server\u2019s words reached the message');
+      assert.doesNotMatch(err.message, CONTROL);
+    } finally {
+      server.close();
+    }
   });
 });
