@@ -45,6 +45,26 @@ describe('UI driver (workbench harness)', function () {
     assert.equal(await answer, 'Deny');
   });
 
+  it('clicks a notification VS Code kept out of the toasts (the fourth in a burst) in the notification center, and closes the center again', async () => {
+    await vscode.commands.executeCommand('notifications.clearAll');
+    const burst = [1, 2, 3].map((n) => vscode.window.showInformationMessage(`Harness burst ${n}`, 'OK'));
+    const answer = vscode.window.showInformationMessage('Harness asks after a burst: allow control?', 'Allow', 'Deny');
+    await until(async () => ((await ui.notifications()).some((m) => m.includes('burst 1')) ? true : undefined), { timeoutMs: 10_000, what: 'the first toast' });
+    assert.ok(!(await ui.notifications()).some((m) => m.includes('after a burst')), 'the fourth has no toast');
+    await ui.clickNotificationButton('after a burst', 'Allow');
+    assert.equal(await answer, 'Allow');
+    // Toasts show again: the center is closed.
+    const next = vscode.window.showInformationMessage('Harness asks again later: allow control?', 'Allow', 'Deny');
+    await until(async () => ((await ui.notifications()).some((m) => m.includes('asks again later')) ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'a toast after the center closed',
+    });
+    await ui.clickNotificationButton('asks again later', 'Deny');
+    assert.equal(await next, 'Deny');
+    await vscode.commands.executeCommand('notifications.clearAll');
+    assert.deepEqual(await Promise.all(burst), [undefined, undefined, undefined]);
+  });
+
   it('reads a status-bar item by id and by text', async () => {
     const item = vscode.window.createStatusBarItem('harness.item', vscode.StatusBarAlignment.Left);
     try {

@@ -166,25 +166,69 @@ export async function notifications(page: Page): Promise<string[]> {
   return page.$$eval('.notification-toast .notification-list-item-message', (els) => els.map((e) => (e.textContent ?? '').trim()));
 }
 
-/** Clicks `button` on the notification whose message contains `message`. */
+/**
+ * Clicks `button` on the notification whose message contains `message`: on its toast, or in the
+ * notification center when VS Code showed no toast. It shows at most three new toasts in 800 ms
+ * and puts the rest in the center only (its spam protection), so a notification that follows a
+ * burst of others has no toast, and a user finds it behind the bell: so does this.
+ */
 export async function clickNotificationButton(page: Page, message: string, button: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   const toast = page
     .locator('.notification-toast')
     .filter({ has: page.locator('.notification-list-item-message', { hasText: message }) })
     .first();
+  const shown = await toast.waitFor({ state: 'visible', timeout: Math.min(TOAST_WAIT_MS, timeoutMs) }).then(
+    () => true,
+    () => false,
+  );
+  if (shown) return clickButtonIn(toast, message, button);
+
+  const toasts = await notifications(page);
+  await setCenterVisible(page, true);
   try {
-    await toast.waitFor({ state: 'visible', timeout: timeoutMs });
-  } catch {
-    throw new Error(`no notification containing "${message}" (visible: ${(await notifications(page)).join(' | ') || 'none'})`);
+    const item = page
+      .locator('.notifications-center .notification-list-item')
+      .filter({ has: page.locator('.notification-list-item-message', { hasText: message }) })
+      .first();
+    try {
+      await item.waitFor({ state: 'visible', timeout: Math.max(1000, deadline - Date.now()) });
+    } catch {
+      const listed = await centerMessages(page);
+      throw new Error(
+        `no notification containing "${message}" (toasts: ${toasts.join(' | ') || 'none'}; notification center: ${listed.join(' | ') || 'empty'})`,
+      );
+    }
+    await clickButtonIn(item, message, button);
+  } finally {
+    // An open center keeps every later toast from showing.
+    await setCenterVisible(page, false);
   }
-  const btn = toast.locator('.notification-list-item-buttons-container .monaco-button', { hasText: exactText(button) }).first();
+}
+
+const TOAST_WAIT_MS = 4000;
+
+async function clickButtonIn(notification: Locator, message: string, button: string): Promise<void> {
+  const buttons = notification.locator('.notification-list-item-buttons-container .monaco-button');
+  const btn = buttons.filter({ hasText: exactText(button) }).first();
   try {
     await btn.waitFor({ state: 'visible', timeout: 2000 });
   } catch {
-    const labels = await toast.locator('.notification-list-item-buttons-container .monaco-button').allTextContents();
-    throw new Error(`the notification "${message}" has no button "${button}" (buttons: ${labels.join(' | ') || 'none'})`);
+    throw new Error(`the notification "${message}" has no button "${button}" (buttons: ${(await buttons.allTextContents()).join(' | ') || 'none'})`);
   }
   await btn.click();
+}
+
+async function centerMessages(page: Page): Promise<string[]> {
+  return page.$$eval('.notifications-center .notification-list-item-message', (els) => els.map((e) => (e.textContent ?? '').trim()));
+}
+
+/** Shows or hides the notification center (the bell's list) through VS Code's own commands. */
+async function setCenterVisible(page: Page, visible: boolean): Promise<void> {
+  const center = page.locator('.notifications-center.visible');
+  if ((await center.isVisible()) === visible) return;
+  await runCommand(page, visible ? 'Notifications: Show Notifications' : 'Notifications: Hide Notifications');
+  await center.waitFor({ state: visible ? 'visible' : 'hidden', timeout: 5000 });
 }
 
 /** Clicks `button` in the modal dialog whose message contains `message` (VS Code's own dialog, not the OS's). */
