@@ -12,7 +12,9 @@
  * Through two cone NATs the media goes peer-to-peer on the addresses the NATs gave (server-
  * reflexive candidates), and the guest drives the host's terminal. Behind the symmetric NAT the
  * address coturn saw is useless to the host, so only the relay connects them: the selected
- * candidate pair is a relay, and the picture still arrives.
+ * candidate pair is a relay, and the picture still arrives. With the host behind a symmetric NAT
+ * too, neither side's NAT mapping is any use to the other: the guest sees and drives through the
+ * relay alone.
  *
  * The server's certificate is a test one that the browsers and the demo are told to trust
  * (Chromium's SPKI list, NODE_EXTRA_CA_CERTS), as a company CA would be: links are https://, the
@@ -30,7 +32,7 @@ import { ViewerPage } from '../support/browser-viewer';
 import { makeCert } from '../support/certs';
 import { DESKTOP, runKept, stopKept, typeIntoHostTerminal, type Kept } from '../support/demo-machines';
 import { startCoturn, type Coturn } from '../support/coturn';
-import { startInternet, type Internet } from '../support/internet';
+import { startInternet, type Internet, type NatKind } from '../support/internet';
 import { eventually } from '../support/livekit';
 import { TEST_PAGES } from '../support/test-pages';
 
@@ -49,23 +51,39 @@ async function pairTypes(viewer: ViewerPage): Promise<{ local: string; remote: s
   ))!;
 }
 
-describe('end to end: host and guests behind NATs, the server on the internet (network namespaces)', function () {
-  this.timeout(180_000);
-  let net: Internet;
-  let turn: Coturn;
-  let server: Kept | undefined;
-  let demo: Kept | undefined;
-  const browsers: Browser[] = [];
-  const proof = `/tmp/pairux-nat-${process.pid}`;
-  const hostKey = randomBytes(18).toString('base64url');
-  const url = `https://203.0.113.10:${PORT}`;
-  const certs = mkdtempSync(join(tmpdir(), 'pairux-inet-tls-'));
+/** The deployed server, coturn and the demo host on a small internet, with a Chromium per guest. */
+interface World {
+  net: Internet;
+  turn: Coturn;
+  server: Kept;
+  demo: Kept;
+  browsers: Record<string, Browser>;
+  proof: string;
+  said(): string;
+  /** A link the demo printed (`Controller link:` or `Watch in a browser:`). */
+  link(label: RegExp): Promise<string>;
+  close(): Promise<void>;
+}
 
-  before(async () => {
-    net = startInternet({ host: 'cone', guest: 'cone', far: 'symmetric' });
-    turn = await startCoturn({ address: net.pub.address, port: 3478, argv: net.pub.argv });
+/** `behind`: the host's NAT and each guest's (the guests get a browser each). */
+async function deploy(behind: { host: NatKind } & Record<string, NatKind>, certs: string): Promise<World> {
+  const net = startInternet(behind);
+  const parts: Partial<World> = { net, browsers: {} };
+  const proof = `/tmp/pairux-nat-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const close = async () => {
+    for (const b of Object.values(parts.browsers ?? {})) await b.close().catch(() => undefined);
+    await stopKept(parts.demo?.child, 'SIGINT');
+    await stopKept(parts.server?.child);
+    await parts.turn?.stop();
+    net.close();
+    rmSync(proof, { force: true });
+  };
+  try {
+    const hostKey = randomBytes(18).toString('base64url');
+    const url = `https://${net.pub.address}:${PORT}`;
+    const turn = (parts.turn = await startCoturn({ address: net.pub.address, port: 3478, argv: net.pub.argv }));
     const tls = makeCert(certs, 'pairux-public', 2, `IP:${net.pub.address}`);
-    server = runKept(net.pub.argv(process.execPath, 'dist/server.js'), {
+    const server = (parts.server = runKept(net.pub.argv(process.execPath, 'dist/server.js'), {
       PAIRUX_HOST: net.pub.address,
       PAIRUX_PORT: String(PORT),
       PAIRUX_PUBLIC_URL: url,
@@ -76,82 +94,112 @@ describe('end to end: host and guests behind NATs, the server on the internet (n
       PAIRUX_TURN_SECRET: turn.secret,
       // The pages with their test hooks: the viewers' stats name the candidate pair.
       PAIRUX_PAGES_DIR: TEST_PAGES.webviewDist,
-    });
+    }));
     await eventually(
-      () => (/listening on/.test(server!.out()) ? true : undefined),
-      () => `the server to listen (it said: ${server!.out()})`,
+      () => (/listening on/.test(server.out()) ? true : undefined),
+      () => `the server to listen (it said: ${server.out()})`,
       20_000,
     );
-    demo = runKept(
+    const demo = (parts.demo = runKept(
       net.machines.host!.argv(process.execPath, 'dist/demo.js', '--server', url, '--virtual', '--allow-control', '--size', `${SCREEN.width}x${SCREEN.height}`),
       { DISPLAY: '', PAIRUX_HOST_KEY: hostKey, PAIRUX_HOST_CONSOLE: '1', NODE_EXTRA_CA_CERTS: tls.cert },
-    );
-    for (const name of ['guest', 'far'] as const)
-      browsers.push(await launchChromium({ executablePath: net.wrapper(net.machines[name]!, findChromium()), args: trustArgs(tls.cert) }));
+    ));
+    for (const name of Object.keys(behind).filter((n) => n !== 'host'))
+      parts.browsers![name] = await launchChromium({ executablePath: net.wrapper(net.machines[name]!, findChromium()), args: trustArgs(tls.cert) });
+    const said = () => `the demo said:\n${demo.out().slice(-2500)}\nthe server said:\n${server.out().slice(-1500)}`;
+    const link = async (label: RegExp) => {
+      const found = await eventually(
+        () => new RegExp(`${label.source}\\s+(\\S+)`).exec(demo.out())?.[1],
+        () => `the demo's links; ${said()}`,
+        60_000,
+      );
+      assert.equal(new URL(found!).origin, url, 'the link names the public server');
+      return found!;
+    };
+    return { net, turn, server, demo, browsers: parts.browsers!, proof, said, link, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Opens `link` in the guest's browser and waits for the host's desktop in its picture. */
+async function watch(world: World, guest: string, link: string, name: string): Promise<ViewerPage> {
+  const page = await ViewerPage.open(world.browsers[guest]!, link, name);
+  await page.waitForState('live', 60_000).catch((err: Error) => {
+    throw new Error(`${err.message}\n${world.said()}`);
   });
-  after(async () => {
-    for (const b of browsers) await b.close().catch(() => undefined);
-    await stopKept(demo?.child, 'SIGINT');
-    await stopKept(server?.child);
-    await turn?.stop();
-    net?.close();
-    rmSync(proof, { force: true });
-    rmSync(certs, { recursive: true, force: true });
-  });
+  assert.ok(await eventually(() => page.colourAt(640, 700, DESKTOP), `the host's desktop in ${name}'s picture`, 30_000));
+  return page;
+}
 
-  const said = () => `the demo said:\n${demo?.out().slice(-2500)}\nthe server said:\n${server?.out().slice(-1500)}`;
+describe('end to end: host and guests behind NATs, the server on the internet (network namespaces)', function () {
+  this.timeout(180_000);
+  const certs = mkdtempSync(join(tmpdir(), 'pairux-inet-tls-'));
+  after(() => rmSync(certs, { recursive: true, force: true }));
 
-  it('through two cone NATs the guest connects peer-to-peer on the NATs’ addresses, sees the screen, drives, and a typed command runs on the host', async () => {
-    const controller = (await eventually(
-      () => /Controller link:\s+(\S+)/.exec(demo!.out())?.[1],
-      () => `the demo's links; ${said()}`,
-      60_000,
-    ))!;
-    assert.equal(new URL(controller).origin, url, 'the link names the public server');
-    assert.match(demo!.out(), /The session is on the PairUX server at https:\/\/203\.0\.113\.10:7800/);
-
-    const guest = await ViewerPage.open(browsers[0]!, controller, 'Guest behind a NAT');
-    await guest.waitForState('live', 60_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n${said()}`);
+  describe('the host behind a cone NAT', () => {
+    let world: World;
+    before(async () => {
+      world = await deploy({ host: 'cone', guest: 'cone', far: 'symmetric' }, certs);
     });
-    assert.ok(await eventually(() => guest.colourAt(640, 700, DESKTOP), "the host's desktop in the guest's picture", 30_000));
-    const pair = await pairTypes(guest);
-    // Neither side's own address is reachable from the other's network: the pair is the NATs' mappings.
-    assert.notEqual(pair.local, 'relay', `a direct path, not the relay (pair ${JSON.stringify(pair)})`);
-    assert.notEqual(pair.remote, 'relay', `a direct path, not the relay (pair ${JSON.stringify(pair)})`);
-    assert.ok(['srflx', 'prflx'].includes(pair.remote), `the host reached at its NAT's address (pair ${JSON.stringify(pair)})`);
-    // Over HTTPS the page is a secure context: WebCodecs, so direct video.
-    assert.equal(await guest.page.evaluate(() => window.isSecureContext), true);
-    assert.equal((await guest.stats()).path, 'direct', 'a Chromium guest on a secure page gets direct video');
+    after(async () => world?.close());
 
-    await typeIntoHostTerminal(guest, SCREEN, proof, 'nat-ok', said);
-    await guest.close();
-  });
+    it('through two cone NATs the guest connects peer-to-peer on the NATs’ addresses, sees the screen, drives, and a typed command runs on the host', async () => {
+      const controller = await world.link(/Controller link:/);
+      assert.match(world.demo.out(), /The session is on the PairUX server at https:\/\/203\.0\.113\.10:7800/);
+      const guest = await watch(world, 'guest', controller, 'Guest behind a NAT');
+      const pair = await pairTypes(guest);
+      // Neither side's own address is reachable from the other's network: the pair is the NATs' mappings.
+      assert.notEqual(pair.local, 'relay', `a direct path, not the relay (pair ${JSON.stringify(pair)})`);
+      assert.notEqual(pair.remote, 'relay', `a direct path, not the relay (pair ${JSON.stringify(pair)})`);
+      assert.ok(['srflx', 'prflx'].includes(pair.remote), `the host reached at its NAT's address (pair ${JSON.stringify(pair)})`);
+      // Over HTTPS the page is a secure context: WebCodecs, so direct video.
+      assert.equal(await guest.page.evaluate(() => window.isSecureContext), true);
+      assert.equal((await guest.stats()).path, 'direct', 'a Chromium guest on a secure page gets direct video');
 
-  it('behind a symmetric NAT the guest is connected through the TURN relay, and the picture arrives', async () => {
-    const viewerLink = (await eventually(
-      () => /Watch in a browser:\s+(\S+)/.exec(demo!.out())?.[1],
-      () => `the demo's links; ${said()}`,
-      60_000,
-    ))!;
-    const far = await ViewerPage.open(browsers[1]!, viewerLink, 'Guest behind a symmetric NAT');
-    await far.waitForState('live', 60_000).catch((err: Error) => {
-      throw new Error(`${err.message}\n${said()}`);
+      await typeIntoHostTerminal(guest, SCREEN, world.proof, 'nat-ok', world.said);
+      await guest.close();
     });
-    assert.ok(await eventually(() => far.colourAt(640, 700, DESKTOP), "the host's desktop in the far guest's picture", 30_000));
-    const pair = await pairTypes(far);
-    assert.ok(pair.local === 'relay' || pair.remote === 'relay', `the selected pair goes through the relay (pair ${JSON.stringify(pair)})`);
-    // coturn relayed it: an allocation from the symmetric NAT's public address.
-    assert.ok(
-      turn.log().includes(net.machines.far!.publicAddress),
-      `coturn saw the far guest (${net.machines.far!.publicAddress}); its log:\n${turn.log().slice(-3000)}`,
-    );
-    await far.close();
+
+    it('behind a symmetric NAT the guest is connected through the TURN relay, and the picture arrives', async () => {
+      const far = await watch(world, 'far', await world.link(/Watch in a browser:/), 'Guest behind a symmetric NAT');
+      const pair = await pairTypes(far);
+      assert.ok(pair.local === 'relay' || pair.remote === 'relay', `the selected pair goes through the relay (pair ${JSON.stringify(pair)})`);
+      // coturn relayed it: an allocation from the symmetric NAT's public address.
+      assert.ok(
+        world.turn.log().includes(world.net.machines.far!.publicAddress),
+        `coturn saw the far guest (${world.net.machines.far!.publicAddress}); its log:\n${world.turn.log().slice(-3000)}`,
+      );
+      await far.close();
+    });
+
+    it('ending the demo ends the session on the deployed server', async () => {
+      await stopKept(world.demo.child, 'SIGINT');
+      assert.match(world.demo.out(), /session ended; bye/);
+      assert.doesNotMatch(world.demo.out(), /could not end the session/);
+    });
   });
 
-  it('ending the demo ends the session on the deployed server', async () => {
-    await stopKept(demo?.child, 'SIGINT');
-    assert.match(demo!.out(), /session ended; bye/);
-    assert.doesNotMatch(demo!.out(), /could not end the session/);
+  describe('host and guest both behind symmetric NATs', () => {
+    let world: World;
+    before(async () => {
+      world = await deploy({ host: 'symmetric', guest: 'symmetric' }, certs);
+    });
+    after(async () => world?.close());
+
+    it('only the relay joins them: the guest sees the screen and drives through TURN, and coturn relayed for both NATs', async () => {
+      const guest = await watch(world, 'guest', await world.link(/Controller link:/), 'Guest behind a symmetric NAT');
+      const pair = await pairTypes(guest);
+      assert.ok(pair.local === 'relay' || pair.remote === 'relay', `the selected pair goes through the relay (pair ${JSON.stringify(pair)})`);
+      await typeIntoHostTerminal(guest, SCREEN, world.proof, 'relay-ok', world.said);
+      const log = world.turn.log();
+      for (const side of ['host', 'guest'])
+        assert.ok(
+          log.includes(world.net.machines[side]!.publicAddress),
+          `coturn saw the ${side}'s NAT (${world.net.machines[side]!.publicAddress}); its log:\n${log.slice(-3000)}`,
+        );
+      await guest.close();
+    });
   });
 });
