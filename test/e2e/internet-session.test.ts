@@ -67,7 +67,7 @@ interface World {
 
 /** `behind`: the host's NAT and each guest's (the guests get a browser each). */
 async function deploy(behind: { host: NatKind } & Record<string, NatKind>, certs: string): Promise<World> {
-  const net = startInternet(behind);
+  const net = await startInternet(behind);
   const parts: Partial<World> = { net, browsers: {} };
   const proof = `/tmp/pairux-nat-${process.pid}-${randomBytes(3).toString('hex')}`;
   const close = async () => {

@@ -36,7 +36,7 @@ describe('end to end: SFU mode across NATs, the deployment behind Caddy (network
   const hostKey = randomBytes(18).toString('base64url');
 
   before(async () => {
-    net = startInternet({ host: 'cone', guest: 'cone', far: 'symmetric' }, { operator: true });
+    net = await startInternet({ host: 'cone', guest: 'cone', far: 'symmetric' }, { operator: true });
     const pub = net.pub.address;
     livekit = await startLocalLiveKit({
       node: { address: pub, argv: net.pub.argv },

@@ -11,7 +11,10 @@
  * The internet has no route to any private network: nothing reaches a private machine unasked.
  */
 import { execFileSync } from 'node:child_process';
+import { startDelayLine, type DelayLine, type LinkShape } from './delay-line';
 import { machineIn, namespaceSet, requireRoot, type Machine } from './netns';
+
+export type { LinkShape } from './delay-line';
 
 export type NatKind = 'cone' | 'symmetric';
 
@@ -23,6 +26,11 @@ export interface Internet {
   wrapper(machine: Machine, binary: string): string;
   /** With `operator`: this process's own address on the internet (it reaches the public machine). */
   operatorAddress: string | undefined;
+  /**
+   * With `shaped`: sets the delay and loss of `machine`'s access link (between it and its NAT
+   * router), each way. A path between two private machines crosses two access links.
+   */
+  shape(machine: string, shape: LinkShape): Promise<void>;
   close(): void;
 }
 
@@ -50,13 +58,16 @@ export function requireIptables(): void {
  * `operator`: also wire the namespace this process runs in to the internet (203.0.113.2), so a
  * test reaches the public machine's services itself (health checks, LiveKit's API). Deleting the
  * internet's namespace removes that link too.
+ * `shaped`: each private machine's access link is a pair of TUN devices joined by the delay line
+ * (test/support/delay-line.py), whose delay and loss `shape` sets; otherwise a veth pair.
  */
-export function startInternet(behind: Record<string, NatKind>, options: { operator?: boolean } = {}): Internet {
+export async function startInternet(behind: Record<string, NatKind>, options: { operator?: boolean; shaped?: boolean } = {}): Promise<Internet> {
   requireRoot();
   requireIptables();
   const set = namespaceSet();
   const { tag } = set;
   const addNs = (name: string): string => set.add(name);
+  let line: DelayLine | undefined;
   try {
     const net = addNs('net');
     ip('-n', net, 'link', 'add', 'br0', 'type', 'bridge');
@@ -87,13 +98,18 @@ export function startInternet(behind: Record<string, NatKind>, options: { operat
     }
 
     const machines: Internet['machines'] = {};
+    const tunPairs: Array<[string, string]> = [];
     Object.entries(behind).forEach(([name, kind], i) => {
       const natNs = addNs(`nat${i}`);
       const publicAddress = `${INTERNET}.${20 + i}`;
       plugIn(natNs, 'wan', publicAddress);
       const lan = `192.168.${i + 1}`;
       const ns = addNs(name);
-      ip('link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name', 'lan', 'netns', natNs);
+      if (options.shaped) {
+        ip('-n', ns, 'tuntap', 'add', 'dev', 'eth0', 'mode', 'tun');
+        ip('-n', natNs, 'tuntap', 'add', 'dev', 'lan', 'mode', 'tun');
+        tunPairs.push([`${ns}:eth0`, `${natNs}:lan`]);
+      } else ip('link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name', 'lan', 'netns', natNs);
       ip('-n', natNs, 'addr', 'add', `${lan}.1/24`, 'dev', 'lan');
       ip('-n', natNs, 'link', 'set', 'lan', 'up');
       ip('-n', ns, 'addr', 'add', `${lan}.2/24`, 'dev', 'eth0');
@@ -110,14 +126,28 @@ export function startInternet(behind: Record<string, NatKind>, options: { operat
       inNs(natNs, 'iptables', '-A', 'INPUT', '-i', 'wan', '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'DROP');
       machines[name] = { ...machineIn(ns, `${lan}.2`), nat: kind, publicAddress };
     });
+    // The TUN devices carry nothing until the delay line holds them: it starts before anything runs.
+    line = tunPairs.length ? await startDelayLine(tunPairs) : undefined;
+    const names = Object.keys(behind);
+    const shaper = line;
     return {
       pub: machineIn(pubNs, PUBLIC_ADDRESS),
       machines,
       operatorAddress,
       wrapper: set.wrapper,
-      close: set.close,
+      async shape(machine, shape) {
+        if (!shaper) throw new Error('this internet was started without `shaped`: its links are plain veth pairs');
+        const index = names.indexOf(machine);
+        if (index < 0) throw new Error(`no private machine "${machine}" (machines: ${names.join(', ')})`);
+        await shaper.set(index, shape);
+      },
+      close() {
+        shaper?.close();
+        set.close();
+      },
     };
   } catch (err) {
+    line?.close();
     set.close();
     throw err;
   }
