@@ -20,11 +20,18 @@
  * The generated-screen rows (--viewers, none by default) measure frame grabbed on the host →
  * presented, for 1/5/10/25 viewers, with the host's CPU per viewer.
  *
+ * The internet rows (--internet, as root; bench/support/internet-rows.ts) run the generated screen
+ * at the first --fps across network namespaces with NATs and shaped access links: per condition
+ * (one-way delay, loss) a bare-WebRTC floor direct and through TURN, then P2P direct, P2P through
+ * TURN (a guest behind a symmetric NAT) and SFU (LiveKit on the public machine). ≈ 1.5 min per
+ * condition.
+ *
  * Options: --rows=still,typing,busy,scroll --backends=robotjs,x11 --fps=30,60 --modes=p2p,sfu --real=1 (viewers of the real screen)
  *          --painter=chromium|x11 (x11: the bench paints straight on X, so painted → grabbed holds no browser frame time)
  *          --seconds=10 --still-seconds=20 --viewers= (e.g. 1,5,10,25) --frames=bridge|websocket --size=1920x1080
  *          --capture-fps=<the helper's rate, default each --fps> --codec=av1 (the P2P default; the SFU path uses its own) --hint=detail --jb=<viewer jitter-buffer target ms, default Chromium's> --direct=0 (P2P: RTP video instead of direct video, WebCodecs over a data channel);
  *          --livekit-log=FILE (the local LiveKit's debug log: layer switches and key-frame requests);
+ *          --internet=20,80,20+1 (one-way ms[+loss %] per condition; the default as root, none otherwise; --internet= skips them);
  *          BENCH_HELPER_PATCHES=0 has the helper send whole frames instead of changed rows.
  */
 import { appendFileSync } from 'node:fs';
@@ -43,6 +50,7 @@ import { startRealScreen, type RealScreen } from './support/real-screen';
 import { formatHops, splitHops, startPageTrace, takePageTrace, viewerTimings } from './support/hops';
 import { timeChanges } from './support/change-latency';
 import { SCENE_NAMES, type SceneName } from './pages/scenes';
+import { floorFor, internetRows, parseConditions, type InternetRow } from './support/internet-rows';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const list = (name: string, fallback: string) => (args.get(name) ?? fallback).split(',').filter(Boolean);
@@ -70,6 +78,9 @@ const BACKENDS = list('backends', 'robotjs,x11').filter((b): b is 'robotjs' | 'x
 /** A change not shown by then never arrived (the issue's "not arrived after a second", with margin). */
 const MISS_MS = 2000;
 const TARGET = { p50: 1.3, p95: 1.5, grabP95: 5 };
+const IS_ROOT = process.getuid?.() === 0;
+/** Network namespaces need root: without it the internet rows are said to be skipped, not failed. */
+const INTERNET = parseConditions(args.get('internet') ?? (IS_ROOT ? '20,80,20+1' : ''));
 let livekit: LocalLiveKit | undefined;
 const load = () => loadavg()[0]!;
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -320,6 +331,19 @@ async function measureScene(s: Session, real: RealScreen, scene: SceneName, fps:
   };
 }
 
+function printInternet(rows: InternetRow[]): void {
+  if (!rows.length) return;
+  printTable(
+    `Across the namespaced internet @ ${FPS[0]} fps: generated screen, frame grabbed → presented (ms); the condition is end to end (each access link carries half); × floor = against the bare-WebRTC floor over the same links (direct for P2P direct, through the public machine otherwise)`,
+    ['condition', 'path', 'selected pair (viewer)', 'p50 ms', 'p95 ms', 'p50 × floor', 'p95 × floor', 'fps', 'received'],
+    rows.map((r) => {
+      const f = floorFor(rows, r);
+      const own = f === r;
+      return [r.condition, r.path, r.pair, r.p50, r.p95, own ? '' : times(r.p50, f?.p50 ?? NaN), own ? '' : times(r.p95, f?.p95 ?? NaN), r.fps, r.received];
+    }),
+  );
+}
+
 function targets(r: SceneRow, f: FloorRow | undefined): string {
   if (!f) return '?';
   const failed = [
@@ -414,6 +438,13 @@ async function main(): Promise<void> {
     await viewerBrowser.close();
     await livekit?.stop();
   }
+  let internet: InternetRow[] = [];
+  if (INTERNET.length) {
+    const r = await internetRows({ conditions: INTERNET, fps: FPS[0]!, seconds: SECONDS, width: WIDTH, height: HEIGHT, codec: CODEC, direct: DIRECT, say });
+    internet = r.rows;
+    failures.push(...r.failures);
+  } else if (!args.has('internet')) say('internet rows skipped: network namespaces need root');
+  printInternet(internet);
   printTable(
     'Floor and generated screen: frame grabbed → presented at the viewer (ms); fps = distinct frames presented per second per viewer',
     ['setup', 'p50 ms', 'p95 ms', 'fps mean', 'fps worst viewer', 'host CPU (cores)*', 'host CPU per viewer', 'received', 'load avg'],

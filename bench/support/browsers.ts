@@ -43,8 +43,8 @@ async function within(ms: number, p: Promise<unknown>): Promise<boolean> {
   return done;
 }
 
-/** Serves dist/bench/*.js under a blank page on loopback (a secure context for WebCodecs). */
-export async function serveBenchPages(): Promise<{ url: string; close(): Promise<void> }> {
+/** Serves dist/bench/*.js under a blank page, on loopback by default (a secure context for WebCodecs). */
+export async function serveBenchPages(host = '127.0.0.1'): Promise<{ url: string; close(): Promise<void> }> {
   const dist = fileURLToPath(new URL('../../dist/bench/', import.meta.url));
   const server = createServer((req, res) => void serve(req, res));
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -66,7 +66,7 @@ export async function serveBenchPages(): Promise<{ url: string; close(): Promise
     }
     res.writeHead(404).end();
   }
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, host, r));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+  return { url: `http://${host}:${port}`, close: () => new Promise((r) => server.close(() => r())) };
 }

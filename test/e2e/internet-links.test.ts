@@ -48,7 +48,11 @@ describe('the test internet: shaped access links (delay and loss each way, as ne
   before(async () => {
     net = await startInternet({ home: 'cone', office: 'symmetric' }, { shaped: true });
     echo = runKept(net.pub.argv(process.execPath, '-e', ECHO, net.pub.address), {});
-    await eventually(() => (echo!.out().includes('echo up') ? true : undefined), () => `the echo to listen: ${echo!.out()}`, 10_000);
+    await eventually(
+      () => (echo!.out().includes('echo up') ? true : undefined),
+      () => `the echo to listen: ${echo!.out()}`,
+      10_000,
+    );
   });
   after(async () => {
     await stopKept(echo?.child);
