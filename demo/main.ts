@@ -15,6 +15,7 @@ import { startHeadlessHost } from './headless-host';
 import { startRealScreen, type RealScreen } from './real-screen';
 import { createRemoteSession, parseServerUrl, type RemoteServer } from './remote-server';
 import { terminalText } from './terminal-text';
+import { editorJoinUri } from '../protocol/share-link';
 
 const USAGE = `Usage: npm run demo -- [options]
   --port <n>        control-plane port (default 7420; a free one if busy)
@@ -362,6 +363,7 @@ A guest with the controller link can ask to drive; you answer here (y/n), and s 
 
   Watch in a browser:  ${session.links.viewer.url}
   Controller link:     ${session.links.controller.url}
+  In VS Code:          ${editorJoinUri(session.links.controller.url)}
   ${
     remote
       ? `The session is on the PairUX server at ${remote.url}: the links work wherever guests reach it.`

@@ -89,3 +89,11 @@ export function peekClaims(token: string): JoinClaims | undefined {
     return undefined;
   }
 }
+
+/** The extension's id: the authority of the links that open an editor and join. */
+export const EXTENSION_ID = 'pairux.pairux';
+
+/** `vscode://pairux.pairux/join?link=…`: a link that opens VS Code (or the editor `scheme` names) and joins. */
+export function editorJoinUri(shareLink: string, scheme = 'vscode'): string {
+  return `${scheme}://${EXTENSION_ID}/join?link=${encodeURIComponent(shareLink)}`;
+}

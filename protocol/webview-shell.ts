@@ -20,8 +20,10 @@ import {
   RotateLinks,
   ShareLinkInfo,
 } from './signaling';
+import { MAX_SIGNALING_MESSAGE_BYTES } from './limits';
 import { defineNotification, defineRequest, type Boundary } from './rpc';
 
+/** Holds a whole signaling message (64 KB) escaped inside the RPC message's JSON, with room to spare. */
 export const MAX_SHELL_JSON_BYTES = 256 * 1024;
 
 /** One postMessage between the extension and a webview page. */
@@ -167,9 +169,41 @@ export const ShellLinksChanged = defineNotification('shell.linksChanged', LinksC
 /** Page → extension (host): its offer of the host's seat was declined or not answered in time (`host.offerEnded`). */
 export const ShellHostOfferEnded = defineNotification('shell.hostOfferEnded', HostOfferEnded.params);
 
+/*
+ * The page's signaling socket, opened by the extension. A webview's origin is its editor's
+ * (vscode-webview:// on the desktop; on the web the code-server or vscode.dev page's own), which a
+ * deployed server cannot know and so refuses; the extension host's socket carries no origin, as
+ * any native client's. The page names a connection; the extension opens it to the session's own
+ * signaling URL (the page never names a URL) and carries text both ways until either side closes.
+ */
+const SignalConnection = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/);
+const SignalText = z.string().max(MAX_SIGNALING_MESSAGE_BYTES);
+
+/** Page → extension: open connection `id` to the session's signaling socket. */
+export const ShellSignalOpen = defineNotification('shell.signalOpen', z.object({ id: SignalConnection }));
+/** Page → extension: one text message on connection `id`. */
+export const ShellSignalSend = defineNotification('shell.signalSend', z.object({ id: SignalConnection, text: SignalText }));
+/** Page → extension: close connection `id` (a WebSocket close code the page may send, and its reason). */
+export const ShellSignalClose = defineNotification(
+  'shell.signalClose',
+  z.object({ id: SignalConnection, code: z.union([z.literal(1000), z.int().min(3000).max(4999)]), reason: z.string().max(123) }),
+);
+/** Extension → page: connection `id` is open. */
+export const ShellSignalOpened = defineNotification('shell.signalOpened', z.object({ id: SignalConnection }));
+/** Extension → page: a text message the server sent on connection `id`. */
+export const ShellSignalMessage = defineNotification('shell.signalMessage', z.object({ id: SignalConnection, text: SignalText }));
+/** Extension → page: connection `id` failed to open or closed, with the close code and reason. */
+export const ShellSignalClosed = defineNotification(
+  'shell.signalClosed',
+  z.object({ id: SignalConnection, code: z.int().min(1000).max(4999), reason: z.string().max(1000) }),
+);
+
 export const webviewShellBoundary: Boundary = {
   name: 'webview-shell',
   maxMessageBytes: MAX_SHELL_JSON_BYTES,
-  aToB: { requests: [ShellReady], notifications: [ShellStatus, ShellDriving, ShellHostOffered, ShellLinksChanged, ShellHostOfferEnded] },
-  bToA: { requests: [ShellAction], notifications: [] },
+  aToB: {
+    requests: [ShellReady],
+    notifications: [ShellStatus, ShellDriving, ShellHostOffered, ShellLinksChanged, ShellHostOfferEnded, ShellSignalOpen, ShellSignalSend, ShellSignalClose],
+  },
+  bToA: { requests: [ShellAction], notifications: [ShellSignalOpened, ShellSignalMessage, ShellSignalClosed] },
 };

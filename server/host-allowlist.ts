@@ -47,7 +47,7 @@ export class HostAllowlist {
    * origins, and VS Code webviews (each on its own origin; the join token is the gate).
    */
   originAllowed(origin: string, listeningPort: number, hostHeader?: string): boolean {
-    // Read live too: the editor's embedded server adds its webviews' origins once it knows them.
+    // Today's extension opens the pages' sockets itself (no Origin); desktop webviews of older ones connect directly.
     if (this.origins.has(origin) || this.config.allowedOrigins.includes(origin) || origin.startsWith('vscode-webview://')) return true;
     let url: URL;
     try {

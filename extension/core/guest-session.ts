@@ -19,6 +19,7 @@ import { signalingUrlFor } from '../../webview/engine/transport';
 import { TypedEmitter } from '../../webview/engine/emitter';
 import type { JoinTarget } from './join-input';
 import { previewLink, type RetryPolicy } from './remote-server';
+import { SignalRelay } from './signal-relay';
 import type { WebviewPort } from './webview-port';
 
 export interface GuestSessionEvents {
@@ -39,6 +40,7 @@ export async function checkLink(target: JoinTarget, progress: (line: string) => 
 
 export class GuestSession extends TypedEmitter<GuestSessionEvents> {
   private port: WebviewPort | undefined;
+  private relay: SignalRelay | undefined;
   page: ShellStatusParams | undefined;
   driving = false;
 
@@ -59,6 +61,8 @@ export class GuestSession extends TypedEmitter<GuestSessionEvents> {
 
   attachPage(port: WebviewPort): void {
     this.port = port;
+    this.relay?.close();
+    this.relay = new SignalRelay(port.shell, { url: () => signalingUrlFor(this.target.origin) });
     port.shell.onRequest(ShellReady, ({ page }) => {
       if (page !== 'guest') throw new PairuxError(ErrorCode.BadMessage, 'this panel is a guest panel');
       const resume = this.resume?.();
@@ -87,6 +91,8 @@ export class GuestSession extends TypedEmitter<GuestSessionEvents> {
   }
 
   detach(): void {
+    this.relay?.close();
+    this.relay = undefined;
     this.port?.close();
     this.port = undefined;
     if (this.driving) {

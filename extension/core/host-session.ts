@@ -31,6 +31,7 @@ import { createRemoteSession } from './remote-server';
 import type { HostSettings } from './settings';
 import { WebviewBridge } from './webview-bridge';
 import { LinkBook, offerEndedText, personalLinkAction, type LinksNotice, type PersonalLinkRequest } from './link-book';
+import { SignalRelay } from './signal-relay';
 import type { WebviewPort } from './webview-port';
 
 export type HostPhase = 'starting' | 'live' | 'ending' | 'ended';
@@ -90,6 +91,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   private phase: HostPhase = 'starting';
   private page: ShellStatusParams | undefined;
   private signalingUrl = '';
+  private relay: SignalRelay | undefined;
   /**
    * Taking over another participant's identity (host transfer): the host page joins with the
    * ticket this returns when it boots (the guest page still holds that identity until then, and
@@ -237,11 +239,13 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     if (!c || !cap || !this.runner) throw new PairuxError(ErrorCode.Unavailable, 'the session has not started');
     this.bridge?.close();
     this.port = port;
+    this.relay?.close();
+    // Read at each (re)connection: a host that took over switches to the new server's socket.
+    this.relay = new SignalRelay(port.shell, { url: () => this.signalingUrl, log: (line) => this.emit('log', { level: 'warn', line }) });
     this.bridge = new WebviewBridge(port, this.runner, (line) => this.emit('log', { level: 'warn', line }));
     this.runner.attach(this.bridge);
-    port.shell.onRequest(ShellReady, ({ page, origin }) => {
+    port.shell.onRequest(ShellReady, ({ page }) => {
       if (page !== 'host') throw new PairuxError(ErrorCode.BadMessage, 'this panel is the host panel');
-      this.allowOrigin(origin);
       const params = new URLSearchParams({
         sid: c.sessionId,
         token: c.hostToken,
@@ -372,6 +376,8 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   /** The host panel was closed (or the page died): without it nobody receives video. */
   pageClosed(): void {
     this.port = undefined;
+    this.relay?.close();
+    this.relay = undefined;
     this.bridge?.close();
     this.bridge = undefined;
   }
@@ -491,12 +497,6 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     return choice.monitor;
   }
 
-  /** The embedded server lets this editor's webviews connect (their origin varies by host). */
-  private allowOrigin(origin: string): void {
-    const allowed = this.plane?.config.allowedOrigins;
-    if (allowed && origin && origin !== 'null' && !allowed.includes(origin)) allowed.push(origin);
-  }
-
   private emitStatus(): void {
     const s = this.status;
     if (s) this.emit('status', s);
@@ -507,6 +507,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     const audit = this.phase === 'ended' ? undefined : this.runner?.closeControlAudit();
     if (audit) for (const line of ['control audit of this session:', ...audit]) this.emit('log', { level: 'info', line });
     this.bridge?.close();
+    this.relay?.close();
     this.port?.close('the session ended');
     await this.helper?.stop().catch(() => undefined);
     // The session was ended first (end()), so the server's own close only ends what is left.

@@ -5,9 +5,7 @@
  * link, which `parseShareLink` checks; the messages say what to do about a bad one.
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
-import { parseShareLink, peekClaims, type ShareLink } from '../../protocol/share-link';
-
-export const EXTENSION_ID = 'pairux.pairux';
+import { EXTENSION_ID, parseShareLink, peekClaims, type ShareLink } from '../../protocol/share-link';
 
 export interface JoinTarget extends ShareLink {
   /** The plain share link (what the guest page joins). */
@@ -63,9 +61,4 @@ function unwrap(text: string): string {
     return inner;
   }
   return text;
-}
-
-/** `vscode://pairux.pairux/join?link=…`: a link that opens VS Code and joins. */
-export function editorJoinUri(shareLink: string, scheme = 'vscode'): string {
-  return `${scheme}://${EXTENSION_ID}/join?link=${encodeURIComponent(shareLink)}`;
 }

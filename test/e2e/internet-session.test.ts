@@ -22,22 +22,13 @@
  * (WebCodecs), which plain HTTP on a network address does not allow.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { findChromium, launchChromium, trustArgs } from '../../demo/chromium';
-import { ViewerPage } from '../support/browser-viewer';
-import { makeCert } from '../support/certs';
-import { DESKTOP, runKept, stopKept, typeIntoHostTerminal, type Kept } from '../support/demo-machines';
-import { startCoturn, type Coturn } from '../support/coturn';
-import { startInternet, type Internet, type NatKind } from '../support/internet';
+import type { ViewerPage } from '../support/browser-viewer';
+import { deploy, SCREEN, watch, type World } from '../support/deployed-session';
+import { stopKept, typeIntoHostTerminal } from '../support/demo-machines';
 import { eventually } from '../support/livekit';
-import { TEST_PAGES } from '../support/test-pages';
-
-const SCREEN = { width: 1280, height: 720 };
-const PORT = 7800;
 
 /** The selected candidate pair's types, once the viewer's connection has one. */
 async function pairTypes(viewer: ViewerPage): Promise<{ local: string; remote: string }> {
@@ -49,88 +40,6 @@ async function pairTypes(viewer: ViewerPage): Promise<{ local: string; remote: s
     "the viewer's selected candidate pair",
     20_000,
   ))!;
-}
-
-/** The deployed server, coturn and the demo host on a small internet, with a Chromium per guest. */
-interface World {
-  net: Internet;
-  turn: Coturn;
-  server: Kept;
-  demo: Kept;
-  browsers: Record<string, Browser>;
-  proof: string;
-  said(): string;
-  /** A link the demo printed (`Controller link:` or `Watch in a browser:`). */
-  link(label: RegExp): Promise<string>;
-  close(): Promise<void>;
-}
-
-/** `behind`: the host's NAT and each guest's (the guests get a browser each). */
-async function deploy(behind: { host: NatKind } & Record<string, NatKind>, certs: string): Promise<World> {
-  const net = await startInternet(behind);
-  const parts: Partial<World> = { net, browsers: {} };
-  const proof = `/tmp/pairux-nat-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const close = async () => {
-    for (const b of Object.values(parts.browsers ?? {})) await b.close().catch(() => undefined);
-    await stopKept(parts.demo?.child, 'SIGINT');
-    await stopKept(parts.server?.child);
-    await parts.turn?.stop();
-    net.close();
-    rmSync(proof, { force: true });
-  };
-  try {
-    const hostKey = randomBytes(18).toString('base64url');
-    const url = `https://${net.pub.address}:${PORT}`;
-    const turn = (parts.turn = await startCoturn({ address: net.pub.address, port: 3478, argv: net.pub.argv }));
-    const tls = makeCert(certs, 'pairux-public', 2, `IP:${net.pub.address}`);
-    const server = (parts.server = runKept(net.pub.argv(process.execPath, 'dist/server.js'), {
-      PAIRUX_HOST: net.pub.address,
-      PAIRUX_PORT: String(PORT),
-      PAIRUX_PUBLIC_URL: url,
-      PAIRUX_HOST_KEY: hostKey,
-      PAIRUX_TLS_CERT: tls.cert,
-      PAIRUX_TLS_KEY: tls.key,
-      PAIRUX_TURN_URLS: turn.url,
-      PAIRUX_TURN_SECRET: turn.secret,
-      // The pages with their test hooks: the viewers' stats name the candidate pair.
-      PAIRUX_PAGES_DIR: TEST_PAGES.webviewDist,
-    }));
-    await eventually(
-      () => (/listening on/.test(server.out()) ? true : undefined),
-      () => `the server to listen (it said: ${server.out()})`,
-      20_000,
-    );
-    const demo = (parts.demo = runKept(
-      net.machines.host!.argv(process.execPath, 'dist/demo.js', '--server', url, '--virtual', '--allow-control', '--size', `${SCREEN.width}x${SCREEN.height}`),
-      { DISPLAY: '', PAIRUX_HOST_KEY: hostKey, PAIRUX_HOST_CONSOLE: '1', NODE_EXTRA_CA_CERTS: tls.cert },
-    ));
-    for (const name of Object.keys(behind).filter((n) => n !== 'host'))
-      parts.browsers![name] = await launchChromium({ executablePath: net.wrapper(net.machines[name]!, findChromium()), args: trustArgs(tls.cert) });
-    const said = () => `the demo said:\n${demo.out().slice(-2500)}\nthe server said:\n${server.out().slice(-1500)}`;
-    const link = async (label: RegExp) => {
-      const found = await eventually(
-        () => new RegExp(`${label.source}\\s+(\\S+)`).exec(demo.out())?.[1],
-        () => `the demo's links; ${said()}`,
-        60_000,
-      );
-      assert.equal(new URL(found!).origin, url, 'the link names the public server');
-      return found!;
-    };
-    return { net, turn, server, demo, browsers: parts.browsers!, proof, said, link, close };
-  } catch (err) {
-    await close();
-    throw err;
-  }
-}
-
-/** Opens `link` in the guest's browser and waits for the host's desktop in its picture. */
-async function watch(world: World, guest: string, link: string, name: string): Promise<ViewerPage> {
-  const page = await ViewerPage.open(world.browsers[guest]!, link, name);
-  await page.waitForState('live', 60_000).catch((err: Error) => {
-    throw new Error(`${err.message}\n${world.said()}`);
-  });
-  assert.ok(await eventually(() => page.colourAt(640, 700, DESKTOP), `the host's desktop in ${name}'s picture`, 30_000));
-  return page;
 }
 
 describe('end to end: host and guests behind NATs, the server on the internet (network namespaces)', function () {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import { formatShareLink } from '../../protocol/share-link';
 import { JoinTokens } from '../../server/join-tokens';
-import { editorJoinUri, parseJoinInput } from '../../extension/core/join-input';
+import { parseJoinInput } from '../../extension/core/join-input';
+import { editorJoinUri } from '../../protocol/share-link';
 
 const tokens = new JoinTokens('a-test-secret-that-is-long-enough-32');
 

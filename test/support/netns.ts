@@ -6,7 +6,7 @@
  * so parallel runs do not meet.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -71,6 +71,23 @@ export function startLan(names: string[], subnet = 77): Lan {
   }
 }
 
+/** `ip netns exec NAME` bind-mounts each entry of /etc/netns/NAME over /etc: a machine's own configuration. */
+const NETNS_ETC = '/etc/netns';
+
+/**
+ * Adds the certificates in `pemFile` to `machine`'s system trust store, as its owner would add a
+ * company CA (`update-ca-certificates`): the machine sees its own /etc/ssl (a copy of this one's,
+ * through `ip netns exec`), whose bundle has them appended. Programs that read the system store
+ * (VS Code's extension host, OpenSSL) then trust them; nothing outside the machine changes.
+ * Removed with the machine's namespace set.
+ */
+export function trustInMachine(machine: Machine, pemFile: string): void {
+  const ssl = path.join(NETNS_ETC, machine.ns, 'ssl');
+  mkdirSync(ssl, { recursive: true });
+  cpSync('/etc/ssl', ssl, { recursive: true, verbatimSymlinks: true });
+  appendFileSync(path.join(ssl, 'certs', 'ca-certificates.crt'), `\n${readFileSync(pemFile, 'utf8')}`);
+}
+
 /** A machine that is the namespace `ns`, at `address`. */
 export function machineIn(ns: string, address: string): Machine {
   return { ns, address, argv: (command, ...args) => ['ip', ['netns', 'exec', ns, command, ...args]] };
@@ -101,13 +118,14 @@ export function namespaceSet(): { add(name: string): string; wrapper(machine: Ma
       return file;
     },
     close() {
-      for (const ns of made.reverse()) {
+      for (const ns of [...made].reverse()) {
         try {
           ip('netns', 'del', ns);
         } catch {
           // already gone
         }
       }
+      for (const ns of made) rmSync(path.join(NETNS_ETC, ns), { recursive: true, force: true });
       made.length = 0;
       rmSync(scripts, { recursive: true, force: true });
     },

@@ -22,7 +22,7 @@ import { HostInputGate, type InputGateStats } from '../engine/host-input';
 import { SourceSwitch } from '../engine/source-switch';
 import type { FrameSource } from '../engine/frame-source';
 import { SignalingClient, type SignalingState } from '../engine/signaling-client';
-import { WebSocketTransport } from '../engine/transport';
+import { WebSocketTransport, type SignalingTransport } from '../engine/transport';
 import type { HostBridgeClient } from '../engine/host-bridge-client';
 import type {
   ControlAuditEntry,
@@ -146,6 +146,8 @@ function setState(state: HostPageState, message?: string): void {
 export interface HostPageEnv {
   /** ws(s):// URL of the control plane's `/ws`. */
   signalingUrl: string;
+  /** How the signaling socket is opened (default: a WebSocket to `signalingUrl`; in VS Code, the extension's). */
+  transport?: SignalingTransport;
   /** Opens the runner's bridge; without it the page shares its generated screen. */
   connectBridge?: () => Promise<HostBridgeClient>;
   /** Called whenever the session's state, participants or driver change (the extension mirrors them). */
@@ -213,7 +215,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     },
   });
   const signaling = new SignalingClient({
-    transport: new WebSocketTransport(env.signalingUrl),
+    transport: env.transport ?? new WebSocketTransport(env.signalingUrl),
     sessionId: params.sessionId,
     token: params.token,
     name: params.name,

@@ -16,7 +16,7 @@ import { GuestMediaSwitch, mediaModeLabel, type MediaMode } from '../engine/medi
 import { createVideoStage } from '../engine/video-stage';
 import { SfuGuestEngine, type SfuGuestConnection } from '../engine/sfu-guest';
 import { SignalingClient, UNASKED_HOST_REASON, type EndReason, type HostOffer } from '../engine/signaling-client';
-import { WebSocketTransport } from '../engine/transport';
+import { WebSocketTransport, type SignalingTransport } from '../engine/transport';
 import { consoleLogger } from '../engine/logger';
 import { inboundVideoStats, type InboundVideoStats } from '../engine/stats';
 import { errorScreen, expiredScreen, linkInvalidScreen, wrongSessionScreen, type ErrorScreen } from './error-text';
@@ -75,6 +75,8 @@ export interface ViewerPageOptions {
   link: string;
   /** ws(s):// URL of the control plane's `/ws`. */
   signalingUrl: string;
+  /** How the signaling socket is opened (default: a WebSocket to `signalingUrl`; in VS Code, the extension's). */
+  transport?: SignalingTransport;
   client: 'browser' | 'vscode';
   /** Display name; default: from the link, else a remembered "Guest 1234". */
   name?: string;
@@ -183,7 +185,7 @@ function describeEnd(reason: EndReason, message: string): { title: string; messa
 function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPageHandle {
   const log = consoleLogger('pairux:viewer');
   const client = new SignalingClient({
-    transport: new WebSocketTransport(options.signalingUrl),
+    transport: options.transport ?? new WebSocketTransport(options.signalingUrl),
     sessionId: params.sessionId,
     token: params.token,
     name: options.name ?? params.name ?? defaultGuestName(sessionStorageOrUndefined()),

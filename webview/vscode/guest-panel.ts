@@ -7,6 +7,7 @@ import { ErrorCode, PairuxError } from '../../protocol/errors';
 import { ShellAction, ShellDriving, ShellHostOffered, ShellReady, ShellStatus } from '../../protocol/webview-shell';
 import { consoleLogger } from '../engine/logger';
 import { startViewerPage, type ViewerStatus } from '../pages/viewer-page';
+import { ShellSignalingTransport } from './shell-transport';
 import { VsCodeChannel } from './vscode-channel';
 
 const log = consoleLogger('pairux:guest-panel');
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
   const page = startViewerPage({
     link: boot.link,
     signalingUrl: boot.signalingUrl,
+    transport: new ShellSignalingTransport(channel.shell),
     client: 'vscode',
     ...(boot.name ? { name: boot.name } : {}),
     ...(boot.resume ? { resume: boot.resume } : {}),

@@ -9,6 +9,7 @@ import { ShellAction, ShellHostOfferEnded, ShellLinksChanged, ShellReady, ShellS
 import { HostBridgeClient } from '../engine/host-bridge-client';
 import { consoleLogger } from '../engine/logger';
 import { bootHostPage, type HostSessionView } from '../pages/host-page';
+import { ShellSignalingTransport } from './shell-transport';
 import { VsCodeChannel } from './vscode-channel';
 
 const log = consoleLogger('pairux:host-panel');
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
   if (boot.page !== 'host') throw new Error('the extension opened the host panel as something else');
   const actions = bootHostPage(boot.hostParams, {
     signalingUrl: boot.signalingUrl,
+    transport: new ShellSignalingTransport(channel.shell),
     ...(boot.resume ? { resume: boot.resume } : {}),
     connectBridge: () => Promise.resolve(HostBridgeClient.over(channel.bridge, log)),
     onLinksChanged: (change) => channel.shell.notify(ShellLinksChanged, change),

@@ -34,6 +34,8 @@ export interface StartOptions {
   startTimeoutMs?: number;
   /** .vsix files installed (`--install-extension`) into the extensions dir before the start. */
   vsixes?: string[];
+  /** Runs code-server through this, e.g. inside a test machine's network namespace (its loopback is then that machine's). */
+  argv?: (command: string, ...args: string[]) => [string, string[]];
 }
 
 const live = new Set<ChildProcess>();
@@ -129,42 +131,40 @@ export async function startCodeServer(options: StartOptions = {}): Promise<CodeS
     }
   }
 
-  const child = spawn(
+  const [command, args] = (options.argv ?? ((c: string, ...a: string[]): [string, string[]] => [c, a]))(
     process.execPath,
-    [
-      entry,
-      '--auth',
-      'none',
-      '--bind-addr',
-      '127.0.0.1:0',
-      '--disable-telemetry',
-      '--disable-update-check',
-      '--disable-workspace-trust',
-      '--disable-getting-started-override',
-      '--ignore-last-opened',
-      '--user-data-dir',
-      dirs.userDataDir,
-      '--extensions-dir',
-      dirs.extensionsDir,
-      dirs.workspace,
-    ],
-    {
-      cwd: runDir,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        EXTENSIONS_GALLERY: '{}',
-        XDG_CONFIG_HOME: dirs.config,
-        XDG_DATA_HOME: dirs.data,
-        XDG_CACHE_HOME: dirs.cache,
-        TMPDIR: dirs.tmp,
-        // The outer mocha's own settings must not leak into the extension host's Node.
-        NODE_OPTIONS: '',
-        ...options.env,
-      },
-    },
+    entry,
+    '--auth',
+    'none',
+    '--bind-addr',
+    '127.0.0.1:0',
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--disable-getting-started-override',
+    '--ignore-last-opened',
+    '--user-data-dir',
+    dirs.userDataDir,
+    '--extensions-dir',
+    dirs.extensionsDir,
+    dirs.workspace,
   );
+  const child = spawn(command, args, {
+    cwd: runDir,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      EXTENSIONS_GALLERY: '{}',
+      XDG_CONFIG_HOME: dirs.config,
+      XDG_DATA_HOME: dirs.data,
+      XDG_CACHE_HOME: dirs.cache,
+      TMPDIR: dirs.tmp,
+      // The outer mocha's own settings must not leak into the extension host's Node.
+      NODE_OPTIONS: '',
+      ...options.env,
+    },
+  });
   live.add(child);
   watchSignals();
   let output = '';

@@ -42,6 +42,15 @@ export interface RunOptions {
   onResult?(r: TestResult): void;
 }
 
+/** The workbench with this repo as the extension under development (and, with `tests`, the inner suite as its tests). */
+export function developmentWorkbenchUrl(server: Pick<CodeServer, 'url' | 'workspace'>, tests = false): string {
+  const payload = [
+    ['extensionDevelopmentPath', `vscode-remote://remote${ROOT}`],
+    ...(tests ? [['extensionTestsPath', `vscode-remote://remote${INNER_SUITE_INDEX}`]] : []),
+  ];
+  return `${server.url}/?folder=${encodeURIComponent(server.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+}
+
 /**
  * The workbench forwards console calls as (format, ...args): mocha's spec reporter writes
  * `✔ %s (%dms)`, the remote console adds `%c` styles. Formatted as console.log would.
@@ -121,13 +130,7 @@ export async function runInnerSuite(options: RunOptions = {}): Promise<InnerRun>
       if (/pairux/.test(m.text())) log.push(`[console] ${m.text()}`);
     });
     const cs = server;
-    const workbenchUrl = (tests: boolean): string => {
-      const payload = [
-        ['extensionDevelopmentPath', `vscode-remote://remote${ROOT}`],
-        ...(tests ? [['extensionTestsPath', `vscode-remote://remote${INNER_SUITE_INDEX}`]] : []),
-      ];
-      return `${cs.url}/?folder=${encodeURIComponent(cs.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
-    };
+    const workbenchUrl = (tests: boolean): string => developmentWorkbenchUrl(cs, tests);
     driver.attach(page, async (name, openTimeoutMs, plainUrl) => {
       const other = await focused();
       if (plainUrl) {
