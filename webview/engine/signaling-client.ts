@@ -10,6 +10,7 @@
  * named it (`acceptHostOffer`) on a connection that joined as a guest: the host's seat shares the
  * user's screen, and a server that hands it over unasked is lying, so the client leaves.
  */
+import { iceServersStale } from './ice-freshness';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import type { ParamsOf, ResultOf } from '../../protocol/rpc';
@@ -192,9 +193,6 @@ export function isFinalJoinError(error: PairuxError): boolean {
   return FINAL_JOIN_ERRORS.has(error.code);
 }
 
-/** TURN credentials are short-lived: refresh them before a new peer connection after this. */
-const ICE_SERVERS_MAX_AGE_MS = 5 * 60_000;
-
 export class SignalingClient extends TypedEmitter<SignalingEvents> {
   private _state: SignalingState = 'connecting';
   private readonly log: Logger;
@@ -309,7 +307,7 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
 
   /** ICE servers for a new peer connection, refreshing short-lived TURN credentials when stale. */
   async freshIceServers(): Promise<IceServer[]> {
-    if (Date.now() - this.iceServersAt > ICE_SERVERS_MAX_AGE_MS && this.rpc && this._state === 'joined') {
+    if (iceServersStale(this._iceServers, this.iceServersAt) && this.rpc && this._state === 'joined') {
       try {
         const { iceServers } = await this.rpc.request(GetIceServers, {});
         this._iceServers = iceServers;
