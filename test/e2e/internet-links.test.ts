@@ -13,9 +13,22 @@ import { eventually } from '../support/livekit';
 
 const ECHO_PORT = 9999;
 
+/** Echoes every datagram; a datagram starting "count" is answered with the bytes of the others received in the last 2 s. */
 const ECHO = `const s = require('node:dgram').createSocket('udp4');
-s.on('message', (m, r) => s.send(m, r.port, r.address));
+let got = [];
+s.on('message', (m, r) => {
+  if (m.subarray(0, 5).toString() === 'count') { const since = Date.now() - 2000; s.send(String(got.filter((g) => g.at >= since).reduce((a, g) => a + g.bytes, 0)), r.port, r.address); got = []; return; }
+  if (m.length > 100) { got.push({ at: Date.now(), bytes: m.length }); return; }
+  s.send(m, r.port, r.address);
+});
 s.bind(${ECHO_PORT}, process.argv[1], () => console.log('echo up'));`;
+
+/** Sends 1000-byte datagrams at about 3.2 Mbit/s for 2.5 s, then asks how many bytes arrived in the last 2 s. */
+const BLAST = `const s = require('node:dgram').createSocket('udp4');
+const to = process.argv[1];
+const big = Buffer.alloc(1000);
+const t = setInterval(() => { for (let i = 0; i < 4; i++) s.send(big, ${ECHO_PORT}, to); }, 10);
+setTimeout(() => { clearInterval(t); setTimeout(() => { s.once('message', (m) => { console.log(m.toString()); process.exit(0); }); s.send('count', ${ECHO_PORT}, to); }, 300); }, 2500);`;
 
 /** Sends `count` datagrams 5 ms apart; prints each answered one's round trip (ms) and how many never came back. */
 const PROBE = `const s = require('node:dgram').createSocket('udp4');
@@ -36,6 +49,17 @@ async function roundTrips(net: Internet, from: string, count: number): Promise<{
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   assert.equal(code, 0, out);
   return JSON.parse(out) as { rtts: number[]; lost: number };
+}
+
+async function run(net: Internet, from: string, script: string): Promise<string> {
+  const [cmd, args] = net.machines[from]!.argv(process.execPath, '-e', script, net.pub.address);
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  assert.equal(code, 0, out);
+  return out.trim();
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -85,9 +109,19 @@ describe('the test internet: shaped access links (delay and loss each way, as ne
     assert.equal((await roundTrips(net, 'office', 60)).lost, 0);
   });
 
+  it('a rate makes the link a bottleneck: 3.2 Mbit/s sent through an 800 kbit/s link arrives at about 800 kbit/s', async () => {
+    const unshaped = (Number(await run(net, 'home', BLAST)) * 8) / 2 / 1000;
+    assert.ok(unshaped > 2500, `without a rate ${unshaped.toFixed(0)} kbit/s arrived`);
+    await net.shape('home', { delayMs: 0, lossPercent: 0, rateKbps: 800 });
+    const kbps = (Number(await run(net, 'home', BLAST)) * 8) / 2 / 1000;
+    assert.ok(kbps > 650 && kbps < 900, `${kbps.toFixed(0)} kbit/s arrived`);
+    await net.shape('home', { delayMs: 0, lossPercent: 0 });
+  });
+
   it('refuses a machine it does not have and a shape that makes no sense', async () => {
     await assert.rejects(net.shape('nobody', { delayMs: 1, lossPercent: 0 }), /no private machine "nobody"/);
     await assert.rejects(net.shape('home', { delayMs: -1, lossPercent: 0 }), /bad link shape/);
     await assert.rejects(net.shape('home', { delayMs: 0, lossPercent: 101 }), /bad link shape/);
+    await assert.rejects(net.shape('home', { delayMs: 0, lossPercent: 0, rateKbps: -5 }), /bad link shape/);
   });
 });

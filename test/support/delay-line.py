@@ -8,8 +8,12 @@ written to the other after the link's one-way delay, or dropped with the link's 
 A constant delay keeps packets in order, as netem's does.
 
 argv: pairs of "NETNS:DEVICE,NETNS:DEVICE" (persistent TUN devices made with `ip tuntap`).
-stdin: lines "INDEX DELAY_MS LOSS_PERCENT" set pair INDEX (both directions); each is answered
-"ok INDEX" on stdout. EOF on stdin ends it (the parent went away).
+stdin: lines "INDEX DELAY_MS LOSS_PERCENT [RATE_KBPS]" set pair INDEX (both directions); each is
+answered "ok INDEX" on stdout. EOF on stdin ends it (the parent went away).
+
+A rate (0: none) makes the link a bottleneck as an access line is: packets leave one after
+another at that rate, wait in a queue of at most QUEUE_MS of it, and are dropped when it is full
+(tail drop, as a home router's FIFO), so congestion shows as delay, then loss.
 """
 import collections
 import ctypes
@@ -25,6 +29,7 @@ TUNSETIFF = 0x400454CA
 IFF_TUN = 0x0001
 IFF_NO_PI = 0x1000
 CLONE_NEWNET = 0x40000000
+QUEUE_MS = 200
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -52,6 +57,8 @@ class Direction:
         self.queue = collections.deque()
         self.delay = 0.0
         self.loss = 0.0
+        self.rate = 0.0  # bytes per second; 0: no bottleneck
+        self.free_at = 0.0  # when the bottleneck has sent what it holds
 
     def read(self):
         while True:
@@ -61,7 +68,15 @@ class Direction:
                 return
             if self.loss and random.random() < self.loss:
                 continue
-            self.queue.append((time.monotonic() + self.delay, packet))
+            now = time.monotonic()
+            if self.rate:
+                start = max(now, self.free_at)
+                if start - now > QUEUE_MS / 1000:
+                    continue  # the queue is full
+                self.free_at = start + len(packet) / self.rate
+                self.queue.append((self.free_at + self.delay, packet))
+            else:
+                self.queue.append((now + self.delay, packet))
 
     def flush(self, now):
         while self.queue and self.queue[0][0] <= now:
@@ -98,10 +113,11 @@ def main():
             pending += chunk
             while b"\n" in pending:
                 line, pending = pending.split(b"\n", 1)
-                index, delay_ms, loss_percent = line.split()
+                index, delay_ms, loss_percent, *rest = line.split()
                 for d in links[int(index)]:
                     d.delay = float(delay_ms) / 1000
                     d.loss = float(loss_percent) / 100
+                    d.rate = float(rest[0]) * 1000 / 8 if rest else 0.0
                 print(f"ok {int(index)}", flush=True)
         now = time.monotonic()
         for d in by_fd.values():

@@ -12,6 +12,8 @@ const SCRIPT = fileURLToPath(new URL('./delay-line.py', import.meta.url));
 export interface LinkShape {
   delayMs: number;
   lossPercent: number;
+  /** A bottleneck at this rate (kbit/s), its queue holding 200 ms of it; none when absent or 0. */
+  rateKbps?: number;
 }
 
 export interface DelayLine {
@@ -46,11 +48,12 @@ export async function startDelayLine(pairs: Array<[string, string]>): Promise<De
   child.once('error', (err) => failAll(new Error(`the delay line could not start (python3): ${err.message}`)));
   await expect('ready');
   return {
-    async set(index, { delayMs, lossPercent }) {
+    async set(index, { delayMs, lossPercent, rateKbps = 0 }) {
       if (!(index >= 0 && index < pairs.length)) throw new RangeError(`no link ${index} (${pairs.length} links)`);
-      if (!(delayMs >= 0 && lossPercent >= 0 && lossPercent <= 100)) throw new RangeError(`bad link shape ${delayMs} ms, ${lossPercent} %`);
+      if (!(delayMs >= 0 && lossPercent >= 0 && lossPercent <= 100 && rateKbps >= 0))
+        throw new RangeError(`bad link shape ${delayMs} ms, ${lossPercent} %, ${rateKbps} kbit/s`);
       const applied = expect(`ok ${index}`);
-      child.stdin!.write(`${index} ${delayMs} ${lossPercent}\n`);
+      child.stdin!.write(`${index} ${delayMs} ${lossPercent} ${rateKbps}\n`);
       await applied;
     },
     close() {
