@@ -27,7 +27,7 @@ import { startPlane, startSfuRig } from '../test/support/livekit';
 import { startTestServer } from '../test/support/control-plane';
 import { startLocalLiveKit, type LocalLiveKit } from '../demo/livekit-server';
 import { RoomServiceClient } from 'livekit-server-sdk';
-import { expandCaptureTime } from '../webview/engine/frame-marker';
+import { expandCaptureTime } from '../webview/engine/frames/frame-marker';
 import { TestClient } from '../test/support/signaling-client';
 import { percentile, printTable } from './support/stats';
 

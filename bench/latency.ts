@@ -42,7 +42,7 @@ import { startHeadlessHost, type HeadlessHost } from '../demo/headless-host';
 import { startControlPlane } from '../server/control-plane';
 import { TEST_PAGES } from '../test/support/test-pages';
 import { startLocalLiveKit, type LocalLiveKit } from '../demo/livekit-server';
-import { expandCaptureTime, markerGeometry } from '../webview/engine/frame-marker';
+import { expandCaptureTime, markerGeometry } from '../webview/engine/frames/frame-marker';
 import { ViewerPage } from '../test/support/browser-viewer';
 import { launchMeteredChromium, serveBenchPages, type MeteredBrowser } from './support/browsers';
 import { CpuMeter, percentile, printTable, waitForQuiet } from './support/stats';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { launchChromium } from '../demo/chromium';
 import { startHeadlessHost, type HostPageOptions } from '../demo/headless-host';
 import { startControlPlane } from '../server/control-plane';
-import { expandCaptureTime } from '../webview/engine/frame-marker';
+import { expandCaptureTime } from '../webview/engine/frames/frame-marker';
 import { ViewerPage } from '../test/support/browser-viewer';
 import { launchMeteredChromium } from './support/browsers';
 import { CpuMeter, percentile, printTable } from './support/stats';

@@ -18,7 +18,8 @@ import { SessionService } from './session-service';
 import { LocalSignalingTransport, type SignalingTransport } from './signaling-transport';
 import { findWebviewDist, StaticFiles } from './static-files';
 import { describeTlsPair, loadTlsPair, watchTlsFiles, type TlsPair } from './tls-files';
-import { WS_PATH, WsGateway } from './ws-gateway';
+import { SIGNALING_PATH } from '../common/signaling-url';
+import { WsGateway } from './ws-gateway';
 
 export interface ControlPlane {
   /** http://host:port, the origin of share links. */
@@ -107,7 +108,7 @@ export async function startControlPlane(input: ServerConfigInput = {}, parts: Co
       : () => undefined;
   server.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path !== WS_PATH) {
+    if (path !== SIGNALING_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }

@@ -3,6 +3,7 @@
  * reconnect grace period, and the host⇄guest signaling relay. Free of sockets and HTTP (the
  * gateway adapts a WebSocket to `ClientConnection`), so it is tested and benchmarked directly.
  */
+import { signalingUrlAt } from '../common/signaling-url';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ErrorCode, PairuxError } from '../protocol/errors';
@@ -177,7 +178,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     return {
       sessionId,
       hostToken: host.token,
-      wsUrl: `${origin.replace(/^http/, 'ws')}/ws`,
+      wsUrl: signalingUrlAt(origin),
       links: {
         controller: { url: controller.url, expiresAt: controller.expiresAt },
         viewer: { url: viewer.url, expiresAt: viewer.expiresAt },

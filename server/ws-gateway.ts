@@ -49,8 +49,6 @@ import type { ServerMetrics } from './metrics';
 import type { ClientConnection, SessionService } from './session-service';
 import type { ParticipantSink } from './signaling-transport';
 
-export const WS_PATH = '/ws';
-
 interface Live {
   ws: WebSocket;
   lastSeen: number;

@@ -6,9 +6,9 @@
  * answer (with every candidate) the bench carries between them (`send`, `receive`, `accept`).
  */
 import { preferCodec, type VideoCodecName } from '../../webview/engine/codecs';
-import { decodeMarker, expandCaptureTime, markerGeometry } from '../../webview/engine/frame-marker';
-import { GeneratedScreenSource } from '../../webview/engine/generated-screen';
-import { FrameTrack } from '../../webview/engine/track-from-frames';
+import { decodeMarker, expandCaptureTime, markerGeometry } from '../../webview/engine/frames/frame-marker';
+import { GeneratedScreenSource } from '../../webview/engine/frames/generated-screen';
+import { FrameTrack } from '../../webview/engine/frames/track-from-frames';
 
 interface FloorResult {
   latencies: number[];

@@ -9,8 +9,8 @@
  * small change a second), typing (characters at a typist's rate), scroll (a page of text scrolling
  * a line at a time at the scene's rate). Each painted change is logged for the bench to time.
  */
-import { captureTimeLow32, markerGeometry, paintMarker } from '../../webview/engine/frame-marker';
-import { epochNow } from '../../webview/engine/frame-source';
+import { captureTimeLow32, markerGeometry, paintMarker } from '../../webview/engine/frames/frame-marker';
+import { epochNow } from '../../webview/engine/frames/frame-source';
 import { SCENES, type SceneName, type ScenePage } from './scenes';
 
 document.body.style.cssText = 'margin:0;overflow:hidden;background:#1e1e1e;color:#d4d4d4;font:16px/19px "DejaVu Sans Mono",monospace';

@@ -3,7 +3,7 @@
  * video against the same area rendered locally by the same generator (same fonts, same machine).
  * The area excludes everything that moves (marker, clock, sweeping box).
  */
-import { GeneratedScreenSource } from '../../webview/engine/generated-screen';
+import { GeneratedScreenSource } from '../../webview/engine/frames/generated-screen';
 
 let reference: { width: number; height: number; luma: Float32Array } | undefined;
 

@@ -19,7 +19,7 @@ export type Hop = (typeof HOPS)[number];
 type PageStage = 'page' | 'applied' | 'track' | 'accepted';
 type PageTrace = Record<PageStage, Array<[number, number]>>;
 
-/** Installs the page's trace hook (webview/engine/track-from-frames.ts `traceFrame`). */
+/** Installs the page's trace hook (webview/engine/frames/track-from-frames.ts `traceFrame`). */
 export async function startPageTrace(page: Page): Promise<void> {
   await page.evaluate(() => {
     const w = window as unknown as { pairuxTraceLog: Array<[string, number, number]>; pairuxFrameTrace: (s: string, c: number, t: number) => void };

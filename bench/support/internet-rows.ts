@@ -23,7 +23,7 @@ import { startHeadlessHost } from '../../demo/headless-host';
 import { startLocalLiveKit, type LocalLiveKit } from '../../demo/livekit-server';
 import { startControlPlane, type ControlPlane } from '../../server/control-plane';
 import { turnCredentials } from '../../server/turn-credentials';
-import { expandCaptureTime } from '../../webview/engine/frame-marker';
+import { expandCaptureTime } from '../../webview/engine/frames/frame-marker';
 import { ViewerPage } from '../../test/support/browser-viewer';
 import { startCaddy, type Caddy } from '../../test/support/caddy';
 import { startCoturn, type Coturn } from '../../test/support/coturn';

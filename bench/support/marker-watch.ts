@@ -4,7 +4,7 @@
  * counts how much of the screen each frame changed (a still screen must change only its small box).
  */
 import type { HelperProcess } from '../../helper/client';
-import { decodeMarker, expandCaptureTime, markerGeometry } from '../../webview/engine/frame-marker';
+import { decodeMarker, expandCaptureTime, markerGeometry } from '../../webview/engine/frames/frame-marker';
 
 /** Where one painted marker was first seen on the host side (epoch ms). */
 export interface MarkerSeen {

@@ -7,7 +7,7 @@
  */
 import x11, { type XClient } from 'x11';
 import type { Xvfb } from '../../test/helper/support/xvfb';
-import { captureTimeLow32, markerGeometry, paintMarker } from '../../webview/engine/frame-marker';
+import { captureTimeLow32, markerGeometry, paintMarker } from '../../webview/engine/frames/frame-marker';
 import type { SceneName } from '../pages/scenes';
 import type { ScenePainter } from './painter-screen';
 

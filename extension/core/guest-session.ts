@@ -3,6 +3,7 @@
  * then by its server, which names the host for the confirmation), then the guest panel's webview
  * port is booted with it and its reports are mirrored for the status bar and views.
  */
+import { signalingUrlFor } from '../../common/signaling-url';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { SessionPreview } from '../../protocol/http-api';
 import {
@@ -15,8 +16,7 @@ import {
   type ShellStatusParams,
 } from '../../protocol/webview-shell';
 import type { HostSeatOffer } from './host-seat';
-import { signalingUrlFor } from '../../webview/engine/transport';
-import { TypedEmitter } from '../../webview/engine/emitter';
+import { TypedEmitter } from '../../common/typed-emitter';
 import type { JoinTarget } from './join-input';
 import { previewLink, type RetryPolicy } from './remote-server';
 import { SignalRelay } from './signal-relay';

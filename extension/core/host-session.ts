@@ -4,6 +4,7 @@
  * the runner between them, and the host page's webview port once the UI has opened it. Slow
  * steps report progress; every failure becomes a `PairuxError` whose message says what to do.
  */
+import { signalingUrlAt } from '../../common/signaling-url';
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
@@ -26,7 +27,7 @@ import { HelperProcess, type CaptureResult, type HelloResult } from '../../helpe
 import type { MonitorInfo } from '../../protocol/helper-link';
 import type { LobbyAsker, PromptAnswer, Requester } from '../../runner/host-runner';
 import { HostRunner } from '../../runner/host-runner';
-import { TypedEmitter } from '../../webview/engine/emitter';
+import { TypedEmitter } from '../../common/typed-emitter';
 import { createRemoteSession } from './remote-server';
 import type { HostSettings } from './settings';
 import { WebviewBridge } from './webview-bridge';
@@ -463,7 +464,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
       }
       throw err;
     }
-    this.signalingUrl = `${this.plane.url.replace(/^http/, 'ws')}/ws`;
+    this.signalingUrl = signalingUrlAt(this.plane.url);
     if (lan) this.emit('log', { level: 'info', line: `Guests on your network ${lan.network} (${lan.interface}) connect at ${this.plane.url}.` });
     return this.plane.service.createSession(request);
   }

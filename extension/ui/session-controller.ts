@@ -3,6 +3,7 @@
  * (hosted or joined) shown in the status bar, the Participants view and the context keys.
  * Session logic lives in ../core (no `vscode` there); this file asks, shows and routes.
  */
+import { signalingUrlFor } from '../../common/signaling-url';
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import * as vscode from 'vscode';
@@ -10,7 +11,6 @@ import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { SessionPreview } from '../../protocol/http-api';
 import { formatShareLink, parseShareLink } from '../../protocol/share-link';
 import type { ShellActionParams, ShellStatusParams } from '../../protocol/webview-shell';
-import { signalingUrlFor } from '../../webview/engine/transport';
 import { checkLink, GuestSession } from '../core/guest-session';
 import { HostSession, type HostStatus } from '../core/host-session';
 import { HostSeatConsent, offerQuestion, type HostSeatOffer } from '../core/host-seat';

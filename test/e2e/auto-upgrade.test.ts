@@ -15,7 +15,7 @@ import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
 import type { CreateSessionResponse } from '../../protocol/http-api';
 import { ReportMedia, SessionTopology } from '../../protocol/signaling';
 import type { ControlPlane } from '../../server/control-plane';
-import type { SfuHostSnapshot } from '../../webview/engine/sfu-host';
+import type { SfuHostSnapshot } from '../../webview/engine/sfu/sfu-host';
 import { RealHostRig, pressedAt } from '../support/real-host-rig';
 import { ViewerPage, framesBetween, longestFreeze } from '../support/browser-viewer';
 import { createSession, tokenOf } from '../support/control-plane';

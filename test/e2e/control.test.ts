@@ -17,7 +17,7 @@ import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
 import type { InputEvent } from '../../protocol/input';
 import type { CreateSessionResponse } from '../../protocol/http-api';
 import type { ControlPlane } from '../../server/control-plane';
-import type { KeyboardLockState } from '../../webview/engine/keyboard-lock';
+import type { KeyboardLockState } from '../../webview/engine/input/keyboard-lock';
 import { ViewerPage } from '../support/browser-viewer';
 import { createSession, startTestServer } from '../support/control-plane';
 import { forge, forgeAndSeeRefused, guestControl, hostControl } from '../support/control-hooks';

@@ -15,8 +15,8 @@ import { startLocalLiveKit, type LocalLiveKit } from '../../demo/livekit-server'
 import type { CreateSessionResponse } from '../../protocol/http-api';
 import { SessionTopology } from '../../protocol/signaling';
 import type { ControlPlane } from '../../server/control-plane';
-import { expandCaptureTime } from '../../webview/engine/frame-marker';
-import type { SfuHostSnapshot } from '../../webview/engine/sfu-host';
+import { expandCaptureTime } from '../../webview/engine/frames/frame-marker';
+import type { SfuHostSnapshot } from '../../webview/engine/sfu/sfu-host';
 import { ViewerPage, framesBetween } from '../support/browser-viewer';
 import { createSession, startTestServer, tokenOf, NO_LOBBY } from '../support/control-plane';
 import { eventually } from '../support/livekit';

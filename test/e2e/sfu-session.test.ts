@@ -12,7 +12,7 @@ import { launchChromium } from '../../demo/chromium';
 import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
 import type { CreateSessionResponse } from '../../protocol/http-api';
 import type { ControlPlane } from '../../server/control-plane';
-import type { SfuHostSnapshot } from '../../webview/engine/sfu-host';
+import type { SfuHostSnapshot } from '../../webview/engine/sfu/sfu-host';
 import { startRecordingRunner, type RecordingRunner } from '../support/recording-runner';
 import { ViewerPage, framesBetween } from '../support/browser-viewer';
 import { createSession } from '../support/control-plane';

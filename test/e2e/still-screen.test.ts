@@ -19,7 +19,7 @@ import { createSession, startTestServer } from '../support/control-plane';
 import { eventually, startPlane, startSfuRig, type SfuRig } from '../support/livekit';
 import { PATCH, RealHostRig } from '../support/real-host-rig';
 import type { LayerStats } from '../../webview/engine/stats';
-import type { SfuHostSnapshot } from '../../webview/engine/sfu-host';
+import type { SfuHostSnapshot } from '../../webview/engine/sfu/sfu-host';
 
 const SCREEN = { width: 1280, height: 720 };
 /** The patch moves between its place and this far right of it: the pixel checked is orange in one, bare in the other. */

@@ -10,7 +10,7 @@ import { SignalRelay } from '../../extension/core/signal-relay';
 import { WebviewPort } from '../../extension/core/webview-port';
 import { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import { ShellSignalOpen, ShellSignalSend, webviewShellBoundary } from '../../protocol/webview-shell';
-import type { TransportConnection } from '../../webview/engine/transport';
+import type { TransportConnection } from '../../webview/engine/signaling/transport';
 import { ShellSignalingTransport } from '../../webview/vscode/shell-transport';
 
 interface Server {

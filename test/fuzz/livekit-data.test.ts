@@ -12,7 +12,7 @@ import { RoomEvent } from '@livekit/rtc-node';
 import { InputEvent, KEY_ALLOWLIST } from '../../protocol/input';
 import { MAX_PEER_MESSAGE_BYTES } from '../../protocol/limits';
 import { peerBoundary } from '../../protocol/peer';
-import { TOPIC_TO_GUEST, TOPIC_TO_HOST } from '../../webview/engine/sfu-data';
+import { TOPIC_TO_GUEST, TOPIC_TO_HOST } from '../../webview/engine/sfu/sfu-data';
 import { ViewerPage } from '../support/browser-viewer';
 import { tokenOf } from '../support/control-plane';
 import { SfuClients, startPlane, startSfuRig, type SfuRig } from '../support/livekit';

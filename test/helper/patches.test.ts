@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { HelperFrame, HelperProcess } from '../../helper/client';
 import { FrameRelay } from '../../runner/frame-relay';
-import { BridgeFrameSource } from '../../webview/engine/bridge-frame-source';
+import { BridgeFrameSource } from '../../webview/engine/frames/bridge-frame-source';
 import { helperOn } from './support/helper';
 import { startXterm, startXvfb, waitFor, type Xvfb } from './support/xvfb';
 

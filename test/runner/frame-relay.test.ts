@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { FrameRelay } from '../../runner/frame-relay';
 import { applyMoves, rectsPrefixBytes, type PixelMove, type PixelRect, type VideoFrameHeader } from '../../protocol/helper-framing';
-import { BridgeFrameSource } from '../../webview/engine/bridge-frame-source';
+import { BridgeFrameSource } from '../../webview/engine/frames/bridge-frame-source';
 
 const W = 64;
 const H = 48;

@@ -18,7 +18,7 @@ import {
   type ResumeTicket,
 } from '../../protocol/signaling';
 import type { ControlPlane } from '../../server/control-plane';
-import type { SignalingClient, EndReason } from '../../webview/engine/signaling-client';
+import type { SignalingClient, EndReason } from '../../webview/engine/signaling/signaling-client';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
 import { joinedEngine, TestClient } from '../support/signaling-client';
 import { admitKnocks } from '../support/lobby';

@@ -24,7 +24,7 @@ import {
 import { configFromEnv, resolveConfig, type ServerConfigInput } from '../../server/config';
 import { startControlPlane, type ControlPlane } from '../../server/control-plane';
 import { MAX_RELAY_BYTES } from '../../server/redis/redis-signaling-transport';
-import type { SignalingClient } from '../../webview/engine/signaling-client';
+import type { SignalingClient } from '../../webview/engine/signaling/signaling-client';
 import { rejects } from '../support/assertions';
 import { createSession, tokenOf } from '../support/control-plane';
 import { startPlaneProcess, type PlaneProcess } from '../support/plane-process';

@@ -4,14 +4,14 @@
  * credential cannot make a new allocation, but an allocation made before the expiry keeps being
  * refreshed, and its permissions and channels too (coturn keeps the key the allocation
  * authenticated with): a relayed call does not drop when its credentials expire. New peer
- * connections take fresh credentials (webview/engine/ice-freshness.ts, tested here too).
+ * connections take fresh credentials (webview/engine/signaling/ice-freshness.ts, tested here too).
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { decodeAnswer, encodeRequest, type StunAnswer } from '../../server/check/turn-probe';
 import { turnCredentials } from '../../server/turn-credentials';
-import { credentialsExpireAt, ICE_SERVERS_MAX_AGE_MS, iceServersStale } from '../../webview/engine/ice-freshness';
+import { credentialsExpireAt, ICE_SERVERS_MAX_AGE_MS, iceServersStale } from '../../webview/engine/signaling/ice-freshness';
 import { startCoturn, type Coturn } from '../support/coturn';
 
 const ALLOCATE = 0x0003;

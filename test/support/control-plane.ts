@@ -30,7 +30,7 @@ export function tokenOf(link: string): string {
 
 /**
  * The lobby off, for the few end-to-end tests that are not about admission and whose host cannot
- * admit: a host page with no runner behind its bridge turns every knock away (webview/engine/host-lobby.ts),
+ * admit: a host page with no runner behind its bridge turns every knock away (webview/engine/signaling/host-lobby.ts),
  * so a controller link would be refused. A host with a runner asks it (`lobby.ask` on the bridge),
  * and the test runners let everyone in (real-host-rig.ts, recording-runner.ts, the fuzz host rig),
  * so those tests run with the product's default lobby. The lobby has its own tests

@@ -3,7 +3,7 @@
  * host lets everyone who knocks in, as a host expecting them would. (The bare TestClient does
  * this itself unless told not to: `autoAdmit`.)
  */
-import type { SignalingClient } from '../../webview/engine/signaling-client';
+import type { SignalingClient } from '../../webview/engine/signaling/signaling-client';
 
 export function admitKnocks(host: SignalingClient): void {
   host.on('lobbyKnock', ({ participantId }) => void host.admitGuest(participantId).catch(() => undefined));

@@ -12,7 +12,7 @@
 import type { BridgeBackend } from '../../runner/bridge-backend';
 import { HostBridgeServer } from '../../runner/websocket-bridge';
 import { FrameKind, VIDEO_HEADER_BYTES, writeVideoHeader } from '../../protocol/helper-framing';
-import { captureTimeLow32, paintMarker } from '../../webview/engine/frame-marker';
+import { captureTimeLow32, paintMarker } from '../../webview/engine/frames/frame-marker';
 
 export type FramesVia = 'bridge' | 'generated' | { url: string };
 

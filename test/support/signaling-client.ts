@@ -7,9 +7,9 @@ import { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import type { NotificationType, RequestType } from '../../protocol/rpc';
 import { Heartbeat, Join, AdmitGuest, LobbyKnock, signalingBoundary } from '../../protocol/signaling';
 import type { PairuxError } from '../../protocol/errors';
-import type { SignalingTransport as EngineTransport } from '../../webview/engine/transport';
-import { SignalingClient } from '../../webview/engine/signaling-client';
-import { memoryResumeStore } from '../../webview/engine/resume-store';
+import type { SignalingTransport as EngineTransport } from '../../webview/engine/signaling/transport';
+import { SignalingClient } from '../../webview/engine/signaling/signaling-client';
+import { memoryResumeStore } from '../../webview/engine/signaling/resume-store';
 import { silentLogger } from '../../webview/engine/logger';
 
 export interface Received {

@@ -4,8 +4,8 @@
  * seq and epoch arrival time to the parent over IPC. Run: `node --import tsx slow-bridge-page.ts URL BUSY_MS`.
  */
 import { WebSocket as NodeWebSocket } from 'ws';
-import { HostBridgeClient } from '../../webview/engine/host-bridge-client';
-import { parseVideoMessage } from '../../webview/engine/video-message';
+import { HostBridgeClient } from '../../webview/engine/frames/host-bridge-client';
+import { parseVideoMessage } from '../../webview/engine/frames/video-message';
 
 const [url, busy] = process.argv.slice(2) as [string, string];
 const busyMs = Number(busy);

@@ -14,9 +14,9 @@ import {
   type PixelMove,
   type PixelRect,
 } from '../../protocol/helper-framing';
-import { BridgeFrameSource } from '../../webview/engine/bridge-frame-source';
-import type { RawFrame } from '../../webview/engine/frame-source';
-import { parseVideoMessage } from '../../webview/engine/video-message';
+import { BridgeFrameSource } from '../../webview/engine/frames/bridge-frame-source';
+import type { RawFrame } from '../../webview/engine/frames/frame-source';
+import { parseVideoMessage } from '../../webview/engine/frames/video-message';
 
 function frame(width: number, height: number, seq: number, fill = 7, format: 'BGRX' | 'RGBX' = 'BGRX'): Uint8Array {
   const bytes = new Uint8Array(1 + VIDEO_HEADER_BYTES + width * height * 4);
@@ -234,7 +234,7 @@ describe('webview: frames into the track (fake MediaStreamTrackGenerator)', () =
   after(() => Object.assign(g, saved));
 
   it('a frame that comes while the track is busy waits and is written next; a newer one replaces it; all are closed', async () => {
-    const { FrameTrack } = await import('../../webview/engine/track-from-frames');
+    const { FrameTrack } = await import('../../webview/engine/frames/track-from-frames');
     let sink: ((f: RawFrame) => void) | undefined;
     const source = { info: { width: 1, height: 1, fps: 30, name: 't' }, running: true, start: (s: (f: RawFrame) => void) => (sink = s), stop: () => undefined };
     const track = new FrameTrack(source, { maxInFlight: 1 });

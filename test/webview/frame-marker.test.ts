@@ -3,7 +3,7 @@
  * and scaling, and a misread must come back as "no marker", never as a wrong frame number.
  */
 import assert from 'node:assert/strict';
-import { cellRect, decodeMarker, expandCaptureTime, captureTimeLow32, markerGeometry, paintMarker } from '../../webview/engine/frame-marker';
+import { cellRect, decodeMarker, expandCaptureTime, captureTimeLow32, markerGeometry, paintMarker } from '../../webview/engine/frames/frame-marker';
 
 function frame(width: number, height: number, fill = 40): Uint8ClampedArray {
   return new Uint8ClampedArray(width * height * 4).fill(fill);

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { Participant } from '../../protocol/signaling';
-import { TypedEmitter } from '../../webview/engine/emitter';
-import { GuestControl, type GuestControlView } from '../../webview/engine/guest-control';
-import type { ControlChange, SignalingEvents } from '../../webview/engine/signaling-client';
+import { TypedEmitter } from '../../common/typed-emitter';
+import { GuestControl, type GuestControlView } from '../../webview/engine/input/guest-control';
+import type { ControlChange, SignalingEvents } from '../../webview/engine/signaling/signaling-client';
 import { controlStatusText, driverText, type ControlTextInput } from '../../webview/pages/control-text';
 
 class FakeSignaling extends TypedEmitter<SignalingEvents> {

@@ -10,10 +10,10 @@ import { ErrorCode, PairuxError } from '../../protocol/errors';
 import { Signal } from '../../protocol/signaling';
 import { HELLO_LIMIT } from '../../server/signal-limits';
 import type { ControlPlane } from '../../server/control-plane';
-import { GuestEngine } from '../../webview/engine/guest-engine';
+import { GuestEngine } from '../../webview/engine/p2p/guest-engine';
 import { silentLogger } from '../../webview/engine/logger';
-import { memoryResumeStore } from '../../webview/engine/resume-store';
-import { SignalingClient } from '../../webview/engine/signaling-client';
+import { memoryResumeStore } from '../../webview/engine/signaling/resume-store';
+import { SignalingClient } from '../../webview/engine/signaling/signaling-client';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
 import { nodeWsTransport, TestClient } from '../support/signaling-client';
 

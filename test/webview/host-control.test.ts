@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { Participant } from '../../protocol/signaling';
-import { TypedEmitter } from '../../webview/engine/emitter';
-import { HostControl, type AskAnswer } from '../../webview/engine/host-control';
-import { HostInputGate, type RefusalNotice } from '../../webview/engine/host-input';
-import type { ControlChange, SignalingEvents, SignalingState } from '../../webview/engine/signaling-client';
+import { TypedEmitter } from '../../common/typed-emitter';
+import { HostControl, type AskAnswer } from '../../webview/engine/input/host-control';
+import { HostInputGate, type RefusalNotice } from '../../webview/engine/input/host-input';
+import type { ControlChange, SignalingEvents, SignalingState } from '../../webview/engine/signaling/signaling-client';
 import type { InputEvent } from '../../protocol/input';
 
 function participant(id: string, role: Participant['role'], controlState: Participant['controlState'] = 'none'): Participant {

@@ -6,11 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import type { Participant, SignalPayload } from '../../protocol/signaling';
-import { TypedEmitter } from '../../webview/engine/emitter';
-import { HostEngine } from '../../webview/engine/host-engine';
-import { HELLO_MIN_INTERVAL_MS } from '../../webview/engine/hello-pacer';
+import { TypedEmitter } from '../../common/typed-emitter';
+import { HostEngine } from '../../webview/engine/p2p/host-engine';
+import { HELLO_MIN_INTERVAL_MS } from '../../webview/engine/p2p/hello-pacer';
 import { silentLogger } from '../../webview/engine/logger';
-import type { SignalingEvents, SignalingState } from '../../webview/engine/signaling-client';
+import type { SignalingEvents, SignalingState } from '../../webview/engine/signaling/signaling-client';
 
 /** Every RTCPeerConnection the engine made, by the guest it was for (from its offer). */
 let built: FakePeerConnection[] = [];

@@ -17,7 +17,7 @@ import {
   textChunks,
   WheelNotches,
   type KeyInput,
-} from '../../webview/engine/input-mapping';
+} from '../../webview/engine/input/input-mapping';
 
 const NO_MODS = { shiftKey: false, ctrlKey: false, altKey: false, metaKey: false };
 const key = (k: string, code: string, mods: Partial<KeyInput> = {}): KeyInput => ({ key: k, code, ...NO_MODS, ...mods });

@@ -6,7 +6,7 @@
  * still-screen change through a real encoder and viewer is test/e2e/still-screen.test.ts.
  */
 import assert from 'node:assert/strict';
-import type { RawFrame } from '../../webview/engine/frame-source';
+import type { RawFrame } from '../../webview/engine/frames/frame-source';
 
 class FakeFrame {
   static made: FakeFrame[] = [];
@@ -71,7 +71,7 @@ describe('webview: the frame track keeps receivers warm on a still screen', () =
   });
 
   async function track(repeatMs: number, settle: { settleRepeats?: number; settleMs?: number } = { settleRepeats: 0 }) {
-    const { FrameTrack } = await import('../../webview/engine/track-from-frames');
+    const { FrameTrack } = await import('../../webview/engine/frames/track-from-frames');
     let sink: ((f: RawFrame) => void) | undefined;
     const source = { info: { width: 1, height: 1, fps: 30, name: 't' }, running: true, start: (s: (f: RawFrame) => void) => (sink = s), stop: () => undefined };
     const seen: number[] = [];

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { selectedCandidatePair } from '../../webview/engine/stats';
-import { trackOutboundStats } from '../../webview/engine/sfu-stats';
+import { trackOutboundStats } from '../../webview/engine/sfu/sfu-stats';
 
 /** A report as Chromium gives it: the old, once-succeeded pair listed before the selected one. */
 function report(): Map<string, Record<string, unknown>> {

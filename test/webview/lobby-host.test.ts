@@ -9,9 +9,9 @@ import { Join } from '../../protocol/signaling';
 import { PairuxError } from '../../protocol/errors';
 import type { ResultOf } from '../../protocol/rpc';
 import type { ControlPlane } from '../../server/control-plane';
-import { HostLobby, type LobbyAsker } from '../../webview/engine/host-lobby';
+import { HostLobby, type LobbyAsker } from '../../webview/engine/signaling/host-lobby';
 import { silentLogger } from '../../webview/engine/logger';
-import type { SignalingClient } from '../../webview/engine/signaling-client';
+import type { SignalingClient } from '../../webview/engine/signaling/signaling-client';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
 import { joinedEngine, TestClient } from '../support/signaling-client';
 

@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { ErrorCode } from '../../protocol/errors';
 import type { InputEvent } from '../../protocol/input';
 import type { Participant, SfuAccess } from '../../protocol/signaling';
-import { TypedEmitter } from '../../webview/engine/emitter';
-import { HostInputGate } from '../../webview/engine/host-input';
-import { SfuAccessKeeper } from '../../webview/engine/sfu-access';
-import { isLossyInput, SfuHostData, TOPIC_TO_GUEST, TOPIC_TO_HOST, type PublishDataOptions } from '../../webview/engine/sfu-data';
-import type { SignalingEvents, SignalingState } from '../../webview/engine/signaling-client';
+import { TypedEmitter } from '../../common/typed-emitter';
+import { HostInputGate } from '../../webview/engine/input/host-input';
+import { SfuAccessKeeper } from '../../webview/engine/sfu/sfu-access';
+import { isLossyInput, SfuHostData, TOPIC_TO_GUEST, TOPIC_TO_HOST, type PublishDataOptions } from '../../webview/engine/sfu/sfu-data';
+import type { SignalingEvents, SignalingState } from '../../webview/engine/signaling/signaling-client';
 
 function participant(id: string, role: Participant['role']): Participant {
   return { id, name: id.toUpperCase(), role, connected: true, controlState: 'none', joinedAt: 0 };
@@ -170,7 +170,7 @@ describe('webview: SFU access keeper', () => {
 
 describe('webview: SFU publish settings for the shared screen', () => {
   // Imported here so the suites above do not load livekit-client.
-  const load = () => import('../../webview/engine/sfu-host');
+  const load = () => import('../../webview/engine/sfu/sfu-host');
 
   it('1080p30: H.264 simulcast, the full-size layer at ≤ 5 Mbps and a half-size layer at the same frame rate (a lower one dropped frames of the top layer too), resolution kept under congestion', async () => {
     const { screenPublishOptions } = await load();

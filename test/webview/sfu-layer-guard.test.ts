@@ -1,5 +1,5 @@
 /**
- * The SFU host's layer guard (webview/engine/sfu-layer-guard.ts): when the bandwidth estimate
+ * The SFU host's layer guard (webview/engine/sfu/sfu-layer-guard.ts): when the bandwidth estimate
  * turns the full-size simulcast layer off while the small one sends, the small one is paused so
  * the full one runs on what there is; it comes back once the estimate carries both, and a
  * restore the allocator undoes at once makes the next one wait longer.
@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import type { LayerStats } from '../../webview/engine/stats';
-import { LayerGuardPolicy, restoreKbps, rtpSenderLayers, SfuLayerGuard, simulcastMinKbps } from '../../webview/engine/sfu-layer-guard';
+import { LayerGuardPolicy, restoreKbps, rtpSenderLayers, SfuLayerGuard, simulcastMinKbps } from '../../webview/engine/sfu/sfu-layer-guard';
 
 function layer(rid: string, width: number, targetKbps: number, over: Partial<LayerStats> = {}): LayerStats {
   return {

@@ -5,19 +5,20 @@
  */
 import assert from 'node:assert/strict';
 import type { SfuAccess } from '../../protocol/signaling';
-import { TypedEmitter } from '../../webview/engine/emitter';
-import type { GuestEngineEvents } from '../../webview/engine/guest-engine';
-import type { GuestInfo, GuestStats, HostEngineEvents, ScreenDescription } from '../../webview/engine/host-engine';
-import {
-  GuestMediaSwitch,
-  HostMediaSwitch,
-  mediaModeLabel,
-  type GuestMediaEngine,
-  type HostMediaEngine,
-  type MediaMode,
-} from '../../webview/engine/media-engine';
-import type { JoinResult, SignalingClient, SignalingEvents } from '../../webview/engine/signaling-client';
+import { TypedEmitter } from '../../common/typed-emitter';
+import { GuestMediaSwitch, HostMediaSwitch, mediaModeLabel } from '../../webview/engine/media-engine';
+import type { JoinResult, SignalingClient, SignalingEvents } from '../../webview/engine/signaling/signaling-client';
 import type { InboundVideoStats } from '../../webview/engine/stats';
+import type {
+  GuestEngineEvents,
+  GuestInfo,
+  GuestMediaEngine,
+  GuestStats,
+  HostEngineEvents,
+  HostMediaEngine,
+  MediaMode,
+  ScreenDescription,
+} from '../../webview/engine/engine-types';
 
 class FakeSignaling extends TypedEmitter<SignalingEvents> {
   join(sfu?: SfuAccess): void {

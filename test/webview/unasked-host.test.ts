@@ -23,8 +23,8 @@ import { CloseCode, HostChanged, HostOfferEnded, HostOffered, Join, MakeHost, si
 import type { ShellStatusParams } from '../../protocol/webview-shell';
 import { HostSeatConsent } from '../../extension/core/host-seat';
 import { silentLogger } from '../../webview/engine/logger';
-import { memoryResumeStore } from '../../webview/engine/resume-store';
-import { SignalingClient, UNASKED_HOST_REASON, type HostOffer } from '../../webview/engine/signaling-client';
+import { memoryResumeStore } from '../../webview/engine/signaling/resume-store';
+import { SignalingClient, UNASKED_HOST_REASON, type HostOffer } from '../../webview/engine/signaling/signaling-client';
 import type { ControlPlane } from '../../server/control-plane';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
 import { nodeWsTransport, TestClient } from '../support/signaling-client';

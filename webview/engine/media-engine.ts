@@ -14,67 +14,26 @@
  * - SFU → SFU (failover): the SFU engines leave the dead room for the new one at once.
  */
 import type { SessionTopology, SfuAccess } from '../../protocol/signaling';
-import type { VideoCodecName } from './codecs';
-import { TypedEmitter } from './emitter';
-import type { GuestEngineEvents, GuestState } from './guest-engine';
-import type { GuestInfo, GuestStats, HostEngineEvents, ScreenDescription } from './host-engine';
-import type { SignalingClient } from './signaling-client';
+import { TypedEmitter } from '../../common/typed-emitter';
+import type { SignalingClient } from './signaling/signaling-client';
 import { consoleLogger, type Logger } from './logger';
 import type { VideoStage } from './video-stage';
 import { inboundVideoStats, type InboundVideoStats } from './stats';
-
-export type MediaMode = 'p2p' | 'sfu';
-
-/** How the host encodes its screen, whichever engine sends it. */
-export interface ScreenEncoding {
-  codec?: VideoCodecName;
-  /** Bitrate cap, kbit/s (P2P: per guest; SFU: the top simulcast layer). Unset: the engine's default. */
-  maxBitrateKbps?: number;
-  /** Overrides the track's contentHint when set. */
-  contentHint?: '' | 'detail' | 'text' | 'motion';
-  degradationPreference?: RTCDegradationPreference;
-}
+import type {
+  GuestEngineEvents,
+  GuestInfo,
+  GuestMediaEngine,
+  GuestState,
+  GuestStats,
+  HostEngineEvents,
+  HostMediaEngine,
+  MediaMode,
+  ScreenDescription,
+} from './engine-types';
 
 /** How the status lines name the media path. */
 export function mediaModeLabel(mode: MediaMode | undefined): string {
   return mode === 'sfu' ? 'via SFU' : mode === 'p2p' ? 'peer-to-peer' : '';
-}
-
-export interface HostMediaEngine {
-  readonly mode: MediaMode;
-  start(): void;
-  stop(): void;
-  readonly screen: ScreenDescription;
-  setScreen(screen: ScreenDescription): void;
-  guests(): GuestInfo[];
-  stats(): Promise<GuestStats[]>;
-  /** SFU engines: leave the current room for this one (the focus moved the session). */
-  moveTo?(access: SfuAccess): void;
-  /** P2P engines: offer to every connected guest now (back from a dead SFU). */
-  connectAll?(): void;
-  on<K extends keyof HostEngineEvents>(type: K, listener: (event: HostEngineEvents[K]) => void): () => void;
-}
-
-export interface GuestMediaEngine {
-  readonly mode: MediaMode;
-  readonly state: GuestState;
-  readonly rttMs: number | undefined;
-  readonly screen: ScreenDescription | undefined;
-  readonly inputReady: boolean;
-  start(): void;
-  stop(): void;
-  stats(): Promise<InboundVideoStats>;
-  sendInput(event: unknown): boolean;
-  /**
-   * Resolves once the host has had everything sent so far (one round trip on the same ordered
-   * channel as input), or false after `timeoutMs`: what must land before control is given back.
-   */
-  flushInput(timeoutMs: number): Promise<boolean>;
-  /** SFU engines: leave the current room for this one (the focus moved the session). */
-  moveTo?(access: SfuAccess): void;
-  /** SFU engines: play into this element from now on (the end of a staged move). */
-  showIn?(video: HTMLVideoElement): void;
-  on<K extends keyof GuestEngineEvents>(type: K, listener: (event: GuestEngineEvents[K]) => void): () => void;
 }
 
 /** Makes the engine for `sfu` access (or P2P without); a guest's may be told to play into a stage's video. */

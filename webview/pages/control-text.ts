@@ -2,8 +2,8 @@
  * The words a guest sees about remote control: what is happening to its own request or drive,
  * and who drives. Pure, so every case is tested without a page (test/webview/control-text.test.ts).
  */
-import type { GuestControlView } from '../engine/guest-control';
-import type { KeyboardLockState } from '../engine/keyboard-lock';
+import type { GuestControlView } from '../engine/input/guest-control';
+import type { KeyboardLockState } from '../engine/input/keyboard-lock';
 
 export interface ControlTextInput {
   view: GuestControlView;

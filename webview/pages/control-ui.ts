@@ -4,7 +4,7 @@
  * into. Which buttons show is CSS on body[data-control] and body[data-can-request].
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import type { ControlPhase } from '../engine/guest-control';
+import type { ControlPhase } from '../engine/input/guest-control';
 
 function byId<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);

@@ -4,19 +4,18 @@
  * screen from where the runner says, asks the runner about control requests, hands it the
  * driver's checked input, tells it who drives, and obeys its stop-all at once.
  */
-import { BridgeFrameSource } from '../engine/bridge-frame-source';
-import { GeneratedScreenSource } from '../engine/generated-screen';
-import type { HostBridgeClient, BridgeHelloResult } from '../engine/host-bridge-client';
-import type { ControlAsker, HostControl } from '../engine/host-control';
-import type { HostLobby } from '../engine/host-lobby';
-import type { ScreenDescription } from '../engine/host-engine';
-import type { HostMediaEngine } from '../engine/media-engine';
-import type { HostInputGate } from '../engine/host-input';
+import { BridgeFrameSource } from '../engine/frames/bridge-frame-source';
+import { GeneratedScreenSource } from '../engine/frames/generated-screen';
+import type { HostBridgeClient, BridgeHelloResult } from '../engine/frames/host-bridge-client';
+import type { ControlAsker, HostControl } from '../engine/input/host-control';
+import type { HostLobby } from '../engine/signaling/host-lobby';
+import type { HostInputGate } from '../engine/input/host-input';
 import type { Logger } from '../engine/logger';
-import type { SignalingClient } from '../engine/signaling-client';
-import type { SourceSwitch } from '../engine/source-switch';
-import { WebSocketFrameFeed } from '../engine/websocket-frame-feed';
+import type { SignalingClient } from '../engine/signaling/signaling-client';
+import type { SourceSwitch } from '../engine/frames/source-switch';
+import { WebSocketFrameFeed } from '../engine/frames/websocket-frame-feed';
 import type { HostParams } from './host-params';
+import type { HostMediaEngine, ScreenDescription } from '../engine/engine-types';
 
 export type BridgeState = 'connecting' | 'open' | 'closed' | 'failed';
 

@@ -11,19 +11,19 @@
  * the test-page bundles only (test-hooks.ts).
  */
 import './host.css';
-import { GeneratedScreenSource } from '../engine/generated-screen';
-import { FrameTrack } from '../engine/track-from-frames';
-import { HostControl } from '../engine/host-control';
-import { HostLobby } from '../engine/host-lobby';
-import { HostEngine, type GuestConnectionState, type GuestInfo, type GuestStats, type ScreenDescription } from '../engine/host-engine';
-import { HostMediaSwitch, mediaModeLabel, type MediaMode } from '../engine/media-engine';
-import { SfuHostEngine, type SfuHostSnapshot } from '../engine/sfu-host';
-import { HostInputGate, type InputGateStats } from '../engine/host-input';
-import { SourceSwitch } from '../engine/source-switch';
-import type { FrameSource } from '../engine/frame-source';
-import { SignalingClient, type SignalingState } from '../engine/signaling-client';
-import { WebSocketTransport, type SignalingTransport } from '../engine/transport';
-import type { HostBridgeClient } from '../engine/host-bridge-client';
+import { GeneratedScreenSource } from '../engine/frames/generated-screen';
+import { FrameTrack } from '../engine/frames/track-from-frames';
+import { HostControl } from '../engine/input/host-control';
+import { HostLobby } from '../engine/signaling/host-lobby';
+import { HostEngine } from '../engine/p2p/host-engine';
+import { HostMediaSwitch, mediaModeLabel } from '../engine/media-engine';
+import { SfuHostEngine, type SfuHostSnapshot } from '../engine/sfu/sfu-host';
+import { HostInputGate, type InputGateStats } from '../engine/input/host-input';
+import { SourceSwitch } from '../engine/frames/source-switch';
+import type { FrameSource } from '../engine/frames/frame-source';
+import { SignalingClient, type SignalingState } from '../engine/signaling/signaling-client';
+import { WebSocketTransport, type SignalingTransport } from '../engine/signaling/transport';
+import type { HostBridgeClient } from '../engine/frames/host-bridge-client';
 import type {
   ControlAuditEntry,
   LinksChanged,
@@ -40,6 +40,7 @@ import { RateMeter } from '../engine/stats';
 import { readHostParams, type HostParams } from './host-params';
 import { BridgeLink, type BridgeStatus } from './host-bridge-link';
 import { TEST_HOOKS } from './test-hooks';
+import type { GuestConnectionState, GuestInfo, GuestStats, MediaMode, ScreenDescription } from '../engine/engine-types';
 
 export type HostPageState = 'loading' | SignalingState;
 

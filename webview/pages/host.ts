@@ -2,9 +2,9 @@
  * The headless host page of the demo, tests and benches: `/host#sid=…&token=…[&bridge=ws://…]`
  * (host-params.ts), served by the control plane. Everything else is in host-page.ts.
  */
-import { HostBridgeClient } from '../engine/host-bridge-client';
+import { signalingUrlFor } from '../../common/signaling-url';
+import { HostBridgeClient } from '../engine/frames/host-bridge-client';
 import { consoleLogger } from '../engine/logger';
-import { signalingUrlFor } from '../engine/transport';
 import { bootHostPage } from './host-page';
 import { readHostParams } from './host-params';
 

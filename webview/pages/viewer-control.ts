@@ -4,14 +4,14 @@
  * guest drives, keeps the keyboard locked in full screen while driving, and shows the host's
  * refusals for a moment.
  */
-import { GuestControl, type GuestControlView } from '../engine/guest-control';
-import type { GuestMediaEngine } from '../engine/media-engine';
-import { InputCapture } from '../engine/input-capture';
-import { applyKeyboardLock, keyboardLockSupported, type KeyboardLockState } from '../engine/keyboard-lock';
+import { GuestControl, type GuestControlView } from '../engine/input/guest-control';
+import { InputCapture } from '../engine/input/input-capture';
+import { applyKeyboardLock, keyboardLockSupported, type KeyboardLockState } from '../engine/input/keyboard-lock';
 import type { Logger } from '../engine/logger';
-import type { SignalingClient } from '../engine/signaling-client';
+import type { SignalingClient } from '../engine/signaling/signaling-client';
 import { ControlUi } from './control-ui';
 import { controlStatusText, driverText } from './control-text';
+import type { GuestMediaEngine } from '../engine/engine-types';
 
 /** How long Stop driving waits for the host to confirm the key-ups before giving control back anyway. */
 const RELEASE_FLUSH_MS = 1000;

@@ -11,20 +11,20 @@
 import './viewer.css';
 import { peekClaims } from '../../protocol/share-link';
 import type { Participant, ResumeTicket } from '../../protocol/signaling';
-import { GuestEngine, type GuestState } from '../engine/guest-engine';
-import { GuestMediaSwitch, mediaModeLabel, type MediaMode } from '../engine/media-engine';
+import { GuestEngine } from '../engine/p2p/guest-engine';
+import { GuestMediaSwitch, mediaModeLabel } from '../engine/media-engine';
 import { createVideoStage } from '../engine/video-stage';
-import { SfuGuestEngine, type SfuGuestConnection } from '../engine/sfu-guest';
-import { SignalingClient, UNASKED_HOST_REASON, type EndReason, type HostOffer } from '../engine/signaling-client';
-import { WebSocketTransport, type SignalingTransport } from '../engine/transport';
+import { SfuGuestEngine, type SfuGuestConnection } from '../engine/sfu/sfu-guest';
+import { SignalingClient, UNASKED_HOST_REASON, type EndReason, type HostOffer } from '../engine/signaling/signaling-client';
+import { WebSocketTransport, type SignalingTransport } from '../engine/signaling/transport';
 import { consoleLogger } from '../engine/logger';
 import { inboundVideoStats, type InboundVideoStats } from '../engine/stats';
 import { errorScreen, expiredScreen, linkInvalidScreen, wrongSessionScreen, type ErrorScreen } from './error-text';
 import { defaultGuestName, readViewerLink, type ViewerParams } from './viewer-link';
 import { ViewerUi, type ViewerPageState } from './viewer-ui';
 import { startViewerControl, type ViewerControl, type ViewerControlSnapshot } from './viewer-control';
-import type { ScreenDescription } from '../engine/host-engine';
 import { TEST_HOOKS } from './test-hooks';
+import type { GuestState, MediaMode, ScreenDescription } from '../engine/engine-types';
 
 export interface ViewerHook {
   readonly state: ViewerPageState;

@@ -8,7 +8,7 @@
  * the visible one; `collect()` records both, each reading tagged, with the stage's lifetime, so
  * `visibleFrames()` can tell exactly which frames were on screen.
  */
-import { decodeMarker, decodeMarkerLuma, markerGeometry, MARKER_MIN_FRAME_WIDTH, type MarkerValue } from '../engine/frame-marker';
+import { decodeMarker, decodeMarkerLuma, markerGeometry, MARKER_MIN_FRAME_WIDTH, type MarkerValue } from '../engine/frames/frame-marker';
 
 import type { CollectSummary, PresentedReading, ProbeReading } from './readings';
 

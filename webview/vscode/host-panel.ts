@@ -6,7 +6,7 @@
 import '../pages/host.css';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import { ShellAction, ShellHostOfferEnded, ShellLinksChanged, ShellReady, ShellStatus } from '../../protocol/webview-shell';
-import { HostBridgeClient } from '../engine/host-bridge-client';
+import { HostBridgeClient } from '../engine/frames/host-bridge-client';
 import { consoleLogger } from '../engine/logger';
 import { bootHostPage, type HostSessionView } from '../pages/host-page';
 import { ShellSignalingTransport } from './shell-transport';

@@ -5,7 +5,7 @@
  */
 import type { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import { ShellSignalClose, ShellSignalClosed, ShellSignalMessage, ShellSignalOpen, ShellSignalOpened, ShellSignalSend } from '../../protocol/webview-shell';
-import { ABNORMAL_CLOSE, type SignalingTransport, type TransportConnection, type TransportHandlers } from '../engine/transport';
+import { ABNORMAL_CLOSE, type SignalingTransport, type TransportConnection, type TransportHandlers } from '../engine/signaling/transport';
 
 interface Connection {
   handlers: TransportHandlers;

@@ -6,7 +6,7 @@
  */
 import { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import { WebviewEnvelope, webviewShellBoundary } from '../../protocol/webview-shell';
-import type { BridgeChannel } from '../engine/host-bridge-client';
+import type { BridgeChannel } from '../engine/frames/host-bridge-client';
 import type { Logger } from '../engine/logger';
 
 interface VsCodeApi {
