@@ -40,26 +40,20 @@ const next = () => { if (i === count) return setTimeout(() => { console.log(JSON
   const b = Buffer.alloc(64); b.writeUInt32BE(i); sent.set(i++, performance.now()); s.send(b, ${ECHO_PORT}, to); setTimeout(next, 5); };
 next();`;
 
-async function roundTrips(net: Internet, from: string, count: number): Promise<{ rtts: number[]; lost: number }> {
-  const [cmd, args] = net.machines[from]!.argv(process.execPath, '-e', PROBE, net.pub.address, String(count));
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((r) => child.once('exit', r));
-  assert.equal(code, 0, out);
-  return JSON.parse(out) as { rtts: number[]; lost: number };
-}
-
-async function run(net: Internet, from: string, script: string): Promise<string> {
-  const [cmd, args] = net.machines[from]!.argv(process.execPath, '-e', script, net.pub.address);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs `script` (node -e) on the private machine `from`, with the public machine's address and `args` as its arguments; its output. */
+async function run(net: Internet, from: string, script: string, ...args: string[]): Promise<string> {
+  const [cmd, argv] = net.machines[from]!.argv(process.execPath, '-e', script, net.pub.address, ...args);
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   assert.equal(code, 0, out);
   return out.trim();
+}
+
+async function roundTrips(net: Internet, from: string, count: number): Promise<{ rtts: number[]; lost: number }> {
+  return JSON.parse(await run(net, from, PROBE, String(count))) as { rtts: number[]; lost: number };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
