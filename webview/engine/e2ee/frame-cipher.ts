@@ -13,6 +13,13 @@
  * - A frame the receiver cannot open is dropped with a reason (no key, tampered, replayed,
  *   truncated, not encrypted), never passed on: a decoder never sees ciphertext, and a key-less
  *   viewer sees nothing rather than garbage.
+ *
+ * Which codecs survive it in an RTCRtpScriptTransform, measured in this machine's Chromium (a
+ * loopback pair, 5 s of a painted canvas, AES-GCM over the frame): VP8 with its payload header in
+ * clear (10 bytes on a key frame, 3 otherwise) decoded every frame; VP9 with nothing in clear
+ * decoded every frame; AV1 and H.264 with nothing in clear decoded none (their packetizers parse
+ * OBUs and NAL units out of the frame bytes). So an encrypted session's RTP video is VP9 or VP8;
+ * direct video (a data channel, no packetizer) seals whole chunks of any codec.
  */
 import { frameKey } from './media-keys';
 
