@@ -30,6 +30,8 @@ export const ErrorCode = {
   /** Signaling to someone who is not (or no longer) a member of the caller's session. */
   PeerNotFound: 'PEER_NOT_FOUND',
   RateLimited: 'RATE_LIMITED',
+  /** The session is end-to-end encrypted and this client cannot encrypt: it may not join. */
+  E2eeRequired: 'E2EE_REQUIRED',
   /** Creating sessions needs the server's host key. */
   Unauthorized: 'UNAUTHORIZED',
   Timeout: 'TIMEOUT',

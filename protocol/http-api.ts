@@ -15,6 +15,12 @@ export const CreateSessionRequest = z.object({
   name: DisplayName.optional(),
   hostName: DisplayName.optional(),
   linkTtlSeconds: z.int().min(60).max(MAX_LINK_TTL_SECONDS).optional(),
+  /**
+   * End-to-end encrypted: the server records only that it is, so every page shows it and the
+   * server refuses a client that cannot encrypt; the key never reaches it (it travels in the
+   * share link's fragment, which no HTTP request carries).
+   */
+  e2ee: z.boolean().optional(),
 });
 export type CreateSessionRequest = z.input<typeof CreateSessionRequest>;
 
@@ -89,5 +95,7 @@ export const SessionPreview = z.object({
   role: z.enum(['host', 'controller', 'viewer']),
   expiresAt: z.number(),
   participants: z.int(),
+  /** The session is end-to-end encrypted (the link must carry its key). */
+  e2ee: z.boolean().optional(),
 });
 export type SessionPreview = z.infer<typeof SessionPreview>;

@@ -44,6 +44,8 @@ export const SessionInfo = z.object({
   hostId: Id,
   name: DisplayName.optional(),
   createdAt: z.number(),
+  /** End-to-end encrypted: present and true only then (the server never holds the key). */
+  e2ee: z.boolean().optional(),
 });
 export type SessionInfo = z.infer<typeof SessionInfo>;
 
@@ -79,6 +81,8 @@ export type SignalPayload = z.infer<typeof SignalPayload>;
 export const ClientInfo = z.object({
   kind: ClientKind,
   version: z.string().max(32).optional(),
+  /** This client encrypts and decrypts media end to end (an encrypted session refuses one that does not). */
+  e2ee: z.boolean().optional(),
 });
 
 /**

@@ -35,6 +35,8 @@ export interface SessionRecord {
   /** Why the media last moved (what `session.topology` says when everyone has arrived). */
   movedFor?: 'participants' | 'failover' | 'rebalance';
   name?: string;
+  /** End-to-end encrypted (only the fact: the key never reaches a server). */
+  e2ee?: boolean;
   /** The host turned the lobby on for every guest, viewers too (`lobby.setMode`). */
   lobbyEveryone?: boolean;
   hostId: string;

@@ -163,6 +163,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     if (sfu) record.sfu = sfu;
     if (request.region) record.region = request.region;
     if (request.name) record.name = request.name;
+    if (request.e2ee) record.e2ee = true;
     await store.createSession(record);
     this.localSessions.add(sessionId);
     const [host, controller, viewer] = await Promise.all([
@@ -216,6 +217,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       role: claims.role,
       expiresAt: claims.exp * 1000,
       participants: participants.length,
+      ...(session.e2ee ? { e2ee: true } : {}),
     };
   }
 
@@ -249,6 +251,13 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       }
       if (session.ended) {
         throw new PairuxError(ErrorCode.SessionEnded, `This session has ended: ${session.ended.message}`, { reason: session.ended.reason });
+      }
+      // Before any seat or link is spent: a client that cannot encrypt would see (or send) nothing it could use.
+      if (session.e2ee && !params.client?.e2ee) {
+        throw new PairuxError(
+          ErrorCode.E2eeRequired,
+          'This session is end-to-end encrypted and this app cannot encrypt: join from a PairUX viewer that supports encrypted sessions (an up-to-date Chromium-based browser or VS Code).',
+        );
       }
       const secret = newId(24);
       let record: ParticipantRecord | undefined;
@@ -339,6 +348,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
         createdAt: session.createdAt,
       };
       if (session.name) info.name = session.name;
+      if (session.e2ee) info.e2ee = true;
       // Signed locally, no call to LiveKit: a hundred viewers joining cost no SFU round trips.
       const sfu = now.media === 'sfu' && now.sfu ? await this.sfu.access(now.sfu, self) : undefined;
       if (!resumed) this.background(this.focus.participantJoined(session.id));

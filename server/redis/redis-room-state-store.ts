@@ -61,6 +61,7 @@ const SessionRecordSchema = z.looseObject({
   moveFailedAt: z.number().optional(),
   movedFor: MoveReason.optional(),
   name: z.string().optional(),
+  e2ee: z.boolean().optional(),
   lobbyEveryone: z.boolean().optional(),
   hostId: z.string().min(1),
   createdAt: z.number(),

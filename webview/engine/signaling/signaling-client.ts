@@ -185,6 +185,7 @@ const FINAL_JOIN_ERRORS = new Set<string>([
   ErrorCode.LimitReached,
   ErrorCode.Forbidden,
   ErrorCode.Unauthorized,
+  ErrorCode.E2eeRequired,
   ErrorCode.UnsupportedVersion,
   ErrorCode.BadMessage,
 ]);
