@@ -88,6 +88,8 @@ export const bundles = [
       // The same pages inside VS Code webviews, booted by the extension over postMessage.
       'vscode-host': 'webview/vscode/host-panel.ts',
       'vscode-guest': 'webview/vscode/guest-panel.ts',
+      // End-to-end encryption's encoded-transform worker, loaded beside the page.
+      'e2ee-worker': 'webview/engine/e2ee/e2ee-worker.ts',
     },
     outdir: 'dist/webview',
   },
@@ -98,7 +100,13 @@ export const bundles = [
     ...browser,
     minify: false,
     define: { __PAIRUX_TEST_HOOKS__: 'true' },
-    entryPoints: { viewer: 'webview/pages/viewer.ts', host: 'webview/pages/host.ts', probe: 'webview/probe/probe.ts' },
+    entryPoints: {
+      viewer: 'webview/pages/viewer.ts',
+      host: 'webview/pages/host.ts',
+      probe: 'webview/probe/probe.ts',
+      'e2ee-worker': 'webview/engine/e2ee/e2ee-worker.ts',
+      'e2ee-probe': 'webview/probe/e2ee-probe.ts',
+    },
     outdir: 'dist/test-pages',
   },
   { entryPoints: ['webview/pages/*.html'], loader: { '.html': 'copy' }, outdir: 'dist/test-pages', absWorkingDir: root, logLevel: 'warning' },

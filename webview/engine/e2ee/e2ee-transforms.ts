@@ -1,0 +1,70 @@
+/**
+ * The page's side of P2P end-to-end encryption: one worker (e2ee-worker.ts) for every sender
+ * and receiver of the page, attached as RTCRtpScriptTransforms, and given keys by message.
+ */
+import type { DropReason } from './frame-cipher';
+
+export interface E2eeStats {
+  sealed: number;
+  opened: number;
+  dropped: Record<DropReason, number>;
+}
+
+/** Whether this browser can encrypt P2P video end to end (encoded transforms in a worker). */
+export function canEncryptP2p(): boolean {
+  return typeof (globalThis as { RTCRtpScriptTransform?: unknown }).RTCRtpScriptTransform === 'function' && typeof Worker === 'function';
+}
+
+type ScriptTransformCtor = new (worker: Worker, options: unknown) => unknown;
+
+export class E2eeTransforms {
+  private readonly worker: Worker;
+  private latest: E2eeStats = { sealed: 0, opened: 0, dropped: { 'no key': 0, tampered: 0, replayed: 0, truncated: 0, 'not encrypted': 0 } };
+  closed = false;
+
+  /** `workerUrl`: the bundled e2ee-worker.js, served beside the page. */
+  constructor(workerUrl: string) {
+    this.worker = new Worker(workerUrl, { type: 'module', name: 'pairux-e2ee' });
+    this.worker.onmessage = (e: MessageEvent) => {
+      const m = e.data as { type?: string } & E2eeStats;
+      if (m?.type === 'stats') this.latest = { sealed: m.sealed, opened: m.opened, dropped: m.dropped };
+    };
+  }
+
+  private transform(kind: 'encode' | 'decode', mimeType?: string): unknown {
+    const Ctor = (globalThis as unknown as { RTCRtpScriptTransform: ScriptTransformCtor }).RTCRtpScriptTransform;
+    return new Ctor(this.worker, { kind, ...(mimeType ? { mimeType } : {}) });
+  }
+
+  /** Seals everything `sender` sends from now on. */
+  attachSender(sender: RTCRtpSender, mimeType?: string): void {
+    (sender as unknown as { transform: unknown }).transform = this.transform('encode', mimeType);
+  }
+
+  /** Opens everything `receiver` gets; what does not open is dropped before the decoder. */
+  attachReceiver(receiver: RTCRtpReceiver, mimeType?: string): void {
+    (receiver as unknown as { transform: unknown }).transform = this.transform('decode', mimeType);
+  }
+
+  /** Senders switch to this key; receivers keep it beside the last few. */
+  setKey(keyId: number, key: Uint8Array): void {
+    const copy = new Uint8Array(key).buffer;
+    this.worker.postMessage({ type: 'key', keyId, key: copy }, [copy]);
+  }
+
+  /** Receivers forget every key (this page was removed, or left). */
+  forgetKeys(): void {
+    this.worker.postMessage({ type: 'forget' });
+  }
+
+  /** The worker's counts as of its last report (about once a second while frames flow). */
+  stats(): E2eeStats {
+    return { ...this.latest, dropped: { ...this.latest.dropped } };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.worker.terminate();
+  }
+}
