@@ -1,6 +1,8 @@
 /**
- * Share links: `https://server/s/<sessionId>#t=<join token>`. The token sits in the fragment
- * so it never reaches server logs or Referer headers; the E2EE key will sit there too.
+ * Share links: `https://server/s/<sessionId>#t=<join token>[&k=<media key>]`. The token sits in
+ * the fragment so it never reaches server logs or Referer headers; an end-to-end encrypted
+ * session's media key sits there too (43 base64url characters), which no HTTP request carries, so
+ * the server that issues the links never sees it: the host's page adds it to the links it hands out.
  */
 import { z } from 'zod';
 import { ErrorCode, PairuxError } from './errors';
@@ -26,10 +28,22 @@ export interface ShareLink {
   origin: string;
   sessionId: string;
   token: string;
+  /** An encrypted session's media key, as the link carries it (base64url, 43 characters). */
+  key?: string;
 }
 
-export function formatShareLink(origin: string, sessionId: string, token: string): string {
-  return `${origin.replace(/\/+$/, '')}/s/${encodeURIComponent(sessionId)}#t=${token}`;
+/** The text form of a media key in a link: 32 bytes, base64url without padding. */
+const MEDIA_KEY_TEXT = /^[A-Za-z0-9_-]{43}$/;
+
+export function formatShareLink(origin: string, sessionId: string, token: string, key?: string): string {
+  return `${origin.replace(/\/+$/, '')}/s/${encodeURIComponent(sessionId)}#t=${token}${key === undefined ? '' : `&k=${key}`}`;
+}
+
+/** `link` carrying `key` in its fragment (replacing one it had): what an encrypted session's host hands out. */
+export function withMediaKey(link: string, key: string): string {
+  if (!MEDIA_KEY_TEXT.test(key)) throw new RangeError('a media key in a link is 43 base64url characters');
+  const { origin, sessionId, token } = parseShareLink(link);
+  return formatShareLink(origin, sessionId, token, key);
 }
 
 /** Parses a pasted link; throws a PairuxError whose message tells the user what is wrong. */
@@ -70,7 +84,15 @@ export function parseShareLink(input: string): ShareLink {
   if (token.length > MAX_TOKEN_CHARS) {
     throw new PairuxError(ErrorCode.TokenInvalid, 'The access token in this link is too long to be genuine.');
   }
-  return { origin: url.origin, sessionId, token };
+  const key = new URLSearchParams(url.hash.replace(/^#/, '')).get('k');
+  if (key === null) return { origin: url.origin, sessionId, token };
+  if (!MEDIA_KEY_TEXT.test(key)) {
+    throw new PairuxError(
+      ErrorCode.TokenInvalid,
+      'This session is end-to-end encrypted and your link’s key is damaged (the part after &k= was cut off or edited): ask the host for the link again.',
+    );
+  }
+  return { origin: url.origin, sessionId, token, key };
 }
 
 /**

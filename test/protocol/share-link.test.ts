@@ -1,7 +1,7 @@
 /** Share links: what a pasted link must look like, and what the user is told when it does not. */
 import assert from 'node:assert/strict';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
-import { formatShareLink, parseShareLink, peekClaims } from '../../protocol/share-link';
+import { formatShareLink, parseShareLink, peekClaims, withMediaKey } from '../../protocol/share-link';
 import { JoinTokens } from '../../server/join-tokens';
 
 function failure(input: string): PairuxError {
@@ -20,6 +20,27 @@ describe('protocol: share links', () => {
     assert.equal(link, 'http://127.0.0.1:4000/s/abc_123#t=aaa.bbb.ccc');
     assert.deepEqual(parseShareLink(`  ${link}\n`), { origin: 'http://127.0.0.1:4000', sessionId: 'abc_123', token: 'aaa.bbb.ccc' });
     assert.equal(new URL(link).search, '');
+  });
+
+  it("an encrypted session's link carries its media key in the fragment only, added to the link the server issued", () => {
+    const key = 'A'.repeat(42) + 'Q';
+    const issued = formatShareLink('https://pairux.example.com', 'abc_123', 'aaa.bbb.ccc');
+    const link = withMediaKey(issued, key);
+    assert.equal(link, `https://pairux.example.com/s/abc_123#t=aaa.bbb.ccc&k=${key}`);
+    assert.deepEqual(parseShareLink(link), { origin: 'https://pairux.example.com', sessionId: 'abc_123', token: 'aaa.bbb.ccc', key });
+    // Nothing of the key in what a browser sends for the link (path and query).
+    assert.ok(!(new URL(link).pathname + new URL(link).search).includes(key));
+    // A second key replaces the first; a plain link has none.
+    const other = 'B'.repeat(42) + 'A';
+    assert.equal(parseShareLink(withMediaKey(link, other)).key, other);
+    assert.equal(parseShareLink(issued).key, undefined);
+    assert.throws(() => withMediaKey(issued, 'short'), RangeError);
+  });
+
+  it('a link whose key was cut or edited says so, naming the key', () => {
+    const key = 'A'.repeat(43);
+    for (const bad of [key.slice(0, 40), `${key}A`, `${key.slice(0, 42)}+`, ''])
+      assert.match(failure(`https://x/s/abc#t=aaa.bbb.ccc&k=${bad}`).message, /end-to-end encrypted and your link’s key is damaged/, bad);
   });
 
   it('says what is wrong with a bad link', () => {
