@@ -24,8 +24,9 @@ const X11 = ['xvfb', 'xdotool', 'x11-utils', 'x11-xserver-utils', 'xterm', 'xinp
 export const APT_PACKAGES = {
   demo: ['chromium', 'fonts-dejavu-core', ...X11],
   // code-server's build headers and rg too, so one apt-get run covers the VS Code tests.
-  // openssl makes the TLS tests' certificates, caddy fronts their deployment, iproute2 and iptables build their networks and NATs.
-  test: [...new Set(['chromium', 'fonts-dejavu-core', 'coturn', 'redis-server', 'openssl', 'iproute2', 'iptables', 'caddy', ...X11, ...CODE_SERVER_APT])],
+  // openssl makes the TLS tests' certificates, caddy fronts their deployment, iproute2 and iptables build their networks and NATs,
+  // python3 runs the delay line that shapes their links (test/support/delay-line.py: this kernel has no netem).
+  test: [...new Set(['chromium', 'fonts-dejavu-core', 'coturn', 'redis-server', 'openssl', 'iproute2', 'iptables', 'caddy', 'python3', ...X11, ...CODE_SERVER_APT])],
 };
 
 function mtime(p) {
