@@ -26,7 +26,9 @@ export const APT_PACKAGES = {
   // code-server's build headers and rg too, so one apt-get run covers the VS Code tests.
   // openssl makes the TLS tests' certificates, caddy fronts their deployment, iproute2 and iptables build their networks and NATs,
   // python3 runs the delay line that shapes their links (test/support/delay-line.py: this kernel has no netem).
-  test: [...new Set(['chromium', 'fonts-dejavu-core', 'coturn', 'redis-server', 'openssl', 'iproute2', 'iptables', 'caddy', 'python3', ...X11, ...CODE_SERVER_APT])],
+  test: [
+    ...new Set(['chromium', 'fonts-dejavu-core', 'coturn', 'redis-server', 'openssl', 'iproute2', 'iptables', 'caddy', 'python3', ...X11, ...CODE_SERVER_APT]),
+  ],
 };
 
 function mtime(p) {
