@@ -42,13 +42,13 @@ import { startHeadlessHost, type HeadlessHost } from '../demo/headless-host';
 import { startControlPlane } from '../server/control-plane';
 import { TEST_PAGES } from '../test/support/test-pages';
 import { startLocalLiveKit, type LocalLiveKit } from '../demo/livekit-server';
-import { expandCaptureTime, markerGeometry } from '../webview/engine/frames/frame-marker';
+import { markerGeometry } from '../webview/engine/frames/frame-marker';
 import { ViewerPage } from '../test/support/browser-viewer';
 import { launchMeteredChromium, serveBenchPages, type MeteredBrowser } from './support/browsers';
 import { CpuMeter, percentile, printTable, waitForQuiet } from './support/stats';
 import { startRealScreen, type RealScreen } from './support/real-screen';
 import { formatHops, splitHops, startPageTrace, takePageTrace, viewerTimings } from './support/hops';
-import { timeChanges } from './support/change-latency';
+import { grabToPresent, timeChanges } from './support/change-latency';
 import { SCENE_NAMES, type SceneName } from './pages/scenes';
 import { floorFor, internetRows, parseConditions, type InternetRow } from './support/internet-rows';
 
@@ -219,14 +219,10 @@ async function measureGenerated(viewerCount: number, viewerBrowser: Browser, fps
     const fpsPerViewer: number[] = [];
     let resolution = '';
     for (const frames of collected) {
-      const unique = new Set<number>();
-      for (const f of frames) {
-        if (unique.has(f.frame)) continue;
-        unique.add(f.frame);
-        latencies.push(f.presentedAt - expandCaptureTime(f.captureTimeLow32, f.presentedAt));
-        resolution = `${f.width}×${f.height}`;
-      }
-      fpsPerViewer.push(unique.size / SECONDS);
+      const g = grabToPresent(frames);
+      latencies.push(...g.latencies);
+      if (g.resolution) resolution = g.resolution;
+      fpsPerViewer.push(g.distinct / SECONDS);
     }
     return {
       label: `${MODES.length > 1 ? `${mode.toUpperCase()}: ` : ''}generated @ ${fps} fps, ${viewerCount} viewer${viewerCount > 1 ? 's' : ''}`,

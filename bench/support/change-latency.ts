@@ -1,3 +1,31 @@
+import { expandCaptureTime } from '../../webview/engine/frames/frame-marker';
+
+/** A generated-screen frame as a viewer's probe collected it: its marker and when it was shown. */
+export interface MarkedFrame {
+  frame: number;
+  captureTimeLow32: number;
+  presentedAt: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Frame grabbed → presented for each distinct frame a viewer showed (its first showing), with how
+ * many there were and the size of the last: the generated screen's latency.
+ */
+export function grabToPresent(frames: MarkedFrame[]): { latencies: number[]; distinct: number; resolution: string } {
+  const unique = new Set<number>();
+  const latencies: number[] = [];
+  let resolution = '';
+  for (const f of frames) {
+    if (unique.has(f.frame)) continue;
+    unique.add(f.frame);
+    latencies.push(f.presentedAt - expandCaptureTime(f.captureTimeLow32, f.presentedAt));
+    resolution = `${f.width}×${f.height}`;
+  }
+  return { latencies, distinct: unique.size, resolution };
+}
+
 /**
  * Times each painted change to the moment a viewer showed it: the first presented frame whose
  * marker is this change or a later one (a later picture holds it too), so a change the pipeline

@@ -23,13 +23,13 @@ import { startHeadlessHost } from '../../demo/headless-host';
 import { startLocalLiveKit, type LocalLiveKit } from '../../demo/livekit-server';
 import { startControlPlane, type ControlPlane } from '../../server/control-plane';
 import { turnCredentials } from '../../server/turn-credentials';
-import { expandCaptureTime } from '../../webview/engine/frames/frame-marker';
 import { ViewerPage } from '../../test/support/browser-viewer';
 import { startCaddy, type Caddy } from '../../test/support/caddy';
 import { startCoturn, type Coturn } from '../../test/support/coturn';
 import { startInternet, type Internet } from '../../test/support/internet';
 import { TEST_PAGES } from '../../test/support/test-pages';
 import { serveBenchPages } from './browsers';
+import { grabToPresent } from './change-latency';
 import { percentile } from './stats';
 
 export interface Condition {
@@ -228,15 +228,7 @@ async function sessionRows(
         await viewer.waitForMarker(30_000);
         await new Promise((r) => setTimeout(r, 2000));
         const frames = await viewer.collect(o.seconds * 1000);
-        const latencies: number[] = [];
-        const unique = new Set<number>();
-        let received = '';
-        for (const f of frames) {
-          if (unique.has(f.frame)) continue;
-          unique.add(f.frame);
-          latencies.push(f.presentedAt - expandCaptureTime(f.captureTimeLow32, f.presentedAt));
-          received = `${f.width}×${f.height}`;
-        }
+        const { latencies, distinct, resolution: received } = grabToPresent(frames);
         const s = await viewer.stats();
         rows.push({
           condition: c.label,
@@ -244,7 +236,7 @@ async function sessionRows(
           pair: `${s.localCandidateType ?? '?'}/${s.remoteCandidateType ?? '?'}${s.path === 'direct' ? ' (direct video)' : ''}`,
           p50: percentile(latencies, 50),
           p95: percentile(latencies, 95),
-          fps: unique.size / o.seconds,
+          fps: distinct / o.seconds,
           received,
         });
       } finally {

@@ -19,6 +19,21 @@ import { freePort } from '../support/livekit';
 const cafe: LanAddress[] = [{ interface: 'wlan0', address: '10.20.30.40', network: '10.20.30.0/24', kind: 'private' }];
 const office: LanAddress[] = [{ interface: 'eth0', address: '192.168.1.77', network: '192.168.1.0/24', kind: 'private' }];
 
+/** The error a guest's link check ends with against `origin` (seen from the office network), checked to be UNAVAILABLE. */
+async function previewFailure(
+  origin: string,
+  progress: (line: string) => void,
+  policy: { attempts: number; delaysMs: number[]; timeoutMs: number },
+): Promise<PairuxError> {
+  const err = await previewLink(origin, 'token', progress, policy, () => office).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof PairuxError);
+  assert.equal(err.code, ErrorCode.Unavailable);
+  return err;
+}
+
 describe('extension: what an unreachable link says', () => {
   it('a local-network link opened on another network: it only works on the host’s network', () => {
     const advice = unreachableAdvice('http://192.168.1.20:7420/s/abc', cafe);
@@ -55,18 +70,7 @@ describe('extension: what an unreachable link says', () => {
 
   it('a guest whose link’s server refuses the connection gets the advice in the error', async () => {
     const closed = await freePort();
-    const err = await previewLink(
-      `http://127.0.0.1:${closed}`,
-      'token',
-      () => undefined,
-      { attempts: 1, delaysMs: [10], timeoutMs: 500 },
-      () => office,
-    ).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof PairuxError);
-    assert.equal(err.code, ErrorCode.Unavailable);
+    const err = await previewFailure(`http://127.0.0.1:${closed}`, () => undefined, { attempts: 1, delaysMs: [10], timeoutMs: 500 });
     assert.match(
       err.message,
       /cannot be reached \(connection refused\) after 1 attempt\. The link points to 127\.0\.0\.1, so it works only on the host's own computer/,
@@ -85,18 +89,7 @@ describe('extension: what an unreachable link says', () => {
     const lines: string[] = [];
     try {
       const { port } = server.address() as { port: number };
-      const err = await previewLink(
-        `https://127.0.0.1:${port}`,
-        'token',
-        (l) => lines.push(l),
-        { attempts: 4, delaysMs: [200], timeoutMs: 2000 },
-        () => office,
-      ).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      assert.ok(err instanceof PairuxError);
-      assert.equal(err.code, ErrorCode.Unavailable);
+      const err = await previewFailure(`https://127.0.0.1:${port}`, (l) => lines.push(l), { attempts: 4, delaysMs: [200], timeoutMs: 2000 });
       assert.match(err.message, /^The PairUX server at 127\.0\.0\.1:\d+ has a self-signed certificate, which this computer does not trust/);
       assert.equal(lines.length, 1, `one attempt, no retries: ${lines.join(' | ')}`);
       assert.equal(requests, 0, 'the TLS handshake failed before any request');

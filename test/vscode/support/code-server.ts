@@ -109,21 +109,24 @@ export async function startCodeServer(options: StartOptions = {}): Promise<CodeS
     writeFileSync(file, content);
   }
 
+  // This run's own config, data, cache and temp folders, no gallery; the outer mocha's own
+  // settings (NODE_OPTIONS) must not leak into code-server's Node or the extension host's.
+  const isolated: NodeJS.ProcessEnv = {
+    ...process.env,
+    EXTENSIONS_GALLERY: '{}',
+    XDG_CONFIG_HOME: dirs.config,
+    XDG_DATA_HOME: dirs.data,
+    XDG_CACHE_HOME: dirs.cache,
+    TMPDIR: dirs.tmp,
+    NODE_OPTIONS: '',
+  };
   for (const vsix of options.vsixes ?? []) {
     // code-server's CLI installs as VS Code's does: unpacked into the extensions dir.
     const r = spawnSync(process.execPath, [entry, '--extensions-dir', dirs.extensionsDir, '--user-data-dir', dirs.userDataDir, '--install-extension', vsix], {
       cwd: runDir,
       encoding: 'utf8',
       timeout: 60_000,
-      env: {
-        ...process.env,
-        EXTENSIONS_GALLERY: '{}',
-        XDG_CONFIG_HOME: dirs.config,
-        XDG_DATA_HOME: dirs.data,
-        XDG_CACHE_HOME: dirs.cache,
-        TMPDIR: dirs.tmp,
-        NODE_OPTIONS: '',
-      },
+      env: isolated,
     });
     if (r.status !== 0) {
       rmSync(runDir, { recursive: true, force: true });
@@ -153,17 +156,7 @@ export async function startCodeServer(options: StartOptions = {}): Promise<CodeS
     cwd: runDir,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      EXTENSIONS_GALLERY: '{}',
-      XDG_CONFIG_HOME: dirs.config,
-      XDG_DATA_HOME: dirs.data,
-      XDG_CACHE_HOME: dirs.cache,
-      TMPDIR: dirs.tmp,
-      // The outer mocha's own settings must not leak into the extension host's Node.
-      NODE_OPTIONS: '',
-      ...options.env,
-    },
+    env: { ...isolated, ...options.env },
   });
   live.add(child);
   watchSignals();

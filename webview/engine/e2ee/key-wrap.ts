@@ -8,6 +8,7 @@
  * nothing), and the wrapping names the session, the guest and the key id it is for.
  */
 import { ErrorCode, PairuxError } from '../../../protocol/errors';
+import { fromBase64Url, toBase64Url } from './base64url';
 import { MEDIA_KEY_BYTES } from './media-keys';
 
 /** What crosses signaling: base64url fields, no secret in clear. */
@@ -29,22 +30,9 @@ const ECDH = { name: 'ECDH', namedCurve: 'P-256' } as const;
 const te = new TextEncoder();
 const subtle = (): SubtleCrypto => globalThis.crypto.subtle;
 
-function b64u(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
 function unb64u(text: string, what: string, length?: number): Uint8Array<ArrayBuffer> {
-  if (typeof text !== 'string' || !/^[A-Za-z0-9_-]*$/.test(text) || text.length > 4096) throw refused(`${what} is not base64url`);
-  let binary: string;
-  try {
-    binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-  } catch {
-    throw refused(`${what} is not base64url`);
-  }
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  const out = typeof text === 'string' && text.length <= 4096 ? fromBase64Url(text) : undefined;
+  if (!out) throw refused(`${what} is not base64url`);
   if (length !== undefined && out.length !== length) throw refused(`${what} is ${out.length} bytes, not ${length}`);
   return out;
 }
@@ -56,7 +44,7 @@ function refused(why: string): PairuxError {
 /** A guest page's key pair for receiving rotations; `publicKey` goes out through signaling. */
 export async function makeGuestKeyPair(): Promise<{ publicKey: string; privateKey: CryptoKey }> {
   const pair = await subtle().generateKey(ECDH, false, ['deriveBits']);
-  return { publicKey: b64u(new Uint8Array(await subtle().exportKey('raw', pair.publicKey))), privateKey: pair.privateKey };
+  return { publicKey: toBase64Url(new Uint8Array(await subtle().exportKey('raw', pair.publicKey))), privateKey: pair.privateKey };
 }
 
 function aad(context: WrapContext, keyId: number): Uint8Array<ArrayBuffer> {
@@ -101,9 +89,9 @@ export async function wrapKeyFor(
   const ciphertext = await subtle().encrypt({ name: 'AES-GCM', iv, additionalData: aad(context, keyId) }, key, newKey);
   return {
     keyId,
-    hostPublic: b64u(new Uint8Array(await subtle().exportKey('raw', ephemeral.publicKey))),
-    iv: b64u(iv),
-    ciphertext: b64u(new Uint8Array(ciphertext)),
+    hostPublic: toBase64Url(new Uint8Array(await subtle().exportKey('raw', ephemeral.publicKey))),
+    iv: toBase64Url(iv),
+    ciphertext: toBase64Url(new Uint8Array(ciphertext)),
   };
 }
 

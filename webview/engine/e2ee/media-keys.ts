@@ -14,6 +14,7 @@
  *   compare aloud, as Signal's safety numbers: equal codes mean the same key.
  */
 import { ErrorCode, PairuxError } from '../../../protocol/errors';
+import { fromBase64Url, toBase64Url } from './base64url';
 
 export const MEDIA_KEY_BYTES = 32;
 /** base64url of 32 bytes, unpadded. */
@@ -29,9 +30,7 @@ export function generateMediaKey(): Uint8Array<ArrayBuffer> {
 
 export function encodeMediaKey(key: Uint8Array): string {
   if (key.length !== MEDIA_KEY_BYTES) throw new RangeError(`a media key is ${MEDIA_KEY_BYTES} bytes, not ${key.length}`);
-  let binary = '';
-  for (const b of key) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return toBase64Url(key);
 }
 
 /** The key from its text form; an edited, cut or padded one is refused with words for the user. */
@@ -42,11 +41,9 @@ export function decodeMediaKey(text: string): Uint8Array<ArrayBuffer> {
       'This session is end-to-end encrypted and your link’s key is damaged (it was cut off or edited): ask the host for the link again.',
     );
   }
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-  const key = new Uint8Array(MEDIA_KEY_BYTES);
-  for (let i = 0; i < MEDIA_KEY_BYTES; i++) key[i] = binary.charCodeAt(i);
+  const key = fromBase64Url(text);
   // 43 characters carry 258 bits: the last two must be zero in a key this code wrote.
-  if (encodeMediaKey(key) !== text) {
+  if (!key || key.length !== MEDIA_KEY_BYTES || encodeMediaKey(key) !== text) {
     throw new PairuxError(
       ErrorCode.BadMessage,
       'This session is end-to-end encrypted and your link’s key is damaged (it was edited): ask the host for the link again.',
