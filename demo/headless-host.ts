@@ -23,6 +23,17 @@ export interface HostPageOptions {
   bridge?: string;
   /** The host's region hint: where the session's SFU is picked. */
   region?: string;
+  /** An encrypted session: how often its key ratchets, in seconds (default 10 minutes). */
+  ratchetSeconds?: number;
+}
+
+/** An encrypted session's key as the host page made it: for the links this process prints, never for a server. */
+export interface HostKeyEvent {
+  type: 'e2ee';
+  gen: number;
+  key: string;
+  safetyCode: string;
+  why: string;
 }
 
 export type HostEvent =
@@ -33,11 +44,14 @@ export type HostEvent =
   | { type: 'bridge'; state: string; message?: string }
   | { type: 'topology'; media: string; phase: string; reason: string; message: string }
   | { type: 'links'; reason: string; message: string; revoked: string[]; controller?: string; viewer?: string }
-  | { type: 'offerEnded'; participantId: string; reason: string; message: string };
+  | { type: 'offerEnded'; participantId: string; reason: string; message: string }
+  | HostKeyEvent;
 
 export interface HeadlessHost {
   readonly page: Page;
   readonly browser: Browser;
+  /** An encrypted session's current key (the page's last 'e2ee' event); resolves once the page has made one. */
+  mediaKey(timeoutMs?: number): Promise<HostKeyEvent>;
   close(): Promise<void>;
 }
 
@@ -54,6 +68,7 @@ export function hostPageUrl(serverUrl: string, sessionId: string, hostToken: str
   if (o.relayOnly) params.set('ice', 'relay');
   if (o.bridge) params.set('bridge', o.bridge);
   if (o.region) params.set('region', o.region);
+  if (o.ratchetSeconds) params.set('ratchet', String(o.ratchetSeconds));
   return `${serverUrl}/host#${params}`;
 }
 
@@ -87,9 +102,15 @@ export async function startHeadlessHost(
   let joined = false;
   let bridge: string | undefined;
   let changed: () => void = () => undefined;
+  let key: HostKeyEvent | undefined;
+  const keyWaiters: Array<(k: HostKeyEvent) => void> = [];
   await page.exposeFunction('pairuxHostEvent', (event: HostEvent) => {
     if (event.type === 'state') joined = event.state === 'joined';
     if (event.type === 'bridge') bridge = event.state;
+    if (event.type === 'e2ee') {
+      key = event;
+      for (const wake of keyWaiters.splice(0)) wake(event);
+    }
     changed();
     options.onEvent?.(event);
   });
@@ -114,6 +135,16 @@ export async function startHeadlessHost(
   return {
     page,
     browser,
+    mediaKey: (timeoutMs = 10_000) =>
+      key
+        ? Promise.resolve(key)
+        : new Promise<HostKeyEvent>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`the host page made no media key within ${timeoutMs} ms (is the session encrypted?)`)), timeoutMs);
+            keyWaiters.push((k) => {
+              clearTimeout(timer);
+              resolve(k);
+            });
+          }),
     async close() {
       await context.close().catch(() => undefined);
       if (ownBrowser) await browser.close().catch(() => undefined);

@@ -30,20 +30,27 @@ export interface ShareLink {
   token: string;
   /** An encrypted session's media key, as the link carries it (base64url, 43 characters). */
   key?: string;
+  /** The key's generation (`kg=`; 0 when absent): how far the session's key ratchet had gone when the link was made. */
+  keyGen?: number;
 }
+
+/** Highest key generation a link may name (the ratchet's and re-keys' counter). */
+export const MAX_KEY_GEN = 0xffff;
 
 /** The text form of a media key in a link: 32 bytes, base64url without padding. */
 const MEDIA_KEY_TEXT = /^[A-Za-z0-9_-]{43}$/;
 
-export function formatShareLink(origin: string, sessionId: string, token: string, key?: string): string {
-  return `${origin.replace(/\/+$/, '')}/s/${encodeURIComponent(sessionId)}#t=${token}${key === undefined ? '' : `&k=${key}`}`;
+export function formatShareLink(origin: string, sessionId: string, token: string, key?: string, keyGen = 0): string {
+  const keyPart = key === undefined ? '' : `&k=${key}${keyGen ? `&kg=${keyGen}` : ''}`;
+  return `${origin.replace(/\/+$/, '')}/s/${encodeURIComponent(sessionId)}#t=${token}${keyPart}`;
 }
 
-/** `link` carrying `key` in its fragment (replacing one it had): what an encrypted session's host hands out. */
-export function withMediaKey(link: string, key: string): string {
+/** `link` carrying `key` (of generation `keyGen`) in its fragment, replacing one it had: what an encrypted session's host hands out. */
+export function withMediaKey(link: string, key: string, keyGen = 0): string {
   if (!MEDIA_KEY_TEXT.test(key)) throw new RangeError('a media key in a link is 43 base64url characters');
+  if (!Number.isInteger(keyGen) || keyGen < 0 || keyGen > MAX_KEY_GEN) throw new RangeError(`a key generation is 0-${MAX_KEY_GEN}`);
   const { origin, sessionId, token } = parseShareLink(link);
-  return formatShareLink(origin, sessionId, token, key);
+  return formatShareLink(origin, sessionId, token, key, keyGen);
 }
 
 /** Parses a pasted link; throws a PairuxError whose message tells the user what is wrong. */
@@ -84,7 +91,8 @@ export function parseShareLink(input: string): ShareLink {
   if (token.length > MAX_TOKEN_CHARS) {
     throw new PairuxError(ErrorCode.TokenInvalid, 'The access token in this link is too long to be genuine.');
   }
-  const key = new URLSearchParams(url.hash.replace(/^#/, '')).get('k');
+  const fragment = new URLSearchParams(url.hash.replace(/^#/, ''));
+  const key = fragment.get('k');
   if (key === null) return { origin: url.origin, sessionId, token };
   if (!MEDIA_KEY_TEXT.test(key)) {
     throw new PairuxError(
@@ -92,7 +100,15 @@ export function parseShareLink(input: string): ShareLink {
       'This session is end-to-end encrypted and your link’s key is damaged (the part after &k= was cut off or edited): ask the host for the link again.',
     );
   }
-  return { origin: url.origin, sessionId, token, key };
+  const genText = fragment.get('kg') ?? '0';
+  const keyGen = /^\d{1,5}$/.test(genText) ? Number(genText) : NaN;
+  if (!(keyGen <= MAX_KEY_GEN)) {
+    throw new PairuxError(
+      ErrorCode.TokenInvalid,
+      'This session is end-to-end encrypted and your link’s key is damaged (the part after &kg= was edited): ask the host for the link again.',
+    );
+  }
+  return { origin: url.origin, sessionId, token, key, keyGen };
 }
 
 /**

@@ -75,6 +75,24 @@ export const SignalPayload = z.discriminatedUnion('kind', [
       .nullable(),
   }),
   z.object({ kind: z.literal('bye'), pc: PcId }),
+  /**
+   * End-to-end encrypted sessions (issue 15). Guest → host: this page's ECDH P-256 public key
+   * (raw, base64url), for the host to wrap new media keys to it alone.
+   */
+  z.object({ kind: z.literal('e2ee-public'), key: z.string().min(1).max(100) }),
+  /**
+   * Host → one guest: a fresh media key (after a removal), wrapped for that guest alone
+   * (webview/engine/e2ee/key-wrap.ts); the server sees only ciphertext. `keyId` is its generation.
+   */
+  z.object({
+    kind: z.literal('e2ee-rekey'),
+    keyId: z.int().min(0).max(0xffff),
+    hostPublic: z.string().max(100),
+    iv: z.string().max(32),
+    ciphertext: z.string().max(100),
+  }),
+  /** Guest → host: this page holds key generation `keyId` now (the host switches once everyone has it). */
+  z.object({ kind: z.literal('e2ee-ack'), keyId: z.int().min(0).max(0xffff) }),
 ]);
 export type SignalPayload = z.infer<typeof SignalPayload>;
 

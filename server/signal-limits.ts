@@ -10,7 +10,15 @@ import type { SignalPayload } from '../protocol/signaling';
 
 export const HELLO_LIMIT = { count: 5, windowMs: 10_000 };
 
-const LIMITS: Partial<Record<SignalPayload['kind'], { count: number; windowMs: number }>> = { hello: HELLO_LIMIT };
+/** A guest publishes its E2EE public key once per join; the host re-keys once per removal (per guest), each acked once. */
+export const E2EE_LIMIT = { count: 10, windowMs: 10_000 };
+
+const LIMITS: Partial<Record<SignalPayload['kind'], { count: number; windowMs: number }>> = {
+  hello: HELLO_LIMIT,
+  'e2ee-public': E2EE_LIMIT,
+  'e2ee-rekey': { count: 30, windowMs: 10_000 },
+  'e2ee-ack': E2EE_LIMIT,
+};
 
 /** Sliding windows of relay times per (session, sender, kind), in this instance (a sender's socket is on one). */
 export class SignalLimiter {

@@ -27,7 +27,7 @@ describe('protocol: share links', () => {
     const issued = formatShareLink('https://pairux.example.com', 'abc_123', 'aaa.bbb.ccc');
     const link = withMediaKey(issued, key);
     assert.equal(link, `https://pairux.example.com/s/abc_123#t=aaa.bbb.ccc&k=${key}`);
-    assert.deepEqual(parseShareLink(link), { origin: 'https://pairux.example.com', sessionId: 'abc_123', token: 'aaa.bbb.ccc', key });
+    assert.deepEqual(parseShareLink(link), { origin: 'https://pairux.example.com', sessionId: 'abc_123', token: 'aaa.bbb.ccc', key, keyGen: 0 });
     // Nothing of the key in what a browser sends for the link (path and query).
     assert.ok(!(new URL(link).pathname + new URL(link).search).includes(key));
     // A second key replaces the first; a plain link has none.
@@ -35,6 +35,16 @@ describe('protocol: share links', () => {
     assert.equal(parseShareLink(withMediaKey(link, other)).key, other);
     assert.equal(parseShareLink(issued).key, undefined);
     assert.throws(() => withMediaKey(issued, 'short'), RangeError);
+  });
+
+  it("carries the key's generation when the session's keys have moved on since it started", () => {
+    const key = 'A'.repeat(42) + 'Q';
+    const link = withMediaKey('https://x/s/abc#t=aaa.bbb.ccc', key, 7);
+    assert.equal(link, `https://x/s/abc#t=aaa.bbb.ccc&k=${key}&kg=7`);
+    assert.equal(parseShareLink(link).keyGen, 7);
+    for (const bad of ['-1', '70000', 'x', '1.5', ''])
+      assert.match(failure(`https://x/s/abc#t=aaa.bbb.ccc&k=${key}&kg=${bad}`).message, /key is damaged \(the part after &kg=/, bad);
+    assert.throws(() => withMediaKey(link, key, 0x10000), RangeError);
   });
 
   it('a link whose key was cut or edited says so, naming the key', () => {

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { makeGuestKeyPair, unwrapKey, wrapKeyFor } from '../../webview/engine/e2ee/key-wrap';
+import { frameKeyId, KeyChain, stepsTo } from '../../webview/engine/e2ee/key-chain';
 import { decodeMediaKey, encodeMediaKey, frameKey, generateMediaKey, MEDIA_KEY_CHARS, ratchetMediaKey, safetyCode } from '../../webview/engine/e2ee/media-keys';
 
 const context = { sessionId: 's-1', guestId: 'c-ada' };
@@ -39,6 +40,28 @@ describe('E2EE keys: the media key, its ratchet and safety code, and re-keying o
     assert.notDeepEqual(k2, host);
     // Knowing k1 gives k2, never k0: the only way back would be to invert HKDF.
     assert.deepEqual(await ratchetMediaKey(host), k2);
+  });
+
+  it('the key chain: generations by ratchet, frame ids wrap at 256, a receiver counts the steps to a later id, a re-key starts over', async () => {
+    const first = generateMediaKey();
+    const chain = new KeyChain(first);
+    const peeked = await chain.peek();
+    assert.equal(peeked.gen, 1);
+    assert.deepEqual(peeked.key, await ratchetMediaKey(first));
+    assert.equal((await chain.step()).gen, 1);
+    assert.deepEqual(chain.key, peeked.key);
+    // A link of generation 1 and frames naming generation 4: three steps, the same key the sender has.
+    const sender = new KeyChain(first);
+    await sender.advance(4);
+    const receiver = new KeyChain(peeked.key, 1);
+    await receiver.advance(stepsTo(receiver.gen, frameKeyId(sender.gen)));
+    assert.deepEqual([receiver.gen, receiver.text], [4, sender.text]);
+    assert.equal(await receiver.safetyCode(), await sender.safetyCode());
+    assert.deepEqual([frameKeyId(255), frameKeyId(256), stepsTo(255, frameKeyId(257))], [255, 0, 2]);
+    const fresh = generateMediaKey();
+    receiver.replace(5, fresh);
+    assert.deepEqual([receiver.gen, receiver.text], [5, encodeMediaKey(fresh)]);
+    assert.notDeepEqual((await sender.peek()).key, fresh, "a re-key is not the ratchet's next key");
   });
 
   it('the frame key encrypts under the media key alone: another key cannot open a frame', async () => {

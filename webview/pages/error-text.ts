@@ -46,6 +46,12 @@ export function wrongSessionScreen(): ErrorScreen {
 }
 
 /** A join refusal (or any final error) as a screen. */
+/** The encrypted session's key problems: the picture would never open, so they end the page with words. */
+export function e2eeScreen(code: 'E2EE_KEY_REJECTED' | 'E2EE_KEY_MISSING' | typeof ErrorCode.E2eeRequired, message: string): ErrorScreen {
+  const title = code === ErrorCode.E2eeRequired ? 'This browser cannot join an encrypted session' : 'This link cannot open the encrypted session';
+  return { code, title, message };
+}
+
 export function errorScreen(error: PairuxError, expiresAtMs?: number): ErrorScreen {
   switch (error.code) {
     case ErrorCode.TokenExpired:

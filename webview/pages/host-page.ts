@@ -40,6 +40,10 @@ import { RateMeter } from '../engine/stats';
 import { readHostParams, type HostParams } from './host-params';
 import { BridgeLink, type BridgeStatus } from './host-bridge-link';
 import { TEST_HOOKS } from './test-hooks';
+import { canEncryptP2p, E2eeTransforms, type E2eeStats } from '../engine/e2ee/e2ee-transforms';
+import { HostKeys, type KeyView } from '../engine/e2ee/host-keys';
+import { withMediaKey } from '../../protocol/share-link';
+import { e2eeWorkerUrl, lockText } from './e2ee-text';
 import type { GuestConnectionState, GuestInfo, GuestStats, MediaMode, ScreenDescription } from '../engine/engine-types';
 
 export type HostPageState = 'loading' | SignalingState;
@@ -54,7 +58,13 @@ export type HostEvent =
   /** A removal revoked the link the guest came through; `controller` / `viewer`: the new shared link's URL, when one was replaced. */
   | { type: 'links'; reason: string; message: string; revoked: string[]; controller?: string; viewer?: string }
   /** The host's offer of its seat ended without a transfer. */
-  | { type: 'offerEnded'; participantId: string; reason: 'declined' | 'expired'; message: string };
+  | { type: 'offerEnded'; participantId: string; reason: 'declined' | 'expired'; message: string }
+  /**
+   * An encrypted session's media key changed (started, ratcheted, re-keyed): what the embedder's
+   * links carry from now on (`key`, `gen`) and the safety code to compare. For the embedder on
+   * this machine only; the page never sends it to the server.
+   */
+  | { type: 'e2ee'; gen: number; key: string; safetyCode: string; why: KeyView['why'] };
 
 export interface FrameLogEntry {
   /** The marker's frame number (seq mod 2^16). */
@@ -101,6 +111,16 @@ export interface HostHook {
   bridge(): HostBridgeSnapshot | null;
   /** Which media path the session uses (known after the first join), and the SFU side's state. */
   media(): { mode: MediaMode | undefined; sfu: SfuHostSnapshot | undefined; retiringP2p: boolean; epoch: number };
+  /** An encrypted session's keys and the worker's counts (undefined in a plain session). */
+  e2ee?(): HostE2eeSnapshot | undefined;
+}
+
+export interface HostE2eeSnapshot {
+  gen: number;
+  safetyCode: string | undefined;
+  rekeys: number;
+  refused: number;
+  worker: E2eeStats;
 }
 
 declare global {
@@ -159,6 +179,12 @@ export interface HostPageEnv {
   onLinksChanged?(change: ParamsOf<typeof LinksChanged>): void;
   /** An offer of the host's seat was declined or expired; the extension tells its user. */
   onHostOfferEnded?(ended: ParamsOf<typeof HostOfferEnded>): void;
+  /** An encrypted session's key changed: the links the embedder hands out carry this one from now on. */
+  onKey?(key: KeyView): void;
+  /** Where the E2EE worker's script is (default: /dist/webview/e2ee-worker.js beside the page). */
+  e2eeWorkerUrl?: string;
+  /** How often the ratchet moves an encrypted session's key on (default 10 minutes; tests shorten it). */
+  ratchetMs?: number;
 }
 
 /** The host's session as the editor shows it. */
@@ -220,7 +246,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     sessionId: params.sessionId,
     token: params.token,
     name: params.name,
-    client: { kind: 'host-page' },
+    client: { kind: 'host-page', e2ee: canEncryptP2p() },
     ...(params.region ? { region: params.region } : {}),
     ...(env.resume ? { initialResume: env.resume } : {}),
     log,
@@ -236,24 +262,56 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     degradationPreference: params.degradationPreference,
     ...(params.maxBitrateKbps ? { maxBitrateKbps: params.maxBitrateKbps } : {}),
   };
+  // An encrypted session (the join says so): this page makes the key and seals every frame it sends.
+  let keys: { transforms: E2eeTransforms; host: HostKeys } | undefined;
+  const encryption = (): E2eeTransforms | undefined => {
+    if (!signaling.lastJoin?.session.e2ee) return undefined;
+    if (keys) return keys.transforms;
+    const transforms = new E2eeTransforms(env.e2eeWorkerUrl ?? e2eeWorkerUrl());
+    const host = new HostKeys({ signaling, transforms, log, ...((env.ratchetMs ?? params.ratchetMs) ? { ratchetMs: env.ratchetMs ?? params.ratchetMs } : {}) });
+    keys = { transforms, host };
+    host.on('key', (view) => {
+      el('e2ee').textContent = lockText(view.safetyCode, view.gen);
+      report({ type: 'e2ee', gen: view.gen, key: view.text, safetyCode: view.safetyCode, why: view.why });
+      env.onKey?.(view);
+    });
+    host.on('refused', ({ from, why }) => log('warn', `E2EE: refused ${why} (${from})`));
+    return transforms;
+  };
+  /** A link as this host hands it out: an encrypted session's carries the current key in its fragment. */
+  const keyed = <L extends { url: string }>(link: L): L => {
+    const view = keys?.host.view;
+    return view ? { ...link, url: withMediaKey(link.url, view.text, view.gen) } : link;
+  };
   // The join result says the mode: with SFU access the screen goes to LiveKit, else to each guest.
   // A move by the session focus starts the SFU engine beside the P2P one (make before break).
+  const p2p = (): HostEngine => {
+    const e2ee = encryption();
+    return new HostEngine({
+      signaling,
+      track: frames.track,
+      input: gate,
+      screen,
+      ...tuning,
+      iceTransportPolicy: params.iceTransportPolicy,
+      directVideo: params.directVideo,
+      ...(e2ee ? { e2ee } : {}),
+      log,
+    });
+  };
   const engine = new HostMediaSwitch(
     signaling,
     screen,
-    (sfu) =>
-      sfu
-        ? new SfuHostEngine({ signaling, access: sfu, track: frames.track, input: gate, screen, ...tuning, log })
-        : new HostEngine({
-            signaling,
-            track: frames.track,
-            input: gate,
-            screen,
-            ...tuning,
-            iceTransportPolicy: params.iceTransportPolicy,
-            directVideo: params.directVideo,
-            log,
-          }),
+    (sfu) => {
+      if (!sfu) return p2p();
+      // The server never puts an encrypted session on an SFU (its path does not encrypt yet); were
+      // it to, nothing is published there in clear.
+      if (encryption()) {
+        report({ type: 'error', message: 'This encrypted session was put on an SFU, which cannot carry it end to end: nothing is sent there.' });
+        return p2p();
+      }
+      return new SfuHostEngine({ signaling, access: sfu, track: frames.track, input: gate, screen, ...tuning, log });
+    },
     log,
   );
   const modeNow = (): MediaMode | undefined => (signaling.lastJoin ? engine.mode : undefined);
@@ -265,10 +323,14 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
       reason: change.reason,
       message: change.message,
       revoked: change.revoked,
-      ...(change.controller ? { controller: change.controller.url } : {}),
-      ...(change.viewer ? { viewer: change.viewer.url } : {}),
+      ...(change.controller ? { controller: keyed(change.controller).url } : {}),
+      ...(change.viewer ? { viewer: keyed(change.viewer).url } : {}),
     });
-    env.onLinksChanged?.(change);
+    env.onLinksChanged?.({
+      ...change,
+      ...(change.controller ? { controller: keyed(change.controller) } : {}),
+      ...(change.viewer ? { viewer: keyed(change.viewer) } : {}),
+    });
   });
   signaling.on('hostOfferEnded', (ended) => {
     log('info', ended.message);
@@ -331,6 +393,16 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
               inputsSent: link.inputsSent,
             }
           : null,
+      e2ee: () =>
+        keys
+          ? {
+              gen: keys.host.gen,
+              safetyCode: keys.host.view?.safetyCode,
+              rekeys: keys.host.rekeys,
+              refused: keys.host.refusedCount,
+              worker: keys.transforms.stats(),
+            }
+          : undefined,
       media: () => {
         const chosen = engine.chosen;
         return {
@@ -395,6 +467,8 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
   signaling.on('ended', ({ message }) => {
     el('message').textContent = `Session ended: ${message}`;
     frames.stop();
+    keys?.host.close();
+    keys?.transforms.close();
   });
   engine.on('guest', ({ guest }) => report({ type: 'guest', id: guest.id, name: guest.name, role: guest.role, state: guest.state }));
   engine.on('guests', () => renderGuests());
@@ -496,8 +570,11 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     makeHost: async (id) => {
       await signaling.makeHost(id);
     },
-    createLink: (role, options) => signaling.createLink(role, options),
-    rotateLinks: () => signaling.rotateLinks(),
+    createLink: async (role, options) => keyed(await signaling.createLink(role, options)),
+    rotateLinks: async () => {
+      const rotated = await signaling.rotateLinks();
+      return { ...rotated, controller: keyed(rotated.controller), viewer: keyed(rotated.viewer) };
+    },
     listLinks: () => signaling.listLinks(),
     controlAudit: () => signaling.controlAudit(),
     revokeLink: (id) => signaling.revokeLink(id),

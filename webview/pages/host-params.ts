@@ -2,6 +2,7 @@
  * The headless host page's settings, from its fragment:
  * `/host#sid=…&token=…&name=…&w=1280&h=720&fps=30&codec=vp9&hint=detail&degradation=maintain-resolution&maxKbps=2500&ice=relay&direct=1&bridge=<ws url>`.
  * `direct=0` sends P2P guests RTP video only, no direct video (WebCodecs over a data channel).
+ * `ratchet=<seconds>` moves an encrypted session's key on that often (default 10 minutes).
  * Without `bridge` the page shares its generated screen and has nobody to ask about control;
  * with it (URL-encoded `ws://` URL of the runner's host bridge), the runner decides both.
  * The fragment keeps the host token out of server logs, as share links do.
@@ -29,6 +30,8 @@ export interface HostParams {
   region: string | undefined;
   /** `direct=0|1` (default 1): offer direct video to P2P guests that can take it. */
   directVideo: boolean;
+  /** `ratchet=<seconds>` (5-86400): how often an encrypted session's key moves on; undefined: the default (10 minutes). */
+  ratchetMs: number | undefined;
 }
 
 export type HostParamsResult = { ok: true; params: HostParams } | { ok: false; message: string };
@@ -68,6 +71,8 @@ export function readHostParams(hash: string): HostParamsResult {
   if (!degradationPreference) problems.push(`degradation must be maintain-resolution, maintain-framerate or balanced (got ${degRaw})`);
   const kbps = int(q.get('maxKbps'), 0, 0, 100_000);
   if (typeof kbps === 'string') problems.push(`maxKbps ${kbps}`);
+  const ratchet = int(q.get('ratchet'), 0, 5, 86_400);
+  if (typeof ratchet === 'string') problems.push(`ratchet ${ratchet}`);
   const directRaw = q.get('direct') ?? '1';
   if (directRaw !== '0' && directRaw !== '1') problems.push(`direct must be 0 or 1 (got ${directRaw})`);
   const bridgeRaw = q.get('bridge');
@@ -87,6 +92,7 @@ export function readHostParams(hash: string): HostParamsResult {
     typeof h !== 'number' ||
     typeof fps !== 'number' ||
     typeof kbps !== 'number' ||
+    typeof ratchet !== 'number' ||
     !codec ||
     contentHint === undefined ||
     !degradationPreference
@@ -110,6 +116,7 @@ export function readHostParams(hash: string): HostParamsResult {
       bridgeUrl,
       region: regionHint(q.get('region')),
       directVideo: directRaw !== '0',
+      ratchetMs: ratchet > 0 ? ratchet * 1000 : undefined,
     },
   };
 }

@@ -20,6 +20,8 @@ export interface ViewerParams {
   region: string | undefined;
   /** `direct=0` asks for RTP video even where direct video (WebCodecs over a data channel) would work. */
   directVideo: boolean;
+  /** An encrypted session's media key (`k=`, 43 base64url characters) and its generation (`kg=`). */
+  key: { text: string; gen: number } | undefined;
 }
 
 export type ViewerLink = { ok: true; params: ViewerParams } | { ok: false; message: string };
@@ -43,6 +45,7 @@ export function readViewerLink(href: string): ViewerLink {
       jitterBufferMs: jitterBuffer(fragment.get('jb')),
       region: regionHint(fragment.get('region')),
       directVideo: fragment.get('direct') !== '0',
+      key: link.key === undefined ? undefined : { text: link.key, gen: link.keyGen ?? 0 },
     },
   };
 }

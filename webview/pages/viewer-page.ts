@@ -19,11 +19,15 @@ import { SignalingClient, UNASKED_HOST_REASON, type EndReason, type HostOffer } 
 import { WebSocketTransport, type SignalingTransport } from '../engine/signaling/transport';
 import { consoleLogger } from '../engine/logger';
 import { inboundVideoStats, type InboundVideoStats } from '../engine/stats';
-import { errorScreen, expiredScreen, linkInvalidScreen, wrongSessionScreen, type ErrorScreen } from './error-text';
+import { e2eeScreen, errorScreen, expiredScreen, linkInvalidScreen, wrongSessionScreen, type ErrorScreen } from './error-text';
 import { defaultGuestName, readViewerLink, type ViewerParams } from './viewer-link';
 import { ViewerUi, type ViewerPageState } from './viewer-ui';
 import { startViewerControl, type ViewerControl, type ViewerControlSnapshot } from './viewer-control';
 import { TEST_HOOKS } from './test-hooks';
+import { canEncryptP2p, E2eeTransforms, type E2eeStats } from '../engine/e2ee/e2ee-transforms';
+import { GuestKeys, type GuestKeyState } from '../engine/e2ee/guest-keys';
+import { ErrorCode } from '../../protocol/errors';
+import { CANNOT_ENCRYPT_MESSAGE, e2eeWorkerUrl, KEY_MISSING_MESSAGE, KEY_REJECTED_MESSAGE, lockText } from './e2ee-text';
 import type { GuestState, MediaMode, ScreenDescription } from '../engine/engine-types';
 
 export interface ViewerHook {
@@ -38,6 +42,17 @@ export interface ViewerHook {
   sendRawInput(raw: unknown): boolean;
   /** The media path (known after the first join) and, in SFU mode, LiveKit's own connection state. */
   media(): { mode: MediaMode | undefined; sfu: SfuGuestConnection | undefined; moves: number; moving: boolean; epoch: number };
+  /** An encrypted session's keys as this page holds them, and the worker's counts (undefined in a plain session). */
+  e2ee(): GuestE2eeSnapshot | undefined;
+}
+
+export interface GuestE2eeSnapshot {
+  state: GuestKeyState;
+  gen: number;
+  safetyCode: string | undefined;
+  rekeys: number;
+  refused: number;
+  worker: E2eeStats;
 }
 
 declare global {
@@ -62,6 +77,8 @@ export interface ViewerStatus {
   media: MediaMode | undefined;
   /** What the session focus last said about the media; '' once old news. */
   notice: string;
+  /** An encrypted session: the lock line with its safety code (undefined in a plain session). */
+  e2ee?: { state: GuestKeyState; safetyCode: string | undefined; gen: number };
   /** The current resume ticket, so the extension can carry this identity into a host page (host transfer). */
   resume: ResumeTicket | undefined;
   /** The role the current connection joined with (the ticket's). */
@@ -88,6 +105,8 @@ export interface ViewerPageOptions {
    * `answerHostOffer`. Without it (a browser, which cannot share a screen) offers are declined.
    */
   onHostOffer?(offer: HostOffer): void;
+  /** Where the E2EE worker's script is (default: /dist/webview/e2ee-worker.js beside the page). */
+  e2eeWorkerUrl?: string;
 }
 
 /** What an embedder can do with a running page. */
@@ -107,6 +126,8 @@ let engine: GuestMediaSwitch | undefined;
 let currentNotice = '';
 let signaling: SignalingClient | undefined;
 let control: ViewerControl | undefined;
+/** An encrypted session's transforms and keys (undefined in a plain one). */
+let keys: { transforms: E2eeTransforms; guest: GuestKeys } | undefined;
 
 // Never in the served viewer: sendRawInput puts anything on the input channel.
 if (TEST_HOOKS)
@@ -124,6 +145,17 @@ if (TEST_HOOKS)
     },
     control: () => control?.snapshot(),
     sendRawInput: (raw) => control?.sendRaw(raw) ?? false,
+    e2ee: () =>
+      keys
+        ? {
+            state: keys.guest.state,
+            gen: keys.guest.gen,
+            safetyCode: keys.guest.safetyCode,
+            rekeys: keys.guest.rekeys,
+            refused: keys.guest.refusedCount,
+            worker: keys.transforms.stats(),
+          }
+        : undefined,
     media: () => {
       const chosen = engine?.chosen;
       return {
@@ -158,6 +190,7 @@ function emitStatus(): void {
     notice: currentNotice,
     resume: signaling?.lastJoin?.resume,
     joinedAs: signaling?.lastJoin?.self.role,
+    ...(keys ? { e2ee: { state: keys.guest.state, safetyCode: keys.guest.safetyCode, gen: keys.guest.gen } } : {}),
   });
 }
 
@@ -170,6 +203,9 @@ function controlOf(view: ViewerControlSnapshot | undefined): ViewerStatus['contr
 
 /** The overlay's state, mirrored to the embedder. */
 function setPage(state: ViewerPageState, title: string, message = '', ended?: ViewerStatus['ended']): void {
+  // An error screen is the page's last word (a refused join, a key that cannot open the session):
+  // late events (the participant list, the leave that follows) must not paint over it.
+  if (lastStatus.state === 'error') return;
   ui.setState(state, title, message);
   lastStatus = { state, message: message || title, ...(ended ? { ended } : {}) };
   emitStatus();
@@ -189,7 +225,7 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     sessionId: params.sessionId,
     token: params.token,
     name: options.name ?? params.name ?? defaultGuestName(sessionStorageOrUndefined()),
-    client: { kind: options.client },
+    client: { kind: options.client, e2ee: canEncryptP2p() },
     ...(params.region ? { region: params.region } : {}),
     ...(options.resume ? { initialResume: options.resume } : {}),
     // A guest page never takes the host's seat unless its user accepted an offer of it.
@@ -199,10 +235,30 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
   signaling = client;
   // The join result says the mode: SFU access present ⇒ LiveKit, else a peer connection to the host.
   // A move of the media by the session focus plays the new picture on a stage over this one first.
+  // An encrypted session (the join says so): frames open with the link's key, or not at all.
+  const encryption = (): E2eeTransforms | undefined => {
+    if (!client.lastJoin?.session.e2ee) return undefined;
+    if (keys) return keys.transforms;
+    const transforms = new E2eeTransforms(options.e2eeWorkerUrl ?? e2eeWorkerUrl());
+    // No key in the link: a receiver that opens nothing (the page says why and leaves at once).
+    if (!params.key) return transforms;
+    const guestKeys = new GuestKeys({ signaling: client, transforms, linkKey: params.key.text, linkGen: params.key.gen, log });
+    keys = { transforms, guest: guestKeys };
+    guestKeys.on('state', ({ state, safetyCode, gen }) => {
+      ui.setLock(lockText(safetyCode, gen));
+      if (state === 'key-rejected') {
+        guest.stop();
+        fail(e2eeScreen('E2EE_KEY_REJECTED', KEY_REJECTED_MESSAGE));
+      }
+      emitStatus();
+    });
+    return transforms;
+  };
   const guest = new GuestMediaSwitch(
     client,
-    (sfu, video) =>
-      sfu
+    (sfu, video) => {
+      const e2ee = encryption();
+      return sfu && !e2ee
         ? new SfuGuestEngine({ signaling: client, access: sfu, video: video ?? ui.video, log })
         : new GuestEngine({
             signaling: client,
@@ -210,8 +266,10 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
             iceTransportPolicy: params.iceTransportPolicy,
             ...(params.jitterBufferMs === undefined ? {} : { jitterBufferTargetMs: params.jitterBufferMs }),
             directVideo: params.directVideo,
+            ...(e2ee ? { e2ee } : {}),
             log,
-          }),
+          });
+    },
     { stage: () => createVideoStage(ui.video), log },
   );
   engine = guest;
@@ -243,6 +301,13 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
   client.on('joined', ({ result }) => {
     lastRetry = '';
     lobbyNote = '';
+    // An encrypted session and a link without its key: nothing here could ever be shown.
+    if (result.session.e2ee && !params.key) {
+      guest.stop();
+      fail(e2eeScreen('E2EE_KEY_MISSING', KEY_MISSING_MESSAGE));
+      void client.leave().catch(() => undefined);
+      return;
+    }
     // Host transfer made this participant the host: its editor shares from a host panel now, and
     // this page, whose guest engine would look for a host that is itself, stands aside.
     if (result.self.role === 'host' && !becameHost) {
@@ -260,6 +325,7 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     emitStatus();
   });
   client.on('ended', ({ reason, message }) => {
+    keys?.guest.close();
     const text = describeEnd(reason, message);
     setPage('ended', text.title, text.message, { reason, message: text.message });
     ui.setStatus(text.title);
@@ -283,6 +349,10 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     if (error.data?.reason === UNASKED_HOST_REASON) {
       guest.stop();
       fail({ code: UNASKED_HOST_REASON, title: 'Left the session: the server tried to share your screen', message: error.message });
+      return;
+    }
+    if (error.code === ErrorCode.E2eeRequired) {
+      fail(e2eeScreen(ErrorCode.E2eeRequired, CANNOT_ENCRYPT_MESSAGE));
       return;
     }
     fail(errorScreen(error, expiresAtMs));

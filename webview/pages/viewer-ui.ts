@@ -57,6 +57,13 @@ export class ViewerUi {
     document.title = `PairUX — ${title}`;
   }
 
+  /** The lock mark and safety code of an encrypted session. */
+  setLock(text: string): void {
+    const lock = byId('lock');
+    lock.textContent = text;
+    lock.hidden = false;
+  }
+
   setStatus(text: string): void {
     this.status.textContent = text;
   }

@@ -8,7 +8,12 @@ export interface E2eeStats {
   sealed: number;
   opened: number;
   dropped: Record<DropReason, number>;
+  /** The frame key id (generation % 256) of the last frame that opened / that named a key this page lacks. */
+  lastOpenedKeyId?: number;
+  lastMissingKeyId?: number;
 }
+
+type StatsListener = (stats: E2eeStats) => void;
 
 /** Whether this browser can encrypt P2P video end to end (encoded transforms in a worker). */
 export function canEncryptP2p(): boolean {
@@ -17,8 +22,15 @@ export function canEncryptP2p(): boolean {
 
 type ScriptTransformCtor = new (worker: Worker, options: unknown) => unknown;
 
-export class E2eeTransforms {
+/** What the media engines need of end-to-end encryption: transforms on their RTP senders and receivers. */
+export interface MediaEncryption {
+  attachSender(sender: RTCRtpSender, mimeType?: string): void;
+  attachReceiver(receiver: RTCRtpReceiver, mimeType?: string): void;
+}
+
+export class E2eeTransforms implements MediaEncryption {
   private readonly worker: Worker;
+  private readonly listeners = new Set<StatsListener>();
   private latest: E2eeStats = { sealed: 0, opened: 0, dropped: { 'no key': 0, tampered: 0, replayed: 0, truncated: 0, 'not encrypted': 0 } };
   closed = false;
 
@@ -27,7 +39,15 @@ export class E2eeTransforms {
     this.worker = new Worker(workerUrl, { type: 'module', name: 'pairux-e2ee' });
     this.worker.onmessage = (e: MessageEvent) => {
       const m = e.data as { type?: string } & E2eeStats;
-      if (m?.type === 'stats') this.latest = { sealed: m.sealed, opened: m.opened, dropped: m.dropped };
+      if (m?.type !== 'stats') return;
+      this.latest = {
+        sealed: m.sealed,
+        opened: m.opened,
+        dropped: m.dropped,
+        ...(m.lastOpenedKeyId === undefined ? {} : { lastOpenedKeyId: m.lastOpenedKeyId }),
+        ...(m.lastMissingKeyId === undefined ? {} : { lastMissingKeyId: m.lastMissingKeyId }),
+      };
+      for (const listener of this.listeners) listener(this.stats());
     };
   }
 
@@ -52,12 +72,24 @@ export class E2eeTransforms {
     this.worker.postMessage({ type: 'key', keyId, key: copy }, [copy]);
   }
 
+  /** Receivers keep this key beside the others (the next generation, before the sender moves to it); senders do not switch. */
+  addReceiveKey(keyId: number, key: Uint8Array): void {
+    const copy = new Uint8Array(key).buffer;
+    this.worker.postMessage({ type: 'receive-key', keyId, key: copy }, [copy]);
+  }
+
   /** Receivers forget every key (this page was removed, or left). */
   forgetKeys(): void {
     this.worker.postMessage({ type: 'forget' });
   }
 
-  /** The worker's counts as of its last report (about once a second while frames flow). */
+  /** Called with each report of the worker (every 250 ms while frames flow); returns the unsubscribe. */
+  onStats(listener: StatsListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The worker's counts as of its last report. */
   stats(): E2eeStats {
     return { ...this.latest, dropped: { ...this.latest.dropped } };
   }

@@ -6,8 +6,9 @@
  * server.
  *
  * Messages in: `{ type: 'key', keyId, key }` (a 32-byte media key; senders switch to it, receivers
- * add it to the keys they keep), `{ type: 'forget' }` (receivers drop every key: removed or left).
- * Out: `{ type: 'stats', sealed, opened, dropped }` about once a second while frames flow.
+ * add it to the keys they keep), `{ type: 'receive-key', keyId, key }` (receivers only: a key the
+ * sender may move to), `{ type: 'forget' }` (receivers drop every key: removed or left).
+ * Out: `{ type: 'stats', sealed, opened, dropped, lastOpenedKeyId, lastMissingKeyId }` every 250 ms while frames flow.
  */
 import { FrameOpener, FrameSealer, type DropReason } from './frame-cipher';
 
@@ -48,19 +49,28 @@ function clearBytes(frame: EncodedFrame, options: TransformOptions): number {
   return 0;
 }
 
+/** Every 250 ms while frames flow: the page follows the sender's key ids from these (a ratchet step, a key it lacks). */
 function report(): void {
   const now = Date.now();
-  if (now - reportedAt < 1000) return;
+  if (now - reportedAt < 250) return;
   reportedAt = now;
-  scope.postMessage({ type: 'stats', sealed, opened, dropped: { ...opener.dropped } as Record<DropReason, number> });
+  scope.postMessage({
+    type: 'stats',
+    sealed,
+    opened,
+    dropped: { ...opener.dropped } as Record<DropReason, number>,
+    lastOpenedKeyId: opener.lastOpenedKeyId,
+    lastMissingKeyId: opener.lastMissingKeyId,
+  });
 }
 
 scope.onmessage = (e: MessageEvent) => {
   const m = e.data as { type?: string; keyId?: number; key?: ArrayBuffer };
-  if (m?.type === 'key' && typeof m.keyId === 'number' && m.key instanceof ArrayBuffer && m.key.byteLength === 32) {
+  if ((m?.type === 'key' || m?.type === 'receive-key') && typeof m.keyId === 'number' && m.key instanceof ArrayBuffer && m.key.byteLength === 32) {
     const key = new Uint8Array(m.key);
     const id = m.keyId;
-    keyReady = keyReady.then(() => Promise.all([sealer.setKey(id, key), opener.addKey(id, key)]).then(() => undefined));
+    const sending = m.type === 'key';
+    keyReady = keyReady.then(() => Promise.all([sending ? sealer.setKey(id, key) : undefined, opener.addKey(id, key)]).then(() => undefined));
   } else if (m?.type === 'forget') {
     keyReady = keyReady.then(() => opener.clear());
   }

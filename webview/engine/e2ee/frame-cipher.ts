@@ -94,6 +94,9 @@ export class FrameOpener {
   private readonly keys = new Map<number, ReceiverKey>();
   private readonly order: number[] = [];
   readonly dropped: Record<DropReason, number> = { 'no key': 0, tampered: 0, replayed: 0, truncated: 0, 'not encrypted': 0 };
+  /** The key id of the last frame that opened, and of the last one whose key this receiver lacked (its page derives it if it can). */
+  lastOpenedKeyId: number | undefined;
+  lastMissingKeyId: number | undefined;
 
   /** Adds (or replaces) key `keyId`; the oldest beyond KEPT_KEYS is forgotten. */
   async addKey(keyId: number, mediaKey: Uint8Array<ArrayBuffer>): Promise<void> {
@@ -122,7 +125,10 @@ export class FrameOpener {
     const ivAt = sealed.length - TRAILER_BYTES;
     if (clear + TAG_BYTES > ivAt) return drop('truncated');
     const key = this.keys.get(keyId);
-    if (!key) return drop('no key');
+    if (!key) {
+      this.lastMissingKeyId = keyId;
+      return drop('no key');
+    }
     const iv = sealed.slice(ivAt, ivAt + IV_BYTES);
     const salt = Array.from(iv.subarray(0, 4)).join('.');
     const counter = new DataView(iv.buffer).getBigUint64(4);
@@ -143,6 +149,7 @@ export class FrameOpener {
       now.window = shift >= BigInt(REPLAY_WINDOW) ? 1n : ((now.window << shift) | 1n) & ((1n << BigInt(REPLAY_WINDOW)) - 1n);
       now.top = counter;
     } else now.window |= 1n << (now.top - counter);
+    this.lastOpenedKeyId = keyId;
     const frame = new Uint8Array(clear + plain.byteLength);
     frame.set(prefix, 0);
     frame.set(new Uint8Array(plain), clear);

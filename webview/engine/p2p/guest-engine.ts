@@ -9,6 +9,7 @@ import { DIRECT_VIDEO_CHANNEL_LABEL } from '../../../protocol/direct-video';
 import { DATA_CHANNEL_LABEL, PeerInput, PeerInputRefused, Ping, ScreenInfo } from '../../../protocol/peer';
 import type { SignalPayload } from '../../../protocol/signaling';
 import { GuestDirectVideo } from './direct-video/guest-direct-video';
+import type { MediaEncryption } from '../e2ee/e2ee-transforms';
 import { TypedEmitter } from '../../../common/typed-emitter';
 import { consoleLogger, type Logger } from '../logger';
 import { attachPeerEndpoint } from './peer-channel';
@@ -34,6 +35,8 @@ export interface GuestEngineOptions {
    * is decoded, no jitter-buffer hold) where this page can decode it. Default true.
    */
   directVideo?: boolean;
+  /** An end-to-end encrypted session's transforms (issue 15): the video receiver opens each frame (direct video is off then). */
+  e2ee?: MediaEncryption;
   /** Say hello again if not connected this long after the last hello (default 8 s). */
   connectTimeoutMs?: number;
   /** …or if ICE stays disconnected this long (default 5 s). */
@@ -281,6 +284,11 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
       case 'answer':
       case 'hello':
         return;
+      case 'e2ee-public':
+      case 'e2ee-rekey':
+      case 'e2ee-ack':
+        // The session's keys (e2ee/guest-keys.ts), not the connection's.
+        return;
     }
   }
 
@@ -320,6 +328,7 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
       const target = this.options.jitterBufferTargetMs;
       const receiver = event.receiver as RTCRtpReceiver & { jitterBufferTarget?: number | null };
       if (target !== undefined && 'jitterBufferTarget' in receiver) receiver.jitterBufferTarget = target;
+      if (event.track.kind === 'video') this.options.e2ee?.attachReceiver(event.receiver, 'video/VP9');
       this.showTrack(link, event.track);
     };
     link.pc.ondatachannel = (event) => {
@@ -393,7 +402,7 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
   private maybeStartDirect(link: PeerLink): void {
     const video = this.videoChannel;
     const endpoint = this.endpoint;
-    if (this.options.directVideo === false || this.link !== link || this.direct || !video || !endpoint) return;
+    if (this.options.directVideo === false || this.options.e2ee || this.link !== link || this.direct || !video || !endpoint) return;
     if (video.readyState !== 'open' || this.channel?.readyState !== 'open') return;
     const direct = new GuestDirectVideo({
       endpoint,

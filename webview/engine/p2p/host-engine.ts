@@ -10,6 +10,7 @@ import { DATA_CHANNEL_LABEL, PeerInput, PeerInputRefused, Ping, ScreenInfo, Vide
 import type { RpcEndpoint } from '../../../protocol/rpc-endpoint';
 import type { Participant, SignalPayload } from '../../../protocol/signaling';
 import { preferCodec } from '../codecs';
+import type { MediaEncryption } from '../e2ee/e2ee-transforms';
 import { canSendDirectVideo, DirectVideoSender } from './direct-video/direct-video-sender';
 import { TypedEmitter } from '../../../common/typed-emitter';
 import type { HostInputGate } from '../input/host-input';
@@ -36,8 +37,17 @@ export interface HostEngineOptions extends ScreenEncoding {
    * for all of them. Default true; where the page cannot encode it, RTP video as before.
    */
   directVideo?: boolean;
+  /**
+   * An end-to-end encrypted session's transforms (issue 15): every guest's sender seals each frame.
+   * The codec is VP9 then (AV1's and H.264's packetizers cannot carry sealed frames) and direct
+   * video is off (its chunks are not sealed yet).
+   */
+  e2ee?: MediaEncryption;
   log?: Logger;
 }
+
+/** The codec of an encrypted session's RTP video: its packetizer needs nothing of the frame in clear. */
+const E2EE_CODEC = 'vp9';
 
 interface GuestPeer {
   link: PeerLink;
@@ -229,6 +239,11 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
         // Guests never offer in this protocol; ignore rather than let a guest drive our state.
         this.log('warn', `unexpected offer from ${from} ignored`);
         return;
+      case 'e2ee-public':
+      case 'e2ee-rekey':
+      case 'e2ee-ack':
+        // The session's keys (e2ee/host-keys.ts), not the connection's.
+        return;
     }
   }
 
@@ -257,10 +272,13 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
     link.on('change', () => this.onLinkChange(guestId, peer));
 
     const transceiver = link.pc.addTransceiver(this.options.track, { direction: 'sendonly', streams: [this.stream] });
-    const codec = this.options.codec ?? 'av1';
+    const e2ee = this.options.e2ee;
+    const codec = e2ee ? E2EE_CODEC : (this.options.codec ?? 'av1');
     if (!preferCodec(transceiver, codec)) {
       this.emit('error', { message: `this browser cannot send ${codec}; using its default codec`, guestId });
     }
+    // Before the offer: not one frame leaves unsealed.
+    e2ee?.attachSender(transceiver.sender, `video/${codec.toUpperCase()}`);
     peer.transceiver = transceiver;
     this.openDataChannel(link, peer);
     this.emitGuest(guestId, peer);
@@ -295,7 +313,7 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
       const { width, height, fps, source } = this._screen;
       endpoint.notify(ScreenInfo, { width, height, fps, source });
     });
-    if (this.options.directVideo !== false && canSendDirectVideo()) this.offerDirectVideo(link, peer, endpoint);
+    if (this.options.directVideo !== false && !this.options.e2ee && canSendDirectVideo()) this.offerDirectVideo(link, peer, endpoint);
   }
 
   /** The `pairux-video` channel and the requests that switch this guest to it and back. */

@@ -156,7 +156,7 @@ export interface SignalingClientOptions {
   sessionId: string;
   token: string;
   name: string;
-  client: { kind: ClientKind; version?: string };
+  client: { kind: ClientKind; version?: string; e2ee?: boolean };
   /** Which SFU pool this client is nearest to (the host's picks the session's SFU). */
   region?: string;
   resumeStore?: ResumeStore;

@@ -1,0 +1,165 @@
+/**
+ * The host page's side of an encrypted session's keys (issue 15): it makes the media key, seals
+ * every frame its engines send under it, moves the key on with the ratchet on a timer, and
+ * re-keys when a guest is removed or leaves for good: a fresh random key, wrapped for each guest
+ * that stays (key-wrap.ts, to the public key it published), switched to once they all hold it.
+ * The key leaves this page only towards its embedder (for the links it hands out), never towards
+ * the server.
+ */
+import { TypedEmitter } from '../../../common/typed-emitter';
+import type { SignalPayload } from '../../../protocol/signaling';
+import type { SignalingClient } from '../signaling/signaling-client';
+import type { Logger } from '../logger';
+import { frameKeyId, KeyChain } from './key-chain';
+import { generateMediaKey } from './media-keys';
+import { wrapKeyFor } from './key-wrap';
+import type { E2eeTransforms } from './e2ee-transforms';
+
+/** How often the ratchet moves the key on by default. */
+export const DEFAULT_RATCHET_MS = 10 * 60_000;
+/** Longest a re-key waits for the guests' acks before switching anyway (one who never answers is not waited for). */
+const REKEY_ACK_TIMEOUT_MS = 1500;
+
+/** What the host shows and hands out: the key as links carry it, its generation and its safety code. */
+export interface KeyView {
+  gen: number;
+  /** The key as a link carries it (`&k=`); for the embedder's links only. */
+  text: string;
+  safetyCode: string;
+  /** Why it changed: the session started, the ratchet moved on, or a re-key after a guest went. */
+  why: 'start' | 'ratchet' | 'rekey';
+}
+
+export interface HostKeysEvents {
+  key: KeyView;
+  /** A key message this page refused (not from a guest, malformed): counted, never acted on. */
+  refused: { from: string; why: string };
+}
+
+export interface HostKeysOptions {
+  signaling: SignalingClient;
+  transforms: E2eeTransforms;
+  ratchetMs?: number;
+  log: Logger;
+}
+
+export class HostKeys extends TypedEmitter<HostKeysEvents> {
+  private readonly chain = new KeyChain(generateMediaKey());
+  /** Each guest's published ECDH public key, by participant id. */
+  private readonly publicKeys = new Map<string, string>();
+  private readonly acks = new Map<string, (gen: number) => void>();
+  private readonly offs: Array<() => void> = [];
+  private readonly timer: ReturnType<typeof setInterval>;
+  /** Key changes one at a time: a ratchet step never lands in the middle of a re-key. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private _view: KeyView | undefined;
+  refusedCount = 0;
+  rekeys = 0;
+  closed = false;
+
+  constructor(private readonly options: HostKeysOptions) {
+    super();
+    const { signaling, transforms } = options;
+    transforms.setKey(frameKeyId(this.chain.gen), this.chain.key);
+    this.enqueue(() => this.publish('start'));
+    this.timer = setInterval(() => this.enqueue(() => this.ratchet()), options.ratchetMs ?? DEFAULT_RATCHET_MS);
+    this.offs.push(
+      signaling.on('signal', ({ from, payload }) => this.onSignal(from, payload)),
+      signaling.on('participantLeft', ({ participantId, reason }) => {
+        this.publicKeys.delete(participantId);
+        // Back within the grace period is the same person; removed or gone for good is not.
+        if (reason === 'removed' || reason === 'left' || reason === 'timeout') this.enqueue(() => this.rekey(participantId, reason));
+      }),
+    );
+  }
+
+  /** The current key's view (undefined until its safety code is computed, a moment after start). */
+  get view(): KeyView | undefined {
+    return this._view;
+  }
+
+  get gen(): number {
+    return this.chain.gen;
+  }
+
+  private enqueue(step: () => Promise<void>): void {
+    this.queue = this.queue.then(step).catch((err: unknown) => this.options.log('warn', `E2EE key change failed: ${String(err)}`));
+  }
+
+  private async publish(why: KeyView['why']): Promise<void> {
+    if (this.closed) return;
+    this._view = { gen: this.chain.gen, text: this.chain.text, safetyCode: await this.chain.safetyCode(), why };
+    this.emit('key', this._view);
+  }
+
+  private async ratchet(): Promise<void> {
+    if (this.closed) return;
+    const next = await this.chain.step();
+    this.options.transforms.setKey(frameKeyId(next.gen), next.key);
+    this.options.log('info', `E2EE key ratcheted to generation ${next.gen}`);
+    await this.publish('ratchet');
+  }
+
+  /** A fresh key for everyone still here, wrapped for each alone; the senders switch once they all hold it. */
+  private async rekey(goneId: string, reason: string): Promise<void> {
+    const { signaling, transforms, log } = this.options;
+    const sessionId = signaling.lastJoin?.session.id;
+    if (this.closed || !sessionId) return;
+    const current = this.chain.key;
+    const fresh = generateMediaKey();
+    const gen = this.chain.gen + 1;
+    const guests = [...this.publicKeys].filter(([id]) => id !== goneId && signaling.participants.has(id));
+    const acked = guests.map(
+      ([guestId]) =>
+        new Promise<void>((resolve) => {
+          const timeout = setTimeout(() => {
+            this.acks.delete(guestId);
+            log('warn', `guest ${guestId} did not confirm E2EE key ${gen} within ${REKEY_ACK_TIMEOUT_MS} ms`);
+            resolve();
+          }, REKEY_ACK_TIMEOUT_MS);
+          this.acks.set(guestId, (ackGen) => {
+            if (ackGen !== gen) return;
+            clearTimeout(timeout);
+            this.acks.delete(guestId);
+            resolve();
+          });
+        }),
+    );
+    await Promise.all(
+      guests.map(async ([guestId, publicKey]) => {
+        const wrapped = await wrapKeyFor(publicKey, fresh, gen, { sessionId, guestId }, current);
+        await signaling
+          .sendSignal(guestId, { kind: 'e2ee-rekey', ...wrapped })
+          .catch((err: unknown) => log('warn', `E2EE key to ${guestId} not sent: ${String(err)}`));
+      }),
+    );
+    await Promise.all(acked);
+    if (this.closed) return;
+    this.chain.replace(gen, fresh);
+    transforms.setKey(frameKeyId(gen), fresh);
+    this.rekeys++;
+    log('info', `E2EE re-keyed to generation ${gen} (${guests.length} guest(s) hold it) after ${goneId} ${reason}`);
+    await this.publish('rekey');
+  }
+
+  private onSignal(from: string, payload: SignalPayload): void {
+    if (payload.kind !== 'e2ee-public' && payload.kind !== 'e2ee-ack' && payload.kind !== 'e2ee-rekey') return;
+    const participant = this.options.signaling.participants.get(from);
+    if (!participant || participant.role === 'host' || payload.kind === 'e2ee-rekey') {
+      this.refusedCount++;
+      this.emit('refused', { from, why: `${payload.kind} from ${participant ? participant.role : 'someone not in the session'}` });
+      return;
+    }
+    if (payload.kind === 'e2ee-public') this.publicKeys.set(from, payload.key);
+    else this.acks.get(from)?.(payload.keyId);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const off of this.offs) off();
+    for (const ack of this.acks.values()) ack(-1);
+    this.acks.clear();
+  }
+}
