@@ -10,12 +10,12 @@ import { startControlPlane, type ControlPlane } from '../server/control-plane';
 import { lanAddresses, type LanAddress } from '../server/lan-addresses';
 import type { ServerConfigInput } from '../server/config';
 import { LIVEKIT_WEBHOOK_PATH } from '../server/sfu/webhooks';
-import type { HeadlessHost, HostEvent } from './headless-host';
+import type { HeadlessHost, HostEvent, HostKeyEvent } from './headless-host';
 import { startHeadlessHost } from './headless-host';
 import { startRealScreen, type RealScreen } from './real-screen';
 import { createRemoteSession, parseServerUrl, type RemoteServer } from './remote-server';
 import { terminalText } from './terminal-text';
-import { editorJoinUri } from '../protocol/share-link';
+import { editorJoinUri, withMediaKey } from '../protocol/share-link';
 
 const USAGE = `Usage: npm run demo -- [options]
   --port <n>        control-plane port (default 7420; a free one if busy)
@@ -34,6 +34,9 @@ const USAGE = `Usage: npm run demo -- [options]
   --rtp-video       P2P: send guests WebRTC video only (default: direct video, WebCodecs over a data
                     channel, to guests that can take it: no WebRTC smoothing delay)
   --ttl <minutes>   share-link lifetime (default 1440 = 24 h)
+  --e2ee            end-to-end encrypt the session: the host page makes the key, the links carry it
+                    after # (never sent to the server), guests compare the safety code; peer-to-peer
+                    (or auto, which then stays peer-to-peer) for now
   --virtual         share a virtual desktop (Xvfb) even when a display exists
   --generated       share a generated test screen instead of a real one (no helper, no control)
   --allow-control   grant every control request without asking (for scripted demos)
@@ -67,6 +70,8 @@ interface DemoOptions {
   lan: LanAddress | undefined;
   /** --server: a deployed control plane to host on; absent: the embedded one. */
   server: RemoteServer | undefined;
+  /** --e2ee: an end-to-end encrypted session. */
+  e2ee: boolean;
 }
 
 function fail(message: string): never {
@@ -98,6 +103,7 @@ function parseOptions(argv: string[]): DemoOptions {
         'lan-address': { type: 'string' },
         server: { type: 'string' },
         'host-key': { type: 'string' },
+        e2ee: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -157,6 +163,7 @@ function parseOptions(argv: string[]): DemoOptions {
   } else if (values['host-key'] !== undefined) {
     fail('--host-key goes with --server (the embedded server makes its own)');
   }
+  if (values.e2ee && values.mode === 'sfu') fail('--e2ee works peer-to-peer for now: use --mode p2p or auto (an encrypted auto session stays peer-to-peer)');
   const autoAt = Number(values['auto-at']);
   if (!Number.isInteger(autoAt) || autoAt < 2 || autoAt > 1000) fail(`--auto-at must be a whole number 2-1000, not ${values['auto-at']}`);
   return {
@@ -168,6 +175,7 @@ function parseOptions(argv: string[]): DemoOptions {
     directVideo: values['rtp-video'] !== true,
     ttlMinutes,
     mode: values.mode,
+    e2ee: values.e2ee,
     autoAt,
     screen: values.generated ? 'generated' : values.virtual ? 'virtual' : 'real',
     controlPolicy: values['allow-control'] ? 'allow' : values['deny-control'] ? 'deny' : 'ask',
@@ -252,7 +260,7 @@ async function main(): Promise<void> {
   } else {
     say(`creating the session on the PairUX server at ${remote.url}…`);
   }
-  const request = { mode: options.mode, name: 'PairUX demo', linkTtlSeconds: options.ttlMinutes * 60 };
+  const request = { mode: options.mode, name: 'PairUX demo', linkTtlSeconds: options.ttlMinutes * 60, ...(options.e2ee ? { e2ee: true } : {}) };
   const session = plane ? await plane.service.createSession(request) : await createRemoteSession(remote!, request);
   const serverUrl = plane ? plane.url : remote!.url;
   let via = options.mode === 'sfu' ? 'via the SFU' : 'peer-to-peer';
@@ -320,6 +328,14 @@ async function main(): Promise<void> {
       if (e.viewer) say(`new viewer link: ${e.viewer}`);
     } else if (e.type === 'offerEnded') {
       say(e.message);
+    } else if (e.type === 'e2ee' && e.why !== 'start') {
+      // The key moved on: links made from now on carry the new one (older links still open the
+      // session after a ratchet, not after a re-key).
+      say(
+        e.why === 'rekey'
+          ? `a guest left, so the session has a new key (safety code ${e.safetyCode}); links printed before no longer open it`
+          : `the session's key ratcheted (safety code ${e.safetyCode})`,
+      );
     }
   };
   try {
@@ -345,6 +361,21 @@ async function main(): Promise<void> {
     void shutdown(1);
   });
 
+  // An encrypted session's links carry the key the host page made, after the #: never the server's to see.
+  let key: HostKeyEvent | undefined;
+  try {
+    key = options.e2ee ? await host.mediaKey() : undefined;
+  } catch (err) {
+    await host.close();
+    await screen?.close();
+    await plane?.close();
+    await sfu?.stop();
+    throw err;
+  }
+  const links = {
+    viewer: key ? withMediaKey(session.links.viewer.url, key.key, key.gen) : session.links.viewer.url,
+    controller: key ? withMediaKey(session.links.controller.url, key.key, key.gen) : session.links.controller.url,
+  };
   const expires = new Date(session.links.viewer.expiresAt).toLocaleString('en-GB');
   console.log(`
 PairUX demo is live (ready in ${((Date.now() - started) / 1000).toFixed(1)} s), ${
@@ -361,9 +392,14 @@ A guest with the controller link can ask to drive; you answer here (y/n), and s 
     : 'The host shares a GENERATED screen (code text, a clock and a frame counter), as asked with --generated.'
 }
 
-  Watch in a browser:  ${session.links.viewer.url}
-  Controller link:     ${session.links.controller.url}
-  In VS Code:          ${editorJoinUri(session.links.controller.url)}
+  Watch in a browser:  ${links.viewer}
+  Controller link:     ${links.controller}
+  In VS Code:          ${editorJoinUri(links.controller)}${
+    key
+      ? `
+  🔒 End-to-end encrypted. Safety code: ${key.safetyCode} (guests see it beside the lock; equal codes mean nobody in between holds the key)`
+      : ''
+  }
   ${
     remote
       ? `The session is on the PairUX server at ${remote.url}: the links work wherever guests reach it.`

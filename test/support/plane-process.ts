@@ -12,8 +12,10 @@ export interface PlaneProcess {
   url: string;
   port: number;
   pid: number;
-  /** What it printed (stdout and stderr), for failure messages. */
+  /** What it printed (stdout and stderr), for failure messages: the last 20,000 characters. */
   output(): string;
+  /** Everything it printed since it started (a test searching its logs for a secret reads all of it). */
+  allOutput(): string;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -26,7 +28,11 @@ export async function startPlaneProcess(env: Record<string, string>): Promise<Pl
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  const collect = (d: Buffer) => (out = (out + d.toString()).slice(-20_000));
+  const all: string[] = [];
+  const collect = (d: Buffer) => {
+    all.push(d.toString());
+    out = (out + d.toString()).slice(-20_000);
+  };
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -50,6 +56,7 @@ export async function startPlaneProcess(env: Record<string, string>): Promise<Pl
     port: Number(new URL(url).port),
     pid: child.pid!,
     output: () => out,
+    allOutput: () => all.join(''),
     async kill(signal: NodeJS.Signals = 'SIGKILL') {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);
