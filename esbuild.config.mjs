@@ -88,8 +88,9 @@ export const bundles = [
       // The same pages inside VS Code webviews, booted by the extension over postMessage.
       'vscode-host': 'webview/vscode/host-panel.ts',
       'vscode-guest': 'webview/vscode/guest-panel.ts',
-      // End-to-end encryption's encoded-transform worker, loaded beside the page.
+      // End-to-end encryption's encoded-transform worker, loaded beside the page; LiveKit's own for the SFU path.
       'e2ee-worker': 'webview/engine/e2ee/e2ee-worker.ts',
+      'livekit-e2ee-worker': 'livekit-client/e2ee-worker',
     },
     outdir: 'dist/webview',
   },
@@ -105,6 +106,7 @@ export const bundles = [
       host: 'webview/pages/host.ts',
       probe: 'webview/probe/probe.ts',
       'e2ee-worker': 'webview/engine/e2ee/e2ee-worker.ts',
+      'livekit-e2ee-worker': 'livekit-client/e2ee-worker',
       'e2ee-probe': 'webview/probe/e2ee-probe.ts',
     },
     outdir: 'dist/test-pages',

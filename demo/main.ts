@@ -35,8 +35,8 @@ const USAGE = `Usage: npm run demo -- [options]
                     channel, to guests that can take it: no WebRTC smoothing delay)
   --ttl <minutes>   share-link lifetime (default 1440 = 24 h)
   --e2ee            end-to-end encrypt the session: the host page makes the key, the links carry it
-                    after # (never sent to the server), guests compare the safety code; peer-to-peer
-                    (or auto, which then stays peer-to-peer) for now
+                    after # (never sent to the server), guests compare the safety code; in every mode
+                    (through the SFU too: LiveKit forwards frames and input it cannot read)
   --virtual         share a virtual desktop (Xvfb) even when a display exists
   --generated       share a generated test screen instead of a real one (no helper, no control)
   --allow-control   grant every control request without asking (for scripted demos)
@@ -163,7 +163,6 @@ function parseOptions(argv: string[]): DemoOptions {
   } else if (values['host-key'] !== undefined) {
     fail('--host-key goes with --server (the embedded server makes its own)');
   }
-  if (values.e2ee && values.mode === 'sfu') fail('--e2ee works peer-to-peer for now: use --mode p2p or auto (an encrypted auto session stays peer-to-peer)');
   const autoAt = Number(values['auto-at']);
   if (!Number.isInteger(autoAt) || autoAt < 2 || autoAt > 1000) fail(`--auto-at must be a whole number 2-1000, not ${values['auto-at']}`);
   return {

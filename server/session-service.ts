@@ -147,12 +147,6 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
         limit: config.maxSessions,
       });
     }
-    if (request.e2ee && request.mode === 'sfu') {
-      throw new PairuxError(
-        ErrorCode.BadMessage,
-        'End-to-end encryption works peer-to-peer for now: start the encrypted session with mode p2p or auto (it stays peer-to-peer).',
-      );
-    }
     const sessionId = newId(9);
     // Before the session exists: a refused or unreachable SFU leaves nothing behind to clean up.
     const sfu = request.mode === 'sfu' ? await this.sfu.openRoom(sessionId, { epoch: 1, ...(request.region ? { region: request.region } : {}) }) : undefined;

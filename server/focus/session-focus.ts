@@ -68,8 +68,6 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
     const { store, config, now } = this.deps;
     const session = await store.getSession(sessionId);
     if (!session || session.ended || session.mode !== 'auto' || session.media !== 'p2p') return;
-    // The SFU path does not encrypt end to end yet (issue 15): an encrypted session stays peer-to-peer.
-    if (session.e2ee) return;
     if (session.moving && session.moving.until > now()) return;
     if (!sfuBack && session.moveFailedAt !== undefined && now() - session.moveFailedAt < config.focus.retryAfterMs) return;
     const count = (await store.listParticipants(sessionId)).length;

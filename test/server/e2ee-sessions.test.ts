@@ -124,9 +124,5 @@ for (const store of ['memory', 'redis'] as const) {
       }
       assert.equal(refusedAt, 10, 'the 11th public key within 10 s is refused (one went before the loop)');
     });
-
-    it('an encrypted session cannot start on an SFU, which does not encrypt end to end yet (focus.test.ts: nor move to one)', async () => {
-      await assert.rejects(createSession(plane, { e2ee: true, mode: 'sfu' }), /HTTP 400.*works peer-to-peer for now/);
-    });
   });
 }

@@ -94,7 +94,7 @@ describe('E2EE frame cipher: sealed frames open only with the key, once, and int
     assert.notEqual(Buffer.from(s.subarray(s.length - 15, s.length - 11)).toString('hex'), before);
   });
 
-  it('a rotation needs no pause: frames under the old and the new key both open while both are kept; the oldest beyond four is forgotten', async () => {
+  it('a rotation needs no pause: frames under the old and the new key both open while both are kept; the oldest beyond those kept is forgotten', async () => {
     const k1 = generateMediaKey();
     const { sealer, opener } = await pair(k1, 1);
     const old = await sealer.seal(frame(1));

@@ -20,3 +20,8 @@ export const CANNOT_ENCRYPT_MESSAGE =
 export function e2eeWorkerUrl(): string {
   return new URL('/dist/webview/e2ee-worker.js', location.href).href;
 }
+
+/** LiveKit's E2EE worker (the SFU path), bundled beside the pages. */
+export function livekitE2eeWorkerUrl(): string {
+  return new URL('/dist/webview/livekit-e2ee-worker.js', location.href).href;
+}

@@ -42,8 +42,10 @@ import { BridgeLink, type BridgeStatus } from './host-bridge-link';
 import { TEST_HOOKS } from './test-hooks';
 import { canEncryptP2p, E2eeTransforms, type E2eeStats } from '../engine/e2ee/e2ee-transforms';
 import { HostKeys, type KeyView } from '../engine/e2ee/host-keys';
+import { SfuKeyRing } from '../engine/e2ee/sfu-key-ring';
+import type { SfuEncryption } from '../engine/sfu/sfu-e2ee';
 import { withMediaKey } from '../../protocol/share-link';
-import { e2eeWorkerUrl, lockText } from './e2ee-text';
+import { e2eeWorkerUrl, livekitE2eeWorkerUrl, lockText } from './e2ee-text';
 import type { GuestConnectionState, GuestInfo, GuestStats, MediaMode, ScreenDescription } from '../engine/engine-types';
 
 export type HostPageState = 'loading' | SignalingState;
@@ -183,6 +185,8 @@ export interface HostPageEnv {
   onKey?(key: KeyView): void;
   /** Where the E2EE worker's script is (default: /dist/webview/e2ee-worker.js beside the page). */
   e2eeWorkerUrl?: string;
+  /** Where LiveKit's E2EE worker's script is, for the SFU path (default: /dist/webview/livekit-e2ee-worker.js beside the page). */
+  livekitE2eeWorkerUrl?: string;
   /** How often the ratchet moves an encrypted session's key on (default 10 minutes; tests shorten it). */
   ratchetMs?: number;
 }
@@ -262,21 +266,38 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     degradationPreference: params.degradationPreference,
     ...(params.maxBitrateKbps ? { maxBitrateKbps: params.maxBitrateKbps } : {}),
   };
-  // An encrypted session (the join says so): this page makes the key and seals every frame it sends.
-  let keys: { transforms: E2eeTransforms; host: HostKeys } | undefined;
-  const encryption = (): E2eeTransforms | undefined => {
+  // An encrypted session (the join says so): this page makes the key and seals every frame it
+  // sends, through the P2P worker or LiveKit's E2EE, both fed by one key schedule.
+  let keys: { host: HostKeys; transforms?: E2eeTransforms } | undefined;
+  const hostKeys = (): HostKeys | undefined => {
     if (!signaling.lastJoin?.session.e2ee) return undefined;
-    if (keys) return keys.transforms;
-    const transforms = new E2eeTransforms(env.e2eeWorkerUrl ?? e2eeWorkerUrl());
-    const host = new HostKeys({ signaling, transforms, log, ...((env.ratchetMs ?? params.ratchetMs) ? { ratchetMs: env.ratchetMs ?? params.ratchetMs } : {}) });
-    keys = { transforms, host };
+    if (keys) return keys.host;
+    const ratchetMs = env.ratchetMs ?? params.ratchetMs;
+    const host = new HostKeys({ signaling, log, ...(ratchetMs ? { ratchetMs } : {}) });
+    keys = { host };
     host.on('key', (view) => {
       el('e2ee').textContent = lockText(view.safetyCode, view.gen);
       report({ type: 'e2ee', gen: view.gen, key: view.text, safetyCode: view.safetyCode, why: view.why });
       env.onKey?.(view);
     });
     host.on('refused', ({ from, why }) => log('warn', `E2EE: refused ${why} (${from})`));
-    return transforms;
+    return host;
+  };
+  const p2pEncryption = (): E2eeTransforms | undefined => {
+    const host = hostKeys();
+    if (!host || !keys) return undefined;
+    if (!keys.transforms) {
+      keys.transforms = new E2eeTransforms(env.e2eeWorkerUrl ?? e2eeWorkerUrl());
+      host.attach(keys.transforms);
+    }
+    return keys.transforms;
+  };
+  const sfuEncryption = (): SfuEncryption | undefined => {
+    const host = hostKeys();
+    if (!host) return undefined;
+    const ring = new SfuKeyRing();
+    host.attach(ring);
+    return { keys: ring, workerUrl: env.livekitE2eeWorkerUrl ?? livekitE2eeWorkerUrl() };
   };
   /** A link as this host hands it out: an encrypted session's carries the current key in its fragment. */
   const keyed = <L extends { url: string }>(link: L): L => {
@@ -286,7 +307,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
   // The join result says the mode: with SFU access the screen goes to LiveKit, else to each guest.
   // A move by the session focus starts the SFU engine beside the P2P one (make before break).
   const p2p = (): HostEngine => {
-    const e2ee = encryption();
+    const e2ee = p2pEncryption();
     return new HostEngine({
       signaling,
       track: frames.track,
@@ -304,13 +325,8 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     screen,
     (sfu) => {
       if (!sfu) return p2p();
-      // The server never puts an encrypted session on an SFU (its path does not encrypt yet); were
-      // it to, nothing is published there in clear.
-      if (encryption()) {
-        report({ type: 'error', message: 'This encrypted session was put on an SFU, which cannot carry it end to end: nothing is sent there.' });
-        return p2p();
-      }
-      return new SfuHostEngine({ signaling, access: sfu, track: frames.track, input: gate, screen, ...tuning, log });
+      const e2ee = sfuEncryption();
+      return new SfuHostEngine({ signaling, access: sfu, track: frames.track, input: gate, screen, ...tuning, ...(e2ee ? { e2ee } : {}), log });
     },
     log,
   );
@@ -400,7 +416,11 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
               safetyCode: keys.host.view?.safetyCode,
               rekeys: keys.host.rekeys,
               refused: keys.host.refusedCount,
-              worker: keys.transforms.stats(),
+              worker: keys.transforms?.stats() ?? {
+                sealed: 0,
+                opened: 0,
+                dropped: { 'no key': 0, tampered: 0, replayed: 0, truncated: 0, 'not encrypted': 0 },
+              },
             }
           : undefined,
       media: () => {
@@ -468,7 +488,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     el('message').textContent = `Session ended: ${message}`;
     frames.stop();
     keys?.host.close();
-    keys?.transforms.close();
+    keys?.transforms?.close();
   });
   engine.on('guest', ({ guest }) => report({ type: 'guest', id: guest.id, name: guest.name, role: guest.role, state: guest.state }));
   engine.on('guests', () => renderGuests());

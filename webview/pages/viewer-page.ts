@@ -26,8 +26,10 @@ import { startViewerControl, type ViewerControl, type ViewerControlSnapshot } fr
 import { TEST_HOOKS } from './test-hooks';
 import { canEncryptP2p, E2eeTransforms, type E2eeStats } from '../engine/e2ee/e2ee-transforms';
 import { GuestKeys, type GuestKeyState } from '../engine/e2ee/guest-keys';
+import { SfuKeyRing, SFU_KEY_RING } from '../engine/e2ee/sfu-key-ring';
+import type { SfuEncryption } from '../engine/sfu/sfu-e2ee';
 import { ErrorCode } from '../../protocol/errors';
-import { CANNOT_ENCRYPT_MESSAGE, e2eeWorkerUrl, KEY_MISSING_MESSAGE, KEY_REJECTED_MESSAGE, lockText } from './e2ee-text';
+import { CANNOT_ENCRYPT_MESSAGE, e2eeWorkerUrl, KEY_MISSING_MESSAGE, KEY_REJECTED_MESSAGE, livekitE2eeWorkerUrl, lockText } from './e2ee-text';
 import type { GuestState, MediaMode, ScreenDescription } from '../engine/engine-types';
 
 export interface ViewerHook {
@@ -107,6 +109,8 @@ export interface ViewerPageOptions {
   onHostOffer?(offer: HostOffer): void;
   /** Where the E2EE worker's script is (default: /dist/webview/e2ee-worker.js beside the page). */
   e2eeWorkerUrl?: string;
+  /** Where LiveKit's E2EE worker's script is, for the SFU path (default: /dist/webview/livekit-e2ee-worker.js beside the page). */
+  livekitE2eeWorkerUrl?: string;
 }
 
 /** What an embedder can do with a running page. */
@@ -127,7 +131,7 @@ let currentNotice = '';
 let signaling: SignalingClient | undefined;
 let control: ViewerControl | undefined;
 /** An encrypted session's transforms and keys (undefined in a plain one). */
-let keys: { transforms: E2eeTransforms; guest: GuestKeys } | undefined;
+let keys: { guest: GuestKeys; transforms?: E2eeTransforms } | undefined;
 
 // Never in the served viewer: sendRawInput puts anything on the input channel.
 if (TEST_HOOKS)
@@ -153,7 +157,7 @@ if (TEST_HOOKS)
             safetyCode: keys.guest.safetyCode,
             rekeys: keys.guest.rekeys,
             refused: keys.guest.refusedCount,
-            worker: keys.transforms.stats(),
+            worker: keys.transforms?.stats() ?? { sealed: 0, opened: 0, dropped: { 'no key': 0, tampered: 0, replayed: 0, truncated: 0, 'not encrypted': 0 } },
           }
         : undefined,
     media: () => {
@@ -235,16 +239,16 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
   signaling = client;
   // The join result says the mode: SFU access present ⇒ LiveKit, else a peer connection to the host.
   // A move of the media by the session focus plays the new picture on a stage over this one first.
-  // An encrypted session (the join says so): frames open with the link's key, or not at all.
-  const encryption = (): E2eeTransforms | undefined => {
-    if (!client.lastJoin?.session.e2ee) return undefined;
-    if (keys) return keys.transforms;
-    const transforms = new E2eeTransforms(options.e2eeWorkerUrl ?? e2eeWorkerUrl());
-    // No key in the link: a receiver that opens nothing (the page says why and leaves at once).
-    if (!params.key) return transforms;
-    const guestKeys = new GuestKeys({ signaling: client, transforms, linkKey: params.key.text, linkGen: params.key.gen, log });
-    keys = { transforms, guest: guestKeys };
-    guestKeys.on('state', ({ state, safetyCode, gen }) => {
+  // An encrypted session (the join says so): frames open with the link's key, or not at all,
+  // through the P2P worker or LiveKit's E2EE, both fed by one key schedule.
+  const encrypted = (): boolean => client.lastJoin?.session.e2ee === true;
+  const guestKeys = (): GuestKeys | undefined => {
+    // No key in the link: engines that open nothing (the page says why and leaves at once).
+    if (!encrypted() || !params.key) return undefined;
+    if (keys) return keys.guest;
+    const made = new GuestKeys({ signaling: client, linkKey: params.key.text, linkGen: params.key.gen, log });
+    keys = { guest: made };
+    made.on('state', ({ state, safetyCode, gen }) => {
       ui.setLock(lockText(safetyCode, gen));
       if (state === 'key-rejected') {
         guest.stop();
@@ -252,26 +256,59 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
       }
       emitStatus();
     });
+    return made;
+  };
+  const p2pEncryption = (): E2eeTransforms | undefined => {
+    if (!encrypted()) return undefined;
+    const transforms = new E2eeTransforms(options.e2eeWorkerUrl ?? e2eeWorkerUrl());
+    const holder = guestKeys();
+    if (holder && keys) {
+      holder.attach(transforms);
+      holder.watchTransforms(transforms);
+      keys.transforms = transforms;
+    }
     return transforms;
+  };
+  const sfuEncryption = (): SfuEncryption | undefined => {
+    if (!encrypted()) return undefined;
+    const ring = new SfuKeyRing();
+    const holder = guestKeys();
+    holder?.attach(ring);
+    return {
+      keys: ring,
+      workerUrl: options.livekitE2eeWorkerUrl ?? livekitE2eeWorkerUrl(),
+      onError: (reason, index) => (reason === 'missing' && index !== undefined ? holder?.sawMissingKey(index, SFU_KEY_RING) : holder?.sawUndecryptable()),
+    };
   };
   const guest = new GuestMediaSwitch(
     client,
     (sfu, video) => {
-      const e2ee = encryption();
-      return sfu && !e2ee
-        ? new SfuGuestEngine({ signaling: client, access: sfu, video: video ?? ui.video, log })
-        : new GuestEngine({
-            signaling: client,
-            video: ui.video,
-            iceTransportPolicy: params.iceTransportPolicy,
-            ...(params.jitterBufferMs === undefined ? {} : { jitterBufferTargetMs: params.jitterBufferMs }),
-            directVideo: params.directVideo,
-            ...(e2ee ? { e2ee } : {}),
-            log,
-          });
+      if (sfu) {
+        const e2ee = sfuEncryption();
+        return new SfuGuestEngine({ signaling: client, access: sfu, video: video ?? ui.video, ...(e2ee ? { e2ee } : {}), log });
+      }
+      const e2ee = p2pEncryption();
+      return new GuestEngine({
+        signaling: client,
+        video: ui.video,
+        iceTransportPolicy: params.iceTransportPolicy,
+        ...(params.jitterBufferMs === undefined ? {} : { jitterBufferTargetMs: params.jitterBufferMs }),
+        directVideo: params.directVideo,
+        ...(e2ee ? { e2ee } : {}),
+        log,
+      });
     },
     { stage: () => createVideoStage(ui.video), log },
   );
+  // On the SFU path the decoder's progress is what says frames open (LiveKit reports only failures).
+  let decodedBefore = 0;
+  setInterval(() => {
+    if (!keys || guest.mode !== 'sfu') return;
+    void guest.stats().then((s) => {
+      if (s.framesDecoded > decodedBefore) keys?.guest.sawDecoded();
+      decodedBefore = s.framesDecoded;
+    });
+  }, 500);
   engine = guest;
   const remote = startViewerControl({ client, guest, video: ui.video, log, onChange: emitStatus });
   control = remote;

@@ -4,6 +4,7 @@
  * and what the receiver decoded. The keys are the test's: a receiver with none or another one must
  * decode nothing.
  */
+import { Room, RoomEvent, Track, type RemoteTrack } from 'livekit-client';
 import { E2eeTransforms, type E2eeStats } from '../engine/e2ee/e2ee-transforms';
 
 export interface LoopbackResult {
@@ -72,4 +73,69 @@ async function loopback(o: { codec: string; senderKey: number[]; receiverKey?: n
   return result;
 }
 
-(window as unknown as { pairuxE2eeProbe: unknown }).pairuxE2eeProbe = { loopback };
+export interface SubscriberResult {
+  /** RTP packets and bytes of video that reached this subscriber. */
+  packetsReceived: number;
+  bytesReceived: number;
+  framesDecoded: number;
+  /** Data messages livekit-client handed over, as text. */
+  data: string[];
+  /** Every message its data channels carried, before livekit-client read it (latin1), and how many. */
+  raw: string[];
+  /** The marker in the last picture, when one was legible (probe.js must be loaded too). */
+  marker: unknown;
+}
+
+/**
+ * A plain livekit-client subscriber with a valid LiveKit token and no key at all (no E2EE set
+ * up): what someone at the SFU, or with the SFU's help, gets of the session for `ms`.
+ */
+async function sfuSubscriber(o: { url: string; token: string; ms: number }): Promise<SubscriberResult> {
+  const room = new Room({ adaptiveStream: false });
+  const data: string[] = [];
+  // What the SFU sends down, as it arrives: every data channel's messages, ahead of livekit-client.
+  const raw: string[] = [];
+  const handler = Object.getOwnPropertyDescriptor(RTCDataChannel.prototype, 'onmessage')!;
+  Object.defineProperty(RTCDataChannel.prototype, 'onmessage', {
+    configurable: true,
+    get: handler.get,
+    set(fn: ((e: MessageEvent) => unknown) | null) {
+      handler.set!.call(this, (e: MessageEvent) => {
+        const d = e.data as ArrayBuffer | string;
+        raw.push(typeof d === 'string' ? d : String.fromCharCode(...new Uint8Array(d)));
+        return fn?.(e);
+      });
+    },
+  });
+  const video = document.createElement('video');
+  video.muted = true;
+  video.autoplay = true;
+  document.body.append(video);
+  let track: RemoteTrack | undefined;
+  room.on(RoomEvent.DataReceived, (payload) => data.push(new TextDecoder().decode(payload)));
+  room.on(RoomEvent.TrackSubscribed, (t) => {
+    if (t.kind !== Track.Kind.Video) return;
+    track = t;
+    t.attach(video);
+  });
+  await room.connect(o.url, o.token, { autoSubscribe: true });
+  await new Promise((r) => setTimeout(r, o.ms));
+  const reports = track?.receiver ? [...(await track.receiver.getStats()).values()] : [];
+  const inbound = reports.find((s: { type?: string }) => s.type === 'inbound-rtp') as
+    { packetsReceived?: number; bytesReceived?: number; framesDecoded?: number } | undefined;
+  const probe = (window as unknown as { pairuxProbe?: { read(): unknown } }).pairuxProbe;
+  const marker = probe ? probe.read() : null;
+  await room.disconnect();
+  video.remove();
+  Object.defineProperty(RTCDataChannel.prototype, 'onmessage', handler);
+  return {
+    raw,
+    packetsReceived: inbound?.packetsReceived ?? 0,
+    bytesReceived: inbound?.bytesReceived ?? 0,
+    framesDecoded: inbound?.framesDecoded ?? 0,
+    data,
+    marker,
+  };
+}
+
+(window as unknown as { pairuxE2eeProbe: unknown }).pairuxE2eeProbe = { loopback, sfuSubscriber };

@@ -3,6 +3,8 @@
  * and receiver of the page, attached as RTCRtpScriptTransforms, and given keys by message.
  */
 import type { DropReason } from './frame-cipher';
+import { frameKeyId, type ChainKey } from './key-chain';
+import type { KeyTarget } from './key-target';
 
 export interface E2eeStats {
   sealed: number;
@@ -28,7 +30,7 @@ export interface MediaEncryption {
   attachReceiver(receiver: RTCRtpReceiver, mimeType?: string): void;
 }
 
-export class E2eeTransforms implements MediaEncryption {
+export class E2eeTransforms implements MediaEncryption, KeyTarget {
   private readonly worker: Worker;
   private readonly listeners = new Set<StatsListener>();
   private latest: E2eeStats = { sealed: 0, opened: 0, dropped: { 'no key': 0, tampered: 0, replayed: 0, truncated: 0, 'not encrypted': 0 } };
@@ -76,6 +78,15 @@ export class E2eeTransforms implements MediaEncryption {
   addReceiveKey(keyId: number, key: Uint8Array): void {
     const copy = new Uint8Array(key).buffer;
     this.worker.postMessage({ type: 'receive-key', keyId, key: copy }, [copy]);
+  }
+
+  setKeys(sending: ChainKey, receiving: readonly ChainKey[]): void {
+    for (const k of receiving) if (k.gen !== sending.gen) this.addReceiveKey(frameKeyId(k.gen), k.key);
+    this.setKey(frameKeyId(sending.gen), sending.key);
+  }
+
+  forget(): void {
+    this.forgetKeys();
   }
 
   /** Receivers forget every key (this page was removed, or left). */

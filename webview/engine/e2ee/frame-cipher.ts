@@ -27,8 +27,8 @@ export const SEALED_MARK = 0xe2;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const TRAILER_BYTES = IV_BYTES + 3;
-/** Keys a receiver keeps: the current one and those just before (frames in flight across a rotation). */
-export const KEPT_KEYS = 4;
+/** Keys a receiver keeps: the current one, the few after it (the ratchet ahead) and those just before (frames in flight across a rotation). */
+export const KEPT_KEYS = 8;
 /** How far back a late frame may come and still be opened (once). */
 const REPLAY_WINDOW = 128;
 

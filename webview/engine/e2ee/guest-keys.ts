@@ -1,21 +1,29 @@
 /**
  * A guest page's side of an encrypted session's keys (issue 15). It starts from the key its link
- * carried, holds the next generation before the host moves to it (the ratchet needs no message),
- * catches up when the host's frames name a later generation than the link's, and takes a fresh
- * key after a re-key only from the host, wrapped to the public key this page published. It says
- * when the host's frames do not open with any key it can have: the link's key is wrong or old.
+ * carried, holds the next few generations before the host moves to them (the ratchet needs no
+ * message), catches up when the host's frames name a later generation than the link's, and takes
+ * a fresh key after a re-key only from the host, wrapped to the public key this page published.
+ * It says when the host's frames do not open with any key it can have: the link's key is wrong
+ * or old.
+ *
+ * What it learns of the host's frames comes from the engine in use: the P2P worker's counts
+ * (`watchTransforms`), or LiveKit's decryption errors and the decoder's progress on the SFU path
+ * (`sawMissingKey`, `sawUndecryptable`, `sawDecoded`).
  */
 import { TypedEmitter } from '../../../common/typed-emitter';
 import type { SignalPayload } from '../../../protocol/signaling';
 import type { SignalingClient } from '../signaling/signaling-client';
 import type { Logger } from '../logger';
-import { frameKeyId, KeyChain, stepsTo } from './key-chain';
+import { KeyChain, stepsTo, type ChainKey } from './key-chain';
+import type { KeyTarget } from './key-target';
 import { decodeMediaKey } from './media-keys';
 import { makeGuestKeyPair, unwrapKey } from './key-wrap';
 import type { E2eeStats, E2eeTransforms } from './e2ee-transforms';
 
 /** Frames that do not open for this long, with none opening, mean the link's key is not the session's. */
 const REJECTED_AFTER_MS = 2000;
+/** Generations held ahead of the current one: the host may move on at any frame, and on the SFU path this page only hears of it when a key is missing. */
+const AHEAD = 3;
 
 export type GuestKeyState = 'waiting' | 'decrypting' | 'key-rejected';
 
@@ -27,7 +35,6 @@ export interface GuestKeysEvents {
 
 export interface GuestKeysOptions {
   signaling: SignalingClient;
-  transforms: E2eeTransforms;
   /** The key from the share link (`&k=`) and its generation (`&kg=`). */
   linkKey: string;
   linkGen: number;
@@ -38,12 +45,14 @@ export class GuestKeys extends TypedEmitter<GuestKeysEvents> {
   private readonly chain: KeyChain;
   private readonly pair = makeGuestKeyPair();
   private readonly offs: Array<() => void> = [];
+  private readonly targets = new Set<KeyTarget>();
   private queue: Promise<unknown> = Promise.resolve();
   private _state: GuestKeyState = 'waiting';
   private _safetyCode: string | undefined;
-  /** Since when frames have been dropped with none opening (undefined while they open). */
+  /** The current generation and the AHEAD after it, as given to the targets. */
+  private window: ChainKey[] = [];
+  /** Since when frames have failed to open with none opening (undefined while they open). */
   private failingSince: number | undefined;
-  private lastOpened = 0;
   refusedCount = 0;
   rekeys = 0;
   closed = false;
@@ -52,12 +61,11 @@ export class GuestKeys extends TypedEmitter<GuestKeysEvents> {
   constructor(private readonly options: GuestKeysOptions) {
     super();
     this.chain = new KeyChain(decodeMediaKey(options.linkKey), options.linkGen);
-    const { signaling, transforms } = options;
+    const { signaling } = options;
     this.enqueue(() => this.hold());
     this.offs.push(
       signaling.on('joined', () => void this.announce()),
       signaling.on('signal', ({ from, payload }) => this.onSignal(from, payload)),
-      transforms.onStats((stats) => this.enqueue(() => this.follow(stats))),
     );
     if (signaling.lastJoin) void this.announce();
   }
@@ -72,16 +80,74 @@ export class GuestKeys extends TypedEmitter<GuestKeysEvents> {
     return this.chain.gen;
   }
 
+  /** An engine's key holder gets the keys now and at every change; returns the detach. */
+  attach(target: KeyTarget): () => void {
+    this.targets.add(target);
+    if (this.window.length) target.setKeys(this.window[0]!, this.window);
+    return () => this.targets.delete(target);
+  }
+
+  /** The P2P worker's counts say which key the host's frames name and whether they open. */
+  watchTransforms(transforms: E2eeTransforms): () => void {
+    let opened = 0;
+    return transforms.onStats((stats: E2eeStats) => {
+      if (stats.opened > opened) {
+        opened = stats.opened;
+        if (stats.lastOpenedKeyId !== undefined) this.sawKeyId(stats.lastOpenedKeyId, 256);
+        this.sawDecoded();
+        return;
+      }
+      if (stats.lastMissingKeyId !== undefined) this.sawKeyId(stats.lastMissingKeyId, 256);
+      if (Object.values(stats.dropped).some((n) => n > 0)) this.sawUndecryptable();
+    });
+  }
+
+  /** SFU: a frame named key index `index` (of LiveKit's ring of `ringSize`) that this page does not hold. */
+  sawMissingKey(index: number, ringSize: number): void {
+    this.sawKeyId(index, ringSize);
+    this.sawUndecryptable();
+  }
+
+  /** A frame of the host's did not open. */
+  sawUndecryptable(): void {
+    this.enqueue(async () => {
+      if (this.closed) return;
+      this.failingSince ??= Date.now();
+      if (Date.now() - this.failingSince >= REJECTED_AFTER_MS) this.setState('key-rejected');
+    });
+  }
+
+  /** Frames of the host's opened and decoded. */
+  sawDecoded(): void {
+    this.enqueue(async () => {
+      this.failingSince = undefined;
+      this.setState('decrypting');
+    });
+  }
+
+  /** Frames name key id `id` (generation mod `modulus`): a generation ahead of this page's is moved to. */
+  private sawKeyId(id: number, modulus: number): void {
+    this.enqueue(async () => {
+      if (this.closed || this._state === 'key-rejected') return;
+      const steps = modulus === 256 ? stepsTo(this.chain.gen, id) : (id - (this.chain.gen % modulus) + modulus) % modulus;
+      // On LiveKit's small ring, an index just behind is a late frame under an older key, not one far ahead.
+      if (steps === 0 || (modulus !== 256 && steps >= modulus - 3)) return;
+      await this.chain.advance(steps);
+      await this.hold();
+    });
+  }
+
   private enqueue(step: () => Promise<void>): void {
     this.queue = this.queue.then(step).catch((err: unknown) => this.options.log('warn', `E2EE key change failed: ${String(err)}`));
   }
 
-  /** The worker holds the current generation and the next (the host may move on at any frame). */
+  /** The targets hold the current generation and the AHEAD after it. */
   private async hold(): Promise<void> {
-    const { transforms } = this.options;
-    transforms.addReceiveKey(frameKeyId(this.chain.gen), this.chain.key);
-    const next = await this.chain.peek();
-    transforms.addReceiveKey(frameKeyId(next.gen), next.key);
+    const ahead = new KeyChain(this.chain.key, this.chain.gen);
+    const window: ChainKey[] = [{ gen: this.chain.gen, key: this.chain.key }];
+    for (let i = 0; i < AHEAD; i++) window.push(await ahead.step());
+    this.window = window;
+    for (const t of this.targets) t.setKeys(window[0]!, window);
     this._safetyCode = await this.chain.safetyCode();
     this.emitState();
   }
@@ -97,33 +163,6 @@ export class GuestKeys extends TypedEmitter<GuestKeysEvents> {
       .catch((err: unknown) => log('warn', `E2EE public key not sent: ${String(err)}`));
   }
 
-  /** Follows the host's key from what the worker saw: a ratchet step, a later generation, or a key that is not this session's. */
-  private async follow(stats: E2eeStats): Promise<void> {
-    if (this.closed) return;
-    const now = Date.now();
-    if (stats.opened > this.lastOpened) {
-      this.lastOpened = stats.opened;
-      this.failingSince = undefined;
-      if (stats.lastOpenedKeyId !== undefined && stats.lastOpenedKeyId !== frameKeyId(this.chain.gen) && stepsTo(this.chain.gen, stats.lastOpenedKeyId) === 1) {
-        await this.chain.step();
-        await this.hold();
-      }
-      this.setState('decrypting');
-      return;
-    }
-    const missing = stats.lastMissingKeyId;
-    // The link's key is a few generations old: derive forward to the one the frames name (once).
-    if (missing !== undefined && this._state !== 'key-rejected' && stepsTo(this.chain.gen, missing) > 1) {
-      await this.chain.advance(stepsTo(this.chain.gen, missing));
-      await this.hold();
-      return;
-    }
-    const dropped = Object.values(stats.dropped).reduce((a, b) => a + b, 0);
-    if (dropped === 0) return;
-    this.failingSince ??= now;
-    if (now - this.failingSince >= REJECTED_AFTER_MS) this.setState('key-rejected');
-  }
-
   private onSignal(from: string, payload: SignalPayload): void {
     if (payload.kind !== 'e2ee-rekey') return;
     const { signaling, log } = this.options;
@@ -134,10 +173,10 @@ export class GuestKeys extends TypedEmitter<GuestKeysEvents> {
       if (!sessionId || !guestId || this.closed) return;
       const { privateKey } = await this.pair;
       const context = { sessionId, guestId };
-      // Wrapped under the host's current key: this page's, or the next one if the host just stepped.
+      // Wrapped under the host's current key: this page's, or one just ahead if the host stepped.
       let fresh: Uint8Array<ArrayBuffer> | undefined;
-      for (const current of [this.chain.key, (await this.chain.peek()).key]) {
-        fresh = await unwrapKey(payload, privateKey, context, current).catch(() => undefined);
+      for (const held of this.window.length ? this.window : [{ gen: this.chain.gen, key: this.chain.key }]) {
+        fresh = await unwrapKey(payload, privateKey, context, held.key).catch(() => undefined);
         if (fresh) break;
       }
       if (!fresh) return this.refuse(from, 'a key rotation that does not open with this page’s keys');
@@ -165,11 +204,11 @@ export class GuestKeys extends TypedEmitter<GuestKeysEvents> {
     this.emit('state', { state: this._state, safetyCode: this._safetyCode, gen: this.chain.gen });
   }
 
-  /** The page left or was removed: the worker forgets every key. */
+  /** The page left or was removed: every key holder forgets its keys. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const off of this.offs) off();
-    this.options.transforms.forgetKeys();
+    for (const t of this.targets) t.forget();
   }
 }

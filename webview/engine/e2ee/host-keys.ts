@@ -10,10 +10,11 @@ import { TypedEmitter } from '../../../common/typed-emitter';
 import type { SignalPayload } from '../../../protocol/signaling';
 import type { SignalingClient } from '../signaling/signaling-client';
 import type { Logger } from '../logger';
-import { frameKeyId, KeyChain } from './key-chain';
+import { KeyChain } from './key-chain';
 import { generateMediaKey } from './media-keys';
 import { wrapKeyFor } from './key-wrap';
-import type { E2eeTransforms } from './e2ee-transforms';
+import type { ChainKey } from './key-chain';
+import type { KeyTarget } from './key-target';
 
 /** How often the ratchet moves the key on by default. */
 export const DEFAULT_RATCHET_MS = 10 * 60_000;
@@ -38,7 +39,6 @@ export interface HostKeysEvents {
 
 export interface HostKeysOptions {
   signaling: SignalingClient;
-  transforms: E2eeTransforms;
   ratchetMs?: number;
   log: Logger;
 }
@@ -53,14 +53,17 @@ export class HostKeys extends TypedEmitter<HostKeysEvents> {
   /** Key changes one at a time: a ratchet step never lands in the middle of a re-key. */
   private queue: Promise<unknown> = Promise.resolve();
   private _view: KeyView | undefined;
+  /** The engines' key holders (the P2P worker, LiveKit's key ring; both during a move). */
+  private readonly targets = new Set<KeyTarget>();
+  /** A re-key's fresh key, held for receiving (guests switch to it before the host does) until it is sent under. */
+  private pending: ChainKey | undefined;
   refusedCount = 0;
   rekeys = 0;
   closed = false;
 
   constructor(private readonly options: HostKeysOptions) {
     super();
-    const { signaling, transforms } = options;
-    transforms.setKey(frameKeyId(this.chain.gen), this.chain.key);
+    const { signaling } = options;
     this.enqueue(() => this.publish('start'));
     this.timer = setInterval(() => this.enqueue(() => this.ratchet()), options.ratchetMs ?? DEFAULT_RATCHET_MS);
     this.offs.push(
@@ -82,6 +85,19 @@ export class HostKeys extends TypedEmitter<HostKeysEvents> {
     return this.chain.gen;
   }
 
+  /** An engine's key holder gets the keys now and at every change; returns the detach. */
+  attach(target: KeyTarget): () => void {
+    this.targets.add(target);
+    this.apply(target);
+    return () => this.targets.delete(target);
+  }
+
+  private apply(target?: KeyTarget): void {
+    const current = { gen: this.chain.gen, key: this.chain.key };
+    const receiving = this.pending ? [current, this.pending] : [current];
+    for (const t of target ? [target] : this.targets) t.setKeys(current, receiving);
+  }
+
   private enqueue(step: () => Promise<void>): void {
     this.queue = this.queue.then(step).catch((err: unknown) => this.options.log('warn', `E2EE key change failed: ${String(err)}`));
   }
@@ -95,20 +111,23 @@ export class HostKeys extends TypedEmitter<HostKeysEvents> {
   private async ratchet(): Promise<void> {
     if (this.closed) return;
     const next = await this.chain.step();
-    this.options.transforms.setKey(frameKeyId(next.gen), next.key);
+    this.apply();
     this.options.log('info', `E2EE key ratcheted to generation ${next.gen}`);
     await this.publish('ratchet');
   }
 
   /** A fresh key for everyone still here, wrapped for each alone; the senders switch once they all hold it. */
   private async rekey(goneId: string, reason: string): Promise<void> {
-    const { signaling, transforms, log } = this.options;
+    const { signaling, log } = this.options;
     const sessionId = signaling.lastJoin?.session.id;
     if (this.closed || !sessionId) return;
     const current = this.chain.key;
     const fresh = generateMediaKey();
     const gen = this.chain.gen + 1;
     const guests = [...this.publicKeys].filter(([id]) => id !== goneId && signaling.participants.has(id));
+    // Guests switch to the fresh key as soon as they have it (their input to the host too).
+    this.pending = { gen, key: fresh };
+    this.apply();
     const acked = guests.map(
       ([guestId]) =>
         new Promise<void>((resolve) => {
@@ -136,7 +155,8 @@ export class HostKeys extends TypedEmitter<HostKeysEvents> {
     await Promise.all(acked);
     if (this.closed) return;
     this.chain.replace(gen, fresh);
-    transforms.setKey(frameKeyId(gen), fresh);
+    this.pending = undefined;
+    this.apply();
     this.rekeys++;
     log('info', `E2EE re-keyed to generation ${gen} (${guests.length} guest(s) hold it) after ${goneId} ${reason}`);
     await this.publish('rekey');

@@ -79,3 +79,8 @@ export async function safetyCode(key: Uint8Array<ArrayBuffer>): Promise<string> 
   const digits = (n % 1_000_000_000n).toString().padStart(9, '0');
   return `${digits.slice(0, 3)} ${digits.slice(3, 6)} ${digits.slice(6)}`;
 }
+
+/** The key material LiveKit's E2EE gets for `key` (its own label: the media key itself never leaves PairUX's code). */
+export function sfuKeyBytes(key: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  return hkdf(key, 'pairux sfu', 32);
+}

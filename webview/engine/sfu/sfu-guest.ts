@@ -31,6 +31,7 @@ import { TypedEmitter } from '../../../common/typed-emitter';
 import { RetryTimer, SFU_ROOM_RETRY } from '../retry-timer';
 import { consoleLogger, type Logger } from '../logger';
 import { SfuAccessKeeper } from './sfu-access';
+import { SfuE2ee, type SfuEncryption } from './sfu-e2ee';
 import { dataEndpoint, isLossyInput, packetText, TOPIC_TO_GUEST, TOPIC_TO_HOST } from './sfu-data';
 import { trackInboundStats } from './sfu-stats';
 import type { SignalingClient } from '../signaling/signaling-client';
@@ -41,6 +42,8 @@ export interface SfuGuestEngineOptions {
   signaling: SignalingClient;
   access: SfuAccess;
   video: HTMLVideoElement;
+  /** An end-to-end encrypted session: LiveKit's E2EE opens the screen track and the data packets with PairUX's keys. */
+  e2ee?: SfuEncryption;
   log?: Logger;
 }
 
@@ -81,6 +84,8 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
   private stopped = false;
   private readonly unsubscribe: Array<() => void> = [];
 
+  private readonly e2ee: SfuE2ee | undefined;
+
   constructor(private readonly options: SfuGuestEngineOptions) {
     super();
     this.log = options.log ?? consoleLogger('pairux:guest');
@@ -90,6 +95,7 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
     this.video.playsInline = true;
     this.video.autoplay = true;
     this.keeper = new SfuAccessKeeper(options.signaling, options.access, this.log);
+    this.e2ee = options.e2ee ? new SfuE2ee(options.e2ee) : undefined;
   }
 
   get state(): GuestState {
@@ -144,7 +150,11 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
     this.setConnection('closed');
     const room = this.room;
     this.room = undefined;
-    void room?.disconnect(true);
+    void room
+      ?.disconnect(true)
+      .catch(() => undefined)
+      .then(() => this.e2ee?.close());
+    if (!room) this.e2ee?.close();
   }
 
   stats(): Promise<InboundVideoStats> {
@@ -255,10 +265,11 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
     if (this.stopped) return;
     const access = await this.keeper.fresh(forceToken);
     if (this.stopped) return;
-    const room = new Room({ adaptiveStream: { pixelDensity: 2 }, dynacast: true, disconnectOnPageLeave: true });
+    const room = new Room({ adaptiveStream: { pixelDensity: 2 }, dynacast: true, disconnectOnPageLeave: true, ...this.e2ee?.options() });
     this.room = room;
     this.wire(room);
     try {
+      await this.e2ee?.enable(room);
       await room.connect(access.url, access.token, { autoSubscribe: false });
     } catch (err) {
       if (this.room !== room) return;

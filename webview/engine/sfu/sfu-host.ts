@@ -49,6 +49,7 @@ import type { LayerStats } from '../stats';
 import { consoleLogger, type Logger } from '../logger';
 import { SfuAccessKeeper } from './sfu-access';
 import { SfuHostData } from './sfu-data';
+import { SfuE2ee, type SfuEncryption } from './sfu-e2ee';
 import { restoreKbps, rtpSenderLayers, SfuLayerGuard } from './sfu-layer-guard';
 import { trackOutboundStats } from './sfu-stats';
 import type { SignalingClient } from '../signaling/signaling-client';
@@ -64,6 +65,8 @@ export interface SfuHostEngineOptions extends ScreenEncoding {
   track: MediaStreamTrack;
   screen: ScreenDescription;
   input?: HostInputGate;
+  /** An end-to-end encrypted session: LiveKit's E2EE on the screen track and the data packets, with PairUX's keys. */
+  e2ee?: SfuEncryption;
   log?: Logger;
 }
 
@@ -85,6 +88,8 @@ export interface SfuHostSnapshot {
   /** Fresh LiveKit tokens asked of the control plane (`sfu.access`). */
   tokenRefreshes: number;
   data: SfuHostData['counts'];
+  /** LiveKit's E2EE is on in the current room (an encrypted session). */
+  e2ee: boolean;
 }
 
 /**
@@ -153,12 +158,15 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
   private _screen: ScreenDescription;
   private readonly unsubscribe: Array<() => void> = [];
 
+  private readonly e2ee: SfuE2ee | undefined;
+
   constructor(private readonly options: SfuHostEngineOptions) {
     super();
     this.log = options.log ?? consoleLogger('pairux:host');
     this.signaling = options.signaling;
     this._screen = { ...options.screen };
     this.keeper = new SfuAccessKeeper(options.signaling, options.access, this.log);
+    this.e2ee = options.e2ee ? new SfuE2ee(options.e2ee) : undefined;
     this.data = new SfuHostData({
       participants: () => this.signaling.participants,
       publish: (bytes, opts) => this.room?.localParticipant.publishData(bytes, opts) ?? Promise.reject(new Error('not in the room')),
@@ -201,7 +209,11 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
     this.setConnection('closed');
     const room = this.room;
     this.room = undefined;
-    void room?.disconnect(true);
+    void room
+      ?.disconnect(true)
+      .catch(() => undefined)
+      .then(() => this.e2ee?.close());
+    if (!room) this.e2ee?.close();
   }
 
   get screen(): ScreenDescription {
@@ -228,6 +240,7 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
       layerGuard: this.guard ? { ...this.guard.counts, state: this.guard.policy.state } : null,
       tokenRefreshes: this.keeper.refreshes,
       data: { ...this.data.counts },
+      e2ee: this.room?.isE2EEEnabled ?? false,
     };
   }
 
@@ -289,10 +302,13 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
       dynacast: true,
       disconnectOnPageLeave: true,
       stopLocalTrackOnUnpublish: true,
+      ...this.e2ee?.options(),
     });
     this.room = room;
     this.wire(room);
     try {
+      // Before connecting: not one frame or packet goes out in clear.
+      await this.e2ee?.enable(room);
       await room.connect(access.url, access.token, { autoSubscribe: false });
     } catch (err) {
       if (this.room !== room) return;
