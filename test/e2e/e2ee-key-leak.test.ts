@@ -1,12 +1,13 @@
 /**
- * The key never leaves the clients (issue 15): during an encrypted session with a host page and
- * two guests in Chromium (one of them removed, so a re-key happens too), everything the control
- * plane could have seen is recorded, and no media key, in any encoding, is in any of it:
+ * The key never leaves the clients (issue 15): during an encrypted auto session with a host page
+ * and two guests in Chromium, which starts peer-to-peer, moves to a real LiveKit SFU when the
+ * third participant arrives, and re-keys when the host removes a guest there, everything the
+ * servers could have seen is recorded, and no media key, in any encoding, is in any of it:
  * - every line the server process printed (it runs as its own process, so all of it is caught);
  * - every HTTP request head that reached it (request line and headers, through a recording proxy
  *   in front of it: the share links' fragments must never be in them);
- * - every command Redis ran (MONITOR) and a dump of every key it holds at the end.
- * The SFU path does not encrypt yet (an encrypted session never goes there), so no LiveKit log here.
+ * - every command Redis ran (MONITOR) and a dump of every key it holds at the end;
+ * - every line LiveKit logged, at its debug level.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -19,6 +20,8 @@ import { ViewerPage } from '../support/browser-viewer';
 import { createSession } from '../support/control-plane';
 import { startPlaneProcess, type PlaneProcess } from '../support/plane-process';
 import { startRedis, type TestRedis } from '../support/redis';
+import { startLocalLiveKit, type LocalLiveKit } from '../../demo/livekit-server';
+import { eventually } from '../support/livekit';
 
 /** A TCP proxy that records the head of every HTTP request (up to the blank line) before passing bytes on. */
 async function recordingProxy(targetPort: number): Promise<{ url: string; heads: string[]; close(): Promise<void> }> {
@@ -74,6 +77,8 @@ describe('end to end: the media key of an encrypted session never reaches the se
   let proxy: Awaited<ReturnType<typeof recordingProxy>>;
   let monitor: ChildProcess;
   let monitored = '';
+  let livekit: LocalLiveKit;
+  const livekitLog: string[] = [];
   let browser: Browser;
   let host: HeadlessHost | undefined;
   const viewers: ViewerPage[] = [];
@@ -82,7 +87,16 @@ describe('end to end: the media key of an encrypted session never reaches the se
     redis = await startRedis();
     monitor = spawn('redis-cli', ['-p', String(redis.port), 'monitor'], { stdio: ['ignore', 'pipe', 'pipe'] });
     monitor.stdout!.on('data', (d: Buffer) => (monitored += d.toString()));
-    plane = await startPlaneProcess({ PAIRUX_REDIS_URL: redis.url, PAIRUX_TOKEN_SECRET: 'key-leak-test-token-secret-of-32-chars', PAIRUX_LOBBY: 'off' });
+    livekit = await startLocalLiveKit({ logLevel: 'debug', log: (line) => livekitLog.push(line) });
+    plane = await startPlaneProcess({
+      PAIRUX_REDIS_URL: redis.url,
+      PAIRUX_TOKEN_SECRET: 'key-leak-test-token-secret-of-32-chars',
+      PAIRUX_LOBBY: 'off',
+      PAIRUX_LIVEKIT_URL: livekit.url,
+      PAIRUX_LIVEKIT_API_KEY: livekit.apiKey,
+      PAIRUX_LIVEKIT_API_SECRET: livekit.apiSecret,
+      PAIRUX_AUTO_SFU_AT: '3',
+    });
     proxy = await recordingProxy(plane.port);
     browser = await launchChromium();
   });
@@ -94,10 +108,11 @@ describe('end to end: the media key of an encrypted session never reaches the se
     await plane?.kill('SIGTERM');
     monitor?.kill();
     await redis?.stop();
+    await livekit?.stop();
   });
 
-  it('no key, in any encoding, in the server output, the HTTP request heads, Redis commands or its data', async () => {
-    const session = await createSession({ url: proxy.url }, { name: 'Leak check', e2ee: true });
+  it('no key, in any encoding, in the server output, the HTTP request heads, Redis commands or its data, or LiveKit’s log', async () => {
+    const session = await createSession({ url: proxy.url }, { name: 'Leak check', e2ee: true, mode: 'auto' });
     const keys: HostKeyEvent[] = [];
     host = await startHeadlessHost(proxy.url, session.sessionId, session.hostToken, {
       width: 640,
@@ -120,6 +135,14 @@ describe('end to end: the media key of an encrypted session never reaches the se
         return v;
       }),
     );
+    // The third participant moved the session to LiveKit: both guests show its picture there.
+    for (const g of guests)
+      await eventually(
+        () => g.page.evaluate(() => ((window as unknown as { pairuxViewer: { media(): { mode?: string } } }).pairuxViewer.media().mode === 'sfu' ? true : undefined)),
+        'the guest on the SFU',
+        40_000,
+      );
+    await guests[0]!.markerAdvance(500);
     // A removal makes the host re-key: the fresh key travels wrapped, through the server.
     const benId = (await guests[1]!.selfId())!;
     await host.page.evaluate((id) => window.pairuxHostActions!.remove(id), benId);
@@ -149,11 +172,13 @@ describe('end to end: the media key of an encrypted session never reaches the se
       'the HTTP request heads': proxy.heads.join('\n'),
       'Redis MONITOR': monitored,
       'the Redis data': dumped.join('\n'),
+      "LiveKit's log": livekitLog.join('\n'),
     };
     // Each place saw the session (so an empty recording cannot pass for a clean one).
     assert.match(places['the HTTP request heads']!, /GET \/s\/[^ ]+ HTTP\/1\.1/, 'the guests loaded their link');
     assert.match(places['Redis MONITOR']!, new RegExp(session.sessionId), 'Redis saw the session');
     assert.match(places['the Redis data']!, new RegExp(session.sessionId), 'the session is in Redis');
+    assert.match(places["LiveKit's log"]!, new RegExp(session.sessionId), 'LiveKit logged the session’s room');
     assert.match(places['Redis MONITOR']!, /e2ee/, 'the encrypted flag (not the key) is stored');
     assert.ok(keys.length >= 2, `${keys.length} keys made`);
     for (const k of keys)
