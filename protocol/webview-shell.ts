@@ -21,6 +21,7 @@ import {
   ShareLinkInfo,
 } from './signaling';
 import { MAX_SIGNALING_MESSAGE_BYTES } from './limits';
+import { MAX_KEY_GEN } from './share-link';
 import { defineNotification, defineRequest, type Boundary } from './rpc';
 
 /** Holds a whole signaling message (64 KB) escaped inside the RPC message's JSON, with room to spare. */
@@ -64,6 +65,11 @@ export const ShellReady = defineRequest(
   z.discriminatedUnion('page', [HostBoot, GuestBoot]),
 );
 
+/** A session key's generation (the ratchet's and re-keys' counter; protocol/share-link.ts MAX_KEY_GEN). */
+const KeyGeneration = z.int().min(0).max(MAX_KEY_GEN);
+/** The nine digits host and guests compare (webview/engine/e2ee/media-keys.ts `safetyCode`). */
+const SafetyCode = z.string().regex(/^\d{3} \d{3} \d{3}$/);
+
 export const PageState = z.enum(['connecting', 'joined', 'live', 'reconnecting', 'ended', 'failed']);
 export type PageState = z.infer<typeof PageState>;
 
@@ -97,6 +103,14 @@ export const ShellStatus = defineNotification(
     ended: z.object({ reason: z.string().max(64), message: z.string().max(1000) }).optional(),
     /** Set when joining failed: the server's error code. */
     errorCode: z.string().max(64).optional(),
+    /** Guest, an end-to-end encrypted session: whether its frames open with the link's key, and the safety code to compare. */
+    e2ee: z
+      .object({
+        state: z.enum(['waiting', 'decrypting', 'key-rejected']),
+        safetyCode: SafetyCode.optional(),
+        gen: KeyGeneration,
+      })
+      .optional(),
   }),
 );
 export type ShellStatusParams = z.infer<typeof ShellStatus.params>;
@@ -166,6 +180,24 @@ export const ShellHostOffered = defineNotification('shell.hostOffered', HostOffe
  */
 export const ShellLinksChanged = defineNotification('shell.linksChanged', LinksChanged.params);
 
+/**
+ * Page → extension (host), an end-to-end encrypted session: the media key changed (the session
+ * started, the ratchet moved on, or a re-key after a guest went). Every link the extension shows
+ * or copies carries this key from now on (`withMediaKey`); it stays on this machine: the
+ * extension never logs it and never sends it to a server.
+ */
+export const ShellE2eeKey = defineNotification(
+  'shell.e2eeKey',
+  z.object({
+    gen: KeyGeneration,
+    /** The key as a link carries it (`&k=`): 32 bytes, base64url without padding. */
+    key: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+    safetyCode: SafetyCode,
+    why: z.enum(['start', 'ratchet', 'rekey']),
+  }),
+);
+export type ShellE2eeKeyParams = z.infer<typeof ShellE2eeKey.params>;
+
 /** Page → extension (host): its offer of the host's seat was declined or not answered in time (`host.offerEnded`). */
 export const ShellHostOfferEnded = defineNotification('shell.hostOfferEnded', HostOfferEnded.params);
 
@@ -203,7 +235,17 @@ export const webviewShellBoundary: Boundary = {
   maxMessageBytes: MAX_SHELL_JSON_BYTES,
   aToB: {
     requests: [ShellReady],
-    notifications: [ShellStatus, ShellDriving, ShellHostOffered, ShellLinksChanged, ShellHostOfferEnded, ShellSignalOpen, ShellSignalSend, ShellSignalClose],
+    notifications: [
+      ShellStatus,
+      ShellDriving,
+      ShellHostOffered,
+      ShellLinksChanged,
+      ShellHostOfferEnded,
+      ShellE2eeKey,
+      ShellSignalOpen,
+      ShellSignalSend,
+      ShellSignalClose,
+    ],
   },
   bToA: { requests: [ShellAction], notifications: [ShellSignalOpened, ShellSignalMessage, ShellSignalClosed] },
 };

@@ -24,6 +24,14 @@ function run(cmd, args) {
 }
 
 run(process.execPath, ['scripts/bootstrap.mjs', '--build-only', '--quiet']);
+// What the webviews load at run time, not through an import: a package without one of them installs
+// and then fails only when a session needs it (the E2EE workers: only in an encrypted session).
+for (const file of ['dist/webview/e2ee-worker.js', 'dist/webview/livekit-e2ee-worker.js', 'dist/webview/vscode-host.js', 'dist/webview/vscode-guest.js']) {
+  if (!existsSync(path.join(root, file))) {
+    console.error(`[package] ${file} was not built; see esbuild.config.mjs`);
+    process.exit(1);
+  }
+}
 // The helper (dist/helper.js) loads robotjs with require, which looks in dist/node_modules first:
 // only the prebuilt binary for this target goes in, with its loader.
 const vendor = path.join(root, 'dist', 'node_modules');

@@ -29,12 +29,20 @@ export interface GuestSessionEvents {
   hostOffered: { offer: HostSeatOffer };
 }
 
-/** Asks the link's server what it leads to; the server's own words when the link is no good. */
+/** A link to an encrypted session without its key: nothing it leads to could be shown. */
+export const KEY_MISSING_TEXT =
+  'This session is end-to-end encrypted and your link carries no key (the part after &k= is missing): ask the host for the whole link.';
+
+/**
+ * Asks the link's server what it leads to; the server's own words when the link is no good. Only
+ * the token goes to the server: an encrypted session's key (in the link's fragment) never does.
+ */
 export async function checkLink(target: JoinTarget, progress: (line: string) => void, policy?: RetryPolicy): Promise<SessionPreview> {
   const preview = await previewLink(target.origin, target.token, progress, policy);
   if (preview.sessionId !== target.sessionId) {
     throw new PairuxError(ErrorCode.TokenWrongSession, 'This link is damaged: its token is for another session. Ask the host to copy the link again.');
   }
+  if (preview.e2ee && !target.key) throw new PairuxError(ErrorCode.TokenInvalid, KEY_MISSING_TEXT);
   return preview;
 }
 

@@ -11,6 +11,7 @@ import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { CreateSessionResponse } from '../../protocol/http-api';
 import {
   ShellAction,
+  ShellE2eeKey,
   ShellHostOfferEnded,
   ShellLinksChanged,
   ShellReady,
@@ -37,6 +38,9 @@ import type { WebviewPort } from './webview-port';
 
 export type HostPhase = 'starting' | 'live' | 'ending' | 'ended';
 
+/** How long Start waits for an encrypted session's key (the host panel boots, joins, then makes it). */
+export const KEY_TIMEOUT_MS = 30_000;
+
 export interface HostStatus {
   phase: HostPhase;
   /** The page's latest report (participants, driver, state), once it has joined. */
@@ -44,7 +48,15 @@ export interface HostStatus {
   sessionId: string;
   /** Where the media flows now: the page's word once it has one (an auto session moves), else the mode's start. */
   mode: 'p2p' | 'sfu';
-  links: CreateSessionResponse['links'];
+  /** The control plane's origin (where the links lead). */
+  origin: string;
+  /**
+   * The shared links as they are handed out. An end-to-end encrypted session's carry its key, so
+   * they are undefined until the host page has made it (`whenKeyed`).
+   */
+  links: CreateSessionResponse['links'] | undefined;
+  /** An end-to-end encrypted session: the current key's safety code (undefined until the page made it) and generation. */
+  e2ee?: { safetyCode: string | undefined; gen: number } | undefined;
   screen: { width: number; height: number; fps: number; display: string };
   /** Where SFU media goes (the LiveKit URL the webview must be allowed to reach), when known. */
   sfuUrl: string | undefined;
@@ -67,6 +79,11 @@ export interface HostSessionEvents {
   linksChanged: LinksNotice;
   /** The host's offer of its seat was declined or expired (`text` is literal). */
   offerEnded: { text: string; reason: 'declined' | 'expired' };
+  /**
+   * An encrypted session's key changed (the key itself stays in the link book: events may be
+   * logged). After a `rekey` the links handed out before no longer open the picture for a newcomer.
+   */
+  keyChanged: { gen: number; safetyCode: string; why: 'start' | 'ratchet' | 'rekey' };
 }
 
 export interface HostUi {
@@ -101,6 +118,8 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   private resume: (() => ShellStatusParams['resume']) | undefined;
   private handed = false;
   private book: LinkBook | undefined;
+  /** An encrypted session's current key as the page reported it, without the key itself. */
+  private keyInfo: { gen: number; safetyCode: string } | undefined;
 
   constructor(
     private readonly settings: HostSettings,
@@ -120,6 +139,11 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     return this.created?.hostToken;
   }
 
+  /** Whether the session is end-to-end encrypted. */
+  get e2ee(): boolean {
+    return this.settings.e2ee === true;
+  }
+
   get status(): HostStatus | undefined {
     const c = this.created;
     // The capture running now: the helper moves it to another monitor when the shared one is unplugged.
@@ -130,7 +154,9 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
       page: this.page,
       sessionId: c.sessionId,
       mode: this.page?.media ?? (this.settings.mode === 'sfu' ? 'sfu' : 'p2p'),
-      links: c.links,
+      origin: new URL(c.links.viewer.url).origin,
+      links: this.book?.ready ? this.book.links : undefined,
+      ...(this.e2ee ? { e2ee: { safetyCode: this.keyInfo?.safetyCode, gen: this.keyInfo?.gen ?? 0 } } : {}),
       screen: { width: cap.width, height: cap.height, fps: cap.fps, display: this.settings.display },
       // An auto session may move to the SFU later, so its webview may reach LiveKit from the start.
       // A taken-over session's LiveKit is the server's, unknown here.
@@ -204,7 +230,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     try {
       await this.startHelper();
       this.created = await session();
-      this.book = new LinkBook(this.created.links);
+      this.book = new LinkBook(this.created.links, this.e2ee);
       this.capture = await this.startCapture();
       this.runner = new HostRunner({
         helper: this.helper!,
@@ -263,10 +289,18 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
       const resume = this.resume?.();
       return { page: 'host' as const, hostParams: params.toString(), signalingUrl: this.signalingUrl, ...(resume ? { resume } : {}) };
     });
+    port.shell.onNotification(ShellE2eeKey, ({ gen, key, safetyCode, why }) => {
+      if (!this.e2ee || !this.book) return;
+      this.book.setKey({ text: key, gen });
+      this.keyInfo = { gen, safetyCode };
+      // Never the key itself: these lines go to the log.
+      this.emit('log', { level: 'info', line: `end-to-end encryption: key ${gen} (${why}), safety code ${safetyCode}` });
+      this.emitStatus();
+      this.emit('keyChanged', { gen, safetyCode, why });
+    });
     port.shell.onNotification(ShellLinksChanged, (change) => {
       const notice = this.book?.linksChanged(change);
       if (!notice || !this.book) return;
-      c.links = this.book.links;
       this.emitStatus();
       this.emit('linksChanged', notice);
     });
@@ -301,21 +335,58 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     return this.port.shell.request(ShellAction, action);
   }
 
+  /**
+   * Resolves once the links can be given out: at once in a plain session; in an encrypted one when
+   * the host page has made the key. Rejects after `timeoutMs`, or when the page fails or the session ends first.
+   */
+  whenKeyed(timeoutMs = KEY_TIMEOUT_MS): Promise<void> {
+    if (!this.book || this.book.ready) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const finish = (err?: PairuxError) => {
+        clearTimeout(timer);
+        offs.forEach((off) => off());
+        if (err) reject(err);
+        else resolve();
+      };
+      const timer = setTimeout(
+        () =>
+          finish(
+            new PairuxError(
+              ErrorCode.Unavailable,
+              `The host panel did not make the session's end-to-end encryption key within ${Math.round(timeoutMs / 1000)} s, so there is no link to give out yet (a link without the key shows guests nothing). See “PairUX: Show Log”; Copy Share Link gives the link once the key is there, or end the session and start again.`,
+            ),
+          ),
+        timeoutMs,
+      );
+      const offs = [
+        this.on('keyChanged', () => finish()),
+        this.on('ended', () => finish(new PairuxError(ErrorCode.Unavailable, 'The session ended before its encryption key was made.'))),
+        this.on('status', (s) => {
+          if (s.page?.state === 'failed')
+            finish(new PairuxError(ErrorCode.Unavailable, `The host panel could not start the encrypted session: ${s.page.message}`));
+        }),
+      ];
+    });
+  }
+
   /** A link for one person (labelled; single use or until revoked), made by the host's page. */
   async createPersonalLink(request: PersonalLinkRequest): Promise<ShareLinkInfo> {
+    // An encrypted session's link is no use before the key: refused before the server makes one.
+    this.book?.assertReady();
     const { link } = await this.act(personalLinkAction(request));
     if (!link) throw new PairuxError(ErrorCode.Unavailable, 'The host panel did not make the link; try again.');
-    return link;
+    return this.book ? { ...link, url: this.book.keyed(link.url) } : link;
   }
 
   /** Every guest link stops working (those in stay); Copy Share Link gives the new shared ones. */
   async rotateLinks(): Promise<{ links: CreateSessionResponse['links']; revoked: number }> {
+    this.book?.assertReady();
     const { rotated } = await this.act({ action: 'rotateLinks' });
     const c = this.created;
     if (!rotated || !c || !this.book) throw new PairuxError(ErrorCode.Unavailable, 'The host panel did not rotate the links; try again.');
-    c.links = this.book.rotated(rotated);
+    const links = this.book.rotated(rotated);
     this.emitStatus();
-    return { links: c.links, revoked: rotated.revoked };
+    return { links, revoked: rotated.revoked };
   }
 
   /** The guest links that still let someone in. */
@@ -340,7 +411,6 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     const fresh = await this.act({ action: 'createLink', role });
     if (!fresh.url) return { revoked };
     this.book.replace(role, { url: fresh.url, expiresAt: fresh.expiresAt ?? 0 });
-    c.links = this.book.links;
     this.emitStatus();
     return { revoked, replaced: role };
   }
@@ -435,6 +505,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
       hostName: s.hostName,
       linkTtlSeconds: s.linkTtlMinutes * 60,
       ...(s.sfuRegion ? { region: s.sfuRegion } : {}),
+      ...(s.e2ee ? { e2ee: true } : {}),
     };
     if (s.serverUrl) {
       const created = await createRemoteSession(s.serverUrl, s.hostKey, request, (line) => this.ui.progress(line));

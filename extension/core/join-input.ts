@@ -2,7 +2,9 @@
  * What a user may paste or click to join: the share link itself (`http(s)://…/s/<id>#t=…`), the
  * same link wrapped for VS Code (`vscode://pairux.pairux/join?link=<encoded>`, also from other
  * editor builds' schemes), or `pairux://join?link=<encoded>`. Everything comes down to the share
- * link, which `parseShareLink` checks; the messages say what to do about a bad one.
+ * link, which `parseShareLink` checks; the messages say what to do about a bad one. An end-to-end
+ * encrypted session's link carries its media key in the fragment (`&k=`): it stays in `link`,
+ * whole, for the guest page; only the token ever goes to the link's server (the preview).
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import { EXTENSION_ID, parseShareLink, peekClaims, type ShareLink } from '../../protocol/share-link';
@@ -38,6 +40,27 @@ export function parseJoinInput(input: string, now = Date.now()): JoinTarget {
     throw new PairuxError(ErrorCode.Forbidden, "That is the host's own token, not a share link. Use “PairUX: Copy Share Link” on the host to get one.");
   }
   return { ...parsed, link: link.trim(), role: claims?.role, expiresAt };
+}
+
+/**
+ * What a `vscode://pairux.pairux/join?link=…` URI opened from outside gives the URI handler, as
+ * join input. VS Code hands the handler its URI parsed, with the query percent-decoded: the share
+ * link's own `&k=` and `&kg=` (an encrypted session's key) then read as more parameters of the
+ * editor's link, and neither `uri.toString()` nor `toString(true)` brings them back. The share
+ * link is the URI's only parameter, so everything after `link=` is that link, whole.
+ */
+export function joinInputFromUri(uri: { query: string; toString(skipEncoding?: boolean): string }): string {
+  if (!uri.query.startsWith('link=')) return uri.toString(true); // parseJoinInput says what is missing
+  const link = uri.query.slice('link='.length);
+  // An editor that passes the query still encoded: decode it once.
+  if (/^https?%3A/i.test(link)) {
+    try {
+      return decodeURIComponent(link);
+    } catch {
+      return link;
+    }
+  }
+  return link;
 }
 
 function unwrap(text: string): string {

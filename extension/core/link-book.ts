@@ -3,6 +3,11 @@
  * viewer links (what Copy Share Link gives), who came through which link (so a notice about a
  * revoked link can name them), and the words for what changed. Every name and label is a peer's
  * or the host's text: it goes through `literal`, never into a link.
+ *
+ * An end-to-end encrypted session's links carry its media key in their fragment (`&k=`, the host
+ * page's latest: `withMediaKey`). The server issues them without it, so until the page has made
+ * the key there is no link to give out at all: `links` and `keyed` refuse rather than hand out
+ * one that would show guests nothing.
  */
 import type { z } from 'zod';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
@@ -10,7 +15,7 @@ import type { CreateSessionResponse } from '../../protocol/http-api';
 import { DisplayName } from '../../protocol/common';
 import type { HostOfferEnded, LinkSummary, LinksChanged, Participant, RotateLinks, ShareLinkInfo } from '../../protocol/signaling';
 import type { ParamsOf, ResultOf } from '../../protocol/rpc';
-import { parseShareLink, peekClaims } from '../../protocol/share-link';
+import { parseShareLink, peekClaims, withMediaKey } from '../../protocol/share-link';
 import { literal } from '../ui/literal-text';
 
 export type SharedLinks = CreateSessionResponse['links'];
@@ -26,15 +31,56 @@ export interface LinksNotice {
   fresh?: { role: GuestRole; url: string };
 }
 
+/** An encrypted session's media key as links carry it (`&k=`, `&kg=`). */
+export interface LinkKey {
+  text: string;
+  gen: number;
+}
+
+/** What an encrypted session says while its host page has not made the key yet. */
+export const KEY_NOT_READY_MESSAGE =
+  'This session is end-to-end encrypted and its key is not made yet (the host panel makes it once it has joined), so there is no link to give out: a link without the key shows guests nothing. Try again in a moment.';
+
 export class LinkBook {
   /** Link id → the name of whoever came through it last. */
   private readonly names = new Map<string, string>();
+  private key: LinkKey | undefined;
 
-  constructor(private shared: SharedLinks) {}
+  constructor(
+    private shared: SharedLinks,
+    /** An end-to-end encrypted session: every link given out carries the key. */
+    readonly e2ee = false,
+  ) {}
 
-  /** The shared links as they are now (Copy Share Link). */
+  /** Whether links can be given out: always in a plain session, once the key is known in an encrypted one. */
+  get ready(): boolean {
+    return !this.e2ee || this.key !== undefined;
+  }
+
+  /** The key links carry from now on (the host page's latest: after a ratchet or a re-key). */
+  setKey(key: LinkKey): void {
+    this.key = { text: key.text, gen: key.gen };
+  }
+
+  /** Throws UNAVAILABLE (in words for the host) while an encrypted session has no key to put in its links. */
+  assertReady(): void {
+    if (!this.ready) throw new PairuxError(ErrorCode.Unavailable, KEY_NOT_READY_MESSAGE);
+  }
+
+  /** `url` as this session hands it out: an encrypted session's with the current key; throws UNAVAILABLE before there is one. */
+  keyed(url: string): string {
+    if (!this.e2ee) return url;
+    const key = this.key;
+    if (!key) throw new PairuxError(ErrorCode.Unavailable, KEY_NOT_READY_MESSAGE);
+    return withMediaKey(url, key.text, key.gen);
+  }
+
+  /** The shared links as they are now (Copy Share Link), keyed; throws UNAVAILABLE while an encrypted session has no key. */
   get links(): SharedLinks {
-    return this.shared;
+    return {
+      controller: { url: this.keyed(this.shared.controller.url), expiresAt: this.shared.controller.expiresAt },
+      viewer: { url: this.keyed(this.shared.viewer.url), expiresAt: this.shared.viewer.expiresAt },
+    };
   }
 
   /** Replaces the shared links (a host that took over gets its own). */
@@ -61,15 +107,17 @@ export class LinkBook {
     if (change.controller) this.shared = { ...this.shared, controller: { url: change.controller.url, expiresAt: change.controller.expiresAt } };
     if (change.viewer) this.shared = { ...this.shared, viewer: { url: change.viewer.url, expiresAt: change.viewer.expiresAt } };
     const who = change.revoked.map((id) => this.names.get(id)).find((n) => n !== undefined);
+    // Offered for copying only as it would be handed out (an encrypted session's, with the key).
+    const copy = fresh && this.ready ? { fresh: { role: fresh.role, url: this.keyed(fresh.url) } } : {};
     if (!who) {
       // Nobody known came through it: the server's own words, as text.
-      return { text: literal(change.message), ...(fresh ? { fresh: { role: fresh.role, url: fresh.url } } : {}) };
+      return { text: literal(change.message), ...copy };
     }
     const name = literal(who, 64);
     if (!fresh) return { text: `${name} was removed, so the personal link they joined through no longer works.` };
     return {
       text: `${name}'s ${fresh.role} link no longer works (they were removed). Everyone else needs the new ${fresh.role} link: Copy Share Link gives it from now on.`,
-      fresh: { role: fresh.role, url: fresh.url },
+      ...copy,
     };
   }
 
@@ -79,7 +127,7 @@ export class LinkBook {
       controller: { url: result.controller.url, expiresAt: result.controller.expiresAt },
       viewer: { url: result.viewer.url, expiresAt: result.viewer.expiresAt },
     };
-    return this.shared;
+    return this.links;
   }
 
   /** Which shared link `linkId` is (its token's `jti`), if it is one of them. */

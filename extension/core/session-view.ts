@@ -18,8 +18,22 @@ export type SessionView =
       screen: { width: number; height: number; fps: number };
       /** The embedded server on the local network: where guests connect. */
       reach?: { address: string; network: string; interface: string } | undefined;
+      /** An end-to-end encrypted session: the current key's safety code (undefined until the page made it) and generation. */
+      e2ee?: { safetyCode: string | undefined; gen: number } | undefined;
     }
-  | { kind: 'guest'; hostName: string; mode: 'p2p' | 'sfu'; page: ShellStatusParams | undefined };
+  | {
+      kind: 'guest';
+      hostName: string;
+      mode: 'p2p' | 'sfu';
+      page: ShellStatusParams | undefined;
+      /** The session is end-to-end encrypted (its server said so before the page joined; the page's `e2ee` says more). */
+      e2ee?: boolean | undefined;
+    };
+
+/** An encrypted session as the editor shows it: whose side, how far the key is, its safety code. */
+export type LockView =
+  | { side: 'host'; safetyCode: string | undefined; gen: number }
+  | { side: 'guest'; state: 'waiting' | 'decrypting' | 'key-rejected'; safetyCode: string | undefined; gen: number };
 
 export interface StatusBarText {
   text: string;
@@ -37,6 +51,34 @@ export function guestsOf(page: ShellStatusParams | undefined): Participant[] {
   return (page?.participants ?? []).filter((p) => p.role !== 'host');
 }
 
+/** The encrypted session shown, or undefined in a plain one. */
+export function lockOf(view: SessionView): LockView | undefined {
+  if (view.kind === 'host') return view.e2ee ? { side: 'host', safetyCode: view.e2ee.safetyCode, gen: view.e2ee.gen } : undefined;
+  if (view.kind !== 'guest') return undefined;
+  const e = view.page?.e2ee;
+  if (e) return { side: 'guest', state: e.state, safetyCode: e.safetyCode, gen: e.gen };
+  return view.e2ee ? { side: 'guest', state: 'waiting', safetyCode: undefined, gen: 0 } : undefined;
+}
+
+/**
+ * The lock line (status bar tooltip, notifications): "End-to-end encrypted · safety code 123 456
+ * 789", the same words and code the pages show, so host and guests compare one with the other.
+ */
+export function lockLine(lock: LockView): string {
+  const code = lock.safetyCode ? `safety code ${lock.safetyCode}${lock.gen ? ` (key ${lock.gen})` : ''}` : undefined;
+  if (lock.side === 'host') return `End-to-end encrypted · ${code ?? 'making the key…'}`;
+  if (lock.state === 'key-rejected') return "End-to-end encrypted · your link's key does not open this session: ask the host for the link again";
+  if (!code) return 'End-to-end encrypted · waiting for the key';
+  return `End-to-end encrypted · ${code}${lock.state === 'waiting' ? ' · waiting for the first picture' : ''}`;
+}
+
+/** The Participants view's description beside its title: the lock of an encrypted session. */
+export function participantsDescription(view: SessionView): string | undefined {
+  const lock = lockOf(view);
+  if (!lock) return undefined;
+  return lock.safetyCode ? `🔒 end-to-end encrypted · ${lock.safetyCode}` : '🔒 end-to-end encrypted';
+}
+
 export function statusBarText(view: SessionView): StatusBarText {
   switch (view.kind) {
     case 'none':
@@ -46,7 +88,8 @@ export function statusBarText(view: SessionView): StatusBarText {
     case 'host': {
       const guests = guestsOf(view.page);
       const driver = view.page?.driverId;
-      const parts = [`$(broadcast) PairUX`, MODE_LABEL[view.mode], `${guests.length} watching`];
+      const lock = lockOf(view);
+      const parts = [`$(broadcast) PairUX`, `${lock ? '$(lock) ' : ''}${MODE_LABEL[view.mode]}`, `${guests.length} watching`];
       if (view.phase === 'ending') parts.push('ending…');
       else if (view.page?.state === 'reconnecting') parts.push('reconnecting');
       else if (driver) parts.push(`$(hand) ${literal(nameOf(view.page, driver) ?? 'a guest', 64)} drives`);
@@ -54,13 +97,14 @@ export function statusBarText(view: SessionView): StatusBarText {
       const where = view.reach ? ` Guests on your network ${view.reach.network} (${view.reach.interface}) connect at ${view.reach.address}.` : '';
       return {
         text: parts.join(' · '),
-        tooltip: `Sharing your ${view.screen.width}×${view.screen.height} screen at ${view.screen.fps} fps (${MODE_LABEL[view.mode]}).${where} Click for the session's actions.`,
+        tooltip: `Sharing your ${view.screen.width}×${view.screen.height} screen at ${view.screen.fps} fps (${MODE_LABEL[view.mode]}).${where}${lock ? ` ${lockLine(lock)}: your guests see the same code.` : ''} Click for the session's actions.`,
       };
     }
     case 'guest': {
       const page = view.page;
       const state = page?.state ?? 'connecting';
-      const parts = [`$(device-camera-video) PairUX`, MODE_LABEL[view.mode], `${literal(view.hostName, 64)}'s screen`];
+      const lock = lockOf(view);
+      const parts = [`$(device-camera-video) PairUX`, `${lock ? '$(lock) ' : ''}${MODE_LABEL[view.mode]}`, `${literal(view.hostName, 64)}'s screen`];
       if (state === 'live') {
         if (page?.control === 'granted') parts.push('$(hand) you drive');
         else if (page?.driverId) parts.push(`${literal(nameOf(page, page.driverId) ?? 'someone', 64)} drives`);
@@ -68,7 +112,8 @@ export function statusBarText(view: SessionView): StatusBarText {
       } else {
         parts.push(state === 'failed' ? 'could not join' : state);
       }
-      return { text: parts.join(' · '), tooltip: page?.message ? `PairUX: ${literal(page.message)}` : `PairUX: ${state}` };
+      const said = page?.message ? `PairUX: ${literal(page.message)}` : `PairUX: ${state}`;
+      return { text: parts.join(' · '), tooltip: lock ? `${said}\n${lockLine(lock)}` : said };
     }
   }
 }

@@ -45,6 +45,11 @@ export interface HostSettings {
   sfuRegion: string | undefined;
   /** The LiveKit server the embedded control plane uses for SFU sessions, when configured. */
   livekit: { url: string; apiKey: string; apiSecret: string } | undefined;
+  /**
+   * End-to-end encrypted (`pairux.e2ee`, or the host's pick at Start): the host page makes the
+   * media key and every link carries it in its fragment; peer-to-peer and through the SFU alike.
+   */
+  e2ee?: boolean;
 }
 
 /**
@@ -72,6 +77,8 @@ export function readHostSettings(
     userName: string;
     livekitSecret?: string | undefined;
     embeddedHostKey?: string | undefined;
+    /** The host's pick at Start; absent: `pairux.e2ee`. */
+    e2ee?: boolean | undefined;
   },
 ): HostSettings {
   const problems: string[] = [];
@@ -112,8 +119,12 @@ export function readHostSettings(
   const sfuRegion = str('session.region');
   if (sfuRegion && !Region.safeParse(sfuRegion).success)
     problems.push(`“pairux.session.region” must be a region name such as eu or us-west: lower-case letters, digits and - (it is ${sfuRegion})`);
+  const e2eeSetting = get('e2ee') ?? false;
+  if (typeof e2eeSetting !== 'boolean') problems.push(`“pairux.e2ee” must be true or false (it is ${JSON.stringify(e2eeSetting)})`);
+  const e2ee = extra.e2ee ?? e2eeSetting === true;
+  const mode = extra.mode === 'sfu' || extra.mode === 'auto' ? extra.mode : 'p2p';
   const settings: HostSettings = {
-    mode: extra.mode === 'sfu' || extra.mode === 'auto' ? extra.mode : 'p2p',
+    mode,
     serverUrl,
     hostKey: extra.hostKey,
     embeddedPort: int('server.port', 0, 0, 65535),
@@ -134,6 +145,7 @@ export function readHostSettings(
     sessionName: str('session.name').slice(0, 64) || `${(str('displayName') || extra.userName || 'PairUX').slice(0, 40)}'s session`,
     sfuRegion: sfuRegion || undefined,
     livekit: livekitUrl && livekitKey && extra.livekitSecret ? { url: livekitUrl, apiKey: livekitKey, apiSecret: extra.livekitSecret } : undefined,
+    ...(e2ee ? { e2ee: true } : {}),
   };
   if (problems.length) throw new PairuxError(ErrorCode.BadMessage, `Fix these settings first: ${problems.join('; ')}.`);
   return settings;

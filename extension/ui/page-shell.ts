@@ -15,6 +15,13 @@ export interface ShellParts {
   serverOrigin: string;
   /** Where else the page may connect: LiveKit origins, or 'any-websocket'. */
   mediaOrigins: string[];
+  /**
+   * An end-to-end encrypted session: its workers' scripts (`asWebviewUri`), PairUX's encoded-
+   * transform worker (peer-to-peer) and LiveKit's E2EE worker (the SFU), which the page fetches
+   * and starts from `blob:` URLs (webview/vscode/e2ee-worker-url.ts): a webview cannot start a
+   * worker from the extension's resources directly. Absent: no worker may start at all.
+   */
+  e2eeWorkers?: { transform: string; livekit: string } | undefined;
 }
 
 /** A value for a double-quoted HTML attribute. */
@@ -25,6 +32,8 @@ export function escapeAttribute(value: string): string {
 export function contentSecurityPolicy(p: Omit<ShellParts, 'scriptUrl' | 'styleUrl'>): string {
   const server = new URL(p.serverOrigin);
   const ws = `${server.protocol === 'https:' ? 'wss' : 'ws'}://${server.host}`;
+  // The worker's script is read from the extension's resources and started as a blob: nothing else.
+  const worker = p.e2eeWorkers ? resourceSources(p.cspSource) : [];
   return [
     "default-src 'none'",
     `script-src 'nonce-${p.nonce}'`,
@@ -33,7 +42,8 @@ export function contentSecurityPolicy(p: Omit<ShellParts, 'scriptUrl' | 'styleUr
     `font-src ${p.cspSource}`,
     `img-src ${p.cspSource} data: blob:`,
     'media-src blob: mediastream:',
-    `connect-src ${[server.origin, ws, ...p.mediaOrigins.flatMap(connectSources)].join(' ')}`,
+    `connect-src ${[server.origin, ws, ...p.mediaOrigins.flatMap(connectSources), ...worker].join(' ')}`,
+    `worker-src ${p.e2eeWorkers ? 'blob:' : "'none'"}`,
     "base-uri 'none'",
     "form-action 'none'",
   ].join('; ');
@@ -52,11 +62,28 @@ export function pageHtml(shell: string, p: ShellParts, shellName: string): strin
       '<meta charset="utf-8" />',
       () => `<meta charset="utf-8" />\n    <meta http-equiv="Content-Security-Policy" content="${escapeAttribute(contentSecurityPolicy(p))}" />`,
     )
-    .replace('<body ', '<body data-embed="vscode" ');
+    .replace('<body ', () => `<body data-embed="vscode" ${workerAttributes(p.e2eeWorkers)}`);
   // A shell whose tags moved would load nothing; say so instead of showing a blank panel.
   if (!out.includes(`nonce="${nonce}"`) || !out.includes('Content-Security-Policy'))
     throw new Error(`dist/webview/${shellName} is not the page shell PairUX expects; rebuild the extension`);
   return out;
+}
+
+/** The workers' scripts where the page's script reads them (`data-e2ee-worker`, `data-livekit-e2ee-worker`). */
+function workerAttributes(workers: ShellParts['e2eeWorkers']): string {
+  if (!workers) return '';
+  return `data-e2ee-worker="${escapeAttribute(workers.transform)}" data-livekit-e2ee-worker="${escapeAttribute(workers.livekit)}" `;
+}
+
+/**
+ * Where the extension's resources are served, for fetching one: `cspSource` without `'self'`
+ * (code-server's is `'self' https://*.vscode-cdn.net`, and its webviews' own origin is the
+ * workbench's, which a page has no reason to reach), unless `'self'` is all there is.
+ */
+function resourceSources(cspSource: string): string[] {
+  const all = cspSource.split(/\s+/).filter(Boolean);
+  const others = all.filter((s) => s !== "'self'");
+  return others.length ? others : all;
 }
 
 function connectSources(origin: string): string[] {

@@ -24,6 +24,8 @@ export function openPanel(
   log: vscode.LogOutputChannel,
   onClosed: () => void,
   mediaOrigins: string[] = [],
+  /** An end-to-end encrypted session: the page may start the E2EE workers. */
+  e2ee = false,
 ): OpenPanel {
   const panel = vscode.window.createWebviewPanel(
     page === 'host' ? HOST_PANEL_TYPE : GUEST_PANEL_TYPE,
@@ -37,7 +39,7 @@ export function openPanel(
     },
   );
   const port = new WebviewPort({ post: (m) => panel.webview.postMessage(m) }, (error) => log.warn(`${page} panel: ${error.message}`));
-  const html = (): string => webviewHtml(panel.webview, context.extensionUri, page, serverOrigin, mediaOrigins);
+  const html = (): string => webviewHtml(panel.webview, context.extensionUri, page, serverOrigin, mediaOrigins, e2ee);
   const load = watchPanelLoad({
     visible: () => panel.visible,
     reload: (attempt) => {

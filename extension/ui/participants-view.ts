@@ -1,10 +1,11 @@
 /**
  * The Participants view (its own activity-bar container): everyone in the session with role and
  * control state; on the host, each guest's context menu grants / revokes control, promotes /
- * demotes and removes (package.json `view/item/context`, keyed on the row's contextValue).
+ * demotes and removes (package.json `view/item/context`, keyed on the row's contextValue). An
+ * end-to-end encrypted session shows its lock and safety code beside the view's title.
  */
 import * as vscode from 'vscode';
-import { participantRows, type ParticipantRow, type SessionView } from '../core/session-view';
+import { participantRows, participantsDescription, type ParticipantRow, type SessionView } from '../core/session-view';
 
 export class ParticipantsView implements vscode.TreeDataProvider<ParticipantRow>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -20,6 +21,8 @@ export class ParticipantsView implements vscode.TreeDataProvider<ParticipantRow>
     this.rows = participantRows(view);
     this.tree.badge = view.kind === 'host' && this.rows.length > 1 ? { value: this.rows.length - 1, tooltip: `${this.rows.length - 1} guests` } : undefined;
     this.tree.message = view.kind === 'starting' ? 'Starting the session…' : undefined;
+    // An encrypted session's lock (and safety code) beside the view's title.
+    this.tree.description = participantsDescription(view);
     this.changed.fire();
   }
 

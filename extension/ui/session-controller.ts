@@ -14,10 +14,10 @@ import type { ShellActionParams, ShellStatusParams } from '../../protocol/webvie
 import { checkLink, GuestSession } from '../core/guest-session';
 import { HostSession, type HostStatus } from '../core/host-session';
 import { HostSeatConsent, offerQuestion, type HostSeatOffer } from '../core/host-seat';
-import { parseJoinInput, type JoinTarget } from '../core/join-input';
+import { joinInputFromUri, parseJoinInput, type JoinTarget } from '../core/join-input';
 import { editorJoinUri } from '../../protocol/share-link';
-import { contextKeys, presenceChanges, type ContextKeys, type ParticipantRow, type SessionView } from '../core/session-view';
-import type { PersonalLinkRequest } from '../core/link-book';
+import { contextKeys, lockLine, lockOf, presenceChanges, type ContextKeys, type ParticipantRow, type SessionView } from '../core/session-view';
+import { KEY_NOT_READY_MESSAGE, type PersonalLinkRequest } from '../core/link-book';
 import { createPersonalLink, manageLinks, rotateShareLinks } from './link-commands';
 import { readHostSettings, type HostSettings, type SessionMode } from '../core/settings';
 import { askControlInEditor } from './control-asker';
@@ -67,6 +67,27 @@ const MODE_ITEMS: Array<vscode.QuickPickItem & { mode: SessionMode }> = [
   },
 ];
 
+const ENCRYPTION_ITEMS: Array<vscode.QuickPickItem & { e2ee: boolean }> = [
+  {
+    e2ee: true,
+    label: 'End-to-end encrypted',
+    detail:
+      'Only people with the link see your screen: its key travels in the link, never to a server (nor to the SFU, which relays what it cannot read). Compare the safety code with your guests.',
+  },
+  {
+    e2ee: false,
+    label: 'Not encrypted',
+    description: 'end to end',
+    detail: 'Media is encrypted on each hop (WebRTC), so an SFU that relays it can read it.',
+  },
+];
+
+/** Start's choices: a mode, and whether the session is end-to-end encrypted. */
+export interface StartOptions {
+  /** Absent: `pairux.e2ee`. */
+  e2ee?: boolean;
+}
+
 export class SessionController implements vscode.Disposable {
   private current: Hosting | Joined | undefined;
   private view: SessionView = { kind: 'none' };
@@ -88,7 +109,8 @@ export class SessionController implements vscode.Disposable {
   ) {
     const command = (id: string, run: (...args: never[]) => unknown) =>
       this.disposables.push(vscode.commands.registerCommand(id, (...args: never[]) => this.guard(id, () => run(...args))));
-    command('pairux.startSession', (mode?: SessionMode) => this.start(mode));
+    // With arguments (scripts, tests): no prompts; `{ e2ee: true }` starts an encrypted session.
+    command('pairux.startSession', (mode?: SessionMode, options?: StartOptions) => this.start(mode, options));
     command('pairux.joinSession', (link?: string) => this.join(link));
     command('pairux.copyShareLink', (role?: 'controller' | 'viewer') => this.copyLink(role));
     command('pairux.requestControl', () => this.guestAct({ action: 'requestControl' }, 'Asked the host for control; they will see a prompt.'));
@@ -121,14 +143,14 @@ export class SessionController implements vscode.Disposable {
     command('pairux.createPersonalLink', (request?: PersonalLinkRequest) => this.createPersonalLink(request));
     command('pairux.rotateShareLinks', (ask?: boolean) => this.rotateLinks(ask !== false));
     command('pairux.manageLinks', () => this.manageLinks());
-    this.disposables.push(vscode.window.registerUriHandler({ handleUri: (uri) => this.guard('uri', () => this.join(uri.toString(true), true)) }));
+    this.disposables.push(vscode.window.registerUriHandler({ handleUri: (uri) => this.guard('uri', () => this.join(joinInputFromUri(uri), true)) }));
     this.render();
   }
 
-  /** For tests and the walkthrough: what the editor currently shows. */
+  /** For tests and the walkthrough: what the editor currently shows (an encrypted session's links once they carry its key). */
   get snapshot(): { view: SessionView; links?: { controller: string; viewer: string } } {
-    const host = this.current?.kind === 'host' ? this.current.session.status : undefined;
-    return { view: this.view, ...(host ? { links: { controller: host.links.controller.url, viewer: host.links.viewer.url } } : {}) };
+    const links = this.current?.kind === 'host' ? this.current.session.status?.links : undefined;
+    return { view: this.view, ...(links ? { links: { controller: links.controller.url, viewer: links.viewer.url } } : {}) };
   }
 
   // ---- host ---------------------------------------------------------------------------------
@@ -142,7 +164,7 @@ export class SessionController implements vscode.Disposable {
     return made;
   }
 
-  private async start(modeArg?: SessionMode): Promise<void> {
+  private async start(modeArg?: SessionMode, options: StartOptions = {}): Promise<void> {
     if (this.current?.kind === 'host') {
       const choice = await vscode.window.showWarningMessage('You are already sharing your screen.', 'Keep Sharing', 'End and Start New');
       if (choice !== 'End and Start New') return;
@@ -168,8 +190,19 @@ export class SessionController implements vscode.Disposable {
       if (!picked) return;
       mode = picked.mode;
     }
+    let e2ee = options.e2ee ?? config.get<boolean>('e2ee', false) === true;
+    if (!modeArg) {
+      const items = [...ENCRYPTION_ITEMS].sort((a, b) => Number(b.e2ee === e2ee) - Number(a.e2ee === e2ee));
+      const picked = await vscode.window.showQuickPick(items, {
+        title: 'PairUX: Start Pairing Session',
+        placeHolder: 'Encrypt the session end to end?',
+      });
+      if (!picked) return;
+      e2ee = picked.e2ee;
+    }
     const settings = readHostSettings((key) => config.get(key), {
       mode,
+      e2ee,
       hostKey: await this.context.secrets.get(HOST_KEY_SECRET),
       env: process.env,
       userName: safeUserName(),
@@ -207,13 +240,24 @@ export class SessionController implements vscode.Disposable {
       }
       throw err;
     }
-    this.hostWith(session, status);
+    const hosting = this.hostWith(session, status);
+    // An encrypted session's links carry the key its host panel makes once it has joined: none is shown or copied before.
+    if (session.e2ee) {
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'PairUX' }, (progress) => {
+        progress.report({ message: 'making the end-to-end encryption key for your links…' });
+        return session.whenKeyed();
+      });
+      if (this.current !== hosting) return;
+    }
+    const links = session.status?.links;
+    if (!links) throw new PairuxError(ErrorCode.Unavailable, KEY_NOT_READY_MESSAGE);
     const role = vscode.workspace.getConfiguration('pairux').get<'controller' | 'viewer'>('links.copyRole', 'controller');
-    await vscode.env.clipboard.writeText(status.links[role].url);
-    this.log.info(`session ${status.sessionId} started; ${role} link copied`);
+    await vscode.env.clipboard.writeText(links[role].url);
+    this.log.info(`session ${status.sessionId} started${session.e2ee ? ' end-to-end encrypted' : ''}; ${role} link copied`);
+    const lock = lockOf(this.view);
     void vscode.window
       .showInformationMessage(
-        `You are sharing your screen (${status.screen.width}×${status.screen.height}). The ${role} link is on your clipboard: send it to your pair.`,
+        `You are sharing your screen (${status.screen.width}×${status.screen.height}). The ${role} link is on your clipboard: send it to your pair.${lock ? ` ${lockLine(lock)}: check that your guests see the same code.` : ''}`,
         role === 'controller' ? 'Copy Viewer Link' : 'Copy Controller Link',
         'Stop Sharing',
       )
@@ -252,7 +296,7 @@ export class SessionController implements vscode.Disposable {
     const hosting: Hosting = { kind: 'host', session, panel: undefined };
     this.current = hosting;
     this.lastPage = undefined;
-    const serverOrigin = new URL(status.links.viewer.url).origin;
+    const serverOrigin = status.origin;
     const media = status.sfuUrl ? [status.sfuUrl === 'remote' ? 'any-websocket' : status.sfuUrl] : [];
     hosting.panel = openPanel(
       this.context,
@@ -270,6 +314,7 @@ export class SessionController implements vscode.Disposable {
         }
       },
       media,
+      session.e2ee,
     );
     session.attachPage(hosting.panel.port);
     session.on('status', (s) => {
@@ -278,7 +323,7 @@ export class SessionController implements vscode.Disposable {
       this.view =
         s.phase === 'ended'
           ? { kind: 'none' }
-          : { kind: 'host', phase: s.phase === 'ending' ? 'ending' : 'live', mode: s.mode, page: s.page, screen: s.screen, reach: s.reach };
+          : { kind: 'host', phase: s.phase === 'ending' ? 'ending' : 'live', mode: s.mode, page: s.page, screen: s.screen, reach: s.reach, e2ee: s.e2ee };
       this.render();
     });
     session.on('ended', () => {
@@ -287,7 +332,7 @@ export class SessionController implements vscode.Disposable {
       this.view = { kind: 'none' };
       this.render();
     });
-    this.view = { kind: 'host', phase: 'live', mode: status.mode, page: undefined, screen: status.screen, reach: status.reach };
+    this.view = { kind: 'host', phase: 'live', mode: status.mode, page: undefined, screen: status.screen, reach: status.reach, e2ee: status.e2ee };
     this.render();
     session.on('handedOver', ({ resume, newHostName }) => void this.guard('host transfer', () => this.handedOver(hosting, resume, newHostName)));
     session.on('linksChanged', ({ text, fresh }) => {
@@ -300,6 +345,19 @@ export class SessionController implements vscode.Disposable {
         await vscode.env.clipboard.writeText(fresh.url);
         void vscode.window.setStatusBarMessage(`PairUX: new ${fresh.role} link copied`, 4000);
       });
+    });
+    // A re-key (a guest went) leaves the links handed out before unable to open the picture for anyone new.
+    session.on('keyChanged', ({ why }) => {
+      if (this.current !== hosting || why !== 'rekey') return;
+      const copy = 'Copy Controller Link';
+      void vscode.window
+        .showInformationMessage(
+          'PairUX: a guest left, so the session’s end-to-end encryption key changed. Links you sent before no longer show anything to someone new: send the new link (Copy Share Link gives it).',
+          copy,
+        )
+        .then(async (choice) => {
+          if (choice === copy) await this.copyLink('controller');
+        });
     });
     session.on('offerEnded', ({ text }) => {
       if (this.current !== hosting) return;
@@ -324,8 +382,7 @@ export class SessionController implements vscode.Disposable {
     this.retained.push(hosting.session);
     const closeHostPanel = () => hosting.panel?.panel.dispose();
     try {
-      const origin = new URL(status.links.viewer.url).origin;
-      const link = formatShareLink(origin, status.sessionId, token);
+      const link = formatShareLink(status.origin, status.sessionId, token);
       const target: JoinTarget = { ...parseShareLink(link), link, role: undefined, expiresAt: undefined };
       const preview = await checkLink(target, () => undefined);
       const joined = this.openGuest(target, preview, () => hosting.session.status?.page?.resume ?? resume);
@@ -347,7 +404,14 @@ export class SessionController implements vscode.Disposable {
   private async takeOver(joined: Joined, resume: NonNullable<ShellStatusParams['resume']>): Promise<void> {
     if (this.current !== joined) return;
     const config = vscode.workspace.getConfiguration('pairux');
-    const settings = readHostSettings((key) => config.get(key), { mode: 'auto', hostKey: undefined, env: process.env, userName: safeUserName() });
+    const settings = readHostSettings((key) => config.get(key), {
+      mode: 'auto',
+      hostKey: undefined,
+      env: process.env,
+      userName: safeUserName(),
+      // The session's own word: its links must carry a key exactly when it is encrypted.
+      e2ee: joined.session.preview.e2ee === true,
+    });
     const target = joined.session.target;
     this.current = undefined;
     const closeGuestPanel = () => {
@@ -397,6 +461,11 @@ export class SessionController implements vscode.Disposable {
       });
       return;
     }
+    const links = status.links;
+    if (!links) {
+      void vscode.window.showInformationMessage(`PairUX: ${KEY_NOT_READY_MESSAGE}`);
+      return;
+    }
     let role = roleArg;
     if (!role) {
       const picked = await vscode.window.showQuickPick(
@@ -410,13 +479,13 @@ export class SessionController implements vscode.Disposable {
       if (!picked) return;
       role = picked.role;
       if ('vscode' in picked) {
-        await vscode.env.clipboard.writeText(editorJoinUri(status.links.controller.url, vscode.env.uriScheme));
+        await vscode.env.clipboard.writeText(editorJoinUri(links.controller.url, vscode.env.uriScheme));
         void vscode.window.setStatusBarMessage('PairUX: VS Code link copied', 4000);
         return;
       }
     }
-    await vscode.env.clipboard.writeText(status.links[role].url);
-    void vscode.window.setStatusBarMessage(`PairUX: ${role} link copied (valid until ${new Date(status.links[role].expiresAt).toLocaleString()})`, 4000);
+    await vscode.env.clipboard.writeText(links[role].url);
+    void vscode.window.setStatusBarMessage(`PairUX: ${role} link copied (valid until ${new Date(links[role].expiresAt).toLocaleString()})`, 4000);
   }
 
   private async stopAll(): Promise<void> {
@@ -474,6 +543,13 @@ export class SessionController implements vscode.Disposable {
   /** Host transfer: the chosen controller shares their screen from now on; this editor then watches it. */
   private async makeHost(row: ParticipantRow | undefined): Promise<void> {
     if (this.current?.kind !== 'host') throw new PairuxError(ErrorCode.Forbidden, 'Only the host can hand over the host seat.');
+    if (this.current.session.e2ee) {
+      // The new host's page would make a key of its own that no guest's link carries: everyone would lose the picture.
+      throw new PairuxError(
+        ErrorCode.Unavailable,
+        'Handing over the host’s seat is not possible in an end-to-end encrypted session yet: everyone’s link carries your key, which the new host would not share. End this session and let them start their own.',
+      );
+    }
     const id = row?.id ?? (await this.pickGuest());
     if (!id) return;
     const name = this.current.session.status?.page?.participants.find((p) => p.id === id)?.name ?? 'this guest';
@@ -579,7 +655,7 @@ export class SessionController implements vscode.Disposable {
     if (fromUri || vscode.workspace.getConfiguration('pairux').get<boolean>('join.confirm', true)) {
       const what = preview.role === 'controller' ? 'watch and ask to drive' : 'watch';
       const choice = await vscode.window.showInformationMessage(
-        `Join ${literal(host, 64)}'s session “${literal(preview.name ?? found.sessionId, 64)}”? You can ${what}.${preview.hostConnected ? '' : ' (The host is not connected right now.)'}`,
+        `Join ${literal(host, 64)}'s session “${literal(preview.name ?? found.sessionId, 64)}”? You can ${what}.${preview.e2ee ? ' It is end-to-end encrypted: compare the safety code with the host’s.' : ''}${preview.hostConnected ? '' : ' (The host is not connected right now.)'}`,
         { modal: true },
         'Join',
       );
@@ -608,6 +684,7 @@ export class SessionController implements vscode.Disposable {
         session.detach();
       },
       preview.mode !== 'p2p' ? ['any-websocket'] : [],
+      preview.e2ee === true,
     );
     const joined: Joined = { kind: 'guest', session, panel };
     this.current = joined;
@@ -637,14 +714,14 @@ export class SessionController implements vscode.Disposable {
         return;
       }
       this.announce(page);
-      this.view = { kind: 'guest', hostName: host, mode: page?.media ?? preview.media, page };
+      this.view = { kind: 'guest', hostName: host, mode: page?.media ?? preview.media, page, e2ee: preview.e2ee };
       this.render();
       if (page?.state === 'failed') void vscode.window.showErrorMessage(`PairUX: ${literal(page.message)}`);
       if (page?.state === 'ended' && page.ended)
         void vscode.window.showInformationMessage(`PairUX: ${literal(page.ended.message || 'The session has ended.')}`);
     });
     session.on('driving', () => this.render());
-    this.view = { kind: 'guest', hostName: host, mode: preview.media, page: undefined };
+    this.view = { kind: 'guest', hostName: host, mode: preview.media, page: undefined, e2ee: preview.e2ee };
     this.render();
     return joined;
   }

@@ -17,11 +17,22 @@ const SHELLS: Record<PanelPage, { html: string; bundle: string }> = {
   guest: { html: 'viewer.html', bundle: 'vscode-guest' },
 };
 
+/** The end-to-end encryption workers' bundles, beside the pages (esbuild.config.mjs): PairUX's (P2P) and LiveKit's (SFU). */
+export const E2EE_WORKER_BUNDLES = { transform: 'e2ee-worker.js', livekit: 'livekit-e2ee-worker.js' } as const;
+
 /**
  * `mediaOrigins`: where else the page may connect (an SFU session's LiveKit: its origin, or
- * 'any-websocket' when the server picks it at join time).
+ * 'any-websocket' when the server picks it at join time). `e2ee`: an end-to-end encrypted session,
+ * whose page may load the E2EE workers (and only then).
  */
-export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, page: PanelPage, serverOrigin: string, mediaOrigins: string[] = []): string {
+export function webviewHtml(
+  webview: vscode.Webview,
+  extensionUri: vscode.Uri,
+  page: PanelPage,
+  serverOrigin: string,
+  mediaOrigins: string[] = [],
+  e2ee = false,
+): string {
   const dist = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
   const { html, bundle } = SHELLS[page];
   const shell = readFileSync(vscode.Uri.joinPath(dist, html).fsPath, 'utf8');
@@ -35,6 +46,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, p
       styleUrl: asset(`${bundle}.css`),
       serverOrigin,
       mediaOrigins,
+      ...(e2ee ? { e2eeWorkers: { transform: asset(E2EE_WORKER_BUNDLES.transform), livekit: asset(E2EE_WORKER_BUNDLES.livekit) } } : {}),
     },
     html,
   );

@@ -11,6 +11,9 @@ import { HostSession } from '../../extension/core/host-session';
 import { fetchWithRetry } from '../../extension/core/remote-server';
 import { QUALITY, readHostSettings, type HostSettings } from '../../extension/core/settings';
 import { parseShareLink } from '../../protocol/share-link';
+import { RpcEndpoint } from '../../protocol/rpc-endpoint';
+import { ShellE2eeKey, webviewShellBoundary } from '../../protocol/webview-shell';
+import { WebviewPort } from '../../extension/core/webview-port';
 import { startXvfb, type Xvfb } from '../helper/support/xvfb';
 import { startLocalLiveKit } from '../../demo/livekit-server';
 
@@ -57,7 +60,7 @@ describe('extension: hosting without an editor', function () {
     try {
       assert.deepEqual([status.screen.width, status.screen.height, status.screen.display], [800, 600, x.display]);
       assert.ok(steps.includes('starting the embedded server…') && steps.includes('starting screen capture…'), steps.join(' / '));
-      const link = parseShareLink(status.links.controller.url);
+      const link = parseShareLink(status.links!.controller.url);
       assert.match(link.origin, /^http:\/\/127\.0\.0\.1:\d+$/);
       const res = await fetch(`${link.origin}/api/preview`, { headers: { authorization: `Bearer ${link.token}` } });
       const preview = SessionPreview.parse(await res.json());
@@ -65,7 +68,7 @@ describe('extension: hosting without an editor', function () {
     } finally {
       await session.end();
     }
-    await assert.rejects(fetch(`${parseShareLink(status.links.viewer.url).origin}/healthz`), 'the embedded server stops with the session');
+    await assert.rejects(fetch(`${parseShareLink(status.links!.viewer.url).origin}/healthz`), 'the embedded server stops with the session');
   });
 
   it('hosts an SFU session on the LiveKit from the settings, and says P2P would work when LiveKit does not answer', async function () {
@@ -80,7 +83,7 @@ describe('extension: hosting without an editor', function () {
       const status = await session.start();
       try {
         assert.equal(status.sfuUrl, lk.url);
-        const link = parseShareLink(status.links.viewer.url);
+        const link = parseShareLink(status.links!.viewer.url);
         const preview = SessionPreview.parse(await (await fetch(`${link.origin}/api/preview`, { headers: { authorization: `Bearer ${link.token}` } })).json());
         assert.equal(preview.mode, 'sfu');
       } finally {
@@ -94,6 +97,53 @@ describe('extension: hosting without an editor', function () {
       gone.start(),
       (err: unknown) => err instanceof PairuxError && err.code === ErrorCode.Unavailable && err.data?.mode === 'p2p' && /P2P/.test(err.message),
     );
+  });
+
+  it('an encrypted session: the server is told so, no link exists until the host page gives the key, and then every link carries the latest one', async () => {
+    x = await startXvfb(640, 480);
+    const KEY = 'q0dJ3kTzWw5x_Yv-8bN2mL4pR6sU9cE1fH7jK0aZ3oQ';
+    const NEXT = 'Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGw';
+    const session = new HostSession(settings({ display: x.display, mode: 'auto', e2ee: true }), quietUi);
+    const lines: string[] = [];
+    session.on('log', (l) => lines.push(l.line));
+    const status = await session.start();
+    try {
+      assert.equal(status.links, undefined, 'no link before the key');
+      assert.deepEqual(status.e2ee, { safetyCode: undefined, gen: 0 });
+      // The host page, as the webview would speak to the extension.
+      let page!: RpcEndpoint;
+      const port = new WebviewPort({ post: (m) => (page.receive((m as { text: string }).text), Promise.resolve(true)) }, () => undefined);
+      page = new RpcEndpoint({ boundary: webviewShellBoundary, side: 'a', send: (text) => port.receive({ ch: 'shell', text }) });
+      session.attachPage(port);
+      await assert.rejects(
+        session.whenKeyed(200),
+        (err: unknown) => err instanceof PairuxError && /did not make the session's end-to-end encryption key/.test(err.message),
+      );
+      const keyed = session.whenKeyed(5000);
+      page.notify(ShellE2eeKey, { gen: 0, key: KEY, safetyCode: '123 456 789', why: 'start' });
+      await keyed;
+      const links = session.status!.links!;
+      const link = parseShareLink(links.controller.url);
+      assert.deepEqual([link.key, parseShareLink(links.viewer.url).key], [KEY, KEY]);
+      assert.deepEqual(session.status!.e2ee, { safetyCode: '123 456 789', gen: 0 });
+      const preview = SessionPreview.parse(await (await fetch(`${link.origin}/api/preview`, { headers: { authorization: `Bearer ${link.token}` } })).json());
+      assert.equal(preview.e2ee, true, 'the server knows the session is encrypted (and nothing of its key)');
+      // A re-key after a guest left: Copy Share Link gives links with the new key.
+      const changed: string[] = [];
+      session.on('keyChanged', (k) => changed.push(`${k.why} ${k.gen}`));
+      page.notify(ShellE2eeKey, { gen: 1, key: NEXT, safetyCode: '987 654 321', why: 'rekey' });
+      await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(changed, ['rekey 1']);
+      const after = parseShareLink(session.status!.links!.viewer.url);
+      assert.deepEqual([after.key, after.keyGen, after.token], [NEXT, 1, parseShareLink(links.viewer.url).token]);
+      assert.ok(
+        lines.some((l) => l.includes('safety code 987 654 321')),
+        lines.join('\n'),
+      );
+      assert.ok(!lines.some((l) => l.includes(KEY) || l.includes(NEXT)), 'a key reached the log');
+    } finally {
+      await session.end();
+    }
   });
 
   it('says how to fix a missing X display instead of sharing nothing', async () => {
@@ -141,7 +191,7 @@ describe('extension: hosting without an editor', function () {
     session.on('log', (l) => logs.push(l.line));
     const status = await session.start();
     try {
-      const origin = parseShareLink(status.links.controller.url).origin;
+      const origin = parseShareLink(status.links!.controller.url).origin;
       assert.match(origin, /^http:\/\/127\.0\.0\.2:\d+$/);
       assert.deepEqual(status.reach, { address: '127.0.0.2', network: '127.0.0.0/8', interface: 'eth7' });
       assert.ok(steps.includes('starting the embedded server for your network (127.0.0.2, eth7)…'), steps.join(' / '));

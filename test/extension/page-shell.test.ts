@@ -64,4 +64,29 @@ describe('extension: the webview page shell', () => {
     const m = /<script type="module" nonce="[^"]+" src="([^"]*)"><\/script>/.exec(html);
     assert.equal(decode(m?.[1] ?? ''), scriptUrl);
   });
+
+  it('an encrypted session may fetch the E2EE workers from the extension and start them as blobs; a plain one may start no worker', () => {
+    const at = 'https://vscode-remote%2B127-002e0-002e0-002e1.vscode-resource.vscode-cdn.net/ext/dist/webview';
+    const workers = { transform: `${at}/e2ee-worker.js`, livekit: `${at}/livekit-e2ee-worker.js` };
+    const e2ee = parts({ cspSource: "'self' https://*.vscode-cdn.net", e2eeWorkers: workers });
+    const html = pageHtml(shell, e2ee, 'viewer.html');
+    const csp = cspOf(html);
+    assert.match(csp, /; worker-src blob:;/);
+    assert.match(
+      csp,
+      /connect-src http:\/\/127\.0\.0\.1:4100 ws:\/\/127\.0\.0\.1:4100 wss:\/\/livekit\.example:7880 https:\/\/livekit\.example:7880 https:\/\/\*\.vscode-cdn\.net;/,
+    );
+    assert.doesNotMatch(csp, /connect-src[^;]*'self'/, "the webview's own origin (code-server's) is not for fetching");
+    const attr = /<body data-embed="vscode" data-e2ee-worker="([^"]*)" data-livekit-e2ee-worker="([^"]*)" /.exec(html);
+    assert.deepEqual([decode(attr?.[1] ?? ''), decode(attr?.[2] ?? '')], [workers.transform, workers.livekit]);
+    // Quotes in the URL end nothing.
+    const evil = 'https://x.example/"><script>alert(1)</script>';
+    const hostile = pageHtml(shell, parts({ e2eeWorkers: { transform: evil, livekit: evil } }), 'viewer.html');
+    assert.doesNotMatch(hostile, /<script>alert/);
+
+    const plain = cspOf(pageHtml(shell, parts(), 'viewer.html'));
+    assert.match(plain, /; worker-src 'none';/);
+    assert.doesNotMatch(plain, /connect-src[^;]*vscode-cdn/);
+    assert.doesNotMatch(pageHtml(shell, parts(), 'viewer.html'), /data-e2ee-worker/);
+  });
 });

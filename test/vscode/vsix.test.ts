@@ -36,6 +36,8 @@ describe('the packaged extension (.vsix) in code-server', function () {
     // The pages' test hooks are compiled out of what a user installs (test/webview/product-pages.test.ts).
     const entries = spawnSync('unzip', ['-Z1', path.join(ROOT, vsix)], { encoding: 'utf8' }).stdout.split('\n');
     assert.ok(entries.includes('extension/dist/webview/viewer.js'), entries.join(', '));
+    // Encrypted sessions' pages start them (P2P, SFU): the webviews from blobs, browser viewers from the embedded server.
+    for (const worker of ['e2ee-worker.js', 'livekit-e2ee-worker.js']) assert.ok(entries.includes(`extension/dist/webview/${worker}`), entries.join(', '));
     assert.deepEqual(
       entries.filter((e) => e.includes('test-pages')),
       [],
@@ -69,6 +71,7 @@ describe('the packaged extension (.vsix) in code-server', function () {
     );
     await runCommand(page, 'PairUX: Start Pairing Session', 30_000);
     await pickItem(page, 'P2P');
+    await pickItem(page, 'Not encrypted');
     await until('the sharing notification', 30_000, async () => (await notifications(page)).find((m) => m.includes('You are sharing your screen (1024×768)')));
     const link = await until('the link on the clipboard', 10_000, async () => {
       const t = await readClipboard(page);

@@ -7,6 +7,7 @@ import { ErrorCode, PairuxError } from '../../protocol/errors';
 import { ShellAction, ShellDriving, ShellHostOffered, ShellReady, ShellStatus } from '../../protocol/webview-shell';
 import { consoleLogger } from '../engine/logger';
 import { startViewerPage, type ViewerStatus } from '../pages/viewer-page';
+import { e2eeWorkerBlobUrls } from './e2ee-worker-url';
 import { ShellSignalingTransport } from './shell-transport';
 import { VsCodeChannel } from './vscode-channel';
 
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
   const boot = await channel.shell.request(ShellReady, { page: 'guest', origin: location.origin });
   if (boot.page !== 'guest') throw new Error('the extension opened the guest panel as something else');
   let driving = false;
+  // An encrypted session's workers, started from blobs (a webview cannot start them from the extension's files).
+  const workers = await e2eeWorkerBlobUrls(log);
   const page = startViewerPage({
     link: boot.link,
     signalingUrl: boot.signalingUrl,
@@ -37,6 +40,7 @@ async function main(): Promise<void> {
     client: 'vscode',
     ...(boot.name ? { name: boot.name } : {}),
     ...(boot.resume ? { resume: boot.resume } : {}),
+    ...workers,
     // The editor asks its user (a modal prompt) and answers with 'answerHostOffer'.
     onHostOffer: (offer) => channel.shell.notify(ShellHostOffered, offer),
     onStatus: (status) => {
@@ -54,6 +58,9 @@ async function main(): Promise<void> {
         ...(status.notice ? { notice: status.notice.slice(0, 300) } : {}),
         ...(status.ended ? { ended: status.ended } : {}),
         ...(status.errorCode ? { errorCode: status.errorCode } : {}),
+        ...(status.e2ee
+          ? { e2ee: { state: status.e2ee.state, gen: status.e2ee.gen, ...(status.e2ee.safetyCode ? { safetyCode: status.e2ee.safetyCode } : {}) } }
+          : {}),
       });
       const now = status.control === 'granted';
       if (now !== driving) {

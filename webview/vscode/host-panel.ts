@@ -5,10 +5,11 @@
  */
 import '../pages/host.css';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
-import { ShellAction, ShellHostOfferEnded, ShellLinksChanged, ShellReady, ShellStatus } from '../../protocol/webview-shell';
+import { ShellAction, ShellE2eeKey, ShellHostOfferEnded, ShellLinksChanged, ShellReady, ShellStatus } from '../../protocol/webview-shell';
 import { HostBridgeClient } from '../engine/frames/host-bridge-client';
 import { consoleLogger } from '../engine/logger';
 import { bootHostPage, type HostSessionView } from '../pages/host-page';
+import { e2eeWorkerBlobUrls } from './e2ee-worker-url';
 import { ShellSignalingTransport } from './shell-transport';
 import { VsCodeChannel } from './vscode-channel';
 
@@ -22,6 +23,8 @@ function pageState(view: HostSessionView): 'connecting' | 'joined' | 'reconnecti
 async function main(): Promise<void> {
   const boot = await channel.shell.request(ShellReady, { page: 'host', origin: location.origin });
   if (boot.page !== 'host') throw new Error('the extension opened the host panel as something else');
+  // An encrypted session's workers, started from blobs (a webview cannot start them from the extension's files).
+  const workers = await e2eeWorkerBlobUrls(log);
   const actions = bootHostPage(boot.hostParams, {
     signalingUrl: boot.signalingUrl,
     transport: new ShellSignalingTransport(channel.shell),
@@ -29,6 +32,9 @@ async function main(): Promise<void> {
     connectBridge: () => Promise.resolve(HostBridgeClient.over(channel.bridge, log)),
     onLinksChanged: (change) => channel.shell.notify(ShellLinksChanged, change),
     onHostOfferEnded: (ended) => channel.shell.notify(ShellHostOfferEnded, ended),
+    ...workers,
+    // An encrypted session's key, for the links the editor hands out: to the extension only, never logged.
+    onKey: (key) => channel.shell.notify(ShellE2eeKey, { gen: key.gen, key: key.text, safetyCode: key.safetyCode, why: key.why }),
     onSession: (view) =>
       channel.shell.notify(ShellStatus, {
         state: pageState(view),

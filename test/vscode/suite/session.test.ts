@@ -71,6 +71,16 @@ describe('PairUX sessions in VS Code', function () {
       `modes offered: ${pick.labels.join(' | ')}`,
     );
     await ui.pick('P2P');
+    // Then whether to encrypt end to end, the setting's value (off) first.
+    const encryption = await until(
+      async () => {
+        const shown = await ui.quickInput();
+        return shown.labels.includes('Not encrypted') ? shown : undefined;
+      },
+      { what: 'the encryption choice' },
+    );
+    assert.deepEqual(encryption.labels, ['Not encrypted', 'End-to-end encrypted']);
+    await ui.pick('Not encrypted');
     const links = await until(() => api.snapshot().links, { timeoutMs: 30_000, what: 'the session to start' });
     const clipboard = await until(async () => ((await vscode.env.clipboard.readText()).includes('/s/') ? vscode.env.clipboard.readText() : undefined), {
       what: 'the link on the clipboard',

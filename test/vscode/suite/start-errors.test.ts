@@ -31,6 +31,7 @@ describe('PairUX: when a session cannot start', function () {
     await vscode.workspace.getConfiguration('pairux').update('capture.display', ':87', vscode.ConfigurationTarget.Global);
     await ui.command('PairUX: Start Pairing Session');
     await ui.pick('P2P');
+    await ui.pick('Not encrypted');
     const error = await until(async () => (await ui.notifications()).find((m) => /Screen capture is not possible here/.test(m)), {
       timeoutMs: 20_000,
       what: 'the capture error',
@@ -43,6 +44,7 @@ describe('PairUX: when a session cannot start', function () {
   it('SFU before a LiveKit server is configured: the host is offered P2P, and Cancel starts nothing', async () => {
     await ui.command('PairUX: Start Pairing Session');
     await ui.pick('SFU');
+    await ui.pick('Not encrypted');
     await ui.clickNotificationButton('SFU mode needs a LiveKit server', 'Cancel');
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(api.snapshot().view.kind, 'none');

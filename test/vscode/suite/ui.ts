@@ -28,6 +28,7 @@ import {
   UiQuickInputItems,
   UiScreenshot,
   UiStatusBarText,
+  UiStatusBarTooltip,
   UiType,
   UiWebviewEval,
   UiWebviewPixels,
@@ -123,6 +124,8 @@ function makeUi(window: string | undefined) {
     /** Text of a status-bar item, by (a substring of) its id, e.g. 'pairux.pairux.session', or its text. */
     statusBarText: (item: string, o: Wait = {}) => call(UiStatusBarText, { item, ...o, ...w }).then((r) => r.text),
     clickStatusBarItem: (item: string, o: Wait = {}) => call(UiClickStatusBarItem, { item, ...o, ...w }).then(() => undefined),
+    /** The tooltip a status-bar item shows when the pointer rests on it. */
+    statusBarTooltip: (item: string, o: Wait = {}) => call(UiStatusBarTooltip, { item, ...o, ...w }).then((r) => r.text),
     /**
      * Evaluates JavaScript in a webview's page and returns the (JSON) value: an expression, or a
      * function body with `return` (may `await`).

@@ -28,6 +28,7 @@ import {
   UiQuickInputItems,
   UiScreenshot,
   UiStatusBarText,
+  UiStatusBarTooltip,
   UiType,
   UiWebviewEval,
   UiWebviewPixels,
@@ -134,6 +135,7 @@ export async function startUiDriver({ screenshotDir }: { screenshotDir: string }
       return null;
     });
     handle(UiStatusBarText, (page, p) => ui.statusBarText(page, p.item, p.timeoutMs));
+    handle(UiStatusBarTooltip, async (page, p) => ({ text: await ui.statusBarTooltip(page, p.item, p.timeoutMs) }));
     handle(UiClickStatusBarItem, async (page, p) => {
       await ui.clickStatusBarItem(page, p.item, p.timeoutMs);
       return null;

@@ -41,6 +41,8 @@ export const UiStatusBarText = defineRequest(
   z.object({ text: z.string(), id: z.string().nullable() }),
 );
 export const UiClickStatusBarItem = defineRequest('ui.clickStatusBarItem', z.object({ item: text, timeoutMs, window }), none);
+/** The hover a status-bar item shows when the pointer rests on it (its tooltip), as text. */
+export const UiStatusBarTooltip = defineRequest('ui.statusBarTooltip', z.object({ item: text, timeoutMs, window }), z.object({ text: z.string() }));
 const webview = z.object({
   /** Which webview: a substring of its tab or panel title; the first visible one when absent. */
   title: text.optional(),
@@ -108,6 +110,7 @@ export const UI_DRIVER: Boundary = {
       UiClickNotificationButton,
       UiStatusBarText,
       UiClickStatusBarItem,
+      UiStatusBarTooltip,
       UiWebviewEval,
       UiWebviewPixels,
       UiWorkbenchEval,

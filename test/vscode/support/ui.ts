@@ -284,6 +284,21 @@ export async function statusBarText(page: Page, item: string, timeoutMs = DEFAUL
   return { text: ((await el.textContent()) ?? '').trim(), id: await el.getAttribute('id') };
 }
 
+/** What a status-bar item's hover says: the pointer rests on it until the hover shows, then leaves. */
+export async function statusBarTooltip(page: Page, item: string, timeoutMs = DEFAULT_TIMEOUT): Promise<string> {
+  await statusBarText(page, item, timeoutMs);
+  const label = statusBarItem(page, item).locator('.statusbar-item-label');
+  const hover = page.locator('.workbench-hover, .monaco-hover').filter({ visible: true }).first();
+  try {
+    await label.hover();
+    await hover.waitFor({ state: 'visible', timeout: timeoutMs });
+    return ((await hover.textContent()) ?? '').trim();
+  } finally {
+    // Off the item and out of the way, so the hover does not cover what the next step looks at.
+    await page.mouse.move(0, 0).catch(() => undefined);
+  }
+}
+
 export async function clickStatusBarItem(page: Page, item: string, timeoutMs = DEFAULT_TIMEOUT): Promise<void> {
   await statusBarText(page, item, timeoutMs);
   await statusBarItem(page, item).locator('.statusbar-item-label').click();

@@ -1,0 +1,79 @@
+/**
+ * The shell boundary's end-to-end encryption messages: the host page tells the extension its
+ * media key (`shell.e2eeKey`) only in the exact form links carry it, and a guest page reports its
+ * lock (`shell.status` `e2ee`). A malformed one is refused at the boundary, and the refusal's
+ * words never repeat the key.
+ */
+import assert from 'node:assert/strict';
+import { RpcEndpoint } from '../../protocol/rpc-endpoint';
+import { PROTOCOL_VERSION } from '../../protocol/rpc';
+import type { PairuxError } from '../../protocol/errors';
+import { ShellE2eeKey, ShellStatus, webviewShellBoundary, type ShellE2eeKeyParams } from '../../protocol/webview-shell';
+
+const KEY = 'q0dJ3kTzWw5x_Yv-8bN2mL4pR6sU9cE1fH7jK0aZ3oQ';
+const good: ShellE2eeKeyParams = { gen: 0, key: KEY, safetyCode: '123 456 789', why: 'start' };
+
+/** The page's endpoint (side a) wired to the extension's (side b), as postMessage joins them. */
+function pair() {
+  const errors: PairuxError[] = [];
+  const received: ShellE2eeKeyParams[] = [];
+  let page!: RpcEndpoint;
+  const editor: RpcEndpoint = new RpcEndpoint({
+    boundary: webviewShellBoundary,
+    side: 'b',
+    send: (text) => page.receive(text),
+    onProtocolError: (e) => void errors.push(e),
+  });
+  page = new RpcEndpoint({ boundary: webviewShellBoundary, side: 'a', send: (text) => editor.receive(text) });
+  editor.onNotification(ShellE2eeKey, (k) => void received.push(k));
+  return { editor, page, errors, received };
+}
+
+describe('protocol: webview shell, end-to-end encryption', () => {
+  it('a host page may tell its editor the key, its generation, its safety code and why it changed', () => {
+    assert.deepEqual(ShellE2eeKey.params.parse(good), good);
+    for (const why of ['start', 'ratchet', 'rekey'] as const) assert.ok(ShellE2eeKey.params.safeParse({ ...good, why, gen: 0xffff }).success);
+    const { page, received } = pair();
+    page.notify(ShellE2eeKey, good);
+    assert.deepEqual(received, [good]);
+  });
+
+  it('a key that is not exactly 43 base64url characters, a generation out of range or a bad safety code is refused', () => {
+    const bad: Array<Partial<ShellE2eeKeyParams> | Record<string, unknown>> = [
+      { key: KEY.slice(1) },
+      { key: `${KEY}A` },
+      { key: `${KEY.slice(0, 42)}=` },
+      { key: `${KEY.slice(0, 42)}+` },
+      { key: `${KEY.slice(0, 42)}/` },
+      { key: '' },
+      { gen: -1 },
+      { gen: 0x10000 },
+      { gen: 1.5 },
+      { safetyCode: '123456789' },
+      { safetyCode: '123 456 78a' },
+      { why: 'guess' },
+    ];
+    for (const change of bad) assert.equal(ShellE2eeKey.params.safeParse({ ...good, ...change }).success, false, JSON.stringify(change));
+    assert.equal(ShellE2eeKey.params.safeParse({ gen: 0, safetyCode: '123 456 789', why: 'start' }).success, false, 'no key');
+  });
+
+  it("a malformed key message never reaches the extension's handler, and the refusal does not repeat the key", () => {
+    const { editor, errors, received } = pair();
+    // Straight into the extension's side, past the page's own checks, as a compromised page could.
+    editor.receive(JSON.stringify({ v: PROTOCOL_VERSION, method: ShellE2eeKey.method, params: { ...good, key: `${KEY}xyz` } }));
+    assert.deepEqual(received, []);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!.message, /bad params for shell\.e2eeKey/);
+    assert.ok(!errors[0]!.message.includes(KEY), errors[0]!.message);
+  });
+
+  it("a guest page's status carries its lock: waiting, decrypting or key-rejected, with the safety code", () => {
+    const base = { state: 'live', message: 'Watching', participants: [], driverId: null } as const;
+    for (const state of ['waiting', 'decrypting', 'key-rejected'] as const) {
+      assert.ok(ShellStatus.params.safeParse({ ...base, e2ee: { state, safetyCode: '000 111 222', gen: 3 } }).success, state);
+    }
+    assert.ok(ShellStatus.params.safeParse({ ...base, e2ee: { state: 'waiting', gen: 0 } }).success, 'before the code is known');
+    assert.equal(ShellStatus.params.safeParse({ ...base, e2ee: { state: 'open', gen: 0 } }).success, false);
+    assert.equal(ShellStatus.params.safeParse({ ...base, e2ee: { state: 'decrypting', safetyCode: '<b>1</b>', gen: 0 } }).success, false);
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * An end-to-end encrypted session in real VS Code, as people drive it: the host starts it from
+ * the palette (P2P, then *End-to-end encrypted*) and shares the real X screen (a green xterm on
+ * the harness's Xvfb); Start copies a link only once the host panel has made the key, and the
+ * link carries it after the `#`. A second VS Code window opens the `vscode://` link (through the
+ * URI handler, which must hand the key on whole), joins, and decodes the host's screen in its
+ * panel, which worked only because the panel started the E2EE worker from a blob (a webview cannot
+ * start one from the extension's resources). Both sides show the lock and the same safety code:
+ * the host panel's lock line, the guest panel's, and each status bar's tooltip.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as vscode from 'vscode';
+import { parseShareLink } from '../../../protocol/share-link';
+import { parseJoinInput } from '../../../extension/core/join-input';
+import { activatePairux, type PairuxApi } from './pairux-api';
+import { extensionReady, ui, until, type Ui } from './ui';
+import { requireParts } from '../support/requirements';
+
+const GREEN = '#00b000';
+const SAFETY_CODE = /\d{3} \d{3} \d{3}/;
+
+/** The xterm's green fills the top-left of the shared screen: a picture is the host's when green leads. */
+function greenLeads(p: { mean: [number, number, number]; nonBlack: number }): boolean {
+  const [r, g, b] = p.mean;
+  return p.nonBlack > 0.2 && g > r * 2 && g > b * 2;
+}
+
+describe('End-to-end encrypted sessions in VS Code', function () {
+  this.timeout(120_000);
+  let api: PairuxApi;
+  let term: ChildProcess | undefined;
+  let guest: Ui | undefined;
+  let key = '';
+  let code = '';
+
+  before(async function () {
+    requireParts({ ui: ui.available, display: Boolean(process.env.DISPLAY) });
+    api = await activatePairux();
+    term = spawn('xterm', ['-geometry', '120x40+0+0', '-bg', GREEN, '-fg', 'black'], { stdio: 'ignore' });
+  });
+
+  after(async () => {
+    term?.kill();
+    if (guest) await ui.closeWindow('e2ee-guest').catch(() => undefined);
+    if (api?.snapshot().view.kind === 'host') await vscode.commands.executeCommand('pairux.endSession', false).then(undefined, () => undefined);
+  });
+
+  it('Start from the palette, end-to-end encrypted: the copied link carries the key the host panel made, and the lock shows its safety code', async () => {
+    await vscode.env.clipboard.writeText('');
+    await ui.command('PairUX: Start Pairing Session');
+    await ui.pick('P2P');
+    await ui.pick('End-to-end encrypted');
+    const links = await until(() => api.snapshot().links, { timeoutMs: 45_000, what: 'the keyed links' });
+    const controller = parseShareLink(links.controller);
+    assert.match(controller.key ?? '', /^[A-Za-z0-9_-]{43}$/, links.controller.replace(/&k=.*/, '&k=…'));
+    key = controller.key!;
+    assert.equal(parseShareLink(links.viewer).key, key, 'the viewer link carries the same key');
+    const copied = await until(async () => ((await vscode.env.clipboard.readText()).includes('/s/') ? vscode.env.clipboard.readText() : undefined), {
+      what: 'the link on the clipboard',
+    });
+    assert.equal(copied, links.controller, 'Start copied the keyed link');
+    // Only in the fragment: nothing of the key where a request would carry it.
+    const u = new URL(copied);
+    assert.ok(!`${u.origin}${u.pathname}${u.search}`.includes(key));
+
+    const view = api.snapshot().view;
+    assert.ok(
+      view.kind === 'host' && view.e2ee?.safetyCode,
+      `the host view has no safety code: ${JSON.stringify(view.kind === 'host' ? view.e2ee : view.kind)}`,
+    );
+    code = view.e2ee.safetyCode;
+    assert.match(code, SAFETY_CODE);
+    const tooltip = await ui.statusBarTooltip('pairux.status');
+    assert.ok(tooltip.includes(`End-to-end encrypted · safety code ${code}`), tooltip);
+    const icons = await ui.workbenchEval<boolean>(
+      "return [...document.querySelectorAll('.part.statusbar .statusbar-item')].some((e) => e.id.includes('pairux.status') && e.querySelector('.codicon-lock'))",
+    );
+    assert.ok(icons, 'no lock in the status bar');
+    // The host panel (the host page in its webview) says the same.
+    const line = await until(
+      async () => {
+        const t = await ui.webviewEval<string>("return document.getElementById('e2ee')?.textContent ?? ''", { title: 'PairUX host' });
+        return t.includes(code) ? t : undefined;
+      },
+      { timeoutMs: 15_000, what: "the host panel's lock line" },
+    );
+    assert.match(line, /End-to-end encrypted · safety code/);
+  });
+
+  it('a second VS Code window joins through the vscode:// link: the key reaches its panel, which decodes the host’s screen and shows the same safety code', async () => {
+    await vscode.env.clipboard.writeText('');
+    await ui.command('PairUX: Copy Share Link');
+    await ui.pick('VS Code link (controller)');
+    const uri = await until(
+      async () => {
+        const t = await vscode.env.clipboard.readText();
+        return t.includes('/join?link=') ? t : undefined;
+      },
+      { what: 'the VS Code link on the clipboard' },
+    );
+    assert.equal(parseJoinInput(uri).key, key, 'the VS Code link wraps the keyed link');
+
+    await ui.openWindow('e2ee-guest');
+    guest = ui.window('e2ee-guest');
+    await extensionReady(guest);
+    await guest.command('Developer: Open URL');
+    await guest.input(uri);
+    // VS Code's own question first: may this extension handle the URI?
+    await guest.clickDialogButton('', 'Open', { timeoutMs: 15_000 });
+    const dialog = await guest.clickDialogButton("'s session", 'Join', { timeoutMs: 15_000 });
+    assert.match(dialog, /end-to-end encrypted/, dialog);
+    // A controller link waits in the lobby: the host lets the guest in.
+    await ui.clickNotificationButton('wants to join your PairUX session', 'Admit', { timeoutMs: 15_000 });
+
+    // Frames open only with the link's key: the host's green screen in the guest panel is the proof.
+    let last = '';
+    const stats = await until(
+      async () => {
+        const s = await guest!.webviewPixels('video').catch((err: Error) => ((last = err.message), undefined));
+        if (s) last = JSON.stringify(s);
+        return s && greenLeads(s) ? s : undefined;
+      },
+      { timeoutMs: 45_000, what: "the host's screen decoded in the guest panel" },
+    ).catch(async (err: Error) => {
+      const page = await guest!.webviewEval<string>('return document.body.innerText.slice(0, 400)').catch(() => '?');
+      throw new Error(`${err.message}; last: ${last}; guest panel: ${page}`);
+    });
+    assert.equal(stats.width, 1280);
+
+    const lock = await until(
+      async () => {
+        const t = await guest!.webviewEval<string>("const l = document.getElementById('lock'); return l && !l.hidden ? l.textContent ?? '' : ''");
+        return t.includes(code) ? t : undefined;
+      },
+      { timeoutMs: 10_000, what: `the guest panel's lock with the host's safety code ${code}` },
+    );
+    assert.match(lock, /End-to-end encrypted · safety code/);
+    const tooltip = await until(
+      async () => {
+        const t = await guest!.statusBarTooltip('pairux.status');
+        return t.includes(`End-to-end encrypted · safety code ${code}`) && !t.includes('waiting') ? t : undefined;
+      },
+      { timeoutMs: 15_000, what: "the guest's status bar to show the lock, decrypting" },
+    );
+    assert.ok(!tooltip.includes(key), 'the key is shown');
+    await guest.screenshot('e2ee-guest-decrypting');
+  });
+});
