@@ -148,6 +148,18 @@ describe('end to end: an end-to-end encrypted session, peer to peer (Chromium)',
     assert.equal(((await preview.json()) as { participants: number }).participants, 1);
   });
 
+  it('a browser without encoded transforms is refused before it takes a seat, with the reason', async () => {
+    await start();
+    // What an older browser is: no RTCRtpScriptTransform. The page says so to the server, which refuses the join.
+    const v = await ViewerPage.open(browser, keyed(session.links.viewer.url), 'Old browser', {}, 'delete window.RTCRtpScriptTransform;');
+    viewers.push(v);
+    await v.waitForState('error');
+    assert.equal(await v.errorCode(), 'E2EE_REQUIRED');
+    assert.match(await v.message(), /cannot decrypt video \(it lacks encoded transforms\)/);
+    const preview = await fetch(`${plane.url}/api/preview`, { headers: { authorization: `Bearer ${parseShareLink(session.links.viewer.url).token}` } });
+    assert.equal(((await preview.json()) as { participants: number }).participants, 1, 'no seat taken');
+  });
+
   it('removing a guest re-keys: the others keep decoding without a long gap, and an older link no longer opens the session', async () => {
     await start();
     const spare = await host.page.evaluate(() => window.pairuxHostActions!.createLink('viewer', { label: 'Spare' }));
