@@ -143,7 +143,8 @@ function parseOptions(argv: string[]): DemoOptions {
     // The local LiveKit listens on loopback only: guests elsewhere could join but never see the screen.
     if (values.mode !== 'p2p') fail('--lan works with --mode p2p: the local LiveKit server serves this computer only');
     // WebCrypto and encoded transforms exist only in secure contexts: a page from http://<lan address> has neither.
-    if (values.e2ee) fail('--e2ee needs guests on a secure page (https, or this computer): --lan links are plain http. Host on an https server with --server instead');
+    if (values.e2ee)
+      fail('--e2ee needs guests on a secure page (https, or this computer): --lan links are plain http. Host on an https server with --server instead');
     const all = lanAddresses();
     const wanted = values['lan-address'];
     lan = wanted === undefined ? all[0] : all.find((a) => a.address === wanted);

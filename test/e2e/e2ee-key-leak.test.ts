@@ -138,7 +138,10 @@ describe('end to end: the media key of an encrypted session never reaches the se
     // The third participant moved the session to LiveKit: both guests show its picture there.
     for (const g of guests)
       await eventually(
-        () => g.page.evaluate(() => ((window as unknown as { pairuxViewer: { media(): { mode?: string } } }).pairuxViewer.media().mode === 'sfu' ? true : undefined)),
+        () =>
+          g.page.evaluate(() =>
+            (window as unknown as { pairuxViewer: { media(): { mode?: string } } }).pairuxViewer.media().mode === 'sfu' ? true : undefined,
+          ),
         'the guest on the SFU',
         40_000,
       );
