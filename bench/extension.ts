@@ -339,10 +339,11 @@ async function vscodeCase(screen: PaintedScreen): Promise<{ result: CaseResult; 
     await sleep(Math.min(SECONDS, 5) * 1000);
     const idleCores = Object.fromEntries(Object.entries(idleMeter.cores()).map(([k, v]) => [k, v.cores]));
 
-    say('starting the session from the palette (F1 → PairUX: Start Pairing Session → P2P)…');
+    say('starting the session from the palette (F1 → PairUX: Start Pairing Session → P2P → Not encrypted)…');
     await writeClipboard(wb.page, '');
     await runCommand(wb.page, 'PairUX: Start Pairing Session');
     await pickItem(wb.page, 'P2P');
+    await pickItem(wb.page, 'Not encrypted');
     await until(
       'the status bar to show the P2P session',
       45_000,

@@ -160,6 +160,16 @@ describe('end to end: an end-to-end encrypted session, peer to peer (Chromium)',
     assert.equal(((await preview.json()) as { participants: number }).participants, 1, 'no seat taken');
   });
 
+  it('a page whose encryption worker cannot start says so, and shows nothing', async () => {
+    await start();
+    const blocked = "window.Worker = function () { throw new DOMException('blocked by this test', 'SecurityError'); };";
+    const v = await ViewerPage.open(browser, keyed(session.links.viewer.url), 'Blocked', {}, blocked);
+    viewers.push(v);
+    await v.waitForState('error');
+    assert.match(await v.message(), /could not start its encryption worker.*blocked by this test/);
+    assert.equal(await v.readMarker(), null);
+  });
+
   it('removing a guest re-keys: the others keep decoding without a long gap, and an older link no longer opens the session', async () => {
     await start();
     const spare = await host.page.evaluate(() => window.pairuxHostActions!.createLink('viewer', { label: 'Spare' }));

@@ -16,6 +16,10 @@ export const KEY_MISSING_MESSAGE =
 export const CANNOT_ENCRYPT_MESSAGE =
   'This session is end-to-end encrypted and this browser cannot decrypt video (it lacks encoded transforms): open the link in a current Chrome, Edge, Firefox or Safari.';
 
+/** The encryption worker would not start (a policy of the page's host, a missing file). */
+export const CANNOT_START_WORKER_MESSAGE =
+  'This session is end-to-end encrypted and this page could not start its encryption worker, so nothing is shown or sent: reload it, or open the link in a browser';
+
 /** The worker bundle served beside the pages (the server's /dist/webview/). */
 export function e2eeWorkerUrl(): string {
   return new URL('/dist/webview/e2ee-worker.js', location.href).href;

@@ -45,7 +45,7 @@ import { HostKeys, type KeyView } from '../engine/e2ee/host-keys';
 import { SfuKeyRing } from '../engine/e2ee/sfu-key-ring';
 import type { SfuEncryption } from '../engine/sfu/sfu-e2ee';
 import { withMediaKey } from '../../protocol/share-link';
-import { e2eeWorkerUrl, livekitE2eeWorkerUrl, lockText } from './e2ee-text';
+import { CANNOT_START_WORKER_MESSAGE, e2eeWorkerUrl, livekitE2eeWorkerUrl, lockText } from './e2ee-text';
 import type { GuestConnectionState, GuestInfo, GuestStats, MediaMode, ScreenDescription } from '../engine/engine-types';
 
 export type HostPageState = 'loading' | SignalingState;
@@ -287,7 +287,15 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     const host = hostKeys();
     if (!host || !keys) return undefined;
     if (!keys.transforms) {
-      keys.transforms = new E2eeTransforms(env.e2eeWorkerUrl ?? e2eeWorkerUrl());
+      try {
+        keys.transforms = new E2eeTransforms(env.e2eeWorkerUrl ?? e2eeWorkerUrl());
+      } catch (err) {
+        // Nothing is sent rather than anything in clear: no engine is made, and the host is told why.
+        const message = `${CANNOT_START_WORKER_MESSAGE} (${String(err)})`;
+        el('message').textContent = message;
+        report({ type: 'error', message });
+        throw err;
+      }
       host.attach(keys.transforms);
     }
     return keys.transforms;

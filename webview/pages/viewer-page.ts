@@ -29,7 +29,15 @@ import { GuestKeys, type GuestKeyState } from '../engine/e2ee/guest-keys';
 import { SfuKeyRing, SFU_KEY_RING } from '../engine/e2ee/sfu-key-ring';
 import type { SfuEncryption } from '../engine/sfu/sfu-e2ee';
 import { ErrorCode } from '../../protocol/errors';
-import { CANNOT_ENCRYPT_MESSAGE, e2eeWorkerUrl, KEY_MISSING_MESSAGE, KEY_REJECTED_MESSAGE, livekitE2eeWorkerUrl, lockText } from './e2ee-text';
+import {
+  CANNOT_ENCRYPT_MESSAGE,
+  CANNOT_START_WORKER_MESSAGE,
+  e2eeWorkerUrl,
+  KEY_MISSING_MESSAGE,
+  KEY_REJECTED_MESSAGE,
+  livekitE2eeWorkerUrl,
+  lockText,
+} from './e2ee-text';
 import type { GuestState, MediaMode, ScreenDescription } from '../engine/engine-types';
 
 export interface ViewerHook {
@@ -260,7 +268,7 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
   };
   const p2pEncryption = (): E2eeTransforms | undefined => {
     if (!encrypted()) return undefined;
-    const transforms = new E2eeTransforms(options.e2eeWorkerUrl ?? e2eeWorkerUrl());
+    const transforms = startWorker(() => new E2eeTransforms(options.e2eeWorkerUrl ?? e2eeWorkerUrl()));
     const holder = guestKeys();
     if (holder && keys) {
       holder.attach(transforms);
@@ -268,6 +276,15 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
       keys.transforms = transforms;
     }
     return transforms;
+  };
+  /** A decryption worker this page cannot start leaves nothing to show: the page says why (and no engine is made). */
+  const startWorker = <T>(make: () => T): T => {
+    try {
+      return make();
+    } catch (err) {
+      fail(e2eeScreen(ErrorCode.E2eeRequired, `${CANNOT_START_WORKER_MESSAGE} (${String(err)})`));
+      throw err;
+    }
   };
   const sfuEncryption = (): SfuEncryption | undefined => {
     if (!encrypted()) return undefined;
