@@ -10,6 +10,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
 import { parseShareLink } from '../../protocol/share-link';
 import { ViewerPage } from '../support/browser-viewer';
+import { stopChild } from '../support/stop-child';
 import { eventually } from '../support/livekit';
 import { TEST_PAGES_ENV } from '../support/test-pages';
 
@@ -23,13 +24,7 @@ describe('end to end: the demo with --e2ee', function () {
 
   after(async () => {
     await browser?.close();
-    if (demo && demo.exitCode === null) {
-      demo.kill('SIGINT');
-      await new Promise((r) => {
-        const t = setTimeout(() => (demo?.kill('SIGKILL'), r(undefined)), 10_000);
-        demo!.once('exit', () => (clearTimeout(t), r(undefined)));
-      });
-    }
+    await stopChild(demo);
   });
 
   it('prints keyed links and the safety code; a guest with the printed link decodes and shows the same code', async () => {

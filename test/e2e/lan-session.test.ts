@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { findChromium, launchChromium } from '../../demo/chromium';
 import { ViewerPage } from '../support/browser-viewer';
+import { stopChild } from '../support/stop-child';
 import { eventually } from '../support/livekit';
 import { startLan, type Lan } from '../support/netns';
 import { DESKTOP, typeIntoHostTerminal } from '../support/demo-machines';
@@ -38,13 +39,7 @@ describe('end to end: host and guest on one local network (demo --lan, network n
   });
   after(async () => {
     await browser?.close();
-    if (demo && demo.exitCode === null) {
-      demo.kill('SIGINT');
-      await new Promise((r) => {
-        const t = setTimeout(() => (demo?.kill('SIGKILL'), r(undefined)), 10_000);
-        demo!.once('exit', () => (clearTimeout(t), r(undefined)));
-      });
-    }
+    await stopChild(demo);
     lan?.close();
     rmSync(proof, { force: true });
   });
