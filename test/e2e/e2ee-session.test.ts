@@ -87,11 +87,12 @@ describe('end to end: an end-to-end encrypted session, peer to peer (Chromium)',
   };
   const keyed = (link: string, k = key) => withMediaKey(link, k.key, k.gen);
 
-  it('guests with the key decode the marker over VP9; host and guests show the lock and the same safety code', async () => {
+  it('guests with the key decode the marker, over direct video (sealed chunks) and over RTP (sealed VP9 frames); host and guests show the lock and the same safety code', async () => {
     await start();
     assert.match(key.key, /^[A-Za-z0-9_-]{43}$/);
     assert.match(key.safetyCode, /^\d{3} \d{3} \d{3}$/);
-    const two = await Promise.all([open(keyed(session.links.viewer.url), 'Ann'), open(keyed(session.links.controller.url), 'Ben')]);
+    // Ann takes direct video (the default); Ben asks for RTP video only (direct=0).
+    const two = await Promise.all([open(keyed(session.links.viewer.url), 'Ann'), open(`${keyed(session.links.controller.url)}&direct=0`, 'Ben')]);
     for (const v of two) {
       await v.waitForState('live');
       const [a, b] = await v.markerAdvance(1000);
@@ -107,17 +108,9 @@ describe('end to end: an end-to-end encrypted session, peer to peer (Chromium)',
     assert.ok(hostSide && hostSide.worker.sealed > 0, 'the host sealed frames');
     assert.equal(hostSide.safetyCode, key.safetyCode);
     assert.match(await host.page.evaluate(() => document.getElementById('e2ee')?.textContent ?? ''), new RegExp(key.safetyCode));
-    const stats = await host.page.evaluate(() =>
-      (window as unknown as { pairuxHost: { stats(): Promise<Array<{ codec: string; path: string }>> } }).pairuxHost.stats(),
-    );
-    assert.deepEqual(
-      stats.map((s) => [s.codec.toUpperCase(), s.path]),
-      [
-        ['VP9', 'rtp'],
-        ['VP9', 'rtp'],
-      ],
-      'RTP video in VP9 (direct video is off in an encrypted session)',
-    );
+    const paths = await Promise.all(two.map((v) => v.stats().then((st) => [st.path, st.codec])));
+    assert.equal(paths[0]![0], 'direct', `Ann on direct video: ${JSON.stringify(paths)}`);
+    assert.deepEqual(paths[1], ['rtp', 'VP9'], 'Ben on RTP video, in VP9 (AV1 and H.264 packetizers cannot carry sealed frames)');
   });
 
   it('a guest whose link has a tampered key gets frames, opens none, shows another safety code, then says its key does not open the session', async () => {

@@ -40,7 +40,8 @@ import { RateMeter } from '../engine/stats';
 import { readHostParams, type HostParams } from './host-params';
 import { BridgeLink, type BridgeStatus } from './host-bridge-link';
 import { TEST_HOOKS } from './test-hooks';
-import { canEncryptP2p, E2eeTransforms, type E2eeStats } from '../engine/e2ee/e2ee-transforms';
+import { canEncryptP2p, E2eeTransforms, sumE2eeStats, type E2eeStats } from '../engine/e2ee/e2ee-transforms';
+import { ChunkCipher } from '../engine/e2ee/chunk-cipher';
 import { HostKeys, type KeyView } from '../engine/e2ee/host-keys';
 import { SfuKeyRing } from '../engine/e2ee/sfu-key-ring';
 import type { SfuEncryption } from '../engine/sfu/sfu-e2ee';
@@ -268,7 +269,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
   };
   // An encrypted session (the join says so): this page makes the key and seals every frame it
   // sends, through the P2P worker or LiveKit's E2EE, both fed by one key schedule.
-  let keys: { host: HostKeys; transforms?: E2eeTransforms } | undefined;
+  let keys: { host: HostKeys; transforms?: E2eeTransforms; chunks?: ChunkCipher } | undefined;
   const hostKeys = (): HostKeys | undefined => {
     if (!signaling.lastJoin?.session.e2ee) return undefined;
     if (keys) return keys.host;
@@ -297,6 +298,8 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
         throw err;
       }
       host.attach(keys.transforms);
+      keys.chunks = new ChunkCipher();
+      host.attach(keys.chunks);
     }
     return keys.transforms;
   };
@@ -324,7 +327,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
       ...tuning,
       iceTransportPolicy: params.iceTransportPolicy,
       directVideo: params.directVideo,
-      ...(e2ee ? { e2ee } : {}),
+      ...(e2ee ? { e2ee, ...(keys?.chunks ? { e2eeChunks: keys.chunks } : {}) } : {}),
       log,
     });
   };
@@ -424,11 +427,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
               safetyCode: keys.host.view?.safetyCode,
               rekeys: keys.host.rekeys,
               refused: keys.host.refusedCount,
-              worker: keys.transforms?.stats() ?? {
-                sealed: 0,
-                opened: 0,
-                dropped: { 'no key': 0, tampered: 0, replayed: 0, truncated: 0, 'not encrypted': 0 },
-              },
+              worker: sumE2eeStats(keys.transforms?.stats(), keys.chunks?.stats()),
             }
           : undefined,
       media: () => {

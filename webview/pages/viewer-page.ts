@@ -24,7 +24,8 @@ import { defaultGuestName, readViewerLink, type ViewerParams } from './viewer-li
 import { ViewerUi, type ViewerPageState } from './viewer-ui';
 import { startViewerControl, type ViewerControl, type ViewerControlSnapshot } from './viewer-control';
 import { TEST_HOOKS } from './test-hooks';
-import { canEncryptP2p, E2eeTransforms, type E2eeStats } from '../engine/e2ee/e2ee-transforms';
+import { canEncryptP2p, E2eeTransforms, sumE2eeStats, type E2eeStats } from '../engine/e2ee/e2ee-transforms';
+import { ChunkCipher } from '../engine/e2ee/chunk-cipher';
 import { GuestKeys, type GuestKeyState } from '../engine/e2ee/guest-keys';
 import { SfuKeyRing, SFU_KEY_RING } from '../engine/e2ee/sfu-key-ring';
 import type { SfuEncryption } from '../engine/sfu/sfu-e2ee';
@@ -139,7 +140,7 @@ let currentNotice = '';
 let signaling: SignalingClient | undefined;
 let control: ViewerControl | undefined;
 /** An encrypted session's transforms and keys (undefined in a plain one). */
-let keys: { guest: GuestKeys; transforms?: E2eeTransforms } | undefined;
+let keys: { guest: GuestKeys; transforms?: E2eeTransforms; chunks?: ChunkCipher } | undefined;
 
 // Never in the served viewer: sendRawInput puts anything on the input channel.
 if (TEST_HOOKS)
@@ -165,7 +166,7 @@ if (TEST_HOOKS)
             safetyCode: keys.guest.safetyCode,
             rekeys: keys.guest.rekeys,
             refused: keys.guest.refusedCount,
-            worker: keys.transforms?.stats() ?? { sealed: 0, opened: 0, dropped: { 'no key': 0, tampered: 0, replayed: 0, truncated: 0, 'not encrypted': 0 } },
+            worker: sumE2eeStats(keys.transforms?.stats(), keys.chunks?.stats()),
           }
         : undefined,
     media: () => {
@@ -266,16 +267,20 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     });
     return made;
   };
-  const p2pEncryption = (): E2eeTransforms | undefined => {
+  const p2pEncryption = (): { e2ee: E2eeTransforms; e2eeChunks: ChunkCipher } | undefined => {
     if (!encrypted()) return undefined;
     const transforms = startWorker(() => new E2eeTransforms(options.e2eeWorkerUrl ?? e2eeWorkerUrl()));
+    const chunks = new ChunkCipher();
     const holder = guestKeys();
     if (holder && keys) {
-      holder.attach(transforms);
-      holder.watchTransforms(transforms);
+      for (const target of [transforms, chunks]) {
+        holder.attach(target);
+        holder.watchTransforms(target);
+      }
       keys.transforms = transforms;
+      keys.chunks = chunks;
     }
-    return transforms;
+    return { e2ee: transforms, e2eeChunks: chunks };
   };
   /** A decryption worker this page cannot start leaves nothing to show: the page says why (and no engine is made). */
   const startWorker = <T>(make: () => T): T => {
@@ -304,14 +309,14 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
         const e2ee = sfuEncryption();
         return new SfuGuestEngine({ signaling: client, access: sfu, video: video ?? ui.video, ...(e2ee ? { e2ee } : {}), log });
       }
-      const e2ee = p2pEncryption();
+      const encryption = p2pEncryption();
       return new GuestEngine({
         signaling: client,
         video: ui.video,
         iceTransportPolicy: params.iceTransportPolicy,
         ...(params.jitterBufferMs === undefined ? {} : { jitterBufferTargetMs: params.jitterBufferMs }),
         directVideo: params.directVideo,
-        ...(e2ee ? { e2ee } : {}),
+        ...encryption,
         log,
       });
     },

@@ -19,6 +19,21 @@ export interface E2eeStats {
 
 type StatsListener = (stats: E2eeStats) => void;
 
+/** Both paths' counts as one (RTP frames through the worker, direct video's chunks); the key ids are the first path's that has them. */
+export function sumE2eeStats(...all: Array<E2eeStats | undefined>): E2eeStats {
+  const out: E2eeStats = { sealed: 0, opened: 0, dropped: { 'no key': 0, tampered: 0, replayed: 0, truncated: 0, 'not encrypted': 0 } };
+  for (const s of all) {
+    if (!s) continue;
+    out.sealed += s.sealed;
+    out.opened += s.opened;
+    for (const [reason, n] of Object.entries(s.dropped) as Array<[DropReason, number]>) out.dropped[reason] += n;
+    if (s.redelivered) out.redelivered = (out.redelivered ?? 0) + s.redelivered;
+    out.lastOpenedKeyId ??= s.lastOpenedKeyId;
+    out.lastMissingKeyId ??= s.lastMissingKeyId;
+  }
+  return out;
+}
+
 /** Whether this browser can encrypt P2P video end to end (encoded transforms in a worker). */
 export function canEncryptP2p(): boolean {
   return typeof (globalThis as { RTCRtpScriptTransform?: unknown }).RTCRtpScriptTransform === 'function' && typeof Worker === 'function';

@@ -87,8 +87,8 @@ export class GuestKeys extends TypedEmitter<GuestKeysEvents> {
     return () => this.targets.delete(target);
   }
 
-  /** The P2P worker's counts say which key the host's frames name and whether they open. */
-  watchTransforms(transforms: E2eeTransforms): () => void {
+  /** The P2P worker's (or direct video's cipher's) counts say which key the host's frames name and whether they open. */
+  watchTransforms(transforms: Pick<E2eeTransforms, 'onStats'>): () => void {
     let opened = 0;
     let dropped = 0;
     return transforms.onStats((stats: E2eeStats) => {
@@ -136,8 +136,10 @@ export class GuestKeys extends TypedEmitter<GuestKeysEvents> {
     this.enqueue(async () => {
       if (this.closed || this._state === 'key-rejected') return;
       const steps = modulus === 256 ? stepsTo(this.chain.gen, id) : (id - (this.chain.gen % modulus) + modulus) % modulus;
-      // On LiveKit's small ring, an index just behind is a late frame under an older key, not one far ahead.
-      if (steps === 0 || (modulus !== 256 && steps >= modulus - 3)) return;
+      // An id just behind is a late frame under an older key (in flight across a rotation), not one
+      // far ahead: on the P2P ring anything past half way round is behind; on LiveKit's small ring,
+      // the last few indexes.
+      if (steps === 0 || steps >= (modulus === 256 ? 128 : modulus - 3)) return;
       await this.chain.advance(steps);
       await this.hold();
     });

@@ -10,6 +10,7 @@ import { DATA_CHANNEL_LABEL, PeerInput, PeerInputRefused, Ping, ScreenInfo } fro
 import type { SignalPayload } from '../../../protocol/signaling';
 import { GuestDirectVideo } from './direct-video/guest-direct-video';
 import type { MediaEncryption } from '../e2ee/e2ee-transforms';
+import type { ChunkCipher } from '../e2ee/chunk-cipher';
 import { TypedEmitter } from '../../../common/typed-emitter';
 import { consoleLogger, type Logger } from '../logger';
 import { attachPeerEndpoint } from './peer-channel';
@@ -35,8 +36,9 @@ export interface GuestEngineOptions {
    * is decoded, no jitter-buffer hold) where this page can decode it. Default true.
    */
   directVideo?: boolean;
-  /** An end-to-end encrypted session's transforms (issue 15): the video receiver opens each frame (direct video is off then). */
+  /** An end-to-end encrypted session (issue 15): the RTP receiver opens each frame; direct video opens each chunk with `e2eeChunks` (without it, direct video is off). */
   e2ee?: MediaEncryption;
+  e2eeChunks?: ChunkCipher;
   /** Say hello again if not connected this long after the last hello (default 8 s). */
   connectTimeoutMs?: number;
   /** …or if ICE stays disconnected this long (default 5 s). */
@@ -402,11 +404,13 @@ export class GuestEngine extends TypedEmitter<GuestEngineEvents> implements Gues
   private maybeStartDirect(link: PeerLink): void {
     const video = this.videoChannel;
     const endpoint = this.endpoint;
-    if (this.options.directVideo === false || this.options.e2ee || this.link !== link || this.direct || !video || !endpoint) return;
+    if (this.options.directVideo === false || (this.options.e2ee && !this.options.e2eeChunks) || this.link !== link || this.direct || !video || !endpoint)
+      return;
     if (video.readyState !== 'open' || this.channel?.readyState !== 'open') return;
     const direct = new GuestDirectVideo({
       endpoint,
       channel: video,
+      ...(this.options.e2eeChunks ? { cipher: this.options.e2eeChunks } : {}),
       log: this.log,
       onTrack: (track) => {
         if (this.direct !== direct) return;

@@ -11,6 +11,7 @@ import type { RpcEndpoint } from '../../../protocol/rpc-endpoint';
 import type { Participant, SignalPayload } from '../../../protocol/signaling';
 import { preferCodec } from '../codecs';
 import type { MediaEncryption } from '../e2ee/e2ee-transforms';
+import type { ChunkCipher } from '../e2ee/chunk-cipher';
 import { canSendDirectVideo, DirectVideoSender } from './direct-video/direct-video-sender';
 import { TypedEmitter } from '../../../common/typed-emitter';
 import type { HostInputGate } from '../input/host-input';
@@ -38,11 +39,12 @@ export interface HostEngineOptions extends ScreenEncoding {
    */
   directVideo?: boolean;
   /**
-   * An end-to-end encrypted session's transforms (issue 15): every guest's sender seals each frame.
-   * The codec is VP9 then (AV1's and H.264's packetizers cannot carry sealed frames) and direct
-   * video is off (its chunks are not sealed yet).
+   * An end-to-end encrypted session (issue 15): every guest's RTP sender seals each frame (the
+   * codec is VP9 then: AV1's and H.264's packetizers cannot carry sealed frames), and direct video
+   * seals each chunk with `chunks` (without it, direct video is off).
    */
   e2ee?: MediaEncryption;
+  e2eeChunks?: ChunkCipher;
   log?: Logger;
 }
 
@@ -313,7 +315,8 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
       const { width, height, fps, source } = this._screen;
       endpoint.notify(ScreenInfo, { width, height, fps, source });
     });
-    if (this.options.directVideo !== false && !this.options.e2ee && canSendDirectVideo()) this.offerDirectVideo(link, peer, endpoint);
+    const sealable = !this.options.e2ee || this.options.e2eeChunks;
+    if (this.options.directVideo !== false && sealable && canSendDirectVideo()) this.offerDirectVideo(link, peer, endpoint);
   }
 
   /** The `pairux-video` channel and the requests that switch this guest to it and back. */
@@ -346,6 +349,7 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
       track: this.options.track,
       ...(this.options.maxBitrateKbps ? { bitrateKbps: this.options.maxBitrateKbps } : {}),
       framerate: this._screen.fps,
+      ...(this.options.e2eeChunks ? { cipher: this.options.e2eeChunks } : {}),
       log: this.log,
     });
     sender.on('failed', ({ reason }) => {

@@ -8,6 +8,7 @@
 import { PairuxError } from '../../../../protocol/errors';
 import { VideoFrameAssembler, type EncodedVideoFrame } from '../../../../protocol/direct-video';
 import type { Logger } from '../../logger';
+import type { ChunkCipher } from '../../e2ee/chunk-cipher';
 
 /** What a guest offers, best first; the host picks the first it encodes. */
 const CANDIDATE_CODECS = ['avc1.42e02a', 'vp8', 'vp09.00.10.08'];
@@ -26,6 +27,8 @@ export interface DirectVideoReceiverOptions {
   onFailed: (reason: string) => void;
   /** The first frame is on the track: time to show it. */
   onFirstFrame: () => void;
+  /** An end-to-end encrypted session: every chunk is opened before the decoder; one that does not open is dropped. */
+  cipher?: ChunkCipher;
   log: Logger;
 }
 
@@ -136,7 +139,16 @@ export class DirectVideoReceiver {
     if (!frame) return;
     this.counts.framesReceived++;
     this.counts.bytesReceived += frame.data.byteLength;
-    this.decode(frame);
+    const cipher = this.options.cipher;
+    if (!cipher) return this.decode(frame);
+    const sealed = frame;
+    void cipher.open(new Uint8Array(sealed.data)).then((plain) => {
+      if (this._closed) return;
+      if (plain) return this.decode({ ...sealed, data: plain });
+      // Not this session's key, or damaged: never to the decoder; the next key frame that opens starts it again.
+      this.counts.framesDropped++;
+      this.waitingForKey = true;
+    });
   }
 
   private decode(frame: EncodedVideoFrame): void {

@@ -22,6 +22,7 @@ import { ErrorCode, PairuxError } from '../../../../protocol/errors';
 import { splitVideoFrame } from '../../../../protocol/direct-video';
 import { TypedEmitter } from '../../../../common/typed-emitter';
 import type { Logger } from '../../logger';
+import type { ChunkCipher } from '../../e2ee/chunk-cipher';
 import type { DirectVideoSenderStats } from '../../engine-types';
 
 /** What the host encodes, best first (see the file comment). */
@@ -39,6 +40,8 @@ export interface DirectVideoSenderOptions {
   track: MediaStreamTrack;
   bitrateKbps?: number;
   framerate?: number;
+  /** An end-to-end encrypted session: every chunk is sealed once, before it goes to any guest. */
+  cipher?: ChunkCipher;
   log: Logger;
 }
 
@@ -259,8 +262,19 @@ export class DirectVideoSender extends TypedEmitter<DirectVideoSenderEvents> {
     if (key) this.counts.keyFrames++;
     const data = new Uint8Array(chunk.byteLength);
     chunk.copyTo(data);
-    const parts = splitVideoFrame({ seq: this.seq++, key, timestamp: chunk.timestamp, data });
-    for (const peer of this.peers.values()) this.sendTo(peer, parts, key);
+    const send = (payload: Uint8Array): void => {
+      const parts = splitVideoFrame({ seq: this.seq++, key, timestamp: chunk.timestamp, data: payload });
+      for (const peer of this.peers.values()) this.sendTo(peer, parts, key);
+    };
+    const cipher = this.options.cipher;
+    if (!cipher) return send(data);
+    // Sealed in order (the cipher keeps it); without a key yet, nothing goes out rather than a clear chunk.
+    void cipher.seal(data).then(
+      (sealed) => {
+        if (sealed && !this._closed) send(sealed);
+      },
+      (err: unknown) => this.options.log('warn', `direct video: a chunk could not be sealed: ${String(err)}`),
+    );
   }
 
   private sendTo(peer: Peer, parts: Uint8Array[], key: boolean): void {

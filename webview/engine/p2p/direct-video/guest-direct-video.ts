@@ -8,6 +8,7 @@ import { PairuxError } from '../../../../protocol/errors';
 import { VideoDirect, VideoDirectStop, VideoKeyframe } from '../../../../protocol/peer';
 import type { RpcEndpoint } from '../../../../protocol/rpc-endpoint';
 import type { Logger } from '../../logger';
+import type { ChunkCipher } from '../../e2ee/chunk-cipher';
 import { DirectVideoReceiver, directVideoCodecs, type DirectVideoReceiverStats } from './direct-video-receiver';
 
 export interface GuestDirectVideoOptions {
@@ -17,6 +18,8 @@ export interface GuestDirectVideoOptions {
   onTrack: (track: MediaStreamTrack) => void;
   /** Direct video did not start or stopped: show RTP video. */
   onFallback: (reason: string) => void;
+  /** An end-to-end encrypted session's chunk cipher (direct-video-receiver.ts). */
+  cipher?: ChunkCipher;
   log: Logger;
 }
 
@@ -63,6 +66,7 @@ export class GuestDirectVideo {
     this.receiver = new DirectVideoReceiver({
       channel: this.options.channel,
       codec,
+      ...(this.options.cipher ? { cipher: this.options.cipher } : {}),
       log,
       requestKeyframe: (reason) => {
         if (!endpoint.closed) endpoint.notify(VideoKeyframe, { reason });
