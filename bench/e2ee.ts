@@ -5,10 +5,10 @@
  * host → presented at the viewer (p50/p95), frames presented per second, the host's and the
  * viewer's CPU, and the video bytes the viewer received.
  *
- * An encrypted P2P session sends VP9 over RTP (AV1's and H.264's packetizers cannot carry sealed
- * frames; direct video is off), so P2P has three rows: the default (direct video, AV1), the same
- * path as E2EE without it (VP9 over RTP: the crypto's own cost), and E2EE. The SFU rows both
- * publish H.264 simulcast. Configurations alternate within each round (--rounds, default 2) so
+ * P2P has two pairs: the default path (direct video: WebCodecs chunks over a data channel, sealed
+ * whole when encrypted) and RTP video (the fallback; VP9 in both rows, since an encrypted session's
+ * RTP video must be VP9: AV1's and H.264's packetizers cannot carry sealed frames). The SFU rows
+ * both publish H.264 simulcast. Configurations alternate within each round (--rounds, default 2) so
  * the machine's drift hits them alike; targets: E2EE against its plain twin p50 within +2 ms, CPU
  * within +10 %, no fps loss.
  *
@@ -43,7 +43,8 @@ interface Config {
 }
 
 const CONFIGS: Config[] = [
-  { label: 'P2P, default (direct video, AV1)', mode: 'p2p' as const, e2ee: false, codec: 'av1' as const, direct: true },
+  { label: 'P2P, default (direct video)', mode: 'p2p' as const, e2ee: false, codec: 'av1' as const, direct: true },
+  { label: 'P2P, E2EE (direct video)', mode: 'p2p' as const, e2ee: true, codec: 'av1' as const, direct: true, twin: 'P2P, default (direct video)' },
   { label: 'P2P, VP9 over RTP', mode: 'p2p' as const, e2ee: false, codec: 'vp9' as const, direct: false },
   { label: 'P2P, E2EE (VP9 over RTP)', mode: 'p2p' as const, e2ee: true, codec: 'vp9' as const, direct: false, twin: 'P2P, VP9 over RTP' },
   { label: 'SFU (H.264 simulcast)', mode: 'sfu' as const, e2ee: false, codec: 'h264' as const, direct: false },
