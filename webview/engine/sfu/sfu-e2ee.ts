@@ -29,7 +29,7 @@ export class SfuE2ee {
   /** Turns encryption on in `room` (before it connects, so nothing is ever sent in clear) and reports what cannot be decrypted. */
   async enable(room: Room): Promise<void> {
     await this.encryption.keys.settled();
-    room.on(RoomEvent.EncryptionError, (error: Error & { reason?: number }) => {
+    room.on(RoomEvent.EncryptionError, (error: Error) => {
       const missing = /missing key at index (\d+)/.exec(error.message);
       this.encryption.onError?.(missing ? 'missing' : 'invalid', missing ? Number(missing[1]) : undefined);
     });
@@ -40,4 +40,10 @@ export class SfuE2ee {
     this.worker?.terminate();
     this.worker = undefined;
   }
+}
+
+/** Leaves `room` (if any) and only then ends the engine's E2EE worker, which the room's last frames still pass through. */
+export async function leaveRoom(room: Room | undefined, e2ee: SfuE2ee | undefined): Promise<void> {
+  await room?.disconnect(true).catch(() => undefined);
+  e2ee?.close();
 }

@@ -31,7 +31,7 @@ import { TypedEmitter } from '../../../common/typed-emitter';
 import { RetryTimer, SFU_ROOM_RETRY } from '../retry-timer';
 import { consoleLogger, type Logger } from '../logger';
 import { SfuAccessKeeper } from './sfu-access';
-import { SfuE2ee, type SfuEncryption } from './sfu-e2ee';
+import { leaveRoom, SfuE2ee, type SfuEncryption } from './sfu-e2ee';
 import { dataEndpoint, isLossyInput, packetText, TOPIC_TO_GUEST, TOPIC_TO_HOST } from './sfu-data';
 import { trackInboundStats } from './sfu-stats';
 import type { SignalingClient } from '../signaling/signaling-client';
@@ -150,11 +150,7 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
     this.setConnection('closed');
     const room = this.room;
     this.room = undefined;
-    void room
-      ?.disconnect(true)
-      .catch(() => undefined)
-      .then(() => this.e2ee?.close());
-    if (!room) this.e2ee?.close();
+    void leaveRoom(room, this.e2ee);
   }
 
   stats(): Promise<InboundVideoStats> {

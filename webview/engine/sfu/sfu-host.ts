@@ -49,7 +49,7 @@ import type { LayerStats } from '../stats';
 import { consoleLogger, type Logger } from '../logger';
 import { SfuAccessKeeper } from './sfu-access';
 import { SfuHostData } from './sfu-data';
-import { SfuE2ee, type SfuEncryption } from './sfu-e2ee';
+import { leaveRoom, SfuE2ee, type SfuEncryption } from './sfu-e2ee';
 import { restoreKbps, rtpSenderLayers, SfuLayerGuard } from './sfu-layer-guard';
 import { trackOutboundStats } from './sfu-stats';
 import type { SignalingClient } from '../signaling/signaling-client';
@@ -209,11 +209,7 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
     this.setConnection('closed');
     const room = this.room;
     this.room = undefined;
-    void room
-      ?.disconnect(true)
-      .catch(() => undefined)
-      .then(() => this.e2ee?.close());
-    if (!room) this.e2ee?.close();
+    void leaveRoom(room, this.e2ee);
   }
 
   get screen(): ScreenDescription {
