@@ -4,6 +4,7 @@
  * and what the receiver decoded. The keys are the test's: a receiver with none or another one must
  * decode nothing.
  */
+import { DataPacket } from '@livekit/protocol';
 import { Room, RoomEvent, Track, type RemoteTrack } from 'livekit-client';
 import { E2eeTransforms, type E2eeStats } from '../engine/e2ee/e2ee-transforms';
 
@@ -82,6 +83,10 @@ export interface SubscriberResult {
   data: string[];
   /** Every message its data channels carried, before livekit-client read it (latin1), and how many. */
   raw: string[];
+  /** Who the SFU says sent each of those messages ('' where it names nobody or is not a packet). */
+  rawSenders: string[];
+  /** The identity whose video track it subscribed to (the host). */
+  trackFrom: string | undefined;
   /** The marker in the last picture, when one was legible (probe.js must be loaded too). */
   marker: unknown;
 }
@@ -95,6 +100,7 @@ async function sfuSubscriber(o: { url: string; token: string; ms: number }): Pro
   const data: string[] = [];
   // What the SFU sends down, as it arrives: every data channel's messages, ahead of livekit-client.
   const raw: string[] = [];
+  const rawSenders: string[] = [];
   const handler = Object.getOwnPropertyDescriptor(RTCDataChannel.prototype, 'onmessage')!;
   Object.defineProperty(RTCDataChannel.prototype, 'onmessage', {
     configurable: true,
@@ -103,6 +109,7 @@ async function sfuSubscriber(o: { url: string; token: string; ms: number }): Pro
       handler.set!.call(this, (e: MessageEvent) => {
         const d = e.data as ArrayBuffer | string;
         raw.push(typeof d === 'string' ? d : String.fromCharCode(...new Uint8Array(d)));
+        rawSenders.push(senderOf(d));
         return fn?.(e);
       });
     },
@@ -112,10 +119,12 @@ async function sfuSubscriber(o: { url: string; token: string; ms: number }): Pro
   video.autoplay = true;
   document.body.append(video);
   let track: RemoteTrack | undefined;
+  let trackFrom: string | undefined;
   room.on(RoomEvent.DataReceived, (payload) => data.push(new TextDecoder().decode(payload)));
-  room.on(RoomEvent.TrackSubscribed, (t) => {
+  room.on(RoomEvent.TrackSubscribed, (t, _pub, participant) => {
     if (t.kind !== Track.Kind.Video) return;
     track = t;
+    trackFrom = participant.identity;
     t.attach(video);
   });
   await room.connect(o.url, o.token, { autoSubscribe: true });
@@ -130,12 +139,24 @@ async function sfuSubscriber(o: { url: string; token: string; ms: number }): Pro
   Object.defineProperty(RTCDataChannel.prototype, 'onmessage', handler);
   return {
     raw,
+    rawSenders,
+    trackFrom,
     packetsReceived: inbound?.packetsReceived ?? 0,
     bytesReceived: inbound?.bytesReceived ?? 0,
     framesDecoded: inbound?.framesDecoded ?? 0,
     data,
     marker,
   };
+}
+
+/** The sender the SFU stamped on a data-channel message (outside any encryption). */
+function senderOf(d: ArrayBuffer | string): string {
+  if (typeof d === 'string') return '';
+  try {
+    return DataPacket.fromBinary(new Uint8Array(d)).participantIdentity;
+  } catch {
+    return '';
+  }
 }
 
 (window as unknown as { pairuxE2eeProbe: unknown }).pairuxE2eeProbe = { loopback, sfuSubscriber };

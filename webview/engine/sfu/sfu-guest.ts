@@ -33,6 +33,7 @@ import { consoleLogger, type Logger } from '../logger';
 import { SfuAccessKeeper } from './sfu-access';
 import { leaveRoom, SfuE2ee, type SfuEncryption } from './sfu-e2ee';
 import { dataEndpoint, isLossyInput, packetText, TOPIC_TO_GUEST, TOPIC_TO_HOST } from './sfu-data';
+import { routedPublisher } from './routed-data';
 import { trackInboundStats } from './sfu-stats';
 import type { SignalingClient } from '../signaling/signaling-client';
 import type { InboundVideoStats } from '../stats';
@@ -203,7 +204,7 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
       side: 'a',
       to: hostId,
       topic: TOPIC_TO_HOST,
-      publish: (bytes, opts) => this.room?.localParticipant.publishData(bytes, opts) ?? Promise.reject(new Error('not in the room')),
+      publish: routedPublisher(() => this.room),
       log: this.log,
       lossy: () => this.lossyNext,
     });

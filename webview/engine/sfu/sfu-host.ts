@@ -49,6 +49,7 @@ import type { LayerStats } from '../stats';
 import { consoleLogger, type Logger } from '../logger';
 import { SfuAccessKeeper } from './sfu-access';
 import { SfuHostData } from './sfu-data';
+import { routedPublisher } from './routed-data';
 import { leaveRoom, SfuE2ee, type SfuEncryption } from './sfu-e2ee';
 import { restoreKbps, rtpSenderLayers, SfuLayerGuard } from './sfu-layer-guard';
 import { trackOutboundStats } from './sfu-stats';
@@ -169,7 +170,7 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
     this.e2ee = options.e2ee ? new SfuE2ee(options.e2ee) : undefined;
     this.data = new SfuHostData({
       participants: () => this.signaling.participants,
-      publish: (bytes, opts) => this.room?.localParticipant.publishData(bytes, opts) ?? Promise.reject(new Error('not in the room')),
+      publish: routedPublisher(() => this.room),
       screen: () => this._screen,
       ...(options.input ? { gate: options.input } : {}),
       log: this.log,
