@@ -6,10 +6,15 @@
  * URI handler, which must hand the key on whole), joins, and decodes the host's screen in its
  * panel, which worked only because the panel started the E2EE worker from a blob (a webview cannot
  * start one from the extension's resources). Both sides show the lock and the same safety code:
- * the host panel's lock line, the guest panel's, and each status bar's tooltip.
+ * the host panel's lock line, the guest panel's, and each status bar's tooltip. The guest then
+ * asks for control, the host allows it, and the guest's keys land in the host's xterm: input
+ * crosses the encrypted session too.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import * as vscode from 'vscode';
 import { parseShareLink } from '../../../protocol/share-link';
 import { parseJoinInput } from '../../../extension/core/join-input';
@@ -33,11 +38,17 @@ describe('End-to-end encrypted sessions in VS Code', function () {
   let guest: Ui | undefined;
   let key = '';
   let code = '';
+  let typed = '';
 
   before(async function () {
     requireParts({ ui: ui.available, display: Boolean(process.env.DISPLAY) });
     api = await activatePairux();
-    term = spawn('xterm', ['-geometry', '120x40+0+0', '-bg', GREEN, '-fg', 'black'], { stdio: 'ignore' });
+    typed = path.join(mkdtempSync(path.join(os.tmpdir(), 'pairux-e2ee-typed-')), 'typed.txt');
+    // The host's screen: a green xterm whose keystrokes end up in a file.
+    term = spawn('xterm', ['-geometry', '120x40+0+0', '-bg', GREEN, '-fg', 'black', '-e', 'sh', '-c', `stty -icanon; cat > ${typed}`], { stdio: 'ignore' });
+    await until(() => (existsSync(typed) ? true : undefined), { timeoutMs: 10_000, what: 'the xterm to start' });
+    // Keys go to the window with the focus: give it the focus once.
+    spawnSync('xdotool', ['search', '--sync', '--class', 'xterm', 'windowactivate', '--sync', '%@'], { timeout: 5000 });
   });
 
   after(async () => {
@@ -145,5 +156,32 @@ describe('End-to-end encrypted sessions in VS Code', function () {
     );
     assert.ok(!tooltip.includes(key), 'the key is shown');
     await guest.screenshot('e2ee-guest-decrypting');
+  });
+
+  it("Request Control → Allow on the host: the guest's keys, sealed under the session's key, land in the host's xterm", async () => {
+    assert.ok(guest, 'the guest window did not join');
+    const g = guest;
+    await g.command('PairUX: Request Control');
+    await ui.clickNotificationButton('asks to control your mouse and keyboard', 'Allow', { timeoutMs: 15_000 });
+    await until(async () => ((await g.statusBarText('pairux.status')).includes('you drive') ? true : undefined), {
+      timeoutMs: 15_000,
+      what: 'the guest to drive',
+    });
+    await until(async () => (/drives/.test(await ui.statusBarText('pairux.status')) ? true : undefined), {
+      timeoutMs: 10_000,
+      what: "the host's status bar to say who drives",
+    });
+    await g.webviewClick('video');
+    const text = 'encrypted keys ~!@#$%^&*()_+{}|:"<>?';
+    await g.type(text);
+    const landed = await until(
+      () => {
+        const got = readFileSync(typed, 'utf8');
+        return got.includes(text) ? got : undefined;
+      },
+      { timeoutMs: 15_000, what: `"${text}" in the host's xterm (so far: ${JSON.stringify(readFileSync(typed, 'utf8'))})` },
+    );
+    assert.ok(landed.endsWith(text), JSON.stringify(landed));
+    await g.screenshot('e2ee-guest-driving');
   });
 });
