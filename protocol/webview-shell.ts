@@ -38,6 +38,17 @@ export const WebviewEnvelope = z.discriminatedUnion('ch', [
 ]);
 export type WebviewEnvelope = z.infer<typeof WebviewEnvelope>;
 
+/** A session key's generation (the ratchet's and re-keys' counter; protocol/share-link.ts MAX_KEY_GEN). */
+const KeyGeneration = z.int().min(0).max(MAX_KEY_GEN);
+/** A media key as a link carries it (`&k=`): 32 bytes, base64url without padding. */
+const MediaKeyText = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
+/**
+ * Where an encrypted session's key schedule is: its current key and generation. Crosses only
+ * between a page and its own editor, never to a server; nobody logs it.
+ */
+export const MediaKeyAt = z.object({ key: MediaKeyText, gen: KeyGeneration });
+export type MediaKeyAt = z.infer<typeof MediaKeyAt>;
+
 const HostBoot = z.object({
   page: z.literal('host'),
   /** The host page's fragment parameters (`webview/pages/host-params.ts`); the bridge is this channel. */
@@ -46,6 +57,11 @@ const HostBoot = z.object({
   signalingUrl: z.string().max(2048),
   /** Join as this participant (a guest taking over the host's seat brings its identity along). */
   resume: ResumeTicket.optional(),
+  /**
+   * Host transfer in an encrypted session: the key schedule the session is at, which the page
+   * continues instead of making a key of its own (every guest's link holds this one).
+   */
+  mediaKey: MediaKeyAt.optional(),
 });
 
 const GuestBoot = z.object({
@@ -65,8 +81,6 @@ export const ShellReady = defineRequest(
   z.discriminatedUnion('page', [HostBoot, GuestBoot]),
 );
 
-/** A session key's generation (the ratchet's and re-keys' counter; protocol/share-link.ts MAX_KEY_GEN). */
-const KeyGeneration = z.int().min(0).max(MAX_KEY_GEN);
 /** The nine digits host and guests compare (webview/engine/e2ee/media-keys.ts `safetyCode`). */
 const SafetyCode = z.string().regex(/^\d{3} \d{3} \d{3}$/);
 
@@ -190,13 +204,21 @@ export const ShellE2eeKey = defineNotification(
   'shell.e2eeKey',
   z.object({
     gen: KeyGeneration,
-    /** The key as a link carries it (`&k=`): 32 bytes, base64url without padding. */
-    key: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+    /** The key as a link carries it (`&k=`). */
+    key: MediaKeyText,
     safetyCode: SafetyCode,
     why: z.enum(['start', 'ratchet', 'rekey']),
   }),
 );
 export type ShellE2eeKeyParams = z.infer<typeof ShellE2eeKey.params>;
+
+/**
+ * Page → extension (guest), host transfer in an encrypted session: this page's participant has
+ * become the host, and this is the key schedule it held (its current key and generation). The
+ * extension hands it to the host page that takes over (`mediaKey` in its boot), so the guests'
+ * links keep opening the picture; it never logs it and never sends it to a server.
+ */
+export const ShellTakeOverKey = defineNotification('shell.takeOverKey', MediaKeyAt);
 
 /** Page → extension (host): its offer of the host's seat was declined or not answered in time (`host.offerEnded`). */
 export const ShellHostOfferEnded = defineNotification('shell.hostOfferEnded', HostOfferEnded.params);
@@ -242,6 +264,7 @@ export const webviewShellBoundary: Boundary = {
       ShellLinksChanged,
       ShellHostOfferEnded,
       ShellE2eeKey,
+      ShellTakeOverKey,
       ShellSignalOpen,
       ShellSignalSend,
       ShellSignalClose,

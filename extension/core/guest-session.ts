@@ -12,6 +12,8 @@ import {
   ShellHostOffered,
   ShellReady,
   ShellStatus,
+  ShellTakeOverKey,
+  type MediaKeyAt,
   type ShellActionParams,
   type ShellStatusParams,
 } from '../../protocol/webview-shell';
@@ -51,6 +53,11 @@ export class GuestSession extends TypedEmitter<GuestSessionEvents> {
   private relay: SignalRelay | undefined;
   page: ShellStatusParams | undefined;
   driving = false;
+  /**
+   * Host transfer in an encrypted session: the key schedule the page held when it joined as the
+   * host, for the host page that continues it. Kept out of every event and log line.
+   */
+  private heldKey: MediaKeyAt | undefined;
 
   constructor(
     readonly target: JoinTarget,
@@ -87,10 +94,19 @@ export class GuestSession extends TypedEmitter<GuestSessionEvents> {
       this.emit('status', { page: s, target: this.target, preview: this.preview });
     });
     port.shell.onNotification(ShellHostOffered, (offer) => this.emit('hostOffered', { offer }));
+    port.shell.onNotification(ShellTakeOverKey, (key) => {
+      // Only an encrypted session has a schedule to continue.
+      if (this.preview.e2ee === true) this.heldKey = { key: key.key, gen: key.gen };
+    });
     port.shell.onNotification(ShellDriving, ({ driving }) => {
       this.driving = driving;
       this.emit('driving', { driving });
     });
+  }
+
+  /** The key schedule the page handed over when it joined as the host (an encrypted session only). */
+  get takeOverKey(): MediaKeyAt | undefined {
+    return this.heldKey;
   }
 
   async act(action: ShellActionParams): Promise<void> {

@@ -16,6 +16,7 @@ import {
   ShellLinksChanged,
   ShellReady,
   ShellStatus,
+  type MediaKeyAt,
   type ShellActionParams,
   type ShellStatusParams,
 } from '../../protocol/webview-shell';
@@ -37,6 +38,10 @@ import { SignalRelay } from './signal-relay';
 import type { WebviewPort } from './webview-port';
 
 export type HostPhase = 'starting' | 'live' | 'ending' | 'ended';
+
+/** A guest made the host of an encrypted session whose page handed over no key: nothing is shared. */
+export const TAKE_OVER_WITHOUT_KEY_MESSAGE =
+  'This session is end-to-end encrypted and your session panel did not hand over its key, and a key of its own would show your guests nothing.';
 
 /** How long Start waits for an encrypted session's key (the host panel boots, joins, then makes it). */
 export const KEY_TIMEOUT_MS = 30_000;
@@ -120,6 +125,8 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   private book: LinkBook | undefined;
   /** An encrypted session's current key as the page reported it, without the key itself. */
   private keyInfo: { gen: number; safetyCode: string } | undefined;
+  /** Host transfer in an encrypted session: the key schedule the host page continues (from the guest page that took the seat). */
+  private continuedKey: MediaKeyAt | undefined;
 
   constructor(
     private readonly settings: HostSettings,
@@ -178,6 +185,8 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
    * Host transfer, the new host's side: the session exists and this editor's guest was made its
    * host. Starts the helper and capture like `start`; the host page joins as that participant
    * (its guest link and resume ticket), and the share links are asked of the server once it has.
+   * An encrypted session's host page continues `mediaKey`, the schedule the guest page held: a
+   * key of its own would open nothing for the guests, so without one nothing starts.
    */
   async takeOver(joined: {
     sessionId: string;
@@ -185,8 +194,11 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     signalingUrl: string;
     resume: () => ShellStatusParams['resume'];
     link: string;
+    mediaKey?: MediaKeyAt | undefined;
   }): Promise<HostStatus> {
+    if (this.e2ee && !joined.mediaKey) throw new PairuxError(ErrorCode.Unavailable, TAKE_OVER_WITHOUT_KEY_MESSAGE);
     this.resume = joined.resume;
+    this.continuedKey = this.e2ee ? joined.mediaKey : undefined;
     return this.startWith(async () => {
       this.signalingUrl = joined.signalingUrl;
       const link = { url: joined.link, expiresAt: 0 };
@@ -287,7 +299,14 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
       if (this.settings.maxKbps) params.set('maxKbps', String(this.settings.maxKbps));
       params.set('direct', this.settings.directVideo === false ? '0' : '1');
       const resume = this.resume?.();
-      return { page: 'host' as const, hostParams: params.toString(), signalingUrl: this.signalingUrl, ...(resume ? { resume } : {}) };
+      const mediaKey = this.continuedKey;
+      return {
+        page: 'host' as const,
+        hostParams: params.toString(),
+        signalingUrl: this.signalingUrl,
+        ...(resume ? { resume } : {}),
+        ...(mediaKey ? { mediaKey } : {}),
+      };
     });
     port.shell.onNotification(ShellE2eeKey, ({ gen, key, safetyCode, why }) => {
       if (!this.e2ee || !this.book) return;

@@ -382,7 +382,9 @@ export class SessionController implements vscode.Disposable {
     this.retained.push(hosting.session);
     const closeHostPanel = () => hosting.panel?.panel.dispose();
     try {
-      const link = formatShareLink(status.origin, status.sessionId, token);
+      const plain = formatShareLink(status.origin, status.sessionId, token);
+      // An encrypted session's picture opens with the key this editor's page last had, which the new host continues.
+      const link = hosting.session.e2ee ? hosting.session.linkBook!.keyed(plain) : plain;
       const target: JoinTarget = { ...parseShareLink(link), link, role: undefined, expiresAt: undefined };
       const preview = await checkLink(target, () => undefined);
       const joined = this.openGuest(target, preview, () => hosting.session.status?.page?.resume ?? resume);
@@ -429,6 +431,8 @@ export class SessionController implements vscode.Disposable {
           signalingUrl: signalingUrlFor(target.origin),
           resume: () => joined.session.page?.resume ?? resume,
           link: target.link,
+          // An encrypted session: the key schedule the guest page held, which every guest's link leads to.
+          mediaKey: joined.session.takeOverKey,
         });
       });
     } catch (err) {
@@ -540,16 +544,13 @@ export class SessionController implements vscode.Disposable {
     await this.current.session.act(make(id));
   }
 
-  /** Host transfer: the chosen controller shares their screen from now on; this editor then watches it. */
+  /**
+   * Host transfer: the chosen controller shares their screen from now on; this editor then watches
+   * it. In an encrypted session the new host continues the session's key schedule (its guest page
+   * holds it), so every link keeps working and the safety code stays the same.
+   */
   private async makeHost(row: ParticipantRow | undefined): Promise<void> {
     if (this.current?.kind !== 'host') throw new PairuxError(ErrorCode.Forbidden, 'Only the host can hand over the host seat.');
-    if (this.current.session.e2ee) {
-      // The new host's page would make a key of its own that no guest's link carries: everyone would lose the picture.
-      throw new PairuxError(
-        ErrorCode.Unavailable,
-        'Handing over the host’s seat is not possible in an end-to-end encrypted session yet: everyone’s link carries your key, which the new host would not share. End this session and let them start their own.',
-      );
-    }
     const id = row?.id ?? (await this.pickGuest());
     if (!id) return;
     const name = this.current.session.status?.page?.participants.find((p) => p.id === id)?.name ?? 'this guest';

@@ -3,7 +3,8 @@
  * shows or copies carries the host page's latest key (and none exists before it), a guest's
  * `vscode://` link keeps the key through the URI handler, the link check sends the server the
  * token and never the key, and the status bar and Participants view show the lock and the safety
- * code both sides compare.
+ * code both sides compare. In a host transfer the guest panel that takes the seat hands its editor
+ * the key schedule it held (only in an encrypted session).
  */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -11,9 +12,13 @@ import type { AddressInfo } from 'node:net';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import { editorJoinUri, formatShareLink, parseShareLink } from '../../protocol/share-link';
 import type { ShareLinkInfo } from '../../protocol/signaling';
-import type { ShellStatusParams } from '../../protocol/webview-shell';
+import { PROTOCOL_VERSION } from '../../protocol/rpc';
+import { RpcEndpoint } from '../../protocol/rpc-endpoint';
+import { ShellTakeOverKey, webviewShellBoundary, type ShellStatusParams } from '../../protocol/webview-shell';
+import type { SessionPreview } from '../../protocol/http-api';
+import { WebviewPort } from '../../extension/core/webview-port';
 import { JoinTokens } from '../../server/join-tokens';
-import { checkLink, KEY_MISSING_TEXT } from '../../extension/core/guest-session';
+import { checkLink, GuestSession, KEY_MISSING_TEXT } from '../../extension/core/guest-session';
 import { joinInputFromUri, parseJoinInput } from '../../extension/core/join-input';
 import { KEY_NOT_READY_MESSAGE, LinkBook } from '../../extension/core/link-book';
 import { lockLine, participantsDescription, statusBarText, type SessionView } from '../../extension/core/session-view';
@@ -229,6 +234,70 @@ describe('extension: end-to-end encrypted sessions', () => {
         'End-to-end encrypted · safety code 1 2 3 · waiting for the first picture',
       );
       assert.equal(statusBarText({ kind: 'guest', hostName: 'Ada', mode: 'p2p', page: page() }).text.includes('$(lock)'), false);
+    });
+  });
+
+  describe('host transfer', () => {
+    const preview = (e2ee: boolean): SessionPreview => ({
+      sessionId: 'sess1',
+      hostName: 'Ada',
+      hostConnected: true,
+      mode: 'p2p',
+      media: 'p2p',
+      role: 'controller',
+      expiresAt: Date.now() + 60_000,
+      participants: 2,
+      ...(e2ee ? { e2ee: true } : {}),
+    });
+
+    /** A guest session with its panel's page on the other end of the shell, as the webview speaks. */
+    async function guestWithPage(e2ee: boolean) {
+      const target = parseJoinInput(await link('controller', e2ee ? KEY : undefined));
+      const session = new GuestSession(target, preview(e2ee), 'Bo');
+      const errors: PairuxError[] = [];
+      let page!: RpcEndpoint;
+      const port = new WebviewPort({ post: (m) => (page.receive((m as { text: string }).text), Promise.resolve(true)) }, (e) => void errors.push(e));
+      page = new RpcEndpoint({ boundary: webviewShellBoundary, side: 'a', send: (text) => port.receive({ ch: 'shell', text }) });
+      session.attachPage(port);
+      return { session, page, port, errors };
+    }
+
+    it('the guest panel that became the host hands its editor the key schedule it held, for the host panel to continue', async () => {
+      const { session, page } = await guestWithPage(true);
+      const events: string[] = [];
+      session.on('status', (s) => events.push(JSON.stringify(s)));
+      try {
+        assert.equal(session.takeOverKey, undefined, 'nothing before the page has it');
+        page.notify(ShellTakeOverKey, { key: NEXT, gen: 6 });
+        await new Promise((r) => setImmediate(r));
+        assert.deepEqual(session.takeOverKey, { key: NEXT, gen: 6 });
+        assert.ok(!events.some((e) => e.includes(NEXT)), 'the key went into an event');
+      } finally {
+        session.detach();
+      }
+    });
+
+    it('a plain session holds no key a page may send, and a malformed one is refused at the boundary without repeating it', async () => {
+      const plain = await guestWithPage(false);
+      try {
+        plain.page.notify(ShellTakeOverKey, { key: NEXT, gen: 1 });
+        await new Promise((r) => setImmediate(r));
+        assert.equal(plain.session.takeOverKey, undefined);
+      } finally {
+        plain.session.detach();
+      }
+      const encrypted = await guestWithPage(true);
+      try {
+        encrypted.port.receive({
+          ch: 'shell',
+          text: JSON.stringify({ v: PROTOCOL_VERSION, method: ShellTakeOverKey.method, params: { key: `${NEXT}==`, gen: 1 } }),
+        });
+        assert.equal(encrypted.session.takeOverKey, undefined);
+        assert.equal(encrypted.errors.length, 1);
+        assert.ok(!encrypted.errors[0]!.message.includes(NEXT), encrypted.errors[0]!.message);
+      } finally {
+        encrypted.session.detach();
+      }
     });
   });
 });

@@ -7,12 +7,13 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import { SessionPreview } from '../../protocol/http-api';
-import { HostSession } from '../../extension/core/host-session';
+import { HostSession, TAKE_OVER_WITHOUT_KEY_MESSAGE } from '../../extension/core/host-session';
 import { fetchWithRetry } from '../../extension/core/remote-server';
 import { QUALITY, readHostSettings, type HostSettings } from '../../extension/core/settings';
-import { parseShareLink } from '../../protocol/share-link';
+import { formatShareLink, parseShareLink } from '../../protocol/share-link';
 import { RpcEndpoint } from '../../protocol/rpc-endpoint';
-import { ShellE2eeKey, webviewShellBoundary } from '../../protocol/webview-shell';
+import { ShellE2eeKey, ShellReady, webviewShellBoundary } from '../../protocol/webview-shell';
+import { JoinTokens } from '../../server/join-tokens';
 import { WebviewPort } from '../../extension/core/webview-port';
 import { startXvfb, type Xvfb } from '../helper/support/xvfb';
 import { startLocalLiveKit } from '../../demo/livekit-server';
@@ -141,6 +142,66 @@ describe('extension: hosting without an editor', function () {
         lines.join('\n'),
       );
       assert.ok(!lines.some((l) => l.includes(KEY) || l.includes(NEXT)), 'a key reached the log');
+    } finally {
+      await session.end();
+    }
+  });
+
+  it('host transfer in an encrypted session: the new host page boots with the key schedule the guest page held, and without one nothing starts', async () => {
+    const OLD = 'q0dJ3kTzWw5x_Yv-8bN2mL4pR6sU9cE1fH7jK0aZ3oQ';
+    const HELD = 'Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGw';
+    const token = (await new JoinTokens('a-test-secret-that-is-long-enough-32').issue('sess1', 'controller', 600)).token;
+    // The guest's own link, keyed as it was handed out (generation 0): the session has moved on since.
+    const guestLink = formatShareLink('http://127.0.0.1:7420', 'sess1', token, OLD, 0);
+    const joined = { sessionId: 'sess1', token, signalingUrl: 'ws://127.0.0.1:7420/ws', resume: () => undefined, link: guestLink };
+    // No schedule: refused before anything starts (no display is set, so a start would say that instead).
+    await rejectsWith(new HostSession(settings({ e2ee: true }), quietUi).takeOver(joined), ErrorCode.Unavailable, /did not hand over its key/);
+    assert.match(TAKE_OVER_WITHOUT_KEY_MESSAGE, /a key of its own would show your guests nothing/);
+
+    x = await startXvfb(640, 480);
+    const session = new HostSession(settings({ display: x.display, e2ee: true }), quietUi);
+    const lines: string[] = [];
+    session.on('log', (l) => lines.push(l.line));
+    const status = await session.takeOver({ ...joined, mediaKey: { key: HELD, gen: 5 } });
+    try {
+      assert.equal(status.links, undefined, 'no link before the host page reports the key it continues');
+      let page!: RpcEndpoint;
+      const port = new WebviewPort({ post: (m) => (page.receive((m as { text: string }).text), Promise.resolve(true)) }, () => undefined);
+      page = new RpcEndpoint({ boundary: webviewShellBoundary, side: 'a', send: (text) => port.receive({ ch: 'shell', text }) });
+      session.attachPage(port);
+      const boot = await page.request(ShellReady, { page: 'host', origin: 'vscode-webview://x' });
+      assert.ok(boot.page === 'host');
+      assert.deepEqual(boot.mediaKey, { key: HELD, gen: 5 }, 'the host page continues the schedule every guest holds');
+      // The page reports the key it continues: links carry it at its generation, the safety code the guests already see.
+      page.notify(ShellE2eeKey, { gen: 5, key: HELD, safetyCode: '123 456 789', why: 'start' });
+      await session.whenKeyed(5000);
+      const link = parseShareLink(session.status!.links!.controller.url);
+      assert.deepEqual([link.key, link.keyGen, link.token], [HELD, 5, token]);
+      assert.deepEqual(session.status!.e2ee, { safetyCode: '123 456 789', gen: 5 });
+      assert.ok(!lines.some((l) => l.includes(HELD) || l.includes(OLD)), 'a key reached the log');
+    } finally {
+      await session.end();
+    }
+  });
+
+  it('a plain session taken over boots its host page with no key, whatever it was handed', async () => {
+    x = await startXvfb(640, 480);
+    const session = new HostSession(settings({ display: x.display }), quietUi);
+    await session.takeOver({
+      sessionId: 'sess1',
+      token: 't',
+      signalingUrl: 'ws://127.0.0.1:7420/ws',
+      resume: () => undefined,
+      link: formatShareLink('http://127.0.0.1:7420', 'sess1', 't'),
+      mediaKey: { key: 'q0dJ3kTzWw5x_Yv-8bN2mL4pR6sU9cE1fH7jK0aZ3oQ', gen: 1 },
+    });
+    try {
+      let page!: RpcEndpoint;
+      const port = new WebviewPort({ post: (m) => (page.receive((m as { text: string }).text), Promise.resolve(true)) }, () => undefined);
+      page = new RpcEndpoint({ boundary: webviewShellBoundary, side: 'a', send: (text) => port.receive({ ch: 'shell', text }) });
+      session.attachPage(port);
+      const boot = await page.request(ShellReady, { page: 'host', origin: 'vscode-webview://x' });
+      assert.ok(boot.page === 'host' && boot.mediaKey === undefined);
     } finally {
       await session.end();
     }

@@ -1,14 +1,16 @@
 /**
  * The shell boundary's end-to-end encryption messages: the host page tells the extension its
  * media key (`shell.e2eeKey`) only in the exact form links carry it, and a guest page reports its
- * lock (`shell.status` `e2ee`). A malformed one is refused at the boundary, and the refusal's
+ * lock (`shell.status` `e2ee`); in a host transfer the guest page hands its editor the key
+ * schedule it held (`shell.takeOverKey`) and the editor boots the new host page with it
+ * (`shell.ready`'s `mediaKey`). A malformed one is refused at the boundary, and the refusal's
  * words never repeat the key.
  */
 import assert from 'node:assert/strict';
 import { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import { PROTOCOL_VERSION } from '../../protocol/rpc';
 import type { PairuxError } from '../../protocol/errors';
-import { ShellE2eeKey, ShellStatus, webviewShellBoundary, type ShellE2eeKeyParams } from '../../protocol/webview-shell';
+import { ShellE2eeKey, ShellReady, ShellStatus, ShellTakeOverKey, webviewShellBoundary, type ShellE2eeKeyParams } from '../../protocol/webview-shell';
 
 const KEY = 'q0dJ3kTzWw5x_Yv-8bN2mL4pR6sU9cE1fH7jK0aZ3oQ';
 const good: ShellE2eeKeyParams = { gen: 0, key: KEY, safetyCode: '123 456 789', why: 'start' };
@@ -75,5 +77,41 @@ describe('protocol: webview shell, end-to-end encryption', () => {
     assert.ok(ShellStatus.params.safeParse({ ...base, e2ee: { state: 'waiting', gen: 0 } }).success, 'before the code is known');
     assert.equal(ShellStatus.params.safeParse({ ...base, e2ee: { state: 'open', gen: 0 } }).success, false);
     assert.equal(ShellStatus.params.safeParse({ ...base, e2ee: { state: 'decrypting', safetyCode: '<b>1</b>', gen: 0 } }).success, false);
+  });
+
+  describe('host transfer', () => {
+    const boot = { page: 'host', hostParams: 'sid=s', signalingUrl: 'ws://127.0.0.1:1/ws' } as const;
+
+    it('a guest page hands its editor the key and generation it held, and nothing else crosses with them', () => {
+      assert.deepEqual(ShellTakeOverKey.params.parse({ key: KEY, gen: 9 }), { key: KEY, gen: 9 });
+      assert.deepEqual(ShellTakeOverKey.params.parse({ key: KEY, gen: 9, extra: 'x' }), { key: KEY, gen: 9 }, 'unknown fields are dropped');
+      const errors: PairuxError[] = [];
+      let page!: RpcEndpoint;
+      const editor = new RpcEndpoint({ boundary: webviewShellBoundary, side: 'b', send: (t) => page.receive(t), onProtocolError: (e) => void errors.push(e) });
+      page = new RpcEndpoint({ boundary: webviewShellBoundary, side: 'a', send: (t) => editor.receive(t) });
+      const held: unknown[] = [];
+      editor.onNotification(ShellTakeOverKey, (k) => void held.push(k));
+      page.notify(ShellTakeOverKey, { key: KEY, gen: 9 });
+      editor.receive(JSON.stringify({ v: PROTOCOL_VERSION, method: ShellTakeOverKey.method, params: { key: `${KEY}=`, gen: 10 } }));
+      assert.deepEqual(held, [{ key: KEY, gen: 9 }]);
+      assert.equal(errors.length, 1);
+      assert.match(errors[0]!.message, /bad params for shell\.takeOverKey/);
+      assert.ok(!errors[0]!.message.includes(KEY), errors[0]!.message);
+    });
+
+    it('the host page boots with the schedule to continue only in the exact form a link carries it', () => {
+      assert.ok(ShellReady.result.safeParse({ ...boot, mediaKey: { key: KEY, gen: 0xffff } }).success);
+      assert.ok(ShellReady.result.safeParse(boot).success, 'a host that starts the session has none');
+      for (const mediaKey of [
+        { key: KEY.slice(1), gen: 0 },
+        { key: `${KEY.slice(0, 42)}+`, gen: 0 },
+        { key: KEY, gen: -1 },
+        { key: KEY, gen: 0x10000 },
+        { key: KEY },
+        { gen: 1 },
+      ]) {
+        assert.equal(ShellReady.result.safeParse({ ...boot, mediaKey }).success, false, JSON.stringify(mediaKey));
+      }
+    });
   });
 });

@@ -42,7 +42,7 @@ import { BridgeLink, type BridgeStatus } from './host-bridge-link';
 import { TEST_HOOKS } from './test-hooks';
 import { canEncryptP2p, E2eeTransforms, sumE2eeStats, type E2eeStats } from '../engine/e2ee/e2ee-transforms';
 import { ChunkCipher } from '../engine/e2ee/chunk-cipher';
-import { HostKeys, type KeyView } from '../engine/e2ee/host-keys';
+import { chainFrom, HostKeys, type KeyAt, type KeyView } from '../engine/e2ee/host-keys';
 import { SfuKeyRing } from '../engine/e2ee/sfu-key-ring';
 import type { SfuEncryption } from '../engine/sfu/sfu-e2ee';
 import { withMediaKey } from '../../protocol/share-link';
@@ -190,6 +190,11 @@ export interface HostPageEnv {
   livekitE2eeWorkerUrl?: string;
   /** How often the ratchet moves an encrypted session's key on (default 10 minutes; tests shorten it). */
   ratchetMs?: number;
+  /**
+   * Host transfer in an encrypted session: the key schedule the session is at (the key the guest
+   * page that took the seat held), continued instead of a new key, which no guest's link would hold.
+   */
+  initialKey?: KeyAt;
 }
 
 /** The host's session as the editor shows it. */
@@ -232,6 +237,8 @@ export interface HostPageActions {
 
 export function startHostPage(params: HostParams, env: HostPageEnv): HostPageActions {
   const log = consoleLogger('pairux:host');
+  // A schedule that cannot be continued stops the page before it joins: a fresh key instead would show every guest nothing.
+  if (env.initialKey) chainFrom(env.initialKey);
   // Without a bridge: exactly the stand-alone generated screen. With one: a switch the runner's
   // answer fills in, so the track and engine exist before the runner has been asked.
   const generated = env.connectBridge ? undefined : new GeneratedScreenSource({ width: params.width, height: params.height, fps: params.fps });
@@ -274,7 +281,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     if (!signaling.lastJoin?.session.e2ee) return undefined;
     if (keys) return keys.host;
     const ratchetMs = env.ratchetMs ?? params.ratchetMs;
-    const host = new HostKeys({ signaling, log, ...(ratchetMs ? { ratchetMs } : {}) });
+    const host = new HostKeys({ signaling, log, ...(ratchetMs ? { ratchetMs } : {}), ...(env.initialKey ? { initial: env.initialKey } : {}) });
     keys = { host };
     host.on('key', (view) => {
       el('e2ee').textContent = lockText(view.safetyCode, view.gen);
@@ -574,6 +581,8 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     if (result.self.role === 'host') return;
     engine.stop();
     frames.stop();
+    // The new host continues the key schedule from here: this page neither ratchets it nor re-keys any more.
+    keys?.host.close();
     el('message').textContent =
       `You handed the host's seat over; ${signaling.participants.get(result.session.hostId)?.name ?? 'the new host'} shares their screen now.`;
     publish();
@@ -642,7 +651,7 @@ export function bootHostPage(fragment: string, env: HostPageEnv): HostPageAction
   try {
     return startHostPage(result.params, env);
   } catch (err) {
-    const message = `The host page could not start: ${String(err)}`;
+    const message = `The host page could not start: ${err instanceof Error ? err.message : String(err)}`;
     setState('failed', message);
     report({ type: 'error', message });
     return undefined;

@@ -27,6 +27,8 @@ import { TEST_HOOKS } from './test-hooks';
 import { canEncryptP2p, E2eeTransforms, sumE2eeStats, type E2eeStats } from '../engine/e2ee/e2ee-transforms';
 import { ChunkCipher } from '../engine/e2ee/chunk-cipher';
 import { GuestKeys, type GuestKeyState } from '../engine/e2ee/guest-keys';
+import type { ChainKey } from '../engine/e2ee/key-chain';
+import { encodeMediaKey } from '../engine/e2ee/media-keys';
 import { SfuKeyRing, SFU_KEY_RING } from '../engine/e2ee/sfu-key-ring';
 import type { SfuEncryption } from '../engine/sfu/sfu-e2ee';
 import { ErrorCode } from '../../protocol/errors';
@@ -116,6 +118,13 @@ export interface ViewerPageOptions {
    * `answerHostOffer`. Without it (a browser, which cannot share a screen) offers are declined.
    */
   onHostOffer?(offer: HostOffer): void;
+  /**
+   * Host transfer in an encrypted session: this page's participant joined as the host, and this is
+   * the key schedule the page held (current key as a link carries it, and its generation), for the
+   * embedder's host page to continue. Called before the status that says so; for the embedder on
+   * this machine only.
+   */
+  onTakeOverKey?(key: { key: string; gen: number }): void;
   /** Where the E2EE worker's script is (default: /dist/webview/e2ee-worker.js beside the page). */
   e2eeWorkerUrl?: string;
   /** Where LiveKit's E2EE worker's script is, for the SFU path (default: /dist/webview/livekit-e2ee-worker.js beside the page). */
@@ -246,6 +255,13 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     log,
   });
   signaling = client;
+  /** The key the guest's frames open with now (GuestKeys' current generation), for a host transfer. */
+  let heldKey: ChainKey | undefined;
+  // Registered before every other 'joined' listener: the embedder has the key before any status says this page is the host.
+  client.on('joined', ({ result }) => {
+    if (result.self.role !== 'host' || !heldKey || !result.session.e2ee) return;
+    options.onTakeOverKey?.({ key: encodeMediaKey(heldKey.key), gen: heldKey.gen });
+  });
   // The join result says the mode: SFU access present ⇒ LiveKit, else a peer connection to the host.
   // A move of the media by the session focus plays the new picture on a stage over this one first.
   // An encrypted session (the join says so): frames open with the link's key, or not at all,
@@ -257,6 +273,7 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     if (keys) return keys.guest;
     const made = new GuestKeys({ signaling: client, linkKey: params.key.text, linkGen: params.key.gen, log });
     keys = { guest: made };
+    made.attach({ setKeys: (sending) => (heldKey = sending), forget: () => (heldKey = undefined) });
     made.on('state', ({ state, safetyCode, gen }) => {
       ui.setLock(lockText(safetyCode, gen));
       if (state === 'key-rejected') {

@@ -4,7 +4,7 @@
  * `pairux.driving` context key) and taking the palette's Request Control / Stop Driving / Leave.
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
-import { ShellAction, ShellDriving, ShellHostOffered, ShellReady, ShellStatus } from '../../protocol/webview-shell';
+import { ShellAction, ShellDriving, ShellHostOffered, ShellReady, ShellStatus, ShellTakeOverKey } from '../../protocol/webview-shell';
 import { consoleLogger } from '../engine/logger';
 import { startViewerPage, type ViewerStatus } from '../pages/viewer-page';
 import { e2eeWorkerBlobUrls } from './e2ee-worker-url';
@@ -43,6 +43,8 @@ async function main(): Promise<void> {
     ...workers,
     // The editor asks its user (a modal prompt) and answers with 'answerHostOffer'.
     onHostOffer: (offer) => channel.shell.notify(ShellHostOffered, offer),
+    // Made the host of an encrypted session: the editor's host panel continues this key. To the extension only, never logged.
+    onTakeOverKey: (key) => channel.shell.notify(ShellTakeOverKey, key),
     onStatus: (status) => {
       channel.shell.notify(ShellStatus, {
         state: shellState(status),

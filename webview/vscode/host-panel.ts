@@ -29,6 +29,8 @@ async function main(): Promise<void> {
     signalingUrl: boot.signalingUrl,
     transport: new ShellSignalingTransport(channel.shell),
     ...(boot.resume ? { resume: boot.resume } : {}),
+    // Host transfer in an encrypted session: continue the key every guest's link holds.
+    ...(boot.mediaKey ? { initialKey: boot.mediaKey } : {}),
     connectBridge: () => Promise.resolve(HostBridgeClient.over(channel.bridge, log)),
     onLinksChanged: (change) => channel.shell.notify(ShellLinksChanged, change),
     onHostOfferEnded: (ended) => channel.shell.notify(ShellHostOfferEnded, ended),

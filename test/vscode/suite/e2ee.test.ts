@@ -8,7 +8,10 @@
  * start one from the extension's resources). Both sides show the lock and the same safety code:
  * the host panel's lock line, the guest panel's, and each status bar's tooltip. The guest then
  * asks for control, the host allows it, and the guest's keys land in the host's xterm: input
- * crosses the encrypted session too.
+ * crosses the encrypted session too. Last, the host hands its seat to that guest (Make Host,
+ * accepted): the new host's editor continues the session's key, so the old host's editor watches
+ * it with the same safety code on both sides, and a browser viewer that joined before keeps
+ * decoding the new host's screen with the link it had.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -23,6 +26,7 @@ import { extensionReady, ui, until, type Ui } from './ui';
 import { requireParts } from '../support/requirements';
 
 const GREEN = '#00b000';
+const RED = '#c00000';
 const SAFETY_CODE = /\d{3} \d{3} \d{3}/;
 
 /** The xterm's green fills the top-left of the shared screen: a picture is the host's when green leads. */
@@ -31,11 +35,21 @@ function greenLeads(p: { mean: [number, number, number]; nonBlack: number }): bo
   return p.nonBlack > 0.2 && g > r * 2 && g > b * 2;
 }
 
+/** A red xterm over the green one: a picture that turns red came from whoever shares after that moment. */
+function redLeads(p: { mean: [number, number, number]; nonBlack: number }): boolean {
+  const [r, g, b] = p.mean;
+  return p.nonBlack > 0.2 && r > g * 2 && r > b * 2;
+}
+
 describe('End-to-end encrypted sessions in VS Code', function () {
   this.timeout(120_000);
   let api: PairuxApi;
   let term: ChildProcess | undefined;
+  let redTerm: ChildProcess | undefined;
   let guest: Ui | undefined;
+  let browser: Ui | undefined;
+  /** The guest window took the host's seat: it ends the session. */
+  let handedOver = false;
   let key = '';
   let code = '';
   let typed = '';
@@ -53,8 +67,21 @@ describe('End-to-end encrypted sessions in VS Code', function () {
 
   after(async () => {
     term?.kill();
+    redTerm?.kill();
+    if (browser) await ui.closeWindow('e2ee-browser').catch(() => undefined);
+    if (guest && handedOver) {
+      // The new host ends it (it asks first, with a guest in): its helper must not outlive the test in a closed window.
+      await guest.command('PairUX: End Session').catch(() => undefined);
+      await guest.clickNotificationButton('End the session', 'End Session', { timeoutMs: 10_000 }).catch(() => undefined);
+      await until(async () => (!/watching/.test(await guest!.statusBarText('pairux.status').catch(() => '')) ? true : undefined), {
+        timeoutMs: 15_000,
+        what: 'the new host to end',
+      }).catch(() => undefined);
+    }
     if (guest) await ui.closeWindow('e2ee-guest').catch(() => undefined);
-    if (api?.snapshot().view.kind === 'host') await vscode.commands.executeCommand('pairux.endSession', false).then(undefined, () => undefined);
+    const kind = api?.snapshot().view.kind;
+    if (kind === 'host') await vscode.commands.executeCommand('pairux.endSession', false).then(undefined, () => undefined);
+    if (kind === 'guest') await vscode.commands.executeCommand('pairux.leaveSession').then(undefined, () => undefined);
   });
 
   it('Start from the palette, end-to-end encrypted: the copied link carries the key the host panel made, and the lock shows its safety code', async () => {
@@ -183,5 +210,106 @@ describe('End-to-end encrypted sessions in VS Code', function () {
     );
     assert.ok(landed.endsWith(text), JSON.stringify(landed));
     await g.screenshot('e2ee-guest-driving');
+  });
+
+  it("Make Host, accepted: the new host's editor continues the session's key, the old host watches it with the same safety code, and a browser viewer keeps decoding with its link", async () => {
+    assert.ok(guest, 'the guest window did not join');
+    const g = guest;
+    // A guest from before the transfer, with the link the host handed out then.
+    const viewerLink = api.snapshot().links!.viewer;
+    await ui.openPage('e2ee-browser', viewerLink);
+    browser = ui.window('e2ee-browser');
+    const b = browser;
+    await until(async () => (greenLeads(await b.pagePixels('video')) ? true : undefined), {
+      timeoutMs: 30_000,
+      what: "the host's screen decoded in the browser viewer",
+    });
+
+    const controller = await until(
+      () => {
+        const v = api.snapshot().view;
+        return v.kind === 'host' ? v.page?.participants.find((p) => p.role === 'controller' && p.connected) : undefined;
+      },
+      { timeoutMs: 15_000, what: 'the host to see the guest as a controller' },
+    );
+    void vscode.commands.executeCommand('pairux.makeHost', { id: controller.id });
+    await ui.clickNotificationButton('the host?', 'Make Host');
+    await g.clickDialogButton('wants to hand you the host', 'Accept', { timeoutMs: 15_000 });
+    handedOver = true;
+
+    // The old host's editor watches the new host as a controller, in a guest panel keyed with the session's key.
+    await until(
+      () => {
+        const v = api.snapshot().view;
+        return v.kind === 'guest' && v.page?.state === 'live' ? v : undefined;
+      },
+      { timeoutMs: 60_000, what: 'the old host to watch the new host' },
+    ).catch(async (err: Error) => {
+      const v = api.snapshot().view;
+      const page = v.kind === 'host' || v.kind === 'guest' ? v.page : undefined;
+      await ui.screenshot('e2ee-host-transfer-old-host').catch(() => undefined);
+      throw new Error(
+        `${err.message}; the old host shows ${v.kind} (${page?.state}: ${page?.message}); notifications: ${(await ui.notifications().catch(() => [])).join(' | ')}; the new host's: ${(await g.notifications().catch(() => [])).join(' | ')}`,
+      );
+    });
+    // Only frames sealed under the key the old host's link carries open here, and they come from the new host alone.
+    await until(
+      async () => {
+        const s = await ui.webviewPixels('video').catch(() => undefined);
+        return s && greenLeads(s) ? s : undefined;
+      },
+      { timeoutMs: 30_000, what: "the new host's screen decoded in the old host's guest panel" },
+    );
+    const oldHostLock = await until(
+      async () => {
+        const t = await ui.webviewEval<string>("const l = document.getElementById('lock'); return l && !l.hidden ? l.textContent ?? '' : ''").catch(() => '');
+        return t.includes('safety code') ? t : undefined;
+      },
+      { timeoutMs: 15_000, what: "the old host's guest panel to show its lock" },
+    );
+    assert.ok(oldHostLock.includes(code), `the old host's panel shows another safety code than the session's ${code}: ${oldHostLock}`);
+    // The new host's editor shows the same code: it continued the key, it did not make one.
+    const newHostLine = await until(
+      async () => {
+        const t = await g.webviewEval<string>("return document.getElementById('e2ee')?.textContent ?? ''", { title: 'PairUX host' }).catch(() => '');
+        return /safety code/.test(t) ? t : undefined;
+      },
+      { timeoutMs: 30_000, what: "the new host panel's lock line" },
+    );
+    assert.ok(newHostLine.includes(code), `the new host shows another safety code than the session's ${code}: ${newHostLine}`);
+    await until(async () => ((await g.statusBarTooltip('pairux.status')).includes(`End-to-end encrypted · safety code ${code}`) ? true : undefined), {
+      timeoutMs: 15_000,
+      what: "the new host's status bar to show the session's safety code",
+    });
+    await until(
+      async () => {
+        const t = await ui.statusBarTooltip('pairux.status');
+        return t.includes(`End-to-end encrypted · safety code ${code}`) && !t.includes('waiting') ? t : undefined;
+      },
+      { timeoutMs: 15_000, what: "the old host's status bar to show the session's safety code, decrypting" },
+    );
+
+    // The screen changes after the transfer: both guests see it change, so both decode the new host's frames now.
+    redTerm = spawn('xterm', ['-geometry', '120x40+0+0', '-bg', RED, '-fg', 'black'], { stdio: 'ignore' });
+    await until(
+      async () => {
+        const s = await ui.webviewPixels('video').catch(() => undefined);
+        return s && redLeads(s) ? s : undefined;
+      },
+      { timeoutMs: 30_000, what: "the new host's changed screen in the old host's guest panel" },
+    );
+    let last = '';
+    await until(
+      async () => {
+        const s = await b.pagePixels('video');
+        last = JSON.stringify(s);
+        return redLeads(s) ? s : undefined;
+      },
+      { timeoutMs: 30_000, what: "the new host's changed screen in the browser viewer that joined before the transfer" },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last: ${last}`);
+    });
+    await g.screenshot('e2ee-new-host');
+    await ui.screenshot('e2ee-old-host-watching');
   });
 });

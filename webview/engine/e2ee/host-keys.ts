@@ -5,13 +5,18 @@
  * that stays (key-wrap.ts, to the public key it published), switched to once they all hold it.
  * The key leaves this page only towards its embedder (for the links it hands out), never towards
  * the server.
+ *
+ * A host that took the seat over (host transfer) continues the session's key schedule instead:
+ * the key and generation its guest page held (`initial`), which every guest's link leads to.
  */
 import { TypedEmitter } from '../../../common/typed-emitter';
+import { ErrorCode, PairuxError } from '../../../protocol/errors';
+import { MAX_KEY_GEN } from '../../../protocol/share-link';
 import type { SignalPayload } from '../../../protocol/signaling';
 import type { SignalingClient } from '../signaling/signaling-client';
 import type { Logger } from '../logger';
 import { KeyChain } from './key-chain';
-import { generateMediaKey } from './media-keys';
+import { decodeMediaKey, generateMediaKey } from './media-keys';
 import { wrapKeyFor } from './key-wrap';
 import type { ChainKey } from './key-chain';
 import type { KeyTarget } from './key-target';
@@ -37,14 +42,40 @@ export interface HostKeysEvents {
   refused: { from: string; why: string };
 }
 
+/** An encrypted session's key schedule where it is now: the key as a link carries it, and its generation. */
+export interface KeyAt {
+  key: string;
+  gen: number;
+}
+
 export interface HostKeysOptions {
   signaling: SignalingClient;
   ratchetMs?: number;
   log: Logger;
+  /** Continue this schedule (a host that took the seat over) rather than make a new key. */
+  initial?: KeyAt;
+}
+
+/** Words for a host page handed a key schedule it cannot continue (it makes no key of its own instead: nobody's link would hold it). */
+export const BAD_INITIAL_KEY_MESSAGE =
+  'This editor was made the host of an end-to-end encrypted session, but the session’s key it was handed is damaged, so it shares nothing. Leave the session and ask the previous host to start a new one.';
+
+/** The chain `initial` starts, checked; throws a PairuxError (BAD_MESSAGE) with words for the host otherwise. */
+export function chainFrom(initial: KeyAt): KeyChain {
+  const { key, gen } = initial;
+  if (!Number.isInteger(gen) || gen < 0 || gen > MAX_KEY_GEN) throw new PairuxError(ErrorCode.BadMessage, BAD_INITIAL_KEY_MESSAGE);
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = decodeMediaKey(key);
+  } catch {
+    // decodeMediaKey's words are for a guest's link; this is a host handed a schedule.
+    throw new PairuxError(ErrorCode.BadMessage, BAD_INITIAL_KEY_MESSAGE);
+  }
+  return new KeyChain(bytes, gen);
 }
 
 export class HostKeys extends TypedEmitter<HostKeysEvents> {
-  private readonly chain = new KeyChain(generateMediaKey());
+  private readonly chain: KeyChain;
   /** Each guest's published ECDH public key, by participant id. */
   private readonly publicKeys = new Map<string, string>();
   private readonly acks = new Map<string, (gen: number) => void>();
@@ -61,8 +92,10 @@ export class HostKeys extends TypedEmitter<HostKeysEvents> {
   rekeys = 0;
   closed = false;
 
+  /** Throws a PairuxError (BAD_MESSAGE) when `initial` is not a key schedule it can continue. */
   constructor(private readonly options: HostKeysOptions) {
     super();
+    this.chain = options.initial ? chainFrom(options.initial) : new KeyChain(generateMediaKey());
     const { signaling } = options;
     this.enqueue(() => this.publish('start'));
     this.timer = setInterval(() => this.enqueue(() => this.ratchet()), options.ratchetMs ?? DEFAULT_RATCHET_MS);
