@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { MAX_PEER_MESSAGE_BYTES } from './limits';
+import { MAX_KEY_GEN } from './share-link';
 import { defineNotification, defineRequest, type Boundary } from './rpc';
 
 export const DATA_CHANNEL_LABEL = 'pairux';
@@ -52,9 +53,17 @@ export const VideoKeyframe = defineNotification('peer.video.keyframe', z.object(
 /** Either way: direct video ends for this guest (the guest's decoder failed, the host's encoder did); RTP video resumes. */
 export const VideoDirectStop = defineNotification('peer.video.stop', z.object({ reason: z.string().max(200) }));
 
+/**
+ * Host → guests, on the SFU path of an encrypted session: the key generation the host now sends
+ * under (after each ratchet step). It travels encrypted, so only key holders read it, and lets a
+ * guest move its window of keys ahead before frames outrun it; P2P frames name their key and need
+ * no message.
+ */
+export const KeyGeneration = defineNotification('peer.keyGen', z.object({ gen: z.int().min(0).max(MAX_KEY_GEN) }));
+
 export const peerBoundary: Boundary = {
   name: 'peer',
   maxMessageBytes: MAX_PEER_MESSAGE_BYTES,
   aToB: { requests: [Ping, VideoDirect], notifications: [PeerInput, VideoKeyframe, VideoDirectStop] },
-  bToA: { requests: [], notifications: [ScreenInfo, PeerInputRefused, VideoDirectStop] },
+  bToA: { requests: [], notifications: [ScreenInfo, PeerInputRefused, VideoDirectStop, KeyGeneration] },
 };

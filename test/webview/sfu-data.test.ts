@@ -127,6 +127,19 @@ describe('webview: SFU host data (LiveKit data → input gate)', () => {
     assert.ok(sent.every((s) => s.options.reliable && s.options.topic === TOPIC_TO_GUEST));
   });
 
+  it('names the key generation it sends under (encrypted sessions) to one guest or to the room, reliably', async () => {
+    const { data, sent } = setup();
+    data.sendKeyGeneration(3, 'bob');
+    data.sendKeyGeneration(4);
+    await tick();
+    const [one, all] = sent.filter((s) => s.text.includes('peer.keyGen'));
+    assert.deepEqual(JSON.parse(one!.text).params, { gen: 3 });
+    assert.deepEqual(one!.options.destinationIdentities, ['bob']);
+    assert.deepEqual(JSON.parse(all!.text).params, { gen: 4 });
+    assert.deepEqual(all!.options.destinationIdentities, []);
+    assert.ok(sent.every((s) => s.options.reliable && s.options.topic === TOPIC_TO_GUEST));
+  });
+
   it('pointer moves go lossy, buttons and keys reliable', () => {
     assert.equal(isLossyInput(move(1)), true);
     assert.equal(isLossyInput({ t: 'down', seq: 1, x: 0, y: 0, button: 'left' }), false);

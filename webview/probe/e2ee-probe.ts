@@ -5,8 +5,11 @@
  * decode nothing.
  */
 import { DataPacket } from '@livekit/protocol';
-import { Room, RoomEvent, Track, type RemoteTrack } from 'livekit-client';
+import { Room, RoomEvent, Track, type RemoteTrack, type RoomOptions } from 'livekit-client';
 import { E2eeTransforms, type E2eeStats } from '../engine/e2ee/e2ee-transforms';
+import { KeyChain } from '../engine/e2ee/key-chain';
+import { decodeMediaKey } from '../engine/e2ee/media-keys';
+import { SfuKeyRing } from '../engine/e2ee/sfu-key-ring';
 
 export interface LoopbackResult {
   decoded: number;
@@ -92,11 +95,26 @@ export interface SubscriberResult {
 }
 
 /**
- * A plain livekit-client subscriber with a valid LiveKit token and no key at all (no E2EE set
- * up): what someone at the SFU, or with the SFU's help, gets of the session for `ms`.
+ * A plain livekit-client subscriber with a valid LiveKit token: what someone at the SFU, or with
+ * the SFU's help, gets of the session for `ms`. Without `key` it has no E2EE at all; with one (a
+ * link's key and generation) it decrypts as a guest's page would, holding that generation and the
+ * next three: what a guest who kept its LiveKit token and its key can still see.
  */
-async function sfuSubscriber(o: { url: string; token: string; ms: number }): Promise<SubscriberResult> {
-  const room = new Room({ adaptiveStream: false });
+async function sfuSubscriber(o: { url: string; token: string; ms: number; key?: { text: string; gen: number } }): Promise<SubscriberResult> {
+  let worker: Worker | undefined;
+  let encryption: RoomOptions['encryption'];
+  if (o.key) {
+    const ring = new SfuKeyRing();
+    const chain = new KeyChain(decodeMediaKey(o.key.text), o.key.gen);
+    const held = [{ gen: chain.gen, key: chain.key }];
+    for (let i = 0; i < 3; i++) held.push(await chain.step());
+    ring.setKeys(held[0]!, held);
+    await ring.settled();
+    worker = new Worker(new URL('/dist/webview/livekit-e2ee-worker.js', location.href).href, { type: 'module' });
+    encryption = { keyProvider: ring, worker };
+  }
+  const room = new Room({ adaptiveStream: false, ...(encryption ? { encryption } : {}) });
+  if (encryption) await room.setE2EEEnabled(true);
   const data: string[] = [];
   // What the SFU sends down, as it arrives: every data channel's messages, ahead of livekit-client.
   const raw: string[] = [];
@@ -135,6 +153,7 @@ async function sfuSubscriber(o: { url: string; token: string; ms: number }): Pro
   const probe = (window as unknown as { pairuxProbe?: { read(): unknown } }).pairuxProbe;
   const marker = probe ? probe.read() : null;
   await room.disconnect();
+  worker?.terminate();
   video.remove();
   Object.defineProperty(RTCDataChannel.prototype, 'onmessage', handler);
   return {

@@ -24,6 +24,8 @@ import type { E2eeStats, E2eeTransforms } from './e2ee-transforms';
 const REJECTED_AFTER_MS = 2000;
 /** Generations held ahead of the current one: the host may move on at any frame, and on the SFU path this page only hears of it when a key is missing. */
 const AHEAD = 3;
+/** How far ahead a named generation may be and still be derived (as far as P2P frame ids reach). */
+const MAX_STEPS_AHEAD = 128;
 
 export type GuestKeyState = 'waiting' | 'decrypting' | 'key-rejected';
 
@@ -84,7 +86,26 @@ export class GuestKeys extends TypedEmitter<GuestKeysEvents> {
   attach(target: KeyTarget): () => void {
     this.targets.add(target);
     if (this.window.length) target.setKeys(this.window[0]!, this.window);
-    return () => this.targets.delete(target);
+    const off = target.onHostGeneration?.((gen) => this.sawGeneration(gen));
+    return () => {
+      off?.();
+      this.targets.delete(target);
+    };
+  }
+
+  /**
+   * The host said which generation it sends under (SFU: its encrypted data). Without this a
+   * guest on LiveKit hears of ratchet steps only when frames name a key it does not hold, which
+   * costs a freeze until a key frame (3 s measured); a step behind, or absurdly far, is ignored.
+   */
+  sawGeneration(gen: number): void {
+    this.enqueue(async () => {
+      if (this.closed || this._state === 'key-rejected') return;
+      const steps = gen - this.chain.gen;
+      if (steps <= 0 || steps >= MAX_STEPS_AHEAD) return;
+      await this.chain.advance(steps);
+      await this.hold();
+    });
   }
 
   /** The P2P worker's (or direct video's cipher's) counts say which key the host's frames name and whether they open. */

@@ -13,4 +13,9 @@ export interface KeyTarget {
   setKeys(sending: ChainKey, receiving: readonly ChainKey[]): void;
   /** Nothing opens any more (the page was removed, or left). */
   forget(): void;
+  /**
+   * A target that hears the host name its sending generation (LiveKit's ring, from the host's
+   * encrypted data) tells the key holder here; returns the unsubscribe.
+   */
+  onHostGeneration?(listener: (gen: number) => void): () => void;
 }

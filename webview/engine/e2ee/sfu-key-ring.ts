@@ -25,6 +25,9 @@ export class SfuKeyRing extends BaseKeyProvider implements KeyTarget {
   private queue: Promise<void> = Promise.resolve();
   /** Whatever was set last, for a room that joins later (its manager reads `getKeys()`). */
   latest: { sending: ChainKey; receiving: readonly ChainKey[] } | undefined;
+  private readonly hostGenListeners = new Set<(gen: number) => void>();
+  private readonly sendingListeners = new Set<(gen: number) => void>();
+  private sendingGen: number | undefined;
 
   constructor() {
     super({ sharedKey: true, ratchetWindowSize: 0, failureTolerance: -1, keyringSize: SFU_KEY_RING });
@@ -40,8 +43,32 @@ export class SfuKeyRing extends BaseKeyProvider implements KeyTarget {
           const material = await createKeyMaterialFromBuffer((await sfuKeyBytes(k.key)).buffer);
           this.onSetEncryptionKey(material, undefined, sfuKeyIndex(k.gen));
         }
+        if (sending.gen === this.sendingGen) return;
+        this.sendingGen = sending.gen;
+        for (const listener of this.sendingListeners) listener(sending.gen);
       })
       .catch(() => undefined);
+  }
+
+  /** The generation LiveKit now encrypts with, once it has the key (undefined before any). */
+  get sending(): number | undefined {
+    return this.sendingGen;
+  }
+
+  /** Host: each new sending generation, once LiveKit encrypts with it (to announce to guests). */
+  onSending(listener: (gen: number) => void): () => void {
+    this.sendingListeners.add(listener);
+    return () => this.sendingListeners.delete(listener);
+  }
+
+  /** Guest: the host said it sends under `gen` (its encrypted data, which only opened with a key held here). */
+  hostAt(gen: number): void {
+    for (const listener of this.hostGenListeners) listener(gen);
+  }
+
+  onHostGeneration(listener: (gen: number) => void): () => void {
+    this.hostGenListeners.add(listener);
+    return () => this.hostGenListeners.delete(listener);
   }
 
   /** Every key slot gets a random key nobody holds: nothing opens any more. */

@@ -13,7 +13,7 @@
  * itself (a second copy of `@livekit/protocol` would build packets of other classes) and makes a
  * new engine on a full reconnect: each engine is wrapped the first time a packet goes through it.
  */
-import type { Room } from 'livekit-client';
+import { ConnectionState, type Room } from 'livekit-client';
 import type { PublishData } from './sfu-data';
 
 type Engine = Room['engine'];
@@ -38,6 +38,11 @@ export function routedPublisher(room: () => Room | undefined): PublishData {
   return (bytes, options) => {
     const current = room();
     if (!current) return Promise.reject(new Error('not in the room'));
+    // Before the room has connected, livekit-client's engine would keep the failure of this one
+    // send and fail every later one with it (RTCEngine.publisherConnectionPromise).
+    if (current.state === ConnectionState.Connecting || current.state === ConnectionState.Disconnected) {
+      return Promise.reject(new Error(`not in the room yet (${current.state})`));
+    }
     routeOutside(current.engine);
     return current.localParticipant.publishData(bytes, options);
   };

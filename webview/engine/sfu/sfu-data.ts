@@ -10,7 +10,7 @@
  */
 import { ErrorCode } from '../../../protocol/errors';
 import { MAX_PEER_MESSAGE_BYTES } from '../../../protocol/limits';
-import { PeerInput, PeerInputRefused, Ping, ScreenInfo, peerBoundary } from '../../../protocol/peer';
+import { KeyGeneration, PeerInput, PeerInputRefused, Ping, ScreenInfo, peerBoundary } from '../../../protocol/peer';
 import { RpcEndpoint, type Side } from '../../../protocol/rpc-endpoint';
 import { PROTOCOL_VERSION } from '../../../protocol/rpc';
 import type { Participant } from '../../../protocol/signaling';
@@ -141,15 +141,22 @@ export class SfuHostData {
   sendScreen(to?: string): void {
     const { width, height, fps, source } = this.deps.screen();
     const params = { width, height, fps, source };
-    if (to) {
-      this.remote(to).endpoint.notify(ScreenInfo, params);
-      return;
-    }
-    // One packet to the whole room rather than one per guest: the SFU fans it out.
-    const text = JSON.stringify({ v: PROTOCOL_VERSION, method: ScreenInfo.method, params });
+    if (to) this.remote(to).endpoint.notify(ScreenInfo, params);
+    else this.toRoom(ScreenInfo.method, params);
+  }
+
+  /** Tells one guest (or everyone) the key generation the host sends under (encrypted sessions). */
+  sendKeyGeneration(gen: number, to?: string): void {
+    if (to) this.remote(to).endpoint.notify(KeyGeneration, { gen });
+    else this.toRoom(KeyGeneration.method, { gen });
+  }
+
+  /** One packet to the whole room rather than one per guest: the SFU fans it out. */
+  private toRoom(method: string, params: unknown): void {
+    const text = JSON.stringify({ v: PROTOCOL_VERSION, method, params });
     this.deps
       .publish(encoder.encode(text), { reliable: true, destinationIdentities: [], topic: TOPIC_TO_GUEST })
-      .catch((err: unknown) => this.deps.log('debug', `screen not sent: ${String(err)}`));
+      .catch((err: unknown) => this.deps.log('debug', `${method} not sent: ${String(err)}`));
   }
 
   /** A guest left the room or the session: its endpoint and gate attachment go. */

@@ -24,7 +24,7 @@ import {
   type RemoteTrackPublication,
   type RemoteVideoTrack,
 } from 'livekit-client';
-import { PeerInput, PeerInputRefused, Ping, ScreenInfo } from '../../../protocol/peer';
+import { KeyGeneration, PeerInput, PeerInputRefused, Ping, ScreenInfo } from '../../../protocol/peer';
 import type { RpcEndpoint } from '../../../protocol/rpc-endpoint';
 import type { SfuAccess } from '../../../protocol/signaling';
 import { TypedEmitter } from '../../../common/typed-emitter';
@@ -213,6 +213,7 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
       this.emit('screen', { screen });
     });
     rpc.onNotification(PeerInputRefused, (refusal) => this.emit('inputRefused', refusal));
+    rpc.onNotification(KeyGeneration, ({ gen }) => this.options.e2ee?.keys.hostAt(gen));
     this.endpoint = { to: hostId, rpc };
     return rpc;
   }

@@ -196,6 +196,9 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
         if (identityChanged && result.sfu) this.rejoin(result.sfu);
       }),
     );
+    // Each ratchet step (or re-key) is announced, so guests move their keys before frames outrun them.
+    const keys = this.options.e2ee?.keys;
+    if (keys) this.unsubscribe.push(keys.onSending(() => this.room && this.announceKeys()));
     void this.connect(false);
   }
 
@@ -325,7 +328,14 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
     this.log('info', `in LiveKit room ${access.room} as ${room.localParticipant.identity}`);
     await this.publish(room);
     this.data.sendScreen();
+    this.announceKeys();
     this.emitGuests();
+  }
+
+  /** The generation this host sends under, to everyone in the room (encrypted sessions). */
+  private announceKeys(): void {
+    const gen = this.options.e2ee?.keys.sending;
+    if (gen !== undefined) this.data.sendKeyGeneration(gen);
   }
 
   private wire(room: Room): void {
@@ -340,6 +350,8 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
       .on(RoomEvent.ParticipantConnected, (p: RemoteParticipant) => {
         if (!mine()) return;
         this.data.sendScreen(p.identity);
+        const gen = this.options.e2ee?.keys.sending;
+        if (gen !== undefined) this.data.sendKeyGeneration(gen, p.identity);
         this.emitGuest(p.identity);
       })
       .on(RoomEvent.ParticipantDisconnected, (p: RemoteParticipant) => {
