@@ -173,9 +173,18 @@ describe('end to end: an end-to-end encrypted session, peer to peer (Chromium)',
     // Both have published their public keys by now (right after joining).
     const goesId = (await goes.selfId())!;
     const watching = stays.collect(6000);
+    const goneWatching = goes.collect(3000);
     await new Promise((r) => setTimeout(r, 1000));
+    const removedAt = Date.now();
     await host.page.evaluate((id) => window.pairuxHostActions!.remove(id), goesId);
     await goes.waitForState('ended');
+    const gone = await goneWatching;
+    assert.ok(
+      gone.some((f) => f.presentedAt < removedAt),
+      'the removed page decoded before its removal',
+    );
+    const lastNew = gone.filter((f, i) => i === 0 || f.frame !== gone[i - 1]!.frame).at(-1)!.presentedAt;
+    assert.ok(lastNew - removedAt < 1000, `the removed page showed a new picture ${lastNew - removedAt} ms after its removal`);
     const afterRekey = await until(() => hostKeys(host).then((k) => k && k.rekeys === 1 && k), 'the re-key');
     assert.equal(afterRekey.gen, 1);
     const frames = await watching;
