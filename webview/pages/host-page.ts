@@ -154,6 +154,8 @@ function report(event: HostEvent): void {
 }
 
 let pageState: HostPageState = 'loading';
+/** Why this encrypted session's page can send nothing (an encryption worker that would not start): the page's last word. */
+let encryptionFailure: string | undefined;
 
 let onStateChange: (() => void) | undefined;
 
@@ -162,7 +164,8 @@ function setState(state: HostPageState, message?: string): void {
   onStateChange?.();
   document.body.dataset.state = state;
   el('state').textContent = state;
-  if (message !== undefined) el('message').textContent = message;
+  // A later "Sharing…" must not paint over why nothing is sent.
+  if (message !== undefined) el('message').textContent = encryptionFailure ?? message;
   report({ type: 'state', state });
 }
 
@@ -291,6 +294,14 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     host.on('refused', ({ from, why }) => log('warn', `E2EE: refused ${why} (${from})`));
     return host;
   };
+  /** An encryption worker would not start: the page says so, and keeps saying so. */
+  const cannotEncrypt = (reason: string): void => {
+    const message = `${CANNOT_START_WORKER_MESSAGE} (${reason})`;
+    encryptionFailure = message;
+    el('message').textContent = message;
+    report({ type: 'error', message });
+    publish();
+  };
   const p2pEncryption = (): E2eeTransforms | undefined => {
     const host = hostKeys();
     if (!host || !keys) return undefined;
@@ -299,9 +310,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
         keys.transforms = new E2eeTransforms(env.e2eeWorkerUrl ?? e2eeWorkerUrl());
       } catch (err) {
         // Nothing is sent rather than anything in clear: no engine is made, and the host is told why.
-        const message = `${CANNOT_START_WORKER_MESSAGE} (${String(err)})`;
-        el('message').textContent = message;
-        report({ type: 'error', message });
+        cannotEncrypt(String(err));
         throw err;
       }
       host.attach(keys.transforms);
@@ -315,7 +324,8 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     if (!host) return undefined;
     const ring = new SfuKeyRing();
     host.attach(ring);
-    return { keys: ring, workerUrl: env.livekitE2eeWorkerUrl ?? livekitE2eeWorkerUrl() };
+    // LiveKit without its worker sends nothing at all (never anything in clear); the host is told why.
+    return { keys: ring, workerUrl: env.livekitE2eeWorkerUrl ?? livekitE2eeWorkerUrl(), onWorkerFailed: cannotEncrypt };
   };
   /** A link as this host hands it out: an encrypted session's carries the current key in its fragment. */
   const keyed = <L extends { url: string }>(link: L): L => {

@@ -317,6 +317,11 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
       keys: ring,
       workerUrl: options.livekitE2eeWorkerUrl ?? livekitE2eeWorkerUrl(),
       onError: (reason, index) => (reason === 'missing' && index !== undefined ? holder?.sawMissingKey(index, SFU_KEY_RING) : holder?.sawUndecryptable()),
+      // Nothing could ever open here: the page says why and leaves LiveKit, as the P2P worker's failure does.
+      onWorkerFailed: (reason) => {
+        guest.stop();
+        fail(e2eeScreen(ErrorCode.E2eeRequired, `${CANNOT_START_WORKER_MESSAGE} (${reason})`));
+      },
     };
   };
   const guest = new GuestMediaSwitch(

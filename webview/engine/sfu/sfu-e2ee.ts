@@ -3,6 +3,11 @@
  * own E2EE, for the screen track and for data packets (`encryption`, not the older `e2ee`, which
  * leaves data in clear), with PairUX's key ring as its key provider and LiveKit's worker loaded
  * from beside the page. One worker per engine, kept across the rooms it joins (reconnects, moves).
+ *
+ * A worker that cannot start (its script does not load, or the page may not start workers)
+ * encrypts nothing, and livekit-client then sends data packets in clear (it seals them only once
+ * the worker has confirmed encryption) while saying nothing. So a room connects only once the
+ * worker has answered, and `onWorkerFailed` tells the page, which tells its user.
  */
 import { RoomEvent, type Room, type RoomOptions } from 'livekit-client';
 import type { SfuKeyRing } from '../e2ee/sfu-key-ring';
@@ -13,27 +18,84 @@ export interface SfuEncryption {
   workerUrl: string;
   /** LiveKit could not decrypt a frame: its key index is missing here ('missing', with the index), or the key there does not open it ('invalid'). */
   onError?(reason: 'missing' | 'invalid', keyIndex: number | undefined): void;
+  /** LiveKit's worker could not start (`reason`, for the message): nothing is sent or shown on this path. Called once. */
+  onWorkerFailed?(reason: string): void;
 }
 
 /** Holds the engine's worker; `options()` for each new Room, `enable(room)` before it connects. */
 export class SfuE2ee {
   private worker: Worker | undefined;
+  /** Why the worker could not start, once it could not. */
+  private failure: string | undefined;
+  /** Settles when the worker first answers (it runs) or fails to start. */
+  private started: Promise<void> | undefined;
 
   constructor(private readonly encryption: SfuEncryption) {}
 
+  /** Throws (after `onWorkerFailed`) when the page may not start the worker: a room without it would send in clear. */
   options(): Partial<RoomOptions> {
-    this.worker ??= new Worker(this.encryption.workerUrl, { type: 'module', name: 'pairux-livekit-e2ee' });
+    this.worker ??= this.startWorker();
     return { encryption: { keyProvider: this.encryption.keys, worker: this.worker } };
   }
 
-  /** Turns encryption on in `room` (before it connects, so nothing is ever sent in clear) and reports what cannot be decrypted. */
+  /** Why LiveKit's worker could not start, if it could not. */
+  get workerFailure(): string | undefined {
+    return this.failure;
+  }
+
+  private startWorker(): Worker {
+    let worker: Worker;
+    try {
+      worker = new Worker(this.encryption.workerUrl, { type: 'module', name: 'pairux-livekit-e2ee' });
+    } catch (err) {
+      this.failed(String(err));
+      throw err;
+    }
+    // The worker answers LiveKit's first message ('init', posted as each Room is made): an error
+    // before any answer means it never ran. Errors of a running worker are LiveKit's to report.
+    let running = false;
+    this.started = new Promise<void>((resolve, reject) => {
+      worker.addEventListener(
+        'message',
+        () => {
+          running = true;
+          resolve();
+        },
+        { once: true },
+      );
+      worker.addEventListener('error', (event: Event) => {
+        if (running) return;
+        const detail = typeof ErrorEvent !== 'undefined' && event instanceof ErrorEvent && event.message ? event.message : '';
+        this.failed(detail || 'its script did not load');
+        reject(new Error(`LiveKit's end-to-end encryption worker could not start (${this.failure}), so nothing is sent or received`));
+      });
+    });
+    // Nobody may be waiting yet when it fails; whoever enables a room later gets the rejection.
+    this.started.catch(() => undefined);
+    return worker;
+  }
+
+  private failed(reason: string): void {
+    if (this.failure !== undefined) return;
+    this.failure = reason;
+    this.encryption.onWorkerFailed?.(reason);
+  }
+
+  /**
+   * Turns encryption on in `room` (before it connects, so nothing is ever sent in clear) and
+   * reports what cannot be decrypted. Resolves once the worker runs; rejects, and the room must not
+   * connect, when it cannot start.
+   */
   async enable(room: Room): Promise<void> {
     await this.encryption.keys.settled();
-    room.on(RoomEvent.EncryptionError, (error: Error) => {
-      const missing = /missing key at index (\d+)/.exec(error.message);
+    room.on(RoomEvent.EncryptionError, (error: Error | undefined) => {
+      // A worker that never started is not a wrong key (LiveKit reports its error here too, without one).
+      if (this.failure !== undefined) return;
+      const missing = /missing key at index (\d+)/.exec(error?.message ?? '');
       this.encryption.onError?.(missing ? 'missing' : 'invalid', missing ? Number(missing[1]) : undefined);
     });
     await room.setE2EEEnabled(true);
+    await this.started;
   }
 
   close(): void {
