@@ -7,7 +7,7 @@
 import type { PlatformReport } from '../platform';
 import { X11Connection } from '../native/x11-connection';
 import type { Capturer, FrameOutlet } from './capturer';
-import { robotGrabber } from './robot-grabber';
+import { robotGrabber, X11ScreenSize, type RobotGrabber } from './robot-grabber';
 import { ScreenCapturer } from './screen-capturer';
 import { X11DamageCapturer } from './x11-damage-capturer';
 
@@ -30,7 +30,7 @@ export interface CaptureBackendOptions {
 }
 
 export class CaptureBackends {
-  private robot: ScreenCapturer | undefined;
+  private robot: { capturer: ScreenCapturer; grabber: RobotGrabber } | undefined;
   private x11: { conn: X11Connection; capturer: X11DamageCapturer } | undefined;
 
   constructor(private readonly o: CaptureBackendOptions) {}
@@ -43,9 +43,9 @@ export class CaptureBackends {
 
   async choose(asked: BackendAsked): Promise<ChosenCapturer> {
     const wanted = this.wanted(asked);
-    if (wanted === 'robotjs') return { capturer: this.robotCapturer(), backend: 'robotjs' };
+    if (wanted === 'robotjs') return { capturer: await this.robotCapturer(), backend: 'robotjs' };
     if (!this.o.platform.x11) {
-      const capturer = this.robotCapturer();
+      const capturer = await this.robotCapturer();
       return wanted === 'x11'
         ? { capturer, backend: 'robotjs', fallback: 'x11 capture needs an X11 session; this platform has none' }
         : { capturer, backend: 'robotjs' };
@@ -53,20 +53,37 @@ export class CaptureBackends {
     const x11 = await this.x11Capturer();
     if (x11 instanceof X11DamageCapturer) return { capturer: x11, backend: 'x11' };
     this.o.log(`capture: ${x11}; sampling the screen with robotjs instead`);
-    return { capturer: this.robotCapturer(), backend: 'robotjs', fallback: x11 };
+    return { capturer: await this.robotCapturer(), backend: 'robotjs', fallback: x11 };
   }
 
   /** Closes the X connection (at shutdown). */
   close(): void {
     this.x11?.conn.close();
     this.x11 = undefined;
+    this.robot?.grabber.close();
   }
 
-  private robotCapturer(): ScreenCapturer {
+  private async robotCapturer(): Promise<ScreenCapturer> {
     const robot = this.o.platform.robot;
     if (!robot) throw new Error('robotjs is not loaded');
-    this.robot ??= new ScreenCapturer(robotGrabber(robot), this.o.outlet, this.o.onError);
-    return this.robot;
+    if (!this.robot) {
+      // On X11 robotjs must not be asked the screen's size, see robot-grabber.ts.
+      let screen: X11ScreenSize | undefined;
+      const display = this.o.env.DISPLAY;
+      if (this.o.platform.x11 && display) {
+        screen = await X11ScreenSize.open(display).catch((err: Error) => {
+          this.o.log(`capture: the screen's size is not watched (${err.message}); a screen that changes size may end the helper`);
+          return undefined;
+        });
+      }
+      // Another start may have made one while this one waited for the X server.
+      if (this.robot) screen?.close();
+      else {
+        const grabber = robotGrabber(robot, screen);
+        this.robot = { capturer: new ScreenCapturer(grabber, this.o.outlet, this.o.onError, this.o.log), grabber };
+      }
+    }
+    return this.robot.capturer;
   }
 
   /** The X11 capturer on a live connection (a dropped one is reopened), or why there is none. */

@@ -13,6 +13,11 @@
  * of a frame interval before: the wait for the next sample is halved (≈ 8 ms instead of ≈ 17 on
  * average at 30 fps) while the page still gets no more than about `fps` frames a second. A still
  * screen is sampled at `fps`, so it costs no more than before.
+ *
+ * The screen's size is looked at before every strip: a grab off the screen's edge can end the
+ * process (see robot-grabber.ts), so a strip planned for a bigger screen must never be asked
+ * for. The whole screen is then shared at its new size, a whole frame first, as the X11 path
+ * does; a region the screen no longer holds stops capture with the reason.
  */
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { PixelRect, VideoFrameHeader } from '../../protocol/helper-framing';
@@ -26,6 +31,7 @@ export type { CaptureSettings, CaptureStats, FrameOutlet, Rect } from './capture
 
 /** The OS side of capture; robotjs in the helper, a fake in unit tests. */
 export interface ScreenGrabber {
+  /** Cheap, and current: looked at before every strip. */
   screenSize(): { width: number; height: number };
   grab(rect: Rect): GrabbedImage;
   pointer(): { x: number; y: number };
@@ -52,6 +58,8 @@ export class ScreenCapturer implements Capturer {
   private pacer: Pacer | undefined;
   private settings: CaptureSettings | undefined;
   private rect: Rect | undefined;
+  /** The screen's size the strips were planned for. */
+  private screen = { width: 0, height: 0 };
   private strips: Rect[] = [];
   /** Rows of every strip but the last. */
   private stripRows = 0;
@@ -76,6 +84,7 @@ export class ScreenCapturer implements Capturer {
     private readonly grabber: ScreenGrabber,
     private readonly outlet: FrameOutlet,
     private readonly onError: (message: string, fatal: boolean) => void,
+    private readonly log: (line: string) => void = () => undefined,
   ) {}
 
   get running(): boolean {
@@ -99,11 +108,8 @@ export class ScreenCapturer implements Capturer {
     }
     const rect = r ? { ...r } : { x: 0, y: 0, width: screen.width, height: screen.height };
     this.settings = settings;
-    this.rect = rect;
-    const rows = Math.max(16, Math.floor(STRIP_BYTES / (rect.width * 4)));
-    this.strips = [];
-    this.stripRows = rows;
-    for (let y = 0; y < rect.height; y += rows) this.strips.push({ x: rect.x, y: rect.y + y, width: rect.width, height: Math.min(rows, rect.height - y) });
+    this.screen = { width: screen.width, height: screen.height };
+    this.plan(rect);
     this.counts = { grabbed: 0, sent: 0, unchanged: 0, busy: 0, held: 0, dropped: 0, errors: 0, grabMs: 0, tickMs: 0 };
     this.prev = undefined;
     this.lastSentAt = -Infinity;
@@ -115,6 +121,15 @@ export class ScreenCapturer implements Capturer {
     this.pacer = new Pacer(settings.fps * this.oversample, () => this.tick());
     this.pacer.start();
     return { width: rect.width, height: rect.height, fps: settings.fps };
+  }
+
+  /** Cuts `rect` into the strips every sample grabs. */
+  private plan(rect: Rect): void {
+    this.rect = rect;
+    const rows = Math.max(16, Math.floor(STRIP_BYTES / (rect.width * 4)));
+    this.strips = [];
+    this.stripRows = rows;
+    for (let y = 0; y < rect.height; y += rows) this.strips.push({ x: rect.x, y: rect.y + y, width: rect.width, height: Math.min(rows, rect.height - y) });
   }
 
   stop(): CaptureStats {
@@ -186,6 +201,7 @@ export class ScreenCapturer implements Capturer {
       }
       const g0 = performance.now();
       try {
+        if (!this.sizeUnchanged()) return;
         const img = this.grabber.grab(s);
         if (img.width !== s.width || img.height !== s.height) {
           throw new Error(`the grab is ${img.width}x${img.height}, expected ${s.width}x${s.height} (did the screen size change?)`);
@@ -263,6 +279,35 @@ export class ScreenCapturer implements Capturer {
     }
     this.counts.tickMs += grabMs + compareMs + performance.now() - c0;
     this.noteWall(t0);
+  }
+
+  /**
+   * False when the screen changed size since the strips were planned: this sample is given up,
+   * and capture either goes on at the new size (the next sample sends a whole frame) or, for a
+   * region the screen no longer holds, stops.
+   */
+  private sizeUnchanged(): boolean {
+    const now = this.grabber.screenSize();
+    const before = this.screen;
+    if (now.width === before.width && now.height === before.height) return true;
+    this.screen = { width: now.width, height: now.height };
+    const r = this.settings?.region;
+    if (r) {
+      if (r.x + r.width <= now.width && r.y + r.height <= now.height) return true;
+      this.stop();
+      // Worded as the X11 path words it: the runner and people see one reason whichever backend ran.
+      this.onError(
+        `the screen is now ${now.width}x${now.height} and the shared region ${r.width}x${r.height}+${r.x}+${r.y} no longer fits; capture stopped`,
+        true,
+      );
+      return false;
+    }
+    this.log(`capture: the screen changed from ${before.width}x${before.height} to ${now.width}x${now.height}; sharing it at its new size`);
+    this.plan({ x: 0, y: 0, width: now.width, height: now.height });
+    // A picture of another size: nothing to compare with or patch, and it goes out at once.
+    this.prev = undefined;
+    this.forceNext = true;
+    return false;
   }
 
   private noteWall(t0: number): void {

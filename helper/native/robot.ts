@@ -6,7 +6,11 @@
  */
 import { createRequire } from 'node:module';
 
-export type Robot = typeof import('robotjs');
+/** Its Linux-only display functions are in the binary but missing from its type declarations. */
+export type Robot = typeof import('robotjs') & {
+  getXDisplayName?(): string;
+  setXDisplayName?(name: string): void;
+};
 
 let loaded: Robot | Error | undefined;
 
@@ -23,4 +27,17 @@ export function loadRobot(): Robot | Error {
     }
   }
   return loaded;
+}
+
+/**
+ * On X11 robotjs knows the screen's size only as Xlib recorded it when robotjs's connection
+ * opened: Xlib never updates it by itself after a RandR resize, and robotjs checks grabs (and
+ * answers `getScreenSize`) against it. Naming the display again makes robotjs close that
+ * connection and open a fresh one on its next call, which learns the size of now. The same name
+ * as before, so which server robotjs talks to does not change. A no-op elsewhere (macOS and
+ * Windows ask the OS each time).
+ */
+export function reopenRobotDisplay(robot: Robot): void {
+  if (!robot.setXDisplayName || !robot.getXDisplayName) return;
+  robot.setXDisplayName(robot.getXDisplayName());
 }

@@ -12,38 +12,18 @@ import type { HelperFrame } from '../../helper/client';
 import { cursorPixel } from '../../helper/capture/cursor';
 import { applyMoves, applyRects } from '../../protocol/helper-framing';
 import type { CaptureErrorNotice } from '../../helper/client';
+import { recorder, rgb, rgbAt } from './support/frame-pixels';
 import { helperOn } from './support/helper';
 import { openPainter, type Painter } from './support/x11-painter';
 import { startXvfb, waitFor, type Xvfb } from './support/xvfb';
 
 type Helper = ReturnType<typeof helperOn>;
 
-/** [R, G, B] at screen (x, y) from a frame: whole, or a patch whose rectangles cover the point. */
-function rgbAt(f: HelperFrame, x: number, y: number): number[] | undefined {
-  let base = 0;
-  for (const r of f.rects ?? [{ x: 0, y: 0, w: f.header.width, h: f.header.height }]) {
-    if (x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h) {
-      const at = base + ((y - r.y) * r.w + (x - r.x)) * 4;
-      return [f.pixels[at + 2]!, f.pixels[at + 1]!, f.pixels[at]!];
-    }
-    base += r.w * r.h * 4;
-  }
-  return undefined;
-}
-
-const rgb = (n: number) => [(n >> 16) & 255, (n >> 8) & 255, n & 255];
-
 /** The stats the helper logs when capture stops. */
 function lastStats(helper: Helper): Record<string, number> {
   const line = [...helper.logLines].reverse().find((l) => l.includes('capture stopped: {'));
   assert.ok(line, `a stats line in the log: ${helper.logLines.join('\n')}`);
   return JSON.parse(line.slice(line.indexOf('{'))) as Record<string, number>;
-}
-
-function recorder(helper: Helper): HelperFrame[] {
-  const frames: HelperFrame[] = [];
-  helper.on('frame', (f) => frames.push({ ...f, pixels: Buffer.from(f.pixels) }));
-  return frames;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
