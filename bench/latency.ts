@@ -32,6 +32,7 @@
  *          --capture-fps=<the helper's rate, default each --fps> --codec=av1 (the P2P default; the SFU path uses its own) --hint=detail --jb=<viewer jitter-buffer target ms, default Chromium's> --direct=0 (P2P: RTP video instead of direct video, WebCodecs over a data channel);
  *          --livekit-log=FILE (the local LiveKit's debug log: layer switches and key-frame requests);
  *          --internet=20,80,20+1 (one-way ms[+loss %] per condition; the default as root, none otherwise; --internet= skips them);
+ *          --e2ee=0,1 (the real-screen rows plain and end-to-end encrypted, side by side; default 0);
  *          BENCH_HELPER_PATCHES=0 has the helper send whole frames instead of changed rows.
  */
 import { appendFileSync } from 'node:fs';
@@ -44,6 +45,7 @@ import { TEST_PAGES } from '../test/support/test-pages';
 import { startLocalLiveKit, type LocalLiveKit } from '../demo/livekit-server';
 import { markerGeometry } from '../webview/engine/frames/frame-marker';
 import { ViewerPage } from '../test/support/browser-viewer';
+import { withMediaKey } from '../protocol/share-link';
 import { launchMeteredChromium, serveBenchPages, type MeteredBrowser } from './support/browsers';
 import { CpuMeter, percentile, printTable, waitForQuiet } from './support/stats';
 import { startRealScreen, type RealScreen } from './support/real-screen';
@@ -74,6 +76,8 @@ const ROWS = list('rows', SCENE_NAMES.join(',')).filter((r): r is SceneName => (
 const PAINTER = (args.get('painter') ?? 'chromium') as 'chromium' | 'x11';
 /** LiveKit's debug log goes to this file (layer switches, key-frame requests: why a layer stalled). */
 const LIVEKIT_LOG = args.get('livekit-log');
+/** Real-screen sessions plain (0) and/or end-to-end encrypted (1), each row in both. */
+const E2EE = list('e2ee', '0').map((v) => v === '1');
 const BACKENDS = list('backends', 'robotjs,x11').filter((b): b is 'robotjs' | 'x11' => b === 'robotjs' || b === 'x11');
 /** A change not shown by then never arrived (the issue's "not arrived after a second", with margin). */
 const MISS_MS = 2000;
@@ -105,6 +109,7 @@ interface FloorRow extends Row {
 interface SceneRow {
   fps: number;
   mode: 'p2p' | 'sfu';
+  e2ee: boolean;
   viewers: number;
   scene: SceneName;
   asked: string;
@@ -163,7 +168,7 @@ interface Session {
   close(): Promise<void>;
 }
 
-async function openSession(viewerCount: number, viewerBrowser: Browser, fps: number, mode: 'p2p' | 'sfu', real?: RealScreen): Promise<Session> {
+async function openSession(viewerCount: number, viewerBrowser: Browser, fps: number, mode: 'p2p' | 'sfu', real?: RealScreen, e2ee = false): Promise<Session> {
   if (mode === 'sfu') livekit ??= await startLocalLiveKit(LIVEKIT_LOG ? { logLevel: 'debug', log: (l) => appendFileSync(LIVEKIT_LOG, `${l}\n`) } : {});
   const plane = await startControlPlane({
     host: '127.0.0.1',
@@ -184,7 +189,7 @@ async function openSession(viewerCount: number, viewerBrowser: Browser, fps: num
     await plane.close();
   };
   try {
-    const session = await plane.service.createSession({ mode });
+    const session = await plane.service.createSession({ mode, ...(e2ee ? { e2ee: true } : {}) });
     host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, {
       width: WIDTH,
       height: HEIGHT,
@@ -196,7 +201,9 @@ async function openSession(viewerCount: number, viewerBrowser: Browser, fps: num
       ...(real ? { bridge: real.bridgeUrl } : {}),
     });
     const jb = args.get('jb');
-    const link = jb === undefined ? session.links.viewer.url : `${session.links.viewer.url}&jb=${jb}`;
+    // An encrypted session's viewers open the link with the key the host page made.
+    const keyed = e2ee ? await host.mediaKey().then((k) => withMediaKey(session.links.viewer.url, k.key, k.gen)) : session.links.viewer.url;
+    const link = jb === undefined ? keyed : `${keyed}&jb=${jb}`;
     for (let i = 0; i < viewerCount; i++) viewers.push(await ViewerPage.open(viewerBrowser, link, `Bench ${i + 1}`));
     for (const v of viewers) await v.waitForState('live', 60_000);
     for (const v of viewers) await v.waitForMarker(30_000);
@@ -241,7 +248,12 @@ async function measureGenerated(viewerCount: number, viewerBrowser: Browser, fps
 }
 
 /** One scene on the real screen: every painted change timed to its first showing at each viewer. */
-async function measureScene(s: Session, real: RealScreen, scene: SceneName, fps: number): Promise<Omit<SceneRow, 'mode' | 'viewers' | 'asked' | 'ran'>> {
+async function measureScene(
+  s: Session,
+  real: RealScreen,
+  scene: SceneName,
+  fps: number,
+): Promise<Omit<SceneRow, 'mode' | 'e2ee' | 'viewers' | 'asked' | 'ran'>> {
   const seconds = scene === 'still' ? STILL_SECONDS : SECONDS;
   // The previous row's scene stops, and its tail (a scroll's backlog in the encoders and
   // decoders) drains before this row starts: a still row right after a scroll row measured it.
@@ -384,21 +396,24 @@ async function realScreenRows(viewerBrowser: Browser, fps: number, backend: 'rob
     try {
       for (const n of REAL) {
         for (const mode of MODES) {
-          await attempt(`${mode} session with ${n} viewer(s) @ ${fps} fps, ${backend}`, async () => {
-            say(`opening a ${mode} session with ${n} viewer(s) of the real screen…`);
-            const s = await openSession(n, viewerBrowser, fps, mode, real);
-            try {
-              for (const scene of ROWS) {
-                await attempt(`${scene} @ ${fps} fps, ${mode}, ${backend}`, async () => {
-                  say(`measuring ${scene} @ ${fps} fps, ${mode}, ${backend} (ran ${ran}), ${n} viewer(s)…`);
-                  const row = await measureScene(s, real, scene, fps);
-                  out.push({ ...row, mode, viewers: n, asked: backend, ran });
-                });
+          for (const e2ee of E2EE) {
+            const what = `${mode}${e2ee ? ' E2EE' : ''}`;
+            await attempt(`${what} session with ${n} viewer(s) @ ${fps} fps, ${backend}`, async () => {
+              say(`opening a ${what} session with ${n} viewer(s) of the real screen…`);
+              const s = await openSession(n, viewerBrowser, fps, mode, real, e2ee);
+              try {
+                for (const scene of ROWS) {
+                  await attempt(`${scene} @ ${fps} fps, ${what}, ${backend}`, async () => {
+                    say(`measuring ${scene} @ ${fps} fps, ${what}, ${backend} (ran ${ran}), ${n} viewer(s)…`);
+                    const row = await measureScene(s, real, scene, fps);
+                    out.push({ ...row, mode, e2ee, viewers: n, asked: backend, ran });
+                  });
+                }
+              } finally {
+                await s.close();
               }
-            } finally {
-              await s.close();
-            }
-          });
+            });
+          }
         }
       }
     } finally {
@@ -480,7 +495,7 @@ async function main(): Promise<void> {
       const f = floors.find((x) => x.fps === r.fps);
       return [
         r.fps,
-        `${r.mode.toUpperCase()}${r.viewers > 1 ? ` ×${r.viewers}` : ''}`,
+        `${r.mode.toUpperCase()}${r.e2ee ? ' E2EE' : ''}${r.viewers > 1 ? ` ×${r.viewers}` : ''}`,
         r.scene,
         `${r.asked} → ${r.ran}`,
         ms(r.p50),

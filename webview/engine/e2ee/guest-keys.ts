@@ -67,6 +67,9 @@ export class GuestKeys extends TypedEmitter<GuestKeysEvents> {
     this.enqueue(() => this.hold());
     this.offs.push(
       signaling.on('joined', () => void this.announce()),
+      // A host transfer: the new host re-keys with these public keys when someone leaves, so it
+      // needs this page's at once (its id, not `signaling.hostId`, which may not have moved yet).
+      signaling.on('hostChanged', ({ hostId }) => void this.announce(hostId)),
       signaling.on('signal', ({ from, payload }) => this.onSignal(from, payload)),
     );
     if (signaling.lastJoin) void this.announce();
@@ -182,9 +185,9 @@ export class GuestKeys extends TypedEmitter<GuestKeysEvents> {
   }
 
   /** Publishes this page's public key to the host (after every join: a new host, or a resumed seat, needs it again). */
-  private async announce(): Promise<void> {
+  private async announce(to?: string): Promise<void> {
     const { signaling, log } = this.options;
-    const hostId = signaling.hostId;
+    const hostId = to ?? signaling.hostId;
     if (!hostId || this.closed) return;
     const { publicKey } = await this.pair;
     await signaling

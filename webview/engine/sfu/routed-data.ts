@@ -43,6 +43,9 @@ export function routedPublisher(room: () => Room | undefined): PublishData {
     if (current.state === ConnectionState.Connecting || current.state === ConnectionState.Disconnected) {
       return Promise.reject(new Error(`not in the room yet (${current.state})`));
     }
+    // A room made to encrypt sends data in clear until its worker has confirmed encryption
+    // (livekit-client checks per packet): nothing goes before that.
+    if (current.options.encryption && !current.isE2EEEnabled) return Promise.reject(new Error('end-to-end encryption is not on yet'));
     routeOutside(current.engine);
     return current.localParticipant.publishData(bytes, options);
   };

@@ -9,7 +9,7 @@
  * the worker has confirmed encryption) while saying nothing. So a room connects only once the
  * worker has answered, and `onWorkerFailed` tells the page, which tells its user.
  */
-import { RoomEvent, type Room, type RoomOptions } from 'livekit-client';
+import { RoomEvent, type Participant, type Room, type RoomOptions } from 'livekit-client';
 import type { SfuKeyRing } from '../e2ee/sfu-key-ring';
 
 export interface SfuEncryption {
@@ -98,10 +98,44 @@ export class SfuE2ee {
     await this.started;
   }
 
+  /**
+   * Resolves once the worker has confirmed that this participant encrypts, which livekit-client
+   * asks for only once the room has connected (the participant has no identity before): until
+   * then it would send data packets in clear, so nothing is sent before this (routed-data.ts
+   * refuses it too).
+   */
+  confirmed(room: Room): Promise<void> {
+    return encryptionOn(room);
+  }
+
   close(): void {
     this.worker?.terminate();
     this.worker = undefined;
   }
+}
+
+/** How long a running worker may take to confirm encryption before the room gives up on it. */
+const ENCRYPTION_ON_MS = 5000;
+
+/** Resolves once livekit-client has the worker's word that this participant encrypts. */
+function encryptionOn(room: Room): Promise<void> {
+  if (room.isE2EEEnabled) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      room.off(RoomEvent.ParticipantEncryptionStatusChanged, changed);
+    };
+    const changed = (enabled: boolean, participant?: Participant): void => {
+      if (!enabled || participant !== room.localParticipant) return;
+      done();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`LiveKit's end-to-end encryption did not turn on within ${ENCRYPTION_ON_MS / 1000} s, so nothing is sent or received`));
+    }, ENCRYPTION_ON_MS);
+    room.on(RoomEvent.ParticipantEncryptionStatusChanged, changed);
+  });
 }
 
 /** Leaves `room` (if any) and only then ends the engine's E2EE worker, which the room's last frames still pass through. */

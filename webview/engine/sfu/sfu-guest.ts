@@ -269,12 +269,15 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
     try {
       await this.e2ee?.enable(room);
       await room.connect(access.url, access.token, { autoSubscribe: false });
+      await this.e2ee?.confirmed(room);
     } catch (err) {
       if (this.room !== room) return;
-      this.log('warn', `could not reach LiveKit at ${access.url}: ${String(err)}`);
       this.room = undefined;
       void room.disconnect(true);
       this.setConnection('disconnected');
+      // No worker, no decryption: retrying cannot help, and the page has said why.
+      if (this.e2ee?.workerFailure !== undefined) return;
+      this.log('warn', `could not reach LiveKit at ${access.url}: ${String(err)}`);
       this.scheduleReconnect();
       return;
     }

@@ -310,8 +310,16 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
       // Before connecting: not one frame or packet goes out in clear.
       await this.e2ee?.enable(room);
       await room.connect(access.url, access.token, { autoSubscribe: false });
+      await this.e2ee?.confirmed(room);
     } catch (err) {
       if (this.room !== room) return;
+      if (this.e2ee?.workerFailure !== undefined) {
+        // No worker, no encryption: retrying cannot help, and the page has said why.
+        this.room = undefined;
+        void room.disconnect(true);
+        this.setConnection('disconnected');
+        return;
+      }
       this.log('warn', `could not reach LiveKit at ${access.url}: ${String(err)}`);
       if (!this.outageReported) this.emit('error', { message: `could not reach the SFU (${access.url}); retrying until it is back` });
       this.outageReported = true;
