@@ -21,6 +21,10 @@ export function loadRobot(): Robot | Error {
       // Its default is a 10 ms sleep after every mouse and keyboard event.
       robot.setMouseDelay(0);
       robot.setKeyboardDelay(0);
+      // On X11 robotjs opens ":0.0" first and $DISPLAY only when that fails: a helper meant for a
+      // virtual desktop (the demo's Xvfb) on a machine whose own screen is :0 would capture and
+      // type into the user's screen instead. The display the helper was given is the one it uses.
+      if (process.env.DISPLAY && robot.setXDisplayName) robot.setXDisplayName(process.env.DISPLAY);
       loaded = robot;
     } catch (err) {
       loaded = new Error(`robotjs could not be loaded: ${(err as Error).message}`);
