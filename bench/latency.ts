@@ -291,6 +291,8 @@ async function measureScene(
   for (const f of collected[0] ?? []) if (!presented.has(f.frame)) presented.set(f.frame, f.presentedAt);
   process.stderr.write(formatHops(splitHops(presented, real.takeTrace(), await takePageTrace(s.host.page), timings)));
   say(`  receiver (viewer 1): ${await receiverLine(s.viewers[0])}`);
+  const e2ee = await e2eeLine(s);
+  if (e2ee) say(`  E2EE: ${e2ee}`);
   const sent = await s.host.page.evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<Array<Record<string, unknown>>> } }).pairuxHost.stats());
   const s0 = sent[0];
   say(
@@ -376,6 +378,20 @@ async function attempt(what: string, run: () => Promise<void>): Promise<void> {
     failures.push(line);
     say(`  FAILED ${line}`);
   }
+}
+
+/** An encrypted session's cost per direct-video chunk (sealed on the host, opened at viewer 1), or '' in a plain session. */
+async function e2eeLine(s: Session): Promise<string> {
+  type Worker = { worker?: { sealed: number; opened: number; chunkMs?: Record<string, number> } };
+  const host = await s.host.page.evaluate(() => (window as unknown as { pairuxHost: { e2ee(): unknown } }).pairuxHost.e2ee() as Worker | undefined);
+  if (!host) return '';
+  const viewer = await s.viewers[0]?.page.evaluate(
+    () => (window as unknown as { pairuxViewer: { e2ee(): unknown } }).pairuxViewer.e2ee() as Worker | undefined,
+  );
+  const f = (n: number | undefined) => (n === undefined ? '–' : n.toFixed(1));
+  const h = host.worker?.chunkMs;
+  const v = viewer?.worker?.chunkMs;
+  return `chunk sealed in p50 ${f(h?.sealP50)} / p95 ${f(h?.sealP95)} ms (host, ${host.worker?.sealed ?? 0} sealed), opened in p50 ${f(v?.openP50)} / p95 ${f(v?.openP95)} ms (viewer 1, ${viewer?.worker?.opened ?? 0} opened)`;
 }
 
 /** Where the time after decoding goes: the viewer's codec and jitter-buffer figures (mean ms per frame). */

@@ -12,6 +12,21 @@ import type { E2eeStats } from './e2ee-transforms';
 
 type StatsListener = (stats: E2eeStats) => void;
 
+/** Durations kept for the timing figures (the last this many chunks each way). */
+const TIMED = 256;
+
+/** The p-th percentile of `values` (nearest rank), or 0 with none. */
+function percentileOf(values: readonly number[], p: number): number {
+  if (!values.length) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function keep(into: number[], ms: number): void {
+  into.push(ms);
+  if (into.length > TIMED) into.shift();
+}
+
 export class ChunkCipher implements KeyTarget {
   private readonly sealer = new FrameSealer();
   private readonly opener = new FrameOpener();
@@ -20,6 +35,8 @@ export class ChunkCipher implements KeyTarget {
   private readonly listeners = new Set<StatsListener>();
   private sealed = 0;
   private opened = 0;
+  private readonly sealTimes: number[] = [];
+  private readonly openTimes: number[] = [];
 
   setKeys(sending: ChainKey, receiving: readonly ChainKey[]): void {
     this.keys = this.keys.then(async () => {
@@ -34,11 +51,13 @@ export class ChunkCipher implements KeyTarget {
 
   /** The chunk sealed under the current key, in the order asked; undefined while there is no key (nothing goes out in clear). */
   seal(chunk: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer> | undefined> {
+    const asked = performance.now();
     const done = this.order.then(async () => {
       await this.keys;
       if (this.sealer.keyId === undefined) return undefined;
       const out = await this.sealer.seal(chunk);
       this.sealed++;
+      keep(this.sealTimes, performance.now() - asked);
       return out;
     });
     this.order = done.catch(() => undefined);
@@ -47,10 +66,14 @@ export class ChunkCipher implements KeyTarget {
 
   /** The chunk as it was before sealing, or undefined when it does not open (counted by reason), in the order asked. */
   open(sealed: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer> | undefined> {
+    const asked = performance.now();
     const done = this.order.then(async () => {
       await this.keys;
       const result = await this.opener.open(sealed);
-      if ('frame' in result) this.opened++;
+      if ('frame' in result) {
+        this.opened++;
+        keep(this.openTimes, performance.now() - asked);
+      }
       this.report();
       return 'frame' in result ? result.frame : undefined;
     });
@@ -71,6 +94,12 @@ export class ChunkCipher implements KeyTarget {
       dropped: { ...this.opener.dropped } as Record<DropReason, number>,
       ...(this.opener.lastOpenedKeyId === undefined ? {} : { lastOpenedKeyId: this.opener.lastOpenedKeyId }),
       ...(this.opener.lastMissingKeyId === undefined ? {} : { lastMissingKeyId: this.opener.lastMissingKeyId }),
+      chunkMs: {
+        sealP50: percentileOf(this.sealTimes, 50),
+        sealP95: percentileOf(this.sealTimes, 95),
+        openP50: percentileOf(this.openTimes, 50),
+        openP95: percentileOf(this.openTimes, 95),
+      },
     };
   }
 

@@ -15,6 +15,8 @@ export interface E2eeStats {
   /** The frame key id (generation % 256) of the last frame that opened / that named a key this page lacks. */
   lastOpenedKeyId?: number;
   lastMissingKeyId?: number;
+  /** Direct video: ms from a chunk handed over to sealed / opened (the wait in line included), over the last chunks. */
+  chunkMs?: { sealP50: number; sealP95: number; openP50: number; openP95: number };
 }
 
 type StatsListener = (stats: E2eeStats) => void;
@@ -28,6 +30,7 @@ export function sumE2eeStats(...all: Array<E2eeStats | undefined>): E2eeStats {
     out.opened += s.opened;
     for (const [reason, n] of Object.entries(s.dropped) as Array<[DropReason, number]>) out.dropped[reason] += n;
     if (s.redelivered) out.redelivered = (out.redelivered ?? 0) + s.redelivered;
+    out.chunkMs ??= s.chunkMs;
     out.lastOpenedKeyId ??= s.lastOpenedKeyId;
     out.lastMissingKeyId ??= s.lastMissingKeyId;
   }
