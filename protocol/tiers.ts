@@ -60,3 +60,129 @@ export const DEFAULT_ROLE_TIERS: RoleTiers = { host: 'high', controller: 'high',
 export function tierFor(role: TieredRole, roleTiers: RoleTiers, chosen?: TierName): TierName {
   return chosen ?? roleTiers[role];
 }
+
+/** The tiers a session runs with: its table and which tier each role gets. */
+export interface SessionTiers {
+  table: TierTable;
+  roles: RoleTiers;
+}
+export const SessionTiersSchema = z.object({ table: TierTableSchema, roles: RoleTiersSchema });
+
+/**
+ * What a deployment or a session may say about the table: any tier, any of its fields; what is
+ * left out keeps the value it is laid over. Strict, so a misspelt tier or field is refused rather
+ * than quietly ignored.
+ */
+export const TierOverrideSchema = z.strictObject({
+  maxKbps: TierSchema.shape.maxKbps.optional(),
+  maxFps: TierSchema.shape.maxFps.optional(),
+  maxScaleDown: TierSchema.shape.maxScaleDown.optional(),
+  priority: TierSchema.shape.priority.optional(),
+  rtcPriority: TierSchema.shape.rtcPriority.optional(),
+});
+export const TierTableOverrideSchema = z.strictObject({
+  high: TierOverrideSchema.optional(),
+  standard: TierOverrideSchema.optional(),
+  low: TierOverrideSchema.optional(),
+});
+export type TierTableOverride = z.infer<typeof TierTableOverrideSchema>;
+export const RoleTiersOverrideSchema = z.strictObject({
+  host: TierNameSchema.optional(),
+  controller: TierNameSchema.optional(),
+  viewer: TierNameSchema.optional(),
+});
+export type RoleTiersOverride = z.infer<typeof RoleTiersOverrideSchema>;
+
+/** `override` laid over `base`, tier by tier and field by field. */
+export function mergeTiers(base: TierTable, override: TierTableOverride = {}): TierTable {
+  const out = {} as TierTable;
+  for (const name of TIER_NAMES) {
+    const given = Object.fromEntries(Object.entries(override[name] ?? {}).filter(([, v]) => v !== undefined));
+    out[name] = { ...base[name], ...given };
+  }
+  return out;
+}
+
+export function mergeRoleTiers(base: RoleTiers, override: RoleTiersOverride = {}): RoleTiers {
+  return {
+    host: override.host ?? base.host,
+    controller: override.controller ?? base.controller,
+    viewer: override.viewer ?? base.viewer,
+  };
+}
+
+export type TierField = keyof Tier;
+const RTC_PRIORITIES = ['very-low', 'low', 'medium', 'high'] as const;
+
+/**
+ * How each field ranks a tier: `better(a, b)` when `a` asks for more than `b` (more bits, more
+ * frames, less scaling down, served earlier). The one ordering both the deployment's check and the
+ * session's clamping read.
+ */
+const FIELD_ORDER: { [F in TierField]: (a: Tier[F], b: Tier[F]) => boolean } = {
+  maxKbps: (a, b) => a > b,
+  maxFps: (a, b) => a > b,
+  maxScaleDown: (a, b) => a < b,
+  priority: (a, b) => a > b,
+  rtcPriority: (a, b) => RTC_PRIORITIES.indexOf(a) > RTC_PRIORITIES.indexOf(b),
+};
+const TIER_FIELDS = Object.keys(FIELD_ORDER) as TierField[];
+
+/**
+ * Where a table is out of order: a tier that gets more of something than the tier above it
+ * (`standard` faster than `high`, `low` served before `standard`). The names mean "less as you go
+ * down", and the allocator moves the congested down a tier expecting to take from them.
+ */
+export function tierOrderProblems(table: TierTable): string[] {
+  const problems: string[] = [];
+  for (let i = 1; i < TIER_NAMES.length; i++) {
+    const [above, below] = [TIER_NAMES[i - 1]!, TIER_NAMES[i]!];
+    for (const field of TIER_FIELDS) {
+      const better = FIELD_ORDER[field] as (a: unknown, b: unknown) => boolean;
+      if (better(table[below][field], table[above][field])) {
+        problems.push(
+          `${below}.${field} (${String(table[below][field])}) asks for more than ${above}.${field} (${String(table[above][field])}); a tier gets at most what the one above it gets`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+/** One value a session asked for and did not get, and what it got instead. */
+export interface TierClamp {
+  tier: TierName;
+  field: TierField;
+  asked: number | string;
+  applied: number | string;
+}
+export const TierClampSchema = z.object({
+  tier: TierNameSchema,
+  field: z.enum(['maxKbps', 'maxFps', 'maxScaleDown', 'priority', 'rtcPriority']),
+  asked: z.union([z.number(), z.string().max(16)]),
+  applied: z.union([z.number(), z.string().max(16)]),
+});
+
+/**
+ * A session's table held within its deployment's: no tier asks for more than `ceiling` (the
+ * deployment's high tier), and each tier for no more than the one above it, so a session can lower
+ * anything and raise nothing past what the deployment allows. Says what it changed.
+ */
+export function clampTiers(asked: TierTable, ceiling: Tier): { table: TierTable; clamped: TierClamp[] } {
+  const table = {} as TierTable;
+  const clamped: TierClamp[] = [];
+  let limit = ceiling;
+  for (const name of TIER_NAMES) {
+    const tier = { ...asked[name] };
+    for (const field of TIER_FIELDS) {
+      const better = FIELD_ORDER[field] as (a: unknown, b: unknown) => boolean;
+      if (better(tier[field], limit[field])) {
+        clamped.push({ tier: name, field, asked: tier[field], applied: limit[field] });
+        (tier as Record<TierField, unknown>)[field] = limit[field];
+      }
+    }
+    table[name] = tier;
+    limit = tier;
+  }
+  return { table, clamped };
+}

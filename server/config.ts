@@ -9,6 +9,15 @@ import { z } from 'zod';
 import { Region } from '../protocol/common';
 import { describeIssues } from '../protocol/rpc';
 import { DEFAULT_AUTO_SFU_AT, DEFAULT_LINK_TTL_SECONDS, DEFAULT_RECONNECT_GRACE_MS, MAX_LINK_TTL_SECONDS, ROLE_LIMITS } from '../protocol/limits';
+import {
+  DEFAULT_ROLE_TIERS,
+  DEFAULT_TIERS,
+  mergeRoleTiers,
+  mergeTiers,
+  RoleTiersOverrideSchema,
+  TierTableOverrideSchema,
+  tierOrderProblems,
+} from '../protocol/tiers';
 
 export const TurnConfig = z.object({
   /** e.g. ["turn:turn.example.com:3478?transport=udp"]. */
@@ -196,6 +205,19 @@ export const FocusConfig = z.object({
   retryAfterMs: z.int().min(0).max(600_000).default(30_000),
 });
 
+/**
+ * The deployment's quality tiers (issue 16): the defaults with what the deployment changes laid
+ * over them. Its `high` tier is also the most any session may ask for (sessions are clamped to it).
+ */
+export const TiersConfig = TierTableOverrideSchema.default({})
+  .transform((override) => mergeTiers(DEFAULT_TIERS, override))
+  .superRefine((table, ctx) => {
+    for (const message of tierOrderProblems(table)) ctx.addIssue({ code: 'custom', message });
+  });
+
+/** Which tier each role gets unless a session or its host says otherwise; the defaults where left out. */
+export const RoleTiersConfig = RoleTiersOverrideSchema.default({}).transform((override) => mergeRoleTiers(DEFAULT_ROLE_TIERS, override));
+
 export const ServerConfig = z.object({
   host: z.string().default('127.0.0.1'),
   /** 0 picks a free port. */
@@ -289,6 +311,10 @@ export const ServerConfig = z.object({
   /** Regional pools of SFU deployments; takes the place of `livekit`. */
   sfuPools: SfuPoolsConfig.optional(),
   focus: FocusConfig.default(FocusConfig.parse({})),
+  /** Quality tiers: bitrate, frame rate, scaling and priority of `high`, `standard` and `low` (see TiersConfig). */
+  tiers: TiersConfig,
+  /** The tier of each role (host, controller, viewer) for sessions that do not choose their own. */
+  roleTiers: RoleTiersConfig,
   /** Shared state and signaling for several instances; without it, state is in this process. */
   redis: RedisConfig.optional(),
   /** This instance's name among several (logs, Redis routing); random per run when omitted. */
@@ -402,7 +428,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   }
   const livekit = liveKitFromEnv(env, num);
   if (livekit) input.livekit = livekit;
-  if (env.PAIRUX_SFU_POOLS) input.sfuPools = poolsFromEnv(env.PAIRUX_SFU_POOLS);
+  if (env.PAIRUX_SFU_POOLS) input.sfuPools = jsonSetting('PAIRUX_SFU_POOLS', env.PAIRUX_SFU_POOLS) as ServerConfigInput['sfuPools'];
+  if (env.PAIRUX_TIERS) input.tiers = jsonSetting('PAIRUX_TIERS', env.PAIRUX_TIERS) as ServerConfigInput['tiers'];
+  if (env.PAIRUX_ROLE_TIERS) input.roleTiers = jsonSetting('PAIRUX_ROLE_TIERS', env.PAIRUX_ROLE_TIERS) as ServerConfigInput['roleTiers'];
   if (env.PAIRUX_REDIS_URL || env.PAIRUX_REDIS_SENTINELS) {
     input.redis = { url: env.PAIRUX_REDIS_URL || 'redis://', keyPrefix: env.PAIRUX_REDIS_PREFIX || undefined };
     if (env.PAIRUX_REDIS_SENTINELS) input.redis.sentinels = sentinelsFromEnv(env.PAIRUX_REDIS_SENTINELS);
@@ -414,20 +442,20 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   return input;
 }
 
-/** PAIRUX_SFU_POOLS: the pools as JSON, or `@/path/to/pools.json`. */
-function poolsFromEnv(value: string): ServerConfigInput['sfuPools'] {
+/** A setting given as JSON, or as `@/path/to/file.json` (PAIRUX_SFU_POOLS, PAIRUX_TIERS, PAIRUX_ROLE_TIERS); the schema checks it after. */
+function jsonSetting(name: string, value: string): unknown {
   let text = value;
   if (value.startsWith('@')) {
     try {
       text = readFileSync(value.slice(1), 'utf8');
     } catch (err) {
-      throw new Error(`PAIRUX_SFU_POOLS names ${value.slice(1)}, which cannot be read: ${(err as Error).message}`, { cause: err });
+      throw new Error(`${name} names ${value.slice(1)}, which cannot be read: ${(err as Error).message}`, { cause: err });
     }
   }
   try {
-    return JSON.parse(text) as ServerConfigInput['sfuPools'];
+    return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new Error(`PAIRUX_SFU_POOLS is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new Error(`${name} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
 }
 
