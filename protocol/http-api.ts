@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DisplayName, Id, Media, Mode, Region } from './common';
 import { ERROR_CODES } from './errors';
 import { MAX_LINK_TTL_SECONDS } from './limits';
+import { RoleTiersOverrideSchema, SessionTiersSchema, TierClampSchema, TierTableOverrideSchema, TIER_NAMES } from './tiers';
 
 export const CREATE_SESSION_PATH = '/api/sessions';
 export const MAX_HTTP_BODY_BYTES = 16 * 1024;
@@ -21,8 +22,24 @@ export const CreateSessionRequest = z.object({
    * share link's fragment, which no HTTP request carries).
    */
   e2ee: z.boolean().optional(),
+  /**
+   * Which tier each role gets in this session (left out: the deployment's). `{"viewer": "low"}`
+   * for an audience on poor links.
+   */
+  roleTiers: RoleTiersOverrideSchema.optional(),
+  /**
+   * This session's own numbers for any tier, laid over the deployment's. Clamped: no tier above
+   * the deployment's `high`, none above the tier over it; the response says what was applied.
+   */
+  tiers: TierTableOverrideSchema.optional(),
 });
 export type CreateSessionRequest = z.input<typeof CreateSessionRequest>;
+
+/** The tiers a new session got: its table and role tiers, and each value that was lowered to fit the deployment. */
+export const AppliedTiers = SessionTiersSchema.extend({
+  clamped: z.array(TierClampSchema).max(TIER_NAMES.length * 5),
+});
+export type AppliedTiers = z.infer<typeof AppliedTiers>;
 
 const Link = z.object({ url: z.string(), expiresAt: z.number() });
 
@@ -32,6 +49,8 @@ export const CreateSessionResponse = z.object({
   hostToken: z.string(),
   wsUrl: z.string(),
   links: z.object({ controller: Link, viewer: Link }),
+  /** Absent from servers older than the tiers. */
+  tiers: AppliedTiers.optional(),
 });
 export type CreateSessionResponse = z.infer<typeof CreateSessionResponse>;
 

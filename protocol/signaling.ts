@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { DisplayName, GuestRole, IceServer, Id, Media, Mode, Region, Role } from './common';
 import { MAX_ICE_CANDIDATE_CHARS, MAX_SDP_CHARS, MAX_SIGNALING_MESSAGE_BYTES, MAX_TOKEN_CHARS } from './limits';
 import { defineNotification, defineRequest, type Boundary } from './rpc';
+import { SessionTiersSchema, TierNameSchema } from './tiers';
 
 export const ControlState = z.enum(['none', 'requested', 'granted']);
 
@@ -33,6 +34,12 @@ export const Participant = z.object({
   client: ClientKind.optional(),
   /** Guests: the link it first joined through. */
   link: ParticipantLink.optional(),
+  /**
+   * The quality tier it gets now (protocol/tiers.ts `tierFor`): its role's in this session. Always
+   * sent by this server; absent from older ones, where a page reads its role's tier from the join
+   * result's `tiers` (or the defaults).
+   */
+  tier: TierNameSchema.optional(),
 });
 export type Participant = z.infer<typeof Participant>;
 
@@ -145,6 +152,8 @@ export const Join = defineRequest(
     sfu: SfuAccess.optional(),
     /** The topology's version (bumped by each move to or between SFUs), as in `session.topology`. */
     epoch: z.int().min(0),
+    /** The session's tier table and role tiers: what each participant's `tier` means in numbers. */
+    tiers: SessionTiersSchema.optional(),
   }),
 );
 

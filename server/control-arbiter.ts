@@ -116,8 +116,8 @@ export class ControlArbiter {
   private async set(sessionId: string, p: ParticipantRecord, state: State, reason: ControlReason, actor?: AuditPerson): Promise<void> {
     const updated = await this.store.updateParticipant(sessionId, p.id, { controlState: state });
     if (!updated) return;
-    const driverId = await this.driverOf(sessionId);
-    this.transport.broadcast(sessionId, ParticipantUpdated, { participant: publicView(updated) });
+    const [driverId, session] = await Promise.all([this.driverOf(sessionId), this.store.getSession(sessionId)]);
+    this.transport.broadcast(sessionId, ParticipantUpdated, { participant: publicView(updated, session) });
     this.transport.broadcast(sessionId, ControlChanged, { participantId: p.id, state, reason, driverId });
     await this.record(sessionId, reason, updated, actor);
   }

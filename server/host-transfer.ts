@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { ErrorCode, PairuxError } from '../protocol/errors';
 import { HostOfferEnded, HostOffered, type Participant } from '../protocol/signaling';
 import type { AdminMember } from './participant-admin';
-import type { ParticipantRecord, RoomStateStore } from './room-state-store';
+import type { ParticipantRecord, RoomStateStore, SessionRecord } from './room-state-store';
 import type { SignalingTransport } from './signaling-transport';
 
 /** How long the chosen controller has to answer: long enough to read a prompt, short enough that a stale offer is not accepted by surprise. */
@@ -26,7 +26,7 @@ export interface HostTransferDeps {
   check(host: AdminMember, participantId: string): Promise<ParticipantRecord>;
   /** The swap itself, after consent: control stops, roles swap atomically, both rejoin. */
   swap(host: AdminMember, participantId: string): Promise<Participant>;
-  publicView(p: ParticipantRecord): Participant;
+  publicView(p: ParticipantRecord, session: SessionRecord): Participant;
   now?: () => number;
 }
 
@@ -83,7 +83,7 @@ export class HostTransfer {
       this.drop(offer);
       throw new PairuxError(ErrorCode.PeerNotFound, `${target.name} is not connected right now; try again when they are back.`, { reconnecting: true });
     }
-    return this.deps.publicView(target);
+    return this.deps.publicView(target, session);
   }
 
   /** `host.accept` from `member`'s own connection: the seat moves now, or it is refused with why. */

@@ -13,6 +13,8 @@ import { HostTransfer } from './host-transfer';
 import type { ServerMetrics } from './metrics';
 import type { ParticipantRecord, RoomStateStore, SessionRecord } from './room-state-store';
 import type { SignalingTransport } from './signaling-transport';
+import { tiersOf } from './session-tiers';
+import { tierFor } from '../protocol/tiers';
 
 export interface AdminMember {
   sessionId: string;
@@ -34,11 +36,16 @@ export interface ParticipantAdminDeps {
 
 type Action = 'promote' | 'demote' | 'remove' | 'make-host';
 
-export function publicView(p: ParticipantRecord): Participant {
+/**
+ * What everyone in the session sees of a participant. Its `tier` depends on the session's role
+ * tiers, so the session (as read by the caller) comes along.
+ */
+export function publicView(p: ParticipantRecord, session: Pick<SessionRecord, 'tiers'> | undefined): Participant {
   const view: Participant = { id: p.id, name: p.name, role: p.role, connected: p.connected, controlState: p.controlState, joinedAt: p.joinedAt };
   if (p.media) view.media = p.media;
   if (p.client) view.client = p.client;
   if (p.link) view.link = { id: p.link.id, label: p.link.label };
+  view.tier = tierFor(p.role, tiersOf(session).roles);
   return view;
 }
 
@@ -63,7 +70,7 @@ export class ParticipantAdmin {
       const session = await store.getSession(host.sessionId);
       if (!session || session.ended) throw new PairuxError(ErrorCode.SessionEnded, 'This session has ended.');
       const target = await this.guest(host.sessionId, participantId);
-      if (target.role === role) return publicView(target);
+      if (target.role === role) return publicView(target, session);
       // Input must stop before the role changes, so nobody ever drives as a viewer.
       if (role === 'viewer') await control.stop(host.sessionId, participantId, 'revoked');
       const changed = await store.changeRole(host.sessionId, participantId, role, this.deps.roleLimits(session));
@@ -71,7 +78,7 @@ export class ParticipantAdmin {
       if (!changed.ok) throw limitError(changed.role, changed.limit, session.media);
       // A request or grant that slipped in between the two steps above must not survive either.
       if (role === 'viewer') await control.stop(host.sessionId, participantId, 'revoked');
-      const view = publicView((await store.getParticipant(host.sessionId, participantId)) ?? changed.participant);
+      const view = publicView((await store.getParticipant(host.sessionId, participantId)) ?? changed.participant, session);
       transport.broadcast(host.sessionId, ParticipantUpdated, { participant: view });
       this.deps.roleChanged?.(session, participantId, role);
       return view;
@@ -133,8 +140,8 @@ export class ParticipantAdmin {
       throw refusals[swapped.reason]();
     }
     const { session, from, to } = swapped;
-    transport.broadcast(host.sessionId, ParticipantUpdated, { participant: publicView(from) });
-    transport.broadcast(host.sessionId, ParticipantUpdated, { participant: publicView(to) });
+    transport.broadcast(host.sessionId, ParticipantUpdated, { participant: publicView(from, session) });
+    transport.broadcast(host.sessionId, ParticipantUpdated, { participant: publicView(to, session) });
     transport.broadcast(host.sessionId, HostChanged, {
       hostId: to.id,
       previousHostId: from.id,
@@ -147,7 +154,7 @@ export class ParticipantAdmin {
       transport.disconnect(host.sessionId, to.id, CloseCode.HostChanged, 'you are the host now: rejoin');
       transport.disconnect(host.sessionId, from.id, CloseCode.HostChanged, 'you handed over the host seat: rejoin');
     });
-    return publicView(to);
+    return publicView(to, session);
   }
 
   private async counted<T>(action: Action, run: () => Promise<T>): Promise<T> {

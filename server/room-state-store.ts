@@ -5,6 +5,7 @@
  */
 import type { ControlAuditEntry, Participant } from '../protocol/signaling';
 import type { MediaMode, ParticipantRole, SessionMode } from '../protocol/limits';
+import type { SessionTiers } from '../protocol/tiers';
 
 /** Which SFU a session's media is on: the deployment the focus chose and the LiveKit room there. */
 export interface SfuAssignment {
@@ -39,6 +40,11 @@ export interface SessionRecord {
   e2ee?: boolean;
   /** The host turned the lobby on for every guest, viewers too (`lobby.setMode`). */
   lobbyEveryone?: boolean;
+  /**
+   * The quality tiers it was created with (the deployment's, with the session's own clamped in).
+   * Absent only from sessions an instance older than the tiers created; they read the defaults.
+   */
+  tiers?: SessionTiers;
   hostId: string;
   createdAt: number;
   /** Set once; an ended session refuses joins until it is purged. */
@@ -62,7 +68,8 @@ export interface LinkRecord {
   expiresAt: number;
 }
 
-export interface ParticipantRecord extends Participant {
+/** What `Participant` shows is worked out from the record (`tier` from the role and the session's tiers). */
+export interface ParticipantRecord extends Omit<Participant, 'tier'> {
   /** sha256 of the resume secret; the secret itself is only ever with the client. */
   resumeHash: string;
   disconnectedAt?: number;

@@ -41,6 +41,7 @@ import { ParticipantAdmin, publicView } from './participant-admin';
 import { SfuSessions } from './sfu/sfu-sessions';
 import { SessionFocus } from './focus/session-focus';
 import { Lobby } from './lobby';
+import { sessionTiersFor, tiersOf } from './session-tiers';
 
 type EndReason = NonNullable<SessionRecord['ended']>['reason'];
 
@@ -151,6 +152,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     // Before the session exists: a refused or unreachable SFU leaves nothing behind to clean up.
     const sfu = request.mode === 'sfu' ? await this.sfu.openRoom(sessionId, { epoch: 1, ...(request.region ? { region: request.region } : {}) }) : undefined;
     const ttl = request.linkTtlSeconds ?? config.defaultLinkTtlSeconds;
+    const tiers = sessionTiersFor(config, request);
     const record: SessionRecord = {
       id: sessionId,
       mode: request.mode,
@@ -159,6 +161,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       epoch: sfu ? 1 : 0,
       hostId: `host-${newId(6)}`,
       createdAt: this.now(),
+      tiers: { table: tiers.table, roles: tiers.roles },
     };
     if (sfu) record.sfu = sfu;
     if (request.region) record.region = request.region;
@@ -184,6 +187,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
         controller: { url: controller.url, expiresAt: controller.expiresAt },
         viewer: { url: viewer.url, expiresAt: viewer.expiresAt },
       },
+      tiers,
     };
   }
 
@@ -334,8 +338,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       // Read again now that this connection is attached: a move of the media that landed
       // meanwhile is either in this result or in a `session.topology` this connection will get.
       const now = (await store.getSession(session.id)) ?? session;
-      const participants = (await store.listParticipants(session.id)).map(publicView);
-      const self = publicView(record);
+      const participants = (await store.listParticipants(session.id)).map((p) => publicView(p, now));
+      const self = publicView(record, now);
       if (resumed) transport.broadcast(session.id, ParticipantUpdated, { participant: self }, self.id);
       else transport.broadcast(session.id, ParticipantJoined, { participant: self, resumed: false }, self.id);
       metrics.joins.inc({ role: self.role, result: resumed ? 'resumed' : 'ok' });
@@ -364,6 +368,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
           epoch: now.epoch,
           reconnectGraceMs: config.reconnectGraceMs,
           heartbeatIntervalMs: config.heartbeatIntervalMs,
+          tiers: tiersOf(now),
           ...(sfu ? { sfu } : {}),
         },
       };
@@ -484,16 +489,17 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     if (!current || !current.connected || (await transport.has(sessionId, participantId))) return;
     const updated = await store.updateParticipant(sessionId, participantId, { connected: false, disconnectedAt: this.now() });
     if (!updated) return;
+    const session = await store.getSession(sessionId);
     this.schedule(`grace:${sessionId}:${participantId}`, config.reconnectGraceMs);
     // It may have come back on another instance between the check and the write: undo the write.
     if (await transport.has(sessionId, participantId)) {
       const back = await store.updateParticipant(sessionId, participantId, { connected: true, disconnectedAt: undefined });
-      if (back) transport.broadcast(sessionId, ParticipantUpdated, { participant: publicView(back) });
+      if (back) transport.broadcast(sessionId, ParticipantUpdated, { participant: publicView(back, session) });
       return;
     }
-    transport.broadcast(sessionId, ParticipantUpdated, { participant: publicView(updated) });
+    transport.broadcast(sessionId, ParticipantUpdated, { participant: publicView(updated, session) });
     await this.control.participantGone(sessionId, updated, true);
-    this.emit('participant-disconnected', { sessionId, participant: publicView(updated) });
+    this.emit('participant-disconnected', { sessionId, participant: publicView(updated, session) });
   }
 
   /** A deadline is due (on the instance that set it, or on a survivor of its instance). */
@@ -572,7 +578,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     const removed = await store.removeParticipant(member.sessionId, member.participantId, byHost);
     if (!removed) return;
     this.signalLimits.forget(member.sessionId, member.participantId);
-    const assignment = (await store.getSession(member.sessionId))?.sfu;
+    const session = await store.getSession(member.sessionId);
+    const assignment = session?.sfu;
     if (assignment) this.background(this.sfu.participantGone(assignment, removed.id));
     // Before the guest hears it was removed: by then its link lets nobody back in.
     if (byHost) await this.linkGone(member.sessionId, removed).catch((err: unknown) => void this.emit('error', err));
@@ -581,7 +588,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     if (byHost) await transport.send(member.sessionId, removed.id, SessionEnded, { reason: 'removed', message });
     const [code, why] = byHost ? [CloseCode.Removed, 'removed by the host'] : [CloseCode.Left, reason];
     setImmediate(() => transport.disconnect(member.sessionId, member.participantId, code, why));
-    this.emit('participant-left', { sessionId: member.sessionId, participant: publicView(removed), reason });
+    this.emit('participant-left', { sessionId: member.sessionId, participant: publicView(removed, session), reason });
   }
 
   /**

@@ -123,7 +123,7 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
     if (epoch !== session.epoch || media !== session.media) return;
     const updated = await store.updateParticipant(sessionId, participantId, { media });
     if (!updated) throw new PairuxError(ErrorCode.PeerNotFound, 'You are no longer in this session.');
-    transport.broadcast(sessionId, ParticipantUpdated, { participant: publicView(updated) });
+    transport.broadcast(sessionId, ParticipantUpdated, { participant: publicView(updated, session) });
     const guests = (await store.listParticipants(sessionId)).filter((p) => p.role !== 'host' && p.connected);
     if (guests.every((p) => p.media === media)) {
       this.tell(sessionId, { media, epoch, phase: 'done', reason: session.movedFor ?? 'participants', message: doneMessage(session), ...regionOf(session) });

@@ -30,6 +30,7 @@ import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { ParticipantRole } from '../../protocol/limits';
 import { describeIssues } from '../../protocol/rpc';
 import { ControlAuditEntry, Participant } from '../../protocol/signaling';
+import { SessionTiersSchema } from '../../protocol/tiers';
 import type {
   AddResult,
   LinkRecord,
@@ -63,6 +64,7 @@ const SessionRecordSchema = z.looseObject({
   name: z.string().optional(),
   e2ee: z.boolean().optional(),
   lobbyEveryone: z.boolean().optional(),
+  tiers: SessionTiersSchema.optional(),
   hostId: z.string().min(1),
   createdAt: z.number(),
   ended: z.object({ at: z.number(), reason: z.enum(['host-ended', 'host-left', 'server-shutdown']), message: z.string() }).optional(),
@@ -76,7 +78,7 @@ const LinkRecordSchema = z.looseObject({
   createdAt: z.number(),
   expiresAt: z.number(),
 });
-const ParticipantRecordSchema = Participant.extend({ resumeHash: z.string(), disconnectedAt: z.number().optional() }).loose();
+const ParticipantRecordSchema = Participant.omit({ tier: true }).extend({ resumeHash: z.string(), disconnectedAt: z.number().optional() }).loose();
 
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end

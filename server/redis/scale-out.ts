@@ -115,7 +115,7 @@ export async function startScaleOut(config: ServerConfig, options: ScaleOutOptio
       if (!p) transport.disconnect(sessionId, m.participantId, CloseCode.Moving, 'your seat was lost while the server was cut off; reconnect');
       else if (!p.connected) {
         const back = await store.updateParticipant(sessionId, m.participantId, { connected: true, disconnectedAt: undefined });
-        if (back) transport.broadcast(sessionId, ParticipantUpdated, { participant: publicView(back) });
+        if (back) transport.broadcast(sessionId, ParticipantUpdated, { participant: publicView(back, session) });
       }
     }
     const now = new Map((await store.listParticipants(sessionId)).map((p) => [p.id, p]));
@@ -124,8 +124,8 @@ export async function startScaleOut(config: ServerConfig, options: ScaleOutOptio
     };
     for (const [id, p] of now) {
       const old = before.get(id);
-      if (!old) tell((s) => s.notify(ParticipantJoined, { participant: publicView(p), resumed: false }));
-      else if (changed(old, p)) tell((s) => s.notify(ParticipantUpdated, { participant: publicView(p) }));
+      if (!old) tell((s) => s.notify(ParticipantJoined, { participant: publicView(p, session), resumed: false }));
+      else if (changed(old, p)) tell((s) => s.notify(ParticipantUpdated, { participant: publicView(p, session) }));
     }
     for (const id of before.keys()) if (!now.has(id)) tell((s) => s.notify(ParticipantLeft, { participantId: id, reason: 'left' }));
   }
@@ -159,6 +159,7 @@ export async function startScaleOut(config: ServerConfig, options: ScaleOutOptio
   };
 }
 
+/** Whether what others see of it changed (the session's tiers are the same on both sides, so they are left out). */
 function changed(a: ParticipantRecord, b: ParticipantRecord): boolean {
-  return JSON.stringify(publicView(a)) !== JSON.stringify(publicView(b));
+  return JSON.stringify(publicView(a, undefined)) !== JSON.stringify(publicView(b, undefined));
 }

@@ -1,5 +1,7 @@
-/** The quality tiers' table rules (protocol/tiers.ts). */
+/** The quality tiers' table rules (protocol/tiers.ts) and the validators of the messages that carry them. */
 import assert from 'node:assert/strict';
+import { CreateSessionRequest, CreateSessionResponse } from '../../protocol/http-api';
+import { Join, Participant } from '../../protocol/signaling';
 import { clampTiers, DEFAULT_ROLE_TIERS, DEFAULT_TIERS, mergeRoleTiers, mergeTiers, tierFor, tierOrderProblems, type TierTable } from '../../protocol/tiers';
 
 describe('protocol: quality tiers', () => {
@@ -45,5 +47,44 @@ describe('protocol: quality tiers', () => {
     // Asking for less is never changed.
     const modest = mergeTiers(DEFAULT_TIERS, { high: { maxKbps: 1000 }, standard: { maxKbps: 800 }, low: { maxKbps: 200 } });
     assert.deepEqual(clampTiers(modest, DEFAULT_TIERS.high), { table: modest, clamped: [] });
+  });
+
+  it('the session request takes tiers and role tiers, strictly: a misspelt tier or field is refused, not ignored', () => {
+    assert.ok(CreateSessionRequest.safeParse({ tiers: { low: { maxKbps: 300 } }, roleTiers: { viewer: 'low' } }).success);
+    for (const bad of [
+      { tiers: { lowest: { maxKbps: 300 } } },
+      { tiers: { low: { maxkbps: 300 } } },
+      { tiers: { low: { maxKbps: 60_000 } } },
+      { tiers: { low: { maxFps: 0 } } },
+      { tiers: { low: { maxScaleDown: 0.5 } } },
+      { roleTiers: { viewer: 'best' } },
+      { roleTiers: { audience: 'low' } },
+    ]) {
+      assert.ok(!CreateSessionRequest.safeParse(bad).success, JSON.stringify(bad));
+    }
+  });
+
+  it('the tier fields are optional on the way in, so answers of servers older than the tiers still parse', () => {
+    const p = { id: 'v-1', name: 'Vic', role: 'viewer', connected: true, controlState: 'none', joinedAt: 1 };
+    assert.ok(Participant.safeParse(p).success);
+    assert.ok(!Participant.safeParse({ ...p, tier: 'ultra' }).success);
+    assert.ok(
+      Join.result.safeParse({
+        session: { id: 's', mode: 'auto', media: 'p2p', hostId: 'h', createdAt: 1 },
+        self: p,
+        participants: [],
+        iceServers: [],
+        resume: { participantId: 'v-1', secret: 'x'.repeat(16) },
+        resumed: false,
+        reconnectGraceMs: 1,
+        heartbeatIntervalMs: 1,
+        epoch: 0,
+      }).success,
+    );
+    const created = { sessionId: 's', hostToken: 't', wsUrl: 'ws://x', links: { controller: { url: 'u', expiresAt: 1 }, viewer: { url: 'u', expiresAt: 1 } } };
+    assert.ok(CreateSessionResponse.safeParse(created).success);
+    assert.ok(
+      !CreateSessionResponse.safeParse({ ...created, tiers: { table: DEFAULT_TIERS, roles: { ...DEFAULT_ROLE_TIERS, viewer: 'x' }, clamped: [] } }).success,
+    );
   });
 });

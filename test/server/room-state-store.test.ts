@@ -11,6 +11,7 @@ import type { LinkRecord, ParticipantRecord, RoomStateStore, SessionRecord } fro
 import { RedisLink } from '../../server/redis/redis-link';
 import { CorruptStateError, RedisRoomStateStore } from '../../server/redis/redis-room-state-store';
 import { startRedis, type TestRedis } from '../support/redis';
+import { DEFAULT_TIERS } from '../../protocol/tiers';
 
 const LIMITS: Record<ParticipantRole, number> = { host: 1, controller: 3, viewer: 2 };
 const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
@@ -287,6 +288,15 @@ function spec(name: string, open: () => Promise<Subject>) {
       assert.deepEqual(await b.listControlAudit('s1'), []);
       await b.appendControlAudit('s1', entry(9), 5);
       assert.deepEqual(await a.listControlAudit('s1'), [], 'a late append does not bring a purged session back');
+    });
+
+    it("keeps a session's tiers with it, as the other instance reads them", async () => {
+      const tiers = {
+        table: { ...DEFAULT_TIERS, standard: { ...DEFAULT_TIERS.standard, maxKbps: 1234 } },
+        roles: { host: 'high', controller: 'standard', viewer: 'low' },
+      } as const;
+      await a.createSession(session('s1', { tiers }));
+      assert.deepEqual(plain((await b.getSession('s1'))?.tiers), plain(tiers));
     });
 
     it('updateParticipant patches fields, removes those patched to undefined, and answers undefined for strangers', async () => {
