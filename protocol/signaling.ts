@@ -35,11 +35,13 @@ export const Participant = z.object({
   /** Guests: the link it first joined through. */
   link: ParticipantLink.optional(),
   /**
-   * The quality tier it gets now (protocol/tiers.ts `tierFor`): its role's in this session. Always
-   * sent by this server; absent from older ones, where a page reads its role's tier from the join
-   * result's `tiers` (or the defaults).
+   * The quality tier it gets now (protocol/tiers.ts `tierFor`): the host's choice for it, else its
+   * role's in this session. Always sent by this server; absent from older ones, where a page
+   * reads its role's tier from the join result's `tiers` (or the defaults).
    */
   tier: TierNameSchema.optional(),
+  /** True when that tier is the host's choice (`participant.setTier`), not its role's. */
+  tierChosen: z.boolean().optional(),
 });
 export type Participant = z.infer<typeof Participant>;
 
@@ -276,6 +278,17 @@ export const RemoveParticipant = defineRequest(
  */
 export const MakeHost = defineRequest('participant.makeHost', z.object({ participantId: Id }), z.object({ participant: Participant }));
 
+/**
+ * Host → server: the quality tier one guest gets (`high`, `standard`, `low`), or `null` to put it
+ * back on its role's. Everyone gets `participant.updated` with its `tier`; a later role change
+ * starts it from the new role's tier.
+ */
+export const SetTier = defineRequest(
+  'participant.setTier',
+  z.object({ participantId: Id, tier: TierNameSchema.nullable() }),
+  z.object({ participant: Participant }),
+);
+
 // ---- notifications -------------------------------------------------------------------------
 
 /** Client → server, every `heartbeatIntervalMs`: keeps presence fresh. */
@@ -450,6 +463,7 @@ export const signalingBoundary: Boundary = {
       DenyControl,
       RevokeControl,
       SetRole,
+      SetTier,
       RemoveParticipant,
       RefreshSfuAccess,
       ReportMedia,

@@ -99,6 +99,7 @@ export class MemoryRoomStateStore implements RoomStateStore {
       const limit = limits[role];
       if (countRole(room, role) >= limit) return { ok: false, role, limit };
       p.role = role;
+      delete p.chosenTier;
     }
     return { ok: true, participant: { ...p } };
   }
@@ -120,6 +121,8 @@ export class MemoryRoomStateStore implements RoomStateStore {
     if (to.role !== 'controller') return { ok: false, reason: 'not-controller' };
     Object.assign(from, { role: 'controller', controlState: 'none' });
     Object.assign(to, { role: 'host', controlState: 'none' });
+    delete from.chosenTier;
+    delete to.chosenTier;
     room.session = { ...room.session, hostId: toId, version: room.session.version + 1 };
     return { ok: true, session: { ...room.session }, from: { ...from }, to: { ...to } };
   }

@@ -61,7 +61,7 @@ export class ServerMetrics {
   });
   readonly hostActions = new Counter({
     name: 'pairux_host_actions_total',
-    help: 'Host participant actions (promote, demote, remove) by outcome (ok or the error code)',
+    help: 'Host participant actions (promote, demote, remove, make-host, set-tier) by outcome (ok or the error code)',
     labelNames: ['action', 'result'] as const,
     registers: [this.registry],
   });

@@ -14,7 +14,7 @@ import type { ServerMetrics } from './metrics';
 import type { ParticipantRecord, RoomStateStore, SessionRecord } from './room-state-store';
 import type { SignalingTransport } from './signaling-transport';
 import { tiersOf } from './session-tiers';
-import { tierFor } from '../protocol/tiers';
+import { tierFor, type TierName } from '../protocol/tiers';
 
 export interface AdminMember {
   sessionId: string;
@@ -34,7 +34,7 @@ export interface ParticipantAdminDeps {
   roleChanged?(session: SessionRecord, participantId: string, role: ParticipantRole): void;
 }
 
-type Action = 'promote' | 'demote' | 'remove' | 'make-host';
+type Action = 'promote' | 'demote' | 'remove' | 'make-host' | 'set-tier';
 
 /**
  * What everyone in the session sees of a participant. Its `tier` depends on the session's role
@@ -45,7 +45,8 @@ export function publicView(p: ParticipantRecord, session: Pick<SessionRecord, 't
   if (p.media) view.media = p.media;
   if (p.client) view.client = p.client;
   if (p.link) view.link = { id: p.link.id, label: p.link.label };
-  view.tier = tierFor(p.role, tiersOf(session).roles);
+  view.tier = tierFor(p.role, tiersOf(session).roles, p.chosenTier);
+  if (p.chosenTier) view.tierChosen = true;
   return view;
 }
 
@@ -81,6 +82,27 @@ export class ParticipantAdmin {
       const view = publicView((await store.getParticipant(host.sessionId, participantId)) ?? changed.participant, session);
       transport.broadcast(host.sessionId, ParticipantUpdated, { participant: view });
       this.deps.roleChanged?.(session, participantId, role);
+      return view;
+    });
+  }
+
+  /**
+   * The quality tier one guest gets, or (`null`) its role's again. The host's own tier is its
+   * role's: it sends the picture, so there is nothing to raise or lower.
+   */
+  async setTier(host: AdminMember, participantId: string, tier: TierName | null): Promise<Participant> {
+    return this.counted('set-tier', async () => {
+      const { store, transport } = this.deps;
+      const session = await this.requireHost(host, participantId, "set its own tier; the host's tier is its role's", "set participants' quality tiers");
+      const target = await store.getParticipant(host.sessionId, participantId);
+      if (!target) throw notHere(participantId);
+      // The seat may have moved to the target since the check above (a host transfer in between).
+      if (target.role === 'host') throw new PairuxError(ErrorCode.Forbidden, "The host's tier is its role's; set a guest's tier instead.");
+      if ((target.chosenTier ?? null) === tier) return publicView(target, session);
+      const updated = await store.updateParticipant(host.sessionId, participantId, { chosenTier: tier ?? undefined });
+      if (!updated) throw notHere(participantId);
+      const view = publicView(updated, session);
+      transport.broadcast(host.sessionId, ParticipantUpdated, { participant: view });
       return view;
     });
   }
@@ -170,9 +192,15 @@ export class ParticipantAdmin {
   }
 
   /** Against the seat as it is now: a connection that joined as host may have handed it over since. */
-  private async requireHost(member: AdminMember, participantId: string, selfAction: string): Promise<void> {
-    await requireCurrentHost(this.deps.store, member, 'change roles or remove participants');
+  private async requireHost(
+    member: AdminMember,
+    participantId: string,
+    selfAction: string,
+    what = 'change roles or remove participants',
+  ): Promise<SessionRecord> {
+    const session = await requireCurrentHost(this.deps.store, member, what);
     if (participantId === member.participantId) throw new PairuxError(ErrorCode.Forbidden, `The host cannot ${selfAction}.`);
+    return session;
   }
 
   private async guest(sessionId: string, participantId: string): Promise<ParticipantRecord> {

@@ -5,7 +5,7 @@
  */
 import type { ControlAuditEntry, Participant } from '../protocol/signaling';
 import type { MediaMode, ParticipantRole, SessionMode } from '../protocol/limits';
-import type { SessionTiers } from '../protocol/tiers';
+import type { SessionTiers, TierName } from '../protocol/tiers';
 
 /** Which SFU a session's media is on: the deployment the focus chose and the LiveKit room there. */
 export interface SfuAssignment {
@@ -69,10 +69,12 @@ export interface LinkRecord {
 }
 
 /** What `Participant` shows is worked out from the record (`tier` from the role and the session's tiers). */
-export interface ParticipantRecord extends Omit<Participant, 'tier'> {
+export interface ParticipantRecord extends Omit<Participant, 'tier' | 'tierChosen'> {
   /** sha256 of the resume secret; the secret itself is only ever with the client. */
   resumeHash: string;
   disconnectedAt?: number;
+  /** The host's choice of tier for this guest (`participant.setTier`); a role change clears it. */
+  chosenTier?: TierName;
 }
 
 /** `transferHost`: the swap made (both records after it), or why not. */
@@ -109,14 +111,15 @@ export interface RoomStateStore {
   addParticipant(sessionId: string, participant: ParticipantRecord, limits: Record<ParticipantRole, number>, nameKey?: string): Promise<AddResult>;
   /**
    * Gives the participant `role` unless that role is at its limit (same counting as
-   * `addParticipant`, one atomic step); undefined when the participant is not there.
+   * `addParticipant`, one atomic step); undefined when the participant is not there. A real change
+   * of role drops the host's choice of tier in the same step: the new role's tier applies.
    */
   changeRole(sessionId: string, participantId: string, role: ParticipantRole, limits: Record<ParticipantRole, number>): Promise<RoleChangeResult>;
   updateParticipant(sessionId: string, participantId: string, patch: Partial<ParticipantRecord>): Promise<ParticipantRecord | undefined>;
   /**
    * Host transfer, one atomic step: `fromId` (the session's host) becomes a controller and `toId`
    * (a controller) the host, the session's `hostId` follows (and its version is bumped), and
-   * neither keeps a control request or grant.
+   * neither keeps a control request or grant, nor a chosen tier.
    */
   transferHost(sessionId: string, fromId: string, toId: string): Promise<TransferResult>;
   /** With `byHost`, the id is remembered until the session is deleted, so its ticket is refused with a reason. */

@@ -24,6 +24,7 @@ import {
   type ShareLinkInfo,
 } from '../protocol/signaling';
 import type { ParamsOf, ResultOf } from '../protocol/rpc';
+import type { TierName } from '../protocol/tiers';
 import type { ServerConfig } from './config';
 import type { JoinTokens } from './join-tokens';
 import type { ServerMetrics } from './metrics';
@@ -760,6 +761,7 @@ export class ClientConnection {
       setRole: (participantId: string, role: 'controller' | 'viewer') => admin.setRole(member(), participantId, role),
       remove: (participantId: string, reason?: string) => admin.remove(member(), participantId, reason),
       makeHost: (participantId: string) => admin.makeHost(member(), participantId),
+      setTier: (participantId: string, tier: TierName | null) => admin.setTier(member(), participantId, tier),
     };
   }
 

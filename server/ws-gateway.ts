@@ -40,6 +40,7 @@ import {
   RevokeLink,
   SendSignal,
   SetRole,
+  SetTier,
   signalingBoundary,
 } from '../protocol/signaling';
 import { clientAddress } from './client-address';
@@ -211,6 +212,7 @@ export class WsGateway {
     endpoint.onRequest(RevokeControl, async (p) => (await connection.control.revoke(p.participantId, p.panic), {}));
     endpoint.onRequest(ControlAudit, () => connection.control.audit());
     endpoint.onRequest(SetRole, async (p) => ({ participant: await connection.participants.setRole(p.participantId, p.role) }));
+    endpoint.onRequest(SetTier, async (p) => ({ participant: await connection.participants.setTier(p.participantId, p.tier) }));
     endpoint.onRequest(RemoveParticipant, async (p) => (await connection.participants.remove(p.participantId, p.reason), {}));
     endpoint.onRequest(AdmitGuest, async (p) => (await connection.lobby.admit(p.participantId), {}));
     endpoint.onRequest(DenyGuest, async (p) => (await connection.lobby.deny(p.participantId, p.reason), {}));

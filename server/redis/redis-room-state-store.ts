@@ -30,7 +30,7 @@ import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { ParticipantRole } from '../../protocol/limits';
 import { describeIssues } from '../../protocol/rpc';
 import { ControlAuditEntry, Participant } from '../../protocol/signaling';
-import { SessionTiersSchema } from '../../protocol/tiers';
+import { SessionTiersSchema, TierNameSchema } from '../../protocol/tiers';
 import type {
   AddResult,
   LinkRecord,
@@ -78,7 +78,9 @@ const LinkRecordSchema = z.looseObject({
   createdAt: z.number(),
   expiresAt: z.number(),
 });
-const ParticipantRecordSchema = Participant.omit({ tier: true }).extend({ resumeHash: z.string(), disconnectedAt: z.number().optional() }).loose();
+const ParticipantRecordSchema = Participant.omit({ tier: true, tierChosen: true })
+  .extend({ resumeHash: z.string(), disconnectedAt: z.number().optional(), chosenTier: TierNameSchema.optional() })
+  .loose();
 
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -182,6 +184,7 @@ if cur ~= ARGV[2] then
   if count(KEYS[1], ARGV[2]) >= tonumber(ARGV[4]) then return {1} end
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   redis.call('HSET', KEYS[2], 'role', ARGV[3])
+  redis.call('HDEL', KEYS[2], 'chosenTier')
 end
 return {2, redis.call('HGETALL', KEYS[2])}`;
 
@@ -204,6 +207,8 @@ if r ~= 'controller' then return {3} end
 redis.call('HSET', KEYS[2], ARGV[1], 'controller', ARGV[2], 'host')
 redis.call('HSET', KEYS[3], 'role', '"controller"', 'controlState', '"none"')
 redis.call('HSET', KEYS[4], 'role', '"host"', 'controlState', '"none"')
+redis.call('HDEL', KEYS[3], 'chosenTier')
+redis.call('HDEL', KEYS[4], 'chosenTier')
 redis.call('HSET', KEYS[1], 'hostId', ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'version', 1)
 return {4, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[3]), redis.call('HGETALL', KEYS[4])}`;

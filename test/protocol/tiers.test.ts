@@ -1,7 +1,7 @@
 /** The quality tiers' table rules (protocol/tiers.ts) and the validators of the messages that carry them. */
 import assert from 'node:assert/strict';
 import { CreateSessionRequest, CreateSessionResponse } from '../../protocol/http-api';
-import { Join, Participant } from '../../protocol/signaling';
+import { Join, Participant, SetTier } from '../../protocol/signaling';
 import { clampTiers, DEFAULT_ROLE_TIERS, DEFAULT_TIERS, mergeRoleTiers, mergeTiers, tierFor, tierOrderProblems, type TierTable } from '../../protocol/tiers';
 
 describe('protocol: quality tiers', () => {
@@ -61,6 +61,20 @@ describe('protocol: quality tiers', () => {
       { roleTiers: { audience: 'low' } },
     ]) {
       assert.ok(!CreateSessionRequest.safeParse(bad).success, JSON.stringify(bad));
+    }
+  });
+
+  it('participant.setTier takes a tier name or null, nothing else', () => {
+    assert.ok(SetTier.params.safeParse({ participantId: 'v-1', tier: 'low' }).success);
+    assert.ok(SetTier.params.safeParse({ participantId: 'v-1', tier: null }).success);
+    for (const bad of [
+      { participantId: 'v-1' },
+      { participantId: 'v-1', tier: 'ultra' },
+      { participantId: 'v-1', tier: 0 },
+      { tier: 'low' },
+      { participantId: '../x', tier: 'low' },
+    ]) {
+      assert.ok(!SetTier.params.safeParse(bad).success, JSON.stringify(bad));
     }
   });
 

@@ -290,13 +290,35 @@ function spec(name: string, open: () => Promise<Subject>) {
       assert.deepEqual(await a.listControlAudit('s1'), [], 'a late append does not bring a purged session back');
     });
 
-    it("keeps a session's tiers with it, as the other instance reads them", async () => {
+    it("keeps a session's tiers and the host's tier choice per guest; a role change or a host transfer drops the choice in the same step", async () => {
       const tiers = {
         table: { ...DEFAULT_TIERS, standard: { ...DEFAULT_TIERS.standard, maxKbps: 1234 } },
         roles: { host: 'high', controller: 'standard', viewer: 'low' },
       } as const;
       await a.createSession(session('s1', { tiers }));
       assert.deepEqual(plain((await b.getSession('s1'))?.tiers), plain(tiers));
+      await a.addParticipant('s1', participant('host-s1', 'host'), LIMITS);
+      await a.addParticipant('s1', participant('c1', 'controller'), LIMITS);
+      await a.addParticipant('s1', participant('v1', 'viewer'), LIMITS);
+      assert.equal((await b.updateParticipant('s1', 'v1', { chosenTier: 'high' }))?.chosenTier, 'high');
+      assert.equal((await a.getParticipant('s1', 'v1'))?.chosenTier, 'high');
+      assert.equal('chosenTier' in plain((await b.updateParticipant('s1', 'v1', { chosenTier: undefined })) ?? {}), false, 'cleared');
+      await a.updateParticipant('s1', 'v1', { chosenTier: 'low' });
+      // The same role again changes nothing, the choice included.
+      const same = await b.changeRole('s1', 'v1', 'viewer', LIMITS);
+      assert.equal(same?.ok && same.participant.chosenTier, 'low');
+      const promoted = await b.changeRole('s1', 'v1', 'controller', LIMITS);
+      assert.ok(promoted?.ok);
+      assert.equal('chosenTier' in plain(promoted.participant), false);
+      assert.equal('chosenTier' in plain((await a.getParticipant('s1', 'v1')) ?? {}), false);
+      // A refused change keeps it.
+      await a.updateParticipant('s1', 'c1', { chosenTier: 'standard' });
+      assert.deepEqual(await b.changeRole('s1', 'c1', 'viewer', { ...LIMITS, viewer: 0 }), { ok: false, role: 'viewer', limit: 0 });
+      assert.equal((await a.getParticipant('s1', 'c1'))?.chosenTier, 'standard');
+      const moved = await b.transferHost('s1', 'host-s1', 'c1');
+      assert.ok(moved.ok);
+      assert.equal('chosenTier' in plain(moved.to), false);
+      assert.equal('chosenTier' in plain((await a.getParticipant('s1', 'c1')) ?? {}), false);
     });
 
     it('updateParticipant patches fields, removes those patched to undefined, and answers undefined for strangers', async () => {

@@ -1,17 +1,20 @@
 /**
  * Quality tiers by role at the control plane (issue 16, item 1): the deployment's table and role
- * tiers, and a session's own clamped to what the deployment allows; on Redis as in memory.
+ * tiers, a session's own clamped to what the deployment allows, and the host's choice of tier per
+ * guest, seen by everyone; on Redis as in memory.
  */
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../../protocol/errors';
 import { CreateSessionResponse, HttpErrorResponse, type CreateSessionRequest } from '../../protocol/http-api';
-import type { Participant } from '../../protocol/signaling';
+import { PROTOCOL_VERSION } from '../../protocol/rpc';
+import { ParticipantUpdated, SetRole, SetTier, type Participant } from '../../protocol/signaling';
 import { DEFAULT_TIERS } from '../../protocol/tiers';
 import { configFromEnv, resolveConfig, type ServerConfigInput } from '../../server/config';
 import type { ControlPlane } from '../../server/control-plane';
+import { rejects as refused } from '../support/assertions';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
 import { startRedis, type TestRedis } from '../support/redis';
-import { TestClient } from '../support/signaling-client';
+import { joinedEngine, TestClient } from '../support/signaling-client';
 
 describe('control plane: the deployment tiers setting', () => {
   it('lays the deployment over the defaults, from the settings and from PAIRUX_TIERS / PAIRUX_ROLE_TIERS', () => {
@@ -93,6 +96,7 @@ for (const store of ['memory', 'redis'] as const) {
       assert.deepEqual(session.tiers?.clamped, []);
       for (const j of [joins.h, joins.c, joins.v]) assert.deepEqual(j.tiers, { table: session.tiers?.table, roles: session.tiers?.roles });
       assert.deepEqual([joins.v.self.tier, tierOf(joins.v.participants, ids.host), tierOf(joins.v.participants, ids.ctrl)], ['low', 'high', 'high']);
+      assert.equal(joins.v.self.tierChosen, undefined);
 
       if (redis) {
         // Another instance whose own deployment says otherwise: the session keeps the tiers it was made with.
@@ -147,6 +151,101 @@ for (const store of ['memory', 'redis'] as const) {
         assert.match(error.message, why);
       }
       assert.equal(await plane.service.countSessions(), 0);
+    });
+
+    it("the host sets a guest's tier: everyone sees it, a late joiner reads it, and null puts it back on its role's", async () => {
+      await start();
+      const { session, host, ctrl, viewer, ids } = await seated();
+      const { participant } = await host.request(SetTier, { participantId: ids.viewer, tier: 'low' });
+      assert.deepEqual([participant.tier, participant.tierChosen, participant.role], ['low', true, 'viewer']);
+      for (const c of [host, ctrl, viewer]) await c.waitFor(ParticipantUpdated, (p) => p.participant.id === ids.viewer && p.participant.tier === 'low');
+      const lowered = await host.request(SetTier, { participantId: ids.ctrl, tier: 'standard' });
+      assert.equal(lowered.participant.tier, 'standard');
+      await viewer.waitFor(ParticipantUpdated, (p) => p.participant.id === ids.ctrl && p.participant.tier === 'standard');
+      const late = await (await client()).join(session.sessionId, tokenOf(session.links.viewer.url), 'Late');
+      assert.deepEqual([tierOf(late.participants, ids.viewer), tierOf(late.participants, ids.ctrl), late.self.tier], ['low', 'standard', 'standard']);
+      const back = await host.request(SetTier, { participantId: ids.viewer, tier: null });
+      assert.deepEqual([back.participant.tier, back.participant.tierChosen], ['standard', undefined]);
+      await ctrl.waitFor(ParticipantUpdated, (p) => p.participant.id === ids.viewer && p.participant.tier === 'standard' && !p.participant.tierChosen);
+    });
+
+    it("the pages' signaling client: the host page sets a tier, a guest page's list follows, both read the session's table", async () => {
+      await start({ roleTiers: { viewer: 'low' } });
+      const session = await createSession(plane, { tiers: { low: { maxKbps: 400 } } });
+      const host = await joinedEngine(plane.url, session.sessionId, session.hostToken, 'Hana');
+      const guest = await joinedEngine(plane.url, session.sessionId, tokenOf(session.links.viewer.url), 'Vic');
+      try {
+        const me = guest.self!.id;
+        assert.deepEqual([guest.tiers.table.low.maxKbps, guest.tiers.roles.viewer, guest.self?.tier], [400, 'low', 'low']);
+        assert.deepEqual(host.tiers, guest.tiers);
+        const changed = new Promise<Participant>((resolve) =>
+          guest.on('participantUpdated', ({ participant }) => {
+            if (participant.id === me && participant.tier === 'high') resolve(participant);
+          }),
+        );
+        assert.equal((await host.setTier(me, 'high')).tier, 'high');
+        assert.equal((await changed).tierChosen, true);
+        assert.equal(guest.participants.get(me)?.tier, 'high');
+        assert.equal(guest.self?.tier, 'high');
+        await refused(guest.setTier(me, 'high'), ErrorCode.Forbidden);
+      } finally {
+        host.dispose();
+        guest.dispose();
+      }
+    });
+
+    it("a guest cannot set anyone's tier, nor the host its own; an unknown participant is refused; nothing is announced", async () => {
+      await start();
+      const { host, ctrl, viewer, ids } = await seated();
+      const byGuest = await refused(ctrl.request(SetTier, { participantId: ids.viewer, tier: 'high' }), ErrorCode.Forbidden);
+      assert.match(byGuest.message, /Only the host can set participants' quality tiers/);
+      await refused(viewer.request(SetTier, { participantId: ids.viewer, tier: 'high' }), ErrorCode.Forbidden);
+      const own = await refused(host.request(SetTier, { participantId: ids.host, tier: 'low' }), ErrorCode.Forbidden);
+      assert.match(own.message, /host cannot set its own tier/);
+      const stranger = await refused(host.request(SetTier, { participantId: 'v-nobody-here', tier: 'low' }), ErrorCode.PeerNotFound);
+      assert.match(stranger.message, /v-nobody-here is not in this session/);
+      // A known id from another session is just as unknown here.
+      const elsewhere = await seated();
+      await refused(host.request(SetTier, { participantId: elsewhere.ids.viewer, tier: 'low' }), ErrorCode.PeerNotFound);
+      await new Promise((r) => setTimeout(r, 100));
+      for (const c of [host, ctrl, viewer]) assert.deepEqual(c.received(ParticipantUpdated), [], 'no participant changed');
+    });
+
+    it('a bad tier name is refused at the boundary with BAD_MESSAGE naming the field, and the connection goes on', async () => {
+      await start();
+      const { host, viewer, ids } = await seated();
+      const ask = (id: number, params: unknown) => {
+        host.sendRaw(JSON.stringify({ v: PROTOCOL_VERSION, id, method: SetTier.method, params }));
+        return host.until(
+          () => host.raw.map((t) => JSON.parse(t) as { id?: number; error?: { code: string; message: string } }).find((m) => m.id === id),
+          `answer ${id}`,
+        );
+      };
+      const ultra = await ask(9001, { participantId: ids.viewer, tier: 'ultra' });
+      assert.equal(ultra.error?.code, ErrorCode.BadMessage);
+      assert.match(ultra.error?.message ?? '', /tier/);
+      const missing = await ask(9002, { participantId: ids.viewer });
+      assert.equal(missing.error?.code, ErrorCode.BadMessage);
+      const numeric = await ask(9003, { participantId: ids.viewer, tier: 2 });
+      assert.equal(numeric.error?.code, ErrorCode.BadMessage);
+      assert.deepEqual(viewer.received(ParticipantUpdated), []);
+      // Still the host's connection, and still able to act.
+      assert.equal((await host.request(SetTier, { participantId: ids.viewer, tier: 'high' })).participant.tier, 'high');
+    });
+
+    it("a role change starts from the new role's tier; a guest coming back with its ticket keeps the host's choice", async () => {
+      await start({ reconnectGraceMs: 5000 });
+      const { session, host, viewer, ctrl, joins, ids } = await seated();
+      await host.request(SetTier, { participantId: ids.viewer, tier: 'low' });
+      const promoted = await host.request(SetRole, { participantId: ids.viewer, role: 'controller' });
+      assert.deepEqual([promoted.participant.tier, promoted.participant.tierChosen], ['high', undefined]);
+      await viewer.waitFor(ParticipantUpdated, (p) => p.participant.id === ids.viewer && p.participant.role === 'controller' && p.participant.tier === 'high');
+
+      await host.request(SetTier, { participantId: ids.ctrl, tier: 'standard' });
+      ctrl.kill();
+      const again = await (await client()).join(session.sessionId, tokenOf(session.links.controller.url), 'Ada', { resume: joins.c.resume });
+      assert.equal(again.resumed, true);
+      assert.deepEqual([again.self.tier, again.self.tierChosen], ['standard', true]);
     });
   });
 }

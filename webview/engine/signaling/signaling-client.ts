@@ -55,6 +55,7 @@ import {
   SessionTopology,
   SetLobbyMode,
   SetRole,
+  SetTier,
   Signal,
   signalingBoundary,
   type ControlReason,
@@ -67,6 +68,7 @@ import {
   type SignalPayload,
 } from '../../../protocol/signaling';
 import type { IceServer } from '../../../protocol/common';
+import { DEFAULT_ROLE_TIERS, DEFAULT_TIERS, type SessionTiers, type TierName } from '../../../protocol/tiers';
 import { TypedEmitter } from '../../../common/typed-emitter';
 import { consoleLogger, type Logger } from '../logger';
 import { defaultResumeStore, memoryResumeStore, type ResumeStore } from './resume-store';
@@ -371,6 +373,24 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
   async setRole(participantId: string, role: 'controller' | 'viewer'): Promise<Participant> {
     const { participant } = await this.requireRpc().request(SetRole, { participantId, role });
     return participant;
+  }
+
+  /**
+   * Host: the quality tier one guest gets, or `null` for its role's again. Resolves with the
+   * participant as the server now has it (its `tier`); everyone also gets `participantUpdated`.
+   * FORBIDDEN for non-hosts and for the host's own, PEER_NOT_FOUND for someone not in the session.
+   */
+  async setTier(participantId: string, tier: TierName | null): Promise<Participant> {
+    const { participant } = await this.requireRpc().request(SetTier, { participantId, tier });
+    return participant;
+  }
+
+  /**
+   * The session's tier table and role tiers, as the last join said; the defaults before a join or
+   * from a server older than the tiers.
+   */
+  get tiers(): SessionTiers {
+    return this._lastJoin?.tiers ?? { table: DEFAULT_TIERS, roles: DEFAULT_ROLE_TIERS };
   }
 
   /** Host: take a guest out of the session; it is told why (`reason` is shown to it) and cannot resume. */
