@@ -46,6 +46,7 @@ import { chainFrom, HostKeys, type KeyAt, type KeyView } from '../engine/e2ee/ho
 import { SfuKeyRing } from '../engine/e2ee/sfu-key-ring';
 import type { SfuEncryption } from '../engine/sfu/sfu-e2ee';
 import { withMediaKey } from '../../protocol/share-link';
+import type { TierName } from '../../protocol/tiers';
 import { CANNOT_START_WORKER_MESSAGE, e2eeWorkerUrl, livekitE2eeWorkerUrl, lockText } from './e2ee-text';
 import type { GuestConnectionState, GuestInfo, GuestStats, MediaMode, ScreenDescription } from '../engine/engine-types';
 
@@ -226,6 +227,8 @@ export interface HostPageActions {
   stopAll(): void;
   setRole(participantId: string, role: 'controller' | 'viewer'): Promise<void>;
   remove(participantId: string): Promise<void>;
+  /** One guest's quality tier (protocol/tiers.ts), or null for its role's. */
+  setTier(participantId: string, tier: TierName | null): Promise<void>;
   /** Host transfer: the controller takes over the host's seat (this page then stops sharing). */
   makeHost(participantId: string): Promise<void>;
   /** A share link; with a label or single use, a personal link for one person. */
@@ -613,6 +616,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
       await signaling.setRole(id, role);
     },
     remove: (id) => signaling.removeParticipant(id),
+    setTier: async (id, tier) => void (await signaling.setTier(id, tier)),
     makeHost: async (id) => {
       await signaling.makeHost(id);
     },

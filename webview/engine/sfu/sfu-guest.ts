@@ -19,11 +19,13 @@ import {
   Room,
   RoomEvent,
   Track,
+  VideoQuality,
   type RemoteParticipant,
   type RemoteTrack,
   type RemoteTrackPublication,
   type RemoteVideoTrack,
 } from 'livekit-client';
+import type { TierName } from '../../../protocol/tiers';
 import { KeyGeneration, PeerInput, PeerInputRefused, Ping, ScreenInfo } from '../../../protocol/peer';
 import type { RpcEndpoint } from '../../../protocol/rpc-endpoint';
 import type { SfuAccess } from '../../../protocol/signaling';
@@ -335,13 +337,37 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
       });
   }
 
-  /** Subscribes to the host's screen share, and only to it. */
+  /**
+   * Subscribes to the host's screen share, and only to it, capped at this guest's tier: `low`
+   * takes the small simulcast layer whatever its window; the others the full one unless adaptive
+   * stream (the window's size) asks for less.
+   */
   private subscribeToHost(): void {
     const host = this.hostInRoom();
     if (!host) return;
+    const low = this.tier === 'low';
     for (const pub of host.trackPublications.values()) {
-      if (pub.kind === Track.Kind.Video && pub.source === Track.Source.ScreenShare && !pub.isSubscribed) pub.setSubscribed(true);
+      if (pub.kind !== Track.Kind.Video || pub.source !== Track.Source.ScreenShare) continue;
+      if (!pub.isSubscribed) pub.setSubscribed(true);
+      if (low) {
+        pub.setVideoQuality(VideoQuality.LOW);
+        this.cappedLow.add(pub.trackSid);
+      } else if (this.cappedLow.delete(pub.trackSid)) {
+        // livekit-client cannot forget a quality cap; asking for the track's full size replaces
+        // it, and adaptive stream's smaller size still wins (a quality cap of HIGH would not:
+        // it ignores the window's size when the layers name no HIGH).
+        const { width, height } = pub.dimensions ?? { width: 16_384, height: 16_384 };
+        pub.setVideoDimensions({ width, height });
+      }
     }
+  }
+
+  /** Screen publications this guest has capped at the small layer (the `low` tier). */
+  private readonly cappedLow = new Set<string>();
+
+  /** This guest's quality tier as the control plane last said (its role's, or the host's choice). */
+  get tier(): TierName | undefined {
+    return this.signaling.self?.id ? this.signaling.participants.get(this.signaling.self.id)?.tier : undefined;
   }
 
   private show(track: RemoteTrack, pub: RemoteTrackPublication, participant: RemoteParticipant): void {
