@@ -159,3 +159,14 @@ export function intersect(a: PixelRect, b: PixelRect): PixelRect | undefined {
   const y1 = Math.min(a.y + a.h, b.y + b.h);
   return x < x1 && y < y1 ? { x, y, w: x1 - x, h: y1 - y } : undefined;
 }
+
+/**
+ * Why capture of `region` must stop now that the screen is `screen` (it no longer fits), or
+ * undefined while it does. One wording for both capture backends: the runner and people see one
+ * reason whichever ran.
+ */
+export function regionLost(screen: { width: number; height: number }, region: { x: number; y: number; width: number; height: number }): string | undefined {
+  const r = region;
+  if (r.x + r.width <= screen.width && r.y + r.height <= screen.height) return undefined;
+  return `the screen is now ${screen.width}x${screen.height} and the shared region ${r.width}x${r.height}+${r.x}+${r.y} no longer fits; capture stopped`;
+}

@@ -25,7 +25,7 @@ import type { CaptureSettings, CaptureStats, Capturer, FrameOutlet, Rect } from 
 import { drawCursor, type CursorStamp } from './cursor';
 import { Pacer } from './pacer';
 import { sameScreen, tightPixels, type GrabbedImage } from './pixels';
-import { changedRects, rectPixels } from './rects';
+import { changedRects, rectPixels, regionLost } from './rects';
 
 export type { CaptureSettings, CaptureStats, FrameOutlet, Rect } from './capturer';
 
@@ -293,13 +293,10 @@ export class ScreenCapturer implements Capturer {
     this.screen = { width: now.width, height: now.height };
     const r = this.settings?.region;
     if (r) {
-      if (r.x + r.width <= now.width && r.y + r.height <= now.height) return true;
+      const lost = regionLost(now, r);
+      if (!lost) return true;
       this.stop();
-      // Worded as the X11 path words it: the runner and people see one reason whichever backend ran.
-      this.onError(
-        `the screen is now ${now.width}x${now.height} and the shared region ${r.width}x${r.height}+${r.x}+${r.y} no longer fits; capture stopped`,
-        true,
-      );
+      this.onError(lost, true);
       return false;
     }
     this.log(`capture: the screen changed from ${before.width}x${before.height} to ${now.width}x${now.height}; sharing it at its new size`);

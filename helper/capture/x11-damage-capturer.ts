@@ -19,7 +19,7 @@ import type { X11Connection } from '../native/x11-connection';
 import type { CaptureSettings, CaptureStats, Capturer, FrameOutlet, Rect } from './capturer';
 import { CURSOR_HEIGHT, CURSOR_WIDTH, drawCursor, type CursorStamp } from './cursor';
 import { DamageRegion } from './damage-region';
-import { bounds, changedWithin, intersect } from './rects';
+import { bounds, changedWithin, intersect, regionLost } from './rects';
 import { applyMoves, applyRects, MAX_MOVES, MAX_RECTS, type PixelMove } from '../../protocol/helper-framing';
 import { findMoves, worthLooking } from './scroll';
 
@@ -496,12 +496,10 @@ export class X11DamageCapturer implements Capturer {
     this.screen = screen;
     const r = this.settings!.region;
     if (r) {
-      if (r.x + r.width <= screen.width && r.y + r.height <= screen.height) return true;
+      const lost = regionLost(screen, r);
+      if (!lost) return true;
       this.stop();
-      this.onError(
-        `the screen is now ${screen.width}x${screen.height} and the shared region ${r.width}x${r.height}+${r.x}+${r.y} no longer fits; capture stopped`,
-        true,
-      );
+      this.onError(lost, true);
       return false;
     }
     this.log(`capture: the screen changed from ${before.width}x${before.height} to ${screen.width}x${screen.height}; sharing it at its new size`);

@@ -9,19 +9,19 @@
  *   can take it) keeps the same keys: pixels on both sides, nothing sent in clear.
  */
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
 import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
 import { startLocalLiveKit, type LocalLiveKit } from '../../demo/livekit-server';
 import { parseShareLink, withMediaKey } from '../../protocol/share-link';
 import { SessionTopology } from '../../protocol/signaling';
 import type { ControlPlane } from '../../server/control-plane';
-import type { SubscriberResult } from '../../webview/probe/e2ee-probe';
 import type { GuestE2eeSnapshot } from '../../webview/pages/viewer-page';
 import type { HostE2eeSnapshot } from '../../webview/pages/host-page';
 import { ViewerPage, framesBetween, longestFreeze } from '../support/browser-viewer';
 import { createSession, startTestServer, NO_LOBBY } from '../support/control-plane';
 import { eventually } from '../support/livekit';
+import { SfuProbePage, type SubscriberOptions } from '../support/sfu-probe-page';
 import { TestClient } from '../support/signaling-client';
 
 const SIZE = { width: 640, height: 360, fps: 15 };
@@ -43,7 +43,7 @@ describe('end to end: an end-to-end encrypted session’s keys on the SFU (remov
   let browser: Browser;
   let livekit: LocalLiveKit;
   let plane: ControlPlane;
-  let probePage: Page;
+  let probe: SfuProbePage;
   const hosts: HeadlessHost[] = [];
   const viewers: ViewerPage[] = [];
   const clients: TestClient[] = [];
@@ -61,14 +61,7 @@ describe('end to end: an end-to-end encrypted session’s keys on the SFU (remov
         failuresToDown: 2,
       },
     });
-    probePage = await browser.newPage();
-    await probePage.route(`${plane.url}/e2ee-sfu-test`, (r) =>
-      r.fulfill({ contentType: 'text/html', body: '<!doctype html><title>e2ee</title><body></body>' }),
-    );
-    await probePage.goto(`${plane.url}/e2ee-sfu-test`);
-    await probePage.addScriptTag({ url: `${plane.url}/dist/webview/e2ee-probe.js`, type: 'module' });
-    await probePage.addScriptTag({ url: `${plane.url}/dist/webview/probe.js`, type: 'module' });
-    await probePage.waitForFunction(() => 'pairuxE2eeProbe' in window && 'pairuxProbe' in window);
+    probe = await SfuProbePage.open(browser, plane.url);
   });
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
@@ -97,11 +90,7 @@ describe('end to end: an end-to-end encrypted session’s keys on the SFU (remov
     viewers.push(v);
     return v;
   };
-  const subscribe = (o: { url: string; token: string; ms: number; key?: { text: string; gen: number } }) =>
-    probePage.evaluate(
-      (a) => (window as unknown as { pairuxE2eeProbe: { sfuSubscriber(o: unknown): Promise<SubscriberResult> } }).pairuxE2eeProbe.sfuSubscriber(a),
-      o,
-    );
+  const subscribe = (o: SubscriberOptions) => probe.subscribe(o);
 
   it('removing a guest re-keys on the SFU: the others keep decoding, the removed page stops within a second, and its kept token and key decode nothing after', async () => {
     const { session, host, key } = await start('sfu');

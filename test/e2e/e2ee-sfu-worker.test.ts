@@ -7,17 +7,17 @@
  * The worker's URL is blocked with Playwright's routing, in the page's own browser context.
  */
 import assert from 'node:assert/strict';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
 import { startHeadlessHost, type HeadlessHost, type HostEvent, type HostKeyEvent } from '../../demo/headless-host';
 import type { CreateSessionResponse } from '../../protocol/http-api';
-import { parseShareLink, withMediaKey } from '../../protocol/share-link';
+import { withMediaKey } from '../../protocol/share-link';
 import type { ControlPlane } from '../../server/control-plane';
-import type { SubscriberResult } from '../../webview/probe/e2ee-probe';
 import type { GuestE2eeSnapshot } from '../../webview/pages/viewer-page';
 import { ViewerPage, framesBetween } from '../support/browser-viewer';
 import { createSession, NO_LOBBY } from '../support/control-plane';
 import { eventually, startPlane, startSfuRig, type SfuRig } from '../support/livekit';
+import { SfuProbePage } from '../support/sfu-probe-page';
 import { TestClient } from '../support/signaling-client';
 
 const SIZE = { width: 640, height: 360, fps: 15 };
@@ -57,7 +57,7 @@ describe('end to end: an encrypted SFU session whose LiveKit E2EE worker cannot 
   const hosts: HeadlessHost[] = [];
   const viewers: ViewerPage[] = [];
   const clients: TestClient[] = [];
-  let probePage: Page;
+  let probe: SfuProbePage;
 
   before(async () => {
     // The probe page is served by Playwright, not from loopback: Chromium would keep it off LiveKit's loopback address.
@@ -65,15 +65,7 @@ describe('end to end: an encrypted SFU session whose LiveKit E2EE worker cannot 
     rig = await startSfuRig();
     // The lobby off: these hosts have no runner to admit anyone (test/support/control-plane.ts NO_LOBBY).
     plane = await startPlane(rig, NO_LOBBY);
-    probePage = await browser.newPage();
-    // A blank page of the server's origin (a secure context), then the probe bundles.
-    await probePage.route(`${plane.url}/e2ee-sfu-test`, (r) =>
-      r.fulfill({ contentType: 'text/html', body: '<!doctype html><title>e2ee</title><body></body>' }),
-    );
-    await probePage.goto(`${plane.url}/e2ee-sfu-test`);
-    await probePage.addScriptTag({ url: `${plane.url}/dist/webview/e2ee-probe.js`, type: 'module' });
-    await probePage.addScriptTag({ url: `${plane.url}/dist/webview/probe.js`, type: 'module' });
-    await probePage.waitForFunction(() => 'pairuxE2eeProbe' in window && 'pairuxProbe' in window);
+    probe = await SfuProbePage.open(browser, plane.url);
   });
   after(async () => {
     for (const c of clients) c.close();
@@ -103,17 +95,7 @@ describe('end to end: an encrypted SFU session whose LiveKit E2EE worker cannot 
     viewers.push(v);
     return v;
   };
-  /** A viewer's LiveKit access as the control plane hands it out, used by a subscriber that has no key. */
-  const keylessSubscriber = async (session: CreateSessionResponse, ms: number): Promise<SubscriberResult> => {
-    const c = await TestClient.connect(plane.url);
-    clients.push(c);
-    const joined = await c.join(session.sessionId, parseShareLink(session.links.viewer.url).token, 'Eavesdropper', { client: { kind: 'browser', e2ee: true } });
-    assert.ok(joined.sfu, 'a viewer of an SFU session gets LiveKit access');
-    return probePage.evaluate(
-      (o) => (window as unknown as { pairuxE2eeProbe: { sfuSubscriber(o: unknown): Promise<SubscriberResult> } }).pairuxE2eeProbe.sfuSubscriber(o),
-      { url: joined.sfu.url, token: joined.sfu.token, ms },
-    );
-  };
+  const keylessSubscriber = (session: CreateSessionResponse, ms: number) => probe.keyless(session, ms, clients);
 
   it('a guest whose worker script does not load is told its page could not start its encryption worker, not that its key is wrong; a guest beside it decodes', async () => {
     const { session, key } = await start();

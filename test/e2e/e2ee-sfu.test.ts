@@ -7,19 +7,19 @@
  * stays encrypted under the same keys, with pixels on both sides of the move.
  */
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
 import { startHeadlessHost, type HeadlessHost, type HostKeyEvent } from '../../demo/headless-host';
 import type { CreateSessionResponse } from '../../protocol/http-api';
-import { parseShareLink, withMediaKey } from '../../protocol/share-link';
+import { withMediaKey } from '../../protocol/share-link';
 import type { ControlPlane } from '../../server/control-plane';
 import type { SfuHostSnapshot } from '../../webview/engine/sfu/sfu-host';
-import type { SubscriberResult } from '../../webview/probe/e2ee-probe';
 import type { GuestE2eeSnapshot } from '../../webview/pages/viewer-page';
 import type { HostE2eeSnapshot } from '../../webview/pages/host-page';
 import { ViewerPage, framesBetween } from '../support/browser-viewer';
 import { createSession, NO_LOBBY } from '../support/control-plane';
 import { eventually, startPlane, startSfuRig, type SfuRig } from '../support/livekit';
+import { SfuProbePage } from '../support/sfu-probe-page';
 import { TestClient } from '../support/signaling-client';
 
 const SIZE = { width: 640, height: 360, fps: 15 };
@@ -39,7 +39,7 @@ describe('end to end: an end-to-end encrypted session through the real LiveKit S
   const hosts: HeadlessHost[] = [];
   const viewers: ViewerPage[] = [];
   const clients: TestClient[] = [];
-  let probePage: Page;
+  let probe: SfuProbePage;
 
   before(async () => {
     // The probe page is served by Playwright, not from loopback: Chromium would keep it off LiveKit's loopback address.
@@ -47,15 +47,7 @@ describe('end to end: an end-to-end encrypted session through the real LiveKit S
     rig = await startSfuRig();
     // The lobby off: these hosts have no runner to admit anyone (test/support/control-plane.ts NO_LOBBY).
     plane = await startPlane(rig, { ...NO_LOBBY, focus: { autoSfuAt: 3 } });
-    probePage = await browser.newPage();
-    // A blank page of the server's origin (a secure context), then the probe bundles.
-    await probePage.route(`${plane.url}/e2ee-sfu-test`, (r) =>
-      r.fulfill({ contentType: 'text/html', body: '<!doctype html><title>e2ee</title><body></body>' }),
-    );
-    await probePage.goto(`${plane.url}/e2ee-sfu-test`);
-    await probePage.addScriptTag({ url: `${plane.url}/dist/webview/e2ee-probe.js`, type: 'module' });
-    await probePage.addScriptTag({ url: `${plane.url}/dist/webview/probe.js`, type: 'module' });
-    await probePage.waitForFunction(() => 'pairuxE2eeProbe' in window && 'pairuxProbe' in window);
+    probe = await SfuProbePage.open(browser, plane.url);
   });
   after(async () => {
     for (const c of clients) c.close();
@@ -77,17 +69,7 @@ describe('end to end: an end-to-end encrypted session through the real LiveKit S
     viewers.push(v);
     return v;
   };
-  /** A viewer's LiveKit access as the control plane hands it out, used by a subscriber that has no key. */
-  const keylessSubscriber = async (session: CreateSessionResponse, ms: number): Promise<SubscriberResult> => {
-    const c = await TestClient.connect(plane.url);
-    clients.push(c);
-    const joined = await c.join(session.sessionId, parseShareLink(session.links.viewer.url).token, 'Eavesdropper', { client: { kind: 'browser', e2ee: true } });
-    assert.ok(joined.sfu, 'a viewer of an SFU session gets LiveKit access');
-    return probePage.evaluate(
-      (o) => (window as unknown as { pairuxE2eeProbe: { sfuSubscriber(o: unknown): Promise<SubscriberResult> } }).pairuxE2eeProbe.sfuSubscriber(o),
-      { url: joined.sfu.url, token: joined.sfu.token, ms },
-    );
-  };
+  const keylessSubscriber = (session: CreateSessionResponse, ms: number) => probe.keyless(session, ms, clients);
 
   it('guests with the key decode the marker through LiveKit, with the same safety code as the host; LiveKit E2EE is on', async () => {
     const { session, host, key } = await start('sfu', true);
