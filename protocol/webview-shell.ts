@@ -23,6 +23,7 @@ import {
 import { MAX_SIGNALING_MESSAGE_BYTES } from './limits';
 import { MAX_KEY_GEN } from './share-link';
 import { defineNotification, defineRequest, type Boundary } from './rpc';
+import { TierNameSchema } from './tiers';
 
 /** Holds a whole signaling message (64 KB) escaped inside the RPC message's JSON, with room to spare. */
 export const MAX_SHELL_JSON_BYTES = 256 * 1024;
@@ -143,6 +144,8 @@ export const ShellAction = defineRequest(
     z.object({ action: z.literal('setRole'), participantId: Id, role: z.enum(['controller', 'viewer']) }),
     z.object({ action: z.literal('remove'), participantId: Id }),
     z.object({ action: z.literal('makeHost'), participantId: Id }),
+    /** One guest's quality tier (protocol/tiers.ts), or null to put it back on its role's (`participant.setTier`). */
+    z.object({ action: z.literal('setTier'), participantId: Id, tier: TierNameSchema.nullable() }),
     /** Guest: its user's answer to an offer of the host's seat (`shell.hostOffered`); only the user's Accept says yes. */
     z.object({ action: z.literal('answerHostOffer'), offerId: Id, accept: z.boolean() }),
     /**

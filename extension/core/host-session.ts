@@ -22,6 +22,7 @@ import {
 } from '../../protocol/webview-shell';
 import type { ControlAuditEntry, LinkSummary, ShareLinkInfo } from '../../protocol/signaling';
 import type { ResultOf } from '../../protocol/rpc';
+import type { SessionTiers } from '../../protocol/tiers';
 import type { ControlPlane } from '../../server/control-plane';
 import { startControlPlane } from '../../server/control-plane';
 import { lanAddresses, type LanAddress } from '../../server/lan-addresses';
@@ -67,6 +68,11 @@ export interface HostStatus {
   sfuUrl: string | undefined;
   /** The embedded server on the local network: where guests connect; absent on this computer only or a deployed server. */
   reach?: { address: string; network: string; interface: string } | undefined;
+  /**
+   * The session's quality tiers as the server created it (its table and role tiers); absent from a
+   * server older than the tiers and in a session taken over (the defaults then say what they mean).
+   */
+  tiers?: SessionTiers | undefined;
 }
 
 export interface HostSessionEvents {
@@ -173,6 +179,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
           ? undefined
           : (this.settings.livekit?.url ?? (this.settings.serverUrl ? 'remote' : undefined)),
       ...(this.reach ? { reach: this.reach } : {}),
+      ...(c.tiers ? { tiers: { table: c.tiers.table, roles: c.tiers.roles } } : {}),
     };
   }
 

@@ -5,7 +5,9 @@
  */
 import type { Participant } from '../../protocol/signaling';
 import type { ShellStatusParams } from '../../protocol/webview-shell';
+import type { SessionTiers } from '../../protocol/tiers';
 import { literal } from '../ui/literal-text';
+import { DEFAULT_SESSION_TIERS, tierNumbers, tierText } from './quality-tiers';
 
 export type SessionView =
   | { kind: 'none' }
@@ -20,6 +22,8 @@ export type SessionView =
       reach?: { address: string; network: string; interface: string } | undefined;
       /** An end-to-end encrypted session: the current key's safety code (undefined until the page made it) and generation. */
       e2ee?: { safetyCode: string | undefined; gen: number } | undefined;
+      /** The session's quality tiers, when its server said (the defaults otherwise). */
+      tiers?: SessionTiers | undefined;
     }
   | {
       kind: 'guest';
@@ -158,11 +162,18 @@ export function participantRows(view: SessionView): ParticipantRow[] {
     .map((p) => {
       const driving = page?.driverId === p.id;
       const self = page?.selfId === p.id;
+      // A guest's quality tier: what its picture gets when the host cannot carry everyone at full quality.
+      const tier = p.role === 'host' ? '' : tierText(p, amHost);
       const states = [
         p.role === 'host' ? 'host' : p.role,
+        tier,
         driving ? 'driving' : p.controlState === 'requested' ? 'asked to drive' : '',
         p.connected ? '' : 'reconnecting',
       ].filter(Boolean);
+      const tierLine =
+        view.kind === 'host' && tier && p.tier
+          ? `\nQuality tier ${tier}: ${tierNumbers((view.tiers ?? DEFAULT_SESSION_TIERS).table[p.tier], view.screen)}`
+          : '';
       const actions: string[] = [];
       if (amHost && p.role !== 'host') {
         actions.push('guest');
@@ -178,7 +189,7 @@ export function participantRows(view: SessionView): ParticipantRow[] {
         id: p.id,
         label: `${literal(p.name, 64)}${self ? ' (you)' : ''}`,
         description: [...states, via].filter(Boolean).join(' · '),
-        tooltip: `${literal(p.name, 64)}: ${states.join(', ')}; joined ${new Date(p.joinedAt).toLocaleTimeString()}${via ? ` ${via}` : ''}`,
+        tooltip: `${literal(p.name, 64)}: ${states.join(', ')}; joined ${new Date(p.joinedAt).toLocaleTimeString()}${via ? ` ${via}` : ''}${tierLine}`,
         icon: !p.connected
           ? 'debug-disconnect'
           : p.role === 'host'

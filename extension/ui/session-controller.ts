@@ -18,6 +18,7 @@ import { joinInputFromUri, parseJoinInput, type JoinTarget } from '../core/join-
 import { editorJoinUri } from '../../protocol/share-link';
 import { contextKeys, lockLine, lockOf, presenceChanges, type ContextKeys, type ParticipantRow, type SessionView } from '../core/session-view';
 import { KEY_NOT_READY_MESSAGE, type PersonalLinkRequest } from '../core/link-book';
+import { DEFAULT_SESSION_TIERS, tierArgument, tierChoices, tierDone, tierFailure } from '../core/quality-tiers';
 import { createPersonalLink, manageLinks, rotateShareLinks } from './link-commands';
 import { readHostSettings, type HostSettings, type SessionMode } from '../core/settings';
 import { askControlInEditor } from './control-asker';
@@ -138,6 +139,8 @@ export class SessionController implements vscode.Disposable {
     command('pairux.demote', (row?: ParticipantRow) => this.hostAct(row, (id) => ({ action: 'setRole', participantId: id, role: 'viewer' })));
     command('pairux.removeParticipant', (row?: ParticipantRow) => this.hostAct(row, (id) => ({ action: 'remove', participantId: id }), true));
     command('pairux.makeHost', (row?: ParticipantRow) => this.makeHost(row));
+    // With a tier as the second argument (scripts, tests): no prompt; null or 'default' is the role's.
+    command('pairux.setTier', (row?: ParticipantRow, tier?: unknown) => this.setTier(row, tier));
     command('pairux.keptForHost', () => undefined);
     // With an argument (scripts, tests): no prompts; `false` rotates without the modal confirm.
     command('pairux.createPersonalLink', (request?: PersonalLinkRequest) => this.createPersonalLink(request));
@@ -323,7 +326,16 @@ export class SessionController implements vscode.Disposable {
       this.view =
         s.phase === 'ended'
           ? { kind: 'none' }
-          : { kind: 'host', phase: s.phase === 'ending' ? 'ending' : 'live', mode: s.mode, page: s.page, screen: s.screen, reach: s.reach, e2ee: s.e2ee };
+          : {
+              kind: 'host',
+              phase: s.phase === 'ending' ? 'ending' : 'live',
+              mode: s.mode,
+              page: s.page,
+              screen: s.screen,
+              reach: s.reach,
+              e2ee: s.e2ee,
+              tiers: s.tiers,
+            };
       this.render();
     });
     session.on('ended', () => {
@@ -332,7 +344,16 @@ export class SessionController implements vscode.Disposable {
       this.view = { kind: 'none' };
       this.render();
     });
-    this.view = { kind: 'host', phase: 'live', mode: status.mode, page: undefined, screen: status.screen, reach: status.reach, e2ee: status.e2ee };
+    this.view = {
+      kind: 'host',
+      phase: 'live',
+      mode: status.mode,
+      page: undefined,
+      screen: status.screen,
+      reach: status.reach,
+      e2ee: status.e2ee,
+      tiers: status.tiers,
+    };
     this.render();
     session.on('handedOver', ({ resume, newHostName }) => void this.guard('host transfer', () => this.handedOver(hosting, resume, newHostName)));
     session.on('linksChanged', ({ text, fresh }) => {
@@ -568,6 +589,39 @@ export class SessionController implements vscode.Disposable {
     // An offer: the seat moves only if they accept in their editor.
     if (this.current === hosting)
       void vscode.window.setStatusBarMessage(`PairUX: asked ${literal(name, 64)} to take over as host; you stay the host unless they accept`, 8000);
+  }
+
+  /**
+   * One guest's quality tier: what their picture gets when your link or CPU cannot carry everyone
+   * at full quality. Asks which (each choice in the session's numbers) unless `given` says.
+   */
+  private async setTier(row: ParticipantRow | undefined, given?: unknown): Promise<void> {
+    const hosting = this.current;
+    if (hosting?.kind !== 'host') throw new PairuxError(ErrorCode.Forbidden, "Only the host can set a guest's quality tier.");
+    const id = row?.id ?? (await this.pickGuest());
+    if (!id) return;
+    const status = hosting.session.status;
+    const guest = status?.page?.participants.find((p) => p.id === id && p.role !== 'host');
+    if (!guest) throw new PairuxError(ErrorCode.PeerNotFound, 'Could not set the quality tier: that guest is no longer in the session.');
+    const name = literal(guest.name, 64);
+    const tiers = status?.tiers ?? DEFAULT_SESSION_TIERS;
+    let tier = tierArgument(given);
+    if (tier === undefined) {
+      const picked = await vscode.window.showQuickPick(tierChoices(guest, tiers, status?.screen), {
+        title: `PairUX: Set Quality Tier for ${name}`,
+        placeHolder: `What ${name}'s picture gets when your link or CPU cannot carry everyone at full quality`,
+        // The host panel coming up (or reloading) takes the focus; the question stays until answered.
+        ignoreFocusOut: true,
+      });
+      if (!picked) return;
+      tier = picked.tier;
+    }
+    await hosting.session.act({ action: 'setTier', participantId: id, tier }).catch((err: unknown) => {
+      throw tierFailure(name, err);
+    });
+    const done = tierDone(name, guest.role, tier, tiers);
+    this.log.info(done);
+    void vscode.window.setStatusBarMessage(`PairUX: ${done}`, 5000);
   }
 
   private hosting(): Hosting | undefined {

@@ -1,5 +1,6 @@
 /**
- * The shell boundary's end-to-end encryption messages: the host page tells the extension its
+ * The shell boundary's end-to-end encryption messages (and, at the end, the host's choice of a
+ * guest's quality tier, which reaches the host page only as a tier the protocol knows): the host page tells the extension its
  * media key (`shell.e2eeKey`) only in the exact form links carry it, and a guest page reports its
  * lock (`shell.status` `e2ee`); in a host transfer the guest page hands its editor the key
  * schedule it held (`shell.takeOverKey`) and the editor boots the new host page with it
@@ -10,7 +11,16 @@ import assert from 'node:assert/strict';
 import { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import { PROTOCOL_VERSION } from '../../protocol/rpc';
 import type { PairuxError } from '../../protocol/errors';
-import { ShellE2eeKey, ShellReady, ShellStatus, ShellTakeOverKey, webviewShellBoundary, type ShellE2eeKeyParams } from '../../protocol/webview-shell';
+import {
+  ShellAction,
+  ShellE2eeKey,
+  ShellReady,
+  ShellStatus,
+  ShellTakeOverKey,
+  webviewShellBoundary,
+  type ShellActionParams,
+  type ShellE2eeKeyParams,
+} from '../../protocol/webview-shell';
 
 const KEY = 'q0dJ3kTzWw5x_Yv-8bN2mL4pR6sU9cE1fH7jK0aZ3oQ';
 const good: ShellE2eeKeyParams = { gen: 0, key: KEY, safetyCode: '123 456 789', why: 'start' };
@@ -113,5 +123,48 @@ describe('protocol: webview shell, end-to-end encryption', () => {
         assert.equal(ShellReady.result.safeParse({ ...boot, mediaKey }).success, false, JSON.stringify(mediaKey));
       }
     });
+  });
+});
+
+describe('protocol: webview shell, a guest quality tier', () => {
+  /** The extension's endpoint (side b) asking the host page's (side a), which records what it was asked to do. */
+  function hostPagePair() {
+    const done: ShellActionParams[] = [];
+    let editor!: RpcEndpoint;
+    const page: RpcEndpoint = new RpcEndpoint({ boundary: webviewShellBoundary, side: 'a', send: (text) => editor.receive(text) });
+    editor = new RpcEndpoint({ boundary: webviewShellBoundary, side: 'b', send: (text) => page.receive(text) });
+    page.onRequest(ShellAction, (a) => (done.push(a), {}));
+    return { editor, done };
+  }
+
+  it('the editor asks the host page for a tier by name, or null to put the guest back on its role’s', async () => {
+    const { editor, done } = hostPagePair();
+    for (const tier of ['high', 'standard', 'low', null] as const) await editor.request(ShellAction, { action: 'setTier', participantId: 'bob', tier });
+    assert.deepEqual(
+      done.map((a) => (a.action === 'setTier' ? a.tier : a.action)),
+      ['high', 'standard', 'low', null],
+    );
+  });
+
+  it('a tier the protocol does not know, a missing tier or a bad id never reaches the host page', async () => {
+    const { editor, done } = hostPagePair();
+    const bad: Array<Record<string, unknown>> = [
+      { participantId: 'bob', tier: 'ultra' },
+      { participantId: 'bob', tier: 'HIGH' },
+      { participantId: 'bob', tier: 3 },
+      { participantId: 'bob' },
+      { participantId: '', tier: 'low' },
+      { participantId: 'x'.repeat(1000), tier: 'low' },
+      { tier: 'low' },
+    ];
+    for (const fields of bad) {
+      const params = { action: 'setTier', ...fields } as unknown as ShellActionParams;
+      assert.equal(ShellAction.params.safeParse(params).success, false, JSON.stringify(fields));
+      await assert.rejects(
+        editor.request(ShellAction, params),
+        (err: PairuxError) => err.code === 'BAD_MESSAGE' && /bad params for shell\.action/.test(err.message),
+      );
+    }
+    assert.deepEqual(done, []);
   });
 });

@@ -72,6 +72,9 @@ async function main(): Promise<void> {
       case 'makeHost':
         await actions.makeHost(a.participantId);
         break;
+      case 'setTier':
+        await actions.setTier(a.participantId, a.tier);
+        break;
       case 'createLink': {
         const link = await actions.createLink(a.role, {
           ...(a.label !== undefined ? { label: a.label } : {}),
