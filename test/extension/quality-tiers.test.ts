@@ -15,16 +15,9 @@ import { participantRows, type SessionView } from '../../extension/core/session-
 import { tierArgument, tierChoices, tierDone, tierFailure } from '../../extension/core/quality-tiers';
 import type { Xvfb } from '../helper/support/xvfb';
 import { startHostSessionRig } from '../support/host-session-rig';
+import { participant } from '../support/participants';
 
-const p = (id: string, name: string, role: Participant['role'], extra: Partial<Participant> = {}): Participant => ({
-  id,
-  name,
-  role,
-  connected: true,
-  controlState: 'none',
-  joinedAt: 1000,
-  ...extra,
-});
+const p = participant;
 
 const screen = { width: 1920, height: 1080, fps: 30 };
 

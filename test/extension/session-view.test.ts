@@ -3,16 +3,9 @@ import assert from 'node:assert/strict';
 import type { Participant } from '../../protocol/signaling';
 import type { ShellStatusParams } from '../../protocol/webview-shell';
 import { contextKeys, participantRows, presenceChanges, statusBarText, type SessionView } from '../../extension/core/session-view';
+import { participant } from '../support/participants';
 
-const p = (id: string, name: string, role: Participant['role'], extra: Partial<Participant> = {}): Participant => ({
-  id,
-  name,
-  role,
-  connected: true,
-  controlState: 'none',
-  joinedAt: 1000,
-  ...extra,
-});
+const p = participant;
 
 function page(participants: Participant[], extra: Partial<ShellStatusParams> = {}): ShellStatusParams {
   return { state: 'joined', message: '', participants, driverId: null, selfId: 'h', role: 'host', ...extra };
