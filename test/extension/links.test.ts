@@ -10,6 +10,7 @@ import type { ShellStatusParams } from '../../protocol/webview-shell';
 import { LinkBook, labelProblem, linkPickItems, offerEndedText, personalLinkAction, personalLinkText } from '../../extension/core/link-book';
 import { participantRows, type SessionView } from '../../extension/core/session-view';
 import { hasLink, visible } from '../../extension/ui/literal-text';
+import { participant } from '../support/participants';
 
 /** A share link whose token carries `jti` (the server signs it; the editor only peeks). */
 function url(jti: string, role: 'controller' | 'viewer' = 'controller'): string {
@@ -22,15 +23,8 @@ function info(id: string, role: 'controller' | 'viewer', label = `${role} link`,
   return { url: url(id, role), role, expiresAt: Date.now() + 3_600_000, id, label, singleUse };
 }
 
-const p = (id: string, name: string, role: Participant['role'], link?: { id: string; label: string }): Participant => ({
-  id,
-  name,
-  role,
-  connected: true,
-  controlState: 'none',
-  joinedAt: 1000,
-  ...(link ? { link } : {}),
-});
+const p = (id: string, name: string, role: Participant['role'], link?: { id: string; label: string }): Participant =>
+  participant(id, name, role, link ? { link } : {});
 
 const EVIL = '[Fix](command:workbench.action.terminal.new)';
 

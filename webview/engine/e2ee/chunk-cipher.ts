@@ -87,13 +87,10 @@ export class ChunkCipher implements KeyTarget {
     return () => this.listeners.delete(listener);
   }
 
+  /** The counts, and how long chunks waited to be sealed and opened (sorted here, so not per chunk). */
   stats(): E2eeStats {
     return {
-      sealed: this.sealed,
-      opened: this.opened,
-      dropped: { ...this.opener.dropped } as Record<DropReason, number>,
-      ...(this.opener.lastOpenedKeyId === undefined ? {} : { lastOpenedKeyId: this.opener.lastOpenedKeyId }),
-      ...(this.opener.lastMissingKeyId === undefined ? {} : { lastMissingKeyId: this.opener.lastMissingKeyId }),
+      ...this.counts(),
       chunkMs: {
         sealP50: percentileOf(this.sealTimes, 50),
         sealP95: percentileOf(this.sealTimes, 95),
@@ -103,9 +100,20 @@ export class ChunkCipher implements KeyTarget {
     };
   }
 
+  private counts(): E2eeStats {
+    return {
+      sealed: this.sealed,
+      opened: this.opened,
+      dropped: { ...this.opener.dropped } as Record<DropReason, number>,
+      ...(this.opener.lastOpenedKeyId === undefined ? {} : { lastOpenedKeyId: this.opener.lastOpenedKeyId }),
+      ...(this.opener.lastMissingKeyId === undefined ? {} : { lastMissingKeyId: this.opener.lastMissingKeyId }),
+    };
+  }
+
+  /** After every chunk: the counts only (the key holder reads them), no sorting of timings per chunk. */
   private report(): void {
     if (!this.listeners.size) return;
-    const now = this.stats();
+    const now = this.counts();
     for (const l of this.listeners) l(now);
   }
 }
