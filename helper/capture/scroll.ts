@@ -134,41 +134,49 @@ function bandShift(p: Prints, b: number, same: (k: number, j: number) => boolean
   const h = p.r.h;
   const fresh = p.fresh.subarray(b * h, (b + 1) * h);
   const old = p.old.subarray(b * h, (b + 1) * h);
-  // Probes: rows that changed and are not plain background (a row like the one above it
-  // matches anywhere), the first of each stretch of the band.
-  const probes: number[] = [];
-  const step = Math.max(1, Math.floor(h / PROBES));
-  for (let from = 1; from < h && probes.length < PROBES; from += step) {
-    for (let k = from; k < Math.min(h, from + step); k++) {
-      if (fresh[k] !== old[k] && fresh[k] !== fresh[k - 1]) {
-        probes.push(k);
-        break;
-      }
-    }
-  }
-  if (probes.length < MIN_VOTES) return undefined;
-  // Each probe votes for the places (a few at most) its row was before: a chained hash of the
-  // band's old rows finds them without a scan.
+  // Where a row may have come from: only the first row of each run of equal rows. A probe is the
+  // first of its run too, so its source is; and a line of text whose glyph rows are all alike
+  // (a terminal's block font) is then one candidate, not its eleven rows filling every slot
+  // while the real source, lines further down, is never looked at.
   const { head, next, mask } = p.table;
   head.fill(-1);
   for (let j = h - 1; j >= 0; j--) {
+    if (j > 0 && old[j] === old[j - 1]) continue;
     const slot = old[j]! & mask;
     next[j] = head[slot]!;
     head[slot] = j;
   }
-  const votes = new Map<number, number>();
-  for (let i = 0; i < probes.length; i++) {
-    // Rows from nowhere in the band's past: new content (a video, another page), not a scroll.
-    if (i === 2 * MIN_VOTES && votes.size === 0) return undefined;
-    const k = probes[i]!;
+  const sources = (k: number, visit?: (j: number) => void): number => {
     const want = fresh[k]!;
     let found = 0;
-    for (let j = head[want & mask]!; j >= 0 && found < CANDIDATES; j = next[j]!) {
+    for (let j = head[want & mask]!; j >= 0 && found <= CANDIDATES; j = next[j]!) {
       if (old[j] !== want || j === k) continue;
       found++;
-      votes.set(j - k, (votes.get(j - k) ?? 0) + 1);
+      if (visit && found <= CANDIDATES) visit(j);
     }
+    return found;
+  };
+  // Probes: rows that changed and start a run (a row like the one above it matches anywhere),
+  // the first of each stretch of the band whose content is not too common to say where it came
+  // from (a blank row between lines of text was everywhere before).
+  const probes: number[] = [];
+  const votes = new Map<number, number>();
+  let fromNowhere = 0;
+  const step = Math.max(1, Math.floor(h / PROBES));
+  for (let from = 1; from < h && probes.length < PROBES; from += step) {
+    for (let k = from; k < Math.min(h, from + step); k++) {
+      if (fresh[k] === old[k] || fresh[k] === fresh[k - 1]) continue;
+      const n = sources(k);
+      if (n > CANDIDATES) continue;
+      probes.push(k);
+      if (n === 0) fromNowhere++;
+      else sources(k, (j) => votes.set(j - k, (votes.get(j - k) ?? 0) + 1));
+      break;
+    }
+    // Rows from nowhere in the band's past: new content (a video, another page), not a scroll.
+    if (fromNowhere >= 2 * MIN_VOTES && votes.size === 0) return undefined;
   }
+  if (probes.length < MIN_VOTES) return undefined;
   let dy = 0;
   let best = 0;
   for (const [d, n] of votes) {

@@ -361,13 +361,14 @@ export class X11DamageCapturer implements Capturer {
     }
     const changed: PixelRect[] = [];
     const moves: PixelMove[] = [];
+    const scroll = this.scrollLook();
     read.forEach((r, i) => {
       this.counts.pixelsRead += r.w * r.h;
       if (compare) {
         // A scroll: the receivers copy within their picture, as the copy does here; then only
         // what the move does not explain is compared and sent. (Rectangles are disjoint and each
         // move stays inside its own, so the receivers may apply all moves first.)
-        const found = this.lookForScroll(grabbed[i]!, r, rect.width);
+        const found = scroll.look(grabbed[i]!, r, rect.width);
         if (found.length && moves.length + found.length <= MAX_MOVES) {
           applyMoves(this.copy, rect.width, found);
           moves.push(...found);
@@ -376,6 +377,7 @@ export class X11DamageCapturer implements Capturer {
       }
       if (compare || grabbed[i] !== into[i]) applyRects(this.copy, rect.width, [r], grabbed[i]!);
     });
+    scroll.done();
     this.needWhole = false;
     if (p) this.pointerNow = { x: p.x - rect.x, y: p.y - rect.y };
     const pointer = settings.drawCursor ? this.pointerNow : undefined;
@@ -444,20 +446,35 @@ export class X11DamageCapturer implements Capturer {
   }
 
   /**
-   * Moves for a scroll in a fresh read, if any. After a look that found none in a large area the
-   * next few large areas are not looked at (1, 2, 4, then 8 frames): a video playing costs a look
-   * now and then, not ≈ 4 ms every frame, and a scroll that starts is found within 8 frames.
+   * Moves for a scroll in this frame's fresh reads, if any. After a frame whose large areas held
+   * none, the next few frames are not looked at (1, 2, 4, then 8): a video playing costs a look
+   * now and then, not ≈ 4 ms every frame, and a scroll that starts is found within 8 frames. Judged
+   * per frame, not per area: a small box changing beside a scrolling page (a clock, a marker) is
+   * no scroll, and as its own area it used to make the page's next frames go unlooked.
    */
-  private lookForScroll(fresh: Buffer, r: PixelRect, width: number): PixelMove[] {
-    if (!worthLooking(r)) return [];
-    if (this.scrollSkip > 0) {
-      this.scrollSkip--;
-      return [];
-    }
-    const found = findMoves(fresh, r, this.copy, width);
-    this.scrollMisses = found.length ? 0 : this.scrollMisses + 1;
-    this.scrollSkip = found.length ? 0 : Math.min(8, 2 ** (this.scrollMisses - 1));
-    return found;
+  private scrollLook(): { look(fresh: Buffer, r: PixelRect, width: number): PixelMove[]; done(): void } {
+    const skip = this.scrollSkip > 0;
+    let large = false;
+    let found = false;
+    return {
+      look: (fresh, r, width) => {
+        if (!worthLooking(r)) return [];
+        large = true;
+        if (skip) return [];
+        const moves = findMoves(fresh, r, this.copy, width);
+        if (moves.length) found = true;
+        return moves;
+      },
+      done: () => {
+        if (!large) return;
+        if (skip) this.scrollSkip--;
+        else if (found) this.scrollMisses = this.scrollSkip = 0;
+        else {
+          this.scrollMisses++;
+          this.scrollSkip = Math.min(8, 2 ** (this.scrollMisses - 1));
+        }
+      },
+    };
   }
 
   /** Takes the pointer drawn into the copy out again (the frame that showed it has been written). */
