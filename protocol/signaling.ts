@@ -42,6 +42,11 @@ export const Participant = z.object({
   tier: TierNameSchema.optional(),
   /** True when that tier is the host's choice (`participant.setTier`), not its role's. */
   tierChosen: z.boolean().optional(),
+  /**
+   * True when the session focus put this viewer on `low` because the host could not keep up and no
+   * SFU could take the session (`media.hostLoad`); the host's own choice of tier still wins.
+   */
+  tierLowered: z.boolean().optional(),
 });
 export type Participant = z.infer<typeof Participant>;
 
@@ -171,6 +176,28 @@ export const RefreshSfuAccess = defineRequest('sfu.access', z.object({}), SfuAcc
  * picture in between (make before break).
  */
 export const ReportMedia = defineRequest('media.report', z.object({ media: Media, epoch: z.int().min(0) }), z.object({}));
+
+/**
+ * Host → server: the host's page cannot keep up with its peer-to-peer guests for a sustained few
+ * seconds (`overloaded`, with the first `reason` that holds: its encoder CPU-limited, its sent
+ * frame rate under 2/3 of what it should send, or its uplink saturated), or can again. An `auto`
+ * session on P2P then moves to an SFU early, whatever its size (make before break, as at the
+ * participant threshold); where no SFU can take it, its viewers go to the `low` tier instead.
+ * The answer says which, in words for the host.
+ */
+export const HostLoadReport = z.object({
+  overloaded: z.boolean(),
+  reason: z.enum(['encoder-cpu', 'low-fps', 'uplink']).optional(),
+  /** Frames per second the host sends (its busiest guest's) and should send (its screen's, capped at the target). */
+  sentFps: z.number().min(0).max(1000),
+  expectedFps: z.number().min(0).max(1000),
+});
+export type HostLoadReport = z.infer<typeof HostLoadReport>;
+export const ReportHostLoad = defineRequest(
+  'media.hostLoad',
+  HostLoadReport,
+  z.object({ action: z.enum(['none', 'moving', 'viewers-lowered']), message: z.string().max(300) }),
+);
 
 export const Leave = defineRequest('session.leave', z.object({}), z.object({}));
 
@@ -307,6 +334,10 @@ export const SessionEnded = defineNotification(
   z.object({ reason: z.enum(['host-ended', 'host-left', 'server-shutdown', 'removed']), message: z.string().max(300) }),
 );
 
+/** Why the focus moves a session's media: its size, its SFU dying, a rebalance, or its host unable to keep up. */
+export const MoveReason = z.enum(['participants', 'failover', 'rebalance', 'host-overloaded']);
+export type MoveReason = z.infer<typeof MoveReason>;
+
 /**
  * Server → everyone: the session focus moved the media. `media: 'sfu'` with a new epoch: get an
  * `sfu.access` and connect (the host publishes there; guests keep their P2P picture until the
@@ -317,7 +348,7 @@ export const TopologyNotice = z.object({
   media: Media,
   epoch: z.int().min(0),
   phase: z.enum(['moving', 'done', 'failed']),
-  reason: z.enum(['participants', 'failover', 'rebalance']),
+  reason: MoveReason,
   message: z.string().max(300),
   /** The SFU's region, when the media flows through one. */
   region: Region.optional(),
@@ -467,6 +498,7 @@ export const signalingBoundary: Boundary = {
       RemoveParticipant,
       RefreshSfuAccess,
       ReportMedia,
+      ReportHostLoad,
       MakeHost,
       AcceptHost,
       DeclineHost,

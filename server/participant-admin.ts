@@ -40,13 +40,17 @@ type Action = 'promote' | 'demote' | 'remove' | 'make-host' | 'set-tier';
  * What everyone in the session sees of a participant. Its `tier` depends on the session's role
  * tiers, so the session (as read by the caller) comes along.
  */
-export function publicView(p: ParticipantRecord, session: Pick<SessionRecord, 'tiers'> | undefined): Participant {
+export function publicView(p: ParticipantRecord, session: Pick<SessionRecord, 'tiers' | 'viewersLowered'> | undefined): Participant {
   const view: Participant = { id: p.id, name: p.name, role: p.role, connected: p.connected, controlState: p.controlState, joinedAt: p.joinedAt };
   if (p.media) view.media = p.media;
   if (p.client) view.client = p.client;
   if (p.link) view.link = { id: p.link.id, label: p.link.label };
   view.tier = tierFor(p.role, tiersOf(session).roles, p.chosenTier);
   if (p.chosenTier) view.tierChosen = true;
+  else if (session?.viewersLowered && p.role === 'viewer') {
+    view.tier = 'low';
+    view.tierLowered = true;
+  }
   return view;
 }
 

@@ -3,7 +3,7 @@
  * Postgres (the strategy's Supabase option) are adapters behind this same interface. Methods are
  * async for those adapters; the limit check and the insert are one atomic step in each.
  */
-import type { ControlAuditEntry, Participant } from '../protocol/signaling';
+import type { ControlAuditEntry, MoveReason, Participant } from '../protocol/signaling';
 import type { MediaMode, ParticipantRole, SessionMode } from '../protocol/limits';
 import type { SessionTiers, TierName } from '../protocol/tiers';
 
@@ -30,11 +30,16 @@ export interface SessionRecord {
   region?: string;
   sfu?: SfuAssignment;
   /** An instance moving the media: others leave it alone until `until` (epoch ms). */
-  moving?: { by: string; until: number; reason: 'participants' | 'failover' | 'rebalance' };
+  moving?: { by: string; until: number; reason: MoveReason };
   /** When the last move failed (no SFU could take the session): the next try waits. */
   moveFailedAt?: number;
   /** Why the media last moved (what `session.topology` says when everyone has arrived). */
-  movedFor?: 'participants' | 'failover' | 'rebalance';
+  movedFor?: MoveReason;
+  /**
+   * Since when its viewers are on the `low` tier because the host could not keep up and no SFU
+   * could take the session (`media.hostLoad`); cleared when it moves to an SFU.
+   */
+  viewersLowered?: { at: number; why: string };
   name?: string;
   /** End-to-end encrypted (only the fact: the key never reaches a server). */
   e2ee?: boolean;
@@ -86,7 +91,9 @@ export type AddResult = { ok: true } | { ok: false; role: ParticipantRole; limit
 export type RoleChangeResult = { ok: true; participant: ParticipantRecord } | { ok: false; role: ParticipantRole; limit: number } | undefined;
 
 /** What `updateSession` may change; `version` is the store's to bump. */
-export type SessionPatch = Partial<Pick<SessionRecord, 'media' | 'epoch' | 'region' | 'sfu' | 'moving' | 'moveFailedAt' | 'movedFor' | 'lobbyEveryone'>>;
+export type SessionPatch = Partial<
+  Pick<SessionRecord, 'media' | 'epoch' | 'region' | 'sfu' | 'moving' | 'moveFailedAt' | 'movedFor' | 'viewersLowered' | 'lobbyEveryone'>
+>;
 
 export interface RoomStateStore {
   createSession(record: SessionRecord): Promise<void>;

@@ -18,6 +18,7 @@ import {
   ParticipantUpdated,
   SessionEnded,
   Signal,
+  type HostLoadReport,
   type Join,
   type Participant,
   type SendSignal,
@@ -40,7 +41,7 @@ import { ShareLinks, type LinkOptions } from './share-links';
 import { nameKey, uniqueName } from './display-names';
 import { ParticipantAdmin, publicView } from './participant-admin';
 import { SfuSessions } from './sfu/sfu-sessions';
-import { SessionFocus } from './focus/session-focus';
+import { SessionFocus, type HostLoadAnswer } from './focus/session-focus';
 import { Lobby } from './lobby';
 import { sessionTiersFor, tiersOf } from './session-tiers';
 
@@ -402,6 +403,13 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     await this.focus.mediaReported(member.sessionId, member.participantId, media, epoch);
   }
 
+  /** `media.hostLoad`: the host's page cannot keep up (or can again); the focus decides what to do. */
+  async reportHostLoad(member: Member, report: HostLoadReport): Promise<HostLoadAnswer> {
+    if (!(await isCurrentHost(this.deps.store, member.sessionId, member.participantId)))
+      throw new PairuxError(ErrorCode.Forbidden, "only the host reports its own load; a guest's figures change nothing for others");
+    return this.focus.hostOverloaded(member.sessionId, report);
+  }
+
   iceServersFor(participantId: string): IceServer[] {
     const turn = this.deps.config.turn;
     return turn ? [turnCredentials(turn, participantId, this.now())] : [];
@@ -752,6 +760,10 @@ export class ClientConnection {
 
   reportMedia(media: MediaMode, epoch: number) {
     return this.service.reportMedia(this.requireMember(), media, epoch);
+  }
+
+  reportHostLoad(report: HostLoadReport) {
+    return this.service.reportHostLoad(this.requireMember(), report);
   }
 
   get participants() {

@@ -30,6 +30,7 @@ import {
   RequestControl,
   RefreshSfuAccess,
   ReportMedia,
+  ReportHostLoad,
   MakeHost,
   AcceptHost,
   DeclineHost,
@@ -224,6 +225,7 @@ export class WsGateway {
       await connection.reportMedia(media, epoch);
       return {};
     });
+    endpoint.onRequest(ReportHostLoad, (report) => connection.reportHostLoad(report));
     endpoint.onRequest(RefreshSfuAccess, () => connection.sfuAccess());
     endpoint.onNotification(Heartbeat, () => undefined);
 

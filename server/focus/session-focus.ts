@@ -13,12 +13,12 @@
 import { EventEmitter } from 'node:events';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { ParticipantRole } from '../../protocol/limits';
-import { ParticipantUpdated, SessionTopology } from '../../protocol/signaling';
-import type { ParamsOf } from '../../protocol/rpc';
+import { ParticipantUpdated, SessionTopology, type HostLoadReport, type ReportHostLoad } from '../../protocol/signaling';
+import type { ParamsOf, ResultOf } from '../../protocol/rpc';
 import type { ServerConfig } from '../config';
 import type { ServerMetrics } from '../metrics';
 import { publicView } from '../participant-admin';
-import type { RoomStateStore, SessionPatch, SessionRecord, SfuAssignment } from '../room-state-store';
+import type { ParticipantRecord, RoomStateStore, SessionPatch, SessionRecord, SfuAssignment } from '../room-state-store';
 import { roleLimitsFor } from '../role-limits';
 import type { SignalingTransport } from '../signaling-transport';
 import { sessionOfRoom, type SfuSessions } from '../sfu/sfu-sessions';
@@ -114,6 +114,61 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
     );
   }
 
+  /**
+   * The host's page says it cannot keep up with its peer-to-peer guests (`media.hostLoad`): an
+   * `auto` session moves to an SFU now, whatever its size. Where none can take it (none
+   * configured, none answering, a move that failed a moment ago, or a session fixed on P2P), its
+   * viewers go to the `low` tier until it moves, and the host is told so. A host that can keep up
+   * again changes nothing: lifting the viewers' tiers would load it again (they come back with the
+   * move, or by the host's choice).
+   */
+  async hostOverloaded(sessionId: string, report: HostLoadReport): Promise<HostLoadAnswer> {
+    const { store, config, now } = this.deps;
+    const session = await store.getSession(sessionId);
+    if (!session || session.ended) throw new PairuxError(ErrorCode.SessionEnded, 'This session has ended.');
+    if (!report.overloaded) return { action: 'none', message: 'Noted: the host keeps up.' };
+    if (session.media !== 'p2p') return { action: 'none', message: 'The session is on an SFU already: the host sends one stream.' };
+    const why = `The host's computer cannot keep up (${loadWords(report)})`;
+    if (session.moving && session.moving.until > now()) return { action: 'moving', message: `${why}: the session is moving to an SFU.` };
+    const canMove = session.mode === 'auto' && this.deps.sfu.configured;
+    const backingOff = session.moveFailedAt !== undefined && now() - session.moveFailedAt < config.focus.retryAfterMs;
+    if (canMove && !backingOff) {
+      await this.move(session, 'host-overloaded', why);
+      const after = await store.getSession(sessionId);
+      if (after && (after.media === 'sfu' || (after.moving && after.moving.until > now()))) {
+        return { action: 'moving', message: `${why}: moving the session to an SFU, so it sends one stream.` };
+      }
+    }
+    const stays =
+      session.mode !== 'auto'
+        ? 'this session is fixed on peer-to-peer'
+        : !this.deps.sfu.configured
+          ? 'this server has no SFU'
+          : 'no SFU could take the session just now';
+    const lowered = await this.lowerViewers(sessionId, `${why}, and ${stays}`);
+    return {
+      action: 'viewers-lowered',
+      message: `${why}, and ${stays}: ${lowered === 1 ? 'its viewer is' : `its ${lowered} viewers are`} on the low tier until it can move. The host can raise one from the Participants view.`,
+    };
+  }
+
+  /** Puts the session's viewers on `low` (those whose tier the host chose keep it); how many viewers there are. */
+  private async lowerViewers(sessionId: string, why: string): Promise<number> {
+    const { store, transport, now } = this.deps;
+    const current = await store.getSession(sessionId);
+    const updated =
+      current && !current.viewersLowered
+        ? await this.casRetry(sessionId, current, (s) => (s.viewersLowered ? undefined : { viewersLowered: { at: now(), why } }))
+        : current;
+    const viewers = (await store.listParticipants(sessionId)).filter((p) => p.role === 'viewer');
+    if (updated && updated !== current) this.tellParticipants(updated, viewers);
+    return viewers.length;
+  }
+
+  private tellParticipants(session: SessionRecord, participants: ParticipantRecord[]): void {
+    for (const p of participants) this.deps.transport.broadcast(session.id, ParticipantUpdated, { participant: publicView(p, session) });
+  }
+
   /** A guest now shows the picture from `media`: the host hears it (and drops that P2P link). */
   async mediaReported(sessionId: string, participantId: string, media: 'p2p' | 'sfu', epoch: number): Promise<void> {
     const { store, transport } = this.deps;
@@ -173,13 +228,27 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
   /** The new room is open: record it as the session's media (if the claim is still ours) and tell everyone. */
   private async land(move: Move, assignment: SfuAssignment): Promise<void> {
     const { claimed, reason, why, epoch } = move;
-    const moved = await this.finish(move, { media: 'sfu', epoch, sfu: assignment, moving: undefined, movedFor: reason, moveFailedAt: undefined });
+    const moved = await this.finish(move, {
+      media: 'sfu',
+      epoch,
+      sfu: assignment,
+      moving: undefined,
+      movedFor: reason,
+      moveFailedAt: undefined,
+      // On the SFU the host sends one stream: viewers lowered for its sake get their tier back.
+      viewersLowered: undefined,
+    });
     if (!moved) {
       // Lost the session meanwhile (it ended, or our claim lapsed and another instance moved it).
       await this.deps.sfu.closeRoom(assignment).catch(() => undefined);
       return;
     }
     this.deps.metrics.topologyMoves.inc({ reason, result: 'ok' });
+    if (claimed.viewersLowered)
+      this.tellParticipants(
+        moved,
+        (await this.deps.store.listParticipants(claimed.id)).filter((p) => p.role === 'viewer'),
+      );
     this.tell(claimed.id, {
       media: 'sfu',
       epoch,
@@ -263,6 +332,21 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
     task.catch((err: unknown) => this.emit('error', err));
   }
 }
+
+/** A host's load report in words: what it cannot do. */
+function loadWords(report: HostLoadReport): string {
+  const fps = `${Math.round(report.sentFps)} of ${Math.round(report.expectedFps)} frames a second`;
+  switch (report.reason) {
+    case 'encoder-cpu':
+      return `its video encoders are short of CPU; ${fps}`;
+    case 'uplink':
+      return `its upload is saturated; ${fps}`;
+    default:
+      return `it sends ${fps}`;
+  }
+}
+
+export type HostLoadAnswer = ResultOf<typeof ReportHostLoad>;
 
 function regionOf(session: SessionRecord): { region?: string } {
   return session.sfu ? { region: session.sfu.region } : {};

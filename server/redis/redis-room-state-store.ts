@@ -29,7 +29,7 @@ import { Media, Mode } from '../../protocol/common';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
 import type { ParticipantRole } from '../../protocol/limits';
 import { describeIssues } from '../../protocol/rpc';
-import { ControlAuditEntry, Participant } from '../../protocol/signaling';
+import { ControlAuditEntry, MoveReason, Participant } from '../../protocol/signaling';
 import { SessionTiersSchema, TierNameSchema } from '../../protocol/tiers';
 import type {
   AddResult,
@@ -48,7 +48,6 @@ export class CorruptStateError extends Error {
   override name = 'CorruptStateError';
 }
 
-const MoveReason = z.enum(['participants', 'failover', 'rebalance']);
 // Loose: fields a newer instance adds pass through instead of being dropped on the way.
 const SessionRecordSchema = z.looseObject({
   id: z.string().min(1),
@@ -61,6 +60,7 @@ const SessionRecordSchema = z.looseObject({
   moving: z.object({ by: z.string(), until: z.number(), reason: MoveReason }).optional(),
   moveFailedAt: z.number().optional(),
   movedFor: MoveReason.optional(),
+  viewersLowered: z.object({ at: z.number(), why: z.string() }).optional(),
   name: z.string().optional(),
   e2ee: z.boolean().optional(),
   lobbyEveryone: z.boolean().optional(),
