@@ -154,7 +154,7 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
 
   /** Puts the session's viewers on `low` (those whose tier the host chose keep it); how many viewers there are. */
   private async lowerViewers(sessionId: string, why: string): Promise<number> {
-    const { store, transport, now } = this.deps;
+    const { store, now } = this.deps;
     const current = await store.getSession(sessionId);
     const updated =
       current && !current.viewersLowered
