@@ -45,6 +45,7 @@ export type HostEvent =
   | { type: 'topology'; media: string; phase: string; reason: string; message: string }
   | { type: 'links'; reason: string; message: string; revoked: string[]; controller?: string; viewer?: string }
   | { type: 'offerEnded'; participantId: string; reason: string; message: string }
+  | { type: 'hostLoad'; overloaded: boolean; reason?: string; sentFps: number; expectedFps: number }
   | HostKeyEvent;
 
 export interface HeadlessHost {

@@ -37,6 +37,7 @@ import type {
 import type { ParamsOf, ResultOf } from '../../protocol/rpc';
 import { consoleLogger } from '../engine/logger';
 import { RateMeter } from '../engine/stats';
+import { HostLoadWatch, type HostLoadSample } from '../engine/quality/host-load';
 import { readHostParams, type HostParams } from './host-params';
 import { BridgeLink, type BridgeStatus } from './host-bridge-link';
 import { TEST_HOOKS } from './test-hooks';
@@ -47,6 +48,7 @@ import { SfuKeyRing } from '../engine/e2ee/sfu-key-ring';
 import type { SfuEncryption } from '../engine/sfu/sfu-e2ee';
 import { withMediaKey } from '../../protocol/share-link';
 import type { TierName } from '../../protocol/tiers';
+import type { HostLoadReport } from '../../protocol/signaling';
 import { CANNOT_START_WORKER_MESSAGE, e2eeWorkerUrl, livekitE2eeWorkerUrl, lockText } from './e2ee-text';
 import type { GuestConnectionState, GuestInfo, GuestStats, MediaMode, ScreenDescription } from '../engine/engine-types';
 
@@ -63,6 +65,8 @@ export type HostEvent =
   | { type: 'links'; reason: string; message: string; revoked: string[]; controller?: string; viewer?: string }
   /** The host's offer of its seat ended without a transfer. */
   | { type: 'offerEnded'; participantId: string; reason: 'declined' | 'expired'; message: string }
+  /** Peer-to-peer: the host began (or stopped) failing to keep up with its guests, as told to the control plane. */
+  | ({ type: 'hostLoad' } & HostLoadReport)
   /**
    * An encrypted session's media key changed (started, ratcheted, re-keyed): what the embedder's
    * links carry from now on (`key`, `gen`) and the safety code to compare. For the embedder on
@@ -103,6 +107,8 @@ export interface HostHook {
   readonly framesWritten: number;
   readonly framesDropped: number;
   stats(): Promise<GuestStats[]>;
+  /** Peer-to-peer: whether the host counts as not keeping up, and the last second's verdict (quality/host-load.ts). */
+  load(): { overloaded: boolean; sample: HostLoadSample | undefined };
   /** The most recent frames that reached the track (up to FRAME_LOG_SIZE), oldest first. */
   frameLog(): FrameLogEntry[];
   /** Ends the session for everyone. */
@@ -417,6 +423,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
         return frames.framesDropped;
       },
       stats: () => engine.stats(),
+      load: () => ({ overloaded: load.isOverloaded, sample: load.sample }),
       frameLog: () => frameLog.slice(),
       end: (reason) => signaling.end(reason),
       get screen() {
@@ -549,8 +556,29 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     });
     el('guests').replaceChildren(...rows);
   }
+  // Peer-to-peer, the host encodes for every guest: when it cannot keep up for a few seconds it
+  // says so, and the control plane moves the session to an SFU (or lowers its viewers).
+  const load = new HostLoadWatch();
+  const judgeLoad = (guests: GuestStats[]): void => {
+    if (modeNow() !== 'p2p' || signaling.state !== 'joined') return load.reset();
+    const said = load.add({ at: performance.now(), framesOffered: framesProduced() + (generated?.framesSkipped ?? 0), targetFps: params.fps, guests });
+    if (!said) return;
+    log(said.overloaded ? 'warn' : 'info', `host load: ${JSON.stringify(said)}`);
+    report({ type: 'hostLoad', ...said });
+    signaling.reportHostLoad(said).then(
+      (answer) => {
+        if (answer.action === 'none') return;
+        notice = answer.message;
+        el('media').textContent = answer.message;
+        publish();
+      },
+      (err: unknown) => log('warn', `could not report the host's load: ${String(err)}`),
+    );
+  };
   const refreshStats = async () => {
-    for (const s of await engine.stats().catch(() => [])) {
+    const guests = await engine.stats().catch(() => []);
+    judgeLoad(guests);
+    for (const s of guests) {
       statsById.set(s.guestId, s);
       const meter = rates.get(s.guestId) ?? new RateMeter();
       rates.set(s.guestId, meter);
@@ -649,6 +677,7 @@ export function bootHostPage(fragment: string, env: HostPageEnv): HostPageAction
       framesWritten: 0,
       framesDropped: 0,
       stats: () => Promise.resolve([]),
+      load: () => ({ overloaded: false, sample: undefined }),
       frameLog: () => [],
       end: () => Promise.reject(new Error('the host page is not running')),
       screen: undefined,

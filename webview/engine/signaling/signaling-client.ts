@@ -15,6 +15,8 @@ import { ErrorCode, PairuxError } from '../../../protocol/errors';
 import { RpcEndpoint } from '../../../protocol/rpc-endpoint';
 import type { ParamsOf, ResultOf } from '../../../protocol/rpc';
 import {
+  ReportHostLoad,
+  type HostLoadReport,
   AcceptHost,
   AdmitGuest,
   CloseCode,
@@ -277,6 +279,11 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
   /** Guests: the picture shown now comes from `media` (the focus's make-before-break). */
   async reportMedia(media: 'p2p' | 'sfu', epoch: number): Promise<void> {
     await this.requireRpc().request(ReportMedia, { media, epoch });
+  }
+
+  /** Host: it cannot keep up with its peer-to-peer guests (or can again); the answer says what the focus did. */
+  async reportHostLoad(report: HostLoadReport): Promise<ResultOf<typeof ReportHostLoad>> {
+    return this.requireRpc().request(ReportHostLoad, report);
   }
 
   /** A fresh LiveKit token (SFU sessions only): before the current one expires, or to reconnect to the SFU. */
