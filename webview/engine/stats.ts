@@ -56,6 +56,8 @@ export interface OutboundVideoStats extends CandidatePairInfo {
    * the encoder side dropped some (VP9's screen-share mode does after a still stretch).
    */
   framesGiven: number;
+  /** Share of packets lost on the way to the receiver, as its last report said (remote-inbound-rtp fractionLost, 0..1). */
+  lossFraction: number;
 }
 
 /** One simulcast layer as the sender reports it (diagnostics: which layer starves, and why). */
@@ -188,10 +190,12 @@ export async function outboundVideoStats(pc: RTCPeerConnection | undefined): Pro
     targetBitrate: 0,
     encodeMsPerFrame: 0,
     framesGiven: 0,
+    lossFraction: 0,
   };
   if (!pc || pc.connectionState === 'closed') return empty;
   const report = await pc.getStats();
   const rtp = records(report).find((r) => r.type === 'outbound-rtp' && r.kind === 'video');
+  const remote = rtp ? records(report).find((r) => r.type === 'remote-inbound-rtp' && r.localId === rtp.id) : undefined;
   const source = rtp ? (report.get(str(rtp.mediaSourceId)) as StatsRecord | undefined) : undefined;
   const pair = selectedCandidatePair(report);
   if (!rtp) return { ...empty, ...pair };
@@ -210,6 +214,7 @@ export async function outboundVideoStats(pc: RTCPeerConnection | undefined): Pro
     targetBitrate: num(rtp.targetBitrate),
     encodeMsPerFrame: encoded > 0 ? (num(rtp.totalEncodeTime) * 1000) / encoded : 0,
     framesGiven: source ? num(source.frames) : 0,
+    lossFraction: remote ? Math.min(1, Math.max(0, num(remote.fractionLost))) : 0,
   };
 }
 

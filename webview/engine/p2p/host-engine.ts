@@ -22,6 +22,8 @@ import { newPcId, PeerLink } from './peer-link';
 import type { SignalingClient } from '../signaling/signaling-client';
 import { outboundVideoStats } from '../stats';
 import type { GuestConnectionState, GuestInfo, GuestStats, HostEngineEvents, HostMediaEngine, ScreenDescription, ScreenEncoding } from '../engine-types';
+import { tierFor, type TierName } from '../../../protocol/tiers';
+import { PeerQuality, type QualityPeer } from './peer-quality';
 
 /** `maxBitrateKbps` is per guest here; unset leaves it to bandwidth estimation. */
 export interface HostEngineOptions extends ScreenEncoding {
@@ -87,6 +89,8 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
   private _screen: ScreenDescription;
   /** Made when the first guest asks for direct video. */
   private direct: DirectVideoSender | undefined;
+  /** Each RTP guest's encoder caps by its tier and the uplink (peer-quality.ts); while started. */
+  private quality: PeerQuality | undefined;
 
   constructor(private readonly options: HostEngineOptions) {
     super();
@@ -108,7 +112,10 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
         this.dropGuest(participantId, 'left the session');
         this.options.input?.forget(participantId);
       }),
-      s.on('participants', () => this.emitGuests()),
+      s.on('participants', () => {
+        this.emitGuests();
+        this.directForLowTiers();
+      }),
       s.on('joined', ({ identityChanged, resumed }) => {
         // A new host identity means the guests' connections point at someone who left: they
         // will say hello to the new identity, so free the old connections now.
@@ -120,6 +127,52 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
         if (state === 'ended' || state === 'failed') this.stop();
       }),
     );
+    this.quality = new PeerQuality({
+      tiers: () => this.signaling.tiers.table,
+      screen: () => ({ width: this._screen.width, height: this._screen.height, fps: this._screen.fps }),
+      peers: () => this.rtpPeers(),
+      log: this.log,
+    });
+    this.quality.start();
+  }
+
+  /** The allocator's last decision for the RTP guests (diagnostics). */
+  get allocation() {
+    return this.quality?.last;
+  }
+
+  /** A guest's tier now: the host's choice for it, else its role's in this session. */
+  private tierOf(guestId: string): TierName {
+    const p = this.signaling.participants.get(guestId);
+    return p?.tier ?? tierFor(p?.role === 'controller' ? 'controller' : 'viewer', this.signaling.tiers.roles);
+  }
+
+  private rtpPeers(): QualityPeer[] {
+    const out: QualityPeer[] = [];
+    for (const [id, peer] of this.peers) {
+      if (!peer.transceiver || peer.state !== 'connected' || this.direct?.hasPeer(id)) continue;
+      const kbps = this.options.maxBitrateKbps;
+      out.push({ id, tier: this.tierOf(id), pc: peer.link.pc, sender: peer.transceiver.sender, ...(kbps ? { override: { maxBitrateKbps: kbps } } : {}) });
+    }
+    return out;
+  }
+
+  /**
+   * A guest put on the `low` tier leaves the shared direct-video encoder (which sends the top of
+   * the tiers) for RTP video at the low tier's caps. It stays there if raised again (its page
+   * does not ask twice on one connection); the caps follow its tier.
+   */
+  private directForLowTiers(): void {
+    if (!this.direct) return;
+    for (const [guestId, peer] of this.peers) {
+      if (!this.direct.hasPeer(guestId) || this.tierOf(guestId) !== 'low') continue;
+      try {
+        peer.endpoint?.notify(VideoDirectStop, { reason: 'the host put you on the low tier: RTP video at its caps' });
+      } catch {
+        // A closing channel: that guest is going anyway.
+      }
+      this.stopDirect(guestId, peer, 'on the low tier');
+    }
   }
 
   /**
@@ -142,6 +195,8 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
     for (const id of [...this.peers.keys()]) this.dropGuest(id, 'host stopped', true);
     this.direct?.close();
     this.direct = undefined;
+    this.quality?.close();
+    this.quality = undefined;
     for (const off of this.unsubscribe.splice(0)) off();
     this.started = false;
   }
@@ -328,6 +383,7 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
     endpoint.onRequest(VideoDirect, async ({ codecs }) => {
       if (this.peers.get(guestId) !== peer) throw new PairuxError(ErrorCode.Closed, 'this connection is being replaced');
       if (video.readyState !== 'open') throw new PairuxError(ErrorCode.Unavailable, `the video channel is ${video.readyState}`);
+      if (this.tierOf(guestId) === 'low') throw new PairuxError(ErrorCode.Unavailable, "on the low tier: RTP video at the low tier's caps");
       const sender = this.directSender();
       const codec = await sender.codecFor(codecs);
       if (!codec) throw new PairuxError(ErrorCode.Unavailable, `the host encodes none of ${codecs.join(', ')} for direct video`);
