@@ -1,0 +1,109 @@
+/**
+ * The P2P host's bandwidth allocator on a real narrow uplink (issue 16): the host page in its own
+ * network namespace whose upload is shaped by a token bucket (test/support/shaped-host.ts),
+ * sharing its generated 1280×720 screen at 30 fps as RTP video (VP8) to one controller and four
+ * viewers. That screen changes in small places (a clock, a box, the marker), so five full streams
+ * of it fit in 3 Mbit/s (measured: all five at 30 fps, none limited); at 1 Mbit/s they do not. The
+ * controller keeps its frame rate at full resolution, the viewers give way (frame rate first, then
+ * size), none freezes; with the cap lifted the viewers get their frame rate back. Real Chromium,
+ * real control plane, a real shaped link. bench:tiers is where a busy 1080p screen meets 3 Mbit/s.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { Browser } from 'playwright-core';
+import { findChromium, launchChromium } from '../../demo/chromium';
+import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
+import type { ControlPlane } from '../../server/control-plane';
+import type { GuestStats } from '../../webview/engine/engine-types';
+import { ViewerPage, framesBetween } from '../support/browser-viewer';
+import { createSession, NO_LOBBY, startTestServer } from '../support/control-plane';
+import { eventually } from '../support/livekit';
+import { OUR_SIDE, startShapedHost, type ShapedHost } from '../support/shaped-host';
+
+const SIZE = { width: 1280, height: 720, fps: 30 };
+const UPLINK_KBIT = 1000;
+const HOST_KEY = randomBytes(18).toString('base64url');
+
+describe('end to end: the P2P host on a 1 Mbit/s uplink gives the controller its tier first', function () {
+  this.timeout(240_000);
+  let browser: Browser;
+  let hostBrowser: Browser;
+  let link: ShapedHost;
+  let plane: ControlPlane;
+  let host: HeadlessHost | undefined;
+  const guests: ViewerPage[] = [];
+
+  before(async () => {
+    link = startShapedHost();
+    browser = await launchChromium();
+    hostBrowser = await launchChromium({ executablePath: link.wrapper(findChromium()) });
+    // Reachable from the host's namespace too, so not on loopback alone: a host key then, as the server demands.
+    plane = await startTestServer({ ...NO_LOBBY, host: '0.0.0.0', hostKey: HOST_KEY });
+  });
+  after(async () => {
+    for (const g of guests) await g.close();
+    await host?.close();
+    await plane?.close();
+    await hostBrowser?.close();
+    await browser?.close();
+    link?.close();
+  });
+
+  const rows = async () =>
+    (await host!.page.evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<GuestStats[]> } }).pairuxHost.stats())) as GuestStats[];
+  const describeRows = (rs: GuestStats[], ids: string[]) =>
+    rs
+      .map((r) => `${ids.indexOf(r.guestId) === 0 ? 'controller' : 'viewer'} ${r.fps} fps ${r.frameWidth}×${r.frameHeight} ${r.qualityLimitationReason}`)
+      .join('; ');
+
+  it('controller at full rate and size, viewers degraded but moving; the cap lifted, viewers recover', async () => {
+    const session = await createSession(plane, { name: 'Narrow uplink', mode: 'p2p' }, { authorization: `Bearer ${HOST_KEY}` });
+    // The host page reaches the server across the shaped link, as a home host reaches a cloud one.
+    host = await startHeadlessHost(`http://${OUR_SIDE}:${plane.port}`, session.sessionId, session.hostToken, {
+      ...SIZE,
+      browser: hostBrowser,
+      name: 'Host',
+      direct: false,
+      codec: 'vp8',
+    });
+    link.shape(UPLINK_KBIT);
+    guests.push(await ViewerPage.open(browser, session.links.controller.url, 'Driver'));
+    for (let i = 1; i <= 4; i++) guests.push(await ViewerPage.open(browser, session.links.viewer.url, `Viewer ${i}`));
+    for (const g of guests) await g.waitForState('live', 60_000);
+    const ids = await Promise.all(guests.map(async (g) => (await g.selfId())!));
+
+    // Settled: the allocator has had time to cut (cuts wait 4 s between changes per guest).
+    let seen: GuestStats[] = [];
+    const settled = await eventually(
+      async () => {
+        const rs = (seen = await rows());
+        const controller = rs.find((r) => r.guestId === ids[0]);
+        const viewers = rs.filter((r) => ids.slice(1).includes(r.guestId));
+        const ok = controller && controller.fps >= 25 && controller.frameWidth === SIZE.width && viewers.length === 4 && viewers.every((v) => v.fps < 25);
+        return ok ? rs : undefined;
+      },
+      () => `the controller at 25 fps or more and full size, the viewers below it (last: ${describeRows(seen, ids)})`,
+      60_000,
+    );
+    console.log(`      capped at ${UPLINK_KBIT} kbit/s: ${describeRows(settled!, ids)}`);
+    // Nobody frozen: every viewer's picture still advances.
+    for (const [i, g] of guests.entries()) {
+      const [a, b] = await g.markerAdvance(2000);
+      assert.ok(framesBetween(a, b) >= 1, `guest ${i}: frame ${a.frame} → ${b.frame} in 2 s`);
+    }
+    const [c0, c1] = await guests[0]!.markerAdvance(1000);
+    assert.ok(framesBetween(c0, c1) >= 20, `the controller shows ${framesBetween(c0, c1)} new frames in 1 s`);
+
+    link.shape(null);
+    const recovered = await eventually(
+      async () => {
+        const rs = (seen = await rows());
+        const viewers = rs.filter((r) => ids.slice(1).includes(r.guestId));
+        return viewers.length === 4 && viewers.every((v) => v.fps >= 20) ? rs : undefined;
+      },
+      () => `every viewer back at 20 fps or more (last: ${describeRows(seen, ids)})`,
+      90_000,
+    );
+    console.log(`      cap lifted: ${describeRows(recovered!, ids)}`);
+  });
+});
