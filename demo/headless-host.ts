@@ -13,6 +13,10 @@ export interface HostPageOptions {
   codec?: 'vp8' | 'vp9' | 'av1' | 'h264';
   /** Offer P2P guests direct video (WebCodecs over a data channel); default true, false sends RTP video only. */
   direct?: boolean;
+  /** Cap P2P guests' RTP encoders by tier and the bandwidth allocator (default true). */
+  allocator?: boolean;
+  /** The generated screen's code scrolls a line every frame (a busy screen). */
+  scroll?: boolean;
   hint?: 'detail' | 'motion' | 'text' | '';
   degradation?: 'maintain-resolution' | 'maintain-framerate' | 'balanced';
   maxKbps?: number;
@@ -63,6 +67,8 @@ export function hostPageUrl(serverUrl: string, sessionId: string, hostToken: str
   if (o.fps) params.set('fps', String(o.fps));
   if (o.codec) params.set('codec', o.codec);
   if (o.direct === false) params.set('direct', '0');
+  if (o.allocator === false) params.set('alloc', '0');
+  if (o.scroll) params.set('scroll', '1');
   if (o.hint !== undefined) params.set('hint', o.hint);
   if (o.degradation) params.set('degradation', o.degradation);
   if (o.maxKbps) params.set('maxKbps', String(o.maxKbps));

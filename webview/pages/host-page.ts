@@ -253,7 +253,9 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
   if (env.initialKey) chainFrom(env.initialKey);
   // Without a bridge: exactly the stand-alone generated screen. With one: a switch the runner's
   // answer fills in, so the track and engine exist before the runner has been asked.
-  const generated = env.connectBridge ? undefined : new GeneratedScreenSource({ width: params.width, height: params.height, fps: params.fps });
+  const generated = env.connectBridge
+    ? undefined
+    : new GeneratedScreenSource({ width: params.width, height: params.height, fps: params.fps, scroll: params.scroll });
   const sources = env.connectBridge ? new SourceSwitch({ width: params.width, height: params.height, fps: params.fps, name: 'bridge' }) : undefined;
   const source: FrameSource = generated ?? (sources as SourceSwitch);
   const frameLog: FrameLogEntry[] = [];
@@ -353,6 +355,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
       ...tuning,
       iceTransportPolicy: params.iceTransportPolicy,
       directVideo: params.directVideo,
+      allocator: params.allocator,
       ...(e2ee ? { e2ee, ...(keys?.chunks ? { e2eeChunks: keys.chunks } : {}) } : {}),
       log,
     });

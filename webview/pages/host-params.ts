@@ -2,6 +2,8 @@
  * The headless host page's settings, from its fragment:
  * `/host#sid=…&token=…&name=…&w=1280&h=720&fps=30&codec=vp9&hint=detail&degradation=maintain-resolution&maxKbps=2500&ice=relay&direct=1&bridge=<ws url>`.
  * `direct=0` sends P2P guests RTP video only, no direct video (WebCodecs over a data channel).
+ * `scroll=1` makes the generated screen busy: its code scrolls a line every frame.
+ * `alloc=0` leaves P2P guests' RTP encoders uncapped by tier and allocator (bench:tiers' control column).
  * `ratchet=<seconds>` moves an encrypted session's key on that often (default 10 minutes).
  * Without `bridge` the page shares its generated screen and has nobody to ask about control;
  * with it (URL-encoded `ws://` URL of the runner's host bridge), the runner decides both.
@@ -30,6 +32,10 @@ export interface HostParams {
   region: string | undefined;
   /** `direct=0|1` (default 1): offer direct video to P2P guests that can take it. */
   directVideo: boolean;
+  /** `scroll=0|1` (default 0): the generated screen's code scrolls a line every frame (a busy screen). */
+  scroll: boolean;
+  /** `alloc=0|1` (default 1): cap P2P guests' RTP encoders by tier and the bandwidth allocator. */
+  allocator: boolean;
   /** `ratchet=<seconds>` (5-86400): how often an encrypted session's key moves on; undefined: the default (10 minutes). */
   ratchetMs: number | undefined;
 }
@@ -75,6 +81,10 @@ export function readHostParams(hash: string): HostParamsResult {
   if (typeof ratchet === 'string') problems.push(`ratchet ${ratchet}`);
   const directRaw = q.get('direct') ?? '1';
   if (directRaw !== '0' && directRaw !== '1') problems.push(`direct must be 0 or 1 (got ${directRaw})`);
+  const scrollRaw = q.get('scroll') ?? '0';
+  if (scrollRaw !== '0' && scrollRaw !== '1') problems.push(`scroll must be 0 or 1 (got ${scrollRaw})`);
+  const allocRaw = q.get('alloc') ?? '1';
+  if (allocRaw !== '0' && allocRaw !== '1') problems.push(`alloc must be 0 or 1 (got ${allocRaw})`);
   const bridgeRaw = q.get('bridge');
   let bridgeUrl: string | undefined;
   if (bridgeRaw) {
@@ -116,6 +126,8 @@ export function readHostParams(hash: string): HostParamsResult {
       bridgeUrl,
       region: regionHint(q.get('region')),
       directVideo: directRaw !== '0',
+      allocator: allocRaw !== '0',
+      scroll: scrollRaw === '1',
       ratchetMs: ratchet > 0 ? ratchet * 1000 : undefined,
     },
   };

@@ -17,6 +17,11 @@ export interface GeneratedScreenOptions {
   fps: number;
   /** Paint the frame marker (default true). */
   marker?: boolean;
+  /**
+   * The editor's code scrolls a line every frame (a busy screen: most of it changes each frame,
+   * as a log or a build scrolling by), where by default only a clock, a box and the marker move.
+   */
+  scroll?: boolean;
 }
 
 type Ctx = OffscreenCanvasRenderingContext2D;
@@ -65,6 +70,8 @@ export class GeneratedScreenSource implements FrameSource {
   private seq = 0;
   private nextDue = 0;
   private lastBox: Rect | undefined;
+  /** With `scroll`: the code, a whole cycle of its lines and a screenful more, drawn once. */
+  private readonly code: { canvas: OffscreenCanvas; area: Rect; cycle: number } | undefined;
   /** Frames skipped because the page could not keep up with the nominal rate. */
   framesSkipped = 0;
 
@@ -76,6 +83,7 @@ export class GeneratedScreenSource implements FrameSource {
     this.layout = this.computeLayout();
     this.background = new OffscreenCanvas(width, height);
     this.drawStatic(this.background.getContext('2d') as Ctx);
+    this.code = options.scroll ? this.drawScrollingCode() : undefined;
     this.canvas = new OffscreenCanvas(width, height);
     // willReadFrequently keeps the canvas in CPU memory: getImageData becomes a plain copy.
     this.ctx = this.canvas.getContext('2d', { willReadFrequently: true, alpha: false }) as Ctx;
@@ -206,21 +214,7 @@ export class GeneratedScreenSource implements FrameSource {
 
     const codeTop = L.titleH + L.tabH + Math.round(L.lineHeight / 2);
     const visible = Math.max(0, Math.floor((L.panel.y - codeTop) / L.lineHeight));
-    const textX = editorX + L.gutterW + L.font;
-    const charW = ctx.measureText('M').width;
-    for (let i = 0; i < visible; i++) {
-      const y = codeTop + i * L.lineHeight + L.lineHeight / 2;
-      ctx.fillStyle = THEME.gutterText;
-      ctx.textAlign = 'right';
-      ctx.fillText(String(i + 1), editorX + L.gutterW, y);
-      ctx.textAlign = 'left';
-      let x = textX;
-      for (const token of tokenize(CODE_LINES[i % CODE_LINES.length] ?? '')) {
-        ctx.fillStyle = token.color;
-        ctx.fillText(token.text, x, y);
-        x += charW * token.text.length;
-      }
-    }
+    this.drawCodeLines(ctx, editorX, codeTop, 0, visible);
 
     ctx.fillStyle = THEME.panel;
     ctx.fillRect(L.panel.x, L.panel.y, L.panel.w, L.panel.h);
@@ -251,6 +245,45 @@ export class GeneratedScreenSource implements FrameSource {
     }
   }
 
+  /** `count` lines of code from line `first` (numbered from 1), the first at `top`. */
+  private drawCodeLines(ctx: Ctx, editorX: number, top: number, first: number, count: number): void {
+    const L = this.layout;
+    ctx.font = `${L.font}px "DejaVu Sans Mono", Menlo, Consolas, monospace`;
+    ctx.textBaseline = 'middle';
+    const textX = editorX + L.gutterW + L.font;
+    const charW = ctx.measureText('M').width;
+    for (let i = 0; i < count; i++) {
+      const n = first + i;
+      const y = top + i * L.lineHeight + L.lineHeight / 2;
+      ctx.fillStyle = THEME.gutterText;
+      ctx.textAlign = 'right';
+      ctx.fillText(String((n % CODE_LINES.length) + 1), editorX + L.gutterW, y);
+      ctx.textAlign = 'left';
+      let x = textX;
+      for (const token of tokenize(CODE_LINES[n % CODE_LINES.length] ?? '')) {
+        ctx.fillStyle = token.color;
+        ctx.fillText(token.text, x, y);
+        x += charW * token.text.length;
+      }
+    }
+  }
+
+  /** The scrolling code's strip: one cycle of the listing and a screenful after it, so any offset within a cycle is a plain copy. */
+  private drawScrollingCode(): { canvas: OffscreenCanvas; area: Rect; cycle: number } {
+    const L = this.layout;
+    const editorX = L.activityW;
+    const top = L.titleH + L.tabH;
+    const area: Rect = { x: editorX, y: top, w: this.info.width - editorX, h: L.panel.y - top };
+    const visible = Math.ceil(area.h / L.lineHeight) + 1;
+    const cycle = CODE_LINES.length;
+    const canvas = new OffscreenCanvas(area.w, (cycle + visible) * L.lineHeight);
+    const ctx = canvas.getContext('2d') as Ctx;
+    ctx.fillStyle = THEME.background;
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    this.drawCodeLines(ctx, 0, 0, 0, cycle + visible);
+    return { canvas, area, cycle };
+  }
+
   /** Redraws the changing regions into the canvas and copies them into the pixel buffer. */
   private renderFrame(captureTime: number): void {
     const ctx = this.ctx;
@@ -258,6 +291,14 @@ export class GeneratedScreenSource implements FrameSource {
     const { width: w, height: h } = this.info;
     const dirty: Rect[] = [];
     const restore = (r: Rect): void => ctx.drawImage(this.background, r.x, r.y, r.w, r.h, r.x, r.y, r.w, r.h);
+
+    if (this.code) {
+      // A line further every frame: the whole code area changes.
+      const { canvas, area, cycle } = this.code;
+      const offset = (this.seq % cycle) * L.lineHeight;
+      ctx.drawImage(canvas, 0, offset, area.w, area.h, area.x, area.y, area.w, area.h);
+      dirty.push(area);
+    }
 
     // Clock: a smooth second hand, so every frame differs even when nothing else moves.
     const { cx, cy, r } = L.clock;

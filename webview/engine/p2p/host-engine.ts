@@ -40,6 +40,8 @@ export interface HostEngineOptions extends ScreenEncoding {
    * for all of them. Default true; where the page cannot encode it, RTP video as before.
    */
   directVideo?: boolean;
+  /** Cap each RTP guest's encoder by its tier and the uplink (peer-quality.ts); default true. False: WebRTC's own congestion control alone. */
+  allocator?: boolean;
   /**
    * An end-to-end encrypted session (issue 15): every guest's RTP sender seals each frame (the
    * codec is VP9 then: AV1's and H.264's packetizers cannot carry sealed frames), and direct video
@@ -133,7 +135,7 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
       peers: () => this.rtpPeers(),
       log: this.log,
     });
-    this.quality.start();
+    if (this.options.allocator !== false) this.quality.start();
   }
 
   /** The allocator's last decision for the RTP guests (diagnostics). */
