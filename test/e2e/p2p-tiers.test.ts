@@ -1,6 +1,6 @@
 /**
- * Quality tiers peer-to-peer (issue 16): the host puts one viewer on the `low` tier and that
- * viewer leaves the shared direct-video encoder for RTP video capped at the low tier (10 frames a
+ * Quality tiers peer-to-peer (issue 16): the host puts one viewer on the `low` tier (every
+ * participant list says so) and that viewer leaves the shared direct-video encoder for RTP video capped at the low tier (10 frames a
  * second, 600 kbit/s), while the viewer beside it keeps direct video at full rate; put back on
  * its role's tier, the same RTP encoder is raised to the standard tier's frame rate. Real
  * Chromium pages, the real control plane; the caps are set by the host page's bandwidth
@@ -75,6 +75,11 @@ describe('end to end: quality tiers peer-to-peer', function () {
     const [a, b] = await lowered.markerAdvance(2000);
     assert.ok(b.frame !== a.frame, 'its picture still advances');
     assert.equal((await hostRow(keptId))?.path, 'direct', 'the other viewer keeps direct video');
+    // Everyone's participant list says so: the other viewer's page shows the lowered one's tier, and why.
+    const row = kept.page.locator(`#participants li[data-id="${id}"] .role`);
+    await eventually(async () => (await row.textContent()) === 'viewer · low', "the lowered viewer's tier in the other's list");
+    assert.equal(await row.getAttribute('title'), 'Quality tier: low, set by the host');
+    assert.equal(await kept.page.locator(`#participants li[data-id="${keptId}"] .role`).textContent(), 'viewer · standard');
     const [k0, k1] = await kept.markerAdvance(1000);
     const keptFps = framesBetween(k0, k1);
     console.log(`      lowered: host sends ${low.fps} fps over RTP (${low.frameWidth}×${low.frameHeight}); kept: ${keptFps} new frames in 1 s, direct`);

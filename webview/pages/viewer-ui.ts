@@ -83,6 +83,12 @@ export class ViewerUi {
       const role = document.createElement('span');
       role.className = 'role';
       role.textContent = p.role;
+      if (p.tier && p.role !== 'host') {
+        // The quality each guest gets, as the host sees it: the same facts in every participant list.
+        li.dataset.tier = p.tier;
+        role.textContent = `${p.role} · ${p.tier}`;
+        role.title = tierTitle(p);
+      }
       li.dataset.control = p.controlState;
       if (p.controlState !== 'none') {
         // Everyone sees who drives (and who is asking to).
@@ -126,4 +132,11 @@ export class ViewerUi {
       this.setStatus(`Full screen is not available here (${String(err)})`);
     }
   }
+}
+
+/** Why a guest has the tier it has, in words for its tooltip. */
+export function tierTitle(p: Pick<Participant, 'tier' | 'tierChosen' | 'tierLowered' | 'role'>): string {
+  if (p.tierChosen) return `Quality tier: ${p.tier}, set by the host`;
+  if (p.tierLowered) return `Quality tier: ${p.tier}: the host's computer cannot keep up, so viewers get less until the session moves to an SFU`;
+  return `Quality tier: ${p.tier}, the ${p.role}s' tier in this session`;
 }
