@@ -81,10 +81,15 @@ export function tierArgument(given: unknown): TierName | null | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
-/** A row's tier words: "standard", or "low (set by you)" when the host chose it. */
+/**
+ * A row's tier words: "standard", "low (set by you)" when the host chose it, or "low (lowered:
+ * you cannot keep up)" when the session focus lowered the viewers for a host that could not.
+ */
 export function tierText(p: Participant, amHost: boolean): string {
   if (!p.tier) return '';
-  return p.tierChosen ? `${p.tier} (set by ${amHost ? 'you' : 'the host'})` : p.tier;
+  if (p.tierChosen) return `${p.tier} (set by ${amHost ? 'you' : 'the host'})`;
+  if (p.tierLowered) return `${p.tier} (lowered: ${amHost ? 'you cannot' : 'the host cannot'} keep up)`;
+  return p.tier;
 }
 
 /** The passing line once the server took the choice. */

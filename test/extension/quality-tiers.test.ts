@@ -62,6 +62,13 @@ describe('extension: a guest quality tier', () => {
       assert.match(bob.tooltip, /Quality tier standard: up to 2 Mbit\/s · 30 fps · never below 1280×720$/, 'the defaults without a session table');
     });
 
+    it('a viewer the session focus lowered for a host that cannot keep up says so', () => {
+      const lowered = [p('h', 'Me', 'host', { tier: 'high' }), p('v1', 'Bob', 'viewer', { tier: 'low', tierLowered: true })];
+      assert.equal(participantRows(hostView(lowered))[1]!.description, 'viewer · low (lowered: you cannot keep up)');
+      const asGuest = participantRows({ kind: 'guest', hostName: 'Me', mode: 'p2p', page: page(lowered, { selfId: 'v1', role: 'viewer' }) });
+      assert.equal(asGuest.find((r) => r.id === 'v1')!.description, 'viewer · low (lowered: the host cannot keep up)');
+    });
+
     it('a participant a server older than the tiers reports shows no tier', () => {
       const rows = participantRows(hostView([p('h', 'Me', 'host'), p('v1', 'Bob', 'viewer')]));
       assert.equal(rows[1]!.description, 'viewer');
