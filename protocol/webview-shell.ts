@@ -23,7 +23,7 @@ import {
 import { MAX_SIGNALING_MESSAGE_BYTES } from './limits';
 import { MAX_KEY_GEN } from './share-link';
 import { defineNotification, defineRequest, type Boundary } from './rpc';
-import { TierNameSchema } from './tiers';
+import { SessionTiersSchema, TierNameSchema } from './tiers';
 
 /** Holds a whole signaling message (64 KB) escaped inside the RPC message's JSON, with room to spare. */
 export const MAX_SHELL_JSON_BYTES = 256 * 1024;
@@ -112,6 +112,8 @@ export const ShellStatus = defineNotification(
     joinedAs: Role.optional(),
     participants: z.array(Participant).max(200),
     driverId: Id.nullable(),
+    /** The session's quality tiers as its server told this page at join (a host that took the seat over has no other copy). */
+    tiers: SessionTiersSchema.optional(),
     /** Guest: the control request / driving state. */
     control: z.enum(['none', 'requested', 'granted', 'unavailable']).optional(),
     /** Set when the session is over: why, in words. */

@@ -69,8 +69,9 @@ export interface HostStatus {
   /** The embedded server on the local network: where guests connect; absent on this computer only or a deployed server. */
   reach?: { address: string; network: string; interface: string } | undefined;
   /**
-   * The session's quality tiers as the server created it (its table and role tiers); absent from a
-   * server older than the tiers and in a session taken over (the defaults then say what they mean).
+   * The session's quality tiers (its table and role tiers): as the server created it, or, in a
+   * session taken over, as the host page heard at its join; absent only from a server older than
+   * the tiers (the defaults then say what they mean).
    */
   tiers?: SessionTiers | undefined;
 }
@@ -179,7 +180,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
           ? undefined
           : (this.settings.livekit?.url ?? (this.settings.serverUrl ? 'remote' : undefined)),
       ...(this.reach ? { reach: this.reach } : {}),
-      ...(c.tiers ? { tiers: { table: c.tiers.table, roles: c.tiers.roles } } : {}),
+      ...(c.tiers ? { tiers: { table: c.tiers.table, roles: c.tiers.roles } } : this.page?.tiers ? { tiers: this.page.tiers } : {}),
     };
   }
 

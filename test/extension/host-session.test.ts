@@ -12,11 +12,13 @@ import { fetchWithRetry } from '../../extension/core/remote-server';
 import { QUALITY, readHostSettings, type HostSettings } from '../../extension/core/settings';
 import { formatShareLink, parseShareLink } from '../../protocol/share-link';
 import { RpcEndpoint } from '../../protocol/rpc-endpoint';
-import { ShellE2eeKey, ShellReady, webviewShellBoundary } from '../../protocol/webview-shell';
+import { ShellE2eeKey, ShellReady, ShellStatus, webviewShellBoundary } from '../../protocol/webview-shell';
+import { DEFAULT_ROLE_TIERS, DEFAULT_TIERS, mergeTiers } from '../../protocol/tiers';
 import { JoinTokens } from '../../server/join-tokens';
 import { WebviewPort } from '../../extension/core/webview-port';
 import { startXvfb, type Xvfb } from '../helper/support/xvfb';
 import { startLocalLiveKit } from '../../demo/livekit-server';
+import { eventually } from '../support/livekit';
 
 function settings(over: Partial<HostSettings> = {}): HostSettings {
   return {
@@ -202,6 +204,12 @@ describe('extension: hosting without an editor', function () {
       session.attachPage(port);
       const boot = await page.request(ShellReady, { page: 'host', origin: 'vscode-webview://x' });
       assert.ok(boot.page === 'host' && boot.mediaKey === undefined);
+      // No creation response here: the session's tiers come from what the host page heard at its join.
+      assert.equal(session.status?.tiers, undefined);
+      const tiers = { table: mergeTiers(DEFAULT_TIERS, { low: { maxKbps: 300 } }), roles: DEFAULT_ROLE_TIERS };
+      page.notify(ShellStatus, { state: 'live', message: '', participants: [], driverId: null, tiers });
+      const heard = await eventually(() => session.status?.tiers, "the page's tiers in the status", 5000);
+      assert.equal(heard?.table.low.maxKbps, 300);
     } finally {
       await session.end();
     }

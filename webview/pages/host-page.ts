@@ -47,7 +47,7 @@ import { chainFrom, HostKeys, type KeyAt, type KeyView } from '../engine/e2ee/ho
 import { SfuKeyRing } from '../engine/e2ee/sfu-key-ring';
 import type { SfuEncryption } from '../engine/sfu/sfu-e2ee';
 import { withMediaKey } from '../../protocol/share-link';
-import type { TierName } from '../../protocol/tiers';
+import type { SessionTiers, TierName } from '../../protocol/tiers';
 import type { HostLoadReport } from '../../protocol/signaling';
 import { CANNOT_START_WORKER_MESSAGE, e2eeWorkerUrl, livekitE2eeWorkerUrl, lockText } from './e2ee-text';
 import type { GuestConnectionState, GuestInfo, GuestStats, MediaMode, ScreenDescription } from '../engine/engine-types';
@@ -224,6 +224,8 @@ export interface HostSessionView {
   resume: ResumeTicket | undefined;
   /** The role the current connection joined with (the ticket's). */
   joinedAs: Participant['role'] | undefined;
+  /** The session's quality tiers as the server said at join; undefined from a server older than the tiers. */
+  tiers: SessionTiers | undefined;
 }
 
 /** What the extension can do through the page: the host's actions go to the server from here. */
@@ -612,6 +614,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
         role: signaling.self?.role,
         resume: signaling.lastJoin?.resume,
         joinedAs: signaling.lastJoin?.self.role,
+        tiers: signaling.lastJoin?.tiers,
       });
     }, 0);
   };

@@ -49,6 +49,7 @@ async function main(): Promise<void> {
         driverId: view.driverId,
         ...(view.media ? { media: view.media } : {}),
         ...(view.notice ? { notice: view.notice.slice(0, 300) } : {}),
+        ...(view.tiers ? { tiers: view.tiers } : {}),
       }),
   });
   channel.shell.onRequest(ShellAction, async (a) => {
