@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Participant, SignalPayload } from '../../protocol/signaling';
+import { DEFAULT_ROLE_TIERS, DEFAULT_TIERS } from '../../protocol/tiers';
 import { TypedEmitter } from '../../common/typed-emitter';
 import { HostEngine } from '../../webview/engine/p2p/host-engine';
 import { HELLO_MIN_INTERVAL_MS } from '../../webview/engine/p2p/hello-pacer';
@@ -68,6 +69,8 @@ function participant(id: string, role: Participant['role']): Participant {
 class FakeSignaling extends TypedEmitter<SignalingEvents> {
   state: SignalingState = 'joined';
   participants = new Map<string, Participant>([['host', participant('host', 'host')]]);
+  /** The session's quality tiers (the join result's); the defaults, as from a server that sent none. */
+  tiers = { table: DEFAULT_TIERS, roles: DEFAULT_ROLE_TIERS };
   offers: Array<{ to: string; at: number }> = [];
   add(id: string): void {
     this.participants.set(id, participant(id, 'viewer'));

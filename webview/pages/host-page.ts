@@ -38,6 +38,7 @@ import type { ParamsOf, ResultOf } from '../../protocol/rpc';
 import { consoleLogger } from '../engine/logger';
 import { RateMeter } from '../engine/stats';
 import { HostLoadWatch, type HostLoadSample } from '../engine/quality/host-load';
+import { HostRoom, roomRows } from './host-room';
 import { readHostParams, type HostParams } from './host-params';
 import { BridgeLink, type BridgeStatus } from './host-bridge-link';
 import { TEST_HOOKS } from './test-hooks';
@@ -580,6 +581,29 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
       (err: unknown) => log('warn', `could not report the host's load: ${String(err)}`),
     );
   };
+  const room = new HostRoom({
+    track: frames.track,
+    what: `${env.connectBridge ? "The runner's" : 'A generated'} ${params.width}×${params.height} screen at ${params.fps} fps`,
+    stopAll: () => control.stopAll(),
+    stopSharing: () => signaling.end(),
+  });
+  const roomRates = new Map<string, RateMeter>();
+  const renderRoom = (): void =>
+    room.render(
+      roomRows(
+        {
+          guests: engine.guests(),
+          participants: signaling.participants,
+          driverId: signaling.driverId,
+          stats: statsById,
+          expectedFps: load.sample?.expectedFps ?? params.fps,
+          p2p: modeNow() === 'p2p',
+        },
+        roomRates,
+      ),
+    );
+  engine.on('guests', () => renderRoom());
+  signaling.on('participants', () => renderRoom());
   const refreshStats = async () => {
     const guests = await engine.stats().catch(() => []);
     judgeLoad(guests);
@@ -590,6 +614,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
       kbpsById.set(s.guestId, Math.round((meter.update(s.bytesSent) * 8) / 1000));
     }
     renderGuests();
+    renderRoom();
     const produced = framesProduced();
     const skipped = generated ? `, skipped by the timer ${generated.framesSkipped}` : '';
     const bad = link?.frames ? `, bad frames dropped ${link.frames.framesBad}` : '';

@@ -6,6 +6,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import type { Participant } from '../../protocol/signaling';
+import { tierTitle } from './tier-text';
 
 export type ViewerPageState = 'loading' | 'connecting' | 'live' | 'reconnecting' | 'ended' | 'error';
 export type ViewMode = 'fit' | 'actual';
@@ -132,11 +133,4 @@ export class ViewerUi {
       this.setStatus(`Full screen is not available here (${String(err)})`);
     }
   }
-}
-
-/** Why a guest has the tier it has, in words for its tooltip. */
-export function tierTitle(p: Pick<Participant, 'tier' | 'tierChosen' | 'tierLowered' | 'role'>): string {
-  if (p.tierChosen) return `Quality tier: ${p.tier}, set by the host`;
-  if (p.tierLowered) return `Quality tier: ${p.tier}: the host's computer cannot keep up, so viewers get less until the session moves to an SFU`;
-  return `Quality tier: ${p.tier}, the ${p.role}s' tier in this session`;
 }

@@ -2,7 +2,8 @@
  * The host lowers one guest's quality tier from the Participants view: a browser viewer joins, the
  * host right-clicks its row, runs Set Quality Tier and picks Low from choices that say what each
  * tier means in numbers; the row then says "low (set by you)", and the server has the viewer on
- * the low tier.
+ * the low tier. The host panel, a control room, then shows that guest with its tier and network
+ * quality beside a live preview of the shared screen (screenshot: host-panel-control-room.png).
  */
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
@@ -104,5 +105,32 @@ describe('Quality tiers in VS Code', function () {
     const viewer = view.kind === 'host' ? view.page?.participants.find((p) => p.id === row.id) : undefined;
     assert.deepEqual([viewer?.tier, viewer?.tierChosen], ['low', true], 'the server has the viewer on the low tier');
     await ui.screenshot('tiers-participants-low');
+  });
+
+  it("the host panel is a control room: what is shared, who watches, each guest's tier and network quality", async () => {
+    type Row = { name: string; doing: string; tier: string | undefined; quality: string | undefined; title: string };
+    const rows = await until(
+      async () => {
+        const got = await ui.webviewEval<Row[]>(
+          `[...document.querySelectorAll('#people li[data-id]')].map((li) => ({ name: li.querySelector('.name')?.textContent ?? '', doing: li.querySelector('.doing')?.textContent ?? '', tier: li.dataset.tier, quality: li.dataset.quality, title: li.querySelector('.quality')?.title ?? '' }))`,
+          { title: 'PairUX host' },
+        );
+        return got.length === 1 && got[0]!.quality ? got : undefined;
+      },
+      { timeoutMs: 20_000, what: "the viewer's row with its network quality in the host panel" },
+    );
+    assert.equal(rows[0]!.doing, 'watches');
+    assert.equal(rows[0]!.tier, 'low', 'the tier the host just set');
+    assert.ok(['good', 'fair', 'poor'].includes(rows[0]!.quality!), rows[0]!.quality);
+    assert.match(rows[0]!.title, /fps, .*round trip, .*% lost/);
+    const header = await ui.webviewEval<{ what: string; count: string; preview: number; stopAll: boolean }>(
+      `({ what: document.getElementById('what')?.textContent ?? '', count: document.getElementById('people-count')?.textContent ?? '', preview: document.getElementById('preview')?.videoWidth ?? 0, stopAll: document.getElementById('stop-control')?.hasAttribute('disabled') ?? false })`,
+      { title: 'PairUX host' },
+    );
+    assert.match(header.what, /screen at \d+ fps/);
+    assert.equal(header.count, '1');
+    assert.ok(header.preview > 0, 'the preview shows the shared screen');
+    assert.equal(header.stopAll, true, 'Stop All Control is off while nobody drives');
+    await ui.screenshot('host-panel-control-room');
   });
 });
