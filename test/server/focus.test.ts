@@ -11,38 +11,19 @@ import { ParticipantUpdated, RefreshSfuAccess, ReportMedia, SessionTopology } fr
 import { startControlPlane, type ControlPlane } from '../../server/control-plane';
 import { MemoryRoomStateStore } from '../../server/memory-room-state-store';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
-import { TestClient } from '../support/signaling-client';
 import { rejects } from '../support/assertions';
 import { startRedis } from '../support/redis';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { startLocalLiveKit } from '../../demo/livekit-server';
-import { eventually, startPlane, startSfuRig, untilNoRooms, type SfuRig } from '../support/livekit';
+import { eventually, focusSuite, startPlane } from '../support/livekit';
 
 type Created = Awaited<ReturnType<typeof createSession>>;
 
 describe('session focus: auto sessions move from P2P to the SFU as they grow', function () {
   this.timeout(60_000);
-  let rig: SfuRig;
-  const planes: ControlPlane[] = [];
-  const clients: TestClient[] = [];
+  const lk = focusSuite();
+  const { planes, clients, connect } = lk;
 
-  before(async () => {
-    rig = await startSfuRig({ webhooks: false });
-  });
-  after(async () => {
-    await rig?.livekit.stop();
-  });
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    for (const p of planes.splice(0)) await p.close();
-    await untilNoRooms(rig.api);
-  });
-
-  const connect = async (p: ControlPlane) => {
-    const c = await TestClient.connect(p.url);
-    clients.push(c);
-    return c;
-  };
   /** Host, then controllers (up to 3) and viewers, until `count` participants are in. */
   const fill = async (p: ControlPlane, s: Created, count: number, from = 0) => {
     const joined = [];
@@ -55,7 +36,7 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
   };
 
   it('stays peer-to-peer for 9 and moves everyone to the SFU when the 10th joins', async () => {
-    const plane = await startPlane(rig);
+    const plane = await startPlane(lk.rig);
     planes.push(plane);
     const s = await createSession(plane, { name: 'Review' });
     const nine = await fill(plane, s, 9);
@@ -72,7 +53,7 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(nine[0]!.client.received(SessionTopology).length, 0, 'no move below the threshold');
     await rejects(nine[1]!.client.request(RefreshSfuAccess, {}), ErrorCode.BadMessage);
-    assert.equal((await rig.api.listRooms()).length, 0, 'no LiveKit room yet');
+    assert.equal((await lk.rig.api.listRooms()).length, 0, 'no LiveKit room yet');
 
     const tenth = (await fill(plane, s, 10, 9))[0]!;
     const everyone = [...nine, tenth];
@@ -82,7 +63,7 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
       assert.match(m.message, /reached 10 participants.*moving it to the SFU/);
     }
     assert.deepEqual(
-      (await rig.api.listRooms()).map((r) => r.name),
+      (await lk.rig.api.listRooms()).map((r) => r.name),
       [s.sessionId],
       "the session's room exists on LiveKit",
     );
@@ -116,7 +97,7 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
   });
 
   it('lets the 26th participant in once the session is on the SFU (P2P caps viewers at 25)', async () => {
-    const plane = await startPlane(rig, { focus: { autoSfuAt: 3 } });
+    const plane = await startPlane(lk.rig, { focus: { autoSfuAt: 3 } });
     planes.push(plane);
     const s = await createSession(plane);
     const joined = await fill(plane, s, 3);
@@ -128,7 +109,7 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
   it('exactly one move when two instances race for the same session', async () => {
     const store = new MemoryRoomStateStore();
     const shared = { tokenSecret: 'x'.repeat(40), focus: { autoSfuAt: 4 } };
-    const livekit = { url: rig.livekit.url, apiKey: rig.livekit.apiKey, apiSecret: rig.livekit.apiSecret };
+    const livekit = { url: lk.rig.livekit.url, apiKey: lk.rig.livekit.apiKey, apiSecret: lk.rig.livekit.apiSecret };
     const a = await startControlPlane({ ...shared, livekit, instanceId: 'a' }, { store });
     const b = await startControlPlane({ ...shared, livekit, instanceId: 'b' }, { store });
     planes.push(a, b);
@@ -148,7 +129,7 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
     assert.equal(session?.epoch, 1);
     assert.equal(session?.moving, undefined);
     assert.deepEqual(
-      (await rig.api.listRooms()).map((r) => r.name),
+      (await lk.rig.api.listRooms()).map((r) => r.name),
       [s.sessionId],
     );
   });
@@ -157,7 +138,7 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
     const redis = await startRedis();
     try {
       const shared = { tokenSecret: 'y'.repeat(40), focus: { autoSfuAt: 4 }, redis: { url: redis.url, keyPrefix: 'focus-race:' } };
-      const livekit = { url: rig.livekit.url, apiKey: rig.livekit.apiKey, apiSecret: rig.livekit.apiSecret };
+      const livekit = { url: lk.rig.livekit.url, apiKey: lk.rig.livekit.apiKey, apiSecret: lk.rig.livekit.apiSecret };
       const a = await startControlPlane({ ...shared, livekit, instanceId: 'ra' });
       const b = await startControlPlane({ ...shared, livekit, instanceId: 'rb' });
       planes.push(a, b);
@@ -182,7 +163,7 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
         'each participant told once',
       );
       assert.deepEqual(
-        (await rig.api.listRooms()).map((r) => r.name),
+        (await lk.rig.api.listRooms()).map((r) => r.name),
         [s.sessionId],
       );
       // Instances sharing Redis leave sessions to each other when they close: end it.
@@ -206,7 +187,7 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
       });
       const plane = await startTestServer({
         focus: { autoSfuAt: 3 },
-        sfuPools: { deployments: [deployment('home', 'default', rig.livekit), deployment('far', 'eu', other)], defaultRegion: 'default' },
+        sfuPools: { deployments: [deployment('home', 'default', lk.rig.livekit), deployment('far', 'eu', other)], defaultRegion: 'default' },
       });
       planes.push(plane);
       const s = await createSession(plane);
@@ -222,7 +203,7 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
         (await farApi.listRooms()).map((r) => r.name),
         [s.sessionId],
       );
-      assert.deepEqual(await rig.api.listRooms(), [], "nothing on the default region's SFU");
+      assert.deepEqual(await lk.rig.api.listRooms(), [], "nothing on the default region's SFU");
       await plane.service.endSession(s.sessionId, 'host-ended');
     } finally {
       for (const c of clients.splice(0)) c.close();
@@ -286,7 +267,7 @@ describe('session focus: auto sessions move from P2P to the SFU as they grow', f
   });
 
   it('leaves p2p and sfu sessions where they started', async () => {
-    const plane = await startPlane(rig, { focus: { autoSfuAt: 2 } });
+    const plane = await startPlane(lk.rig, { focus: { autoSfuAt: 2 } });
     planes.push(plane);
     const p2p = await createSession(plane, { mode: 'p2p' });
     const h = (await fill(plane, p2p, 3))[0]!;

@@ -15,9 +15,8 @@ import { startControlPlane, type ControlPlane } from '../../server/control-plane
 import { MemoryRoomStateStore } from '../../server/memory-room-state-store';
 import { TEST_PAGES } from '../support/test-pages';
 import { createSession, startTestServer, tokenOf } from '../support/control-plane';
-import { TestClient } from '../support/signaling-client';
 import { rejects } from '../support/assertions';
-import { eventually, startPlane, startSfuRig, untilNoRooms, type SfuRig } from '../support/livekit';
+import { eventually, focusSuite, startPlane } from '../support/livekit';
 
 type Created = Awaited<ReturnType<typeof createSession>>;
 
@@ -25,27 +24,13 @@ const CPU_BOUND: HostLoadReport = { overloaded: true, reason: 'encoder-cpu', sen
 
 describe('session focus: a host that cannot keep up moves the session to the SFU early', function () {
   this.timeout(60_000);
-  let rig: SfuRig;
-  const planes: ControlPlane[] = [];
-  const clients: TestClient[] = [];
-
-  before(async () => {
-    rig = await startSfuRig({ webhooks: false });
-  });
-  after(async () => {
-    await rig?.livekit.stop();
-  });
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    for (const p of planes.splice(0)) await p.close();
-    await untilNoRooms(rig.api);
-  });
+  const lk = focusSuite();
+  const { planes, connect } = lk;
 
   /** The host, one controller and `viewers` viewers. */
   const people = async (plane: ControlPlane, s: Created, viewers: number) => {
     const join = async (token: string, name: string) => {
-      const client = await TestClient.connect(plane.url);
-      clients.push(client);
+      const client = await connect(plane);
       return { client, result: await client.join(s.sessionId, token, name) };
     };
     const host = await join(s.hostToken, 'Host');
@@ -56,7 +41,7 @@ describe('session focus: a host that cannot keep up moves the session to the SFU
   };
 
   it('an auto session of 4 moves to the SFU as soon as its host reports it cannot keep up', async () => {
-    const plane = await startPlane(rig);
+    const plane = await startPlane(lk.rig);
     planes.push(plane);
     const s = await createSession(plane, { name: 'Busy host' });
     const { host, audience } = await people(plane, s, 2);
@@ -74,7 +59,7 @@ describe('session focus: a host that cannot keep up moves the session to the SFU
       assert.match(moved.message, /host's computer cannot keep up/);
     }
     assert.deepEqual(
-      (await rig.api.listRooms()).map((r) => r.name),
+      (await lk.rig.api.listRooms()).map((r) => r.name),
       [s.sessionId],
     );
     // Already on the SFU: a second report changes nothing.
@@ -84,7 +69,7 @@ describe('session focus: a host that cannot keep up moves the session to the SFU
   });
 
   it('a guest cannot report the host overloaded: refused, and the session stays where it is', async () => {
-    const plane = await startPlane(rig);
+    const plane = await startPlane(lk.rig);
     planes.push(plane);
     const s = await createSession(plane);
     const { host, controller, audience } = await people(plane, s, 1);
@@ -94,13 +79,13 @@ describe('session focus: a host that cannot keep up moves the session to the SFU
     }
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(host.client.received(SessionTopology).length, 0);
-    assert.deepEqual(await rig.api.listRooms(), []);
+    assert.deepEqual(await lk.rig.api.listRooms(), []);
     // Bad input at the boundary: refused before anything looks at it.
     await rejects(host.client.request(ReportHostLoad, { ...CPU_BOUND, sentFps: -1 }), ErrorCode.BadMessage);
   });
 
   it('a host that keeps up changes nothing', async () => {
-    const plane = await startPlane(rig);
+    const plane = await startPlane(lk.rig);
     planes.push(plane);
     const s = await createSession(plane);
     const { host } = await people(plane, s, 1);
@@ -135,8 +120,7 @@ describe('session focus: a host that cannot keep up moves the session to the SFU
     assert.ok(!lowered.has(kept!.result.self.id), 'the viewer the host put on standard keeps it');
     assert.ok(!lowered.has(controller.result.self.id), 'the controller keeps its tier');
     // A viewer joining now starts low too.
-    const late = await TestClient.connect(plane.url);
-    clients.push(late);
+    const late = await connect(plane);
     const joined = await late.join(s.sessionId, tokenOf(s.links.viewer.url), 'Late');
     assert.equal(joined.participants.find((p) => p.id === joined.self.id)?.tier ?? joined.self.tier, 'low');
     // Said once: a second report does not lower (or broadcast) again.
@@ -151,10 +135,10 @@ describe('session focus: a host that cannot keep up moves the session to the SFU
     const plane = await startControlPlane(
       {
         host: '127.0.0.1',
-        port: rig.planePort,
+        port: lk.rig.planePort,
         ...TEST_PAGES,
         focus: { autoSfuAt: 4, retryAfterMs: 1500 },
-        livekit: { url: rig.livekit.url, apiKey: rig.livekit.apiKey, apiSecret: rig.livekit.apiSecret },
+        livekit: { url: lk.rig.livekit.url, apiKey: lk.rig.livekit.apiKey, apiSecret: lk.rig.livekit.apiSecret },
       },
       { store },
     );
@@ -177,8 +161,7 @@ describe('session focus: a host that cannot keep up moves the session to the SFU
     await host.client.waitFor(ParticipantUpdated, (u) => u.participant.id === viewerId && u.participant.tier === 'low');
     // Past the back-off, the 4th participant (the threshold here) moves it.
     await new Promise((r) => setTimeout(r, 1600));
-    const extra = await TestClient.connect(plane.url);
-    clients.push(extra);
+    const extra = await connect(plane);
     await extra.join(s.sessionId, tokenOf(s.links.viewer.url), 'Fourth');
     await host.client.waitFor(SessionTopology, (t) => t.phase === 'moving' && t.media === 'sfu');
     await eventually(

@@ -13,6 +13,7 @@ import type { ServerConfigInput } from '../../server/config';
 import type { ControlPlane } from '../../server/control-plane';
 import { LIVEKIT_WEBHOOK_PATH } from '../../server/sfu/webhooks';
 import { startTestServer } from './control-plane';
+import { TestClient } from './signaling-client';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -107,4 +108,39 @@ export class SfuClients {
   async disconnectAll(): Promise<void> {
     await Promise.all(this.rooms.splice(0).map((r) => r.disconnect().catch(() => undefined)));
   }
+}
+
+/**
+ * The session-focus suites' common ground: one LiveKit for the suite (no webhooks: the focus is
+ * what is tested), and after each test the clients closed, then the control planes, then no room
+ * left on it. `connect` opens a signaling client that is closed with the others.
+ */
+export function focusSuite(): { readonly rig: SfuRig; planes: ControlPlane[]; clients: TestClient[]; connect(plane: { url: string }): Promise<TestClient> } {
+  let rig: SfuRig | undefined;
+  const planes: ControlPlane[] = [];
+  const clients: TestClient[] = [];
+  before(async () => {
+    rig = await startSfuRig({ webhooks: false });
+  });
+  after(async () => {
+    await rig?.livekit.stop();
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    for (const p of planes.splice(0)) await p.close();
+    if (rig) await untilNoRooms(rig.api);
+  });
+  return {
+    get rig() {
+      if (!rig) throw new Error('the suite has not started its LiveKit yet');
+      return rig;
+    },
+    planes,
+    clients,
+    async connect(plane) {
+      const c = await TestClient.connect(plane.url);
+      clients.push(c);
+      return c;
+    },
+  };
 }
