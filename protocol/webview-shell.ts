@@ -169,6 +169,8 @@ export const ShellAction = defineRequest(
     z.object({ action: z.literal('listLinks') }),
     /** One link stops working; `revoked` says whether it still worked. */
     z.object({ action: z.literal('revokeLink'), id: Id }),
+    /** The shared links as the editor hands them out (an encrypted session's carry the key): shown in the host panel with copy buttons. */
+    z.object({ action: z.literal('showLinks'), viewer: z.url().max(8192), controller: z.url().max(8192) }),
   ]),
   z.object({
     /** `url` and `expiresAt` (epoch ms): the link `createLink` made (also whole in `link`). */
@@ -228,6 +230,13 @@ export const ShellTakeOverKey = defineNotification('shell.takeOverKey', MediaKey
 /** Page → extension (host): its offer of the host's seat was declined or not answered in time (`host.offerEnded`). */
 export const ShellHostOfferEnded = defineNotification('shell.hostOfferEnded', HostOfferEnded.params);
 
+/**
+ * Page → extension (host): the host clicked Copy beside a link in the control room. Only the role
+ * crosses: the editor copies its own link for it (a webview cannot always reach the clipboard,
+ * and a page never makes the editor copy text of its choosing).
+ */
+export const ShellCopyLink = defineNotification('shell.copyLink', z.object({ role: z.enum(['controller', 'viewer']) }));
+
 /*
  * The page's signaling socket, opened by the extension. A webview's origin is its editor's
  * (vscode-webview:// on the desktop; on the web the code-server or vscode.dev page's own), which a
@@ -268,6 +277,7 @@ export const webviewShellBoundary: Boundary = {
       ShellHostOffered,
       ShellLinksChanged,
       ShellHostOfferEnded,
+      ShellCopyLink,
       ShellE2eeKey,
       ShellTakeOverKey,
       ShellSignalOpen,

@@ -12,6 +12,7 @@ import type { CreateSessionResponse } from '../../protocol/http-api';
 import {
   ShellAction,
   ShellE2eeKey,
+  ShellCopyLink,
   ShellHostOfferEnded,
   ShellLinksChanged,
   ShellReady,
@@ -91,6 +92,8 @@ export interface HostSessionEvents {
   linksChanged: LinksNotice;
   /** The host's offer of its seat was declined or expired (`text` is literal). */
   offerEnded: { text: string; reason: 'declined' | 'expired' };
+  /** The host clicked Copy beside a link in the host panel: the UI copies that link. */
+  copyLink: { role: 'controller' | 'viewer' };
   /**
    * An encrypted session's key changed (the key itself stays in the link book: events may be
    * logged). After a `rekey` the links handed out before no longer open the picture for a newcomer.
@@ -129,6 +132,8 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
    */
   private resume: (() => ShellStatusParams['resume']) | undefined;
   private handed = false;
+  /** The shared links the host panel shows now (controller and viewer URLs). */
+  private linksShown: string | undefined;
   private book: LinkBook | undefined;
   /** An encrypted session's current key as the page reported it, without the key itself. */
   private keyInfo: { gen: number; safetyCode: string } | undefined;
@@ -286,6 +291,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     if (!c || !cap || !this.runner) throw new PairuxError(ErrorCode.Unavailable, 'the session has not started');
     this.bridge?.close();
     this.port = port;
+    this.linksShown = undefined;
     this.relay?.close();
     // Read at each (re)connection: a host that took over switches to the new server's socket.
     this.relay = new SignalRelay(port.shell, { url: () => this.signalingUrl, log: (line) => this.emit('log', { level: 'warn', line }) });
@@ -331,6 +337,7 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
       this.emitStatus();
       this.emit('linksChanged', notice);
     });
+    port.shell.onNotification(ShellCopyLink, ({ role }) => this.emit('copyLink', { role }));
     port.shell.onNotification(ShellHostOfferEnded, (ended) => {
       this.emit('offerEnded', { text: offerEndedText(ended, this.page?.participants ?? []), reason: ended.reason });
     });
@@ -598,7 +605,24 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
 
   private emitStatus(): void {
     const s = this.status;
-    if (s) this.emit('status', s);
+    if (!s) return;
+    this.emit('status', s);
+    this.showLinks(s.links);
+  }
+
+  /**
+   * The host panel shows the shared links the editor hands out, with copy buttons: sent whenever
+   * they change (a rotation, a removal, an encrypted session's new key), and again on the next
+   * status if the page was not running yet.
+   */
+  private showLinks(links: HostStatus['links']): void {
+    if (!links || !this.port || this.page?.state === undefined) return;
+    const key = `${links.controller.url} ${links.viewer.url}`;
+    if (key === this.linksShown) return;
+    this.linksShown = key;
+    this.port.shell.request(ShellAction, { action: 'showLinks', viewer: links.viewer.url, controller: links.controller.url }).catch(() => {
+      if (this.linksShown === key) this.linksShown = undefined;
+    });
   }
 
   private async dispose(): Promise<void> {

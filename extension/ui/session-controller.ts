@@ -380,6 +380,7 @@ export class SessionController implements vscode.Disposable {
           if (choice === copy) await this.copyLink('controller');
         });
     });
+    session.on('copyLink', ({ role }) => void this.guard('copy a link', () => this.copyLink(role)));
     session.on('offerEnded', ({ text }) => {
       if (this.current !== hosting) return;
       this.log.info(text);

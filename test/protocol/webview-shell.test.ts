@@ -167,4 +167,17 @@ describe('protocol: webview shell, a guest quality tier', () => {
     }
     assert.deepEqual(done, []);
   });
+
+  it('the editor hands the host page its shared links to show; anything but two URLs never reaches it', async () => {
+    const { editor, done } = hostPagePair();
+    const viewer = 'http://127.0.0.1:7420/join/s1#t=abc';
+    const controller = 'http://127.0.0.1:7420/join/s1#t=def';
+    await editor.request(ShellAction, { action: 'showLinks', viewer, controller });
+    assert.deepEqual(done, [{ action: 'showLinks', viewer, controller }]);
+    for (const fields of [{ viewer: 'not a link', controller }, { viewer }, { viewer, controller: `http://x/${'a'.repeat(9000)}` }]) {
+      const params = { action: 'showLinks', ...fields } as unknown as ShellActionParams;
+      await assert.rejects(editor.request(ShellAction, params), (err: PairuxError) => err.code === 'BAD_MESSAGE');
+    }
+    assert.equal(done.length, 1);
+  });
 });

@@ -193,6 +193,8 @@ export interface HostPageEnv {
   onLinksChanged?(change: ParamsOf<typeof LinksChanged>): void;
   /** An offer of the host's seat was declined or expired; the extension tells its user. */
   onHostOfferEnded?(ended: ParamsOf<typeof HostOfferEnded>): void;
+  /** The host clicked Copy beside a link: the editor copies its own (without it, the page uses the clipboard itself). */
+  onCopyLink?(role: 'controller' | 'viewer'): void;
   /** An encrypted session's key changed: the links the embedder hands out carry this one from now on. */
   onKey?(key: KeyView): void;
   /** Where the E2EE worker's script is (default: /dist/webview/e2ee-worker.js beside the page). */
@@ -238,6 +240,8 @@ export interface HostPageActions {
   remove(participantId: string): Promise<void>;
   /** One guest's quality tier (protocol/tiers.ts), or null for its role's. */
   setTier(participantId: string, tier: TierName | null): Promise<void>;
+  /** The shared links as the editor hands them out: shown in the control room with copy buttons. */
+  showLinks(links: { viewer: string; controller: string }): void;
   /** Host transfer: the controller takes over the host's seat (this page then stops sharing). */
   makeHost(participantId: string): Promise<void>;
   /** A share link; with a label or single use, a personal link for one person. */
@@ -586,6 +590,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     what: `${env.connectBridge ? "The runner's" : 'A generated'} ${params.width}×${params.height} screen at ${params.fps} fps`,
     stopAll: () => control.stopAll(),
     stopSharing: () => signaling.end(),
+    ...(env.onCopyLink ? { copyLink: env.onCopyLink } : {}),
   });
   const roomRates = new Map<string, RateMeter>();
   const renderRoom = (): void =>
@@ -676,6 +681,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     },
     remove: (id) => signaling.removeParticipant(id),
     setTier: async (id, tier) => void (await signaling.setTier(id, tier)),
+    showLinks: (links) => room.showLinks(links),
     makeHost: async (id) => {
       await signaling.makeHost(id);
     },

@@ -37,6 +37,8 @@ export interface HostRoomOptions {
   stopAll(): void;
   /** Ends the session for everyone (the editor stops sharing with it). */
   stopSharing(): Promise<void>;
+  /** Copies a link through the editor (VS Code); without it the page's own clipboard. */
+  copyLink?(role: 'controller' | 'viewer'): void;
 }
 
 /** A second click within this long confirms Stop Sharing: it ends the session for everyone. */
@@ -62,6 +64,26 @@ export class HostRoom {
     byId('what').textContent = options.what;
     byId('stop-control').addEventListener('click', () => options.stopAll());
     this.stopSharingButton.addEventListener('click', () => this.onStopSharing());
+  }
+
+  /** The shared links, each with a copy button (the editor hands them out; the demo's host prints them instead). */
+  showLinks(links: { viewer: string; controller: string }): void {
+    const box = byId('links');
+    box.hidden = false;
+    for (const role of ['controller', 'viewer'] as const) {
+      const url = links[role];
+      byId(`${role}-link`).textContent = url;
+      const button = byId(`copy-${role}`);
+      button.onclick = () => {
+        const copy = this.options.copyLink;
+        const done = copy ? Promise.resolve(copy(role)) : copyText(url);
+        void done.then(
+          () => (button.textContent = 'Copied'),
+          () => (button.textContent = 'Copy failed: select the link'),
+        );
+        setTimeout(() => (button.textContent = 'Copy'), 2500);
+      };
+    }
   }
 
   render(rows: readonly RoomRow[]): void {
@@ -131,6 +153,24 @@ export class HostRoom {
       this.stopSharingButton.toggleAttribute('disabled', false);
     });
   }
+}
+
+/** The clipboard API where the page may use it; a selection copy where it may not. */
+async function copyText(text: string): Promise<void> {
+  if (navigator.clipboard?.writeText) {
+    try {
+      return await navigator.clipboard.writeText(text);
+    } catch {
+      // Not allowed here (no focus, or no permission): the older way below.
+    }
+  }
+  const area = document.createElement('textarea');
+  area.value = text;
+  document.body.append(area);
+  area.select();
+  const ok = document.execCommand('copy');
+  area.remove();
+  if (!ok) throw new Error('copy refused');
 }
 
 export interface RoomFacts {

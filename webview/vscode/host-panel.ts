@@ -5,7 +5,7 @@
  */
 import '../pages/host.css';
 import { ErrorCode, PairuxError } from '../../protocol/errors';
-import { ShellAction, ShellE2eeKey, ShellHostOfferEnded, ShellLinksChanged, ShellReady, ShellStatus } from '../../protocol/webview-shell';
+import { ShellAction, ShellCopyLink, ShellE2eeKey, ShellHostOfferEnded, ShellLinksChanged, ShellReady, ShellStatus } from '../../protocol/webview-shell';
 import { HostBridgeClient } from '../engine/frames/host-bridge-client';
 import { consoleLogger } from '../engine/logger';
 import { bootHostPage, type HostSessionView } from '../pages/host-page';
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     connectBridge: () => Promise.resolve(HostBridgeClient.over(channel.bridge, log)),
     onLinksChanged: (change) => channel.shell.notify(ShellLinksChanged, change),
     onHostOfferEnded: (ended) => channel.shell.notify(ShellHostOfferEnded, ended),
+    onCopyLink: (role) => channel.shell.notify(ShellCopyLink, { role }),
     ...workers,
     // An encrypted session's key, for the links the editor hands out: to the extension only, never logged.
     onKey: (key) => channel.shell.notify(ShellE2eeKey, { gen: key.gen, key: key.text, safetyCode: key.safetyCode, why: key.why }),
@@ -75,6 +76,9 @@ async function main(): Promise<void> {
         break;
       case 'setTier':
         await actions.setTier(a.participantId, a.tier);
+        break;
+      case 'showLinks':
+        actions.showLinks({ viewer: a.viewer, controller: a.controller });
         break;
       case 'createLink': {
         const link = await actions.createLink(a.role, {

@@ -131,6 +131,25 @@ describe('Quality tiers in VS Code', function () {
     assert.equal(header.count, '1');
     assert.ok(header.preview > 0, 'the preview shows the shared screen');
     assert.equal(header.stopAll, true, 'Stop All Control is off while nobody drives');
+    // The links the editor hands out, with copy buttons that put them on the clipboard.
+    const links = api.snapshot().links!;
+    const shownLinks = await until(
+      async () => {
+        const got = await ui.webviewEval<{ viewer: string; controller: string }>(
+          `({ viewer: document.getElementById('viewer-link')?.textContent ?? '', controller: document.getElementById('controller-link')?.textContent ?? '' })`,
+          { title: 'PairUX host' },
+        );
+        return got.viewer ? got : undefined;
+      },
+      { timeoutMs: 10_000, what: 'the links in the host panel' },
+    );
+    assert.deepEqual(shownLinks, { viewer: links.viewer, controller: links.controller });
+    await vscode.env.clipboard.writeText('');
+    await ui.webviewClick('#copy-viewer', { title: 'PairUX host' });
+    await until(async () => ((await vscode.env.clipboard.readText()) === links.viewer ? true : undefined), {
+      timeoutMs: 5_000,
+      what: 'the viewer link on the clipboard after Copy',
+    });
     await ui.screenshot('host-panel-control-room');
   });
 });
