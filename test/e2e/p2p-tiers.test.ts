@@ -9,13 +9,14 @@
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
-import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
+import type { HeadlessHost } from '../../demo/headless-host';
 import type { TierName } from '../../protocol/tiers';
 import type { ControlPlane } from '../../server/control-plane';
 import type { GuestStats } from '../../webview/engine/engine-types';
 import { ViewerPage, framesBetween } from '../support/browser-viewer';
 import { createSession, NO_LOBBY, startTestServer } from '../support/control-plane';
 import { eventually } from '../support/livekit';
+import { openTierPages, setTierFromHost } from '../support/tier-pages';
 
 const SIZE = { width: 1280, height: 720, fps: 30 };
 
@@ -37,8 +38,7 @@ describe('end to end: quality tiers peer-to-peer', function () {
     await browser?.close();
   });
 
-  const setTier = (id: string, tier: TierName | null) =>
-    host!.page.evaluate(([who, t]) => window.pairuxHostActions!.setTier(who as string, t as TierName | null), [id, tier] as const);
+  const setTier = (id: string, tier: TierName | null) => setTierFromHost(host!, id, tier);
   const hostRow = async (id: string) => {
     const rows = await host!.page.evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<GuestStats[]> } }).pairuxHost.stats());
     return rows.find((r) => r.guestId === id);
@@ -56,16 +56,11 @@ describe('end to end: quality tiers peer-to-peer', function () {
 
   it('the host puts one viewer on the low tier: RTP video at 10 fps for it, direct video at full rate for the other; raised again, its rate comes back', async () => {
     const session = await createSession(plane, { name: 'Tiers P2P' });
-    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Host' });
-    const [lowered, kept] = await Promise.all([
-      ViewerPage.open(browser, session.links.viewer.url, 'Lowered'),
-      ViewerPage.open(browser, session.links.viewer.url, 'Kept'),
-    ]);
+    const pages = await openTierPages(browser, plane.url, session, SIZE);
+    host = pages.host;
+    const { lowered, kept } = pages;
     viewers.push(lowered, kept);
-    for (const v of viewers) {
-      await v.waitForState('live', 30_000);
-      await eventually(async () => (await v.stats()).path === 'direct', 'direct video at first', 20_000);
-    }
+    for (const v of viewers) await eventually(async () => (await v.stats()).path === 'direct', 'direct video at first', 20_000);
     const id = (await lowered.selfId())!;
     const keptId = (await kept.selfId())!;
 

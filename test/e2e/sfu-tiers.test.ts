@@ -6,12 +6,13 @@
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
-import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
+import type { HeadlessHost } from '../../demo/headless-host';
 import type { TierName } from '../../protocol/tiers';
 import type { ControlPlane } from '../../server/control-plane';
 import { ViewerPage } from '../support/browser-viewer';
 import { createSession, NO_LOBBY } from '../support/control-plane';
 import { eventually, startPlane, startSfuRig, type SfuRig } from '../support/livekit';
+import { openTierPages, setTierFromHost } from '../support/tier-pages';
 
 const SIZE = { width: 1280, height: 720, fps: 15 };
 
@@ -36,8 +37,7 @@ describe('end to end: quality tiers through the real LiveKit SFU', function () {
     await browser?.close();
   });
 
-  const setTier = (id: string, tier: TierName | null) =>
-    host!.page.evaluate(([who, t]) => window.pairuxHostActions!.setTier(who as string, t as TierName | null), [id, tier] as const);
+  const setTier = (id: string, tier: TierName | null) => setTierFromHost(host!, id, tier);
   /** The width of the frames this viewer decodes, once it has settled on `want`. */
   const settlesOn = (v: ViewerPage, want: (w: number) => boolean, what: string) =>
     eventually(
@@ -51,16 +51,11 @@ describe('end to end: quality tiers through the real LiveKit SFU', function () {
 
   it('the host puts one viewer on the low tier: its picture drops to the small layer, the other viewer keeps the full one, and back', async () => {
     const session = await createSession(plane, { mode: 'sfu', name: 'Tiers' });
-    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Host' });
-    const [lowered, kept] = await Promise.all([
-      ViewerPage.open(browser, session.links.viewer.url, 'Lowered'),
-      ViewerPage.open(browser, session.links.viewer.url, 'Kept'),
-    ]);
+    const pages = await openTierPages(browser, plane.url, session, SIZE);
+    host = pages.host;
+    const { lowered, kept } = pages;
     viewers.push(lowered, kept);
-    for (const v of viewers) {
-      await v.waitForState('live', 30_000);
-      await settlesOn(v, (w) => w === SIZE.width, 'the full layer at first');
-    }
+    for (const v of viewers) await settlesOn(v, (w) => w === SIZE.width, 'the full layer at first');
     const id = (await lowered.selfId())!;
 
     await setTier(id, 'low');
