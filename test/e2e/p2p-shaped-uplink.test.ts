@@ -5,8 +5,9 @@
  * viewers. That screen changes in small places (a clock, a box, the marker), so five full streams
  * of it fit in 3 Mbit/s (measured: all five at 30 fps, none limited); at 1 Mbit/s they do not. The
  * controller keeps its frame rate at full resolution, the viewers give way (frame rate first, then
- * size), none freezes; with the cap lifted the viewers get their frame rate back. Real Chromium,
- * real control plane, a real shaped link. bench:tiers is where a busy 1080p screen meets 3 Mbit/s.
+ * size; as many of them as the link needs), none freezes; with the cap lifted the viewers get
+ * their frame rate back. Real Chromium, real control plane, a real shaped link. bench:tiers is
+ * where a busy screen meets 3 Mbit/s.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -79,10 +80,15 @@ describe('end to end: the P2P host on a 1 Mbit/s uplink gives the controller its
         const rs = (seen = await rows());
         const controller = rs.find((r) => r.guestId === ids[0]);
         const viewers = rs.filter((r) => ids.slice(1).includes(r.guestId));
-        const ok = controller && controller.fps >= 25 && controller.frameWidth === SIZE.width && viewers.length === 4 && viewers.every((v) => v.fps < 25);
+        // The allocator cuts only as much as the link needs: the viewers give way (some, or all on a
+        // narrower link), never the controller.
+        const cut = viewers.filter((v) => v.fps < 25 || v.frameWidth < SIZE.width);
+        const mean = viewers.reduce((n, v) => n + v.fps, 0) / Math.max(1, viewers.length);
+        const ok =
+          controller && controller.fps >= 25 && controller.frameWidth === SIZE.width && viewers.length === 4 && cut.length > 0 && mean < controller.fps;
         return ok ? rs : undefined;
       },
-      () => `the controller at 25 fps or more and full size, the viewers below it (last: ${describeRows(seen, ids)})`,
+      () => `the controller at 25 fps or more and full size, viewers cut below it (last: ${describeRows(seen, ids)})`,
       60_000,
     );
     console.log(`      capped at ${UPLINK_KBIT} kbit/s: ${describeRows(settled!, ids)}`);
