@@ -3,7 +3,7 @@
  * bandwidth allocator (webview/engine/p2p/peer-quality.ts) on and off in the same run (issue 16).
  *
  * The host page runs in its own network namespace whose upload is shaped by a token bucket
- * (`tc tbf`, test/support/shaped-host.ts; root needed), sharing its generated screen (busy: its
+ * (`tc tbf`, test/support/shaped-link.ts; root needed), sharing its generated screen (busy: its
  * code scrolling a line every frame) as RTP video
  * to one controller and --viewers viewers, real Chromium viewer pages beside the control plane.
  * Per allocator setting one session; per uplink (uncapped first) the link is shaped, the session
@@ -26,7 +26,7 @@ import { startControlPlane } from '../server/control-plane';
 import { TEST_PAGES } from '../test/support/test-pages';
 import { createSession } from '../test/support/control-plane';
 import { ViewerPage } from '../test/support/browser-viewer';
-import { OUR_SIDE, startShapedHost } from '../test/support/shaped-host';
+import { OUR_SIDE, startShapedMachine } from '../test/support/shaped-link';
 import { expandCaptureTime } from '../webview/engine/frames/frame-marker';
 import type { GuestStats } from '../webview/engine/engine-types';
 import { percentile, printTable } from './support/stats';
@@ -54,7 +54,7 @@ interface RoleFigures {
   p95: number;
 }
 
-const link = startShapedHost();
+const link = startShapedMachine();
 const plane = await startControlPlane({ host: '0.0.0.0', port: 0, ...TEST_PAGES, lobby: 'off', hostKey: HOST_KEY });
 const viewerBrowser = await launchChromium();
 const hostBrowser = await launchChromium({ executablePath: link.wrapper(findChromium()) });
@@ -62,7 +62,7 @@ const rows: Array<Array<string | number>> = [];
 try {
   for (const allocator of ALLOCATOR) {
     console.log(`allocator ${allocator ? 'on' : 'off'}: a session of 1 controller and ${VIEWERS} viewers…`);
-    link.shape(null);
+    link.shapeUp(null);
     const session = await createSession(plane, { name: 'bench:tiers', mode: 'p2p' }, { authorization: `Bearer ${HOST_KEY}` });
     const host = await startHeadlessHost(`http://${OUR_SIDE}:${plane.port}`, session.sessionId, session.hostToken, {
       width: WIDTH,
@@ -83,7 +83,7 @@ try {
       (await host.page.evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<GuestStats[]> } }).pairuxHost.stats())) as GuestStats[];
     let uncapped: RoleFigures | undefined;
     for (const uplink of UPLINKS) {
-      link.shape(uplink);
+      link.shapeUp(uplink);
       console.log(`  uplink ${uplink === null ? 'uncapped' : `${uplink} kbit/s`}: settling ${SETTLE} s, measuring ${SECONDS} s…`);
       await sleep(SETTLE * 1000);
       const start = await hostRows();

@@ -1,6 +1,6 @@
 /**
  * The P2P host's bandwidth allocator on a real narrow uplink (issue 16): the host page in its own
- * network namespace whose upload is shaped by a token bucket (test/support/shaped-host.ts),
+ * network namespace whose upload is shaped by a token bucket (test/support/shaped-link.ts),
  * sharing its generated 1280×720 screen at 30 fps as RTP video (VP8) to one controller and four
  * viewers. That screen changes in small places (a clock, a box, the marker), so five full streams
  * of it fit in 3 Mbit/s (measured: all five at 30 fps, none limited); at 1 Mbit/s they do not. The
@@ -19,7 +19,7 @@ import type { GuestStats } from '../../webview/engine/engine-types';
 import { ViewerPage, framesBetween } from '../support/browser-viewer';
 import { createSession, NO_LOBBY, startTestServer } from '../support/control-plane';
 import { eventually } from '../support/livekit';
-import { OUR_SIDE, startShapedHost, type ShapedHost } from '../support/shaped-host';
+import { OUR_SIDE, startShapedMachine, type ShapedMachine } from '../support/shaped-link';
 
 const SIZE = { width: 1280, height: 720, fps: 30 };
 const UPLINK_KBIT = 1000;
@@ -29,13 +29,13 @@ describe('end to end: the P2P host on a 1 Mbit/s uplink gives the controller its
   this.timeout(240_000);
   let browser: Browser;
   let hostBrowser: Browser;
-  let link: ShapedHost;
+  let link: ShapedMachine;
   let plane: ControlPlane;
   let host: HeadlessHost | undefined;
   const guests: ViewerPage[] = [];
 
   before(async () => {
-    link = startShapedHost();
+    link = startShapedMachine();
     browser = await launchChromium();
     hostBrowser = await launchChromium({ executablePath: link.wrapper(findChromium()) });
     // Reachable from the host's namespace too, so not on loopback alone: a host key then, as the server demands.
@@ -67,7 +67,7 @@ describe('end to end: the P2P host on a 1 Mbit/s uplink gives the controller its
       direct: false,
       codec: 'vp8',
     });
-    link.shape(UPLINK_KBIT);
+    link.shapeUp(UPLINK_KBIT);
     guests.push(await ViewerPage.open(browser, session.links.controller.url, 'Driver'));
     for (let i = 1; i <= 4; i++) guests.push(await ViewerPage.open(browser, session.links.viewer.url, `Viewer ${i}`));
     for (const g of guests) await g.waitForState('live', 60_000);
@@ -100,7 +100,7 @@ describe('end to end: the P2P host on a 1 Mbit/s uplink gives the controller its
     const [c0, c1] = await guests[0]!.markerAdvance(1000);
     assert.ok(framesBetween(c0, c1) >= 20, `the controller shows ${framesBetween(c0, c1)} new frames in 1 s`);
 
-    link.shape(null);
+    link.shapeUp(null);
     const recovered = await eventually(
       async () => {
         const rs = (seen = await rows());

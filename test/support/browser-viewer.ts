@@ -21,6 +21,8 @@ export interface ViewerStats {
   fps?: number;
   codec?: string;
   bytesReceived?: number;
+  packetsLost?: number;
+  freezeCount?: number;
   /** P2P: 'rtp' or 'direct' (WebCodecs over a data channel). */
   path?: string;
 }
