@@ -1,27 +1,34 @@
 /**
- * `npm run bench:tiers`: what each role gets when the P2P host's uplink is narrow, with the
- * bandwidth allocator (webview/engine/p2p/peer-quality.ts) on and off in the same run (issue 16).
+ * `npm run bench:tiers`: what each role gets when the host's uplink is narrow: P2P with the
+ * bandwidth allocator (webview/engine/p2p/peer-quality.ts) on and off, and SFU (the host sends one
+ * simulcast stream to LiveKit, whose own allocator picks each guest's layer), in the same run
+ * (issue 16).
  *
  * The host page runs in its own network namespace whose upload is shaped by a token bucket
  * (`tc tbf`, test/support/shaped-link.ts; root needed), sharing its generated screen (busy: its
  * code scrolling a line every frame) as RTP video
- * to one controller and --viewers viewers, real Chromium viewer pages beside the control plane.
- * Per allocator setting one session; per uplink (uncapped first) the link is shaped, the session
- * settles (--settle), then for --seconds: per guest the host's encoder output (frames/s from
- * outbound-rtp, its size, the bit rate from bytesSent), and at each guest's page the distinct
+ * to one controller and --viewers viewers, real Chromium viewer pages beside the control plane
+ * (and, for SFU rows, a real LiveKit on this side of the link, advertising the link's address).
+ * Per setup one session; per uplink (uncapped first) the link is shaped, the session settles
+ * (--settle), then for --seconds: per guest what the host sends it (P2P: that guest's encoder's
+ * frames/s from outbound-rtp, its size, the bit rate from bytesSent; SFU: the published top
+ * layer's frames/s, the size the guest decodes, the bit rate it receives), and at each guest's page the distinct
  * frames shown per second and glass-to-glass latency (the marker's capture time → the frame's
  * presentation, its first showing). One table; the controller's row says its frame rate and p50
  * against its own uncapped row (the target: within 10 % at 3 Mbit/s). Glass-to-glass here is the
  * generated screen's (no capture hop): what the tiers change, not the capture path.
  *
- * Options: --viewers=4 --uplinks=none,3000,1000 (kbit/s) --allocator=1,0 --seconds=10 --settle=15
- *          --size=1280x720 --fps=30 --codec=vp8 --scene=scroll|quiet (scroll: the generated screen's
- *          code scrolls a line every frame, a busy screen; quiet: only its clock, box and marker move)
+ * Options: --modes=p2p,sfu --viewers=4 --uplinks=none,3000,1000 (kbit/s) --allocator=1,0 (P2P)
+ *          --seconds=10 --settle=15
+ *          --size=1280x720 --fps=30 --codec=vp8 --scroll=<lines a second> (the generated screen's code
+ *          scrolls by; default the frame rate, a line every frame: a busy screen; 0: quiet, only its
+ *          clock, box and marker move)
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { findChromium, launchChromium } from '../demo/chromium';
 import { startHeadlessHost } from '../demo/headless-host';
+import { startLocalLiveKit, type LocalLiveKit } from '../demo/livekit-server';
 import { startControlPlane } from '../server/control-plane';
 import { TEST_PAGES } from '../test/support/test-pages';
 import { createSession } from '../test/support/control-plane';
@@ -33,6 +40,7 @@ import { percentile, printTable } from './support/stats';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const list = (name: string, fallback: string) => (args.get(name) ?? fallback).split(',').filter(Boolean);
+const MODES = list('modes', 'p2p,sfu') as Array<'p2p' | 'sfu'>;
 const VIEWERS = Number(args.get('viewers') ?? 4);
 const UPLINKS = list('uplinks', 'none,3000,1000').map((u) => (u === 'none' ? null : Number(u)));
 const ALLOCATOR = list('allocator', '1,0').map((a) => a !== '0');
@@ -41,12 +49,22 @@ const SETTLE = Number(args.get('settle') ?? 15);
 const [WIDTH, HEIGHT] = (args.get('size') ?? '1280x720').split('x').map(Number) as [number, number];
 const FPS = Number(args.get('fps') ?? 30);
 const CODEC = (args.get('codec') ?? 'vp8') as 'vp8' | 'vp9' | 'av1' | 'h264';
-const SCROLL = (args.get('scene') ?? 'scroll') === 'scroll';
+const SCROLL = Number(args.get('scroll') ?? FPS);
 const HOST_KEY = randomBytes(18).toString('base64url');
+const meanOf = (xs: number[]) => (xs.length ? xs.reduce((x, y) => x + y, 0) / xs.length : 0);
+/** The value seen most often. */
+const mostOf = (xs: string[]) => [...new Set(xs)].sort((a, b) => xs.filter((x) => x === b).length - xs.filter((x) => x === a).length)[0] ?? '?';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** P2P once per allocator setting; SFU once (LiveKit allocates). */
+const SETUPS = MODES.flatMap((mode): Array<{ mode: 'p2p' | 'sfu'; allocator: boolean | null }> =>
+  mode === 'p2p' ? ALLOCATOR.map((allocator) => ({ mode, allocator })) : [{ mode, allocator: null }],
+);
 
 interface RoleFigures {
   sentFps: number;
+  limited: string;
+  estimateKbps: number;
   size: string;
   kbps: number;
   shownFps: number;
@@ -54,16 +72,39 @@ interface RoleFigures {
   p95: number;
 }
 
+/** One guest as the host (P2P) or the guest itself (SFU) sees it: frames/s sent to it, size, bytes so far. */
+interface GuestReading {
+  fps: number;
+  /** The encoder's qualityLimitationReason and its connection's outgoing estimate (kbit/s). */
+  limited: string;
+  estimateKbps: number;
+  width: number;
+  height: number;
+  bytes: number;
+}
+
 const link = startShapedMachine();
-const plane = await startControlPlane({ host: '0.0.0.0', port: 0, ...TEST_PAGES, lobby: 'off', hostKey: HOST_KEY });
+// On the address the host's namespace reaches (and loopback), advertised for media.
+const livekit: LocalLiveKit | undefined = MODES.includes('sfu')
+  ? await startLocalLiveKit({ node: { address: OUR_SIDE, argv: (command, ...rest) => [command, rest] }, logLevel: 'warn' })
+  : undefined;
+const plane = await startControlPlane({
+  host: '0.0.0.0',
+  port: 0,
+  ...TEST_PAGES,
+  lobby: 'off',
+  hostKey: HOST_KEY,
+  ...(livekit ? { livekit: { url: livekit.url, apiKey: livekit.apiKey, apiSecret: livekit.apiSecret } } : {}),
+});
 const viewerBrowser = await launchChromium();
 const hostBrowser = await launchChromium({ executablePath: link.wrapper(findChromium()) });
 const rows: Array<Array<string | number>> = [];
 try {
-  for (const allocator of ALLOCATOR) {
-    console.log(`allocator ${allocator ? 'on' : 'off'}: a session of 1 controller and ${VIEWERS} viewers…`);
+  for (const { mode, allocator } of SETUPS) {
+    const setup = mode === 'sfu' ? 'SFU' : `P2P, allocator ${allocator ? 'on' : 'off'}`;
+    console.log(`${setup}: a session of 1 controller and ${VIEWERS} viewers…`);
     link.shapeUp(null);
-    const session = await createSession(plane, { name: 'bench:tiers', mode: 'p2p' }, { authorization: `Bearer ${HOST_KEY}` });
+    const session = await createSession(plane, { name: 'bench:tiers', mode }, { authorization: `Bearer ${HOST_KEY}` });
     const host = await startHeadlessHost(`http://${OUR_SIDE}:${plane.port}`, session.sessionId, session.hostToken, {
       width: WIDTH,
       height: HEIGHT,
@@ -72,7 +113,7 @@ try {
       name: 'Host',
       direct: false,
       codec: CODEC,
-      allocator,
+      ...(allocator === null ? {} : { allocator }),
       scroll: SCROLL,
     });
     const guests = [await ViewerPage.open(viewerBrowser, session.links.controller.url, 'Driver')];
@@ -81,35 +122,77 @@ try {
     const ids = await Promise.all(guests.map(async (g) => (await g.selfId())!));
     const hostRows = async () =>
       (await host.page.evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<GuestStats[]> } }).pairuxHost.stats())) as GuestStats[];
+    const read = async (): Promise<GuestReading[]> => {
+      const rs = await hostRows();
+      if (mode === 'p2p')
+        return ids.map((id) => {
+          const r = rs.find((x) => x.guestId === id);
+          return {
+            fps: r?.fps ?? 0,
+            limited: r?.qualityLimitationReason || '?',
+            estimateKbps: r?.availableOutgoingKbps ?? 0,
+            width: r?.frameWidth ?? 0,
+            height: r?.frameHeight ?? 0,
+            bytes: r?.bytesSent ?? 0,
+          };
+        });
+      const published = rs[0];
+      return Promise.all(
+        guests.map(async (g) => {
+          const v = await g.stats();
+          return {
+            fps: published?.fps ?? 0,
+            limited: published?.qualityLimitationReason || '?',
+            estimateKbps: published?.availableOutgoingKbps ?? 0,
+            width: v.frameWidth ?? 0,
+            height: v.frameHeight ?? 0,
+            bytes: v.bytesReceived ?? 0,
+          };
+        }),
+      );
+    };
     let uncapped: RoleFigures | undefined;
     for (const uplink of UPLINKS) {
       link.shapeUp(uplink);
       console.log(`  uplink ${uplink === null ? 'uncapped' : `${uplink} kbit/s`}: settling ${SETTLE} s, measuring ${SECONDS} s…`);
       await sleep(SETTLE * 1000);
-      const start = await hostRows();
-      const fpsSamples = new Map<string, number[]>();
+      const start = await read();
+      const samples: GuestReading[][] = ids.map(() => []);
       const sampler = setInterval(() => {
-        void hostRows().then((rs) => {
-          for (const r of rs) fpsSamples.set(r.guestId, [...(fpsSamples.get(r.guestId) ?? []), r.fps]);
-        });
+        void read().then((rs) => rs.forEach((r, i) => samples[i]!.push(r)));
       }, 1000);
       const t0 = performance.now();
+      // What the allocator decided by the end of the settling time: its budget and each guest's caps.
+      const decision = mode === 'p2p' ? await host.page.evaluate(() => window.pairuxHost?.allocation?.()) : undefined;
+      if (decision) {
+        const caps = ids.map((id, i) => {
+          const a = decision.peers.find((p) => p.id === id);
+          return a
+            ? `${i === 0 ? 'controller' : `viewer ${i}`} ${a.caps.maxBitrateKbps} kbit/s ${a.caps.maxFramerate} fps ÷${a.caps.scaleResolutionDownBy}${a.cause ? ` (cut: ${a.cause})` : ''}`
+            : `${i === 0 ? 'controller' : `viewer ${i}`} –`;
+        });
+        console.log(
+          `    allocator: budget ${decision.budgetKbps ?? '–'} kbit/s${decision.congested ? ', congested' : ''}${decision.saturated ? ', saturated' : ''}${decision.cpuLimited ? ', CPU-limited' : ''}; ${caps.join('; ')}`,
+        );
+      }
       const watched = await Promise.all(guests.map((g) => g.collectVisible(SECONDS * 1000)));
       clearInterval(sampler);
       const seconds = (performance.now() - t0) / 1000;
-      const end = await hostRows();
-      const figures = ids.map((id, i): RoleFigures => {
-        const a = start.find((r) => r.guestId === id);
-        const b = end.find((r) => r.guestId === id);
+      const end = await read();
+      const figures = ids.map((_, i): RoleFigures => {
+        const a = start[i]!;
+        const b = end[i]!;
         const firstShown = new Map<number, number>();
         for (const f of watched[i]!.frames)
           if (!firstShown.has(f.frame)) firstShown.set(f.frame, f.presentedAt - expandCaptureTime(f.captureTimeLow32, f.presentedAt));
         const latencies = [...firstShown.values()];
-        const samples = fpsSamples.get(id) ?? [];
+        const mine = samples[i]!;
         return {
-          sentFps: samples.length ? samples.reduce((x, y) => x + y, 0) / samples.length : 0,
-          size: b ? `${b.frameWidth}×${b.frameHeight}` : '?',
-          kbps: a && b ? ((b.bytesSent - a.bytesSent) * 8) / 1000 / seconds : 0,
+          sentFps: meanOf(mine.map((r) => r.fps)),
+          limited: mostOf(mine.map((r) => r.limited)),
+          estimateKbps: meanOf(mine.map((r) => r.estimateKbps)),
+          size: `${b.width}×${b.height}`,
+          kbps: ((b.bytes - a.bytes) * 8) / 1000 / seconds,
           shownFps: firstShown.size / seconds,
           p50: percentile(latencies, 50),
           p95: percentile(latencies, 95),
@@ -122,7 +205,7 @@ try {
       const worst = viewers.reduce((w, r) => (r.shownFps < w.shownFps ? r : w), viewers[0]!);
       const ratio = (x: number, base: number | undefined) => (base ? `×${(x / base).toFixed(2)}` : '–');
       const label = uplink === null ? 'uncapped' : `${uplink} kbit/s`;
-      const on = allocator ? 'on' : 'off';
+      const on = mode === 'sfu' ? 'SFU (LiveKit)' : `P2P ${allocator ? 'on' : 'off'}`;
       rows.push([
         on,
         label,
@@ -130,6 +213,8 @@ try {
         controller.sentFps,
         controller.size,
         controller.kbps,
+        controller.limited,
+        controller.estimateKbps,
         controller.shownFps,
         controller.p50,
         controller.p95,
@@ -144,6 +229,8 @@ try {
         mean((r) => r.sentFps),
         viewers.map((r) => r.size).join(' '),
         mean((r) => r.kbps),
+        mostOf(viewers.map((r) => r.limited)),
+        mean((r) => r.estimateKbps),
         mean((r) => r.shownFps),
         mean((r) => r.p50),
         mean((r) => r.p95),
@@ -151,7 +238,22 @@ try {
         '',
         '',
       ]);
-      rows.push([on, label, 'worst viewer', worst.sentFps, worst.size, worst.kbps, worst.shownFps, worst.p50, worst.p95, '', '', '']);
+      rows.push([
+        on,
+        label,
+        'worst viewer',
+        worst.sentFps,
+        worst.size,
+        worst.kbps,
+        worst.limited,
+        worst.estimateKbps,
+        worst.shownFps,
+        worst.p50,
+        worst.p95,
+        '',
+        '',
+        '',
+      ]);
     }
     for (const g of guests) await g.close();
     await host.close();
@@ -160,18 +262,21 @@ try {
   await hostBrowser.close().catch(() => undefined);
   await viewerBrowser.close().catch(() => undefined);
   await plane.close();
+  await livekit?.stop();
   link.close();
 }
 
 printTable(
-  `P2P quality by role on a shaped host uplink (tc tbf): ${WIDTH}×${HEIGHT}@${FPS} generated screen (${SCROLL ? 'code scrolling a line a frame' : 'quiet'}), RTP video (${CODEC}), 1 controller + ${VIEWERS} viewers; ${SECONDS} s per row after ${SETTLE} s to settle`,
+  `Quality by role on a shaped host uplink (tc tbf): ${WIDTH}×${HEIGHT}@${FPS} generated screen (${SCROLL ? `code scrolling ${SCROLL} lines a second` : 'quiet'}), RTP video (${CODEC}; SFU: simulcast), 1 controller + ${VIEWERS} viewers; ${SECONDS} s per row after ${SETTLE} s to settle`,
   [
-    'allocator',
+    'mode, allocator',
     'uplink',
     'role',
     'host sends fps',
     'size sent',
     'kbit/s',
+    'limited by',
+    'estimate kbit/s',
     'shown fps',
     'g2g p50 ms',
     'g2g p95 ms',
@@ -182,6 +287,6 @@ printTable(
   rows,
 );
 console.log(
-  'Target (issue 16): the controller within 10 % of its uncapped frame rate and latency at 3 Mbit/s, allocator on. "shown fps" = distinct frames presented per second at the guest.',
+  'Target (issue 16): the controller within 10 % of its uncapped frame rate and latency at 3 Mbit/s, allocator on. "shown fps" = distinct frames presented per second at the guest; "limited by" = the encoder\'s qualityLimitationReason (most often seen), "estimate" = its connection\'s available outgoing bitrate; SFU rows: "host sends fps", "limited by" and "estimate" are the published track\'s, the size and kbit/s those the guest receives.',
 );
 process.exit(0);

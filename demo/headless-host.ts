@@ -15,8 +15,8 @@ export interface HostPageOptions {
   direct?: boolean;
   /** Cap P2P guests' RTP encoders by tier and the bandwidth allocator (default true). */
   allocator?: boolean;
-  /** The generated screen's code scrolls a line every frame (a busy screen). */
-  scroll?: boolean;
+  /** Lines a second the generated screen's code scrolls by (a busy screen; at `fps`, a line every frame). */
+  scroll?: number;
   hint?: 'detail' | 'motion' | 'text' | '';
   degradation?: 'maintain-resolution' | 'maintain-framerate' | 'balanced';
   maxKbps?: number;
@@ -68,7 +68,7 @@ export function hostPageUrl(serverUrl: string, sessionId: string, hostToken: str
   if (o.codec) params.set('codec', o.codec);
   if (o.direct === false) params.set('direct', '0');
   if (o.allocator === false) params.set('alloc', '0');
-  if (o.scroll) params.set('scroll', '1');
+  if (o.scroll) params.set('scroll', String(o.scroll));
   if (o.hint !== undefined) params.set('hint', o.hint);
   if (o.degradation) params.set('degradation', o.degradation);
   if (o.maxKbps) params.set('maxKbps', String(o.maxKbps));

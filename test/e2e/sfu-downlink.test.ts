@@ -93,7 +93,7 @@ describe('end to end: an SFU viewer on a 500 kbit/s download gets the small laye
 
   it('the narrow viewer on the small layer and still moving, the controller on the full one; the cap lifted, the full layer again', async () => {
     const session = await createSession(plane, { name: 'Narrow download', mode: 'sfu' }, { authorization: `Bearer ${HOST_KEY}` });
-    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Host', scroll: true, codec: 'vp8' });
+    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Host', scroll: SIZE.fps, codec: 'vp8' });
     const controller = await ViewerPage.open(browser, session.links.controller.url, 'Driver');
     guests.push(controller);
     // The viewer's machine reaches the server by its address on the link, not by loopback.

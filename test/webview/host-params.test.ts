@@ -13,20 +13,21 @@ describe('webview: the host page reads its allocator and busy-screen parameters'
     const r = readHostParams(base);
     assert.ok(r.ok);
     assert.equal(r.params.allocator, true);
-    assert.equal(r.params.scroll, false);
+    assert.equal(r.params.scroll, 0);
   });
 
-  it('alloc=0 turns the allocator off; scroll=1 makes the generated screen busy', () => {
-    const r = readHostParams(`${base}&alloc=0&scroll=1`);
+  it('alloc=0 turns the allocator off; scroll=10 makes the generated screen busy, its code scrolling 10 lines a second', () => {
+    const r = readHostParams(`${base}&alloc=0&scroll=10`);
     assert.ok(r.ok);
     assert.equal(r.params.allocator, false);
-    assert.equal(r.params.scroll, true);
+    assert.equal(r.params.scroll, 10);
   });
 
   it('anything else is refused, naming the parameter', () => {
     for (const [q, words] of [
       ['alloc=off', /alloc must be 0 or 1 \(got off\)/],
-      ['scroll=yes', /scroll must be 0 or 1 \(got yes\)/],
+      ['scroll=yes', /scroll must be an integer from 0 to 240/],
+      ['scroll=-1', /scroll must be an integer from 0 to 240/],
     ] as const) {
       const r = readHostParams(`${base}&${q}`);
       assert.equal(r.ok, false);

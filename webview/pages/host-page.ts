@@ -38,6 +38,7 @@ import type { ParamsOf, ResultOf } from '../../protocol/rpc';
 import { consoleLogger } from '../engine/logger';
 import { RateMeter } from '../engine/stats';
 import { HostLoadWatch, type HostLoadSample } from '../engine/quality/host-load';
+import type { AllocatorDecision } from '../engine/quality/bandwidth-allocator';
 import { HostRoom, roomRows } from './host-room';
 import { readHostParams, type HostParams } from './host-params';
 import { BridgeLink, type BridgeStatus } from './host-bridge-link';
@@ -124,6 +125,8 @@ export interface HostHook {
   media(): { mode: MediaMode | undefined; sfu: SfuHostSnapshot | undefined; retiringP2p: boolean; epoch: number };
   /** An encrypted session's keys and the worker's counts (undefined in a plain session). */
   e2ee?(): HostE2eeSnapshot | undefined;
+  /** Peer-to-peer: the bandwidth allocator's last decision for the RTP guests (undefined before its first, or in SFU mode). */
+  allocation?(): AllocatorDecision | undefined;
 }
 
 export interface HostE2eeSnapshot {
@@ -467,6 +470,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
               worker: sumE2eeStats(keys.transforms?.stats(), keys.chunks?.stats()),
             }
           : undefined,
+      allocation: () => (engine.chosen instanceof HostEngine ? engine.chosen.allocation : undefined),
       media: () => {
         const chosen = engine.chosen;
         return {

@@ -2,7 +2,8 @@
  * The headless host page's settings, from its fragment:
  * `/host#sid=…&token=…&name=…&w=1280&h=720&fps=30&codec=vp9&hint=detail&degradation=maintain-resolution&maxKbps=2500&ice=relay&direct=1&bridge=<ws url>`.
  * `direct=0` sends P2P guests RTP video only, no direct video (WebCodecs over a data channel).
- * `scroll=1` makes the generated screen busy: its code scrolls a line every frame.
+ * `scroll=<lines a second>` makes the generated screen busy: its code scrolls by (at the frame
+ * rate or more, a line every frame).
  * `alloc=0` leaves P2P guests' RTP encoders uncapped by tier and allocator (bench:tiers' control column).
  * `ratchet=<seconds>` moves an encrypted session's key on that often (default 10 minutes).
  * Without `bridge` the page shares its generated screen and has nobody to ask about control;
@@ -32,8 +33,8 @@ export interface HostParams {
   region: string | undefined;
   /** `direct=0|1` (default 1): offer direct video to P2P guests that can take it. */
   directVideo: boolean;
-  /** `scroll=0|1` (default 0): the generated screen's code scrolls a line every frame (a busy screen). */
-  scroll: boolean;
+  /** `scroll=<0..240>` (default 0): lines a second the generated screen's code scrolls by (a busy screen). */
+  scroll: number;
   /** `alloc=0|1` (default 1): cap P2P guests' RTP encoders by tier and the bandwidth allocator. */
   allocator: boolean;
   /** `ratchet=<seconds>` (5-86400): how often an encrypted session's key moves on; undefined: the default (10 minutes). */
@@ -81,8 +82,8 @@ export function readHostParams(hash: string): HostParamsResult {
   if (typeof ratchet === 'string') problems.push(`ratchet ${ratchet}`);
   const directRaw = q.get('direct') ?? '1';
   if (directRaw !== '0' && directRaw !== '1') problems.push(`direct must be 0 or 1 (got ${directRaw})`);
-  const scrollRaw = q.get('scroll') ?? '0';
-  if (scrollRaw !== '0' && scrollRaw !== '1') problems.push(`scroll must be 0 or 1 (got ${scrollRaw})`);
+  const scroll = int(q.get('scroll'), 0, 0, 240);
+  if (typeof scroll === 'string') problems.push(`scroll ${scroll}`);
   const allocRaw = q.get('alloc') ?? '1';
   if (allocRaw !== '0' && allocRaw !== '1') problems.push(`alloc must be 0 or 1 (got ${allocRaw})`);
   const bridgeRaw = q.get('bridge');
@@ -127,7 +128,7 @@ export function readHostParams(hash: string): HostParamsResult {
       region: regionHint(q.get('region')),
       directVideo: directRaw !== '0',
       allocator: allocRaw !== '0',
-      scroll: scrollRaw === '1',
+      scroll: typeof scroll === 'number' ? scroll : 0,
       ratchetMs: ratchet > 0 ? ratchet * 1000 : undefined,
     },
   };

@@ -18,10 +18,11 @@ export interface GeneratedScreenOptions {
   /** Paint the frame marker (default true). */
   marker?: boolean;
   /**
-   * The editor's code scrolls a line every frame (a busy screen: most of it changes each frame,
-   * as a log or a build scrolling by), where by default only a clock, a box and the marker move.
+   * Lines a second the editor's code scrolls by (a busy screen: most of it changes with each line,
+   * as a log or a build scrolling by); at the frame rate, a line every frame. By default 0: only a
+   * clock, a box and the marker move.
    */
-  scroll?: boolean;
+  scroll?: number;
 }
 
 type Ctx = OffscreenCanvasRenderingContext2D;
@@ -72,6 +73,9 @@ export class GeneratedScreenSource implements FrameSource {
   private lastBox: Rect | undefined;
   /** With `scroll`: the code, a whole cycle of its lines and a screenful more, drawn once. */
   private readonly code: { canvas: OffscreenCanvas; area: Rect; cycle: number } | undefined;
+  /** Lines the code moves a frame (at most one), and the line shown last. */
+  private readonly linesPerFrame: number;
+  private lastLine = -1;
   /** Frames skipped because the page could not keep up with the nominal rate. */
   framesSkipped = 0;
 
@@ -84,6 +88,7 @@ export class GeneratedScreenSource implements FrameSource {
     this.background = new OffscreenCanvas(width, height);
     this.drawStatic(this.background.getContext('2d') as Ctx);
     this.code = options.scroll ? this.drawScrollingCode() : undefined;
+    this.linesPerFrame = Math.min(1, (options.scroll ?? 0) / Math.max(1, options.fps));
     this.canvas = new OffscreenCanvas(width, height);
     // willReadFrequently keeps the canvas in CPU memory: getImageData becomes a plain copy.
     this.ctx = this.canvas.getContext('2d', { willReadFrequently: true, alpha: false }) as Ctx;
@@ -292,10 +297,12 @@ export class GeneratedScreenSource implements FrameSource {
     const dirty: Rect[] = [];
     const restore = (r: Rect): void => ctx.drawImage(this.background, r.x, r.y, r.w, r.h, r.x, r.y, r.w, r.h);
 
-    if (this.code) {
-      // A line further every frame: the whole code area changes.
+    const line = Math.floor(this.seq * this.linesPerFrame);
+    if (this.code && line !== this.lastLine) {
+      // A line further: the whole code area changes.
+      this.lastLine = line;
       const { canvas, area, cycle } = this.code;
-      const offset = (this.seq % cycle) * L.lineHeight;
+      const offset = (line % cycle) * L.lineHeight;
       ctx.drawImage(canvas, 0, offset, area.w, area.h, area.x, area.y, area.w, area.h);
       dirty.push(area);
     }
