@@ -69,12 +69,12 @@ export const bundles = [
       ]
     : []),
   { ...node, entryPoints: { server: 'server/main.ts', demo: 'demo/main.ts' }, outdir: 'dist' },
-  // The helper ships inside the .vsix without node_modules: everything is inlined but robotjs
-  // (a native addon, shipped beside it). Bundled CommonJS packages need a real `require`.
+  // The helper ships inside the .vsix without node_modules: everything is inlined but robotjs and
+  // koffi (native addons, shipped beside it). Bundled CommonJS packages need a real `require`.
   {
     ...node,
     packages: undefined,
-    external: ['robotjs'],
+    external: ['robotjs', 'koffi'],
     banner: { js: "import { createRequire as __pairuxCreateRequire } from 'node:module'; const require = __pairuxCreateRequire(import.meta.url);" },
     entryPoints: { helper: 'helper/main.ts' },
     outdir: 'dist',

@@ -3,6 +3,7 @@
  * Sharing a black screen is worse than refusing, so the Wayland cases are refused with a reason a
  * person can act on; macOS and Windows compile and may well work, and say they are untested.
  */
+import { installXErrorHandler } from './native/x-error-handler';
 import { loadRobot, type Robot } from './native/robot';
 import { hasXdotool, probeXDisplay } from './native/x11';
 
@@ -65,6 +66,11 @@ async function probeLinux(env: NodeJS.ProcessEnv): Promise<PlatformReport> {
   if (probe.xwayland) return unavailable('linux', `${WAYLAND_REASON} (DISPLAY=${display} is XWayland.)`, xdotool);
   const robot = loadRobot();
   if (robot instanceof Error) return unavailable('linux', robot.message, xdotool);
+  // robotjs's X errors (a grab racing a screen shrinking) become exceptions instead of an exit.
+  const xErrors = installXErrorHandler((s) =>
+    console.warn(`X error ${s.last?.errorCode ?? '?'} on request ${s.last?.requestCode ?? '?'} handled (${s.count} so far): the helper goes on`),
+  );
+  if (!xErrors.installed) console.warn(`no X error handler (${xErrors.reason}): an X error ends the helper, and the runner starts it again`);
   return {
     platform: 'linux',
     screen: { name: display.slice(0, 64), width: probe.width, height: probe.height },

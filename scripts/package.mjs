@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm run package`: the bundles, then the .vsix for this platform with @vscode/vsce. The helper
 // carries robotjs's native binary, so the package is per platform (`--target linux-x64`, …);
-// everything else is bundled, so npm dependencies are not packed (only robotjs and its loader,
-// listed in .vscodeignore). Prints the file and its size.
+// everything else is bundled, so npm dependencies are not packed (only robotjs and its loader, and
+// koffi on Linux, listed in .vscodeignore). Prints the file and its size.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -45,6 +45,20 @@ if (!existsSync(prebuilt)) {
 for (const file of ['package.json', 'index.js', 'LICENSE.md']) cpSync(path.join(robot, file), path.join(vendor, 'robotjs', file));
 cpSync(prebuilt, path.join(vendor, 'robotjs', 'prebuilds', target), { recursive: true });
 cpSync(path.join(root, 'node_modules', 'node-gyp-build'), path.join(vendor, 'node-gyp-build'), { recursive: true });
+// koffi sets the helper's Xlib error handler (helper/native/x-error-handler.ts): X11 targets only,
+// with only this target's binary (koffi names platforms its own way; Alpine is musl).
+const koffiDir = {
+  'linux-x64': 'linux_x64',
+  'linux-arm64': 'linux_arm64',
+  'linux-armhf': 'linux_armhf',
+  'alpine-x64': 'musl_x64',
+  'alpine-arm64': 'musl_arm64',
+}[target];
+if (koffiDir) {
+  const koffi = path.join(root, 'node_modules', 'koffi');
+  for (const file of ['package.json', 'index.js', 'LICENSE.txt']) cpSync(path.join(koffi, file), path.join(vendor, 'koffi', file));
+  cpSync(path.join(koffi, 'build', 'koffi', koffiDir), path.join(vendor, 'koffi', 'build', 'koffi', koffiDir), { recursive: true });
+}
 const vsce = path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
 run(process.execPath, [
   vsce,

@@ -13,12 +13,12 @@
  * connection is reopened, so its check agrees with the screen again (a screen that grew can be
  * grabbed whole; a stale rectangle throws instead of ending the process).
  *
- * What this cannot close: a resize the server carries out after the size was looked at and
- * before it serves the strip asked for next still ends the process, and nothing short of an Xlib
- * error handler (native code) or grabs through a connection whose errors are exceptions would
- * close it. Measured (1080p Xvfb, 30 fps, still screen, 100 shrinks 1920x1080 → 1280x720, load
- * 4–5 on 2 cores): 7 ended the helper (without this watch, the first shrink always did);
- * `HelperProcess` restarts it.
+ * What this cannot close by itself: a resize the server carries out after the size was looked at
+ * and before it serves the strip asked for next. Measured (1080p Xvfb, 30 fps, still screen, 100
+ * shrinks 1920x1080 → 1280x720, load 4–5 on 2 cores): 7 ended the helper (without this watch, the
+ * first shrink always did). The helper's Xlib error handler (native/x-error-handler.ts) closes
+ * it: that grab then throws, and the next one is made at the new size (the same 100 shrinks and
+ * grows back, twice: no exit, 12 errors handled in one run).
  */
 import x11 from 'x11';
 import { reopenRobotDisplay, type Robot } from '../native/robot';

@@ -36,6 +36,9 @@ describe('the packaged extension (.vsix) in code-server', function () {
     // The pages' test hooks are compiled out of what a user installs (test/webview/product-pages.test.ts).
     const entries = spawnSync('unzip', ['-Z1', path.join(ROOT, vsix)], { encoding: 'utf8' }).stdout.split('\n');
     assert.ok(entries.includes('extension/dist/webview/viewer.js'), entries.join(', '));
+    // The helper's Xlib error handler (koffi) on X11: this target's binary only.
+    const koffi = entries.filter((e) => e.endsWith('koffi.node'));
+    if (process.platform === 'linux') assert.deepEqual(koffi, [`extension/dist/node_modules/koffi/build/koffi/linux_${process.arch}/koffi.node`]);
     // Encrypted sessions' pages start them (P2P, SFU): the webviews from blobs, browser viewers from the embedded server.
     for (const worker of ['e2ee-worker.js', 'livekit-e2ee-worker.js']) assert.ok(entries.includes(`extension/dist/webview/${worker}`), entries.join(', '));
     assert.deepEqual(
