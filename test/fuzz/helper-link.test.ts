@@ -23,8 +23,10 @@ const SEED = fuzzSeed();
  * The helper's RSS may grow this much over the run: capture buffers come and go with capture.start,
  * and the X11 capturer takes two screen-sized ones per start (16 MB at 1080p) that wait for a GC.
  * A plateau, not a leak: 2000 messages grew it 43.5 MB, 8000 grew it 38.9 (PAIRUX_FUZZ_COUNT=8000).
+ * Where it ends depends on when the last GC ran: the same 2000 messages (seed 12) in five CI runs
+ * grew it 20.7, 21.2, 31.5, 42.0 and 72.4 MB.
  */
-const RSS_TOLERANCE_MB = 64;
+const RSS_TOLERANCE_MB = 96;
 
 /** A valid grant, however it was generated: never sent, only the harness grants. */
 function isGrant(text: string): boolean {
