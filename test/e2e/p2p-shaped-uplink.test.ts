@@ -62,6 +62,17 @@ describe('end to end: the P2P host on a narrow uplink gives the controller its t
 
   const rows = async () =>
     (await host!.page.evaluate(() => (window as unknown as { pairuxHost: { stats(): Promise<GuestStats[]> } }).pairuxHost.stats())) as GuestStats[];
+  /** The allocator's view, for a failure's message: its budget, flags and each guest's caps. */
+  const allocation = async (ids: string[]) => {
+    const d = await host!.page.evaluate(() => window.pairuxHost?.allocation?.());
+    if (!d) return 'no allocator decision';
+    const flags = [d.congested && 'congested', d.saturated && 'saturated', d.cpuLimited && 'CPU-limited'].filter(Boolean).join(', ');
+    const caps = d.peers.map(
+      (p) =>
+        `${ids.indexOf(p.id) === 0 ? 'controller' : 'viewer'} ${p.caps.maxBitrateKbps} kbit/s ${p.caps.maxFramerate} fps ÷${p.caps.scaleResolutionDownBy}${p.cause ? ` (${p.cause})` : ''}`,
+    );
+    return `allocator budget ${d.budgetKbps ?? '–'} kbit/s${flags ? ` (${flags})` : ''}: ${caps.join('; ')}`;
+  };
   const describeRows = (rs: GuestStats[], ids: string[]) =>
     rs
       .map((r) => `${ids.indexOf(r.guestId) === 0 ? 'controller' : 'viewer'} ${r.fps} fps ${r.frameWidth}×${r.frameHeight} ${r.qualityLimitationReason}`)
@@ -107,7 +118,7 @@ describe('end to end: the P2P host on a narrow uplink gives the controller its t
             controller && controller.fps >= 25 && controller.frameWidth === SIZE.width && viewers.length === 4 && cut.length > 0 && mean < controller.fps;
           return ok ? rs : undefined;
         },
-        () => `the controller at 25 fps or more and full size, viewers cut below it (last: ${describeRows(seen, ids)})`,
+        async () => `the controller at 25 fps or more and full size, viewers cut below it (last: ${describeRows(seen, ids)}; ${await allocation(ids)})`,
         60_000,
       );
       console.log(`      capped at ${kbit} kbit/s: ${describeRows(settled!, ids)}`);
@@ -129,7 +140,7 @@ describe('end to end: the P2P host on a narrow uplink gives the controller its t
           const viewers = rs.filter((r) => ids.slice(1).includes(r.guestId));
           return viewers.length === 4 && viewers.every((v) => v.fps >= 20) ? rs : undefined;
         },
-        () => `every viewer back at 20 fps or more (last: ${describeRows(seen, ids)})`,
+        async () => `every viewer back at 20 fps or more (last: ${describeRows(seen, ids)}; ${await allocation(ids)})`,
         90_000,
       );
       console.log(`      cap lifted: ${describeRows(recovered!, ids)}`);

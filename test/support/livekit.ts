@@ -61,15 +61,15 @@ export function startPlane(
 }
 
 /**
- * Waits until `probe` is truthy, polling; fails naming `what`. `what` may be a function: it is
- * read at the timeout, so it can say what was there instead.
+ * Waits until `probe` is truthy, polling; fails naming `what`. `what` may be a function (async
+ * too): it is read at the timeout, so it can say what was there instead.
  */
-export async function eventually<T>(probe: () => T | Promise<T>, what: string | (() => string), timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(probe: () => T | Promise<T>, what: string | (() => string | Promise<string>), timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? await what() : what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
