@@ -196,7 +196,7 @@ export type HostLoadReport = z.infer<typeof HostLoadReport>;
 export const ReportHostLoad = defineRequest(
   'media.hostLoad',
   HostLoadReport,
-  z.object({ action: z.enum(['none', 'moving', 'viewers-lowered']), message: z.string().max(300) }),
+  z.object({ action: z.enum(['none', 'moving', 'viewers-lowered', 'viewers-restored']), message: z.string().max(300) }),
 );
 
 export const Leave = defineRequest('session.leave', z.object({}), z.object({}));

@@ -37,9 +37,12 @@ export interface SessionRecord {
   movedFor?: MoveReason;
   /**
    * Since when its viewers are on the `low` tier because the host could not keep up and no SFU
-   * could take the session (`media.hostLoad`); cleared when it moves to an SFU.
+   * could take the session (`media.hostLoad`), and the how-manieth time in this session (absent:
+   * the first); cleared when it moves to an SFU, or when the host keeps up again long enough.
    */
-  viewersLowered?: { at: number; why: string };
+  viewersLowered?: { at: number; why: string; times?: number };
+  /** When the lowered viewers last got their tiers back, and how many lowerings that closed (the next one's back-off). */
+  viewersRestored?: { at: number; times: number };
   name?: string;
   /** End-to-end encrypted (only the fact: the key never reaches a server). */
   e2ee?: boolean;
@@ -92,7 +95,7 @@ export type RoleChangeResult = { ok: true; participant: ParticipantRecord } | { 
 
 /** What `updateSession` may change; `version` is the store's to bump. */
 export type SessionPatch = Partial<
-  Pick<SessionRecord, 'media' | 'epoch' | 'region' | 'sfu' | 'moving' | 'moveFailedAt' | 'movedFor' | 'viewersLowered' | 'lobbyEveryone'>
+  Pick<SessionRecord, 'media' | 'epoch' | 'region' | 'sfu' | 'moving' | 'moveFailedAt' | 'movedFor' | 'viewersLowered' | 'viewersRestored' | 'lobbyEveryone'>
 >;
 
 export interface RoomStateStore {

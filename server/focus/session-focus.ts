@@ -118,15 +118,17 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
    * The host's page says it cannot keep up with its peer-to-peer guests (`media.hostLoad`): an
    * `auto` session moves to an SFU now, whatever its size. Where none can take it (none
    * configured, none answering, a move that failed a moment ago, or a session fixed on P2P), its
-   * viewers go to the `low` tier until it moves, and the host is told so. A host that can keep up
-   * again changes nothing: lifting the viewers' tiers would load it again (they come back with the
-   * move, or by the host's choice).
+   * viewers go to the `low` tier until it moves, and the host is told so. A host that keeps up
+   * again gets them back on their tiers once they have been low for restoreAfterMs (its narrow
+   * link may have widened); if that loads it again they are lowered again, and each lowering in
+   * the session doubles the wait before the next restore, so a host that cannot carry them does
+   * not flap.
    */
   async hostOverloaded(sessionId: string, report: HostLoadReport): Promise<HostLoadAnswer> {
     const { store, config, now } = this.deps;
     const session = await store.getSession(sessionId);
     if (!session || session.ended) throw new PairuxError(ErrorCode.SessionEnded, 'This session has ended.');
-    if (!report.overloaded) return { action: 'none', message: 'Noted: the host keeps up.' };
+    if (!report.overloaded) return this.hostKeepsUp(session);
     if (session.media !== 'p2p') return { action: 'none', message: 'The session is on an SFU already: the host sends one stream.' };
     const why = `The host's computer cannot keep up (${loadWords(report)})`;
     if (session.moving && session.moving.until > now()) return { action: 'moving', message: `${why}: the session is moving to an SFU.` };
@@ -152,13 +154,34 @@ export class SessionFocus extends EventEmitter<SessionFocusEvents> {
     };
   }
 
+  /** The host keeps up: viewers lowered for its sake long enough come back to their tiers. */
+  private async hostKeepsUp(session: SessionRecord): Promise<HostLoadAnswer> {
+    const { now } = this.deps;
+    const lowered = session.viewersLowered;
+    if (!lowered || session.media !== 'p2p') return { action: 'none', message: 'Noted: the host keeps up.' };
+    const times = lowered.times ?? 1;
+    if (now() - lowered.at < restoreAfterMs(times))
+      return { action: 'none', message: 'Noted: the host keeps up. Its viewers stay on the low tier a while longer, so it does not flap.' };
+    const updated = await this.casRetry(session.id, session, (s) =>
+      s.viewersLowered ? { viewersLowered: undefined, viewersRestored: { at: now(), times: s.viewersLowered.times ?? 1 } } : undefined,
+    );
+    if (!updated || updated.viewersLowered) return { action: 'none', message: 'Noted: the host keeps up.' };
+    this.tellParticipants(
+      updated,
+      (await this.deps.store.listParticipants(session.id)).filter((p) => p.role === 'viewer'),
+    );
+    return { action: 'viewers-restored', message: "The host's computer keeps up again: its viewers are back on their tiers." };
+  }
+
   /** Puts the session's viewers on `low` (those whose tier the host chose keep it); how many viewers there are. */
   private async lowerViewers(sessionId: string, why: string): Promise<number> {
     const { store, now } = this.deps;
     const current = await store.getSession(sessionId);
     const updated =
       current && !current.viewersLowered
-        ? await this.casRetry(sessionId, current, (s) => (s.viewersLowered ? undefined : { viewersLowered: { at: now(), why } }))
+        ? await this.casRetry(sessionId, current, (s) =>
+            s.viewersLowered ? undefined : { viewersLowered: { at: now(), why, times: (s.viewersRestored?.times ?? 0) + 1 } },
+          )
         : current;
     const viewers = (await store.listParticipants(sessionId)).filter((p) => p.role === 'viewer');
     if (updated && updated !== current) this.tellParticipants(updated, viewers);
@@ -347,6 +370,14 @@ function loadWords(report: HostLoadReport): string {
 }
 
 export type HostLoadAnswer = ResultOf<typeof ReportHostLoad>;
+
+/** Viewers lowered for the host's sake stay low this long before a host that keeps up gets them back; doubled for each lowering in the session. */
+export const VIEWERS_RESTORE_MS = 30_000;
+const VIEWERS_RESTORE_MAX_MS = 8 * 60_000;
+
+export function restoreAfterMs(times: number): number {
+  return Math.min(VIEWERS_RESTORE_MAX_MS, VIEWERS_RESTORE_MS * 2 ** Math.max(0, times - 1));
+}
 
 function regionOf(session: SessionRecord): { region?: string } {
   return session.sfu ? { region: session.sfu.region } : {};

@@ -4,7 +4,8 @@
  * its size, with the same make-before-break move as at the participant threshold. Where no SFU can
  * take it, its viewers go to the `low` tier instead (a controller keeps its tier, and so does a
  * viewer whose tier the host chose), and the host is told so; the move, when it comes later, gives
- * them their tier back. Only the host's word counts. Against a real LiveKit.
+ * them their tier back, and so does a host that keeps up again for long enough (30 s, doubled for
+ * each lowering). Only the host's word counts. Against a real LiveKit.
  * What makes a page report it is test/webview/host-load.test.ts.
  */
 import '../support/livekit-quiet';
@@ -128,6 +129,50 @@ describe('session focus: a host that cannot keep up moves the session to the SFU
     assert.equal((await host.client.request(ReportHostLoad, CPU_BOUND)).action, 'viewers-lowered');
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(controller.client.received(ParticipantUpdated).length, before);
+  });
+
+  it('a host that keeps up again gets its lowered viewers back after 30 s; lowered again, the next restore waits twice as long', async () => {
+    const store = new MemoryRoomStateStore();
+    const plane = await startControlPlane({ host: '127.0.0.1', port: 0, ...TEST_PAGES }, { store });
+    planes.push(plane);
+    const s = await createSession(plane, { mode: 'p2p' });
+    const { host, controller, audience } = await people(plane, s, 1);
+    const viewerId = audience[0]!.result.self.id;
+    const KEEPS_UP: HostLoadReport = { overloaded: false, sentFps: 30, expectedFps: 30 };
+    /** Moves the lowering back in time, as if the viewers had been low this long. */
+    const lowFor = async (ms: number) => {
+      const r = (await store.getSession(s.sessionId))!;
+      assert.ok(r.viewersLowered, 'the viewers are lowered');
+      assert.ok(await store.updateSession(s.sessionId, r.version, { viewersLowered: { ...r.viewersLowered, at: Date.now() - ms } }));
+    };
+    const tierSeen = (tier: string, after: number) =>
+      controller.client.waitFor(
+        ParticipantUpdated,
+        (u) => u.participant.id === viewerId && u.participant.tier === tier && controller.client.received(ParticipantUpdated).indexOf(u) >= after,
+      );
+
+    for (const [round, hold] of [
+      [1, 30_000],
+      [2, 60_000],
+    ] as const) {
+      const updates = controller.client.received(ParticipantUpdated).length;
+      assert.equal((await host.client.request(ReportHostLoad, CPU_BOUND)).action, 'viewers-lowered', `round ${round}: lowered`);
+      await tierSeen('low', updates);
+      // Kept up, but not for long enough: the report is heard and the viewers stay low.
+      await lowFor(hold - 2000);
+      const early = await host.client.request(ReportHostLoad, KEEPS_UP);
+      assert.equal(early.action, 'none');
+      assert.match(early.message, /stay on the low tier a while longer/);
+      assert.equal((await store.getSession(s.sessionId))!.viewersLowered?.times, round);
+      const before = controller.client.received(ParticipantUpdated).length;
+      await lowFor(hold + 1000);
+      const back = await host.client.request(ReportHostLoad, KEEPS_UP);
+      assert.equal(back.action, 'viewers-restored', `round ${round}: restored`);
+      assert.match(back.message, /keeps up again: its viewers are back on their tiers/);
+      const seen = await tierSeen('standard', before);
+      assert.equal(seen.participant.tierLowered, undefined);
+      assert.equal((await store.getSession(s.sessionId))!.viewersLowered, undefined);
+    }
   });
 
   it('when an SFU takes the session later, the lowered viewers get their tier back', async () => {

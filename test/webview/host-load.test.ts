@@ -149,6 +149,24 @@ describe('webview: a P2P host says when it cannot keep up', () => {
     assert.deepEqual(flapping.reports, []);
   });
 
+  it('keeping up again: said again every 30 s, so viewers lowered for its sake can come back; a host that always kept up says nothing', () => {
+    const page = new Page();
+    page.run(8, () => [rtpGuest('a', 9, 'cpu')]);
+    page.run(75, () => [rtpGuest('a', 30)]);
+    assert.deepEqual(
+      page.reports.map((r) => [r.second, r.report.overloaded]),
+      [
+        [8, true],
+        [18, false],
+        [48, false],
+        [78, false],
+      ],
+    );
+    const calm = new Page();
+    calm.run(90, () => [rtpGuest('a', 30)]);
+    assert.deepEqual(calm.reports, []);
+  });
+
   it('still overloaded after 30 s: said again, so the control plane can try the move again', () => {
     const page = new Page();
     page.run(40, () => [rtpGuest('a', 9, 'cpu')]);

@@ -21,8 +21,12 @@ const WINDOW = 10;
 const BAD_IN_WINDOW = 8;
 /** Good seconds in a row before an overloaded host counts as keeping up. */
 const GOOD_TO_RECOVER = 10;
-/** An overloaded host says so again this often (ms), so the focus may try again after its back-off. */
-const REPEAT_MS = 30_000;
+/**
+ * Once it has said anything, the host says its state again this often (ms): overloaded, so the
+ * focus may try a move again after its back-off; keeping up, so viewers lowered for its sake come
+ * back once they have been low long enough.
+ */
+export const REPEAT_MS = 30_000;
 /** Fewer frames than this a second on offer: a still screen, nothing to judge. */
 const MIN_OFFERED_FPS = 3;
 /** A share of frames skipped or waited that counts as the encoder (or the uplink) not keeping up. */
@@ -140,8 +144,11 @@ export class HostLoadWatch {
   }
 
   private repeat(at: number, s: HostLoadSample): HostLoadReport | undefined {
-    if (!this.overloaded || at - this.saidAt < REPEAT_MS) return undefined;
+    // Nothing said yet: a host that has always kept up has nothing to repeat.
+    if (this.saidAt === -Infinity || at - this.saidAt < REPEAT_MS) return undefined;
     this.saidAt = at;
-    return { overloaded: true, reason: s.reason ?? 'low-fps', sentFps: s.sentFps, expectedFps: s.expectedFps };
+    return this.overloaded
+      ? { overloaded: true, reason: s.reason ?? 'low-fps', sentFps: s.sentFps, expectedFps: s.expectedFps }
+      : { overloaded: false, sentFps: s.sentFps, expectedFps: s.expectedFps };
   }
 }
