@@ -298,7 +298,14 @@ async function measureScene(
   say(
     `  sender: ${JSON.stringify(s0?.direct ?? { path: s0?.path, codec: s0?.codec, framesGiven: s0?.framesGiven, framesEncoded: s0?.framesEncoded, limited: s0?.qualityLimitationReason, encodeMs: s0?.encodeMsPerFrame })}`,
   );
-  if (Array.isArray(s0?.layers)) say(`  layers: ${JSON.stringify(s0.layers)}`);
+  if (Array.isArray(s0?.layers)) {
+    say(`  layers: ${JSON.stringify(s0.layers)}`);
+    // The layer guard's pauses and restores change the encodings, and each costs key frames.
+    const guard = await s.host.page.evaluate(
+      () => (window as unknown as { pairuxHost: { media(): { sfu?: { layerGuard: unknown } } } }).pairuxHost.media().sfu?.layerGuard,
+    );
+    say(`  layer guard: ${JSON.stringify(guard ?? null)}`);
+  }
   const latencies: number[] = [];
   let misses = 0;
   let shown = 0;

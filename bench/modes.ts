@@ -19,8 +19,13 @@
  *    no VideoStream (its libwebrtc decodes all the same: the inbound-rtp stats say so).
  * LiveKit (v1.13.5, loopback) runs for the whole bench; its own CPU is a separate column.
  *
+ * Then the early-upgrade row (bench/support/early-upgrade.ts): an `auto` session, --early real
+ * viewers of a busy screen, each guest's frame rate in P2P, when the host's own verdict moved the
+ * session to the SFU, and each guest's frame rate there. A second table.
+ *
  * Options: --viewers=1,5,10,25 --seconds=10 --settle=5 --size=1920x1080 --fps=30
  *          --codec=<both modes; default: each mode's own default>
+ *          --early=5 (viewers of the early-upgrade row; 0 leaves it out) --move-timeout=60 (s)
  */
 import { loadavg } from 'node:os';
 import { launchMeteredChromium, serveBenchPages } from './support/browsers';
@@ -28,6 +33,7 @@ import { BenchHostPage, outboundDelta, type HostOutbound } from './support/modes
 import { LightP2pViewers } from './support/modes-p2p-viewers';
 import { joinSubscribers, type LightSfuSubscriber } from './support/sfu-subscribers';
 import { CpuMeter, printTable, treeCpuSeconds } from './support/stats';
+import { measureEarlyUpgrade, type EarlyUpgradeResult } from './support/early-upgrade';
 import { startPlane, startSfuRig } from '../test/support/livekit';
 import { tokenOf } from '../test/support/control-plane';
 
@@ -42,6 +48,8 @@ const SETTLE = Number(args.get('settle') ?? 5);
 const [WIDTH, HEIGHT] = (args.get('size') ?? '1920x1080').split('x').map(Number) as [number, number];
 const FPS = Number(args.get('fps') ?? 30);
 const CODEC = args.get('codec') as 'vp9' | 'vp8' | 'av1' | 'h264' | undefined;
+const EARLY = Number(args.get('early') ?? 5);
+const MOVE_TIMEOUT_S = Number(args.get('move-timeout') ?? 60);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mean = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : Number.NaN);
@@ -136,6 +144,7 @@ async function main(): Promise<void> {
   const pages = await serveBenchPages();
   const p2p: Measured[] = [];
   const sfu: Measured[] = [];
+  const early: EarlyUpgradeResult[] = [];
   const liveKitCpu = () => treeCpuSeconds(rig.livekit.pid);
   try {
     // ---- P2P ----
@@ -217,6 +226,23 @@ async function main(): Promise<void> {
         await hostBrowser.close();
       }
     }
+    // ---- early upgrade ----
+    for (const direct of EARLY > 0 ? [true, false] : [])
+      early.push(
+        await measureEarlyUpgrade({
+          plane,
+          viewers: EARLY,
+          direct,
+          width: WIDTH,
+          height: HEIGHT,
+          fps: FPS,
+          ...(CODEC ? { codec: CODEC } : {}),
+          seconds: SECONDS,
+          settle: SETTLE,
+          moveTimeoutS: MOVE_TIMEOUT_S,
+          progress: (line) => process.stderr.write(`${line}\n`),
+        }),
+      );
   } finally {
     await pages.close();
     await plane.close();
@@ -278,7 +304,24 @@ async function main(): Promise<void> {
   console.log(
     `host keyframes per second, P2P: ${p2p.map((r) => r.keyFramesPerSecond.toFixed(2)).join(', ')}; SFU: ${sfu.map((r) => r.keyFramesPerSecond.toFixed(2)).join(', ')}`,
   );
+  for (const e of early) printEarly(e);
   process.exit(0);
+}
+
+function printEarly(e: EarlyUpgradeResult): void {
+  const moved = e.movedAfterS === null ? `no move within ${MOVE_TIMEOUT_S} s` : `moved after ${e.movedAfterS.toFixed(1)} s`;
+  printTable(
+    `Early upgrade, P2P guests on ${e.direct ? 'direct video (one shared encoder)' : 'RTP video (an encoder each)'}: an auto session, ${e.viewers} browser viewers of a busy ${WIDTH}×${HEIGHT}@${FPS} screen (its code scrolling a line a frame): ${moved}; the host page's last P2P reading: ${e.verdict}`,
+    ['media', 'host CPU', ...Array.from({ length: e.viewers }, (_, i) => `viewer ${i + 1} fps`), 'fps mean / worst', 'load avg'],
+    e.phases.map((p) => [
+      p.mode === 'sfu' ? 'SFU (after the move)' : 'P2P (before the move)',
+      p.hostCores,
+      ...p.fps,
+      `${mean(p.fps).toFixed(1)} / ${Math.min(...p.fps).toFixed(1)}`,
+      p.load,
+    ]),
+  );
+  console.log('fps = frames decoded per second at each viewer page (its inbound video, either mode), over the window.');
 }
 
 main().catch((err: unknown) => {
