@@ -1,12 +1,14 @@
 /**
  * Quality tiers through the real LiveKit SFU (issue 16): the host lowers one viewer to the `low`
  * tier and that viewer's picture drops to the small simulcast layer, while another viewer beside
- * it keeps the full one; putting it back on its role's tier brings the full layer back.
+ * it keeps the full one; putting it back on its role's tier brings the full layer back. Whoever
+ * drives is pinned to the full layer whatever its window, where a viewer's small window takes the
+ * small one.
  */
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
-import type { HeadlessHost } from '../../demo/headless-host';
+import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
 import type { TierName } from '../../protocol/tiers';
 import type { ControlPlane } from '../../server/control-plane';
 import { ViewerPage } from '../support/browser-viewer';
@@ -66,5 +68,23 @@ describe('end to end: quality tiers through the real LiveKit SFU', function () {
 
     await setTier(id, null);
     await settlesOn(lowered, (w) => w === SIZE.width, 'the full layer again on its role’s tier');
+  });
+
+  it('whoever drives keeps the full layer in a small window, where a viewer in the same window gets the small one', async () => {
+    await host?.close();
+    const session = await createSession(plane, { mode: 'sfu', name: 'Pinned' });
+    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Host' });
+    // A window this small: adaptive stream asks for under 400 pixels of height (its video element
+    // is ~140 CSS pixels tall, pixel density 2), and LiveKit, comparing heights, picks the 360-line layer.
+    const small = { viewport: { width: 320, height: 180 } };
+    const driver = await ViewerPage.open(browser, session.links.controller.url, 'Driver', small);
+    const viewer = await ViewerPage.open(browser, session.links.viewer.url, 'Small', small);
+    viewers.push(driver, viewer);
+    for (const v of [driver, viewer]) await v.waitForState('live', 30_000);
+    // The viewer first: it shows that this window does take the small layer.
+    await settlesOn(viewer, (w) => w > 0 && w <= SIZE.width / 2, 'the small-window viewer on the small layer');
+    await settlesOn(driver, (w) => w === SIZE.width, 'the driver on the full layer in the same window');
+    await driver.markerAdvance(1000);
+    assert.equal((await driver.stats()).frameWidth, SIZE.width, 'still the full layer a second later');
   });
 });

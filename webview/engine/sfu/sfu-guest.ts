@@ -338,21 +338,29 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
   }
 
   /**
-   * Subscribes to the host's screen share, and only to it, capped at this guest's tier: `low`
-   * takes the small simulcast layer whatever its window; the others the full one unless adaptive
-   * stream (the window's size) asks for less.
+   * Subscribes to the host's screen share, and only to it, at this guest's tier: `low` takes the
+   * small simulcast layer whatever its window; `high` (whoever drives, by default) is pinned to
+   * the full one whatever its window, as sharp as the screen; `standard` the full one unless
+   * adaptive stream (the window's size) asks for less. LiveKit still lowers any of them when its
+   * own downlink cannot carry the layer.
    */
   private subscribeToHost(): void {
     const host = this.hostInRoom();
     if (!host) return;
-    const low = this.tier === 'low';
+    const tier = this.tier;
     for (const pub of host.trackPublications.values()) {
       if (pub.kind !== Track.Kind.Video || pub.source !== Track.Source.ScreenShare) continue;
       if (!pub.isSubscribed) pub.setSubscribed(true);
-      if (low) {
+      if (tier === 'low') {
         pub.setVideoQuality(VideoQuality.LOW);
-        this.cappedLow.add(pub.trackSid);
-      } else if (this.cappedLow.delete(pub.trackSid)) {
+        this.capped.set(pub.trackSid, 'low');
+      } else if (tier === 'high') {
+        // The layers are q and h (LOW and MEDIUM to livekit-client): asking for HIGH, which no
+        // layer names, sends the server a quality instead of the window's size, so the top layer
+        // is chosen whatever the window (with an f layer, HIGH would follow the window again).
+        pub.setVideoQuality(VideoQuality.HIGH);
+        this.capped.set(pub.trackSid, 'high');
+      } else if (this.capped.delete(pub.trackSid)) {
         // livekit-client cannot forget a quality cap; asking for the track's full size replaces
         // it, and adaptive stream's smaller size still wins (a quality cap of HIGH would not:
         // it ignores the window's size when the layers name no HIGH).
@@ -362,8 +370,8 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
     }
   }
 
-  /** Screen publications this guest has capped at the small layer (the `low` tier). */
-  private readonly cappedLow = new Set<string>();
+  /** Screen publications this guest has capped at the small layer (`low`) or pinned to the full one (`high`). */
+  private readonly capped = new Map<string, 'low' | 'high'>();
 
   /** This guest's quality tier as the control plane last said (its role's, or the host's choice). */
   get tier(): TierName | undefined {
