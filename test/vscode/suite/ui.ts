@@ -116,8 +116,8 @@ function makeUi(window: string | undefined) {
     type: (text: string) => call(UiType, { text, ...w }).then(() => undefined),
     /** Presses keys in order (Playwright names: 'Control+P', 'Escape', 'F1', 'Shift+Alt+S'). */
     keyboard: (...keys: string[]) => call(UiKeyboard, { keys, ...w }).then(() => undefined),
-    /** Messages of the visible notification toasts. */
-    notifications: () => call(UiNotifications, { ...w }).then((r) => r.messages),
+    /** Messages of the visible notification toasts (`center`: and of the notification center, for those VS Code gave no toast). */
+    notifications: (o: { center?: boolean } = {}) => call(UiNotifications, { ...o, ...w }).then((r) => r.messages),
     /** Clicks `button` on the notification whose message contains `message` (waits for it). */
     clickNotificationButton: (message: string, button: string, o: Wait = {}) =>
       call(UiClickNotificationButton, { message, button, ...o, ...w }).then(() => undefined),

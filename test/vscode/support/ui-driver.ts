@@ -129,7 +129,7 @@ export async function startUiDriver({ screenshotDir }: { screenshotDir: string }
       await ui.pressKeys(page, p.keys);
       return null;
     });
-    handle(UiNotifications, async (page) => ({ messages: await ui.notifications(page) }));
+    handle(UiNotifications, async (page, p) => ({ messages: p.center ? await ui.allNotifications(page) : await ui.notifications(page) }));
     handle(UiClickNotificationButton, async (page, p) => {
       await ui.clickNotificationButton(page, p.message, p.button, p.timeoutMs);
       return null;

@@ -27,7 +27,12 @@ export const UiQuickInputItems = defineRequest(
 export const UiInput = defineRequest('ui.input', z.object({ text, submit: z.boolean().optional(), timeoutMs, window }), none);
 export const UiType = defineRequest('ui.type', z.object({ text, window }), none);
 export const UiKeyboard = defineRequest('ui.keyboard', z.object({ keys: z.array(z.string().min(1).max(100)).min(1).max(100), window }), none);
-export const UiNotifications = defineRequest('ui.notifications', z.object({ window }), z.object({ messages: z.array(z.string()) }));
+/** `center`: the notification center's too (those VS Code gave no toast), read by opening it for a moment. */
+export const UiNotifications = defineRequest(
+  'ui.notifications',
+  z.object({ window, center: z.boolean().optional() }),
+  z.object({ messages: z.array(z.string()) }),
+);
 export const UiClickNotificationButton = defineRequest('ui.clickNotificationButton', z.object({ message: text, button: text, timeoutMs, window }), none);
 /** Clicks a button of VS Code's modal dialog; answers the dialog's text. */
 export const UiClickDialogButton = defineRequest(

@@ -219,6 +219,21 @@ async function clickButtonIn(notification: Locator, message: string, button: str
   await btn.click();
 }
 
+/**
+ * The toasts' messages and the notification center's: a notification that came within VS Code's
+ * spam protection (three toasts in 800 ms) has no toast. The center is opened for the reading and
+ * closed again, since an open center keeps later toasts from showing.
+ */
+export async function allNotifications(page: Page): Promise<string[]> {
+  const toasts = await notifications(page);
+  await setCenterVisible(page, true);
+  try {
+    return [...new Set([...toasts, ...(await centerMessages(page))])];
+  } finally {
+    await setCenterVisible(page, false);
+  }
+}
+
 async function centerMessages(page: Page): Promise<string[]> {
   return page.$$eval('.notifications-center .notification-list-item-message', (els) => els.map((e) => (e.textContent ?? '').trim()));
 }
