@@ -85,7 +85,3 @@ export function installXErrorHandler(onError?: (s: XErrorHandlerState) => void):
   }
   return state;
 }
-
-export function xErrorHandlerState(): XErrorHandlerState {
-  return { ...state };
-}
