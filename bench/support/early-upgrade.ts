@@ -16,7 +16,6 @@ import { loadavg } from 'node:os';
 import { launchChromium } from '../../demo/chromium';
 import type { ControlPlane } from '../../server/control-plane';
 import { ViewerPage } from '../../test/support/browser-viewer';
-import type { HostLoadSample } from '../../webview/engine/quality/host-load';
 import { launchMeteredChromium } from './browsers';
 import { BenchHostPage } from './modes-host';
 import { CpuMeter } from './stats';
@@ -59,11 +58,6 @@ export interface EarlyUpgradeResult {
 const P2P_WINDOW_S = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type HostHookView = {
-  media(): { mode?: string; sfu?: { publishedTracks?: number } };
-  load(): { overloaded: boolean; sample: HostLoadSample | undefined };
-};
-
 export async function measureEarlyUpgrade(o: EarlyUpgradeOptions): Promise<EarlyUpgradeResult> {
   const hostBrowser = await launchMeteredChromium();
   const viewerBrowser = await launchChromium();
@@ -78,7 +72,7 @@ export async function measureEarlyUpgrade(o: EarlyUpgradeOptions): Promise<Early
       direct: o.direct,
       ...(o.codec ? { codec: o.codec } : {}),
     });
-    const mode = () => host.page.evaluate(() => (window as unknown as { pairuxHost: HostHookView }).pairuxHost.media().mode);
+    const mode = () => host.page.evaluate(() => window.pairuxHost!.media().mode);
     for (let i = 1; i <= o.viewers; i++) pages.push(await ViewerPage.open(viewerBrowser, session.links.viewer.url, `Viewer ${i}`));
     for (const p of pages) await p.waitForState('live', 60_000);
     const liveAt = performance.now();
@@ -108,7 +102,7 @@ export async function measureEarlyUpgrade(o: EarlyUpgradeOptions): Promise<Early
     let verdict = 'no verdict yet';
     const deadline = liveAt + o.moveTimeoutS * 1000;
     while (performance.now() < deadline) {
-      const load = await host.page.evaluate(() => (window as unknown as { pairuxHost: HostHookView }).pairuxHost.load());
+      const load = await host.page.evaluate(() => window.pairuxHost!.load());
       const s = load.sample;
       // The page forgets its verdict once on the SFU: the last one from P2P is the one that counts.
       if (s && (load.overloaded || !verdict.startsWith('overloaded')))
