@@ -32,6 +32,7 @@
  *          --capture-fps=<the helper's rate, default each --fps> --codec=av1 (the P2P default; the SFU path uses its own) --hint=detail --jb=<viewer jitter-buffer target ms, default Chromium's> --direct=0 (P2P: RTP video instead of direct video, WebCodecs over a data channel);
  *          --livekit-log=FILE (the local LiveKit's debug log: layer switches and key-frame requests);
  *          --internet=20,80,20+1 (one-way ms[+loss %] per condition; the default as root, none otherwise; --internet= skips them);
+ *          --paced=1 (SFU viewers show frames at WebRTC's render times, as before 'at once' was the default);
  *          --e2ee=0,1 (the real-screen rows plain and end-to-end encrypted, side by side; default 0);
  *          BENCH_HELPER_PATCHES=0 has the helper send whole frames instead of changed rows.
  */
@@ -70,6 +71,8 @@ const FRAMES = (args.get('frames') ?? 'bridge') as 'bridge' | 'websocket';
 /** The helper's capture rate on the real screen (default: the row's --fps, the painter's rate). */
 const CAPTURE_FPS = args.has('capture-fps') ? Number(args.get('capture-fps')) : undefined;
 const HINT = args.get('hint') as 'detail' | 'motion' | 'text' | '' | undefined;
+/** `--paced=1`: SFU viewers show frames at WebRTC's render times (the page's `paced=1`), as before each frame was shown as decoded. */
+const PACED = args.get('paced') === '1';
 const MODES = list('modes', 'p2p,sfu').filter((m): m is 'p2p' | 'sfu' => m === 'p2p' || m === 'sfu');
 const ROWS = list('rows', SCENE_NAMES.join(',')).filter((r): r is SceneName => (SCENE_NAMES as string[]).includes(r));
 /** Who paints the scenes: a headed Chromium (an application, its frame production included) or the bench straight on X. */
@@ -203,7 +206,7 @@ async function openSession(viewerCount: number, viewerBrowser: Browser, fps: num
     const jb = args.get('jb');
     // An encrypted session's viewers open the link with the key the host page made.
     const keyed = e2ee ? await host.mediaKey().then((k) => withMediaKey(session.links.viewer.url, k.key, k.gen)) : session.links.viewer.url;
-    const link = jb === undefined ? keyed : `${keyed}&jb=${jb}`;
+    const link = `${keyed}${jb === undefined ? '' : `&jb=${jb}`}${PACED ? '&paced=1' : ''}`;
     for (let i = 0; i < viewerCount; i++) viewers.push(await ViewerPage.open(viewerBrowser, link, `Bench ${i + 1}`));
     for (const v of viewers) await v.waitForState('live', 60_000);
     for (const v of viewers) await v.waitForMarker(30_000);

@@ -107,6 +107,52 @@ describe('end to end: host and guests through the real LiveKit SFU', function ()
     await tiny.close();
   });
 
+  it("each frame is shown as soon as it is decoded, paced=1 at WebRTC's pace; out of sight either way, LiveKit stops sending and starts again when it is seen", async () => {
+    /** What the viewer's video plays: the receiver's own track, or the track its frames are re-written to. */
+    const plays = (g: ViewerPage) =>
+      g.page.evaluate(() => {
+        const stream = (document.querySelector('#screen') as HTMLVideoElement).srcObject as MediaStream | null;
+        return stream?.getVideoTracks()[0]?.constructor.name;
+      });
+    const setHidden = (g: ViewerPage, hidden: boolean) =>
+      g.page.evaluate((h) => ((document.querySelector('#screen') as HTMLVideoElement).style.display = h ? 'none' : ''), hidden);
+    const instant = await open(session.links.viewer.url, 'Ida');
+    const paced = await open(`${session.links.viewer.url}&paced=1`, 'Pat');
+    for (const g of [instant, paced]) await g.waitForState('live', 30_000);
+    assert.equal(await plays(instant), 'MediaStreamTrackGenerator', 'the default viewer plays the re-written frames');
+    assert.equal(await plays(paced), 'MediaStreamTrack', 'paced=1 plays the receiver’s track');
+    for (const g of [instant, paced]) {
+      await g.markerAdvance(500);
+      await setHidden(g, true);
+      // LiveKit learns of it from the element's visibility (the page's own observer in the
+      // instant view, livekit-client's in the paced one) and pauses the subscription.
+      await eventually(
+        async () => {
+          const a = (await g.stats()).framesDecoded ?? 0;
+          await sleep(1000);
+          return ((await g.stats()).framesDecoded ?? 0) === a;
+        },
+        'no frame decoded for a second while the video is hidden',
+        15_000,
+      );
+      await setHidden(g, false);
+      await eventually(
+        async () => {
+          const a = (await g.stats()).framesDecoded ?? 0;
+          await sleep(500);
+          return ((await g.stats()).framesDecoded ?? 0) > a + 2;
+        },
+        'frames again once the video is seen',
+        15_000,
+      );
+      await g.markerAdvance(500);
+    }
+    for (const g of [instant, paced]) {
+      guests.splice(guests.indexOf(g), 1);
+      await g.close();
+    }
+  });
+
   it('the host page reloaded: it publishes once again, and the guests are live again by themselves', async () => {
     const connectsBefore = (await sfu())?.connects ?? 0;
     await host.page.reload();

@@ -1,5 +1,5 @@
 /**
- * What the viewer page needs from its own URL: `/s/<sessionId>#t=<token>[&name=…][&ice=relay][&region=…][&direct=0]`.
+ * What the viewer page needs from its own URL: `/s/<sessionId>#t=<token>[&name=…][&ice=relay][&region=…][&direct=0][&paced=1]`.
  * Parsing is separate from the page so it can be tested and reused by the VS Code panel, which
  * gets the link pasted rather than as its location.
  */
@@ -18,6 +18,8 @@ export interface ViewerParams {
   jitterBufferMs: number | undefined;
   /** `region=<pool>`: which SFU pool this guest is nearest to; a malformed one is ignored. */
   region: string | undefined;
+  /** `paced=1`: an SFU picture shown at WebRTC's render times instead of each frame as soon as it is decoded. */
+  paced: boolean;
   /** `direct=0` asks for RTP video even where direct video (WebCodecs over a data channel) would work. */
   directVideo: boolean;
   /** An encrypted session's media key (`k=`, 43 base64url characters) and its generation (`kg=`). */
@@ -45,6 +47,7 @@ export function readViewerLink(href: string): ViewerLink {
       jitterBufferMs: jitterBuffer(fragment.get('jb')),
       region: regionHint(fragment.get('region')),
       directVideo: fragment.get('direct') !== '0',
+      paced: fragment.get('paced') === '1',
       key: link.key === undefined ? undefined : { text: link.key, gen: link.keyGen ?? 0 },
     },
   };

@@ -329,7 +329,7 @@ function start(params: ViewerParams, expiresAtMs: number | undefined): ViewerPag
     (sfu, video) => {
       if (sfu) {
         const e2ee = sfuEncryption();
-        return new SfuGuestEngine({ signaling: client, access: sfu, video: video ?? ui.video, ...(e2ee ? { e2ee } : {}), log });
+        return new SfuGuestEngine({ signaling: client, access: sfu, video: video ?? ui.video, paced: params.paced, ...(e2ee ? { e2ee } : {}), log });
       }
       const encryption = p2pEncryption();
       return new GuestEngine({

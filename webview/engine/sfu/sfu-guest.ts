@@ -37,6 +37,7 @@ import { leaveRoom, SfuE2ee, type SfuEncryption } from './sfu-e2ee';
 import { dataEndpoint, isLossyInput, packetText, TOPIC_TO_GUEST, TOPIC_TO_HOST } from './sfu-data';
 import { routedPublisher } from './routed-data';
 import { trackInboundStats } from './sfu-stats';
+import { showTrack, type TrackView } from './track-view';
 import type { SignalingClient } from '../signaling/signaling-client';
 import type { InboundVideoStats } from '../stats';
 import type { GuestEngineEvents, GuestMediaEngine, GuestState, ScreenDescription } from '../engine-types';
@@ -47,6 +48,11 @@ export interface SfuGuestEngineOptions {
   video: HTMLVideoElement;
   /** An end-to-end encrypted session: LiveKit's E2EE opens the screen track and the data packets with PairUX's keys. */
   e2ee?: SfuEncryption;
+  /**
+   * Show each decoded frame at once (the default) or at WebRTC's render times (`true`: the
+   * `<video>` paces frames itself, smoother on a jittery link and up to a frame later).
+   */
+  paced?: boolean;
   log?: Logger;
 }
 
@@ -71,6 +77,8 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
   private room: Room | undefined;
   private connection: SfuGuestConnection = 'connecting';
   private track: RemoteVideoTrack | undefined;
+  /** The current track in the current element. */
+  private view: TrackView | undefined;
   private endpoint: { to: string; rpc: RpcEndpoint } | undefined;
   private hasFrames = false;
   /** performance.now() of the last frame presented from the current track. */
@@ -151,6 +159,8 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
     this.endpoint?.rpc.close();
     this.endpoint = undefined;
     this.setConnection('closed');
+    this.view?.close();
+    this.view = undefined;
     const room = this.room;
     this.room = undefined;
     void leaveRoom(room, this.e2ee);
@@ -234,15 +244,14 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
   /** Shows the picture in another element from now on (the end of a make-before-break move). */
   showIn(video: HTMLVideoElement): void {
     if (video === this.video) return;
-    const previous = this.video;
     video.muted = true;
     video.playsInline = true;
     video.autoplay = true;
     this.video = video;
     const track = this.track;
     if (!track) return;
-    track.detach(previous);
-    track.attach(video);
+    this.view?.close();
+    this.present(track, video);
     video.play().catch((err: unknown) => this.log('warn', `video.play() refused: ${String(err)}`));
     this.watchFrames(track, video);
   }
@@ -252,8 +261,7 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
     this.keeper.use(access);
     const old = this.room;
     this.room = undefined;
-    this.track = undefined;
-    this.hasFrames = false;
+    this.forgetTrack();
     this.retry.cancel();
     void old?.disconnect(true);
     this.setConnection('connecting');
@@ -304,8 +312,7 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
       .on(RoomEvent.TrackUnsubscribed, (track: RemoteTrack) => {
         if (!mine() || track !== this.track) return;
         this.log('info', "the host's screen is gone from the SFU");
-        this.track = undefined;
-        this.hasFrames = false;
+        this.forgetTrack();
         this.updateState();
       })
       .on(RoomEvent.DataReceived, (payload, participant, _kind, topic, _encryption, senderIdentity) => {
@@ -330,8 +337,7 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
         if (!mine()) return;
         this.log('warn', 'left the LiveKit room; joining again');
         this.room = undefined;
-        this.track = undefined;
-        this.hasFrames = false;
+        this.forgetTrack();
         this.setConnection('disconnected');
         this.scheduleReconnect();
       });
@@ -380,15 +386,26 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
 
   private show(track: RemoteTrack, pub: RemoteTrackPublication, participant: RemoteParticipant): void {
     if (participant.identity !== this.signaling.hostId || pub.source !== Track.Source.ScreenShare || track.kind !== Track.Kind.Video) return;
-    const previous = this.track;
     this.track = track as RemoteVideoTrack;
     this.hasFrames = false;
-    // attach() (not srcObject) so adaptive stream sees the element and picks the layer.
-    previous?.detach(this.video);
-    this.track.attach(this.video);
+    this.view?.close();
+    this.present(this.track, this.video);
     this.video.play().catch((err: unknown) => this.log('warn', `video.play() refused: ${String(err)}`));
     this.watchFrames(this.track, this.video);
     this.updateState();
+  }
+
+  /** No track to show (gone, or its room left): the element keeps the last picture meanwhile. */
+  private forgetTrack(): void {
+    this.track = undefined;
+    this.view?.close();
+    this.view = undefined;
+    this.hasFrames = false;
+  }
+
+  private present(track: RemoteVideoTrack, video: HTMLVideoElement): void {
+    this.view = showTrack(track, video, !this.options.paced, this.log);
+    this.log('info', `showing the host's screen ${this.view.presentation === 'instant' ? 'at once (each frame as decoded)' : "at WebRTC's pace"}`);
   }
 
   /** Every presented frame, for as long as this track in this element is the one shown: the stall check reads it. */
