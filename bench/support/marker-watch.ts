@@ -26,6 +26,8 @@ export interface ChangeStats {
 export interface MarkerWatch {
   /** Painted on X → grabbed by the helper, ms, per distinct marker since the last call. */
   takePaintToGrab(): number[];
+  /** [painted, grabbed] epoch ms per distinct marker since the last call (the same markers). */
+  takePaintedGrabbed(): Array<[number, number]>;
   /** Grabbed by the helper → frame complete at the runner, ms (the stdout link), since the last call. */
   takeGrabToRunner(): number[];
   /** Markers first seen, and [captureTime, at] of every frame complete at the runner, since the last call. */
@@ -41,6 +43,7 @@ const now = () => performance.timeOrigin + performance.now();
 export function watchMarkers(helper: HelperProcess): MarkerWatch {
   let total = 0;
   let paintToGrab: number[] = [];
+  let paintedGrabbed: Array<[number, number]> = [];
   let grabToRunner: number[] = [];
   let markers = new Map<number, MarkerSeen>();
   let arrived: Array<[number, number]> = [];
@@ -84,6 +87,7 @@ export function watchMarkers(helper: HelperProcess): MarkerWatch {
       lastMarker = m.frame;
       const painted = expandCaptureTime(m.captureTimeLow32, f.header.captureTime);
       paintToGrab.push(f.header.captureTime - painted);
+      paintedGrabbed.push([painted, f.header.captureTime]);
       if (!markers.has(m.frame)) markers.set(m.frame, { painted, grabbed: f.header.captureTime });
     }
   }
@@ -92,6 +96,11 @@ export function watchMarkers(helper: HelperProcess): MarkerWatch {
     takePaintToGrab: () => {
       const out = paintToGrab;
       paintToGrab = [];
+      return out;
+    },
+    takePaintedGrabbed: () => {
+      const out = paintedGrabbed;
+      paintedGrabbed = [];
       return out;
     },
     takeGrabToRunner: () => {

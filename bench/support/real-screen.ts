@@ -12,6 +12,7 @@ import { watchMarkers, type ChangeStats, type MarkerSeen } from './marker-watch'
 import { startPainter } from './painter-screen';
 import { startXPainter } from './x-painter';
 import { cpuSeconds } from './stats';
+import { splitAtX, watchMarkerDamage } from './x-damage-times';
 
 export type { MarkerSeen } from './marker-watch';
 
@@ -35,6 +36,11 @@ export interface RealScreen {
   takePainted(): Promise<Array<[number, number]>>;
   /** Painted on X → grabbed by the helper, ms, per distinct marker since the last call (the first hop). */
   takePaintToGrab(): number[];
+  /**
+   * Painted → on X (the application's part) and on X → grabbed (capture's), ms, per distinct
+   * marker since the last call; on X = the first DAMAGE report of the marker's box after it was painted.
+   */
+  takePaintSplit(): { paintToX: number[]; xToGrab: number[] };
   /** Grabbed by the helper → frame complete at the runner, ms (the stdout link), since the last call. */
   takeGrabToRunner(): number[];
   /** The runner's hops since the last call (and forgets them). */
@@ -88,6 +94,8 @@ export async function startRealScreen(width: number, height: number, fps: number
     });
     closers.push(() => helper.stopCapture());
     const watch = watchMarkers(helper);
+    const damage = await watchMarkerDamage(x.env, width);
+    closers.push(async () => damage.close());
     let sent: Array<[number, number]> = [];
     const runner = new HostRunner({
       helper,
@@ -115,6 +123,7 @@ export async function startRealScreen(width: number, height: number, fps: number
       },
       takeGrabToRunner: () => watch.takeGrabToRunner(),
       takePaintToGrab: () => watch.takePaintToGrab(),
+      takePaintSplit: () => splitAtX(watch.takePaintedGrabbed(), damage.take()),
       takeChanges: () => watch.takeChanges(),
       frameStats: () => {
         const r = runner.relayStats();

@@ -72,7 +72,7 @@ export class X11Connection {
   private closed = false;
   private closeReason: string | undefined;
   private readonly closeListeners: Array<(reason: string) => void> = [];
-  private damageListener: ((area: PixelRect, geometry: { width: number; height: number }) => void) | undefined;
+  private damageListener: ((area: PixelRect, geometry: { width: number; height: number }, serverTime?: number) => void) | undefined;
   private damageId = 0;
   private segment: { xid: number; seg: Segment; detach(): void } | undefined;
 
@@ -86,7 +86,7 @@ export class X11Connection {
   ) {
     X.on('event', (ev) => {
       if (ev.name === 'DamageNotify' && ev.area && ev.geometry && this.damageListener) {
-        this.damageListener({ x: ev.area.x, y: ev.area.y, w: ev.area.w, h: ev.area.h }, { width: ev.geometry.w, height: ev.geometry.h });
+        this.damageListener({ x: ev.area.x, y: ev.area.y, w: ev.area.w, h: ev.area.h }, { width: ev.geometry.w, height: ev.geometry.h }, ev.time ?? 0);
       }
     });
     // Errors of requests with a callback reach that callback; these are the rest (void requests).
@@ -162,8 +162,9 @@ export class X11Connection {
    * Reports every area of the root window that changes, as the server coalesces it
    * (DeltaRectangles: an area already damaged and not yet subtracted is not reported again, so a
    * storm costs few events). `subtractDamage()` clears what was reported, before it is read.
+   * `serverTime` is the X server's millisecond clock when it damaged the area.
    */
-  watchDamage(listener: (area: PixelRect, geometry: { width: number; height: number }) => void): void {
+  watchDamage(listener: (area: PixelRect, geometry: { width: number; height: number }, serverTime?: number) => void): void {
     if (!this.damageExt) throw new Error('the X server has no DAMAGE extension');
     this.unwatchDamage();
     this.damageListener = listener;

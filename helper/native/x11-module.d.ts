@@ -17,6 +17,8 @@ declare module 'x11' {
     type: number;
     area?: { x: number; y: number; w: number; h: number };
     geometry?: { x: number; y: number; w: number; h: number };
+    /** DamageNotify: the server's millisecond clock. */
+    time?: number;
     [key: string]: unknown;
   }
   export interface DamageExt {
