@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { CODE_SERVER_APT, ensureCodeServer } from './code-server.mjs';
 import { ensureLiveKit } from './livekit.mjs';
+import { ensureCascadeBridge } from './cascade-bridge.mjs';
 
 const root = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = new Set(process.argv.slice(2));
@@ -98,10 +99,11 @@ function ensureVsCode() {
   }
 }
 
-/** The real LiveKit server the SFU tests start (see livekit.mjs); the demo builds it itself, only for `--mode sfu`. */
+/** The real LiveKit server the SFU tests start (see livekit.mjs), and the cascade bridge between two of them (cascade-bridge.mjs); the demo builds LiveKit itself, only for `--mode sfu`. */
 function ensureSfu() {
   try {
     ensureLiveKit({ log });
+    ensureCascadeBridge({ log });
   } catch (err) {
     console.error(`[bootstrap] ${err instanceof Error ? err.message : err}`);
     process.exit(1);

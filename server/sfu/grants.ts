@@ -55,3 +55,30 @@ export async function issueAccess(
   token.addGrant(grantFor(who.role, who.room));
   return { url: publicUrl, token: await token.toJwt(), room: who.room, expiresAt: now + ttlSeconds * 1000 };
 }
+
+/**
+ * A cascade bridge's token for one side (server/cascade): in the origin room a hidden subscriber
+ * that publishes nothing (no guest or host page ever lists it); in a far room the host's identity
+ * and grants, publishing its screen share and room-wide data. It subscribes to nothing there (it
+ * joins with auto-subscribe off), but keeps the right to: LiveKit tells a participant that may
+ * not subscribe nothing of who joins, and the bridge greets each far viewer with the host's
+ * latest notices.
+ */
+export async function issueBridgeToken(
+  key: { apiKey: string; apiSecret: string },
+  ttlSeconds: number,
+  side: { origin: true; room: string; identity: string } | { origin: false; room: string; hostId: string; hostName: string },
+): Promise<string> {
+  const identity = side.origin ? side.identity : side.hostId;
+  const token = new AccessToken(key.apiKey, key.apiSecret, {
+    identity,
+    ...(side.origin ? {} : { name: side.hostName, metadata: JSON.stringify({ role: 'host' }) }),
+    ttl: ttlSeconds,
+  });
+  token.addGrant(
+    side.origin
+      ? { roomJoin: true, room: side.room, canSubscribe: true, canPublish: false, canPublishData: false, hidden: true, canUpdateOwnMetadata: false }
+      : grantFor('host', side.room),
+  );
+  return token.toJwt();
+}
