@@ -47,6 +47,12 @@ export const Participant = z.object({
    * SFU could take the session (`media.hostLoad`); the host's own choice of tier still wins.
    */
   tierLowered: z.boolean().optional(),
+  /**
+   * Viewers: the region it said it watches from (its link's `region=`), and whether it watches
+   * there, on that region's SFU fed by a cascade bridge (`cascaded`), rather than on the host's.
+   */
+  region: Region.optional(),
+  cascaded: z.boolean().optional(),
 });
 export type Participant = z.infer<typeof Participant>;
 

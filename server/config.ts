@@ -203,6 +203,12 @@ export const FocusConfig = z.object({
   moveTimeoutMs: z.int().min(1000).max(120_000).default(15_000),
   /** After a failed move (no SFU could take the session), the wait before the next try. */
   retryAfterMs: z.int().min(0).max(600_000).default(30_000),
+  /**
+   * Cascaded SFUs (issue 17): a viewer whose link names a region with a deployment of its own
+   * watches there, fed by a cascade bridge from the host's SFU; false keeps every viewer on the
+   * host's (PAIRUX_CASCADE=0).
+   */
+  cascade: z.boolean().default(true),
 });
 
 /**
@@ -438,6 +444,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   }
   if (env.PAIRUX_INSTANCE_ID) input.instanceId = env.PAIRUX_INSTANCE_ID;
   if (env.PAIRUX_AUTO_SFU_AT) input.focus = { autoSfuAt: num(env.PAIRUX_AUTO_SFU_AT) };
+  if (env.PAIRUX_CASCADE) input.focus = { ...input.focus, cascade: env.PAIRUX_CASCADE !== '0' && env.PAIRUX_CASCADE !== 'false' };
   if (env.PAIRUX_PAGES_DIR) input.webviewDist = env.PAIRUX_PAGES_DIR;
   return input;
 }

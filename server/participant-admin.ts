@@ -11,7 +11,7 @@ import type { ControlArbiter } from './control-arbiter';
 import { requireCurrentHost } from './host-rights';
 import { HostTransfer } from './host-transfer';
 import type { ServerMetrics } from './metrics';
-import type { ParticipantRecord, RoomStateStore, SessionRecord } from './room-state-store';
+import type { ParticipantRecord, RoomStateStore, SessionRecord, SfuAssignment } from './room-state-store';
 import type { SignalingTransport } from './signaling-transport';
 import { tiersOf } from './session-tiers';
 import { tierFor, type TierName } from '../protocol/tiers';
@@ -40,7 +40,7 @@ type Action = 'promote' | 'demote' | 'remove' | 'make-host' | 'set-tier';
  * What everyone in the session sees of a participant. Its `tier` depends on the session's role
  * tiers, so the session (as read by the caller) comes along.
  */
-export function publicView(p: ParticipantRecord, session: Pick<SessionRecord, 'tiers' | 'viewersLowered'> | undefined): Participant {
+export function publicView(p: ParticipantRecord, session: Pick<SessionRecord, 'tiers' | 'viewersLowered' | 'cascade' | 'media'> | undefined): Participant {
   const view: Participant = { id: p.id, name: p.name, role: p.role, connected: p.connected, controlState: p.controlState, joinedAt: p.joinedAt };
   if (p.media) view.media = p.media;
   if (p.client) view.client = p.client;
@@ -51,7 +51,22 @@ export function publicView(p: ParticipantRecord, session: Pick<SessionRecord, 't
     view.tier = 'low';
     view.tierLowered = true;
   }
+  if (p.region) view.region = p.region;
+  if (placementOf(p, session)) view.cascaded = true;
   return view;
+}
+
+/**
+ * Where a participant's SFU media is when it is not the session's origin room: a viewer whose
+ * region the session is cascaded to watches on that region's deployment. Hosts and controllers
+ * always stay on the origin (whoever drives gets the lowest latency to the host).
+ */
+export function placementOf(
+  p: Pick<ParticipantRecord, 'role' | 'region'>,
+  session: Pick<SessionRecord, 'cascade' | 'media'> | undefined,
+): SfuAssignment | undefined {
+  if (p.role !== 'viewer' || !p.region || session?.media !== 'sfu') return undefined;
+  return session.cascade?.[p.region];
 }
 
 export class ParticipantAdmin {

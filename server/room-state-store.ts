@@ -29,6 +29,11 @@ export interface SessionRecord {
   /** The host's region hint. */
   region?: string;
   sfu?: SfuAssignment;
+  /**
+   * Cascaded (issue 17): by far region, the deployment and room its viewers there watch in, fed
+   * by a cascade bridge from `sfu` (the origin). Absent while everyone is on the origin.
+   */
+  cascade?: Record<string, SfuAssignment>;
   /** An instance moving the media: others leave it alone until `until` (epoch ms). */
   moving?: { by: string; until: number; reason: MoveReason };
   /** When the last move failed (no SFU could take the session): the next try waits. */
@@ -95,7 +100,10 @@ export type RoleChangeResult = { ok: true; participant: ParticipantRecord } | { 
 
 /** What `updateSession` may change; `version` is the store's to bump. */
 export type SessionPatch = Partial<
-  Pick<SessionRecord, 'media' | 'epoch' | 'region' | 'sfu' | 'moving' | 'moveFailedAt' | 'movedFor' | 'viewersLowered' | 'viewersRestored' | 'lobbyEveryone'>
+  Pick<
+    SessionRecord,
+    'media' | 'epoch' | 'region' | 'sfu' | 'cascade' | 'moving' | 'moveFailedAt' | 'movedFor' | 'viewersLowered' | 'viewersRestored' | 'lobbyEveryone'
+  >
 >;
 
 export interface RoomStateStore {

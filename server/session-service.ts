@@ -39,9 +39,10 @@ import { isCurrentHost, requireCurrentHost } from './host-rights';
 import { SignalLimiter } from './signal-limits';
 import { ShareLinks, type LinkOptions } from './share-links';
 import { nameKey, uniqueName } from './display-names';
-import { ParticipantAdmin, publicView } from './participant-admin';
+import { ParticipantAdmin, placementOf, publicView } from './participant-admin';
 import { SfuSessions } from './sfu/sfu-sessions';
 import { SessionFocus, type HostLoadAnswer } from './focus/session-focus';
+import { Cascades } from './cascade/cascades';
 import { Lobby } from './lobby';
 import { sessionTiersFor, tiersOf } from './session-tiers';
 
@@ -90,6 +91,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   readonly participants: ParticipantAdmin;
   readonly sfu: SfuSessions;
   readonly focus: SessionFocus;
+  /** Viewers on their own region's SFU, fed by cascade bridges (issue 17). */
+  readonly cascades: Cascades;
   private readonly signalLimits: SignalLimiter;
   readonly links: ShareLinks;
   readonly lobby: Lobby;
@@ -111,6 +114,14 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     this.sfu = new SfuSessions({ config: deps.config, store: deps.store, metrics: deps.metrics, now: this.now });
     this.focus = new SessionFocus({ config: deps.config, store: deps.store, transport: deps.transport, sfu: this.sfu, metrics: deps.metrics, now: this.now });
     this.focus.on('error', (err) => this.emit('error', err));
+    this.cascades = new Cascades({
+      store: deps.store,
+      sfu: this.sfu,
+      enabled: deps.config.focus.cascade,
+      log: (level, message) => console[level === 'warn' ? 'warn' : 'log'](`[pairux-server] ${message}`),
+    });
+    // The origin moved (another SFU, a failover): each bridge starts again from the new origin room.
+    this.focus.on('topology', ({ sessionId, epoch }) => this.cascades.originMoved(sessionId, epoch));
     // Health checks found an SFU dead: its sessions move to another (every instance sees it; one moves each session).
     this.sfu.on('deployment-down', ({ deploymentId }) => this.background(this.focus.deploymentDown(deploymentId)));
     // One node of a LiveKit cluster died with some rooms: their sessions move to new rooms.
@@ -307,6 +318,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
           resumeHash: hashSecret(secret),
           ...(params.client ? { client: params.client.kind } : {}),
           ...(admitted ? { link: admitted.link } : {}),
+          // Where a viewer watches from: a cascaded session feeds it on its own region's SFU.
+          ...(claims.role === 'viewer' && params.region ? { region: params.region } : {}),
         };
         if (claims.role !== 'host' && this.lobby.applies(session, claims.role)) {
           // No seat, no name held, no link spent while the host decides (see lobby.ts).
@@ -339,7 +352,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       }
       // Read again now that this connection is attached: a move of the media that landed
       // meanwhile is either in this result or in a `session.topology` this connection will get.
-      const now = (await store.getSession(session.id)) ?? session;
+      let now = (await store.getSession(session.id)) ?? session;
+      if (record.role === 'viewer' && record.region && now.media === 'sfu') now = await this.cascades.place(now, record.region);
       const participants = (await store.listParticipants(session.id)).map((p) => publicView(p, now));
       const self = publicView(record, now);
       if (resumed) transport.broadcast(session.id, ParticipantUpdated, { participant: self }, self.id);
@@ -356,7 +370,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       if (session.name) info.name = session.name;
       if (session.e2ee) info.e2ee = true;
       // Signed locally, no call to LiveKit: a hundred viewers joining cost no SFU round trips.
-      const sfu = now.media === 'sfu' && now.sfu ? await this.sfu.access(now.sfu, self) : undefined;
+      const sfu = now.media === 'sfu' && now.sfu ? await this.sfu.access(placementOf(record, now) ?? now.sfu, self) : undefined;
       if (!resumed) this.background(this.focus.participantJoined(session.id));
       return {
         member: { sessionId: session.id, participantId: self.id, role: self.role },
@@ -393,7 +407,9 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     }
     const p = await this.deps.store.getParticipant(member.sessionId, member.participantId);
     if (!p) throw new PairuxError(ErrorCode.PeerNotFound, 'You are no longer in this session.');
-    return this.sfu.access(session.sfu, { id: p.id, name: p.name, role: p.role }, true);
+    // A viewer that joined while the media was peer-to-peer is placed when it first comes to the SFU.
+    const now = p.role === 'viewer' && p.region ? await this.cascades.place(session, p.region) : session;
+    return this.sfu.access(placementOf(p, now) ?? now.sfu ?? session.sfu, { id: p.id, name: p.name, role: p.role }, true);
   }
 
   /** `media.report`: a guest shows the picture of the session's current media now. */
@@ -539,9 +555,11 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   async endSession(sessionId: string, reason: EndReason, message = END_MESSAGES[reason]): Promise<void> {
     const { store, transport, metrics, config } = this.deps;
     const participants = await store.listParticipants(sessionId);
-    const assignment = (await store.getSession(sessionId))?.sfu;
+    const ended = await store.getSession(sessionId);
+    const assignment = ended?.sfu;
     if (!(await store.endSession(sessionId, { at: this.now(), reason, message }))) return;
     if (assignment) this.background(this.sfu.closeRoom(assignment));
+    this.background(this.cascades.sessionEnded(sessionId, ended?.cascade));
     for (const p of participants) this.cancel(`grace:${sessionId}:${p.id}`);
     this.cancel(`host-deadline:${sessionId}`);
     transport.broadcast(sessionId, SessionEnded, { reason, message });
@@ -560,6 +578,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
   async shutdown(options: { endSessions?: boolean } = {}): Promise<void> {
     if (options.endSessions ?? true) for (const id of [...this.localSessions]) await this.endSession(id, 'server-shutdown');
     this.timers.close();
+    this.cascades.close();
     await new Promise((r) => setImmediate(r));
   }
 

@@ -57,6 +57,7 @@ const SessionRecordSchema = z.looseObject({
   epoch: z.int().min(0),
   region: z.string().optional(),
   sfu: z.object({ deploymentId: z.string(), region: z.string(), room: z.string() }).optional(),
+  cascade: z.record(z.string(), z.object({ deploymentId: z.string(), region: z.string(), room: z.string() })).optional(),
   moving: z.object({ by: z.string(), until: z.number(), reason: MoveReason }).optional(),
   moveFailedAt: z.number().optional(),
   movedFor: MoveReason.optional(),

@@ -11,7 +11,8 @@ import type { SfuAccess } from '../../protocol/signaling';
 import { DEFAULT_DEPLOYMENT, sfuPoolsOf, type ServerConfig, type SfuDeploymentConfig } from '../config';
 import type { ServerMetrics } from '../metrics';
 import type { RoomStateStore, SfuAssignment } from '../room-state-store';
-import { issueAccess } from './grants';
+import type { BridgeConfig } from '../../protocol/cascade-bridge';
+import { issueAccess, issueBridgeToken } from './grants';
 import { SfuPool, type DeploymentDown, type DeploymentUp, type NodeDown, type Refusal, type SelectionPlan } from './pool';
 import { SfuPresence } from './presence';
 import { SfuRooms } from './rooms';
@@ -32,6 +33,20 @@ export interface SfuSessionsEvents {
   'deployment-up': [DeploymentUp];
   /** A node of a multi-node deployment died with `rooms` on it (`sessionOfRoom` gives their sessions). */
   'node-down': [NodeDown];
+}
+
+/** The simulcast layers a cascade bridge carries, best first: the host publishes these two. */
+const CASCADE_LAYERS = ['h', 'q'] as const;
+
+/** A cascade bridge's identity in the origin room, for the layer it subscribes to. */
+export function bridgeIdentity(region: string, rid: string): string {
+  return `cascade.${region}.${rid}`;
+}
+
+/** The far region a bridge identity in an origin room serves, if it is one. */
+export function bridgeRegionOf(identity: string): string | undefined {
+  const m = /^cascade\.([a-z0-9-]{1,32})\.[qhf]$/.exec(identity);
+  return m?.[1];
 }
 
 /** The LiveKit room of a session's media at a given epoch: the session id, then `.<epoch>` after a move between SFUs. */
@@ -203,6 +218,57 @@ export class SfuSessions extends EventEmitter<SfuSessionsEvents> {
     );
   }
 
+  /**
+   * Cascading (issue 17): where a viewer in `region` watches a session whose media is on
+   * `origin`: a deployment of its own region that is up and under its load limit, with the
+   * session's room (the origin room's name) opened there; undefined when its region is the
+   * origin's or none of its deployments can take it (it then watches on the origin).
+   */
+  async openFarRoom(origin: SfuAssignment, region: string): Promise<SfuAssignment | undefined> {
+    const pool = this.pool;
+    if (!pool || region === origin.region) return undefined;
+    await pool.ready();
+    for (const id of pool.plan({ region, exclude: [origin.deploymentId] }).candidates) {
+      const d = this.deployments.get(id) as Deployment;
+      // Only its own region: a deployment elsewhere is no nearer to it than the origin.
+      if (d.config.region !== region) continue;
+      try {
+        await d.rooms.open(origin.room);
+      } catch {
+        void pool.checkNow(id);
+        continue;
+      }
+      pool.opened(id);
+      return { deploymentId: id, region, room: origin.room };
+    }
+    return undefined;
+  }
+
+  /**
+   * A cascade bridge's configuration with fresh tokens: a hidden subscriber per layer in the
+   * origin room (identities `cascade.<region>.<layer>`, which the webhooks let stay), the host's
+   * identity in the far room. Server-side addresses: the bridge runs beside the control plane.
+   */
+  async bridgeConfig(origin: SfuAssignment, far: SfuAssignment, host: { id: string; name: string }): Promise<BridgeConfig> {
+    const o = this.requireDeployment(origin).config;
+    const f = this.requireDeployment(far).config;
+    const ws = (url: string) => url.replace(/^http/, 'ws');
+    const layers = await Promise.all(
+      CASCADE_LAYERS.map(async (rid) => ({
+        rid,
+        origin: {
+          url: ws(o.url),
+          token: await issueBridgeToken(o, o.tokenTtlSeconds, { origin: true, room: origin.room, identity: bridgeIdentity(far.region, rid) }),
+        },
+      })),
+    );
+    return {
+      host: host.id,
+      layers,
+      far: { url: ws(f.url), token: await issueBridgeToken(f, f.tokenTtlSeconds, { origin: false, room: far.room, hostId: host.id, hostName: host.name }) },
+    };
+  }
+
   /** The session ended, or its media moved away from this room: the room goes. */
   async closeRoom(assignment: SfuAssignment): Promise<void> {
     this.presence.roomGone(assignment.room);
@@ -251,16 +317,23 @@ export class SfuSessions extends EventEmitter<SfuSessionsEvents> {
     const session = room ? await this.deps.store.getSession(sessionOfRoom(room)) : undefined;
     // A deployment speaks for its own rooms only: another one's word (a misconfigured or
     // compromised LiveKit that has a key of ours) about the session's current room is not taken.
-    const elsewhere = session?.sfu?.room === room && !from.includes(session.sfu.deploymentId);
+    // A cascaded session's far rooms carry the origin room's name on their own deployments.
+    const farHere = Object.values(session?.cascade ?? {}).some((a) => a.room === room && from.includes(a.deploymentId));
+    const elsewhere = session?.sfu?.room === room && !from.includes(session.sfu.deploymentId) && !farHere;
     if (elsewhere && name !== 'participant_joined') {
       result = 'ignored';
     } else if (name === 'participant_joined' && room && identity) {
       // Someone in a room the session has moved away from does not belong there any more either.
       const current = session && !session.ended && session.sfu?.room === room && !elsewhere;
-      const member = current ? await this.deps.store.getParticipant(session.id, identity) : undefined;
+      // The session's own cascade bridges subscribe in its origin room under identities of theirs.
+      const bridgeRegion = current && !farHere ? bridgeRegionOf(identity) : undefined;
+      const bridge = bridgeRegion !== undefined && session?.cascade?.[bridgeRegion] !== undefined;
+      const member = current && !bridge ? await this.deps.store.getParticipant(session.id, identity) : undefined;
       // Where the participant is: the deployment that sent this (any of them, when several share a key).
-      const there = current && session.sfu ? [session.sfu.deploymentId] : from;
-      if (member) {
+      const there = current && session.sfu && !farHere ? [session.sfu.deploymentId] : from;
+      if (bridge) {
+        result = 'bridge';
+      } else if (member) {
         this.presence.joined(room, identity, sid, this.now());
         // A token minted before a role change (a demoted controller's, still within its
         // lifetime) carries the old grants: the SFU gets the current role's.

@@ -1,0 +1,104 @@
+/**
+ * The session focus's cascading (issue 17, the strategy's `setupCascade`): a viewer whose region
+ * has an SFU deployment of its own watches there instead of on the origin (the host's), and a
+ * cascade bridge per (session, far region) feeds that room from the origin. The session record's
+ * `cascade` says which regions are fed and where, so every instance hands out the same access;
+ * the bridges run on the instance that placed the first viewer of a region (see the issue note:
+ * another instance taking them over is not built yet).
+ */
+import type { RoomStateStore, SessionRecord, SfuAssignment } from '../room-state-store';
+import type { SfuSessions } from '../sfu/sfu-sessions';
+import { BridgeSupervisor, type BridgeKey, type BridgeSnapshot } from './bridge-supervisor';
+
+export interface CascadesDeps {
+  store: RoomStateStore;
+  sfu: SfuSessions;
+  /** False: every viewer watches on the origin (PAIRUX_CASCADE=0). */
+  enabled: boolean;
+  log?: (level: 'info' | 'warn', message: string) => void;
+  /** The bridge binary (tests); default the built one. */
+  bridgeBinary?: string;
+}
+
+/** Compare-and-set retries of adding a region to a session's cascade (several viewers of new regions at once). */
+const CAS_TRIES = 5;
+
+export class Cascades {
+  readonly supervisor: BridgeSupervisor;
+
+  constructor(private readonly deps: CascadesDeps) {
+    this.supervisor = new BridgeSupervisor({
+      configFor: (key) => this.configFor(key),
+      ...(deps.log ? { log: deps.log } : {}),
+      ...(deps.bridgeBinary ? { binary: deps.bridgeBinary } : {}),
+    });
+  }
+
+  /**
+   * A viewer of `region` joins `session` (media on an SFU): the session as it is afterwards,
+   * cascaded to that region when a deployment there could take it, its bridge running.
+   */
+  async place(session: SessionRecord, region: string): Promise<SessionRecord> {
+    if (!this.deps.enabled || session.media !== 'sfu' || !session.sfu || region === session.sfu.region) return session;
+    let current = session;
+    for (let i = 0; i < CAS_TRIES; i++) {
+      if (current.cascade?.[region]) {
+        this.supervisor.ensure({ sessionId: current.id, region });
+        return current;
+      }
+      const origin = current.sfu;
+      if (current.media !== 'sfu' || !origin) return current;
+      const far = await this.deps.sfu.openFarRoom(origin, region);
+      if (!far) return current;
+      const updated = await this.deps.store.updateSession(current.id, current.version, { cascade: { ...current.cascade, [region]: far } });
+      if (updated) {
+        this.deps.log?.('info', `session ${current.id} cascaded to region ${region} (${far.deploymentId}) from ${origin.deploymentId}`);
+        this.supervisor.ensure({ sessionId: current.id, region });
+        return updated;
+      }
+      const again = await this.deps.store.getSession(current.id);
+      if (!again || again.ended) return current;
+      current = again;
+    }
+    return current;
+  }
+
+  /**
+   * The session's media moved (`session.topology`): at each new epoch its bridges start again
+   * from the new origin room (or stop, when it is peer-to-peer now: see `configFor`).
+   */
+  originMoved(sessionId: string, epoch: number): void {
+    if ((this.epochs.get(sessionId) ?? 0) >= epoch) return;
+    this.epochs.set(sessionId, epoch);
+    for (const b of this.supervisor.snapshot()) if (b.sessionId === sessionId) this.supervisor.restart(b);
+  }
+
+  private readonly epochs = new Map<string, number>();
+
+  /** The session ended: its bridges stop and its far rooms go. */
+  async sessionEnded(sessionId: string, cascade: Record<string, SfuAssignment> | undefined): Promise<void> {
+    this.supervisor.stopSession(sessionId);
+    this.epochs.delete(sessionId);
+    await Promise.all(Object.values(cascade ?? {}).map((far) => this.deps.sfu.closeRoom(far).catch(() => undefined)));
+  }
+
+  snapshot(): BridgeSnapshot[] {
+    return this.supervisor.snapshot();
+  }
+
+  close(): void {
+    this.supervisor.close();
+  }
+
+  private async configFor(key: BridgeKey) {
+    const session = await this.deps.store.getSession(key.sessionId);
+    const far = session?.cascade?.[key.region];
+    if (!session || session.ended || !session.sfu || session.media !== 'sfu' || !far) {
+      // Nothing to feed any more: this bridge stops for good.
+      this.supervisor.stopBridge(key);
+      throw new Error(`session ${key.sessionId} is no longer cascaded to ${key.region}`);
+    }
+    const host = await this.deps.store.getParticipant(session.id, session.hostId);
+    return this.deps.sfu.bridgeConfig(session.sfu, far, { id: session.hostId, name: host?.name ?? 'Host' });
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * A cascaded session (issue 17) with every real part: two LiveKit deployments in regions a and
+ * b (each sending its webhooks to the control plane, which evicts whoever does not belong), the
+ * host and a controller on a (the origin), a viewer of region a there too, and viewers whose link
+ * says region b placed on b's deployment, fed by one cascade bridge (cascade/, Go) from a.
+ * "Sees" means the host's advancing frame marker was read from the viewer's decoded pixels.
+ */
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { RoomServiceClient } from 'livekit-server-sdk';
+import { launchChromium } from '../../demo/chromium';
+import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
+import { startLocalLiveKit, type LocalLiveKit } from '../../demo/livekit-server';
+import type { ControlPlane } from '../../server/control-plane';
+import { LIVEKIT_WEBHOOK_PATH } from '../../server/sfu/webhooks';
+import { httpUrlOf } from '../../server/sfu/rooms';
+import type { CreateSessionResponse } from '../../protocol/http-api';
+import { ViewerPage, framesBetween } from '../support/browser-viewer';
+import { createSession, startTestServer, tokenOf, NO_LOBBY } from '../support/control-plane';
+import { eventually, freePort } from '../support/livekit';
+import { TestClient } from '../support/signaling-client';
+
+const SIZE = { width: 1280, height: 720, fps: 15 };
+
+describe('end to end: a session cascaded from region a to region b', function () {
+  this.timeout(180_000);
+  let browser: Browser;
+  const lk: Record<'a' | 'b', LocalLiveKit> = {} as Record<'a' | 'b', LocalLiveKit>;
+  let plane: ControlPlane;
+  let session: CreateSessionResponse;
+  let host: HeadlessHost;
+  const guests: ViewerPage[] = [];
+  const clients: TestClient[] = [];
+
+  before(async () => {
+    browser = await launchChromium();
+    const port = await freePort();
+    const webhookUrl = `http://127.0.0.1:${port}${LIVEKIT_WEBHOOK_PATH}`;
+    lk.a = await startLocalLiveKit({ logLevel: 'warn', webhookUrl });
+    lk.b = await startLocalLiveKit({ logLevel: 'warn', webhookUrl });
+    plane = await startTestServer({
+      port,
+      ...NO_LOBBY,
+      sfuPools: {
+        deployments: (['a', 'b'] as const).map((r) => ({ id: `${r}1`, region: r, url: lk[r].url, apiKey: lk[r].apiKey, apiSecret: lk[r].apiSecret })),
+        defaultRegion: 'a',
+        checkIntervalMs: 250,
+      },
+    });
+    session = await createSession(plane, { mode: 'sfu', name: 'Cascade', region: 'a' });
+    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana' });
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    for (const g of guests.splice(0)) await g.close();
+    await host?.close();
+    await plane?.close();
+    await lk.b?.stop();
+    await lk.a?.stop();
+    await browser?.close();
+  });
+
+  const open = async (link: string, name: string, region?: string) => {
+    const g = await ViewerPage.open(browser, region ? `${link}&region=${region}` : link, name);
+    guests.push(g);
+    return g;
+  };
+  const inRoom = async (r: 'a' | 'b') =>
+    (await new RoomServiceClient(httpUrlOf(lk[r].url), lk[r].apiKey, lk[r].apiSecret).listParticipants(session.sessionId).catch(() => [])).map(
+      (p) => p.identity,
+    );
+  const bridges = () => plane.service.cascades.snapshot().filter((b) => b.sessionId === session.sessionId);
+
+  it("the host and its controller stay on a; a viewer of b watches on b's SFU through one bridge, a viewer of a on a; everyone sees the marker advance", async () => {
+    const ada = await open(session.links.controller.url, 'Ada', 'b');
+    const val = await open(session.links.viewer.url, 'Val', 'a');
+    const bea = await open(session.links.viewer.url, 'Bea', 'b');
+    for (const g of [ada, val, bea]) await g.waitForState('live', 40_000);
+    for (const g of [ada, val, bea]) {
+      const [x, y] = await g.markerAdvance(1000);
+      assert.ok(framesBetween(x, y) >= 5, `frame ${x.frame} → ${y.frame} in 1 s`);
+      assert.deepEqual([y.width, y.height], [SIZE.width, SIZE.height]);
+    }
+    const [adaId, valId, beaId] = await Promise.all([ada, val, bea].map(async (g) => (await g.selfId())!));
+    const a = await inRoom('a');
+    const b = await inRoom('b');
+    assert.ok(a.includes(adaId!) && a.includes(valId!), `a holds the controller (its link said b: whoever drives stays with the host) and a's viewer: ${a}`);
+    assert.ok(!a.includes(beaId!), `b's viewer is not on a: ${a}`);
+    assert.ok(b.includes(beaId!), `b's viewer is on b: ${b}`);
+    const hostId = await host.page.evaluate(() => (window as unknown as { pairuxHost: { selfId?: string } }).pairuxHost.selfId);
+    assert.ok(b.includes(hostId!), `the host's screen is published on b under the host's identity (the bridge): ${b}`);
+    assert.equal(bridges().length, 1);
+    assert.equal(bridges()[0]!.region, 'b');
+  });
+
+  it('a second viewer of b costs no second bridge, and the participant list says who watches where', async () => {
+    const bo = await open(session.links.viewer.url, 'Bo', 'b');
+    await bo.waitForState('live', 40_000);
+    await bo.markerAdvance(1000);
+    assert.equal(bridges().length, 1, 'one bridge per (session, region), whatever the number of viewers there');
+    // The bridge outlived the webhooks of its own joins: the control plane did not evict it.
+    const st = await eventually(
+      () => bridges()[0]?.layers.find((l) => l.rid === 'h' && l.fps > 3),
+      () => `the bridge's top layer moving: ${JSON.stringify(bridges())}`,
+      10_000,
+    );
+    assert.ok(st!.kbps > 0);
+    const watcher = await TestClient.connect(plane.url);
+    clients.push(watcher);
+    const joined = await watcher.join(session.sessionId, tokenOf(session.links.viewer.url), 'Watcher');
+    const byName = new Map(joined.participants.map((p) => [p.name, p]));
+    assert.equal(byName.get('Bea')?.region, 'b');
+    assert.equal(byName.get('Bea')?.cascaded, true);
+    assert.equal(byName.get('Bo')?.cascaded, true);
+    assert.equal(byName.get('Val')?.cascaded, undefined);
+    assert.equal(byName.get('Ada')?.cascaded, undefined, 'a controller is never cascaded');
+  });
+
+  it("the bridge SIGKILLed: b's viewers get pixels again from its replacement without rejoining", async () => {
+    const [bea, bo] = [guests[2]!, guests[3]!];
+    const before = bridges()[0]!;
+    const pid = before.pid;
+    assert.ok(pid, 'the bridge runs');
+    const killedAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    await eventually(() => (bridges()[0]?.restarts ?? 0) > before.restarts, 'the supervisor to see the bridge die', 5000);
+    for (const g of [bea, bo]) {
+      const m = await g.waitForMarker(5000);
+      await g.waitForMarker(10_000, m.frame);
+    }
+    const after = Date.now() - killedAt;
+    assert.equal(await bea.state(), 'live');
+    console.log(`      pixels again at b's viewers ${after} ms after the bridge was killed`);
+  });
+});
