@@ -19,6 +19,8 @@ import { ViewerPage, framesBetween } from '../support/browser-viewer';
 import { createSession, startTestServer, tokenOf, NO_LOBBY } from '../support/control-plane';
 import { eventually, freePort } from '../support/livekit';
 import { TestClient } from '../support/signaling-client';
+import { searchMemory } from '../support/process-memory';
+import { withMediaKey } from '../../protocol/share-link';
 
 const SIZE = { width: 1280, height: 720, fps: 15 };
 
@@ -132,4 +134,41 @@ describe('end to end: a session cascaded from region a to region b', function ()
     assert.equal(await bea.state(), 'live');
     console.log(`      pixels again at b's viewers ${after} ms after the bridge was killed`);
   });
+
+  it('an encrypted session cascades too: b’s viewer decodes the marker with the key, and the bridge never holds it', async () => {
+    const secret = await createSession(plane, { mode: 'sfu', name: 'Secret cascade', region: 'a', e2ee: true });
+    const secretHost = await startHeadlessHost(plane.url, secret.sessionId, secret.hostToken, { ...SIZE, browser, name: 'Sam' });
+    try {
+      const key = await secretHost.mediaKey();
+      const viewer = await open(withMediaKey(secret.links.viewer.url, key.key, key.gen), 'Kim', 'b');
+      await viewer.waitForState('live', 40_000);
+      const [x, y] = await viewer.markerAdvance(1000);
+      assert.ok(framesBetween(x, y) >= 5, `frame ${x.frame} → ${y.frame} in 1 s, decrypted on b`);
+      const bridge = plane.service.cascades.snapshot().find((b) => b.sessionId === secret.sessionId);
+      assert.ok(bridge?.pid, 'the encrypted session has its bridge');
+      // What the bridge holds is searched, not only what it printed: its whole memory, for every
+      // encoding of the key; its host's identity, which it must hold, shows the search finds things.
+      const forms = keyEncodings(key.key);
+      const hostId = await secretHost.page.evaluate(() => (window as unknown as { pairuxHost: { selfId?: string } }).pairuxHost.selfId!);
+      const { found, bytes } = searchMemory(bridge.pid, [...forms, Buffer.from(hostId)]);
+      assert.ok(
+        found.some((f) => f.toString() === hostId),
+        `the search found the host's identity in ${bytes} bytes`,
+      );
+      assert.deepEqual(
+        found.filter((f) => f.toString() !== hostId).map((f) => f.toString('hex')),
+        [],
+        `no form of the key in the bridge's ${bytes} bytes of memory`,
+      );
+    } finally {
+      await secretHost.close();
+    }
+  });
 });
+
+/** The key as raw bytes and in every text encoding a leak could take. */
+function keyEncodings(key: string): Buffer[] {
+  const bytes = Buffer.from(key, 'base64url');
+  assert.equal(bytes.length, 32);
+  return [bytes, ...[key, bytes.toString('base64'), bytes.toString('hex'), bytes.toString('hex').toUpperCase()].map((t) => Buffer.from(t))];
+}

@@ -108,9 +108,43 @@ export class SfuE2ee {
     return encryptionOn(room);
   }
 
+  /**
+   * Decrypts whatever `identity` (the host) sends, whatever the SFU says of its track: in an
+   * encrypted session a guest never shows media from the host in clear. livekit-client decides
+   * per participant from the track's description (`TrackInfo.encryption`), which a server writes;
+   * a cascade bridge's far publication cannot set it (LiveKit's Go SDK drops it from simulcast
+   * publications), and a hostile SFU could clear it to slip plaintext frames in. So the worker is
+   * told to decrypt for the host, and told again whenever livekit-client tells it otherwise: a
+   * frame that does not open is dropped, never shown. (The message is livekit-client's own to its
+   * worker, `{kind: 'enable'}`: livekit-client is pinned, and the cascade's encrypted test fails
+   * if it changes.)
+   */
+  requireEncrypted(identity: string): void {
+    const worker = this.worker;
+    if (!worker) return;
+    this.required.add(identity);
+    if (!this.watching) {
+      this.watching = true;
+      worker.addEventListener('message', (event: MessageEvent) => {
+        const m = event.data as { kind?: string; data?: { enabled?: boolean; participantIdentity?: string } } | undefined;
+        const who = m?.data?.participantIdentity;
+        if (m?.kind === 'enable' && m.data?.enabled === false && who && this.required.has(who)) this.postEnable(who);
+      });
+    }
+    this.postEnable(identity);
+  }
+
+  private readonly required = new Set<string>();
+  private watching = false;
+
+  private postEnable(identity: string): void {
+    this.worker?.postMessage({ kind: 'enable', data: { enabled: true, participantIdentity: identity } });
+  }
+
   close(): void {
     this.worker?.terminate();
     this.worker = undefined;
+    this.watching = false;
   }
 }
 

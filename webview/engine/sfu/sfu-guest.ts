@@ -388,6 +388,7 @@ export class SfuGuestEngine extends TypedEmitter<GuestEngineEvents> implements G
     if (participant.identity !== this.signaling.hostId || pub.source !== Track.Source.ScreenShare || track.kind !== Track.Kind.Video) return;
     this.track = track as RemoteVideoTrack;
     this.hasFrames = false;
+    this.e2ee?.requireEncrypted(participant.identity);
     this.view?.close();
     this.present(this.track, this.video);
     this.video.play().catch((err: unknown) => this.log('warn', `video.play() refused: ${String(err)}`));
