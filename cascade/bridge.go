@@ -51,8 +51,8 @@ type layerRelay struct {
 	source      uint64
 	lastKeyAsk  time.Time
 
-	packets, bytes, frames, keyFrames, keyRequestsIn, keyRequestsOut, writeErrors atomic.Uint64
-	width, height                                                                 atomic.Uint32
+	packets, bytes, frames, keyFrames, keyRequestsIn, keyRequestsOut, writeErrors, relayMicros atomic.Uint64
+	width, height                                                                              atomic.Uint32
 }
 
 func newBridge(cfg *Config, report *Reporter) *Bridge {
@@ -154,6 +154,7 @@ func (b *Bridge) relay(l *layerRelay, track *webrtc.TrackRemote, pub *lksdk.Remo
 	mime := track.Codec().MimeType
 	for {
 		pkt, _, err := track.ReadRTP()
+		readAt := time.Now()
 		if err != nil {
 			b.report.log("info", fmt.Sprintf("layer %s: the origin track ended (%v)", l.rid, err))
 			return
@@ -180,6 +181,8 @@ func (b *Bridge) relay(l *layerRelay, track *webrtc.TrackRemote, pub *lksdk.Remo
 		if err := local.WriteRTP(pkt, nil); err != nil {
 			l.writeErrors.Add(1)
 		}
+		// The bridge's own part of the added delay: received → handed to the far connection.
+		l.relayMicros.Add(uint64(time.Since(readAt).Microseconds()))
 	}
 }
 
@@ -290,7 +293,7 @@ func (b *Bridge) stats() map[string]any {
 		layers = append(layers, map[string]any{
 			"rid": l.rid, "packets": l.packets.Load(), "bytes": l.bytes.Load(), "frames": l.frames.Load(), "keyFrames": l.keyFrames.Load(),
 			"keyRequestsIn": l.keyRequestsIn.Load(), "keyRequestsOut": l.keyRequestsOut.Load(), "writeErrors": l.writeErrors.Load(),
-			"width": l.width.Load(), "height": l.height.Load(),
+			"width": l.width.Load(), "height": l.height.Load(), "relayMicros": l.relayMicros.Load(),
 		})
 	}
 	viewers := 0

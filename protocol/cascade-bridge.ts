@@ -42,6 +42,8 @@ export const BridgeLayerStats = z.object({
   keyRequestsIn: count,
   keyRequestsOut: count,
   writeErrors: count,
+  /** Microseconds from each packet read on the origin side to handed to the far side, summed. */
+  relayMicros: count,
   width: count,
   height: count,
 });

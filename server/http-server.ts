@@ -25,6 +25,7 @@ import type { ServerMetrics } from './metrics';
 import type { SessionService } from './session-service';
 import type { StaticFiles } from './static-files';
 import { LIVEKIT_WEBHOOK_PATH, MAX_WEBHOOK_BYTES } from './sfu/webhooks';
+import type { BridgeSnapshot } from './cascade/bridge-supervisor';
 
 const PAGE_CSP = [
   "default-src 'self'",
@@ -125,6 +126,8 @@ async function route(deps: Guards, req: IncomingMessage, res: ServerResponse): P
       return undefined;
     });
     const sfu = deps.service.sfu.pool?.snapshot().map((d) => ({ id: d.id, region: d.region, health: d.health, load: d.load?.percent, accepting: d.accepting }));
+    // Health is public: per far region how many bridges run and how they fare, no session ids.
+    const cascade = cascadeHealth(deps.service.cascades.snapshot());
     return sendJson(res, 200, {
       ok: true,
       sessions: sessions ?? null,
@@ -132,6 +135,7 @@ async function route(deps: Guards, req: IncomingMessage, res: ServerResponse): P
       stateStore,
       uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
       ...(sfu ? { sfu } : {}),
+      ...(cascade.length ? { cascade } : {}),
     });
   }
   if (p === '/metrics') {
@@ -291,4 +295,18 @@ function sendError(metrics: ServerMetrics, res: ServerResponse, e: PairuxError):
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
   res.end(JSON.stringify(body));
+}
+
+/** /healthz's cascade part: per far region, its bridges (ready or not), their restarts, and the top layer's frames per second at the worst of them. */
+function cascadeHealth(bridges: BridgeSnapshot[]): Array<{ region: string; bridges: number; ready: number; restarts: number; worstFps: number }> {
+  const by = new Map<string, { region: string; bridges: number; ready: number; restarts: number; worstFps: number }>();
+  for (const b of bridges) {
+    const r = by.get(b.region) ?? { region: b.region, bridges: 0, ready: 0, restarts: 0, worstFps: Infinity };
+    r.bridges++;
+    if (b.state === 'ready') r.ready++;
+    r.restarts += b.restarts;
+    r.worstFps = Math.min(r.worstFps, Math.round((b.layers[0]?.fps ?? 0) * 10) / 10);
+    by.set(b.region, r);
+  }
+  return [...by.values()];
 }

@@ -1,5 +1,6 @@
 /** Prometheus metrics of one control-plane instance (its own registry, so tests can run several). */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { BridgeSnapshot } from './cascade/bridge-supervisor';
 
 /** What the metrics need of an SFU deployment's snapshot (server/sfu/pool.ts). */
 export interface SfuPoolFigures {
@@ -125,6 +126,67 @@ export class ServerMetrics {
     labelNames: ['deployment', 'region'] as const,
     registers: [this.registry],
   });
+  /** Read at scrape time from the cascade bridges this instance runs. */
+  private cascadeSource: (() => BridgeSnapshot[]) | undefined;
+  describeCascadeWith(source: () => BridgeSnapshot[]): void {
+    this.cascadeSource = source;
+  }
+  private readonly cascadeGauge = (name: string, help: string, value: (b: BridgeSnapshot, layer: BridgeSnapshot['layers'][number]) => number) => {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const metrics = this;
+    return new Gauge({
+      name,
+      help,
+      labelNames: ['session', 'region', 'layer'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const b of metrics.cascadeSource?.() ?? [])
+          for (const l of b.layers) this.set({ session: b.sessionId, region: b.region, layer: l.rid }, value(b, l));
+      },
+    });
+  };
+  readonly cascadeBridges = (() => {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const metrics = this;
+    return new Gauge({
+      name: 'pairux_cascade_bridges',
+      help: 'Cascade bridges this instance runs, per far region (one per cascaded session there)',
+      labelNames: ['region', 'state'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const counts = new Map<string, { region: string; state: string; n: number }>();
+        for (const b of metrics.cascadeSource?.() ?? []) {
+          const k = `${b.region}/${b.state}`;
+          const c = counts.get(k) ?? { region: b.region, state: b.state, n: 0 };
+          c.n++;
+          counts.set(k, c);
+        }
+        for (const c of counts.values()) this.set({ region: c.region, state: c.state }, c.n);
+      },
+    });
+  })();
+  readonly cascadeBridgeFps = this.cascadeGauge(
+    'pairux_cascade_bridge_fps',
+    'Frames a cascade bridge carried per second, per session, far region and layer',
+    (_b, l) => l.fps,
+  );
+  readonly cascadeBridgeKbps = this.cascadeGauge(
+    'pairux_cascade_bridge_kbps',
+    'Kilobits a cascade bridge carried per second (payload), per session, far region and layer',
+    (_b, l) => l.kbps,
+  );
+  readonly cascadeBridgeDelay = this.cascadeGauge(
+    'pairux_cascade_bridge_relay_ms',
+    "A cascade bridge's own delay per packet (received from the origin → handed to the far SFU), ms",
+    (_b, l) => l.relayMs,
+  );
+  readonly cascadeBridgeRestarts = this.cascadeGauge(
+    'pairux_cascade_bridge_restarts',
+    'Times a cascade bridge was started again after it stopped',
+    (b) => b.restarts,
+  );
   /** Read at scrape time from the SFU pool's last checks. */
   private sfuPoolSource: (() => SfuPoolFigures[]) | undefined;
   private readonly sfuPoolGauge = (name: string, help: string, value: (d: SfuPoolFigures) => number | undefined) => {

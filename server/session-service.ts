@@ -120,6 +120,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       enabled: deps.config.focus.cascade,
       log: (level, message) => console[level === 'warn' ? 'warn' : 'log'](`[pairux-server] ${message}`),
     });
+    deps.metrics.describeCascadeWith(() => this.cascades.snapshot());
     // The origin moved (another SFU, a failover): each bridge starts again from the new origin room.
     this.focus.on('topology', ({ sessionId, epoch }) => this.cascades.originMoved(sessionId, epoch));
     // Health checks found an SFU dead: its sessions move to another (every instance sees it; one moves each session).

@@ -26,8 +26,8 @@ export interface BridgeSnapshot extends BridgeKey {
   pid: number | undefined;
   /** The last reason it stopped, when it did. */
   lastExit: string | undefined;
-  /** Per layer: totals, and frames/s and kbit/s over the last stats interval. */
-  layers: Array<BridgeLayerStats & { fps: number; kbps: number }>;
+  /** Per layer: totals, and over the last stats interval frames/s, kbit/s and the bridge's own delay per packet (ms). */
+  layers: Array<BridgeLayerStats & { fps: number; kbps: number; relayMs: number }>;
   farParticipants: number;
 }
 
@@ -171,6 +171,7 @@ export class BridgeSupervisor {
         ...l,
         fps: p && secs ? Math.max(0, (l.frames - p.frames) / secs) : 0,
         kbps: p && secs ? Math.max(0, ((l.bytes - p.bytes) * 8) / 1000 / secs) : 0,
+        relayMs: p && l.packets > p.packets ? (l.relayMicros - p.relayMicros) / (l.packets - p.packets) / 1000 : 0,
       };
     });
     r.snapshot.farParticipants = farParticipants;

@@ -116,6 +116,17 @@ describe('end to end: a session cascaded from region a to region b', function ()
     assert.equal(byName.get('Bo')?.cascaded, true);
     assert.equal(byName.get('Val')?.cascaded, undefined);
     assert.equal(byName.get('Ada')?.cascaded, undefined, 'a controller is never cascaded');
+    // What operators see: /healthz per region (no session ids: it is public), /metrics per bridge and layer.
+    const health = (await (await fetch(`${plane.url}/healthz`)).json()) as { cascade?: Array<{ region: string; bridges: number; ready: number }> };
+    assert.deepEqual(
+      health.cascade?.map((c) => [c.region, c.bridges, c.ready]),
+      [['b', 1, 1]],
+    );
+    const metrics = await (await fetch(`${plane.url}/metrics`)).text();
+    assert.match(metrics, /pairux_cascade_bridges\{region="b",state="ready"\} 1/);
+    const fps = new RegExp(`pairux_cascade_bridge_fps\\{session="${session.sessionId}",region="b",layer="h"\\} ([0-9.]+)`).exec(metrics);
+    assert.ok(fps && Number(fps[1]) > 3, `the top layer's fps in /metrics: ${fps?.[1]}`);
+    assert.match(metrics, /pairux_cascade_bridge_relay_ms\{session="[^"]+",region="b",layer="q"\} [0-9.e-]+/);
   });
 
   it("the bridge SIGKILLed: b's viewers get pixels again from its replacement without rejoining", async () => {
