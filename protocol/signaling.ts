@@ -362,6 +362,13 @@ export const TopologyNotice = z.object({
 export const SessionTopology = defineNotification('session.topology', TopologyNotice);
 export type SessionTopology = z.infer<typeof TopologyNotice>;
 
+/**
+ * Server → the viewers of one far region of a cascaded session (issue 17): the SFU they watch on
+ * changed while the session's media did not move (their region's deployment died: another of
+ * that region, or the host's, takes them). Each asks `sfu.access` again and moves there at once.
+ */
+export const SfuPlacementChanged = defineNotification('media.placementChanged', z.object({ region: Region, message: z.string().max(300) }));
+
 /** Server → everyone: the host's seat moved (`participant.makeHost`). */
 export const HostChanged = defineNotification('session.hostChanged', z.object({ hostId: Id, previousHostId: Id, message: z.string().max(300) }));
 
@@ -528,6 +535,7 @@ export const signalingBoundary: Boundary = {
       SessionEnded,
       ControlChanged,
       SessionTopology,
+      SfuPlacementChanged,
       HostChanged,
       HostOffered,
       HostOfferEnded,

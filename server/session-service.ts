@@ -117,6 +117,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     this.cascades = new Cascades({
       store: deps.store,
       sfu: this.sfu,
+      transport: deps.transport,
       enabled: deps.config.focus.cascade,
       log: (level, message) => console[level === 'warn' ? 'warn' : 'log'](`[pairux-server] ${message}`),
     });
@@ -125,6 +126,8 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
     this.focus.on('topology', ({ sessionId, epoch }) => this.cascades.originMoved(sessionId, epoch));
     // Health checks found an SFU dead: its sessions move to another (every instance sees it; one moves each session).
     this.sfu.on('deployment-down', ({ deploymentId }) => this.background(this.focus.deploymentDown(deploymentId)));
+    // A far region's SFU died: its cascaded viewers move to another there, or to the host's.
+    this.sfu.on('deployment-down', ({ deploymentId }) => this.background(this.cascades.deploymentDown(deploymentId)));
     // One node of a LiveKit cluster died with some rooms: their sessions move to new rooms.
     this.sfu.on('node-down', ({ rooms }) => this.background(this.focus.roomsLost(rooms)));
     // An SFU back: this instance's auto sessions waiting on P2P for one move now.

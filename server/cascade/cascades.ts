@@ -8,11 +8,14 @@
  */
 import type { RoomStateStore, SessionRecord, SfuAssignment } from '../room-state-store';
 import type { SfuSessions } from '../sfu/sfu-sessions';
+import type { SignalingTransport } from '../signaling-transport';
+import { SfuPlacementChanged } from '../../protocol/signaling';
 import { BridgeSupervisor, type BridgeKey, type BridgeSnapshot } from './bridge-supervisor';
 
 export interface CascadesDeps {
   store: RoomStateStore;
   sfu: SfuSessions;
+  transport: SignalingTransport;
   /** False: every viewer watches on the origin (PAIRUX_CASCADE=0). */
   enabled: boolean;
   log?: (level: 'info' | 'warn', message: string) => void;
@@ -74,6 +77,43 @@ export class Cascades {
   }
 
   private readonly epochs = new Map<string, number>();
+
+  /**
+   * A deployment stopped answering: each cascade this instance feeds on it moves to another
+   * deployment of the same region, or back to the origin when there is none, and that region's
+   * viewers are told to get their access again at once (their LiveKit would take seconds to give
+   * up on the dead one by itself).
+   */
+  async deploymentDown(deploymentId: string): Promise<void> {
+    const keys = this.supervisor.snapshot().map((b) => ({ sessionId: b.sessionId, region: b.region }));
+    await Promise.all(
+      keys.map((key) =>
+        this.farLost(key, deploymentId).catch((err: unknown) => this.deps.log?.('warn', `moving ${key.sessionId}'s viewers in ${key.region}: ${String(err)}`)),
+      ),
+    );
+  }
+
+  private async farLost(key: BridgeKey, deploymentId: string): Promise<void> {
+    for (let i = 0; i < CAS_TRIES; i++) {
+      const session = await this.deps.store.getSession(key.sessionId);
+      const far = session?.cascade?.[key.region];
+      if (!session || session.ended || !far || far.deploymentId !== deploymentId) return;
+      const next = session.sfu ? await this.deps.sfu.openFarRoom(session.sfu, key.region, [deploymentId]) : undefined;
+      const cascade = { ...session.cascade };
+      if (next) cascade[key.region] = next;
+      else delete cascade[key.region];
+      const updated = await this.deps.store.updateSession(session.id, session.version, { cascade: Object.keys(cascade).length ? cascade : undefined });
+      if (!updated) continue;
+      if (next) this.supervisor.restart(key);
+      else this.supervisor.stopBridge(key);
+      const where = next ? `another SFU in ${key.region} (${next.deploymentId})` : `the host's SFU in ${session.sfu?.region ?? 'its region'}`;
+      this.deps.log?.('warn', `session ${session.id}: the SFU of its viewers in ${key.region} (${deploymentId}) is down; they move to ${where}`);
+      const message = `The SFU in ${key.region} stopped answering: watching through ${where}.`;
+      const viewers = (await this.deps.store.listParticipants(session.id)).filter((p) => p.role === 'viewer' && p.region === key.region);
+      await Promise.all(viewers.map((p) => this.deps.transport.send(session.id, p.id, SfuPlacementChanged, { region: key.region, message })));
+      return;
+    }
+  }
 
   /** The session ended: its bridges stop and its far rooms go. */
   async sessionEnded(sessionId: string, cascade: Record<string, SfuAssignment> | undefined): Promise<void> {

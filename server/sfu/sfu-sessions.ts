@@ -224,11 +224,11 @@ export class SfuSessions extends EventEmitter<SfuSessionsEvents> {
    * session's room (the origin room's name) opened there; undefined when its region is the
    * origin's or none of its deployments can take it (it then watches on the origin).
    */
-  async openFarRoom(origin: SfuAssignment, region: string): Promise<SfuAssignment | undefined> {
+  async openFarRoom(origin: SfuAssignment, region: string, exclude: string[] = []): Promise<SfuAssignment | undefined> {
     const pool = this.pool;
     if (!pool || region === origin.region) return undefined;
     await pool.ready();
-    for (const id of pool.plan({ region, exclude: [origin.deploymentId] }).candidates) {
+    for (const id of pool.plan({ region, exclude: [origin.deploymentId, ...exclude] }).candidates) {
       const d = this.deployments.get(id) as Deployment;
       // Only its own region: a deployment elsewhere is no nearer to it than the origin.
       if (d.config.region !== region) continue;

@@ -47,6 +47,7 @@ describe('end to end: a session cascaded from region a to region b', function ()
         deployments: (['a', 'b'] as const).map((r) => ({ id: `${r}1`, region: r, url: lk[r].url, apiKey: lk[r].apiKey, apiSecret: lk[r].apiSecret })),
         defaultRegion: 'a',
         checkIntervalMs: 250,
+        failuresToDown: 2,
       },
     });
     session = await createSession(plane, { mode: 'sfu', name: 'Cascade', region: 'a' });
@@ -174,6 +175,81 @@ describe('end to end: a session cascaded from region a to region b', function ()
     } finally {
       await secretHost.close();
     }
+  });
+});
+
+describe('end to end: a cascaded region whose SFU dies', function () {
+  // Its own pair of deployments: the SIGKILL must not take the other suite's b with it.
+  this.timeout(120_000);
+  let browser: Browser;
+  const lk: Record<'a' | 'b', LocalLiveKit> = {} as Record<'a' | 'b', LocalLiveKit>;
+  let plane: ControlPlane;
+  let host: HeadlessHost;
+  const guests: ViewerPage[] = [];
+
+  before(async () => {
+    browser = await launchChromium();
+    const port = await freePort();
+    const webhookUrl = `http://127.0.0.1:${port}${LIVEKIT_WEBHOOK_PATH}`;
+    lk.a = await startLocalLiveKit({ logLevel: 'warn', webhookUrl });
+    lk.b = await startLocalLiveKit({ logLevel: 'warn', webhookUrl });
+    plane = await startTestServer({
+      port,
+      ...NO_LOBBY,
+      sfuPools: {
+        deployments: (['a', 'b'] as const).map((r) => ({ id: `${r}1`, region: r, url: lk[r].url, apiKey: lk[r].apiKey, apiSecret: lk[r].apiSecret })),
+        defaultRegion: 'a',
+        checkIntervalMs: 250,
+        failuresToDown: 2,
+      },
+    });
+  });
+  after(async () => {
+    for (const g of guests.splice(0)) await g.close();
+    await host?.close();
+    await plane?.close();
+    await lk.b?.stop().catch(() => undefined);
+    await lk.a?.stop();
+    await browser?.close();
+  });
+
+  it("b's LiveKit SIGKILLed: its viewers watch on the host's SFU within seconds, without rejoining the session, and the bridge is gone", async () => {
+    const session = await createSession(plane, { mode: 'sfu', name: 'Far dies', region: 'a' });
+    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana' });
+    const viewers = await Promise.all(['Bea', 'Bo'].map((n) => ViewerPage.open(browser, `${session.links.viewer.url}&region=b`, n)));
+    guests.push(...viewers);
+    for (const v of viewers) {
+      await v.waitForState('live', 40_000);
+      await v.markerAdvance(500);
+    }
+    const ids = await Promise.all(viewers.map(async (v) => (await v.selfId())!));
+    const onA = async () =>
+      (await new RoomServiceClient(httpUrlOf(lk.a.url), lk.a.apiKey, lk.a.apiSecret).listParticipants(session.sessionId)).map((p) => p.identity);
+    const before = await onA();
+    for (const id of ids) assert.ok(!before.includes(id), `${id} on b, not a, before: ${before}`);
+    const killedAt = Date.now();
+    process.kill(lk.b.pid, 'SIGKILL');
+    const shownAgain = await Promise.all(
+      viewers.map(async (v) => {
+        const frozen = (await v.readMarker())?.frame ?? -1;
+        await v.waitForMarker(15_000, frozen);
+        // A frame already in flight does not count: it must keep advancing.
+        const m = await v.waitForMarker(5000);
+        await v.waitForMarker(5000, m.frame);
+        return Date.now() - killedAt;
+      }),
+    );
+    console.log(`      pixels again at b's viewers ${shownAgain.join(' and ')} ms after b's LiveKit was killed`);
+    await eventually(
+      async () => {
+        const now = await onA();
+        return ids.every((id) => now.includes(id));
+      },
+      'both viewers in the room on a',
+      10_000,
+    );
+    assert.equal(plane.service.cascades.snapshot().filter((b) => b.sessionId === session.sessionId).length, 0, 'no bridge to a dead region');
+    for (const v of viewers) assert.equal(await v.state(), 'live');
   });
 });
 

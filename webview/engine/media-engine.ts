@@ -265,6 +265,15 @@ export class GuestMediaSwitch extends TypedEmitter<GuestEngineEvents> implements
       () => this.epoch,
       (target, epoch) => this.move(target, epoch),
     );
+    // Same media, another SFU for this viewer (its cascaded region's died): over there at once.
+    signaling.on('placementChanged', () => {
+      const current = this.inner;
+      if (current?.mode !== 'sfu' || !current.moveTo) return;
+      signaling.refreshSfuAccess().then(
+        (access) => current.moveTo?.(access),
+        (err: unknown) => this.log('warn', `could not get the SFU access after the placement changed: ${String(err)}`),
+      );
+    });
   }
 
   get mode(): MediaMode {

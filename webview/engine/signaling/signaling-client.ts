@@ -55,6 +55,7 @@ import {
   SendSignal,
   SessionEnded,
   SessionTopology,
+  SfuPlacementChanged,
   SetLobbyMode,
   SetRole,
   SetTier,
@@ -134,6 +135,8 @@ export interface SignalingEvents {
   hostChanged: { hostId: string; previousHostId: string; message: string };
   /** The session focus moved (or could not move) the media: `session.topology`. */
   topology: { topology: Topology };
+  /** This viewer's SFU changed without the session's media moving (a cascaded region's SFU died). */
+  placementChanged: { region: string; message: string };
   /** Guest: the host offers this participant its seat; answer with `acceptHostOffer` / `declineHostOffer`. */
   hostOffered: { offer: HostOffer };
   /** Host: an offer of its seat ended without a transfer (declined, or not answered in time). */
@@ -702,6 +705,10 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     });
     rpc.onNotification(LobbyKnock, (knock) => this.emit('lobbyKnock', knock));
     rpc.onNotification(LobbyClosed, (closed) => this.emit('lobbyClosed', closed));
+    rpc.onNotification(SfuPlacementChanged, (change) => {
+      this.log('info', `placement changed: ${change.message}`);
+      this.emit('placementChanged', change);
+    });
     rpc.onNotification(SessionTopology, (topology) => {
       // A notice about an older topology (one overtaken by a rejoin's result) changes nothing.
       if (topology.epoch < this._epoch) return;
