@@ -40,7 +40,10 @@ type Action = 'promote' | 'demote' | 'remove' | 'make-host' | 'set-tier';
  * What everyone in the session sees of a participant. Its `tier` depends on the session's role
  * tiers, so the session (as read by the caller) comes along.
  */
-export function publicView(p: ParticipantRecord, session: Pick<SessionRecord, 'tiers' | 'viewersLowered' | 'cascade' | 'media'> | undefined): Participant {
+export function publicView(
+  p: ParticipantRecord,
+  session: Pick<SessionRecord, 'tiers' | 'viewersLowered' | 'cascade' | 'media' | 'sfu'> | undefined,
+): Participant {
   const view: Participant = { id: p.id, name: p.name, role: p.role, connected: p.connected, controlState: p.controlState, joinedAt: p.joinedAt };
   if (p.media) view.media = p.media;
   if (p.client) view.client = p.client;
@@ -63,9 +66,11 @@ export function publicView(p: ParticipantRecord, session: Pick<SessionRecord, 't
  */
 export function placementOf(
   p: Pick<ParticipantRecord, 'role' | 'region'>,
-  session: Pick<SessionRecord, 'cascade' | 'media'> | undefined,
+  session: Pick<SessionRecord, 'cascade' | 'media' | 'sfu'> | undefined,
 ): SfuAssignment | undefined {
   if (p.role !== 'viewer' || !p.region || session?.media !== 'sfu') return undefined;
+  // The origin failed over into this viewer's region: it watches on the origin itself now.
+  if (session.sfu?.region === p.region) return undefined;
   return session.cascade?.[p.region];
 }
 

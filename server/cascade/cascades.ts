@@ -133,8 +133,8 @@ export class Cascades {
   private async configFor(key: BridgeKey) {
     const session = await this.deps.store.getSession(key.sessionId);
     const far = session?.cascade?.[key.region];
-    if (!session || session.ended || !session.sfu || session.media !== 'sfu' || !far) {
-      // Nothing to feed any more: this bridge stops for good.
+    // Nothing to feed: the session is gone or peer-to-peer, or its origin is in this region now.
+    if (!session || session.ended || !session.sfu || session.media !== 'sfu' || !far || session.sfu.region === key.region) {
       this.supervisor.stopBridge(key);
       throw new Error(`session ${key.sessionId} is no longer cascaded to ${key.region}`);
     }

@@ -324,7 +324,8 @@ export class SfuSessions extends EventEmitter<SfuSessionsEvents> {
       result = 'ignored';
     } else if (name === 'participant_joined' && room && identity) {
       // Someone in a room the session has moved away from does not belong there any more either.
-      const current = session && !session.ended && session.sfu?.room === room && !elsewhere;
+      // A far room keeps the name the origin room had when it was opened, whatever the origin's is now.
+      const current = session && !session.ended && ((session.sfu?.room === room && !elsewhere) || farHere);
       // The session's own cascade bridges subscribe in its origin room under identities of theirs.
       const bridgeRegion = current && !farHere ? bridgeRegionOf(identity) : undefined;
       const bridge = bridgeRegion !== undefined && session?.cascade?.[bridgeRegion] !== undefined;

@@ -178,59 +178,60 @@ describe('end to end: a session cascaded from region a to region b', function ()
   });
 });
 
-describe('end to end: a cascaded region whose SFU dies', function () {
-  // Its own pair of deployments: the SIGKILL must not take the other suite's b with it.
-  this.timeout(120_000);
+describe('end to end: SFUs of a cascaded session dying', function () {
+  // Deployments of their own (two in a, one in b): the SIGKILLs must not take the other suite's.
+  this.timeout(150_000);
   let browser: Browser;
-  const lk: Record<'a' | 'b', LocalLiveKit> = {} as Record<'a' | 'b', LocalLiveKit>;
+  const lk = new Map<string, LocalLiveKit>();
   let plane: ControlPlane;
   let host: HeadlessHost;
+  let session: CreateSessionResponse;
   const guests: ViewerPage[] = [];
+  let ids: string[] = [];
 
   before(async () => {
     browser = await launchChromium();
     const port = await freePort();
     const webhookUrl = `http://127.0.0.1:${port}${LIVEKIT_WEBHOOK_PATH}`;
-    lk.a = await startLocalLiveKit({ logLevel: 'warn', webhookUrl });
-    lk.b = await startLocalLiveKit({ logLevel: 'warn', webhookUrl });
+    for (const id of ['a1', 'a2', 'b1']) lk.set(id, await startLocalLiveKit({ logLevel: 'warn', webhookUrl }));
     plane = await startTestServer({
       port,
       ...NO_LOBBY,
       sfuPools: {
-        deployments: (['a', 'b'] as const).map((r) => ({ id: `${r}1`, region: r, url: lk[r].url, apiKey: lk[r].apiKey, apiSecret: lk[r].apiSecret })),
+        deployments: [...lk].map(([id, l]) => ({ id, region: id.slice(0, 1), url: l.url, apiKey: l.apiKey, apiSecret: l.apiSecret })),
         defaultRegion: 'a',
         checkIntervalMs: 250,
         failuresToDown: 2,
       },
     });
+    session = await createSession(plane, { mode: 'sfu', name: 'SFUs die', region: 'a' });
+    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana' });
+    guests.push(...(await Promise.all(['Bea', 'Bo'].map((n) => ViewerPage.open(browser, `${session.links.viewer.url}&region=b`, n)))));
+    for (const v of guests) {
+      await v.waitForState('live', 40_000);
+      await v.markerAdvance(500);
+    }
+    ids = await Promise.all(guests.map(async (v) => (await v.selfId())!));
   });
   after(async () => {
     for (const g of guests.splice(0)) await g.close();
     await host?.close();
     await plane?.close();
-    await lk.b?.stop().catch(() => undefined);
-    await lk.a?.stop();
+    for (const l of lk.values()) await l.stop().catch(() => undefined);
     await browser?.close();
   });
 
-  it("b's LiveKit SIGKILLed: its viewers watch on the host's SFU within seconds, without rejoining the session, and the bridge is gone", async () => {
-    const session = await createSession(plane, { mode: 'sfu', name: 'Far dies', region: 'a' });
-    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana' });
-    const viewers = await Promise.all(['Bea', 'Bo'].map((n) => ViewerPage.open(browser, `${session.links.viewer.url}&region=b`, n)));
-    guests.push(...viewers);
-    for (const v of viewers) {
-      await v.waitForState('live', 40_000);
-      await v.markerAdvance(500);
-    }
-    const ids = await Promise.all(viewers.map(async (v) => (await v.selfId())!));
-    const onA = async () =>
-      (await new RoomServiceClient(httpUrlOf(lk.a.url), lk.a.apiKey, lk.a.apiSecret).listParticipants(session.sessionId)).map((p) => p.identity);
-    const before = await onA();
-    for (const id of ids) assert.ok(!before.includes(id), `${id} on b, not a, before: ${before}`);
-    const killedAt = Date.now();
-    process.kill(lk.b.pid, 'SIGKILL');
-    const shownAgain = await Promise.all(
-      viewers.map(async (v) => {
+  const inRoom = async (id: string) => {
+    const l = lk.get(id)!;
+    const api = new RoomServiceClient(httpUrlOf(l.url), l.apiKey, l.apiSecret);
+    const rooms = await api.listRooms().catch(() => []);
+    const all = await Promise.all(rooms.map((r) => api.listParticipants(r.name).catch(() => [])));
+    return all.flat().map((p) => p.identity);
+  };
+  /** Each viewer's picture advances again after the kill: ms from the kill to its second new frame. */
+  const pixelsAgain = (killedAt: number) =>
+    Promise.all(
+      guests.map(async (v) => {
         const frozen = (await v.readMarker())?.frame ?? -1;
         await v.waitForMarker(15_000, frozen);
         // A frame already in flight does not count: it must keep advancing.
@@ -239,17 +240,39 @@ describe('end to end: a cascaded region whose SFU dies', function () {
         return Date.now() - killedAt;
       }),
     );
-    console.log(`      pixels again at b's viewers ${shownAgain.join(' and ')} ms after b's LiveKit was killed`);
+
+  it("the origin's LiveKit SIGKILLed: the session fails over to a's other SFU, the bridge follows it, and b's viewers see the host again where they are", async () => {
+    const hostId = await host.page.evaluate(() => (window as unknown as { pairuxHost: { selfId?: string } }).pairuxHost.selfId!);
+    const origin = (await inRoom('a1')).includes(hostId) ? 'a1' : 'a2';
+    const other = origin === 'a1' ? 'a2' : 'a1';
+    const killedAt = Date.now();
+    process.kill(lk.get(origin)!.pid, 'SIGKILL');
+    const shown = await pixelsAgain(killedAt);
+    console.log(`      pixels again at b's viewers ${shown.join(' and ')} ms after the origin (${origin}) was killed`);
+    await eventually(async () => (await inRoom(other)).includes(hostId), `the host on ${other}`, 10_000);
+    const b = await inRoom('b1');
+    for (const id of ids) assert.ok(b.includes(id), `${id} still watches on b: ${b}`);
+    const bridge = plane.service.cascades.snapshot().find((x) => x.sessionId === session.sessionId);
+    assert.equal(bridge?.state, 'ready');
+  });
+
+  it("b's LiveKit SIGKILLed: its viewers watch on the host's SFU within seconds, without rejoining the session, and the bridge is gone", async () => {
+    const killedAt = Date.now();
+    process.kill(lk.get('b1')!.pid, 'SIGKILL');
+    const shown = await pixelsAgain(killedAt);
+    console.log(`      pixels again at b's viewers ${shown.join(' and ')} ms after b's LiveKit was killed`);
+    const hostId = await host.page.evaluate(() => (window as unknown as { pairuxHost: { selfId?: string } }).pairuxHost.selfId!);
+    const origin = (await inRoom('a1')).includes(hostId) ? 'a1' : 'a2';
     await eventually(
       async () => {
-        const now = await onA();
+        const now = await inRoom(origin);
         return ids.every((id) => now.includes(id));
       },
-      'both viewers in the room on a',
+      `both viewers in the origin's room on ${origin}`,
       10_000,
     );
-    assert.equal(plane.service.cascades.snapshot().filter((b) => b.sessionId === session.sessionId).length, 0, 'no bridge to a dead region');
-    for (const v of viewers) assert.equal(await v.state(), 'live');
+    assert.equal(plane.service.cascades.snapshot().filter((x) => x.sessionId === session.sessionId).length, 0, 'no bridge to a dead region');
+    for (const v of guests) assert.equal(await v.state(), 'live');
   });
 });
 
