@@ -164,9 +164,12 @@ export function participantRows(view: SessionView): ParticipantRow[] {
       const self = page?.selfId === p.id;
       // A guest's quality tier: what its picture gets when the host cannot carry everyone at full quality.
       const tier = p.role === 'host' ? '' : tierText(p, amHost);
+      // Where a viewer watches from: its own region's SFU when the session is cascaded there.
+      const where = p.region ? `in ${p.region}${p.cascaded ? ' (its SFU)' : ''}` : '';
       const states = [
         p.role === 'host' ? 'host' : p.role,
         tier,
+        where,
         driving ? 'driving' : p.controlState === 'requested' ? 'asked to drive' : '',
         p.connected ? '' : 'reconnecting',
       ].filter(Boolean);

@@ -117,6 +117,25 @@ describe('end to end: a session cascaded from region a to region b', function ()
     assert.equal(byName.get('Bo')?.cascaded, true);
     assert.equal(byName.get('Val')?.cascaded, undefined);
     assert.equal(byName.get('Ada')?.cascaded, undefined, 'a controller is never cascaded');
+    // The host's control room says where each viewer watches, and a far viewer is there, not "connecting".
+    const rows = await eventually(
+      async () => {
+        const r = await host.page.$$eval('#people li[data-region]', (lis) =>
+          lis.map((li) => ({
+            name: li.querySelector('.name')?.textContent,
+            title: li.querySelector('.region')?.getAttribute('title') ?? '',
+            state: li.querySelector('.quality')?.textContent ?? '',
+          })),
+        );
+        return r.length === 3 ? r : undefined;
+      },
+      'the three viewers with a region in the host’s control room',
+      10_000,
+    );
+    const bea = rows!.find((r) => r.name === 'Bea')!;
+    assert.match(bea.title, /on that region's SFU/);
+    assert.equal(bea.state, '', 'a cascaded viewer is connected (it watches on its SFU), not connecting');
+    assert.match(rows!.find((r) => r.name === 'Val')!.title, /watches on your SFU/);
     // What operators see: /healthz per region (no session ids: it is public), /metrics per bridge and layer.
     const health = (await (await fetch(`${plane.url}/healthz`)).json()) as { cascade?: Array<{ region: string; bridges: number; ready: number }> };
     assert.deepEqual(

@@ -95,6 +95,25 @@ describe('extension: session view', () => {
     assert.ok(asGuest.every((r) => r.contextValue === 'participant'));
   });
 
+  it('a viewer says where it watches from: its own region’s SFU when the session is cascaded there, else the host’s', () => {
+    const rows = participantRows({
+      kind: 'host',
+      phase: 'live',
+      mode: 'sfu',
+      screen,
+      page: page([
+        p('h', 'Me', 'host'),
+        p('v1', 'Bea', 'viewer', { region: 'eu', cascaded: true }),
+        p('v2', 'Val', 'viewer', { region: 'us' }),
+        p('v3', 'Vi', 'viewer'),
+      ]),
+    });
+    const by = new Map(rows.map((r) => [r.label, r.description]));
+    assert.match(by.get('Bea')!, / · in eu \(its SFU\)/);
+    assert.match(by.get('Val')!, / · in us$/);
+    assert.doesNotMatch(by.get('Vi')!, / in /);
+  });
+
   it('announces joins, drops, returns and leaves once each, never oneself', () => {
     const a = page([p('h', 'Me', 'host')]);
     const b = page([p('h', 'Me', 'host'), p('c1', 'Ada', 'controller')]);

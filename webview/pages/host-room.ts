@@ -28,6 +28,9 @@ export interface RoomRow {
   /** Peer-to-peer only: the host measures each guest's link; through the SFU it does not. */
   quality?: NetworkQuality;
   qualityWhy?: string;
+  /** Viewers: the region it watches from, and whether on that region's SFU (cascaded) or on the host's. */
+  region?: string;
+  cascaded?: boolean;
 }
 
 export interface HostRoomOptions {
@@ -121,6 +124,14 @@ export class HostRoom {
       li.dataset.tier = r.tier;
       li.append(tier);
     }
+    if (r.region) {
+      const where = document.createElement('span');
+      where.className = 'region';
+      where.textContent = `in ${r.region}`;
+      where.title = regionTitle(r.region, r.cascaded === true);
+      li.dataset.region = r.region;
+      li.append(where);
+    }
     const net = document.createElement('span');
     net.className = 'quality';
     if (r.quality) {
@@ -201,6 +212,8 @@ export function roomRows(f: RoomFacts, rates: Map<string, RateMeter>): RoomRow[]
       row.tier = p.tier;
       row.tierWhy = tierTitle(p);
     }
+    if (p?.region) row.region = p.region;
+    if (p?.cascaded) row.cascaded = true;
     if (f.p2p && s) {
       const meter = rates.get(g.id);
       if (!meter) {
@@ -216,4 +229,11 @@ export function roomRows(f: RoomFacts, rates: Map<string, RateMeter>): RoomRow[]
     }
     return row;
   });
+}
+
+/** Where a viewer watches, in words, for its row's tooltip (the same words in the editor's Participants view). */
+export function regionTitle(region: string, cascaded: boolean): string {
+  return cascaded
+    ? `Watches from region ${region}, on that region's SFU: a cascade bridge carries your screen there once for all its viewers`
+    : `Says it is in region ${region}, and watches on your SFU (no SFU of that region could take it, or the session is peer-to-peer)`;
 }

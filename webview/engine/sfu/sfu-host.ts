@@ -249,7 +249,8 @@ export class SfuHostEngine extends TypedEmitter<HostEngineEvents> implements Hos
     const out: GuestInfo[] = [];
     for (const p of this.signaling.participants.values()) {
       if (p.role === 'host') continue;
-      const there = inRoom?.has(p.id) ?? false;
+      // A viewer the session cascaded to its own region's SFU is never in this room: it watches there.
+      const there = (inRoom?.has(p.id) ?? false) || (p.cascaded === true && p.connected);
       const state: GuestConnectionState =
         this.connection === 'connected' ? (there ? 'connected' : 'connecting') : this.connection === 'closed' ? 'closed' : 'disconnected';
       out.push({ id: p.id, name: p.name, role: p.role, present: p.connected, pcId: null, pcState: 'none', iceState: 'none', state });
