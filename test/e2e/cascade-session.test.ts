@@ -197,6 +197,70 @@ describe('end to end: a session cascaded from region a to region b', function ()
   });
 });
 
+describe('end to end: an auto session cascades when it moves to the SFU', function () {
+  this.timeout(120_000);
+  let browser: Browser;
+  const lk: Record<'a' | 'b', LocalLiveKit> = {} as Record<'a' | 'b', LocalLiveKit>;
+  let plane: ControlPlane;
+  let host: HeadlessHost | undefined;
+  const guests: ViewerPage[] = [];
+
+  before(async () => {
+    browser = await launchChromium();
+    const port = await freePort();
+    const webhookUrl = `http://127.0.0.1:${port}${LIVEKIT_WEBHOOK_PATH}`;
+    lk.a = await startLocalLiveKit({ logLevel: 'warn', webhookUrl });
+    lk.b = await startLocalLiveKit({ logLevel: 'warn', webhookUrl });
+    plane = await startTestServer({
+      port,
+      ...NO_LOBBY,
+      focus: { autoSfuAt: 3 },
+      sfuPools: {
+        deployments: (['a', 'b'] as const).map((r) => ({ id: `${r}1`, region: r, url: lk[r].url, apiKey: lk[r].apiKey, apiSecret: lk[r].apiSecret })),
+        defaultRegion: 'a',
+      },
+    });
+  });
+  after(async () => {
+    for (const g of guests.splice(0)) await g.close();
+    await host?.close();
+    await plane?.close();
+    await lk.b?.stop();
+    await lk.a?.stop();
+    await browser?.close();
+  });
+
+  it('viewers who joined peer-to-peer are placed by their region when the session moves: b’s on b through a bridge, a’s on a', async () => {
+    const session = await createSession(plane, { mode: 'auto', name: 'Auto cascade', region: 'a' });
+    host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana' });
+    const bea = await ViewerPage.open(browser, `${session.links.viewer.url}&region=b`, 'Bea');
+    guests.push(bea);
+    await bea.waitForState('live', 30_000);
+    assert.doesNotMatch(
+      await bea.page.evaluate(() => document.querySelector('#status')?.textContent ?? ''),
+      /via SFU/,
+      'peer-to-peer before the third participant',
+    );
+    const val = await ViewerPage.open(browser, `${session.links.viewer.url}&region=a`, 'Val');
+    guests.push(val);
+    const inRoom = async (r: 'a' | 'b') =>
+      (await new RoomServiceClient(httpUrlOf(lk[r].url), lk[r].apiKey, lk[r].apiSecret).listParticipants(session.sessionId).catch(() => [])).map(
+        (p) => p.identity,
+      );
+    const [beaId, valId] = await Promise.all([bea, val].map((g) => eventually(() => g.selfId(), 'its participant id', 20_000)));
+    await eventually(
+      async () => (await inRoom('b')).includes(beaId!) && (await inRoom('a')).includes(valId!),
+      async () => `Bea on b and Val on a: a ${await inRoom('a')}, b ${await inRoom('b')}`,
+      40_000,
+    );
+    for (const g of [bea, val]) {
+      const [x, y] = await g.markerAdvance(1000);
+      assert.ok(framesBetween(x, y) >= 5, `frame ${x.frame} → ${y.frame} in 1 s`);
+    }
+    assert.equal(plane.service.cascades.snapshot().filter((x) => x.sessionId === session.sessionId).length, 1);
+  });
+});
+
 describe('end to end: SFUs of a cascaded session dying', function () {
   // Deployments of their own (two in a, one in b): the SIGKILLs must not take the other suite's.
   this.timeout(150_000);
