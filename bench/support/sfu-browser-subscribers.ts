@@ -196,12 +196,12 @@ export class BrowserSfuSubscribers {
     return this.joins.length;
   }
 
-  private async joinOne(j: LightJoin, planeUrl: string, sessionId: string, token: string, timeoutMs: number): Promise<void> {
+  private async joinOne(j: LightJoin, planeUrl: string, sessionId: string, token: string, timeoutMs: number, region?: string): Promise<void> {
     const t0 = performance.now();
     try {
       const client = await TestClient.connect(planeUrl);
       this.clients.push(client);
-      const joined = await client.join(sessionId, token, `Light ${j.index + 1}`, { client: { kind: 'bench' } });
+      const joined = await client.join(sessionId, token, `Light ${j.index + 1}`, { client: { kind: 'bench' }, ...(region ? { region } : {}) });
       this.timers.push(setInterval(() => client.heartbeat(), Math.max(1000, joined.heartbeatIntervalMs / 2)));
       j.signalingMs = performance.now() - t0;
       if (!joined.sfu) throw new Error('the join result has no sfu access (not an SFU session?)');
@@ -217,12 +217,19 @@ export class BrowserSfuSubscribers {
   }
 
   /** Joins `n` more, `concurrency` at a time; failures are recorded in `joins`, not thrown. */
-  async add(n: number, planeUrl: string, sessionId: string, token: string, options: { concurrency?: number; timeoutMs?: number } = {}): Promise<void> {
+  /** `region`: the join's region hint (a cascaded session places the subscriber on that region's SFU). */
+  async add(
+    n: number,
+    planeUrl: string,
+    sessionId: string,
+    token: string,
+    options: { concurrency?: number; timeoutMs?: number; region?: string } = {},
+  ): Promise<void> {
     const todo = Array.from({ length: n }, (_, k) => ({ index: this.joins.length + k }) as LightJoin);
     this.joins.push(...todo);
     let next = 0;
     const worker = async () => {
-      while (next < todo.length) await this.joinOne(todo[next++]!, planeUrl, sessionId, token, options.timeoutMs ?? 30_000);
+      while (next < todo.length) await this.joinOne(todo[next++]!, planeUrl, sessionId, token, options.timeoutMs ?? 30_000, options.region);
     };
     await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 10, n) }, worker));
   }
