@@ -7,17 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { RoomServiceClient } from 'livekit-server-sdk';
 import { launchChromium } from '../../demo/chromium';
 import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
-import { startLocalLiveKit, type LocalLiveKit } from '../../demo/livekit-server';
 import type { ControlPlane } from '../../server/control-plane';
-import { LIVEKIT_WEBHOOK_PATH } from '../../server/sfu/webhooks';
-import { httpUrlOf } from '../../server/sfu/rooms';
 import type { CreateSessionResponse } from '../../protocol/http-api';
 import { ViewerPage, framesBetween } from '../support/browser-viewer';
-import { createSession, startTestServer, tokenOf, NO_LOBBY } from '../support/control-plane';
-import { eventually, freePort } from '../support/livekit';
+import { createSession, tokenOf } from '../support/control-plane';
+import { startRegionRig, type RegionRig } from '../support/region-rig';
+import { eventually } from '../support/livekit';
 import { TestClient } from '../support/signaling-client';
 import { searchMemory } from '../support/process-memory';
 import { withMediaKey } from '../../protocol/share-link';
@@ -27,7 +24,7 @@ const SIZE = { width: 1280, height: 720, fps: 15 };
 describe('end to end: a session cascaded from region a to region b', function () {
   this.timeout(180_000);
   let browser: Browser;
-  const lk: Record<'a' | 'b', LocalLiveKit> = {} as Record<'a' | 'b', LocalLiveKit>;
+  let rig: RegionRig;
   let plane: ControlPlane;
   let session: CreateSessionResponse;
   let host: HeadlessHost;
@@ -36,20 +33,8 @@ describe('end to end: a session cascaded from region a to region b', function ()
 
   before(async () => {
     browser = await launchChromium();
-    const port = await freePort();
-    const webhookUrl = `http://127.0.0.1:${port}${LIVEKIT_WEBHOOK_PATH}`;
-    lk.a = await startLocalLiveKit({ logLevel: 'warn', webhookUrl });
-    lk.b = await startLocalLiveKit({ logLevel: 'warn', webhookUrl });
-    plane = await startTestServer({
-      port,
-      ...NO_LOBBY,
-      sfuPools: {
-        deployments: (['a', 'b'] as const).map((r) => ({ id: `${r}1`, region: r, url: lk[r].url, apiKey: lk[r].apiKey, apiSecret: lk[r].apiSecret })),
-        defaultRegion: 'a',
-        checkIntervalMs: 250,
-        failuresToDown: 2,
-      },
-    });
+    rig = await startRegionRig(['a1', 'b1']);
+    plane = rig.plane;
     session = await createSession(plane, { mode: 'sfu', name: 'Cascade', region: 'a' });
     host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana' });
   });
@@ -57,9 +42,7 @@ describe('end to end: a session cascaded from region a to region b', function ()
     for (const c of clients) c.close();
     for (const g of guests.splice(0)) await g.close();
     await host?.close();
-    await plane?.close();
-    await lk.b?.stop();
-    await lk.a?.stop();
+    await rig?.close();
     await browser?.close();
   });
 
@@ -68,10 +51,7 @@ describe('end to end: a session cascaded from region a to region b', function ()
     guests.push(g);
     return g;
   };
-  const inRoom = async (r: 'a' | 'b') =>
-    (await new RoomServiceClient(httpUrlOf(lk[r].url), lk[r].apiKey, lk[r].apiSecret).listParticipants(session.sessionId).catch(() => [])).map(
-      (p) => p.identity,
-    );
+  const inRoom = (r: 'a' | 'b') => rig.inRooms(`${r}1`);
   const bridges = () => plane.service.cascades.snapshot().filter((b) => b.sessionId === session.sessionId);
 
   it("the host and its controller stay on a; a viewer of b watches on b's SFU through one bridge, a viewer of a on a; everyone sees the marker advance", async () => {
@@ -200,33 +180,20 @@ describe('end to end: a session cascaded from region a to region b', function ()
 describe('end to end: an auto session cascades when it moves to the SFU', function () {
   this.timeout(120_000);
   let browser: Browser;
-  const lk: Record<'a' | 'b', LocalLiveKit> = {} as Record<'a' | 'b', LocalLiveKit>;
+  let rig: RegionRig;
   let plane: ControlPlane;
   let host: HeadlessHost | undefined;
   const guests: ViewerPage[] = [];
 
   before(async () => {
     browser = await launchChromium();
-    const port = await freePort();
-    const webhookUrl = `http://127.0.0.1:${port}${LIVEKIT_WEBHOOK_PATH}`;
-    lk.a = await startLocalLiveKit({ logLevel: 'warn', webhookUrl });
-    lk.b = await startLocalLiveKit({ logLevel: 'warn', webhookUrl });
-    plane = await startTestServer({
-      port,
-      ...NO_LOBBY,
-      focus: { autoSfuAt: 3 },
-      sfuPools: {
-        deployments: (['a', 'b'] as const).map((r) => ({ id: `${r}1`, region: r, url: lk[r].url, apiKey: lk[r].apiKey, apiSecret: lk[r].apiSecret })),
-        defaultRegion: 'a',
-      },
-    });
+    rig = await startRegionRig(['a1', 'b1'], { focus: { autoSfuAt: 3 } });
+    plane = rig.plane;
   });
   after(async () => {
     for (const g of guests.splice(0)) await g.close();
     await host?.close();
-    await plane?.close();
-    await lk.b?.stop();
-    await lk.a?.stop();
+    await rig?.close();
     await browser?.close();
   });
 
@@ -243,10 +210,7 @@ describe('end to end: an auto session cascades when it moves to the SFU', functi
     );
     const val = await ViewerPage.open(browser, `${session.links.viewer.url}&region=a`, 'Val');
     guests.push(val);
-    const inRoom = async (r: 'a' | 'b') =>
-      (await new RoomServiceClient(httpUrlOf(lk[r].url), lk[r].apiKey, lk[r].apiSecret).listParticipants(session.sessionId).catch(() => [])).map(
-        (p) => p.identity,
-      );
+    const inRoom = (r: 'a' | 'b') => rig.inRooms(`${r}1`);
     const [beaId, valId] = await Promise.all([bea, val].map((g) => eventually(() => g.selfId(), 'its participant id', 20_000)));
     await eventually(
       async () => (await inRoom('b')).includes(beaId!) && (await inRoom('a')).includes(valId!),
@@ -265,7 +229,7 @@ describe('end to end: SFUs of a cascaded session dying', function () {
   // Deployments of their own (two in a, one in b): the SIGKILLs must not take the other suite's.
   this.timeout(150_000);
   let browser: Browser;
-  const lk = new Map<string, LocalLiveKit>();
+  let rig: RegionRig;
   let plane: ControlPlane;
   let host: HeadlessHost;
   let session: CreateSessionResponse;
@@ -274,19 +238,8 @@ describe('end to end: SFUs of a cascaded session dying', function () {
 
   before(async () => {
     browser = await launchChromium();
-    const port = await freePort();
-    const webhookUrl = `http://127.0.0.1:${port}${LIVEKIT_WEBHOOK_PATH}`;
-    for (const id of ['a1', 'a2', 'b1']) lk.set(id, await startLocalLiveKit({ logLevel: 'warn', webhookUrl }));
-    plane = await startTestServer({
-      port,
-      ...NO_LOBBY,
-      sfuPools: {
-        deployments: [...lk].map(([id, l]) => ({ id, region: id.slice(0, 1), url: l.url, apiKey: l.apiKey, apiSecret: l.apiSecret })),
-        defaultRegion: 'a',
-        checkIntervalMs: 250,
-        failuresToDown: 2,
-      },
-    });
+    rig = await startRegionRig(['a1', 'a2', 'b1']);
+    plane = rig.plane;
     session = await createSession(plane, { mode: 'sfu', name: 'SFUs die', region: 'a' });
     host = await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana' });
     guests.push(...(await Promise.all(['Bea', 'Bo'].map((n) => ViewerPage.open(browser, `${session.links.viewer.url}&region=b`, n)))));
@@ -299,18 +252,11 @@ describe('end to end: SFUs of a cascaded session dying', function () {
   after(async () => {
     for (const g of guests.splice(0)) await g.close();
     await host?.close();
-    await plane?.close();
-    for (const l of lk.values()) await l.stop().catch(() => undefined);
+    await rig?.close();
     await browser?.close();
   });
 
-  const inRoom = async (id: string) => {
-    const l = lk.get(id)!;
-    const api = new RoomServiceClient(httpUrlOf(l.url), l.apiKey, l.apiSecret);
-    const rooms = await api.listRooms().catch(() => []);
-    const all = await Promise.all(rooms.map((r) => api.listParticipants(r.name).catch(() => [])));
-    return all.flat().map((p) => p.identity);
-  };
+  const inRoom = (id: string) => rig.inRooms(id);
   /** Each viewer's picture advances again after the kill: ms from the kill to its second new frame. */
   const pixelsAgain = (killedAt: number) =>
     Promise.all(
@@ -329,7 +275,7 @@ describe('end to end: SFUs of a cascaded session dying', function () {
     const origin = (await inRoom('a1')).includes(hostId) ? 'a1' : 'a2';
     const other = origin === 'a1' ? 'a2' : 'a1';
     const killedAt = Date.now();
-    process.kill(lk.get(origin)!.pid, 'SIGKILL');
+    process.kill(rig.lk.get(origin)!.pid, 'SIGKILL');
     const shown = await pixelsAgain(killedAt);
     console.log(`      pixels again at b's viewers ${shown.join(' and ')} ms after the origin (${origin}) was killed`);
     await eventually(async () => (await inRoom(other)).includes(hostId), `the host on ${other}`, 10_000);
@@ -341,7 +287,7 @@ describe('end to end: SFUs of a cascaded session dying', function () {
 
   it("b's LiveKit SIGKILLed: its viewers watch on the host's SFU within seconds, without rejoining the session, and the bridge is gone", async () => {
     const killedAt = Date.now();
-    process.kill(lk.get('b1')!.pid, 'SIGKILL');
+    process.kill(rig.lk.get('b1')!.pid, 'SIGKILL');
     const shown = await pixelsAgain(killedAt);
     console.log(`      pixels again at b's viewers ${shown.join(' and ')} ms after b's LiveKit was killed`);
     const hostId = await host.page.evaluate(() => (window as unknown as { pairuxHost: { selfId?: string } }).pairuxHost.selfId!);
