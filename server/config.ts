@@ -209,6 +209,8 @@ export const FocusConfig = z.object({
    * host's (PAIRUX_CASCADE=0).
    */
   cascade: z.boolean().default(true),
+  /** The cascade bridge binary (PAIRUX_CASCADE_BRIDGE); default the one `scripts/cascade-bridge.mjs` built from `cascade/`. */
+  cascadeBridge: z.string().min(1).max(4096).optional(),
 });
 
 /**
@@ -445,6 +447,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   if (env.PAIRUX_INSTANCE_ID) input.instanceId = env.PAIRUX_INSTANCE_ID;
   if (env.PAIRUX_AUTO_SFU_AT) input.focus = { autoSfuAt: num(env.PAIRUX_AUTO_SFU_AT) };
   if (env.PAIRUX_CASCADE) input.focus = { ...input.focus, cascade: env.PAIRUX_CASCADE !== '0' && env.PAIRUX_CASCADE !== 'false' };
+  if (env.PAIRUX_CASCADE_BRIDGE) input.focus = { ...input.focus, cascadeBridge: env.PAIRUX_CASCADE_BRIDGE };
   if (env.PAIRUX_PAGES_DIR) input.webviewDist = env.PAIRUX_PAGES_DIR;
   return input;
 }

@@ -119,6 +119,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       sfu: this.sfu,
       transport: deps.transport,
       enabled: deps.config.focus.cascade,
+      ...(deps.config.focus.cascadeBridge ? { bridgeBinary: deps.config.focus.cascadeBridge } : {}),
       log: (level, message) => console[level === 'warn' ? 'warn' : 'log'](`[pairux-server] ${message}`),
     });
     deps.metrics.describeCascadeWith(() => this.cascades.snapshot());

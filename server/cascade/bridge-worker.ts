@@ -23,7 +23,7 @@ export interface BridgeWorkerEvents {
 
 export interface BridgeWorkerOptions {
   config: BridgeConfig;
-  /** The worker's binary (default: PAIRUX_CASCADE_BRIDGE, else the one built from cascade/). */
+  /** The worker's binary (the control plane's PAIRUX_CASCADE_BRIDGE); default the one built from cascade/. */
   binary?: string;
 }
 
@@ -39,7 +39,7 @@ export class BridgeWorker extends TypedEmitter<BridgeWorkerEvents> {
   constructor(options: BridgeWorkerOptions) {
     super();
     const config = BridgeConfig.parse(options.config);
-    const binary = options.binary ?? process.env.PAIRUX_CASCADE_BRIDGE ?? cascadeBridgeBinary();
+    const binary = options.binary ?? cascadeBridgeBinary();
     if (!existsSync(binary)) throw new Error(`the cascade bridge is not built (${binary}): run \`node scripts/cascade-bridge.mjs\``);
     this.child = spawn(binary, [], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.pid = this.child.pid;
