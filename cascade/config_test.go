@@ -11,8 +11,6 @@ func readConfigString(s string) (*Config, error) {
 	return readConfig(bufio.NewReader(strings.NewReader(s + "\n")))
 }
 
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
-
 func TestConfigIsRefusedWithTheFieldNamed(t *testing.T) {
 	good := `{"host":"h","layers":[{"rid":"h","origin":{"url":"ws://127.0.0.1:1","token":"t"}}],"far":{"url":"ws://127.0.0.1:2","token":"t"}}`
 	if _, err := readConfigString(good); err != nil {
@@ -29,7 +27,7 @@ func TestConfigIsRefusedWithTheFieldNamed(t *testing.T) {
 		_, err := readConfigString(text)
 		if err == nil {
 			t.Errorf("%s: accepted", field)
-		} else if !contains(err.Error(), field) {
+		} else if !strings.Contains(err.Error(), field) {
 			t.Errorf("%s: the error does not name it: %v", field, err)
 		}
 	}
