@@ -112,7 +112,14 @@ export class PeerQuality {
       for (const id of [...this.rates.keys()]) if (!seen.has(id)) this.rates.delete(id);
       for (const id of [...this.applied.keys()]) if (!seen.has(id)) this.applied.delete(id);
       this.allocator.setTiers(this.options.tiers());
-      const decision = this.allocator.next({ nowMs: now, availableKbps: estimated ? available : null, screen: this.options.screen(), peers: readings });
+      const decision = this.allocator.next({
+        nowMs: now,
+        availableKbps: estimated ? available : null,
+        // Each connection's own congestion control: its estimate is bounded by the caps it may send.
+        estimateFollowsCaps: true,
+        screen: this.options.screen(),
+        peers: readings,
+      });
       this._last = decision;
       const senders = new Map(peers.map((p) => [p.id, p.sender]));
       await Promise.all(

@@ -52,6 +52,15 @@ export interface AllocatorReading {
   nowMs: number;
   /** The host's total outgoing bandwidth estimate, kbit/s; null (or 0) while WebRTC has none. */
   availableKbps: number | null;
+  /**
+   * While no encoder is limited by bandwidth, the estimate says what the caps let through, not
+   * what the link carries: WebRTC probes no higher than an encoder may send, so it sits just over
+   * the caps (measured: 4446 kbit/s on caps adding up to 4300). Shared out as it is, less the
+   * utilisation margin, it would keep the caps where they are after the link recovered, or walk
+   * them down; so while every connection is calm the allocator cuts nobody below the caps for it,
+   * and raises probe past it. True for WebRTC's own estimate; false for one that knows the link.
+   */
+  estimateFollowsCaps?: boolean;
   screen: ScreenShape;
   peers: readonly PeerReading[];
 }
@@ -131,6 +140,14 @@ const TROUBLE_READINGS = 2;
 /** Link clamps move in steps of this, and rise only by RAISE_CLAMP or to the ceiling, so estimate noise does not move caps. */
 const CLAMP_GRAIN_KBPS = 50;
 const RAISE_CLAMP = 1.1;
+/**
+ * Calm readings in a row, with no cut among them, before raises are probes (the estimate only
+ * following the caps, AllocatorReading.estimateFollowsCaps): held to no budget, since WebRTC's
+ * congestion control sends no faster than each connection carries and probes up to a raised cap
+ * by itself. A probe that congests the link is cut again and doubles that guest's next wait; the
+ * calm run keeps a narrow link from being probed every few seconds.
+ */
+const PROBE_CALM_TICKS = 10;
 
 interface PeerState {
   id: string;
@@ -187,6 +204,12 @@ interface Guest {
 
 interface LinkView {
   budget: number;
+  /** The estimate only follows the caps and the link has been calm for PROBE_CALM_TICKS: raises are probes, held to no budget. */
+  probing: boolean;
+  /** The estimate only follows the caps, and every connection is calm. */
+  follows: boolean;
+  /** No connection limited by bandwidth, none with loss or a growing round trip. */
+  calm: boolean;
   /** Several guests in trouble at once, or the uplink full: what limits them is shared. */
   shared: boolean;
   /** Most guests lose packets or queue: the estimate is above what the uplink carries. */
@@ -197,6 +220,7 @@ type Step = { level: number; kbps: number };
 
 export class BandwidthAllocator {
   private readonly states = new Map<string, PeerState>();
+  private calmTicks = 0;
   private tiers: TierTable;
   private readonly floors: Floors;
   private readonly options: Required<Omit<AllocatorOptions, 'tiers' | 'floors'>>;
@@ -221,7 +245,9 @@ export class BandwidthAllocator {
     const over = this.cutForUplink(guests, link.budget, now);
     const cpuLimited = guests.some((t) => t.reading.qualityLimitationReason === 'cpu');
     if (cpuLimited) this.cutForCpu(guests, now);
-    if (!over && !cpuLimited && !link.lossy) this.raise(guests, link.budget, now);
+    this.calmTicks = link.calm && !guests.some((t) => t.move === 'cut') ? this.calmTicks + 1 : 0;
+    link.probing = link.follows && this.calmTicks >= PROBE_CALM_TICKS;
+    if (!over && !cpuLimited && !link.lossy) this.raise(guests, link, now);
     for (const t of guests) if (!t.held) t.state.goodTicks = 0;
     return {
       nowMs: now,
@@ -365,12 +391,13 @@ export class BandwidthAllocator {
    * guest, first to go, is the last to come back), and a raise that does not fit holds back every
    * raise after it.
    */
-  private raise(guests: Guest[], budget: number, now: number): void {
+  private raise(guests: Guest[], link: LinkView, now: number): void {
+    const budget = link.probing ? Infinity : link.budget;
     let total = sum(guests, (t) => t.use);
     for (const group of byPriority(guests, 'descending')) {
       let below = false;
       for (const t of [...group].sort((a, b) => b.level - a.level || a.state.id.localeCompare(b.state.id))) {
-        const step = t.move ? undefined : raiseStep(t);
+        const step = t.move ? undefined : raiseStep(t, link.probing ? Infinity : t.carry);
         if (!step || t.unsettled || t.ownPath) continue;
         const use = t.wantsMore ? step.kbps : Math.min(step.kbps, t.reading.sentKbps * USE_MARGIN);
         if (total - t.use + use > budget) return;
@@ -380,7 +407,7 @@ export class BandwidthAllocator {
           total += use - t.use;
           this.raiseTo(t, step, use);
         }
-        below ||= raiseStep(t) !== undefined;
+        below ||= raiseStep(t, t.carry) !== undefined;
       }
       if (below) return;
     }
@@ -476,7 +503,13 @@ function assessLink(reading: AllocatorReading, guests: Guest[], utilisation: num
   let budget = estimate !== null && estimate > 0 ? estimate * utilisation : Infinity;
   // Losses everywhere while the estimate says there is room: what is sent is what the uplink carries.
   if (lossy && !full && sent > 0) budget = Math.min(budget, sent * utilisation);
-  return { budget, lossy, shared: full || lossy || majority(guests.filter((t) => t.troubled || t.squeezed).length) };
+  const capped = sum(guests, (t) => t.state.caps.maxBitrateKbps);
+  const calm = guests.every((t) => !t.unsettled && t.reading.qualityLimitationReason !== 'bandwidth');
+  // The link carries all that the caps let through and the estimate says no more than that: a
+  // forecast below the caps cuts nobody, and raises may probe past it.
+  const follows = calm && Number.isFinite(budget) && reading.estimateFollowsCaps === true;
+  if (follows) budget = Math.max(budget, capped);
+  return { budget, probing: false, follows, calm, lossy, shared: full || lossy || majority(guests.filter((t) => t.troubled || t.squeezed).length) };
 }
 
 function carryFor(t: Guest, all: Guest[], budget: number): number {
@@ -521,10 +554,10 @@ function fpsCut(t: Guest): number | undefined {
   return undefined;
 }
 
-/** One rung up; at the top rung, a link clamp that loosened enough. */
-function raiseStep(t: Guest): Step | undefined {
-  if (t.level > 0) return { level: t.level - 1, kbps: kbpsAt(t, t.level - 1) };
-  const top = kbpsAt(t, 0);
+/** One rung up; at the top rung, a link clamp that loosened enough (what the link carries for it: `carry`). */
+function raiseStep(t: Guest, carry: number): Step | undefined {
+  if (t.level > 0) return { level: t.level - 1, kbps: Math.min(t.state.ladder[t.level - 1]!.kbps, carry) };
+  const top = Math.min(t.state.ladder[0]!.kbps, carry);
   if (top > t.kbps && (top >= t.kbps * RAISE_CLAMP || top === t.state.ladder[0]!.kbps)) return { level: 0, kbps: top };
   return undefined;
 }
