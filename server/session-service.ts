@@ -146,7 +146,11 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       metrics: deps.metrics,
       roleLimits: (session) => this.roleLimits(session.media),
       remove: (sessionId, participantId, message) => this.removeParticipant({ sessionId, participantId }, 'removed', message),
-      roleChanged: (session, participantId, role) => this.background(this.focus.roleChanged(session, participantId, role)),
+      roleChanged: (session, participantId, role) => {
+        // A new host publishes under its own identity: the bridges subscribe to it and speak for it in the far rooms.
+        if (role === 'host') this.cascades.hostChanged(session.id);
+        this.background(this.focus.roleChanged(session, participantId, role));
+      },
     });
   }
 

@@ -79,6 +79,14 @@ export class Cascades {
   private readonly epochs = new Map<string, number>();
 
   /**
+   * The host's seat went to another participant: the bridges start again for the new host's
+   * identity (the one they subscribe to in the origin room and publish as in the far rooms).
+   */
+  hostChanged(sessionId: string): void {
+    for (const b of this.supervisor.snapshot()) if (b.sessionId === sessionId) this.supervisor.restart(b);
+  }
+
+  /**
    * A deployment stopped answering: each cascade this instance feeds on it moves to another
    * deployment of the same region, or back to the origin when there is none, and that region's
    * viewers are told to get their access again at once (their LiveKit would take seconds to give

@@ -6,6 +6,7 @@
  * "Sees" means the host's advancing frame marker was read from the viewer's decoded pixels.
  */
 import assert from 'node:assert/strict';
+import { AccessToken } from 'livekit-server-sdk';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../../demo/chromium';
 import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
@@ -17,7 +18,10 @@ import { startRegionRig, type RegionRig } from '../support/region-rig';
 import { eventually } from '../support/livekit';
 import { TestClient } from '../support/signaling-client';
 import { searchMemory } from '../support/process-memory';
+import { RawLiveKitViewer } from '../support/raw-livekit-viewer';
 import { withMediaKey } from '../../protocol/share-link';
+import { AcceptHost, HostOffered, MakeHost } from '../../protocol/signaling';
+import type { NotificationType } from '../../protocol/rpc';
 
 const SIZE = { width: 1280, height: 720, fps: 15 };
 
@@ -127,6 +131,33 @@ describe('end to end: a session cascaded from region a to region b', function ()
     const fps = new RegExp(`pairux_cascade_bridge_fps\\{session="${session.sessionId}",region="b",layer="h"\\} ([0-9.]+)`).exec(metrics);
     assert.ok(fps && Number(fps[1]) > 3, `the top layer's fps in /metrics: ${fps?.[1]}`);
     assert.match(metrics, /pairux_cascade_bridge_relay_ms\{session="[^"]+",region="b",layer="q"\} [0-9.e-]+/);
+  });
+
+  it("someone in b's room whom the session does not know is removed from b's SFU, under a bridge's name too", async () => {
+    // Tokens for b's room as only someone holding b's API key could mint them: a stray identity,
+    // and one named as the bridge's subscriptions are (trusted in the origin room alone).
+    const b1 = rig.lk.get('b1')!;
+    const evicted = async () => {
+      const m = /pairux_sfu_webhooks_total\{event="participant_joined",result="evicted"\} (\d+)/.exec(await (await fetch(`${plane.url}/metrics`)).text());
+      return Number(m?.[1] ?? 0);
+    };
+    for (const identity of ['stray', 'cascade.b.h']) {
+      const before = await evicted();
+      const token = new AccessToken(b1.apiKey, b1.apiSecret, { identity, ttl: 60, metadata: JSON.stringify({ role: 'viewer' }) });
+      token.addGrant({ room: session.sessionId, roomJoin: true, canSubscribe: true, canPublish: false });
+      // Its connection may not even finish: the eviction can come first (its joining is what counts).
+      const raw = await RawLiveKitViewer.open(browser, b1.url, await token.toJwt()).catch(() => undefined);
+      try {
+        // It got in (b's LiveKit told the control plane), and was put out.
+        await eventually(async () => (await evicted()) > before, `the control plane to evict ${identity} from b's room`, 10_000);
+        await eventually(async () => !(await inRoom('b')).includes(identity), `${identity} gone from b's room`, 10_000);
+      } finally {
+        await raw?.close();
+      }
+    }
+    // The session's own stay: b's viewers keep watching, the bridge keeps carrying.
+    await guests[2]!.markerAdvance(1000);
+    assert.equal(bridges().length, 1);
   });
 
   it("the bridge SIGKILLed: b's viewers get pixels again from its replacement without rejoining", async () => {
@@ -311,3 +342,46 @@ function keyEncodings(key: string): Buffer[] {
   assert.equal(bytes.length, 32);
   return [bytes, ...[key, bytes.toString('base64'), bytes.toString('hex'), bytes.toString('hex').toUpperCase()].map((t) => Buffer.from(t))];
 }
+
+describe('end to end: a cascaded session whose host hands over its seat', function () {
+  this.timeout(90_000);
+  let rig: RegionRig | undefined;
+  const clients: TestClient[] = [];
+  after(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await rig?.close();
+  });
+
+  it("the bridge to b speaks for the new host: it leaves b's room as the old host and comes back as the new one", async () => {
+    rig = await startRegionRig(['a1', 'b1']);
+    const plane = rig.plane;
+    const session = await createSession(plane, { mode: 'sfu', name: 'Hand over', region: 'a' });
+    const connect = async () => {
+      const c = await TestClient.connect(plane.url);
+      c.endpoint.onNotification(HostOffered as NotificationType<unknown>, (params) => void c.notifications.push({ method: HostOffered.method, params }));
+      clients.push(c);
+      return c;
+    };
+    const [hana, ada, bea] = [await connect(), await connect(), await connect()];
+    const h = await hana.join(session.sessionId, session.hostToken, 'Hana', { client: { kind: 'vscode' } });
+    const a = await ada.join(session.sessionId, tokenOf(session.links.controller.url), 'Ada', { client: { kind: 'vscode' } });
+    await bea.join(session.sessionId, tokenOf(session.links.viewer.url), 'Bea', { region: 'b' });
+    // The bridge joins b's room under the host's identity as soon as b has a viewer.
+    await eventually(async () => (await rig!.inRooms('b1')).includes(h.self.id), "the bridge in b's room as Hana", 20_000);
+    const restarts = plane.service.cascades.snapshot()[0]!.restarts;
+
+    await hana.request(MakeHost, { participantId: a.self.id });
+    const offered = await ada.waitFor(HostOffered, (o) => o.participantId === a.self.id);
+    await ada.request(AcceptHost, { offerId: offered.offerId });
+    const inB = await eventually(
+      async () => {
+        const ids = await rig!.inRooms('b1');
+        return ids.includes(a.self.id) && !ids.includes(h.self.id) ? ids : undefined;
+      },
+      async () => `the bridge in b's room as Ada, no longer as Hana (in b: ${await rig!.inRooms('b1')})`,
+      20_000,
+    );
+    assert.ok(inB);
+    assert.ok(plane.service.cascades.snapshot()[0]!.restarts > restarts, 'the bridge started again for the new host');
+  });
+});
