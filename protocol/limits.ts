@@ -2,6 +2,13 @@
 
 /** Largest WebSocket message the control plane accepts; bigger closes the socket with 1009. */
 export const MAX_SIGNALING_MESSAGE_BYTES = 64 * 1024;
+/**
+ * Largest message the control plane sends a client. A join's result lists every participant
+ * (about 240 bytes each; a session holds up to `maxParticipants`, 1000 by default): at the 64 KiB
+ * of the other direction, nobody could join or rejoin a session past ~270 people, its host
+ * included.
+ */
+export const MAX_SIGNALING_DOWN_BYTES = 1024 * 1024;
 /** Largest SDP blob relayed (a 1080p offer with simulcast is ≈ 6–10 KB). */
 export const MAX_SDP_CHARS = 32 * 1024;
 export const MAX_ICE_CANDIDATE_CHARS = 1024;

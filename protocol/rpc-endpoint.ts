@@ -126,7 +126,8 @@ export class RpcEndpoint {
   /** Feed one incoming message. Never throws: bad input is answered or reported. */
   receive(text: string): void {
     if (this.closedWith) return;
-    const max = this.options.boundary.maxMessageBytes;
+    const { boundary, side } = this.options;
+    const max = side === 'a' ? (boundary.maxMessageBytesBToA ?? boundary.maxMessageBytes) : boundary.maxMessageBytes;
     // String length is a lower bound on UTF-8 bytes; transports cap bytes before this.
     if (text.length > max) {
       this.replyError(null, new PairuxError(ErrorCode.TooLarge, `message over ${max} bytes`, { limit: max }));

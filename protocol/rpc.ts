@@ -51,6 +51,8 @@ export interface Direction {
 export interface Boundary {
   readonly name: string;
   readonly maxMessageBytes: number;
+  /** What side b sends, when it may be larger than what it takes (a server's answers listing many participants). */
+  readonly maxMessageBytesBToA?: number;
   readonly aToB: Direction;
   readonly bToA: Direction;
 }

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { DisplayName, GuestRole, IceServer, Id, Media, Mode, Region, Role } from './common';
-import { MAX_ICE_CANDIDATE_CHARS, MAX_SDP_CHARS, MAX_SIGNALING_MESSAGE_BYTES, MAX_TOKEN_CHARS } from './limits';
+import { MAX_ICE_CANDIDATE_CHARS, MAX_SDP_CHARS, MAX_SIGNALING_DOWN_BYTES, MAX_SIGNALING_MESSAGE_BYTES, MAX_TOKEN_CHARS } from './limits';
 import { defineNotification, defineRequest, type Boundary } from './rpc';
 import { SessionTiersSchema, TierNameSchema } from './tiers';
 
@@ -493,6 +493,7 @@ export const SetLobbyMode = defineRequest('lobby.setMode', z.object({ everyone: 
 export const signalingBoundary: Boundary = {
   name: 'signaling',
   maxMessageBytes: MAX_SIGNALING_MESSAGE_BYTES,
+  maxMessageBytesBToA: MAX_SIGNALING_DOWN_BYTES,
   aToB: {
     requests: [
       Join,

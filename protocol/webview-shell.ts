@@ -20,13 +20,13 @@ import {
   RotateLinks,
   ShareLinkInfo,
 } from './signaling';
-import { MAX_SIGNALING_MESSAGE_BYTES } from './limits';
+import { MAX_SIGNALING_DOWN_BYTES, MAX_SIGNALING_MESSAGE_BYTES } from './limits';
 import { MAX_KEY_GEN } from './share-link';
 import { defineNotification, defineRequest, type Boundary } from './rpc';
 import { SessionTiersSchema, TierNameSchema } from './tiers';
 
-/** Holds a whole signaling message (64 KB) escaped inside the RPC message's JSON, with room to spare. */
-export const MAX_SHELL_JSON_BYTES = 256 * 1024;
+/** Holds the largest signaling message from the server (1 MiB) escaped inside the RPC message's JSON, with room to spare. */
+export const MAX_SHELL_JSON_BYTES = 3 * 1024 * 1024;
 
 /** One postMessage between the extension and a webview page. */
 export const WebviewEnvelope = z.discriminatedUnion('ch', [
@@ -245,7 +245,9 @@ export const ShellCopyLink = defineNotification('shell.copyLink', z.object({ rol
  * signaling URL (the page never names a URL) and carries text both ways until either side closes.
  */
 const SignalConnection = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/);
+/** Page → server: what the server takes; server → page: what it may send (a join's result lists everyone). */
 const SignalText = z.string().max(MAX_SIGNALING_MESSAGE_BYTES);
+const SignalTextDown = z.string().max(MAX_SIGNALING_DOWN_BYTES);
 
 /** Page → extension: open connection `id` to the session's signaling socket. */
 export const ShellSignalOpen = defineNotification('shell.signalOpen', z.object({ id: SignalConnection }));
@@ -259,7 +261,7 @@ export const ShellSignalClose = defineNotification(
 /** Extension → page: connection `id` is open. */
 export const ShellSignalOpened = defineNotification('shell.signalOpened', z.object({ id: SignalConnection }));
 /** Extension → page: a text message the server sent on connection `id`. */
-export const ShellSignalMessage = defineNotification('shell.signalMessage', z.object({ id: SignalConnection, text: SignalText }));
+export const ShellSignalMessage = defineNotification('shell.signalMessage', z.object({ id: SignalConnection, text: SignalTextDown }));
 /** Extension → page: connection `id` failed to open or closed, with the close code and reason. */
 export const ShellSignalClosed = defineNotification(
   'shell.signalClosed',

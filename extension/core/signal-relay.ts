@@ -7,7 +7,7 @@
  * opens a new one as the old one closes).
  */
 import WebSocket from 'ws';
-import { MAX_SIGNALING_MESSAGE_BYTES } from '../../protocol/limits';
+import { MAX_SIGNALING_DOWN_BYTES } from '../../protocol/limits';
 import type { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import {
   MAX_SHELL_JSON_BYTES,
@@ -68,7 +68,7 @@ export class SignalRelay {
     if (this.sockets.size >= (this.options.maxOpen ?? 4)) return this.tell(id, TRY_AGAIN_LATER, 'too many signaling connections from this page');
     let ws: WebSocket;
     try {
-      ws = new WebSocket(this.options.url(), { maxPayload: MAX_SIGNALING_MESSAGE_BYTES, handshakeTimeout: this.options.handshakeTimeoutMs ?? 15_000 });
+      ws = new WebSocket(this.options.url(), { maxPayload: MAX_SIGNALING_DOWN_BYTES, handshakeTimeout: this.options.handshakeTimeoutMs ?? 15_000 });
     } catch (err) {
       return this.tell(id, GOING_AWAY, `cannot open ${this.options.url()}: ${(err as Error).message}`);
     }

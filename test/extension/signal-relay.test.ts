@@ -158,8 +158,8 @@ describe('extension: the pages’ signaling socket is the extension’s (a webvi
     const relay = new SignalRelay(port.shell, { url: () => s.url });
     const { events } = connect(new ShellSignalingTransport(page));
     await until(() => (events.includes('open') ? true : undefined), 'open');
-    // 60 KB of characters JSON escapes six-fold: under the signaling cap, over the webview channel's.
-    s.sockets[0]!.send('\u0001'.repeat(60_000));
+    // 600 KB of characters JSON escapes six-fold: under the cap on what the server sends, over the webview channel's.
+    s.sockets[0]!.send('\u0001'.repeat(600_000));
     const closed = await until(() => events.find((e) => e.startsWith('close')), 'the close');
     assert.equal(closed, 'close 1009 message too large for the webview');
     relay.close();

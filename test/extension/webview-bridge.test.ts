@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { RpcEndpoint } from '../../protocol/rpc-endpoint';
 import { AskControl, BridgeFrameTaken, BridgeHello, BridgeInput, hostBridgeBoundary } from '../../protocol/host-bridge';
-import { ShellReady, webviewShellBoundary } from '../../protocol/webview-shell';
+import { MAX_SHELL_JSON_BYTES, ShellReady, webviewShellBoundary } from '../../protocol/webview-shell';
 import type { BridgeBackend } from '../../runner/bridge-backend';
 import { WebviewBridge } from '../../extension/core/webview-bridge';
 import { WebviewPort } from '../../extension/core/webview-port';
@@ -55,7 +55,13 @@ describe('extension: webview port and host bridge', () => {
     assert.deepEqual(b.asked, ['Ada']);
     page.bridge.notify(BridgeInput, { controllerId: 'c1', event: { t: 'move', seq: 1, x: 0.5, y: 0.5 } });
     assert.equal(b.inputs.length, 1);
-    for (const bad of [null, 'text', { ch: 'other', text: '{}' }, { ch: 'frame', data: new Uint8Array(4) }, { ch: 'shell', text: 'x'.repeat(300_000) }])
+    for (const bad of [
+      null,
+      'text',
+      { ch: 'other', text: '{}' },
+      { ch: 'frame', data: new Uint8Array(4) },
+      { ch: 'shell', text: 'x'.repeat(MAX_SHELL_JSON_BYTES + 1) },
+    ])
       port.receive(bad);
     assert.equal(port.rejected, 5);
   });

@@ -107,6 +107,47 @@ describe('protocol: RpcEndpoint', () => {
     assert.equal(JSON.parse(fromB.at(-1)!).result.sum, 2);
   });
 
+  it('takes larger messages from side b than side b takes, where the boundary says so (a server answering with many participants)', async () => {
+    const Echo = defineRequest('echo', z.object({ text: z.string() }), z.object({ text: z.string() }));
+    const asymmetric: Boundary = {
+      name: 'down',
+      maxMessageBytes: 256,
+      maxMessageBytesBToA: 2048,
+      aToB: { requests: [Echo], notifications: [] },
+      bToA: { requests: [], notifications: [] },
+    };
+    const fromB: string[] = [];
+    const fromA: string[] = [];
+    let a: RpcEndpoint;
+    const b = new RpcEndpoint({
+      boundary: asymmetric,
+      side: 'b',
+      send: (t) => {
+        fromB.push(t);
+        queueMicrotask(() => a.receive(t));
+      },
+    });
+    a = new RpcEndpoint({
+      boundary: asymmetric,
+      side: 'a',
+      send: (t) => {
+        fromA.push(t);
+        queueMicrotask(() => b.receive(t));
+      },
+      requestTimeoutMs: 200,
+    });
+    b.onRequest(Echo, ({ text }) => ({ text: text.repeat(20) }));
+    const tooLarge = (frames: string[]) => frames.filter((t) => (JSON.parse(t) as { error?: { code?: string } }).error?.code === ErrorCode.TooLarge).length;
+    // A 1,000-character answer reaches a.
+    assert.equal((await a.request(Echo, { text: 'x'.repeat(50) })).text.length, 1000);
+    // A 300-character request is refused at b, unread (its id with it: a's request times out).
+    assert.equal(await codeOf(a.request(Echo, { text: 'x'.repeat(300) })), ErrorCode.Timeout);
+    assert.equal(tooLarge(fromB), 1);
+    // And a takes no more than its own cap from b: a 3,000-character answer is refused at a.
+    assert.equal(await codeOf(a.request(Echo, { text: 'x'.repeat(150) })), ErrorCode.Timeout);
+    assert.equal(tooLarge(fromA), 1);
+  });
+
   it('validates notifications and refuses to send what its side may not', async () => {
     const { a, b, errorsAtB } = pair();
     const ticks: number[] = [];
