@@ -3,10 +3,12 @@
  * servers on this machine stand for deployments in regions a, b and c (no delay between them
  * here: this is load, not latency); one host on a (the control plane's host page in headless
  * Chromium, generated screen, SFU session) and light subscribers joined as viewers with each
- * region's hint, `--viewers=a:N,b:N,c:N`. The subscribers are livekit-client Rooms in one
- * headless Chromium page that count encoded frames and decode nothing
- * (bench/support/sfu-browser-subscribers.ts), so the machine's two cores go to the SFUs and the
- * bridges. The same counts are then run with cascading off (every viewer on a), in the same run.
+ * region's hint, `--viewers=a:N,b:N,c:N`. The subscribers count the RTP they receive and decode
+ * nothing, so the machine's two cores go to the SFUs and the bridges: by default LiveKit Go SDK
+ * participants in one process (bench/support/go-subscribers.ts, cascade/lightsubs), or with
+ * `--subscribers=browser` livekit-client Rooms, `--per-browser` of them in each headless Chromium
+ * (bench/support/spread-subscribers.ts: one page stalls past ~150; five of them cannot carry 500
+ * on two cores). The same counts are then run with cascading off (every viewer on a), in the same run.
  *
  * Per region: subscribers receiving, fps mean / 5th percentile / worst, join time, that region's
  * LiveKit CPU; per bridge: frames and kbit/s carried per layer, its own delay per packet, its
@@ -14,13 +16,14 @@
  * of viewers there: compare its kbit/s with the region's viewers × their kbit/s.
  *
  * Options: --viewers=a:50,b:100,c:100 --seconds=10 --settle=17 --size=1920x1080 --fps=30
- *          --concurrency=10 --compare=0 (skip the all-on-a run) --pli-throttle=15 (as bench:sfu:
+ *          --concurrency=10 --subscribers=go|browser --per-browser=100 --compare=0 (skip the all-on-a run) --pli-throttle=15 (as bench:sfu:
  *          subscribers that decode nothing ask for key frames every ~200 ms)
  */
 import { loadavg } from 'node:os';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { launchMeteredChromium, serveBenchPages } from './support/browsers';
-import { BrowserSfuSubscribers } from './support/sfu-browser-subscribers';
+import { SpreadSubscribers } from './support/spread-subscribers';
+import { GoSfuSubscribers } from './support/go-subscribers';
 import { BenchHostPage } from './support/modes-host';
 import { CpuMeter, cpuSeconds, percentile, printTable, treeCpuSeconds } from './support/stats';
 import { startLocalLiveKit, type LocalLiveKit } from '../demo/livekit-server';
@@ -44,6 +47,8 @@ const SETTLE = Number(args.get('settle') ?? PLI_THROTTLE + 2);
 const [WIDTH, HEIGHT] = (args.get('size') ?? '1920x1080').split('x').map(Number) as [number, number];
 const FPS = Number(args.get('fps') ?? 30);
 const CONCURRENCY = Number(args.get('concurrency') ?? 10);
+const PER_BROWSER = Number(args.get('per-browser') ?? 100);
+const GO_SUBSCRIBERS = (args.get('subscribers') ?? 'go') === 'go';
 const COMPARE = args.get('compare') !== '0';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mean = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : Number.NaN);
@@ -76,7 +81,7 @@ async function runOnce(
   cascade: boolean,
   lk: Record<string, LocalLiveKit>,
   planePort: number,
-): Promise<{ regions: RegionRow[]; bridges: BridgeRow[]; hostCores: number }> {
+): Promise<{ regions: RegionRow[]; bridges: BridgeRow[]; hostCores: number; subscriberCores: number }> {
   const label = cascade ? 'cascaded' : 'all on a';
   const plane = await startControlPlane({
     host: '127.0.0.1',
@@ -90,27 +95,31 @@ async function runOnce(
     },
   });
   const hostBrowser = await launchMeteredChromium();
-  const subsBrowser = await launchMeteredChromium();
   const pages = await serveBenchPages();
+  const subs = GO_SUBSCRIBERS ? new GoSfuSubscribers() : new SpreadSubscribers(`${pages.url}/page`, PER_BROWSER);
   try {
     const session = await plane.service.createSession({ mode: 'sfu', region: 'a' });
     const token = tokenOf(session.links.viewer.url);
     const host = await BenchHostPage.open(hostBrowser.browser, plane.url, session.sessionId, session.hostToken, { width: WIDTH, height: HEIGHT, fps: FPS });
     await host.waitForSfuPublished();
-    const subs = await BrowserSfuSubscribers.open(subsBrowser.browser, `${pages.url}/page`);
     const ranges: Array<{ region: string; from: number; to: number }> = [];
     for (const { region, n } of VIEWERS) {
       const from = subs.joins.length;
       const t = performance.now();
       await subs.add(n, plane.url, session.sessionId, token, { concurrency: CONCURRENCY, region });
       ranges.push({ region, from, to: subs.joins.length });
-      say(`${label}: ${n} subscriber(s) of region ${region} joined in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      const failed = subs.joins.slice(from).filter((j) => j.error);
+      const why = [...new Set(failed.map((j) => j.error))].slice(0, 3).join(' | ');
+      say(
+        `${label}: ${n - failed.length} of ${n} subscriber(s) of region ${region} joined in ${((performance.now() - t) / 1000).toFixed(1)} s${failed.length ? `; ${failed.length} failed: ${why}` : ''}`,
+      );
     }
     await sleep(SETTLE * 1000);
     const lkCpu = Object.fromEntries(REGIONS.map((r) => [r, new CpuMeter(() => treeCpuSeconds(lk[r]!.pid))]));
     const bridgePids = new Map(plane.service.cascades.snapshot().map((b) => [b.region, b.pid]));
     const bridgeCpu = new Map([...bridgePids].map(([r, pid]) => [r, new CpuMeter(() => (pid ? cpuSeconds(pid) : 0))]));
     const hostCpu = new CpuMeter(() => hostBrowser.cpuSeconds());
+    const subsCpu = new CpuMeter(() => (subs instanceof GoSfuSubscribers ? cpuSeconds(subs.pid) : subs.browsers.reduce((t, b) => t + b.cpuSeconds(), 0)));
     const before = await subs.counts();
     const t0 = performance.now();
     await sleep(SECONDS * 1000);
@@ -155,11 +164,11 @@ async function runOnce(
     );
     say(`${label}: LiveKit participants in the session's room per region ${REGIONS.map((r, i) => `${r} ${inRooms[i]}`).join(', ')}`);
     const hostCores = hostCpu.cores();
-    await subs.close();
+    const subscriberCores = subsCpu.cores();
     await host.close();
-    return { regions, bridges, hostCores };
+    return { regions, bridges, hostCores, subscriberCores };
   } finally {
-    await subsBrowser.close();
+    await subs.close();
     await hostBrowser.close();
     await pages.close();
     await plane.close();
@@ -196,7 +205,7 @@ async function main(): Promise<void> {
     results.flatMap((r) => r.bridges.map((b) => [b.run, b.region, b.layers, b.kbps, b.relayMs, b.cores, b.restarts])),
   );
   console.log(
-    `Host page cores: ${results.map((r, i) => `${i === 0 ? 'cascaded' : 'all on a'} ${r.hostCores.toFixed(2)}`).join(', ')}. Load average (1 min) at the end ${loadavg()[0]!.toFixed(1)}.`,
+    `Host page cores: ${results.map((r, i) => `${i === 0 ? 'cascaded' : 'all on a'} ${r.hostCores.toFixed(2)}`).join(', ')}; the subscribers' (${GO_SUBSCRIBERS ? 'Go' : 'Chromium'}) ${results.map((r) => r.subscriberCores.toFixed(2)).join(', ')}. Load average (1 min) at the end ${loadavg()[0]!.toFixed(1)}.`,
   );
   process.exit(0);
 }
