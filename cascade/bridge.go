@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,10 @@ type Bridge struct {
 
 	mu        sync.Mutex
 	published bool
+	// The far publication and the codec it carries: a host that republishes in another codec
+	// gets a new one (its packets would not fit the old tracks).
+	publication *lksdk.LocalTrackPublication
+	codec       string
 	// The host's last room-wide notice per method, replayed to a viewer joining the far room.
 	notices map[string][]byte
 	closed  atomic.Bool
@@ -149,6 +154,9 @@ func (b *Bridge) relay(l *layerRelay, track *webrtc.TrackRemote, pub *lksdk.Remo
 	l.source++
 	source := l.source
 	l.remote, l.participant = track, rp
+	// The far track made for this track's codec: an older origin track of another codec, still
+	// draining, keeps writing to the far track it had (unpublished by now), never into this one.
+	local := l.local
 	l.mu.Unlock()
 	b.report.log("info", fmt.Sprintf("layer %s: relaying the host's %s screen (ssrc %d)", l.rid, track.Codec().MimeType, track.SSRC()))
 	mime := track.Codec().MimeType
@@ -165,7 +173,6 @@ func (b *Bridge) relay(l *layerRelay, track *webrtc.TrackRemote, pub *lksdk.Remo
 			return
 		}
 		l.munger.apply(source, &pkt.Header)
-		local := l.local
 		l.mu.Unlock()
 		l.packets.Add(1)
 		l.bytes.Add(uint64(len(pkt.Payload)))
@@ -186,13 +193,20 @@ func (b *Bridge) relay(l *layerRelay, track *webrtc.TrackRemote, pub *lksdk.Remo
 	}
 }
 
-// publish makes the far room's simulcast publication once, from the first origin track's codec
-// and the host's layer sizes.
+// publish makes the far room's simulcast publication from the first origin track's codec and
+// the host's layer sizes, and again when the host republishes in another codec.
 func (b *Bridge) publish(codec webrtc.RTPCodecCapability, info *livekit.TrackInfo) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.published {
-		return nil
+		if strings.EqualFold(b.codec, codec.MimeType) {
+			return nil
+		}
+		b.report.log("info", fmt.Sprintf("the host republished its screen in %s (was %s): publishing it again in the far room", codec.MimeType, b.codec))
+		if err := b.far.LocalParticipant.UnpublishTrack(b.publication.SID()); err != nil {
+			b.report.log("warn", fmt.Sprintf("unpublishing the far room's %s screen: %v", b.codec, err))
+		}
+		b.published = false
 	}
 	var tracks []*lksdk.LocalTrack
 	var width, height uint32
@@ -218,7 +232,7 @@ func (b *Bridge) publish(codec webrtc.RTPCodecCapability, info *livekit.TrackInf
 		l.mu.Unlock()
 		tracks = append(tracks, local)
 	}
-	_, err := b.far.LocalParticipant.PublishSimulcastTrack(tracks, &lksdk.TrackPublicationOptions{
+	pub, err := b.far.LocalParticipant.PublishSimulcastTrack(tracks, &lksdk.TrackPublicationOptions{
 		Name:        info.GetName(),
 		Source:      livekit.TrackSource_SCREEN_SHARE,
 		VideoWidth:  int(width),
@@ -228,7 +242,7 @@ func (b *Bridge) publish(codec webrtc.RTPCodecCapability, info *livekit.TrackInf
 	if err != nil {
 		return fmt.Errorf("publishing the host's screen in the far room: %w", err)
 	}
-	b.published = true
+	b.published, b.publication, b.codec = true, pub, codec.MimeType
 	b.report.emit("ready", map[string]any{"codec": codec.MimeType, "width": width, "height": height, "layers": len(tracks), "encryption": info.GetEncryption().String()})
 	return nil
 }

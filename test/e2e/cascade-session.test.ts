@@ -20,6 +20,7 @@ import { TestClient } from '../support/signaling-client';
 import { searchMemory } from '../support/process-memory';
 import { RawLiveKitViewer } from '../support/raw-livekit-viewer';
 import { withMediaKey } from '../../protocol/share-link';
+import { expandCaptureTime } from '../../webview/engine/frames/frame-marker';
 import { AcceptHost, HostOffered, MakeHost } from '../../protocol/signaling';
 import type { NotificationType } from '../../protocol/rpc';
 
@@ -383,5 +384,53 @@ describe('end to end: a cascaded session whose host hands over its seat', functi
     );
     assert.ok(inB);
     assert.ok(plane.service.cascades.snapshot()[0]!.restarts > restarts, 'the bridge started again for the new host');
+  });
+});
+
+describe('end to end: a cascaded host that comes back publishing another codec', function () {
+  this.timeout(120_000);
+  let browser: Browser;
+  let rig: RegionRig | undefined;
+  const hosts: HeadlessHost[] = [];
+  const guests: ViewerPage[] = [];
+  after(async () => {
+    for (const g of guests.splice(0)) await g.close();
+    for (const h of hosts.splice(0)) await h.close();
+    await rig?.close();
+    await browser?.close();
+  });
+
+  it("b's viewer sees the host again after it republishes in H.264 instead of VP8: the bridge publishes anew in the far room", async () => {
+    browser = await launchChromium();
+    rig = await startRegionRig(['a1', 'b1']);
+    const plane = rig.plane;
+    const session = await createSession(plane, { mode: 'sfu', name: 'Codec change', region: 'a' });
+    hosts.push(await startHeadlessHost(plane.url, session.sessionId, session.hostToken, { ...SIZE, browser, name: 'Hana', codec: 'vp8' }));
+    const bea = await ViewerPage.open(browser, `${session.links.viewer.url}&region=b`, 'Bea');
+    guests.push(bea);
+    await bea.waitForState('live', 40_000);
+    await bea.markerAdvance(1000);
+    const codecOf = async () => (await bea.stats()).codec ?? '';
+    assert.match(await codecOf(), /vp8/i);
+
+    // The host's page is reloaded asking for H.264 (its tab keeps its resume ticket: the same host
+    // comes back) and republishes; the bridge's far publication was made for VP8.
+    const page = hosts[0]!.page;
+    const url = new URL(page.url());
+    const params = new URLSearchParams(url.hash.slice(1));
+    params.set('codec', 'h264');
+    url.hash = params.toString();
+    const swappedAt = Date.now();
+    await page.goto(url.toString());
+    await page.reload();
+    await eventually(
+      async () => /h264/i.test(await codecOf()),
+      async () => `b's viewer decoding H.264 (now ${await codecOf()})`,
+      30_000,
+    );
+    const frames = await bea.collect(2000);
+    const fresh = frames.filter((f) => expandCaptureTime(f.captureTimeLow32, f.presentedAt) > swappedAt);
+    assert.ok(fresh.length >= 5, `b's viewer shows the new host's frames (${fresh.length} in 2 s)`);
+    assert.equal(plane.service.cascades.snapshot().length, 1, 'the same bridge carries on');
   });
 });
