@@ -54,6 +54,21 @@ export class MemoryRoomStateStore implements RoomStateStore {
     return { ...next };
   }
 
+  private readonly bridgeLeases = new Map<string, { owner: string; until: number }>();
+
+  async claimBridge(sessionId: string, region: string, owner: string, ttlMs: number): Promise<boolean> {
+    const key = `${sessionId}/${region}`;
+    const held = this.bridgeLeases.get(key);
+    if (held && held.owner !== owner && held.until > Date.now()) return false;
+    this.bridgeLeases.set(key, { owner, until: Date.now() + ttlMs });
+    return true;
+  }
+
+  async releaseBridge(sessionId: string, region: string, owner: string): Promise<void> {
+    const key = `${sessionId}/${region}`;
+    if (this.bridgeLeases.get(key)?.owner === owner) this.bridgeLeases.delete(key);
+  }
+
   async sessionsOnSfu(deploymentId: string): Promise<string[]> {
     const ids: string[] = [];
     for (const [id, room] of this.rooms) if (!room.session.ended && room.session.sfu?.deploymentId === deploymentId) ids.push(id);

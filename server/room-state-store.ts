@@ -117,6 +117,15 @@ export interface RoomStateStore {
   updateSession(sessionId: string, expectedVersion: number, patch: SessionPatch): Promise<SessionRecord | undefined>;
   /** Live sessions whose media is on this SFU deployment (for failover). */
   sessionsOnSfu(deploymentId: string): Promise<string[]>;
+  /**
+   * The lease on running a session's cascade bridge to a region (one bridge however many
+   * instances place viewers there): taken when free, renewed when `owner` holds it, refused (false)
+   * while another instance holds it. A lease not renewed within `ttlMs` is free again: its
+   * instance died, and another one takes the bridge over.
+   */
+  claimBridge(sessionId: string, region: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Frees `owner`'s lease on the bridge, if it holds it. */
+  releaseBridge(sessionId: string, region: string, owner: string): Promise<void>;
   /** Marks the session ended and drops its participants; false when it was already ended or unknown. */
   endSession(sessionId: string, ended: NonNullable<SessionRecord['ended']>): Promise<boolean>;
   deleteSession(sessionId: string): Promise<void>;

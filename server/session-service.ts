@@ -119,6 +119,7 @@ export class SessionService extends EventEmitter<SessionServiceEvents> {
       sfu: this.sfu,
       transport: deps.transport,
       enabled: deps.config.focus.cascade,
+      instanceId: deps.config.instanceId,
       ...(deps.config.focus.cascadeBridge ? { bridgeBinary: deps.config.focus.cascadeBridge } : {}),
       log: (level, message) => console[level === 'warn' ? 'warn' : 'log'](`[pairux-server] ${message}`),
     });

@@ -4,6 +4,11 @@
  * keeps dying), and stops it with the session. Its figures (frames, bytes, key frames) are kept
  * per bridge for /metrics and /healthz. The lifecycle is mediasoup's: an idempotent `close()`
  * that closes every bridge.
+ *
+ * With a `lease` (several instances on one store), a bridge runs only where its lease is held:
+ * every instance that placed a viewer of the region asks for it, one gets it and renews it, the
+ * others stand by and ask again, so when the holder dies (its lease not renewed) another takes
+ * the bridge over; a holder that finds its lease taken stops its bridge.
  */
 import type { BridgeConfig, BridgeLayerStats } from '../../protocol/cascade-bridge';
 import { BridgeWorker } from './bridge-worker';
@@ -31,7 +36,17 @@ export interface BridgeSnapshot extends BridgeKey {
   farParticipants: number;
 }
 
+export interface BridgeLease {
+  /** Takes or renews the lease on running `key`'s bridge; false while another instance holds it. */
+  claim(key: BridgeKey): Promise<boolean>;
+  release(key: BridgeKey): Promise<void>;
+  /** A lease not renewed within this long is free again. */
+  ttlMs: number;
+}
+
 export interface BridgeSupervisorOptions {
+  /** Present when several instances could run the same bridge. */
+  lease?: BridgeLease;
   /** A fresh configuration (fresh tokens) for a bridge, at each start. */
   configFor(key: BridgeKey): Promise<BridgeConfig>;
   log?: (level: 'info' | 'warn', message: string) => void;
@@ -48,6 +63,9 @@ interface Running {
   timer: ReturnType<typeof setTimeout> | undefined;
   stopped: boolean;
   last: { at: number; layers: BridgeLayerStats[] } | undefined;
+  /** Another instance holds the lease: nothing runs here, the lease is asked for again now and then. */
+  standby: boolean;
+  renewal: ReturnType<typeof setInterval> | undefined;
 }
 
 export class BridgeSupervisor {
@@ -74,6 +92,8 @@ export class BridgeSupervisor {
       timer: undefined,
       stopped: false,
       last: undefined,
+      standby: false,
+      renewal: undefined,
     };
     this.bridges.set(id, r);
     void this.start(r);
@@ -96,8 +116,14 @@ export class BridgeSupervisor {
     if (r) this.stop(idOf(key), r);
   }
 
+  /** The bridges this instance runs (not those it stands by for). */
   snapshot(): BridgeSnapshot[] {
-    return [...this.bridges.values()].map((r) => ({ ...r.snapshot, layers: [...r.snapshot.layers] }));
+    return [...this.bridges.values()].filter((r) => !r.standby).map((r) => ({ ...r.snapshot, layers: [...r.snapshot.layers] }));
+  }
+
+  /** Bridges another instance runs while this one stands by to take them over. */
+  standingBy(): BridgeKey[] {
+    return [...this.bridges.values()].filter((r) => r.standby).map((r) => ({ ...r.key }));
   }
 
   close(): void {
@@ -109,13 +135,64 @@ export class BridgeSupervisor {
   private stop(id: string, r: Running): void {
     r.stopped = true;
     if (r.timer) clearTimeout(r.timer);
+    if (r.renewal) clearInterval(r.renewal);
     r.worker?.close();
     this.bridges.delete(id);
+    if (this.options.lease && !r.standby) void this.options.lease.release(r.key).catch(() => undefined);
+  }
+
+  /** Whether this instance may run `r` now (no lease to hold, or it holds it); otherwise it stands by. */
+  private async mayRun(r: Running): Promise<boolean> {
+    const lease = this.options.lease;
+    if (!lease) return true;
+    let held = false;
+    try {
+      held = await lease.claim(r.key);
+    } catch (err) {
+      this.options.log?.(
+        'warn',
+        `cascade bridge ${idOf(r.key)}: its lease could not be asked for (${err instanceof Error ? err.message : String(err)}); asking again`,
+      );
+    }
+    if (r.stopped) return false;
+    if (!held) {
+      if (!r.standby) this.options.log?.('info', `cascade bridge ${idOf(r.key)} runs on another instance: standing by`);
+      r.standby = true;
+      r.timer = setTimeout(() => void this.start(r), lease.ttlMs / 2);
+      return false;
+    }
+    if (r.standby) this.options.log?.('info', `cascade bridge ${idOf(r.key)} taken over by this instance`);
+    r.standby = false;
+    r.renewal ??= setInterval(() => void this.renew(r), lease.ttlMs / 3);
+    return true;
+  }
+
+  /** The holder renews its lease; one that finds it taken stops its bridge and stands by. */
+  private async renew(r: Running): Promise<void> {
+    const lease = this.options.lease!;
+    let held = true;
+    try {
+      held = await lease.claim(r.key);
+    } catch {
+      // The store is away: keep running (the other instances cannot take it over meanwhile either).
+    }
+    if (held || r.stopped) return;
+    this.options.log?.('warn', `cascade bridge ${idOf(r.key)}: another instance holds its lease now; stopping this one`);
+    if (r.renewal) clearInterval(r.renewal);
+    r.renewal = undefined;
+    r.standby = true;
+    if (r.timer) clearTimeout(r.timer);
+    const worker = r.worker;
+    r.worker = undefined;
+    r.snapshot.pid = undefined;
+    worker?.close();
+    r.timer = setTimeout(() => void this.start(r), lease.ttlMs / 2);
   }
 
   private async start(r: Running): Promise<void> {
     r.timer = undefined;
     if (r.stopped) return;
+    if (!(await this.mayRun(r))) return;
     let config: BridgeConfig;
     try {
       config = await this.options.configFor(r.key);

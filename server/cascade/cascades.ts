@@ -2,9 +2,9 @@
  * The session focus's cascading (issue 17, the strategy's `setupCascade`): a viewer whose region
  * has an SFU deployment of its own watches there instead of on the origin (the host's), and a
  * cascade bridge per (session, far region) feeds that room from the origin. The session record's
- * `cascade` says which regions are fed and where, so every instance hands out the same access;
- * the bridges run on the instance that placed the first viewer of a region (see the issue note:
- * another instance taking them over is not built yet).
+ * `cascade` says which regions are fed and where, so every instance hands out the same access.
+ * Every instance that places a viewer of a region asks for the bridge's lease in the store; the
+ * one holding it runs the bridge, the others stand by and take it over when its holder dies.
  */
 import type { RoomStateStore, SessionRecord, SfuAssignment } from '../room-state-store';
 import type { SfuSessions } from '../sfu/sfu-sessions';
@@ -18,10 +18,20 @@ export interface CascadesDeps {
   transport: SignalingTransport;
   /** False: every viewer watches on the origin (PAIRUX_CASCADE=0). */
   enabled: boolean;
+  /** This instance, as the owner of the bridge leases it holds. */
+  instanceId: string;
+  /** How long a bridge's lease lasts unrenewed (default BRIDGE_LEASE_MS). */
+  leaseMs?: number;
   log?: (level: 'info' | 'warn', message: string) => void;
   /** The bridge binary (tests); default the built one. */
   bridgeBinary?: string;
 }
+
+/**
+ * A bridge's lease lasts this long unrenewed (renewed every third of it): an instance that dies
+ * leaves its bridges to another within this plus half of it.
+ */
+const BRIDGE_LEASE_MS = 4000;
 
 /** Compare-and-set retries of adding a region to a session's cascade (several viewers of new regions at once). */
 const CAS_TRIES = 5;
@@ -30,8 +40,14 @@ export class Cascades {
   readonly supervisor: BridgeSupervisor;
 
   constructor(private readonly deps: CascadesDeps) {
+    const { store, instanceId } = deps;
     this.supervisor = new BridgeSupervisor({
       configFor: (key) => this.configFor(key),
+      lease: {
+        claim: (key) => store.claimBridge(key.sessionId, key.region, instanceId, deps.leaseMs ?? BRIDGE_LEASE_MS),
+        release: (key) => store.releaseBridge(key.sessionId, key.region, instanceId),
+        ttlMs: deps.leaseMs ?? BRIDGE_LEASE_MS,
+      },
       ...(deps.log ? { log: deps.log } : {}),
       ...(deps.bridgeBinary ? { binary: deps.bridgeBinary } : {}),
     });

@@ -49,6 +49,7 @@ export class KeySpace {
   sfuPrefix = () => `${this.prefix}sfu:`;
   sfu = (deploymentId: string) => `${this.prefix}sfu:${deploymentId}`;
   live = () => `${this.prefix}live`;
+  bridgeLease = (sid: string, region: string) => `${this.prefix}cb:${sid}:${region}`;
   routes = (sid: string) => `${this.prefix}rt:${sid}`;
   instanceRoutes = (instanceId: string) => `${this.prefix}ir:${instanceId}`;
   heartbeat = (instanceId: string) => `${this.prefix}hb:${instanceId}`;

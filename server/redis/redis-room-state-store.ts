@@ -155,6 +155,18 @@ redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
 return 1`;
 
+// KEYS: a bridge's lease. ARGV: owner, ttl ms. Taken when free, renewed by its owner; 0 while another holds it.
+const CLAIM_BRIDGE = `
+local held = redis.call('GET', KEYS[1])
+if held and held ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
+// KEYS: a bridge's lease. ARGV: owner. Freed only by its owner.
+const RELEASE_BRIDGE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1`;
+
 const COUNT_ROLE = `
 local function count(roles, role)
   local n = 0
@@ -256,7 +268,9 @@ export class RedisRoomStateStore implements RoomStateStore {
     | 'remove'
     | 'list'
     | 'revokeLinks'
-    | 'appendAudit',
+    | 'appendAudit'
+    | 'claimBridge'
+    | 'releaseBridge',
     Script
   >;
   private readonly cache = new Map<string, Held>();
@@ -279,6 +293,8 @@ export class RedisRoomStateStore implements RoomStateStore {
       list: d('List', 1, LIST),
       revokeLinks: d('RevokeLinks', 1, REVOKE_LINKS),
       appendAudit: d('AppendAudit', 2, APPEND_AUDIT),
+      claimBridge: d('ClaimBridge', 1, CLAIM_BRIDGE),
+      releaseBridge: d('ReleaseBridge', 1, RELEASE_BRIDGE),
     };
   }
 
@@ -323,6 +339,14 @@ export class RedisRoomStateStore implements RoomStateStore {
     const session = decodeSession(pairsToObject(reply, key), key);
     if (session) this.held(sessionId).session = session;
     return session && { ...session };
+  }
+
+  async claimBridge(sessionId: string, region: string, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.link.run(() => this.s.claimBridge([this.k.bridgeLease(sessionId, region)], [owner, Math.max(1, Math.round(ttlMs))]))) === 1;
+  }
+
+  async releaseBridge(sessionId: string, region: string, owner: string): Promise<void> {
+    await this.link.run(() => this.s.releaseBridge([this.k.bridgeLease(sessionId, region)], [owner]));
   }
 
   async sessionsOnSfu(deploymentId: string): Promise<string[]> {

@@ -62,6 +62,19 @@ function spec(name: string, open: () => Promise<Subject>) {
       assert.equal(await b.getSession('s2'), undefined);
     });
 
+    it("gives a cascade bridge's lease to one instance at a time, renewed by its holder, free again once released or expired", async () => {
+      assert.equal(await a.claimBridge('s1', 'eu', 'i-1', 300), true);
+      assert.equal(await b.claimBridge('s1', 'eu', 'i-2', 300), false, 'held by i-1');
+      assert.equal(await b.claimBridge('s1', 'us', 'i-2', 300), true, 'another region is another lease');
+      assert.equal(await a.claimBridge('s1', 'eu', 'i-1', 300), true, 'its holder renews it');
+      await b.releaseBridge('s1', 'eu', 'i-2');
+      assert.equal(await b.claimBridge('s1', 'eu', 'i-2', 300), false, 'only its holder frees it');
+      await a.releaseBridge('s1', 'eu', 'i-1');
+      assert.equal(await b.claimBridge('s1', 'eu', 'i-2', 300), true, 'released: another instance takes it');
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(await a.claimBridge('s1', 'eu', 'i-1', 300), true, 'not renewed within its time: free again (its holder died)');
+    });
+
     it("keeps the host's lobby mode with the session (set, seen by the other instance, cleared)", async () => {
       await a.createSession(session('s1'));
       const on = await b.updateSession('s1', 0, { lobbyEveryone: true });
