@@ -142,19 +142,20 @@ describe('end to end: a session cascaded from region a to region b', function ()
       const m = /pairux_sfu_webhooks_total\{event="participant_joined",result="evicted"\} (\d+)/.exec(await (await fetch(`${plane.url}/metrics`)).text());
       return Number(m?.[1] ?? 0);
     };
-    for (const identity of ['stray', 'cascade.b.h']) {
-      const before = await evicted();
-      const token = new AccessToken(b1.apiKey, b1.apiSecret, { identity, ttl: 60, metadata: JSON.stringify({ role: 'viewer' }) });
-      token.addGrant({ room: session.sessionId, roomJoin: true, canSubscribe: true, canPublish: false });
-      // Its connection may not even finish: the eviction can come first (its joining is what counts).
-      const raw = await RawLiveKitViewer.open(browser, b1.url, await token.toJwt()).catch(() => undefined);
-      try {
+    const opening: Array<Promise<RawLiveKitViewer | undefined>> = [];
+    try {
+      for (const identity of ['stray', 'cascade.b.h']) {
+        const before = await evicted();
+        const token = new AccessToken(b1.apiKey, b1.apiSecret, { identity, ttl: 60, metadata: JSON.stringify({ role: 'viewer' }) });
+        token.addGrant({ room: session.sessionId, roomJoin: true, canSubscribe: true, canPublish: false });
+        // Not awaited: the eviction can come before its connection is complete (its joining is what counts).
+        opening.push(RawLiveKitViewer.open(browser, b1.url, await token.toJwt()).catch(() => undefined));
         // It got in (b's LiveKit told the control plane), and was put out.
         await eventually(async () => (await evicted()) > before, `the control plane to evict ${identity} from b's room`, 10_000);
         await eventually(async () => !(await inRoom('b')).includes(identity), `${identity} gone from b's room`, 10_000);
-      } finally {
-        await raw?.close();
       }
+    } finally {
+      void Promise.all(opening).then((raws) => raws.forEach((r) => void r?.close()));
     }
     // The session's own stay: b's viewers keep watching, the bridge keeps carrying.
     await guests[2]!.markerAdvance(1000);
