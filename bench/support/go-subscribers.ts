@@ -11,8 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { TestClient } from '../../test/support/signaling-client';
-import type { LightJoin } from './sfu-browser-subscribers';
+import { LightJoins, type LightJoin } from './light-joins';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const MODULE = path.join(ROOT, 'cascade');
@@ -45,9 +44,13 @@ export interface GoCounts {
 }
 
 export class GoSfuSubscribers {
-  readonly joins: LightJoin[] = [];
-  private readonly clients: TestClient[] = [];
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly joiner = new LightJoins(async (j, sfu) => {
+    const reply = await new Promise<{ ms?: number; error?: string }>((resolve) => {
+      this.waiting.set(j.index, resolve);
+      this.send({ op: 'join', index: j.index, url: sfu.url, token: sfu.token });
+    });
+    if (reply.error) throw new Error(reply.error);
+  });
   private readonly child: ChildProcess;
   private readonly waiting = new Map<number, (reply: { ms?: number; error?: string }) => void>();
   private countsWaiting: Array<(c: Array<GoCounts & { index: number }>) => void> = [];
@@ -71,6 +74,10 @@ export class GoSfuSubscribers {
     });
   }
 
+  get joins(): LightJoin[] {
+    return this.joiner.joins;
+  }
+
   /** The Go process (its CPU is the subscribers' cost). */
   get pid(): number {
     return this.child.pid!;
@@ -80,35 +87,9 @@ export class GoSfuSubscribers {
     this.child.stdin!.write(`${JSON.stringify(command)}\n`);
   }
 
-  private async joinOne(j: LightJoin, planeUrl: string, sessionId: string, token: string, region?: string): Promise<void> {
-    const t0 = performance.now();
-    try {
-      const client = await TestClient.connect(planeUrl);
-      this.clients.push(client);
-      const joined = await client.join(sessionId, token, `Light ${j.index + 1}`, { client: { kind: 'bench' }, ...(region ? { region } : {}) });
-      this.timers.push(setInterval(() => client.heartbeat(), Math.max(1000, joined.heartbeatIntervalMs / 2)));
-      j.signalingMs = performance.now() - t0;
-      if (!joined.sfu) throw new Error('the join result has no sfu access (not an SFU session?)');
-      const reply = await new Promise<{ ms?: number; error?: string }>((resolve) => {
-        this.waiting.set(j.index, resolve);
-        this.send({ op: 'join', index: j.index, url: joined.sfu!.url, token: joined.sfu!.token });
-      });
-      if (reply.error) throw new Error(reply.error);
-      j.subscribedMs = performance.now() - t0;
-    } catch (err) {
-      j.error = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    }
-  }
-
   /** Joins `n` more, `concurrency` at a time; failures are recorded in `joins`, not thrown. */
-  async add(n: number, planeUrl: string, sessionId: string, token: string, options: { concurrency?: number; region?: string } = {}): Promise<void> {
-    const todo = Array.from({ length: n }, (_, k) => ({ index: this.joins.length + k }) as LightJoin);
-    this.joins.push(...todo);
-    let next = 0;
-    const worker = async () => {
-      while (next < todo.length) await this.joinOne(todo[next++]!, planeUrl, sessionId, token, options.region);
-    };
-    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 10, n) }, worker));
+  add(n: number, planeUrl: string, sessionId: string, token: string, options: { concurrency?: number; region?: string } = {}): Promise<void> {
+    return this.joiner.add(n, planeUrl, sessionId, token, options);
   }
 
   /** Per subscriber, in join order. */
@@ -122,8 +103,7 @@ export class GoSfuSubscribers {
   }
 
   async close(): Promise<void> {
-    for (const t of this.timers.splice(0)) clearInterval(t);
-    for (const c of this.clients.splice(0)) c.close();
+    this.joiner.close();
     this.child.stdin!.end();
     await new Promise((r) => {
       const t = setTimeout(() => {

@@ -18,7 +18,7 @@
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { fileURLToPath } from 'node:url';
-import { TestClient } from '../../test/support/signaling-client';
+import { LightJoins, type LightJoin } from './light-joins';
 
 /** Installed before any page script: every RTCPeerConnection records and drops its encoded video. */
 const INIT_SCRIPT = `
@@ -166,19 +166,19 @@ export interface ReceiverTotals {
   nackCount: number;
 }
 
-export interface LightJoin {
-  index: number;
-  /** Signaling WebSocket connect + session.join. */
-  signalingMs?: number;
-  /** From the start of the join to the host's video track subscribed. */
-  subscribedMs?: number;
-  error?: string;
-}
+export type { LightJoin } from './light-joins';
 
 export class BrowserSfuSubscribers {
-  readonly joins: LightJoin[] = [];
-  private readonly clients: TestClient[] = [];
-  private readonly timers: NodeJS.Timeout[] = [];
+  private timeoutMs = 30_000;
+  private readonly joiner = new LightJoins((j, sfu) =>
+    this.page
+      .evaluate(
+        ([i, url, tok, ms]) =>
+          (window as unknown as { benchSfu: { join(i: number, u: string, t: string, ms: number): Promise<unknown> } }).benchSfu.join(i, url, tok, ms),
+        [j.index, sfu.url, sfu.token, this.timeoutMs] as const,
+      )
+      .then(() => undefined),
+  );
 
   private constructor(private readonly page: Page) {}
 
@@ -192,28 +192,12 @@ export class BrowserSfuSubscribers {
     return new BrowserSfuSubscribers(page);
   }
 
-  get count(): number {
-    return this.joins.length;
+  get joins(): LightJoin[] {
+    return this.joiner.joins;
   }
 
-  private async joinOne(j: LightJoin, planeUrl: string, sessionId: string, token: string, timeoutMs: number, region?: string): Promise<void> {
-    const t0 = performance.now();
-    try {
-      const client = await TestClient.connect(planeUrl);
-      this.clients.push(client);
-      const joined = await client.join(sessionId, token, `Light ${j.index + 1}`, { client: { kind: 'bench' }, ...(region ? { region } : {}) });
-      this.timers.push(setInterval(() => client.heartbeat(), Math.max(1000, joined.heartbeatIntervalMs / 2)));
-      j.signalingMs = performance.now() - t0;
-      if (!joined.sfu) throw new Error('the join result has no sfu access (not an SFU session?)');
-      await this.page.evaluate(
-        ([i, url, tok, ms]) =>
-          (window as unknown as { benchSfu: { join(i: number, u: string, t: string, ms: number): Promise<unknown> } }).benchSfu.join(i, url, tok, ms),
-        [j.index, joined.sfu.url, joined.sfu.token, timeoutMs] as const,
-      );
-      j.subscribedMs = performance.now() - t0;
-    } catch (err) {
-      j.error = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    }
+  get count(): number {
+    return this.joins.length;
   }
 
   /** Joins `n` more, `concurrency` at a time; failures are recorded in `joins`, not thrown. */
@@ -225,13 +209,8 @@ export class BrowserSfuSubscribers {
     token: string,
     options: { concurrency?: number; timeoutMs?: number; region?: string } = {},
   ): Promise<void> {
-    const todo = Array.from({ length: n }, (_, k) => ({ index: this.joins.length + k }) as LightJoin);
-    this.joins.push(...todo);
-    let next = 0;
-    const worker = async () => {
-      while (next < todo.length) await this.joinOne(todo[next++]!, planeUrl, sessionId, token, options.timeoutMs ?? 30_000, options.region);
-    };
-    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 10, n) }, worker));
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    await this.joiner.add(n, planeUrl, sessionId, token, options);
   }
 
   async counts(): Promise<LightCounts[]> {
@@ -259,9 +238,8 @@ export class BrowserSfuSubscribers {
   }
 
   async close(): Promise<void> {
-    for (const t of this.timers.splice(0)) clearInterval(t);
     await this.page.evaluate(() => (window as unknown as { benchSfu: { close(): Promise<void> } }).benchSfu.close()).catch(() => undefined);
-    for (const c of this.clients.splice(0)) c.close();
+    this.joiner.close();
     await this.page
       .context()
       .close()
