@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Browser } from 'playwright-core';
+import { percentile } from '../../bench/support/stats';
 import { findChromium, launchChromium } from '../../demo/chromium';
 import { startHeadlessHost, type HeadlessHost } from '../../demo/headless-host';
 import { startLocalLiveKit, type LocalLiveKit } from '../../demo/livekit-server';
@@ -32,11 +33,6 @@ const NEAR = { delayMs: 5, lossPercent: 0 };
 async function latencies(viewer: ViewerPage, ms: number): Promise<number[]> {
   const frames = await viewer.collect(ms);
   return frames.map((f) => f.presentedAt - expandCaptureTime(f.captureTimeLow32, f.presentedAt));
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 const describeMs = (v: number[]) => `p50 ${percentile(v, 50).toFixed(0)} / p90 ${percentile(v, 90).toFixed(0)} ms over ${v.length} frames`;
@@ -119,6 +115,9 @@ describe('end to end: a cascade across real distance (network namespaces, 80 ms 
       () => `the bridge to b carrying the top layer: ${JSON.stringify(bridges())}`,
       20_000,
     );
+    // The bridge's first seconds (its subscription's keyframes, the layers' ramp) cost more than
+    // its steady stream: measured after them, or one CI run's "one" was twice "three".
+    await new Promise((r) => setTimeout(r, 2000));
     const one = await longLinkKbps();
     await open(cascadedHome, 'Bo', 'b');
     await open(cascadedHome, 'Bix', 'b');
@@ -132,9 +131,10 @@ describe('end to end: a cascade across real distance (network namespaces, 80 ms 
     const dan = await open(directHome, 'Dan', 'a');
     const direct = await longLinkKbps();
     console.log(`      a → b with a viewer of b on a's SFU too: ${direct.toFixed(0)} kbit/s`);
+    const copy = Math.min(one, three) - quiet;
     assert.ok(
-      direct - three > 0.3 * (one - quiet),
-      `a viewer watching across the long link adds its own copy (${three.toFixed(0)} → ${direct.toFixed(0)} kbit/s)`,
+      direct - three > 0.3 * copy,
+      `a viewer watching across the long link adds its own copy (${three.toFixed(0)} → ${direct.toFixed(0)} kbit/s; the bridge's copy ${copy.toFixed(0)})`,
     );
     void first;
 
