@@ -62,8 +62,10 @@ export interface CaptureOptions {
   patches?: boolean;
   /** A RandR monitor to share, by name (`listMonitors()`); `region` is then relative to it. */
   monitor?: string;
-  /** How frames are taken (x11 damage, robotjs sampling, auto: x11 where offered). */
-  backend?: 'auto' | 'x11' | 'robotjs';
+  /** How frames are taken (x11 damage, robotjs sampling, the desktop portal on Wayland; auto: the best offered). */
+  backend?: 'auto' | 'x11' | 'robotjs' | 'portal';
+  /** Wayland: the token an earlier capture's answer gave, so the desktop skips its dialog. */
+  restoreToken?: string;
 }
 
 export interface RestartInfo {
@@ -221,7 +223,8 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
     const parsed = StartCapture.params.safeParse(options);
     if (!parsed.success) throw new PairuxError(ErrorCode.BadMessage, `bad capture options: ${describeIssues(parsed.error)}`);
     const result = await this.onLive((g) => g.link.rpc.request(StartCapture, parsed.data));
-    this.capture = parsed.data;
+    // A restarted helper asks the desktop again with the newest token: no dialog in the middle of a session.
+    this.capture = result.restoreToken ? { ...parsed.data, restoreToken: result.restoreToken } : parsed.data;
     this.lastCapture = result;
     this.rememberFramePort(result);
     return result;

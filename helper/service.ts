@@ -143,7 +143,7 @@ export class HelperService {
     const { link, log, env } = this.o;
     const robot = platform.robot;
     const core: Core = { startup };
-    if (robot && platform.capture.available) {
+    if ((robot || platform.wayland) && platform.capture.available) {
       const onError = (message: string, fatal: boolean) => {
         log(`capture ${fatal ? 'stopped' : 'error'}: ${message}`);
         link.rpc.notify(CaptureError, { message: message.slice(0, 1000), fatal });
@@ -182,6 +182,7 @@ export class HelperService {
       pid: process.pid,
       platform: platform.platform,
       screen: platform.screen,
+      desktop: platform.x11 ? 'x11' : platform.desktop === 'wayland' ? 'wayland' : platform.platform === 'linux' ? undefined : 'other',
       capture: platform.capture,
       inject: platform.inject,
       releasedAtStart: startup.releasedAtStart,
@@ -201,10 +202,14 @@ export class HelperService {
           : undefined;
     const target = layout ? captureTarget(layout, p.monitor, p.region) : undefined;
     const shown = target?.monitor && { monitor: { name: target.monitor.name, ...target.rect } };
-    const chosen = await core.capture.choose(p.backend);
+    const chosen = await core.capture.choose(p.backend, { restoreToken: p.restoreToken, drawCursor: p.drawCursor });
     const capturer = chosen.capturer;
     core.capturer = capturer;
-    const how = { backend: chosen.backend, ...(chosen.fallback ? { fallback: chosen.fallback } : {}) };
+    const how = {
+      backend: chosen.backend,
+      ...(chosen.fallback ? { fallback: chosen.fallback } : {}),
+      ...(chosen.restoreToken ? { restoreToken: chosen.restoreToken } : {}),
+    };
     // Patches only on the link: the runner rebuilds the picture; the helper's own socket sends whole frames.
     const settings = {
       fps: p.fps,
@@ -242,6 +247,7 @@ export class HelperService {
   /** The screen's monitors: RandR on X11, the one screen elsewhere. */
   private async layout(core: Core): Promise<MonitorLayout> {
     const { platform } = core.startup;
+    if (platform.wayland) throw unavailable('the monitor list', "on Wayland the desktop's own dialog picks the monitor to share");
     if (!platform.x11) {
       const screen = platform.robot?.getScreenSize() ?? platform.screen;
       if (!screen) throw unavailable('screen capture', platform.capture.reason);

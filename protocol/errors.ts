@@ -35,8 +35,10 @@ export const ErrorCode = {
   /** Creating sessions needs the server's host key. */
   Unauthorized: 'UNAUTHORIZED',
   Timeout: 'TIMEOUT',
-  /** The capability is missing on this machine (no X display, Wayland, no injection). */
+  /** The capability is missing on this machine (no X display, no desktop portal, no injection). */
   Unavailable: 'UNAVAILABLE',
+  /** The user said no in a dialog of their desktop (Wayland's screen-sharing picker): nothing was shared. */
+  Cancelled: 'CANCELLED',
   /** The connection closed while a request was pending. */
   Closed: 'CLOSED',
   Internal: 'INTERNAL',

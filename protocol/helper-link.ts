@@ -29,8 +29,10 @@ export const Hello = defineRequest(
     version: z.string().max(32),
     pid: z.int(),
     platform: z.string().max(32),
-    /** The X display or OS screen being captured, when there is one. */
+    /** The X display or OS screen being captured, when there is one (on Wayland its size is known once a cast starts: 0 × 0). */
     screen: z.object({ name: z.string().max(64), width: z.int(), height: z.int() }).nullable(),
+    /** The kind of desktop the helper found, so the runner can say which: X11, Wayland (capture through the portal), or neither (macOS, Windows). */
+    desktop: z.enum(['x11', 'wayland', 'other']).optional(),
     capture: Availability,
     inject: Availability.extend({ xdotool: z.boolean() }),
     /** Keys or buttons found held by a previous helper and released at start. */
@@ -54,9 +56,15 @@ export const StartCapture = defineRequest(
     /**
      * How frames are taken: `x11` waits for the X server's DAMAGE events and reads only the changed
      * rectangles through MIT-SHM; `robotjs` samples the whole screen; `auto` (default) takes `x11`
-     * where the server offers it. The environment's PAIRUX_CAPTURE overrides it.
+     * where the server offers it; `portal` (a Wayland session) asks the desktop portal's ScreenCast.
+     * The environment's PAIRUX_CAPTURE overrides it.
      */
-    backend: z.enum(['auto', 'x11', 'robotjs']).default('auto'),
+    backend: z.enum(['auto', 'x11', 'robotjs', 'portal']).default('auto'),
+    /**
+     * Wayland: the token the last cast's answer gave (`restoreToken`), so the desktop may share the
+     * same monitor again without its dialog. Ignored elsewhere.
+     */
+    restoreToken: z.string().min(1).max(256).optional(),
     /** A RandR monitor to share, by name (see `capture.monitors`); `region` is then relative to it. */
     monitor: z.string().min(1).max(64).optional(),
     /**
@@ -76,8 +84,10 @@ export const StartCapture = defineRequest(
     fps: z.number(),
     websocketUrl: z.string().max(200).optional(),
     /** The backend that took the capture, and why it is not the one asked for (a fallback). */
-    backend: z.enum(['x11', 'robotjs']).optional(),
+    backend: z.enum(['x11', 'robotjs', 'portal']).optional(),
     fallback: z.string().max(300).optional(),
+    /** Wayland: keep it (per workspace) and send it with the next capture.start to skip the desktop's dialog. */
+    restoreToken: z.string().max(256).optional(),
     /** The monitor shared, when one was asked for: its name and place on the X screen. */
     monitor: z.object({ name: z.string().max(64), x: z.int(), y: z.int(), width: z.int(), height: z.int() }).optional(),
   }),

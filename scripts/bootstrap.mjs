@@ -10,6 +10,7 @@ import path from 'node:path';
 import { CODE_SERVER_APT, ensureCodeServer } from './code-server.mjs';
 import { ensureLiveKit } from './livekit.mjs';
 import { ensureCascadeBridge } from './cascade-bridge.mjs';
+import { PORTAL_BUILD_APT, ensureWaylandPortal } from './wayland-portal.mjs';
 
 const root = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 const args = new Set(process.argv.slice(2));
@@ -22,13 +23,43 @@ const log = (msg) => {
 // X packages: Xvfb gives the helper a screen when there is no display (CI, SSH), xdotool types
 // what robotjs cannot, xterm/xinput/x11 utils are the real X clients the tests drive and query.
 const X11 = ['xvfb', 'xdotool', 'x11-utils', 'x11-xserver-utils', 'xterm', 'xinput'];
+// A headless Wayland desktop for the Wayland tests (test/helper/support/wayland.ts): sway, PipeWire,
+// the portal, foot as the Wayland client they paint with, GStreamer's PipeWire source (what the
+// helper captures through on Wayland), and what the patched portal backend is built with.
+const WAYLAND = [
+  'sway',
+  'xdg-desktop-portal',
+  'xdg-desktop-portal-wlr',
+  'pipewire',
+  'pipewire-bin',
+  'wireplumber',
+  'dbus',
+  'foot',
+  'gstreamer1.0-tools',
+  'gstreamer1.0-pipewire',
+  'gstreamer1.0-plugins-base',
+  ...PORTAL_BUILD_APT,
+];
 export const APT_PACKAGES = {
   demo: ['chromium', 'fonts-dejavu-core', ...X11],
   // code-server's build headers and rg too, so one apt-get run covers the VS Code tests.
   // openssl makes the TLS tests' certificates, caddy fronts their deployment, iproute2 and iptables build their networks and NATs,
   // python3 runs the delay line that shapes their links (test/support/delay-line.py: this kernel has no netem).
   test: [
-    ...new Set(['chromium', 'fonts-dejavu-core', 'coturn', 'redis-server', 'openssl', 'iproute2', 'iptables', 'caddy', 'python3', ...X11, ...CODE_SERVER_APT]),
+    ...new Set([
+      'chromium',
+      'fonts-dejavu-core',
+      'coturn',
+      'redis-server',
+      'openssl',
+      'iproute2',
+      'iptables',
+      'caddy',
+      'python3',
+      ...X11,
+      ...WAYLAND,
+      ...CODE_SERVER_APT,
+    ]),
   ],
 };
 
@@ -99,6 +130,16 @@ function ensureVsCode() {
   }
 }
 
+/** The Wayland tests' portal backend, rebuilt from Debian's source for a machine without a GPU (see wayland-portal.mjs). */
+function ensureWaylandHarness() {
+  try {
+    ensureWaylandPortal({ log });
+  } catch (err) {
+    console.error(`[bootstrap] ${err instanceof Error ? err.message : err}`);
+    process.exit(1);
+  }
+}
+
 /** The real LiveKit server the SFU tests start (see livekit.mjs), and the cascade bridge between two of them (cascade-bridge.mjs); the demo builds LiveKit itself, only for `--mode sfu`. */
 function ensureSfu() {
   try {
@@ -117,4 +158,5 @@ await buildBundles();
 if (forTests && !args.has('--build-only')) {
   ensureVsCode();
   ensureSfu();
+  ensureWaylandHarness();
 }

@@ -2,7 +2,7 @@
  * Screen capture on a real X server: what is on the screen arrives in the frames, at the right
  * size, in BGRX order, with the pointer drawn; a still screen costs `idleFps` frames, a busy one
  * the requested rate; the loopback WebSocket delivers the same frames to whoever has the key;
- * and a Wayland session is refused with a reason instead of a black screen.
+ * and a Wayland session whose portal cannot be reached is refused with a reason instead of a black screen.
  */
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
@@ -291,15 +291,19 @@ describe('helper capture: platforms where it cannot work', function () {
     return env;
   }
 
-  it('a Wayland session without DISPLAY: capture unavailable, saying it needs X11, and capture.start fails clearly', async () => {
+  it('a Wayland session whose portal cannot be reached: capture unavailable, naming what is missing, and capture.start fails clearly', async () => {
     for (const extra of [{ WAYLAND_DISPLAY: 'wayland-0' }, { XDG_SESSION_TYPE: 'wayland' }]) {
-      const { hello, err } = await helloWith({ ...envWithout('DISPLAY', 'WAYLAND_DISPLAY', 'XDG_SESSION_TYPE'), ...extra });
+      const { hello, err } = await helloWith({
+        ...envWithout('DISPLAY', 'WAYLAND_DISPLAY', 'XDG_SESSION_TYPE', 'DBUS_SESSION_BUS_ADDRESS', 'XDG_RUNTIME_DIR'),
+        ...extra,
+      });
+      assert.equal(hello.desktop, 'wayland');
       assert.equal(hello.capture.available, false);
-      assert.match(hello.capture.reason ?? '', /needs an X11 session.*portal.*not supported yet/s);
+      assert.match(hello.capture.reason ?? '', /on Wayland needs the desktop portal, which cannot be reached: there is no session bus/);
       assert.equal(hello.inject.available, false);
       assert.equal(hello.screen, null);
       assert.ok(err instanceof PairuxError);
-      assert.match(err.message, /screen capture is not available here: Screen capture needs an X11 session/);
+      assert.match(err.message, /screen capture is not available here: Screen capture on Wayland needs the desktop portal/);
       assert.equal(err.code, 'UNAVAILABLE');
       assert.deepEqual(err.data, { unavailable: 'screen capture' });
     }
