@@ -4,6 +4,7 @@
  * person can act on; macOS and Windows compile and may well work, and say they are untested.
  */
 import { gstreamerMissing } from './capture/pipewire-frames';
+import { WaylandVirtualInput } from './native/wayland-virtual-input';
 import { installXErrorHandler } from './native/x-error-handler';
 import { PortalBus } from './portal/portal-bus';
 import { loadRobot, type Robot } from './native/robot';
@@ -27,11 +28,9 @@ export interface PlatformReport {
   desktop?: 'wayland';
   /** Loaded only when something is available; never touched otherwise (it can crash without a display). */
   robot: Robot | null;
+  /** Wayland: the virtual keyboard and pointer, when the compositor offers them. */
+  waylandInput?: WaylandVirtualInput;
 }
-
-/** Why guests cannot drive a Wayland host yet (capture works: they watch). */
-export const WAYLAND_INPUT_REASON =
-  'input on Wayland is not supported yet: guests can watch but not drive (log in with an X11 session, e.g. "GNOME on Xorg", to let them)';
 
 function unavailable(platform: NodeJS.Platform, reason: string, xdotool = false): PlatformReport {
   return {
@@ -97,11 +96,20 @@ async function probeWayland(env: NodeJS.ProcessEnv): Promise<PlatformReport> {
       'This Wayland desktop offers no ScreenCast portal (org.freedesktop.portal.ScreenCast): install the portal of your desktop (xdg-desktop-portal-gnome, -kde or -wlr).',
     );
   }
+  // Input: the wlroots virtual keyboard and pointer where the compositor offers them.
+  let waylandInput: WaylandVirtualInput | undefined;
+  let injectReason: string | undefined;
+  try {
+    waylandInput = WaylandVirtualInput.open(env);
+  } catch (err) {
+    injectReason = (err as Error).message;
+  }
   return {
     platform: 'linux',
     screen: { name: (env.WAYLAND_DISPLAY ?? 'wayland').slice(0, 64), width: 0, height: 0 },
     capture: { available: true },
-    inject: { available: false, reason: WAYLAND_INPUT_REASON, xdotool: false },
+    inject: waylandInput ? { available: true, xdotool: false } : { available: false, reason: injectReason, xdotool: false },
+    ...(waylandInput ? { waylandInput } : {}),
     x11: false,
     wayland: true,
     desktop: 'wayland',

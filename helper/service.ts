@@ -24,6 +24,7 @@ import { captureTarget, MonitorWatch, type Shared } from './capture/monitor-watc
 import { wholeScreenMonitor, type MonitorLayout } from './capture/monitors';
 import { RandrMonitors } from './capture/randr-monitors';
 import { CaptureBackends } from './capture/capture-backend';
+import { WaylandInputSink } from './inject/wayland-sink';
 import type { CaptureSettings, CaptureStats, Capturer, Rect } from './capture/capturer';
 import { HELPER_VERSION } from './exit-codes';
 import { GrantGate } from './inject/grant-gate';
@@ -43,7 +44,7 @@ export interface HelperServiceOptions {
 
 interface Core {
   startup: Startup;
-  sink?: OsInputSink;
+  sink?: OsInputSink | WaylandInputSink;
   /** Chooses the capturer for each capture.start (X11 damage or robotjs sampling). */
   capture?: CaptureBackends;
   /** The capturer of the current (or last) capture. */
@@ -156,7 +157,18 @@ export class HelperService {
       };
       core.capture = new CaptureBackends({ env, platform, outlet, onError, log });
     }
-    if (robot && platform.inject.available) {
+    if (platform.waylandInput && platform.inject.available) {
+      core.sink = new WaylandInputSink({
+        devices: platform.waylandInput,
+        target: () => this.target(),
+        // One output: the layout is the shared output (several outputs: not yet).
+        layout: () => {
+          const t = this.target();
+          return { width: t.x + t.width, height: t.y + t.height };
+        },
+        onError: (m) => log(`input: ${m}`),
+      });
+    } else if (robot && platform.inject.available) {
       let typeUnicode: ((text: string) => Cancelable) | undefined;
       if (platform.x11 && platform.inject.xdotool) {
         const unicode = new X11UnicodeTyper(startup.keymap.spareKeycodes, env);

@@ -72,8 +72,10 @@ export class PortalCapturer implements Capturer {
     return this.inner.running;
   }
 
+  /** In the desktop's layout: the cast's output where the portal says it is. */
   get target(): Rect | undefined {
-    return this.inner.target;
+    const t = this.inner.target;
+    return t && { ...t, x: t.x + this.cast.stream.x, y: t.y + this.cast.stream.y };
   }
 
   async start(settings: CaptureSettings): Promise<{ width: number; height: number; fps: number }> {

@@ -1,0 +1,135 @@
+/**
+ * A virtual keyboard and pointer on a wlroots compositor (sway, Hyprland, river, Wayfire…):
+ * `zwp_virtual_keyboard_manager_v1` and `zwlr_virtual_pointer_manager_v1`, the protocols wtype
+ * and wlrctl use. GNOME and KDE offer input through the RemoteDesktop portal instead (not yet).
+ * Every request is answered by nothing, so errors are looked for after each (`check`).
+ */
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { WaylandKeymap } from '../inject/wayland-keymap';
+import { WaylandClient } from './wayland-client';
+
+export const VIRTUAL_KEYBOARD = 'zwp_virtual_keyboard_manager_v1';
+export const VIRTUAL_POINTER = 'zwlr_virtual_pointer_manager_v1';
+
+/** Linux input event codes (linux/input-event-codes.h) for the buttons. */
+export const BUTTON_CODE = { left: 0x110, right: 0x111, middle: 0x112 } as const;
+const KEYMAP_FORMAT_XKB_V1 = 1;
+/** One wheel notch, in the compositor's scroll units (libinput reports 15 per click). */
+const NOTCH = 15;
+
+/** Why input cannot be injected on this compositor, or undefined when it can. */
+export function virtualInputMissing(client: WaylandClient): string | undefined {
+  const missing = [VIRTUAL_KEYBOARD, VIRTUAL_POINTER, 'wl_seat'].filter((g) => !client.globals.has(g));
+  if (!missing.length) return undefined;
+  return `this compositor offers no ${missing.join(' or ')} (the wlroots virtual input protocols), and the RemoteDesktop portal of GNOME and KDE is not supported yet: guests can watch but not drive`;
+}
+
+export class WaylandVirtualInput {
+  private readonly keyboard: number;
+  private readonly pointer: number;
+  private readonly keymap = new WaylandKeymap();
+
+  private constructor(private readonly client: WaylandClient) {
+    const seat = client.bind('wl_seat', 1);
+    const kbManager = client.bind(VIRTUAL_KEYBOARD, 1);
+    const ptrManager = client.bind(VIRTUAL_POINTER, 1);
+    this.keyboard = client.allocate();
+    client.request(kbManager, 0, [{ object: seat }, { newId: this.keyboard }]); // create_virtual_keyboard
+    this.pointer = client.allocate();
+    client.request(ptrManager, 0, [{ object: seat }, { newId: this.pointer }]); // create_virtual_pointer
+    this.sendKeymap();
+    client.roundtrip();
+  }
+
+  /** Connects to the compositor of `env` and makes the two devices; throws saying what is missing. */
+  static open(env: NodeJS.ProcessEnv): WaylandVirtualInput {
+    const client = WaylandClient.connect(env);
+    const missing = virtualInputMissing(client);
+    if (missing) {
+      client.close();
+      throw new Error(missing);
+    }
+    try {
+      return new WaylandVirtualInput(client);
+    } catch (err) {
+      client.close();
+      throw err;
+    }
+  }
+
+  get closed(): boolean {
+    return this.client.closed;
+  }
+
+  /** Moves the pointer to (x, y) of a layout `width` × `height`. */
+  moveTo(x: number, y: number, width: number, height: number): void {
+    this.client.request(this.pointer, 1, [{ uint: now() }, { uint: Math.round(x) }, { uint: Math.round(y) }, { uint: width }, { uint: height }]);
+    this.frame();
+  }
+
+  button(code: number, down: boolean): void {
+    this.client.request(this.pointer, 2, [{ uint: now() }, { uint: code }, { uint: down ? 1 : 0 }]);
+    this.frame();
+  }
+
+  /** Wheel notches: positive dy scrolls down, positive dx right. */
+  wheel(dx: number, dy: number): void {
+    this.client.request(this.pointer, 5, [{ uint: 0 }]); // axis_source: wheel
+    for (const [axis, n] of [
+      [0, dy],
+      [1, dx],
+    ] as const) {
+      if (n) this.client.request(this.pointer, 7, [{ uint: now() }, { uint: axis }, { fixed: n * NOTCH }, { int: n }]); // axis_discrete
+    }
+    this.frame();
+  }
+
+  /** The evdev code for a named key or a character; a new character sends the keymap again first. */
+  code(key: string): number {
+    const { code, changed } = this.keymap.code(key);
+    if (changed) this.sendKeymap();
+    return code;
+  }
+
+  key(code: number, down: boolean): void {
+    this.client.request(this.keyboard, 1, [{ uint: now() }, { uint: code }, { uint: down ? 1 : 0 }]);
+  }
+
+  /** The modifiers held, as XKB real-modifier bits (wayland-keymap.ts MOD_MASK). */
+  modifiers(depressed: number): void {
+    this.client.request(this.keyboard, 2, [{ uint: depressed }, { uint: 0 }, { uint: 0 }, { uint: 0 }]);
+  }
+
+  /** The compositor's protocol error, if it sent one (it then disconnects). */
+  check(): string | undefined {
+    return this.client.error();
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private frame(): void {
+    this.client.request(this.pointer, 4, []);
+  }
+
+  /** The keymap goes as a file descriptor: a file of its text (unlinked at once; the compositor maps it). */
+  private sendKeymap(): void {
+    const text = Buffer.from(`${this.keymap.source}\0`, 'utf8');
+    const file = path.join(tmpdir(), `pairux-keymap-${process.pid}-${Date.now()}`);
+    const fd = openSync(file, 'w+', 0o600);
+    try {
+      unlinkSync(file);
+      writeSync(fd, text);
+      this.client.request(this.keyboard, 0, [{ uint: KEYMAP_FORMAT_XKB_V1 }, { uint: text.length }], [fd]);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+function now(): number {
+  return Math.floor(performance.now()) >>> 0;
+}

@@ -1,0 +1,129 @@
+/**
+ * A granted guest driving a Wayland host (sway headless, test/helper/support/wayland.ts): the
+ * helper's virtual keyboard and pointer (the wlroots protocols) behind the same grant gate and
+ * allowlist as on X11. What lands is read from a real Wayland terminal (foot) whose program
+ * records every byte it gets: keys typed, and the terminal's own report of where a click landed
+ * (its SGR mouse mode names the character cell under the pointer).
+ */
+import assert from 'node:assert/strict';
+import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { HelperProcess, resolveHelperCommand, type InputRefusedNotice } from '../../helper/client';
+import type { InputEvent } from '../../protocol/input';
+import { startWayland, type WaylandSession } from './support/wayland';
+import { waitFor } from './support/xvfb';
+
+const PRINTABLE = Array.from({ length: 0x7e - 0x20 + 1 }, (_, i) => String.fromCharCode(0x20 + i)).join('');
+let seq = 0;
+const ev = <T extends Omit<InputEvent, 'seq'>>(e: T): T & { seq: number } => ({ ...e, seq: seq++ });
+
+describe('helper input on Wayland: a virtual keyboard and pointer (sway headless)', function () {
+  this.timeout(60_000);
+  let wl: WaylandSession;
+  let helper: HelperProcess;
+  let dir: string;
+  let out: string;
+  const refusals: InputRefusedNotice[] = [];
+  const logLines: string[] = [];
+  const got = () => readFileSync(out, 'utf8');
+  /** The terminal's character cell, from its own log ("cell width=7, height=14"). */
+  let cell = { w: 0, h: 0 };
+
+  before(async () => {
+    wl = await startWayland({ width: 1280, height: 720 });
+    dir = mkdtempSync('/tmp/pairux-wayland-input-');
+    chownSync(dir, 65534, 65534);
+    out = path.join(dir, 'typed');
+    // Raw and silent, the mouse reported in SGR mode, every byte kept.
+    const program = `stty raw -echo; printf '\\033[?1000h\\033[?1006h'; exec cat > ${out}`;
+    wl.spawnClient('foot', ['-o', 'pad=0x0', 'sh', '-c', program]);
+    await waitFor(() => wl.log.some((l) => /cell width=\d+, height=\d+/.test(l)), 10_000, 'the terminal');
+    const m = /cell width=(\d+), height=(\d+)/.exec(wl.log.filter((l) => l.includes('cell width')).at(-1)!)!;
+    cell = { w: Number(m[1]), h: Number(m[2]) };
+    await waitFor(
+      () => {
+        try {
+          return readFileSync(out, 'utf8') === '';
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+      'the recorder running',
+    );
+    helper = new HelperProcess({ env: wl.env, command: wl.asUser(resolveHelperCommand()), autoRestart: false });
+    helper.on('log', (l) => logLines.push(l));
+    helper.on('inputRefused', (r) => refusals.push(r));
+  });
+  after(async () => {
+    await helper?.stop().catch(() => undefined);
+    await wl?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') console.log(`helper log:\n${logLines.slice(-20).join('\n')}\nterminal got: ${JSON.stringify(got())}`);
+  });
+
+  /** Normalised coordinates of the middle of pixel (x, y) on the 1280×720 output. */
+  const at = (x: number, y: number) => ({ x: (x + 0.5) / 1280, y: (y + 0.5) / 720 });
+
+  it('nothing lands without a grant: the helper refuses it', async () => {
+    const hello = await helper.start();
+    assert.equal(hello.desktop, 'wayland');
+    assert.equal(hello.inject.available, true, hello.inject.reason);
+    // Input maps onto the shared screen: capture runs, as in every session.
+    await helper.startCapture({ fps: 30, patches: true });
+    helper.sendInput('nobody', ev({ t: 'keydown', key: 'x', mods: [] }));
+    await waitFor(() => refusals.length > 0, 5000, 'a refusal');
+    assert.equal(refusals[0]!.code, 'FORBIDDEN');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(got(), '');
+  });
+
+  it('a granted guest types every printable ASCII character exactly, key by key, with or without Shift sent', async () => {
+    await helper.grant('typist');
+    const SHIFTED = new Set('~!@#$%^&*()_+{}|:"<>?ABCDEFGHIJKLMNOPQRSTUVWXYZ');
+    for (const withShift of [true, false]) {
+      for (const c of PRINTABLE) {
+        const key = c === ' ' ? 'space' : c;
+        const mods = withShift && SHIFTED.has(c) ? (['shift'] as const) : [];
+        helper.sendInput('typist', ev({ t: 'keydown', key, mods: [...mods] }));
+        helper.sendInput('typist', ev({ t: 'keyup', key, mods: [...mods] }));
+      }
+      await new Promise((r) => setTimeout(r, 600)); // the rate limit's bucket refills (400/s)
+    }
+    await waitFor(() => got().length >= 2 * PRINTABLE.length, 10_000, 'the keys landing').catch(() => undefined);
+    assert.equal(got(), PRINTABLE + PRINTABLE);
+    helper.sendInput('typist', ev({ t: 'text', text: 'héllo €' }));
+    await waitFor(() => got().endsWith('héllo €'), 5000, 'text beyond ASCII').catch(() => undefined);
+    assert.equal(got(), `${PRINTABLE}${PRINTABLE}héllo €`);
+  });
+
+  it('a click lands at its pixel: the terminal reports the cell under it; a revoke mid-drag releases the button and nothing lands after', async () => {
+    const before = got().length;
+    const [x, y] = [cell.w * 40 + 3, cell.h * 10 + 3];
+    const { x: nx, y: ny } = at(x, y);
+    helper.sendInput('typist', ev({ t: 'move', x: nx, y: ny }));
+    helper.sendInput('typist', ev({ t: 'down', x: nx, y: ny, button: 'left' }));
+    helper.sendInput('typist', ev({ t: 'up', x: nx, y: ny, button: 'left' }));
+    const report = `\x1b[<0;41;11M\x1b[<0;41;11m`;
+    await waitFor(() => got().length >= before + report.length, 5000, 'the click report').catch(() => undefined);
+    assert.equal(got().slice(before), report, `cell ${cell.w}×${cell.h} px: the click at (${x}, ${y}) is column 41, row 11`);
+
+    // Held down when the grant goes: released, and the terminal hears the release.
+    const [x2, y2] = [cell.w * 10 + 1, cell.h * 5 + 1];
+    helper.sendInput('typist', ev({ t: 'down', ...at(x2, y2), button: 'left' }));
+    await waitFor(() => got().endsWith('\x1b[<0;11;6M'), 5000, 'the press').catch(() => undefined);
+    const { released } = await helper.revoke('revoked');
+    assert.deepEqual(released, ['mouse:left']);
+    await waitFor(() => got().endsWith('\x1b[<0;11;6m'), 5000, 'the release').catch(() => undefined);
+    assert.ok(got().endsWith('\x1b[<0;11;6M\x1b[<0;11;6m'), JSON.stringify(got().slice(-30)));
+
+    const length = got().length;
+    const refused = refusals.length;
+    helper.sendInput('typist', ev({ t: 'keydown', key: 'y', mods: [] }));
+    await waitFor(() => refusals.length > refused, 5000, 'a refusal after the revoke');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(got().length, length, 'nothing typed after the revoke');
+  });
+});
