@@ -78,10 +78,9 @@ export class WaylandKeymap {
     if (cp === undefined || [...key].length !== 1) throw new Error(`no key for ${JSON.stringify(key)}`);
     // A Unicode character's keysym is 0x1000000 + its code point (XKB's rule for those without a name).
     const sym = `0x${(0x1000000 + cp).toString(16)}`;
-    let n: number;
-    if (this.keysyms.length < this.extraStart + MAX_EXTRA) n = this.add(key, sym);
+    if (this.keysyms.length < this.extraStart + MAX_EXTRA) this.add(key, sym);
     else {
-      n = this.extraStart + (this.extraNext++ % MAX_EXTRA);
+      const n = this.extraStart + (this.extraNext++ % MAX_EXTRA);
       for (const [name, at] of this.byName) if (at === n + FIRST_KEY) this.byName.delete(name);
       this.keysyms[n] = sym;
       this.byName.set(key, n + FIRST_KEY);
