@@ -1,14 +1,17 @@
 /**
  * A screen for the helper to share. With a working X display the demo shares it; without one
  * (SSH, CI, a container) it starts Xvfb with a small desktop — a shell and an editor-like
- * window — so a new user still sees and drives something real. Wayland sessions get the virtual
- * desktop too, because X capture of a Wayland desktop is black (the portal is not supported yet).
+ * window — so a new user still sees and drives something real. A Wayland session is shared as it
+ * is, through the desktop's screen-sharing portal (the helper's `portal` capture), which may ask
+ * the user which screen to share.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface Desktop {
+  /** X11: the helper captures `display`; Wayland: the desktop portal shares the user's screen. */
+  kind: 'x11' | 'wayland';
   display: string;
   /** True when we started Xvfb (and so must stop it). */
   virtual: boolean;
@@ -105,6 +108,7 @@ export async function startVirtualDesktop(width: number, height: number, withApp
     );
   }
   return {
+    kind: 'x11',
     display,
     virtual: true,
     why: `started a virtual desktop (Xvfb ${display}, ${width}×${height}) with a terminal and an editor-like window`,
@@ -116,16 +120,24 @@ export async function startVirtualDesktop(width: number, height: number, withApp
   };
 }
 
-/** The screen the demo shares: the user's X display if there is one, else a virtual desktop. */
+/** The screen the demo shares: the user's Wayland or X desktop if there is one, else a virtual desktop. */
 export async function chooseDesktop(width: number, height: number, forceVirtual: boolean): Promise<Desktop> {
-  const wayland = process.env.XDG_SESSION_TYPE === 'wayland' || (!!process.env.WAYLAND_DISPLAY && !process.env.DISPLAY);
+  const wayland = process.env.WAYLAND_DISPLAY || (process.env.XDG_SESSION_TYPE === 'wayland' ? 'wayland' : '');
   const display = process.env.DISPLAY;
-  if (!forceVirtual && !wayland && display && displayWorks(display)) {
-    return { display, virtual: false, why: `sharing your X display ${display}`, stop: async () => undefined };
+  if (!forceVirtual && wayland) {
+    return {
+      kind: 'wayland',
+      display: wayland,
+      virtual: false,
+      why: `sharing your Wayland desktop (${wayland}) through its screen-sharing portal: it may ask which screen to share`,
+      stop: async () => undefined,
+    };
+  }
+  if (!forceVirtual && display && displayWorks(display)) {
+    return { kind: 'x11', display, virtual: false, why: `sharing your X display ${display}`, stop: async () => undefined };
   }
   const desktop = await startVirtualDesktop(width, height);
-  if (wayland) desktop.why = `your session is Wayland, where X screen capture is black (the portal is not supported yet), so the demo ${desktop.why}`;
-  else if (!display) desktop.why = `there is no X display here, so the demo ${desktop.why}`;
+  if (!display) desktop.why = `there is no X display here, so the demo ${desktop.why}`;
   else if (!forceVirtual) desktop.why = `DISPLAY=${display} does not answer, so the demo ${desktop.why}`;
   return desktop;
 }

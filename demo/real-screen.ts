@@ -6,6 +6,7 @@ import { HelperProcess } from '../helper/client';
 import { describeMonitors } from '../helper/capture/monitors';
 import { ControlPrompt } from './control-prompt';
 import { chooseDesktop, type Desktop } from './desktop';
+import { loadScreencastToken, saveScreencastToken } from './screencast-token';
 import { HostBridgeServer } from '../runner/websocket-bridge';
 import { HostRunner } from '../runner/host-runner';
 
@@ -41,20 +42,32 @@ export async function startRealScreen(o: RealScreenOptions): Promise<RealScreen>
   };
   try {
     o.say(`${desktop.why}; starting the helper (screen capture and input)…`);
-    const helper = new HelperProcess({ env: { ...process.env, DISPLAY: desktop.display } });
+    const wayland = desktop.kind === 'wayland';
+    const helper = new HelperProcess({ env: wayland ? process.env : { ...process.env, DISPLAY: desktop.display } });
     cleanups.push(() => helper.stop());
     const hello = await helper.start();
     if (!hello.capture.available) throw new Error(`screen capture is not available: ${hello.capture.reason ?? 'unknown reason'}`);
     if (!hello.inject.available) o.say(`remote control will not work here: ${hello.inject.reason ?? 'injection unavailable'}`);
     if (hello.releasedAtStart.length) o.say(`released input a previous helper left held: ${hello.releasedAtStart.join(', ')}`);
-    const monitors = await helper.listMonitors();
-    o.say(`monitors: ${describeMonitors(monitors)}${monitors.length > 1 && !o.monitor ? ' (sharing them all; --monitor=NAME shares one)' : ''}`);
+    if (wayland) {
+      // The desktop's own dialog picks the monitor; --monitor names an X11 (RandR) one.
+      if (o.monitor) o.say(`--monitor ${o.monitor} is for X11: on Wayland the desktop's dialog picks the screen`);
+    } else {
+      const monitors = await helper.listMonitors();
+      o.say(`monitors: ${describeMonitors(monitors)}${monitors.length > 1 && !o.monitor ? ' (sharing them all; --monitor=NAME shares one)' : ''}`);
+    }
+    const restoreToken = wayland ? loadScreencastToken() : undefined;
     const capture = await helper.startCapture({
       fps: o.fps,
       deliver: o.frames === 'websocket' ? 'websocket' : 'link',
       patches: true,
-      ...(o.monitor ? { monitor: o.monitor } : {}),
+      ...(o.monitor && !wayland ? { monitor: o.monitor } : {}),
+      ...(restoreToken ? { restoreToken } : {}),
     });
+    if (capture.restoreToken && capture.restoreToken !== restoreToken) {
+      const problem = saveScreencastToken(capture.restoreToken);
+      if (problem) o.say(problem);
+    }
     let runner: HostRunner | undefined;
     const prompt = new ControlPrompt(o.say, () => void runner?.stopAllControl(), o.controlPolicy);
     cleanups.push(async () => prompt.close());
@@ -67,7 +80,9 @@ export async function startRealScreen(o: RealScreenOptions): Promise<RealScreen>
       bridgeUrl,
       width: capture.width,
       height: capture.height,
-      describe: `The host shares ${desktop.virtual ? `a virtual desktop (Xvfb ${desktop.display})` : `the X display ${desktop.display}`}${capture.monitor ? `, monitor ${capture.monitor.name}` : ''}: ${capture.width}×${capture.height} @ ${capture.fps} fps, captured by the helper.`,
+      describe: `The host shares ${
+        wayland ? `its Wayland desktop (${desktop.display}, through the desktop portal)` : desktop.virtual ? `a virtual desktop (Xvfb ${desktop.display})` : `the X display ${desktop.display}`
+      }${capture.monitor ? `, monitor ${capture.monitor.name}` : ''}: ${capture.width}×${capture.height} @ ${capture.fps} fps, captured by the helper.`,
       stopAllControl: () => runner!.stopAllControl(),
       controlAudit: () => runner!.closeControlAudit(),
       close: cleanup,

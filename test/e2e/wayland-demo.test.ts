@@ -1,0 +1,81 @@
+/**
+ * `npm run demo` on a Wayland desktop, as its user runs it (dist/demo.js, as the desktop's user):
+ * it finds Wayland, shares through the desktop portal, and a guest with the printed controller
+ * link sees a colour patch a Wayland client painted, at its place in the decoded video, then takes
+ * control and types into a Wayland terminal. The desktop is the headless sway of
+ * test/helper/support/wayland.ts, whose portal backend is Debian's rebuilt for a machine without a
+ * GPU (scripts/wayland-portal.mjs); everything else is real and unchanged.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../demo/chromium';
+import { startWayland, type WaylandSession } from '../helper/support/wayland';
+import { ViewerPage } from '../support/browser-viewer';
+import { eventually } from '../support/livekit';
+import { pointOnVideo } from '../support/real-host-rig';
+import { stopChild } from '../support/stop-child';
+import { TEST_PAGES_ENV } from '../support/test-pages';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SCREEN = { width: 1280, height: 720 };
+const PATCH = { x: 900, y: 400, w: 200, h: 120 };
+
+describe('end to end: the demo on a Wayland desktop (sway headless, the portal, PipeWire)', function () {
+  this.timeout(120_000);
+  let wl: WaylandSession;
+  let demo: ChildProcess | undefined;
+  let browser: Browser | undefined;
+  let dir: string;
+  let out = '';
+
+  before(async () => {
+    wl = await startWayland(SCREEN);
+    dir = mkdtempSync('/tmp/pairux-wayland-demo-');
+    chownSync(dir, 65534, 65534);
+    wl.swaymsg(`for_window [app_id="pairux-patch"] "floating enable, border none, resize set ${PATCH.w} ${PATCH.h}, move position ${PATCH.x} ${PATCH.y}"`);
+    wl.spawnClient('foot', ['--app-id', 'pairux-patch', '-o', 'colors.background=ff0000', '-o', 'pad=0x0', 'sleep', '600']);
+    // The terminal a guest types into (mapped last: it has the focus), recording what it gets.
+    wl.spawnClient('foot', ['-o', 'pad=0x0', 'sh', '-c', `stty raw -echo; exec cat > ${path.join(dir, 'typed')}`]);
+  });
+  after(async () => {
+    await browser?.close();
+    await stopChild(demo);
+    await wl?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("says it shares the Wayland desktop; a guest sees a Wayland client's colour patch at its place, takes control and types into a Wayland terminal", async () => {
+    demo = wl.spawnClient(process.execPath, [path.join(ROOT, 'dist/demo.js'), '--allow-control', '--size', '1280x720', '--port', '0'], TEST_PAGES_ENV);
+    demo.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    demo.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const said = () => `the demo said: ${out.slice(-2500)}`;
+    const controller = (await eventually(() => /Controller link:\s+(\S+)/.exec(out)?.[1], said, 60_000))!;
+    assert.match(out, /sharing your Wayland desktop \(wayland-\d+\) through its screen-sharing portal/);
+    assert.match(out, /shares its Wayland desktop .*through the desktop portal.*1280×720/);
+
+    browser = await launchChromium();
+    const guest = await ViewerPage.open(browser, controller, 'Wayland guest');
+    await guest.waitForState('live', 60_000);
+    const centre = { x: PATCH.x + PATCH.w / 2, y: PATCH.y + PATCH.h / 2 };
+    await eventually(() => guest.colourAt(centre.x, centre.y, [255, 0, 0]), () => `the red patch at its place in the guest's picture; ${said()}`, 30_000);
+    assert.equal(await guest.colourAt(PATCH.x - 40, centre.y, [255, 0, 0]), undefined, 'no red beside the patch');
+
+    await guest.page.click('#control-request');
+    await eventually(() => guest.page.evaluate(() => (document.body.dataset.control === 'driving' ? true : undefined)), 'the guest to be driving', 20_000);
+    const box = await guest.page.locator('video').boundingBox();
+    assert.ok(box);
+    const at = pointOnVideo(box, SCREEN, 200, 200);
+    await guest.page.mouse.click(at.x, at.y);
+    await guest.page.keyboard.type('wayland: ok!', { delay: 10 });
+    await eventually(
+      () => (readFileSync(path.join(dir, 'typed'), 'utf8') === 'wayland: ok!' ? true : undefined),
+      () => `the guest's keys in the host's Wayland terminal (it got ${JSON.stringify(readFileSync(path.join(dir, 'typed'), 'utf8'))}); ${said()}`,
+      20_000,
+    );
+    await guest.close();
+  });
+});
