@@ -110,10 +110,17 @@ export interface HostUi {
   progress(line: string): void;
   /** Which of several monitors to share (undefined: the host dismissed the question, and sharing is cancelled). */
   chooseMonitor?(monitors: MonitorInfo[]): Promise<{ monitor: string | undefined } | undefined>;
+  /**
+   * Wayland: where the desktop's restore token is kept (per workspace), so the next session shares
+   * the same screen without the desktop's dialog.
+   */
+  screencastToken?: { load(): Promise<string | undefined>; save(token: string): Promise<void> };
 }
 
 export class HostSession extends TypedEmitter<HostSessionEvents> {
   private plane: ControlPlane | undefined;
+  /** What the helper found: X11 or Wayland (the portal shares, the desktop picks the screen). */
+  private desktop: HelloResult['desktop'];
   private reach: HostStatus['reach'];
   private helper: HelperProcess | undefined;
   private runner: HostRunner | undefined;
@@ -253,7 +260,8 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
 
   private async startWith(session: () => Promise<CreateSessionResponse>): Promise<HostStatus> {
     try {
-      await this.startHelper();
+      const hello = await this.startHelper();
+      this.desktop = hello.desktop;
       this.created = await session();
       this.book = new LinkBook(this.created.links, this.e2ee);
       this.capture = await this.startCapture();
@@ -488,15 +496,21 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   }
 
   private async startHelper(): Promise<HelloResult> {
-    const display = this.settings.display;
-    if (process.platform === 'linux' && !display) {
+    const { display, wayland } = this.settings;
+    if (process.platform === 'linux' && !display && !wayland) {
       throw new PairuxError(
         ErrorCode.Unavailable,
         'There is no X display to share: VS Code was started without DISPLAY. Set “pairux.capture.display” (for example :0), or start VS Code from your desktop session.',
       );
     }
     this.ui.progress('starting screen capture…');
-    const helper = new HelperProcess({ env: { ...process.env, ...(display ? { DISPLAY: display } : {}) } });
+    // Wayland: the helper shares through the desktop portal. An X display set explicitly is shared as X11.
+    const env: NodeJS.ProcessEnv = wayland ? { ...process.env } : { ...process.env, ...(display ? { DISPLAY: display } : {}) };
+    if (!wayland) {
+      delete env.WAYLAND_DISPLAY;
+      delete env.XDG_SESSION_TYPE;
+    }
+    const helper = new HelperProcess({ env });
     helper.on('log', (line) => this.emit('log', { level: 'info', line: `helper: ${line}` }));
     helper.on('restarted', (r) =>
       this.emit('log', { level: 'warn', line: `The capture helper stopped (${r.reason}) and was restarted in ${r.downtimeMs} ms.`, notify: true }),
@@ -519,7 +533,13 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
       );
     }
     if (!hello.capture.available) {
-      throw new PairuxError(ErrorCode.Unavailable, `Screen capture is not possible here: ${hello.capture.reason ?? 'unknown reason'}. ${captureFix(display)}`);
+      throw new PairuxError(
+        ErrorCode.Unavailable,
+        `Screen capture is not possible here: ${hello.capture.reason ?? 'unknown reason'}. ${captureFix(display, !!wayland)}`,
+      );
+    }
+    if (hello.desktop === 'wayland') {
+      this.emit('log', { level: 'info', line: 'Sharing a Wayland desktop through its screen-sharing portal: the desktop may ask which screen to share.' });
     }
     if (!hello.inject.available) {
       this.emit('log', {
@@ -575,16 +595,37 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   }
 
   private async startCapture(): Promise<CaptureResult> {
-    const monitor = await this.chooseMonitor();
-    this.ui.progress('capturing the screen…');
+    const wayland = this.desktop === 'wayland';
+    if (wayland && (this.settings.monitor || this.settings.region)) {
+      this.emit('log', {
+        level: 'warn',
+        line: "“pairux.capture.monitor” and “pairux.capture.region” are for X11: on Wayland the desktop's dialog picks the screen.",
+      });
+    }
+    const monitor = wayland ? undefined : await this.chooseMonitor();
+    const restoreToken = wayland ? await this.ui.screencastToken?.load().catch(() => undefined) : undefined;
+    this.ui.progress(wayland ? "waiting for the desktop's screen-sharing dialog…" : 'capturing the screen…');
     try {
-      return await this.helper!.startCapture({
+      const capture = await this.helper!.startCapture({
         fps: this.settings.fps,
         patches: true,
-        ...(this.settings.region ? { region: this.settings.region } : {}),
+        ...(this.settings.region && !wayland ? { region: this.settings.region } : {}),
         ...(monitor ? { monitor } : {}),
+        ...(restoreToken ? { restoreToken } : {}),
       });
+      if (capture.restoreToken && capture.restoreToken !== restoreToken) {
+        this.ui.screencastToken
+          ?.save(capture.restoreToken)
+          .catch((err: Error) =>
+            this.emit('log', { level: 'warn', line: `the desktop's restore token was not kept (${err.message}): it will ask again next time` }),
+          );
+      }
+      return capture;
     } catch (err) {
+      // The host closed the desktop's dialog: nothing to report.
+      if (err instanceof PairuxError && err.code === ErrorCode.Cancelled) {
+        throw new PairuxError(ErrorCode.Unavailable, 'Sharing was cancelled in the desktop’s dialog: nothing is shared.', { cancelled: true }, { cause: err });
+      }
       throw new PairuxError(ErrorCode.Unavailable, `Screen capture did not start: ${(err as Error).message}`, undefined, { cause: err });
     }
   }
@@ -641,9 +682,12 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
   }
 }
 
-function captureFix(display: string): string {
+function captureFix(display: string, wayland: boolean): string {
+  if (process.platform === 'linux' && wayland) {
+    return 'On Wayland PairUX shares through the desktop’s screen-sharing portal and PipeWire: install your desktop’s portal (xdg-desktop-portal-gnome, -kde or -wlr) and GStreamer’s PipeWire source (gstreamer1.0-pipewire and gstreamer1.0-tools), or set “pairux.capture.display” to an X display.';
+  }
   if (process.platform === 'linux') {
-    return `PairUX captures X11 displays (it used ${display || 'no DISPLAY'}); on Wayland, log in to an “Ubuntu on Xorg”-style X session, or set “pairux.capture.display” to an X display.`;
+    return `PairUX captures the X display ${display || '(none: DISPLAY is not set)'}; set “pairux.capture.display” to another X display, or start VS Code from your desktop session.`;
   }
   if (process.platform === 'darwin') return 'On macOS, allow VS Code under System Settings → Privacy & Security → Screen Recording, then restart VS Code.';
   return 'Check that this machine allows screen capture for VS Code.';

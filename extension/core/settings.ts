@@ -31,7 +31,10 @@ export interface HostSettings {
   maxKbps: number;
   /** `pairux.capture.directVideo`: offer P2P guests direct video (WebCodecs over a data channel) instead of RTP video. */
   directVideo?: boolean;
+  /** The X display to share (`pairux.capture.display`, else `$DISPLAY`); ignored when `wayland`. */
   display: string;
+  /** A Wayland session without `pairux.capture.display`: the desktop portal shares the screen. */
+  wayland?: boolean;
   region: CaptureRegion | undefined;
   /** `pairux.capture.monitor`: the RandR monitor to share; absent: ask when there are several. */
   monitor?: string | undefined;
@@ -136,6 +139,7 @@ export function readHostSettings(
     maxKbps: int('capture.maxBitrateKbps', 0, 0, 100_000),
     directVideo: get('capture.directVideo') !== false,
     display: str('capture.display') || extra.env.DISPLAY || '',
+    wayland: !str('capture.display') && !!(extra.env.WAYLAND_DISPLAY || extra.env.XDG_SESSION_TYPE === 'wayland'),
     region,
     monitor: str('capture.monitor') || undefined,
     allowControlRequests: get('control.allowRequests') !== false,

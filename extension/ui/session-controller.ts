@@ -279,6 +279,11 @@ export class SessionController implements vscode.Disposable {
       askControl: (name, who) => askControlInEditor(name, askTimeoutMs, who),
       admit: (knock) => askAdmitInEditor(knock, askTimeoutMs),
       chooseMonitor: (monitors) => pickMonitor(monitors, (items, options) => vscode.window.showQuickPick(items, options)),
+      // Wayland: the desktop's restore token, per workspace, in secret storage (it lets PairUX share without asking).
+      screencastToken: {
+        load: async () => this.context.secrets.get(screencastTokenKey()),
+        save: async (token) => this.context.secrets.store(screencastTokenKey(), token),
+      },
       progress: (line) => {
         this.view = { kind: 'starting', step: line };
         this.render();
@@ -957,4 +962,10 @@ function safeUserName(): string {
   } catch {
     return '';
   }
+}
+
+/** Where a workspace's Wayland restore token is kept in secret storage (one per workspace). */
+function screencastTokenKey(): string {
+  const where = vscode.workspace.workspaceFile ?? vscode.workspace.workspaceFolders?.[0]?.uri;
+  return `pairux.waylandScreencastToken:${where?.toString() ?? 'no-workspace'}`;
 }

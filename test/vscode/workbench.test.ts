@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import Mocha from 'mocha';
 import { runInnerSuite, type InnerRun } from './support/workbench';
 import { startXvfb, type Xvfb } from '../helper/support/xvfb';
+import { startWayland } from '../helper/support/wayland';
 import { startLocalLiveKit } from '../../demo/livekit-server';
 import type { TestResult } from './support/ui-protocol';
 
-function innerTest(result: TestResult): Mocha.Test {
-  return new Mocha.Test(result.fullTitle, function (this: Mocha.Context) {
+function innerTest(result: TestResult, prefix = ''): Mocha.Test {
+  return new Mocha.Test(`${prefix}${result.fullTitle}`, function (this: Mocha.Context) {
     if (result.state === 'pending') this.skip();
     if (result.state === 'failed') {
       const err = new Error(result.error?.message ?? 'failed (no message)');
@@ -53,6 +54,41 @@ describe('VS Code workbench (code-server)', function () {
     const failed = run.results.filter((r) => r.state === 'failed');
     const tail = run.log.slice(-30).join('\n');
     assert.ok(run.results.length > 0, `no inner test reported a result (grep matched none, or the suite did not load); log ${run.logFile}:\n${tail}`);
+    assert.equal(run.exitCode, failed.length ? 1 : 0, `workbench exit ${run.exitCode} with ${failed.length} failed; log ${run.logFile}:\n${tail}`);
+  });
+});
+
+/**
+ * The hosting tests again on a Wayland desktop (headless sway, test/helper/support/wayland.ts):
+ * code-server, and so the extension host and the helper it spawns, run as the desktop's user,
+ * as they would on a real one (the portal will not serve a process it cannot inspect). Start
+ * from the palette shares through the portal, and a browser viewer sees the desktop's terminal
+ * (no X server runs and DISPLAY is empty: the portal is the only way that picture can come).
+ */
+const WAYLAND_HOSTING = 'PairUX sessions in VS Code (before a session|Start from the palette|a browser viewer opening the link)';
+
+describe('VS Code workbench on a Wayland desktop (code-server as its user)', function () {
+  // eslint-disable-next-line @typescript-eslint/no-this-alias
+  const suite = this;
+  let run: InnerRun | undefined;
+
+  before(async function () {
+    this.timeout(Number(process.env.PAIRUX_VSCODE_TIMEOUT_MS ?? 10 * 60_000) + 60_000);
+    const desktop = await startWayland({ width: 1280, height: 720 });
+    try {
+      const env = Object.fromEntries(Object.entries(desktop.env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+      run = await runInnerSuite({ grep: WAYLAND_HOSTING, env: { ...env, DISPLAY: '' }, codeServer: { runAs: { uid: 65534, gid: 65534 } } });
+    } finally {
+      await desktop.stop();
+    }
+    for (const r of run.results) suite.addTest(innerTest(r, 'on Wayland: '));
+  });
+
+  it('runs the hosting tests in the workbench on Wayland, and gets an exit code that matches their results', () => {
+    assert.ok(run, 'the inner suite did not run');
+    const failed = run.results.filter((r) => r.state === 'failed');
+    const tail = run.log.slice(-30).join('\n');
+    assert.equal(run.results.length, 3, `the three hosting tests ran (grep ${WAYLAND_HOSTING}); log ${run.logFile}:\n${tail}`);
     assert.equal(run.exitCode, failed.length ? 1 : 0, `workbench exit ${run.exitCode} with ${failed.length} failed; log ${run.logFile}:\n${tail}`);
   });
 });

@@ -4,7 +4,7 @@
  * group so stopping it also stops its extension host and whatever the extension spawned.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 // @ts-expect-error plain .mjs without types; its exports are documented there
@@ -36,6 +36,8 @@ export interface StartOptions {
   vsixes?: string[];
   /** Runs code-server through this, e.g. inside a test machine's network namespace (its loopback is then that machine's). */
   argv?: (command: string, ...args: string[]) => [string, string[]];
+  /** Runs code-server (and so the extension host and the helper) as this user, owner of its run directory: a desktop's user. */
+  runAs?: { uid: number; gid: number };
 }
 
 const live = new Set<ChildProcess>();
@@ -134,7 +136,11 @@ export async function startCodeServer(options: StartOptions = {}): Promise<CodeS
     }
   }
 
-  const [command, args] = (options.argv ?? ((c: string, ...a: string[]): [string, string[]] => [c, a]))(
+  const runAs = options.runAs;
+  if (runAs) chownTree(runDir, runAs.uid, runAs.gid);
+  const asUser = (c: string, ...a: string[]): [string, string[]] =>
+    runAs ? ['setpriv', [`--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, '--clear-groups', c, ...a]] : [c, a];
+  const [command, args] = (options.argv ?? asUser)(
     process.execPath,
     entry,
     '--auth',
@@ -217,4 +223,13 @@ async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<vo
   await exited;
   // The leader can exit before the rest of its group (the extension host, its children).
   killGroup(child, 'SIGKILL');
+}
+
+function chownTree(dir: string, uid: number, gid: number): void {
+  chownSync(dir, uid, gid);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) chownTree(p, uid, gid);
+    else chownSync(p, uid, gid);
+  }
 }

@@ -5,7 +5,8 @@
  */
 const PARTS = {
   ui: 'the workbench UI driver (PAIRUX_UI_DRIVER), which only the code-server harness test/vscode/workbench.test.ts provides (test:electron has none)',
-  display: 'an X display for the helper (DISPLAY), which test/vscode/workbench.test.ts starts with Xvfb',
+  display:
+    'a screen for the helper (an X display, DISPLAY, or a Wayland desktop, WAYLAND_DISPLAY), which test/vscode/workbench.test.ts starts (Xvfb, or headless sway)',
   livekit: 'a LiveKit server (PAIRUX_TEST_LIVEKIT), which test/vscode/workbench.test.ts starts',
 } as const;
 
