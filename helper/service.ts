@@ -24,6 +24,7 @@ import { captureTarget, MonitorWatch, type Shared } from './capture/monitor-watc
 import { wholeScreenMonitor, type MonitorLayout } from './capture/monitors';
 import { RandrMonitors } from './capture/randr-monitors';
 import { CaptureBackends } from './capture/capture-backend';
+import { HeldRecord } from './inject/wayland-held';
 import { WaylandInputSink } from './inject/wayland-sink';
 import type { CaptureSettings, CaptureStats, Capturer, Rect } from './capture/capturer';
 import { HELPER_VERSION } from './exit-codes';
@@ -166,6 +167,7 @@ export class HelperService {
           const t = this.target();
           return { width: t.x + t.width, height: t.y + t.height };
         },
+        record: HeldRecord.forDisplay(env),
         onError: (m) => log(`input: ${m}`),
       });
     } else if (robot && platform.inject.available) {

@@ -5,6 +5,7 @@
  * spawned in advance (a warm standby) without it touching X while another helper is in charge.
  */
 import { Keymap } from './inject/keymap';
+import { HeldRecord } from './inject/wayland-held';
 import { releaseHeldXtest } from './inject/xtest-recovery';
 import { queryXtestState } from './native/x11';
 import { probePlatform, type PlatformReport } from './platform';
@@ -32,6 +33,22 @@ export async function startUp(env: NodeJS.ProcessEnv, log: (line: string) => voi
       releasedAtStart = recovery.released;
       if (recovery.released.length) log(`released what a previous helper left held: ${recovery.released.join(' ')}`);
       for (const p of recovery.problems) log(p);
+    }
+  }
+  if (platform.waylandInput) {
+    // What a helper that died left held on the compositor (its record: wayland-held.ts).
+    const record = HeldRecord.forDisplay(env);
+    const held = record.read();
+    if (held) {
+      try {
+        await new Promise((r) => setTimeout(r, 200));
+        platform.waylandInput.release(held.buttons, held.keys);
+        releasedAtStart = held.names;
+        log(`released what a previous helper left held: ${held.names.join(' ')}`);
+      } catch (err) {
+        log(`could not release what a previous helper left held (${held.names.join(' ')}): ${(err as Error).message}`);
+      }
+      record.clear();
     }
   }
   if (!platform.capture.available) log(`capture unavailable: ${platform.capture.reason}`);

@@ -9,6 +9,7 @@ import type { InputEvent, Modifier, MouseButton } from '../../protocol/input';
 import type { Rect } from '../capture/capturer';
 import { BUTTON_CODE, type WaylandVirtualInput } from '../native/wayland-virtual-input';
 import type { InputSink } from './input-sink';
+import type { HeldRecord } from './wayland-held';
 import { MOD_MASK, WaylandKeymap } from './wayland-keymap';
 
 export interface WaylandInputSinkOptions {
@@ -17,6 +18,8 @@ export interface WaylandInputSinkOptions {
   target(): Rect;
   /** The whole layout's size: a virtual pointer's absolute motion is relative to it. */
   layout(): { width: number; height: number };
+  /** Where what is held is written, so a helper started after this one dies can let go of it. */
+  record?: HeldRecord;
   onError?(message: string): void;
 }
 
@@ -36,13 +39,15 @@ export class WaylandInputSink implements InputSink {
         break;
       case 'down':
         this.moveTo(event.x, event.y);
-        d.button(BUTTON_CODE[event.button], true);
         this.buttons.add(event.button);
+        this.remember();
+        d.button(BUTTON_CODE[event.button], true);
         break;
       case 'up':
         this.moveTo(event.x, event.y);
         if (!this.buttons.delete(event.button)) return;
         d.button(BUTTON_CODE[event.button], false);
+        this.remember();
         break;
       case 'wheel':
         this.moveTo(event.x, event.y);
@@ -57,6 +62,7 @@ export class WaylandInputSink implements InputSink {
         this.keys.delete(event.key);
         d.key(code, false);
         if (WaylandKeymap.modifierOf(event.key)) d.modifiers(this.heldMask());
+        this.remember();
         break;
       }
       case 'text':
@@ -88,7 +94,13 @@ export class WaylandInputSink implements InputSink {
     }
     this.buttons.clear();
     this.keys.clear();
+    this.remember();
     return released;
+  }
+
+  /** Written before a press goes out and after a release: a kill in between leaves it named. */
+  private remember(): void {
+    this.o.record?.save({ buttons: [...this.buttons].map((b) => BUTTON_CODE[b]), keys: [...this.keys.values()], names: this.held() });
   }
 
   private moveTo(nx: number, ny: number): void {
@@ -109,16 +121,18 @@ export class WaylandInputSink implements InputSink {
     const d = this.o.devices;
     const code = d.code(key);
     if (WaylandKeymap.modifierOf(key)) {
-      d.key(code, true);
       this.keys.set(key, code);
+      this.remember();
+      d.key(code, true);
       d.modifiers(this.heldMask());
       return;
     }
     // The modifiers the driver holds at this key (a shortcut), then back to the keys held.
     const withMods = mods.reduce((m, mod) => m | MOD_MASK[mod], this.heldMask());
     if (withMods !== this.heldMask()) d.modifiers(withMods);
-    d.key(code, true);
     this.keys.set(key, code);
+    this.remember();
+    d.key(code, true);
     if (withMods !== this.heldMask()) d.modifiers(this.heldMask());
   }
 

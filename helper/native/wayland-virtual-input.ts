@@ -102,6 +102,21 @@ export class WaylandVirtualInput {
     this.client.request(this.keyboard, 2, [{ uint: depressed }, { uint: 0 }, { uint: 0 }, { uint: 0 }]);
   }
 
+  /**
+   * Lets go of buttons and keys (a dead helper's, from its record) and clears the modifiers. A
+   * button is pressed and released: a release alone, from a device that never pressed it, does
+   * not reach the application (measured on sway 1.7: the seat still held the dead device's press).
+   */
+  release(buttons: readonly number[], keys: readonly number[]): void {
+    for (const b of buttons) {
+      this.button(b, true);
+      this.button(b, false);
+    }
+    for (const k of keys) this.key(k, false);
+    this.modifiers(0);
+    this.client.roundtrip();
+  }
+
   /** The compositor's protocol error, if it sent one (it then disconnects). */
   check(): string | undefined {
     return this.client.error();

@@ -126,4 +126,39 @@ describe('helper input on Wayland: a virtual keyboard and pointer (sway headless
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(got().length, length, 'nothing typed after the revoke');
   });
+
+  it('the helper SIGKILLed mid-drag: the next helper lets go of the button and the key the dead one held (the compositor does not), and drives again', async () => {
+    await helper.grant('typist');
+    const [x, y] = [cell.w * 20 + 1, cell.h * 3 + 1];
+    helper.sendInput('typist', ev({ t: 'down', ...at(x, y), button: 'left' }));
+    helper.sendInput('typist', ev({ t: 'keydown', key: 'shift', mods: [] }));
+    await waitFor(() => got().endsWith('\x1b[<0;21;4M'), 5000, 'the press').catch(() => undefined);
+    assert.ok(got().endsWith('\x1b[<0;21;4M'), JSON.stringify(got().slice(-30)));
+    process.kill(helper.pid!, 'SIGKILL');
+    await helper.stop().catch(() => undefined);
+    // The compositor keeps the dead helper's button pressed (sway 1.7): the next helper lets go of it.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(got().endsWith('\x1b[<0;21;4M'), 'still pressed with the helper gone');
+
+    const next = new HelperProcess({ env: wl.env, command: wl.asUser(resolveHelperCommand()), autoRestart: false });
+    try {
+      const hello = await next.start();
+      assert.deepEqual(hello.releasedAtStart, ['mouse:left', 'shift']);
+      await waitFor(() => got().endsWith('\x1b[<0;21;4M\x1b[<0;21;4m'), 5000, 'the release by the next helper').catch(() => undefined);
+      assert.ok(got().endsWith('\x1b[<0;21;4M\x1b[<0;21;4m'), `nothing held after the restart: ${JSON.stringify(got().slice(-30))}`);
+      // Keys need no capture (a click would: it maps onto the shared screen). Not started here:
+      // xdg-desktop-portal-wlr 0.7 segfaults now and then when a cast's client is killed, and a
+      // cast right after its restart hung once in twelve runs. Capture after a helper restart is
+      // the HelperProcess restart tests' job.
+      await next.grant('typist');
+      const before = got().length;
+      // Shift is not held any more: 'a' lands as 'a'.
+      next.sendInput('typist', ev({ t: 'keydown', key: 'a', mods: [] }));
+      next.sendInput('typist', ev({ t: 'keyup', key: 'a', mods: [] }));
+      await waitFor(() => got().length > before, 5000, 'a key from the new helper').catch(() => undefined);
+      assert.equal(got().slice(before), 'a');
+    } finally {
+      await next.stop();
+    }
+  });
 });

@@ -114,6 +114,23 @@ export async function startWayland(o: { width?: number; height?: number; maxFps?
         encoding: 'utf8',
       },
     ).stdout?.includes('boolean true');
+  const busOwnerPid = (name: string) =>
+    Number(
+      /uint32 (\d+)/.exec(
+        spawnSync(
+          'dbus-send',
+          [
+            '--session',
+            '--print-reply',
+            '--dest=org.freedesktop.DBus',
+            '/org/freedesktop/DBus',
+            'org.freedesktop.DBus.GetConnectionUnixProcessID',
+            `string:${name}`,
+          ],
+          { env, encoding: 'utf8' },
+        ).stdout ?? '',
+      )?.[1] ?? 0,
+    );
   const step = async (check: () => boolean, what: string) => {
     try {
       await waitFor(check, 10_000, what);
@@ -124,11 +141,16 @@ export async function startWayland(o: { width?: number; height?: number; maxFps?
   };
   try {
     // Debian's session bus admits its own user only; the tests (root) call the portal on it too.
+    // Its own service directory comes first, so a portal backend that crashed (xdg-desktop-portal-wlr
+    // 0.7 can, when a cast's client is killed) is started again as the patched one, as D-Bus
+    // activation restarts the stock one on a real desktop.
+    const services = path.join(base, 'services');
+    mkdirSync(services);
     const busConfig = path.join(base, 'bus.conf');
     writeFileSync(
       busConfig,
       '<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n' +
-        '<busconfig><include>/usr/share/dbus-1/session.conf</include><policy context="default"><allow user="root"/></policy></busconfig>\n',
+        `<busconfig><servicedir>${services}</servicedir><include>/usr/share/dbus-1/session.conf</include><policy context="default"><allow user="root"/></policy></busconfig>\n`,
     );
     const bus = spawnAs('dbus', 'dbus-daemon', [`--config-file=${busConfig}`, '--nofork', '--nosyslog', `--address=${env.DBUS_SESSION_BUS_ADDRESS}`]);
     await step(() => existsSync(path.join(run, 'bus')), 'the session bus');
@@ -149,6 +171,11 @@ export async function startWayland(o: { width?: number; height?: number; maxFps?
     }, 'sway');
     env.WAYLAND_DISPLAY = display;
     env.SWAYSOCK = path.join(run, swaySock);
+    // Written now that the display is known: an activated service gets the bus's environment, which has none.
+    writeFileSync(
+      path.join(services, 'org.freedesktop.impl.portal.desktop.wlr.service'),
+      `[D-BUS Service]\nName=org.freedesktop.impl.portal.desktop.wlr\nExec=/usr/bin/env WAYLAND_DISPLAY=${display} ${waylandPortalBinary()} -r -c ${path.join(base, 'xdpw.conf')} -l WARN\n`,
+    );
     const portalConfig = path.join(base, 'xdpw.conf');
     const startBackend = async (cancel: boolean) => {
       // The one output, picked without a dialog (chooser_type=none): what a user's click in the
@@ -181,7 +208,14 @@ export async function startWayland(o: { width?: number; height?: number; maxFps?
           old.kill('SIGTERM');
           await new Promise((resolve) => old.once('exit', resolve));
         }
-        await waitFor(() => !busName('org.freedesktop.impl.portal.desktop.wlr'), 5000, 'the old portal backend leaving the bus');
+        // D-Bus may have started another (activation after a crash or a kill): it goes too, so the new config is read.
+        const deadline = Date.now() + 5000;
+        while (busName('org.freedesktop.impl.portal.desktop.wlr')) {
+          if (Date.now() > deadline) throw new Error('the old portal backend did not leave the bus within 5 s');
+          const pid = busOwnerPid('org.freedesktop.impl.portal.desktop.wlr');
+          if (pid) spawnSync('kill', [String(pid)]);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
         processes.portalBackend = await startBackend(!!r.cancel);
       },
       log,
