@@ -18,7 +18,11 @@
  *    demo and extension will) against the helper's loopback WebSocket read by a Node `ws` client,
  *    on the changing screen: frames/s, MB/s, CPU of the helper and of the receiving process.
  *
- * Options: --seconds=5 --backends=robotjs,x11 --scenes=idle,still,typing,scroll30,scroll60 (none: --scenes=)
+ * Wayland (`portal`): the same scenes on a headless sway desktop (test/helper/support/wayland.ts;
+ * its portal backend is Debian's rebuilt for a machine without a GPU), painted by Chromium as a
+ * Wayland client and captured through the desktop portal and PipeWire, in the same run.
+ *
+ * Options: --seconds=5 --backends=robotjs,x11,portal --scenes=idle,still,typing,scroll30,scroll60 (none: --scenes=)
  *          --painters=x11,chromium --sizes=1920x1080,2560x1440 (none: --sizes=) --fps=30,60
  *          The helper's idleFps is the protocol's default (the title says which).
  */
@@ -31,14 +35,19 @@ import { benchHelper, changingScreen, sleep, type BenchHelper } from './support/
 import { watchMarkers } from './support/marker-watch';
 import { startPainter, type ScenePainter } from './support/painter-screen';
 import { startXPainter } from './support/x-painter';
-import { CpuMeter, cpuSeconds, percentile, printTable } from './support/stats';
+import { CpuMeter, cpuSeconds, percentile, printTable, treeCpuSeconds } from './support/stats';
+import { resolveHelperCommand } from '../helper/client';
+import { startWayland } from '../test/helper/support/wayland';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const list = (name: string, fallback: string) => (args.get(name) ?? fallback).split(',').filter(Boolean);
 const SECONDS = Number(args.get('seconds') ?? 5);
 const SIZES = list('sizes', '1920x1080,2560x1440').map((s) => s.split('x').map(Number) as [number, number]);
 const RATES = list('fps', '30,60').map(Number);
-const BACKENDS = list('backends', 'robotjs,x11').filter((b): b is 'robotjs' | 'x11' => b === 'robotjs' || b === 'x11');
+type Backend = 'robotjs' | 'x11' | 'portal';
+const BACKENDS = list('backends', 'robotjs,x11,portal').filter((b): b is Backend => b === 'robotjs' || b === 'x11' || b === 'portal');
+/** The X11 backends (on Xvfb); `portal` runs on a Wayland desktop (headless sway) of its own. */
+const X_BACKENDS = BACKENDS.filter((b): b is 'robotjs' | 'x11' => b !== 'portal');
 /** A scene and its rate: scroll60 = a line scrolled 60 times a second, captured at 60 fps (the rest at 30). */
 const SCENES = list('scenes', 'idle,still,typing,scroll30,scroll60').map((r) => {
   const m = /^(idle|still|typing|scroll|busy)(\d+)?$/.exec(r);
@@ -69,7 +78,7 @@ const selfCpu = () => {
 };
 
 /** Runs one capture for SECONDS (after a second of warm-up) and measures it at the receiving end. */
-async function run(x: Xvfb, b: BenchHelper, fps: number, deliver: 'link' | 'websocket', backend: 'robotjs' | 'x11'): Promise<Measured> {
+async function run(x: Xvfb, b: BenchHelper, fps: number, deliver: 'link' | 'websocket', backend: Backend): Promise<Measured> {
   const { helper } = b;
   let frames = 0;
   let bytes = 0;
@@ -119,7 +128,71 @@ async function run(x: Xvfb, b: BenchHelper, fps: number, deliver: 'link' | 'webs
   }
 }
 
-/** The scenes table: per scene, the X server without capture, then each backend capturing it. */
+/** A screen the scenes are painted on and captured from: Xvfb, or a Wayland desktop. */
+interface SceneScreen {
+  /** CPU seconds of what shows the screen: Xvfb, or sway + PipeWire + the portal backend. */
+  displayCpu(): number;
+  /** CPU seconds of the helper: on Wayland with its GStreamer child, which reads the cast. */
+  helperCpu(pid: number): number;
+  b: BenchHelper;
+  painter: ScenePainter;
+  backends: Backend[];
+}
+
+/** The scenes table: per scene, the display without capture, then each backend capturing it. */
+async function sceneRowsOn(rows: Array<Array<string | number>>, painterKind: string, screen: SceneScreen): Promise<void> {
+  const { b, painter: p } = screen;
+  const watch = watchMarkers(b.helper);
+  for (const { label, scene, rate } of SCENES) {
+    process.stderr.write(`scene ${label} painted by ${painterKind}…\n`);
+    await p.scene(scene, rate);
+    await sleep(1500);
+    const xAlone = new CpuMeter(() => screen.displayCpu());
+    const painterAlone = new CpuMeter(() => p.cpuSeconds());
+    await sleep(SECONDS * 1000);
+    const baseline = { x: xAlone.cores(), painter: painterAlone.cores() };
+    for (const backend of screen.backends) {
+      const answer = await b.helper.startCapture({ fps: rate, backend, deliver: 'link', patches: true });
+      await sleep(1000);
+      watch.takePaintToGrab();
+      watch.takeChanges();
+      const pid = b.helper.pid!;
+      const helperCpu = new CpuMeter(() => screen.helperCpu(pid));
+      const xCpu = new CpuMeter(() => screen.displayCpu());
+      await sleep(SECONDS * 1000);
+      const helperCores = helperCpu.cores();
+      const xCores = xCpu.cores();
+      const changes = watch.takeChanges();
+      const grab = watch.takePaintToGrab();
+      await b.helper.stopCapture();
+      await sleep(100);
+      process.stderr.write(`  ${backend}: helper's counts ${JSON.stringify(b.lastStats())}\n`);
+      const limit = scene === 'idle' ? TARGET.idleCores : scene === 'typing' ? TARGET.typingCores : undefined;
+      const met = [
+        limit === undefined ? '' : `CPU ≤ ${limit}: ${helperCores <= limit ? 'yes' : 'no'}`,
+        scene === 'idle' ? '' : `grab p95 ≤ ${TARGET.grabP95} ms: ${percentile(grab, 95) <= TARGET.grabP95 ? 'yes' : 'no'}`,
+      ].filter(Boolean);
+      rows.push([
+        label,
+        painterKind,
+        `${backend} → ${answer.backend ?? '?'}`,
+        rate,
+        changes.frames / changes.seconds,
+        helperCores,
+        xCores,
+        baseline.x,
+        baseline.painter,
+        percentile(grab, 50),
+        percentile(grab, 95),
+        changes.frames > changes.whole ? Math.round(changes.patchPixels / (changes.frames - changes.whole)) : 0,
+        met.join('; ') || '–',
+        loadavg()[0]!,
+      ]);
+    }
+  }
+  watch.stop();
+}
+
 async function measureScenes(rows: Array<Array<string | number>>, painterKind: 'x11' | 'chromium'): Promise<void> {
   const x = await startXvfb(1920, 1080);
   let painter: ScenePainter | undefined;
@@ -127,59 +200,42 @@ async function measureScenes(rows: Array<Array<string | number>>, painterKind: '
   try {
     painter = await (painterKind === 'x11' ? startXPainter : startPainter)(x, 1920, 1080, 'idle', 30);
     b = await benchHelper(x);
-    const watch = watchMarkers(b.helper);
-    const p = painter;
-    for (const { label, scene, rate } of SCENES) {
-      process.stderr.write(`scene ${label} painted by ${painterKind}…\n`);
-      await p.scene(scene, rate);
-      await sleep(1500);
-      const xAlone = new CpuMeter(() => cpuSeconds(x.pid));
-      const painterAlone = new CpuMeter(() => p.cpuSeconds());
-      await sleep(SECONDS * 1000);
-      const baseline = { x: xAlone.cores(), painter: painterAlone.cores() };
-      for (const backend of BACKENDS) {
-        const answer = await b.helper.startCapture({ fps: rate, backend, deliver: 'link', patches: true });
-        await sleep(1000);
-        watch.takePaintToGrab();
-        watch.takeChanges();
-        const pid = b.helper.pid!;
-        const helperCpu = new CpuMeter(() => cpuSeconds(pid));
-        const xCpu = new CpuMeter(() => cpuSeconds(x.pid));
-        await sleep(SECONDS * 1000);
-        const helperCores = helperCpu.cores();
-        const xCores = xCpu.cores();
-        const changes = watch.takeChanges();
-        const grab = watch.takePaintToGrab();
-        await b.helper.stopCapture();
-        await sleep(100);
-        process.stderr.write(`  ${backend}: helper's counts ${JSON.stringify(b.lastStats())}\n`);
-        const limit = scene === 'idle' ? TARGET.idleCores : scene === 'typing' ? TARGET.typingCores : undefined;
-        const met = [
-          limit === undefined ? '' : `CPU ≤ ${limit}: ${helperCores <= limit ? 'yes' : 'no'}`,
-          scene === 'idle' ? '' : `grab p95 ≤ ${TARGET.grabP95} ms: ${percentile(grab, 95) <= TARGET.grabP95 ? 'yes' : 'no'}`,
-        ].filter(Boolean);
-        rows.push([
-          label,
-          painterKind,
-          `${backend} → ${answer.backend ?? '?'}`,
-          rate,
-          changes.frames / changes.seconds,
-          helperCores,
-          xCores,
-          baseline.x,
-          baseline.painter,
-          percentile(grab, 50),
-          percentile(grab, 95),
-          changes.frames > changes.whole ? Math.round(changes.patchPixels / (changes.frames - changes.whole)) : 0,
-          met.join('; ') || '–',
-          loadavg()[0]!,
-        ]);
-      }
-    }
+    await sceneRowsOn(rows, painterKind, { displayCpu: () => cpuSeconds(x.pid), helperCpu: cpuSeconds, b, painter, backends: X_BACKENDS });
   } finally {
     await b?.helper.stop();
     await painter?.close();
     await x.stop();
+  }
+}
+
+/** The same scenes on a Wayland desktop: Chromium as a Wayland client, the helper (as the desktop's user) capturing through the portal. */
+async function measureWaylandScenes(rows: Array<Array<string | number>>): Promise<void> {
+  const wl = await startWayland({ width: 1920, height: 1080, maxFps: 60 });
+  let painter: ScenePainter | undefined;
+  let b: BenchHelper | undefined;
+  try {
+    painter = await startPainter({ env: wl.env, wayland: true }, 1920, 1080, 'idle', 30);
+    b = await benchHelper(wl, wl.asUser(resolveHelperCommand()));
+    const shown = () => ['sway', 'pipewire', 'portalBackend'] as const;
+    await sceneRowsOn(rows, 'chromium (Wayland)', {
+      displayCpu: () => shown().reduce((sum, k) => sum + safeCpu(wl.processes[k].pid), 0),
+      helperCpu: treeCpuSeconds,
+      b,
+      painter,
+      backends: ['portal'],
+    });
+  } finally {
+    await b?.helper.stop();
+    await painter?.close();
+    await wl.stop();
+  }
+}
+
+function safeCpu(pid: number | undefined): number {
+  try {
+    return pid ? cpuSeconds(pid) : 0;
+  } catch {
+    return 0;
   }
 }
 
@@ -188,7 +244,8 @@ const sceneRows: Array<Array<string | number>> = [];
 const captureRows: Array<Array<string | number>> = [];
 const deliveryRows: Array<Array<string | number>> = [];
 
-if (SCENES.length && BACKENDS.length) for (const p of PAINTERS) await measureScenes(sceneRows, p);
+if (SCENES.length && X_BACKENDS.length) for (const p of PAINTERS) await measureScenes(sceneRows, p);
+if (SCENES.length && BACKENDS.includes('portal') && PAINTERS.includes('chromium')) await measureWaylandScenes(sceneRows);
 
 for (const [w, h] of SIZES) {
   let x: Xvfb | undefined;
@@ -201,7 +258,7 @@ for (const [w, h] of SIZES) {
       const changer = changing ? changingScreen(x) : undefined;
       try {
         for (const fps of RATES) {
-          for (const backend of BACKENDS) {
+          for (const backend of X_BACKENDS) {
             process.stderr.write(`${w}×${h} ${changing ? 'changing' : 'still'} @ ${fps} fps, ${backend}…\n`);
             const m = await run(x, b, fps, 'link', backend);
             const asked = `${backend} → ${m.ran}`;
@@ -240,7 +297,7 @@ for (const [w, h] of SIZES) {
 
 if (sceneRows.length)
   printTable(
-    `Capture backends on a 1920×1080 Xvfb screen painted straight on X by this bench (x11) or by a headed Chromium (${SECONDS} s per row, idleFps ${IDLE_FPS} = the protocol's default; capture at the scene's rate, 30 unless named)`,
+    `Capture backends on a 1920×1080 screen: Xvfb painted straight on X by this bench (x11) or by a headed Chromium, and a Wayland desktop (headless sway) painted by Chromium as a Wayland client (${SECONDS} s per row, idleFps ${IDLE_FPS} = the protocol's default; capture at the scene's rate, 30 unless named)`,
     [
       'scene',
       'painter',
@@ -248,8 +305,8 @@ if (sceneRows.length)
       'fps asked',
       'frames/s received',
       'helper CPU (cores)',
-      'X server CPU',
-      'X CPU, no capture',
+      'display CPU',
+      'display CPU, no capture',
       'painter CPU, no capture',
       'painted→grab p50 ms',
       'p95 ms',
@@ -279,5 +336,5 @@ console.log(
   `Load average (1 min) ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after, on ${cpus().length} cores: other work on the machine moves these figures.`,
 );
 console.log(
-  "X server CPU includes repainting the screen (the painter's or xsetroot's drawing: see the no-capture column) and serving the capture: robotjs's XGetImage (8 MB per 1080p grab, no MIT-SHM), the x11 backend's damage events and reads of the damaged rectangles.",
+  "Display CPU: on X11 the X server (Xvfb), which repaints the screen (the painter's or xsetroot's drawing: see the no-capture column) and serves the capture (robotjs's XGetImage, 8 MB per 1080p grab without MIT-SHM; the x11 backend's damage events and reads of the damaged rectangles); on Wayland sway + PipeWire + the portal backend (which copies each changed frame into PipeWire). On Wayland the helper's CPU includes its GStreamer child (pipewiresrc → raw frames on a pipe).",
 );

@@ -1,6 +1,6 @@
 /** What bench/capture.ts and bench/input.ts share: a helper on an Xvfb screen, and a screen that keeps changing. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { HelperProcess } from '../../helper/client';
+import { HelperProcess, type HelperCommand } from '../../helper/client';
 import type { CaptureStats } from '../../helper/capture/screen-capturer';
 import type { Xvfb } from '../../test/helper/support/xvfb';
 
@@ -11,9 +11,10 @@ export interface BenchHelper {
   log: string[];
 }
 
-export async function benchHelper(x: Xvfb): Promise<BenchHelper> {
+/** A helper on `x`'s screen (`command`: how to run it, e.g. as a Wayland desktop's user). */
+export async function benchHelper(x: Pick<Xvfb, 'env'>, command?: HelperCommand): Promise<BenchHelper> {
   // No standby: it would be a second process in the CPU figures.
-  const helper = new HelperProcess({ env: x.env, standby: false });
+  const helper = new HelperProcess({ env: x.env, standby: false, ...(command ? { command } : {}) });
   const log: string[] = [];
   let stats: ReturnType<BenchHelper['lastStats']>;
   helper.on('log', (line) => {

@@ -29,7 +29,17 @@ interface PainterApi {
   takePainted(): Array<[number, number]>;
 }
 
-export async function startPainter(x: Xvfb, width: number, height: number, scene: SceneName = 'busy', rate = 30): Promise<PainterScreen> {
+/**
+ * `x` is the screen it paints on: an Xvfb, or a Wayland desktop (`wayland: true`: Chromium then
+ * runs as a Wayland client, --ozone-platform=wayland, software-rendered like everything here).
+ */
+export async function startPainter(
+  x: Pick<Xvfb, 'env'> & { wayland?: boolean },
+  width: number,
+  height: number,
+  scene: SceneName = 'busy',
+  rate = 30,
+): Promise<PainterScreen> {
   const pages = await serveBenchPages();
   let browser: Browser | undefined;
   let server: BrowserServer | undefined;
@@ -38,7 +48,7 @@ export async function startPainter(x: Xvfb, width: number, height: number, scene
       executablePath: findChromium(),
       headless: false,
       env: x.env as Record<string, string>,
-      args: [...CHROMIUM_ARGS, `--window-size=${width},${height}`, '--window-position=0,0'],
+      args: [...CHROMIUM_ARGS, `--window-size=${width},${height}`, '--window-position=0,0', ...(x.wayland ? ['--ozone-platform=wayland'] : [])],
     });
     const pid = server.process().pid!;
     browser = await chromium.connect(server.wsEndpoint());
