@@ -12,8 +12,10 @@
  * So its state changes are read from its debug log, and `unconnected` after streaming ends it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { close as closeFd, closeSync, read } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
+import { bigPipe } from '../native/pipe';
 
 export interface PipeWireFramesOptions {
   nodeId: number;
@@ -97,26 +99,19 @@ export class PipeWireFrames extends EventEmitter<PipeWireFramesEvents> {
   }
 
   private launch(): void {
-    const args = [
-      '-v',
-      'pipewiresrc',
-      `path=${this.o.nodeId}`,
-      'always-copy=true',
-      '!',
-      'videoconvert',
-      '!',
-      `video/x-raw,format=BGRx`,
-      '!',
-      'fdsink',
-      'fd=3',
-      'sync=false',
-    ];
+    const args = ['-v', 'pipewiresrc', `path=${this.o.nodeId}`, '!', 'videoconvert', '!', `video/x-raw,format=BGRx`, '!', 'fdsink', 'fd=3', 'sync=false'];
+    // A pipe that holds a whole picture, read straight into it (where the system lets us make one).
+    const pipe = bigPipe(this.width * this.height * 4);
     const child = spawn(this.o.gstLaunch ?? 'gst-launch-1.0', args, {
       env: { ...this.o.env, GST_DEBUG: 'pipewiresrc:5', GST_DEBUG_NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', pipe ? pipe.writeFd : 'pipe'],
     });
     this.child = child;
     this.filled = 0;
+    if (pipe) {
+      closeSync(pipe.writeFd);
+      this.readInto(child, pipe.readFd);
+    } else (child.stdio[3] as Readable).on('data', (chunk: Buffer) => this.take(chunk));
     let lines = '';
     child.stdout!.on('data', (d: Buffer) => {
       lines += d.toString('utf8');
@@ -142,7 +137,6 @@ export class PipeWireFrames extends EventEmitter<PipeWireFramesEvents> {
         } else if (!/\b(DEBUG|LOG|TRACE)\b/.test(line)) this.stderrTail = (this.stderrTail + line + '\n').slice(-600);
       }
     });
-    (child.stdio[3] as Readable).on('data', (chunk: Buffer) => this.take(chunk));
     child.once('error', (err) => this.close(`GStreamer could not start: ${err.message}`));
     child.once('exit', (code, signal) => {
       if (child !== this.child) return;
@@ -166,6 +160,30 @@ export class PipeWireFrames extends EventEmitter<PipeWireFramesEvents> {
     if (!this.closedFlag) this.launch();
   }
 
+  /** Reads the pipe into the picture being filled, as much as is there each time, until the child is replaced or gone. */
+  private readInto(child: ChildProcess, fd: number): void {
+    const next = () => {
+      if (child !== this.child) return closeFd(fd, () => undefined);
+      const into = this.filling;
+      read(fd, into, this.filled, into.length - this.filled, null, (err, n) => {
+        // The end (the child gone: its exit says why), or a picture of an older size.
+        if (err || n === 0 || child !== this.child || into !== this.filling) return closeFd(fd, () => undefined);
+        this.filled += n;
+        if (this.filled === into.length) this.completed();
+        next();
+      });
+    };
+    next();
+  }
+
+  private completed(): void {
+    [this.complete, this.filling] = [this.filling, this.complete];
+    this.filled = 0;
+    const previous = this.completeValid ? this.filling : undefined;
+    this.completeValid = true;
+    this.emit('frame', this.complete, previous, this.width, this.height);
+  }
+
   private take(chunk: Buffer): void {
     let at = 0;
     while (at < chunk.length) {
@@ -173,13 +191,7 @@ export class PipeWireFrames extends EventEmitter<PipeWireFramesEvents> {
       chunk.copy(this.filling, this.filled, at, at + n);
       this.filled += n;
       at += n;
-      if (this.filled === this.filling.length) {
-        [this.complete, this.filling] = [this.filling, this.complete];
-        this.filled = 0;
-        const previous = this.completeValid ? this.filling : undefined;
-        this.completeValid = true;
-        this.emit('frame', this.complete, previous, this.width, this.height);
-      }
+      if (this.filled === this.filling.length) this.completed();
     }
   }
 }

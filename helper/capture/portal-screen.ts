@@ -11,7 +11,6 @@
 import type { PixelRect } from '../../protocol/helper-framing';
 import type { DamageScreen } from './x11-damage-capturer';
 import type { PipeWireFrames } from './pipewire-frames';
-import { changedRects } from './rects';
 
 type DamageListener = (area: PixelRect, geometry: { width: number; height: number }) => void;
 
@@ -98,7 +97,7 @@ export class PortalScreen implements DamageScreen {
     if (!this.listener) return;
     const geometry = { width, height };
     if (!previous || resized) return this.listener({ x: 0, y: 0, w: width, h: height }, geometry);
-    for (const r of changedRects([picture], [previous], width, height, [true])) this.listener(r, geometry);
+    for (const r of changedBands(picture, previous, width, height)) this.listener(r, geometry);
   }
 
   private closed(reason: string): void {
@@ -107,4 +106,31 @@ export class PortalScreen implements DamageScreen {
     for (const l of this.closeListeners.splice(0)) l(reason);
     for (const resolve of this.firstPicture.splice(0)) resolve();
   }
+}
+
+/** Changed rows less than this apart are one band. */
+const BAND_GAP = 8;
+
+/**
+ * The bands of whole rows where `picture` differs from `previous`: one comparison per row. The
+ * capturer then cuts each band down to what differs from its own copy (and finds scrolls in it),
+ * so a finer look here would be the same work twice (measured: a page scrolling at 30 Hz cost the
+ * helper 0.75 core with columns compared here too).
+ */
+export function changedBands(picture: Buffer, previous: Buffer, width: number, height: number): PixelRect[] {
+  const stride = width * 4;
+  const bands: PixelRect[] = [];
+  let start = -1;
+  let last = -1;
+  for (let y = 0; y < height; y++) {
+    const at = y * stride;
+    if (picture.compare(previous, at, at + stride, at, at + stride) === 0) continue;
+    if (start >= 0 && y - last > BAND_GAP) {
+      bands.push({ x: 0, y: start, w: width, h: last - start + 1 });
+      start = y;
+    } else if (start < 0) start = y;
+    last = y;
+  }
+  if (start >= 0) bands.push({ x: 0, y: start, w: width, h: last - start + 1 });
+  return bands;
 }
