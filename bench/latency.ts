@@ -27,7 +27,7 @@
  * TURN (a guest behind a symmetric NAT) and SFU (LiveKit on the public machine). ≈ 1.5 min per
  * condition.
  *
- * Options: --rows=still,typing,busy,scroll --backends=robotjs,x11 --fps=30,60 --modes=p2p,sfu --real=1 (viewers of the real screen)
+ * Options: --rows=still,typing,busy,scroll --backends=robotjs,x11,portal (portal: Wayland) --fps=30,60 --modes=p2p,sfu --real=1 (viewers of the real screen)
  *          --painter=chromium|x11 (x11: the bench paints straight on X, so painted → grabbed holds no browser frame time)
  *          --seconds=10 --still-seconds=20 --viewers= (e.g. 1,5,10,25) --frames=bridge|websocket --size=1920x1080
  *          --capture-fps=<the helper's rate, default each --fps> --codec=av1 (the P2P default; the SFU path uses its own) --hint=detail --jb=<viewer jitter-buffer target ms, default Chromium's> --direct=0 (P2P: RTP video instead of direct video, WebCodecs over a data channel);
@@ -82,7 +82,8 @@ const PAINTER = (args.get('painter') ?? 'chromium') as 'chromium' | 'x11';
 const LIVEKIT_LOG = args.get('livekit-log');
 /** Real-screen sessions plain (0) and/or end-to-end encrypted (1), each row in both. */
 const E2EE = list('e2ee', '0').map((v) => v === '1');
-const BACKENDS = list('backends', 'robotjs,x11').filter((b): b is 'robotjs' | 'x11' => b === 'robotjs' || b === 'x11');
+/** portal: the real screen is a Wayland desktop (headless sway) captured through the portal, beside the X11 rows in the same run. */
+const BACKENDS = list('backends', 'robotjs,x11').filter((b): b is 'robotjs' | 'x11' | 'portal' => b === 'robotjs' || b === 'x11' || b === 'portal');
 /** A change not shown by then never arrived (the issue's "not arrived after a second", with margin). */
 const MISS_MS = 2000;
 const TARGET = { p50: 1.3, p95: 1.5, grabP95: 5 };
@@ -422,9 +423,9 @@ async function receiverLine(viewer: ViewerPage | undefined): Promise<string> {
 }
 
 /** Every row at one fps with one capture backend: a real screen, then a session per mode and viewer count. */
-async function realScreenRows(viewerBrowser: Browser, fps: number, backend: 'robotjs' | 'x11', out: SceneRow[]): Promise<void> {
+async function realScreenRows(viewerBrowser: Browser, fps: number, backend: 'robotjs' | 'x11' | 'portal', out: SceneRow[]): Promise<void> {
   await attempt(`real screen @ ${fps} fps, ${backend}`, async () => {
-    say(`starting the real screen at ${fps} fps (Xvfb, painter, helper asked for ${backend})…`);
+    say(`starting the real screen at ${fps} fps (${backend === 'portal' ? 'headless sway' : 'Xvfb'}, painter, helper asked for ${backend})…`);
     const real = await startRealScreen(WIDTH, HEIGHT, fps, { frames: FRAMES, captureFps: CAPTURE_FPS ?? fps, backend, scene: ROWS[0], painter: PAINTER });
     const ran = real.backend ?? '?';
     say(`  the helper's answer: backend ${real.backend ?? '(not named)'}${real.fallback ? `, fell back: ${real.fallback}` : ''}`);

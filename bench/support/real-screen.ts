@@ -5,13 +5,14 @@
  */
 import { HostBridgeServer } from '../../runner/websocket-bridge';
 import { HostRunner } from '../../runner/host-runner';
-import { HelperProcess } from '../../helper/client';
+import { HelperProcess, resolveHelperCommand } from '../../helper/client';
+import { startWayland } from '../../test/helper/support/wayland';
 import { startXvfb } from '../../test/helper/support/xvfb';
 import type { SceneName } from '../pages/scenes';
 import { watchMarkers, type ChangeStats, type MarkerSeen } from './marker-watch';
 import { startPainter } from './painter-screen';
 import { startXPainter } from './x-painter';
-import { cpuSeconds } from './stats';
+import { cpuSeconds, treeCpuSeconds } from './stats';
 import { splitAtX, watchMarkerDamage } from './x-damage-times';
 
 export type { MarkerSeen } from './marker-watch';
@@ -60,7 +61,8 @@ export interface RealScreenOptions {
   frames?: 'bridge' | 'websocket';
   /** The helper's capture rate (default: the painter's rate). */
   captureFps?: number;
-  backend?: 'robotjs' | 'x11';
+  /** `portal`: a Wayland desktop (headless sway) instead of Xvfb, painted by Chromium as a Wayland client. */
+  backend?: 'robotjs' | 'x11' | 'portal';
   scene?: SceneName;
   /** Who paints: a headed Chromium page (an application's own frame production included) or this process straight on X. */
   painter?: 'chromium' | 'x11';
@@ -68,16 +70,21 @@ export interface RealScreenOptions {
 
 export async function startRealScreen(width: number, height: number, fps: number, opts: RealScreenOptions = {}): Promise<RealScreen> {
   const frames = opts.frames ?? 'bridge';
-  const x = await startXvfb(width, height);
-  const closers: Array<() => Promise<unknown>> = [() => x.stop()];
+  const wayland = opts.backend === 'portal';
+  const x = wayland ? undefined : await startXvfb(width, height);
+  const wl = wayland ? await startWayland({ width, height, maxFps: 60 }) : undefined;
+  const closers: Array<() => Promise<unknown>> = [() => (x ?? wl)!.stop()];
   const closeAll = async () => {
     // Each step bounded: a bridge or page still swamped by a heavy row must not hold the run.
     for (const c of closers.reverse()) await Promise.race([c().catch(() => undefined), new Promise((r) => setTimeout(r, 15_000))]);
   };
   try {
-    const painter = await (opts.painter === 'x11' ? startXPainter : startPainter)(x, width, height, opts.scene ?? 'busy', fps);
+    const painter = x
+      ? await (opts.painter === 'x11' ? startXPainter : startPainter)(x, width, height, opts.scene ?? 'busy', fps)
+      : await startPainter({ env: wl!.env, wayland: true }, width, height, opts.scene ?? 'busy', fps);
     closers.push(() => painter.close());
-    const helper = new HelperProcess({ env: x.env });
+    // On Wayland the helper runs as the desktop's user, as on a real desktop (the portal asks who calls).
+    const helper = new HelperProcess({ env: (x ?? wl)!.env, ...(wl ? { command: wl.asUser(resolveHelperCommand()) } : {}) });
     // Its counts (grabs, frames sent, changes held back by the rate cap, …), logged when capture stops.
     helper.on('log', (line) => {
       const m = /capture stopped: (\{.*\})$/.exec(line);
@@ -94,8 +101,9 @@ export async function startRealScreen(width: number, height: number, fps: number
     });
     closers.push(() => helper.stopCapture());
     const watch = watchMarkers(helper);
-    const damage = await watchMarkerDamage(x.env, width);
-    closers.push(async () => damage.close());
+    // On X the marker box's DAMAGE report splits painted → grabbed at "on X"; a compositor tells no one.
+    const damage = x ? await watchMarkerDamage(x.env, width) : undefined;
+    if (damage) closers.push(async () => damage.close());
     let sent: Array<[number, number]> = [];
     const runner = new HostRunner({
       helper,
@@ -123,19 +131,29 @@ export async function startRealScreen(width: number, height: number, fps: number
       },
       takeGrabToRunner: () => watch.takeGrabToRunner(),
       takePaintToGrab: () => watch.takePaintToGrab(),
-      takePaintSplit: () => splitAtX(watch.takePaintedGrabbed(), damage.take()),
+      takePaintSplit: () => (damage ? splitAtX(watch.takePaintedGrabbed(), damage.take()) : { paintToX: [], xToGrab: [] }),
       takeChanges: () => watch.takeChanges(),
       frameStats: () => {
         const r = runner.relayStats();
         return { fromHelper: watch.total(), fullSent: r?.fullSent ?? 0, patchesSent: r?.patchesSent ?? 0 };
       },
-      helperCpuSeconds: () => (helper.pid ? cpuSeconds(helper.pid) : 0),
+      // On Wayland with its GStreamer child; the display: Xvfb, or sway + PipeWire + the portal backend.
+      helperCpuSeconds: () => (helper.pid ? (wl ? treeCpuSeconds(helper.pid) : cpuSeconds(helper.pid)) : 0),
       painterCpuSeconds: () => painter.cpuSeconds(),
-      xCpuSeconds: () => cpuSeconds(x.pid),
+      xCpuSeconds: () =>
+        x ? cpuSeconds(x.pid) : (['sway', 'pipewire', 'portalBackend'] as const).reduce((sum, k) => sum + cpuOf(wl!.processes[k].pid), 0),
       close: closeAll,
     };
   } catch (err) {
     await closeAll();
     throw err;
+  }
+}
+
+function cpuOf(pid: number | undefined): number {
+  try {
+    return pid ? cpuSeconds(pid) : 0;
+  } catch {
+    return 0;
   }
 }
