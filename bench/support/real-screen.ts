@@ -140,8 +140,7 @@ export async function startRealScreen(width: number, height: number, fps: number
       // On Wayland with its GStreamer child; the display: Xvfb, or sway + PipeWire + the portal backend.
       helperCpuSeconds: () => (helper.pid ? (wl ? treeCpuSeconds(helper.pid) : cpuSeconds(helper.pid)) : 0),
       painterCpuSeconds: () => painter.cpuSeconds(),
-      xCpuSeconds: () =>
-        x ? cpuSeconds(x.pid) : (['sway', 'pipewire', 'portalBackend'] as const).reduce((sum, k) => sum + cpuOf(wl!.processes[k].pid), 0),
+      xCpuSeconds: () => (x ? cpuSeconds(x.pid) : (['sway', 'pipewire', 'portalBackend'] as const).reduce((sum, k) => sum + cpuOf(wl!.processes[k].pid), 0)),
       close: closeAll,
     };
   } catch (err) {
