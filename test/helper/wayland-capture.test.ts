@@ -125,4 +125,15 @@ describe('helper capture on Wayland: the desktop portal and PipeWire (sway headl
       await wl.restartPortalBackend();
     }
   });
+
+  it('the compositor dying mid-share: capture stops with a fatal error saying sharing stopped on the host, and the helper lives on to say so', async () => {
+    errors.length = 0;
+    const frames = recorder(helper);
+    await helper.startCapture({ fps: 30, patches: true });
+    await waitFor(() => frames.length > 0, 10_000, 'a frame before the compositor goes');
+    wl.processes.sway.kill('SIGKILL');
+    await waitFor(() => errors.some((e) => e.fatal), 10_000, 'a fatal capture error');
+    assert.match(errors.find((e) => e.fatal)!.message, /sharing stopped on the host/);
+    assert.equal((await helper.hello()).desktop, 'wayland');
+  });
 });
