@@ -16,7 +16,7 @@ import { launchChromium } from '../../demo/chromium';
 import { startWayland, type WaylandSession } from '../helper/support/wayland';
 import { ViewerPage } from '../support/browser-viewer';
 import { eventually } from '../support/livekit';
-import { pointOnVideo } from '../support/real-host-rig';
+import { driveAndClick } from '../support/demo-machines';
 import { stopChild } from '../support/stop-child';
 import { TEST_PAGES_ENV } from '../support/test-pages';
 
@@ -64,12 +64,7 @@ describe('end to end: the demo on a Wayland desktop (sway headless, the portal, 
     await eventually(() => guest.colourAt(centre.x, centre.y, [255, 0, 0]), () => `the red patch at its place in the guest's picture; ${said()}`, 30_000);
     assert.equal(await guest.colourAt(PATCH.x - 40, centre.y, [255, 0, 0]), undefined, 'no red beside the patch');
 
-    await guest.page.click('#control-request');
-    await eventually(() => guest.page.evaluate(() => (document.body.dataset.control === 'driving' ? true : undefined)), 'the guest to be driving', 20_000);
-    const box = await guest.page.locator('video').boundingBox();
-    assert.ok(box);
-    const at = pointOnVideo(box, SCREEN, 200, 200);
-    await guest.page.mouse.click(at.x, at.y);
+    await driveAndClick(guest, SCREEN, 200, 200);
     await guest.page.keyboard.type('wayland: ok!', { delay: 10 });
     await eventually(
       () => (readFileSync(path.join(dir, 'typed'), 'utf8') === 'wayland: ok!' ? true : undefined),

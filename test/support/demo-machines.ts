@@ -40,6 +40,19 @@ export async function stopKept(child: ChildProcess | undefined, signal: NodeJS.S
 }
 
 /**
+ * The guest asks for control (the demo allows it), waits until it drives, and clicks the host's
+ * screen at (x, y) of its picture: the window there gets the pointer and so the keyboard.
+ */
+export async function driveAndClick(guest: ViewerPage, screen: { width: number; height: number }, x: number, y: number): Promise<void> {
+  await guest.page.click('#control-request');
+  await eventually(() => guest.page.evaluate(() => (document.body.dataset.control === 'driving' ? true : undefined)), 'the guest to be driving', 20_000);
+  const box = await guest.page.locator('video').boundingBox();
+  assert.ok(box);
+  const at = pointOnVideo(box, screen, x, y);
+  await guest.page.mouse.click(at.x, at.y);
+}
+
+/**
  * The guest asks for control, clicks the demo's terminal (the window at the top right: the click
  * gives it the pointer and so the keyboard), types `echo <word> > <proof>` and Enter; resolves
  * once the host's shell has written the file (the filesystem is shared between namespaces).
@@ -51,12 +64,7 @@ export async function typeIntoHostTerminal(
   word: string,
   said: () => string,
 ): Promise<void> {
-  await guest.page.click('#control-request');
-  await eventually(() => guest.page.evaluate(() => (document.body.dataset.control === 'driving' ? true : undefined)), 'the guest to be driving', 20_000);
-  const box = await guest.page.locator('video').boundingBox();
-  assert.ok(box);
-  const at = pointOnVideo(box, screen, 1000, 150);
-  await guest.page.mouse.click(at.x, at.y);
+  await driveAndClick(guest, screen, 1000, 150);
   await guest.page.keyboard.type(`echo ${word} > ${proof}`, { delay: 10 });
   await guest.page.keyboard.press('Enter');
   await eventually(
