@@ -22,6 +22,8 @@ export class ControlPrompt implements LobbyAsker {
     private readonly onPanic: () => void,
     private readonly policy: 'ask' | 'allow' | 'deny',
     private readonly timeoutMs = 20_000,
+    /** `r`: share the screen again after the desktop stopped the sharing (Wayland). */
+    private readonly onResume?: () => void,
   ) {
     if (process.stdin.isTTY) {
       this.rl = createInterface({ input: process.stdin, terminal: false });
@@ -88,8 +90,12 @@ export class ControlPrompt implements LobbyAsker {
       if (this.pending) this.finish({ allow: false, reason: 'denied' });
       return;
     }
+    if (!this.pending && this.onResume && (line === 'r' || line === 'resume')) {
+      this.onResume();
+      return;
+    }
     if (!this.pending) {
-      if (line) this.say('commands: s = stop all control now; Ctrl-C = end the session');
+      if (line) this.say(`commands: s = stop all control now;${this.onResume ? ' r = share the screen again after it stopped;' : ''} Ctrl-C = end the session`);
       return;
     }
     if (line === 'y' || line === 'yes') this.finish({ allow: true, reason: 'allowed' });

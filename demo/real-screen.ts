@@ -69,7 +69,16 @@ export async function startRealScreen(o: RealScreenOptions): Promise<RealScreen>
       if (problem) o.say(problem);
     }
     let runner: HostRunner | undefined;
-    const prompt = new ControlPrompt(o.say, () => void runner?.stopAllControl(), o.controlPolicy);
+    const resume = () =>
+      void runner
+        ?.resumeCapture()
+        .then((c) => o.say(`sharing again: ${c.width}×${c.height}`))
+        .catch((err: Error) => o.say(`could not share again: ${err.message}`));
+    const prompt = new ControlPrompt(o.say, () => void runner?.stopAllControl(), o.controlPolicy, undefined, resume);
+    // The desktop ended the cast (its sharing indicator, the portal gone): the host may share again.
+    helper.on('captureError', (e) => {
+      if (e.fatal && /sharing stopped on the host/.test(e.message)) o.say('guests see the last picture; type r then Enter to share the screen again');
+    });
     cleanups.push(async () => prompt.close());
     runner = new HostRunner({ helper, capture, prompt, lobby: prompt, say: o.say, frames: o.frames, controlRequests: o.controlPolicy !== 'deny' });
     const bridge = new HostBridgeServer(runner);
@@ -81,7 +90,11 @@ export async function startRealScreen(o: RealScreenOptions): Promise<RealScreen>
       width: capture.width,
       height: capture.height,
       describe: `The host shares ${
-        wayland ? `its Wayland desktop (${desktop.display}, through the desktop portal)` : desktop.virtual ? `a virtual desktop (Xvfb ${desktop.display})` : `the X display ${desktop.display}`
+        wayland
+          ? `its Wayland desktop (${desktop.display}, through the desktop portal)`
+          : desktop.virtual
+            ? `a virtual desktop (Xvfb ${desktop.display})`
+            : `the X display ${desktop.display}`
       }${capture.monitor ? `, monitor ${capture.monitor.name}` : ''}: ${capture.width}×${capture.height} @ ${capture.fps} fps, captured by the helper.`,
       stopAllControl: () => runner!.stopAllControl(),
       controlAudit: () => runner!.closeControlAudit(),

@@ -160,6 +160,8 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
   private ready: Promise<Generation> | undefined;
   private stopping = false;
   private capture: CaptureParams | null = null;
+  /** The capture a fatal capture.error stopped (the desktop ended a Wayland cast): what `resumeCapture` starts again. */
+  private stoppedCapture: CaptureParams | null = null;
   private lastCapture: CaptureResult | null = null;
   private granted: string | null = null;
   private restartsInARow = 0;
@@ -230,6 +232,17 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
     return result;
   }
 
+  /**
+   * Starts again the capture a fatal capture.error stopped, as it was asked for (on Wayland with
+   * the desktop's newest restore token: the same screen, no dialog). For "sharing stopped on the
+   * host" when the desktop ended the cast and the host wants to share again.
+   */
+  async resumeCapture(): Promise<CaptureResult> {
+    const params = this.capture ?? this.stoppedCapture;
+    if (!params) throw new PairuxError(ErrorCode.BadMessage, 'no capture to resume: none was started');
+    return this.startCapture(params);
+  }
+
   /** The screen's monitors, the primary first (on X11 RandR's; elsewhere the one screen). */
   async listMonitors(): Promise<MonitorInfo[]> {
     return (await this.onLive((g) => g.link.rpc.request(ListMonitors, {}))).monitors;
@@ -237,6 +250,7 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
 
   async stopCapture(): Promise<void> {
     this.capture = null;
+    this.stoppedCapture = null;
     this.lastCapture = null;
     await this.onLive((g) => g.link.rpc.request(StopCapture, {}));
   }
@@ -369,8 +383,10 @@ export class HelperProcess extends EventEmitter<HelperEvents> {
     });
     g.link.rpc.onNotification(InputRefused, (p) => this.emit('inputRefused', p));
     g.link.rpc.onNotification(CaptureError, (p) => {
-      if (p.fatal) this.capture = null;
-      else if (this.capture?.monitor !== undefined) void this.followMonitor(this.capture);
+      if (p.fatal) {
+        this.stoppedCapture = this.capture ?? this.stoppedCapture;
+        this.capture = null;
+      } else if (this.capture?.monitor !== undefined) void this.followMonitor(this.capture);
       this.emit('captureError', p);
     });
     let partial = '';

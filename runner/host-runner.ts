@@ -125,6 +125,17 @@ export class HostRunner implements BridgeBackend {
     return r && { framesIn: r.framesIn, fullSent: r.fullSent, patchesSent: r.patchesSent, bytesSent: r.bytesSent };
   }
 
+  /**
+   * Shares again after the capture stopped (the host's desktop ended its screen cast: "sharing
+   * stopped on the host"): the helper starts it as it was, and the page gets a whole picture.
+   */
+  async resumeCapture(): Promise<CaptureResult> {
+    const c = await this.o.helper.resumeCapture();
+    this.o.capture = c;
+    this.relay?.reset();
+    return c;
+  }
+
   hello(_params: ParamsOf<typeof BridgeHello>): ResultOf<typeof BridgeHello> {
     // The page starts taking frames once it has this answer: give it a full picture right after.
     setTimeout(() => this.relay?.reset(), 0);

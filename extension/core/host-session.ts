@@ -79,6 +79,8 @@ export interface HostStatus {
 
 export interface HostSessionEvents {
   status: HostStatus;
+  /** The desktop ended the screen cast (Wayland: its sharing indicator, the portal gone): guests see the last picture until `resumeCapture`. */
+  captureStopped: { message: string };
   /** The session is over (ended by the host, the page, or a fatal helper failure). */
   ended: { reason: string };
   /**
@@ -251,6 +253,13 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     this.bridge = undefined;
     await this.helper?.stop().catch(() => undefined);
     this.helper = undefined;
+  }
+
+  /** Shares again after the desktop ended the screen cast (`captureStopped`). */
+  async resumeCapture(): Promise<void> {
+    if (!this.runner) throw new PairuxError(ErrorCode.Unavailable, 'there is no session sharing a screen');
+    this.capture = await this.runner.resumeCapture();
+    this.emit('log', { level: 'info', line: `Sharing again: ${this.capture.width}×${this.capture.height}.` });
   }
 
   /** The embedded server's origin when this editor runs it (a stepped-down host keeps it for the session). */
@@ -517,9 +526,11 @@ export class HostSession extends TypedEmitter<HostSessionEvents> {
     );
     // The host must know when guests see another monitor than the one picked (its shared one was
     // unplugged), or nothing new at all.
-    helper.on('captureError', (e) =>
-      this.emit('log', { level: e.fatal ? 'error' : 'warn', line: `Screen capture${e.fatal ? ' stopped' : ''}: ${e.message}`, notify: true }),
-    );
+    helper.on('captureError', (e) => {
+      // "Sharing stopped on the host" is the host's own doing (or its desktop's): the UI offers to share again.
+      if (e.fatal && /sharing stopped on the host/.test(e.message)) this.emit('captureStopped', { message: e.message });
+      else this.emit('log', { level: e.fatal ? 'error' : 'warn', line: `Screen capture${e.fatal ? ' stopped' : ''}: ${e.message}`, notify: true });
+    });
     this.helper = helper;
     let hello: HelloResult;
     try {

@@ -291,6 +291,14 @@ export class SessionController implements vscode.Disposable {
       },
     });
     this.lastHosted = session;
+    session.on('captureStopped', ({ message }) => {
+      this.log.warn(message);
+      void vscode.window.showWarningMessage(`PairUX: ${literal(message)}. Guests see the last picture.`, 'Share Again', 'End Session').then(async (choice) => {
+        if (choice === 'Share Again')
+          await session.resumeCapture().catch((err: Error) => vscode.window.showErrorMessage(`PairUX: could not share again: ${literal(err.message)}`));
+        else if (choice === 'End Session') await this.end(false);
+      });
+    });
     session.on('log', ({ level, line, notify }) => {
       this.log[level](line);
       if (notify)

@@ -61,7 +61,11 @@ describe('end to end: the demo on a Wayland desktop (sway headless, the portal, 
     const guest = await ViewerPage.open(browser, controller, 'Wayland guest');
     await guest.waitForState('live', 60_000);
     const centre = { x: PATCH.x + PATCH.w / 2, y: PATCH.y + PATCH.h / 2 };
-    await eventually(() => guest.colourAt(centre.x, centre.y, [255, 0, 0]), () => `the red patch at its place in the guest's picture; ${said()}`, 30_000);
+    await eventually(
+      () => guest.colourAt(centre.x, centre.y, [255, 0, 0]),
+      () => `the red patch at its place in the guest's picture; ${said()}`,
+      30_000,
+    );
     assert.equal(await guest.colourAt(PATCH.x - 40, centre.y, [255, 0, 0]), undefined, 'no red beside the patch');
 
     await driveAndClick(guest, SCREEN, 200, 200);

@@ -92,7 +92,7 @@ describe('helper capture on Wayland: the desktop portal and PipeWire (sway headl
     assert.deepEqual(errors, []);
   });
 
-  it('the desktop ending the cast mid-share (its portal backend killed): capture stops with a fatal error saying sharing stopped on the host; sharing again works', async () => {
+  it('the desktop ending the cast mid-share (its portal backend killed): capture stops with a fatal error saying sharing stopped on the host; resumeCapture shares again', async () => {
     wl.processes.portalBackend.kill('SIGKILL');
     await waitFor(() => errors.some((e) => e.fatal), 10_000, 'a fatal capture error');
     assert.match(errors.find((e) => e.fatal)!.message, /sharing stopped on the host: the desktop's screen cast ended/);
@@ -100,7 +100,7 @@ describe('helper capture on Wayland: the desktop portal and PipeWire (sway headl
 
     await wl.restartPortalBackend();
     const frames = recorder(helper);
-    const again = await helper.startCapture({ fps: 30, patches: true });
+    const again = await helper.resumeCapture();
     assert.equal(again.backend, 'portal');
     await waitFor(() => frames.length > 0, 10_000, 'a whole frame from the new cast');
     assert.deepEqual([frames[0]!.header.width, frames[0]!.header.height], [1280, 720]);

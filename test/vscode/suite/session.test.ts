@@ -121,6 +121,34 @@ describe('PairUX sessions in VS Code', function () {
     await ui.closeWindow('browser');
   });
 
+  // Run by the harness's Wayland pass only (its X11 pass leaves out titles with [Wayland]).
+  it('[Wayland] the desktop ending the screen cast: the host is told sharing stopped, and Share Again brings a live picture back', async () => {
+    const links = api.snapshot().links!;
+    await ui.openPage('browser', links.viewer);
+    const browser = ui.window('browser');
+    await until(async () => (greenLeads(await browser.pagePixels('video')) ? true : undefined), {
+      timeoutMs: 30_000,
+      what: 'the green terminal in the viewer',
+    });
+    // The portal backend gone, as when the user stops sharing from the desktop (D-Bus starts it again on the next call).
+    spawnSync('pkill', ['-KILL', '-f', 'xdg-desktop-portal-wlr'], { timeout: 5000 });
+    await ui.clickNotificationButton('sharing stopped on the host', 'Share Again', { timeoutMs: 15_000 });
+    // New frames: a red window beside the green one (sway tiles them side by side).
+    const red = spawn('foot', ['-o', 'colors.background=ff0000', 'sleep', '60'], { stdio: 'ignore' });
+    try {
+      await until(
+        async () => {
+          const p = await browser.pagePixels('video');
+          return p.mean[0] > 60 && p.mean[1] > 40 ? p : undefined;
+        },
+        { timeoutMs: 30_000, what: 'the red window beside the green one in the viewer, after Share Again' },
+      );
+    } finally {
+      red.kill();
+      await ui.closeWindow('browser');
+    }
+  });
+
   it('a second Start while sharing offers to keep the session or end it, and keeping it changes nothing', async () => {
     const before = api.snapshot().links!.controller;
     await ui.command('PairUX: Start Pairing Session');
