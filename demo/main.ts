@@ -37,7 +37,8 @@ const USAGE = `Usage: npm run demo -- [options]
   --e2ee            end-to-end encrypt the session: the host page makes the key, the links carry it
                     after # (never sent to the server), guests compare the safety code; in every mode
                     (through the SFU too: LiveKit forwards frames and input it cannot read)
-  --virtual         share a virtual desktop (Xvfb) even when a display exists
+  --virtual         share a virtual desktop (Xvfb) even when a display exists (a Wayland session is
+                    otherwise shared through its screen-sharing portal, which may ask which screen)
   --generated       share a generated test screen instead of a real one (no helper, no control)
   --allow-control   grant every control request without asking (for scripted demos)
   --deny-control    refuse every control request

@@ -85,11 +85,6 @@ export class PipeWireFrames extends EventEmitter<PipeWireFramesEvents> {
     return { width: this.width, height: this.height };
   }
 
-  /** The child's pid (benches count its CPU). */
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
   close(reason = 'closed'): void {
     if (this.closedFlag) return;
     this.closedFlag = true;

@@ -59,15 +59,6 @@ export class PortalCapturer implements Capturer {
     return this.cast.restoreToken;
   }
 
-  get pointerDrawn(): boolean {
-    return this.cast.cursorEmbedded;
-  }
-
-  /** The cast's GStreamer process (benches count its CPU with the helper's). */
-  get pipelinePid(): number | undefined {
-    return this.frames.pid;
-  }
-
   get running(): boolean {
     return this.inner.running;
   }
