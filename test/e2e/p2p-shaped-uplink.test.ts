@@ -2,17 +2,14 @@
  * The P2P host's bandwidth allocator on a real narrow uplink (issue 16): the host page in its own
  * network namespace whose upload is shaped by a token bucket (test/support/shaped-link.ts),
  * sharing its generated 1280×720 screen at 30 fps as RTP video (VP8) to one controller and four
- * viewers. Two links, each too narrow for five full streams:
- * - 3 Mbit/s under a busy screen (its code scrolling 10 lines a second: one full stream takes
- *   about 3 Mbit/s uncapped, five take 10);
- * - 1 Mbit/s under a quiet one (a clock, a box and the marker move: five full streams fit in
- *   3 Mbit/s, measured all at 30 fps, none limited; not in 1).
- * Each time the controller keeps its frame rate at full resolution, the viewers give way (frame
- * rate first, then size; as many of them as the link needs), none freezes; with the cap lifted the
- * viewers get their frame rate back. On the busy screen the host also finds its uplink saturated
- * and, in a session fixed on P2P, its viewers go to the low tier (the allocator's cuts and the
- * focus's lowering together); keeping up again after the cap is lifted gives them their tiers back. Real Chromium, real control plane, a real shaped link.
- * bench:tiers measures the same per role, and a screen scrolling a line every frame.
+ * viewers, over 3 Mbit/s under a busy screen (its code scrolling 10 lines a second: one full
+ * stream takes about 3 Mbit/s uncapped, five take 10). The controller keeps its frame rate at
+ * full resolution, the viewers give way (frame rate first, then size; as many of them as the link
+ * needs), none freezes; with the cap lifted the viewers get their frame rate back. Real
+ * Chromium, real control plane, a real shaped link. (What the focus does for a host that cannot
+ * keep up is host-overload.test.ts.)
+ * bench:tiers measures the same per role, on narrower links too (`--uplinks=none,3000,1000`), and
+ * a screen scrolling a line every frame; the allocator's unit tests hold the ladder and timing.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -29,10 +26,7 @@ import { OUR_SIDE, startShapedMachine, type ShapedMachine } from '../support/sha
 const SIZE = { width: 1280, height: 720, fps: 30 };
 const HOST_KEY = randomBytes(18).toString('base64url');
 
-const LINKS = [
-  { kbit: 3000, scroll: 10, screen: 'a busy screen' },
-  { kbit: 1000, scroll: 0, screen: 'a quiet screen' },
-];
+const LINKS = [{ kbit: 3000, scroll: 10, screen: 'a busy screen' }];
 
 describe('end to end: the P2P host on a narrow uplink gives the controller its tier first', function () {
   this.timeout(240_000);
@@ -101,6 +95,7 @@ describe('end to end: the P2P host on a narrow uplink gives the controller its t
       const ids = await Promise.all(guests.map(async (g) => (await g.selfId())!));
 
       // Settled: the allocator has had time to cut (cuts wait 4 s between changes per guest).
+      const cappedAt = Date.now();
       let seen: GuestStats[] = [];
       const settled = await eventually(
         async () => {
@@ -118,18 +113,19 @@ describe('end to end: the P2P host on a narrow uplink gives the controller its t
         async () => `the controller at 25 fps or more and full size, viewers cut below it (last: ${describeRows(seen, ids)}; ${await allocation(ids)})`,
         60_000,
       );
-      console.log(`      capped at ${kbit} kbit/s: ${describeRows(settled!, ids)}`);
+      console.log(`      capped at ${kbit} kbit/s, settled in ${((Date.now() - cappedAt) / 1000).toFixed(1)} s: ${describeRows(settled!, ids)}`);
       // Nobody frozen: every viewer's picture still advances.
       for (const [i, g] of guests.entries()) {
         const [a, b] = await g.markerAdvance(2000);
         assert.ok(framesBetween(a, b) >= 1, `guest ${i}: frame ${a.frame} → ${b.frame} in 2 s`);
       }
       // What the controller's page shows, with five pages decoding on this machine's two cores: 15 a
-      // second or more (the host's 25 or more is asserted above; the quiet screen shows nearly all).
+      // second or more (the host's 25 or more is asserted above).
       const [c0, c1] = await guests[0]!.markerAdvance(2000);
       assert.ok(framesBetween(c0, c1) >= 30, `the controller shows ${framesBetween(c0, c1)} new frames in 2 s`);
 
       link.shapeUp(null);
+      const liftedAt = Date.now();
       const recovered = await eventually(
         async () => {
           const rs = (seen = await rows());
@@ -139,6 +135,6 @@ describe('end to end: the P2P host on a narrow uplink gives the controller its t
         async () => `every viewer back at 20 fps or more (last: ${describeRows(seen, ids)}; ${await allocation(ids)})`,
         90_000,
       );
-      console.log(`      cap lifted: ${describeRows(recovered!, ids)}`);
+      console.log(`      cap lifted, recovered in ${((Date.now() - liftedAt) / 1000).toFixed(1)} s: ${describeRows(recovered!, ids)}`);
     });
 });

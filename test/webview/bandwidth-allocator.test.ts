@@ -324,6 +324,32 @@ describe('Bandwidth allocator: who gives way when the host cannot send every gue
       );
   });
 
+  it('after probes failed on a narrow link, a recovered link gives the rungs back at the pace of raises that hold, not of the backed-off wait', () => {
+    const net = new FakeUplink(allocator(), CONTROLLER_AND_FOUR_VIEWERS, { uplinkKbps: 1000, screenKbps: 1500 });
+    net.estimateFollowsCaps = true;
+    // Long enough on the narrow link for probes to fail and each failure to double the next wait.
+    net.run(180);
+    const cutTo = Math.max(...viewers(net).map((v) => v.level));
+    assert.ok(cutTo >= 2, `the viewers are several rungs down (${cutTo})`);
+    net.uplinkKbps = 20_000;
+    const recoveredAt = net.nowMs;
+    let back: number | undefined;
+    for (let i = 0; i < 120 && back === undefined; i++) {
+      net.tick();
+      if (viewers(net).every((v) => v.level === 0)) back = net.nowMs - recoveredAt;
+    }
+    console.log(
+      `      ${cutTo} rungs down after 3 min at 1 Mbit/s: every viewer back at its tier ${back === undefined ? 'not within 2 min' : `${back / 1000} s`} after the link recovered`,
+    );
+    // The first probe may wait out the longest backoff (a minute); the rungs after it come back as fast as each holds.
+    assert.ok(back !== undefined && back <= 90_000, `every viewer back at its tier within 90 s (${back === undefined ? 'not within 2 min' : `${back} ms`})`);
+    for (const v of viewers(net)) {
+      const raises = raiseTimes(net, v.id).filter((t) => t >= recoveredAt);
+      for (let i = 1; i < raises.length; i++)
+        assert.ok(raises[i]! - raises[i - 1]! <= 10_000, `${v.id}: raises at ${raises.map((t) => (t - recoveredAt) / 1000).join(', ')} s`);
+    }
+  });
+
   it('does not raise on headroom that breaks before it held', () => {
     const net = new FakeUplink(allocator(), CONTROLLER_AND_FOUR_VIEWERS, { uplinkKbps: 3000, screenKbps: 1500 });
     net.run(30);
@@ -429,6 +455,20 @@ describe('Bandwidth allocator: who gives way when the host cannot send every gue
     assert.ok(troubled.peer('v3').level > 0);
     assert.equal(troubled.last!.congested, false);
     assertSpacedByMinInterval(troubled, 'v3');
+  });
+
+  it('leaves alone a guest whose encoder only waits for its own estimate to ramp up: no loss, no queue, nothing to cut', () => {
+    // Each guest has its own connection and estimate; after the uplink recovers they ramp back at
+    // different speeds, and the slow one's encoder says 'bandwidth' meanwhile. Its path is clean.
+    const honest = new FakeUplink(allocator(), CONTROLLER_AND_FOUR_VIEWERS, { uplinkKbps: 20_000, screenKbps: 1500 });
+    const ramping = new FakeUplink(allocator(), CONTROLLER_AND_FOUR_VIEWERS, { uplinkKbps: 20_000, screenKbps: 1500 });
+    ramping.tweak = (r) => (r.id === 'v3' && ramping.nowMs >= 5000 ? { ...r, sentKbps: 300, qualityLimitationReason: 'bandwidth' } : r);
+    for (let i = 0; i < 60; i++) {
+      honest.tick();
+      ramping.tick();
+      for (const id of ['controller', 'v1', 'v2', 'v3', 'v4']) assert.deepEqual(ramping.peer(id).caps, honest.peer(id).caps, `${id} at ${ramping.nowMs} ms`);
+    }
+    assert.equal(ramping.peer('v3').cause, null);
   });
 
   it('lets one spike of loss or round trip on a guest’s connection pass', () => {

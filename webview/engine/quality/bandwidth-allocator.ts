@@ -20,7 +20,10 @@
  *   size restarts the encoder's picture, and a link that flaps every second must not make the
  *   pictures pump with it. Meanwhile the connection's own congestion control still lowers the
  *   encoders' rates within a round trip; the caps decide only who gives way. A raise undone soon
- *   after doubles the wait before the next one.
+ *   after doubles the wait before the next one, until a raise to that rung holds.
+ * - Only loss or a growing round trip on one guest's connection cut that guest alone: an encoder
+ *   held back by its own connection's estimate on a clean path (one that ramps up again after the
+ *   link recovered slower than the others) is left to WebRTC.
  * - An encoder held back by the CPU sets a flag (the host cannot keep up) and lowers the frame
  *   rate of the lowest-priority guests first.
  */
@@ -163,6 +166,8 @@ interface PeerState {
   lastChangeMs: number;
   lastRaiseMs: number;
   raiseWaitMs: number;
+  /** The rung a raise reached before the link undid it (the probe that doubled raiseWaitMs). */
+  failedLevel: number | undefined;
   goodTicks: number;
   rtts: number[];
   /** Readings in a row with loss or round trip past the congestion line. */
@@ -322,6 +327,7 @@ export class BandwidthAllocator {
       lastChangeMs: -Infinity,
       lastRaiseMs: -Infinity,
       raiseWaitMs: this.options.minIntervalMs,
+      failedLevel: undefined,
       goodTicks: 0,
       rtts: previous?.rtts ?? [],
       troubledRun: previous?.troubledRun ?? 0,
@@ -335,7 +341,7 @@ export class BandwidthAllocator {
     const cap = t.kbps;
     const bandwidth = t.reading.qualityLimitationReason === 'bandwidth';
     const atCap = t.reading.sentKbps >= AT_CAP * cap;
-    t.ownPath = !link.shared && (t.troubled || t.squeezed);
+    t.ownPath = !link.shared && t.troubled;
     t.wantsMore = !t.ownPath && (bandwidth || atCap);
     t.demand = t.wantsMore ? cap : Math.min(cap, t.reading.sentKbps);
     t.use = t.wantsMore ? cap : Math.min(cap, t.reading.sentKbps * USE_MARGIN);
@@ -403,6 +409,7 @@ export class BandwidthAllocator {
         if (total - t.use + use > budget) return;
         t.held = true;
         t.state.goodTicks++;
+        if (this.raiseHeld(t.state, now)) this.endBackoff(t.state);
         if (t.state.goodTicks >= this.options.holdTicks && now - t.state.lastChangeMs >= t.state.raiseWaitMs) {
           total += use - t.use;
           this.raiseTo(t, step, use);
@@ -411,6 +418,22 @@ export class BandwidthAllocator {
       }
       if (below) return;
     }
+  }
+
+  /**
+   * The guest's last change was a raise and it held past failedRaiseMs, at the rung whose raise
+   * last failed or above it: the link now carries what it did not, so the waits the failed
+   * probes doubled are over (else each rung of a recovered link waits as long as the last failed
+   * probe did: measured 10 rungs not back within 2 minutes). Rungs below the one that failed
+   * prove nothing: on a flapping link they hold, and the one above does not.
+   */
+  private raiseHeld(s: PeerState, now: number): boolean {
+    return s.failedLevel !== undefined && s.level <= s.failedLevel && s.lastRaiseMs === s.lastChangeMs && now - s.lastRaiseMs >= this.options.failedRaiseMs;
+  }
+
+  private endBackoff(s: PeerState): void {
+    s.raiseWaitMs = this.options.minIntervalMs;
+    s.failedLevel = undefined;
   }
 
   private canChange(t: Guest, now: number): boolean {
@@ -445,6 +468,7 @@ export class BandwidthAllocator {
       if (t.move === 'cut') {
         const failed = now - s.lastRaiseMs < this.options.failedRaiseMs;
         s.raiseWaitMs = failed ? Math.min(this.options.maxRaiseWaitMs, s.raiseWaitMs * 2) : this.options.minIntervalMs;
+        s.failedLevel = failed ? s.level : undefined;
         s.cause = t.cause ?? 'uplink';
       } else {
         s.lastRaiseMs = now;
