@@ -5,7 +5,7 @@
  * that path's bandwidth estimate.
  */
 import assert from 'node:assert/strict';
-import { selectedCandidatePair } from '../../webview/engine/stats';
+import { outboundVideoStats, RateMeter, selectedCandidatePair } from '../../webview/engine/stats';
 import { trackOutboundStats } from '../../webview/engine/sfu/sfu-stats';
 
 /** A report as Chromium gives it: the old, once-succeeded pair listed before the selected one. */
@@ -55,5 +55,41 @@ describe('webview: link stats come from the selected candidate pair', () => {
       ],
     );
     assert.equal(stats.bytesSent, 1300);
+  });
+});
+
+describe('webview: sender figures read once a second per connection, whoever reads them', () => {
+  /** A connection whose getStats is counted, its sender's byte count rising by 1000 and its report's clock by 1000 ms a read. */
+  function counted(): { pc: RTCPeerConnection; reads: () => number } {
+    let reads = 0;
+    const pc = {
+      connectionState: 'connected',
+      getStats: async () => {
+        reads++;
+        return new Map([['o', { id: 'o', type: 'outbound-rtp', kind: 'video', bytesSent: reads * 1000, timestamp: reads * 1000 }]]);
+      },
+    };
+    return { pc: pc as unknown as RTCPeerConnection, reads: () => reads };
+  }
+
+  it('a reader that accepts a recent read shares the last one; the default reads afresh', async () => {
+    const { pc, reads } = counted();
+    const fresh = await outboundVideoStats(pc);
+    assert.equal(reads(), 1);
+    const shared = await outboundVideoStats(pc, 60_000);
+    assert.equal(reads(), 1, 'the host page took the allocator’s read');
+    assert.deepEqual(shared, fresh);
+    await outboundVideoStats(pc);
+    assert.equal(reads(), 2, 'the allocator reads afresh');
+    await outboundVideoStats(pc, 0);
+    assert.equal(reads(), 3);
+  });
+
+  it('a rate taken between reports: the same report read twice keeps the rate, not 0', () => {
+    const meter = new RateMeter();
+    assert.equal(meter.update(1000, 1000), 0, 'one reading: no rate yet');
+    assert.equal(meter.update(3000, 2000), 2000);
+    assert.equal(meter.update(3000, 2000), 2000, 'the same report again');
+    assert.equal(meter.update(3000, 3000), 0, 'a later report with nothing sent');
   });
 });

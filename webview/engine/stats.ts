@@ -58,6 +58,8 @@ export interface OutboundVideoStats extends CandidatePairInfo {
   framesGiven: number;
   /** Share of packets lost on the way to the receiver, as its last report said (remote-inbound-rtp fractionLost, 0..1). */
   lossFraction: number;
+  /** When the report was made (its own clock, ms; 0 without one): rates are taken between reports, not between reads. */
+  timestamp: number;
 }
 
 /** One simulcast layer as the sender reports it (diagnostics: which layer starves, and why). */
@@ -170,8 +172,26 @@ export async function inboundVideoStats(pc: RTCPeerConnection | undefined): Prom
   };
 }
 
-/** The video sender's numbers (one encoding: P2P sends no simulcast). */
-export async function outboundVideoStats(pc: RTCPeerConnection | undefined): Promise<OutboundVideoStats> {
+/** The last read of each connection's sender figures, shared by whoever reads within its maxAgeMs. */
+const lastOutbound = new WeakMap<RTCPeerConnection, { at: number; stats: Promise<OutboundVideoStats> }>();
+
+/**
+ * The video sender's numbers (one encoding: P2P sends no simulcast). `maxAgeMs` lets a reader
+ * take a read made that recently for the same connection: the host page's figures and the
+ * bandwidth allocator each read every guest once a second, and a getStats per connection is
+ * the costly part.
+ */
+export function outboundVideoStats(pc: RTCPeerConnection | undefined, maxAgeMs = 0): Promise<OutboundVideoStats> {
+  if (!pc) return readOutboundVideoStats(undefined);
+  const now = performance.now();
+  const last = lastOutbound.get(pc);
+  if (last && now - last.at < maxAgeMs) return last.stats;
+  const stats = readOutboundVideoStats(pc);
+  lastOutbound.set(pc, { at: now, stats });
+  return stats;
+}
+
+async function readOutboundVideoStats(pc: RTCPeerConnection | undefined): Promise<OutboundVideoStats> {
   const empty: OutboundVideoStats = {
     localCandidateType: null,
     remoteCandidateType: null,
@@ -191,6 +211,7 @@ export async function outboundVideoStats(pc: RTCPeerConnection | undefined): Pro
     encodeMsPerFrame: 0,
     framesGiven: 0,
     lossFraction: 0,
+    timestamp: 0,
   };
   if (!pc || pc.connectionState === 'closed') return empty;
   const report = await pc.getStats();
@@ -215,6 +236,7 @@ export async function outboundVideoStats(pc: RTCPeerConnection | undefined): Pro
     encodeMsPerFrame: encoded > 0 ? (num(rtp.totalEncodeTime) * 1000) / encoded : 0,
     framesGiven: source ? num(source.frames) : 0,
     lossFraction: remote ? Math.min(1, Math.max(0, num(remote.fractionLost))) : 0,
+    timestamp: num(rtp.timestamp),
   };
 }
 
@@ -222,11 +244,17 @@ export async function outboundVideoStats(pc: RTCPeerConnection | undefined): Pro
 export class RateMeter {
   private last: { value: number; at: number } | undefined;
 
-  /** Rate per second since the previous reading, or 0 on the first one / after a reset. */
+  private rate = 0;
+
+  /**
+   * Rate per second since the previous reading, or 0 on the first one / after a reset. The same
+   * reading again (one report shown twice: `at` unchanged) keeps the rate it gave.
+   */
   update(value: number, at = performance.now()): number {
     const last = this.last;
+    if (last && at === last.at && value === last.value) return this.rate;
     this.last = { value, at };
-    if (!last || value < last.value || at <= last.at) return 0;
-    return ((value - last.value) * 1000) / (at - last.at);
+    this.rate = !last || value < last.value || at <= last.at ? 0 : ((value - last.value) * 1000) / (at - last.at);
+    return this.rate;
   }
 }

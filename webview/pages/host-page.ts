@@ -620,7 +620,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
       statsById.set(s.guestId, s);
       const meter = rates.get(s.guestId) ?? new RateMeter();
       rates.set(s.guestId, meter);
-      kbpsById.set(s.guestId, Math.round((meter.update(s.bytesSent) * 8) / 1000));
+      kbpsById.set(s.guestId, Math.round((meter.update(s.bytesSent, s.timestamp || undefined) * 8) / 1000));
     }
     renderGuests();
     renderRoom();

@@ -219,10 +219,11 @@ export function roomRows(f: RoomFacts, rates: Map<string, RateMeter>): RoomRow[]
       if (!meter) {
         // A rate needs two readings: nothing to say about this guest's link until the next.
         rates.set(g.id, new RateMeter());
-        rates.get(g.id)!.update(s.direct ? s.direct.framesEncoded : s.framesEncoded);
+        rates.get(g.id)!.update(s.direct ? s.direct.framesEncoded : s.framesEncoded, s.timestamp || undefined);
         return row;
       }
-      const fps = meter.update(s.direct ? s.direct.framesEncoded : s.framesEncoded);
+      // The same figures again (the room redrawn for a join between two reads) keep the rate they gave.
+      const fps = meter.update(s.direct ? s.direct.framesEncoded : s.framesEncoded, s.timestamp || undefined);
       const q = networkQuality({ fps, expectedFps: f.expectedFps, rttMs: s.candidateRttMs, lossFraction: s.lossFraction });
       row.quality = q.quality;
       row.qualityWhy = q.why;

@@ -97,7 +97,7 @@ export class PeerQuality {
         readings.push({
           id: p.id,
           tier: p.tier,
-          sentKbps: (meter.update(s.bytesSent, now) * 8) / 1000,
+          sentKbps: (meter.update(s.bytesSent, s.timestamp || now) * 8) / 1000,
           fps: s.fps,
           rttMs: s.candidateRttMs,
           lossFraction: s.lossFraction,
