@@ -5,7 +5,7 @@
  * with libc through koffi (pipe2, fcntl F_SETPIPE_SZ: Node has neither), read with fs.read
  * straight into the frame's own buffer. Linux only; elsewhere `bigPipe` returns undefined.
  */
-import { createRequire } from 'node:module';
+import { libc as loadLibc } from './libc';
 
 const O_CLOEXEC = 0o2000000;
 const F_SETPIPE_SZ = 1031;
@@ -20,9 +20,7 @@ let libc: PipeLibc | null | undefined;
 function load(): PipeLibc | null {
   if (libc !== undefined) return libc;
   try {
-    if (process.platform !== 'linux') throw new Error('not Linux');
-    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-    const lib = koffi.load('libc.so.6');
+    const { lib } = loadLibc();
     libc = { pipe2: lib.func('int pipe2(_Out_ int *fds, int flags)'), fcntl: lib.func('int fcntl(int, int, int)') };
   } catch {
     libc = null;

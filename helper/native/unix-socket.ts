@@ -7,7 +7,7 @@
  * compositor reads at once, and replies are awaited only while setting up (a round trip on a
  * local socket, bounded by `poll`'s timeout). Linux only.
  */
-import { createRequire } from 'node:module';
+import { libc as sharedLibc } from './libc';
 
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
@@ -37,9 +37,7 @@ function loadLibc(): Libc {
   if (libc instanceof Error) throw libc;
   if (libc) return libc;
   try {
-    if (process.platform !== 'linux') throw new Error('Unix sockets with descriptor passing are only wired up on Linux');
-    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-    const lib = koffi.load('libc.so.6');
+    const { koffi, lib } = sharedLibc();
     koffi.struct('PairuxIovec', { iov_base: 'void *', iov_len: 'size_t' });
     koffi.struct('PairuxMsghdr', {
       msg_name: 'void *',
