@@ -79,7 +79,8 @@ export interface HostMediaEngine {
   readonly screen: ScreenDescription;
   setScreen(screen: ScreenDescription): void;
   guests(): GuestInfo[];
-  stats(): Promise<GuestStats[]>;
+  /** Per guest; `maxAgeMs`: a read of the sender's figures that recent may be taken (P2P: the bandwidth allocator reads each second), else a fresh one. */
+  stats(maxAgeMs?: number): Promise<GuestStats[]>;
   /** SFU engines: leave the current room for this one (the focus moved the session). */
   moveTo?(access: SfuAccess): void;
   /** P2P engines: offer to every connected guest now (back from a dead SFU). */

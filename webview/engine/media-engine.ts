@@ -165,8 +165,8 @@ export class HostMediaSwitch extends TypedEmitter<HostEngineEvents> implements H
     return [...byId.values()];
   }
 
-  async stats(): Promise<GuestStats[]> {
-    const [now, old] = await Promise.all([this.inner?.stats() ?? [], this.previous?.engine.stats() ?? []]);
+  async stats(maxAgeMs?: number): Promise<GuestStats[]> {
+    const [now, old] = await Promise.all([this.inner?.stats(maxAgeMs) ?? [], this.previous?.engine.stats(maxAgeMs) ?? []]);
     return [...now, ...old];
   }
 

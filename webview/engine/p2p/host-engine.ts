@@ -54,8 +54,6 @@ export interface HostEngineOptions extends ScreenEncoding {
 
 /** The codec of an encrypted session's RTP video: its packetizer needs nothing of the frame in clear. */
 const E2EE_CODEC = 'vp9';
-/** The allocator reads every guest each second (peer-quality.ts): a read this recent is taken as it is. */
-const STATS_SHARE_MS = 1100;
 
 interface GuestPeer {
   link: PeerLink;
@@ -239,11 +237,8 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
     return out;
   }
 
-  /**
-   * Outbound video stats per connected guest: a read of the last STATS_SHARE_MS shared with the
-   * bandwidth allocator's (one getStats a second per connection, not two).
-   */
-  async stats(): Promise<GuestStats[]> {
+  /** Outbound video stats per connected guest (a read under `maxAgeMs` old is taken as it is). */
+  async stats(maxAgeMs = 0): Promise<GuestStats[]> {
     const entries = [...this.peers.entries()];
     return Promise.all(
       entries.map(async ([guestId, peer]) => {
@@ -252,7 +247,7 @@ export class HostEngine extends TypedEmitter<HostEngineEvents> implements HostMe
           guestId,
           name: this.signaling.participants.get(guestId)?.name ?? guestId,
           pcId: peer.link.pcId,
-          ...(await outboundVideoStats(peer.link.pc, STATS_SHARE_MS)),
+          ...(await outboundVideoStats(peer.link.pc, maxAgeMs)),
           path: direct ? ('direct' as const) : ('rtp' as const),
           ...(direct ? { direct } : {}),
         };
