@@ -2,7 +2,8 @@
  * `npm run demo` on a Wayland desktop, as its user runs it (dist/demo.js, as the desktop's user):
  * it finds Wayland, shares through the desktop portal, and a guest with the printed controller
  * link sees a colour patch a Wayland client painted, at its place in the decoded video, then takes
- * control and types into a Wayland terminal. The desktop is the headless sway of
+ * control and types into a Wayland terminal; when the desktop ends the screen cast, the host types
+ * r in the demo's terminal and the guest sees what was painted after. The desktop is the headless sway of
  * test/helper/support/wayland.ts, whose portal backend is Debian's rebuilt for a machine without a
  * GPU (scripts/wayland-portal.mjs); everything else is real and unchanged.
  */
@@ -48,8 +49,11 @@ describe('end to end: the demo on a Wayland desktop (sway headless, the portal, 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("says it shares the Wayland desktop; a guest sees a Wayland client's colour patch at its place, takes control and types into a Wayland terminal", async () => {
-    demo = wl.spawnClient(process.execPath, [path.join(ROOT, 'dist/demo.js'), '--allow-control', '--size', '1280x720', '--port', '0'], TEST_PAGES_ENV);
+  it("says it shares the Wayland desktop; a guest sees a Wayland client's colour patch at its place, takes control and types into a Wayland terminal; the cast ended by the desktop, r shares again", async () => {
+    // In a terminal of its own (util-linux's script: a pseudo-terminal), as a user runs it: the demo
+    // reads its commands (r: share again) only from a terminal.
+    const command = [process.execPath, path.join(ROOT, 'dist/demo.js'), '--allow-control', '--size', '1280x720', '--port', '0'].join(' ');
+    demo = wl.spawnClient('script', ['-qfec', command, '/dev/null'], TEST_PAGES_ENV);
     demo.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     demo.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     const said = () => `the demo said: ${out.slice(-2500)}`;
@@ -74,6 +78,22 @@ describe('end to end: the demo on a Wayland desktop (sway headless, the portal, 
       () => (readFileSync(path.join(dir, 'typed'), 'utf8') === 'wayland: ok!' ? true : undefined),
       () => `the guest's keys in the host's Wayland terminal (it got ${JSON.stringify(readFileSync(path.join(dir, 'typed'), 'utf8'))}); ${said()}`,
       20_000,
+    );
+
+    // The desktop ends the cast (its portal backend gone, as when the user stops sharing from its
+    // indicator): the demo says so and how to share again; r brings a live picture back.
+    wl.processes.portalBackend.kill('SIGKILL');
+    await eventually(() => (/type r then Enter to share the screen again/.test(out) ? true : undefined), said, 15_000);
+    await wl.restartPortalBackend();
+    demo.stdin!.write('r\n');
+    await eventually(() => (/sharing again: 1280×720/.test(out) ? true : undefined), said, 30_000);
+    // Painted after: a green window over the red patch.
+    wl.swaymsg(`for_window [app_id="pairux-after"] "floating enable, border none, resize set ${PATCH.w} ${PATCH.h}, move position ${PATCH.x} ${PATCH.y}"`);
+    wl.spawnClient('foot', ['--app-id', 'pairux-after', '-o', 'colors.background=00ff00', '-o', 'pad=0x0', 'sleep', '600']);
+    await eventually(
+      () => guest.colourAt(centre.x, centre.y, [0, 255, 0]),
+      () => `the green window painted after r, at its place in the guest's picture; ${said()}`,
+      30_000,
     );
     await guest.close();
   });

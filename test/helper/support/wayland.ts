@@ -83,7 +83,8 @@ export async function startWayland(o: { width?: number; height?: number; maxFps?
   const spawnAs = (name: string, command: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
     const child = spawn('setpriv', [`--reuid=${USER}`, `--regid=${USER}`, '--clear-groups', command, ...args], {
       env: { ...env, ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // A pipe in: a test types into a client's terminal (the demo under script(1)).
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     for (const s of [child.stdout, child.stderr])
       s.on('data', (d: Buffer) =>

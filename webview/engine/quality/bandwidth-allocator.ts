@@ -118,7 +118,7 @@ const DEFAULTS: Required<Omit<AllocatorOptions, 'tiers' | 'floors'>> = {
   holdTicks: 3,
   utilisation: 0.9,
   failedRaiseMs: 10_000,
-  maxRaiseWaitMs: 60_000,
+  maxRaiseWaitMs: 30_000,
 };
 
 /**
