@@ -4,7 +4,7 @@
 // test/vscode/suite/ holds the extension tests, which run inside VS Code, not in this mocha:
 // naming one of them runs test/vscode/workbench.test.ts with just that inner file.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -19,17 +19,55 @@ const args = given.filter((a) => !isInner(a));
 if (inner.length) args.push('test/vscode/workbench.test.ts');
 // Files or globs given: run just those; otherwise the whole suite.
 const named = args.some((a) => /\.ts$|\//.test(a) && !a.startsWith('-'));
-const spec = named ? [] : ['test/**/*.test.ts'];
+const whole = !named && !given.some((a) => a.startsWith('--grep'));
 const env = inner.length ? { ...process.env, PAIRUX_VSCODE_FILES: inner.join(',') } : { ...process.env };
-// The whole suite runs lint and the format check beside the tests from the start (ESLint's
-// type-aware rules take most of a minute of one core, which the first suites leave free);
-// test/static-checks.test.ts waits for its verdict, so a lint failure fails the run and is counted.
-if (!named && !given.some((a) => a.startsWith('--grep'))) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'pairux-lint-'));
-  const out = openSync(path.join(dir, 'output'), 'w');
-  const lint = spawn(process.execPath, [path.join(root, 'scripts', 'lint.mjs')], { cwd: root, stdio: ['ignore', out, out] });
-  lint.on('exit', (code) => writeFileSync(path.join(dir, 'status'), String(code ?? 1)));
-  env.PAIRUX_LINT_RESULT = dir;
-}
-const tests = spawn(process.execPath, [mocha, ...spec, '--ignore', `${INNER}**`, ...args], { cwd: root, stdio: 'inherit', env });
-tests.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+const mochaArgs = (spec) => [mocha, ...spec, '--ignore', `${INNER}**`, ...args];
+const run = (argv, extraEnv, stdio) =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, argv, { cwd: root, stdio, env: { ...env, ...extraEnv } });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+
+if (!whole) process.exit(await run(mochaArgs(named ? [] : ['test/**/*.test.ts']), {}, 'inherit'));
+
+// The whole suite, in two processes side by side on a 2-core machine whose suites mostly wait:
+// the unit tests of the pages, the extension and the runner (short bursts of CPU, no timing
+// they assert) beside the control plane's first (which waits on its processes, not the clock);
+// the end-to-end suites, the helper's and the workbench's after them, alone. Lint and the format
+// check run beside them from the start too (ESLint's type-aware rules take most of a minute of
+// one core); test/static-checks.test.ts waits for its verdict, so a lint failure is counted.
+const BESIDE = ['webview', 'protocol', 'support', 'extension', 'runner'];
+const FIRST = ['server'];
+const entries = readdirSync(path.join(root, 'test'), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+const specOf = (e) => (e.isDirectory() ? `test/${e.name}/**/*.test.ts` : `test/${e.name}`);
+const tested = entries.filter((e) => e.isDirectory() || e.name.endsWith('.test.ts'));
+const beside = tested.filter((e) => BESIDE.includes(e.name)).map(specOf);
+const main = [...tested.filter((e) => FIRST.includes(e.name)), ...tested.filter((e) => !FIRST.includes(e.name) && !BESIDE.includes(e.name))].map(specOf);
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'pairux-test-'));
+const lintOut = openSync(path.join(work, 'lint-output'), 'w');
+const lint = spawn(process.execPath, [path.join(root, 'scripts', 'lint.mjs')], { cwd: root, stdio: ['ignore', lintOut, lintOut] });
+lint.on('exit', (code) => writeFileSync(path.join(work, 'lint-status'), String(code ?? 1)));
+const counts = (name) => path.join(work, `${name}-counts.json`);
+const besideLog = path.join(work, 'beside.log');
+const besideOut = openSync(besideLog, 'w');
+const [mainCode, besideCode] = await Promise.all([
+  run(mochaArgs(main), { PAIRUX_LINT_RESULT: work, PAIRUX_COUNTS_FILE: counts('main') }, 'inherit'),
+  run(mochaArgs(beside), { PAIRUX_COUNTS_FILE: counts('beside') }, ['ignore', besideOut, besideOut]),
+]);
+// The second process's report after the first's, whole, so the two do not interleave.
+process.stdout.write(`\n--- the unit tests run beside the suites above (${beside.join(' ')}) ---\n${readFileSync(besideLog, 'utf8')}`);
+const read = (name) => {
+  try {
+    return JSON.parse(readFileSync(counts(name), 'utf8'));
+  } catch {
+    return { passes: 0, failures: 1, pending: 0 };
+  }
+};
+const total = [read('main'), read('beside')].reduce((t, c) => ({
+  passes: t.passes + c.passes,
+  failures: t.failures + c.failures,
+  pending: t.pending + c.pending,
+}));
+process.stdout.write(`\n${total.passes} passed, ${total.failures} failed${total.pending ? `, ${total.pending} skipped` : ''}\n`);
+process.exit(mainCode || besideCode || (total.failures ? 1 : 0));

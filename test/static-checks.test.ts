@@ -22,9 +22,9 @@ describe('static checks', () => {
   if (LINT_RESULT)
     it('ESLint and Prettier pass (`npm run lint -- --fix` mends the mechanical problems)', async function () {
       this.timeout(300_000);
-      const status = path.join(LINT_RESULT, 'status');
+      const status = path.join(LINT_RESULT, 'lint-status');
       while (!existsSync(status)) await new Promise((r) => setTimeout(r, 500));
-      const output = readFileSync(path.join(LINT_RESULT, 'output'), 'utf8');
+      const output = readFileSync(path.join(LINT_RESULT, 'lint-output'), 'utf8');
       assert.equal(readFileSync(status, 'utf8').trim(), '0', output);
     });
 });

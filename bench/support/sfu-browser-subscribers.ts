@@ -168,6 +168,13 @@ export interface ReceiverTotals {
 
 export type { LightJoin } from './light-joins';
 
+/** How subscribers join: `concurrency` at a time, each within `timeoutMs`; `region`, the join's region hint (a cascaded session places the subscriber on that region's SFU). */
+export interface SubscriberJoinOptions {
+  concurrency?: number;
+  timeoutMs?: number;
+  region?: string;
+}
+
 export class BrowserSfuSubscribers {
   private timeoutMs = 30_000;
   private readonly joiner = new LightJoins((j, sfu) =>
@@ -201,14 +208,7 @@ export class BrowserSfuSubscribers {
   }
 
   /** Joins `n` more, `concurrency` at a time; failures are recorded in `joins`, not thrown. */
-  /** `region`: the join's region hint (a cascaded session places the subscriber on that region's SFU). */
-  async add(
-    n: number,
-    planeUrl: string,
-    sessionId: string,
-    token: string,
-    options: { concurrency?: number; timeoutMs?: number; region?: string } = {},
-  ): Promise<void> {
+  async add(n: number, planeUrl: string, sessionId: string, token: string, options: SubscriberJoinOptions = {}): Promise<void> {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     await this.joiner.add(n, planeUrl, sessionId, token, options);
   }

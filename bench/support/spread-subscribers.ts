@@ -6,7 +6,7 @@
  * global, in the order they were added, as with one page.
  */
 import { launchMeteredChromium, type MeteredBrowser } from './browsers';
-import { BrowserSfuSubscribers, type LightCounts, type LightJoin } from './sfu-browser-subscribers';
+import { BrowserSfuSubscribers, type LightCounts, type LightJoin, type SubscriberJoinOptions } from './sfu-browser-subscribers';
 
 export class SpreadSubscribers {
   private readonly parts: Array<{ browser: MeteredBrowser; subs: BrowserSfuSubscribers }> = [];
@@ -30,13 +30,7 @@ export class SpreadSubscribers {
   }
 
   /** Joins `n` more, filling the last browser before opening another. */
-  async add(
-    n: number,
-    planeUrl: string,
-    sessionId: string,
-    token: string,
-    options: { concurrency?: number; timeoutMs?: number; region?: string } = {},
-  ): Promise<void> {
+  async add(n: number, planeUrl: string, sessionId: string, token: string, options: SubscriberJoinOptions = {}): Promise<void> {
     let left = n;
     while (left > 0) {
       let part = this.parts.length - 1;

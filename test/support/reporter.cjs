@@ -2,6 +2,7 @@
 // Before it, the slowest top-level suites with their hooks (a LiveKit started, a desktop brought
 // up), since the whole run has a budget and the per-test times leave the hooks out.
 'use strict';
+const fs = require('node:fs');
 const path = require('node:path');
 const Mocha = require('mocha');
 
@@ -31,6 +32,13 @@ class PairuxReporter extends Mocha.reporters.Spec {
       if (slow.length) {
         const lines = slow.map((s) => `  ${(s.ms / 1000).toFixed(1).padStart(6)} s  ${s.title}${s.file ? `  (${s.file})` : ''}`);
         process.stdout.write(`\nslowest suites, hooks included:\n${lines.join('\n')}\n\n`);
+      }
+      // One of the whole run's processes (scripts/test.mjs): it sums them into the closing line.
+      const countsFile = process.env.PAIRUX_COUNTS_FILE;
+      if (countsFile) {
+        fs.writeFileSync(countsFile, JSON.stringify({ passes, failures, pending }));
+        process.stdout.write(`this process: ${passes} ok, ${failures} not ok${pending ? `, ${pending} skipped` : ''}\n`);
+        return;
       }
       process.stdout.write(`${passes} passed, ${failures} failed${pending ? `, ${pending} skipped` : ''}\n`);
     });
