@@ -38,7 +38,7 @@
  *          BENCH_HELPER_PATCHES=0 has the helper send whole frames instead of changed rows.
  */
 import { appendFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../demo/chromium';
 import { startHeadlessHost, type HeadlessHost } from '../demo/headless-host';
@@ -50,6 +50,7 @@ import { ViewerPage } from '../test/support/browser-viewer';
 import { withMediaKey } from '../protocol/share-link';
 import { launchMeteredChromium, serveBenchPages, type MeteredBrowser } from './support/browsers';
 import { CpuMeter, percentile, printTable, waitForQuiet } from './support/stats';
+import { machineBusySeconds } from './support/extension-procs';
 import { startRealScreen, type RealScreen } from './support/real-screen';
 import { formatHops, splitHops, startPageTrace, takePageTrace, viewerTimings } from './support/hops';
 import { grabToPresent, timeChanges } from './support/change-latency';
@@ -105,6 +106,8 @@ interface Row {
   resolution: string;
   /** 1-minute load average at the end of the row (others share the 2 cores). */
   load: number;
+  /** Busy cores of the whole machine while the row measured (/proc/stat): at the machine's core count, every hop queues for CPU. */
+  machine: number;
 }
 
 interface FloorRow extends Row {
@@ -132,6 +135,7 @@ interface SceneRow {
   helperFps: number;
   pxPerFrame: number;
   load: number;
+  machine: number;
 }
 
 async function floor(browser: Browser, fps: number): Promise<FloorRow> {
@@ -141,6 +145,7 @@ async function floor(browser: Browser, fps: number): Promise<FloorRow> {
   await page.goto(`${pages.url}/page`);
   await page.addScriptTag({ url: `${pages.url}/floor.js`, type: 'module' });
   await page.waitForFunction(() => 'pairuxFloor' in window);
+  const machine = new CpuMeter(machineBusySeconds);
   const r = await page.evaluate(
     (o) =>
       (
@@ -164,6 +169,7 @@ async function floor(browser: Browser, fps: number): Promise<FloorRow> {
     perViewer: Number.NaN,
     resolution: `${r.width}×${r.height}`,
     load: load(),
+    machine: machine.cores(),
   };
 }
 
@@ -227,8 +233,10 @@ async function measureGenerated(viewerCount: number, viewerBrowser: Browser, fps
   try {
     await new Promise((r) => setTimeout(r, 3000));
     const meter = new CpuMeter(() => s.hostBrowser.cpuSeconds());
+    const machine = new CpuMeter(machineBusySeconds);
     const collected = await Promise.all(s.viewers.map((v) => v.collect(SECONDS * 1000)));
     const hostCores = meter.cores();
+    const machineCores = machine.cores();
     const latencies: number[] = [];
     const fpsPerViewer: number[] = [];
     let resolution = '';
@@ -248,6 +256,7 @@ async function measureGenerated(viewerCount: number, viewerBrowser: Browser, fps
       perViewer: hostCores / viewerCount,
       resolution,
       load: load(),
+      machine: machineCores,
     };
   } finally {
     await s.close();
@@ -280,6 +289,7 @@ async function measureScene(
   await real.takePainted();
   const hostMeter = new CpuMeter(() => s.hostBrowser.cpuSeconds() + real.helperCpuSeconds());
   const helperMeter = new CpuMeter(() => real.helperCpuSeconds());
+  const machineMeter = new CpuMeter(machineBusySeconds);
   // The viewers' collect starts a round trip later; changes are counted from then, and get MISS_MS after the window to show.
   const from = performance.timeOrigin + performance.now() + 300;
   const to = from + seconds * 1000;
@@ -289,6 +299,7 @@ async function measureScene(
   ]);
   const hostCores = hostMeter.cores();
   const helperCores = helperMeter.cores();
+  const machine = machineMeter.cores();
   const changes = real.takeChanges();
   const painted = await real.takePainted();
   const grab = real.takePaintToGrab();
@@ -358,6 +369,7 @@ async function measureScene(
     helperFps: changes.frames / changes.seconds,
     pxPerFrame,
     load: load(),
+    machine,
   };
 }
 
@@ -494,8 +506,19 @@ async function main(): Promise<void> {
   printInternet(internet);
   printTable(
     'Floor and generated screen: frame grabbed → presented at the viewer (ms); fps = distinct frames presented per second per viewer',
-    ['setup', 'p50 ms', 'p95 ms', 'fps mean', 'fps worst viewer', 'host CPU (cores)*', 'host CPU per viewer', 'received', 'load avg'],
-    [...floors, ...generated].map((r) => [r.label, r.p50, r.p95, r.fpsMean, r.fpsMin, r.hostCores, r.perViewer, r.resolution, r.load]),
+    [
+      'setup',
+      'p50 ms',
+      'p95 ms',
+      'fps mean',
+      'fps worst viewer',
+      'host CPU (cores)*',
+      'host CPU per viewer',
+      'received',
+      'load avg',
+      `machine busy (of ${cpus().length})`,
+    ],
+    [...floors, ...generated].map((r) => [r.label, r.p50, r.p95, r.fpsMean, r.fpsMin, r.hostCores, r.perViewer, r.resolution, r.load, r.machine]),
   );
   if (generated.length) console.log("* host CPU = the host page's Chromium.");
   const sayFailures = () => {
@@ -527,6 +550,7 @@ async function main(): Promise<void> {
       'px per patch',
       `target met`,
       'load avg',
+      `machine busy (of ${cpus().length})`,
     ],
     sceneRows.map((r) => {
       const f = floors.find((x) => x.fps === r.fps);
@@ -550,6 +574,7 @@ async function main(): Promise<void> {
         Math.round(r.pxPerFrame),
         targets(r, f),
         r.load,
+        r.machine,
       ];
     }),
   );
