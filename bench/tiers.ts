@@ -19,7 +19,8 @@
  * generated screen's (no capture hop): what the tiers change, not the capture path.
  *
  * Options: --modes=p2p,sfu --viewers=4 --uplinks=none,3000,1000 (kbit/s) --allocator=1,0 (P2P)
- *          --seconds=10 --settle=15
+ *          --seconds=10 --settle=15 --trace=1 (P2P: the allocator's decision every second, and the
+ *          controller's receiver figures after each uplink)
  *          --size=1280x720 --fps=30 --codec=vp8 --scroll=<lines a second> (the generated screen's code
  *          scrolls by; default the frame rate, a line every frame: a busy screen; 0: quiet, only its
  *          clock, box and marker move)
@@ -50,6 +51,7 @@ const [WIDTH, HEIGHT] = (args.get('size') ?? '1280x720').split('x').map(Number) 
 const FPS = Number(args.get('fps') ?? 30);
 const CODEC = (args.get('codec') ?? 'vp8') as 'vp8' | 'vp9' | 'av1' | 'h264';
 const SCROLL = Number(args.get('scroll') ?? FPS);
+const TRACE = args.get('trace') === '1';
 const HOST_KEY = randomBytes(18).toString('base64url');
 const meanOf = (xs: number[]) => (xs.length ? xs.reduce((x, y) => x + y, 0) / xs.length : 0);
 /** The value seen most often. */
@@ -155,6 +157,7 @@ try {
     for (const uplink of UPLINKS) {
       link.shapeUp(uplink);
       console.log(`  uplink ${uplink === null ? 'uncapped' : `${uplink} kbit/s`}: settling ${SETTLE} s, measuring ${SECONDS} s…`);
+      const tracer = TRACE && mode === 'p2p' ? traceAllocator(host.page, ids) : undefined;
       await sleep(SETTLE * 1000);
       const start = await read();
       const samples: GuestReading[][] = ids.map(() => []);
@@ -177,8 +180,13 @@ try {
       }
       const watched = await Promise.all(guests.map((g) => g.collectVisible(SECONDS * 1000)));
       clearInterval(sampler);
+      if (tracer) clearInterval(tracer);
       const seconds = (performance.now() - t0) / 1000;
       const end = await read();
+      if (TRACE) {
+        const v = await guests[0]!.stats();
+        console.log(`    controller's receiver: ${JSON.stringify(v)}`);
+      }
       const figures = ids.map((_, i): RoleFigures => {
         const a = start[i]!;
         const b = end[i]!;
@@ -290,3 +298,25 @@ console.log(
   'Target (issue 16): the controller within 10 % of its uncapped frame rate and latency at 3 Mbit/s, allocator on. "shown fps" = distinct frames presented per second at the guest; "limited by" = the encoder\'s qualityLimitationReason (most often seen), "estimate" = its connection\'s available outgoing bitrate; SFU rows: "host sends fps", "limited by" and "estimate" are the published track\'s, the size and kbit/s those the guest receives.',
 );
 process.exit(0);
+
+/** --trace=1: the allocator's decision every second (budget; per guest cap kbit/s, fps, ÷scale, rung, cause). */
+function traceAllocator(page: import('playwright-core').Page, ids: string[]): ReturnType<typeof setInterval> {
+  const t0 = performance.now();
+  return setInterval(() => {
+    void page
+      .evaluate(() => window.pairuxHost?.allocation?.())
+      .then((d) => {
+        if (!d) return;
+        const guests = ids.map((id, i) => {
+          const a = d.peers.find((p) => p.id === id);
+          return a
+            ? `${i === 0 ? 'C' : `v${i}`} ${a.caps.maxBitrateKbps}/${a.caps.maxFramerate}/${a.caps.scaleResolutionDownBy} L${a.level}${a.cause ? ` ${a.cause}` : ''}`
+            : '–';
+        });
+        console.log(
+          `    ${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s budget ${d.budgetKbps ?? '–'}${d.congested ? ' congested' : ''}: ${guests.join(' | ')}`,
+        );
+      })
+      .catch(() => undefined);
+  }, 1000);
+}

@@ -151,6 +151,13 @@ const RAISE_CLAMP = 1.1;
  * calm run keeps a narrow link from being probed every few seconds.
  */
 const PROBE_CALM_TICKS = 10;
+/**
+ * The budget is the lowest estimate of this many readings: a drop counts at once, a rise only once
+ * it held. The host's estimate is the sum of one per connection, each ramping and probing on its
+ * own, and it jumps (measured on a 3 Mbit/s uplink: 2186, 5456, 2351 kbit/s a second apart); one
+ * high reading placed every viewer whose tier changed at its ceiling, and the link overflowed.
+ */
+const ESTIMATE_READINGS = 3;
 
 interface PeerState {
   id: string;
@@ -226,6 +233,7 @@ type Step = { level: number; kbps: number };
 export class BandwidthAllocator {
   private readonly states = new Map<string, PeerState>();
   private calmTicks = 0;
+  private readonly estimates: number[] = [];
   private tiers: TierTable;
   private readonly floors: Floors;
   private readonly options: Required<Omit<AllocatorOptions, 'tiers' | 'floors'>>;
@@ -244,7 +252,7 @@ export class BandwidthAllocator {
   next(reading: AllocatorReading): AllocatorDecision {
     const now = reading.nowMs;
     const guests = this.sync(reading);
-    const link = assessLink(reading, guests, this.options.utilisation);
+    const link = assessLink({ ...reading, availableKbps: this.filtered(reading.availableKbps) }, guests, this.options.utilisation);
     for (const t of guests) this.prepare(t, guests, link);
     this.cutOwnLinks(guests, now);
     const over = this.cutForUplink(guests, link.budget, now);
@@ -262,6 +270,17 @@ export class BandwidthAllocator {
       cpuLimited,
       peers: guests.map((t) => this.commit(t, now)),
     };
+  }
+
+  /** The lowest of the last ESTIMATE_READINGS estimates; none while there is none. */
+  private filtered(estimate: number | null): number | null {
+    if (estimate === null || !(estimate > 0)) {
+      this.estimates.length = 0;
+      return estimate;
+    }
+    this.estimates.push(estimate);
+    if (this.estimates.length > ESTIMATE_READINGS) this.estimates.shift();
+    return Math.min(...this.estimates);
   }
 
   /** States for this reading's guests (new ones placed, gone ones forgotten), and their signals. */
@@ -311,22 +330,32 @@ export class BandwidthAllocator {
     };
   }
 
-  /** A guest seen first, or whose tier, override or screen changed: at its ceiling, free to be cut at once (a host's choice applies now). */
+  /**
+   * A guest seen first, or whose tier, override or screen changed: at its ceiling, free to be cut
+   * at once (a host's choice applies now). One that was below its ceiling and is not promoted to a
+   * higher priority keeps no more than it had (the best rung within its caps), and climbs back the
+   * way every raise does: a viewer lowered to the `low` tier on a congested link was placed at the
+   * low tier's ceiling, above what it sent, and the link overflowed.
+   */
   private place(reading: PeerReading, tier: Tier, screen: ScreenShape, key: string, previous: PeerState | undefined): PeerState {
     const override = reading.override ? { asked: reading.override, ...clampOverride(reading.override, tier, this.floors) } : undefined;
     const ladder = buildLadder(tier, screen, override?.applied, this.floors);
+    const promoted = previous !== undefined && tier.priority > (this.tiers[previous.tier]?.priority ?? -Infinity);
+    const keep = previous !== undefined && !promoted && previous.cause !== null ? previous.caps : undefined;
+    const level = keep ? Math.max(0, bestWithin(ladder, keep)) : 0;
+    const kbps = keep ? Math.min(ladder[level]!.kbps, keep.maxBitrateKbps) : ladder[0]!.kbps;
     return {
       id: reading.id,
       tier: reading.tier,
       key,
       ladder,
       override: override ? { asked: override.asked, clamped: override.clamped } : undefined,
-      level: 0,
-      caps: capsOf(ladder[0]!, ladder[0]!.kbps, tier),
-      cause: null,
-      lastChangeMs: -Infinity,
-      lastRaiseMs: -Infinity,
-      raiseWaitMs: this.options.minIntervalMs,
+      level,
+      caps: capsOf(ladder[level]!, kbps, tier),
+      cause: keep ? previous!.cause : null,
+      lastChangeMs: keep ? previous!.lastChangeMs : -Infinity,
+      lastRaiseMs: keep ? previous!.lastRaiseMs : -Infinity,
+      raiseWaitMs: keep ? previous!.raiseWaitMs : this.options.minIntervalMs,
       failedLevel: undefined,
       goodTicks: 0,
       rtts: previous?.rtts ?? [],
@@ -337,7 +366,7 @@ export class BandwidthAllocator {
   /** What the link carries for this guest, where its trouble lies, and what it counts for. */
   private prepare(t: Guest, all: Guest[], link: LinkView): void {
     t.carry = carryFor(t, all, link.budget);
-    if (t.fresh) t.kbps = Math.min(t.state.ladder[0]!.kbps, t.carry);
+    if (t.fresh) t.kbps = Math.min(t.state.caps.maxBitrateKbps, t.carry);
     const cap = t.kbps;
     const bandwidth = t.reading.qualityLimitationReason === 'bandwidth';
     const atCap = t.reading.sentKbps >= AT_CAP * cap;
@@ -576,6 +605,12 @@ function fpsCut(t: Guest): number | undefined {
     if (ladder[level]!.fps < ceiling) return level;
   }
   return undefined;
+}
+
+/** The first (best) rung that sends no more frames, pixels or bits than `caps`; the floor when none does. */
+function bestWithin(ladder: readonly Rung[], caps: EncoderCaps): number {
+  const i = ladder.findIndex((r) => r.fps <= caps.maxFramerate && r.scale >= caps.scaleResolutionDownBy && r.kbps <= caps.maxBitrateKbps);
+  return i < 0 ? ladder.length - 1 : i;
 }
 
 /** One rung up; at the top rung, a link clamp that loosened enough (what the link carries for it: `carry`). */
