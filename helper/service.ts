@@ -26,6 +26,7 @@ import { RandrMonitors } from './capture/randr-monitors';
 import { CaptureBackends } from './capture/capture-backend';
 import { HeldRecord } from './inject/wayland-held';
 import { WaylandInputSink } from './inject/wayland-sink';
+import { outputForCast } from './native/wayland-outputs';
 import type { CaptureSettings, CaptureStats, Capturer, Rect } from './capture/capturer';
 import { HELPER_VERSION } from './exit-codes';
 import { GrantGate } from './inject/grant-gate';
@@ -159,13 +160,17 @@ export class HelperService {
       core.capture = new CaptureBackends({ env, platform, outlet, onError, log });
     }
     if (platform.waylandInput && platform.inject.available) {
+      const devices = platform.waylandInput;
       core.sink = new WaylandInputSink({
-        devices: platform.waylandInput,
-        target: () => this.target(),
-        // One output: the layout is the shared output (several outputs: not yet).
+        devices,
+        // A pointer bound to the shared output spans it alone; else it spans the whole layout.
+        target: () => {
+          const t = this.target();
+          return devices.output ? { x: 0, y: 0, width: t.width, height: t.height } : t;
+        },
         layout: () => {
           const t = this.target();
-          return { width: t.x + t.width, height: t.y + t.height };
+          return devices.output ? { width: t.width, height: t.height } : { width: t.x + t.width, height: t.y + t.height };
         },
         record: HeldRecord.forDisplay(env),
         onError: (m) => log(`input: ${m}`),
@@ -235,6 +240,7 @@ export class HelperService {
     if (p.deliver === 'link') {
       capturer.setPaused(false);
       const r = await capturer.start(settings);
+      if (chosen.backend === 'portal') this.pointAtCast(core, capturer);
       this.o.log(
         `capture started: ${r.width}x${r.height} at ${r.fps} fps over the link (${chosen.backend})${shown ? ` of monitor ${shown.monitor.name}` : ''}`,
       );
@@ -251,6 +257,7 @@ export class HelperService {
     this.frameServer = server;
     capturer.setPaused(true);
     const r = await capturer.start(settings);
+    if (chosen.backend === 'portal') this.pointAtCast(core, capturer);
     this.o.log(
       `capture started: ${r.width}x${r.height} at ${r.fps} fps on a loopback WebSocket (${chosen.backend})${shown ? ` of monitor ${shown.monitor.name}` : ''}`,
     );
@@ -333,6 +340,33 @@ export class HelperService {
   /** One line benches and people can read: the capture stats are not part of the protocol (yet). */
   private logStats(stats: CaptureStats): void {
     this.o.log(`capture stopped: ${JSON.stringify({ ...stats, link: this.o.link.videoStats })}`);
+  }
+
+  /**
+   * On a wlroots desktop with several monitors, the guest's pointer must land on the shared one:
+   * the virtual pointer is bound to the monitor of the cast's size (the portal does not say which
+   * it is). With one monitor, or none that can be told apart, the pointer spans the layout.
+   */
+  private pointAtCast(core: Core, capturer: Capturer): void {
+    const devices = core.startup.platform.waylandInput;
+    const cast = capturer.target;
+    if (!devices || !cast || devices.outputs.length < 2) return;
+    const { output, reason } = outputForCast(devices.outputs, cast);
+    try {
+      if (output && devices.pointTo(output)) {
+        this.o.log(
+          `input: the pointer moves on monitor ${output.name || `#${output.id}`} (${output.width}x${output.height} at ${output.x},${output.y}), the one shared`,
+        );
+        return;
+      }
+      devices.pointTo(undefined);
+    } catch (err) {
+      this.o.log(`input: binding the pointer to the shared monitor failed: ${(err as Error).message}`);
+      return;
+    }
+    this.o.log(
+      `input: ${reason ?? "this compositor's virtual pointer cannot be bound to one monitor (zwlr_virtual_pointer_manager_v1 version 1)"}; clicks are placed as if the shared monitor sat at the layout's top left`,
+    );
   }
 
   private target(): Rect {

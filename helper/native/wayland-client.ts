@@ -12,19 +12,27 @@ import { UnixSocket } from './unix-socket';
 /** One argument of a request, by its wire type. */
 export type WireArg = { uint: number } | { int: number } | { fixed: number } | { string: string } | { object: number | null } | { newId: number };
 
-interface Global {
+export interface Global {
   name: number;
   version: number;
 }
+
+/** An object's events: its opcode and argument bytes. */
+export type EventHandler = (opcode: number, body: Buffer) => void;
 
 const DISPLAY_ID = 1;
 const HEADER_BYTES = 8;
 /** The compositor's message size limit (wl_connection: 4096 bytes). */
 const MAX_MESSAGE_BYTES = 4096;
+/** Globals kept from the registry: a compositor offers a few dozen; a flood is not kept. */
+const MAX_GLOBALS = 1024;
 
 export class WaylandClient {
-  /** Globals the compositor offered at connect time, by interface name. */
+  /** Globals the compositor offered at connect time, by interface name (the first of each: see `all`). */
   readonly globals = new Map<string, Global>();
+  /** Every global offered, in order: an interface may be offered more than once (one wl_output per monitor). */
+  private readonly offered: Array<Global & { iface: string }> = [];
+  private readonly handlers = new Map<number, EventHandler>();
   private nextId = 2;
   private registryId = 0;
   private inbox: Buffer = Buffer.alloc(0);
@@ -77,10 +85,26 @@ export class WaylandClient {
   bind(iface: string, version: number): number {
     const g = this.globals.get(iface);
     if (!g) throw new Error(`the compositor offers no ${iface}`);
+    return this.bindGlobal(iface, g, version);
+  }
+
+  /** Binds one particular global of an interface (one of `all(iface)`), at `version` or the compositor's if lower. */
+  bindGlobal(iface: string, g: Global, version: number): number {
     const id = this.allocate();
     // wl_registry.bind(name, new_id of any interface: its name, version and id)
     this.request(this.registryId, 0, [{ uint: g.name }, { string: iface }, { uint: Math.min(version, g.version) }, { newId: id }]);
     return id;
+  }
+
+  /** Every global of an interface the compositor offers (still). */
+  all(iface: string): Global[] {
+    return this.offered.filter((g) => g.iface === iface).map(({ name, version }) => ({ name, version }));
+  }
+
+  /** Hands an object's events to `handler` (a bound global's: a monitor's name and size); undefined stops it. */
+  listen(objectId: number, handler: EventHandler | undefined): void {
+    if (handler) this.handlers.set(objectId, handler);
+    else this.handlers.delete(objectId);
   }
 
   allocate(): number {
@@ -143,13 +167,27 @@ export class WaylandClient {
     } else if (sender === this.registryId && opcode === 0) {
       // wl_registry.global(name, interface, version)
       const [iface, at] = readString(body, 4);
-      this.globals.set(iface, { name: body.readUInt32LE(0), version: body.readUInt32LE(at) });
+      const g = { name: body.readUInt32LE(0), version: body.readUInt32LE(at) };
+      if (!this.globals.has(iface)) this.globals.set(iface, g);
+      this.offered.push({ ...g, iface });
+      if (this.offered.length > MAX_GLOBALS) this.offered.shift();
     } else if (sender === this.registryId && opcode === 1) {
       const name = body.readUInt32LE(0);
-      for (const [iface, g] of this.globals) if (g.name === name) this.globals.delete(iface);
+      const gone = this.offered.findIndex((g) => g.name === name);
+      if (gone >= 0) {
+        const [{ iface }] = this.offered.splice(gone, 1) as [Global & { iface: string }];
+        const next = this.offered.find((g) => g.iface === iface);
+        if (this.globals.get(iface)?.name === name) {
+          if (next) this.globals.set(iface, { name: next.name, version: next.version });
+          else this.globals.delete(iface);
+        }
+      }
     } else if (opcode === 0 && this.pendingCallbacks.delete(sender)) {
-      // wl_callback.done: a sync's answer. Other objects' events (a seat's capabilities) are not needed.
+      // wl_callback.done: a sync's answer.
       this.doneCallbacks.add(sender);
+    } else {
+      // Events of objects nobody listens to (a seat's capabilities) are not needed.
+      this.handlers.get(sender)?.(opcode, body);
     }
   }
 }
@@ -176,7 +214,8 @@ function encodeArgs(args: readonly WireArg[]): Buffer {
   return Buffer.concat(parts);
 }
 
-function readString(body: Buffer, at: number): [string, number] {
+/** A string argument at byte `at`: its text and where the next argument starts. */
+export function readString(body: Buffer, at: number): [string, number] {
   const len = body.readUInt32LE(at);
   const text = body.toString('utf8', at + 4, at + 4 + Math.max(0, len - 1));
   return [text, at + 4 + Math.ceil(len / 4) * 4];

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WaylandKeymap } from '../inject/wayland-keymap';
 import { WaylandClient } from './wayland-client';
+import { listOutputs, type WaylandOutput } from './wayland-outputs';
 
 export const VIRTUAL_KEYBOARD = 'zwp_virtual_keyboard_manager_v1';
 export const VIRTUAL_POINTER = 'zwlr_virtual_pointer_manager_v1';
@@ -28,19 +29,28 @@ export function virtualInputMissing(client: WaylandClient): string | undefined {
 
 export class WaylandVirtualInput {
   private readonly keyboard: number;
-  private readonly pointer: number;
+  private pointer: number;
+  private readonly seat: number;
+  private readonly ptrManager: number;
+  /** The pointer manager's version: 2 can bind a pointer to one output. */
+  private readonly ptrVersion: number;
   private readonly keymap = new WaylandKeymap();
+  /** The compositor's monitors, as they were when the devices were made. */
+  readonly outputs: readonly WaylandOutput[];
+  private boundTo: WaylandOutput | undefined;
 
   private constructor(private readonly client: WaylandClient) {
-    const seat = client.bind('wl_seat', 1);
+    this.seat = client.bind('wl_seat', 1);
     const kbManager = client.bind(VIRTUAL_KEYBOARD, 1);
-    const ptrManager = client.bind(VIRTUAL_POINTER, 1);
+    this.ptrVersion = Math.min(2, client.globals.get(VIRTUAL_POINTER)!.version);
+    this.ptrManager = client.bind(VIRTUAL_POINTER, 2);
     this.keyboard = client.allocate();
-    client.request(kbManager, 0, [{ object: seat }, { newId: this.keyboard }]); // create_virtual_keyboard
+    client.request(kbManager, 0, [{ object: this.seat }, { newId: this.keyboard }]); // create_virtual_keyboard
     this.pointer = client.allocate();
-    client.request(ptrManager, 0, [{ object: seat }, { newId: this.pointer }]); // create_virtual_pointer
+    client.request(this.ptrManager, 0, [{ object: this.seat }, { newId: this.pointer }]); // create_virtual_pointer
     this.sendKeymap();
     client.roundtrip();
+    this.outputs = listOutputs(client);
   }
 
   /** Connects to the compositor of `env` and makes the two devices; throws saying what is missing. */
@@ -63,7 +73,30 @@ export class WaylandVirtualInput {
     return this.client.closed;
   }
 
-  /** Moves the pointer to (x, y) of a layout `width` × `height`. */
+  /** The output the pointer is bound to; undefined while it spans the whole layout. */
+  get output(): WaylandOutput | undefined {
+    return this.boundTo;
+  }
+
+  /**
+   * Binds the pointer to one output (its absolute motion then spans that output alone, wherever
+   * it sits in the layout), or to the whole layout again. A new pointer device replaces the old:
+   * call it between drags, not in one. False when the compositor's pointer manager is too old
+   * (version 1) to bind one.
+   */
+  pointTo(output: WaylandOutput | undefined): boolean {
+    if (output?.id === this.boundTo?.id) return true;
+    if (output && this.ptrVersion < 2) return false;
+    this.client.request(this.pointer, 8, []); // zwlr_virtual_pointer_v1.destroy
+    this.pointer = this.client.allocate();
+    if (output) this.client.request(this.ptrManager, 2, [{ object: this.seat }, { object: output.id }, { newId: this.pointer }]);
+    else this.client.request(this.ptrManager, 0, [{ object: this.seat }, { newId: this.pointer }]);
+    this.client.roundtrip();
+    this.boundTo = output;
+    return true;
+  }
+
+  /** Moves the pointer to (x, y) of an area `width` × `height`: the bound output, or the whole layout. */
   moveTo(x: number, y: number, width: number, height: number): void {
     this.client.request(this.pointer, 1, [{ uint: now() }, { uint: Math.round(x) }, { uint: Math.round(y) }, { uint: width }, { uint: height }]);
     this.frame();

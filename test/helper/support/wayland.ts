@@ -19,6 +19,8 @@ import { waitFor } from './xvfb';
 /** The desktop's user: every Debian has it, and it owns nothing else the tests use. */
 const USER = 65534;
 export const WAYLAND_OUTPUT = 'HEADLESS-1';
+/** The second monitor, when a suite asks for one: right of the first. */
+export const SECOND_OUTPUT = 'HEADLESS-2';
 
 export interface WaylandSession {
   width: number;
@@ -56,7 +58,13 @@ export function waylandPrerequisites(): string | undefined {
   return undefined;
 }
 
-export async function startWayland(o: { width?: number; height?: number; maxFps?: number } = {}): Promise<WaylandSession> {
+/**
+ * `second`: a second monitor of that size right of the first (HEADLESS-2); `shared`: the monitor
+ * the portal's picker shares (the first unless named).
+ */
+export async function startWayland(
+  o: { width?: number; height?: number; maxFps?: number; second?: { width: number; height: number }; shared?: string } = {},
+): Promise<WaylandSession> {
   const missing = waylandPrerequisites();
   if (missing) throw new Error(missing);
   const width = o.width ?? 1280;
@@ -160,8 +168,15 @@ export async function startWayland(o: { width?: number; height?: number; maxFps?
     const wireplumber = spawnAs('wireplumber', 'wireplumber', []);
     const swayConfig = path.join(base, 'sway.conf');
     // A plain desktop: no bar, no borders or gaps, so a client's pixels sit where the test puts them.
-    writeFileSync(swayConfig, `output ${WAYLAND_OUTPUT} mode ${width}x${height}\ndefault_border none\nfocus_follows_mouse no\nxwayland disable\n`);
-    const sway = spawnAs('sway', 'sway', ['-c', swayConfig], { WLR_BACKENDS: 'headless', WLR_LIBINPUT_NO_DEVICES: '1', WLR_RENDERER: 'pixman' });
+    const outputs = [`output ${WAYLAND_OUTPUT} mode ${width}x${height} position 0 0`];
+    if (o.second) outputs.push(`output ${SECOND_OUTPUT} mode ${o.second.width}x${o.second.height} position ${width} 0`);
+    writeFileSync(swayConfig, `${outputs.join('\n')}\ndefault_border none\nfocus_follows_mouse no\nxwayland disable\n`);
+    const sway = spawnAs('sway', 'sway', ['-c', swayConfig], {
+      WLR_BACKENDS: 'headless',
+      WLR_HEADLESS_OUTPUTS: o.second ? '2' : '1',
+      WLR_LIBINPUT_NO_DEVICES: '1',
+      WLR_RENDERER: 'pixman',
+    });
     let display = '';
     let swaySock = '';
     await step(() => {
@@ -181,7 +196,7 @@ export async function startWayland(o: { width?: number; height?: number; maxFps?
     const startBackend = async (cancel: boolean) => {
       // The one output, picked without a dialog (chooser_type=none): what a user's click in the
       // picker does. A picker that prints nothing is the user closing it.
-      const chooser = cancel ? 'chooser_type=simple\nchooser_cmd=true\n' : `output_name=${WAYLAND_OUTPUT}\nchooser_type=none\n`;
+      const chooser = cancel ? 'chooser_type=simple\nchooser_cmd=true\n' : `output_name=${o.shared ?? WAYLAND_OUTPUT}\nchooser_type=none\n`;
       writeFileSync(portalConfig, `[screencast]\n${chooser}max_fps=${o.maxFps ?? 30}\n`);
       const child = spawnAs('portal-wlr', waylandPortalBinary(), ['-r', '-c', portalConfig, '-l', 'WARN']);
       await step(() => busName('org.freedesktop.impl.portal.desktop.wlr'), 'the wlroots portal backend');
