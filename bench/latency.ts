@@ -33,6 +33,7 @@
  *          --capture-fps=<the helper's rate, default each --fps> --codec=av1 (the P2P default; the SFU path uses its own) --hint=detail --jb=<viewer jitter-buffer target ms, default Chromium's> --direct=0 (P2P: RTP video instead of direct video, WebCodecs over a data channel);
  *          --livekit-log=FILE (the local LiveKit's debug log: layer switches and key-frame requests);
  *          --internet=20,80,20+1 (one-way ms[+loss %] per condition; the default as root, none otherwise; --internet= skips them);
+ *          --layers=3 (SFU: a third simulcast layer, the standard tier's ÷1.5; default 2);
  *          --paced=1 (SFU viewers show frames at WebRTC's render times, as before 'at once' was the default);
  *          --e2ee=0,1 (the real-screen rows plain and end-to-end encrypted, side by side; default 0);
  *          BENCH_HELPER_PATCHES=0 has the helper send whole frames instead of changed rows.
@@ -66,6 +67,8 @@ const STILL_SECONDS = Number(args.get('still-seconds') ?? 20);
 const [WIDTH, HEIGHT] = (args.get('size') ?? '1920x1080').split('x').map(Number) as [number, number];
 const FPS = list('fps', '30,60').map(Number);
 const CODEC = (args.get('codec') ?? 'av1') as 'vp9' | 'vp8' | 'av1' | 'h264';
+/** SFU simulcast layers (the host page's `layers`): 3 adds the standard tier's ÷1.5. */
+const LAYERS = args.get('layers') === '3' ? 3 : undefined;
 /** P2P guests get direct video (WebCodecs over a data channel), as by default; --direct=0: RTP video. */
 const DIRECT = args.get('direct') !== '0';
 const REAL = list('real', '1').map(Number);
@@ -212,6 +215,7 @@ async function openSession(viewerCount: number, viewerBrowser: Browser, fps: num
       browser: hostBrowser.browser,
       ...(HINT !== undefined ? { hint: HINT } : {}),
       ...(real ? { bridge: real.bridgeUrl } : {}),
+      ...(LAYERS ? { layers: LAYERS } : {}),
     });
     const jb = args.get('jb');
     // An encrypted session's viewers open the link with the key the host page made.

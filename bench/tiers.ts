@@ -19,6 +19,7 @@
  * generated screen's (no capture hop): what the tiers change, not the capture path.
  *
  * Options: --modes=p2p,sfu --viewers=4 --uplinks=none,3000,1000 (kbit/s) --allocator=1,0 (P2P)
+ *          --layers=2,3 (SFU: the screen's simulcast layers, each a setup of its own; default 2)
  *          --seconds=10 --settle=15 --trace=1 (P2P: the allocator's decision every second, and the
  *          controller's receiver figures after each uplink)
  *          --size=1280x720 --fps=30 --codec=vp8 --scroll=<lines a second> (the generated screen's code
@@ -37,7 +38,8 @@ import { ViewerPage } from '../test/support/browser-viewer';
 import { OUR_SIDE, startShapedMachine } from '../test/support/shaped-link';
 import { expandCaptureTime } from '../webview/engine/frames/frame-marker';
 import type { GuestStats } from '../webview/engine/engine-types';
-import { percentile, printTable } from './support/stats';
+import { CpuMeter, percentile, printTable } from './support/stats';
+import { launchMeteredChromium } from './support/browsers';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const list = (name: string, fallback: string) => (args.get(name) ?? fallback).split(',').filter(Boolean);
@@ -52,15 +54,16 @@ const FPS = Number(args.get('fps') ?? 30);
 const CODEC = (args.get('codec') ?? 'vp8') as 'vp8' | 'vp9' | 'av1' | 'h264';
 const SCROLL = Number(args.get('scroll') ?? FPS);
 const TRACE = args.get('trace') === '1';
+const LAYERS = list('layers', '2').map((l) => (l === '3' ? 3 : 2) as 2 | 3);
 const HOST_KEY = randomBytes(18).toString('base64url');
 const meanOf = (xs: number[]) => (xs.length ? xs.reduce((x, y) => x + y, 0) / xs.length : 0);
 /** The value seen most often. */
 const mostOf = (xs: string[]) => [...new Set(xs)].sort((a, b) => xs.filter((x) => x === b).length - xs.filter((x) => x === a).length)[0] ?? '?';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** P2P once per allocator setting; SFU once (LiveKit allocates). */
-const SETUPS = MODES.flatMap((mode): Array<{ mode: 'p2p' | 'sfu'; allocator: boolean | null }> =>
-  mode === 'p2p' ? ALLOCATOR.map((allocator) => ({ mode, allocator })) : [{ mode, allocator: null }],
+/** P2P once per allocator setting; SFU once per simulcast layer count (LiveKit allocates). */
+const SETUPS = MODES.flatMap((mode): Array<{ mode: 'p2p' | 'sfu'; allocator: boolean | null; layers: 2 | 3 }> =>
+  mode === 'p2p' ? ALLOCATOR.map((allocator) => ({ mode, allocator, layers: 2 as const })) : LAYERS.map((layers) => ({ mode, allocator: null, layers })),
 );
 
 interface RoleFigures {
@@ -99,11 +102,11 @@ const plane = await startControlPlane({
   ...(livekit ? { livekit: { url: livekit.url, apiKey: livekit.apiKey, apiSecret: livekit.apiSecret } } : {}),
 });
 const viewerBrowser = await launchChromium();
-const hostBrowser = await launchChromium({ executablePath: link.wrapper(findChromium()) });
+const hostBrowser = await launchMeteredChromium({ executablePath: link.wrapper(findChromium()) });
 const rows: Array<Array<string | number>> = [];
 try {
-  for (const { mode, allocator } of SETUPS) {
-    const setup = mode === 'sfu' ? 'SFU' : `P2P, allocator ${allocator ? 'on' : 'off'}`;
+  for (const { mode, allocator, layers } of SETUPS) {
+    const setup = mode === 'sfu' ? `SFU, ${layers} layers` : `P2P, allocator ${allocator ? 'on' : 'off'}`;
     console.log(`${setup}: a session of 1 controller and ${VIEWERS} viewers…`);
     link.shapeUp(null);
     const session = await createSession(plane, { name: 'bench:tiers', mode }, { authorization: `Bearer ${HOST_KEY}` });
@@ -111,12 +114,13 @@ try {
       width: WIDTH,
       height: HEIGHT,
       fps: FPS,
-      browser: hostBrowser,
+      browser: hostBrowser.browser,
       name: 'Host',
       direct: false,
       codec: CODEC,
       ...(allocator === null ? {} : { allocator }),
       scroll: SCROLL,
+      layers,
     });
     const guests = [await ViewerPage.open(viewerBrowser, session.links.controller.url, 'Driver')];
     for (let i = 1; i <= VIEWERS; i++) guests.push(await ViewerPage.open(viewerBrowser, session.links.viewer.url, `Viewer ${i}`));
@@ -165,6 +169,7 @@ try {
         void read().then((rs) => rs.forEach((r, i) => samples[i]!.push(r)));
       }, 1000);
       const t0 = performance.now();
+      const hostCpu = new CpuMeter(() => hostBrowser.cpuSeconds());
       // What the allocator decided by the end of the settling time: its budget and each guest's caps.
       const decision = mode === 'p2p' ? await host.page.evaluate(() => window.pairuxHost?.allocation?.()) : undefined;
       if (decision) {
@@ -182,6 +187,7 @@ try {
       clearInterval(sampler);
       if (tracer) clearInterval(tracer);
       const seconds = (performance.now() - t0) / 1000;
+      const hostCores = hostCpu.cores();
       const end = await read();
       if (TRACE) {
         const v = await guests[0]!.stats();
@@ -213,7 +219,7 @@ try {
       const worst = viewers.reduce((w, r) => (r.shownFps < w.shownFps ? r : w), viewers[0]!);
       const ratio = (x: number, base: number | undefined) => (base ? `×${(x / base).toFixed(2)}` : '–');
       const label = uplink === null ? 'uncapped' : `${uplink} kbit/s`;
-      const on = mode === 'sfu' ? 'SFU (LiveKit)' : `P2P ${allocator ? 'on' : 'off'}`;
+      const on = mode === 'sfu' ? `SFU, ${layers} layers` : `P2P ${allocator ? 'on' : 'off'}`;
       rows.push([
         on,
         label,
@@ -228,6 +234,7 @@ try {
         controller.p95,
         ratio(controller.shownFps, uncapped?.shownFps),
         ratio(controller.p50, uncapped?.p50),
+        hostCores,
         loadavg()[0]!,
       ]);
       rows.push([
@@ -245,6 +252,7 @@ try {
         '',
         '',
         '',
+        '',
       ]);
       rows.push([
         on,
@@ -258,6 +266,7 @@ try {
         worst.shownFps,
         worst.p50,
         worst.p95,
+        '',
         '',
         '',
         '',
@@ -290,6 +299,7 @@ printTable(
     'g2g p95 ms',
     'shown fps × uncapped',
     'p50 × uncapped',
+    'host CPU (cores)',
     'load avg',
   ],
   rows,

@@ -17,6 +17,8 @@ export interface HostPageOptions {
   allocator?: boolean;
   /** Lines a second the generated screen's code scrolls by (a busy screen; at `fps`, a line every frame). */
   scroll?: number;
+  /** SFU simulcast layers (default 2; 3 adds the standard tier's ÷1.5). */
+  layers?: 2 | 3;
   hint?: 'detail' | 'motion' | 'text' | '';
   degradation?: 'maintain-resolution' | 'maintain-framerate' | 'balanced';
   maxKbps?: number;
@@ -69,6 +71,7 @@ export function hostPageUrl(serverUrl: string, sessionId: string, hostToken: str
   if (o.direct === false) params.set('direct', '0');
   if (o.allocator === false) params.set('alloc', '0');
   if (o.scroll) params.set('scroll', String(o.scroll));
+  if (o.layers) params.set('layers', String(o.layers));
   if (o.hint !== undefined) params.set('hint', o.hint);
   if (o.degradation) params.set('degradation', o.degradation);
   if (o.maxKbps) params.set('maxKbps', String(o.maxKbps));

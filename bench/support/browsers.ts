@@ -15,8 +15,9 @@ export interface MeteredBrowser {
   close(): Promise<void>;
 }
 
-export async function launchMeteredChromium(): Promise<MeteredBrowser> {
-  const server = await chromium.launchServer({ executablePath: findChromium(), headless: true, args: CHROMIUM_ARGS });
+/** `executablePath`: Chromium started through a wrapper (a network namespace's), metered all the same. */
+export async function launchMeteredChromium(o: { executablePath?: string } = {}): Promise<MeteredBrowser> {
+  const server = await chromium.launchServer({ executablePath: o.executablePath ?? findChromium(), headless: true, args: CHROMIUM_ARGS });
   const browser = await chromium.connect(server.wsEndpoint());
   const pid = server.process().pid!;
   return {

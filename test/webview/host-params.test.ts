@@ -14,6 +14,13 @@ describe('webview: the host page reads its allocator and busy-screen parameters'
     assert.ok(r.ok);
     assert.equal(r.params.allocator, true);
     assert.equal(r.params.scroll, 0);
+    assert.equal(r.params.simulcastLayers, 2);
+  });
+
+  it('layers=3 adds the standard tier’s simulcast layer (bench:tiers and bench:latency --layers compare them)', () => {
+    const r = readHostParams(`${base}&layers=3`);
+    assert.ok(r.ok);
+    assert.equal(r.params.simulcastLayers, 3);
   });
 
   it('alloc=0 turns the allocator off; scroll=10 makes the generated screen busy, its code scrolling 10 lines a second', () => {
@@ -28,6 +35,7 @@ describe('webview: the host page reads its allocator and busy-screen parameters'
       ['alloc=off', /alloc must be 0 or 1 \(got off\)/],
       ['scroll=yes', /scroll must be an integer from 0 to 240/],
       ['scroll=-1', /scroll must be an integer from 0 to 240/],
+      ['layers=4', /layers must be 2 or 3 \(got 4\)/],
     ] as const) {
       const r = readHostParams(`${base}&${q}`);
       assert.equal(r.ok, false);

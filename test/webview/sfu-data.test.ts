@@ -198,6 +198,18 @@ describe('webview: SFU publish settings for the shared screen', () => {
     assert.deepEqual([half?.width, half?.height, half?.encoding.maxFramerate, half?.encoding.maxBitrate], [960, 540, 30, 833_333]);
   });
 
+  it('three layers on request: the standard tier’s size (÷1.5) between the half and the full, at the same frame rate', async () => {
+    const { screenPublishOptions } = await load();
+    const o = screenPublishOptions({ width: 1920, height: 1080, fps: 30, source: 'x' }, { simulcastLayers: 3 });
+    assert.deepEqual(
+      (o.screenShareSimulcastLayers ?? []).map((l) => [l.width, l.height, l.encoding.maxFramerate, l.encoding.maxBitrate]),
+      [
+        [960, 540, 30, 833_333],
+        [1280, 720, 30, 2_721_655],
+      ],
+    );
+  });
+
   it('VP9/AV1 become H.264 (LiveKit 1.13.5 cannot simulcast them), VP8 stays, and so does a host that cannot send H.264; an explicit cap wins', async () => {
     const { screenPublishOptions } = await load();
     const screen = { width: 1280, height: 720, fps: 15, source: 'x' };

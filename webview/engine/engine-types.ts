@@ -70,6 +70,8 @@ export interface ScreenEncoding {
   /** Overrides the track's contentHint when set. */
   contentHint?: '' | 'detail' | 'text' | 'motion';
   degradationPreference?: RTCDegradationPreference;
+  /** SFU: simulcast layers of the screen (2: full and half size; 3: the standard tier's ÷1.5 too). Default 2. */
+  simulcastLayers?: 2 | 3;
 }
 
 export interface HostMediaEngine {

@@ -299,6 +299,7 @@ export function startHostPage(params: HostParams, env: HostPageEnv): HostPageAct
     contentHint: params.contentHint,
     degradationPreference: params.degradationPreference,
     ...(params.maxBitrateKbps ? { maxBitrateKbps: params.maxBitrateKbps } : {}),
+    simulcastLayers: params.simulcastLayers,
   };
   // An encrypted session (the join says so): this page makes the key and seals every frame it
   // sends, through the P2P worker or LiveKit's E2EE, both fed by one key schedule.

@@ -4,6 +4,7 @@
  * `direct=0` sends P2P guests RTP video only, no direct video (WebCodecs over a data channel).
  * `scroll=<lines a second>` makes the generated screen busy: its code scrolls by (at the frame
  * rate or more, a line every frame).
+ * `layers=3` publishes a third simulcast layer in SFU mode, at the standard tier's ÷1.5 (default 2: full and half size).
  * `alloc=0` leaves P2P guests' RTP encoders uncapped by tier and allocator (bench:tiers' control column).
  * `ratchet=<seconds>` moves an encrypted session's key on that often (default 10 minutes).
  * Without `bridge` the page shares its generated screen and has nobody to ask about control;
@@ -37,6 +38,8 @@ export interface HostParams {
   scroll: number;
   /** `alloc=0|1` (default 1): cap P2P guests' RTP encoders by tier and the bandwidth allocator. */
   allocator: boolean;
+  /** `layers=2|3` (default 2): SFU simulcast layers. */
+  simulcastLayers: 2 | 3;
   /** `ratchet=<seconds>` (5-86400): how often an encrypted session's key moves on; undefined: the default (10 minutes). */
   ratchetMs: number | undefined;
 }
@@ -84,6 +87,8 @@ export function readHostParams(hash: string): HostParamsResult {
   if (directRaw !== '0' && directRaw !== '1') problems.push(`direct must be 0 or 1 (got ${directRaw})`);
   const scroll = int(q.get('scroll'), 0, 0, 240);
   if (typeof scroll === 'string') problems.push(`scroll ${scroll}`);
+  const layersRaw = q.get('layers') ?? '2';
+  if (layersRaw !== '2' && layersRaw !== '3') problems.push(`layers must be 2 or 3 (got ${layersRaw})`);
   const allocRaw = q.get('alloc') ?? '1';
   if (allocRaw !== '0' && allocRaw !== '1') problems.push(`alloc must be 0 or 1 (got ${allocRaw})`);
   const bridgeRaw = q.get('bridge');
@@ -128,6 +133,7 @@ export function readHostParams(hash: string): HostParamsResult {
       region: regionHint(q.get('region')),
       directVideo: directRaw !== '0',
       allocator: allocRaw !== '0',
+      simulcastLayers: layersRaw === '3' ? 3 : 2,
       scroll: typeof scroll === 'number' ? scroll : 0,
       ratchetMs: ratchet > 0 ? ratchet * 1000 : undefined,
     },

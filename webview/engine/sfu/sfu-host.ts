@@ -22,7 +22,9 @@
  * seeing the top layer go quiet, switched viewers down and up again with key frames (issue 13:
  * SFU still row 1004/1995 ms → 50-80/75-250 ms). Dynacast pauses the half layer when nobody
  * watches it, so its frame rate costs nothing then. maintain-resolution, so congestion costs
- * frames, not legibility.
+ * frames, not legibility. A third layer at the standard tier's size (÷1.5, `simulcastLayers: 3`)
+ * is there to measure, not on by default: bench:tiers at 1080p30 on a busy screen measured the
+ * host at 0.73 cores with it against 0.60 without, and no guest of the run took it.
  *
  * Survives LiveKit going away: the client's own reconnects first; after it gives up, a new room
  * with a fresh token every few seconds, republishing the screen. The MediaStreamTrack given to
@@ -107,7 +109,7 @@ export function defaultMaxBitrate(screen: ScreenDescription): number {
 /** Publish options for the shared screen (exported for the tests that pin them). */
 export function screenPublishOptions(
   screen: ScreenDescription,
-  o: Pick<SfuHostEngineOptions, 'codec' | 'maxBitrateKbps' | 'degradationPreference'>,
+  o: Pick<SfuHostEngineOptions, 'codec' | 'maxBitrateKbps' | 'degradationPreference' | 'simulcastLayers'>,
   canSendH264 = true,
 ): TrackPublishOptions {
   const codec: VideoCodec = o.codec === 'vp8' || !canSendH264 ? 'vp8' : 'h264';
@@ -120,6 +122,15 @@ export function screenPublishOptions(
     screen.fps,
     'medium',
   );
+  // The standard tier's own size (÷1.5, its maxScaleDown: 720p of a 1080p screen), for a viewer
+  // whose window or link is short of the full size; bits with the pixels to the 0.75 (ladder.ts).
+  const standard = new VideoPreset(
+    evenDown(screen.width / 1.5),
+    evenDown(screen.height / 1.5),
+    Math.round(maxBitrate * (1 / 1.5) ** 1.5),
+    screen.fps,
+    'medium',
+  );
   return {
     name: 'pairux-screen',
     source: Track.Source.ScreenShare,
@@ -127,9 +138,14 @@ export function screenPublishOptions(
     backupCodec: false,
     simulcast: true,
     screenShareEncoding: { maxBitrate, maxFramerate: screen.fps, priority: 'high' },
-    screenShareSimulcastLayers: [half],
+    screenShareSimulcastLayers: o.simulcastLayers === 3 ? [half, standard] : [half],
     degradationPreference: o.degradationPreference ?? 'maintain-resolution',
   };
+}
+
+/** The largest even integer not above `n` (4:2:0 encoders crop or pad an odd edge). */
+function evenDown(n: number): number {
+  return Math.floor(n / 2) * 2;
 }
 
 /** Whether this browser's WebRTC can send H.264 (an Electron or Chromium build without OpenH264 cannot). */
