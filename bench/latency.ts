@@ -435,7 +435,14 @@ async function receiverLine(viewer: ViewerPage | undefined): Promise<string> {
   if (!viewer) return 'no viewer';
   const s = (await viewer.stats()) as unknown as Record<string, unknown>;
   const keys = ['codec', 'frameWidth', 'framesDecoded', 'jitterBufferMs', 'jitterBufferTargetMs', 'processingMs', 'freezeCount'];
-  return keys.map((k) => `${k} ${typeof s[k] === 'number' ? Math.round((s[k] as number) * 10) / 10 : String(s[k])}`).join(', ');
+  // What the <video> plays: a generator's frames are shown as decoded (direct video, an SFU guest's
+  // InstantPresenter); the received track itself is paced by WebRTC's render times (a display
+  // hop ~20 ms longer at 30 fps).
+  const plays = await viewer.page.evaluate(() => {
+    const track = (document.querySelector('video')?.srcObject as MediaStream | null)?.getVideoTracks()[0];
+    return track ? (track instanceof MediaStreamTrackGenerator ? 'frames as decoded' : "the received track (WebRTC's pace)") : 'nothing';
+  });
+  return `${keys.map((k) => `${k} ${typeof s[k] === 'number' ? Math.round((s[k] as number) * 10) / 10 : String(s[k])}`).join(', ')}; the video plays ${plays}`;
 }
 
 /** Every row at one fps with one capture backend: a real screen, then a session per mode and viewer count. */
