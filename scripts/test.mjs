@@ -31,17 +31,20 @@ const run = (argv, extraEnv, stdio) =>
 if (!whole) process.exit(await run(mochaArgs(named ? [] : ['test/**/*.test.ts']), {}, 'inherit'));
 
 // The whole suite, in two processes side by side on a 2-core machine whose suites mostly wait:
-// the unit tests of the pages, the extension and the runner (short bursts of CPU, no timing
-// they assert) beside the control plane's first (which waits on its processes, not the clock);
-// the end-to-end suites, the helper's and the workbench's after them, alone. Lint and the format
-// check run beside them from the start too (ESLint's type-aware rules take most of a minute of
-// one core); test/static-checks.test.ts waits for its verdict, so a lint failure is counted.
-const BESIDE = ['webview', 'protocol', 'support', 'extension', 'runner'];
+// the helper's suites (an X server or a headless sway each, about two minutes), then the unit
+// tests of the pages, the extension and the runner (short bursts of CPU, no timing they assert)
+// beside the control plane's (which wait on their processes, not the clock); the end-to-end
+// suites and the workbench's after those, in the first process. The helper's go first so their
+// pacing and injection run beside the control plane's waits, not beside the end-to-end suites.
+// Lint and the format check run beside them from the start too (ESLint's type-aware rules take
+// most of a minute of one core); test/static-checks.test.ts waits for its verdict, so a lint
+// failure is counted.
+const BESIDE = ['helper', 'extension', 'protocol', 'runner', 'support', 'webview'];
 const FIRST = ['server'];
 const entries = readdirSync(path.join(root, 'test'), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
 const specOf = (e) => (e.isDirectory() ? `test/${e.name}/**/*.test.ts` : `test/${e.name}`);
 const tested = entries.filter((e) => e.isDirectory() || e.name.endsWith('.test.ts'));
-const beside = tested.filter((e) => BESIDE.includes(e.name)).map(specOf);
+const beside = BESIDE.flatMap((name) => tested.filter((e) => e.name === name)).map(specOf);
 const main = [...tested.filter((e) => FIRST.includes(e.name)), ...tested.filter((e) => !FIRST.includes(e.name) && !BESIDE.includes(e.name))].map(specOf);
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'pairux-test-'));
