@@ -6,10 +6,9 @@
  * (its SGR mouse mode names the character cell under the pointer).
  */
 import assert from 'node:assert/strict';
-import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import { HelperProcess, resolveHelperCommand, type InputRefusedNotice } from '../../helper/client';
 import type { InputEvent } from '../../protocol/input';
+import { startRecordingTerminal, type RecordingTerminal } from './support/recording-terminal';
 import { startWayland, type WaylandSession } from './support/wayland';
 import { waitFor } from './support/xvfb';
 
@@ -21,36 +20,17 @@ describe('helper input on Wayland: a virtual keyboard and pointer (sway headless
   this.timeout(60_000);
   let wl: WaylandSession;
   let helper: HelperProcess;
-  let dir: string;
-  let out: string;
+  let terminal: RecordingTerminal;
   const refusals: InputRefusedNotice[] = [];
   const logLines: string[] = [];
-  const got = () => readFileSync(out, 'utf8');
+  const got = () => terminal?.got() ?? '';
   /** The terminal's character cell, from its own log ("cell width=7, height=14"). */
   let cell = { w: 0, h: 0 };
 
   before(async () => {
     wl = await startWayland({ width: 1280, height: 720 });
-    dir = mkdtempSync('/tmp/pairux-wayland-input-');
-    chownSync(dir, 65534, 65534);
-    out = path.join(dir, 'typed');
-    // Raw and silent, the mouse reported in SGR mode, every byte kept.
-    const program = `stty raw -echo; printf '\\033[?1000h\\033[?1006h'; exec cat > ${out}`;
-    wl.spawnClient('foot', ['-o', 'pad=0x0', 'sh', '-c', program]);
-    await waitFor(() => wl.log.some((l) => /cell width=\d+, height=\d+/.test(l)), 10_000, 'the terminal');
-    const m = /cell width=(\d+), height=(\d+)/.exec(wl.log.filter((l) => l.includes('cell width')).at(-1)!)!;
-    cell = { w: Number(m[1]), h: Number(m[2]) };
-    await waitFor(
-      () => {
-        try {
-          return readFileSync(out, 'utf8') === '';
-        } catch {
-          return false;
-        }
-      },
-      10_000,
-      'the recorder running',
-    );
+    terminal = await startRecordingTerminal(wl, 'wayland-input');
+    cell = terminal.cell;
     helper = new HelperProcess({ env: wl.env, command: wl.asUser(resolveHelperCommand()), autoRestart: false });
     helper.on('log', (l) => logLines.push(l));
     helper.on('inputRefused', (r) => refusals.push(r));
@@ -58,7 +38,7 @@ describe('helper input on Wayland: a virtual keyboard and pointer (sway headless
   after(async () => {
     await helper?.stop().catch(() => undefined);
     await wl?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    terminal?.remove();
   });
   afterEach(function () {
     if (this.currentTest?.state === 'failed') console.log(`helper log:\n${logLines.slice(-20).join('\n')}\nterminal got: ${JSON.stringify(got())}`);

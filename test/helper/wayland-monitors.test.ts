@@ -6,11 +6,10 @@
  * reports the character cell under the pointer (as in wayland-input.test.ts).
  */
 import assert from 'node:assert/strict';
-import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import { HelperProcess, resolveHelperCommand } from '../../helper/client';
 import { outputForCast, type WaylandOutput } from '../../helper/native/wayland-outputs';
 import type { InputEvent } from '../../protocol/input';
+import { startRecordingTerminal, type RecordingTerminal } from './support/recording-terminal';
 import { SECOND_OUTPUT, startWayland, WAYLAND_OUTPUT, type WaylandSession } from './support/wayland';
 import { waitFor } from './support/xvfb';
 
@@ -55,35 +54,15 @@ describe('helper input on a two-monitor Wayland host sharing its second monitor'
   const SECOND = { width: 1024, height: 768 };
   let wl: WaylandSession;
   let helper: HelperProcess;
-  let dir: string;
-  let out: string;
+  let terminal: RecordingTerminal;
   const logLines: string[] = [];
-  const got = () => readFileSync(out, 'utf8');
-  let cell = { w: 0, h: 0 };
+  const got = () => terminal?.got() ?? '';
 
   before(async () => {
     wl = await startWayland({ ...FIRST, second: SECOND, shared: SECOND_OUTPUT });
-    dir = mkdtempSync('/tmp/pairux-wayland-monitors-');
-    chownSync(dir, 65534, 65534);
-    out = path.join(dir, 'typed');
     // The terminal opens on the focused monitor: the second, the one shared.
     wl.swaymsg('focus', 'output', SECOND_OUTPUT);
-    const program = `stty raw -echo; printf '\\033[?1000h\\033[?1006h'; exec cat > ${out}`;
-    wl.spawnClient('foot', ['-o', 'pad=0x0', 'sh', '-c', program]);
-    await waitFor(() => wl.log.some((l) => /cell width=\d+, height=\d+/.test(l)), 10_000, 'the terminal');
-    const m = /cell width=(\d+), height=(\d+)/.exec(wl.log.filter((l) => l.includes('cell width')).at(-1)!)!;
-    cell = { w: Number(m[1]), h: Number(m[2]) };
-    await waitFor(
-      () => {
-        try {
-          return readFileSync(out, 'utf8') === '';
-        } catch {
-          return false;
-        }
-      },
-      10_000,
-      'the recorder running',
-    );
+    terminal = await startRecordingTerminal(wl, 'wayland-monitors');
     const tree = JSON.parse(wl.swaymsg('-t', 'get_outputs', '-r')) as Array<{ name: string; focused: boolean; rect: { x: number; width: number } }>;
     const second = tree.find((o) => o.name === SECOND_OUTPUT);
     assert.ok(second?.focused && second.rect.x === FIRST.width && second.rect.width === SECOND.width, `sway's outputs: ${JSON.stringify(tree)}`);
@@ -93,7 +72,7 @@ describe('helper input on a two-monitor Wayland host sharing its second monitor'
   after(async () => {
     await helper?.stop().catch(() => undefined);
     await wl?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    terminal?.remove();
   });
   afterEach(function () {
     if (this.currentTest?.state === 'failed') console.log(`helper log:\n${logLines.slice(-20).join('\n')}\nterminal got: ${JSON.stringify(got())}`);
@@ -106,6 +85,7 @@ describe('helper input on a two-monitor Wayland host sharing its second monitor'
     const capture = await helper.startCapture({ fps: 30, patches: true });
     assert.deepEqual([capture.width, capture.height], [SECOND.width, SECOND.height], 'the portal shares the second monitor');
     await helper.grant('driver');
+    const { cell } = terminal;
     const [x, y] = [cell.w * 30 + 3, cell.h * 12 + 3];
     const at = { x: (x + 0.5) / SECOND.width, y: (y + 0.5) / SECOND.height };
     helper.sendInput('driver', ev({ t: 'move', ...at }));
