@@ -596,6 +596,27 @@ describe('Bandwidth allocator: who gives way when the host cannot send every gue
     }
   });
 
+  it('keeps a cut controller’s frame rate when the screen changes: its clamp is kept, not its model bitrate', () => {
+    const net = new FakeUplink(allocator(), CONTROLLER_AND_FOUR_VIEWERS, { uplinkKbps: 3000, screenKbps: 4000 });
+    net.run(10);
+    // The estimate drops: the viewers give way first, then the controller's clamp tightens.
+    net.estimateKbps = 1500;
+    net.run(10);
+    const before = net.peer('controller');
+    assert.equal(before.cause, 'uplink', `the controller was cut: ${JSON.stringify(before)}`);
+    assert.equal(before.caps.maxFramerate, 30);
+    // The screen changes (its rate, so the ladder is built again): the controller keeps 30 fps within its clamp.
+    const allocation = net.allocator.next({
+      nowMs: net.nowMs,
+      availableKbps: 1500,
+      screen: { ...SCREEN, fps: 60 },
+      peers: net.readings(),
+    });
+    const after = allocation.peers.find((p) => p.id === 'controller')!;
+    assert.ok(after.caps.maxFramerate >= 30, `${JSON.stringify(before.caps)} → ${JSON.stringify(after.caps)}`);
+    assert.ok(after.caps.maxBitrateKbps <= before.caps.maxBitrateKbps);
+  });
+
   it('places a guest promoted during one high reading of the estimate at what the link carried before it', () => {
     const net = new FakeUplink(allocator(), CONTROLLER_AND_FOUR_VIEWERS, { uplinkKbps: 3000, screenKbps: 4000 });
     net.run(30);

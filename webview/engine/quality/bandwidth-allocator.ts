@@ -607,9 +607,13 @@ function fpsCut(t: Guest): number | undefined {
   return undefined;
 }
 
-/** The first (best) rung that sends no more frames, pixels or bits than `caps`; the floor when none does. */
+/**
+ * The first (best) rung that sends no more frames or pixels than `caps`; the floor when none does.
+ * Its bits are clamped to the caps' by the caller: a guest clamped at its top rung keeps its
+ * frame rate, rather than dropping to the first rung whose model bitrate fits under the clamp.
+ */
 function bestWithin(ladder: readonly Rung[], caps: EncoderCaps): number {
-  const i = ladder.findIndex((r) => r.fps <= caps.maxFramerate && r.scale >= caps.scaleResolutionDownBy && r.kbps <= caps.maxBitrateKbps);
+  const i = ladder.findIndex((r) => r.fps <= caps.maxFramerate && r.scale >= caps.scaleResolutionDownBy);
   return i < 0 ? ladder.length - 1 : i;
 }
 
